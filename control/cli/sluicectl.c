@@ -1,0 +1,324 @@
+/* sluicectl: thin client of the sluiced API socket. One typed request, one response;
+ * human tables by default, -o json for scripts. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define RESP_MAX (16 << 20)
+
+static const char *sock_path = "/run/sluice/sluiced.sock";
+static bool json_out;
+
+static const char help[] =
+	"usage: sluicectl [-s SOCKET] [-o table|json] COMMAND\n"
+	"commands:\n"
+	"  show ports|pods|nodes|routes|neighbors|workers|stats|drops|graph\n"
+	"  pod add name=N [namespace=NS] ip=A.B.C.D mac=MAC ifname=IF   attach a pod's veth\n"
+	"  pod del name=N [namespace=NS]                                detach a pod\n"
+	"  node add name=N ip=A.B.C.D pod_cidr=P/L                      add a remote node\n"
+	"  node del name=N\n"
+	"  route add prefix=P/L via=A.B.C.D                             static route on the uplink\n"
+	"  route del prefix=P/L\n"
+	"  trace N                record the next N packets' path through the graph (1-100)\n"
+	"  version\n"
+	"options:\n"
+	"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock, or $SLUICE_SOCKET)\n"
+	"  -o, --output FMT    table (default) or json\n";
+
+/* Send one request, return the parsed response or NULL (message printed). */
+static cJSON *call(cJSON *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "sluicectl: socket path too long\n");
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "sluicectl: cannot connect to %s: %s (is sluiced running?)\n",
+			sock_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char *text = cJSON_PrintUnformatted(req);
+	size_t len = strlen(text);
+	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	free(text);
+	shutdown(fd, SHUT_WR);
+	char *buf = malloc(RESP_MAX);
+	size_t got = 0;
+	ssize_t n;
+	while (ok && buf && got < RESP_MAX - 1 && (n = read(fd, buf + got, RESP_MAX - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	cJSON *resp = NULL;
+	if (buf) {
+		buf[got] = 0;
+		resp = cJSON_Parse(buf);
+	}
+	free(buf);
+	if (!resp)
+		fprintf(stderr, "sluicectl: no valid response from sluiced\n");
+	return resp;
+}
+
+static void print_value(const cJSON *v, int width)
+{
+	if (cJSON_IsString(v))
+		printf("%-*s", width, v->valuestring);
+	else if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble)
+		printf("%*lld", width, (long long)v->valuedouble);
+	else if (cJSON_IsNumber(v))
+		printf("%*.1f", width, v->valuedouble);
+	else if (cJSON_IsBool(v))
+		printf("%-*s", width, cJSON_IsTrue(v) ? "yes" : "no");
+	else
+		printf("%-*s", width, "-");
+}
+
+static int cell_width(const cJSON *v)
+{
+	char b[64];
+	if (cJSON_IsString(v))
+		return (int)strlen(v->valuestring);
+	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble)
+		return snprintf(b, sizeof(b), "%lld", (long long)v->valuedouble);
+	return snprintf(b, sizeof(b), "%.1f", cJSON_IsNumber(v) ? v->valuedouble : 0);
+}
+
+/* An array of flat objects as a table, columns from the first row's keys. */
+static void print_table(const cJSON *a)
+{
+	const cJSON *first = a->child, *row, *f;
+	if (!first) {
+		printf("(none)\n");
+		return;
+	}
+	int widths[32] = {0}, ncol = 0;
+	for (f = first->child; f && ncol < 32; f = f->next, ncol++)
+		widths[ncol] = (int)strlen(f->string);
+	cJSON_ArrayForEach(row, a)
+	{
+		int c = 0;
+		for (f = row->child; f && c < ncol; f = f->next, c++)
+			if (cell_width(f) > widths[c])
+				widths[c] = cell_width(f);
+	}
+	int c = 0;
+	for (f = first->child; f && c < ncol; f = f->next, c++) {
+		char up[64];
+		snprintf(up, sizeof(up), "%s", f->string);
+		for (char *p = up; *p; p++)
+			*p = (char)(*p == '_' ? ' ' : (*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
+		printf("%-*s  ", widths[c], up);
+	}
+	printf("\n");
+	cJSON_ArrayForEach(row, a)
+	{
+		c = 0;
+		for (f = row->child; f && c < ncol; f = f->next, c++) {
+			print_value(f, widths[c]);
+			printf("  ");
+		}
+		printf("\n");
+	}
+}
+
+static void print_result(const cJSON *r)
+{
+	if (cJSON_IsArray(r)) {
+		print_table(r);
+	} else if (cJSON_IsObject(r)) {
+		const cJSON *f;
+		for (f = r->child; f; f = f->next) {
+			if (cJSON_IsArray(f)) {
+				printf("\n%s:\n", f->string);
+				print_table(f);
+			} else if (cJSON_IsObject(f)) {
+				printf("\n%s:\n", f->string);
+				for (const cJSON *g = f->child; g; g = g->next) {
+					printf("  %-16s ", g->string);
+					print_value(g, 0);
+					printf("\n");
+				}
+			} else {
+				printf("%-16s ", f->string);
+				print_value(f, 0);
+				printf("\n");
+			}
+		}
+	} else if (cJSON_IsTrue(r)) {
+		printf("ok\n");
+	}
+}
+
+/* Run one request; print the result; return the exit code. */
+static int run(cJSON *req, cJSON **ret_result)
+{
+	cJSON *resp = call(req);
+	cJSON_Delete(req);
+	if (!resp)
+		return 1;
+	const cJSON *ok = cJSON_GetObjectItem(resp, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		const cJSON *e = cJSON_GetObjectItem(resp, "error");
+		fprintf(stderr, "sluicectl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");
+		cJSON_Delete(resp);
+		return 1;
+	}
+	if (ret_result) {
+		*ret_result = cJSON_DetachItemFromObject(resp, "result");
+	} else if (json_out) {
+		char *s = cJSON_Print(cJSON_GetObjectItem(resp, "result"));
+		printf("%s\n", s);
+		free(s);
+	} else {
+		print_result(cJSON_GetObjectItem(resp, "result"));
+	}
+	cJSON_Delete(resp);
+	return 0;
+}
+
+/* key=value arguments into an object; numbers stay strings (the daemon validates). */
+static cJSON *kv_object(int argc, char **argv)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (int i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		if (!eq) {
+			fprintf(stderr, "sluicectl: expected key=value, got '%s'\n", argv[i]);
+			cJSON_Delete(o);
+			return NULL;
+		}
+		*eq = 0;
+		cJSON_AddStringToObject(o, argv[i], eq + 1);
+	}
+	return o;
+}
+
+static int cmd_trace(int count)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "trace.start");
+	cJSON_AddNumberToObject(req, "count", count);
+	cJSON *started = NULL;
+	if (run(req, &started))
+		return 1;
+	cJSON_Delete(started);
+	cJSON *pkts = NULL;
+	for (int tries = 0; tries < 50; tries++) { /* up to 10 s */
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		cJSON_Delete(pkts);
+		pkts = NULL;
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "cmd", "trace.show");
+		if (run(req, &pkts))
+			return 1;
+		if (cJSON_GetArraySize(pkts) >= count)
+			break;
+	}
+	if (json_out) {
+		char *s = cJSON_Print(pkts);
+		printf("%s\n", s);
+		free(s);
+	} else {
+		const cJSON *p;
+		cJSON_ArrayForEach(p, pkts)
+		{
+			printf("Packet %d (worker %d)\n", cJSON_GetObjectItem(p, "packet")->valueint,
+			       cJSON_GetObjectItem(p, "worker")->valueint);
+			const cJSON *s;
+			cJSON_ArrayForEach(s, cJSON_GetObjectItem(p, "path"))
+			printf("  %-28s %s\n", cJSON_GetObjectItem(s, "node")->valuestring,
+			       cJSON_GetObjectItem(s, "note")->valuestring);
+		}
+		if (cJSON_GetArraySize(pkts) < count)
+			printf("(%d of %d packets seen within 10 s)\n", cJSON_GetArraySize(pkts), count);
+	}
+	cJSON_Delete(pkts);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	if (getenv("SLUICE_SOCKET"))
+		sock_path = getenv("SLUICE_SOCKET");
+	int o;
+	while ((o = getopt_long(argc, argv, "+s:o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': sock_path = optarg; break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "sluicectl: -o must be table or json\n");
+				return 2;
+			}
+			json_out = !strcmp(optarg, "json");
+			break;
+		case 'h': fputs(help, stdout); return 0;
+		default: fputs(help, stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		fputs(help, stderr);
+		return 2;
+	}
+	cJSON *req = cJSON_CreateObject();
+	const char *verb = argv[0];
+	if (!strcmp(verb, "version") && argc == 1) {
+		cJSON_AddStringToObject(req, "cmd", "version");
+	} else if (!strcmp(verb, "show") && argc == 2) {
+		cJSON_AddStringToObject(req, "cmd", "show");
+		cJSON_AddStringToObject(req, "what", argv[1]);
+	} else if (!strcmp(verb, "trace") && argc == 2) {
+		cJSON_Delete(req);
+		int n = atoi(argv[1]);
+		if (n < 1 || n > 100) {
+			fprintf(stderr, "sluicectl: trace count must be 1-100\n");
+			return 2;
+		}
+		return cmd_trace(n);
+	} else if ((!strcmp(verb, "pod") || !strcmp(verb, "node") || !strcmp(verb, "route")) &&
+		   argc >= 2 && (!strcmp(argv[1], "add") || !strcmp(argv[1], "del"))) {
+		char cmd[32];
+		snprintf(cmd, sizeof(cmd), "%s.%s", verb, argv[1]);
+		cJSON_AddStringToObject(req, "cmd", cmd);
+		cJSON *kv = kv_object(argc - 2, argv + 2);
+		if (!kv) {
+			cJSON_Delete(req);
+			return 2;
+		}
+		if (!strcmp(argv[1], "add")) {
+			cJSON_AddItemToObject(req, verb, kv);
+		} else {
+			for (cJSON *f = kv->child; f; f = f->next)
+				cJSON_AddStringToObject(req, f->string, f->valuestring);
+			cJSON_Delete(kv);
+		}
+	} else {
+		cJSON_Delete(req);
+		fputs(help, stderr);
+		return 2;
+	}
+	return run(req, NULL);
+}

@@ -1,0 +1,414 @@
+/* sluiced configuration parsing and validation (see sl_config.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_config.h"
+
+const char sl_config_default[] =
+	"{\n"
+	"  \"node\": {\"name\": \"node1\", \"ip\": \"198.18.0.1\",\n"
+	"           \"pod_cidr\": \"10.244.1.0/24\", \"cluster_cidr\": \"10.244.0.0/16\"},\n"
+	"  \"uplink\": {\"devargs\": \"net_af_xdp0,iface=sl-up0\", \"mtu\": 1500},\n"
+	"  \"host\": {\"enabled\": true, \"ifname\": \"sl-host\"},\n"
+	"  \"vxlan\": {\"vni\": 1, \"port\": 4789},\n"
+	"  \"workers\": {\"idle_backoff\": true, \"idle_sleep_max_us\": 200},\n"
+	"  \"pods\": [], \"nodes\": [], \"routes\": []\n"
+	"}\n";
+
+static int fail(char *err, size_t n, const char *path, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, n, "%s: %s", path, why);
+	return -EINVAL;
+}
+
+const char *sl_fmt_ip4(uint32_t ip, char *buf)
+{
+	return inet_ntop(AF_INET, &ip, buf, 16);
+}
+
+int sl_parse_ip4(const char *s, uint32_t *ret_ip)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*ret_ip = a.s_addr;
+	return 0;
+}
+
+int sl_parse_cidr(const char *s, struct sl_cidr *ret)
+{
+	char buf[32];
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	char *end;
+	long len = strtol(slash + 1, &end, 10);
+	if (*end || slash[1] == 0 || len < 0 || len > 32 || sl_parse_ip4(buf, &ret->addr))
+		return -EINVAL;
+	ret->len = (uint8_t)len;
+	uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
+	if (ret->addr & ~mask)
+		return -EINVAL; /* host bits set */
+	return 0;
+}
+
+int sl_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			 &tail) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	if (mac[0] & 1)
+		return -EINVAL; /* multicast */
+	return 0;
+}
+
+/* Field readers. Each returns 0 when absent and optional, -EINVAL with err set otherwise. */
+
+static int check_fields(const cJSON *o, const char *path, const char *const *known, char *err,
+			size_t n)
+{
+	if (!cJSON_IsObject(o))
+		return fail(err, n, path, "must be an object");
+	for (const cJSON *f = o->child; f; f = f->next) {
+		bool ok = false;
+		for (const char *const *k = known; *k && !ok; k++)
+			ok = strcmp(*k, f->string) == 0;
+		if (!ok)
+			return fail(err, n, path, "unknown field '%.40s'", f->string);
+	}
+	return 0;
+}
+
+static int get_str(const cJSON *o, const char *path, const char *key, bool required, char *out,
+		   size_t max, char *err, size_t n)
+{
+	char fp[128];
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v)
+		return required ? fail(err, n, fp, "missing") : 0;
+	if (!cJSON_IsString(v))
+		return fail(err, n, fp, "must be a string");
+	if (strlen(v->valuestring) == 0)
+		return fail(err, n, fp, "must not be empty");
+	if (strlen(v->valuestring) >= max)
+		return fail(err, n, fp, "longer than %zu characters", max - 1);
+	snprintf(out, max, "%s", v->valuestring);
+	return 0;
+}
+
+static int get_ip(const cJSON *o, const char *path, const char *key, bool required,
+		  uint32_t *out, char *err, size_t n)
+{
+	char s[64] = "", fp[128];
+	int rc = get_str(o, path, key, required, s, sizeof(s), err, n);
+	if (rc || !s[0])
+		return rc;
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	if (sl_parse_ip4(s, out))
+		return fail(err, n, fp, "'%s' is not an IPv4 address", s);
+	return 0;
+}
+
+static int get_cidr(const cJSON *o, const char *path, const char *key, bool required,
+		    struct sl_cidr *out, char *err, size_t n)
+{
+	char s[64] = "", fp[128];
+	int rc = get_str(o, path, key, required, s, sizeof(s), err, n);
+	if (rc || !s[0])
+		return rc;
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	if (sl_parse_cidr(s, out))
+		return fail(err, n, fp, "'%s' is not an IPv4 prefix a.b.c.d/len without host bits",
+			    s);
+	return 0;
+}
+
+static int get_mac(const cJSON *o, const char *path, const char *key, bool required,
+		   uint8_t out[6], char *err, size_t n)
+{
+	char s[64] = "", fp[128];
+	int rc = get_str(o, path, key, required, s, sizeof(s), err, n);
+	if (rc || !s[0])
+		return rc;
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	if (sl_parse_mac(s, out))
+		return fail(err, n, fp, "'%s' is not a unicast MAC aa:bb:cc:dd:ee:ff", s);
+	return 0;
+}
+
+static int get_uint(const cJSON *o, const char *path, const char *key, unsigned min,
+		    unsigned max, unsigned *out, char *err, size_t n)
+{
+	char fp[128];
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble)
+		return fail(err, n, fp, "must be an integer");
+	if (v->valuedouble < min || v->valuedouble > max)
+		return fail(err, n, fp, "must be between %u and %u", min, max);
+	*out = (unsigned)v->valuedouble;
+	return 0;
+}
+
+static int get_bool(const cJSON *o, const char *path, const char *key, bool *out, char *err,
+		    size_t n)
+{
+	char fp[128];
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return fail(err, n, fp, "must be true or false");
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+#define TRY(x)                                                                         \
+	do {                                                                           \
+		int rc_ = (x);                                                         \
+		if (rc_)                                                               \
+			return rc_;                                                    \
+	} while (0)
+
+int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err, size_t n)
+{
+	static const char *const known[] = { "name", "namespace", "ifname", "ip", "mac", NULL };
+	memset(p, 0, sizeof(*p));
+	TRY(check_fields(o, path, known, err, n));
+	TRY(get_str(o, path, "name", true, p->name, sizeof(p->name), err, n));
+	snprintf(p->namespace, sizeof(p->namespace), "default");
+	TRY(get_str(o, path, "namespace", false, p->namespace, sizeof(p->namespace), err, n));
+	TRY(get_str(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
+	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
+	TRY(get_mac(o, path, "mac", true, p->mac, err, n));
+	return 0;
+}
+
+int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *p, char *err, size_t n)
+{
+	static const char *const known[] = { "name", "ip", "pod_cidr", NULL };
+	memset(p, 0, sizeof(*p));
+	TRY(check_fields(o, path, known, err, n));
+	TRY(get_str(o, path, "name", true, p->name, sizeof(p->name), err, n));
+	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
+	TRY(get_cidr(o, path, "pod_cidr", true, &p->pod_cidr, err, n));
+	return 0;
+}
+
+int sl_route_parse(const cJSON *o, const char *path, struct sl_route_spec *p, char *err,
+		   size_t n)
+{
+	static const char *const known[] = { "prefix", "via", NULL };
+	memset(p, 0, sizeof(*p));
+	TRY(check_fields(o, path, known, err, n));
+	TRY(get_cidr(o, path, "prefix", true, &p->prefix, err, n));
+	TRY(get_ip(o, path, "via", true, &p->via, err, n));
+	return 0;
+}
+
+static int parse_list(const cJSON *root, const char *key, unsigned max, size_t elem,
+		      void **ret, unsigned *ret_n,
+		      int (*parse)(const cJSON *, const char *, void *, char *, size_t), char *err,
+		      size_t n)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!a)
+		return 0;
+	if (!cJSON_IsArray(a))
+		return fail(err, n, key, "must be an array");
+	unsigned count = (unsigned)cJSON_GetArraySize(a);
+	if (count > max)
+		return fail(err, n, key, "more than %u entries", max);
+	*ret = calloc(count ? count : 1, elem);
+	if (!*ret)
+		return -ENOMEM;
+	unsigned i = 0;
+	for (const cJSON *e = a->child; e; e = e->next, i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s[%u]", key, i);
+		TRY(parse(e, path, (char *)*ret + i * elem, err, n));
+	}
+	*ret_n = count;
+	return 0;
+}
+
+static bool in_cidr(uint32_t ip, struct sl_cidr c)
+{
+	uint32_t mask = c.len ? htonl(~0u << (32 - c.len)) : 0;
+	return (ip & mask) == c.addr;
+}
+
+static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
+{
+	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
+					     "icmp", "pods", "nodes", "routes", NULL };
+	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
+						  "gateway", "gateway_mac", "pod_mtu", NULL };
+	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", NULL };
+	static const char *const host_known[] = { "enabled", "ifname", NULL };
+	static const char *const vxlan_known[] = { "vni", "port", NULL };
+	static const char *const workers_known[] = { "count", "idle_backoff",
+						     "idle_sleep_max_us", NULL };
+	static const char *const icmp_known[] = { "rate_per_sec", NULL };
+	const cJSON *o;
+	unsigned u;
+
+	TRY(check_fields(root, "config", known, err, n));
+
+	o = cJSON_GetObjectItemCaseSensitive(root, "node");
+	if (!o)
+		return fail(err, n, "node", "missing");
+	TRY(check_fields(o, "node", node_known, err, n));
+	snprintf(c->node_name, sizeof(c->node_name), "node");
+	TRY(get_str(o, "node", "name", false, c->node_name, sizeof(c->node_name), err, n));
+	TRY(get_ip(o, "node", "ip", true, &c->node_ip, err, n));
+	TRY(get_cidr(o, "node", "pod_cidr", true, &c->pod_cidr, err, n));
+	if (c->pod_cidr.len > 30)
+		return fail(err, n, "node.pod_cidr", "prefix longer than /30 leaves no pods");
+	c->cluster_cidr = c->pod_cidr;
+	TRY(get_cidr(o, "node", "cluster_cidr", false, &c->cluster_cidr, err, n));
+	if (!in_cidr(c->pod_cidr.addr, c->cluster_cidr) || c->cluster_cidr.len > c->pod_cidr.len)
+		return fail(err, n, "node.cluster_cidr", "must contain node.pod_cidr");
+	c->gateway_ip = htonl(ntohl(c->pod_cidr.addr) + 1);
+	TRY(get_ip(o, "node", "gateway", false, &c->gateway_ip, err, n));
+	if (!in_cidr(c->gateway_ip, c->pod_cidr))
+		return fail(err, n, "node.gateway", "must be inside node.pod_cidr");
+	memcpy(c->gateway_mac, (uint8_t[]){ 0x02, 0x5c, 0x00, 0x00, 0x00, 0x01 }, 6);
+	TRY(get_mac(o, "node", "gateway_mac", false, c->gateway_mac, err, n));
+	u = 0;
+	TRY(get_uint(o, "node", "pod_mtu", 576, 9000, &u, err, n));
+	c->pod_mtu = (uint16_t)u;
+
+	o = cJSON_GetObjectItemCaseSensitive(root, "uplink");
+	if (!o)
+		return fail(err, n, "uplink", "missing");
+	TRY(check_fields(o, "uplink", uplink_known, err, n));
+	TRY(get_str(o, "uplink", "devargs", true, c->uplink_devargs, sizeof(c->uplink_devargs),
+		    err, n));
+	u = 1500;
+	TRY(get_uint(o, "uplink", "mtu", 626, 9000, &u, err, n));
+	c->uplink_mtu = (uint16_t)u;
+	u = 0;
+	TRY(get_uint(o, "uplink", "rx_queues", 0, 16, &u, err, n));
+	c->uplink_rx_queues = (uint16_t)u;
+	if (c->pod_mtu == 0)
+		c->pod_mtu = (uint16_t)(c->uplink_mtu - 50); /* RFC 7348 overhead */
+	else if (c->pod_mtu > c->uplink_mtu - 50)
+		return fail(err, n, "node.pod_mtu", "must be at most uplink.mtu - 50 (%u)",
+			    c->uplink_mtu - 50);
+
+	c->host_enabled = true;
+	snprintf(c->host_ifname, sizeof(c->host_ifname), "sl-host");
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "host"))) {
+		TRY(check_fields(o, "host", host_known, err, n));
+		TRY(get_bool(o, "host", "enabled", &c->host_enabled, err, n));
+		TRY(get_str(o, "host", "ifname", false, c->host_ifname, sizeof(c->host_ifname),
+			    err, n));
+	}
+
+	c->vni = 1;
+	c->vxlan_port = 4789;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "vxlan"))) {
+		TRY(check_fields(o, "vxlan", vxlan_known, err, n));
+		TRY(get_uint(o, "vxlan", "vni", 0, (1u << 24) - 1, &c->vni, err, n));
+		u = c->vxlan_port;
+		TRY(get_uint(o, "vxlan", "port", 1, 65535, &u, err, n));
+		c->vxlan_port = (uint16_t)u;
+	}
+
+	c->idle_backoff = true;
+	c->idle_sleep_max_us = 200;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "workers"))) {
+		TRY(check_fields(o, "workers", workers_known, err, n));
+		TRY(get_uint(o, "workers", "count", 1, 16, &c->workers, err, n));
+		TRY(get_bool(o, "workers", "idle_backoff", &c->idle_backoff, err, n));
+		TRY(get_uint(o, "workers", "idle_sleep_max_us", 10, 100000, &c->idle_sleep_max_us,
+			     err, n));
+	}
+	c->icmp_rate = 1000;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "icmp"))) {
+		TRY(check_fields(o, "icmp", icmp_known, err, n));
+		TRY(get_uint(o, "icmp", "rate_per_sec", 1, 1000000, &c->icmp_rate, err, n));
+	}
+
+	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),
+		       (void **)&c->pods, &c->n_pods, (void *)sl_pod_parse, err, n));
+	TRY(parse_list(root, "nodes", SL_CONFIG_MAX_NODES, sizeof(struct sl_node_spec),
+		       (void **)&c->nodes, &c->n_nodes, (void *)sl_node_parse, err, n));
+	TRY(parse_list(root, "routes", SL_CONFIG_MAX_ROUTES, sizeof(struct sl_route_spec),
+		       (void **)&c->routes, &c->n_routes, (void *)sl_route_parse, err, n));
+	for (unsigned i = 0; i < c->n_pods; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "pods[%u].ip", i);
+		if (!in_cidr(c->pods[i].ip, c->pod_cidr) || c->pods[i].ip == c->gateway_ip)
+			return fail(err, n, path, "must be inside node.pod_cidr and not the gateway");
+	}
+	return 0;
+}
+
+int sl_config_parse(const char *text, size_t len, struct sl_config *c, char *err, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	if (len > SL_CONFIG_MAX_BYTES)
+		return fail(err, n, "config", "larger than %d bytes", SL_CONFIG_MAX_BYTES);
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!root) {
+		size_t off = end ? (size_t)(end - text) : 0;
+		return fail(err, n, "config", "invalid JSON near byte %zu", off);
+	}
+	int rc = parse_root(root, c, err, n);
+	cJSON_Delete(root);
+	if (rc)
+		sl_config_free(c);
+	return rc;
+}
+
+int sl_config_load(const char *path, struct sl_config *c, char *err, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	char *buf = malloc(SL_CONFIG_MAX_BYTES + 1);
+	size_t len = buf ? fread(buf, 1, SL_CONFIG_MAX_BYTES + 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return -ENOMEM;
+	int rc = sl_config_parse(buf, len, c, err, n);
+	free(buf);
+	return rc;
+}
+
+void sl_config_free(struct sl_config *c)
+{
+	free(c->pods);
+	free(c->nodes);
+	free(c->routes);
+	c->pods = NULL;
+	c->nodes = NULL;
+	c->routes = NULL;
+	c->n_pods = c->n_nodes = c->n_routes = 0;
+}

@@ -1,0 +1,93 @@
+/* sluiced configuration: the JSON file (or the embedded default) and the objects the API
+ * socket accepts (pods, nodes, routes). Every field is validated; an error names the field
+ * path and the reason ("pods[1].ip: not an IPv4 address"). No DPDK here: the parser is
+ * linked by sluiced, its unit tests and its fuzz target. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define SL_NAME_MAX 64
+#define SL_IFNAME_MAX 16
+#define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
+#define SL_CONFIG_MAX_PODS 1000
+#define SL_CONFIG_MAX_NODES 1000
+#define SL_CONFIG_MAX_ROUTES 1000
+
+struct sl_cidr {
+	uint32_t addr; /* network order */
+	uint8_t len;
+};
+
+struct sl_pod_spec {
+	char name[SL_NAME_MAX];
+	char namespace[SL_NAME_MAX];
+	char ifname[SL_IFNAME_MAX]; /* host end of the pod's veth */
+	uint32_t ip;                /* network order */
+	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
+};
+
+struct sl_node_spec {
+	char name[SL_NAME_MAX];
+	uint32_t ip;            /* the node's underlay address = its VTEP */
+	struct sl_cidr pod_cidr;
+};
+
+struct sl_route_spec {
+	struct sl_cidr prefix;
+	uint32_t via;           /* next hop on the uplink */
+};
+
+struct sl_config {
+	char node_name[SL_NAME_MAX];
+	uint32_t node_ip;
+	struct sl_cidr pod_cidr;
+	struct sl_cidr cluster_cidr;   /* routed to the dataplane from the host */
+	uint32_t gateway_ip;
+	uint8_t gateway_mac[6];
+	char uplink_devargs[256];
+	uint16_t uplink_mtu;
+	uint16_t uplink_rx_queues;     /* 0 = one per worker */
+	bool host_enabled;
+	char host_ifname[SL_IFNAME_MAX];
+	uint32_t vni;
+	uint16_t vxlan_port;
+	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
+	unsigned workers;              /* 0 = every EAL worker lcore */
+	bool idle_backoff;
+	unsigned idle_sleep_max_us;
+	unsigned icmp_rate;            /* ICMP errors per second per worker */
+	struct sl_pod_spec *pods;
+	unsigned n_pods;
+	struct sl_node_spec *nodes;
+	unsigned n_nodes;
+	struct sl_route_spec *routes;
+	unsigned n_routes;
+};
+
+/* The embedded default configuration (JSON text). */
+extern const char sl_config_default[];
+
+/* Parse and validate a whole configuration from JSON text. On error returns -EINVAL and
+ * writes "field: reason" into err. Free with sl_config_free. Any thread. */
+int sl_config_parse(const char *text, size_t len, struct sl_config *ret, char *err, size_t errlen);
+/* Read a file (at most SL_CONFIG_MAX_BYTES) and parse it. */
+int sl_config_load(const char *path, struct sl_config *ret, char *err, size_t errlen);
+void sl_config_free(struct sl_config *c);
+
+/* Parse one object as the API socket receives it; path prefixes error messages. */
+int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *ret, char *err,
+		 size_t errlen);
+int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *ret, char *err,
+		  size_t errlen);
+int sl_route_parse(const cJSON *o, const char *path, struct sl_route_spec *ret, char *err,
+		   size_t errlen);
+
+/* Text helpers: parse "a.b.c.d", "a.b.c.d/len", "aa:bb:cc:dd:ee:ff". Return 0 or -EINVAL. */
+int sl_parse_ip4(const char *s, uint32_t *ret_ip);
+int sl_parse_cidr(const char *s, struct sl_cidr *ret);
+int sl_parse_mac(const char *s, uint8_t ret_mac[6]);
+/* Format an address (network order) into buf of at least 16 bytes; returns buf. */
+const char *sl_fmt_ip4(uint32_t ip, char *buf);

@@ -1,0 +1,175 @@
+/* sluiced: the node daemon. The main lcore runs the control thread (API socket, neighbour
+ * upkeep); every other EAL lcore runs a worker walking its rte_graph. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <arpa/inet.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_worker.h"
+#include "sl_api.h"
+#include "sl_config.h"
+#include "sl_state.h"
+
+#define POOL_MBUFS 16383
+#define TICK_MS 100
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sluiced [-c CONFIG] [-s SOCKET] [--check] [-- EAL-ARGS...]\n"
+		"  -c, --config FILE   JSON configuration (default: the embedded one, see --print-default)\n"
+		"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock)\n"
+		"      --check         validate the configuration and exit\n"
+		"      --print-default print the embedded default configuration\n"
+		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
+		"                      the first lcore is the control thread, the others are workers;\n"
+		"                      add --no-huge -m 512 where hugepages are unavailable\n");
+}
+
+static void on_signal(int sig)
+{
+	sl_dp.quit = true;
+}
+
+static void dp_conf_from(const struct sl_config *c)
+{
+	struct sl_dp_conf *d = &sl_dp.conf;
+	d->node_ip = c->node_ip;
+	d->gateway_ip = c->gateway_ip;
+	d->pod_cidr = c->pod_cidr.addr;
+	d->pod_cidr_mask = c->pod_cidr.len ? htonl(~0u << (32 - c->pod_cidr.len)) : 0;
+	memcpy(&d->gw_mac, c->gateway_mac, 6);
+	d->vni = c->vni;
+	d->vxlan_port = c->vxlan_port;
+	d->uplink_port = 0;
+	d->host_port = c->host_enabled ? 1 : UINT16_MAX;
+	d->icmp_rate = c->icmp_rate;
+	d->idle_backoff = c->idle_backoff;
+	d->idle_sleep_max_us = c->idle_sleep_max_us;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "print-default", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock";
+	bool check_only = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config_path = optarg; break;
+		case 's': sock = optarg; break;
+		case 'C': check_only = true; break;
+		case 'P': fputs(sl_config_default, stdout); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+
+	struct sl_config conf;
+	char err[512] = "";
+	int rc = config_path ? sl_config_load(config_path, &conf, err, sizeof(err))
+			     : sl_config_parse(sl_config_default, strlen(sl_config_default), &conf,
+					       err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "sluiced: config %s: %s\n", config_path ? config_path : "(default)",
+			err);
+		return 2;
+	}
+	if (check_only) {
+		printf("sluiced: config %s is valid\n", config_path ? config_path : "(default)");
+		return 0;
+	}
+
+	/* EAL gets argv[0] and whatever followed "--". */
+	char *eal_default[] = { argv[0], "-l", "0,1", "--no-pci", "--file-prefix", "sluiced" };
+	char **eal_argv = eal_default;
+	int eal_argc = 6;
+	if (optind < argc) {
+		eal_argv = &argv[optind - 1];
+		eal_argv[0] = argv[0];
+		eal_argc = argc - optind + 1;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "sluiced: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+
+	unsigned lcores[SL_MAX_WORKERS], n = 0, lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+		if (n < SL_MAX_WORKERS && (!conf.workers || n < conf.workers))
+			lcores[n++] = lc;
+	if (n == 0 || (conf.workers && n < conf.workers)) {
+		fprintf(stderr, "sluiced: workers.count is %u but EAL gave %u worker lcores "
+			"(pass -l with one more core than workers)\n", conf.workers ? conf.workers : 1, n);
+		rc = 1;
+		goto out_eal;
+	}
+	if ((rc = sl_dp_init(n, POOL_MBUFS)) < 0) {
+		fprintf(stderr, "sluiced: cannot set up tables: %s\n", strerror(-rc));
+		goto out_eal;
+	}
+	dp_conf_from(&conf);
+	for (unsigned i = 0; i < n; i++) {
+		sl_dp.workers[i].lcore = lcores[i];
+		sl_dp.worker_of_lcore[lcores[i]] = (int8_t)i;
+		if ((rc = sl_worker_graph_create(&sl_dp.workers[i])) < 0) {
+			fprintf(stderr, "sluiced: cannot create graph: %s\n", strerror(-rc));
+			goto out_dp;
+		}
+	}
+	if ((rc = sl_state_init(&conf, err, sizeof(err))) < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		goto out_state;
+	}
+	if ((rc = sl_api_open(sock, err, sizeof(err))) < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		goto out_state;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < n; i++)
+		rte_eal_remote_launch(sl_worker_main, &sl_dp.workers[i], lcores[i]);
+	printf("sluiced: node %s up: %u worker(s), %u pod(s), %u node(s), api %s\n",
+	       conf.node_name, n, conf.n_pods, conf.n_nodes, sock);
+	fflush(stdout);
+
+	uint64_t next_tick = 0, hz = rte_get_tsc_hz();
+	while (!sl_dp.quit) {
+		sl_api_poll(TICK_MS / 5);
+		if (rte_rdtsc() >= next_tick) {
+			sl_state_tick();
+			next_tick = rte_rdtsc() + hz * TICK_MS / 1000;
+		}
+	}
+	printf("sluiced: shutting down\n");
+	rc = 0;
+	sl_api_close();
+out_state:
+	sl_dp.quit = true;
+	rte_eal_mp_wait_lcore();
+	sl_state_fini();
+out_dp:
+	sl_dp_fini();
+out_eal:
+	sl_config_free(&conf);
+	rte_eal_cleanup();
+	return rc < 0 ? 1 : rc;
+}

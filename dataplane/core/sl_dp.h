@@ -1,0 +1,218 @@
+/* The dataplane's shared state: ports, next hops, neighbours, FIB and workers.
+ *
+ * Ownership and RCU rules: the control thread is the only writer of every table here.
+ * Workers only read. A writer publishes a new entry with a release store, and before it frees
+ * or reuses anything a worker could still hold, it waits for an rte_rcu_qsbr grace period
+ * (sl_dp_sync()); every worker reports a quiescent state once per graph walk. Neighbour MACs
+ * are the one exception: workers learn them from ARP replies with atomic stores. */
+#pragma once
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_fib.h>
+#include <rte_graph.h>
+#include <rte_hash.h>
+#include <rte_mempool.h>
+#include <rte_graph_worker.h>
+#include <rte_rcu_qsbr.h>
+
+#include "sl_drop.h"
+#include "sl_mbuf.h"
+#include "sl_proto.h"
+
+#define SL_MAX_PORTS 1024   /* pod ports + uplink + host port */
+#define SL_MAX_WORKERS 16
+#define SL_MAX_NH 4096      /* next hops: pods, nodes, routes */
+#define SL_MAX_NEIGH 1024   /* uplink neighbours (remote VTEPs, gateways) */
+#define SL_MAX_RXQ 1024     /* receive queues per worker */
+#define SL_TRACE_MAX 1024   /* trace records kept per worker */
+
+enum sl_port_kind {
+	SL_PORT_UPLINK, /* DPDK ethdev towards the underlay */
+	SL_PORT_HOST,   /* net_tap ethdev towards the node's own kernel stack */
+	SL_PORT_XSK,    /* AF_XDP socket on a pod veth's host end */
+};
+
+/* Counters of one port as seen by one worker; summed by the control thread. */
+struct sl_port_stats {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_dropped;
+} __rte_cache_aligned;
+
+struct sl_xsk;
+
+struct sl_port {
+	/* Immutable once published. */
+	uint16_t id;                  /* index in sl_dp.ports */
+	enum sl_port_kind kind;
+	char name[32];                /* "uplink", "host", or the veth name */
+	struct rte_ether_addr mac;    /* the port's own MAC (uplink/host: the ethdev's) */
+	uint16_t mtu;                 /* largest IP packet this port carries */
+	uint16_t eth_port;            /* ethdev port id (uplink, host) */
+	struct sl_xsk *xsk;           /* AF_XDP socket (pods) */
+	unsigned owner;               /* worker polling this port's receive queue(s) */
+	struct rte_ring *tx_ring;     /* pods: MP ring other workers send through, owner drains */
+	/* Mutable, one slot per worker. */
+	struct sl_port_stats stats[SL_MAX_WORKERS];
+};
+
+enum sl_nh_type {
+	SL_NH_UNREACH_NET,  /* no route: ICMP net unreachable */
+	SL_NH_UNREACH_HOST, /* inside our pod CIDR but no such pod: ICMP host unreachable */
+	SL_NH_POD,          /* a pod on this node */
+	SL_NH_VXLAN,        /* a pod CIDR of a remote node: encapsulate to its VTEP */
+	SL_NH_UPLINK,       /* plain IPv4 out of the uplink via a neighbour */
+	SL_NH_HOST,         /* the node's own kernel stack through the host port */
+	SL_NH_LOCAL,        /* an address sluiced itself answers (the pod gateway) */
+};
+
+/* A next hop: the value FIB entries point to. Immutable once published. */
+struct sl_nh {
+	uint8_t type;               /* enum sl_nh_type */
+	uint16_t port;              /* output port (pod, uplink, host) */
+	uint16_t mtu;               /* largest inner IP packet for this path */
+	uint32_t ip;                /* VTEP or gateway address, network order */
+	uint32_t neigh;             /* neighbour index (VXLAN, UPLINK) */
+	struct rte_ether_addr mac;  /* pod MAC (POD) */
+};
+
+/* A neighbour on the uplink. ip/port are immutable; the MAC is learned by workers. */
+struct sl_neigh {
+	uint32_t ip;                     /* network order */
+	_Atomic uint64_t mac_state;      /* bits 0-47 MAC, bit 48 valid */
+	_Atomic uint64_t updated_tsc;    /* last time a reply refreshed it */
+	uint64_t requested_tsc;          /* control: last ARP request sent */
+	uint32_t refs;                   /* control: next hops using it; 0 = free slot */
+};
+#define SL_NEIGH_VALID (1ULL << 48)
+
+struct sl_rxq {
+	uint16_t port;  /* sluice port index */
+	uint16_t queue; /* ethdev queue (0 for pods) */
+};
+
+/* The receive queues a worker polls; replaced as a whole (RCU). */
+struct sl_rxq_list {
+	unsigned n;
+	struct sl_rxq q[];
+};
+
+struct sl_trace_rec {
+	uint16_t trace_id;   /* which packet */
+	char node[24];       /* graph node name */
+	char note[72];       /* what the node decided */
+};
+
+struct sl_worker {
+	/* Immutable after start. */
+	unsigned id;
+	unsigned lcore;
+	struct rte_graph *graph;
+	char graph_name[RTE_GRAPH_NAMESIZE];
+	/* Read by the worker, replaced by control (RCU). */
+	struct sl_rxq_list *_Atomic rxqs;
+	/* Mutable, written by this worker only. */
+	uint64_t drops[SL_DROP_COUNT];
+	uint64_t loops, idle_loops, sleeps;
+	uint16_t last_rx;            /* packets the last port-rx call received */
+	double icmp_tokens;          /* ICMP error token bucket */
+	uint64_t icmp_last_tsc;
+	/* Trace: control sets budget, worker marks packets and appends records. */
+	_Atomic int trace_budget;
+	_Atomic unsigned trace_n;
+	uint16_t trace_next_id;
+	struct sl_trace_rec trace[SL_TRACE_MAX];
+} __rte_cache_aligned;
+
+/* Node-wide configuration the fast path reads; set before workers start. */
+struct sl_dp_conf {
+	uint32_t node_ip;            /* our VTEP / node address, network order */
+	uint32_t gateway_ip;         /* the pods' default gateway, answered by sluiced */
+	uint32_t pod_cidr, pod_cidr_mask; /* this node's pods, network order */
+	struct rte_ether_addr gw_mac; /* our MAC towards pods and the host port */
+	uint32_t vni;                /* VXLAN network identifier */
+	uint16_t vxlan_port;         /* UDP port, host order */
+	uint16_t uplink_port;        /* sluice index of the uplink */
+	uint16_t host_port;          /* sluice index of the host port, or UINT16_MAX */
+	uint32_t icmp_rate;          /* ICMP errors per second per worker */
+	bool idle_backoff;
+	unsigned idle_sleep_max_us;
+};
+
+struct sl_dp {
+	struct sl_dp_conf conf;
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_fib *fib[2];            /* double-buffered: workers read fib[active] */
+	_Atomic int fib_active;
+	struct sl_port *_Atomic ports[SL_MAX_PORTS];
+	struct sl_nh nh[SL_MAX_NH];
+	struct sl_neigh neigh[SL_MAX_NEIGH];
+	struct rte_hash *neigh_hash;       /* ip -> neigh index; lock-free readers */
+	unsigned n_workers;
+	struct sl_worker workers[SL_MAX_WORKERS];
+	int8_t worker_of_lcore[RTE_MAX_LCORE]; /* -1 when the lcore is not a worker */
+	volatile bool quit;
+};
+
+extern struct sl_dp sl_dp;
+
+/* The worker running on this lcore. Worker only. */
+static inline struct sl_worker *sl_worker_self(void)
+{
+	return &sl_dp.workers[sl_dp.worker_of_lcore[rte_lcore_id()]];
+}
+
+static inline struct sl_port *sl_port_get(uint16_t id)
+{
+	return id < SL_MAX_PORTS ? atomic_load_explicit(&sl_dp.ports[id], memory_order_acquire)
+				 : NULL;
+}
+
+static inline struct rte_fib *sl_fib_active(void)
+{
+	return sl_dp.fib[atomic_load_explicit(&sl_dp.fib_active, memory_order_acquire)];
+}
+
+/* Initialise tables (FIB, neighbour hash, RCU) for n_workers. Control thread, once. */
+int sl_dp_init(unsigned n_workers, unsigned pool_size);
+/* Free what sl_dp_init made. */
+void sl_dp_fini(void);
+/* Wait until every worker has passed a quiescent state. Control thread. */
+void sl_dp_sync(void);
+
+/* Add or replace (delete when nh < 0) a route in both FIBs without stopping workers:
+ * the inactive copy is changed, swapped in, and the other copy follows after a grace
+ * period. Control thread. Returns 0 or -errno. */
+int sl_fib_set(uint32_t prefix_host, uint8_t depth, int64_t nh);
+/* Look up one address (host order) in the active FIB; returns the next-hop index. */
+uint32_t sl_fib_lookup1(uint32_t ip_host);
+
+/* Allocate a next-hop slot, copy *nh into it; returns its index or -ENOSPC. Control. */
+int sl_nh_alloc(const struct sl_nh *nh);
+/* Free a next-hop slot once no FIB entry points to it (after sl_dp_sync). Control. */
+void sl_nh_free(uint32_t idx);
+
+/* Find or create the neighbour for ip (network order); takes a reference. Control. */
+int sl_neigh_get(uint32_t ip);
+/* Drop a reference; frees the slot at zero after a grace period. Control. */
+void sl_neigh_put(uint32_t idx);
+/* Neighbour index for ip or -1. Worker or control. */
+static inline int sl_neigh_find(uint32_t ip)
+{
+	void *data;
+	if (rte_hash_lookup_data(sl_dp.neigh_hash, &ip, &data) < 0)
+		return -1;
+	return (int)(uintptr_t)data;
+}
+
+/* Record a trace line for m if it is traced. Worker. */
+void sl_trace_add(const struct rte_node *node, struct rte_mbuf *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define SL_TRACE(node, m, ...)                                                      \
+	do {                                                                        \
+		if (unlikely(sl_priv(m)->flags & SL_F_TRACED))                      \
+			sl_trace_add(node, m, __VA_ARGS__);                         \
+	} while (0)

@@ -1,0 +1,45 @@
+/* Drop reasons: the one list that yields the enum, the drop node names and the strings
+ * sluicectl shows. Every packet the fast path does not forward ends in one of these. */
+#pragma once
+
+#define SL_FOREACH_DROP(_)                                                        \
+	_(ETH_TRUNCATED, "eth-truncated")                                         \
+	_(ETH_UNSUPPORTED, "eth-unsupported-type")                               \
+	_(ETH_NOT_FOR_US, "eth-not-for-us")                                       \
+	_(ARP_MALFORMED, "arp-malformed")                                         \
+	_(ARP_NOT_FOR_US, "arp-not-for-us")                                       \
+	_(ARP_REPLY_CONSUMED, "arp-reply-consumed")                               \
+	_(IP4_TRUNCATED, "ip4-truncated")                                         \
+	_(IP4_BAD_VERSION, "ip4-bad-version")                                     \
+	_(IP4_BAD_IHL, "ip4-bad-ihl")                                             \
+	_(IP4_BAD_CHECKSUM, "ip4-bad-checksum")                                   \
+	_(IP4_BAD_LENGTH, "ip4-bad-length")                                       \
+	_(IP4_BAD_SOURCE, "ip4-bad-source")                                       \
+	_(NO_ROUTE, "no-route")                                                   \
+	_(NO_SUCH_POD, "no-such-pod")                                             \
+	_(TTL_EXCEEDED, "ttl-exceeded")                                           \
+	_(DF_TOO_BIG, "df-too-big")                                               \
+	_(IP4_NEEDS_FRAGMENT, "ip4-needs-fragment")                               \
+	_(NEIGH_UNRESOLVED, "neigh-unresolved")                                   \
+	_(VXLAN_TRUNCATED, "vxlan-truncated")                                     \
+	_(VXLAN_BAD_FLAGS, "vxlan-bad-flags")                                     \
+	_(VXLAN_BAD_VNI, "vxlan-bad-vni")                                         \
+	_(VXLAN_FRAGMENT, "vxlan-fragment")                                       \
+	_(VXLAN_UNKNOWN_SOURCE, "vxlan-unknown-source")                           \
+	_(VXLAN_INNER_INVALID, "vxlan-inner-invalid")                             \
+	_(VXLAN_INNER_NOT_LOCAL, "vxlan-inner-not-local")                         \
+	_(LOCAL_UNSUPPORTED, "local-unsupported")                                 \
+	_(ICMP_RATE_LIMITED, "icmp-rate-limited")                                 \
+	_(ICMP_NO_ERROR_FOR_ERROR, "icmp-no-error-for-error")                     \
+	_(PORT_GONE, "port-gone")                                                 \
+	_(TX_FULL, "tx-full")
+
+enum sl_drop_reason {
+#define _(sym, str) SL_DROP_##sym,
+	SL_FOREACH_DROP(_)
+#undef _
+	SL_DROP_COUNT
+};
+
+/* Name of a drop reason ("no-route"); the drop node for it is "drop-<name>". */
+const char *sl_drop_name(enum sl_drop_reason r);

@@ -1,0 +1,100 @@
+/* ip4-lookup: finds the next hop in the FIB (DIR-24-8, looked up as a burst), then for
+ * forwarded packets checks and decrements the TTL (RFC 1812 5.3.1) and checks the next hop's
+ * MTU (RFC 1191: DF packets that do not fit get "fragmentation needed"). Packets that came
+ * out of a tunnel may only go to a local pod. */
+#include <rte_fib.h>
+#include <rte_graph_worker.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "ip4_ttl.h"
+
+enum {
+	LOOKUP_NEXT_ETH_OUTPUT,
+	LOOKUP_NEXT_VXLAN_ENCAP,
+	LOOKUP_NEXT_LOCAL,
+	LOOKUP_NEXT_ICMP_ERROR,
+	LOOKUP_NEXT_DROP_INNER_NOT_LOCAL,
+	LOOKUP_NEXT_DROP_NEEDS_FRAGMENT,
+	LOOKUP_EDGE_COUNT
+};
+
+static inline uint16_t icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, uint16_t mtu)
+{
+	struct sl_mbuf_priv *pv = sl_priv(m);
+	pv->icmp_type = type;
+	pv->icmp_code = code;
+	pv->icmp_mtu = mtu;
+	return LOOKUP_NEXT_ICMP_ERROR;
+}
+
+static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
+{
+	struct sl_mbuf_priv *pv = sl_priv(m);
+	const struct sl_nh *nh = &sl_dp.nh[nh_idx];
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	pv->nh = nh_idx;
+
+	switch (nh->type) {
+	case SL_NH_LOCAL:
+		return LOOKUP_NEXT_LOCAL;
+	case SL_NH_UNREACH_NET:
+		return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NET, 0);
+	case SL_NH_UNREACH_HOST:
+		return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_HOST, 0);
+	default:
+		break;
+	}
+	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD))
+		return LOOKUP_NEXT_DROP_INNER_NOT_LOCAL;
+	if (!(pv->flags & SL_F_LOCAL_ORIGIN)) {
+		if (unlikely(ip->time_to_live <= 1))
+			return icmp_error(m, SL_ICMP_TIME_EXCEEDED, 0, 0);
+		sl_ip4_ttl_dec(ip);
+	}
+	if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu)) {
+		if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+			return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NEEDFRAG, nh->mtu);
+		return LOOKUP_NEXT_DROP_NEEDS_FRAGMENT; /* sluiced does not fragment */
+	}
+	return nh->type == SL_NH_VXLAN ? LOOKUP_NEXT_VXLAN_ENCAP : LOOKUP_NEXT_ETH_OUTPUT;
+}
+
+static uint16_t ip4_lookup_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+				   uint16_t nb)
+{
+	uint32_t dst[RTE_GRAPH_BURST_SIZE];
+	uint64_t nh[RTE_GRAPH_BURST_SIZE];
+	uint16_t next[RTE_GRAPH_BURST_SIZE];
+
+	for (uint16_t i = 0; i < nb; i++) {
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod((struct rte_mbuf *)objs[i], const struct rte_ipv4_hdr *);
+		dst[i] = rte_be_to_cpu_32(ip->dst_addr);
+	}
+	rte_fib_lookup_bulk(sl_fib_active(), dst, nh, nb);
+	for (uint16_t i = 0; i < nb; i++) {
+		next[i] = ip4_lookup_one(objs[i], (uint32_t)nh[i]);
+		SL_TRACE(node, (struct rte_mbuf *)objs[i], "dst %u.%u.%u.%u nh %u -> %s",
+			 dst[i] >> 24, (dst[i] >> 16) & 0xff, (dst[i] >> 8) & 0xff, dst[i] & 0xff,
+			 (unsigned)nh[i], node->nodes[next[i]]->name);
+	}
+	rte_node_enqueue_next(graph, node, next, objs, nb);
+	return nb;
+}
+
+static struct rte_node_register ip4_lookup_node = {
+	.name = "ip4-lookup",
+	.process = ip4_lookup_process,
+	.nb_edges = LOOKUP_EDGE_COUNT,
+	.next_nodes = {
+		[LOOKUP_NEXT_ETH_OUTPUT] = "eth-output",
+		[LOOKUP_NEXT_VXLAN_ENCAP] = "vxlan-encap",
+		[LOOKUP_NEXT_LOCAL] = "ip4-local",
+		[LOOKUP_NEXT_ICMP_ERROR] = "icmp-error",
+		[LOOKUP_NEXT_DROP_INNER_NOT_LOCAL] = "drop-vxlan-inner-not-local",
+		[LOOKUP_NEXT_DROP_NEEDS_FRAGMENT] = "drop-ip4-needs-fragment",
+	},
+};
+RTE_NODE_REGISTER(ip4_lookup_node);

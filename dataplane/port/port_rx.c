@@ -1,0 +1,103 @@
+/* port-rx: the source node. Polls this worker's receive queues (uplink and host ethdev
+ * queues, pod AF_XDP sockets), drains the transmit rings other workers fill for the pod
+ * ports it owns, and marks packets for tracing while a trace is armed. */
+#include <rte_ethdev.h>
+#include <rte_graph_worker.h>
+#include <rte_ring.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "drivers/sl_xsk.h"
+
+#define RX_BURST 32
+
+enum { RX_NEXT_ETH_INPUT, RX_EDGE_COUNT };
+
+static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
+{
+	struct rte_mbuf *pkts[RX_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(p->tx_ring, (void **)pkts, RX_BURST, NULL);
+	if (n == 0)
+		return;
+	uint16_t sent = sl_xsk_tx_burst(p->xsk, pkts, (uint16_t)n);
+	p->stats[w->id].tx_packets += sent;
+	if (sent < n) {
+		p->stats[w->id].tx_dropped += n - sent;
+		w->drops[SL_DROP_TX_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+}
+
+static void trace_mark(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		if (atomic_fetch_sub(&w->trace_budget, 1) <= 0) {
+			atomic_store(&w->trace_budget, 0);
+			return;
+		}
+		struct sl_mbuf_priv *pv = sl_priv(pkts[i]);
+		pv->flags |= SL_F_TRACED;
+		pv->trace_id = w->trace_next_id++;
+		struct sl_port *p = sl_port_get(pv->in_port);
+		sl_trace_add(NULL, pkts[i], "rx on port %s, %u bytes", p ? p->name : "?",
+			     rte_pktmbuf_pkt_len(pkts[i]));
+	}
+}
+
+static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, void **unused,
+				uint16_t unused_n)
+{
+	struct sl_worker *w = sl_worker_self();
+	struct sl_rxq_list *l = atomic_load_explicit(&w->rxqs, memory_order_acquire);
+	uint16_t total = 0;
+
+	if (!l || l->n == 0) {
+		w->last_rx = 0;
+		return 0;
+	}
+	void **objs = rte_node_next_stream_get(graph, node, RX_NEXT_ETH_INPUT,
+					       RTE_GRAPH_BURST_SIZE);
+	/* Start where the last call stopped so no queue starves when the burst fills. */
+	uint16_t *cursor = (uint16_t *)node->ctx;
+	unsigned start = *cursor % l->n;
+	unsigned i;
+	for (i = 0; i < l->n && total + RX_BURST <= RTE_GRAPH_BURST_SIZE; i++) {
+		const struct sl_rxq *q = &l->q[(start + i) % l->n];
+		struct sl_port *p = sl_port_get(q->port);
+		struct rte_mbuf **pkts = (struct rte_mbuf **)objs + total;
+		uint16_t n;
+		if (unlikely(!p))
+			continue;
+		if (p->kind == SL_PORT_XSK) {
+			drain_tx_ring(w, p);
+			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
+		} else {
+			n = rte_eth_rx_burst(p->eth_port, q->queue, pkts, RX_BURST);
+		}
+		uint64_t bytes = 0;
+		for (uint16_t j = 0; j < n; j++) {
+			struct sl_mbuf_priv *pv = sl_priv(pkts[j]);
+			pv->in_port = p->id;
+			pv->flags = 0;
+			bytes += rte_pktmbuf_pkt_len(pkts[j]);
+		}
+		p->stats[w->id].rx_packets += n;
+		p->stats[w->id].rx_bytes += bytes;
+		total += n;
+	}
+	*cursor = (uint16_t)((start + i) % l->n);
+	if (unlikely(atomic_load_explicit(&w->trace_budget, memory_order_relaxed) > 0))
+		trace_mark(w, (struct rte_mbuf **)objs, total);
+	w->last_rx = total;
+	if (total)
+		rte_node_next_stream_put(graph, node, RX_NEXT_ETH_INPUT, total);
+	return total;
+}
+
+static struct rte_node_register port_rx_node = {
+	.name = "port-rx",
+	.flags = RTE_NODE_SOURCE_F,
+	.process = port_rx_process,
+	.nb_edges = RX_EDGE_COUNT,
+	.next_nodes = { [RX_NEXT_ETH_INPUT] = "eth-input" },
+};
+RTE_NODE_REGISTER(port_rx_node);

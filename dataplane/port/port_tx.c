@@ -1,0 +1,67 @@
+/* port-tx: sends each packet on sl_priv(m)->out_port. Ethdev ports use this worker's own
+ * TX queue; a pod's AF_XDP socket is written directly by its owner worker and through the
+ * port's multi-producer ring by any other worker (the owner drains it in port-rx). */
+#include <rte_ethdev.h>
+#include <rte_graph_worker.h>
+#include <rte_ring.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "drivers/sl_xsk.h"
+
+static void tx_drop(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n,
+		    enum sl_drop_reason why)
+{
+	w->drops[why] += n;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/* Send a run of packets that all go to port p. */
+static void tx_run(struct sl_worker *w, struct rte_node *node, struct sl_port *p,
+		   struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent;
+	uint64_t bytes = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		SL_TRACE(node, pkts[i], "tx on port %s", p->name);
+	}
+	if (p->kind != SL_PORT_XSK)
+		sent = rte_eth_tx_burst(p->eth_port, (uint16_t)w->id, pkts, n);
+	else if (p->owner == w->id)
+		sent = sl_xsk_tx_burst(p->xsk, pkts, n);
+	else
+		sent = (uint16_t)rte_ring_mp_enqueue_burst(p->tx_ring, (void **)pkts, n, NULL);
+	p->stats[w->id].tx_packets += sent;
+	p->stats[w->id].tx_bytes += bytes;
+	if (unlikely(sent < n)) {
+		p->stats[w->id].tx_dropped += n - sent;
+		tx_drop(w, pkts + sent, n - sent, SL_DROP_TX_FULL);
+	}
+}
+
+static uint16_t port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+				uint16_t nb)
+{
+	struct sl_worker *w = sl_worker_self();
+	struct rte_mbuf **pkts = (struct rte_mbuf **)objs;
+	uint16_t run_start = 0;
+
+	for (uint16_t i = 1; i <= nb; i++) {
+		if (i < nb && sl_priv(pkts[i])->out_port == sl_priv(pkts[run_start])->out_port)
+			continue;
+		struct sl_port *p = sl_port_get(sl_priv(pkts[run_start])->out_port);
+		if (unlikely(!p))
+			tx_drop(w, pkts + run_start, i - run_start, SL_DROP_PORT_GONE);
+		else
+			tx_run(w, node, p, pkts + run_start, i - run_start);
+		run_start = i;
+	}
+	return nb;
+}
+
+static struct rte_node_register port_tx_node = {
+	.name = "port-tx",
+	.process = port_tx_process,
+	.nb_edges = 0,
+};
+RTE_NODE_REGISTER(port_tx_node);

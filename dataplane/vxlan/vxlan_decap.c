@@ -1,0 +1,87 @@
+/* vxlan-decap: RFC 7348 receive side for packets to our VTEP address and UDP port (ip4-input
+ * already checked both). Checks the outer header is not a fragment, the source is a known
+ * peer, the I flag and our VNI; strips outer IP/UDP/VXLAN and inner Ethernet; validates the
+ * inner IPv4 header and checks its destination is one of this node's pods. */
+#include <rte_graph_worker.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "dataplane/ip4/ip4_check.h"
+
+enum {
+	DECAP_NEXT_LOOKUP,
+	DECAP_NEXT_DROP_TRUNCATED,
+	DECAP_NEXT_DROP_BAD_FLAGS,
+	DECAP_NEXT_DROP_BAD_VNI,
+	DECAP_NEXT_DROP_FRAGMENT,
+	DECAP_NEXT_DROP_INNER_INVALID,
+	DECAP_NEXT_DROP_INNER_NOT_LOCAL,
+	DECAP_NEXT_DROP_UNKNOWN_SOURCE,
+	DECAP_EDGE_COUNT
+};
+
+#define VXLAN_FLAG_I 0x08 /* RFC 7348 5: the I flag, first byte of the header */
+
+static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	unsigned outer = hlen + sizeof(struct rte_udp_hdr) + sizeof(struct rte_vxlan_hdr);
+
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return DECAP_NEXT_DROP_FRAGMENT;
+	if (rte_pktmbuf_data_len(m) < outer + sizeof(struct rte_ether_hdr))
+		return DECAP_NEXT_DROP_TRUNCATED;
+	if (sl_neigh_find(ip->src_addr) < 0)
+		return DECAP_NEXT_DROP_UNKNOWN_SOURCE;
+	const struct rte_vxlan_hdr *vx =
+		(const struct rte_vxlan_hdr *)((const uint8_t *)ip + outer - sizeof(*vx));
+	if (!(((const uint8_t *)&vx->vx_flags)[0] & VXLAN_FLAG_I))
+		return DECAP_NEXT_DROP_BAD_FLAGS;
+	if ((rte_be_to_cpu_32(vx->vx_vni) >> 8) != sl_dp.conf.vni)
+		return DECAP_NEXT_DROP_BAD_VNI;
+	const struct rte_ether_hdr *eth =
+		(const struct rte_ether_hdr *)((const uint8_t *)ip + outer);
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return DECAP_NEXT_DROP_INNER_INVALID;
+	rte_pktmbuf_adj(m, (uint16_t)(outer + sizeof(*eth)));
+	if (sl_ip4_check(m) != SL_DROP_COUNT)
+		return DECAP_NEXT_DROP_INNER_INVALID;
+	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	if ((inner->dst_addr & sl_dp.conf.pod_cidr_mask) != sl_dp.conf.pod_cidr)
+		return DECAP_NEXT_DROP_INNER_NOT_LOCAL;
+	sl_priv(m)->flags |= SL_F_DECAPPED;
+	return DECAP_NEXT_LOOKUP;
+}
+
+static uint16_t vxlan_decap_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+				    uint16_t nb)
+{
+	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	for (uint16_t i = 0; i < nb; i++) {
+		next[i] = vxlan_decap_one(objs[i]);
+		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
+			 next[i] == DECAP_NEXT_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
+	}
+	rte_node_enqueue_next(graph, node, next, objs, nb);
+	return nb;
+}
+
+static struct rte_node_register vxlan_decap_node = {
+	.name = "vxlan-decap",
+	.process = vxlan_decap_process,
+	.nb_edges = DECAP_EDGE_COUNT,
+	.next_nodes = {
+		[DECAP_NEXT_LOOKUP] = "ip4-lookup",
+		[DECAP_NEXT_DROP_TRUNCATED] = "drop-vxlan-truncated",
+		[DECAP_NEXT_DROP_BAD_FLAGS] = "drop-vxlan-bad-flags",
+		[DECAP_NEXT_DROP_BAD_VNI] = "drop-vxlan-bad-vni",
+		[DECAP_NEXT_DROP_FRAGMENT] = "drop-vxlan-fragment",
+		[DECAP_NEXT_DROP_INNER_INVALID] = "drop-vxlan-inner-invalid",
+		[DECAP_NEXT_DROP_INNER_NOT_LOCAL] = "drop-vxlan-inner-not-local",
+		[DECAP_NEXT_DROP_UNKNOWN_SOURCE] = "drop-vxlan-unknown-source",
+	},
+};
+RTE_NODE_REGISTER(vxlan_decap_node);
