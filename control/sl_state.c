@@ -124,7 +124,7 @@ static int open_uplink(char *err, size_t errlen)
 	uint16_t eth;
 	char msg[256];
 	uint16_t nrx = st.conf.uplink_rx_queues;
-	int rc = sl_ethport_open(st.conf.uplink_devargs, nrx, (uint16_t)(sl_dp.n_workers + 1),
+	int rc = sl_ethport_open(st.conf.uplink_devargs, nrx, (uint16_t)sl_dp.n_workers,
 				 st.conf.uplink_mtu, sl_dp.pool, &eth, msg, sizeof(msg));
 	if (rc < 0)
 		return ERR("uplink.devargs: %s", msg), rc;
@@ -154,7 +154,7 @@ static int open_host(char *err, size_t errlen)
 	char devargs[128], msg[256];
 	uint16_t eth;
 	snprintf(devargs, sizeof(devargs), "net_tap_sl,iface=%s", st.conf.host_ifname);
-	int rc = sl_ethport_open(devargs, 1, (uint16_t)(sl_dp.n_workers + 1), 0, sl_dp.pool, &eth,
+	int rc = sl_ethport_open(devargs, 1, (uint16_t)sl_dp.n_workers, 0, sl_dp.pool, &eth,
 				 msg, sizeof(msg));
 	if (rc < 0)
 		return ERR("host: %s", msg), rc;
@@ -515,8 +515,9 @@ static void send_arp_request(uint32_t ip)
 	arp->arp_data.arp_sha = up->mac;
 	arp->arp_data.arp_sip = st.conf.node_ip;
 	arp->arp_data.arp_tip = ip;
-	/* The control thread owns the uplink's last TX queue. */
-	if (rte_eth_tx_burst(up->eth_port, (uint16_t)sl_dp.n_workers, &m, 1) != 1)
+	sl_priv(m)->out_port = up->id;
+	sl_priv(m)->flags = 0;
+	if (rte_ring_mp_enqueue(sl_dp.ctrl_tx, m) != 0)
 		rte_pktmbuf_free(m);
 }
 

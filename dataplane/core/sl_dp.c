@@ -8,6 +8,7 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 
 #include "sl_dp.h"
 
@@ -69,6 +70,10 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	if (!sl_dp.neigh_hash)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
+	sl_dp.ctrl_tx = rte_ring_create("sl_ctrl_tx", 256, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (!sl_dp.ctrl_tx)
+		return -rte_errno ? -rte_errno : -ENOMEM;
+
 	/* Fixed next hops: 0 = no route. */
 	sl_dp.nh[0].type = SL_NH_UNREACH_NET;
 	sl_dp.nh[0].mtu = UINT16_MAX;
@@ -81,6 +86,11 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 
 void sl_dp_fini(void)
 {
+	struct rte_mbuf *m;
+	while (sl_dp.ctrl_tx && rte_ring_dequeue(sl_dp.ctrl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(sl_dp.ctrl_tx);
+	sl_dp.ctrl_tx = NULL;
 	rte_hash_free(sl_dp.neigh_hash);
 	rte_fib_free(sl_dp.fib[0]);
 	rte_fib_free(sl_dp.fib[1]);

@@ -151,6 +151,9 @@ struct sl_dp {
 	struct sl_nh nh[SL_MAX_NH];
 	struct sl_neigh neigh[SL_MAX_NEIGH];
 	struct rte_hash *neigh_hash;       /* ip -> neigh index; lock-free readers */
+	struct rte_ring *ctrl_tx;          /* packets the control thread sends (ARP requests):
+					    * MP enqueue by control, drained by worker 0 into
+					    * port-tx, so only workers touch TX queues */
 	unsigned n_workers;
 	struct sl_worker workers[SL_MAX_WORKERS];
 	int8_t worker_of_lcore[RTE_MAX_LCORE]; /* -1 when the lcore is not a worker */

@@ -10,7 +10,7 @@
 
 #define RX_BURST 32
 
-enum { RX_NEXT_ETH_INPUT, RX_EDGE_COUNT };
+enum { RX_NEXT_ETH_INPUT, RX_NEXT_PORT_TX, RX_EDGE_COUNT };
 
 static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
 {
@@ -43,10 +43,21 @@ static void trace_mark(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	}
 }
 
+/* Worker 0 forwards what the control thread wants sent (out_port already set). */
+static void drain_ctrl_tx(struct rte_graph *graph, struct rte_node *node)
+{
+	void *pkts[RX_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(sl_dp.ctrl_tx, pkts, RX_BURST, NULL);
+	if (n)
+		rte_node_enqueue(graph, node, RX_NEXT_PORT_TX, pkts, (uint16_t)n);
+}
+
 static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, void **unused,
 				uint16_t unused_n)
 {
 	struct sl_worker *w = sl_worker_self();
+	if (w->id == 0 && unlikely(!rte_ring_empty(sl_dp.ctrl_tx)))
+		drain_ctrl_tx(graph, node);
 	struct sl_rxq_list *l = atomic_load_explicit(&w->rxqs, memory_order_acquire);
 	uint16_t total = 0;
 
@@ -98,6 +109,9 @@ static struct rte_node_register port_rx_node = {
 	.flags = RTE_NODE_SOURCE_F,
 	.process = port_rx_process,
 	.nb_edges = RX_EDGE_COUNT,
-	.next_nodes = { [RX_NEXT_ETH_INPUT] = "eth-input" },
+	.next_nodes = {
+		[RX_NEXT_ETH_INPUT] = "eth-input",
+		[RX_NEXT_PORT_TX] = "port-tx",
+	},
 };
 RTE_NODE_REGISTER(port_rx_node);

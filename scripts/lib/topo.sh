@@ -1,0 +1,130 @@
+# Two-node sluice topology in network namespaces (sourced by demo, tests and perf).
+#
+#   pod ns  sl-p1a (10.244.1.2)  sl-p1b (10.244.1.3)      sl-p2a (10.244.2.2)  sl-p2b (10.244.2.3)
+#             eth0                 eth0                      eth0                 eth0
+#              |                    |                         |                    |
+#   node ns  p1a  ---- sluiced ----  p1b                     p2a ---- sluiced ---- p2b
+#                  sl-n1: sl-up0 198.18.0.1                 sl-n2: sl-up0 198.18.0.2
+#                         |     sl-host (tap, node's kernel)       |     sl-host
+#                         +---- n1 -- [ sl-ul: bridge br0 ] -- n2 -+
+#   The underlay "switch" namespace sl-ul lets tests capture the wire (tcpdump -i br0).
+#
+# Everything lives in namespaces prefixed $SL_PREFIX (default "sl-"); nothing touches the
+# machine's own interfaces. Requires: ip, ethtool.
+
+SL_PREFIX=${SL_PREFIX:-sl-}
+SL_BUILD=${SL_BUILD:-build}
+SL_RUN=${SL_RUN:-/run/sluice}
+SL_EAL_MEM=${SL_EAL_MEM:-}      # e.g. "--no-huge -m 512"; empty = hugepages
+declare -A SL_PID
+
+ns() { echo "${SL_PREFIX}$1"; }
+in_ns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# topo_pod NODE POD IP: a pod namespace with eth0 (/32, default via the gateway), its
+# host end named POD in the node namespace.
+topo_pod() {
+	local node=$1 pod=$2 ip=$3 gw=$4 mtu=${5:-1450}
+	ip netns add "$(ns "$pod")"
+	ip link add "$pod" netns "$(ns "$node")" type veth peer name eth0 netns "$(ns "$pod")"
+	in_ns "$pod" ip link set lo up
+	in_ns "$pod" ip link set eth0 mtu "$mtu" up
+	in_ns "$pod" ip addr add "$ip/32" dev eth0
+	in_ns "$pod" ip route add "$gw" dev eth0 scope link
+	in_ns "$pod" ip route add default via "$gw" dev eth0 onlink
+	# veth's XDP path sees what the peer sends: full checksums, no offload shortcuts.
+	in_ns "$pod" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+	in_ns "$node" ip link set "$pod" mtu "$mtu" up
+}
+
+pod_mac() { in_ns "$1" cat /sys/class/net/eth0/address; }
+
+topo_up() {
+	topo_down 2>/dev/null
+	ip netns add "$(ns ul)"
+	in_ns ul sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	in_ns ul ip link add br0 type bridge
+	in_ns ul ip link set br0 up
+	for n in n1 n2; do
+		ip netns add "$(ns $n)"
+		ip link add sl-up0 netns "$(ns $n)" type veth peer name "$n" netns "$(ns ul)"
+		in_ns ul ip link set "$n" master br0 up
+		in_ns $n ip link set lo up
+		in_ns $n ip link set sl-up0 up
+		in_ns $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	done
+	topo_pod n1 p1a 10.244.1.2 10.244.1.1
+	topo_pod n1 p1b 10.244.1.3 10.244.1.1
+	topo_pod n2 p2a 10.244.2.2 10.244.2.1
+	topo_pod n2 p2b 10.244.2.3 10.244.2.1
+}
+
+# node_config N: the JSON config of node N (1 or 2), pods included.
+node_config() {
+	local n=$1 o=$(( 3 - $1 ))
+	cat <<JSON
+{
+  "node": {"name": "node$n", "ip": "198.18.0.$n", "pod_cidr": "10.244.$n.0/24",
+           "cluster_cidr": "10.244.0.0/16"},
+  "uplink": {"devargs": "net_af_xdp$n,iface=sl-up0", "mtu": 1500},
+  "host": {"enabled": true, "ifname": "sl-host"},
+  "vxlan": {"vni": 42, "port": 4789},
+  "workers": {"idle_backoff": true},
+  "pods": [
+    {"name": "p${n}a", "namespace": "default", "ip": "10.244.$n.2", "mac": "$(pod_mac p${n}a)", "ifname": "p${n}a"},
+    {"name": "p${n}b", "namespace": "default", "ip": "10.244.$n.3", "mac": "$(pod_mac p${n}b)", "ifname": "p${n}b"}
+  ],
+  "nodes": [{"name": "node$o", "ip": "198.18.0.$o", "pod_cidr": "10.244.$o.0/24"}]
+}
+JSON
+}
+
+# node_start N [CONFIG]: start sluiced for node N inside its namespace; waits for its API.
+node_start() {
+	local n=$1 cfg=${2:-$SL_RUN/node$1.json}
+	mkdir -p "$SL_RUN"
+	[ -f "$cfg" ] || node_config "$n" >"$cfg"
+	# Worker lcore: node 1 on core 1, node 2 on core 0 (2-core machine; idle back-off on).
+	local lcores="0,1"; [ "$n" = 2 ] && lcores="1,0"
+	ip netns exec "$(ns n$n)" "$SL_BUILD/control/sluiced" -c "$cfg" -s "$SL_RUN/node$n.sock" \
+		-- -l "$lcores" --main-lcore "${lcores%%,*}" --no-pci --file-prefix "${SL_PREFIX}n$n" \
+		--log-level=lib.eal:error $SL_EAL_MEM >"$SL_RUN/node$n.log" 2>&1 &
+	SL_PID[$n]=$!
+	for _ in $(seq 100); do
+		[ -S "$SL_RUN/node$n.sock" ] && ctl "$n" version >/dev/null 2>&1 && return 0
+		kill -0 "${SL_PID[$n]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "sluiced node$n failed to start:" >&2
+	cat "$SL_RUN/node$n.log" >&2
+	return 1
+}
+
+node_stop() {
+	local n=$1 pid=${SL_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "SL_PID[$n]"
+}
+
+ctl() { local n=$1; shift; "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
+
+# Wait until node N has resolved the other node's VTEP.
+wait_vtep() {
+	for _ in $(seq 50); do
+		ctl "$1" -o json show neighbors 2>/dev/null | grep -q reachable && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+topo_down() {
+	for n in "${!SL_PID[@]}"; do node_stop "$n"; done
+	for n in p1a p1b p2a p2b n1 n2 ul; do
+		ip netns del "$(ns $n)" 2>/dev/null || true
+	done
+	rm -f "/dev/hugepages/${SL_PREFIX}"* 2>/dev/null || true
+}
