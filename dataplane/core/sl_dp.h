@@ -51,7 +51,7 @@ struct sl_port {
 	struct rte_ether_addr mac;    /* the port's own MAC (uplink/host: the ethdev's) */
 	uint16_t mtu;                 /* largest IP packet this port carries */
 	uint16_t eth_port;            /* ethdev port id (uplink, host) */
-	struct sl_xsk *xsk;           /* AF_XDP socket (pods) */
+	struct sl_xsk *xsk;           /* AF_XDP socket (pods); NULL: use the ethdev */
 	unsigned owner;               /* worker polling this port's receive queue(s) */
 	struct rte_ring *tx_ring;     /* pods: MP ring other workers send through, owner drains */
 	/* Mutable, one slot per worker. */

@@ -78,7 +78,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		uint16_t n;
 		if (unlikely(!p))
 			continue;
-		if (p->kind == SL_PORT_XSK) {
+		if (p->xsk) {
 			drain_tx_ring(w, p);
 			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
 		} else {

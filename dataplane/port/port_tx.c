@@ -25,7 +25,7 @@ static void tx_run(struct sl_worker *w, struct rte_node *node, struct sl_port *p
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		SL_TRACE(node, pkts[i], "tx on port %s", p->name);
 	}
-	if (p->kind != SL_PORT_XSK)
+	if (!p->xsk)
 		sent = rte_eth_tx_burst(p->eth_port, (uint16_t)w->id, pkts, n);
 	else if (p->owner == w->id)
 		sent = sl_xsk_tx_burst(p->xsk, pkts, n);

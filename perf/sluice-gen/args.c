@@ -1,0 +1,281 @@
+/* sluice-gen command line (the part after "--"). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+enum {
+	OPT_TX_PORT = 256,
+	OPT_RX_PORT,
+	OPT_SRC_MAC,
+	OPT_DST_MAC,
+	OPT_SRC_IP,
+	OPT_DST_IP,
+	OPT_DST_PORT,
+	OPT_FLOWS,
+	OPT_SIZE,
+	OPT_RATE,
+	OPT_DURATION,
+	OPT_WARMUP,
+	OPT_JSON,
+	OPT_LABEL,
+	OPT_BURST,
+	OPT_QUIET,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{"tx-port", required_argument, NULL, OPT_TX_PORT},
+	{"rx-port", required_argument, NULL, OPT_RX_PORT},
+	{"src-mac", required_argument, NULL, OPT_SRC_MAC},
+	{"dst-mac", required_argument, NULL, OPT_DST_MAC},
+	{"src-ip", required_argument, NULL, OPT_SRC_IP},
+	{"dst-ip", required_argument, NULL, OPT_DST_IP},
+	{"dst-port", required_argument, NULL, OPT_DST_PORT},
+	{"flows", required_argument, NULL, OPT_FLOWS},
+	{"size", required_argument, NULL, OPT_SIZE},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"json", required_argument, NULL, OPT_JSON},
+	{"label", required_argument, NULL, OPT_LABEL},
+	{"burst", required_argument, NULL, OPT_BURST},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+void
+sl_gen_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [EAL args] -- --tx-port NETNS:DEVARGS --rx-port NETNS:DEVARGS [options]\n"
+		"  --tx-port NETNS:DEVARGS  port to send on; NETNS is a name under /var/run/netns,\n"
+		"                           an absolute path, or '-' for the current namespace;\n"
+		"                           DEVARGS is a vdev string, e.g. net_af_xdp0,iface=eth0\n"
+		"  --rx-port NETNS:DEVARGS  port to receive on (the same spec reuses the tx port)\n"
+		"  --src-mac MAC            (default: tx port MAC)\n"
+		"  --dst-mac MAC            (default: rx port MAC)\n"
+		"  --src-ip IP              (default 198.18.0.1)\n"
+		"  --dst-ip IP              (default 198.18.0.2)\n"
+		"  --dst-port N             UDP destination port (default 5001)\n"
+		"  --flows N                UDP source ports %u..%u+N-1 (default 1024, max %u)\n"
+		"  --size BYTES             frame size without FCS, %u..%u (default 64)\n"
+		"  --rate PPS               0 = as fast as possible (default 0)\n"
+		"  --duration SECONDS       measured window (default 5)\n"
+		"  --warmup SECONDS         sent but not counted (default 1)\n"
+		"  --burst N                1..%u (default 32)\n"
+		"  --json FILE              write results as JSON\n"
+		"  --label NAME             label in the JSON (default \"sluice-gen\")\n"
+		"  --quiet                  no per-second progress lines\n",
+		prog, SL_GEN_SPORT_BASE, SL_GEN_SPORT_BASE, SL_GEN_MAX_FLOWS, SL_GEN_MIN_SIZE,
+		SL_GEN_MAX_SIZE, SL_GEN_MAX_BURST);
+}
+
+static int
+bad(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "sluice-gen: --%s '%s': %s\n", opt, val, why);
+	return -EINVAL;
+}
+
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int
+parse_seconds(const char *s, double min, double max, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int
+parse_mac(const char *s, struct rte_ether_addr *ret)
+{
+	unsigned b[RTE_ETHER_ADDR_LEN];
+	char tail;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		ret->addr_bytes[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static int
+parse_port_spec(const char *opt, const char *s, struct sl_gen_port_spec *ret)
+{
+	const char *colon = strchr(s, ':');
+	size_t nslen;
+
+	if (colon == NULL)
+		return bad(opt, s, "expected NETNS:DEVARGS");
+	nslen = (size_t)(colon - s);
+	if (nslen == 0 || nslen >= sizeof(ret->netns))
+		return bad(opt, s, "namespace name empty or too long");
+	memcpy(ret->netns, s, nslen);
+	ret->netns[nslen] = '\0';
+	/* A bare name must stay under /var/run/netns. */
+	if (ret->netns[0] != '/' &&
+	    (strchr(ret->netns, '/') != NULL || strcmp(ret->netns, "..") == 0 ||
+	     strcmp(ret->netns, ".") == 0))
+		return bad(opt, s, "namespace must be a plain name, an absolute path or '-'");
+	if (colon[1] == '\0' || colon[1] == ',')
+		return bad(opt, s, "DEVARGS must start with a device name");
+	if (strlen(colon + 1) >= sizeof(ret->devargs))
+		return bad(opt, s, "DEVARGS too long");
+	strcpy(ret->devargs, colon + 1);
+	return 0;
+}
+
+int
+sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
+{
+	struct sl_gen_config *c = ret_cfg;
+	bool has_tx = false, has_rx = false;
+	uint64_t v;
+	int opt, idx;
+
+	memset(c, 0, sizeof(*c));
+	inet_pton(AF_INET, "198.18.0.1", &c->src_ip); /* RFC 2544 C.2.2: benchmark range */
+	inet_pton(AF_INET, "198.18.0.2", &c->dst_ip);
+	c->dst_port = 5001;
+	c->flows = 1024;
+	c->size = 64;
+	c->rate = 0;
+	c->duration = 5;
+	c->warmup = 1;
+	c->burst = 32;
+	c->label = "sluice-gen";
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:h", long_opts, &idx)) != -1) {
+		const char *name = opt >= OPT_TX_PORT ? long_opts[opt - OPT_TX_PORT].name : "";
+
+		switch (opt) {
+		case OPT_TX_PORT:
+			if (parse_port_spec(name, optarg, &c->tx) < 0)
+				return -EINVAL;
+			has_tx = true;
+			break;
+		case OPT_RX_PORT:
+			if (parse_port_spec(name, optarg, &c->rx) < 0)
+				return -EINVAL;
+			has_rx = true;
+			break;
+		case OPT_SRC_MAC:
+			if (parse_mac(optarg, &c->src_mac) < 0)
+				return bad(name, optarg, "expected xx:xx:xx:xx:xx:xx");
+			c->has_src_mac = true;
+			break;
+		case OPT_DST_MAC:
+			if (parse_mac(optarg, &c->dst_mac) < 0)
+				return bad(name, optarg, "expected xx:xx:xx:xx:xx:xx");
+			c->has_dst_mac = true;
+			break;
+		case OPT_SRC_IP:
+			if (inet_pton(AF_INET, optarg, &c->src_ip) != 1)
+				return bad(name, optarg, "expected an IPv4 address");
+			break;
+		case OPT_DST_IP:
+			if (inet_pton(AF_INET, optarg, &c->dst_ip) != 1)
+				return bad(name, optarg, "expected an IPv4 address");
+			break;
+		case OPT_DST_PORT:
+			if (parse_u64(optarg, 1, 65535, &v) < 0)
+				return bad(name, optarg, "expected 1..65535");
+			c->dst_port = (uint16_t)v;
+			break;
+		case OPT_FLOWS:
+			if (parse_u64(optarg, 1, SL_GEN_MAX_FLOWS, &v) < 0)
+				return bad(name, optarg, "expected 1..64512");
+			c->flows = (uint32_t)v;
+			break;
+		case OPT_SIZE:
+			if (parse_u64(optarg, SL_GEN_MIN_SIZE, SL_GEN_MAX_SIZE, &v) < 0)
+				return bad(name, optarg, "expected 64..1514");
+			c->size = (uint16_t)v;
+			break;
+		case OPT_RATE:
+			if (parse_u64(optarg, 0, 1000000000, &v) < 0)
+				return bad(name, optarg, "expected 0..1000000000 packets per second");
+			c->rate = v;
+			break;
+		case OPT_DURATION:
+			if (parse_seconds(optarg, 0.001, 86400, &c->duration) < 0)
+				return bad(name, optarg, "expected seconds, 0.001..86400");
+			break;
+		case OPT_WARMUP:
+			if (parse_seconds(optarg, 0, 3600, &c->warmup) < 0)
+				return bad(name, optarg, "expected seconds, 0..3600");
+			break;
+		case OPT_JSON:
+			if (*optarg == '\0')
+				return bad(name, optarg, "expected a file name");
+			c->json_path = optarg;
+			break;
+		case OPT_LABEL:
+			if (strlen(optarg) > 256)
+				return bad(name, optarg, "longer than 256 bytes");
+			c->label = optarg;
+			break;
+		case OPT_BURST:
+			if (parse_u64(optarg, 1, SL_GEN_MAX_BURST, &v) < 0)
+				return bad(name, optarg, "expected 1..512");
+			c->burst = (uint16_t)v;
+			break;
+		case OPT_QUIET:
+			c->quiet = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			sl_gen_usage(stdout, argv[0]);
+			return 1;
+		case ':':
+			fprintf(stderr, "sluice-gen: option '%s' needs a value\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "sluice-gen: unknown option '%s'\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sluice-gen: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!has_tx) {
+		fprintf(stderr, "sluice-gen: --tx-port is required\n");
+		return -EINVAL;
+	}
+	if (!has_rx) {
+		fprintf(stderr, "sluice-gen: --rx-port is required\n");
+		return -EINVAL;
+	}
+	return 0;
+}

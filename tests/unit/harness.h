@@ -1,0 +1,31 @@
+/* Dataplane test harness: a real EAL (--no-huge, in memory), the real graph on worker 0
+ * (walked by the test thread), and ports backed by net_ring ethdevs so a test injects frames
+ * into a port's receive ring and reads what the graph sent from its transmit ring.
+ *
+ *   pod A 10.244.1.2 (port 2) --+                       +-- uplink 198.18.0.1 (port 0)
+ *   pod B 10.244.1.3 (port 3) --+-- gateway 10.244.1.1 -+     remote node 198.18.0.2,
+ *   host (port 1, 198.18.0.1) --+                       |     pods 10.244.2.0/24, VNI 42
+ *                                                       +-- default via 198.18.0.254
+ */
+#pragma once
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/core/sl_dp.h"
+
+enum { TH_UPLINK = 0, TH_HOST = 1, TH_POD_A = 2, TH_POD_B = 3, TH_PORTS = 4 };
+
+extern struct rte_ether_addr th_gw_mac, th_uplink_mac, th_host_mac, th_pod_a_mac,
+	th_pod_b_mac, th_remote_mac, th_gw254_mac;
+
+/* Bring everything up once per process (cmocka group setup). Returns 0. */
+int th_setup(void **state);
+/* Mark the remote VTEP and the gateway neighbour resolved (or not). */
+void th_neigh_resolved(bool yes);
+/* Inject m on port, walk the graph, return how many packets port `out` sent into ret (max n). */
+unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf **ret,
+		unsigned n);
+/* Drain every port's TX ring (freeing) and zero the drop counters. */
+void th_reset(void);
+/* Packets worker 0 counted for a drop reason. */
+uint64_t th_drops(enum sl_drop_reason r);

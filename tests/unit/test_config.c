@@ -1,0 +1,157 @@
+/* Config and API request parsing: valid input is read exactly, every bad field is rejected
+ * with a message naming it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "control/sl_config.h"
+#include "control/sl_request.h"
+
+static const char good[] =
+	"{\"node\":{\"name\":\"n1\",\"ip\":\"198.18.0.1\",\"pod_cidr\":\"10.244.1.0/24\","
+	"\"cluster_cidr\":\"10.244.0.0/16\"},"
+	"\"uplink\":{\"devargs\":\"net_af_xdp0,iface=x\",\"mtu\":9000},"
+	"\"vxlan\":{\"vni\":42},"
+	"\"pods\":[{\"name\":\"a\",\"ip\":\"10.244.1.2\",\"mac\":\"02:00:00:00:00:02\",\"ifname\":\"va\"}],"
+	"\"nodes\":[{\"name\":\"n2\",\"ip\":\"198.18.0.2\",\"pod_cidr\":\"10.244.2.0/24\"}],"
+	"\"routes\":[{\"prefix\":\"0.0.0.0/0\",\"via\":\"198.18.0.254\"}]}";
+
+static void test_good_config(void **s)
+{
+	struct sl_config c;
+	char err[256] = "";
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	char b[16];
+	assert_string_equal(sl_fmt_ip4(c.node_ip, b), "198.18.0.1");
+	assert_string_equal(sl_fmt_ip4(c.gateway_ip, b), "10.244.1.1"); /* default: first */
+	assert_int_equal(c.pod_cidr.len, 24);
+	assert_int_equal(c.uplink_mtu, 9000);
+	assert_int_equal(c.pod_mtu, 8950); /* uplink - 50 */
+	assert_int_equal(c.vni, 42);
+	assert_int_equal(c.vxlan_port, 4789);
+	assert_true(c.idle_backoff);
+	assert_int_equal(c.n_pods, 1);
+	assert_string_equal(c.pods[0].namespace, "default");
+	assert_int_equal(c.pods[0].mac[5], 2);
+	assert_int_equal(c.n_nodes, 1);
+	assert_int_equal(c.n_routes, 1);
+	assert_int_equal(c.routes[0].prefix.len, 0);
+	sl_config_free(&c);
+}
+
+static void test_default_config(void **s)
+{
+	struct sl_config c;
+	char err[256] = "";
+	assert_int_equal(sl_config_parse(sl_config_default, strlen(sl_config_default), &c, err,
+					 sizeof(err)), 0);
+	assert_int_equal(c.pod_mtu, 1450);
+	sl_config_free(&c);
+}
+
+/* Replace the first occurrence of from with to in good, parse, expect err to contain want. */
+static void expect_bad(const char *from, const char *to, const char *want)
+{
+	char text[4096], err[256] = "";
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), -22);
+	if (!strstr(err, want))
+		fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+static void test_bad_configs(void **s)
+{
+	expect_bad("\"198.18.0.1\"", "\"300.1.1.1\"", "node.ip: '300.1.1.1' is not an IPv4");
+	expect_bad("\"ip\":\"198.18.0.1\",", "", "node.ip: missing");
+	expect_bad("10.244.1.0/24", "10.244.1.1/24", "node.pod_cidr");
+	expect_bad("10.244.1.0/24", "10.244.1.0/33", "node.pod_cidr");
+	expect_bad("10.244.0.0/16", "10.245.0.0/16", "node.cluster_cidr: must contain");
+	expect_bad("\"mtu\":9000", "\"mtu\":99999", "uplink.mtu: must be between");
+	expect_bad("\"mtu\":9000", "\"mtu\":\"big\"", "uplink.mtu: must be an integer");
+	expect_bad("\"vni\":42", "\"vni\":16777216", "vxlan.vni: must be between");
+	expect_bad("\"vni\":42", "\"vnid\":42", "vxlan: unknown field 'vnid'");
+	expect_bad("02:00:00:00:00:02", "02:00:00:00:00", "pods[0].mac");
+	expect_bad("02:00:00:00:00:02", "01:00:00:00:00:02", "pods[0].mac"); /* multicast */
+	expect_bad("\"10.244.1.2\"", "\"10.244.9.2\"", "pods[0].ip: must be inside");
+	expect_bad("\"va\"", "\"an-interface-name-too-long\"", "pods[0].ifname: longer than");
+	expect_bad("\"va\"", "\"\"", "pods[0].ifname: must not be empty");
+	expect_bad("\"nodes\":[", "\"nodes\":[1,", "nodes[0]: must be an object");
+	expect_bad("\"via\":\"198.18.0.254\"", "\"via\":7", "routes[0].via: must be a string");
+	expect_bad("{\"node\"", "{\"bogus\":1,\"node\"", "config: unknown field 'bogus'");
+	expect_bad("\"routes\":[", "\"routes\":[,", "invalid JSON");
+}
+
+static void test_config_limits(void **s)
+{
+	/* More pods than the limit: rejected by count, not by running out of memory. */
+	static char big[200000];
+	size_t n = (size_t)snprintf(big, sizeof(big),
+				    "{\"node\":{\"ip\":\"1.1.1.1\",\"pod_cidr\":\"10.0.0.0/8\"},"
+				    "\"uplink\":{\"devargs\":\"x\"},\"pods\":[");
+	for (int i = 0; i <= SL_CONFIG_MAX_PODS; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "%s{}", i ? "," : "");
+	snprintf(big + n, sizeof(big) - n, "]}");
+	struct sl_config c;
+	char err[256];
+	assert_int_equal(sl_config_parse(big, strlen(big), &c, err, sizeof(err)), -22);
+	assert_non_null(strstr(err, "pods: more than 1000 entries"));
+}
+
+static void expect_request(const char *text, int rc, const char *want)
+{
+	struct sl_request r;
+	char err[256] = "";
+	assert_int_equal(sl_request_parse(text, strlen(text), &r, err, sizeof(err)), rc);
+	if (want && !strstr(err, want))
+		fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+static void test_requests(void **s)
+{
+	struct sl_request r;
+	char err[256];
+	const char *ok = "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"namespace\":\"x\","
+			 "\"ip\":\"10.244.1.9\",\"mac\":\"02:00:00:00:00:09\",\"ifname\":\"v9\"}}";
+	assert_int_equal(sl_request_parse(ok, strlen(ok), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cmd, SL_CMD_POD_ADD);
+	assert_string_equal(r.pod.namespace, "x");
+	const char *del = "{\"cmd\":\"route.del\",\"prefix\":\"10.0.0.0/8\"}";
+	assert_int_equal(sl_request_parse(del, strlen(del), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.prefix.len, 8);
+
+	expect_request("not json", -22, "request: invalid JSON");
+	expect_request("[1,2]", -22, "request: must be a JSON object");
+	expect_request("{\"cmd\":\"reboot\"}", -22, "cmd: unknown command 'reboot'");
+	expect_request("{\"cmd\":7}", -22, "cmd: missing");
+	expect_request("{\"cmd\":\"show\"}", -22, "what: missing");
+	expect_request("{\"cmd\":\"pod.add\"}", -22, "pod: missing or not an object");
+	expect_request("{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ifname\":\"v\",\"ip\":\"x\","
+		       "\"mac\":\"02:00:00:00:00:01\"}}", -22, "pod.ip: 'x' is not an IPv4");
+	expect_request("{\"cmd\":\"node.add\",\"node\":{\"name\":\"n\",\"ip\":\"1.2.3.4\"}}", -22,
+		       "node.pod_cidr: missing");
+	expect_request("{\"cmd\":\"trace.start\",\"count\":1000}", -22, "count: must be");
+	expect_request("{\"cmd\":\"route.del\",\"prefix\":\"1.2.3.4\"}", -22, "prefix:");
+
+	static char huge[SL_API_MAX_REQUEST + 2];
+	memset(huge, ' ', sizeof(huge) - 1);
+	expect_request(huge, -22, "larger than");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_config),
+		cmocka_unit_test(test_default_config),
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_config_limits),
+		cmocka_unit_test(test_requests),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,416 @@
+/* Graph node tests: a frame built field by field goes into a port, the real graph runs, and
+ * every field the dataplane rewrote is checked on the frame it sent (or the drop reason).
+ * Topology: see harness.h. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include "dataplane/ip4/ip4_ttl.h"
+#include "harness.h"
+#include "pktbuild.h"
+
+static struct rte_mbuf *out[8];
+
+static struct pb_ip4 from_pod_a(const char *dst)
+{
+	return (struct pb_ip4){ .src_mac = th_pod_a_mac, .dst_mac = th_gw_mac,
+				.src = "10.244.1.2", .dst = dst, .ttl = 64, .sport = 1234,
+				.dport = 5001, .payload = 18 };
+}
+
+static struct rte_ipv4_hdr *ip_of(struct rte_mbuf *m, size_t off)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, off);
+}
+
+static void free_out(unsigned n)
+{
+	rte_pktmbuf_free_bulk(out, n);
+}
+
+/* eth-input + ip4-lookup + eth-output: pod A -> pod B on the same node. */
+static void test_pod_to_local_pod(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.1.3");
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_POD_B, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_pod_b_mac, 6);
+	assert_memory_equal(&eth->src_addr, &th_gw_mac, 6);
+	struct rte_ipv4_hdr *ip = ip_of(out[0], sizeof(*eth));
+	assert_int_equal(ip->time_to_live, 63);
+	assert_true(pb_ip4_cksum_ok(ip));
+	assert_int_equal(ip->src_addr, pb_addr("10.244.1.2"));
+	assert_int_equal(ip->dst_addr, pb_addr("10.244.1.3"));
+	free_out(n);
+}
+
+/* vxlan-encap: pod A -> remote pod, every outer field (RFC 7348 5). */
+static void test_vxlan_encap_headers(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_remote_mac, 6);
+	assert_memory_equal(&eth->src_addr, &th_uplink_mac, 6);
+	assert_int_equal(eth->ether_type, htons(RTE_ETHER_TYPE_IPV4));
+	struct rte_ipv4_hdr *oip = ip_of(out[0], sizeof(*eth));
+	assert_int_equal(oip->src_addr, pb_addr("198.18.0.1"));
+	assert_int_equal(oip->dst_addr, pb_addr("198.18.0.2"));
+	assert_int_equal(oip->next_proto_id, IPPROTO_UDP);
+	assert_int_equal(oip->fragment_offset, htons(RTE_IPV4_HDR_DF_FLAG));
+	assert_int_equal(oip->time_to_live, 64);
+	assert_true(pb_ip4_cksum_ok(oip));
+	unsigned inner_len = sizeof(struct rte_ipv4_hdr) + 8 + 18;
+	assert_int_equal(ntohs(oip->total_length), 20 + 8 + 8 + 14 + inner_len);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 14 + 20 + 8 + 8 + 14 + inner_len);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(oip + 1);
+	assert_int_equal(ntohs(udp->dst_port), 4789);
+	assert_true(ntohs(udp->src_port) >= 49152);
+	assert_int_equal(ntohs(udp->dgram_len), 8 + 8 + 14 + inner_len);
+	assert_int_equal(udp->dgram_cksum, 0);
+	struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);
+	assert_int_equal(ntohl(vx->vx_flags), 0x08000000);
+	assert_int_equal(ntohl(vx->vx_vni), 42 << 8);
+	struct rte_ether_hdr *ieth = (struct rte_ether_hdr *)(vx + 1);
+	assert_int_equal(ieth->ether_type, htons(RTE_ETHER_TYPE_IPV4));
+	struct rte_ipv4_hdr *iip = (struct rte_ipv4_hdr *)(ieth + 1);
+	assert_int_equal(iip->time_to_live, 63);
+	assert_true(pb_ip4_cksum_ok(iip));
+	assert_int_equal(iip->dst_addr, pb_addr("10.244.2.2"));
+	free_out(n);
+}
+
+static uint16_t encap_sport(uint16_t inner_sport)
+{
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	p.sport = inner_sport;
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(out[0], struct rte_udp_hdr *, 34);
+	uint16_t sp = ntohs(udp->src_port);
+	free_out(n);
+	return sp;
+}
+
+/* RFC 7348 5: the outer source port follows the inner flow: same flow, same port;
+ * different flows spread. */
+static void test_vxlan_sport_hash(void **s)
+{
+	th_reset();
+	assert_int_equal(encap_sport(1000), encap_sport(1000));
+	unsigned distinct = 0;
+	uint16_t first = encap_sport(1);
+	for (uint16_t i = 2; i < 34; i++)
+		distinct += encap_sport(i) != first;
+	assert_true(distinct >= 28);
+}
+
+/* vxlan-decap: a tunnelled packet for pod B is delivered to pod B, outer headers gone. */
+static void test_vxlan_decap_to_pod(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = { .src_mac = th_remote_mac, .dst_mac = th_uplink_mac,
+			    .src = "10.244.2.2", .dst = "10.244.1.3", .ttl = 63, .payload = 10 };
+	struct rte_mbuf *inner = pb_ip4(sl_dp.pool, &p);
+	struct rte_mbuf *m = pb_vxlan(sl_dp.pool, th_uplink_mac, "198.18.0.2", "198.18.0.1",
+				      4789, 42, 0x08, inner);
+	rte_pktmbuf_free(inner);
+	unsigned n = th_run(TH_UPLINK, m, TH_POD_B, out, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), 14 + 20 + 8 + 10);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_pod_b_mac, 6);
+	assert_memory_equal(&eth->src_addr, &th_gw_mac, 6);
+	struct rte_ipv4_hdr *ip = ip_of(out[0], 14);
+	assert_int_equal(ip->time_to_live, 62);
+	assert_true(pb_ip4_cksum_ok(ip));
+	free_out(n);
+}
+
+static void decap_expect_drop(const char *src, const char *dst, uint16_t dport, uint32_t vni,
+			      uint8_t flags, const char *inner_dst, enum sl_drop_reason why)
+{
+	th_reset();
+	struct pb_ip4 p = { .src_mac = th_remote_mac, .dst_mac = th_uplink_mac,
+			    .src = "10.244.2.2", .dst = inner_dst, .payload = 10 };
+	struct rte_mbuf *inner = pb_ip4(sl_dp.pool, &p);
+	struct rte_mbuf *m = pb_vxlan(sl_dp.pool, th_uplink_mac, src, dst, dport, vni, flags, inner);
+	rte_pktmbuf_free(inner);
+	unsigned n = 0;
+	for (unsigned port = 0; port < TH_PORTS; port++)
+		n += th_run(port == 0 ? TH_UPLINK : 0, port == 0 ? m : NULL, port, out, 8);
+	assert_int_equal(n, 0);
+	assert_int_equal(th_drops(why), 1);
+}
+
+static void test_vxlan_decap_drops(void **s)
+{
+	decap_expect_drop("198.18.0.2", "198.18.0.1", 4789, 43, 0x08, "10.244.1.3",
+			  SL_DROP_VXLAN_BAD_VNI);
+	decap_expect_drop("198.18.0.2", "198.18.0.1", 4789, 42, 0x00, "10.244.1.3",
+			  SL_DROP_VXLAN_BAD_FLAGS);
+	decap_expect_drop("198.18.0.9", "198.18.0.1", 4789, 42, 0x08, "10.244.1.3",
+			  SL_DROP_VXLAN_UNKNOWN_SOURCE);
+	decap_expect_drop("198.18.0.2", "198.18.0.1", 4789, 42, 0x08, "10.244.3.3",
+			  SL_DROP_VXLAN_INNER_NOT_LOCAL);
+}
+
+/* arp-input: proxy ARP for the gateway on a pod port. */
+static void test_arp_gateway_reply(void **s)
+{
+	th_reset();
+	struct rte_mbuf *m = pb_arp_request(sl_dp.pool, th_pod_a_mac, "10.244.1.2", "10.244.1.1");
+	unsigned n = th_run(TH_POD_A, m, TH_POD_A, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	assert_memory_equal(&eth->dst_addr, &th_pod_a_mac, 6);
+	assert_memory_equal(&eth->src_addr, &th_gw_mac, 6);
+	assert_int_equal(ntohs(arp->arp_opcode), RTE_ARP_OP_REPLY);
+	assert_memory_equal(&arp->arp_data.arp_sha, &th_gw_mac, 6);
+	assert_int_equal(arp->arp_data.arp_sip, pb_addr("10.244.1.1"));
+	assert_memory_equal(&arp->arp_data.arp_tha, &th_pod_a_mac, 6);
+	assert_int_equal(arp->arp_data.arp_tip, pb_addr("10.244.1.2"));
+	free_out(n);
+}
+
+/* arp-input on the uplink: answer for the node address only; learn the sender. */
+static void test_arp_uplink(void **s)
+{
+	th_reset();
+	th_neigh_resolved(false);
+	struct rte_mbuf *m = pb_arp_request(sl_dp.pool, th_remote_mac, "198.18.0.2", "198.18.0.1");
+	unsigned n = th_run(TH_UPLINK, m, TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(out[0], struct rte_arp_hdr *, 14);
+	assert_memory_equal(&arp->arp_data.arp_sha, &th_uplink_mac, 6);
+	free_out(n);
+	int idx = sl_neigh_find(pb_addr("198.18.0.2"));
+	uint64_t ms = atomic_load(&sl_dp.neigh[idx].mac_state);
+	assert_true(ms & SL_NEIGH_VALID);
+	assert_memory_equal(&ms, &th_remote_mac, 6);
+	m = pb_arp_request(sl_dp.pool, th_remote_mac, "198.18.0.2", "198.18.0.77");
+	assert_int_equal(th_run(TH_UPLINK, m, TH_UPLINK, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_ARP_NOT_FOR_US), 1);
+}
+
+/* ip4-local: echo reply from the gateway address. */
+static void test_icmp_echo_gateway(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.1.1");
+	p.proto = IPPROTO_ICMP;
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_POD_A, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ipv4_hdr *ip = ip_of(out[0], 14);
+	assert_int_equal(ip->src_addr, pb_addr("10.244.1.1"));
+	assert_int_equal(ip->dst_addr, pb_addr("10.244.1.2"));
+	assert_true(pb_ip4_cksum_ok(ip));
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	assert_int_equal(rte_raw_cksum(icmp, ntohs(ip->total_length) - 20), 0xffff);
+	free_out(n);
+}
+
+/* icmp-error: check the error that comes back to pod A for a packet to dst. */
+static struct rte_icmp_hdr *expect_icmp_error(struct pb_ip4 *p, uint8_t type, uint8_t code,
+					      enum sl_drop_reason why)
+{
+	th_reset();
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, p), TH_POD_A, out, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(th_drops(why), 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_pod_a_mac, 6);
+	struct rte_ipv4_hdr *ip = ip_of(out[0], 14);
+	assert_int_equal(ip->src_addr, pb_addr("10.244.1.1"));
+	assert_int_equal(ip->dst_addr, pb_addr("10.244.1.2"));
+	assert_int_equal(ip->next_proto_id, IPPROTO_ICMP);
+	assert_true(pb_ip4_cksum_ok(ip));
+	/* RFC 792: IP header + 8 bytes of the original are quoted. */
+	assert_int_equal(ntohs(ip->total_length), 20 + 8 + 20 + 8);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(icmp->icmp_type, type);
+	assert_int_equal(icmp->icmp_code, code);
+	assert_int_equal(rte_raw_cksum(icmp, 8 + 28), 0xffff);
+	struct rte_ipv4_hdr *quoted = (struct rte_ipv4_hdr *)(icmp + 1);
+	assert_int_equal(quoted->src_addr, pb_addr("10.244.1.2"));
+	return icmp;
+}
+
+static void test_icmp_ttl_exceeded(void **s)
+{
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	p.ttl = 1;
+	expect_icmp_error(&p, SL_ICMP_TIME_EXCEEDED, 0, SL_DROP_TTL_EXCEEDED);
+	free_out(1);
+}
+
+static void test_icmp_frag_needed(void **s)
+{
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	p.df = true;
+	p.payload = 1500 - 28;
+	struct rte_icmp_hdr *icmp = expect_icmp_error(&p, SL_ICMP_DEST_UNREACH,
+						      SL_ICMP_UNREACH_NEEDFRAG, SL_DROP_DF_TOO_BIG);
+	assert_int_equal(ntohs(icmp->icmp_seq_nb), 1450); /* RFC 1191 next-hop MTU */
+	free_out(1);
+	/* Without DF the packet is dropped (sluiced does not fragment). */
+	th_reset();
+	p.df = false;
+	assert_int_equal(th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_IP4_NEEDS_FRAGMENT), 1);
+}
+
+static void test_icmp_unreachable(void **s)
+{
+	sl_fib_set(0, 0, -1); /* no default route for this test */
+	struct pb_ip4 p = from_pod_a("10.99.0.1");
+	expect_icmp_error(&p, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NET, SL_DROP_NO_ROUTE);
+	free_out(1);
+	p = from_pod_a("10.244.1.99");
+	expect_icmp_error(&p, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_HOST, SL_DROP_NO_SUCH_POD);
+	free_out(1);
+	sl_fib_set(0, 0, sl_fib_lookup1(0x08080808)); /* harmless: reinstall below */
+}
+
+/* Malformed input: each frame is dropped with its own reason, nothing is sent. */
+static void expect_drop(struct rte_mbuf *m, unsigned port, enum sl_drop_reason why)
+{
+	th_reset();
+	unsigned n = th_run(port, m, TH_UPLINK, out, 8);
+	for (unsigned p = 1; p < TH_PORTS; p++)
+		n += th_run(p, NULL, p, out + n, 8 - n);
+	assert_int_equal(n, 0);
+	assert_int_equal(th_drops(why), 1);
+}
+
+static void test_malformed_drops(void **s)
+{
+	struct pb_ip4 p = from_pod_a("10.244.1.3");
+	struct rte_mbuf *m;
+
+	m = pb_ip4(sl_dp.pool, &p);
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 10);
+	expect_drop(m, TH_POD_A, SL_DROP_ETH_TRUNCATED);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 24);
+	expect_drop(m, TH_POD_A, SL_DROP_IP4_TRUNCATED);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	ip_of(m, 14)->version_ihl = 0x44;
+	expect_drop(m, TH_POD_A, SL_DROP_IP4_BAD_IHL);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	ip_of(m, 14)->version_ihl = 0x65;
+	expect_drop(m, TH_POD_A, SL_DROP_IP4_BAD_VERSION);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	ip_of(m, 14)->hdr_checksum ^= 0x0101;
+	expect_drop(m, TH_POD_A, SL_DROP_IP4_BAD_CHECKSUM);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	struct rte_ipv4_hdr *ip = ip_of(m, 14);
+	ip->total_length = htons(1400);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	expect_drop(m, TH_POD_A, SL_DROP_IP4_BAD_LENGTH);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type = htons(0x86dd);
+	expect_drop(m, TH_POD_A, SL_DROP_ETH_UNSUPPORTED);
+
+	m = pb_ip4(sl_dp.pool, &p);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = th_pod_b_mac;
+	expect_drop(m, TH_POD_A, SL_DROP_ETH_NOT_FOR_US);
+
+	m = pb_arp_request(sl_dp.pool, th_pod_a_mac, "10.244.1.2", "10.244.1.1");
+	rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14)->arp_plen = 16;
+	expect_drop(m, TH_POD_A, SL_DROP_ARP_MALFORMED);
+}
+
+static void test_neigh_unresolved(void **s)
+{
+	th_reset();
+	th_neigh_resolved(false);
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	assert_int_equal(th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_NEIGH_UNRESOLVED), 1);
+	th_neigh_resolved(true);
+}
+
+/* RFC 1624 incremental update equals a full recompute, over many headers. */
+static void test_ttl_checksum_incremental(void **s)
+{
+	struct rte_ipv4_hdr ip;
+	uint32_t seed = 12345;
+	for (int i = 0; i < 100000; i++) {
+		uint8_t *b = (uint8_t *)&ip;
+		for (size_t k = 0; k < sizeof(ip); k++) {
+			seed = seed * 1103515245 + 12345;
+			b[k] = (uint8_t)(seed >> 16);
+		}
+		ip.version_ihl = 0x45;
+		ip.time_to_live = (uint8_t)(ip.time_to_live | 2);
+		ip.hdr_checksum = 0;
+		ip.hdr_checksum = rte_ipv4_cksum(&ip);
+		sl_ip4_ttl_dec(&ip);
+		assert_int_equal(rte_raw_cksum(&ip, sizeof(ip)), 0xffff);
+	}
+}
+
+/* Trace: an armed trace records each node a packet passes; off, nothing is recorded. */
+static void test_trace(void **s)
+{
+	th_reset();
+	struct sl_worker *w = &sl_dp.workers[0];
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	atomic_store(&w->trace_n, 0);
+	th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	free_out(1);
+	assert_int_equal(atomic_load(&w->trace_n), 0);
+	atomic_store(&w->trace_budget, 1);
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	free_out(n);
+	const char *want[] = { "port-rx", "eth-input", "ip4-input", "ip4-lookup", "vxlan-encap",
+			       "port-tx" };
+	assert_int_equal(atomic_load(&w->trace_n), 6);
+	for (unsigned i = 0; i < 6; i++)
+		assert_string_equal(w->trace[i].node, want[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pod_to_local_pod),
+		cmocka_unit_test(test_vxlan_encap_headers),
+		cmocka_unit_test(test_vxlan_sport_hash),
+		cmocka_unit_test(test_vxlan_decap_to_pod),
+		cmocka_unit_test(test_vxlan_decap_drops),
+		cmocka_unit_test(test_arp_gateway_reply),
+		cmocka_unit_test(test_arp_uplink),
+		cmocka_unit_test(test_icmp_echo_gateway),
+		cmocka_unit_test(test_icmp_ttl_exceeded),
+		cmocka_unit_test(test_icmp_frag_needed),
+		cmocka_unit_test(test_icmp_unreachable),
+		cmocka_unit_test(test_malformed_drops),
+		cmocka_unit_test(test_neigh_unresolved),
+		cmocka_unit_test(test_ttl_checksum_incremental),
+		cmocka_unit_test(test_trace),
+	};
+	return cmocka_run_group_tests_name("dataplane", tests, th_setup, NULL);
+}
