@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_log.h>
@@ -177,8 +178,15 @@ static void serve(int fd)
 	size_t len = 0;
 	bool complete = false;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	/* One deadline for the whole request: a client trickling bytes cannot hold the
+	 * control thread longer than CLIENT_TIMEOUT_MS. */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (len <= SL_API_MAX_REQUEST) {
-		if (poll(&p, 1, CLIENT_TIMEOUT_MS) <= 0)
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = CLIENT_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
+						 (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
 		ssize_t n = read(fd, buf + len, SL_API_MAX_REQUEST + 1 - len);
 		if (n <= 0) {

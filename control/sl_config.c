@@ -253,10 +253,74 @@ static int parse_list(const cJSON *root, const char *key, unsigned max, size_t e
 	return 0;
 }
 
+static uint32_t mask_of(uint8_t len)
+{
+	return len ? htonl(~0u << (32 - len)) : 0;
+}
+
 static bool in_cidr(uint32_t ip, struct sl_cidr c)
 {
-	uint32_t mask = c.len ? htonl(~0u << (32 - c.len)) : 0;
-	return (ip & mask) == c.addr;
+	return (ip & mask_of(c.len)) == c.addr;
+}
+
+static bool overlaps(struct sl_cidr a, struct sl_cidr b)
+{
+	uint32_t m = mask_of(a.len < b.len ? a.len : b.len);
+	return (a.addr & m) == (b.addr & m);
+}
+
+/* Cross-field checks, so that --check catches what the daemon would refuse at start. */
+static int check_lists(const struct sl_config *c, char *err, size_t n)
+{
+	char path[48];
+	for (unsigned i = 0; i < c->n_pods; i++) {
+		const struct sl_pod_spec *p = &c->pods[i];
+		snprintf(path, sizeof(path), "pods[%u].ip", i);
+		if (!in_cidr(p->ip, c->pod_cidr) || p->ip == c->gateway_ip ||
+		    p->ip == c->pod_cidr.addr)
+			return fail(err, n, path, "must be inside node.pod_cidr and not the gateway");
+		for (unsigned j = 0; j < i; j++) {
+			const struct sl_pod_spec *q = &c->pods[j];
+			if (q->ip == p->ip)
+				return fail(err, n, path, "same address as pods[%u]", j);
+			snprintf(path, sizeof(path), "pods[%u].name", i);
+			if (!strcmp(q->name, p->name) && !strcmp(q->namespace, p->namespace))
+				return fail(err, n, path, "same namespace/name as pods[%u]", j);
+			snprintf(path, sizeof(path), "pods[%u].ifname", i);
+			if (!strcmp(q->ifname, p->ifname))
+				return fail(err, n, path, "same interface as pods[%u]", j);
+			snprintf(path, sizeof(path), "pods[%u].ip", i);
+		}
+	}
+	for (unsigned i = 0; i < c->n_nodes; i++) {
+		const struct sl_node_spec *d = &c->nodes[i];
+		snprintf(path, sizeof(path), "nodes[%u].ip", i);
+		if (d->ip == c->node_ip)
+			return fail(err, n, path, "is this node's own address (node.ip)");
+		snprintf(path, sizeof(path), "nodes[%u].pod_cidr", i);
+		if (overlaps(d->pod_cidr, c->pod_cidr))
+			return fail(err, n, path, "overlaps node.pod_cidr");
+		for (unsigned j = 0; j < i; j++) {
+			const struct sl_node_spec *e = &c->nodes[j];
+			snprintf(path, sizeof(path), "nodes[%u].pod_cidr", i);
+			if (overlaps(d->pod_cidr, e->pod_cidr))
+				return fail(err, n, path, "overlaps nodes[%u].pod_cidr", j);
+			snprintf(path, sizeof(path), "nodes[%u].ip", i);
+			if (d->ip == e->ip)
+				return fail(err, n, path, "same address as nodes[%u]", j);
+			snprintf(path, sizeof(path), "nodes[%u].name", i);
+			if (!strcmp(d->name, e->name))
+				return fail(err, n, path, "same name as nodes[%u]", j);
+		}
+	}
+	for (unsigned i = 0; i < c->n_routes; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (c->routes[i].prefix.addr == c->routes[j].prefix.addr &&
+			    c->routes[i].prefix.len == c->routes[j].prefix.len) {
+				snprintf(path, sizeof(path), "routes[%u].prefix", i);
+				return fail(err, n, path, "same prefix as routes[%u]", j);
+			}
+	return 0;
 }
 
 static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
@@ -358,13 +422,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		       (void **)&c->nodes, &c->n_nodes, (void *)sl_node_parse, err, n));
 	TRY(parse_list(root, "routes", SL_CONFIG_MAX_ROUTES, sizeof(struct sl_route_spec),
 		       (void **)&c->routes, &c->n_routes, (void *)sl_route_parse, err, n));
-	for (unsigned i = 0; i < c->n_pods; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "pods[%u].ip", i);
-		if (!in_cidr(c->pods[i].ip, c->pod_cidr) || c->pods[i].ip == c->gateway_ip)
-			return fail(err, n, path, "must be inside node.pod_cidr and not the gateway");
-	}
-	return 0;
+	return check_lists(c, err, n);
 }
 
 int sl_config_parse(const char *text, size_t len, struct sl_config *c, char *err, size_t n)
@@ -374,8 +432,12 @@ int sl_config_parse(const char *text, size_t len, struct sl_config *c, char *err
 		return fail(err, n, "config", "larger than %d bytes", SL_CONFIG_MAX_BYTES);
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (!root) {
-		size_t off = end ? (size_t)(end - text) : 0;
+	size_t off = end ? (size_t)(end - text) : 0;
+	while (root && off < len && (text[off] == ' ' || text[off] == '\n' || text[off] == '\t' ||
+				     text[off] == '\r'))
+		off++;
+	if (!root || (off < len && text[off] != '\0')) {
+		cJSON_Delete(root);
 		return fail(err, n, "config", "invalid JSON near byte %zu", off);
 	}
 	int rc = parse_root(root, c, err, n);

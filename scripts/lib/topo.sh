@@ -16,6 +16,7 @@ SL_PREFIX=${SL_PREFIX:-sl-}
 SL_BUILD=${SL_BUILD:-build}
 SL_RUN=${SL_RUN:-/run/sluice}
 SL_EAL_MEM=${SL_EAL_MEM:-}      # e.g. "--no-huge -m 512"; empty = hugepages
+SL_VNI=${SL_VNI:-42}            # VXLAN network identifier of node_config
 declare -A SL_PID
 
 ns() { echo "${SL_PREFIX}$1"; }
@@ -68,7 +69,7 @@ node_config() {
            "cluster_cidr": "10.244.0.0/16"},
   "uplink": {"devargs": "net_af_xdp$n,iface=sl-up0", "mtu": 1500},
   "host": {"enabled": true, "ifname": "sl-host"},
-  "vxlan": {"vni": 42, "port": 4789},
+  "vxlan": {"vni": $SL_VNI, "port": 4789},
   "workers": {"idle_backoff": true},
   "pods": [
     {"name": "p${n}a", "namespace": "default", "ip": "10.244.$n.2", "mac": "$(pod_mac p${n}a)", "ifname": "p${n}a"},
@@ -80,13 +81,18 @@ JSON
 }
 
 # node_start N [CONFIG]: start sluiced for node N inside its namespace; waits for its API.
+# CONFIG "-" runs on the embedded default configuration.
 node_start() {
-	local n=$1 cfg=${2:-$SL_RUN/node$1.json}
+	local n=$1 cfg=${2:-} cfg_args=()
 	mkdir -p "$SL_RUN"
-	[ -f "$cfg" ] || node_config "$n" >"$cfg"
+	if [ -z "$cfg" ]; then
+		cfg=$SL_RUN/node$n.json
+		node_config "$n" >"$cfg"
+	fi
+	[ "$cfg" = - ] || cfg_args=(-c "$cfg")
 	# Worker lcore: node 1 on core 1, node 2 on core 0 (2-core machine; idle back-off on).
 	local lcores="0,1"; [ "$n" = 2 ] && lcores="1,0"
-	ip netns exec "$(ns n$n)" "$SL_BUILD/control/sluiced" -c "$cfg" -s "$SL_RUN/node$n.sock" \
+	ip netns exec "$(ns n$n)" "$SL_BUILD/control/sluiced" "${cfg_args[@]}" -s "$SL_RUN/node$n.sock" \
 		-- -l "$lcores" --main-lcore "${lcores%%,*}" --no-pci --file-prefix "${SL_PREFIX}n$n" \
 		--log-level=lib.eal:error $SL_EAL_MEM >"$SL_RUN/node$n.log" 2>&1 &
 	SL_PID[$n]=$!

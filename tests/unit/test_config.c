@@ -86,6 +86,11 @@ static void test_bad_configs(void **s)
 	expect_bad("\"via\":\"198.18.0.254\"", "\"via\":7", "routes[0].via: must be a string");
 	expect_bad("{\"node\"", "{\"bogus\":1,\"node\"", "config: unknown field 'bogus'");
 	expect_bad("\"routes\":[", "\"routes\":[,", "invalid JSON");
+	expect_bad("\"10.244.2.0/24\"", "\"10.244.1.0/25\"", "nodes[0].pod_cidr: overlaps node.pod_cidr");
+	expect_bad("\"ip\":\"198.18.0.2\"", "\"ip\":\"198.18.0.1\"", "nodes[0].ip: is this node's own");
+	expect_bad("\"ifname\":\"va\"}]", "\"ifname\":\"va\"},{\"name\":\"b\",\"ip\":\"10.244.1.2\","
+		   "\"mac\":\"02:00:00:00:00:03\",\"ifname\":\"vb\"}]", "pods[1].ip: same address as pods[0]");
+	expect_bad("]}", "]} garbage", "config: invalid JSON");
 }
 
 static void test_config_limits(void **s)

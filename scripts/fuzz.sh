@@ -1,0 +1,24 @@
+#!/bin/bash
+# Build the libFuzzer targets with clang (+ASan/UBSan) into build-fuzz/ and run each one.
+# Usage: scripts/fuzz.sh [SECONDS per target, default 20]
+#   Longer runs: scripts/fuzz.sh 3600   (corpora are kept in tests/fuzz/corpus/<target>)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-20}
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+fi
+ninja -C build-fuzz tests/fuzz/fuzz_config tests/fuzz/fuzz_request tests/fuzz/fuzz_packet
+for t in fuzz_config fuzz_request fuzz_packet; do
+	corpus=tests/fuzz/corpus/$t
+	mkdir -p "$corpus"
+	echo "fuzz: $t for ${secs}s"
+	./build-fuzz/tests/fuzz/$t -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 \
+		"$corpus" tests/fuzz/seeds/$t 2>&1 | grep -E "^(stat::number_of_executed_units|==|SUMMARY|Done)" || true
+	# libFuzzer exits non-zero and writes crash-* on a finding.
+	if ls crash-* leak-* timeout-* 2>/dev/null | grep -q .; then
+		echo "fuzz: $t found a failing input" >&2
+		exit 1
+	fi
+done

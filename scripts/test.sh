@@ -1,0 +1,48 @@
+#!/bin/bash
+# Build everything and run the whole test suite: unit tests, unit tests under ASan+UBSan,
+# a short libFuzzer run of each target, and the two-node integration tests in network
+# namespaces. Usage: sudo scripts/test.sh   (about 10 minutes on 2 cores)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+source scripts/lib/eal.sh
+
+passed=0
+failed=0
+failures=()
+stage() { # stage NAME CMD...: run one stage, count it
+	local name=$1; shift
+	echo
+	echo "=== $name"
+	local t0=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+	fi
+}
+
+asan_unit() {
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dbuildtype=debug >/dev/null || return 1
+	fi
+	ninja -C build-asan tests/unit/test_dataplane tests/unit/test_config >/dev/null || return 1
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --no-rebuild --print-errorlogs
+}
+
+stage "build (gcc, -Werror)" scripts/build.sh
+stage "unit tests" meson test -C build --print-errorlogs
+stage "unit tests under ASan+UBSan" asan_unit
+stage "fuzz smoke (clang libFuzzer, ${SL_FUZZ_SECONDS:-15} s each)" scripts/fuzz.sh "${SL_FUZZ_SECONDS:-15}"
+stage "integration: two nodes in network namespaces" \
+	env SL_BUILD=build SL_EAL_MEM="$(sl_eal_mem)" bash tests/integration/two_node.sh
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
