@@ -107,6 +107,7 @@ static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "version", "0.1.0");
 		cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
+		sl_state_describe(o);
 		return o;
 	}
 	case SL_CMD_SHOW: {

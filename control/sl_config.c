@@ -207,12 +207,14 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 
 int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *p, char *err, size_t n)
 {
-	static const char *const known[] = { "name", "ip", "pod_cidr", NULL };
+	static const char *const known[] = { "name", "ip", "pod_cidr", "mac", NULL };
 	memset(p, 0, sizeof(*p));
 	TRY(check_fields(o, path, known, err, n));
 	TRY(get_str(o, path, "name", true, p->name, sizeof(p->name), err, n));
 	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(get_cidr(o, path, "pod_cidr", true, &p->pod_cidr, err, n));
+	TRY(get_mac(o, path, "mac", false, p->mac, err, n));
+	p->has_mac = cJSON_GetObjectItemCaseSensitive(o, "mac") != NULL;
 	return 0;
 }
 

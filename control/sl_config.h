@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#define SL_NAME_MAX 64
+#define SL_NAME_MAX 128 /* fits "<64-hex container id>:<ifname>" */
 #define SL_IFNAME_MAX 16
 #define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
 #define SL_CONFIG_MAX_PODS 1000
@@ -33,6 +33,8 @@ struct sl_node_spec {
 	char name[SL_NAME_MAX];
 	uint32_t ip;            /* the node's underlay address = its VTEP */
 	struct sl_cidr pod_cidr;
+	bool has_mac;           /* mac given: a static neighbour, never ARPed or aged */
+	uint8_t mac[6];         /* the VTEP's MAC on the underlay */
 };
 
 struct sl_route_spec {

@@ -380,6 +380,11 @@ int sl_state_node_add(const struct sl_node_spec *s, char *err, size_t errlen)
 	int neigh = sl_neigh_get(s->ip);
 	if (neigh < 0)
 		return ERR("neighbour table full (%d)", SL_MAX_NEIGH), neigh;
+	if (s->has_mac) {
+		uint64_t mac = 0;
+		memcpy(&mac, s->mac, 6);
+		atomic_store(&sl_dp.neigh[neigh].mac_state, mac | SL_NEIGH_VALID | SL_NEIGH_STATIC);
+	}
 	struct sl_nh vx = { .type = SL_NH_VXLAN, .port = PORT_UPLINK, .ip = s->ip,
 			    .neigh = (uint32_t)neigh, .mtu = (uint16_t)(st.conf.uplink_mtu - 50) };
 	struct sl_nh ip = vx;
@@ -531,6 +536,8 @@ void sl_state_tick(void)
 		uint64_t ms = atomic_load(&n->mac_state);
 		uint64_t age = now - atomic_load(&n->updated_tsc);
 		bool ask;
+		if (ms & SL_NEIGH_STATIC)
+			continue;
 		if (!(ms & SL_NEIGH_VALID)) {
 			ask = now - n->requested_tsc > NEIGH_RETRY_S * hz || !n->requested_tsc;
 		} else if (age > NEIGH_EXPIRE_S * hz) {
@@ -544,6 +551,17 @@ void sl_state_tick(void)
 			n->requested_tsc = now;
 		}
 	}
+}
+
+void sl_state_describe(cJSON *o)
+{
+	char b[16], c[24];
+	cJSON_AddStringToObject(o, "node", st.conf.node_name);
+	snprintf(c, sizeof(c), "%s/%u", sl_fmt_ip4(st.conf.pod_cidr.addr, b), st.conf.pod_cidr.len);
+	cJSON_AddStringToObject(o, "pod_cidr", c);
+	cJSON_AddStringToObject(o, "gateway", sl_fmt_ip4(st.conf.gateway_ip, b));
+	cJSON_AddNumberToObject(o, "pod_mtu", st.conf.pod_mtu);
+	cJSON_AddNumberToObject(o, "pods", st.n_pods);
 }
 
 /* Tables for sluicectl. */
@@ -626,7 +644,8 @@ static cJSON *show_pods(void)
 
 static const char *neigh_state(const struct sl_neigh *n)
 {
-	return atomic_load(&n->mac_state) & SL_NEIGH_VALID ? "reachable" : "incomplete";
+	uint64_t ms = atomic_load(&n->mac_state);
+	return ms & SL_NEIGH_STATIC ? "static" : ms & SL_NEIGH_VALID ? "reachable" : "incomplete";
 }
 
 static cJSON *show_nodes(void)

@@ -26,6 +26,9 @@ int sl_state_node_del(const char *name, char *err, size_t errlen);
 int sl_state_route_add(const struct sl_route_spec *r, char *err, size_t errlen);
 int sl_state_route_del(const struct sl_cidr *prefix, char *err, size_t errlen);
 
+/* Node facts a client needs (node name, pod CIDR, gateway, pod MTU) into o. */
+void sl_state_describe(cJSON *o);
+
 /* Periodic work: ARP requests for unresolved neighbours, refresh and ageing. */
 void sl_state_tick(void);
 

@@ -25,6 +25,8 @@ static void learn(const struct rte_arp_ipv4 *a)
 	uint64_t mac = 0;
 	memcpy(&mac, &a->arp_sha, RTE_ETHER_ADDR_LEN);
 	struct sl_neigh *n = &sl_dp.neigh[idx];
+	if (atomic_load_explicit(&n->mac_state, memory_order_relaxed) & SL_NEIGH_STATIC)
+		return;
 	atomic_store_explicit(&n->mac_state, mac | SL_NEIGH_VALID, memory_order_release);
 	atomic_store_explicit(&n->updated_tsc, rte_rdtsc(), memory_order_relaxed);
 }

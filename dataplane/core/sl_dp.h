@@ -87,6 +87,7 @@ struct sl_neigh {
 	uint32_t refs;                   /* control: next hops using it; 0 = free slot */
 };
 #define SL_NEIGH_VALID (1ULL << 48)
+#define SL_NEIGH_STATIC (1ULL << 49) /* configured: not learned, requested or aged */
 
 struct sl_rxq {
 	uint16_t port;  /* sluice port index */
