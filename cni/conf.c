@@ -1,0 +1,550 @@
+/* sluice-cni: environment and configuration parsing and validation (see conf.h). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+const char *const sl_cni_versions[] = { "0.4.0", "1.0.0", "1.1.0", NULL };
+
+/* Shared helpers (cni.h). */
+
+int sl_cni_fail(struct sl_cni_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->details[0] = 0;
+	return -EINVAL;
+}
+
+void sl_cni_detail(struct sl_cni_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->details, sizeof(err->details), fmt, ap);
+	va_end(ap);
+}
+
+const char *sl_cni_fmt_ip(uint32_t ip, char *buf)
+{
+	return inet_ntop(AF_INET, &ip, buf, 16);
+}
+
+int sl_cni_parse_ip(const char *s, uint32_t *ret_ip)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*ret_ip = a.s_addr;
+	return 0;
+}
+
+uint32_t sl_cni_mask(uint8_t len)
+{
+	return len ? htonl(~0u << (32 - len)) : 0;
+}
+
+int sl_cni_parse_cidr(const char *s, uint32_t *ret_ip, uint8_t *ret_len)
+{
+	char buf[32], *end;
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	if (!slash || !isdigit((unsigned char)slash[1]))
+		return -EINVAL;
+	*slash = 0;
+	long len = strtol(slash + 1, &end, 10);
+	if (*end || len < 0 || len > 32 || sl_cni_parse_ip(buf, ret_ip))
+		return -EINVAL;
+	*ret_len = (uint8_t)len;
+	return 0;
+}
+
+/* Versions. */
+
+bool sl_cni_version_supported(const char *v)
+{
+	for (int i = 0; sl_cni_versions[i]; i++)
+		if (!strcmp(v, sl_cni_versions[i]))
+			return true;
+	return false;
+}
+
+/* Environment. */
+
+static const char *env_get(char *const *envp, const char *key)
+{
+	size_t kl = strlen(key);
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, key, kl) && (*envp)[kl] == '=')
+			return *envp + kl + 1;
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	enum sl_cni_cmd cmd;
+} commands[] = {
+	{ "ADD", SL_CNI_ADD },         { "DEL", SL_CNI_DEL },       { "CHECK", SL_CNI_CHECK },
+	{ "VERSION", SL_CNI_VERSION }, { "STATUS", SL_CNI_STATUS }, { "GC", SL_CNI_GC },
+};
+
+/* Copy env var key into buf (size n). required: absent or empty is an error. */
+static int env_copy(char *const *envp, const char *key, bool required, char *buf, size_t n,
+		    struct sl_cni_err *err)
+{
+	const char *v = env_get(envp, key);
+	buf[0] = 0;
+	if (!v || !*v)
+		return required ? sl_cni_fail(err, SL_CNI_E_ENV, "%s: required but not set", key)
+				: 0;
+	if (strlen(v) >= n)
+		return sl_cni_fail(err, SL_CNI_E_ENV, "%s: longer than %zu bytes", key, n - 1);
+	memcpy(buf, v, strlen(v) + 1);
+	return 0;
+}
+
+/* SPEC.md "Parameters": starts with an alphanumeric, then alphanumerics, '_', '.', '-'. */
+static bool valid_container_id(const char *s)
+{
+	if (!isalnum((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
+			return false;
+	return true;
+}
+
+/* Linux dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or whitespace. */
+static bool valid_ifname(const char *s)
+{
+	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* CNI_ARGS: "K=V;K=V" (SPEC.md "Parameters"); only the K8S_POD_* keys are used. */
+static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_err *err)
+{
+	char buf[4096];
+	if (strlen(args) >= sizeof(buf))
+		return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: longer than %zu bytes",
+				   sizeof(buf) - 1);
+	snprintf(buf, sizeof(buf), "%s", args);
+	char *save = NULL;
+	for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv)
+			return sl_cni_fail(err, SL_CNI_E_ENV,
+					   "CNI_ARGS: \"%.64s\" is not a KEY=VALUE pair", kv);
+		*eq = 0;
+		const char *v = eq + 1;
+		char *dst = NULL;
+		size_t n = 0;
+		if (!strcmp(kv, "K8S_POD_NAMESPACE"))
+			dst = e->k8s_namespace, n = sizeof(e->k8s_namespace);
+		else if (!strcmp(kv, "K8S_POD_NAME"))
+			dst = e->k8s_name, n = sizeof(e->k8s_name);
+		if (!dst)
+			continue;
+		if (strlen(v) >= n)
+			return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: %s longer than %zu bytes",
+					   kv, n - 1);
+		memcpy(dst, v, strlen(v) + 1);
+	}
+	return 0;
+}
+
+int sl_cni_env_parse(char *const *envp, struct sl_cni_env *e, struct sl_cni_err *err)
+{
+	char cmd[16];
+	int rc;
+	memset(e, 0, sizeof(*e));
+	if ((rc = env_copy(envp, "CNI_COMMAND", true, cmd, sizeof(cmd), err)) < 0)
+		return rc;
+	size_t i;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0]))
+		return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_COMMAND: unknown command \"%s\"", cmd);
+	e->cmd = commands[i].cmd;
+	if (e->cmd == SL_CNI_VERSION)
+		return 0;
+	/* ADD, DEL, CHECK need the attachment; netns is optional for DEL only. GC and
+	 * STATUS need CNI_PATH to reach the IPAM plugin. */
+	bool attach = e->cmd == SL_CNI_ADD || e->cmd == SL_CNI_DEL || e->cmd == SL_CNI_CHECK;
+	if ((rc = env_copy(envp, "CNI_PATH", e->cmd != SL_CNI_DEL, e->path, sizeof(e->path),
+			   err)) < 0)
+		return rc;
+	if (!attach)
+		return 0;
+	if ((rc = env_copy(envp, "CNI_CONTAINERID", true, e->container_id,
+			   sizeof(e->container_id), err)) < 0)
+		return rc;
+	if (!valid_container_id(e->container_id))
+		return sl_cni_fail(err, SL_CNI_E_ENV,
+				   "CNI_CONTAINERID: \"%.64s\" has characters outside [A-Za-z0-9_.-] "
+				   "or does not start with an alphanumeric", e->container_id);
+	if ((rc = env_copy(envp, "CNI_IFNAME", true, e->ifname, sizeof(e->ifname), err)) < 0)
+		return rc;
+	if (!valid_ifname(e->ifname))
+		return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_IFNAME: \"%s\" is not a valid interface "
+				   "name", e->ifname);
+	if ((rc = env_copy(envp, "CNI_NETNS", e->cmd != SL_CNI_DEL, e->netns, sizeof(e->netns),
+			   err)) < 0)
+		return rc;
+	const char *args = env_get(envp, "CNI_ARGS");
+	if (args && (rc = parse_cni_args(args, e, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Configuration. */
+
+/* Copy string field key of o into buf. Absent: error when required, else buf untouched. */
+static int get_str(const cJSON *o, const char *key, bool required, char *buf, size_t n,
+		   struct sl_cni_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v))
+		return required ? sl_cni_fail(err, SL_CNI_E_CONFIG, "%s: required", key) : 0;
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "%s: must be a non-empty string", key);
+	if (strlen(v->valuestring) >= n)
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "%s: longer than %zu bytes", key, n - 1);
+	memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+static int parse_version(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_conf *c,
+			 struct sl_cni_err *err)
+{
+	int rc = get_str(root, "cniVersion", true, c->version, sizeof(c->version), err);
+	if (rc < 0)
+		return rc;
+	if (sl_cni_version_supported(c->version))
+		return 0;
+	char list[64] = "";
+	for (int i = 0; sl_cni_versions[i]; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 sl_cni_versions[i]);
+	sl_cni_fail(err, SL_CNI_E_VERSION, "cniVersion: \"%s\" is not supported (plugin supports "
+		    "%s)", c->version, list);
+	sl_cni_detail(err, "incompatible CNI versions: config is \"%s\", plugin supports [%s]",
+		      c->version, list);
+	snprintf(c->version, sizeof(c->version), "%s", SL_CNI_SPEC_VERSION);
+	return -EINVAL;
+}
+
+static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_conf *c,
+			struct sl_cni_err *err)
+{
+	int rc;
+	if ((rc = parse_version(root, cmd, c, err)) < 0)
+		return rc;
+	if ((rc = get_str(root, "name", true, c->name, sizeof(c->name), err)) < 0 ||
+	    (rc = get_str(root, "type", true, c->type, sizeof(c->type), err)) < 0 ||
+	    (rc = get_str(root, "socket", false, c->socket, sizeof(c->socket), err)) < 0)
+		return rc;
+	if (c->socket[0] != '/')
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "socket: \"%s\" is not an absolute path",
+				   c->socket);
+
+	const cJSON *mtu = cJSON_GetObjectItemCaseSensitive(root, "mtu");
+	if (mtu && !cJSON_IsNull(mtu)) {
+		if (!cJSON_IsNumber(mtu) || mtu->valuedouble != (double)(int)mtu->valuedouble ||
+		    mtu->valuedouble < 68 || mtu->valuedouble > 65535)
+			return sl_cni_fail(err, SL_CNI_E_CONFIG,
+					   "mtu: must be an integer between 68 and 65535");
+		c->mtu = (unsigned)mtu->valuedouble;
+	}
+
+	char iface[32] = "veth";
+	if ((rc = get_str(root, "interface", false, iface, sizeof(iface), err)) < 0)
+		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED,
+				   "interface: must be \"veth\" or \"vhost-user\"");
+	if (!strcmp(iface, "veth"))
+		c->iface = SL_CNI_IFACE_VETH;
+	else if (!strcmp(iface, "vhost-user"))
+		c->iface = SL_CNI_IFACE_VHOST_USER;
+	else
+		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED, "interface: unsupported value \"%s\" "
+				   "(\"veth\" or \"vhost-user\")", iface);
+
+	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(root, "ipam");
+	if (ipam && !cJSON_IsNull(ipam)) {
+		char type[64];
+		if (!cJSON_IsObject(ipam))
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "ipam: must be an object");
+		if ((rc = get_str(ipam, "type", true, type, sizeof(type), err)) < 0)
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "ipam.type: %s",
+					   strchr(err->msg, ':') + 2);
+		if (strchr(type, '/') || type[0] == '.')
+			return sl_cni_fail(err, SL_CNI_E_CONFIG,
+					   "ipam.type: \"%s\" must be a plugin name, not a path", type);
+	}
+
+	const cJSON *prev = cJSON_GetObjectItemCaseSensitive(root, "prevResult");
+	if (prev && !cJSON_IsNull(prev)) {
+		if (!cJSON_IsObject(prev))
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "prevResult: must be an object");
+		c->prev_result = prev;
+	}
+
+	const cJSON *va = cJSON_GetObjectItemCaseSensitive(root, "cni.dev/valid-attachments");
+	if (cmd == SL_CNI_GC) {
+		/* Without the list nothing can be told stale: refuse rather than delete all. */
+		if (!cJSON_IsArray(va))
+			return sl_cni_fail(err, SL_CNI_E_CONFIG,
+					   "cni.dev/valid-attachments: required array for GC");
+		const cJSON *a;
+		int i = 0;
+		cJSON_ArrayForEach(a, va)
+		{
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "containerID");
+			const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
+			if (!cJSON_IsString(id) || !cJSON_IsString(ifn))
+				return sl_cni_fail(err, SL_CNI_E_CONFIG,
+						   "cni.dev/valid-attachments[%d]: needs string "
+						   "\"containerID\" and \"ifname\"", i);
+			i++;
+		}
+		c->valid_attachments = va;
+	}
+	return 0;
+}
+
+int sl_cni_conf_parse(const char *text, size_t len, enum sl_cni_cmd cmd,
+		      struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->version, sizeof(c->version), "%s", SL_CNI_SPEC_VERSION);
+	snprintf(c->socket, sizeof(c->socket), "%s", SL_CNI_DEFAULT_SOCKET);
+	if (len > SL_CNI_MAX_STDIN)
+		return sl_cni_fail(err, SL_CNI_E_IO, "stdin: config larger than %d bytes",
+				   SL_CNI_MAX_STDIN);
+	const char *end = NULL;
+	c->root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	size_t off = end ? (size_t)(end - text) : 0;
+	while (c->root && off < len && isspace((unsigned char)text[off]))
+		off++;
+	if (cmd == SL_CNI_VERSION) {
+		/* VERSION only needs cniVersion, and answers even without it. */
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->root, "cniVersion");
+		if (cJSON_IsString(v) && sl_cni_version_supported(v->valuestring))
+			snprintf(c->version, sizeof(c->version), "%s", v->valuestring);
+		return 0;
+	}
+	if (!c->root || (off < len && text[off]))
+		return sl_cni_fail(err, SL_CNI_E_DECODE, "config: invalid JSON near byte %zu", off);
+	if (!cJSON_IsObject(c->root))
+		return sl_cni_fail(err, SL_CNI_E_DECODE, "config: must be a JSON object");
+	return parse_fields(c->root, cmd, c, err);
+}
+
+void sl_cni_conf_free(struct sl_cni_conf *c)
+{
+	cJSON_Delete(c->root);
+	c->root = NULL;
+	c->prev_result = c->valid_attachments = NULL;
+}
+
+/* IPAM section. */
+
+const char *sl_cni_conf_ipam_type(const struct sl_cni_conf *c)
+{
+	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(c->root, "ipam");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ipam, "type");
+	return cJSON_IsString(t) ? t->valuestring : "host-local";
+}
+
+static bool has(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return v && !cJSON_IsNull(v);
+}
+
+static bool ranges_usable(const cJSON *ranges)
+{
+	return cJSON_IsArray(ranges) && cJSON_GetArraySize(ranges) > 0;
+}
+
+bool sl_cni_conf_ipam_needs_node(const struct sl_cni_conf *c)
+{
+	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(c->root, "ipam");
+	if (!ipam || cJSON_IsNull(ipam))
+		return true;
+	if (strcmp(sl_cni_conf_ipam_type(c), "host-local"))
+		return false;
+	const cJSON *ranges = cJSON_GetObjectItemCaseSensitive(ipam, "ranges");
+	if (!ranges_usable(ranges))
+		return !has(ipam, "subnet");
+	const cJSON *set, *r;
+	cJSON_ArrayForEach(set, ranges)
+	{
+		cJSON_ArrayForEach(r, set)
+		{
+			if (cJSON_IsObject(r) && !has(r, "subnet"))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Add subnet (and gateway if absent) to object o. */
+static int inject(cJSON *o, const struct sl_cni_node *node)
+{
+	char net[24], gw[16];
+	snprintf(net, sizeof(net), "%s/%u", sl_cni_fmt_ip(node->pod_net, gw), node->pod_len);
+	sl_cni_fmt_ip(node->gateway, gw);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "subnet");
+	if (!cJSON_AddStringToObject(o, "subnet", net))
+		return -ENOMEM;
+	if (!has(o, "gateway")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "gateway");
+		if (!cJSON_AddStringToObject(o, "gateway", gw))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int inject_ipam(cJSON *root, const struct sl_cni_node *node)
+{
+	cJSON *ipam = cJSON_GetObjectItemCaseSensitive(root, "ipam");
+	if (!ipam || cJSON_IsNull(ipam)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "ipam");
+		ipam = cJSON_AddObjectToObject(root, "ipam");
+		if (!ipam || !cJSON_AddStringToObject(ipam, "type", "host-local"))
+			return -ENOMEM;
+	}
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ipam, "type");
+	if (strcmp(t->valuestring, "host-local"))
+		return 0;
+	cJSON *ranges = cJSON_GetObjectItemCaseSensitive(ipam, "ranges");
+	if (!ranges_usable(ranges)) {
+		if (has(ipam, "subnet"))
+			return 0;
+		/* No ranges, no subnet: the legacy single-range form keeps a rangeStart/
+		 * rangeEnd given at the section's top level meaningful. */
+		bool legacy = has(ipam, "rangeStart") || has(ipam, "rangeEnd");
+		if (legacy)
+			return inject(ipam, node);
+		cJSON_DeleteItemFromObjectCaseSensitive(ipam, "ranges");
+		cJSON *outer = cJSON_AddArrayToObject(ipam, "ranges");
+		cJSON *set = cJSON_CreateArray(), *r = cJSON_CreateObject();
+		if (!outer || !set || !r) {
+			cJSON_Delete(set);
+			cJSON_Delete(r);
+			return -ENOMEM;
+		}
+		cJSON_AddItemToArray(outer, set);
+		cJSON_AddItemToArray(set, r);
+		return inject(r, node);
+	}
+	cJSON *set, *r;
+	cJSON_ArrayForEach(set, ranges)
+	{
+		cJSON_ArrayForEach(r, set)
+		{
+			if (cJSON_IsObject(r) && !has(r, "subnet") && inject(r, node) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int sl_cni_conf_ipam_text(struct sl_cni_conf *c, const struct sl_cni_node *node,
+			  char **ret_text, struct sl_cni_err *err)
+{
+	*ret_text = NULL;
+	if (sl_cni_conf_ipam_needs_node(c)) {
+		if (!node) {
+			sl_cni_fail(err, SL_CNI_E_TRY_AGAIN, "ipam: the pod subnet comes from sluiced, "
+				    "which is not reachable");
+			return -EAGAIN;
+		}
+		if (inject_ipam(c->root, node) < 0)
+			return sl_cni_fail(err, SL_CNI_E_IO, "ipam: out of memory"), -ENOMEM;
+	}
+	*ret_text = cJSON_PrintUnformatted(c->root);
+	if (!*ret_text)
+		return sl_cni_fail(err, SL_CNI_E_IO, "ipam: out of memory"), -ENOMEM;
+	return 0;
+}
+
+/* Names. */
+
+void sl_cni_host_ifname(const char *container_id, const char *ifname,
+			char ret[SL_CNI_IFNAME_MAX])
+{
+	/* FNV-1a 64 over "<id>:<ifname>" (':' cannot occur in either), then the splitmix64
+	 * finaliser so that all 48 kept bits depend on every input byte. */
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = container_id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = (h ^ ':') * 0x100000001b3ull;
+	for (const char *p = ifname; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	snprintf(ret, SL_CNI_IFNAME_MAX, "sl%012llx", (unsigned long long)(h & 0xffffffffffffull));
+}
+
+bool sl_cni_is_host_ifname(const char *name)
+{
+	if (strncmp(name, "sl", 2) || strlen(name) != 14)
+		return false;
+	for (const char *p = name + 2; *p; p++)
+		if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
+			return false;
+	return true;
+}
+
+void sl_cni_pod_name(const char *container_id, const char *ifname, char ret[SL_CNI_NAME_MAX])
+{
+	int idmax = SL_CNI_NAME_MAX - 2 - (int)strlen(ifname);
+	snprintf(ret, SL_CNI_NAME_MAX, "%.*s:%s", idmax, container_id, ifname);
+}
+
+const char *sl_cni_pod_namespace(const struct sl_cni_env *e)
+{
+	return e->k8s_namespace[0] ? e->k8s_namespace : "cni";
+}
+
+/* sluiced's facts. */
+
+int sl_cni_node_parse(const cJSON *r, struct sl_cni_node *n, struct sl_cni_err *err)
+{
+	const cJSON *cidr = cJSON_GetObjectItemCaseSensitive(r, "pod_cidr");
+	const cJSON *gw = cJSON_GetObjectItemCaseSensitive(r, "gateway");
+	const cJSON *mtu = cJSON_GetObjectItemCaseSensitive(r, "pod_mtu");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "node");
+	memset(n, 0, sizeof(*n));
+	if (!cJSON_IsString(cidr) || sl_cni_parse_cidr(cidr->valuestring, &n->pod_net,
+						       &n->pod_len) < 0)
+		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: pod_cidr missing or invalid");
+	n->pod_net &= sl_cni_mask(n->pod_len);
+	if (!cJSON_IsString(gw) || sl_cni_parse_ip(gw->valuestring, &n->gateway) < 0)
+		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: gateway missing or invalid");
+	if (!cJSON_IsNumber(mtu) || mtu->valuedouble < 68 || mtu->valuedouble > 65535)
+		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: pod_mtu missing or invalid");
+	n->pod_mtu = (unsigned)mtu->valuedouble;
+	if (cJSON_IsString(name))
+		snprintf(n->name, sizeof(n->name), "%s", name->valuestring);
+	return 0;
+}
