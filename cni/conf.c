@@ -288,9 +288,11 @@ static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_co
 		char type[64];
 		if (!cJSON_IsObject(ipam))
 			return sl_cni_fail(err, SL_CNI_E_CONFIG, "ipam: must be an object");
-		if ((rc = get_str(ipam, "type", true, type, sizeof(type), err)) < 0)
-			return sl_cni_fail(err, SL_CNI_E_CONFIG, "ipam.type: %s",
-					   strchr(err->msg, ':') + 2);
+		if ((rc = get_str(ipam, "type", true, type, sizeof(type), err)) < 0) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", strchr(err->msg, ':') + 2);
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "ipam.type: %s", why);
+		}
 		if (strchr(type, '/') || type[0] == '.')
 			return sl_cni_fail(err, SL_CNI_E_CONFIG,
 					   "ipam.type: \"%s\" must be a plugin name, not a path", type);

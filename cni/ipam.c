@@ -261,8 +261,27 @@ int sl_cni_ipam_run(const struct sl_cni_ipam_call *c, struct sl_cni_ipam_result 
 	return rc;
 }
 
-bool sl_cni_ipam_unsupported(const struct sl_cni_err *err)
+int sl_cni_ipam_supports(const struct sl_cni_ipam_call *c, const char *version,
+			 struct sl_cni_err *err)
 {
-	return err->code == SL_CNI_E_VERSION ||
-	       (err->code == SL_CNI_E_ENV && strstr(err->msg, "unknown CNI_COMMAND"));
+	struct sl_cni_ipam_call v = *c;
+	char *out = NULL;
+	v.command = "VERSION";
+	int rc = sl_cni_ipam_exec(&v, &out, err);
+	if (rc < 0)
+		return rc;
+	cJSON *o = cJSON_Parse(out), *e;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "supportedVersions");
+	rc = 0;
+	cJSON_ArrayForEach(e, list)
+	{
+		if (cJSON_IsString(e) && !strcmp(e->valuestring, version))
+			rc = 1;
+	}
+	if (!cJSON_IsArray(list))
+		rc = sl_cni_fail(err, SL_CNI_E_IPAM, "ipam %s: VERSION: no supportedVersions",
+				 c->type);
+	cJSON_Delete(o);
+	free(out);
+	return rc;
 }

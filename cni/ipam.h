@@ -35,7 +35,8 @@ int sl_cni_ipam_exec(const struct sl_cni_ipam_call *call, char **ret_out,
 int sl_cni_ipam_run(const struct sl_cni_ipam_call *call, struct sl_cni_ipam_result *ret,
 		    struct sl_cni_err *err);
 
-/* Whether err (from sl_cni_ipam_run) says the plugin does not implement the command:
- * code 1 (it predates 1.1.0) or code 4 "unknown CNI_COMMAND". STATUS and GC treat that as
- * "nothing to do". */
-bool sl_cni_ipam_unsupported(const struct sl_cni_err *err);
+/* Whether the plugin lists version among its supportedVersions (asked with VERSION):
+ * 1 yes, 0 no, or a negative errno. STATUS and GC are delegated only to a plugin that
+ * implements 1.1.0 (older Go plugins refuse them before looking at the command). */
+int sl_cni_ipam_supports(const struct sl_cni_ipam_call *c, const char *version,
+			 struct sl_cni_err *err);

@@ -19,10 +19,13 @@
  * VERSION the supported versions. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -116,6 +119,12 @@ static int open_netns(const struct run *r, int *ret_fd, struct sl_cni_err *err)
 	if (*ret_fd < 0)
 		return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_NETNS: cannot open %s: %s", r->env.netns,
 				   strerror(errno)), -errno;
+	if (ioctl(*ret_fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		close(*ret_fd);
+		*ret_fd = -1;
+		return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_NETNS: %s is not a network namespace",
+				   r->env.netns);
+	}
 	return 0;
 }
 
@@ -143,6 +152,7 @@ static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 	uint32_t gw = r->node.gateway;
 	int rc;
 	if ((rc = sl_cni_nl_link_get(pod, r->env.ifname, &l, err)) < 0 ||
+	    (rc = sl_cni_nl_link_up(pod, l.ifindex, err)) < 0 ||
 	    (rc = sl_cni_nl_addr_add(pod, l.ifindex, ip->ip, 32, err)) < 0 ||
 	    (rc = sl_cni_nl_route_add(pod, l.ifindex, gw, 32, 0, false, err)) < 0 ||
 	    (rc = sl_cni_nl_route_add(pod, l.ifindex, 0, 0, gw, true, err)) < 0)
@@ -177,6 +187,11 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0)
 		goto out;
 	unsigned mtu = r->conf.mtu ? r->conf.mtu : r->node.pod_mtu;
+	if (mtu > r->node.pod_mtu) { /* larger frames would not fit the VXLAN underlay */
+		rc = sl_cni_fail(err, SL_CNI_E_CONFIG, "mtu: %u exceeds sluiced's pod MTU %u", mtu,
+				 r->node.pod_mtu);
+		goto out;
+	}
 
 	struct sl_cni_ipam_call c = ipam_call(r, "ADD");
 	ipam_done = true; /* SPEC.md 4: a failed delegated ADD is followed by DEL too */
@@ -199,8 +214,12 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	snprintf(sp.ifname, sizeof(sp.ifname), "%s", r->host_ifname);
 	sp.ip = ip.ip;
 	memcpy(sp.mac, a.pod_mac, 6);
-	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0)
+	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0) {
+		/* Timed out or cut off: sluiced may still have added it; refused: it did not. */
+		if (rc != -EREMOTEIO)
+			sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
 		goto out;
+	}
 
 	a.version = r->conf.version;
 	a.host_ifname = r->host_ifname;
@@ -370,10 +389,9 @@ static int cmd_status(struct run *r, struct sl_cni_err *err)
 		return rc;
 	}
 	struct sl_cni_ipam_call c = ipam_call(r, "STATUS");
-	rc = sl_cni_ipam_run(&c, NULL, err);
-	if (rc < 0 && sl_cni_ipam_unsupported(err))
-		rc = 0; /* an IPAM plugin older than 1.1.0 has no STATUS */
-	return rc;
+	if ((rc = sl_cni_ipam_supports(&c, "1.1.0", err)) <= 0)
+		return rc; /* an IPAM plugin older than 1.1.0 has no STATUS */
+	return sl_cni_ipam_run(&c, NULL, err);
 }
 
 /* GC. */
@@ -474,8 +492,9 @@ static int cmd_gc(struct run *r, struct sl_cni_err *err)
 
 	if (r->ipam_text) {
 		struct sl_cni_ipam_call c = ipam_call(r, "GC");
-		rc = sl_cni_ipam_run(&c, NULL, &e);
-		KEEP(rc < 0 && sl_cni_ipam_unsupported(&e) ? 0 : rc);
+		if ((rc = sl_cni_ipam_supports(&c, "1.1.0", &e)) > 0)
+			rc = sl_cni_ipam_run(&c, NULL, &e);
+		KEEP(rc);
 	}
 	rc = first;
 #undef KEEP

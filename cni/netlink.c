@@ -35,8 +35,6 @@ static int talk(struct sl_cni_nl *h, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
 	static char buf[NL_BUF];
 	unsigned portid = mnl_socket_get_portid(h->nl);
 	nlh->nlmsg_seq = ++h->seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
-		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(h->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -121,11 +119,16 @@ void sl_cni_nl_close(struct sl_cni_nl *h)
 	h->ioctl_fd = -1;
 }
 
-static struct nlmsghdr *new_msg(char *buf, uint16_t type, uint16_t flags)
+static struct nlmsghdr *new_msg(char *buf, size_t size, uint16_t type, uint16_t flags)
 {
+	memset(buf, 0, size); /* attribute padding goes out on the wire too */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
+	/* Every request but a dump asks for an ACK, which ends talk()'s wait. NLM_F_DUMP is
+	 * two bits, one of them shared with NLM_F_EXCL: compare both. */
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	if ((flags & NLM_F_DUMP) != NLM_F_DUMP)
+		nlh->nlmsg_flags |= NLM_F_ACK;
 	return nlh;
 }
 
@@ -133,7 +136,7 @@ int sl_cni_nl_veth_add(struct sl_cni_nl *h, const char *host_name, const char *p
 		       int peer_netns_fd, unsigned mtu, struct sl_cni_err *err)
 {
 	char buf[1024];
-	struct nlmsghdr *nlh = new_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_flags = ifm->ifi_change = IFF_UP;
@@ -145,8 +148,8 @@ int sl_cni_nl_veth_add(struct sl_cni_nl *h, const char *host_name, const char *p
 	struct nlattr *peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
 	/* The peer's own ifinfomsg, then its attributes (kernel veth_newlink()). */
 	struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
-	pifm->ifi_family = AF_UNSPEC;
-	pifm->ifi_flags = pifm->ifi_change = IFF_UP;
+	pifm->ifi_family = AF_UNSPEC; /* not IFF_UP: veth_open() of the peer runs before the
+				       * pair is joined and fails with ENOTCONN */
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
@@ -183,7 +186,7 @@ int sl_cni_nl_link_get(struct sl_cni_nl *h, const char *name, struct sl_cni_link
 {
 	char buf[256];
 	memset(ret, 0, sizeof(*ret));
-	struct nlmsghdr *nlh = new_msg(buf, RTM_GETLINK, 0);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_GETLINK, 0);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
@@ -196,10 +199,23 @@ int sl_cni_nl_link_get(struct sl_cni_nl *h, const char *name, struct sl_cni_link
 	return rc < 0 ? sys_fail(err, rc, "reading link %s", name) : 0;
 }
 
+int sl_cni_nl_link_up(struct sl_cni_nl *h, int ifindex, struct sl_cni_err *err)
+{
+	char buf[256], what[16];
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_NEWLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	ifm->ifi_flags = ifm->ifi_change = IFF_UP;
+	int rc = talk(h, nlh, NULL, NULL);
+	snprintf(what, sizeof(what), "%d", ifindex);
+	return rc < 0 ? sys_fail(err, rc, "setting link %s up", what) : 0;
+}
+
 int sl_cni_nl_link_del(struct sl_cni_nl *h, const char *name, struct sl_cni_err *err)
 {
 	char buf[256];
-	struct nlmsghdr *nlh = new_msg(buf, RTM_DELLINK, 0);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_DELLINK, 0);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -213,7 +229,7 @@ int sl_cni_nl_addr_add(struct sl_cni_nl *h, int ifindex, uint32_t ip, uint8_t le
 		       struct sl_cni_err *err)
 {
 	char buf[256], b[16];
-	struct nlmsghdr *nlh = new_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = len;
@@ -252,7 +268,7 @@ int sl_cni_nl_addr_has(struct sl_cni_nl *h, int ifindex, uint32_t ip, uint8_t le
 {
 	char buf[256];
 	struct addr_match m = { .ifindex = ifindex, .ip = ip, .len = len };
-	struct nlmsghdr *nlh = new_msg(buf, RTM_GETADDR, NLM_F_DUMP);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_GETADDR, NLM_F_DUMP);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	int rc = talk(h, nlh, addr_cb, &m);
@@ -263,7 +279,7 @@ int sl_cni_nl_route_add(struct sl_cni_nl *h, int ifindex, uint32_t dst, uint8_t 
 			uint32_t gw, bool onlink, struct sl_cni_err *err)
 {
 	char buf[256], b[16], what[24];
-	struct nlmsghdr *nlh = new_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = len;
@@ -316,7 +332,7 @@ int sl_cni_nl_link_names(struct sl_cni_nl *h, void (*fn)(const char *, void *), 
 {
 	char buf[256];
 	struct names_job j = { fn, arg };
-	struct nlmsghdr *nlh = new_msg(buf, RTM_GETLINK, NLM_F_DUMP);
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_GETLINK, NLM_F_DUMP);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);

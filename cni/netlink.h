@@ -39,14 +39,18 @@ int sl_cni_nl_open_netns(int netns_fd, struct sl_cni_nl *ret, struct sl_cni_err 
 /* Close a handle (safe on a zeroed or closed one). */
 void sl_cni_nl_close(struct sl_cni_nl *h);
 
-/* Create a veth pair: host_name in h's namespace, peer_name directly in the namespace of
- * peer_netns_fd, both with mtu and both up. -EEXIST when either name is taken. */
+/* Create a veth pair: host_name in h's namespace (up), peer_name directly in the
+ * namespace of peer_netns_fd (down: see sl_cni_nl_link_up), both with mtu. -EEXIST when
+ * either name is taken. */
 int sl_cni_nl_veth_add(struct sl_cni_nl *h, const char *host_name, const char *peer_name,
 		       int peer_netns_fd, unsigned mtu, struct sl_cni_err *err);
 
 /* Look a link up by name. -ENODEV when there is none. */
 int sl_cni_nl_link_get(struct sl_cni_nl *h, const char *name, struct sl_cni_link *ret,
 		       struct sl_cni_err *err);
+
+/* Set link ifindex up. */
+int sl_cni_nl_link_up(struct sl_cni_nl *h, int ifindex, struct sl_cni_err *err);
 
 /* Delete a link by name (a veth takes its peer along). -ENODEV when there is none. */
 int sl_cni_nl_link_del(struct sl_cni_nl *h, const char *name, struct sl_cni_err *err);

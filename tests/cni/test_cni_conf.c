@@ -1,5 +1,679 @@
+/* sluice-cni: environment and config parsing, default IPAM injection, names, IPAM result
+ * parsing, result/error building, sluiced response parsing. Every bad input is rejected
+ * with the CNI error code the spec assigns and a message that names the field. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <cmocka.h>
-int main(void) { return 0; }
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cni/api.h"
+#include "cni/conf.h"
+#include "cni/result.h"
+
+/* Environment. */
+
+static char *add_env[] = {
+	"CNI_COMMAND=ADD", "CNI_CONTAINERID=abc123", "CNI_NETNS=/var/run/netns/x",
+	"CNI_IFNAME=eth0", "CNI_PATH=/opt/cni/bin:/usr/lib/cni",
+	"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=front-1", "HOME=/root", NULL,
+};
+
+static void test_env_good(void **s)
+{
+	struct sl_cni_env e;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_env_parse(add_env, &e, &err), 0);
+	assert_int_equal(e.cmd, SL_CNI_ADD);
+	assert_string_equal(e.container_id, "abc123");
+	assert_string_equal(e.netns, "/var/run/netns/x");
+	assert_string_equal(e.ifname, "eth0");
+	assert_string_equal(e.path, "/opt/cni/bin:/usr/lib/cni");
+	assert_string_equal(e.k8s_namespace, "web");
+	assert_string_equal(e.k8s_name, "front-1");
+	assert_string_equal(sl_cni_pod_namespace(&e), "web");
+}
+
+/* Parse env with entry `drop` removed and `add` (if any) appended; expect code and a
+ * message containing want. */
+static void expect_env(const char *drop, const char *add, int code, const char *want)
+{
+	char *env[16];
+	int n = 0;
+	for (int i = 0; add_env[i]; i++)
+		if (!drop || strncmp(add_env[i], drop, strlen(drop)))
+			env[n++] = add_env[i];
+	if (add)
+		env[n++] = (char *)add;
+	env[n] = NULL;
+	struct sl_cni_env e;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_env_parse(env, &e, &err), -EINVAL);
+	assert_int_equal(err.code, code);
+	if (!strstr(err.msg, want))
+		fail_msg("message \"%s\" does not contain \"%s\"", err.msg, want);
+}
+
+static void test_env_bad(void **s)
+{
+	expect_env("CNI_COMMAND=", NULL, 4, "CNI_COMMAND");
+	expect_env("CNI_COMMAND=", "CNI_COMMAND=FROB", 4, "CNI_COMMAND: unknown command \"FROB\"");
+	expect_env("CNI_NETNS=", NULL, 4, "CNI_NETNS: required");
+	expect_env("CNI_NETNS=", "CNI_NETNS=", 4, "CNI_NETNS: required");
+	expect_env("CNI_CONTAINERID=", NULL, 4, "CNI_CONTAINERID: required");
+	expect_env("CNI_CONTAINERID=", "CNI_CONTAINERID=-abc", 4, "CNI_CONTAINERID");
+	expect_env("CNI_CONTAINERID=", "CNI_CONTAINERID=a/b", 4, "CNI_CONTAINERID");
+	expect_env("CNI_IFNAME=", NULL, 4, "CNI_IFNAME: required");
+	expect_env("CNI_IFNAME=", "CNI_IFNAME=eth0123456789abcd", 4, "CNI_IFNAME: longer");
+	expect_env("CNI_IFNAME=", "CNI_IFNAME=a/b", 4, "CNI_IFNAME");
+	expect_env("CNI_IFNAME=", "CNI_IFNAME=a:b", 4, "CNI_IFNAME");
+	expect_env("CNI_PATH=", NULL, 4, "CNI_PATH: required");
+	expect_env("CNI_ARGS=", "CNI_ARGS=FOO", 4, "CNI_ARGS");
+	char longns[300] = "CNI_ARGS=K8S_POD_NAMESPACE=";
+	memset(longns + strlen(longns), 'n', 200);
+	expect_env("CNI_ARGS=", longns, 4, "CNI_ARGS: K8S_POD_NAMESPACE");
+}
+
+static void test_env_per_command(void **s)
+{
+	struct sl_cni_env e;
+	struct sl_cni_err err = { 0 };
+	/* DEL: netns and CNI_PATH optional; no CNI_ARGS: namespace "cni". */
+	char *del[] = { "CNI_COMMAND=DEL", "CNI_CONTAINERID=x", "CNI_IFNAME=eth0", NULL };
+	assert_int_equal(sl_cni_env_parse(del, &e, &err), 0);
+	assert_int_equal(e.cmd, SL_CNI_DEL);
+	assert_string_equal(e.netns, "");
+	assert_string_equal(sl_cni_pod_namespace(&e), "cni");
+	/* VERSION: nothing else needed. */
+	char *ver[] = { "CNI_COMMAND=VERSION", NULL };
+	assert_int_equal(sl_cni_env_parse(ver, &e, &err), 0);
+	assert_int_equal(e.cmd, SL_CNI_VERSION);
+	/* GC and STATUS: CNI_PATH only. */
+	char *gc[] = { "CNI_COMMAND=GC", "CNI_PATH=/usr/lib/cni", NULL };
+	assert_int_equal(sl_cni_env_parse(gc, &e, &err), 0);
+	assert_int_equal(e.cmd, SL_CNI_GC);
+	char *st[] = { "CNI_COMMAND=STATUS", NULL };
+	assert_int_equal(sl_cni_env_parse(st, &e, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "CNI_PATH"));
+	/* CHECK needs the netns like ADD. */
+	char *chk[] = { "CNI_COMMAND=CHECK", "CNI_CONTAINERID=x", "CNI_IFNAME=eth0",
+			"CNI_PATH=/p", NULL };
+	assert_int_equal(sl_cni_env_parse(chk, &e, &err), -EINVAL);
+	assert_int_equal(err.code, 4);
+	assert_non_null(strstr(err.msg, "CNI_NETNS"));
+}
+
+/* Configuration. */
+
+static const char good[] =
+	"{\"cniVersion\":\"1.1.0\",\"name\":\"sluice\",\"type\":\"sluice-cni\","
+	"\"socket\":\"/run/x.sock\",\"mtu\":1400,\"interface\":\"veth\","
+	"\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"/tmp/d\"}}";
+
+static void test_conf_good(void **s)
+{
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_conf_parse(good, strlen(good), SL_CNI_ADD, &c, &err), 0);
+	assert_string_equal(c.version, "1.1.0");
+	assert_string_equal(c.name, "sluice");
+	assert_string_equal(c.type, "sluice-cni");
+	assert_string_equal(c.socket, "/run/x.sock");
+	assert_int_equal(c.mtu, 1400);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VETH);
+	assert_null(c.prev_result);
+	assert_string_equal(sl_cni_conf_ipam_type(&c), "host-local");
+	sl_cni_conf_free(&c);
+
+	const char *min = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"sluice-cni\"}";
+	assert_int_equal(sl_cni_conf_parse(min, strlen(min), SL_CNI_ADD, &c, &err), 0);
+	assert_string_equal(c.socket, SL_CNI_DEFAULT_SOCKET);
+	assert_int_equal(c.mtu, 0);
+	assert_true(sl_cni_conf_ipam_needs_node(&c));
+	sl_cni_conf_free(&c);
+
+	const char *vh = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			 "\"interface\":\"vhost-user\",\"prevResult\":{\"ips\":[]},"
+			 "\"runtimeConfig\":{\"portMappings\":[]},\"capabilities\":{}}";
+	assert_int_equal(sl_cni_conf_parse(vh, strlen(vh), SL_CNI_DEL, &c, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_non_null(c.prev_result);
+	sl_cni_conf_free(&c);
+}
+
+/* Replace the first occurrence of from in good by to, parse for cmd, expect code and a
+ * message containing want. */
+static void expect_conf_cmd(enum sl_cni_cmd cmd, const char *from, const char *to, int code,
+			    const char *want)
+{
+	char text[4096];
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_conf_parse(text, strlen(text), cmd, &c, &err), -EINVAL);
+	if (err.code != code || !strstr(err.msg, want))
+		fail_msg("%s: got code %d \"%s\", want code %d \"%s\"", text, err.code, err.msg,
+			 code, want);
+	sl_cni_conf_free(&c);
+}
+
+static void expect_conf(const char *from, const char *to, int code, const char *want)
+{
+	expect_conf_cmd(SL_CNI_ADD, from, to, code, want);
+}
+
+static void test_conf_bad(void **s)
+{
+	expect_conf("\"1.1.0\"", "\"0.3.1\"", 1, "cniVersion: \"0.3.1\" is not supported");
+	expect_conf("\"1.1.0\"", "\"2.0.0\"", 1, "cniVersion");
+	expect_conf("\"cniVersion\":\"1.1.0\",", "", 7, "cniVersion: required");
+	expect_conf("\"1.1.0\"", "110", 7, "cniVersion: must be a non-empty string");
+	expect_conf("\"name\":\"sluice\",", "", 7, "name: required");
+	expect_conf("\"sluice\"", "\"\"", 7, "name: must be a non-empty string");
+	expect_conf("\"type\":\"sluice-cni\",", "", 7, "type: required");
+	expect_conf("\"/run/x.sock\"", "\"run/x.sock\"", 7, "socket: \"run/x.sock\" is not an "
+		    "absolute path");
+	expect_conf("\"/run/x.sock\"", "\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+		    7, "socket: longer than 107 bytes");
+	expect_conf("1400", "10", 7, "mtu: must be an integer between 68 and 65535");
+	expect_conf("1400", "70000", 7, "mtu");
+	expect_conf("1400", "1400.5", 7, "mtu");
+	expect_conf("1400", "\"1400\"", 7, "mtu");
+	expect_conf("\"veth\"", "\"macvlan\"", 2, "interface: unsupported value \"macvlan\"");
+	expect_conf("\"veth\"", "7", 2, "interface");
+	expect_conf("{\"type\":\"host-local\",\"dataDir\":\"/tmp/d\"}", "[]", 7,
+		    "ipam: must be an object");
+	expect_conf("\"type\":\"host-local\",", "", 7, "ipam.type: required");
+	expect_conf("\"host-local\"", "\"../bin/sh\"", 7, "ipam.type");
+	expect_conf("\"host-local\"", "\"/bin/sh\"", 7, "ipam.type: \"/bin/sh\" must be a plugin "
+		    "name");
+	expect_conf("\"interface\"", "\"prevResult\":[],\"interface\"", 7,
+		    "prevResult: must be an object");
+	expect_conf("}}", "}", 6, "config: invalid JSON");
+	expect_conf("}}", "}}x", 6, "config: invalid JSON");
+	expect_conf_cmd(SL_CNI_GC, "\"interface\"", "\"x\":1,\"interface\"", 7,
+			"cni.dev/valid-attachments: required array for GC");
+	expect_conf_cmd(SL_CNI_GC, "\"interface\"",
+			"\"cni.dev/valid-attachments\":[{\"containerID\":\"a\"}],\"interface\"", 7,
+			"cni.dev/valid-attachments[0]");
+}
+
+static void test_conf_shapes(void **s)
+{
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_conf_parse("[1]", 3, SL_CNI_ADD, &c, &err), -EINVAL);
+	assert_int_equal(err.code, 6);
+	assert_non_null(strstr(err.msg, "config: must be a JSON object"));
+	sl_cni_conf_free(&c);
+	assert_int_equal(sl_cni_conf_parse("", 0, SL_CNI_DEL, &c, &err), -EINVAL);
+	assert_int_equal(err.code, 6);
+	sl_cni_conf_free(&c);
+
+	size_t big = SL_CNI_MAX_STDIN + 1;
+	char *text = malloc(big);
+	memset(text, ' ', big);
+	assert_int_equal(sl_cni_conf_parse(text, big, SL_CNI_ADD, &c, &err), -EINVAL);
+	assert_int_equal(err.code, 5);
+	assert_non_null(strstr(err.msg, "stdin: config larger than"));
+	sl_cni_conf_free(&c);
+	free(text);
+
+	/* VERSION answers whatever comes in. */
+	assert_int_equal(sl_cni_conf_parse("junk", 4, SL_CNI_VERSION, &c, &err), 0);
+	assert_string_equal(c.version, "1.1.0");
+	sl_cni_conf_free(&c);
+	const char *v = "{\"cniVersion\":\"1.0.0\"}";
+	assert_int_equal(sl_cni_conf_parse(v, strlen(v), SL_CNI_VERSION, &c, &err), 0);
+	assert_string_equal(c.version, "1.0.0");
+	sl_cni_conf_free(&c);
+
+	/* A version error is reported with the plugin's own version and the full list. */
+	v = "{\"cniVersion\":\"0.3.1\",\"name\":\"n\",\"type\":\"t\"}";
+	assert_int_equal(sl_cni_conf_parse(v, strlen(v), SL_CNI_ADD, &c, &err), -EINVAL);
+	assert_string_equal(c.version, "1.1.0");
+	assert_non_null(strstr(err.details, "plugin supports [0.4.0, 1.0.0, 1.1.0]"));
+	sl_cni_conf_free(&c);
+}
+
+/* IPAM injection. */
+
+static const struct sl_cni_node node = {
+	.pod_net = 0x0001f40a, /* 10.244.1.0 */
+	.pod_len = 24,
+	.gateway = 0x0101f40a, /* 10.244.1.1 */
+	.pod_mtu = 1450,
+};
+
+/* Parse conf text, inject, return the printed ipam section (static buffer). */
+static const char *injected(const char *text, bool want_needs)
+{
+	static char out[1024];
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	char *full = NULL;
+	assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), 0);
+	assert_int_equal(sl_cni_conf_ipam_needs_node(&c), want_needs);
+	if (want_needs) {
+		assert_int_equal(sl_cni_conf_ipam_text(&c, NULL, &full, &err), -EAGAIN);
+		assert_int_equal(err.code, 11);
+	}
+	assert_int_equal(sl_cni_conf_ipam_text(&c, &node, &full, &err), 0);
+	cJSON *o = cJSON_Parse(full);
+	assert_non_null(o);
+	char *ipam = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "ipam"));
+	snprintf(out, sizeof(out), "%s", ipam);
+	assert_non_null(cJSON_GetObjectItem(o, "name")); /* the whole config goes to IPAM */
+	free(ipam);
+	cJSON_Delete(o);
+	free(full);
+	sl_cni_conf_free(&c);
+	return out;
+}
+
+static void test_ipam_inject(void **s)
+{
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\"}",
+				     true),
+			    "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.244.1.0/24\","
+			    "\"gateway\":\"10.244.1.1\"}]]}");
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+				     "\"ipam\":{\"type\":\"host-local\",\"rangeStart\":"
+				     "\"10.244.1.100\",\"rangeEnd\":\"10.244.1.200\"}}", true),
+			    "{\"type\":\"host-local\",\"rangeStart\":\"10.244.1.100\",\"rangeEnd\":"
+			    "\"10.244.1.200\",\"subnet\":\"10.244.1.0/24\",\"gateway\":"
+			    "\"10.244.1.1\"}");
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+				     "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"rangeStart\":"
+				     "\"10.244.1.9\"},{\"subnet\":\"10.9.0.0/16\"}]]}}", true),
+			    "{\"type\":\"host-local\",\"ranges\":[[{\"rangeStart\":\"10.244.1.9\","
+			    "\"subnet\":\"10.244.1.0/24\",\"gateway\":\"10.244.1.1\"},{\"subnet\":"
+			    "\"10.9.0.0/16\"}]]}");
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+				     "\"ipam\":{\"type\":\"host-local\",\"ranges\":[]}}", true),
+			    "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.244.1.0/24\","
+			    "\"gateway\":\"10.244.1.1\"}]]}");
+	/* Complete sections and other IPAM plugins are passed unchanged. */
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+				     "\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.244.1.0/25\","
+				     "\"gateway\":\"10.244.1.126\"}}", false),
+			    "{\"type\":\"host-local\",\"subnet\":\"10.244.1.0/25\",\"gateway\":"
+			    "\"10.244.1.126\"}");
+	assert_string_equal(injected("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+				     "\"ipam\":{\"type\":\"static\",\"addresses\":[]}}", false),
+			    "{\"type\":\"static\",\"addresses\":[]}");
+}
+
+/* Names. */
+
+static void test_names(void **s)
+{
+	char a[SL_CNI_IFNAME_MAX], b[SL_CNI_IFNAME_MAX], n[SL_CNI_NAME_MAX];
+	sl_cni_host_ifname("abc123", "eth0", a);
+	sl_cni_host_ifname("abc123", "eth0", b);
+	assert_string_equal(a, b); /* stable */
+	assert_int_equal(strlen(a), 14);
+	assert_true(sl_cni_is_host_ifname(a));
+	sl_cni_host_ifname("abc123", "eth1", b);
+	assert_string_not_equal(a, b);
+	sl_cni_host_ifname("abc124", "eth0", b);
+	assert_string_not_equal(a, b);
+	sl_cni_host_ifname("abc12", "3eth0", b); /* the separator matters */
+	assert_string_not_equal(a, b);
+	assert_false(sl_cni_is_host_ifname("sl-up0"));
+	assert_false(sl_cni_is_host_ifname("sl-host"));
+	assert_false(sl_cni_is_host_ifname("p1a"));
+	assert_false(sl_cni_is_host_ifname("sl0123456789AB"));
+	assert_false(sl_cni_is_host_ifname("sl0123456789a"));
+
+	sl_cni_pod_name("abc123", "eth0", n);
+	assert_string_equal(n, "abc123:eth0");
+	char id[201];
+	memset(id, 'f', 200);
+	id[200] = 0;
+	sl_cni_pod_name(id, "net1", n);
+	assert_int_equal(strlen(n), SL_CNI_NAME_MAX - 1);
+	assert_string_equal(n + strlen(n) - 5, ":net1");
+}
+
+static void test_node_parse(void **s)
+{
+	struct sl_cni_node nd;
+	struct sl_cni_err err = { 0 };
+	cJSON *v = cJSON_Parse("{\"version\":\"0.1.0\",\"workers\":1,\"node\":\"node1\","
+			       "\"pod_cidr\":\"10.244.1.0/24\",\"gateway\":\"10.244.1.1\","
+			       "\"pod_mtu\":1450,\"pods\":2}");
+	assert_int_equal(sl_cni_node_parse(v, &nd, &err), 0);
+	assert_int_equal(nd.pod_net, node.pod_net);
+	assert_int_equal(nd.pod_len, 24);
+	assert_int_equal(nd.gateway, node.gateway);
+	assert_int_equal(nd.pod_mtu, 1450);
+	assert_string_equal(nd.name, "node1");
+	cJSON_DeleteItemFromObject(v, "gateway");
+	assert_int_equal(sl_cni_node_parse(v, &nd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "gateway"));
+	cJSON_Delete(v);
+	v = cJSON_Parse("{\"version\":\"0.1.0\"}");
+	assert_int_equal(sl_cni_node_parse(v, &nd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "pod_cidr"));
+	cJSON_Delete(v);
+}
+
+/* IPAM results. */
+
+static void test_ipam_result(void **s)
+{
+	struct sl_cni_ipam_result r;
+	struct sl_cni_err err = { 0 };
+	char b[16];
+	const char *ok = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.100/24\","
+			 "\"gateway\":\"10.244.1.1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"},"
+			 "{\"dst\":\"10.96.0.0/12\",\"gw\":\"10.244.1.254\"},{\"dst\":\"::/0\"}],"
+			 "\"dns\":{\"nameservers\":[\"10.96.0.10\"]}}";
+	assert_int_equal(sl_cni_ipam_result_parse(ok, strlen(ok), &r, &err), 0);
+	assert_string_equal(sl_cni_fmt_ip(r.ip, b), "10.244.1.100");
+	assert_int_equal(r.len, 24);
+	assert_string_equal(sl_cni_fmt_ip(r.gateway, b), "10.244.1.1");
+	assert_int_equal(r.n_routes, 2); /* the IPv6 route is skipped */
+	assert_int_equal(r.routes[1].len, 12);
+	assert_string_equal(sl_cni_fmt_ip(r.routes[1].gw, b), "10.244.1.254");
+	assert_non_null(r.dns);
+	sl_cni_ipam_result_free(&r);
+
+	const char *v04 = "{\"cniVersion\":\"0.4.0\",\"ips\":[{\"version\":\"4\",\"address\":"
+			  "\"10.244.1.7/24\"}],\"dns\":{}}";
+	assert_int_equal(sl_cni_ipam_result_parse(v04, strlen(v04), &r, &err), 0);
+	assert_int_equal(r.gateway, 0);
+	assert_null(r.dns); /* empty dns is dropped */
+	sl_cni_ipam_result_free(&r);
+
+	static const struct {
+		const char *text;
+		int code;
+		const char *want;
+	} bad[] = {
+		{ "nope", 6, "ipam result: not a JSON object" },
+		{ "{}", 6, "ipam result: ips: missing" },
+		{ "{\"ips\":[]}", 7, "ipam result: ips: no IPv4 address" },
+		{ "{\"ips\":[{}]}", 6, "ips[0].address: missing" },
+		{ "{\"ips\":[{\"address\":\"10.0.0.1\"}]}", 6, "ips[0].address: \"10.0.0.1\"" },
+		{ "{\"ips\":[{\"address\":\"fd00::5/64\"}]}", 7, "ips[0].address: fd00::5/64 is IPv6" },
+		{ "{\"ips\":[{\"address\":\"10.0.0.1/24\"},{\"address\":\"10.0.0.2/24\"}]}", 7,
+		  "ips[1]: more than one IPv4" },
+		{ "{\"ips\":[{\"address\":\"10.0.0.1/24\",\"gateway\":\"x\"}]}", 6,
+		  "ips[0].gateway" },
+		{ "{\"ips\":[{\"address\":\"10.0.0.1/24\"}],\"routes\":[{\"dst\":\"x\"}]}", 6,
+		  "routes[0].dst" },
+		{ "{\"ips\":[{\"address\":\"10.0.0.1/24\"}],\"routes\":{}}", 6, "routes: must be" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(sl_cni_ipam_result_parse(bad[i].text, strlen(bad[i].text), &r,
+							  &err), -EINVAL);
+		if (err.code != bad[i].code || !strstr(err.msg, bad[i].want))
+			fail_msg("%s: got %d \"%s\"", bad[i].text, err.code, err.msg);
+		sl_cni_ipam_result_free(&r);
+	}
+}
+
+/* Results. */
+
+static cJSON *build(const char *version, const cJSON *prev)
+{
+	static struct sl_cni_ipam_result ip;
+	const char *txt = "{\"ips\":[{\"address\":\"10.244.1.100/24\"}],\"routes\":[{\"dst\":"
+			  "\"10.96.0.0/12\"}],\"dns\":{\"nameservers\":[\"10.96.0.10\"]}}";
+	struct sl_cni_err err = { 0 };
+	sl_cni_ipam_result_free(&ip);
+	assert_int_equal(sl_cni_ipam_result_parse(txt, strlen(txt), &ip, &err), 0);
+	struct sl_cni_attach a = {
+		.version = version, .host_ifname = "sl0123456789ab",
+		.host_mac = { 2, 0, 0, 0, 0, 1 }, .pod_ifname = "eth0",
+		.pod_mac = { 2, 0, 0, 0, 0, 2 }, .netns = "/var/run/netns/p", .mtu = 1450,
+		.ip = ip.ip, .gateway = node.gateway, .ipam = &ip,
+	};
+	return sl_cni_result_build(&a, prev);
+}
+
+static const char *str(const cJSON *o, const char *path)
+{
+	/* path: "key.index.key" */
+	char buf[128], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, atoi(k))
+				     : cJSON_GetObjectItemCaseSensitive(o, k);
+	if (cJSON_IsNumber(o)) {
+		static char n[32];
+		snprintf(n, sizeof(n), "%d", o->valueint);
+		return n;
+	}
+	return cJSON_IsString(o) ? o->valuestring : "(none)";
+}
+
+static void test_result_build(void **s)
+{
+	cJSON *r = build("1.1.0", NULL);
+	assert_string_equal(str(r, "cniVersion"), "1.1.0");
+	assert_string_equal(str(r, "interfaces.0.name"), "sl0123456789ab");
+	assert_string_equal(str(r, "interfaces.0.mac"), "02:00:00:00:00:01");
+	assert_string_equal(str(r, "interfaces.0.sandbox"), "(none)");
+	assert_string_equal(str(r, "interfaces.0.mtu"), "1450");
+	assert_string_equal(str(r, "interfaces.1.name"), "eth0");
+	assert_string_equal(str(r, "interfaces.1.sandbox"), "/var/run/netns/p");
+	assert_string_equal(str(r, "ips.0.address"), "10.244.1.100/32");
+	assert_string_equal(str(r, "ips.0.gateway"), "10.244.1.1");
+	assert_string_equal(str(r, "ips.0.interface"), "1");
+	assert_string_equal(str(r, "ips.0.version"), "(none)");
+	assert_string_equal(str(r, "routes.0.dst"), "0.0.0.0/0");
+	assert_string_equal(str(r, "routes.0.gw"), "10.244.1.1");
+	assert_string_equal(str(r, "routes.1.dst"), "10.96.0.0/12");
+	assert_string_equal(str(r, "routes.1.gw"), "10.244.1.1");
+	assert_string_equal(str(r, "dns.nameservers.0"), "10.96.0.10");
+	cJSON_Delete(r);
+
+	r = build("1.0.0", NULL); /* mtu is a 1.1.0 field */
+	assert_string_equal(str(r, "interfaces.1.mtu"), "(none)");
+	cJSON_Delete(r);
+	r = build("0.4.0", NULL); /* 0.4.0 ips carry the IP version */
+	assert_string_equal(str(r, "ips.0.version"), "4");
+	cJSON_Delete(r);
+
+	/* Chained after another plugin: its entries first, our indexes shifted. */
+	cJSON *prev = cJSON_Parse("{\"interfaces\":[{\"name\":\"x\"}],\"ips\":[{\"address\":"
+				  "\"192.0.2.1/24\",\"interface\":0}],\"dns\":{\"domain\":\"d\"}}");
+	r = build("1.1.0", prev);
+	assert_string_equal(str(r, "interfaces.0.name"), "x");
+	assert_string_equal(str(r, "interfaces.2.name"), "eth0");
+	assert_string_equal(str(r, "ips.0.address"), "192.0.2.1/24");
+	assert_string_equal(str(r, "ips.1.interface"), "2");
+	assert_string_equal(str(r, "dns.nameservers.0"), "10.96.0.10"); /* IPAM's wins */
+
+	/* CHECK reads the address back from such a result. */
+	uint32_t ip;
+	char b[16];
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_result_find_ip(r, "eth0", "/var/run/netns/p", &ip, &err), 0);
+	assert_string_equal(sl_cni_fmt_ip(ip, b), "10.244.1.100");
+	assert_int_equal(sl_cni_result_find_ip(r, "eth1", "/var/run/netns/p", &ip, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "prevResult.interfaces: no interface eth1"));
+	assert_int_equal(sl_cni_result_find_ip(r, "eth0", "/other", &ip, &err), -ENOENT);
+	cJSON_Delete(r);
+	cJSON_Delete(prev);
+	prev = cJSON_Parse("{\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/n\"}],\"ips\":[]}");
+	assert_int_equal(sl_cni_result_find_ip(prev, "eth0", "/n", &ip, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "prevResult.ips"));
+	cJSON_Delete(prev);
+}
+
+static void test_error_json(void **s)
+{
+	struct sl_cni_err err = { 0 };
+	sl_cni_fail(&err, 7, "mtu: must be an integer between %d and %d", 68, 65535);
+	char *t = sl_cni_error_json("1.0.0", &err);
+	cJSON *o = cJSON_Parse(t);
+	assert_string_equal(str(o, "cniVersion"), "1.0.0");
+	assert_string_equal(str(o, "code"), "7");
+	assert_string_equal(str(o, "msg"), "mtu: must be an integer between 68 and 65535");
+	assert_null(cJSON_GetObjectItem(o, "details"));
+	cJSON_Delete(o);
+	free(t);
+	sl_cni_detail(&err, "more");
+	t = sl_cni_error_json("1.1.0", &err);
+	o = cJSON_Parse(t);
+	assert_string_equal(str(o, "details"), "more");
+	cJSON_Delete(o);
+	free(t);
+}
+
+/* sluiced responses. */
+
+static void test_api_response(void **s)
+{
+	cJSON *r;
+	struct sl_cni_err err = { 0 };
+	const char *ok = "{\"ok\":true,\"result\":{\"pods\":3}}\n";
+	assert_int_equal(sl_cni_api_response_parse(ok, strlen(ok), &r, &err), 0);
+	assert_string_equal(str(r, "pods"), "3");
+	cJSON_Delete(r);
+	ok = "{\"ok\":true}";
+	assert_int_equal(sl_cni_api_response_parse(ok, strlen(ok), &r, &err), 0);
+	assert_true(cJSON_IsTrue(r));
+	cJSON_Delete(r);
+	const char *no = "{\"ok\":false,\"error\":\"pod.ip: 10.9.9.9 is not a pod address\"}";
+	assert_int_equal(sl_cni_api_response_parse(no, strlen(no), &r, &err), -EREMOTEIO);
+	assert_int_equal(err.code, 100);
+	assert_string_equal(err.msg, "sluiced: pod.ip: 10.9.9.9 is not a pod address");
+	assert_null(r);
+	assert_int_equal(sl_cni_api_response_parse("{\"x\":1}", 7, &r, &err), -EBADMSG);
+	assert_int_equal(err.code, 5);
+	assert_int_equal(sl_cni_api_response_parse("", 0, &r, &err), -EBADMSG);
+}
+
+static void test_api_unreachable(void **s)
+{
+	struct sl_cni_node nd;
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_api_version("/nonexistent/sluiced.sock", &nd, &err),
+			 -ECONNREFUSED);
+	assert_int_equal(err.code, 11);
+	assert_non_null(strstr(err.msg, "sluiced not reachable at /nonexistent/sluiced.sock"));
+}
+
+/* A one-connection fake sluiced: records the request, answers a canned response. */
+struct fake {
+	int listen_fd;
+	const char *response;
+	char request[4096];
+};
+
+static void *fake_serve(void *p)
+{
+	struct fake *f = p;
+	int fd = accept(f->listen_fd, NULL, NULL);
+	size_t len = 0;
+	ssize_t r;
+	while (fd >= 0 && len < sizeof(f->request) - 1 &&
+	       (r = read(fd, f->request + len, sizeof(f->request) - 1 - len)) > 0)
+		len += (size_t)r; /* until the client's shutdown(SHUT_WR) */
+	f->request[len] = 0;
+	if (fd >= 0) {
+		(void)!write(fd, f->response, strlen(f->response));
+		close(fd);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, pthread_t *t, const char *path, const char *response)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	f->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->listen_fd, 1), 0);
+	f->response = response;
+	assert_int_equal(pthread_create(t, NULL, fake_serve, f), 0);
+}
+
+static void fake_stop(struct fake *f, pthread_t t, const char *path)
+{
+	pthread_join(t, NULL);
+	close(f->listen_fd);
+	unlink(path);
+}
+
+static void test_api_wire(void **s)
+{
+	char path[64];
+	struct fake f;
+	pthread_t t;
+	struct sl_cni_err err = { 0 };
+	snprintf(path, sizeof(path), "/tmp/sl-cni-test-%d.sock", (int)getpid());
+
+	/* pod.add: one JSON object and a newline, the fields sluiced expects. */
+	fake_start(&f, &t, path, "{\"ok\":true,\"result\":true}\n");
+	struct sl_cni_pod pod = { .name = "abc:eth0", .namespace = "web", .ip = 0x6401f40a,
+				  .mac = { 0xaa, 0xbb, 0xcc, 0, 1, 2 }, .ifname = "sl0123456789ab" };
+	assert_int_equal(sl_cni_api_pod_add(path, &pod, &err), 0);
+	fake_stop(&f, t, path);
+	assert_string_equal(f.request, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"abc:eth0\","
+			    "\"namespace\":\"web\",\"ip\":\"10.244.1.100\",\"mac\":"
+			    "\"aa:bb:cc:00:01:02\",\"ifname\":\"sl0123456789ab\"}}\n");
+
+	/* pod.del of a pod sluiced does not have: -ENOENT (DEL treats it as done). */
+	fake_start(&f, &t, path, "{\"ok\":false,\"error\":\"pod web/abc:eth0 not found\"}\n");
+	assert_int_equal(sl_cni_api_pod_del(path, "web", "abc:eth0", &err), -ENOENT);
+	fake_stop(&f, t, path);
+	assert_string_equal(f.request, "{\"cmd\":\"pod.del\",\"namespace\":\"web\",\"name\":"
+			    "\"abc:eth0\"}\n");
+
+	/* Any other refusal is an error with sluiced's reason. */
+	fake_start(&f, &t, path, "{\"ok\":false,\"error\":\"pod limit reached (1000)\"}\n");
+	assert_int_equal(sl_cni_api_pod_del(path, "web", "abc:eth0", &err), -EREMOTEIO);
+	fake_stop(&f, t, path);
+	assert_int_equal(err.code, 100);
+	assert_string_equal(err.msg, "sluiced: pod limit reached (1000)");
+
+	/* version: the node's facts. */
+	fake_start(&f, &t, path, "{\"ok\":true,\"result\":{\"version\":\"0.1.0\",\"node\":"
+		   "\"n1\",\"pod_cidr\":\"10.244.1.0/24\",\"gateway\":\"10.244.1.1\","
+		   "\"pod_mtu\":1450,\"pods\":0}}\n");
+	struct sl_cni_node nd;
+	assert_int_equal(sl_cni_api_version(path, &nd, &err), 0);
+	fake_stop(&f, t, path);
+	assert_string_equal(f.request, "{\"cmd\":\"version\"}\n");
+	assert_int_equal(nd.gateway, node.gateway);
+
+	/* show pods must be an array. */
+	cJSON *pods = NULL;
+	fake_start(&f, &t, path, "{\"ok\":true,\"result\":{}}\n");
+	assert_int_equal(sl_cni_api_pods(path, &pods, &err), -EBADMSG);
+	fake_stop(&f, t, path);
+	assert_null(pods);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_env_good),       cmocka_unit_test(test_env_bad),
+		cmocka_unit_test(test_env_per_command), cmocka_unit_test(test_conf_good),
+		cmocka_unit_test(test_conf_bad),       cmocka_unit_test(test_conf_shapes),
+		cmocka_unit_test(test_ipam_inject),    cmocka_unit_test(test_names),
+		cmocka_unit_test(test_node_parse),     cmocka_unit_test(test_ipam_result),
+		cmocka_unit_test(test_result_build),   cmocka_unit_test(test_error_json),
+		cmocka_unit_test(test_api_response),   cmocka_unit_test(test_api_unreachable),
+		cmocka_unit_test(test_api_wire),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
