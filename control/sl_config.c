@@ -193,13 +193,35 @@ static int get_bool(const cJSON *o, const char *path, const char *key, bool *out
 
 int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err, size_t n)
 {
-	static const char *const known[] = { "name", "namespace", "ifname", "ip", "mac", NULL };
+	static const char *const known[] = { "name", "namespace", "interface", "ifname", "socket",
+					     "vhost_mode", "ip", "mac", NULL };
+	char kind[16] = "veth", mode[16] = "client", fp[128];
 	memset(p, 0, sizeof(*p));
 	TRY(check_fields(o, path, known, err, n));
 	TRY(get_str(o, path, "name", true, p->name, sizeof(p->name), err, n));
 	snprintf(p->namespace, sizeof(p->namespace), "default");
 	TRY(get_str(o, path, "namespace", false, p->namespace, sizeof(p->namespace), err, n));
-	TRY(get_str(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
+	TRY(get_str(o, path, "interface", false, kind, sizeof(kind), err, n));
+	snprintf(fp, sizeof(fp), "%s.interface", path);
+	if (strcmp(kind, "veth") && strcmp(kind, "vhost-user"))
+		return fail(err, n, fp, "must be \"veth\" or \"vhost-user\"");
+	p->vhost = !strcmp(kind, "vhost-user");
+	if (p->vhost) {
+		TRY(get_str(o, path, "socket", true, p->socket, sizeof(p->socket), err, n));
+		snprintf(fp, sizeof(fp), "%s.socket", path);
+		if (p->socket[0] != '/')
+			return fail(err, n, fp, "must be an absolute path");
+		TRY(get_str(o, path, "vhost_mode", false, mode, sizeof(mode), err, n));
+		snprintf(fp, sizeof(fp), "%s.vhost_mode", path);
+		if (strcmp(mode, "client") && strcmp(mode, "server"))
+			return fail(err, n, fp, "must be \"client\" or \"server\"");
+		p->vhost_server = !strcmp(mode, "server");
+		/* The port is named after the socket's file name in tables. */
+		const char *base = strrchr(p->socket, '/') + 1;
+		snprintf(p->ifname, sizeof(p->ifname), "%.15s", base);
+	} else {
+		TRY(get_str(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
+	}
 	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(get_mac(o, path, "mac", true, p->mac, err, n));
 	return 0;
@@ -288,8 +310,9 @@ static int check_lists(const struct sl_config *c, char *err, size_t n)
 			snprintf(path, sizeof(path), "pods[%u].name", i);
 			if (!strcmp(q->name, p->name) && !strcmp(q->namespace, p->namespace))
 				return fail(err, n, path, "same namespace/name as pods[%u]", j);
-			snprintf(path, sizeof(path), "pods[%u].ifname", i);
-			if (!strcmp(q->ifname, p->ifname))
+			snprintf(path, sizeof(path), "pods[%u].%s", i, p->vhost ? "socket" : "ifname");
+			if (p->vhost == q->vhost &&
+			    !strcmp(p->vhost ? q->socket : q->ifname, p->vhost ? p->socket : p->ifname))
 				return fail(err, n, path, "same interface as pods[%u]", j);
 			snprintf(path, sizeof(path), "pods[%u].ip", i);
 		}
@@ -380,6 +403,12 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	c->uplink_rx_queues = (uint16_t)u;
 	if (c->pod_mtu == 0)
 		c->pod_mtu = (uint16_t)(c->uplink_mtu - 50); /* RFC 7348 overhead */
+	if (c->pod_mtu > SL_POD_MTU_MAX && !cJSON_GetObjectItemCaseSensitive(
+						   cJSON_GetObjectItemCaseSensitive(root, "node"), "pod_mtu"))
+		c->pod_mtu = SL_POD_MTU_MAX;
+	else if (c->pod_mtu > SL_POD_MTU_MAX)
+		return fail(err, n, "node.pod_mtu", "at most %d (jumbo frames are not supported yet)",
+			    SL_POD_MTU_MAX);
 	else if (c->pod_mtu > c->uplink_mtu - 50)
 		return fail(err, n, "node.pod_mtu", "must be at most uplink.mtu - 50 (%u)",
 			    c->uplink_mtu - 50);

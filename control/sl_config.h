@@ -12,6 +12,9 @@
 #define SL_NAME_MAX 128 /* fits "<64-hex container id>:<ifname>" */
 #define SL_IFNAME_MAX 16
 #define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
+/* Largest pod MTU: the outer VXLAN frame (pod MTU + 50 + 14) must fit one 2048-byte mbuf.
+ * Jumbo pods need multi-segment mbufs, not done yet. */
+#define SL_POD_MTU_MAX 1984
 #define SL_CONFIG_MAX_PODS 1000
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000
@@ -21,10 +24,15 @@ struct sl_cidr {
 	uint8_t len;
 };
 
+#define SL_SOCKET_PATH_MAX 108 /* sun_path, NUL included */
+
 struct sl_pod_spec {
 	char name[SL_NAME_MAX];
 	char namespace[SL_NAME_MAX];
-	char ifname[SL_IFNAME_MAX]; /* host end of the pod's veth */
+	bool vhost;                 /* "interface": "vhost-user" (else "veth") */
+	bool vhost_server;          /* "vhost_mode": "server" (default "client") */
+	char socket[SL_SOCKET_PATH_MAX]; /* vhost-user socket path */
+	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth */
 	uint32_t ip;                /* network order */
 	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
 };

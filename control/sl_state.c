@@ -13,6 +13,7 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "drivers/sl_ethport.h"
+#include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
 #include "sl_netlink.h"
 #include "sl_state.h"
@@ -119,20 +120,32 @@ static void port_unpublish(struct sl_port *p)
 	publish_rxqs(p->owner);
 }
 
+/* Ports with fewer TX queues than workers get a handoff ring (dataplane/port/port_send.h). */
+static int setup_tx(struct sl_port *p, uint16_t n_txq)
+{
+	char name[RTE_RING_NAMESIZE];
+	if (n_txq >= sl_dp.n_workers)
+		return 0;
+	snprintf(name, sizeof(name), "sl_txr_%u", p->id);
+	p->tx_ring = rte_ring_create(name, POD_TX_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	return p->tx_ring ? 0 : -ENOMEM;
+}
+
 static int open_uplink(char *err, size_t errlen)
 {
-	uint16_t eth;
+	uint16_t eth, nrx = st.conf.uplink_rx_queues, ntx = (uint16_t)sl_dp.n_workers;
 	char msg[256];
-	uint16_t nrx = st.conf.uplink_rx_queues;
-	int rc = sl_ethport_open(st.conf.uplink_devargs, nrx, (uint16_t)sl_dp.n_workers,
-				 st.conf.uplink_mtu, sl_dp.pool, &eth, msg, sizeof(msg));
+	int rc = sl_ethport_open(st.conf.uplink_devargs, &nrx, &ntx, st.conf.uplink_mtu,
+				 sl_dp.pool, &eth, msg, sizeof(msg));
 	if (rc < 0)
 		return ERR("uplink.devargs: %s", msg), rc;
+	st.conf.uplink_rx_queues = nrx;
 	struct sl_port *p = port_new(PORT_UPLINK, SL_PORT_UPLINK, "uplink");
-	if (!p)
+	if (!p || setup_tx(p, ntx) < 0)
 		return -ENOMEM;
 	p->eth_port = eth;
 	p->mtu = st.conf.uplink_mtu;
+	p->owner = 0; /* sends when TX is shared; receive queues are spread (publish_rxqs) */
 	rte_eth_macaddr_get(eth, &p->mac);
 	atomic_store(&sl_dp.ports[PORT_UPLINK], p);
 	return 0;
@@ -152,14 +165,15 @@ static void disable_ipv6(const char *ifname)
 static int open_host(char *err, size_t errlen)
 {
 	char devargs[128], msg[256];
-	uint16_t eth;
+	/* One queue pair: net_tap wants as many RX as TX queues, and the kernel would spread
+	 * packets over RX queues that only worker 0 polls. Other workers hand off (port_send.h). */
+	uint16_t eth, nrx = 1, ntx = 1;
 	snprintf(devargs, sizeof(devargs), "net_tap_sl,iface=%s", st.conf.host_ifname);
-	int rc = sl_ethport_open(devargs, 1, (uint16_t)sl_dp.n_workers, 0, sl_dp.pool, &eth,
-				 msg, sizeof(msg));
+	int rc = sl_ethport_open(devargs, &nrx, &ntx, 0, sl_dp.pool, &eth, msg, sizeof(msg));
 	if (rc < 0)
 		return ERR("host: %s", msg), rc;
 	struct sl_port *p = port_new(PORT_HOST, SL_PORT_HOST, "host");
-	if (!p)
+	if (!p || setup_tx(p, ntx) < 0)
 		return -ENOMEM;
 	p->eth_port = eth;
 	p->mtu = st.conf.pod_mtu;
@@ -259,6 +273,7 @@ static void port_free(struct sl_port *p)
 		rte_ring_free(p->tx_ring);
 	}
 	sl_xsk_close(p->xsk);
+	sl_vhost_close(p->vhost);
 	rte_free(p);
 }
 
@@ -279,8 +294,10 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 		if (p->used && p->spec.ip == s->ip)
 			return ERR("pod.ip: %s is already used by %s/%s", sl_fmt_ip4(s->ip, ipb),
 				   p->spec.namespace, p->spec.name), -EEXIST;
-		if (p->used && !strcmp(p->spec.ifname, s->ifname))
+		if (p->used && !s->vhost && !p->spec.vhost && !strcmp(p->spec.ifname, s->ifname))
 			return ERR("pod.ifname: %s is already attached", s->ifname), -EEXIST;
+		if (p->used && s->vhost && p->spec.vhost && !strcmp(p->spec.socket, s->socket))
+			return ERR("pod.socket: %s is already attached", s->socket), -EEXIST;
 		if (!p->used && !slot)
 			slot = p;
 	}
@@ -291,11 +308,16 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 	if (!slot || !id)
 		return ERR("pod limit reached (%d)", SL_MAX_PODS), -ENOSPC;
 
-	struct sl_port *port = port_new(id, SL_PORT_XSK, s->ifname);
+	struct sl_port *port = port_new(id, s->vhost ? SL_PORT_VHOST : SL_PORT_XSK, s->ifname);
 	if (!port)
 		return ERR("out of memory"), -ENOMEM;
 	const char *why = "";
-	if ((rc = sl_xsk_open(s->ifname, &port->xsk, &why)) < 0) {
+	if (s->vhost && (rc = sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)) < 0) {
+		ERR("pod.socket: cannot open %s: %s (%s)", s->socket, why, strerror(-rc));
+		port_free(port);
+		return rc;
+	}
+	if (!s->vhost && (rc = sl_xsk_open(s->ifname, &port->xsk, &why)) < 0) {
 		ERR("pod.ifname: cannot attach %s: %s (%s)", s->ifname, why, strerror(-rc));
 		port_free(port);
 		return rc;
@@ -307,7 +329,10 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 		port_free(port);
 		return ERR("cannot create TX ring"), -ENOMEM;
 	}
-	sl_xsk_mac(port->xsk, &port->mac);
+	if (port->xsk)
+		sl_xsk_mac(port->xsk, &port->mac);
+	else
+		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = st.conf.pod_mtu;
 	port->owner = least_loaded_worker();
 
@@ -490,7 +515,8 @@ void sl_state_fini(void)
 			continue;
 		atomic_store(&sl_dp.ports[i], NULL);
 		sl_ethport_close(p->eth_port);
-		rte_free(p);
+		p->xsk = NULL;
+		port_free(p);
 	}
 	for (unsigned w = 0; w < sl_dp.n_workers; w++)
 		rte_free(atomic_exchange(&sl_dp.workers[w].rxqs, NULL));
@@ -588,7 +614,8 @@ static void add_cidr(cJSON *o, const char *k, struct sl_cidr c)
 
 static const char *kind_name(enum sl_port_kind k)
 {
-	return k == SL_PORT_UPLINK ? "uplink" : k == SL_PORT_HOST ? "host" : "af_xdp";
+	return k == SL_PORT_UPLINK ? "uplink" : k == SL_PORT_HOST ? "host" :
+	       k == SL_PORT_VHOST ? "vhost-user" : "af_xdp";
 }
 
 static cJSON *show_ports(void)
@@ -637,6 +664,12 @@ static cJSON *show_pods(void)
 		add_mac(o, "mac", p->spec.mac);
 		cJSON_AddStringToObject(o, "ifname", p->spec.ifname);
 		cJSON_AddNumberToObject(o, "port", p->port);
+		struct sl_port *port = sl_dp.ports[p->port];
+		if (port && port->vhost)
+			cJSON_AddStringToObject(o, "state", sl_vhost_connected(port->vhost) ?
+							 "connected" : "waiting");
+		else
+			cJSON_AddStringToObject(o, "state", "attached");
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -806,6 +839,9 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "node", st.conf.node_name);
 		cJSON_AddNumberToObject(o, "pods", st.n_pods);
+		cJSON *mb = cJSON_AddObjectToObject(o, "mbufs");
+		cJSON_AddNumberToObject(mb, "total", sl_dp.pool->size);
+		cJSON_AddNumberToObject(mb, "available", rte_mempool_avail_count(sl_dp.pool));
 		cJSON_AddItemToObject(o, "ports", show_ports());
 		cJSON_AddItemToObject(o, "drops", show_drops(false));
 		return o;

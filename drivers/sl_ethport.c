@@ -13,7 +13,7 @@
 #define RX_DESC 1024
 #define TX_DESC 1024
 
-int sl_ethport_open(const char *devargs, uint16_t n_rxq, uint16_t n_txq, uint16_t mtu,
+int sl_ethport_open(const char *devargs, uint16_t *ret_rxq, uint16_t *ret_txq, uint16_t mtu,
 		    struct rte_mempool *pool, uint16_t *ret_port, char *err, size_t errlen)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
@@ -34,9 +34,10 @@ int sl_ethport_open(const char *devargs, uint16_t n_rxq, uint16_t n_txq, uint16_
 	rc = rte_eth_dev_info_get(port, &info);
 	if (rc < 0)
 		goto fail_msg;
-	if (n_rxq > info.max_rx_queues || n_txq > info.max_tx_queues) {
-		snprintf(err, errlen, "device '%s' has %u rx/%u tx queues, need %u/%u", name,
-			 info.max_rx_queues, info.max_tx_queues, n_rxq, n_txq);
+	uint16_t n_rxq = RTE_MIN(*ret_rxq, info.max_rx_queues);
+	uint16_t n_txq = RTE_MIN(*ret_txq, info.max_tx_queues);
+	if (n_rxq == 0 || n_txq == 0) {
+		snprintf(err, errlen, "device '%s' has no rx or tx queue", name);
 		rc = -ENOTSUP;
 		goto fail;
 	}
@@ -60,6 +61,8 @@ int sl_ethport_open(const char *devargs, uint16_t n_rxq, uint16_t n_txq, uint16_
 		goto fail_msg;
 	rte_eth_promiscuous_enable(port);
 	*ret_port = port;
+	*ret_rxq = n_rxq;
+	*ret_txq = n_txq;
 	return 0;
 fail_msg:
 	snprintf(err, errlen, "device '%s': setup failed: %s", name, strerror(-rc));

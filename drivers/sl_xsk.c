@@ -18,7 +18,7 @@
 
 #include "sl_xsk.h"
 
-#define FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE /* 4096 */
+#define FRAME_SIZE 2048 /* = the mbuf data room: frames are at most 2048 bytes (2 MiB UMEM) */
 #define NUM_FRAMES 1024
 #define RING_SIZE 512
 #define RX_FRAMES RING_SIZE /* frames 0..RX_FRAMES-1 cycle through fill/rx */

@@ -32,6 +32,7 @@ enum sl_port_kind {
 	SL_PORT_UPLINK, /* DPDK ethdev towards the underlay */
 	SL_PORT_HOST,   /* net_tap ethdev towards the node's own kernel stack */
 	SL_PORT_XSK,    /* AF_XDP socket on a pod veth's host end */
+	SL_PORT_VHOST,  /* vhost-user socket of a DPDK pod or VM */
 };
 
 /* Counters of one port as seen by one worker; summed by the control thread. */
@@ -42,6 +43,7 @@ struct sl_port_stats {
 } __rte_cache_aligned;
 
 struct sl_xsk;
+struct sl_vhost;
 
 struct sl_port {
 	/* Immutable once published. */
@@ -52,8 +54,10 @@ struct sl_port {
 	uint16_t mtu;                 /* largest IP packet this port carries */
 	uint16_t eth_port;            /* ethdev port id (uplink, host) */
 	struct sl_xsk *xsk;           /* AF_XDP socket (pods); NULL: use the ethdev */
+	struct sl_vhost *vhost;       /* vhost-user socket (DPDK pods) */
 	unsigned owner;               /* worker polling this port's receive queue(s) */
-	struct rte_ring *tx_ring;     /* pods: MP ring other workers send through, owner drains */
+	struct rte_ring *tx_ring;     /* set when only the owner may send: the MP ring other
+				       * workers hand packets to (see port/port_send.h) */
 	/* Mutable, one slot per worker. */
 	struct sl_port_stats stats[SL_MAX_WORKERS];
 };

@@ -1,12 +1,13 @@
 /* port-rx: the source node. Polls this worker's receive queues (uplink and host ethdev
- * queues, pod AF_XDP sockets), drains the transmit rings other workers fill for the pod
- * ports it owns, and marks packets for tracing while a trace is armed. */
+ * queues, pod AF_XDP sockets), drains the handoff rings other workers fill for the ports
+ * it owns (port_send.h), and marks packets for tracing while a trace is armed. */
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_dp.h"
 #include "drivers/sl_xsk.h"
+#include "port_send.h"
 
 #define RX_BURST 32
 
@@ -18,8 +19,13 @@ static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
 	unsigned n = rte_ring_sc_dequeue_burst(p->tx_ring, (void **)pkts, RX_BURST, NULL);
 	if (n == 0)
 		return;
-	uint16_t sent = sl_xsk_tx_burst(p->xsk, pkts, (uint16_t)n);
+	uint32_t len[RX_BURST];
+	for (unsigned i = 0; i < n; i++)
+		len[i] = rte_pktmbuf_pkt_len(pkts[i]); /* sending frees the mbufs */
+	uint16_t sent = sl_port_send(w, p, pkts, (uint16_t)n);
 	p->stats[w->id].tx_packets += sent;
+	for (uint16_t i = 0; i < sent; i++)
+		p->stats[w->id].tx_bytes += len[i];
 	if (sent < n) {
 		p->stats[w->id].tx_dropped += n - sent;
 		w->drops[SL_DROP_TX_FULL] += n - sent;
@@ -78,9 +84,12 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		uint16_t n;
 		if (unlikely(!p))
 			continue;
-		if (p->xsk) {
+		if (p->tx_ring && p->owner == w->id)
 			drain_tx_ring(w, p);
+		if (p->xsk) {
 			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
+		} else if (p->vhost) {
+			n = sl_vhost_rx_burst(p->vhost, sl_dp.pool, pkts, RX_BURST);
 		} else {
 			n = rte_eth_rx_burst(p->eth_port, q->queue, pkts, RX_BURST);
 		}

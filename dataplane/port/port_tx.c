@@ -1,12 +1,9 @@
-/* port-tx: sends each packet on sl_priv(m)->out_port. Ethdev ports use this worker's own
- * TX queue; a pod's AF_XDP socket is written directly by its owner worker and through the
- * port's multi-producer ring by any other worker (the owner drains it in port-rx). */
-#include <rte_ethdev.h>
+/* port-tx: sends each packet on sl_priv(m)->out_port, directly or through the port's
+ * handoff ring (port_send.h says which). */
 #include <rte_graph_worker.h>
-#include <rte_ring.h>
 
 #include "dataplane/core/sl_dp.h"
-#include "drivers/sl_xsk.h"
+#include "port_send.h"
 
 static void tx_drop(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		    enum sl_drop_reason why)
@@ -25,14 +22,14 @@ static void tx_run(struct sl_worker *w, struct rte_node *node, struct sl_port *p
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		SL_TRACE(node, pkts[i], "tx on port %s", p->name);
 	}
-	if (!p->xsk)
-		sent = rte_eth_tx_burst(p->eth_port, (uint16_t)w->id, pkts, n);
-	else if (p->owner == w->id)
-		sent = sl_xsk_tx_burst(p->xsk, pkts, n);
-	else
+	if (sl_port_tx_direct(w, p)) {
+		sent = sl_port_send(w, p, pkts, n);
+		p->stats[w->id].tx_packets += sent;
+		p->stats[w->id].tx_bytes += bytes; /* bytes of a partly sent burst: close enough */
+	} else {
+		/* counted as sent by the owner when it drains the ring */
 		sent = (uint16_t)rte_ring_mp_enqueue_burst(p->tx_ring, (void **)pkts, n, NULL);
-	p->stats[w->id].tx_packets += sent;
-	p->stats[w->id].tx_bytes += bytes;
+	}
 	if (unlikely(sent < n)) {
 		p->stats[w->id].tx_dropped += n - sent;
 		tx_drop(w, pkts + sent, n - sent, SL_DROP_TX_FULL);

@@ -17,6 +17,7 @@ SL_BUILD=${SL_BUILD:-build}
 SL_RUN=${SL_RUN:-/run/sluice}
 SL_EAL_MEM=${SL_EAL_MEM:-}      # e.g. "--no-huge -m 512"; empty = hugepages
 SL_VNI=${SL_VNI:-42}            # VXLAN network identifier of node_config
+SL_UPLINK_PMD=${SL_UPLINK_PMD:-net_af_xdp} # uplink ethdev driver (net_af_xdp, net_af_packet)
 declare -A SL_PID
 
 ns() { echo "${SL_PREFIX}$1"; }
@@ -67,10 +68,10 @@ node_config() {
 {
   "node": {"name": "node$n", "ip": "198.18.0.$n", "pod_cidr": "10.244.$n.0/24",
            "cluster_cidr": "10.244.0.0/16"},
-  "uplink": {"devargs": "net_af_xdp$n,iface=sl-up0", "mtu": 1500},
+  "uplink": {"devargs": "$SL_UPLINK_PMD$n,iface=sl-up0${SL_UPLINK_ARGS:-}", "mtu": 1500},
   "host": {"enabled": true, "ifname": "sl-host"},
   "vxlan": {"vni": $SL_VNI, "port": 4789},
-  "workers": {"idle_backoff": true},
+  "workers": {"idle_backoff": ${SL_IDLE_BACKOFF:-true}},
   "pods": [
     {"name": "p${n}a", "namespace": "default", "ip": "10.244.$n.2", "mac": "$(pod_mac p${n}a)", "ifname": "p${n}a"},
     {"name": "p${n}b", "namespace": "default", "ip": "10.244.$n.3", "mac": "$(pod_mac p${n}b)", "ifname": "p${n}b"}
@@ -91,9 +92,13 @@ node_start() {
 	fi
 	[ "$cfg" = - ] || cfg_args=(-c "$cfg")
 	# Worker lcore: node 1 on core 1, node 2 on core 0 (2-core machine; idle back-off on).
+	# SL_LCORES_<n> overrides, e.g. "--lcores 0@0,1@1,2@0 --main-lcore 0" for two workers.
 	local lcores="0,1"; [ "$n" = 2 ] && lcores="1,0"
+	local lc_var="SL_LCORES_$n"
+	local lc_args=(-l "$lcores" --main-lcore "${lcores%%,*}")
+	[ -n "${!lc_var:-}" ] && read -r -a lc_args <<<"${!lc_var}"
 	ip netns exec "$(ns n$n)" "$SL_BUILD/control/sluiced" "${cfg_args[@]}" -s "$SL_RUN/node$n.sock" \
-		-- -l "$lcores" --main-lcore "${lcores%%,*}" --no-pci --file-prefix "${SL_PREFIX}n$n" \
+		-- "${lc_args[@]}" --no-pci --file-prefix "${SL_PREFIX}n$n" \
 		--log-level=lib.eal:error $SL_EAL_MEM >"$SL_RUN/node$n.log" 2>&1 &
 	SL_PID[$n]=$!
 	for _ in $(seq 100); do

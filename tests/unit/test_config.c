@@ -30,7 +30,7 @@ static void test_good_config(void **s)
 	assert_string_equal(sl_fmt_ip4(c.gateway_ip, b), "10.244.1.1"); /* default: first */
 	assert_int_equal(c.pod_cidr.len, 24);
 	assert_int_equal(c.uplink_mtu, 9000);
-	assert_int_equal(c.pod_mtu, 8950); /* uplink - 50 */
+	assert_int_equal(c.pod_mtu, SL_POD_MTU_MAX); /* uplink - 50, capped to one mbuf */
 	assert_int_equal(c.vni, 42);
 	assert_int_equal(c.vxlan_port, 4789);
 	assert_true(c.idle_backoff);

@@ -1,0 +1,167 @@
+/* vhost-user pod port (see sl_vhost.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_rcu_qsbr.h>
+#include <rte_vhost.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "sl_vhost.h"
+
+#define GUEST_RXQ 0 /* virtio queue the guest receives on (we enqueue) */
+#define GUEST_TXQ 1 /* virtio queue the guest sends on (we dequeue) */
+#define MAX_VHOST SL_MAX_PORTS
+
+struct sl_vhost {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	_Atomic int vid;          /* -1 while no guest is connected */
+	_Atomic unsigned connects;
+};
+
+/* Ports by socket path, for the callbacks (which run on rte_vhost's own thread). */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sl_vhost *registry[MAX_VHOST];
+
+static struct sl_vhost *find_by_vid(int vid)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sl_vhost *found = NULL;
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+		return NULL;
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned i = 0; i < MAX_VHOST && !found; i++)
+		if (registry[i] && !strcmp(registry[i]->path, path))
+			found = registry[i];
+	pthread_mutex_unlock(&registry_lock);
+	return found;
+}
+
+static int on_new_device(int vid)
+{
+	struct sl_vhost *v = find_by_vid(vid);
+	if (!v)
+		return -1;
+	atomic_fetch_add(&v->connects, 1);
+	atomic_store_explicit(&v->vid, vid, memory_order_release);
+	return 0;
+}
+
+static void on_destroy_device(int vid)
+{
+	struct sl_vhost *v = find_by_vid(vid);
+	if (!v)
+		return;
+	atomic_store_explicit(&v->vid, -1, memory_order_release);
+	/* rte_vhost requires that nobody uses the device once this returns: wait until every
+	 * worker has passed a quiescent state, so none is inside a burst on vid. */
+	sl_dp_sync();
+}
+
+static const struct rte_vhost_device_ops ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+};
+
+int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const char **err)
+{
+	struct sl_vhost *v = calloc(1, sizeof(*v));
+	int slot = -1, rc;
+	if (!v)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(v->path)) {
+		free(v);
+		*err = "socket path longer than sun_path (107 bytes)";
+		return -ENAMETOOLONG;
+	}
+	snprintf(v->path, sizeof(v->path), "%s", path);
+	atomic_store(&v->vid, -1);
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned i = 0; i < MAX_VHOST && slot < 0; i++)
+		if (!registry[i])
+			slot = (int)i;
+	if (slot >= 0)
+		registry[slot] = v;
+	pthread_mutex_unlock(&registry_lock);
+	if (slot < 0) {
+		free(v);
+		*err = "too many vhost-user ports";
+		return -ENOSPC;
+	}
+	if (!client)
+		unlink(path); /* a stale socket from an earlier run */
+	uint64_t flags = client ? RTE_VHOST_USER_CLIENT : 0;
+	uint64_t off = (1ULL << 0) /* VIRTIO_NET_F_CSUM */ | (1ULL << 1) /* GUEST_CSUM */ |
+		       (1ULL << 7) /* GUEST_TSO4 */ | (1ULL << 8) /* GUEST_TSO6 */ |
+		       (1ULL << 10) /* GUEST_UFO */ | (1ULL << 11) /* HOST_TSO4 */ |
+		       (1ULL << 12) /* HOST_TSO6 */ | (1ULL << 14) /* HOST_UFO */;
+	if ((rc = rte_vhost_driver_register(path, flags)) < 0) {
+		*err = "rte_vhost_driver_register failed";
+		goto fail;
+	}
+	if ((rc = rte_vhost_driver_disable_features(path, off)) < 0 ||
+	    (rc = rte_vhost_driver_callback_register(path, &ops)) < 0) {
+		*err = "cannot set vhost-user features or callbacks";
+		goto fail_unreg;
+	}
+	if ((rc = rte_vhost_driver_start(path)) < 0) {
+		*err = client ? "cannot start connecting" : "cannot listen on the socket";
+		goto fail_unreg;
+	}
+	*ret = v;
+	return 0;
+fail_unreg:
+	rte_vhost_driver_unregister(path);
+fail:
+	pthread_mutex_lock(&registry_lock);
+	registry[slot] = NULL;
+	pthread_mutex_unlock(&registry_lock);
+	free(v);
+	return rc < 0 ? rc : -EIO;
+}
+
+void sl_vhost_close(struct sl_vhost *v)
+{
+	if (!v)
+		return;
+	/* Unregistering disconnects the guest (destroy_device runs first). */
+	rte_vhost_driver_unregister(v->path);
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned i = 0; i < MAX_VHOST; i++)
+		if (registry[i] == v)
+			registry[i] = NULL;
+	pthread_mutex_unlock(&registry_lock);
+	free(v);
+}
+
+uint16_t sl_vhost_rx_burst(struct sl_vhost *v, struct rte_mempool *pool, struct rte_mbuf **pkts,
+			   uint16_t n)
+{
+	int vid = atomic_load_explicit(&v->vid, memory_order_acquire);
+	return vid < 0 ? 0 : rte_vhost_dequeue_burst(vid, GUEST_TXQ, pool, pkts, n);
+}
+
+uint16_t sl_vhost_tx_burst(struct sl_vhost *v, struct rte_mbuf **pkts, uint16_t n)
+{
+	int vid = atomic_load_explicit(&v->vid, memory_order_acquire);
+	if (vid < 0)
+		return 0;
+	uint16_t sent = rte_vhost_enqueue_burst(vid, GUEST_RXQ, pkts, n);
+	rte_pktmbuf_free_bulk(pkts, sent); /* enqueue copies */
+	return sent;
+}
+
+bool sl_vhost_connected(const struct sl_vhost *v)
+{
+	return atomic_load(&v->vid) >= 0;
+}
+
+unsigned sl_vhost_connects(const struct sl_vhost *v)
+{
+	return atomic_load(&v->connects);
+}

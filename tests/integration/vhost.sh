@@ -1,0 +1,60 @@
+#!/bin/bash
+# vhost-user pods: a DPDK pod (sluice-gen with a virtio_user port, server mode: sluiced is
+# the vhost-user client) exchanges UDP with kernel pods through sluiced, on the same node
+# and across VXLAN, in both directions; the DPDK pod restarts and sluiced reconnects.
+# Usage (root, repo root): SL_BUILD=build bash tests/integration/vhost.sh
+set -u
+cd "$(dirname "$0")/../.."
+export SL_PREFIX=${SL_PREFIX:-slv-} SL_RUN=${SL_RUN:-/tmp/slv-run}
+export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
+source scripts/lib/topo.sh
+source scripts/lib/eal.sh
+passed=0 failed=0
+check() {
+	local name=$1; shift
+	if "$@"; then echo "ok - $name"; passed=$((passed + 1))
+	else echo "not ok - $name"; failed=$((failed + 1)); fi
+}
+trap 'topo_down; rm -rf "$SL_RUN"' EXIT
+topo_up
+node_start 1 || exit 1
+node_start 2 || exit 1
+wait_vtep 1; wait_vtep 2
+SOCK=$SL_RUN/vhost/dp1.sock
+DP_MAC=02:de:00:00:00:10
+GW_MAC=02:5c:00:00:00:01
+mkdir -p "$SL_RUN/vhost"
+check "vhost-user pod added (client mode)" \
+	ctl 1 pod add name=dp1 interface=vhost-user socket="$SOCK" ip=10.244.1.10 mac=$DP_MAC
+
+# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP: 3 s at 20 kpps; prints "rx loss%"
+gen() {
+	local mem; mem=$(sl_eal_mem)
+	[ "$mem" = "--no-huge -m 512" ] || mem="$mem --single-file-segments"
+	timeout 60 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" $mem \
+		--log-level=lib.eal:error -- --tx-port "$2" --rx-port "$3" --src-mac "$4" \
+		--dst-mac "$5" --src-ip "$6" --dst-ip "$7" --rate 20000 --duration 3 --warmup 2 \
+		--flows 16 --quiet --json "$SL_RUN/$1.json" >"$SL_RUN/$1.log" 2>&1
+	python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(r['rx_packets'], r['loss_pct'])"
+}
+ok_delivery() { # ok_delivery LABEL ARGS...: at least 50000 packets through, loss under 1 %
+	local out; out=$(gen "$@") || { echo "# $1: generator failed"; tail -5 "$SL_RUN/$1.log"; return 1; }
+	echo "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
+	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 50000 and l < 1.0))"
+}
+VU="-:net_virtio_user0,path=$SOCK,server=1,queues=1,mac=$DP_MAC"
+check "DPDK pod -> kernel pod, same node" \
+	ok_delivery dp-to-p1a "$VU" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2
+check "kernel pod -> DPDK pod, same node" \
+	ok_delivery p1a-to-dp "$(ns p1a):net_af_xdp1,iface=eth0" "$VU" "$(pod_mac p1a)" $GW_MAC 10.244.1.2 10.244.1.10
+check "DPDK pod -> kernel pod on node 2 (VXLAN)" \
+	ok_delivery dp-to-p2a "$VU" "$(ns p2a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.2.2
+check "kernel pod on node 2 -> DPDK pod (VXLAN)" \
+	ok_delivery p2a-to-dp "$(ns p2a):net_af_xdp1,iface=eth0" "$VU" "$(pod_mac p2a)" 02:5c:00:00:00:01 10.244.2.2 10.244.1.10
+reconnects() { ctl 1 -o json show pods | grep -A8 '"dp1"' | grep -q '"state":.*"waiting"'; }
+check "after the DPDK pod exits sluiced waits to reconnect" reconnects
+check "kernel pods unaffected" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
+check "vhost-user pod removed" ctl 1 pod del name=dp1
+check "socket path too long is refused" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock pod add name=dp2 interface=vhost-user socket=/$(printf 'x%.0s' $(seq 120)) ip=10.244.1.11 mac=$DP_MAC 2>&1 | grep -q ok"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
