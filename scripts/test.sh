@@ -43,6 +43,8 @@ stage "integration: two nodes in network namespaces" \
 	env SL_BUILD=build SL_EAL_MEM="$(sl_eal_mem)" bash tests/integration/two_node.sh
 stage "integration: two workers, cross-worker handoff" \
 	env SL_BUILD=build bash tests/integration/two_workers.sh
+stage "integration: vhost-user DPDK pods <-> kernel pods" \
+	env SL_BUILD=build bash tests/integration/vhost.sh
 stage "integration: 260 pods on one node" \
 	env SL_BUILD=build bash tests/integration/many_pods.sh
 stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
