@@ -134,7 +134,8 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
-/* CNI_ARGS: "K=V;K=V" (SPEC.md "Parameters"); only the K8S_POD_* keys are used. */
+/* CNI_ARGS: "K=V;K=V" (SPEC.md "Parameters"); K8S_POD_NAMESPACE, K8S_POD_NAME, MAC and
+ * SLUICE_INTERFACE are read, the rest ignored. */
 static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_err *err)
 {
 	char buf[4096];
@@ -156,6 +157,10 @@ static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_
 			dst = e->k8s_namespace, n = sizeof(e->k8s_namespace);
 		else if (!strcmp(kv, "K8S_POD_NAME"))
 			dst = e->k8s_name, n = sizeof(e->k8s_name);
+		else if (!strcmp(kv, "MAC"))
+			dst = e->arg_mac, n = sizeof(e->arg_mac);
+		else if (!strcmp(kv, "SLUICE_INTERFACE"))
+			dst = e->arg_iface, n = sizeof(e->arg_iface);
 		if (!dst)
 			continue;
 		if (strlen(v) >= n)
@@ -248,6 +253,148 @@ static int parse_version(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_c
 	return -EINVAL;
 }
 
+/* The "interface" values. */
+static int iface_value(const char *s, enum sl_cni_iface *ret)
+{
+	if (!strcmp(s, "veth"))
+		*ret = SL_CNI_IFACE_VETH;
+	else if (!strcmp(s, "vhost-user"))
+		*ret = SL_CNI_IFACE_VHOST_USER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* An "interface"-like field key of o, named field in messages. Returns 1 when set, 0 when
+ * absent (*ret untouched), or -EINVAL (code 2). */
+static int parse_iface(const cJSON *o, const char *key, const char *field,
+		       enum sl_cni_iface *ret, struct sl_cni_err *err)
+{
+	char iface[32] = "";
+	if (get_str(o, key, false, iface, sizeof(iface), err) < 0)
+		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED,
+				   "%s: must be \"veth\" or \"vhost-user\"", field);
+	if (iface[0] && iface_value(iface, ret) < 0)
+		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED, "%s: unsupported value \"%s\" "
+				   "(\"veth\" or \"vhost-user\")", field, iface);
+	return iface[0] != 0;
+}
+
+int sl_cni_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char sep[5], end;
+	if (!s || strlen(s) != 17 ||
+	    sscanf(s, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &v[0], &sep[0], &v[1], &sep[1], &v[2],
+		   &sep[2], &v[3], &sep[3], &v[4], &sep[4], &v[5], &end) != 11)
+		return -EINVAL;
+	for (int i = 0; i < 5; i++)
+		if (sep[i] != sep[0] || (sep[i] != ':' && sep[i] != '-'))
+			return -EINVAL;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 != 2 && !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+	if ((v[0] & 1) || !(v[0] | v[1] | v[2] | v[3] | v[4] | v[5]))
+		return -EINVAL; /* multicast/broadcast, or zero */
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* Whether path has a "." or ".." component. */
+static bool has_dot_component(const char *path)
+{
+	for (const char *p = path; (p = strchr(p, '/')); p++) {
+		const char *c = p + 1;
+		size_t n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* vhostMode, socketDir. Parsed whatever "interface" says: runtimeConfig or CNI_ARGS may
+ * switch an attachment to vhost-user. */
+static int parse_vhost(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	char mode[16] = "client";
+	int rc;
+	if (get_str(root, "vhostMode", false, mode, sizeof(mode), err) < 0 ||
+	    (strcmp(mode, "client") && strcmp(mode, "server")))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG,
+				   "vhostMode: must be \"client\" (sluiced connects to the socket "
+				   "the pod creates) or \"server\" (sluiced creates it)");
+	c->vhost_server = !strcmp(mode, "server");
+	if ((rc = get_str(root, "socketDir", false, c->socket_dir, sizeof(c->socket_dir),
+			  err)) < 0)
+		return rc;
+	if (c->socket_dir[0] != '/')
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "socketDir: \"%s\" is not an absolute "
+				   "path", c->socket_dir);
+	if (has_dot_component(c->socket_dir))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "socketDir: \"%s\" has a \".\" or \"..\" "
+				   "component", c->socket_dir);
+	size_t n = strlen(c->socket_dir);
+	while (n > 1 && c->socket_dir[n - 1] == '/')
+		c->socket_dir[--n] = 0;
+	if (n == 1)
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "socketDir: must not be \"/\"");
+	return 0;
+}
+
+/* runtimeConfig (SPEC.md "Section 3", CONVENTIONS.md): interface, mac,
+ * CNIDeviceInfoFile (NPWG device-info spec 5.1); other keys (portMappings, deviceID, ...)
+ * are ignored. */
+static int parse_runtime(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	const cJSON *rc_ = cJSON_GetObjectItemCaseSensitive(root, "runtimeConfig");
+	char mac[32] = "";
+	int rc;
+	if (!rc_ || cJSON_IsNull(rc_))
+		return 0;
+	if (!cJSON_IsObject(rc_))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig: must be an object");
+	if ((rc = parse_iface(rc_, "interface", "runtimeConfig.interface", &c->iface, err)) < 0)
+		return rc;
+	c->iface_pinned = rc == 1;
+	if (get_str(rc_, "mac", false, mac, sizeof(mac), err) < 0 ||
+	    (mac[0] && sl_cni_parse_mac(mac, c->mac) < 0))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.mac: must be a unicast MAC "
+				   "address \"xx:xx:xx:xx:xx:xx\"");
+	if (mac[0])
+		c->has_mac = c->mac_pinned = true;
+	if (get_str(rc_, "CNIDeviceInfoFile", false, c->devinfo_file, sizeof(c->devinfo_file),
+		    err) < 0 || (c->devinfo_file[0] && c->devinfo_file[0] != '/'))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.CNIDeviceInfoFile: must be "
+				   "an absolute path");
+	return 0;
+}
+
+int sl_cni_conf_apply_args(struct sl_cni_conf *c, const struct sl_cni_env *e,
+			   struct sl_cni_err *err)
+{
+	enum sl_cni_iface iface;
+	uint8_t mac[6];
+	if (e->arg_iface[0]) {
+		if (iface_value(e->arg_iface, &iface) < 0)
+			return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: SLUICE_INTERFACE: unsupported "
+					   "value \"%s\" (\"veth\" or \"vhost-user\")",
+					   e->arg_iface);
+		if (!c->iface_pinned)
+			c->iface = iface;
+	}
+	if (e->arg_mac[0]) {
+		if (sl_cni_parse_mac(e->arg_mac, mac) < 0)
+			return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: MAC: \"%s\" is not a unicast "
+					   "MAC address", e->arg_mac);
+		if (!c->mac_pinned) {
+			memcpy(c->mac, mac, 6);
+			c->has_mac = true;
+		}
+	}
+	return 0;
+}
+
 static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_conf *c,
 			struct sl_cni_err *err)
 {
@@ -271,17 +418,10 @@ static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_co
 		c->mtu = (unsigned)mtu->valuedouble;
 	}
 
-	char iface[32] = "veth";
-	if ((rc = get_str(root, "interface", false, iface, sizeof(iface), err)) < 0)
-		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED,
-				   "interface: must be \"veth\" or \"vhost-user\"");
-	if (!strcmp(iface, "veth"))
-		c->iface = SL_CNI_IFACE_VETH;
-	else if (!strcmp(iface, "vhost-user"))
-		c->iface = SL_CNI_IFACE_VHOST_USER;
-	else
-		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED, "interface: unsupported value \"%s\" "
-				   "(\"veth\" or \"vhost-user\")", iface);
+	c->iface = SL_CNI_IFACE_VETH;
+	if ((rc = parse_iface(root, "interface", "interface", &c->iface, err)) < 0 ||
+	    (rc = parse_vhost(root, c, err)) < 0 || (rc = parse_runtime(root, c, err)) < 0)
+		return rc;
 
 	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(root, "ipam");
 	if (ipam && !cJSON_IsNull(ipam)) {
@@ -334,6 +474,7 @@ int sl_cni_conf_parse(const char *text, size_t len, enum sl_cni_cmd cmd,
 	memset(c, 0, sizeof(*c));
 	snprintf(c->version, sizeof(c->version), "%s", SL_CNI_SPEC_VERSION);
 	snprintf(c->socket, sizeof(c->socket), "%s", SL_CNI_DEFAULT_SOCKET);
+	snprintf(c->socket_dir, sizeof(c->socket_dir), "%s", SL_CNI_DEFAULT_SOCKET_DIR);
 	if (len > SL_CNI_MAX_STDIN)
 		return sl_cni_fail(err, SL_CNI_E_IO, "stdin: config larger than %d bytes",
 				   SL_CNI_MAX_STDIN);
@@ -488,11 +629,10 @@ int sl_cni_conf_ipam_text(struct sl_cni_conf *c, const struct sl_cni_node *node,
 
 /* Names. */
 
-void sl_cni_host_ifname(const char *container_id, const char *ifname,
-			char ret[SL_CNI_IFNAME_MAX])
+uint64_t sl_cni_attach_hash(const char *container_id, const char *ifname)
 {
 	/* FNV-1a 64 over "<id>:<ifname>" (':' cannot occur in either), then the splitmix64
-	 * finaliser so that all 48 kept bits depend on every input byte. */
+	 * finaliser so that all kept bits depend on every input byte. */
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (const char *p = container_id; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
@@ -504,6 +644,13 @@ void sl_cni_host_ifname(const char *container_id, const char *ifname,
 	h ^= h >> 27;
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 31;
+	return h;
+}
+
+void sl_cni_host_ifname(const char *container_id, const char *ifname,
+			char ret[SL_CNI_IFNAME_MAX])
+{
+	uint64_t h = sl_cni_attach_hash(container_id, ifname);
 	snprintf(ret, SL_CNI_IFNAME_MAX, "sl%012llx", (unsigned long long)(h & 0xffffffffffffull));
 }
 

@@ -14,6 +14,8 @@
 #define SL_CNI_NAME_MAX 128  /* sluiced's pod name/namespace buffers (127 chars + NUL) */
 #define SL_CNI_NETNAME_MAX 256
 #define SL_CNI_SOCKET_MAX 108 /* sun_path */
+#define SL_CNI_ARG_MAX 32     /* CNI_ARGS values this plugin reads (MAC, SLUICE_INTERFACE) */
+#define SL_CNI_DEFAULT_SOCKET_DIR "/run/sluice/vhost"
 
 enum sl_cni_cmd {
 	SL_CNI_ADD,
@@ -26,7 +28,7 @@ enum sl_cni_cmd {
 
 enum sl_cni_iface {
 	SL_CNI_IFACE_VETH,       /* kernel pod: veth, host end attached over AF_XDP */
-	SL_CNI_IFACE_VHOST_USER, /* DPDK pod over vhost-user (not implemented yet) */
+	SL_CNI_IFACE_VHOST_USER, /* DPDK pod over a vhost-user socket (virtio_user in the pod) */
 };
 
 /* The invocation parameters (SPEC.md "Parameters"). Strings are NUL-terminated and empty
@@ -39,6 +41,8 @@ struct sl_cni_env {
 	char path[PATH_MAX];                   /* CNI_PATH, ':'-separated */
 	char k8s_namespace[SL_CNI_NAME_MAX];   /* CNI_ARGS K8S_POD_NAMESPACE */
 	char k8s_name[SL_CNI_NAME_MAX * 2];    /* CNI_ARGS K8S_POD_NAME (logs only) */
+	char arg_mac[SL_CNI_ARG_MAX];          /* CNI_ARGS MAC (vhost-user interface MAC) */
+	char arg_iface[SL_CNI_ARG_MAX];        /* CNI_ARGS SLUICE_INTERFACE */
 };
 
 /* The plugin configuration (SPEC.md "Section 1", as derived for one plugin). */
@@ -48,7 +52,16 @@ struct sl_cni_conf {
 	char type[64];                   /* plugin type (the binary's name) */
 	char socket[SL_CNI_SOCKET_MAX];  /* sluiced API socket */
 	unsigned mtu;                    /* pod MTU override; 0 = sluiced's pod_mtu */
-	enum sl_cni_iface iface;         /* "interface" */
+	enum sl_cni_iface iface;         /* "interface" (runtimeConfig > CNI_ARGS > config) */
+	bool iface_pinned;               /* iface came from runtimeConfig.interface */
+	/* vhost-user options. */
+	bool vhost_server;               /* "vhostMode" "server": sluiced creates the socket
+					  * (default "client": the pod's DPDK app creates it) */
+	char socket_dir[SL_CNI_SOCKET_MAX]; /* "socketDir", no trailing '/' */
+	bool has_mac;                    /* mac given (runtimeConfig.mac or CNI_ARGS MAC) */
+	bool mac_pinned;                 /* mac came from runtimeConfig.mac */
+	uint8_t mac[6];
+	char devinfo_file[PATH_MAX];     /* runtimeConfig.CNIDeviceInfoFile, or empty */
 	cJSON *root;                     /* the whole config, owned; IPAM gets it printed */
 	const cJSON *prev_result;        /* "prevResult" object or NULL */
 	const cJSON *valid_attachments;  /* GC: "cni.dev/valid-attachments" array or NULL */
@@ -82,6 +95,16 @@ int sl_cni_env_parse(char *const *envp, struct sl_cni_env *ret, struct sl_cni_er
 int sl_cni_conf_parse(const char *text, size_t len, enum sl_cni_cmd cmd,
 		      struct sl_cni_conf *ret, struct sl_cni_err *err);
 
+/* Apply the CNI_ARGS that override the config (SLUICE_INTERFACE, MAC) unless
+ * runtimeConfig already set the same thing (precedence: runtimeConfig > CNI_ARGS >
+ * config). Errors: code 4, message "CNI_ARGS: <KEY>: ...". */
+int sl_cni_conf_apply_args(struct sl_cni_conf *c, const struct sl_cni_env *e,
+			   struct sl_cni_err *err);
+
+/* Parse "aa:bb:cc:dd:ee:ff" (or '-' separated) into mac; refuses multicast and all-zero
+ * addresses. Returns 0 or -EINVAL. */
+int sl_cni_parse_mac(const char *s, uint8_t mac[6]);
+
 /* Release what sl_cni_conf_parse allocated. Safe on a zeroed struct. */
 void sl_cni_conf_free(struct sl_cni_conf *c);
 
@@ -102,8 +125,12 @@ int sl_cni_conf_ipam_text(struct sl_cni_conf *c, const struct sl_cni_node *node,
 /* The IPAM plugin's type ("host-local" when the config has no ipam section). */
 const char *sl_cni_conf_ipam_type(const struct sl_cni_conf *c);
 
-/* The host end's name for an attachment: "sl" + 12 hex digits of a 64-bit hash of
- * "<container_id>:<ifname>" (stable across calls, 14 chars, fits IFNAMSIZ). */
+/* The 64-bit hash of an attachment: FNV-1a over "<container_id>:<ifname>", then the
+ * splitmix64 finaliser (every output bit depends on every input byte). */
+uint64_t sl_cni_attach_hash(const char *container_id, const char *ifname);
+
+/* The host end's name for an attachment: "sl" + 12 hex digits (the low 48 bits of
+ * sl_cni_attach_hash; stable across calls, 14 chars, fits IFNAMSIZ). */
 void sl_cni_host_ifname(const char *container_id, const char *ifname,
 			char ret[SL_CNI_IFNAME_MAX]);
 

@@ -173,20 +173,27 @@ static char *handle(const char *text, size_t len)
 	return out;
 }
 
+static long ms_left(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return CLIENT_TIMEOUT_MS -
+	       ((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
 static void serve(int fd)
 {
 	static char buf[SL_API_MAX_REQUEST + 1];
 	size_t len = 0;
 	bool complete = false;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	/* One deadline for the whole request: a client trickling bytes cannot hold the
-	 * control thread longer than CLIENT_TIMEOUT_MS. */
-	struct timespec t0, now;
+	/* One deadline for the whole exchange, reading and writing: a client trickling bytes
+	 * or not reading its answer cannot hold the control thread longer than
+	 * CLIENT_TIMEOUT_MS. */
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (len <= SL_API_MAX_REQUEST) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = CLIENT_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
-						 (now.tv_nsec - t0.tv_nsec) / 1000000);
+		long left = ms_left(&t0);
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
 		ssize_t n = read(fd, buf + len, SL_API_MAX_REQUEST + 1 - len);
@@ -212,14 +219,21 @@ static void serve(int fd)
 	}
 	if (out) {
 		size_t n = strlen(out), off = 0;
-		out[n] = 0;
+		struct pollfd wp = { .fd = fd, .events = POLLOUT };
 		while (off < n) {
 			ssize_t w = send(fd, out + off, n - off, MSG_NOSIGNAL);
-			if (w <= 0)
+			if (w > 0) {
+				off += (size_t)w;
+				continue;
+			}
+			long left = ms_left(&t0);
+			if (w < 0 && errno != EAGAIN && errno != EINTR)
 				break;
-			off += (size_t)w;
+			if (left <= 0 || poll(&wp, 1, (int)left) <= 0)
+				break; /* the client does not read: give up */
 		}
-		(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
+		if (off == n)
+			(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
 		free(out);
 	}
 	close(fd);
@@ -231,7 +245,7 @@ void sl_api_poll(int timeout_ms)
 	if (listen_fd < 0 || poll(&p, 1, timeout_ms) <= 0)
 		return;
 	for (int i = 0; i < MAX_CONN_PER_POLL; i++) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
 		serve(fd);

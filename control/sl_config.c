@@ -162,10 +162,12 @@ static int get_uint(const cJSON *o, const char *path, const char *key, unsigned 
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!v)
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble)
+	if (!cJSON_IsNumber(v))
 		return fail(err, n, fp, "must be an integer");
-	if (v->valuedouble < min || v->valuedouble > max)
+	if (!(v->valuedouble >= min && v->valuedouble <= max)) /* also NaN; before any cast */
 		return fail(err, n, fp, "must be between %u and %u", min, max);
+	if (v->valuedouble != (double)(unsigned)v->valuedouble)
+		return fail(err, n, fp, "must be an integer");
 	*out = (unsigned)v->valuedouble;
 	return 0;
 }

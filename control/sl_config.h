@@ -12,9 +12,10 @@
 #define SL_NAME_MAX 128 /* fits "<64-hex container id>:<ifname>" */
 #define SL_IFNAME_MAX 16
 #define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
-/* Largest pod MTU: the outer VXLAN frame (pod MTU + 50 + 14) must fit one 2048-byte mbuf.
- * Jumbo pods need multi-segment mbufs, not done yet. */
-#define SL_POD_MTU_MAX 1984
+/* Largest pod MTU: a pod's frame must fit a 2048-byte AF_XDP frame after the kernel's
+ * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
+ * Jumbo pods need multi-buffer AF_XDP and multi-segment mbufs: not done yet. */
+#define SL_POD_MTU_MAX 1778
 #define SL_CONFIG_MAX_PODS 1000
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000

@@ -118,6 +118,7 @@ static void port_unpublish(struct sl_port *p)
 {
 	atomic_store(&sl_dp.ports[p->id], NULL);
 	publish_rxqs(p->owner);
+	sl_dp_sync(); /* even if publish_rxqs failed: nobody may hold p after this */
 }
 
 /* Ports with fewer TX queues than workers get a handoff ring (dataplane/port/port_send.h). */
@@ -250,6 +251,17 @@ static struct pod *pod_find(const char *ns, const char *name)
 	return NULL;
 }
 
+/* Whether the uplink's devargs name this interface (iface=NAME). */
+static bool uplink_iface_is(const char *ifname)
+{
+	const char *at = strstr(st.conf.uplink_devargs, "iface=");
+	if (!at)
+		return false;
+	at += strlen("iface=");
+	size_t n = strcspn(at, ",");
+	return strlen(ifname) == n && !strncmp(at, ifname, n);
+}
+
 static unsigned least_loaded_worker(void)
 {
 	unsigned load[SL_MAX_WORKERS] = {0}, best = 0;
@@ -287,6 +299,10 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 	    s->ip == st.conf.gateway_ip || s->ip == st.conf.pod_cidr.addr)
 		return ERR("pod.ip: %s is not a pod address of this node", sl_fmt_ip4(s->ip, ipb)),
 		       -EINVAL;
+	if (!s->vhost && (!strcmp(s->ifname, st.conf.host_ifname) || !strcmp(s->ifname, "lo") ||
+			  uplink_iface_is(s->ifname)))
+		return ERR("pod.ifname: %s is not a pod interface (uplink, host or loopback)",
+			   s->ifname), -EINVAL;
 	if (pod_find(s->namespace, s->name))
 		return ERR("pod %s/%s already exists", s->namespace, s->name), -EEXIST;
 	for (unsigned i = 0; i < SL_MAX_PODS; i++) {
@@ -372,6 +388,35 @@ int sl_state_pod_del(const char *ns, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* Who already routes exactly this prefix: a description, or NULL. */
+static const char *prefix_owner(struct sl_cidr c)
+{
+	static char who[160];
+	const struct sl_config *k = &st.conf;
+#define SAME(a, l) ((a) == c.addr && (l) == c.len)
+	if (SAME(k->pod_cidr.addr, k->pod_cidr.len))
+		return "this node's pod CIDR";
+	if (SAME(k->gateway_ip, 32))
+		return "the pod gateway";
+	if (SAME(k->node_ip, 32))
+		return "this node's address";
+	for (unsigned i = 0; i < SL_MAX_PODS; i++)
+		if (st.pods[i].used && SAME(st.pods[i].spec.ip, 32))
+			return snprintf(who, sizeof(who), "pod %s/%s", st.pods[i].spec.namespace,
+					st.pods[i].spec.name), who;
+	for (unsigned i = 0; i < SL_MAX_NODES; i++)
+		if (st.nodes[i].used && (SAME(st.nodes[i].spec.ip, 32) ||
+					 SAME(st.nodes[i].spec.pod_cidr.addr,
+					      st.nodes[i].spec.pod_cidr.len)))
+			return snprintf(who, sizeof(who), "node %s", st.nodes[i].spec.name), who;
+	for (unsigned i = 0; i < SL_MAX_ROUTES; i++)
+		if (st.routes[i].used && SAME(st.routes[i].spec.prefix.addr,
+					      st.routes[i].spec.prefix.len))
+			return "a static route";
+#undef SAME
+	return NULL;
+}
+
 /* Remote nodes. */
 
 static struct rnode *node_find(const char *name)
@@ -390,6 +435,15 @@ int sl_state_node_add(const struct sl_node_spec *s, char *err, size_t errlen)
 		return ERR("node.ip: %s is this node's own address", sl_fmt_ip4(s->ip, b)), -EINVAL;
 	if (overlaps(s->pod_cidr, st.conf.pod_cidr))
 		return ERR("node.pod_cidr: overlaps this node's pod CIDR"), -EINVAL;
+	if (overlaps((struct sl_cidr){ s->ip, 32 }, st.conf.pod_cidr))
+		return ERR("node.ip: %s is inside this node's pod CIDR", sl_fmt_ip4(s->ip, b)),
+		       -EINVAL;
+	const char *owner = prefix_owner((struct sl_cidr){ s->ip, 32 });
+	if (!owner)
+		owner = prefix_owner(s->pod_cidr);
+	if (owner)
+		return ERR("node %s: its address or pod CIDR is already routed to %s", s->name,
+			   owner), -EEXIST;
 	if (node_find(s->name))
 		return ERR("node %s already exists", s->name), -EEXIST;
 	for (unsigned i = 0; i < SL_MAX_NODES; i++) {
@@ -462,8 +516,9 @@ static struct route *route_find(const struct sl_cidr *p)
 int sl_state_route_add(const struct sl_route_spec *s, char *err, size_t errlen)
 {
 	struct route *slot = NULL;
-	if (route_find(&s->prefix))
-		return ERR("route.prefix: a route for this prefix exists"), -EEXIST;
+	const char *owner = prefix_owner(s->prefix);
+	if (owner)
+		return ERR("route.prefix: already routed to %s", owner), -EEXIST;
 	if (overlaps(s->prefix, st.conf.pod_cidr) && s->prefix.len >= st.conf.pod_cidr.len)
 		return ERR("route.prefix: inside this node's pod CIDR"), -EINVAL;
 	for (unsigned i = 0; i < SL_MAX_ROUTES && !slot; i++)
@@ -515,7 +570,6 @@ void sl_state_fini(void)
 			continue;
 		atomic_store(&sl_dp.ports[i], NULL);
 		sl_ethport_close(p->eth_port);
-		p->xsk = NULL;
 		port_free(p);
 	}
 	for (unsigned w = 0; w < sl_dp.n_workers; w++)

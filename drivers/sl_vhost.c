@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -93,8 +94,18 @@ int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const ch
 		*err = "too many vhost-user ports";
 		return -ENOSPC;
 	}
-	if (!client)
-		unlink(path); /* a stale socket from an earlier run */
+	struct stat sb;
+	if (!client && lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) { /* never remove anything but a stale socket */
+			pthread_mutex_lock(&registry_lock);
+			registry[slot] = NULL;
+			pthread_mutex_unlock(&registry_lock);
+			free(v);
+			*err = "path exists and is not a socket";
+			return -EEXIST;
+		}
+		unlink(path);
+	}
 	uint64_t flags = client ? RTE_VHOST_USER_CLIENT : 0;
 	uint64_t off = (1ULL << 0) /* VIRTIO_NET_F_CSUM */ | (1ULL << 1) /* GUEST_CSUM */ |
 		       (1ULL << 7) /* GUEST_TSO4 */ | (1ULL << 8) /* GUEST_TSO6 */ |

@@ -25,10 +25,13 @@ static void learn(const struct rte_arp_ipv4 *a)
 	uint64_t mac = 0;
 	memcpy(&mac, &a->arp_sha, RTE_ETHER_ADDR_LEN);
 	struct sl_neigh *n = &sl_dp.neigh[idx];
-	if (atomic_load_explicit(&n->mac_state, memory_order_relaxed) & SL_NEIGH_STATIC)
-		return;
-	atomic_store_explicit(&n->mac_state, mac | SL_NEIGH_VALID, memory_order_release);
+	/* Timestamp first, so the control thread's ageing never sees a fresh MAC as old. */
 	atomic_store_explicit(&n->updated_tsc, rte_rdtsc(), memory_order_relaxed);
+	uint64_t old = atomic_load_explicit(&n->mac_state, memory_order_relaxed);
+	while (!(old & SL_NEIGH_STATIC) &&
+	       !atomic_compare_exchange_weak_explicit(&n->mac_state, &old, mac | SL_NEIGH_VALID,
+						      memory_order_release, memory_order_relaxed))
+		;
 }
 
 static inline uint16_t arp_input_one(struct rte_node *node, struct rte_mbuf *m)

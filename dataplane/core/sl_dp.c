@@ -188,8 +188,12 @@ void sl_neigh_put(uint32_t idx)
 	struct sl_neigh *n = &sl_dp.neigh[idx];
 	if (idx >= SL_MAX_NEIGH || n->refs == 0 || --n->refs > 0)
 		return;
-	rte_hash_del_key(sl_dp.neigh_hash, &n->ip);
+	/* With lock-free readers a deleted key's slot is only reusable once no reader can hold
+	 * it: free it explicitly after a grace period. */
+	int32_t pos = rte_hash_del_key(sl_dp.neigh_hash, &n->ip);
 	sl_dp_sync();
+	if (pos >= 0)
+		rte_hash_free_key_with_position(sl_dp.neigh_hash, pos);
 	n->ip = 0;
 }
 

@@ -15,6 +15,8 @@
 	_(IP4_BAD_CHECKSUM, "ip4-bad-checksum")                                   \
 	_(IP4_BAD_LENGTH, "ip4-bad-length")                                       \
 	_(IP4_BAD_SOURCE, "ip4-bad-source")                                       \
+	_(IP4_BAD_DESTINATION, "ip4-bad-destination")                             \
+	_(IP4_L2_BROADCAST, "ip4-l2-broadcast")                                   \
 	_(NO_ROUTE, "no-route")                                                   \
 	_(NO_SUCH_POD, "no-such-pod")                                             \
 	_(TTL_EXCEEDED, "ttl-exceeded")                                           \

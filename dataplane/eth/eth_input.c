@@ -12,6 +12,7 @@ enum {
 	ETH_NEXT_DROP_TRUNCATED,
 	ETH_NEXT_DROP_UNSUPPORTED,
 	ETH_NEXT_DROP_NOT_FOR_US,
+	ETH_NEXT_DROP_L2_BROADCAST,
 	ETH_EDGE_COUNT
 };
 
@@ -27,9 +28,11 @@ static inline uint16_t eth_input_one(struct rte_node *node, struct rte_mbuf *m)
 	    !rte_is_same_ether_addr(&eth->dst_addr, ours))
 		return ETH_NEXT_DROP_NOT_FOR_US;
 	uint16_t type = eth->ether_type;
+	bool l2_multi = rte_is_multicast_ether_addr(&eth->dst_addr);
 	rte_pktmbuf_adj(m, sizeof(*eth));
 	if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
-		return ETH_NEXT_IP4;
+		/* RFC 1812 5.3.4: IP in a link-layer broadcast/multicast is not forwarded. */
+		return l2_multi ? ETH_NEXT_DROP_L2_BROADCAST : ETH_NEXT_IP4;
 	if (type == RTE_BE16(RTE_ETHER_TYPE_ARP))
 		return ETH_NEXT_ARP;
 	return ETH_NEXT_DROP_UNSUPPORTED;
@@ -58,6 +61,7 @@ static struct rte_node_register eth_input_node = {
 		[ETH_NEXT_DROP_TRUNCATED] = "drop-eth-truncated",
 		[ETH_NEXT_DROP_UNSUPPORTED] = "drop-eth-unsupported-type",
 		[ETH_NEXT_DROP_NOT_FOR_US] = "drop-eth-not-for-us",
+		[ETH_NEXT_DROP_L2_BROADCAST] = "drop-ip4-l2-broadcast",
 	},
 };
 RTE_NODE_REGISTER(eth_input_node);

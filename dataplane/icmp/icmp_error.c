@@ -47,7 +47,7 @@ static bool error_allowed(const struct rte_ipv4_hdr *ip, unsigned hlen, unsigned
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
 		return false;
 	uint8_t first = ((const uint8_t *)&ip->src_addr)[0];
-	if (first == 0 || first >= 224 || ip->src_addr == RTE_BE32(0xffffffff))
+	if (first == 0 || first >= 224)
 		return false;
 	if (ip->next_proto_id == IPPROTO_ICMP && len >= hlen + 1) {
 		uint8_t t = *((const uint8_t *)ip + hlen);

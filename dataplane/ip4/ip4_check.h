@@ -27,6 +27,11 @@ static inline enum sl_drop_reason sl_ip4_check(struct rte_mbuf *m)
 	uint8_t first = ((const uint8_t *)&ip->src_addr)[0];
 	if (unlikely(first == 0 || first == 127 || first >= 224))
 		return SL_DROP_IP4_BAD_SOURCE;
+	/* RFC 1812 5.3.4, 5.3.5: no forwarding of limited broadcast, multicast (sluiced does
+	 * not route multicast), 0/8 or loopback destinations. */
+	first = ((const uint8_t *)&ip->dst_addr)[0];
+	if (unlikely(first == 0 || first == 127 || first >= 224))
+		return SL_DROP_IP4_BAD_DESTINATION;
 	if (tlen < rte_pktmbuf_pkt_len(m))
 		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - tlen);
 	return SL_DROP_COUNT;

@@ -17,6 +17,7 @@ enum {
 	IP4_NEXT_DROP_BAD_CHECKSUM,
 	IP4_NEXT_DROP_BAD_LENGTH,
 	IP4_NEXT_DROP_BAD_SOURCE,
+	IP4_NEXT_DROP_BAD_DESTINATION,
 	IP4_EDGE_COUNT
 };
 
@@ -27,6 +28,7 @@ static const uint16_t drop_edge[SL_DROP_COUNT] = {
 	[SL_DROP_IP4_BAD_CHECKSUM] = IP4_NEXT_DROP_BAD_CHECKSUM,
 	[SL_DROP_IP4_BAD_LENGTH] = IP4_NEXT_DROP_BAD_LENGTH,
 	[SL_DROP_IP4_BAD_SOURCE] = IP4_NEXT_DROP_BAD_SOURCE,
+	[SL_DROP_IP4_BAD_DESTINATION] = IP4_NEXT_DROP_BAD_DESTINATION,
 };
 
 static inline uint16_t ip4_input_one(struct rte_mbuf *m)
@@ -72,6 +74,7 @@ static struct rte_node_register ip4_input_node = {
 		[IP4_NEXT_DROP_BAD_CHECKSUM] = "drop-ip4-bad-checksum",
 		[IP4_NEXT_DROP_BAD_LENGTH] = "drop-ip4-bad-length",
 		[IP4_NEXT_DROP_BAD_SOURCE] = "drop-ip4-bad-source",
+		[IP4_NEXT_DROP_BAD_DESTINATION] = "drop-ip4-bad-destination",
 	},
 };
 RTE_NODE_REGISTER(ip4_input_node);

@@ -26,6 +26,7 @@ static inline uint16_t flow_port(const struct rte_ipv4_hdr *ip)
 	uint32_t h = rte_hash_crc_4byte(ip->src_addr, ip->dst_addr);
 	h = rte_hash_crc_4byte(ip->next_proto_id, h);
 	if ((ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP) &&
+	    rte_be_to_cpu_16(ip->total_length) >= rte_ipv4_hdr_len(ip) + 4 &&
 	    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
 		uint32_t ports;
 		memcpy(&ports, (const uint8_t *)ip + rte_ipv4_hdr_len(ip), sizeof(ports));

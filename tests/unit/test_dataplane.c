@@ -340,6 +340,25 @@ static void test_malformed_drops(void **s)
 	m = pb_arp_request(sl_dp.pool, th_pod_a_mac, "10.244.1.2", "10.244.1.1");
 	rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14)->arp_plen = 16;
 	expect_drop(m, TH_POD_A, SL_DROP_ARP_MALFORMED);
+
+	/* RFC 1812 5.3.4/5.3.5: no routing of broadcast or multicast. */
+	struct pb_ip4 b = from_pod_a("255.255.255.255");
+	expect_drop(pb_ip4(sl_dp.pool, &b), TH_POD_A, SL_DROP_IP4_BAD_DESTINATION);
+	b = from_pod_a("224.0.0.251");
+	expect_drop(pb_ip4(sl_dp.pool, &b), TH_POD_A, SL_DROP_IP4_BAD_DESTINATION);
+	b = from_pod_a("10.244.1.3");
+	memset(&b.dst_mac, 0xff, 6);
+	expect_drop(pb_ip4(sl_dp.pool, &b), TH_POD_A, SL_DROP_IP4_L2_BROADCAST);
+}
+
+/* Neighbour slots come back after delete (lock-free hash: freed after a grace period). */
+static void test_neigh_slots_reused(void **s)
+{
+	for (unsigned i = 0; i < 3 * SL_MAX_NEIGH; i++) {
+		int idx = sl_neigh_get(htonl(0xcb007100 + (i % 200)));
+		assert_true(idx >= 0);
+		sl_neigh_put((uint32_t)idx);
+	}
 }
 
 static void test_neigh_unresolved(void **s)
@@ -408,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_unreachable),
 		cmocka_unit_test(test_malformed_drops),
 		cmocka_unit_test(test_neigh_unresolved),
+		cmocka_unit_test(test_neigh_slots_reused),
 		cmocka_unit_test(test_ttl_checksum_incremental),
 		cmocka_unit_test(test_trace),
 	};
