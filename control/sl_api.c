@@ -15,6 +15,7 @@
 
 #include "dataplane/core/sl_dp.h"
 #include "sl_api.h"
+#include "sl_persist.h"
 #include "sl_request.h"
 #include "sl_state.h"
 
@@ -24,9 +25,11 @@
 static int listen_fd = -1;
 static char sock_path[108];
 static uint64_t n_requests, n_errors;
+static const char *state_path;
 
-int sl_api_open(const char *path, char *err, size_t errlen)
+int sl_api_open(const char *path, const char *state, char *err, size_t errlen)
 {
+	state_path = state;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return snprintf(err, errlen, "socket path longer than %zu bytes",
@@ -147,7 +150,15 @@ static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
 	case SL_CMD_TRACE_SHOW:
 		return trace_show();
 	}
-	return rc < 0 ? NULL : cJSON_CreateTrue();
+	if (rc < 0)
+		return NULL;
+	if (r->cmd >= SL_CMD_POD_ADD && r->cmd <= SL_CMD_ROUTE_DEL && state_path) {
+		int src = sl_persist_save(state_path); /* the change stands even if this fails */
+		if (src < 0)
+			RTE_LOG(ERR, USER1, "api: cannot save state to %s: %s\n", state_path,
+				strerror(-src));
+	}
+	return cJSON_CreateTrue();
 }
 
 /* Handle one request text; returns the response text (malloc'd). */

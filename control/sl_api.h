@@ -3,8 +3,9 @@
 #pragma once
 #include <stddef.h>
 
-/* Create the socket at path (a stale one is replaced). Returns 0 or -errno. */
-int sl_api_open(const char *path, char *err, size_t errlen);
+/* Create the socket at path (a stale one is replaced); after every successful change the
+ * state is saved to state_path (NULL: not saved). Returns 0 or -errno. */
+int sl_api_open(const char *path, const char *state_path, char *err, size_t errlen);
 /* Serve the connections that arrive within timeout_ms. Control thread. */
 void sl_api_poll(int timeout_ms);
 /* Close and unlink the socket. */

@@ -633,6 +633,57 @@ void sl_state_tick(void)
 	}
 }
 
+static void add_ip(cJSON *o, const char *k, uint32_t ip);
+static void add_mac(cJSON *o, const char *k, const void *mac);
+static void add_cidr(cJSON *o, const char *k, struct sl_cidr c);
+
+cJSON *sl_state_export(void)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *pods = cJSON_AddArrayToObject(doc, "pods");
+	cJSON *nodes = cJSON_AddArrayToObject(doc, "nodes");
+	cJSON *routes = cJSON_AddArrayToObject(doc, "routes");
+	for (unsigned i = 0; i < SL_MAX_PODS; i++) {
+		const struct sl_pod_spec *p = &st.pods[i].spec;
+		if (!st.pods[i].used)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "namespace", p->namespace);
+		if (p->vhost) {
+			cJSON_AddStringToObject(o, "interface", "vhost-user");
+			cJSON_AddStringToObject(o, "socket", p->socket);
+			cJSON_AddStringToObject(o, "vhost_mode", p->vhost_server ? "server" : "client");
+		} else {
+			cJSON_AddStringToObject(o, "ifname", p->ifname);
+		}
+		add_ip(o, "ip", p->ip);
+		add_mac(o, "mac", p->mac);
+		cJSON_AddItemToArray(pods, o);
+	}
+	for (unsigned i = 0; i < SL_MAX_NODES; i++) {
+		const struct sl_node_spec *d = &st.nodes[i].spec;
+		if (!st.nodes[i].used)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", d->name);
+		add_ip(o, "ip", d->ip);
+		add_cidr(o, "pod_cidr", d->pod_cidr);
+		if (d->has_mac)
+			add_mac(o, "mac", d->mac);
+		cJSON_AddItemToArray(nodes, o);
+	}
+	for (unsigned i = 0; i < SL_MAX_ROUTES; i++) {
+		if (!st.routes[i].used)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		add_cidr(o, "prefix", st.routes[i].spec.prefix);
+		add_ip(o, "via", st.routes[i].spec.via);
+		cJSON_AddItemToArray(routes, o);
+	}
+	return doc;
+}
+
 void sl_state_describe(cJSON *o)
 {
 	char b[16], c[24];

@@ -26,6 +26,10 @@ int sl_state_node_del(const char *name, char *err, size_t errlen);
 int sl_state_route_add(const struct sl_route_spec *r, char *err, size_t errlen);
 int sl_state_route_del(const struct sl_cidr *prefix, char *err, size_t errlen);
 
+/* Every pod, node and route as JSON lists {"pods":[...],"nodes":[...],"routes":[...]} in
+ * the config's format (what sl_persist saves). */
+cJSON *sl_state_export(void);
+
 /* Node facts a client needs (node name, pod CIDR, gateway, pod MTU) into o. */
 void sl_state_describe(cJSON *o);
 

@@ -18,6 +18,7 @@
 #include "dataplane/core/sl_worker.h"
 #include "sl_api.h"
 #include "sl_config.h"
+#include "sl_persist.h"
 #include "sl_state.h"
 
 #define POOL_MBUFS 16383
@@ -29,6 +30,8 @@ static void usage(FILE *f)
 		"usage: sluiced [-c CONFIG] [-s SOCKET] [--check] [-- EAL-ARGS...]\n"
 		"  -c, --config FILE   JSON configuration (default: the embedded one, see --print-default)\n"
 		"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock)\n"
+		"      --state FILE    where run-time changes persist (default SOCKET.state.json;\n"
+		"                      \"none\" to not persist)\n"
 		"      --check         validate the configuration and exit\n"
 		"      --print-default print the embedded default configuration\n"
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
@@ -64,11 +67,13 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "print-default", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock";
+	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock", *state = NULL;
+	char state_default[512];
 	bool check_only = false;
 	int o;
 	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
@@ -76,6 +81,7 @@ int main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 's': sock = optarg; break;
 		case 'C': check_only = true; break;
+		case 'S': state = optarg; break;
 		case 'P': fputs(sl_config_default, stdout); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -138,7 +144,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
-	if ((rc = sl_api_open(sock, err, sizeof(err))) < 0) {
+	if (!state) {
+		snprintf(state_default, sizeof(state_default), "%s.state.json", sock);
+		state = state_default;
+	} else if (!strcmp(state, "none")) {
+		state = NULL;
+	}
+	if (state && (rc = sl_persist_load(state, err, sizeof(err))) < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		goto out_state;
+	} else if (state && rc > 0) {
+		printf("sluiced: restored %d pod(s)/node(s)/route(s) from %s\n", rc, state);
+	}
+	if ((rc = sl_api_open(sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}

@@ -43,6 +43,7 @@ pod_mac() { in_ns "$1" cat /sys/class/net/eth0/address; }
 
 topo_up() {
 	topo_down 2>/dev/null
+	rm -f "$SL_RUN"/*.state.json # run-time state of an earlier run (sluiced --state)
 	ip netns add "$(ns ul)"
 	in_ns ul sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	in_ns ul ip link add br0 type bridge

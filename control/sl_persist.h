@@ -1,0 +1,14 @@
+/* Persisted run-time state: the pods, nodes and routes added or removed through the API are
+ * written to a state file (same format as the config's lists) after every change, and
+ * re-applied at start, so a restarted sluiced re-attaches every pod (veths re-open their
+ * AF_XDP socket, vhost-user ports reconnect as client). Control thread. */
+#pragma once
+#include <stddef.h>
+
+/* Write the current pods, nodes and routes to path (atomically: temp file + rename).
+ * Returns 0 or -errno. */
+int sl_persist_save(const char *path);
+/* Re-apply what path holds; entries already present (from the config) are skipped, entries
+ * that fail (a veth that is gone) are logged and skipped. A missing file is not an error.
+ * Returns how many entries were restored, or -errno with err set if the file is bad. */
+int sl_persist_load(const char *path, char *err, size_t errlen);
