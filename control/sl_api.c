@@ -74,8 +74,8 @@ static cJSON *trace_show(void)
 		for (unsigned i = 0; i < n; i++) {
 			const struct sl_trace_rec *r = &wk->trace[i];
 			if (r->trace_id != cur_id) {
-				/* records of one packet are contiguous: a burst is traced node by
-				 * node, so look the packet up instead of assuming order */
+				/* A burst is traced node by node, so one packet's records are
+				 * interleaved with others': find the packet's entry. */
 				cur = NULL;
 				cJSON *p;
 				cJSON_ArrayForEach(p, pkts)

@@ -55,7 +55,6 @@ static void dp_conf_from(const struct sl_config *c)
 	d->vni = c->vni;
 	d->vxlan_port = c->vxlan_port;
 	d->uplink_port = 0;
-	d->host_port = c->host_enabled ? 1 : UINT16_MAX;
 	d->icmp_rate = c->icmp_rate;
 	d->idle_backoff = c->idle_backoff;
 	d->idle_sleep_max_us = c->idle_sleep_max_us;

@@ -171,8 +171,3 @@ bool sl_vhost_connected(const struct sl_vhost *v)
 {
 	return atomic_load(&v->vid) >= 0;
 }
-
-unsigned sl_vhost_connects(const struct sl_vhost *v)
-{
-	return atomic_load(&v->connects);
-}

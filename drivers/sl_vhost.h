@@ -23,6 +23,5 @@ uint16_t sl_vhost_rx_burst(struct sl_vhost *v, struct rte_mempool *pool, struct 
 			   uint16_t n);
 /* Copy packets into the guest's RX ring; frees and returns those accepted. Owner worker. */
 uint16_t sl_vhost_tx_burst(struct sl_vhost *v, struct rte_mbuf **pkts, uint16_t n);
-/* Whether a guest is connected, and how many times it connected so far. */
+/* Whether a guest is connected. */
 bool sl_vhost_connected(const struct sl_vhost *v);
-unsigned sl_vhost_connects(const struct sl_vhost *v);

@@ -130,13 +130,6 @@ int sl_fib_set(uint32_t prefix, uint8_t depth, int64_t nh)
 	return rc;
 }
 
-uint32_t sl_fib_lookup1(uint32_t ip)
-{
-	uint64_t nh = 0;
-	rte_fib_lookup_bulk(sl_fib_active(), &ip, &nh, 1);
-	return (uint32_t)nh;
-}
-
 int sl_nh_alloc(const struct sl_nh *nh)
 {
 	/* Slot 0 is "no route" and never handed out. */

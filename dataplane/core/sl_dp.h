@@ -82,7 +82,7 @@ struct sl_nh {
 	struct rte_ether_addr mac;  /* pod MAC (POD) */
 };
 
-/* A neighbour on the uplink. ip/port are immutable; the MAC is learned by workers. */
+/* A neighbour on the uplink. ip is immutable; the MAC is learned by workers. */
 struct sl_neigh {
 	uint32_t ip;                     /* network order */
 	_Atomic uint64_t mac_state;      /* bits 0-47 MAC, bit 48 valid */
@@ -140,7 +140,6 @@ struct sl_dp_conf {
 	uint32_t vni;                /* VXLAN network identifier */
 	uint16_t vxlan_port;         /* UDP port, host order */
 	uint16_t uplink_port;        /* sluice index of the uplink */
-	uint16_t host_port;          /* sluice index of the host port, or UINT16_MAX */
 	uint32_t icmp_rate;          /* ICMP errors per second per worker */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;
@@ -188,15 +187,14 @@ static inline struct rte_fib *sl_fib_active(void)
 int sl_dp_init(unsigned n_workers, unsigned pool_size);
 /* Free what sl_dp_init made. */
 void sl_dp_fini(void);
-/* Wait until every worker has passed a quiescent state. Control thread. */
+/* Wait until every worker has passed a quiescent state. Any non-worker thread (the control
+ * thread; rte_vhost's thread on a guest disconnect). */
 void sl_dp_sync(void);
 
 /* Add or replace (delete when nh < 0) a route in both FIBs without stopping workers:
  * the inactive copy is changed, swapped in, and the other copy follows after a grace
  * period. Control thread. Returns 0 or -errno. */
 int sl_fib_set(uint32_t prefix_host, uint8_t depth, int64_t nh);
-/* Look up one address (host order) in the active FIB; returns the next-hop index. */
-uint32_t sl_fib_lookup1(uint32_t ip_host);
 
 /* Allocate a next-hop slot, copy *nh into it; returns its index or -ENOSPC. Control. */
 int sl_nh_alloc(const struct sl_nh *nh);

@@ -75,7 +75,6 @@ int th_setup(void **state)
 	c->vni = 42;
 	c->vxlan_port = 4789;
 	c->uplink_port = TH_UPLINK;
-	c->host_port = TH_HOST;
 	c->icmp_rate = 1000000;
 	add_port(TH_UPLINK, SL_PORT_UPLINK, "uplink", th_uplink_mac, 1500);
 	add_port(TH_HOST, SL_PORT_HOST, "host", th_host_mac, 1450);
