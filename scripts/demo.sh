@@ -48,6 +48,7 @@ say "node1 cost per graph node (sluicectl show graph)"
 ctl 1 show graph
 say "a packet's path (sluicectl trace 2, while p1a pings p2b)"
 in_ns p1a ping -c 6 -i 0.2 -q 10.244.2.3 >/dev/null &
+pinger=$!
 ctl 1 trace 2
-wait
+wait "$pinger" # (a plain wait would also wait for the daemons)
 say "done; tearing down"

@@ -51,6 +51,8 @@ stage "integration: 260 pods on one node" \
 	env SL_BUILD=build bash tests/integration/many_pods.sh
 stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
 	env SL_BUILD=build bash tests/cni/cni_exec.sh
+stage "integration: podman (CNI backend) containers on sluice" \
+	env SL_BUILD=build bash tests/cni/podman.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
