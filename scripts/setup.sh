@@ -10,7 +10,7 @@ PACKAGES=(
 	libcmocka-dev libmnl-dev
 	# tests, demo, benchmarks
 	iproute2 iputils-ping ethtool netcat-openbsd socat tcpdump tshark iperf3 xdp-tools
-	procps python3 python3-matplotlib
+	procps bc python3 python3-matplotlib containernetworking-plugins
 )
 HUGEPAGES=${SL_HUGEPAGES:-1024} # 2 MiB pages wanted (2 GiB)
 
