@@ -195,7 +195,13 @@ int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl
 	cJSON_AddStringToObject(p, "namespace", pod->namespace);
 	cJSON_AddStringToObject(p, "ip", sl_cni_fmt_ip(pod->ip, b));
 	cJSON_AddStringToObject(p, "mac", sl_cni_fmt_mac(pod->mac, b));
-	cJSON_AddStringToObject(p, "ifname", pod->ifname);
+	if (pod->vhost) {
+		cJSON_AddStringToObject(p, "interface", "vhost-user");
+		cJSON_AddStringToObject(p, "socket", pod->socket);
+		cJSON_AddStringToObject(p, "vhost_mode", pod->vhost_server ? "server" : "client");
+	} else {
+		cJSON_AddStringToObject(p, "ifname", pod->ifname);
+	}
 	int rc = call_simple(path, req, &res, err);
 	cJSON_Delete(res);
 	return rc;

@@ -17,7 +17,10 @@ struct sl_cni_pod {
 	char namespace[SL_CNI_NAME_MAX]; /* sl_cni_pod_namespace() */
 	uint32_t ip;                     /* routed as ip/32 to the port */
 	uint8_t mac[6];                  /* the pod-side interface's MAC */
-	char ifname[SL_CNI_IFNAME_MAX];  /* the host end sluiced opens as AF_XDP */
+	char ifname[SL_CNI_IFNAME_MAX];  /* veth: the host end sluiced opens as AF_XDP */
+	bool vhost;                      /* vhost-user: "interface":"vhost-user", no ifname */
+	bool vhost_server;               /* vhost-user: "vhost_mode" "server" (else "client") */
+	char socket[SL_CNI_SOCKET_MAX];  /* vhost-user: the socket's absolute path */
 };
 
 /* Send request (a JSON object) to the socket at path. Returns 0 with *ret_result (owned,
@@ -31,7 +34,8 @@ int sl_cni_api_call(const char *path, const cJSON *request, cJSON **ret_result,
 /* "version": the node's facts. Errors as sl_cni_api_call, or a bad result (code 5). */
 int sl_cni_api_version(const char *path, struct sl_cni_node *ret, struct sl_cni_err *err);
 
-/* "pod.add". Errors as sl_cni_api_call. */
+/* "pod.add" (veth: ifname; vhost-user: interface, socket, vhost_mode). Errors as
+ * sl_cni_api_call. */
 int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl_cni_err *err);
 
 /* "pod.del". Returns 0, -ENOENT when sluiced has no such pod, or sl_cni_api_call's
@@ -39,7 +43,9 @@ int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl
 int sl_cni_api_pod_del(const char *path, const char *ns, const char *name,
 		       struct sl_cni_err *err);
 
-/* "show pods": *ret_pods is the array of {namespace,name,ip,mac,ifname,port} (owned). */
+/* "show pods": *ret_pods is the array of {namespace,name,ip,mac,ifname,port,state}
+ * (owned). A vhost-user pod's ifname is its socket's file name cut to 15 characters;
+ * state is "attached" (veth), "connected" or "waiting" (vhost-user). */
 int sl_cni_api_pods(const char *path, cJSON **ret_pods, struct sl_cni_err *err);
 
 /* Parse a response text into *ret_result (see sl_cni_api_call for the errors). Pure;

@@ -4,28 +4,41 @@
  * ADD   sluiced version -> IPAM ADD -> veth (peer created in the pod netns) -> pod address,
  *       routes, checksum offload off -> sluiced pod.add -> result. Any failure undoes the
  *       steps already done (veth deleted, IPAM DEL), so a failed ADD leaves nothing behind.
+ *       vhost-user: sluiced version -> IPAM ADD -> socket directory (vhost.h) ->
+ *       device-info file(s) -> sluiced pod.add (interface vhost-user, socket, vhost_mode)
+ *       -> result with socketPath; no kernel interface; undone the same way on failure.
  * DEL   sluiced pod.del ("not found" is success) -> delete the host veth (takes the pod
- *       end along) -> IPAM DEL. Every step runs even when an earlier one failed. When
+ *       end along) -> remove the vhost-user socket directory (and the CNIDeviceInfoFile of
+ *       a vhost-user attachment) -> IPAM DEL. Both kinds of leftovers are looked for
+ *       whatever "interface" says. Every step runs even when an earlier one failed. When
  *       sluiced cannot be reached the local steps still run and DEL answers 11 ("try again
  *       later"): sluiced might still route the pod's address to a port that no longer
  *       exists, and the retry after sluiced is back removes it. DEL never needs the pod
  *       namespace.
  * CHECK the pod interface exists, is up and has its address, the host end exists and is
  *       up, sluiced lists the pod with that address and port, and the IPAM CHECK passes.
+ *       vhost-user: the socket directory exists, sluiced lists the pod with that address
+ *       and socket (connected or not), and the IPAM CHECK passes.
  * STATUS sluiced answers "version" (else 50) and the IPAM plugin's STATUS passes.
  * GC    pods and host veths of this plugin (host name "sl" + 12 hex) that belong to no
  *       attachment of cni.dev/valid-attachments are removed from sluiced and the node, their
- *       addresses released (IPAM DEL) when the container id is known, then IPAM GC.
+ *       addresses released (IPAM DEL) when the container id is known, then IPAM GC. With a
+ *       vhost-user config the same for vhost-user pods (name "<id>:<ifname>", port
+ *       "<ifname>.sock") and the socket directories (12 hex) under socketDir instead.
+ *       The other kind's live attachments are added to the valid list the IPAM plugin's
+ *       GC gets (one host-local store serves both); without sluiced no IPAM GC.
  * VERSION the supported versions. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -33,6 +46,7 @@
 #include "ipam.h"
 #include "netlink.h"
 #include "result.h"
+#include "vhost.h"
 
 extern char **environ;
 
@@ -45,7 +59,18 @@ struct run {
 	char host_ifname[SL_CNI_IFNAME_MAX];
 	char pod_name[SL_CNI_NAME_MAX];
 	char *ipam_text; /* config for the IPAM plugin */
+	struct sl_cni_vhost vh;    /* the vhost-user paths of the attachment */
+	int vh_rc;                 /* sl_cni_vhost_paths' answer (socket path too long) */
+	struct sl_cni_err vh_err;
 };
+
+/* sluiced's name for a vhost-user pod's port: the socket's file name cut to 15 chars. */
+static void vhost_port_name(const char *ifname, char ret[SL_CNI_IFNAME_MAX])
+{
+	char b[SL_CNI_IFNAME_MAX + 8];
+	snprintf(b, sizeof(b), "%s.sock", ifname);
+	snprintf(ret, SL_CNI_IFNAME_MAX, "%.15s", b);
+}
 
 static int read_stdin(char **ret, size_t *ret_len, struct sl_cni_err *err)
 {
@@ -172,6 +197,104 @@ static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 	return 0;
 }
 
+/* The MTU the pod gets: the config's, at most sluiced's pod MTU. */
+static int pod_mtu(const struct run *r, unsigned *ret, struct sl_cni_err *err)
+{
+	*ret = r->conf.mtu ? r->conf.mtu : r->node.pod_mtu;
+	if (*ret > r->node.pod_mtu) /* larger frames would not fit the VXLAN underlay */
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "mtu: %u exceeds sluiced's pod MTU %u",
+				   *ret, r->node.pod_mtu);
+	return 0;
+}
+
+static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
+{
+	struct sl_cni_ipam_result ip = { 0 };
+	struct sl_cni_pod sp = { 0 };
+	struct sl_cni_err ignored;
+	bool ipam_done = false, dir_done = false, devinfo_done = false;
+	char *info = NULL;
+	unsigned mtu = 0;
+	int fd = -1, rc;
+
+	if (r->vh_rc < 0) { /* before anything is allocated: the config cannot work */
+		*err = r->vh_err;
+		return r->vh_rc;
+	}
+	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0 ||
+	    (rc = pod_mtu(r, &mtu, err)) < 0)
+		goto out;
+
+	struct sl_cni_ipam_call c = ipam_call(r, "ADD");
+	ipam_done = true;
+	if ((rc = sl_cni_ipam_run(&c, &ip, err)) < 0 || (rc = check_ip(r, &ip, err)) < 0)
+		goto out;
+
+	dir_done = true;
+	if ((rc = sl_cni_vhost_dir_create(&r->vh, err)) < 0)
+		goto out;
+	info = sl_cni_vhost_devinfo(r->vh.socket, r->conf.vhost_server);
+	if (!info) {
+		rc = sl_cni_fail(err, SL_CNI_E_IO, "device-info: out of memory");
+		goto out;
+	}
+	if ((rc = sl_cni_write_file(r->vh.devinfo, info, false, err)) < 0)
+		goto out;
+	if (r->conf.devinfo_file[0]) {
+		devinfo_done = true;
+		if ((rc = sl_cni_write_file(r->conf.devinfo_file, info, true, err)) < 0)
+			goto out;
+	}
+
+	snprintf(sp.name, sizeof(sp.name), "%s", r->pod_name);
+	snprintf(sp.namespace, sizeof(sp.namespace), "%s", sl_cni_pod_namespace(&r->env));
+	sp.vhost = true;
+	sp.vhost_server = r->conf.vhost_server;
+	snprintf(sp.socket, sizeof(sp.socket), "%s", r->vh.socket);
+	sp.ip = ip.ip;
+	memcpy(sp.mac, r->vh.mac, 6);
+	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0) {
+		if (rc != -EREMOTEIO)
+			sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
+		goto out;
+	}
+
+	struct sl_cni_attach a = {
+		.version = r->conf.version,
+		.socket_path = r->vh.socket,
+		.pod_ifname = r->env.ifname,
+		.netns = r->env.netns,
+		.mtu = mtu,
+		.ip = ip.ip,
+		.gateway = r->node.gateway,
+		.ipam = &ip,
+	};
+	memcpy(a.pod_mac, r->vh.mac, 6);
+	cJSON *res = sl_cni_result_build(&a, r->conf.prev_result);
+	if (!res) {
+		sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
+		rc = sl_cni_fail(err, SL_CNI_E_IO, "result: out of memory");
+		goto out;
+	}
+	print_json(res);
+	cJSON_Delete(res);
+out:
+	if (rc < 0 && devinfo_done)
+		unlink(r->conf.devinfo_file);
+	if (rc < 0 && dir_done)
+		sl_cni_rm_tree(r->vh.dir, &ignored);
+	if (rc < 0 && ipam_done) {
+		struct sl_cni_ipam_call d = ipam_call(r, "DEL");
+		if (sl_cni_ipam_run(&d, NULL, &ignored) < 0)
+			fprintf(stderr, "sluice-cni: undoing ADD: %s\n", ignored.msg);
+	}
+	free(info);
+	sl_cni_ipam_result_free(&ip);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int cmd_add(struct run *r, struct sl_cni_err *err)
 {
 	struct sl_cni_ipam_result ip = { 0 };
@@ -182,16 +305,12 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	bool ipam_done = false, veth_done = false;
 	int fd = -1, rc;
 
+	unsigned mtu = 0;
 	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER)
-		return sl_cni_fail(err, SL_CNI_E_CONFIG, "interface vhost-user not supported yet");
-	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0)
+		return cmd_add_vhost(r, err);
+	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0 ||
+	    (rc = pod_mtu(r, &mtu, err)) < 0)
 		goto out;
-	unsigned mtu = r->conf.mtu ? r->conf.mtu : r->node.pod_mtu;
-	if (mtu > r->node.pod_mtu) { /* larger frames would not fit the VXLAN underlay */
-		rc = sl_cni_fail(err, SL_CNI_E_CONFIG, "mtu: %u exceeds sluiced's pod MTU %u", mtu,
-				 r->node.pod_mtu);
-		goto out;
-	}
 
 	struct sl_cni_ipam_call c = ipam_call(r, "ADD");
 	ipam_done = true; /* SPEC.md 4: a failed delegated ADD is followed by DEL too */
@@ -283,6 +402,16 @@ static int cmd_del(struct run *r, struct sl_cni_err *err)
 	}
 	KEEP(rc, e);
 
+	/* vhost-user leftovers: looked for whatever "interface" says (a DEL may not carry
+	 * the CNI_ARGS or runtimeConfig its ADD had). */
+	KEEP(rc = sl_cni_rm_tree(r->vh.dir, &e), e);
+	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER && r->conf.devinfo_file[0] &&
+	    unlink(r->conf.devinfo_file) < 0 && errno != ENOENT) {
+		rc = sl_cni_fail(&e, SL_CNI_E_SYSTEM, "remove %s: %s", r->conf.devinfo_file,
+				 strerror(errno));
+		KEEP(rc, e);
+	}
+
 	if (sluiced_up || !sl_cni_conf_ipam_needs_node(&r->conf)) {
 		rc = prepare(r, false, &e);
 		if (rc == 0) {
@@ -303,7 +432,8 @@ static int check_fail(struct sl_cni_err *err, const char *what, const char *why)
 	return -ENOENT;
 }
 
-static int check_sluiced(const struct run *r, uint32_t ip, struct sl_cni_err *err)
+static int check_sluiced(const struct run *r, uint32_t ip, const char *want_ifname,
+			 struct sl_cni_err *err)
 {
 	cJSON *pods = NULL, *p;
 	char b[16];
@@ -312,7 +442,7 @@ static int check_sluiced(const struct run *r, uint32_t ip, struct sl_cni_err *er
 		return rc;
 	rc = check_fail(err, "sluiced:", "has no such pod");
 	snprintf(err->msg, sizeof(err->msg), "CHECK: sluiced has no pod %s/%s with ip %s on %s",
-		 sl_cni_pod_namespace(&r->env), r->pod_name, sl_cni_fmt_ip(ip, b), r->host_ifname);
+		 sl_cni_pod_namespace(&r->env), r->pod_name, sl_cni_fmt_ip(ip, b), want_ifname);
 	cJSON_ArrayForEach(p, pods)
 	{
 		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(p, "namespace");
@@ -322,11 +452,32 @@ static int check_sluiced(const struct run *r, uint32_t ip, struct sl_cni_err *er
 		if (cJSON_IsString(ns) && !strcmp(ns->valuestring, sl_cni_pod_namespace(&r->env)) &&
 		    cJSON_IsString(n) && !strcmp(n->valuestring, r->pod_name) &&
 		    cJSON_IsString(pip) && !strcmp(pip->valuestring, b) && cJSON_IsString(ifn) &&
-		    !strcmp(ifn->valuestring, r->host_ifname))
+		    !strcmp(ifn->valuestring, want_ifname))
 			rc = 0;
 	}
 	cJSON_Delete(pods);
 	return rc;
+}
+
+static int cmd_check_vhost(struct run *r, struct sl_cni_err *err)
+{
+	char port[SL_CNI_IFNAME_MAX], what[sizeof(r->vh.dir) + 32];
+	struct stat st;
+	uint32_t ip;
+	int rc;
+
+	if ((rc = sl_cni_result_find_ip(r->conf.prev_result, r->env.ifname, r->env.netns, &ip,
+					err)) < 0 ||
+	    (rc = prepare(r, true, err)) < 0)
+		return rc;
+	snprintf(what, sizeof(what), "socket directory %s", r->vh.dir);
+	if (lstat(r->vh.dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return check_fail(err, what, "is missing");
+	vhost_port_name(r->env.ifname, port);
+	if ((rc = check_sluiced(r, ip, port, err)) < 0)
+		return rc;
+	struct sl_cni_ipam_call c = ipam_call(r, "CHECK");
+	return sl_cni_ipam_run(&c, NULL, err);
 }
 
 static int cmd_check(struct run *r, struct sl_cni_err *err)
@@ -336,10 +487,10 @@ static int cmd_check(struct run *r, struct sl_cni_err *err)
 	uint32_t ip;
 	int fd = -1, rc;
 
-	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER)
-		return sl_cni_fail(err, SL_CNI_E_CONFIG, "interface vhost-user not supported yet");
 	if (!r->conf.prev_result)
 		return sl_cni_fail(err, SL_CNI_E_CONFIG, "prevResult: required for CHECK");
+	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER)
+		return cmd_check_vhost(r, err);
 	if ((rc = sl_cni_result_find_ip(r->conf.prev_result, r->env.ifname, r->env.netns, &ip,
 					err)) < 0 ||
 	    (rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0 ||
@@ -366,7 +517,7 @@ static int cmd_check(struct run *r, struct sl_cni_err *err)
 		rc = check_fail(err, what, rc < 0 ? "is missing" : "is down");
 		goto out;
 	}
-	if ((rc = check_sluiced(r, ip, err)) < 0)
+	if ((rc = check_sluiced(r, ip, r->host_ifname, err)) < 0)
 		goto out;
 	struct sl_cni_ipam_call c = ipam_call(r, "CHECK");
 	rc = sl_cni_ipam_run(&c, NULL, err);
@@ -435,6 +586,77 @@ static int gc_release(struct gc *g, const char *pod_name, struct sl_cni_err *err
 	return sl_cni_ipam_run(&c, NULL, err);
 }
 
+/* Whether sluiced's pod (name, port ifname) is a vhost-user attachment of this plugin:
+ * name "<container id>:<ifname>" (not cut) and port "<ifname>.sock" (cut to 15). Then
+ * ret is the attachment's host-end-shaped name, to compare with the valid ones. */
+static bool gc_vhost_pod(const char *name, const char *port, char ret[SL_CNI_IFNAME_MAX])
+{
+	char id[SL_CNI_NAME_MAX], want[SL_CNI_IFNAME_MAX];
+	if (strlen(name) >= SL_CNI_NAME_MAX - 1) /* the id may be cut: cannot tell */
+		return false;
+	snprintf(id, sizeof(id), "%s", name);
+	char *colon = strrchr(id, ':');
+	if (!colon || colon == id || !colon[1] || strlen(colon + 1) >= SL_CNI_IFNAME_MAX)
+		return false;
+	*colon = 0;
+	vhost_port_name(colon + 1, want);
+	if (strcmp(want, port))
+		return false;
+	sl_cni_host_ifname(id, colon + 1, ret);
+	return true;
+}
+
+/* Add the attachment of sluiced pod name ("<id>:<ifname>", not cut) to the valid list.
+ * Returns whether it was added. */
+static bool gc_protect(cJSON *valid, const char *name)
+{
+	char id[SL_CNI_NAME_MAX];
+	if (!cJSON_IsArray(valid) || strlen(name) >= SL_CNI_NAME_MAX - 1)
+		return false;
+	snprintf(id, sizeof(id), "%s", name);
+	char *colon = strrchr(id, ':');
+	if (!colon || colon == id || !colon[1])
+		return false;
+	*colon = 0;
+	cJSON *a = cJSON_CreateObject();
+	if (!a || !cJSON_AddStringToObject(a, "containerID", id) ||
+	    !cJSON_AddStringToObject(a, "ifname", colon + 1)) {
+		cJSON_Delete(a);
+		return false;
+	}
+	cJSON_AddItemToArray(valid, a);
+	return true;
+}
+
+/* Remove the socket directories under socketDir that belong to no valid attachment. */
+static int gc_vhost_dirs(struct gc *g, struct sl_cni_err *err)
+{
+	const char *base = g->r->conf.socket_dir;
+	char path[PATH_MAX], host_if[SL_CNI_IFNAME_MAX];
+	struct dirent *de;
+	struct stat st;
+	int first = 0, rc;
+	DIR *d = opendir(base);
+	if (!d)
+		return errno == ENOENT ? 0 : (sl_cni_fail(err, SL_CNI_E_SYSTEM, "gc: open %s: %s",
+							  base, strerror(errno)), -errno);
+	while ((de = readdir(d))) {
+		if (!sl_cni_is_vhost_id(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		snprintf(host_if, sizeof(host_if), "sl%.12s", de->d_name);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || gc_valid(g, host_if))
+			continue;
+		struct sl_cni_err e;
+		if ((rc = sl_cni_rm_tree(path, &e)) < 0 && !first) {
+			first = rc;
+			*err = e;
+		}
+	}
+	closedir(d);
+	return first;
+}
+
 static int cmd_gc(struct run *r, struct sl_cni_err *err)
 {
 	struct gc g = { .r = r };
@@ -442,6 +664,10 @@ static int cmd_gc(struct run *r, struct sl_cni_err *err)
 	struct sl_cni_err e;
 	cJSON *pods = NULL, *p;
 	const cJSON *va;
+	/* A veth config collects veth attachments, a vhost-user config vhost-user ones: the
+	 * primary network and a Multus vhost-user network are separate configs, and neither
+	 * lists the other's attachments as valid. */
+	bool vhost = r->conf.iface == SL_CNI_IFACE_VHOST_USER;
 	int first = 0, rc;
 #define KEEP(rc_)                                                                               \
 	do {                                                                                    \
@@ -468,13 +694,28 @@ static int cmd_gc(struct run *r, struct sl_cni_err *err)
 
 	KEEP(rc = prepare(r, false, &e));
 	KEEP(rc = sl_cni_api_pods(r->conf.socket, &pods, &e));
+	bool pods_known = rc == 0, protected = false;
+	cJSON *valid = cJSON_GetObjectItemCaseSensitive(r->conf.root, "cni.dev/valid-attachments");
 	cJSON_ArrayForEach(p, pods)
 	{
 		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(p, "namespace");
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(p, "name");
 		const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(p, "ifname");
-		if (!cJSON_IsString(ns) || !cJSON_IsString(nm) || !cJSON_IsString(ifn) ||
-		    !sl_cni_is_host_ifname(ifn->valuestring) || gc_valid(&g, ifn->valuestring))
+		char host_if[SL_CNI_IFNAME_MAX];
+		if (!cJSON_IsString(ns) || !cJSON_IsString(nm) || !cJSON_IsString(ifn))
+			continue;
+		bool is_veth = sl_cni_is_host_ifname(ifn->valuestring);
+		if (is_veth)
+			snprintf(host_if, sizeof(host_if), "%s", ifn->valuestring);
+		else if (!gc_vhost_pod(nm->valuestring, ifn->valuestring, host_if))
+			continue; /* not this plugin's */
+		if (is_veth == vhost) {
+			/* The other kind's attachment: not this GC's to judge, and its address
+			 * must survive the IPAM GC below (both kinds share one host-local store). */
+			protected |= gc_protect(valid, nm->valuestring);
+			continue;
+		}
+		if (gc_valid(&g, host_if))
 			continue;
 		rc = sl_cni_api_pod_del(r->conf.socket, ns->valuestring, nm->valuestring, &e);
 		KEEP(rc == -ENOENT ? 0 : rc);
@@ -482,15 +723,28 @@ static int cmd_gc(struct run *r, struct sl_cni_err *err)
 			KEEP(rc = gc_release(&g, nm->valuestring, &e));
 	}
 
-	if ((rc = sl_cni_nl_open(&host, &e)) == 0)
-		rc = sl_cni_nl_link_names(&host, gc_link, &g, &e);
-	KEEP(rc);
-	for (int i = 0; i < g.n_stale; i++) {
-		rc = sl_cni_nl_link_del(&host, g.stale[i], &e);
-		KEEP(rc == -ENODEV ? 0 : rc);
+	if (!vhost) {
+		if ((rc = sl_cni_nl_open(&host, &e)) == 0)
+			rc = sl_cni_nl_link_names(&host, gc_link, &g, &e);
+		KEEP(rc);
+		for (int i = 0; i < g.n_stale; i++) {
+			rc = sl_cni_nl_link_del(&host, g.stale[i], &e);
+			KEEP(rc == -ENODEV ? 0 : rc);
+		}
+	} else {
+		KEEP(rc = gc_vhost_dirs(&g, &e));
 	}
 
-	if (r->ipam_text) {
+	if (protected && r->ipam_text) {
+		char *t = cJSON_PrintUnformatted(r->conf.root);
+		if (t) {
+			free(r->ipam_text);
+			r->ipam_text = t;
+		}
+	}
+	/* Without sluiced's pod list the other kind's addresses cannot be protected: the IPAM
+	 * GC waits for the next GC (this one answers sluiced's error). */
+	if (r->ipam_text && pods_known) {
 		struct sl_cni_ipam_call c = ipam_call(r, "GC");
 		if ((rc = sl_cni_ipam_supports(&c, "1.1.0", &e)) > 0)
 			rc = sl_cni_ipam_run(&c, NULL, &e);
@@ -564,6 +818,17 @@ int main(void)
 		goto out;
 	sl_cni_host_ifname(r.env.container_id, r.env.ifname, r.host_ifname);
 	sl_cni_pod_name(r.env.container_id, r.env.ifname, r.pod_name);
+	if (r.env.cmd == SL_CNI_ADD || r.env.cmd == SL_CNI_CHECK || r.env.cmd == SL_CNI_DEL) {
+		/* DEL cleans up whatever the arguments say: a bad one is not its concern. */
+		struct sl_cni_err e;
+		if ((rc = sl_cni_conf_apply_args(&r.conf, &r.env, r.env.cmd == SL_CNI_DEL ? &e
+										      : &err)) < 0 &&
+		    r.env.cmd != SL_CNI_DEL)
+			goto out;
+		rc = 0;
+		r.vh_rc = sl_cni_vhost_paths(&r.conf, r.env.container_id, r.env.ifname, &r.vh,
+					     &r.vh_err);
+	}
 	switch (r.env.cmd) {
 	case SL_CNI_ADD: rc = cmd_add(&r, &err); break;
 	case SL_CNI_DEL: rc = cmd_del(&r, &err); break;

@@ -167,17 +167,28 @@ cJSON *sl_cni_result_build(const struct sl_cni_attach *a, const cJSON *prev)
 		cJSON_Delete(r);
 		return NULL;
 	}
-	int base = cJSON_GetArraySize(ifs);
-	cJSON_AddItemToArray(ifs, iface_json(a, a->host_ifname, a->host_mac, NULL));
-	cJSON_AddItemToArray(ifs, iface_json(a, a->pod_ifname, a->pod_mac, a->netns));
+	int base = cJSON_GetArraySize(ifs), pod_index = base + 1;
+	unsigned len = 32;
+	if (a->socket_path) {
+		cJSON *pod = iface_json(a, a->pod_ifname, a->pod_mac, a->netns);
+		if (pod && !strcmp(a->version, "1.1.0"))
+			cJSON_AddStringToObject(pod, "socketPath", a->socket_path);
+		cJSON_AddItemToArray(ifs, pod);
+		pod_index = base;
+		if (a->ipam)
+			len = a->ipam->len;
+	} else {
+		cJSON_AddItemToArray(ifs, iface_json(a, a->host_ifname, a->host_mac, NULL));
+		cJSON_AddItemToArray(ifs, iface_json(a, a->pod_ifname, a->pod_mac, a->netns));
+	}
 
 	cJSON *ip = cJSON_CreateObject();
 	if (!strcmp(a->version, "0.4.0"))
 		cJSON_AddStringToObject(ip, "version", "4");
-	snprintf(c, sizeof(c), "%s/32", sl_cni_fmt_ip(a->ip, b));
+	snprintf(c, sizeof(c), "%s/%u", sl_cni_fmt_ip(a->ip, b), len);
 	cJSON_AddStringToObject(ip, "address", c);
 	cJSON_AddStringToObject(ip, "gateway", sl_cni_fmt_ip(a->gateway, b));
-	cJSON_AddNumberToObject(ip, "interface", base + 1);
+	cJSON_AddNumberToObject(ip, "interface", pod_index);
 	cJSON_AddItemToArray(ips, ip);
 
 	cJSON_AddItemToArray(routes, route_json(0, 0, a->gateway));

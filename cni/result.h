@@ -38,6 +38,7 @@ void sl_cni_ipam_result_free(struct sl_cni_ipam_result *r);
 /* Everything one ADD set up, to be reported. */
 struct sl_cni_attach {
 	const char *version;      /* cniVersion of the config */
+	const char *socket_path;  /* vhost-user: the socket (no host end then); NULL: veth */
 	const char *host_ifname;  /* host end of the veth */
 	uint8_t host_mac[6];
 	const char *pod_ifname;   /* CNI_IFNAME */
@@ -51,7 +52,11 @@ struct sl_cni_attach {
 
 /* Build the ADD Success result: interfaces [host veth, pod interface], ips [ip/32 on
  * interface 1 (plus "version":"4" for 0.4.0)], routes [0.0.0.0/0 via gateway, then IPAM
- * routes], dns from IPAM. mtu is reported for 1.1.0 only. With prev (a chained
+ * routes], dns from IPAM. mtu is reported for 1.1.0 only. A vhost-user attachment
+ * (socket_path set) has one interface, the pod's (CNI_IFNAME, its MAC, the sandbox, and
+ * "socketPath" in 1.1.0), and its ips entry is the IPAM address with IPAM's prefix length
+ * on interface 0 (the pod's DPDK app configures it; nothing is set in the kernel). With
+ * prev (a chained
  * prevResult) its interfaces, ips, routes come first and ours are appended, indexes
  * shifted; dns is IPAM's, else prev's. Returns a new cJSON object or NULL (no memory). */
 cJSON *sl_cni_result_build(const struct sl_cni_attach *a, const cJSON *prev);

@@ -1,6 +1,7 @@
 /* sluice-cni: environment and config parsing, default IPAM injection, names, IPAM result
- * parsing, result/error building, sluiced response parsing. Every bad input is rejected
- * with the CNI error code the spec assigns and a message that names the field. */
+ * parsing, result/error building, sluiced response parsing, vhost-user options, paths,
+ * device-info and files. Every bad input is rejected with the CNI error code the spec
+ * assigns and a message that names the field. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +13,14 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "cni/api.h"
 #include "cni/conf.h"
 #include "cni/result.h"
+#include "cni/vhost.h"
 
 /* Environment. */
 
@@ -631,6 +634,23 @@ static void test_api_wire(void **s)
 			    "\"namespace\":\"web\",\"ip\":\"10.244.1.100\",\"mac\":"
 			    "\"aa:bb:cc:00:01:02\",\"ifname\":\"sl0123456789ab\"}}\n");
 
+	/* pod.add of a vhost-user pod: interface, socket and vhost_mode instead of ifname. */
+	fake_start(&f, &t, path, "{\"ok\":true,\"result\":true}\n");
+	struct sl_cni_pod vp = { .name = "abc:net1", .namespace = "web", .ip = 0x6401f40a,
+				 .mac = { 2, 0, 0, 0, 0x10, 1 }, .vhost = true,
+				 .socket = "/run/sluice/vhost/0123456789ab/net1.sock" };
+	assert_int_equal(sl_cni_api_pod_add(path, &vp, &err), 0);
+	fake_stop(&f, t, path);
+	assert_string_equal(f.request, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"abc:net1\","
+			    "\"namespace\":\"web\",\"ip\":\"10.244.1.100\",\"mac\":"
+			    "\"02:00:00:00:10:01\",\"interface\":\"vhost-user\",\"socket\":"
+			    "\"/run/sluice/vhost/0123456789ab/net1.sock\",\"vhost_mode\":\"client\"}}\n");
+	fake_start(&f, &t, path, "{\"ok\":true,\"result\":true}\n");
+	vp.vhost_server = true;
+	assert_int_equal(sl_cni_api_pod_add(path, &vp, &err), 0);
+	fake_stop(&f, t, path);
+	assert_non_null(strstr(f.request, "\"vhost_mode\":\"server\"}}"));
+
 	/* pod.del of a pod sluiced does not have: -ENOENT (DEL treats it as done). */
 	fake_start(&f, &t, path, "{\"ok\":false,\"error\":\"pod web/abc:eth0 not found\"}\n");
 	assert_int_equal(sl_cni_api_pod_del(path, "web", "abc:eth0", &err), -ENOENT);
@@ -663,6 +683,332 @@ static void test_api_wire(void **s)
 	assert_null(pods);
 }
 
+/* vhost-user. */
+
+static void test_conf_vhost_good(void **s)
+{
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	char b[18];
+	/* Defaults: sluiced is the client (the pod creates the socket), /run/sluice/vhost. */
+	const char *d = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			"\"interface\":\"vhost-user\"}";
+	assert_int_equal(sl_cni_conf_parse(d, strlen(d), SL_CNI_ADD, &c, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_false(c.vhost_server);
+	assert_string_equal(c.socket_dir, "/run/sluice/vhost");
+	assert_false(c.has_mac);
+	assert_string_equal(c.devinfo_file, "");
+	sl_cni_conf_free(&c);
+
+	/* Every option; trailing slashes of socketDir dropped; runtimeConfig's interface,
+	 * mac and CNIDeviceInfoFile taken, its other keys ignored. */
+	const char *all = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			  "\"interface\":\"veth\",\"vhostMode\":\"server\",\"socketDir\":"
+			  "\"/var/run/vh//\",\"runtimeConfig\":{\"interface\":\"vhost-user\","
+			  "\"mac\":\"02:AA:bb:00:00:01\",\"CNIDeviceInfoFile\":"
+			  "\"/var/run/k8s.cni.cncf.io/devinfo/cni/x\",\"deviceID\":\"d1\","
+			  "\"portMappings\":[]}}";
+	assert_int_equal(sl_cni_conf_parse(all, strlen(all), SL_CNI_ADD, &c, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_true(c.vhost_server);
+	assert_string_equal(c.socket_dir, "/var/run/vh");
+	assert_true(c.has_mac);
+	assert_string_equal(sl_cni_fmt_mac(c.mac, b), "02:aa:bb:00:00:01");
+	assert_string_equal(c.devinfo_file, "/var/run/k8s.cni.cncf.io/devinfo/cni/x");
+	/* runtimeConfig wins over CNI_ARGS. */
+	struct sl_cni_env e = { 0 };
+	snprintf(e.arg_iface, sizeof(e.arg_iface), "veth");
+	snprintf(e.arg_mac, sizeof(e.arg_mac), "02:00:00:00:00:09");
+	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_string_equal(sl_cni_fmt_mac(c.mac, b), "02:aa:bb:00:00:01");
+	sl_cni_conf_free(&c);
+
+	/* CNI_ARGS SLUICE_INTERFACE and MAC win over the config. */
+	const char *v = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\"}";
+	char *env[] = { "CNI_COMMAND=ADD", "CNI_CONTAINERID=abc", "CNI_NETNS=/n",
+			"CNI_IFNAME=net1", "CNI_PATH=/p",
+			"CNI_ARGS=IgnoreUnknown=1;SLUICE_INTERFACE=vhost-user;MAC=02-00-00-00-10-01",
+			NULL };
+	assert_int_equal(sl_cni_env_parse(env, &e, &err), 0);
+	assert_string_equal(e.arg_iface, "vhost-user");
+	assert_int_equal(sl_cni_conf_parse(v, strlen(v), SL_CNI_ADD, &c, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VETH);
+	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), 0);
+	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_true(c.has_mac);
+	assert_string_equal(sl_cni_fmt_mac(c.mac, b), "02:00:00:00:10:01");
+	sl_cni_conf_free(&c);
+}
+
+static void test_conf_vhost_bad(void **s)
+{
+	expect_conf("\"veth\"", "\"vhost-user\",\"vhostMode\":\"both\"", 7,
+		    "vhostMode: must be \"client\"");
+	expect_conf("\"veth\"", "\"vhost-user\",\"vhostMode\":1", 7, "vhostMode: must be");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"run/vh\"", 7,
+		    "socketDir: \"run/vh\" is not an absolute path");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"/run/../etc\"", 7,
+		    "socketDir: \"/run/../etc\" has a \".\" or \"..\" component");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"/run/./x\"", 7, "socketDir");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"//\"", 7,
+		    "socketDir: must not be \"/\"");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"\"", 7,
+		    "socketDir: must be a non-empty string");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaa\"", 7, "socketDir: longer than 107 bytes");
+	expect_conf("\"veth\"", "\"veth\",\"runtimeConfig\":[]", 7,
+		    "runtimeConfig: must be an object");
+	expect_conf("\"veth\"", "\"veth\",\"runtimeConfig\":{\"interface\":\"macvlan\"}", 2,
+		    "runtimeConfig.interface: unsupported value \"macvlan\"");
+	expect_conf("\"veth\"", "\"veth\",\"runtimeConfig\":{\"interface\":3}", 2,
+		    "runtimeConfig.interface: must be");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"mac\":\"01:00:5e:00:00:01\"}",
+		    7, "runtimeConfig.mac: must be a unicast MAC");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"mac\":\"00:00:00:00:00:00\"}",
+		    7, "runtimeConfig.mac");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"mac\":\"02:00:00:00:00\"}",
+		    7, "runtimeConfig.mac");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"mac\":\"02:00:00:00:00:0g\"}",
+		    7, "runtimeConfig.mac");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"mac\":\"02:00-00:00:00:01\"}",
+		    7, "runtimeConfig.mac");
+	expect_conf("\"veth\"", "\"vhost-user\",\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"x\"}",
+		    7, "runtimeConfig.CNIDeviceInfoFile: must be an absolute path");
+
+	/* CNI_ARGS: code 4, the key named. */
+	struct sl_cni_conf c;
+	struct sl_cni_env e = { 0 };
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_conf_parse(good, strlen(good), SL_CNI_ADD, &c, &err), 0);
+	snprintf(e.arg_iface, sizeof(e.arg_iface), "tap");
+	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), -EINVAL);
+	assert_int_equal(err.code, 4);
+	assert_non_null(strstr(err.msg, "CNI_ARGS: SLUICE_INTERFACE: unsupported value \"tap\""));
+	e.arg_iface[0] = 0;
+	snprintf(e.arg_mac, sizeof(e.arg_mac), "ff:ff:ff:ff:ff:ff");
+	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), -EINVAL);
+	assert_int_equal(err.code, 4);
+	assert_non_null(strstr(err.msg, "CNI_ARGS: MAC: \"ff:ff:ff:ff:ff:ff\" is not a unicast"));
+	sl_cni_conf_free(&c);
+	char longmac[80] = "CNI_ARGS=MAC=";
+	memset(longmac + strlen(longmac), '0', 40);
+	expect_env("CNI_ARGS=", longmac, 4, "CNI_ARGS: MAC longer than 31 bytes");
+}
+
+static void test_vhost_paths(void **s)
+{
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	struct sl_cni_vhost v, w;
+	char host[SL_CNI_IFNAME_MAX], want[256], b[18];
+	const char *d = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			"\"interface\":\"vhost-user\"}";
+	assert_int_equal(sl_cni_conf_parse(d, strlen(d), SL_CNI_ADD, &c, &err), 0);
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "net1", &v, &err), 0);
+	sl_cni_host_ifname("abc123", "net1", host);
+	assert_string_equal(v.id, host + 2); /* the same 12 hex digits as a veth host end */
+	assert_true(sl_cni_is_vhost_id(v.id));
+	snprintf(want, sizeof(want), "/run/sluice/vhost/%s", v.id);
+	assert_string_equal(v.dir, want);
+	snprintf(want, sizeof(want), "/run/sluice/vhost/%s/net1.sock", v.id);
+	assert_string_equal(v.socket, want);
+	snprintf(want, sizeof(want), "/run/sluice/vhost/%s/device-info.json", v.id);
+	assert_string_equal(v.devinfo, want);
+	/* Generated MAC: locally administered unicast, stable, per attachment. */
+	assert_int_equal(v.mac[0] & 3, 2);
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "net1", &w, &err), 0);
+	assert_memory_equal(v.mac, w.mac, 6);
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "net2", &w, &err), 0);
+	assert_memory_not_equal(v.mac, w.mac, 6);
+	assert_string_not_equal(v.id, w.id);
+	uint8_t m[6];
+	sl_cni_vhost_mac(0xffffffffffffffffull, m);
+	assert_string_equal(sl_cni_fmt_mac(m, b), "fe:ff:ff:ff:ff:ff");
+	sl_cni_vhost_mac(0, m);
+	assert_string_equal(sl_cni_fmt_mac(m, b), "02:00:00:00:00:00");
+	/* A given MAC is used as is. */
+	c.has_mac = true;
+	memcpy(c.mac, (uint8_t[]){ 2, 0, 0, 0, 0x10, 1 }, 6);
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "net1", &w, &err), 0);
+	assert_string_equal(sl_cni_fmt_mac(w.mac, b), "02:00:00:00:10:01");
+
+	/* The socket path must fit sun_path: "<dir>/<12>/<ifname>.sock" is len(dir) + 23 for
+	 * eth0, so an 84-byte socketDir fits (107 bytes) and an 85-byte one does not. */
+	memset(c.socket_dir, 'd', 84);
+	c.socket_dir[0] = '/';
+	c.socket_dir[84] = 0;
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "eth0", &w, &err), 0);
+	assert_int_equal(strlen(w.socket), 107);
+	strcat(c.socket_dir, "d");
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "eth0", &w, &err), -ENAMETOOLONG);
+	assert_int_equal(err.code, 7);
+	if (strncmp(err.msg, "socketDir: ", 11) || !strstr(err.msg, "would be 108 bytes"))
+		fail_msg("message: %s", err.msg);
+	assert_string_equal(w.socket, "");
+	assert_int_equal(strlen(w.dir), 85 + 13); /* DEL still knows the directory */
+	/* The longest socketDir still gives a directory. */
+	memset(c.socket_dir, 'd', 107);
+	c.socket_dir[0] = '/';
+	c.socket_dir[107] = 0;
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc123", "eth0", &w, &err), -ENAMETOOLONG);
+	assert_int_equal(strlen(w.dir), 107 + 13);
+	sl_cni_conf_free(&c);
+
+	assert_false(sl_cni_is_vhost_id("0123456789AB"));
+	assert_false(sl_cni_is_vhost_id("0123456789a"));
+	assert_false(sl_cni_is_vhost_id("0123456789abc"));
+	assert_false(sl_cni_is_vhost_id("0123456789ag"));
+	assert_true(sl_cni_is_vhost_id("0123456789ab"));
+
+	uint8_t mac[6];
+	assert_int_equal(sl_cni_parse_mac("02:5c:00:00:00:01", mac), 0);
+	assert_int_equal(sl_cni_parse_mac("02:5c:00:00:00:01x", mac), -EINVAL);
+	assert_int_equal(sl_cni_parse_mac("2:5c:00:00:00:01", mac), -EINVAL);
+	assert_int_equal(sl_cni_parse_mac("03:5c:00:00:00:01", mac), -EINVAL);
+	assert_int_equal(sl_cni_parse_mac(" 2:5c:00:00:00:01", mac), -EINVAL);
+}
+
+static void test_vhost_devinfo(void **s)
+{
+	char *t = sl_cni_vhost_devinfo("/run/sluice/vhost/0123456789ab/net1.sock", false);
+	cJSON *o = cJSON_Parse(t);
+	assert_non_null(o);
+	assert_string_equal(str(o, "type"), "vhost-user");
+	assert_string_equal(str(o, "version"), "1.1.0");
+	/* The POD's role: sluiced is the client, so the pod is the server. */
+	assert_string_equal(str(o, "vhost-user.mode"), "server");
+	assert_string_equal(str(o, "vhost-user.path"), "/run/sluice/vhost/0123456789ab/net1.sock");
+	assert_int_equal(cJSON_GetArraySize(o), 3);
+	cJSON_Delete(o);
+	free(t);
+	t = sl_cni_vhost_devinfo("/x.sock", true);
+	o = cJSON_Parse(t);
+	assert_string_equal(str(o, "vhost-user.mode"), "client");
+	cJSON_Delete(o);
+	free(t);
+}
+
+static cJSON *build_vhost(const char *version, const cJSON *prev)
+{
+	static struct sl_cni_ipam_result ip;
+	const char *txt = "{\"ips\":[{\"address\":\"10.244.1.100/24\"}],\"dns\":{}}";
+	struct sl_cni_err err = { 0 };
+	sl_cni_ipam_result_free(&ip);
+	assert_int_equal(sl_cni_ipam_result_parse(txt, strlen(txt), &ip, &err), 0);
+	struct sl_cni_attach a = {
+		.version = version, .socket_path = "/run/sluice/vhost/0123456789ab/net1.sock",
+		.pod_ifname = "net1", .pod_mac = { 2, 0, 0, 0, 0x10, 1 },
+		.netns = "/var/run/netns/p", .mtu = 1450, .ip = ip.ip, .gateway = node.gateway,
+		.ipam = &ip,
+	};
+	return sl_cni_result_build(&a, prev);
+}
+
+static void test_result_vhost(void **s)
+{
+	cJSON *r = build_vhost("1.1.0", NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "interfaces")), 1);
+	assert_string_equal(str(r, "interfaces.0.name"), "net1");
+	assert_string_equal(str(r, "interfaces.0.mac"), "02:00:00:00:10:01");
+	assert_string_equal(str(r, "interfaces.0.sandbox"), "/var/run/netns/p");
+	assert_string_equal(str(r, "interfaces.0.socketPath"),
+			    "/run/sluice/vhost/0123456789ab/net1.sock");
+	assert_string_equal(str(r, "ips.0.address"), "10.244.1.100/24"); /* IPAM's prefix */
+	assert_string_equal(str(r, "ips.0.gateway"), "10.244.1.1");
+	assert_string_equal(str(r, "ips.0.interface"), "0");
+	assert_string_equal(str(r, "routes.0.dst"), "0.0.0.0/0");
+	assert_string_equal(str(r, "routes.0.gw"), "10.244.1.1");
+	assert_null(cJSON_GetObjectItem(r, "dns"));
+	/* CHECK finds the address of such a result. */
+	uint32_t ip;
+	char b[16];
+	struct sl_cni_err err = { 0 };
+	assert_int_equal(sl_cni_result_find_ip(r, "net1", "/var/run/netns/p", &ip, &err), 0);
+	assert_string_equal(sl_cni_fmt_ip(ip, b), "10.244.1.100");
+	cJSON_Delete(r);
+	/* socketPath is a CNI 1.1.0 field. */
+	r = build_vhost("1.0.0", NULL);
+	assert_string_equal(str(r, "interfaces.0.socketPath"), "(none)");
+	assert_string_equal(str(r, "interfaces.0.name"), "net1");
+	cJSON_Delete(r);
+	/* Chained: after the previous plugins' interfaces. */
+	cJSON *prev = cJSON_Parse("{\"interfaces\":[{\"name\":\"a\"},{\"name\":\"b\"}]}");
+	r = build_vhost("1.1.0", prev);
+	assert_string_equal(str(r, "interfaces.2.name"), "net1");
+	assert_string_equal(str(r, "ips.0.interface"), "2");
+	cJSON_Delete(r);
+	cJSON_Delete(prev);
+}
+
+/* The directory and file helpers, in a scratch directory under /tmp. */
+static void test_vhost_files(void **s)
+{
+	char base[64], path[256];
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	struct sl_cni_vhost v;
+	struct stat st;
+	snprintf(base, sizeof(base), "/tmp/sl-cni-test-%d", (int)getpid());
+	const char *d = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\"}";
+	assert_int_equal(sl_cni_conf_parse(d, strlen(d), SL_CNI_ADD, &c, &err), 0);
+	snprintf(c.socket_dir, sizeof(c.socket_dir), "%s/a/b", base);
+	assert_int_equal(sl_cni_vhost_paths(&c, "abc", "eth0", &v, &err), 0);
+	sl_cni_conf_free(&c);
+
+	mode_t old = umask(077);
+	assert_int_equal(sl_cni_vhost_dir_create(&v, &err), 0); /* parents made */
+	umask(old);
+	assert_int_equal(stat(v.dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755);
+	/* Leftovers of an earlier attachment (a stale socket, a subdirectory, a symlink out
+	 * of the tree) are removed on the next create; a symlink is not followed. */
+	snprintf(path, sizeof(path), "%s/keep", base);
+	assert_int_equal(sl_cni_write_file(path, "x", false, &err), 0);
+	snprintf(path, sizeof(path), "%s/eth0.sock", v.dir);
+	assert_int_equal(sl_cni_write_file(path, "stale", false, &err), 0);
+	snprintf(path, sizeof(path), "%s/sub/deeper", v.dir);
+	assert_int_equal(sl_cni_write_file(path, "y", true, &err), 0);
+	snprintf(path, sizeof(path), "%s/link", v.dir);
+	char target[128];
+	snprintf(target, sizeof(target), "%s/keep", base);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(sl_cni_vhost_dir_create(&v, &err), 0);
+	snprintf(path, sizeof(path), "%s/eth0.sock", v.dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(access(target, F_OK), 0);
+
+	/* Atomic write, mode 0644, then replace. */
+	assert_int_equal(sl_cni_write_file(v.devinfo, "one", false, &err), 0);
+	assert_int_equal(sl_cni_write_file(v.devinfo, "two", false, &err), 0);
+	FILE *f = fopen(v.devinfo, "r");
+	char buf[16] = "";
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "two");
+	assert_int_equal(stat(v.devinfo, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	/* Writing into a missing directory fails naming the path, unless parents are made. */
+	snprintf(path, sizeof(path), "%s/no/such/file", base);
+	assert_int_equal(sl_cni_write_file(path, "z", false, &err), -ENOENT);
+	assert_int_equal(err.code, 101);
+	assert_non_null(strstr(err.msg, path));
+
+	/* Remove: twice (the second finds nothing), the symlink's target survives. */
+	snprintf(path, sizeof(path), "%s/link", v.dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(sl_cni_rm_tree(v.dir, &err), 0);
+	assert_int_not_equal(access(v.dir, F_OK), 0);
+	assert_int_equal(sl_cni_rm_tree(v.dir, &err), 0);
+	assert_int_equal(access(target, F_OK), 0);
+	assert_int_equal(sl_cni_rm_tree(base, &err), 0);
+	assert_int_not_equal(access(base, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,7 +1019,10 @@ int main(void)
 		cmocka_unit_test(test_node_parse),     cmocka_unit_test(test_ipam_result),
 		cmocka_unit_test(test_result_build),   cmocka_unit_test(test_error_json),
 		cmocka_unit_test(test_api_response),   cmocka_unit_test(test_api_unreachable),
-		cmocka_unit_test(test_api_wire),
+		cmocka_unit_test(test_api_wire),       cmocka_unit_test(test_conf_vhost_good),
+		cmocka_unit_test(test_conf_vhost_bad), cmocka_unit_test(test_vhost_paths),
+		cmocka_unit_test(test_vhost_devinfo),  cmocka_unit_test(test_result_vhost),
+		cmocka_unit_test(test_vhost_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
