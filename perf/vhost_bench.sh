@@ -6,6 +6,8 @@
 #   ceiling   the same two virtio_user ports joined by dpdk-testpmd io-forward between two
 #             net_vhost ports (no routing: the vhost-user copy cost alone)
 #   af_xdp    kernel pod -> sluiced -> kernel pod (sluice-gen AF_XDP on the pods' eth0)
+#   vxlan     DPDK pod on node 1 -> VXLAN -> DPDK pod on node 2 (two sluiced, one worker
+#             each; on a 2-core machine node 2's worker shares core 0 with the generator)
 # Prints pps, loss and latency, the ratio vhost/ceiling (target >= 0.6), writes
 # perf/results/vhost-<time>.json and .png. Usage: sudo perf/vhost_bench.sh [--duration S]
 set -euo pipefail
@@ -21,23 +23,23 @@ OUT=perf/results
 STAMP=$(date +%Y%m%d-%H%M%S)
 RUN=$(mktemp -d /tmp/slq-XXXX)
 mkdir -p "$OUT" "$RUN/vhost"
-GW_MAC=02:5c:00:00:00:01 MAC_A=02:de:00:00:00:0a MAC_B=02:de:00:00:00:0b
+GW_MAC=02:5c:00:00:00:01 MAC_A=02:de:00:00:00:0a MAC_B=02:de:00:00:00:0b MAC_C=02:de:00:00:00:0c
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	for n in slq-n1 slq-ul slq-pa slq-pb; do ip netns del $n 2>/dev/null || true; done
+	for n in slq-n1 slq-n2 slq-pa slq-pb; do ip netns del $n 2>/dev/null || true; done
 	[ -n "${KEEP:-}" ] || rm -rf "$RUN"
 }
 trap cleanup EXIT
 nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
 mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
 
-for n in slq-n1 slq-ul slq-pa slq-pb; do ip netns del $n 2>/dev/null || true; ip netns add $n; done
-ip link add sl-up0 netns slq-n1 type veth peer name ul0 netns slq-ul
+for n in slq-n1 slq-n2 slq-pa slq-pb; do ip netns del $n 2>/dev/null || true; ip netns add $n; done
+ip link add sl-up0 netns slq-n1 type veth peer name sl-up0 netns slq-n2
 ip link add eth0 netns slq-pa type veth peer name pa netns slq-n1
 ip link add eth0 netns slq-pb type veth peer name pb netns slq-n1
-for l in "slq-n1 sl-up0" "slq-ul ul0" "slq-pa eth0" "slq-pb eth0" "slq-n1 pa" "slq-n1 pb"; do
+for l in "slq-n1 sl-up0" "slq-n2 sl-up0" "slq-pa eth0" "slq-pb eth0" "slq-n1 pa" "slq-n1 pb"; do
 	set -- $l
 	nsx "$1" ip link set "$2" up
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
@@ -53,6 +55,7 @@ gen() {
 }
 VA="-:net_virtio_user0,path=$RUN/vhost/a.sock,server=1,queues=1,mac=$MAC_A"
 VB="-:net_virtio_user1,path=$RUN/vhost/b.sock,server=1,queues=1,mac=$MAC_B"
+VC="-:net_virtio_user2,path=$RUN/vhost/c.sock,server=1,queues=1,mac=$MAC_C"
 
 cat >"$RUN/n1.json" <<JSON
 {"node": {"name": "bench", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"},
@@ -62,7 +65,15 @@ cat >"$RUN/n1.json" <<JSON
   {"name": "dpa", "interface": "vhost-user", "socket": "$RUN/vhost/a.sock", "ip": "10.244.1.10", "mac": "$MAC_A"},
   {"name": "dpb", "interface": "vhost-user", "socket": "$RUN/vhost/b.sock", "ip": "10.244.1.11", "mac": "$MAC_B"},
   {"name": "pa", "ifname": "pa", "ip": "10.244.1.2", "mac": "$(mac_of slq-pa eth0)"},
-  {"name": "pb", "ifname": "pb", "ip": "10.244.1.3", "mac": "$(mac_of slq-pb eth0)"}]}
+  {"name": "pb", "ifname": "pb", "ip": "10.244.1.3", "mac": "$(mac_of slq-pb eth0)"}],
+ "nodes": [{"name": "n2", "ip": "198.18.0.2", "pod_cidr": "10.244.2.0/24"}]}
+JSON
+cat >"$RUN/n2.json" <<JSON
+{"node": {"name": "bench2", "ip": "198.18.0.2", "pod_cidr": "10.244.2.0/24"},
+ "uplink": {"devargs": "net_af_xdp0,iface=sl-up0"},
+ "host": {"enabled": false},
+ "pods": [{"name": "dpc", "interface": "vhost-user", "socket": "$RUN/vhost/c.sock", "ip": "10.244.2.10", "mac": "$MAC_C"}],
+ "nodes": [{"name": "n1", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"}]}
 JSON
 ip netns exec slq-n1 "$B/control/sluiced" -c "$RUN/n1.json" -s "$RUN/n1.sock" -- -l 0,1 \
 	--main-lcore 0 --no-pci --file-prefix slq-n1 $MEM --log-level=lib.eal:error \
@@ -73,7 +84,14 @@ gen vhost "$VA" "$VB" $MAC_A $GW_MAC 10.244.1.10 10.244.1.11
 gen af_xdp "slq-pa:net_af_xdp10,iface=eth0" "slq-pb:net_af_xdp11,iface=eth0" \
 	"$(mac_of slq-pa eth0)" $GW_MAC 10.244.1.2 10.244.1.3
 "$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show graph >"$RUN/graph.json"
-kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
+ip netns exec slq-n2 "$B/control/sluiced" -c "$RUN/n2.json" -s "$RUN/n2.sock" -- -l 1,0 \
+	--main-lcore 1 --no-pci --file-prefix slq-n2 $MEM --log-level=lib.eal:error \
+	>"$RUN/sluiced2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$RUN/n2.sock" ] && break; sleep 0.1; done
+for _ in $(seq 50); do "$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show neighbors | grep -q reachable && break; sleep 0.1; done
+gen vxlan "$VA" "$VC" $MAC_A $GW_MAC 10.244.1.10 10.244.2.10
+for p in "${pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
 pids=()
 
 # Ceiling: testpmd joins the two virtio_user ports through two net_vhost ports (clients).
@@ -91,7 +109,7 @@ python3 - "$RUN" "$OUT/vhost-$STAMP.json" <<'PY'
 import json, sys
 run, out = sys.argv[1], sys.argv[2]
 paths = {}
-for l in ("vhost", "ceiling", "af_xdp"):
+for l in ("vhost", "ceiling", "af_xdp", "vxlan"):
     try:
         paths[l] = json.load(open(f"{run}/{l}.json"))
     except (OSError, ValueError):
@@ -112,7 +130,7 @@ for l, p in paths.items():
 print(f"\nvhost/ceiling = {'n/a' if ratio is None else f'{ratio:.2f}'}   (target >= 0.6)")
 print(f"results: {out}")
 PY
-for l in vhost ceiling af_xdp; do [ -f "$RUN/$l.json" ] && cat "$RUN/$l.json"; echo; done >"$RUN/all.jsonl"
+for l in vhost ceiling af_xdp vxlan; do [ -f "$RUN/$l.json" ] && cat "$RUN/$l.json"; echo; done >"$RUN/all.jsonl"
 /usr/bin/python3 perf/plot.py "$RUN/all.jsonl" --baseline ceiling \
 	--title "64-byte UDP pod -> pod on one node, one core" -o "$OUT/vhost-$STAMP.png" &&
 	echo "chart: $OUT/vhost-$STAMP.png"
