@@ -13,12 +13,14 @@ ninja -C build-fuzz tests/fuzz/fuzz_config tests/fuzz/fuzz_request tests/fuzz/fu
 for t in fuzz_config fuzz_request fuzz_packet; do
 	corpus=tests/fuzz/corpus/$t
 	mkdir -p "$corpus"
-	echo "fuzz: $t for ${secs}s"
-	./build-fuzz/tests/fuzz/$t -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 \
-		"$corpus" tests/fuzz/seeds/$t 2>&1 | grep -E "^(stat::number_of_executed_units|==|SUMMARY|Done)" || true
-	# libFuzzer exits non-zero and writes crash-* on a finding.
-	if ls crash-* leak-* timeout-* 2>/dev/null | grep -q .; then
-		echo "fuzz: $t found a failing input" >&2
+	echo "fuzz: $t for ${secs}s (seeds: tests/fuzz/seeds/$t)"
+	# libFuzzer exits non-zero (and writes crash-*/leak-*/timeout-*) on a finding.
+	if ! ./build-fuzz/tests/fuzz/$t -max_total_time="$secs" -rss_limit_mb=4096 \
+		-print_final_stats=1 -artifact_prefix=build-fuzz/ "$corpus" "tests/fuzz/seeds/$t" \
+		>"build-fuzz/$t.log" 2>&1; then
+		tail -40 "build-fuzz/$t.log" >&2
+		echo "fuzz: $t FAILED (artifacts in build-fuzz/)" >&2
 		exit 1
 	fi
+	grep -E "^stat::number_of_executed_units|^Done" "build-fuzz/$t.log" || true
 done
