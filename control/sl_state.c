@@ -771,8 +771,7 @@ static cJSON *show_pods(void)
 		cJSON_AddNumberToObject(o, "port", p->port);
 		struct sl_port *port = sl_dp.ports[p->port];
 		if (port && port->vhost)
-			cJSON_AddStringToObject(o, "state", sl_vhost_connected(port->vhost) ?
-							 "connected" : "waiting");
+			cJSON_AddStringToObject(o, "state", sl_vhost_state(port->vhost));
 		else
 			cJSON_AddStringToObject(o, "state", "attached");
 		cJSON_AddItemToArray(a, o);

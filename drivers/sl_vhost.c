@@ -23,6 +23,8 @@ struct sl_vhost {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	_Atomic int vid;          /* -1 while no guest is connected */
 	_Atomic unsigned connects;
+	_Atomic bool negotiating; /* a connection is up but the device is not ready yet */
+	_Atomic unsigned failed;  /* connections that ended before the device was ready */
 };
 
 /* Ports by socket path, for the callbacks (which run on rte_vhost's own thread). */
@@ -43,11 +45,35 @@ static struct sl_vhost *find_by_vid(int vid)
 	return found;
 }
 
+static int on_new_connection(int vid)
+{
+	struct sl_vhost *v = find_by_vid(vid);
+	if (v)
+		atomic_store(&v->negotiating, true);
+	return 0;
+}
+
+/* A connection that closes before new_device failed negotiation: most often the pod's
+ * memory has more regions than vhost-user allows (8), i.e. a DPDK pod on hugepages without
+ * --single-file-segments. rte_vhost only logs it; say it where an operator looks. */
+static void on_destroy_connection(int vid)
+{
+	struct sl_vhost *v = find_by_vid(vid);
+	if (!v || !atomic_exchange(&v->negotiating, false))
+		return;
+	atomic_fetch_add(&v->failed, 1);
+	fprintf(stderr, "sluiced: vhost-user %s: the guest disconnected before the device was "
+		"ready (see the vhost log above; a DPDK pod on hugepages must pass "
+		"--single-file-segments to stay within vhost-user's memory region limit)\n",
+		v->path);
+}
+
 static int on_new_device(int vid)
 {
 	struct sl_vhost *v = find_by_vid(vid);
 	if (!v)
 		return -1;
+	atomic_store(&v->negotiating, false);
 	atomic_fetch_add(&v->connects, 1);
 	atomic_store_explicit(&v->vid, vid, memory_order_release);
 	return 0;
@@ -67,6 +93,8 @@ static void on_destroy_device(int vid)
 static const struct rte_vhost_device_ops ops = {
 	.new_device = on_new_device,
 	.destroy_device = on_destroy_device,
+	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
 };
 
 int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const char **err)
@@ -167,7 +195,11 @@ uint16_t sl_vhost_tx_burst(struct sl_vhost *v, struct rte_mbuf **pkts, uint16_t 
 	return sent;
 }
 
-bool sl_vhost_connected(const struct sl_vhost *v)
+const char *sl_vhost_state(const struct sl_vhost *v)
 {
-	return atomic_load(&v->vid) >= 0;
+	if (atomic_load(&v->vid) >= 0)
+		return "connected";
+	if (atomic_load(&v->failed))
+		return "failed: negotiation (too many memory regions? use --single-file-segments)";
+	return "waiting";
 }

@@ -23,5 +23,5 @@ uint16_t sl_vhost_rx_burst(struct sl_vhost *v, struct rte_mempool *pool, struct 
 			   uint16_t n);
 /* Copy packets into the guest's RX ring; frees and returns those accepted. Owner worker. */
 uint16_t sl_vhost_tx_burst(struct sl_vhost *v, struct rte_mbuf **pkts, uint16_t n);
-/* Whether a guest is connected. */
-bool sl_vhost_connected(const struct sl_vhost *v);
+/* "connected", "waiting", or why the last connections failed (for show pods). */
+const char *sl_vhost_state(const struct sl_vhost *v);

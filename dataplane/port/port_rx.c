@@ -36,10 +36,13 @@ static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
 static void trace_mark(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
-		if (atomic_fetch_sub(&w->trace_budget, 1) <= 0) {
-			atomic_store(&w->trace_budget, 0);
+		/* Take one from the budget only while it is positive (a CAS, so a concurrent
+		 * trace.start from the control thread is never overwritten). */
+		int b = atomic_load_explicit(&w->trace_budget, memory_order_relaxed);
+		while (b > 0 && !atomic_compare_exchange_weak(&w->trace_budget, &b, b - 1))
+			;
+		if (b <= 0)
 			return;
-		}
 		struct sl_mbuf_priv *pv = sl_priv(pkts[i]);
 		pv->flags |= SL_F_TRACED;
 		pv->trace_id = w->trace_next_id++;

@@ -54,6 +54,16 @@ check "kernel pod on node 2 -> DPDK pod (VXLAN)" \
 reconnects() { ctl 1 -o json show pods | grep -A8 '"dp1"' | grep -q '"state":.*"waiting"'; }
 check "after the DPDK pod exits sluiced waits to reconnect" reconnects
 check "kernel pods unaffected" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
+# A DPDK app on hugepages without --single-file-segments exceeds vhost-user's memory region
+# limit: sluiced must say so in show pods (needs hugepages, so only where they exist).
+if [ "$(sl_eal_mem)" != "--no-huge -m 512" ]; then
+	timeout 20 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" -m 256 \
+		--log-level=lib.eal:error -- --tx-port "$VU" --rx-port "$VU" --dst-mac $GW_MAC \
+		--src-ip 10.244.1.10 --dst-ip 10.244.1.2 --rate 1000 --duration 1 --warmup 1 \
+		--quiet >"$SL_RUN/regions.log" 2>&1
+	regions_explained() { ctl 1 -o json show pods | grep -q 'failed: negotiation (too many memory regions'; }
+	check "too many memory regions is explained in show pods" regions_explained
+fi
 check "vhost-user pod removed" ctl 1 pod del name=dp1
 check "socket path too long is refused" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock pod add name=dp2 interface=vhost-user socket=/$(printf 'x%.0s' $(seq 120)) ip=10.244.1.11 mac=$DP_MAC 2>&1 | grep -q ok"
 echo "$passed passed, $failed failed"
