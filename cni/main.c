@@ -207,6 +207,30 @@ static int pod_mtu(const struct run *r, unsigned *ret, struct sl_cni_err *err)
 	return 0;
 }
 
+/* Print the ADD result; if it cannot be built, detach the pod again. Returns 0 or < 0. */
+static int emit_result(const struct run *r, const struct sl_cni_attach *a,
+		       const struct sl_cni_pod *sp, struct sl_cni_err *err)
+{
+	struct sl_cni_err ignored;
+	cJSON *res = sl_cni_result_build(a, r->conf.prev_result);
+	if (!res) {
+		sl_cni_api_pod_del(r->conf.socket, sp->namespace, sp->name, &ignored);
+		return sl_cni_fail(err, SL_CNI_E_IO, "result: out of memory");
+	}
+	print_json(res);
+	cJSON_Delete(res);
+	return 0;
+}
+
+/* Release the address IPAM gave a failed ADD. */
+static void undo_ipam(const struct run *r)
+{
+	struct sl_cni_err ignored;
+	struct sl_cni_ipam_call d = ipam_call(r, "DEL");
+	if (sl_cni_ipam_run(&d, NULL, &ignored) < 0)
+		fprintf(stderr, "sluice-cni: undoing ADD: %s\n", ignored.msg);
+}
+
 static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
 {
 	struct sl_cni_ipam_result ip = { 0 };
@@ -270,24 +294,14 @@ static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
 		.ipam = &ip,
 	};
 	memcpy(a.pod_mac, r->vh.mac, 6);
-	cJSON *res = sl_cni_result_build(&a, r->conf.prev_result);
-	if (!res) {
-		sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
-		rc = sl_cni_fail(err, SL_CNI_E_IO, "result: out of memory");
-		goto out;
-	}
-	print_json(res);
-	cJSON_Delete(res);
+	rc = emit_result(r, &a, &sp, err);
 out:
 	if (rc < 0 && devinfo_done)
 		unlink(r->conf.devinfo_file);
 	if (rc < 0 && dir_done)
 		sl_cni_rm_tree(r->vh.dir, &ignored);
-	if (rc < 0 && ipam_done) {
-		struct sl_cni_ipam_call d = ipam_call(r, "DEL");
-		if (sl_cni_ipam_run(&d, NULL, &ignored) < 0)
-			fprintf(stderr, "sluice-cni: undoing ADD: %s\n", ignored.msg);
-	}
+	if (rc < 0 && ipam_done)
+		undo_ipam(r);
 	free(info);
 	sl_cni_ipam_result_free(&ip);
 	if (fd >= 0)
@@ -349,22 +363,12 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	a.ip = ip.ip;
 	a.gateway = r->node.gateway;
 	a.ipam = &ip;
-	cJSON *res = sl_cni_result_build(&a, r->conf.prev_result);
-	if (!res) {
-		sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
-		rc = sl_cni_fail(err, SL_CNI_E_IO, "result: out of memory");
-		goto out;
-	}
-	print_json(res);
-	cJSON_Delete(res);
+	rc = emit_result(r, &a, &sp, err);
 out:
 	if (rc < 0 && veth_done)
 		sl_cni_nl_link_del(&host, r->host_ifname, &ignored);
-	if (rc < 0 && ipam_done) {
-		struct sl_cni_ipam_call d = ipam_call(r, "DEL");
-		if (sl_cni_ipam_run(&d, NULL, &ignored) < 0)
-			fprintf(stderr, "sluice-cni: undoing ADD: %s\n", ignored.msg);
-	}
+	if (rc < 0 && ipam_done)
+		undo_ipam(r);
 	sl_cni_nl_close(&host);
 	sl_cni_nl_close(&pod);
 	sl_cni_ipam_result_free(&ip);

@@ -16,14 +16,12 @@ enum {
 	ETH_EDGE_COUNT
 };
 
-static inline uint16_t eth_input_one(struct rte_node *node, struct rte_mbuf *m)
+/* ours: the MAC this packet's input port answers to (see the file comment). */
+static inline uint16_t eth_input_one(struct rte_mbuf *m, const struct rte_ether_addr *ours)
 {
 	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr)))
 		return ETH_NEXT_DROP_TRUNCATED;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct sl_port *p = sl_port_get(sl_priv(m)->in_port);
-	const struct rte_ether_addr *ours =
-		p && p->kind == SL_PORT_UPLINK ? &p->mac : &sl_dp.conf.gw_mac;
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr) &&
 	    !rte_is_same_ether_addr(&eth->dst_addr, ours))
 		return ETH_NEXT_DROP_NOT_FOR_US;
@@ -42,8 +40,17 @@ static uint16_t eth_input_process(struct rte_graph *graph, struct rte_node *node
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	/* port-rx delivers runs of packets from one port: look the port up once per run. */
+	uint16_t in_port = UINT16_MAX;
+	const struct rte_ether_addr *ours = &sl_dp.conf.gw_mac;
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = eth_input_one(node, objs[i]);
+		uint16_t pid = sl_priv((struct rte_mbuf *)objs[i])->in_port;
+		if (unlikely(pid != in_port)) {
+			const struct sl_port *p = sl_port_get(pid);
+			in_port = pid;
+			ours = p && p->kind == SL_PORT_UPLINK ? &p->mac : &sl_dp.conf.gw_mac;
+		}
+		next[i] = eth_input_one(objs[i], ours);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "next %s",
 			 node->nodes[next[i]]->name);
 	}

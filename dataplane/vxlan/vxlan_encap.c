@@ -35,14 +35,13 @@ static inline uint16_t flow_port(const struct rte_ipv4_hdr *ip)
 	return (uint16_t)(49152 + (h & 0x3fff));
 }
 
-static inline uint16_t vxlan_encap_one(struct rte_mbuf *m)
+static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port *up)
 {
 	const struct sl_nh *nh = &sl_dp.nh[sl_priv(m)->nh];
 	uint64_t ms = atomic_load_explicit(&sl_dp.neigh[nh->neigh].mac_state,
 					   memory_order_acquire);
 	if (unlikely(!(ms & SL_NEIGH_VALID)))
 		return ENCAP_NEXT_DROP_NEIGH_UNRESOLVED;
-	struct sl_port *up = sl_port_get(sl_dp.conf.uplink_port);
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint16_t sport = flow_port(inner);
 	uint16_t inner_len = (uint16_t)rte_pktmbuf_pkt_len(m);
@@ -87,8 +86,9 @@ static uint16_t vxlan_encap_process(struct rte_graph *graph, struct rte_node *no
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	const struct sl_port *up = sl_port_get(sl_dp.conf.uplink_port); /* once per burst */
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = vxlan_encap_one(objs[i]);
+		next[i] = vxlan_encap_one(objs[i], up);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s vni %u",
 			 next[i] == ENCAP_NEXT_TX ? "encapsulated" : "neighbour unresolved",
 			 sl_dp.conf.vni);

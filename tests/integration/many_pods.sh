@@ -9,12 +9,7 @@ export SL_PREFIX=${SL_PREFIX:-slm-} SL_RUN=${SL_RUN:-/tmp/slm-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 N=${SL_MANY_PODS:-260}
-passed=0 failed=0
-check() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then echo "ok - $name"; passed=$((passed + 1))
-	else echo "not ok - $name"; failed=$((failed + 1)); fi
-}
+source scripts/lib/check.sh
 pod_ip() { echo "10.244.$(( ($1 + 2) / 256 )).$(( ($1 + 2) % 256 ))"; }
 
 cleanup() {
@@ -70,5 +65,4 @@ check "no XDP program left on pod veths" \
 	bash -c "! ip netns exec $(ns n1) ip -d link show | grep -q 'prog/xdp.*' || \
 		 [ \$(ip netns exec $(ns n1) ip -d link show | grep -c 'prog/xdp') = 1 ]"
 check "daemon still answers" ctl 1 version
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary

@@ -7,12 +7,7 @@ cd "$(dirname "$0")/../.."
 export SL_PREFIX=${SL_PREFIX:-slr-} SL_RUN=${SL_RUN:-/tmp/slr-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
-passed=0 failed=0
-check() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then echo "ok - $name"; passed=$((passed + 1))
-	else echo "not ok - $name"; failed=$((failed + 1)); fi
-}
+source scripts/lib/check.sh
 trap 'topo_down; rm -rf "$SL_RUN"' EXIT
 topo_up
 mkdir -p "$SL_RUN"
@@ -42,5 +37,4 @@ ctl 1 pod del name=p1a
 node_stop 1
 node_start 1 "$SL_RUN/n1-nopods.json" || exit 1
 check "a deleted pod stays deleted" test "$(ctl 1 -o json show pods | grep -c '"ifname"')" = 2
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary

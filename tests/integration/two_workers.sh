@@ -13,12 +13,7 @@ export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 export SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0"
 export SL_UPLINK_PMD=${SL_UPLINK_PMD:-net_af_packet}
 source scripts/lib/topo.sh
-passed=0 failed=0
-check() {
-	local name=$1; shift
-	if "$@" >/dev/null; then echo "ok - $name"; passed=$((passed + 1))
-	else echo "not ok - $name"; failed=$((failed + 1)); fi
-}
+source scripts/lib/check.sh
 trap 'topo_down; rm -rf "$SL_RUN"' EXIT
 topo_up
 node_start 1 || exit 1
@@ -56,5 +51,4 @@ no_tx_full() {
 }
 check "no tx-full drops" no_tx_full
 ctl 1 show workers
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary

@@ -9,12 +9,7 @@ export SL_PREFIX=${SL_PREFIX:-slv-} SL_RUN=${SL_RUN:-/tmp/slv-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/eal.sh
-passed=0 failed=0
-check() {
-	local name=$1; shift
-	if "$@"; then echo "ok - $name"; passed=$((passed + 1))
-	else echo "not ok - $name"; failed=$((failed + 1)); fi
-}
+source scripts/lib/check.sh
 trap 'topo_down; rm -rf "$SL_RUN"' EXIT
 topo_up
 node_start 1 || exit 1
@@ -38,8 +33,8 @@ gen() {
 	python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(r['rx_packets'], r['loss_pct'])"
 }
 ok_delivery() { # ok_delivery LABEL ARGS...: at least 50000 packets through, loss under 2 % (start-up: rte_vhost reconnects once a second)
-	local out; out=$(gen "$@") || { echo "# $1: generator failed"; tail -5 "$SL_RUN/$1.log"; return 1; }
-	echo "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
+	local out; out=$(gen "$@") || { echo "# $1: generator failed" >&2; tail -5 "$SL_RUN/$1.log" >&2; return 1; }
+	echo >&2 "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
 	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 50000 and l < 2.0))"
 }
 VU="-:net_virtio_user0,path=$SOCK,server=1,queues=1,mac=$DP_MAC"
@@ -66,5 +61,4 @@ if [ "$(sl_eal_mem)" != "--no-huge -m 512" ]; then
 fi
 check "vhost-user pod removed" ctl 1 pod del name=dp1
 check "socket path too long is refused" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock pod add name=dp2 interface=vhost-user socket=/$(printf 'x%.0s' $(seq 120)) ip=10.244.1.11 mac=$DP_MAC 2>&1 | grep -q ok"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+check_summary
