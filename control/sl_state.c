@@ -104,6 +104,11 @@ static int publish_rxqs(unsigned w)
 			for (uint16_t q = 0; q < nq; q++)
 				if (q % sl_dp.n_workers == w)
 					l->q[l->n++] = (struct sl_rxq){ p->id, q };
+		} else if (p->vhost) {
+			/* Worker owner + r polls the guest's queue pairs r, r + n_workers, ... */
+			unsigned r = (w + sl_dp.n_workers - p->owner) % sl_dp.n_workers;
+			if (r < SL_VHOST_MAX_QP)
+				l->q[l->n++] = (struct sl_rxq){ p->id, (uint16_t)r };
 		} else if (p->owner == w) {
 			l->q[l->n++] = (struct sl_rxq){ p->id, 0 };
 		}
@@ -114,10 +119,18 @@ static int publish_rxqs(unsigned w)
 	return 0;
 }
 
+/* Republish the lists of every worker that polls p. */
+static void publish_rxqs_of(const struct sl_port *p)
+{
+	for (unsigned w = 0; w < sl_dp.n_workers; w++)
+		if (w == p->owner || p->vhost)
+			publish_rxqs(w);
+}
+
 static void port_unpublish(struct sl_port *p)
 {
 	atomic_store(&sl_dp.ports[p->id], NULL);
-	publish_rxqs(p->owner);
+	publish_rxqs_of(p);
 	sl_dp_sync(); /* even if publish_rxqs failed: nobody may hold p after this */
 }
 
@@ -360,7 +373,7 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 		return nhi;
 	}
 	atomic_store(&sl_dp.ports[id], port);
-	publish_rxqs(port->owner);
+	publish_rxqs_of(port);
 	if ((rc = fib_set(s->ip, 32, nhi)) < 0) {
 		ERR("cannot route pod: %s", strerror(-rc));
 		port_unpublish(port);
@@ -770,10 +783,10 @@ static cJSON *show_pods(void)
 		cJSON_AddStringToObject(o, "ifname", p->spec.ifname);
 		cJSON_AddNumberToObject(o, "port", p->port);
 		struct sl_port *port = sl_dp.ports[p->port];
-		if (port && port->vhost)
-			cJSON_AddStringToObject(o, "state", sl_vhost_state(port->vhost));
-		else
-			cJSON_AddStringToObject(o, "state", "attached");
+		bool vhost = port && port->vhost;
+		/* vhost-user: the queue pairs the guest enabled; AF_XDP: one socket. */
+		cJSON_AddNumberToObject(o, "queues", vhost ? sl_vhost_queue_pairs(port->vhost) : 1);
+		cJSON_AddStringToObject(o, "state", vhost ? sl_vhost_state(port->vhost) : "attached");
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

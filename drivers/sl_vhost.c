@@ -15,8 +15,9 @@
 #include "dataplane/core/sl_dp.h"
 #include "sl_vhost.h"
 
-#define GUEST_RXQ 0 /* virtio queue the guest receives on (we enqueue) */
-#define GUEST_TXQ 1 /* virtio queue the guest sends on (we dequeue) */
+/* Virtqueue indexes of queue pair qp (virtio 1.1 5.1.2). */
+#define GUEST_RXQ(qp) (2 * (qp))     /* the guest receives on it: we enqueue */
+#define GUEST_TXQ(qp) (2 * (qp) + 1) /* the guest sends on it: we dequeue */
 #define MAX_VHOST SL_MAX_PORTS
 
 struct sl_vhost {
@@ -25,6 +26,8 @@ struct sl_vhost {
 	_Atomic unsigned connects;
 	_Atomic bool negotiating; /* a connection is up but the device is not ready yet */
 	_Atomic unsigned failed;  /* connections that ended before the device was ready */
+	_Atomic uint64_t vrings;  /* bit i: the guest enabled virtqueue i (i < 2 * MAX_QP) */
+	_Atomic bool warned_qp;   /* said once that the guest enabled more than we poll */
 };
 
 /* Ports by socket path, for the callbacks (which run on rte_vhost's own thread). */
@@ -48,8 +51,31 @@ static struct sl_vhost *find_by_vid(int vid)
 static int on_new_connection(int vid)
 {
 	struct sl_vhost *v = find_by_vid(vid);
-	if (v)
+	if (v) {
+		atomic_store(&v->vrings, 0);
 		atomic_store(&v->negotiating, true);
+	}
+	return 0;
+}
+
+/* The guest enables a virtqueue when its driver is ready for it, and may enable or disable
+ * queue pairs at any time (ethtool -L on a VM). */
+static int on_vring_state_changed(int vid, uint16_t vring, int enable)
+{
+	struct sl_vhost *v = find_by_vid(vid);
+	if (!v)
+		return 0;
+	if (vring >= 2 * SL_VHOST_MAX_QP) {
+		if (enable && !atomic_exchange(&v->warned_qp, true))
+			fprintf(stderr, "sluiced: vhost-user %s: the guest enabled queue pair %u; "
+				"sluiced polls only the first %u\n", v->path, vring / 2,
+				SL_VHOST_MAX_QP);
+		return 0;
+	}
+	if (enable)
+		atomic_fetch_or(&v->vrings, 1ULL << vring);
+	else
+		atomic_fetch_and(&v->vrings, ~(1ULL << vring));
 	return 0;
 }
 
@@ -84,6 +110,8 @@ static void on_destroy_device(int vid)
 	struct sl_vhost *v = find_by_vid(vid);
 	if (!v)
 		return;
+	/* vrings is left alone: rte_vhost may stop and restart a device (new memory table)
+	 * without announcing its virtqueues again. */
 	atomic_store_explicit(&v->vid, -1, memory_order_release);
 	/* rte_vhost requires that nobody uses the device once this returns: wait until every
 	 * worker has passed a quiescent state, so none is inside a burst on vid. */
@@ -95,6 +123,7 @@ static const struct rte_vhost_device_ops ops = {
 	.destroy_device = on_destroy_device,
 	.new_connection = on_new_connection,
 	.destroy_connection = on_destroy_connection,
+	.vring_state_changed = on_vring_state_changed,
 };
 
 int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const char **err)
@@ -134,10 +163,13 @@ int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const ch
 		}
 		unlink(path);
 	}
-	uint64_t flags = client ? RTE_VHOST_USER_CLIENT : 0;
-	uint64_t off = (1ULL << 0) /* VIRTIO_NET_F_CSUM */ | (1ULL << 1) /* GUEST_CSUM */ |
-		       (1ULL << 7) /* GUEST_TSO4 */ | (1ULL << 8) /* GUEST_TSO6 */ |
-		       (1ULL << 10) /* GUEST_UFO */ | (1ULL << 11) /* HOST_TSO4 */ |
+	/* Compliant flags: offload requests arrive as RX flags (see sl_vhost.h). */
+	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS |
+			 (client ? RTE_VHOST_USER_CLIENT : 0);
+	/* Offered: CSUM, GUEST_CSUM, HOST_TSO4 (IPv4 is all sluice routes). Not offered: large
+	 * frames towards guests, IPv6 TSO, UDP fragmentation offload. */
+	uint64_t off = (1ULL << 7) /* GUEST_TSO4 */ | (1ULL << 8) /* GUEST_TSO6 */ |
+		       (1ULL << 9) /* GUEST_ECN */ | (1ULL << 10) /* GUEST_UFO */ |
 		       (1ULL << 12) /* HOST_TSO6 */ | (1ULL << 14) /* HOST_UFO */;
 	if ((rc = rte_vhost_driver_register(path, flags)) < 0) {
 		*err = "rte_vhost_driver_register failed";
@@ -178,21 +210,44 @@ void sl_vhost_close(struct sl_vhost *v)
 	free(v);
 }
 
-uint16_t sl_vhost_rx_burst(struct sl_vhost *v, struct rte_mempool *pool, struct rte_mbuf **pkts,
-			   uint16_t n)
+uint16_t sl_vhost_rx_burst(struct sl_vhost *v, unsigned first, unsigned stride,
+			   struct rte_mempool *pool, struct rte_mbuf **pkts, uint16_t n)
 {
 	int vid = atomic_load_explicit(&v->vid, memory_order_acquire);
-	return vid < 0 ? 0 : rte_vhost_dequeue_burst(vid, GUEST_TXQ, pool, pkts, n);
-}
-
-uint16_t sl_vhost_tx_burst(struct sl_vhost *v, struct rte_mbuf **pkts, uint16_t n)
-{
-	int vid = atomic_load_explicit(&v->vid, memory_order_acquire);
+	uint64_t on = atomic_load_explicit(&v->vrings, memory_order_relaxed);
+	uint16_t got = 0;
 	if (vid < 0)
 		return 0;
-	uint16_t sent = rte_vhost_enqueue_burst(vid, GUEST_RXQ, pkts, n);
+	for (unsigned qp = first; qp < SL_VHOST_MAX_QP && got < n; qp += stride)
+		if (on & (1ULL << GUEST_TXQ(qp)))
+			got += rte_vhost_dequeue_burst(vid, (uint16_t)GUEST_TXQ(qp), pool, pkts + got,
+						       n - got);
+	return got;
+}
+
+bool sl_vhost_tx_ready(const struct sl_vhost *v, unsigned qp)
+{
+	return qp < SL_VHOST_MAX_QP &&
+	       (atomic_load_explicit(&v->vrings, memory_order_relaxed) & (1ULL << GUEST_RXQ(qp)));
+}
+
+uint16_t sl_vhost_tx_burst(struct sl_vhost *v, unsigned qp, struct rte_mbuf **pkts, uint16_t n)
+{
+	int vid = atomic_load_explicit(&v->vid, memory_order_acquire);
+	if (vid < 0 || !sl_vhost_tx_ready(v, qp))
+		return 0;
+	uint16_t sent = rte_vhost_enqueue_burst(vid, (uint16_t)GUEST_RXQ(qp), pkts, n);
 	rte_pktmbuf_free_bulk(pkts, sent); /* enqueue copies */
 	return sent;
+}
+
+unsigned sl_vhost_queue_pairs(const struct sl_vhost *v)
+{
+	uint64_t on = atomic_load(&v->vrings);
+	unsigned n = 0;
+	for (unsigned qp = 0; qp < SL_VHOST_MAX_QP; qp++)
+		n += (on & (1ULL << GUEST_TXQ(qp))) != 0;
+	return n;
 }
 
 const char *sl_vhost_state(const struct sl_vhost *v)

@@ -95,7 +95,8 @@ struct sl_neigh {
 
 struct sl_rxq {
 	uint16_t port;  /* sluice port index */
-	uint16_t queue; /* ethdev queue (0 for pods) */
+	uint16_t queue; /* ethdev queue; vhost-user: first queue pair (sl_vhost_rx_burst);
+			 * AF_XDP pods: 0 */
 };
 
 /* The receive queues a worker polls; replaced as a whole (RCU). */

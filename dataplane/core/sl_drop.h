@@ -6,6 +6,9 @@
 	_(ETH_TRUNCATED, "eth-truncated")                                         \
 	_(ETH_UNSUPPORTED, "eth-unsupported-type")                               \
 	_(ETH_NOT_FOR_US, "eth-not-for-us")                                       \
+	_(OFFLOAD_MALFORMED, "offload-malformed")                                 \
+	_(FRAME_TOO_BIG, "frame-too-big")                                         \
+	_(NO_MBUF, "no-mbuf")                                                     \
 	_(ARP_MALFORMED, "arp-malformed")                                         \
 	_(ARP_NOT_FOR_US, "arp-not-for-us")                                       \
 	_(ARP_REPLY_CONSUMED, "arp-reply-consumed")                               \

@@ -1,6 +1,8 @@
 /* port-rx: the source node. Polls this worker's receive queues (uplink and host ethdev
- * queues, pod AF_XDP sockets), drains the handoff rings other workers fill for the ports
- * it owns (port_send.h), and marks packets for tracing while a trace is armed. */
+ * queues, pod AF_XDP sockets, vhost-user queue pairs), drains the handoff rings other workers
+ * fill for the ports it owns (port_send.h), and marks packets for tracing while a trace is
+ * armed. Frames that still need offload work (a partial checksum, a TSO frame, several
+ * segments) go to guest-offload first; all others to eth-input. */
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
@@ -11,7 +13,29 @@
 
 #define RX_BURST 32
 
-enum { RX_NEXT_ETH_INPUT, RX_NEXT_PORT_TX, RX_EDGE_COUNT };
+enum { RX_NEXT_ETH_INPUT, RX_NEXT_PORT_TX, RX_NEXT_GUEST_OFFLOAD, RX_EDGE_COUNT };
+
+/* Whether m needs guest-offload before eth-input (see offload/guest_offload.c). */
+static inline bool needs_offload(const struct rte_mbuf *m)
+{
+	return m->nb_segs > 1 || (m->ol_flags & RTE_MBUF_F_RX_LRO) ||
+	       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE;
+}
+
+/* Send the frames of pkts[0..n) that need offload work to guest-offload; returns how many
+ * stay, compacted at the front. */
+static uint16_t divert_offload(struct rte_graph *graph, struct rte_node *node,
+			       struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t kept = 0;
+	for (uint16_t j = 0; j < n; j++) {
+		if (needs_offload(pkts[j]))
+			rte_node_enqueue_x1(graph, node, RX_NEXT_GUEST_OFFLOAD, pkts[j]);
+		else
+			pkts[kept++] = pkts[j];
+	}
+	return kept;
+}
 
 static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
 {
@@ -68,7 +92,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 	if (w->id == 0 && unlikely(!rte_ring_empty(sl_dp.ctrl_tx)))
 		drain_ctrl_tx(graph, node);
 	struct sl_rxq_list *l = atomic_load_explicit(&w->rxqs, memory_order_acquire);
-	uint16_t total = 0;
+	uint16_t total = 0, diverted = 0;
 
 	if (!l || l->n == 0) {
 		w->last_rx = 0;
@@ -92,28 +116,33 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		if (p->xsk) {
 			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
 		} else if (p->vhost) {
-			n = sl_vhost_rx_burst(p->vhost, sl_dp.pool, pkts, RX_BURST);
+			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,
+					      pkts, RX_BURST);
 		} else {
 			n = rte_eth_rx_burst(p->eth_port, q->queue, pkts, RX_BURST);
 		}
 		uint64_t bytes = 0;
+		bool offload = false;
 		for (uint16_t j = 0; j < n; j++) {
 			struct sl_mbuf_priv *pv = sl_priv(pkts[j]);
 			pv->in_port = p->id;
 			pv->flags = 0;
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
+			offload |= needs_offload(pkts[j]);
 		}
 		p->stats[w->id].rx_packets += n;
 		p->stats[w->id].rx_bytes += bytes;
-		total += n;
+		if (unlikely(atomic_load_explicit(&w->trace_budget, memory_order_relaxed) > 0))
+			trace_mark(w, pkts, n);
+		uint16_t kept = unlikely(offload) ? divert_offload(graph, node, pkts, n) : n;
+		total += kept;
+		diverted += n - kept;
 	}
 	*cursor = (uint16_t)((start + i) % l->n);
-	if (unlikely(atomic_load_explicit(&w->trace_budget, memory_order_relaxed) > 0))
-		trace_mark(w, (struct rte_mbuf **)objs, total);
-	w->last_rx = total;
+	w->last_rx = total + diverted;
 	if (total)
 		rte_node_next_stream_put(graph, node, RX_NEXT_ETH_INPUT, total);
-	return total;
+	return total + diverted;
 }
 
 static struct rte_node_register port_rx_node = {
@@ -124,6 +153,7 @@ static struct rte_node_register port_rx_node = {
 	.next_nodes = {
 		[RX_NEXT_ETH_INPUT] = "eth-input",
 		[RX_NEXT_PORT_TX] = "port-tx",
+		[RX_NEXT_GUEST_OFFLOAD] = "guest-offload",
 	},
 };
 RTE_NODE_REGISTER(port_rx_node);

@@ -5,6 +5,7 @@
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
@@ -27,7 +28,9 @@ struct rte_mbuf *pb_ip4(struct rte_mempool *mp, const struct pb_ip4 *s)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	uint8_t proto = s->proto ? s->proto : IPPROTO_UDP;
-	uint16_t l4 = proto == IPPROTO_ICMP ? sizeof(struct rte_icmp_hdr) : sizeof(struct rte_udp_hdr);
+	uint16_t l4 = proto == IPPROTO_ICMP  ? sizeof(struct rte_icmp_hdr)
+		      : proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr)
+					     : sizeof(struct rte_udp_hdr);
 	uint16_t iplen = (uint16_t)(sizeof(struct rte_ipv4_hdr) + l4 + s->payload);
 	uint8_t *b = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(sizeof(struct rte_ether_hdr) + iplen));
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)b;
@@ -56,6 +59,13 @@ struct rte_mbuf *pb_ip4(struct rte_mempool *mp, const struct pb_ip4 *s)
 		icmp->icmp_seq_nb = htons(1);
 		icmp->icmp_cksum = 0;
 		icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, l4 + s->payload);
+	} else if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)l4p;
+		*tcp = (struct rte_tcp_hdr){ .src_port = htons(s->sport), .dst_port = htons(s->dport),
+					     .sent_seq = htonl(s->seq), .data_off = 5 << 4,
+					     .tcp_flags = s->tcp_flags, .rx_win = htons(65535) };
+		for (unsigned k = 0; k < s->payload; k++)
+			l4p[l4 + k] = (uint8_t)k;
 	} else {
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)l4p;
 		udp->src_port = htons(s->sport);

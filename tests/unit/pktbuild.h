@@ -9,13 +9,15 @@ struct pb_ip4 {
 	struct rte_ether_addr src_mac, dst_mac;
 	const char *src, *dst;  /* dotted quads */
 	uint8_t ttl;            /* 0 = 64 */
-	uint8_t proto;          /* 0 = UDP */
+	uint8_t proto;          /* 0 = UDP; IPPROTO_ICMP, IPPROTO_TCP */
 	bool df;
 	uint16_t sport, dport;  /* UDP/TCP ports */
-	uint16_t payload;       /* bytes after the L4 header */
+	uint16_t payload;       /* bytes after the L4 header (TCP: byte k is k & 0xff) */
+	uint32_t seq;           /* TCP sequence number */
+	uint8_t tcp_flags;      /* TCP flags */
 };
 
-/* Ethernet + IPv4 + UDP (or ICMP echo request when proto is IPPROTO_ICMP). */
+/* Ethernet + IPv4 + UDP, TCP (20-byte header) or ICMP echo request; L4 checksums 0. */
 struct rte_mbuf *pb_ip4(struct rte_mempool *mp, const struct pb_ip4 *s);
 /* Ethernet + ARP request (broadcast) asking for tip from sip/sha. */
 struct rte_mbuf *pb_arp_request(struct rte_mempool *mp, struct rte_ether_addr sha,

@@ -1,0 +1,194 @@
+/* guest-offload: finishes what a virtio guest left to its "device" (VIRTIO_NET_F_CSUM,
+ * VIRTIO_NET_F_HOST_TSO4; see drivers/sl_vhost.h), so every later node sees plain,
+ * single-segment IPv4 frames:
+ *  - a partial TCP/UDP checksum (RTE_MBUF_F_RX_L4_CKSUM_NONE: the field holds only the
+ *    pseudo-header sum) is completed in place;
+ *  - a TSO frame (RTE_MBUF_F_RX_LRO, tso_segsz = MSS) is cut into MSS-sized TCP segments in
+ *    fresh mbufs, the way a NIC does it: headers copied, then per segment the IPv4 total
+ *    length, identification (+1 each) and checksum, the TCP sequence number, and the flags
+ *    (FIN and PSH on the last segment only, CWR on the first only), and a full TCP checksum;
+ *  - any other multi-segment frame is longer than a pod MTU can be and is dropped.
+ * port-rx sends only such frames here: rare for DPDK pods, the common case for VM TCP. */
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_graph_worker.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/core/sl_dp.h"
+
+#define SEG_BULK 64     /* segments allocated at a time */
+#define MIN_MSS 88      /* Linux's TCP_MIN_MSS: bounds the segments one frame can become */
+#define MAX_TSO 65535   /* virtio-net TSO frames are at most 64 KiB of IP packet */
+
+enum {
+	OFL_NEXT_ETH_INPUT,
+	OFL_NEXT_DROP_MALFORMED,
+	OFL_NEXT_DROP_TOO_BIG,
+	OFL_NEXT_DROP_NO_MBUF,
+	OFL_EDGE_COUNT
+};
+
+/* Offsets of the headers of an Ethernet/IPv4/TCP-or-UDP frame, all in its first segment. */
+struct l4_frame {
+	struct rte_ipv4_hdr *ip;
+	void *l4;
+	uint16_t l3_off, l4_off, hdr_len; /* hdr_len: through the end of the L4 header */
+};
+
+/* Find the headers of m, checking every length against the first segment. Returns 0 or -1. */
+static int parse(struct rte_mbuf *m, struct l4_frame *f)
+{
+	uint16_t dlen = rte_pktmbuf_data_len(m);
+	if (dlen < sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr))
+		return -1;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return -1;
+	f->l3_off = sizeof(*eth);
+	f->ip = (struct rte_ipv4_hdr *)(eth + 1);
+	unsigned ihl = rte_ipv4_hdr_len(f->ip);
+	if ((f->ip->version_ihl >> 4) != 4 || ihl < sizeof(*f->ip) ||
+	    (f->ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+		return -1;
+	f->l4_off = (uint16_t)(f->l3_off + ihl);
+	unsigned l4_len;
+	if (f->ip->next_proto_id == IPPROTO_TCP) {
+		if (dlen < f->l4_off + sizeof(struct rte_tcp_hdr))
+			return -1;
+		l4_len = ((struct rte_tcp_hdr *)((uint8_t *)eth + f->l4_off))->data_off >> 4 << 2;
+		if (l4_len < sizeof(struct rte_tcp_hdr))
+			return -1;
+	} else if (f->ip->next_proto_id == IPPROTO_UDP) {
+		l4_len = sizeof(struct rte_udp_hdr);
+	} else {
+		return -1;
+	}
+	if (dlen < f->l4_off + l4_len)
+		return -1;
+	f->l4 = (uint8_t *)eth + f->l4_off;
+	f->hdr_len = (uint16_t)(f->l4_off + l4_len);
+	return 0;
+}
+
+/* Complete the partial L4 checksum of single-segment m. Returns 0 or -1. */
+static int complete_checksum(struct rte_mbuf *m)
+{
+	struct l4_frame f;
+	if (parse(m, &f) < 0)
+		return -1;
+	/* rte_ipv4_udptcp_cksum sums total_length - ihl bytes: they must all be here. */
+	unsigned tlen = rte_be_to_cpu_16(f.ip->total_length);
+	if (tlen < (unsigned)(f.hdr_len - f.l3_off) || f.l3_off + tlen > rte_pktmbuf_data_len(m))
+		return -1;
+	if (f.ip->next_proto_id == IPPROTO_TCP) {
+		struct rte_tcp_hdr *tcp = f.l4;
+		tcp->cksum = 0;
+		tcp->cksum = rte_ipv4_udptcp_cksum(f.ip, tcp);
+	} else {
+		struct rte_udp_hdr *udp = f.l4;
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(f.ip, udp); /* 0 comes back as 0xffff */
+	}
+	m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	return 0;
+}
+
+/* Build segment i (payload [off, off + len) of m) into seg. */
+static void build_segment(struct rte_mbuf *seg, struct rte_mbuf *m, const struct l4_frame *f,
+			  unsigned i, uint32_t off, uint16_t len, bool last)
+{
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(seg, (uint16_t)(f->hdr_len + len));
+	rte_memcpy(d, rte_pktmbuf_mtod(m, void *), f->hdr_len);
+	const void *src = rte_pktmbuf_read(m, f->hdr_len + off, len, d + f->hdr_len);
+	if (src != d + f->hdr_len)
+		rte_memcpy(d + f->hdr_len, src, len);
+
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + f->l3_off);
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(d + f->l4_off);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(f->hdr_len - f->l3_off + len));
+	ip->packet_id = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(f->ip->packet_id) + i));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	tcp->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + off);
+	if (!last)
+		tcp->tcp_flags &= (uint8_t)~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
+	if (i > 0)
+		tcp->tcp_flags &= (uint8_t)~RTE_TCP_CWR_FLAG;
+	tcp->cksum = 0;
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+
+	struct sl_mbuf_priv *pv = sl_priv(seg), *opv = sl_priv(m);
+	pv->in_port = opv->in_port;
+	pv->flags = opv->flags;
+	pv->trace_id = opv->trace_id;
+}
+
+/* Cut TSO frame m into segments and enqueue them to eth-input. Returns OFL_EDGE_COUNT when
+ * done (the caller frees m), else the drop edge for m. */
+static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m)
+{
+	struct l4_frame f;
+	uint16_t mss = m->tso_segsz;
+	if (parse(m, &f) < 0 || f.ip->next_proto_id != IPPROTO_TCP || mss < MIN_MSS ||
+	    rte_pktmbuf_pkt_len(m) <= f.hdr_len ||
+	    rte_pktmbuf_pkt_len(m) - f.l3_off > MAX_TSO ||
+	    f.hdr_len + mss > rte_pktmbuf_data_room_size(sl_dp.pool) - RTE_PKTMBUF_HEADROOM)
+		return OFL_NEXT_DROP_MALFORMED;
+	uint32_t payload = rte_pktmbuf_pkt_len(m) - f.hdr_len;
+	unsigned nseg = (payload + mss - 1) / mss;
+	struct rte_mbuf *segs[SEG_BULK];
+	for (unsigned first = 0; first < nseg; first += SEG_BULK) {
+		unsigned k = RTE_MIN(nseg - first, (unsigned)SEG_BULK);
+		if (rte_pktmbuf_alloc_bulk(sl_dp.pool, segs, k) < 0)
+			return OFL_NEXT_DROP_NO_MBUF; /* segments already sent stay sent */
+		for (unsigned j = 0; j < k; j++) {
+			unsigned i = first + j;
+			uint32_t off = i * mss;
+			uint16_t len = (uint16_t)RTE_MIN((uint32_t)mss, payload - off);
+			build_segment(segs[j], m, &f, i, off, len, i == nseg - 1);
+		}
+		rte_node_enqueue(graph, node, OFL_NEXT_ETH_INPUT, (void **)segs, (uint16_t)k);
+	}
+	SL_TRACE(node, m, "cut a %u-byte TSO frame into %u segments of MSS %u",
+		 rte_pktmbuf_pkt_len(m), nseg, mss);
+	return OFL_EDGE_COUNT;
+}
+
+static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *node,
+				      void **objs, uint16_t nb)
+{
+	for (uint16_t i = 0; i < nb; i++) {
+		struct rte_mbuf *m = objs[i];
+		uint16_t next;
+		if (m->ol_flags & RTE_MBUF_F_RX_LRO)
+			next = segment(graph, node, m);
+		else if (m->nb_segs > 1)
+			next = OFL_NEXT_DROP_TOO_BIG;
+		else
+			next = complete_checksum(m) < 0 ? OFL_NEXT_DROP_MALFORMED
+							: OFL_NEXT_ETH_INPUT;
+		if (next == OFL_EDGE_COUNT) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		SL_TRACE(node, m, "next %s", node->nodes[next]->name);
+		rte_node_enqueue_x1(graph, node, next, m);
+	}
+	return nb;
+}
+
+static struct rte_node_register guest_offload_node = {
+	.name = "guest-offload",
+	.process = guest_offload_process,
+	.nb_edges = OFL_EDGE_COUNT,
+	.next_nodes = {
+		[OFL_NEXT_ETH_INPUT] = "eth-input",
+		[OFL_NEXT_DROP_MALFORMED] = "drop-offload-malformed",
+		[OFL_NEXT_DROP_TOO_BIG] = "drop-frame-too-big",
+		[OFL_NEXT_DROP_NO_MBUF] = "drop-no-mbuf",
+	},
+};
+RTE_NODE_REGISTER(guest_offload_node);

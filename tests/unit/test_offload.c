@@ -1,0 +1,195 @@
+/* guest-offload tests: frames carrying the offload flags rte_vhost sets for a virtio guest
+ * (partial checksum, TSO with an MSS, several segments) go into a port; every segment or
+ * completed frame that comes out is checked field by field. Topology: see harness.h. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "harness.h"
+#include "pktbuild.h"
+
+#define L3 RTE_ETHER_HDR_LEN
+#define L4 (L3 + (int)sizeof(struct rte_ipv4_hdr))
+#define HDRS (unsigned)(L4 + sizeof(struct rte_tcp_hdr))
+
+static struct rte_mbuf *out[16];
+
+static struct pb_ip4 tcp_from_pod_a(const char *dst, uint16_t payload, uint8_t flags)
+{
+	return (struct pb_ip4){ .src_mac = th_pod_a_mac, .dst_mac = th_gw_mac,
+				.src = "10.244.1.2", .dst = dst, .ttl = 64, .df = true,
+				.proto = IPPROTO_TCP, .sport = 40000, .dport = 5201,
+				.payload = payload, .seq = 1000, .tcp_flags = flags };
+}
+
+/* Re-chain m into segments of at most piece bytes (as rte_vhost delivers a large frame). */
+static struct rte_mbuf *rechain(struct rte_mbuf *m, uint16_t piece)
+{
+	struct rte_mbuf *head = NULL;
+	for (uint32_t off = 0; off < rte_pktmbuf_pkt_len(m); off += piece) {
+		uint16_t len = (uint16_t)RTE_MIN((uint32_t)piece, rte_pktmbuf_pkt_len(m) - off);
+		struct rte_mbuf *s = rte_pktmbuf_alloc(sl_dp.pool);
+		memcpy(rte_pktmbuf_append(s, len), rte_pktmbuf_mtod_offset(m, void *, off), len);
+		if (!head)
+			head = s;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, s), 0);
+	}
+	rte_pktmbuf_free(m);
+	return head;
+}
+
+/* A TSO frame as a guest sends it: full-length IP header, pseudo-header TCP sum only. */
+static struct rte_mbuf *tso_frame(const char *dst, uint16_t payload, uint16_t mss,
+				  uint8_t flags, uint16_t piece)
+{
+	struct pb_ip4 p = tcp_from_pod_a(dst, 0, flags);
+	struct rte_mbuf *hdr = pb_ip4(sl_dp.pool, &p);
+	/* pb_ip4 builds at most one mbuf: build the payload here, then cut in pieces. */
+	static uint8_t frame[16384];
+	memcpy(frame, rte_pktmbuf_mtod(hdr, void *), HDRS);
+	for (unsigned k = 0; k < payload; k++)
+		frame[HDRS + k] = (uint8_t)k;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + L3);
+	ip->total_length = htons((uint16_t)(HDRS - L3 + payload));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(frame + L4);
+	tcp->cksum = rte_ipv4_phdr_cksum(ip, RTE_MBUF_F_TX_TCP_SEG);
+	rte_pktmbuf_free(hdr);
+
+	struct rte_mbuf *head = NULL;
+	for (unsigned off = 0; off < HDRS + payload; off += piece) {
+		uint16_t len = (uint16_t)RTE_MIN((unsigned)piece, HDRS + payload - off);
+		struct rte_mbuf *s = rte_pktmbuf_alloc(sl_dp.pool);
+		memcpy(rte_pktmbuf_append(s, len), frame + off, len);
+		if (!head)
+			head = s;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, s), 0);
+	}
+	head->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	head->tso_segsz = mss;
+	return head;
+}
+
+/* A 3500-byte TSO frame in three mbufs becomes four segments: MSS-sized but the last, each
+ * with its own IPv4 length, id and checksum, TCP sequence, flags and checksum. */
+static void test_tso_segments(void **s)
+{
+	th_reset();
+	uint8_t flags = RTE_TCP_CWR_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG;
+	struct rte_mbuf *m = tso_frame("10.244.1.3", 3500, 1000, flags, 1200);
+	assert_int_equal(m->nb_segs, 3);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t len = i < 3 ? 1000 : 500;
+		assert_int_equal(out[i]->nb_segs, 1);
+		assert_int_equal(rte_pktmbuf_pkt_len(out[i]), HDRS + len);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out[i], void *, L3);
+		struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(out[i], void *, L4);
+		assert_int_equal(ntohs(ip->total_length), HDRS - L3 + len);
+		assert_int_equal(ntohs(ip->packet_id), 0x1234 + i);
+		assert_int_equal(ip->time_to_live, 63);
+		assert_true(pb_ip4_cksum_ok(ip));
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, tcp), 0);
+		assert_int_equal(ntohl(tcp->sent_seq), 1000 + i * 1000);
+		uint8_t want = RTE_TCP_ACK_FLAG | (i == 0 ? RTE_TCP_CWR_FLAG : 0) |
+			       (i == 3 ? RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG : 0);
+		assert_int_equal(tcp->tcp_flags, want);
+		const uint8_t *pl = rte_pktmbuf_mtod_offset(out[i], uint8_t *, HDRS);
+		for (unsigned k = 0; k < len; k++)
+			if (pl[k] != (uint8_t)(i * 1000 + k))
+				fail_msg("segment %u byte %u: %u", i, k, pl[k]);
+	}
+	rte_pktmbuf_free_bulk(out, n);
+}
+
+/* Segments of a TSO frame to a remote pod are each VXLAN-encapsulated. */
+static void test_tso_to_remote_node(void **s)
+{
+	th_reset();
+	struct rte_mbuf *m = tso_frame("10.244.2.7", 2800, 1400, RTE_TCP_ACK_FLAG, 2000);
+	unsigned n = th_run(TH_POD_A, m, TH_UPLINK, out, 16);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(rte_pktmbuf_pkt_len(out[i]), 50 + HDRS + 1400);
+	rte_pktmbuf_free_bulk(out, n);
+}
+
+/* A partial checksum (pseudo-header sum only) is completed, for UDP and for TCP. */
+static void test_partial_checksum(void **s)
+{
+	uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+	for (unsigned t = 0; t < 2; t++) {
+		th_reset();
+		struct pb_ip4 p = tcp_from_pod_a("10.244.1.3", 300, RTE_TCP_ACK_FLAG);
+		p.proto = protos[t];
+		struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+		uint16_t *ck = rte_pktmbuf_mtod_offset(
+			m, uint16_t *, L4 + (protos[t] == IPPROTO_TCP ? 16 : 6));
+		*ck = rte_ipv4_phdr_cksum(ip, 0);
+		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+		assert_int_equal(n, 1);
+		ip = rte_pktmbuf_mtod_offset(out[0], void *, L3);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, (uint8_t *)ip + 20), 0);
+		assert_int_not_equal(*rte_pktmbuf_mtod_offset(
+			out[0], uint16_t *, L4 + (protos[t] == IPPROTO_TCP ? 16 : 6)), 0);
+		rte_pktmbuf_free_bulk(out, n);
+	}
+}
+
+/* What a guest must not be able to do: each is dropped with its reason, nothing sent. */
+static void test_offload_drops(void **s)
+{
+	th_reset();
+	/* Several segments without TSO: longer than any pod MTU. */
+	struct pb_ip4 p = tcp_from_pod_a("10.244.1.3", 1000, RTE_TCP_ACK_FLAG);
+	struct rte_mbuf *m = rechain(pb_ip4(sl_dp.pool, &p), 600);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	assert_int_equal(th_drops(SL_DROP_FRAME_TOO_BIG), 1);
+
+	/* TSO with an MSS below TCP's minimum (would be thousands of segments). */
+	m = tso_frame("10.244.1.3", 3000, 1, RTE_TCP_ACK_FLAG, 2000);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	/* TSO on a UDP frame. */
+	p.proto = IPPROTO_UDP;
+	m = pb_ip4(sl_dp.pool, &p);
+	m->ol_flags = RTE_MBUF_F_RX_LRO;
+	m->tso_segsz = 500;
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	/* A partial checksum whose IPv4 total length runs past the frame. */
+	p.proto = IPPROTO_TCP;
+	m = pb_ip4(sl_dp.pool, &p);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	ip->total_length = htons(1500);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	/* A partial checksum on something that is not IPv4. */
+	m = pb_ip4(sl_dp.pool, &p);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	assert_int_equal(th_drops(SL_DROP_OFFLOAD_MALFORMED), 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tso_segments),
+		cmocka_unit_test(test_tso_to_remote_node),
+		cmocka_unit_test(test_partial_checksum),
+		cmocka_unit_test(test_offload_drops),
+	};
+	return cmocka_run_group_tests_name("offload", tests, th_setup, NULL);
+}
