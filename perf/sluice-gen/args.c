@@ -25,6 +25,9 @@ enum {
 	OPT_LABEL,
 	OPT_BURST,
 	OPT_QUIET,
+	OPT_QUEUES,
+	OPT_L4_CSUM,
+	OPT_TSO,
 	OPT_HELP,
 };
 
@@ -45,6 +48,9 @@ static const struct option long_opts[] = {
 	{"label", required_argument, NULL, OPT_LABEL},
 	{"burst", required_argument, NULL, OPT_BURST},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"queues", required_argument, NULL, OPT_QUEUES},
+	{"l4-csum", no_argument, NULL, OPT_L4_CSUM},
+	{"tso", required_argument, NULL, OPT_TSO},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -62,18 +68,26 @@ sl_gen_usage(FILE *f, const char *prog)
 		"  --dst-mac MAC            (default: rx port MAC)\n"
 		"  --src-ip IP              (default 198.18.0.1)\n"
 		"  --dst-ip IP              (default 198.18.0.2)\n"
-		"  --dst-port N             UDP destination port (default 5001)\n"
+		"  --dst-port N             UDP (TCP with --tso) destination port (default 5001)\n"
 		"  --flows N                UDP source ports %u..%u+N-1 (default 1024, max %u)\n"
-		"  --size BYTES             frame size without FCS, %u..%u (default 64)\n"
+		"  --size BYTES             frame size without FCS, %u..%u (default 64; with --tso\n"
+		"                           %u..%u, default 9014)\n"
 		"  --rate PPS               0 = as fast as possible (default 0)\n"
 		"  --duration SECONDS       measured window (default 5)\n"
 		"  --warmup SECONDS         sent but not counted (default 1)\n"
 		"  --burst N                1..%u (default 32)\n"
 		"  --json FILE              write results as JSON\n"
 		"  --label NAME             label in the JSON (default \"sluice-gen\")\n"
-		"  --quiet                  no per-second progress lines\n",
+		"  --quiet                  no per-second progress lines\n"
+		"  --queues N               rx and tx queues on each port, 1..%u (default 1); flow i\n"
+		"                           is sent on tx queue i %% N (needs N <= --flows)\n"
+		"  --l4-csum                leave each UDP checksum to the tx port (checksum offload)\n"
+		"  --tso MSS                send TCP frames for the tx port to cut into MSS-byte\n"
+		"                           segments (TSO), %u..%u; rx counts TCP segments instead of\n"
+		"                           probes: no loss or latency. Not with --l4-csum\n",
 		prog, SL_GEN_SPORT_BASE, SL_GEN_SPORT_BASE, SL_GEN_MAX_FLOWS, SL_GEN_MIN_SIZE,
-		SL_GEN_MAX_SIZE, SL_GEN_MAX_BURST);
+		SL_GEN_MAX_SIZE, SL_GEN_TSO_MIN_SIZE, SL_GEN_TSO_MAX_SIZE, SL_GEN_MAX_BURST,
+		SL_GEN_MAX_QUEUES, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS);
 }
 
 static int
@@ -153,11 +167,40 @@ parse_port_spec(const char *opt, const char *s, struct sl_gen_port_spec *ret)
 	return 0;
 }
 
+/* Limits that depend on more than one option. */
+static int
+check_combination(const struct sl_gen_config *c)
+{
+	if (c->tso_mss != 0 && c->l4_csum) {
+		fprintf(stderr, "sluice-gen: --l4-csum offloads UDP checksums, but --tso sends TCP "
+			"(its checksum is always offloaded): give one of them\n");
+		return -EINVAL;
+	}
+	if (c->tso_mss == 0 && c->size > SL_GEN_MAX_SIZE) {
+		fprintf(stderr, "sluice-gen: --size %u: expected 64..1514 (up to 9014 with --tso)\n",
+			c->size);
+		return -EINVAL;
+	}
+	/* Every TSO frame carries a full probe after its TCP header. */
+	if (c->tso_mss != 0 && c->size < SL_GEN_TSO_MIN_SIZE) {
+		fprintf(stderr, "sluice-gen: --size %u: --tso needs at least %u bytes (TCP headers "
+			"and a probe)\n", c->size, SL_GEN_TSO_MIN_SIZE);
+		return -EINVAL;
+	}
+	/* Flow i goes to tx queue i % queues: a queue without a flow would stay idle. */
+	if (c->queues > c->flows) {
+		fprintf(stderr, "sluice-gen: --queues %u needs --flows >= %u (flow i is sent on tx "
+			"queue i %% %u), not %u\n", c->queues, c->queues, c->queues, c->flows);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 {
 	struct sl_gen_config *c = ret_cfg;
-	bool has_tx = false, has_rx = false;
+	bool has_tx = false, has_rx = false, has_size = false;
 	uint64_t v;
 	int opt, idx;
 
@@ -171,6 +214,7 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 	c->duration = 5;
 	c->warmup = 1;
 	c->burst = 32;
+	c->queues = 1;
 	c->label = "sluice-gen";
 
 	opterr = 0;
@@ -218,9 +262,11 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 			c->flows = (uint32_t)v;
 			break;
 		case OPT_SIZE:
-			if (parse_u64(optarg, SL_GEN_MIN_SIZE, SL_GEN_MAX_SIZE, &v) < 0)
-				return bad(name, optarg, "expected 64..1514");
+			/* The --tso limits are checked once all options are in. */
+			if (parse_u64(optarg, SL_GEN_MIN_SIZE, SL_GEN_TSO_MAX_SIZE, &v) < 0)
+				return bad(name, optarg, "expected 64..1514 (78..9014 with --tso)");
 			c->size = (uint16_t)v;
+			has_size = true;
 			break;
 		case OPT_RATE:
 			if (parse_u64(optarg, 0, 1000000000, &v) < 0)
@@ -253,6 +299,19 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 		case OPT_QUIET:
 			c->quiet = true;
 			break;
+		case OPT_QUEUES:
+			if (parse_u64(optarg, 1, SL_GEN_MAX_QUEUES, &v) < 0)
+				return bad(name, optarg, "expected 1..8");
+			c->queues = (uint16_t)v;
+			break;
+		case OPT_L4_CSUM:
+			c->l4_csum = true;
+			break;
+		case OPT_TSO:
+			if (parse_u64(optarg, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS, &v) < 0)
+				return bad(name, optarg, "expected an MSS of 88..9000 bytes");
+			c->tso_mss = (uint16_t)v;
+			break;
 		case 'h':
 		case OPT_HELP:
 			sl_gen_usage(stdout, argv[0]);
@@ -277,5 +336,8 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 		fprintf(stderr, "sluice-gen: --rx-port is required\n");
 		return -EINVAL;
 	}
-	return 0;
+	/* TSO is about frames far larger than segments: default to the largest. */
+	if (c->tso_mss != 0 && !has_size)
+		c->size = SL_GEN_TSO_MAX_SIZE;
+	return check_combination(c);
 }

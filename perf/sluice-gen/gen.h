@@ -2,6 +2,9 @@
  *
  *   [tx port] --(UDP/IPv4 probes, N flows)--> DUT --(maybe VXLAN-encapsulated)--> [rx port]
  *
+ * With --tso the tx port sends TCP/IPv4 frames larger than the MTU for the device (or the
+ * vhost-user peer) to segment, and the rx port counts the TCP segments that come out.
+ *
  * Everything here runs on the main lcore; nothing is shared between threads except the
  * quit counter set by the signal handler. */
 #pragma once
@@ -20,16 +23,26 @@
 #define SL_GEN_SPORT_BASE 1024 /* flow i uses UDP source port SL_GEN_SPORT_BASE + i */
 #define SL_GEN_MAX_FLOWS (65536 - SL_GEN_SPORT_BASE)
 #define SL_GEN_HDR_LEN 42 /* Ethernet 14 + IPv4 20 + UDP 8 */
+#define SL_GEN_MAX_QUEUES 8 /* --queues limit */
+
+/* --tso: TCP frames up to a 9000-byte IP packet, cut into MSS-byte segments by the device. */
+#define SL_GEN_TCP_HDR_LEN 54 /* Ethernet 14 + IPv4 20 + TCP 20, no options */
+#define SL_GEN_TSO_MAX_SIZE 9014
+#define SL_GEN_TSO_MIN_MSS 88
+#define SL_GEN_TSO_MAX_MSS 9000
 
 /* The probe follows the UDP header; all fields in network byte order.
  * Full form (UDP payload >= 24 bytes, frames >= 66 bytes):
  *   u32 magic | u32 run id | u64 sequence | u64 TSC at send
  * Short form (64- and 65-byte frames only have 22 payload bytes):
  *   u32 magic | u32 run id | u48 sequence | u48 TSC at send
- * The receiver picks the form from the UDP length. */
+ * The receiver picks the form from the UDP length.
+ * With --tso the full form opens each frame's TCP payload, and every later payload byte is
+ * the low byte of its own TCP sequence number, so any segment can be checked on its own. */
 #define SL_GEN_PROBE_FULL 24
 #define SL_GEN_PROBE_SHORT 20
 #define SL_GEN_TSC48_MASK ((UINT64_C(1) << 48) - 1)
+#define SL_GEN_TSO_MIN_SIZE (SL_GEN_TCP_HDR_LEN + SL_GEN_PROBE_FULL)
 
 /* Exit codes. */
 #define SL_GEN_EXIT_OK 0
@@ -61,6 +74,9 @@ struct sl_gen_config {
 	double duration;                /* --duration: measured window, seconds */
 	double warmup;                  /* --warmup: seconds before the window opens */
 	uint16_t burst;                 /* --burst */
+	uint16_t queues;                /* --queues: rx and tx queues on each port */
+	bool l4_csum;                   /* --l4-csum: UDP checksum offloaded to the tx port */
+	uint16_t tso_mss;               /* --tso: TCP segment size, 0 = UDP probes */
 	bool quiet;                     /* --quiet: no progress lines */
 	const char *json_path;          /* --json, or NULL */
 	const char *label;              /* --label */
@@ -80,6 +96,7 @@ struct sl_gen_port {
 	char name[64];                /* ethdev name: devargs up to the first comma */
 	int ns_fd;                    /* namespace fd, -1 for the current namespace */
 	uint16_t port_id;             /* valid when probed */
+	uint16_t nb_queues;           /* rx and tx queues configured */
 	bool probed;                  /* rte_dev_probe succeeded */
 	bool started;                 /* rte_eth_dev_start succeeded */
 	bool restore_promisc;         /* we turned promiscuous mode on: turn it off at close */
@@ -88,11 +105,14 @@ struct sl_gen_port {
 
 /* Remember the namespace we start in. Call once, before any sl_gen_port_open(). */
 int sl_gen_ports_init(void);
-/* Enter spec's namespace, probe, configure 1 rx + 1 tx queue on mp, start, enable
- * promiscuous mode, and return to the original namespace. opt names the option for
- * messages. Returns 0 or -errno after printing why. On failure call sl_gen_port_close(). */
+/* Enter spec's namespace, probe, configure nb_queues rx and tx queues (rx buffers from mp)
+ * with tx_offloads (RTE_ETH_TX_OFFLOAD_*) enabled, start, enable promiscuous mode, and
+ * return to the original namespace. opt names the option for messages; a port without
+ * enough queues or offloads is refused naming --queues, --l4-csum or --tso. Returns 0 or
+ * -errno after printing why. On failure call sl_gen_port_close(). */
 int sl_gen_port_open(struct sl_gen_port *p, const struct sl_gen_port_spec *spec,
-		     struct rte_mempool *mp, const char *opt);
+		     struct rte_mempool *mp, uint16_t nb_queues, uint64_t tx_offloads,
+		     const char *opt);
 /* Stop, close and remove the device inside its namespace (af_xdp detaches its XDP program
  * there). Safe on a partly opened port. */
 void sl_gen_port_close(struct sl_gen_port *p);
@@ -100,26 +120,38 @@ void sl_gen_ports_fini(void);
 
 /* ---- tx.c ---- */
 
+/* Flow i (source port SL_GEN_SPORT_BASE + i) is sent on tx queue i % nb_queues. Each call
+ * of sl_gen_tx_burst() fills one queue, in turn, with consecutive sequence numbers. */
 struct sl_gen_tx {
 	/* immutable after sl_gen_tx_init() */
-	uint8_t tmpl[SL_GEN_MAX_SIZE]; /* template frame, probe seq/tsc zero */
+	uint8_t tmpl[SL_GEN_MAX_SIZE]; /* UDP: template frame, probe seq/tsc zero; TSO: headers */
+	uint8_t pattern[SL_GEN_TSO_MAX_SIZE + 256]; /* TSO: byte i is i & 0xff */
 	uint16_t size;                 /* frame length */
 	bool short_probe;              /* 48-bit seq/tsc form */
+	bool tso;                      /* TCP frames for the device to segment */
+	uint16_t payload_len;          /* TSO: TCP payload bytes per frame */
 	uint32_t flows;
 	uint16_t port_id;
+	uint16_t nb_queues;
+	uint64_t ol_flags;             /* RTE_MBUF_F_TX_* for every frame, 0 = no offload */
+	uint64_t tx_offload;           /* l2/l3/l4 lengths and TSO segment size, packed */
 	struct rte_mempool *mp;
 	/* mutable, tx lcore only */
 	uint64_t next_seq;   /* sequence of the next frame; every seq below it was accepted */
-	uint32_t next_flow;  /* next_seq % flows */
-	uint64_t dropped;    /* frames tx_burst did not accept, freed and not counted as sent */
+	uint16_t next_queue; /* queue the next burst goes to */
+	uint32_t next_flow[SL_GEN_MAX_QUEUES];     /* per queue: its next flow */
+	uint64_t queue_packets[SL_GEN_MAX_QUEUES]; /* per queue: frames accepted */
+	uint64_t dropped;    /* frames tx_prepare/tx_burst did not accept, freed, not sent */
 	uint64_t alloc_fail; /* bursts skipped because the mempool was empty */
+	uint32_t tcp_seq[SL_GEN_MAX_FLOWS]; /* TSO: per flow, TCP sequence of its next frame */
 };
 
-/* Build the template frame. */
+/* Build the template frame. mp must hold frames of cfg->size bytes. */
 void sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t run_id,
 		   const struct rte_ether_addr *src_mac, const struct rte_ether_addr *dst_mac,
 		   uint16_t port_id, struct rte_mempool *mp);
-/* Send up to n (<= SL_GEN_MAX_BURST) frames. Returns the number accepted by the driver. */
+/* Send up to n (<= SL_GEN_MAX_BURST) frames on the next queue. Returns the number accepted
+ * by the driver. */
 uint16_t sl_gen_tx_burst(struct sl_gen_tx *tx, uint16_t n);
 /* Write a probe at p (full or short form). Exposed for tests. */
 void sl_gen_probe_write(uint8_t *p, bool short_form, uint32_t run_id, uint64_t seq,
@@ -161,6 +193,7 @@ struct sl_gen_probe {
 	uint64_t tsc;    /* 48 bits in the short form */
 	bool short_form;
 	bool vxlan;      /* it was inside a VXLAN tunnel */
+	uint32_t ip_off; /* offset of the IPv4 header of the datagram holding the probe */
 };
 
 /* Parse Ethernet (with up to two VLAN tags) -> IPv4 -> UDP, and once through VXLAN
@@ -172,29 +205,40 @@ int sl_gen_parse(const uint8_t *pkt, uint32_t len, uint32_t run_id,
 struct sl_gen_rx {
 	/* immutable */
 	uint16_t port_id;
+	uint16_t nb_queues;
 	uint16_t burst;
 	uint32_t run_id;
 	double ns_per_cycle;
+	bool check_l4;        /* verify L4 checksums (--l4-csum, --tso) */
+	bool tso;             /* count TCP segments instead of probes */
+	uint16_t dst_port;    /* TSO: TCP destination port of ours, host order */
 	/* mutable, rx lcore only */
 	uint64_t win_lo;      /* first in-window seq; UINT64_MAX before the window opens */
 	uint64_t seq_limit;   /* tx next_seq: probes at or above it are bogus (foreign) */
-	uint64_t ours;        /* unique probes, any time (progress lines) */
-	uint64_t ours_bytes;  /* their received frame bytes */
+	uint64_t ours;        /* unique probes (TSO: our TCP segments), any time (progress) */
+	uint64_t ours_bytes;  /* their received frame bytes (TSO: TCP payload bytes) */
 	uint64_t win;         /* unique probes with seq in the window */
 	uint64_t ooo;         /* in-window probes older than one already seen */
 	uint64_t dup;         /* in-window probes seen before */
 	uint64_t late;        /* probes too old for the dedup bitmap (counted as unique) */
 	uint64_t vxlan;       /* probes that arrived VXLAN-encapsulated */
-	uint64_t foreign;     /* frames without our magic/run id */
+	uint64_t foreign;     /* frames without our magic/run id (TSO: not our TCP port) */
+	uint64_t bad_l4_csum; /* in-window probes or segments whose L4 checksum is wrong */
+	/* TSO mode, counted from the window's opening on */
+	uint64_t tcp_segs;    /* TCP frames to our port */
+	uint64_t tcp_bytes;   /* their TCP payload bytes */
+	uint64_t tcp_bad;     /* of them, with payload bytes other than we sent */
 	struct sl_gen_seqwin seen;
 	struct sl_gen_hist lat; /* in-window one-way latency, ns */
 };
 
-int sl_gen_rx_init(struct sl_gen_rx *rx, uint16_t port_id, uint16_t burst, uint32_t run_id);
+int sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg, uint16_t port_id,
+		   uint32_t run_id);
 void sl_gen_rx_fini(struct sl_gen_rx *rx);
-/* Account one received frame at TSC now. */
+/* Account one received UDP-mode frame at TSC now. */
 void sl_gen_rx_account(struct sl_gen_rx *rx, const uint8_t *pkt, uint32_t len, uint64_t now);
-/* Receive and account one burst. Returns the number of frames received. */
+/* Receive and account one burst from each queue. Returns the most frames one queue gave
+ * (a full burst means more may be waiting). */
 uint16_t sl_gen_rx_burst(struct sl_gen_rx *rx);
 
 /* ---- report.c ---- */
@@ -203,6 +247,9 @@ struct sl_gen_result {
 	const char *label;
 	uint16_t size;
 	uint32_t flows;
+	uint16_t queues;
+	bool l4_csum;
+	uint16_t tso_mss;      /* 0: UDP probes; else the probe fields below do not apply */
 	double duration_s;     /* measured window length */
 	uint64_t tx_packets;   /* accepted by the tx driver in the window */
 	uint64_t rx_packets;   /* unique in-window probes received */
@@ -210,11 +257,23 @@ struct sl_gen_result {
 	uint64_t p50, p99, p999, max; /* latency, ns */
 	uint64_t out_of_order, duplicates, foreign, tx_dropped;
 	uint64_t late, vxlan, alloc_fail; /* summary only */
+	uint64_t tx_queue_packets[SL_GEN_MAX_QUEUES]; /* per tx queue, in the window */
+	uint64_t rx_bad_l4_csum;                       /* with --l4-csum or --tso */
+	/* --tso only */
+	uint64_t tx_bytes;        /* TCP payload bytes sent in the window */
+	double tx_gbps;           /* tx_bytes as Gbit/s */
+	uint64_t rx_tcp_segments; /* TCP frames received from window open to end of drain */
+	uint64_t rx_tcp_bytes;    /* their TCP payload bytes */
+	double rx_tcp_gbps;       /* rx_tcp_bytes over the window length, as Gbit/s */
+	uint64_t rx_tcp_bad_payload; /* segments whose payload is not what was sent */
 	bool interrupted;
 };
 
+/* One progress line; the _tso form shows payload Gbit/s and rx segments instead of loss. */
 void sl_gen_report_progress(unsigned t, double tx_pps, double rx_pps, bool in_window,
 			    double loss_pct);
+void sl_gen_report_progress_tso(unsigned t, double tx_pps, double tx_gbps, double rx_pps,
+				double rx_gbps, bool in_window);
 void sl_gen_report_summary(FILE *f, const struct sl_gen_result *r);
 /* Write r as one JSON object. Returns 0 or -errno after printing why. */
 int sl_gen_report_json(const char *path, const struct sl_gen_result *r);

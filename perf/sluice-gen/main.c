@@ -2,7 +2,9 @@
  *
  * Timeline (TSC):  t0 --warm-up--> win_t0 --duration--> win_t1 --200 ms drain--> end
  * Sequence numbers are dense (unsent frames give theirs back), so the window is the seq
- * range [win_lo, win_hi) and loss = (win_hi - win_lo) - unique probes received from it. */
+ * range [win_lo, win_hi) and loss = (win_hi - win_lo) - unique probes received from it.
+ * With --tso the device turns each frame into segments the receiver cannot match to a seq,
+ * so rx counts TCP segments and payload bytes from win_t0 to the end of the drain. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -21,6 +23,8 @@
 #include "gen.h"
 
 #define NB_MBUF 16383 /* two ports' rx rings + af_xdp tx completions + bursts in flight */
+#define NB_DESC_EST 1024 /* ring size ports.c asks for, to size the pool for --queues */
+#define NB_TSO_MBUF 4095 /* --tso: big tx frames, ~9 KiB each; rx still uses the main pool */
 #define MBUF_CACHE 256
 #define DRAIN_MS 200
 #define RX_BURSTS_PER_LOOP 4
@@ -34,6 +38,16 @@ on_signal(int sig)
 {
 	(void)sig;
 	quit_count++;
+}
+
+/* Enough mbufs to fill every queue's rx and tx ring on both ports, plus bursts in flight:
+ * NB_MBUF for one queue, more for --queues (a power of two minus one suits the ring). */
+static unsigned
+pool_size(uint16_t queues)
+{
+	unsigned need = 2u * queues * 2u * NB_DESC_EST + 8192u;
+
+	return RTE_MAX((unsigned)NB_MBUF, rte_align32pow2(need) - 1);
 }
 
 static uint32_t
@@ -60,6 +74,7 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 	uint64_t win_t0 = 0, win_t1 = 0, win_lo = 0, win_hi = 0, drain_end = 0;
 	uint64_t dropped0 = 0, foreign0 = 0, attempted = 0;
 	uint64_t next_report = t0 + hz, last_report = t0, last_tx = 0, last_rx = 0;
+	uint64_t last_rx_bytes = 0, q0[SL_GEN_MAX_QUEUES] = {0}, q1[SL_GEN_MAX_QUEUES] = {0};
 	bool sending = true, in_window = false;
 
 	for (;;) {
@@ -73,11 +88,13 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 				rx->win_lo = win_lo;
 				dropped0 = tx->dropped;
 				foreign0 = rx->foreign;
+				memcpy(q0, tx->queue_packets, sizeof(q0));
 			}
 			if (now >= end || quit_count > 0) {
 				sending = false;
 				win_t1 = now;
 				win_hi = tx->next_seq;
+				memcpy(q1, tx->queue_packets, sizeof(q1));
 				drain_end = now + hz * DRAIN_MS / 1000;
 			}
 		} else if (now >= drain_end || quit_count > 1) {
@@ -118,13 +135,22 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 			/* Window loss so far; frames still in flight count as lost here. */
 			if (in_window && sent > 0)
 				loss = 100.0 * (double)(sent - rx->win) / (double)sent;
-			if (!cfg->quiet)
+			if (!cfg->quiet && cfg->tso_mss == 0)
 				sl_gen_report_progress((unsigned)((now - t0) / hz),
 						       (double)(tx->next_seq - last_tx) / dt,
 						       (double)(rx->ours - last_rx) / dt, in_window,
 						       loss);
+			else if (!cfg->quiet)
+				sl_gen_report_progress_tso(
+					(unsigned)((now - t0) / hz),
+					(double)(tx->next_seq - last_tx) / dt,
+					(double)(tx->next_seq - last_tx) * tx->payload_len * 8 / dt / 1e9,
+					(double)(rx->ours - last_rx) / dt,
+					(double)(rx->ours_bytes - last_rx_bytes) * 8 / dt / 1e9,
+					in_window);
 			last_tx = tx->next_seq;
 			last_rx = rx->ours;
+			last_rx_bytes = rx->ours_bytes;
 			last_report = now;
 			while (next_report <= now)
 				next_report += hz;
@@ -135,6 +161,9 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 	res->label = cfg->label;
 	res->size = cfg->size;
 	res->flows = cfg->flows;
+	res->queues = cfg->queues;
+	res->l4_csum = cfg->l4_csum;
+	res->tso_mss = cfg->tso_mss;
 	res->interrupted = quit_count > 0;
 	res->duration_s = (double)(win_t1 - win_t0) / (double)hz;
 	res->tx_packets = win_hi - win_lo;
@@ -159,6 +188,19 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 	res->late = rx->late;
 	res->vxlan = rx->vxlan;
 	res->alloc_fail = tx->alloc_fail;
+	for (uint16_t q = 0; q < cfg->queues; q++)
+		res->tx_queue_packets[q] = q1[q] - q0[q];
+	res->rx_bad_l4_csum = rx->bad_l4_csum;
+	if (cfg->tso_mss != 0) {
+		res->tx_bytes = res->tx_packets * tx->payload_len;
+		res->rx_tcp_segments = rx->tcp_segs;
+		res->rx_tcp_bytes = rx->tcp_bytes;
+		res->rx_tcp_bad_payload = rx->tcp_bad;
+		if (res->duration_s > 0) {
+			res->tx_gbps = (double)res->tx_bytes * 8 / res->duration_s / 1e9;
+			res->rx_tcp_gbps = (double)res->rx_tcp_bytes * 8 / res->duration_s / 1e9;
+		}
+	}
 }
 
 int
@@ -168,7 +210,9 @@ main(int argc, char **argv)
 	static struct sl_gen_tx tx;
 	static struct sl_gen_rx rx;
 	struct sl_gen_port tx_port, rx_port, *rxp = &rx_port;
-	struct rte_mempool *mp = NULL;
+	struct rte_mempool *mp = NULL, *tso_mp = NULL;
+	uint64_t tx_offloads = 0;
+	unsigned nb_mbuf;
 	struct sl_gen_result res;
 	char *app_argv[argc + 1];
 	int app_argc = 1, eal_argc = argc, rc, ret = SL_GEN_EXIT_RUNTIME;
@@ -208,19 +252,35 @@ main(int argc, char **argv)
 	run_id = new_run_id();
 	if (sl_gen_ports_init() < 0)
 		goto out;
-	mp = rte_pktmbuf_pool_create("sl_gen_pool", NB_MBUF, MBUF_CACHE, 0,
+	nb_mbuf = pool_size(cfg.queues);
+	mp = rte_pktmbuf_pool_create("sl_gen_pool", nb_mbuf, MBUF_CACHE, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (mp == NULL) {
 		fprintf(stderr, "sluice-gen: mbuf pool (%u mbufs): %s (try a larger -m)\n",
-			NB_MBUF, rte_strerror(rte_errno));
+			nb_mbuf, rte_strerror(rte_errno));
 		goto out;
 	}
-	if (sl_gen_port_open(&tx_port, &cfg.tx, mp, "--tx-port") < 0)
+	if (cfg.tso_mss != 0) {
+		/* One mbuf per frame: the whole frame in one data room. */
+		tso_mp = rte_pktmbuf_pool_create("sl_gen_tso_pool", NB_TSO_MBUF, MBUF_CACHE, 0,
+						 RTE_PKTMBUF_HEADROOM + cfg.size,
+						 (int)rte_socket_id());
+		if (tso_mp == NULL) {
+			fprintf(stderr, "sluice-gen: --tso mbuf pool (%u mbufs of %u bytes): %s "
+				"(try a larger -m)\n", NB_TSO_MBUF, RTE_PKTMBUF_HEADROOM + cfg.size,
+				rte_strerror(rte_errno));
+			goto out;
+		}
+		tx_offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	}
+	if (cfg.l4_csum)
+		tx_offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if (sl_gen_port_open(&tx_port, &cfg.tx, mp, cfg.queues, tx_offloads, "--tx-port") < 0)
 		goto out;
 	if (strcmp(cfg.tx.netns, cfg.rx.netns) == 0 &&
 	    strcmp(cfg.tx.devargs, cfg.rx.devargs) == 0)
 		rxp = &tx_port;
-	else if (sl_gen_port_open(&rx_port, &cfg.rx, mp, "--rx-port") < 0)
+	else if (sl_gen_port_open(&rx_port, &cfg.rx, mp, cfg.queues, 0, "--rx-port") < 0)
 		goto out;
 	if (quit_count > 0) {
 		ret = SL_GEN_EXIT_OK; /* interrupted during set-up: nothing to report */
@@ -228,17 +288,26 @@ main(int argc, char **argv)
 	}
 
 	sl_gen_tx_init(&tx, &cfg, run_id, cfg.has_src_mac ? &cfg.src_mac : &tx_port.mac,
-		       cfg.has_dst_mac ? &cfg.dst_mac : &rxp->mac, tx_port.port_id, mp);
-	if (sl_gen_rx_init(&rx, rxp->port_id, cfg.burst, run_id) < 0) {
+		       cfg.has_dst_mac ? &cfg.dst_mac : &rxp->mac, tx_port.port_id,
+		       tso_mp != NULL ? tso_mp : mp);
+	if (sl_gen_rx_init(&rx, &cfg, rxp->port_id, run_id) < 0) {
 		fprintf(stderr, "sluice-gen: out of memory for the sequence bitmap\n");
 		goto out;
 	}
 	rx_ok = true;
-	if (!cfg.quiet)
+	if (!cfg.quiet) {
 		printf("sluice-gen: run %08x, tx %s (port %u) -> rx %s (port %u), %u bytes, %u flows, "
-		       "rate %" PRIu64 " pps (0 = max), warm-up %.1f s, duration %.1f s\n",
+		       "rate %" PRIu64 " pps (0 = max), warm-up %.1f s, duration %.1f s",
 		       run_id, tx_port.name, tx_port.port_id, rxp->name, rxp->port_id, cfg.size,
 		       cfg.flows, cfg.rate, cfg.warmup, cfg.duration);
+		if (cfg.queues > 1)
+			printf(", %u queues", cfg.queues);
+		if (cfg.l4_csum)
+			printf(", UDP checksum offload");
+		if (cfg.tso_mss != 0)
+			printf(", TCP with TSO, MSS %u", cfg.tso_mss);
+		printf("\n");
+	}
 
 	run(&cfg, &tx, &rx, &res);
 	sl_gen_report_summary(stdout, &res);
@@ -251,6 +320,7 @@ out:
 	sl_gen_port_close(&tx_port);
 	if (rx_ok)
 		sl_gen_rx_fini(&rx);
+	rte_mempool_free(tso_mp);
 	rte_mempool_free(mp);
 	sl_gen_ports_fini();
 	rte_eal_cleanup();

@@ -103,8 +103,44 @@ iface_promisc(const char *devargs)
 	return (ifr.ifr_flags & IFF_PROMISC) != 0;
 }
 
+/* The option that asks for each tx offload, to name it when the port lacks one. */
+static const struct {
+	uint64_t offload;
+	const char *opt;
+} offload_opts[] = {
+	{RTE_ETH_TX_OFFLOAD_UDP_CKSUM, "--l4-csum"},
+	{RTE_ETH_TX_OFFLOAD_TCP_TSO, "--tso"},
+	{RTE_ETH_TX_OFFLOAD_TCP_CKSUM, "--tso"},
+};
+
+/* Refuse a port without nb_queues queues or the tx offloads; 0 or -ENOTSUP after saying
+ * which option asked for what. */
 static int
-bring_up(struct sl_gen_port *p, struct rte_mempool *mp, const char *opt)
+check_caps(const struct sl_gen_port *p, const struct rte_eth_dev_info *info,
+	   uint16_t nb_queues, uint64_t tx_offloads, const char *opt)
+{
+	if (info->max_rx_queues < nb_queues || info->max_tx_queues < nb_queues) {
+		fprintf(stderr, "sluice-gen: --queues %u: %s %s:%s has at most %u rx and %u tx "
+			"queues\n", nb_queues, opt, p->spec.netns, p->spec.devargs,
+			info->max_rx_queues, info->max_tx_queues);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < RTE_DIM(offload_opts); i++) {
+		uint64_t o = offload_opts[i].offload;
+
+		if ((tx_offloads & o) != 0 && (info->tx_offload_capa & o) == 0) {
+			fprintf(stderr, "sluice-gen: %s: %s %s:%s cannot offload %s on tx\n",
+				offload_opts[i].opt, opt, p->spec.netns, p->spec.devargs,
+				rte_eth_dev_tx_offload_name(o));
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int
+bring_up(struct sl_gen_port *p, struct rte_mempool *mp, uint16_t nb_queues,
+	 uint64_t tx_offloads, const char *opt)
 {
 	const char *what = opt;
 	struct rte_eth_conf conf;
@@ -141,28 +177,44 @@ bring_up(struct sl_gen_port *p, struct rte_mempool *mp, const char *opt)
 		what = "dev_info_get";
 		goto fail;
 	}
+	rc = check_caps(p, &info, nb_queues, tx_offloads, opt);
+	if (rc < 0)
+		return rc;
 	memset(&conf, 0, sizeof(conf));
-	rc = rte_eth_dev_configure(p->port_id, 1, 1, &conf);
+	conf.txmode.offloads = tx_offloads;
+	/* Spread received flows over the queues where the device can hash (a vhost-user
+	 * peer picks the queue itself). */
+	if (nb_queues > 1) {
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP);
+		if (conf.rx_adv_conf.rss_conf.rss_hf != 0)
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	}
+	rc = rte_eth_dev_configure(p->port_id, nb_queues, nb_queues, &conf);
 	if (rc < 0) {
 		what = "configure";
 		goto fail;
 	}
+	p->nb_queues = nb_queues;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
 	if (rc < 0) {
 		what = "adjust_nb_rx_tx_desc";
 		goto fail;
 	}
-	rc = rte_eth_rx_queue_setup(p->port_id, 0, nb_rxd, rte_eth_dev_socket_id(p->port_id),
-				    NULL, mp);
-	if (rc < 0) {
-		what = "rx_queue_setup";
-		goto fail;
-	}
-	rc = rte_eth_tx_queue_setup(p->port_id, 0, nb_txd, rte_eth_dev_socket_id(p->port_id),
-				    NULL);
-	if (rc < 0) {
-		what = "tx_queue_setup";
-		goto fail;
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		rc = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd,
+					    rte_eth_dev_socket_id(p->port_id), NULL, mp);
+		if (rc < 0) {
+			what = "rx_queue_setup";
+			goto fail;
+		}
+		/* conf.txmode.offloads are port-wide: they apply to every queue. */
+		rc = rte_eth_tx_queue_setup(p->port_id, q, nb_txd,
+					    rte_eth_dev_socket_id(p->port_id), NULL);
+		if (rc < 0) {
+			what = "tx_queue_setup";
+			goto fail;
+		}
 	}
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc < 0) {
@@ -191,7 +243,7 @@ fail:
 
 int
 sl_gen_port_open(struct sl_gen_port *p, const struct sl_gen_port_spec *spec,
-		 struct rte_mempool *mp, const char *opt)
+		 struct rte_mempool *mp, uint16_t nb_queues, uint64_t tx_offloads, const char *opt)
 {
 	size_t n;
 	int rc;
@@ -225,7 +277,7 @@ sl_gen_port_open(struct sl_gen_port *p, const struct sl_gen_port_spec *spec,
 	rc = enter_ns(p, opt);
 	if (rc < 0)
 		return rc;
-	rc = bring_up(p, mp, opt);
+	rc = bring_up(p, mp, nb_queues, tx_offloads, opt);
 	leave_ns(p);
 	return rc;
 }

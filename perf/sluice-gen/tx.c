@@ -1,4 +1,6 @@
-/* sluice-gen transmit: one template frame, copied and patched per packet. */
+/* sluice-gen transmit: one template frame, copied and patched per packet. UDP probes by
+ * default; with --tso, TCP frames for the device to cut into segments. */
+#include <netinet/in.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -7,14 +9,17 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "gen.h"
 
 #define ETH_OFF 0
 #define IP_OFF RTE_ETHER_HDR_LEN
-#define UDP_OFF (IP_OFF + (int)sizeof(struct rte_ipv4_hdr))
+#define L4_OFF (IP_OFF + (int)sizeof(struct rte_ipv4_hdr))
+#define UDP_OFF L4_OFF
 #define PROBE_OFF SL_GEN_HDR_LEN
+#define TCP_PAYLOAD_OFF SL_GEN_TCP_HDR_LEN
 
 static inline void
 put_be48(uint8_t *p, uint64_t v)
@@ -56,6 +61,62 @@ sl_gen_probe_write(uint8_t *p, bool short_form, uint32_t run_id, uint64_t seq, u
 	probe_patch(p, short_form, seq, tsc);
 }
 
+static void
+ip_init(struct rte_ipv4_hdr *ip, const struct sl_gen_config *cfg, uint8_t proto)
+{
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(cfg->size - RTE_ETHER_HDR_LEN);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = cfg->src_ip;
+	ip->dst_addr = cfg->dst_ip;
+	/* RFC 791 3.1: header checksum; the header is the same for every packet (with TSO the
+	 * device rewrites length, ID and checksum in each segment). */
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+static void
+udp_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_hdr *ip)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(tx->tmpl + UDP_OFF);
+
+	udp->src_port = rte_cpu_to_be_16(SL_GEN_SPORT_BASE);
+	udp->dst_port = rte_cpu_to_be_16(cfg->dst_port);
+	udp->dgram_len = rte_cpu_to_be_16(cfg->size - UDP_OFF);
+	udp->dgram_cksum = 0; /* RFC 768: zero means no checksum over IPv4. */
+	if (cfg->l4_csum) {
+		/* DPDK's checksum offload contract: we leave the pseudo-header sum (the same
+		 * for every packet), the device adds the datagram. */
+		tx->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		tx->tx_offload = rte_mbuf_tx_offload(RTE_ETHER_HDR_LEN, sizeof(*ip), 0, 0, 0, 0, 0);
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, tx->ol_flags);
+	}
+	tx->short_probe = cfg->size - SL_GEN_HDR_LEN < SL_GEN_PROBE_FULL;
+}
+
+static void
+tcp_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_hdr *ip)
+{
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(tx->tmpl + L4_OFF);
+
+	tx->tso = true;
+	tx->payload_len = (uint16_t)(cfg->size - SL_GEN_TCP_HDR_LEN);
+	tcp->src_port = rte_cpu_to_be_16(SL_GEN_SPORT_BASE);
+	tcp->dst_port = rte_cpu_to_be_16(cfg->dst_port);
+	tcp->data_off = (sizeof(*tcp) / 4) << 4; /* RFC 9293 3.1: header length in words */
+	tcp->tcp_flags = RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG;
+	tcp->rx_win = rte_cpu_to_be_16(UINT16_MAX);
+	tx->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
+	tx->tx_offload = rte_mbuf_tx_offload(RTE_ETHER_HDR_LEN, sizeof(*ip), sizeof(*tcp),
+					     cfg->tso_mss, 0, 0, 0);
+	/* For TSO the pseudo-header sum leaves out the length, which differs per segment. */
+	tcp->cksum = rte_ipv4_phdr_cksum(ip, tx->ol_flags);
+	/* Payload byte k of a frame with TCP sequence s is pattern[(s & 0xff) + k]. */
+	for (size_t i = 0; i < sizeof(tx->pattern); i++)
+		tx->pattern[i] = (uint8_t)i;
+}
+
 void
 sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t run_id,
 	       const struct rte_ether_addr *src_mac, const struct rte_ether_addr *dst_mac,
@@ -63,14 +124,16 @@ sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t r
 {
 	struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
-	struct rte_udp_hdr *udp;
 
 	memset(tx, 0, sizeof(*tx));
 	tx->size = cfg->size;
-	tx->short_probe = cfg->size - SL_GEN_HDR_LEN < SL_GEN_PROBE_FULL;
 	tx->flows = cfg->flows;
 	tx->port_id = port_id;
+	tx->nb_queues = cfg->queues;
 	tx->mp = mp;
+	/* Queue q sends flows q, q + nb_queues, ... */
+	for (uint16_t q = 0; q < cfg->queues; q++)
+		tx->next_flow[q] = q;
 
 	eth = (struct rte_ether_hdr *)(tx->tmpl + ETH_OFF);
 	rte_ether_addr_copy(dst_mac, &eth->dst_addr);
@@ -78,30 +141,50 @@ sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t r
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 
 	ip = (struct rte_ipv4_hdr *)(tx->tmpl + IP_OFF);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(cfg->size - RTE_ETHER_HDR_LEN);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = cfg->src_ip;
-	ip->dst_addr = cfg->dst_ip;
-	/* RFC 791 3.1: header checksum; the header is the same for every packet. */
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (cfg->tso_mss != 0) {
+		ip_init(ip, cfg, IPPROTO_TCP);
+		tcp_init(tx, cfg, ip);
+		sl_gen_probe_write(tx->tmpl + TCP_PAYLOAD_OFF, false, run_id, 0, 0);
+	} else {
+		ip_init(ip, cfg, IPPROTO_UDP);
+		udp_init(tx, cfg, ip);
+		sl_gen_probe_write(tx->tmpl + PROBE_OFF, tx->short_probe, run_id, 0, 0);
+	}
+}
 
-	udp = (struct rte_udp_hdr *)(tx->tmpl + UDP_OFF);
-	udp->src_port = rte_cpu_to_be_16(SL_GEN_SPORT_BASE);
-	udp->dst_port = rte_cpu_to_be_16(cfg->dst_port);
-	udp->dgram_len = rte_cpu_to_be_16(cfg->size - UDP_OFF);
-	udp->dgram_cksum = 0; /* RFC 768: zero means no checksum over IPv4. */
+static inline void
+build_udp(const struct sl_gen_tx *tx, uint8_t *d, uint32_t flow, uint64_t seq, uint64_t tsc)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + UDP_OFF);
 
-	sl_gen_probe_write(tx->tmpl + PROBE_OFF, tx->short_probe, run_id, 0, 0);
+	rte_memcpy(d, tx->tmpl, tx->size);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(SL_GEN_SPORT_BASE + flow));
+	probe_patch(d + PROBE_OFF, tx->short_probe, seq, tsc);
+}
+
+/* The next frame of flow: its TCP sequence continues where the flow's last frame ended. */
+static inline void
+build_tcp(struct sl_gen_tx *tx, uint8_t *d, uint32_t flow, uint64_t seq, uint64_t tsc)
+{
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(d + L4_OFF);
+	uint32_t tseq = tx->tcp_seq[flow];
+
+	rte_memcpy(d + TCP_PAYLOAD_OFF, tx->pattern + (tseq & 0xff), tx->payload_len);
+	/* Headers and the probe's magic and run id, over the pattern's first bytes. */
+	rte_memcpy(d, tx->tmpl, SL_GEN_TSO_MIN_SIZE);
+	tcp->src_port = rte_cpu_to_be_16((uint16_t)(SL_GEN_SPORT_BASE + flow));
+	tcp->sent_seq = rte_cpu_to_be_32(tseq);
+	probe_patch(d + TCP_PAYLOAD_OFF, false, seq, tsc);
+	tx->tcp_seq[flow] = tseq + tx->payload_len;
 }
 
 uint16_t
 sl_gen_tx_burst(struct sl_gen_tx *tx, uint16_t n)
 {
 	struct rte_mbuf *pkts[SL_GEN_MAX_BURST];
-	uint32_t flow = tx->next_flow;
+	uint16_t flow_of[SL_GEN_MAX_BURST]; /* flows < SL_GEN_MAX_FLOWS fit */
+	const uint16_t q = tx->next_queue;
+	uint32_t flow = tx->next_flow[q];
 	uint64_t seq = tx->next_seq;
 	uint16_t sent, i;
 	uint64_t tsc;
@@ -116,24 +199,41 @@ sl_gen_tx_burst(struct sl_gen_tx *tx, uint16_t n)
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + UDP_OFF);
 
-		rte_memcpy(d, tx->tmpl, tx->size);
+		if (tx->tso)
+			build_tcp(tx, d, flow, seq + i, tsc);
+		else
+			build_udp(tx, d, flow, seq + i, tsc);
 		m->data_len = tx->size;
 		m->pkt_len = tx->size;
-		udp->src_port = rte_cpu_to_be_16((uint16_t)(SL_GEN_SPORT_BASE + flow));
-		probe_patch(d + PROBE_OFF, tx->short_probe, seq + i, tsc);
-		if (++flow == tx->flows)
-			flow = 0;
+		m->ol_flags = tx->ol_flags;
+		m->tx_offload = tx->tx_offload;
+		flow_of[i] = (uint16_t)flow;
+		flow += tx->nb_queues;
+		if (flow >= tx->flows)
+			flow = q;
 	}
-	sent = rte_eth_tx_burst(tx->port_id, 0, pkts, n);
+	sent = n;
+	/* With offloads the driver may want the metadata its own way: virtio puts the length
+	 * back into the TSO pseudo-header sum, as Linux does. A frame it refuses is unsent. */
+	if (tx->ol_flags != 0)
+		sent = rte_eth_tx_prepare(tx->port_id, q, pkts, n);
+	sent = rte_eth_tx_burst(tx->port_id, q, pkts, sent);
 	if (unlikely(sent < n)) {
 		/* The unsent frames never left: free them, and reuse their sequence numbers
-		 * so that every seq below next_seq was really sent. */
+		 * (and flows, and TCP bytes) so that every seq below next_seq was really
+		 * sent. This burst's seqs are consecutive, so the unsent ones are the top. */
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 		tx->dropped += n - sent;
+		flow = flow_of[sent];
+		if (tx->tso)
+			for (i = sent; i < n; i++)
+				tx->tcp_seq[flow_of[i]] -= tx->payload_len;
 	}
+	tx->next_flow[q] = flow;
+	tx->queue_packets[q] += sent;
 	tx->next_seq = seq + sent;
-	tx->next_flow = (uint32_t)(tx->next_seq % tx->flows);
+	if (++tx->next_queue == tx->nb_queues)
+		tx->next_queue = 0;
 	return sent;
 }
