@@ -792,6 +792,33 @@ static cJSON *show_pods(void)
 	return a;
 }
 
+/* One row per queue pair a vhost-user guest enabled: which worker polls it, and the packets
+ * received from and sent to it (an NFV operator's check that traffic spreads). */
+static cJSON *show_vhost(void)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < SL_MAX_PODS; i++) {
+		struct pod *p = &st.pods[i];
+		struct sl_port *port = p->used ? sl_dp.ports[p->port] : NULL;
+		if (!port || !port->vhost)
+			continue;
+		for (unsigned qp = 0; qp < SL_VHOST_MAX_QP; qp++) {
+			uint64_t rx, tx;
+			if (!sl_vhost_qp_stats(port->vhost, qp, &rx, &tx))
+				continue;
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "namespace", p->spec.namespace);
+			cJSON_AddStringToObject(o, "name", p->spec.name);
+			cJSON_AddNumberToObject(o, "queue_pair", qp);
+			cJSON_AddNumberToObject(o, "worker", (port->owner + qp) % sl_dp.n_workers);
+			cJSON_AddNumberToObject(o, "rx_packets", (double)rx);
+			cJSON_AddNumberToObject(o, "tx_packets", (double)tx);
+			cJSON_AddItemToArray(a, o);
+		}
+	}
+	return a;
+}
+
 static const char *neigh_state(const struct sl_neigh *n)
 {
 	uint64_t ms = atomic_load(&n->mac_state);
@@ -885,6 +912,16 @@ static cJSON *show_workers(void)
 		cJSON_AddNumberToObject(o, "id", w);
 		cJSON_AddNumberToObject(o, "lcore", wk->lcore);
 		cJSON_AddNumberToObject(o, "rx_queues", l ? l->n : 0);
+		uint64_t rx = 0, tx = 0; /* this worker's share of every port's traffic */
+		for (unsigned i = 0; i < SL_MAX_PORTS; i++) {
+			const struct sl_port *p = sl_dp.ports[i];
+			if (p) {
+				rx += p->stats[w].rx_packets;
+				tx += p->stats[w].tx_packets;
+			}
+		}
+		cJSON_AddNumberToObject(o, "rx_packets", (double)rx);
+		cJSON_AddNumberToObject(o, "tx_packets", (double)tx);
 		cJSON_AddNumberToObject(o, "loops", (double)wk->loops);
 		cJSON_AddNumberToObject(o, "idle_loops", (double)wk->idle_loops);
 		cJSON_AddNumberToObject(o, "sleeps", (double)wk->sleeps);
@@ -948,6 +985,8 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		return show_neighbors();
 	if (!strcmp(what, "workers"))
 		return show_workers();
+	if (!strcmp(what, "vhost"))
+		return show_vhost();
 	if (!strcmp(what, "drops"))
 		return show_drops(true);
 	if (!strcmp(what, "graph"))
@@ -964,6 +1003,6 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		return o;
 	}
 	ERR("what: unknown table '%.32s' (ports, pods, nodes, routes, neighbors, workers, "
-	    "stats, drops, graph)", what);
+	    "vhost, stats, drops, graph)", what);
 	return NULL;
 }

@@ -28,6 +28,9 @@ struct sl_vhost {
 	_Atomic unsigned failed;  /* connections that ended before the device was ready */
 	_Atomic uint64_t vrings;  /* bit i: the guest enabled virtqueue i (i < 2 * MAX_QP) */
 	_Atomic bool warned_qp;   /* said once that the guest enabled more than we poll */
+	struct {                  /* written by the one worker polling the queue pair */
+		uint64_t rx, tx;
+	} __rte_cache_aligned qp[SL_VHOST_MAX_QP];
 };
 
 /* Ports by socket path, for the callbacks (which run on rte_vhost's own thread). */
@@ -218,10 +221,14 @@ uint16_t sl_vhost_rx_burst(struct sl_vhost *v, unsigned first, unsigned stride,
 	uint16_t got = 0;
 	if (vid < 0)
 		return 0;
-	for (unsigned qp = first; qp < SL_VHOST_MAX_QP && got < n; qp += stride)
-		if (on & (1ULL << GUEST_TXQ(qp)))
-			got += rte_vhost_dequeue_burst(vid, (uint16_t)GUEST_TXQ(qp), pool, pkts + got,
-						       n - got);
+	for (unsigned qp = first; qp < SL_VHOST_MAX_QP && got < n; qp += stride) {
+		if (!(on & (1ULL << GUEST_TXQ(qp))))
+			continue;
+		uint16_t k = rte_vhost_dequeue_burst(vid, (uint16_t)GUEST_TXQ(qp), pool,
+						     pkts + got, n - got);
+		v->qp[qp].rx += k;
+		got += k;
+	}
 	return got;
 }
 
@@ -238,12 +245,20 @@ uint16_t sl_vhost_tx_burst(struct sl_vhost *v, unsigned qp, struct rte_mbuf **pk
 		return 0;
 	uint16_t sent = rte_vhost_enqueue_burst(vid, (uint16_t)GUEST_RXQ(qp), pkts, n);
 	rte_pktmbuf_free_bulk(pkts, sent); /* enqueue copies */
+	v->qp[qp].tx += sent;
 	return sent;
+}
+
+bool sl_vhost_qp_stats(const struct sl_vhost *v, unsigned qp, uint64_t *rx, uint64_t *tx)
+{
+	*rx = v->qp[qp].rx;
+	*tx = v->qp[qp].tx;
+	return atomic_load(&v->vid) >= 0 && (atomic_load(&v->vrings) & (1ULL << GUEST_TXQ(qp)));
 }
 
 unsigned sl_vhost_queue_pairs(const struct sl_vhost *v)
 {
-	uint64_t on = atomic_load(&v->vrings);
+	uint64_t on = atomic_load(&v->vid) >= 0 ? atomic_load(&v->vrings) : 0;
 	unsigned n = 0;
 	for (unsigned qp = 0; qp < SL_VHOST_MAX_QP; qp++)
 		n += (on & (1ULL << GUEST_TXQ(qp))) != 0;

@@ -41,5 +41,8 @@ bool sl_vhost_tx_ready(const struct sl_vhost *v, unsigned qp);
 uint16_t sl_vhost_tx_burst(struct sl_vhost *v, unsigned qp, struct rte_mbuf **pkts, uint16_t n);
 /* Queue pairs the guest has enabled (for show pods). */
 unsigned sl_vhost_queue_pairs(const struct sl_vhost *v);
+/* Whether the guest enabled queue pair qp, and the packets sluiced received from and sent
+ * to it (for show vhost). Control thread. */
+bool sl_vhost_qp_stats(const struct sl_vhost *v, unsigned qp, uint64_t *rx, uint64_t *tx);
 /* "connected", "waiting", or why the last connections failed (for show pods). */
 const char *sl_vhost_state(const struct sl_vhost *v);

@@ -82,7 +82,7 @@ static inline uint16_t arp_input_one(struct rte_node *node, struct rte_mbuf *m)
 	return ARP_NEXT_TX;
 }
 
-static uint16_t arp_input_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t arp_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -94,6 +94,8 @@ static uint16_t arp_input_process(struct rte_graph *graph, struct rte_node *node
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(arp_input_process, arp_input_chunk)
 
 static struct rte_node_register arp_input_node = {
 	.name = "arp-input",

@@ -36,7 +36,7 @@ static inline uint16_t eth_input_one(struct rte_mbuf *m, const struct rte_ether_
 	return ETH_NEXT_DROP_UNSUPPORTED;
 }
 
-static uint16_t eth_input_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t eth_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -57,6 +57,8 @@ static uint16_t eth_input_process(struct rte_graph *graph, struct rte_node *node
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(eth_input_process, eth_input_chunk)
 
 static struct rte_node_register eth_input_node = {
 	.name = "eth-input",

@@ -44,7 +44,7 @@ static inline uint16_t eth_output_one(struct rte_mbuf *m)
 	return OUT_NEXT_TX;
 }
 
-static uint16_t eth_output_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t eth_output_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				   uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -55,6 +55,8 @@ static uint16_t eth_output_process(struct rte_graph *graph, struct rte_node *nod
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(eth_output_process, eth_output_chunk)
 
 static struct rte_node_register eth_output_node = {
 	.name = "eth-output",

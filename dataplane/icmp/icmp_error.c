@@ -103,7 +103,7 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	return ICMP_NEXT_LOOKUP;
 }
 
-static uint16_t icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t icmp_error_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				   uint16_t nb)
 {
 	struct sl_worker *w = sl_worker_self();
@@ -118,6 +118,8 @@ static uint16_t icmp_error_process(struct rte_graph *graph, struct rte_node *nod
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(icmp_error_process, icmp_error_chunk)
 
 static struct rte_node_register icmp_error_node = {
 	.name = "icmp-error",

@@ -48,7 +48,7 @@ static inline uint16_t ip4_input_one(struct rte_mbuf *m)
 	return IP4_NEXT_LOOKUP;
 }
 
-static uint16_t ip4_input_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t ip4_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -60,6 +60,8 @@ static uint16_t ip4_input_process(struct rte_graph *graph, struct rte_node *node
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(ip4_input_process, ip4_input_chunk)
 
 static struct rte_node_register ip4_input_node = {
 	.name = "ip4-input",

@@ -34,7 +34,7 @@ static inline uint16_t ip4_local_one(struct rte_mbuf *m)
 	return LOCAL_NEXT_LOOKUP;
 }
 
-static uint16_t ip4_local_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t ip4_local_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -46,6 +46,8 @@ static uint16_t ip4_local_process(struct rte_graph *graph, struct rte_node *node
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(ip4_local_process, ip4_local_chunk)
 
 static struct rte_node_register ip4_local_node = {
 	.name = "ip4-local",

@@ -61,7 +61,7 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	return nh->type == SL_NH_VXLAN ? LOOKUP_NEXT_VXLAN_ENCAP : LOOKUP_NEXT_ETH_OUTPUT;
 }
 
-static uint16_t ip4_lookup_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t ip4_lookup_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				   uint16_t nb)
 {
 	uint32_t dst[RTE_GRAPH_BURST_SIZE];
@@ -83,6 +83,8 @@ static uint16_t ip4_lookup_process(struct rte_graph *graph, struct rte_node *nod
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(ip4_lookup_process, ip4_lookup_chunk)
 
 static struct rte_node_register ip4_lookup_node = {
 	.name = "ip4-lookup",

@@ -56,7 +56,7 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 	return DECAP_NEXT_LOOKUP;
 }
 
-static uint16_t vxlan_decap_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -68,6 +68,8 @@ static uint16_t vxlan_decap_process(struct rte_graph *graph, struct rte_node *no
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(vxlan_decap_process, vxlan_decap_chunk)
 
 static struct rte_node_register vxlan_decap_node = {
 	.name = "vxlan-decap",

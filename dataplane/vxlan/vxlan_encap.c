@@ -82,7 +82,7 @@ static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port 
 	return ENCAP_NEXT_TX;
 }
 
-static uint16_t vxlan_encap_process(struct rte_graph *graph, struct rte_node *node, void **objs,
+static uint16_t vxlan_encap_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
@@ -96,6 +96,8 @@ static uint16_t vxlan_encap_process(struct rte_graph *graph, struct rte_node *no
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
+
+SL_NODE_PROCESS_CHUNKED(vxlan_encap_process, vxlan_encap_chunk)
 
 static struct rte_node_register vxlan_encap_node = {
 	.name = "vxlan-encap",

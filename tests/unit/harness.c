@@ -123,6 +123,11 @@ void th_neigh_resolved(bool yes)
 	set_neigh(neigh_gw, th_gw254_mac, yes);
 }
 
+void th_inject(unsigned port, struct rte_mbuf *m)
+{
+	rte_ring_enqueue(rx_ring[port], m);
+}
+
 unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf **ret,
 		unsigned n)
 {

@@ -22,7 +22,9 @@ extern struct rte_ether_addr th_gw_mac, th_uplink_mac, th_host_mac, th_pod_a_mac
 int th_setup(void **state);
 /* Mark the remote VTEP and the gateway neighbour resolved (or not). */
 void th_neigh_resolved(bool yes);
-/* Inject m on port, walk the graph, return how many packets port `out` sent into ret (max n). */
+/* Queue m on port's receive ring without walking the graph. */
+void th_inject(unsigned port, struct rte_mbuf *m);
+/* Inject m (if not NULL) on port, walk the graph, return how many packets port `out` sent into ret (max n). */
 unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf **ret,
 		unsigned n);
 /* Drain every port's TX ring (freeing) and zero the drop counters. */

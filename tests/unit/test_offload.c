@@ -113,6 +113,21 @@ static void test_tso_segments(void **s)
 	rte_pktmbuf_free_bulk(out, n);
 }
 
+/* One receive burst of TSO frames becomes more segments than a graph burst (256): every
+ * node downstream must take them all. 8 frames x 45 segments = 360. */
+static void test_tso_many_segments(void **s)
+{
+	th_reset();
+	for (unsigned i = 0; i < 8; i++)
+		th_inject(TH_POD_A, tso_frame("10.244.1.3", 9000, 200, RTE_TCP_ACK_FLAG, 2000));
+	static struct rte_mbuf *segs[512];
+	unsigned n = th_run(TH_POD_A, NULL, TH_POD_B, segs, 512);
+	assert_int_equal(n, 360);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(rte_pktmbuf_pkt_len(segs[i]), HDRS + 200);
+	rte_pktmbuf_free_bulk(segs, n);
+}
+
 /* Segments of a TSO frame to a remote pod are each VXLAN-encapsulated. */
 static void test_tso_to_remote_node(void **s)
 {
@@ -187,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tso_segments),
+		cmocka_unit_test(test_tso_many_segments),
 		cmocka_unit_test(test_tso_to_remote_node),
 		cmocka_unit_test(test_partial_checksum),
 		cmocka_unit_test(test_offload_drops),
