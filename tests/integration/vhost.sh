@@ -22,16 +22,18 @@ mkdir -p "$SL_RUN/vhost"
 check "vhost-user pod added (client mode)" \
 	ctl 1 pod add name=dp1 interface=vhost-user socket="$SOCK" ip=10.244.1.10 mac=$DP_MAC
 
-# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP: 3 s at 20 kpps; prints "rx loss%"
+# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP [SLUICE-GEN OPTIONS]: 3 s at 20 kpps;
+# prints "rx loss%" (the JSON result stays in $SL_RUN/LABEL.json)
 gen() {
 	local mem; mem=$(sl_eal_mem)
 	[ "$mem" = "--no-huge -m 512" ] || mem="$mem --single-file-segments"
 	timeout 60 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" $mem \
 		--log-level=lib.eal:error -- --tx-port "$2" --rx-port "$3" --src-mac "$4" \
 		--dst-mac "$5" --src-ip "$6" --dst-ip "$7" --rate 20000 --duration 3 --warmup 3 \
-		--flows 16 --quiet --json "$SL_RUN/$1.json" >"$SL_RUN/$1.log" 2>&1
+		--flows 16 --quiet --json "$SL_RUN/$1.json" "${@:8}" >"$SL_RUN/$1.log" 2>&1
 	python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(r['rx_packets'], r['loss_pct'])"
 }
+result() { python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print($2)"; }
 ok_delivery() { # ok_delivery LABEL ARGS...: at least 50000 packets through, loss under 2 % (start-up: rte_vhost reconnects once a second)
 	local out; out=$(gen "$@") || { echo "# $1: generator failed" >&2; tail -5 "$SL_RUN/$1.log" >&2; return 1; }
 	echo >&2 "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
@@ -46,6 +48,25 @@ check "DPDK pod -> kernel pod on node 2 (VXLAN)" \
 	ok_delivery dp-to-p2a "$VU" "$(ns p2a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.2.2
 check "kernel pod on node 2 -> DPDK pod (VXLAN)" \
 	ok_delivery p2a-to-dp "$(ns p2a):net_af_xdp1,iface=eth0" "$VU" "$(pod_mac p2a)" 02:5c:00:00:00:01 10.244.2.2 10.244.1.10
+# Offloads a DPDK pod (or VM) leaves to the device: sluiced completes partial UDP checksums
+# and cuts TSO frames (9014 bytes, MSS 1398) into segments the kernel pod's port can take.
+check "DPDK pod -> kernel pod, UDP checksums left to sluiced (--l4-csum)" \
+	ok_delivery csum "$VU" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2 --l4-csum
+check "... every checksum arrived complete and right" test "$(result csum "r['rx_bad_l4_csum']")" = 0
+tso_ok() {
+	gen tso "$VU" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2 \
+		--tso 1398 --rate 2000 >/dev/null || return 1
+	local r; r=$(result tso "r['tx_packets'], r['rx_tcp_segments'], r['rx_tcp_bad_payload']")
+	echo "# TSO: frames sent, segments received, bad payloads: $r" >&2
+	python3 -c "import sys; t, s, b = $r; sys.exit(not (t > 5000 and s >= 7 * t * 0.98 and b == 0))"
+}
+check "DPDK pod -> kernel pod, TSO frames segmented by sluiced (--tso 1398)" tso_ok
+VU2="-:net_virtio_user0,path=$SOCK,server=1,queues=2,mac=$DP_MAC"
+check "DPDK pod with 2 queue pairs -> kernel pod" \
+	ok_delivery mq "$VU2" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2 --queues 2
+# Half the flows went out on the guest's second queue pair: no loss means sluiced polled both.
+check "... both queue pairs carried half the flows" \
+	python3 -c "import json,sys; q=json.load(open('$SL_RUN/mq.json'))['tx_queue_packets']; sys.exit(not (len(q) == 2 and min(q) > 20000))"
 reconnects() { ctl 1 -o json show pods | grep -A8 '"dp1"' | grep -q '"state":.*"waiting"'; }
 check "after the DPDK pod exits sluiced waits to reconnect" reconnects
 check "kernel pods unaffected" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
