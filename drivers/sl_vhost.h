@@ -11,7 +11,7 @@
  * RX ring of a queue pair it polls, so no two workers share a virtqueue.
  *
  * Offloads: the guest may leave TCP/UDP checksums partial (VIRTIO_NET_F_CSUM) and send TCP
- * frames up to 64 KiB for us to segment (VIRTIO_NET_F_HOST_TSO4). rte_vhost marks them with
+ * frames up to 64 KiB for us to segment (VIRTIO_NET_F_HOST_TSO4; HOST_TSO6 too, see sl_vhost_open). rte_vhost marks them with
  * RTE_MBUF_F_RX_L4_CKSUM_NONE / RTE_MBUF_F_RX_LRO (compliant offload flags) and the
  * guest-offload node finishes them. Packets to the guest always carry full checksums, so
  * GUEST_CSUM is offered but nothing is ever sent partial; GUEST_TSO/UFO are not offered. */

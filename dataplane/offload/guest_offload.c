@@ -25,6 +25,7 @@
 
 enum {
 	OFL_NEXT_ETH_INPUT,
+	OFL_NEXT_DROP_NOT_IP4,
 	OFL_NEXT_DROP_MALFORMED,
 	OFL_NEXT_DROP_TOO_BIG,
 	OFL_NEXT_DROP_NO_MBUF,
@@ -163,7 +164,11 @@ static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *
 	for (uint16_t i = 0; i < nb; i++) {
 		struct rte_mbuf *m = objs[i];
 		uint16_t next;
-		if (m->ol_flags & RTE_MBUF_F_RX_LRO)
+		if (rte_pktmbuf_data_len(m) >= sizeof(struct rte_ether_hdr) &&
+		    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type !=
+			    RTE_BE16(RTE_ETHER_TYPE_IPV4))
+			next = OFL_NEXT_DROP_NOT_IP4; /* IPv6 TSO or checksum: not routed here */
+		else if (m->ol_flags & RTE_MBUF_F_RX_LRO)
 			next = segment(graph, node, m);
 		else if (m->nb_segs > 1)
 			next = OFL_NEXT_DROP_TOO_BIG;
@@ -186,6 +191,7 @@ static struct rte_node_register guest_offload_node = {
 	.nb_edges = OFL_EDGE_COUNT,
 	.next_nodes = {
 		[OFL_NEXT_ETH_INPUT] = "eth-input",
+		[OFL_NEXT_DROP_NOT_IP4] = "drop-eth-unsupported-type",
 		[OFL_NEXT_DROP_MALFORMED] = "drop-offload-malformed",
 		[OFL_NEXT_DROP_TOO_BIG] = "drop-frame-too-big",
 		[OFL_NEXT_DROP_NO_MBUF] = "drop-no-mbuf",

@@ -74,7 +74,8 @@ struct sl_gen_config {
 	double duration;                /* --duration: measured window, seconds */
 	double warmup;                  /* --warmup: seconds before the window opens */
 	uint16_t burst;                 /* --burst */
-	uint16_t queues;                /* --queues: rx and tx queues on each port */
+	uint16_t queues;                /* --queues: on the tx port; the rx port takes at most
+					 * this many */
 	bool l4_csum;                   /* --l4-csum: UDP checksum offloaded to the tx port */
 	uint16_t tso_mss;               /* --tso: TCP segment size, 0 = UDP probes */
 	bool quiet;                     /* --quiet: no progress lines */
@@ -232,8 +233,9 @@ struct sl_gen_rx {
 	struct sl_gen_hist lat; /* in-window one-way latency, ns */
 };
 
-int sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg, uint16_t port_id,
-		   uint32_t run_id);
+/* port: the receive port, whose queues (possibly fewer than --queues) are polled. */
+int sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg,
+		   const struct sl_gen_port *port, uint32_t run_id);
 void sl_gen_rx_fini(struct sl_gen_rx *rx);
 /* Account one received UDP-mode frame at TSC now. */
 void sl_gen_rx_account(struct sl_gen_rx *rx, const uint8_t *pkt, uint32_t len, uint64_t now);

@@ -290,7 +290,7 @@ main(int argc, char **argv)
 	sl_gen_tx_init(&tx, &cfg, run_id, cfg.has_src_mac ? &cfg.src_mac : &tx_port.mac,
 		       cfg.has_dst_mac ? &cfg.dst_mac : &rxp->mac, tx_port.port_id,
 		       tso_mp != NULL ? tso_mp : mp);
-	if (sl_gen_rx_init(&rx, &cfg, rxp->port_id, run_id) < 0) {
+	if (sl_gen_rx_init(&rx, &cfg, rxp, run_id) < 0) {
 		fprintf(stderr, "sluice-gen: out of memory for the sequence bitmap\n");
 		goto out;
 	}

@@ -177,6 +177,10 @@ bring_up(struct sl_gen_port *p, struct rte_mempool *mp, uint16_t nb_queues,
 		what = "dev_info_get";
 		goto fail;
 	}
+	/* Only the sending side needs all --queues: a receive-only port (an af_xdp pod on a
+	 * single-queue veth) takes what it has. */
+	if (strcmp(opt, "--rx-port") == 0)
+		nb_queues = RTE_MIN(nb_queues, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	rc = check_caps(p, &info, nb_queues, tx_offloads, opt);
 	if (rc < 0)
 		return rc;

@@ -252,12 +252,12 @@ foreign:
 }
 
 int
-sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg, uint16_t port_id,
-	       uint32_t run_id)
+sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg,
+	       const struct sl_gen_port *port, uint32_t run_id)
 {
 	memset(rx, 0, sizeof(*rx));
-	rx->port_id = port_id;
-	rx->nb_queues = cfg->queues;
+	rx->port_id = port->port_id;
+	rx->nb_queues = port->nb_queues;
 	rx->burst = cfg->burst;
 	rx->run_id = run_id;
 	rx->check_l4 = cfg->l4_csum || cfg->tso_mss != 0;
