@@ -45,6 +45,8 @@ stage "integration: two workers, cross-worker handoff" \
 	env SL_BUILD=build bash tests/integration/two_workers.sh
 stage "integration: vhost-user DPDK pods <-> kernel pods" \
 	env SL_BUILD=build bash tests/integration/vhost.sh
+stage "integration: a QEMU VM on vhost-user (2 queue pairs, TSO) through sluiced" \
+	env SL_BUILD=build bash tests/integration/vm.sh
 stage "integration: restart restores pods, vhost-user ports and routes" \
 	env SL_BUILD=build bash tests/integration/restart.sh
 stage "integration: 260 pods on one node" \

@@ -1,7 +1,9 @@
 /* libFuzzer target: the packet input path. The first byte picks the port the frame arrives
  * on (uplink, host, pod), the rest is the frame; the real graph runs it (eth, ARP, IPv4,
  * ICMP, VXLAN decap/encap) and whatever it sends is freed. Byte 1 = 0xff wraps the frame as
- * VXLAN from the known remote VTEP so the inner path is reached too. */
+ * VXLAN from the known remote VTEP so the inner path is reached too; 0xfe marks the L4
+ * checksum partial and 0xfd makes a TSO frame (MSS from byte 0, split in two segments), as
+ * a virtio guest can, so guest-offload is reached. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,6 +37,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rte_pktmbuf_free(m);
 		m = v;
 		port = TH_UPLINK;
+	}
+	if (data[1] == 0xfe)
+		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	if (data[1] == 0xfd) {
+		m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		m->tso_segsz = (uint16_t)(64 + data[0] * 16);
+		uint16_t head = 80; /* the rest moves to a second segment */
+		struct rte_mbuf *tail = rte_pktmbuf_alloc(sl_dp.pool);
+		if (tail && rte_pktmbuf_data_len(m) > head) {
+			uint16_t rest = (uint16_t)(rte_pktmbuf_data_len(m) - head);
+			memcpy(rte_pktmbuf_append(tail, rest), p + head, rest);
+			rte_pktmbuf_trim(m, rest);
+			rte_pktmbuf_chain(m, tail);
+		} else {
+			rte_pktmbuf_free(tail);
+		}
 	}
 	th_run(port, m, 0, out, 0);
 	for (unsigned i = 0; i < TH_PORTS; i++) {
