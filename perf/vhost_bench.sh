@@ -3,6 +3,8 @@
 # same node through one sluiced worker, measured side by side in one run:
 #   vhost     DPDK pod -> sluiced -> DPDK pod (sluice-gen virtio_user ports; sluiced is
 #             the vhost-user client of both)
+#   tso       the same pods, but 9014-byte TCP frames with TSO (MSS 1398) that sluiced
+#             segments (guest-offload): Gbit/s of TCP payload delivered, as a VM sends
 #   ceiling   the same two virtio_user ports joined by dpdk-testpmd io-forward between two
 #             net_vhost ports (no routing: the vhost-user copy cost alone)
 #   af_xdp    kernel pod -> sluiced -> kernel pod (sluice-gen AF_XDP on the pods' eth0)
@@ -45,13 +47,13 @@ for l in "slq-n1 sl-up0" "slq-n2 sl-up0" "slq-pa eth0" "slq-pb eth0" "slq-n1 pa"
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 done
 
-# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP
+# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP [SLUICE-GEN OPTIONS]
 gen() {
-	echo "--- $1: ${DURATION}s of 64-byte UDP"
+	echo "--- $1: ${DURATION}s of ${8:+$8 $9 }64-byte UDP"
 	"$B/perf/sluice-gen" --no-pci -l 0 --file-prefix slq-gen $GEN_MEM --log-level=lib.eal:error \
 		-- --tx-port "$2" --rx-port "$3" --src-mac "$4" --dst-mac "$5" --src-ip "$6" \
 		--dst-ip "$7" --flows 1024 --duration "$DURATION" --warmup 3 --label "$1" \
-		--json "$RUN/$1.json" --quiet 2>&1 | grep -E "^(rx|lat) " || true
+		--json "$RUN/$1.json" --quiet "${@:8}" 2>&1 | grep -E "^(rx|lat|tso) " || true
 }
 VA="-:net_virtio_user0,path=$RUN/vhost/a.sock,server=1,queues=1,mac=$MAC_A"
 VB="-:net_virtio_user1,path=$RUN/vhost/b.sock,server=1,queues=1,mac=$MAC_B"
@@ -81,6 +83,9 @@ ip netns exec slq-n1 "$B/control/sluiced" -c "$RUN/n1.json" -s "$RUN/n1.sock" --
 pids+=($!)
 for _ in $(seq 100); do [ -S "$RUN/n1.sock" ] && break; sleep 0.1; done
 gen vhost "$VA" "$VB" $MAC_A $GW_MAC 10.244.1.10 10.244.1.11
+"$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show drops >"$RUN/drops0.json"
+gen tso "$VA" "$VB" $MAC_A $GW_MAC 10.244.1.10 10.244.1.11 --tso 1398
+"$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show drops >"$RUN/drops1.json"
 gen af_xdp "slq-pa:net_af_xdp10,iface=eth0" "slq-pb:net_af_xdp11,iface=eth0" \
 	"$(mac_of slq-pa eth0)" $GW_MAC 10.244.1.2 10.244.1.3
 "$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show graph >"$RUN/graph.json"
@@ -128,6 +133,20 @@ for l, p in paths.items():
     lat = p["lat_ns"]
     print(f"{l:8} {p['rx_pps']/1e3:9.1f} {p['loss_pct']:7.2f} {lat['p50']/1e3:7.1f} {lat['p99']/1e3:7.1f}")
 print(f"\nvhost/ceiling = {'n/a' if ratio is None else f'{ratio:.2f}'}   (target >= 0.6)")
+try:
+    t = json.load(open(f"{run}/tso.json"))
+    d0, d1 = ({d["reason"]: d["packets"] for d in json.load(open(f"{run}/drops{i}.json"))}
+              for i in (0, 1))
+    drops = {r: n - d0.get(r, 0) for r, n in d1.items() if n - d0.get(r, 0)}
+    sent = t["tx_packets"] * 7  # 8960 payload bytes per frame: 7 segments of MSS 1398
+    print(f"tso: {t['tx_packets'] / t['duration_s'] / 1e3:.1f} k frames/s of 9014 bytes in "
+          f"(= {sent / t['duration_s'] / 1e3:.0f} k segments/s), "
+          f"{t['rx_tcp_segments'] / t['duration_s'] / 1e3:.1f} k segments/s out, "
+          f"{t['rx_tcp_gbps']:.2f} Gbit/s of TCP delivered, bad payload "
+          f"{t['rx_tcp_bad_payload']}; sluiced drops during it: {drops}")
+    json.dump(dict(json.load(open(out)), tso=t), open(out, "w"), indent=2)
+except (OSError, ValueError, KeyError) as e:
+    print(f"tso: (failed: {e})")
 print(f"results: {out}")
 PY
 for l in vhost ceiling af_xdp vxlan; do [ -f "$RUN/$l.json" ] && cat "$RUN/$l.json"; echo; done >"$RUN/all.jsonl"
