@@ -79,7 +79,7 @@ FLOOD=$!
 	--log-level=lib.eal:error -- --tx-port "$VU" --rx-port "$VU" --dst-mac $GW_MAC \
 	--src-ip 10.244.1.10 --dst-ip 10.244.1.2 --duration 30 --warmup 0 --quiet >/dev/null 2>&1 &
 GEN=$!
-vhost_rx() { ctl 1 -o json show vhost | python3 -c "import json,sys; print(sum(r['rx_packets'] for r in json.load(sys.stdin) if r['name'] == 'dp1'))"; }
+vhost_rx() { ctl 1 -o json show ports | python3 -c "import json,sys; print(sum(p['rx_packets'] for p in json.load(sys.stdin) if p['name'] == 'dp1.sock'))"; }
 rx0=$(vhost_rx)
 for _ in $(seq 300); do [ "$(vhost_rx)" -gt $((rx0 + 20000)) ] && break; sleep 0.1; done
 check "DPDK pod sending before the crash" test "$(vhost_rx)" -gt $((rx0 + 20000))
