@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
 # Integration test: podman (CNI backend) runs containers on a sluice network.
 #
-#   containers  slk-a, slk-b (busybox; eth0 10.244.1.150-200/32, made by sluice-cni)
-#                 |       |
+#   containers  slk-a, slk-b, slk-h (busybox; eth0 10.244.1.150-200/32, made by sluice-cni;
+#                 |       |     |    slk-h publishes -p 18080:80 through portmap)
 #   node ns     slk-n1: sluiced (node1, pods p1a/p1b) <-- VXLAN --> slk-n2: sluiced (node2, p2a/p2b)
+#               198.18.0.1 on sl-host (kernel: portmap's DNAT)          198.18.0.2
 #
 # Builds the two-node topology of scripts/lib/topo.sh and a busybox image without a
 # registry (busybox-static in a rootfs, `podman import`), then runs podman (rootful, runc,
 # cgroupfs) inside node 1's network namespace (nsenter --net) - where sluiced and its veths
 # live, as a kubelet's runtime would run on a node - with a private containers.conf,
 # storage and CNI directories (nothing global changes): the network "slk-sluice" is a
-# conflist with sluice-cni and host-local IPAM.
+# conflist with sluice-cni (host-local IPAM) and portmap, as deploy/10-sluice.conflist.
 # Checks: both containers get an address in the range and a pod in sluiced; pings between
 # them, to the kernel pod p1a, to p2a on node 2 across VXLAN and from p2a back; 1 MB over
 # TCP both ways (busybox nc A -> B, wget from busybox httpd B -> A) with content checks;
 # then `podman stop` + `podman rm` run the CNI DEL: sluiced is back to its two configured
 # pods, no pod veth is left in node 1, host-local holds no reservation.
+# hostPort: a third container runs busybox httpd with `-p 18080:80`; portmap's DNAT rule
+# for it is in node 1's iptables (nat); a file is fetched from http://198.18.0.1:18080/
+# by node 1 itself (and via 127.0.0.1), then - with the node settings of
+# hostport_node_setup and MASQ_RULE, which off-node clients need - by node 2 and by pod
+# p2a (underlay -> sluiced -> node 1's kernel via sl-host -> DNAT -> sluiced -> container),
+# with content checks; after `podman rm -f` no CNI-HOSTPORT or CNI-DN rule of that
+# container is left and the DEL checks above hold again.
 #
 # Usage (as root, from the repository root):
 #   SL_BUILD=build bash tests/cni/podman.sh
 # Environment: SL_BUILD (default build), CNI_BIN (reference plugins, default /usr/lib/cni),
 # PODMAN_TEST_PREFIX (default slk-: namespaces, EAL file prefixes, container/network/image
 # names, /tmp/<prefix>run), SL_EAL_MEM (default "--no-huge -m 512").
-# Installs podman, runc, busybox-static and containernetworking-plugins when missing.
+# Installs podman, runc, busybox-static, containernetworking-plugins and iptables when
+# missing.
 # Output: "ok - NAME" / "not ok - NAME (details)", "# ..." notes, "N passed, M failed";
 # exit status 1 when anything failed. When podman cannot run a container on this machine
 # for a reason outside sluice, prints "# SKIP <reason>" and "0 passed, 0 failed".
@@ -48,6 +57,9 @@ NET=${P}sluice               # podman network = CNI network name
 IMG=localhost/${P}busybox
 CA=${P}a
 CB=${P}b
+CH=${P}h                     # the hostPort container
+HOST_PORT=18080
+NODE1_IP=198.18.0.1
 IPAM_DIR=$SL_RUN/ipam        # host-local dataDir
 RANGE_LO=10.244.1.150
 RANGE_HI=10.244.1.200
@@ -64,7 +76,8 @@ missing=()
 command -v podman >/dev/null || missing+=(podman)
 command -v runc >/dev/null || missing+=(runc)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static)
-[ -x "$CNI_BIN/host-local" ] || missing+=(containernetworking-plugins)
+[ -x "$CNI_BIN/host-local" ] && [ -x "$CNI_BIN/portmap" ] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null || missing+=(iptables) # portmap runs it (iptables-nft on Debian 12)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "# installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -77,10 +90,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 BUSYBOX=$(dpkg -L busybox-static 2>/dev/null | grep -E '/bin/busybox$' | head -n 1)
 for b in "$SL_BUILD/cni/sluice-cni" "$SL_BUILD/control/sluiced" "$SL_BUILD/control/cli/sluicectl" \
-	"$CNI_BIN/host-local" "$BUSYBOX"; do
+	"$CNI_BIN/host-local" "$CNI_BIN/portmap" "$BUSYBOX"; do
 	[ -x "$b" ] || { echo "podman.sh: $b missing (ninja -C $SL_BUILD / apt)" >&2; exit 2; }
 done
-for t in ip ping python3 podman runc tar; do
+for t in ip ping python3 podman runc tar iptables; do
 	command -v "$t" >/dev/null || { echo "podman.sh: missing tool: $t" >&2; exit 2; }
 done
 
@@ -117,7 +130,7 @@ leftovers() {
 
 cleanup() {
 	if [ -f "$CONTAINERS_CONF" ] && command -v podman >/dev/null; then
-		pm rm -f -t 0 "$CA" "$CB" >/dev/null 2>&1
+		pm rm -f -t 0 "$CA" "$CB" "$CH" >/dev/null 2>&1
 		pm rmi -f "$IMG" >/dev/null 2>&1
 	fi
 	topo_down >/dev/null 2>&1
@@ -187,6 +200,7 @@ setup_files() {
 	# A copy: a rebuild of build/ during the run does not swap the plugin under podman.
 	cp "$SL_BUILD/cni/sluice-cni" "$SL_RUN/cni-bin/sluice-cni"
 	ln -sf "$CNI_BIN/host-local" "$SL_RUN/cni-bin/host-local"
+	ln -sf "$CNI_BIN/portmap" "$SL_RUN/cni-bin/portmap"
 	cat >"$CONTAINERS_CONF" <<EOF
 [containers]
 default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
@@ -228,7 +242,8 @@ EOF
      "ipam": {"type": "host-local",
               "ranges": [[{"subnet": "10.244.1.0/24", "rangeStart": "$RANGE_LO",
                            "rangeEnd": "$RANGE_HI", "gateway": "10.244.1.1"}]],
-              "dataDir": "$IPAM_DIR"}}
+              "dataDir": "$IPAM_DIR"}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}
   ]
 }
 EOF
@@ -355,6 +370,94 @@ reservations() {
 	find "$d" -maxdepth 1 -type f ! -name lock ! -name 'last_reserved_ip*' -printf '%f\n' | sort
 }
 
+# ---------------------------------------------------------------------------------------
+# hostPort (portmap, chained after sluice-cni)
+
+# busybox httpd on port 80 in $CH, serving $T/hdata as /data.
+httpd_h_ok() {
+	pm exec -i "$CH" sh -c 'mkdir -p /www && cat > /www/data' <"$T/hdata" || fail "copy into $CH failed"
+	pm exec "$CH" httpd -p 80 -h /www || fail "httpd in $CH failed"
+	for _ in $(seq 50); do
+		pm exec "$CH" netstat -ltn 2>/dev/null | grep -q ':80 ' && return 0
+		sleep 0.1
+	done
+	fail "httpd in $CH does not listen on :80: $(pm exec "$CH" netstat -ltn 2>&1)"
+}
+
+# podman's view of the mapping, and portmap's rules in node 1's nat table: a jump from
+# CNI-HOSTPORT-DNAT commented with the container id to a CNI-DN-* chain that DNATs
+# $HOST_PORT to the container's port 80. The chain's name is kept for hostport_gone_ok.
+hostport_rules_ok() {
+	local o dn
+	o=$(pm port "$CH" 2>&1)
+	grep -q "^80/tcp -> 0.0.0.0:$HOST_PORT\$" <<<"$o" || fail "podman port $CH: $o"
+	o=$(in_ns n1 iptables -t nat -S 2>&1) || fail "iptables -t nat -S in $(ns n1): $o"
+	echo "$o" >"$T/nat.up"
+	grep -q -- "-A OUTPUT .*-j CNI-HOSTPORT-DNAT" <<<"$o" ||
+		fail "no OUTPUT jump to CNI-HOSTPORT-DNAT: $(grep -- '-A OUTPUT' <<<"$o")"
+	grep -q -- "-A PREROUTING .*-j CNI-HOSTPORT-DNAT" <<<"$o" ||
+		fail "no PREROUTING jump to CNI-HOSTPORT-DNAT: $(grep -- '-A PREROUTING' <<<"$o")"
+	dn=$(grep -- "-A CNI-HOSTPORT-DNAT " <<<"$o" | grep -F -- "$HID" | grep -o 'CNI-DN-[0-9a-f]*' | sort -u)
+	[ "$(wc -w <<<"$dn")" = 1 ] ||
+		fail "CNI-HOSTPORT-DNAT jumps for $CH ($HID): '$dn'; $(grep -- CNI-HOSTPORT-DNAT <<<"$o" | tail -n 2)"
+	echo "$dn" >"$T/dn.chain"
+	grep -q -- "-A $dn .*--dport $HOST_PORT .*-j DNAT --to-destination $IPH:80\$" <<<"$o" ||
+		fail "no DNAT $HOST_PORT -> $IPH:80 in $dn: $(grep -- "-A $dn " <<<"$o")"
+	note "portmap: $(grep -- "-A $dn .*DNAT" <<<"$o")"
+}
+
+# hostport_get_ok NS URL [SECONDS]: busybox wget in namespace NS; content compared with
+# $T/hdata. (busybox wget has no working -T here: a timeout, and the status says "timed out".)
+hostport_get_ok() {
+	local want got rc
+	want=$(md5sum <"$T/hdata" | cut -d' ' -f1)
+	rm -f "$T/got"
+	in_ns "$1" timeout "${3:-20}" "$BUSYBOX" wget -q -O "$T/got" "$2" 2>"$T/wget.err"
+	rc=$?
+	[ "$rc" = 124 ] && echo "timed out after ${3:-20} s" >>"$T/wget.err"
+	got=$(md5sum <"$T/got" 2>/dev/null | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "wget $2 from $(ns "$1"): md5 $got, want $want; $(cat "$T/wget.err")"
+}
+
+# What a node needs for hostPort traffic from elsewhere than the node itself (node 1's
+# namespace here; a Kubernetes node has the first two anyway):
+# - IPv4 forwarding: after DNAT, the kernel forwards from sl-host back out of sl-host.
+# - a route to the client: the node kernel's only interface is sl-host (node address /32,
+#   the cluster CIDR); node 2's address is reached through sluiced.
+# - MASQUERADE of DNATed connections leaving through sl-host. sluiced has no connection
+#   tracking: it would switch the container's reply (from container:80 to the client)
+#   straight to the client, past the kernel that did the DNAT, and the client answers
+#   the un-translated SYN-ACK with a RST. Masqueraded, the reply is addressed to the node
+#   address and comes back through sl-host, where the kernel reverses both translations.
+#   portmap's "snat" only covers hairpin and 127.0.0.1 connections.
+MASQ_RULE=(POSTROUTING -o sl-host -m conntrack --ctstate DNAT
+	-m comment --comment "sluice: DNATed replies back through the node" -j MASQUERADE)
+hostport_node_setup() {
+	in_ns n1 sysctl -qw net.ipv4.ip_forward=1 &&
+		in_ns n1 ip route replace 198.18.0.2/32 dev sl-host &&
+		in_ns n2 ip route replace "$NODE1_IP/32" dev sl-host
+}
+
+# podman rm -f ran the CNI DEL of both plugins without a complaint.
+hostport_rm_ok() {
+	local o
+	o=$(pm rm -f -t 0 "$CH" 2>&1) || fail "podman rm -f $CH: $o"
+	[ "$o" = "$CH" ] || fail "podman rm -f $CH said: $o"
+}
+
+# No rule of $CH left in node 1's nat table: nothing with its id, its CNI-DN chain, its
+# host port or its address.
+hostport_gone_ok() {
+	local o dn
+	[ -n "$HID" ] && [ -n "$IPH" ] || fail "no id or address of $CH"
+	dn=$(cat "$T/dn.chain" 2>/dev/null)
+	o=$(in_ns n1 iptables -t nat -S 2>&1) || fail "iptables -t nat -S in $(ns n1): $o"
+	grep -F -e "$HID" <<<"$o" && fail "rules with $CH's id left"
+	if [ -n "$dn" ]; then grep -F -e "$dn" <<<"$o" && fail "chain $dn left"; fi
+	grep -E -e "--dport $HOST_PORT |--dports $HOST_PORT\b|$IPH:80" <<<"$o" && fail "rules for $HOST_PORT/$IPH left"
+	return 0
+}
+
 del_ok() {
 	local n v r
 	n=$(ctl 1 -o json show pods | pyj 'len(d["pods"] if isinstance(d, dict) else d)') ||
@@ -391,9 +494,10 @@ note "podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk
 check "podman network ls shows $NET (CNI backend)" net_ok
 wait_vtep 1 >/dev/null; wait_vtep 2 >/dev/null
 
-run_ok() { # CONTAINER: podman run -d on the sluice network; podman's error last
-	local o
-	o=$(pm run -d --name "$1" --network "$NET" "${RUN_OPTS[@]}" "$IMG" sleep 300 2>&1) && return 0
+run_ok() { # CONTAINER [RUN-ARGS...]: podman run -d on the sluice network; podman's error last
+	local o c=$1
+	shift
+	o=$(pm run -d --name "$c" --network "$NET" "$@" "${RUN_OPTS[@]}" "$IMG" sleep 300 2>&1) && return 0
 	fail "$(grep '^Error' <<<"$o" | tr '\n' ' ') $(grep -v '^Error' <<<"$o" | tail -n 1)"
 }
 
@@ -421,6 +525,39 @@ check "podman stop $CA $CB" pm stop -t 1 "$CA" "$CB"
 note "sluiced pods after podman stop: $(ctl 1 -o json show pods | pyj 'len(d)')"
 check "podman rm $CA $CB" pm rm "$CA" "$CB"
 check "CNI DEL ran: 2 sluiced pods, no pod veths, no IPAM reservations" del_ok
+
+# hostPort: a container publishing port 80 as node 1's $HOST_PORT (portmap's DNAT in node
+# 1's kernel, which sluiced reaches through sl-host).
+head -c 262144 /dev/urandom >"$T/hdata"
+if check "podman run $CH -p $HOST_PORT:80 (sluice-cni + portmap)" run_ok "$CH" -p "$HOST_PORT:80"; then
+	HID=$(cid "$CH" 2>/dev/null)
+	IPH=$(cip "$CH" 2>/dev/null)
+	note "$CH $IPH, published on $NODE1_IP:$HOST_PORT"
+	check "$CH: busybox httpd on port 80 serves a 256 KB file" httpd_h_ok
+	check "portmap: DNAT $HOST_PORT -> $IPH:80 in $(ns n1)'s nat table, tagged with $CH's id" hostport_rules_ok
+	URL=http://$NODE1_IP:$HOST_PORT/data
+	check "hostPort from node 1: wget $URL, content intact" hostport_get_ok n1 "$URL"
+	check "hostPort from node 1 via 127.0.0.1 (portmap snat, route_localnet on sl-host)" \
+		hostport_get_ok n1 "http://127.0.0.1:$HOST_PORT/data"
+	# From elsewhere: node 2 (underlay -> sluiced -> sl-host -> DNAT -> sl-host -> sluiced
+	# -> container) and a pod on node 2 (reply back to it across VXLAN).
+	check "node 1: ip_forward=1, route to node 2 via sl-host; node 2: route to $NODE1_IP" \
+		hostport_node_setup
+	# Without the MASQUERADE rule first: a note of what happens (see MASQ_RULE).
+	if (hostport_get_ok n2 "$URL" 5) >"$T/nomasq.out" 2>&1; then
+		note "without the MASQUERADE rule node 2's wget succeeded: is it still needed?"
+	else
+		note "without the MASQUERADE rule node 2's wget fails ($(tail -n 1 "$T/nomasq.out" | sed 's/.*; //')):" \
+			"sluiced switches the reply $IPH:80 -> 198.18.0.2 past node 1's conntrack"
+	fi
+	check "node 1: MASQUERADE for DNATed connections leaving through sl-host" \
+		in_ns n1 iptables -t nat -A "${MASQ_RULE[@]}"
+	check "hostPort from node 2: wget $URL, content intact" hostport_get_ok n2 "$URL"
+	check "hostPort from pod p2a on node 2: wget $URL, content intact" hostport_get_ok p2a "$URL"
+	check "podman rm -f $CH (CNI DEL: portmap, sluice-cni)" hostport_rm_ok
+	check "portmap DEL: no CNI-HOSTPORT/CNI-DN rule of $CH left in $(ns n1)" hostport_gone_ok
+	check "CNI DEL ran: 2 sluiced pods, no pod veths, no IPAM reservations (after $CH)" del_ok
+fi
 
 note "$((SECONDS - START)) s"
 finish
