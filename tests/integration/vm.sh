@@ -4,7 +4,8 @@
 # is the vhost-user client. The guest's own TCP stack sends 64 KiB TSO frames with partial
 # checksums; sluiced must segment and complete them. Checks: TCP from the VM to a kernel pod
 # on the same node and on node 2 (VXLAN) with iperf3 both ways and 8 MB with sha256, both
-# queue pairs carrying traffic on different workers, guest-offload at work, no bad drops.
+# queue pairs carrying traffic on different workers, guest-offload at work, no bad drops;
+# then sluiced restarts under the running VM and the VM is reachable again.
 # Prints the iperf3 rates (Mbit/s; the guest runs under TCG, so they bound nothing).
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vm.sh
 set -u
@@ -107,5 +108,15 @@ d = {r['reason']: r['packets'] for r in json.load(sys.stdin) if r['reason'] in b
 print('# drops', d, file=sys.stderr); sys.exit(bool(d))"
 }
 check "no offload or size drops" no_bad_drops
-ctl 1 show drops
+
+# sluiced restarts under the running VM: the pod comes back from the state file and
+# sluiced reconnects to QEMU's socket; the guest's driver renegotiates (no VM restart).
+node_stop 1
+node_start 1 || exit 1
+connected() { ctl 1 -o json show pods | grep -A8 '"vm1"' | grep -q '"state":.*"connected"'; }
+for _ in $(seq 30); do connected && break; sleep 1; done
+check "after sluiced restarts, the VM is re-attached without restarting" connected
+check "... with both queue pairs enabled again" two_queues
+check "p1a -> VM ping after the restart" in_ns p1a ping -c 3 -i 0.5 -W 3 10.244.1.20
+check "QEMU is still the same process" kill -0 $QEMU
 check_summary
