@@ -34,10 +34,13 @@ gen() {
 	python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(r['rx_packets'], r['loss_pct'])"
 }
 result() { python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print($2)"; }
-ok_delivery() { # ok_delivery LABEL ARGS...: at least 50000 packets through, loss under 2 % (start-up: rte_vhost reconnects once a second)
+# ok_delivery LABEL ARGS...: loss under 2 % of what was sent (start-up: rte_vhost reconnects
+# once a second), and at least 20000 packets through. (The generator runs on core 0, which
+# node 2's worker shares: on a loaded machine it may send well below its 20 kpps.)
+ok_delivery() {
 	local out; out=$(gen "$@") || { echo "# $1: generator failed" >&2; tail -5 "$SL_RUN/$1.log" >&2; return 1; }
 	echo >&2 "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
-	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 50000 and l < 2.0))"
+	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 20000 and l < 2.0))"
 }
 VU="-:net_virtio_user0,path=$SOCK,server=1,queues=1,mac=$DP_MAC"
 check "DPDK pod -> kernel pod, same node" \
