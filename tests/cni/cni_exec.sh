@@ -72,10 +72,9 @@ for b in "$CNI" "$SL_BUILD/control/sluiced" "$SL_BUILD/control/cli/sluicectl" \
 done
 
 T=$(mktemp -d /tmp/${P}test.XXXXXX)
-exec 3>&1 # notes go to the real stdout even from inside a check
 BG=()     # background processes this script started (killed by PID on exit)
-PASS=0
-FAIL=0
+# shellcheck source=../../scripts/lib/check.sh
+source "$ROOT/scripts/lib/check.sh"
 
 cleanup() {
 	local p live n
@@ -98,34 +97,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
-# Harness (as tests/integration/two_node.sh)
-
-check() {
-	local name=$1 rc d
-	shift
-	CHECK_FAILED=0
-	"$@" >"$T/check.out" 2>&1
-	rc=$?
-	# A fail() anywhere in the check counts, also one the check function went on after.
-	[ "$rc" -eq 0 ] && [ "$CHECK_FAILED" = 1 ] && rc=1
-	if [ "$rc" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok - $name"
-	else
-		FAIL=$((FAIL + 1))
-		d=$(grep -v '^[[:space:]]*$' "$T/check.out" | tail -n 4 | tr '\n\t' '  ' | sed 's/  */ /g; s/ $//')
-		[ ${#d} -gt 400 ] && d="${d:0:400}..."
-		echo "not ok - $name (${d:-exit status $rc})"
-	fi
-}
-
-note() { echo "# $*" >&3; }
-CHECK_FAILED=0
-fail() { echo "$*"; CHECK_FAILED=1; return 1; }
+# Harness: check, fail, note from scripts/lib/check.sh
 
 finish() {
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
+	check_summary
 	exit $?
 }
 

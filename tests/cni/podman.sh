@@ -98,9 +98,9 @@ for t in ip ping python3 podman runc tar iptables; do
 done
 
 T=$(mktemp -d "/tmp/${P}podman.XXXXXX")
-exec 3>&1 # notes go to the real stdout even from inside a check
-PASS=0
-FAIL=0
+# shellcheck source=../../scripts/lib/check.sh
+CHECK_SUBSHELL=1 # fail() ends a check
+source "$ROOT/scripts/lib/check.sh"
 SKIP=
 
 # pm ARGS...: podman inside node 1's network namespace (the CNI plugin runs there) with
@@ -148,32 +148,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
-# Harness (as tests/cni/cni_exec.sh)
-
-check() {
-	local name=$1 rc d
-	shift
-	("$@") >"$T/check.out" 2>&1 # a subshell: fail() ends the check
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok - $name"
-	else
-		FAIL=$((FAIL + 1))
-		d=$(grep -v '^[[:space:]]*$' "$T/check.out" | tail -n 4 | tr '\n\t' '  ' | sed 's/  */ /g; s/ $//')
-		[ ${#d} -gt 400 ] && d="${d:0:400}..."
-		echo "not ok - $name (${d:-exit status $rc})"
-	fi
-	return "$rc"
-}
-
-note() { echo "# $*" >&3; }
-fail() { echo "$*"; exit 1; }
+# Harness: check, fail, note from scripts/lib/check.sh
 
 finish() {
 	[ -n "$SKIP" ] && echo "# SKIP $SKIP"
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
+	check_summary
 	exit $?
 }
 

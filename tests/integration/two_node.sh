@@ -43,10 +43,9 @@ for b in "$SLUICED" "$SLUICECTL"; do
 done
 
 T=$(mktemp -d /tmp/slt-test.XXXXXX)
-exec 3>&1 # notes go to the real stdout even from inside a check
 BG=()     # background processes this script started (killed by PID on exit)
-PASS=0
-FAIL=0
+# shellcheck source=../../scripts/lib/check.sh
+source "$ROOT/scripts/lib/check.sh"
 
 cleanup() {
 	local p live
@@ -62,27 +61,6 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
 # Harness
-
-# check NAME CMD...: run CMD in this shell (it may change state), record pass/fail. A
-# failing CMD's last output lines become the details of the "not ok" line.
-check() {
-	local name=$1 rc d
-	shift
-	"$@" >"$T/check.out" 2>&1
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok - $name"
-	else
-		FAIL=$((FAIL + 1))
-		d=$(grep -v '^[[:space:]]*$' "$T/check.out" | tail -n 4 | tr '\n\t' '  ' | sed 's/  */ /g; s/ $//')
-		[ ${#d} -gt 400 ] && d="${d:0:400}..."
-		echo "not ok - $name (${d:-exit status $rc})"
-	fi
-}
-
-note() { echo "# $*" >&3; }
-fail() { echo "$*"; return 1; }
 
 # bg_ns NS CMD...: start CMD in namespace NS in the background (exec'd, so $! is its PID).
 bg_ns() {
@@ -605,8 +583,7 @@ sock_gone() { [ ! -e "$SL_RUN/node$1.sock" ] || fail "$SL_RUN/node$1.sock still 
 # Run
 
 finish() {
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
+	check_summary
 	exit $?
 }
 

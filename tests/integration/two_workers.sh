@@ -34,7 +34,7 @@ tcp() { # tcp FROM_NS TO_NS TO_IP: 10 MB with sha256 check
 	local t0=$(date +%s.%N)
 	in_ns "$1" timeout 60 nc -N "$3" 5001 <"$f"
 	wait $l
-	echo "# $1 -> $2: $(stat -c %s "$got") bytes in $(echo "$(date +%s.%N) - $t0" | bc) s" >&2
+	note "$1 -> $2: $(stat -c %s "$got") bytes in $(echo "$(date +%s.%N) - $t0" | bc) s"
 	[ "$(sha256sum <"$f")" = "$(sha256sum <"$got")" ]
 }
 for p in p1a p1b; do

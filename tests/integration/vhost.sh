@@ -22,12 +22,13 @@ mkdir -p "$SL_RUN/vhost"
 check "vhost-user pod added (client mode)" \
 	ctl 1 pod add name=dp1 interface=vhost-user socket="$SOCK" ip=10.244.1.10 mac=$DP_MAC
 
+# EAL memory of the DPDK pod: on hugepages it needs --single-file-segments (README).
+GEN_MEM=$(sl_eal_mem)
+[ "$GEN_MEM" = "--no-huge -m 512" ] || GEN_MEM="$GEN_MEM --single-file-segments"
 # gen LABEL TX RX SRC_MAC DST_MAC SRC_IP DST_IP [SLUICE-GEN OPTIONS]: 3 s at 10 kpps;
 # prints "rx loss%" (the JSON result stays in $SL_RUN/LABEL.json)
 gen() {
-	local mem; mem=$(sl_eal_mem)
-	[ "$mem" = "--no-huge -m 512" ] || mem="$mem --single-file-segments"
-	timeout 60 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" $mem \
+	timeout 60 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" $GEN_MEM \
 		--log-level=lib.eal:error -- --tx-port "$2" --rx-port "$3" --src-mac "$4" \
 		--dst-mac "$5" --src-ip "$6" --dst-ip "$7" --rate 10000 --duration 3 --warmup 3 \
 		--flows 16 --quiet --json "$SL_RUN/$1.json" "${@:8}" >"$SL_RUN/$1.log" 2>&1
@@ -39,8 +40,8 @@ result() { python3 -c "import json; r=json.load(open('$SL_RUN/$1.json')); print(
 # and receiver) runs on core 0, which node 2's worker shares, so on a loaded 2-core machine
 # a pod's AF_XDP ring can overflow while one of them waits for the CPU.
 ok_delivery() {
-	local out; out=$(gen "$@") || { echo "# $1: generator failed" >&2; tail -5 "$SL_RUN/$1.log" >&2; return 1; }
-	echo >&2 "# $1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
+	local out; out=$(gen "$@") || { echo "$1: generator failed"; tail -5 "$SL_RUN/$1.log"; return 1; }
+	note "$1: received $(echo "$out" | cut -d' ' -f1) packets, loss $(echo "$out" | cut -d' ' -f2) %"
 	python3 -c "import sys; n, l = map(float, '$out'.split()); sys.exit(not (n >= 15000 and l < 5.0))"
 }
 VU="-:net_virtio_user0,path=$SOCK,server=1,queues=1,mac=$DP_MAC"
@@ -61,7 +62,7 @@ tso_ok() {
 	gen tso "$VU" "$(ns p1a):net_af_xdp1,iface=eth0" $DP_MAC $GW_MAC 10.244.1.10 10.244.1.2 \
 		--tso 1398 --rate 2000 >/dev/null || return 1
 	local r; r=$(result tso "r['tx_packets'], r['rx_tcp_segments'], r['rx_tcp_bad_payload'], r['rx_bad_l4_csum']" | tr ' ' ,)
-	echo "# TSO: frames sent, segments received, bad payloads, bad checksums: $r" >&2
+	note "TSO: frames sent, segments received, bad payloads, bad checksums: $r"
 	# 9014-byte frames carry 8960 payload bytes: 7 segments of at most 1398
 	python3 -c "import sys; t, s, b, c = $r; sys.exit(not (t > 5000 and s >= 7 * t * 0.95 and b == 0 and c == 0))"
 }
@@ -79,7 +80,7 @@ free0=$(mbufs_free)
 in_ns p1a ping -f -w 7 -q 10.244.1.10 >/dev/null 2>&1 &
 FLOOD=$!
 "$SL_BUILD/perf/sluice-gen" --no-pci -l 0 --file-prefix "${SL_PREFIX}gen" \
-	$(m=$(sl_eal_mem); [ "$m" = "--no-huge -m 512" ] && echo "$m" || echo "$m --single-file-segments") \
+	$GEN_MEM \
 	--log-level=lib.eal:error -- --tx-port "$VU" --rx-port "$VU" --dst-mac $GW_MAC \
 	--src-ip 10.244.1.10 --dst-ip 10.244.1.2 --duration 30 --warmup 0 --quiet >/dev/null 2>&1 &
 GEN=$!
@@ -93,12 +94,21 @@ rm -f "$SOCK" # a crashed virtio_user server leaves its socket; a restarting pod
 wait $FLOOD
 sleep 1
 free1=$(mbufs_free)
-echo "# mbufs available before the crash $free0, after $free1" >&2
+note "mbufs available before the crash $free0, after $free1"
 # (each lcore's mempool cache may keep up to 256 mbufs, and the ring of AF_XDP pods some)
 check "no mbufs lost when the DPDK pod is killed mid-traffic" test $((free0 - free1)) -lt 600
 rm -f /dev/hugepages/"${SL_PREFIX}gen"* 2>/dev/null
 check "kernel pods unaffected by the crash" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.1.3
-reconnects() { ctl 1 -o json show pods | grep -A8 '"dp1"' | grep -q '"state":.*"waiting"'; }
+reconnects() { # rte_vhost notices the dead peer asynchronously: allow it 5 s
+	local state
+	for _ in $(seq 50); do
+		state=$(ctl 1 -o json show pods | python3 -c "import json,sys; print([p['state'] for p in json.load(sys.stdin) if p['name'] == 'dp1'][0])")
+		[ "$state" = waiting ] && return 0
+		sleep 0.1
+	done
+	echo "state: $state"
+	return 1
+}
 check "after the DPDK pod exits sluiced waits to reconnect" reconnects
 check "kernel pods unaffected" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
 # A DPDK app on hugepages without --single-file-segments exceeds vhost-user's memory region
