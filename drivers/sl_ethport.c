@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 
 #include "sl_ethport.h"
+#include "sl_mbuf_pool.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
@@ -34,6 +35,12 @@ int sl_ethport_open(const char *devargs, uint16_t *ret_rxq, uint16_t *ret_txq, u
 	rc = rte_eth_dev_info_get(port, &info);
 	if (rc < 0)
 		goto fail_msg;
+	if (strcmp(info.driver_name, "net_af_xdp") == 0 && !sl_mbuf_pool_fits_umem(pool)) {
+		snprintf(err, errlen, "device '%s': net_af_xdp needs every mbuf inside its UMEM, and "
+			 "the mbuf pool is split over memory chunks (try fewer mbufs or --no-huge)", name);
+		rc = -EINVAL;
+		goto fail;
+	}
 	uint16_t n_rxq = RTE_MIN(*ret_rxq, info.max_rx_queues);
 	uint16_t n_txq = RTE_MIN(*ret_txq, info.max_tx_queues);
 	if (n_rxq == 0 || n_txq == 0) {

@@ -11,6 +11,7 @@
 #include <rte_ring.h>
 
 #include "sl_dp.h"
+#include "drivers/sl_mbuf_pool.h"
 
 struct sl_dp sl_dp;
 
@@ -43,8 +44,8 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	sl_dp.n_workers = n_workers;
 	memset(sl_dp.worker_of_lcore, -1, sizeof(sl_dp.worker_of_lcore));
 
-	sl_dp.pool = rte_pktmbuf_pool_create("sl_pool", pool_size, 256, SL_MBUF_PRIV_SIZE,
-					     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	/* Laid out so that net_af_xdp's zero-copy UMEM covers every mbuf (sl_mbuf_pool.h). */
+	sl_dp.pool = sl_mbuf_pool_create("sl_pool", pool_size, 256, SL_MBUF_PRIV_SIZE);
 	if (!sl_dp.pool)
 		return -rte_errno;
 

@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "drivers/sl_mbuf_pool.h"
 #include "gen.h"
 
 #define NB_MBUF 16383 /* two ports' rx rings + af_xdp tx completions + bursts in flight */
@@ -253,8 +254,8 @@ main(int argc, char **argv)
 	if (sl_gen_ports_init() < 0)
 		goto out;
 	nb_mbuf = pool_size(cfg.queues);
-	mp = rte_pktmbuf_pool_create("sl_gen_pool", nb_mbuf, MBUF_CACHE, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	/* Laid out so that net_af_xdp's zero-copy UMEM covers every mbuf (sl_mbuf_pool.h). */
+	mp = sl_mbuf_pool_create("sl_gen_pool", nb_mbuf, MBUF_CACHE, 0);
 	if (mp == NULL) {
 		fprintf(stderr, "sluice-gen: mbuf pool (%u mbufs): %s (try a larger -m)\n",
 			nb_mbuf, rte_strerror(rte_errno));

@@ -15,6 +15,7 @@
 #include <rte_vxlan.h>
 
 #include "dataplane/ip4/ip4_ttl.h"
+#include "drivers/sl_mbuf_pool.h"
 #include "harness.h"
 #include "pktbuild.h"
 
@@ -392,6 +393,23 @@ static void test_ttl_checksum_incremental(void **s)
 }
 
 /* Trace: an armed trace records each node a packet passes; off, nothing is recorded. */
+/* The mbuf pool fits net_af_xdp's zero-copy UMEM whole, where DPDK's default layout does not
+ * with 4 KiB pages (the multi-worker uplink stall, sl_mbuf_pool.h). */
+static void test_mbuf_pool_fits_umem(void **s)
+{
+	assert_true(sl_mbuf_pool_fits_umem(sl_dp.pool));
+	struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
+	assert_non_null(m);
+	assert_true(rte_pktmbuf_tailroom(m) >= 2048);
+	rte_pktmbuf_free(m);
+
+	struct rte_mempool *def = rte_pktmbuf_pool_create("default_layout", 1024, 0, 0,
+							  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(def);
+	assert_false(sl_mbuf_pool_fits_umem(def));
+	rte_mempool_free(def);
+}
+
 static void test_trace(void **s)
 {
 	th_reset();
@@ -430,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_neigh_slots_reused),
 		cmocka_unit_test(test_ttl_checksum_incremental),
 		cmocka_unit_test(test_trace),
+		cmocka_unit_test(test_mbuf_pool_fits_umem),
 	};
 	return cmocka_run_group_tests_name("dataplane", tests, th_setup, NULL);
 }
