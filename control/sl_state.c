@@ -930,6 +930,29 @@ static cJSON *show_workers(void)
 	return a;
 }
 
+/* One row per receive queue of an ethdev port (the uplink's RSS queues, the host port): the
+ * worker that polls it and the packets the device counted on it. */
+static cJSON *show_queues(void)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < SL_MAX_PORTS; i++) {
+		const struct sl_port *p = sl_dp.ports[i];
+		struct rte_eth_stats es;
+		if (!p || p->xsk || p->vhost || rte_eth_stats_get(p->eth_port, &es) != 0)
+			continue;
+		uint16_t nq = p->kind == SL_PORT_UPLINK ? st.conf.uplink_rx_queues : 1;
+		for (uint16_t q = 0; q < nq && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "port", p->name);
+			cJSON_AddNumberToObject(o, "queue", q);
+			cJSON_AddNumberToObject(o, "worker", q % sl_dp.n_workers);
+			cJSON_AddNumberToObject(o, "rx_packets", (double)es.q_ipackets[q]);
+			cJSON_AddItemToArray(a, o);
+		}
+	}
+	return a;
+}
+
 static cJSON *show_drops(bool all)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -987,6 +1010,8 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		return show_workers();
 	if (!strcmp(what, "vhost"))
 		return show_vhost();
+	if (!strcmp(what, "queues"))
+		return show_queues();
 	if (!strcmp(what, "drops"))
 		return show_drops(true);
 	if (!strcmp(what, "graph"))
@@ -1003,6 +1028,6 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		return o;
 	}
 	ERR("what: unknown table '%.32s' (ports, pods, nodes, routes, neighbors, workers, "
-	    "vhost, stats, drops, graph)", what);
+	    "vhost, queues, stats, drops, graph)", what);
 	return NULL;
 }

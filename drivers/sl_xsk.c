@@ -185,6 +185,28 @@ static void complete_tx(struct sl_xsk *x)
 	xsk_ring_cons__release(&x->comp, done);
 }
 
+/* The AF_XDP kick: the one system call the fast path makes. In copy mode the kernel sends
+ * at most 32 frames per call (TX_BATCH_SIZE, net/xdp/xsk.c) and answers EAGAIN while more
+ * wait, so kick until the ring is empty, a bounded number of times (EAGAIN also means the
+ * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush). */
+static void kick_tx(struct sl_xsk *x)
+{
+	for (unsigned i = 0; i < RING_SIZE / 32; i++) {
+		if (!xsk_ring_prod__needs_wakeup(&x->tx))
+			return;
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 ||
+		    (errno != EAGAIN && errno != EBUSY))
+			return;
+	}
+}
+
+void sl_xsk_tx_flush(struct sl_xsk *x)
+{
+	/* Frames wait while the kernel has not consumed all we produced. */
+	if (__atomic_load_n(x->tx.consumer, __ATOMIC_RELAXED) != x->tx.cached_prod)
+		kick_tx(x);
+}
+
 uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint32_t idx;
@@ -209,9 +231,7 @@ uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (n) {
 		xsk_ring_prod__submit(&x->tx, n);
-		/* The AF_XDP kick: the one system call the fast path makes. */
-		if (xsk_ring_prod__needs_wakeup(&x->tx))
-			sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		kick_tx(x);
 		rte_pktmbuf_free_bulk(pkts, n);
 	}
 	return n;

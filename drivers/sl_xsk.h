@@ -22,5 +22,8 @@ uint16_t sl_xsk_rx_burst(struct sl_xsk *xsk, struct rte_mempool *pool, struct rt
 /* Copy up to n mbufs to the TX ring and kick the kernel; the mbufs accepted are freed.
  * Returns how many were accepted. Owner worker. */
 uint16_t sl_xsk_tx_burst(struct sl_xsk *xsk, struct rte_mbuf **pkts, uint16_t n);
+/* Kick the kernel again for frames an earlier sl_xsk_tx_burst left on the TX ring. Owner
+ * worker, once per loop. */
+void sl_xsk_tx_flush(struct sl_xsk *xsk);
 /* The MAC address of the interface (host end). */
 void sl_xsk_mac(const struct sl_xsk *xsk, struct rte_ether_addr *ret_mac);

@@ -22,7 +22,7 @@ static bool json_out;
 static const char help[] =
 	"usage: sluicectl [-s SOCKET] [-o table|json] COMMAND\n"
 	"commands:\n"
-	"  show ports|pods|nodes|routes|neighbors|workers|vhost|stats|drops|graph\n"
+	"  show ports|pods|nodes|routes|neighbors|workers|vhost|queues|stats|drops|graph\n"
 	"  pod add name=N [namespace=NS] ip=A.B.C.D mac=MAC ifname=IF   attach a pod's veth\n"
 	"  pod del name=N [namespace=NS]                                detach a pod\n"
 	"  node add name=N ip=A.B.C.D pod_cidr=P/L                      add a remote node\n"

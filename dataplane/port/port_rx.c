@@ -114,6 +114,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		if (p->tx_ring && p->owner == w->id)
 			drain_tx_ring(w, p);
 		if (p->xsk) {
+			sl_xsk_tx_flush(p->xsk);
 			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
 		} else if (p->vhost) {
 			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,

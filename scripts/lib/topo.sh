@@ -49,8 +49,12 @@ topo_up() {
 	in_ns ul ip link add br0 type bridge
 	in_ns ul ip link set br0 up
 	for n in n1 n2; do
+		# SL_UPLINK_QUEUES_<node number>: queues of that node's uplink veth (RSS tests).
+		local qv="SL_UPLINK_QUEUES_${n#n}" q
+		q=${!qv:-1}
 		ip netns add "$(ns $n)"
-		ip link add sl-up0 netns "$(ns $n)" type veth peer name "$n" netns "$(ns ul)"
+		ip link add sl-up0 netns "$(ns $n)" numtxqueues "$q" numrxqueues "$q" type veth \
+			peer name "$n" netns "$(ns ul)" numtxqueues "$q" numrxqueues "$q"
 		in_ns ul ip link set "$n" master br0 up
 		in_ns $n ip link set lo up
 		in_ns $n ip link set sl-up0 up
@@ -62,6 +66,9 @@ topo_up() {
 	topo_pod n2 p2b 10.244.2.3 10.244.2.1
 }
 
+# Extra uplink devargs of node N: SL_UPLINK_ARGS_<N>, else SL_UPLINK_ARGS (e.g. ",queue_count=2").
+uplink_args() { local v="SL_UPLINK_ARGS_$1"; echo "${!v-${SL_UPLINK_ARGS:-}}"; }
+
 # node_config N: the JSON config of node N (1 or 2), pods included.
 node_config() {
 	local n=$1 o=$(( 3 - $1 ))
@@ -69,7 +76,7 @@ node_config() {
 {
   "node": {"name": "node$n", "ip": "198.18.0.$n", "pod_cidr": "10.244.$n.0/24",
            "cluster_cidr": "10.244.0.0/16"},
-  "uplink": {"devargs": "$SL_UPLINK_PMD$n,iface=sl-up0${SL_UPLINK_ARGS:-}", "mtu": 1500},
+  "uplink": {"devargs": "$SL_UPLINK_PMD$n,iface=sl-up0$(uplink_args "$n")", "mtu": 1500},
   "host": {"enabled": true, "ifname": "sl-host"},
   "vxlan": {"vni": $SL_VNI, "port": 4789},
   "workers": {"idle_backoff": ${SL_IDLE_BACKOFF:-true}},
@@ -130,6 +137,16 @@ wait_vtep() {
 		ctl "$1" -o json show neighbors 2>/dev/null | grep -q reachable && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+# wait_listen NS PORT: wait (up to 5 s) until a TCP listener is up on PORT in namespace NS.
+wait_listen() {
+	for _ in $(seq 50); do
+		in_ns "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "no listener on port $2 in $(ns "$1")"
 	return 1
 }
 
