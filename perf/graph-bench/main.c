@@ -431,8 +431,10 @@ static cJSON *report(const struct gb_args *a, const struct gb_worker *gbw,
 	cJSON_AddStringToObject(o, "label", a->label);
 	cJSON_AddStringToObject(o, "direction", a->dir == GB_ENCAP ? "encap" : "decap");
 	cJSON_AddStringToObject(o, "path", a->dir == GB_ENCAP
-		? "pod -> port-rx -> eth-input -> ip4-input -> ip4-lookup -> vxlan-encap -> port-tx -> uplink"
-		: "uplink -> port-rx -> eth-input -> ip4-input -> vxlan-decap -> ip4-lookup -> eth-output -> port-tx -> pod");
+		? "pod -> port-rx -> eth-input -> ip4-input -> ip4-lookup -> vxlan-encap -> "
+		  "port-tx -> uplink"
+		: "uplink -> port-rx -> eth-input -> ip4-input -> vxlan-decap -> ip4-lookup -> "
+		  "eth-output -> port-tx -> pod");
 	cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
 	cJSON_AddNumberToObject(o, "flows", a->flows);
 	cJSON_AddNumberToObject(o, "pods", a->pods);
@@ -532,10 +534,13 @@ int main(int argc, char **argv)
 	RTE_LCORE_FOREACH_WORKER(lc)
 		if (n < SL_MAX_WORKERS)
 			lcores[n++] = lc;
-	const char *why = n == 0 ? "give the EAL at least two lcores (control + a worker)"
-			  : a.dir == GB_ENCAP && a.pods < n ? "--pods must be at least the number of workers"
-			  : a.flows < a.pods || a.flows < n ? "--flows must be at least --pods and the number of workers"
-			  : NULL;
+	const char *why = NULL;
+	if (n == 0)
+		why = "give the EAL at least two lcores (control + a worker)";
+	else if (a.dir == GB_ENCAP && a.pods < n)
+		why = "--pods must be at least the number of workers (each polls its pods)";
+	else if (a.flows < a.pods || a.flows < n)
+		why = "--flows must be at least --pods and the number of workers";
 	if (why) {
 		fprintf(stderr, "sluice-graph-bench: %s\n", why);
 		rte_eal_cleanup();
