@@ -3,8 +3,8 @@
 per graph node.
 
 Left: one bar per run (direction x workers), split into its workers' Mpps, labelled with
-the total, the ratio to the same direction's 1-worker run, and each worker's Mpps per second
-on a CPU (which a busy machine does not distort). Right: cycles per packet in each node of
+the total, the ratio to the same direction's 1-worker run, each worker's share of the window
+on a CPU, and its Mpps per second on a CPU (which a busy machine does not distort). Right: cycles per packet in each node of
 the path, estimated on the CPU, stacked, with the bench's own recycling on top (hatched).
 
   perf/plot_graph.py perf/results/graph-<time>.json -o chart.png [--title TEXT]
@@ -50,7 +50,8 @@ def main():
         base = one.get(r["direction"])
         ratio = f"  x{r['mpps_total'] / base:.2f}" if base and r["workers"] > 1 else ""
         per_cpu = " / ".join(f"{w['mpps_per_cpu_second']:.1f}" for w in r["per_worker"])
-        note = f"{r['mpps_total']:.1f} Mpps{ratio}\nper CPU-s: {per_cpu}"
+        share = " / ".join(f"{w['cpu_share'] * 100:.0f}%" for w in r["per_worker"])
+        note = f"{r['mpps_total']:.1f} Mpps{ratio}\non CPU {share}\nper CPU-s: {per_cpu}"
         if not r["check"]["ok"]:
             note += "\nCHECK FAILED"
         ax.annotate(note, (i, bottom), ha="center", va="bottom", fontsize=8,
