@@ -36,9 +36,7 @@ int sl_worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(sl_dp.qsbr, w->id);
 	rte_rcu_qsbr_thread_online(sl_dp.qsbr, w->id);
 	while (!sl_dp.quit) {
-		rte_graph_walk(w->graph);
-		rte_rcu_qsbr_quiescent(sl_dp.qsbr, w->id);
-		w->loops++;
+		sl_worker_poll(w);
 		if (w->last_rx || !sl_dp.conf.idle_backoff) {
 			idle = 0;
 			sleep_us = IDLE_SLEEP_MIN_US;
