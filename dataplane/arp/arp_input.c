@@ -7,15 +7,15 @@
 #include <rte_cycles.h>
 #include <rte_graph_worker.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum {
-	ARP_NEXT_TX,
-	ARP_NEXT_DROP_MALFORMED,
-	ARP_NEXT_DROP_NOT_FOR_US,
-	ARP_NEXT_DROP_REPLY_CONSUMED,
-	ARP_EDGE_COUNT
-};
+#define ARP_INPUT_EDGES(NEXT, DROP) \
+	NEXT(TX, "port-tx")         \
+	DROP(ARP_MALFORMED)         \
+	DROP(ARP_NOT_FOR_US)        \
+	DROP(ARP_REPLY_CONSUMED)    \
+	DROP(NO_HEADROOM)
+SL_NODE_EDGES(ARP_INPUT_EDGES)
 
 static void learn(const struct rte_arp_ipv4 *a)
 {
@@ -37,33 +37,33 @@ static void learn(const struct rte_arp_ipv4 *a)
 static inline uint16_t arp_input_one(struct rte_node *node, struct rte_mbuf *m)
 {
 	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_arp_hdr))
-		return ARP_NEXT_DROP_MALFORMED;
+		return EDGE_DROP_ARP_MALFORMED;
 	struct rte_arp_hdr *arp = rte_pktmbuf_mtod(m, struct rte_arp_hdr *);
 	if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
-		return ARP_NEXT_DROP_MALFORMED;
+		return EDGE_DROP_ARP_MALFORMED;
 	struct sl_port *p = sl_port_get(sl_priv(m)->in_port);
 	if (!p)
-		return ARP_NEXT_DROP_NOT_FOR_US;
+		return EDGE_DROP_ARP_NOT_FOR_US;
 	struct rte_arp_ipv4 *a = &arp->arp_data;
 	const struct rte_ether_addr *ours;
 
 	if (p->kind == SL_PORT_UPLINK) {
 		learn(a);
 		if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
-			return ARP_NEXT_DROP_REPLY_CONSUMED;
+			return EDGE_DROP_ARP_REPLY_CONSUMED;
 		if (a->arp_tip != sl_dp.conf.node_ip)
-			return ARP_NEXT_DROP_NOT_FOR_US;
+			return EDGE_DROP_ARP_NOT_FOR_US;
 		ours = &p->mac;
 	} else {
 		if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
-			return ARP_NEXT_DROP_REPLY_CONSUMED;
+			return EDGE_DROP_ARP_REPLY_CONSUMED;
 		/* RFC 5227: probes (sender 0.0.0.0) and gratuitous ARPs are not answered. */
 		if (a->arp_sip == 0 || a->arp_tip == a->arp_sip)
-			return ARP_NEXT_DROP_NOT_FOR_US;
+			return EDGE_DROP_ARP_NOT_FOR_US;
 		if (p->kind == SL_PORT_HOST && a->arp_tip == sl_dp.conf.node_ip)
-			return ARP_NEXT_DROP_NOT_FOR_US;
+			return EDGE_DROP_ARP_NOT_FOR_US;
 		ours = &sl_dp.conf.gw_mac;
 	}
 	/* Turn the request into the reply in place. */
@@ -75,11 +75,13 @@ static inline uint16_t arp_input_one(struct rte_node *node, struct rte_mbuf *m)
 	a->arp_sip = asked;
 	struct rte_ether_hdr *eth =
 		(struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_ether_hdr));
+	if (unlikely(!eth))
+		return EDGE_DROP_NO_HEADROOM;
 	eth->dst_addr = a->arp_tha;
 	eth->src_addr = *ours;
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
 	sl_priv(m)->out_port = p->id;
-	return ARP_NEXT_TX;
+	return EDGE_TX;
 }
 
 static uint16_t arp_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -89,7 +91,7 @@ static uint16_t arp_input_chunk(struct rte_graph *graph, struct rte_node *node, 
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = arp_input_one(node, objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
-			 next[i] == ARP_NEXT_TX ? "reply sent" : node->nodes[next[i]]->name);
+			 next[i] == EDGE_TX ? "reply sent" : node->nodes[next[i]]->name);
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
@@ -100,12 +102,7 @@ SL_NODE_PROCESS_CHUNKED(arp_input_process, arp_input_chunk)
 static struct rte_node_register arp_input_node = {
 	.name = "arp-input",
 	.process = arp_input_process,
-	.nb_edges = ARP_EDGE_COUNT,
-	.next_nodes = {
-		[ARP_NEXT_TX] = "port-tx",
-		[ARP_NEXT_DROP_MALFORMED] = "drop-arp-malformed",
-		[ARP_NEXT_DROP_NOT_FOR_US] = "drop-arp-not-for-us",
-		[ARP_NEXT_DROP_REPLY_CONSUMED] = "drop-arp-reply-consumed",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(ARP_INPUT_EDGES) },
 };
 RTE_NODE_REGISTER(arp_input_node);

@@ -215,19 +215,6 @@ static inline int sl_neigh_find(uint32_t ip)
 	return (int)(uintptr_t)data;
 }
 
-/* A node's process function that hands its objects to chunk_fn at most
- * RTE_GRAPH_BURST_SIZE at a time. A stream can hold more than that (guest-offload turns one
- * TSO frame into dozens of segments) and nodes keep per-packet arrays of that size. */
-#define SL_NODE_PROCESS_CHUNKED(name, chunk_fn)                                          \
-	static uint16_t name(struct rte_graph *graph, struct rte_node *node, void **objs,  \
-			     uint16_t nb)                                                  \
-	{                                                                                  \
-		for (uint16_t off = 0; off < nb; off += RTE_GRAPH_BURST_SIZE)              \
-			chunk_fn(graph, node, objs + off,                                  \
-				 (uint16_t)RTE_MIN(nb - off, RTE_GRAPH_BURST_SIZE));       \
-		return nb;                                                                 \
-	}
-
 /* Record a trace line for m if it is traced. Worker. */
 void sl_trace_add(const struct rte_node *node, struct rte_mbuf *m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -9,6 +9,7 @@
 	_(OFFLOAD_MALFORMED, "offload-malformed")                                 \
 	_(FRAME_TOO_BIG, "frame-too-big")                                         \
 	_(NO_MBUF, "no-mbuf")                                                     \
+	_(NO_HEADROOM, "no-headroom")                                             \
 	_(ARP_MALFORMED, "arp-malformed")                                         \
 	_(ARP_NOT_FOR_US, "arp-not-for-us")                                       \
 	_(ARP_REPLY_CONSUMED, "arp-reply-consumed")                               \
@@ -46,5 +47,16 @@ enum sl_drop_reason {
 	SL_DROP_COUNT
 };
 
-/* Name of a drop reason ("no-route"); the drop node for it is "drop-<name>". */
+/* Name of a drop reason ("no-route"); the drop node for it is "drop-<name>". Worker or
+ * control. */
 const char *sl_drop_name(enum sl_drop_reason r);
+
+/* The drop nodes' names, one member per reason (sl_drop_nodes.NO_ROUTE is "drop-no-route"),
+ * so a node's next_nodes table names a drop node at compile time from the reason's symbol
+ * (SL_NEXT_NODES in sl_node.h) and cannot misspell it. Immutable. */
+struct sl_drop_node_names {
+#define _(sym, str) char sym[sizeof("drop-" str)];
+	SL_FOREACH_DROP(_)
+#undef _
+};
+extern const struct sl_drop_node_names sl_drop_nodes;

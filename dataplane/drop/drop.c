@@ -4,6 +4,12 @@
 
 #include "dataplane/core/sl_dp.h"
 
+const struct sl_drop_node_names sl_drop_nodes = {
+#define _(sym, str) .sym = "drop-" str,
+	SL_FOREACH_DROP(_)
+#undef _
+};
+
 static inline uint16_t drop_process(struct rte_node *node, void **objs, uint16_t nb,
 				    enum sl_drop_reason why)
 {

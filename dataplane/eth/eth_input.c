@@ -4,36 +4,35 @@
 #include <rte_ether.h>
 #include <rte_graph_worker.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum {
-	ETH_NEXT_ARP,
-	ETH_NEXT_IP4,
-	ETH_NEXT_DROP_TRUNCATED,
-	ETH_NEXT_DROP_UNSUPPORTED,
-	ETH_NEXT_DROP_NOT_FOR_US,
-	ETH_NEXT_DROP_L2_BROADCAST,
-	ETH_EDGE_COUNT
-};
+#define ETH_INPUT_EDGES(NEXT, DROP) \
+	NEXT(ARP, "arp-input")      \
+	NEXT(IP4, "ip4-input")      \
+	DROP(ETH_TRUNCATED)         \
+	DROP(ETH_UNSUPPORTED)       \
+	DROP(ETH_NOT_FOR_US)        \
+	DROP(IP4_L2_BROADCAST)
+SL_NODE_EDGES(ETH_INPUT_EDGES)
 
 /* ours: the MAC this packet's input port answers to (see the file comment). */
 static inline uint16_t eth_input_one(struct rte_mbuf *m, const struct rte_ether_addr *ours)
 {
 	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr)))
-		return ETH_NEXT_DROP_TRUNCATED;
+		return EDGE_DROP_ETH_TRUNCATED;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr) &&
 	    !rte_is_same_ether_addr(&eth->dst_addr, ours))
-		return ETH_NEXT_DROP_NOT_FOR_US;
+		return EDGE_DROP_ETH_NOT_FOR_US;
 	uint16_t type = eth->ether_type;
 	bool l2_multi = rte_is_multicast_ether_addr(&eth->dst_addr);
 	rte_pktmbuf_adj(m, sizeof(*eth));
 	if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
 		/* RFC 1812 5.3.4: IP in a link-layer broadcast/multicast is not forwarded. */
-		return l2_multi ? ETH_NEXT_DROP_L2_BROADCAST : ETH_NEXT_IP4;
+		return l2_multi ? EDGE_DROP_IP4_L2_BROADCAST : EDGE_IP4;
 	if (type == RTE_BE16(RTE_ETHER_TYPE_ARP))
-		return ETH_NEXT_ARP;
-	return ETH_NEXT_DROP_UNSUPPORTED;
+		return EDGE_ARP;
+	return EDGE_DROP_ETH_UNSUPPORTED;
 }
 
 static uint16_t eth_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -63,14 +62,7 @@ SL_NODE_PROCESS_CHUNKED(eth_input_process, eth_input_chunk)
 static struct rte_node_register eth_input_node = {
 	.name = "eth-input",
 	.process = eth_input_process,
-	.nb_edges = ETH_EDGE_COUNT,
-	.next_nodes = {
-		[ETH_NEXT_ARP] = "arp-input",
-		[ETH_NEXT_IP4] = "ip4-input",
-		[ETH_NEXT_DROP_TRUNCATED] = "drop-eth-truncated",
-		[ETH_NEXT_DROP_UNSUPPORTED] = "drop-eth-unsupported-type",
-		[ETH_NEXT_DROP_NOT_FOR_US] = "drop-eth-not-for-us",
-		[ETH_NEXT_DROP_L2_BROADCAST] = "drop-ip4-l2-broadcast",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(ETH_INPUT_EDGES) },
 };
 RTE_NODE_REGISTER(eth_input_node);

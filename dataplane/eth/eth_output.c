@@ -2,19 +2,24 @@
  * (its MAC, from the gateway MAC), to the host port, or out of the uplink to a neighbour. */
 #include <rte_graph_worker.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum { OUT_NEXT_TX, OUT_NEXT_DROP_NEIGH_UNRESOLVED, OUT_NEXT_DROP_PORT_GONE, OUT_EDGE_COUNT };
+#define ETH_OUTPUT_EDGES(NEXT, DROP)                                                   \
+	NEXT(TX, "port-tx")                                                            \
+	DROP(NEIGH_UNRESOLVED)                                                         \
+	DROP(PORT_GONE)                                                                \
+	DROP(NO_HEADROOM) /* no room in front of the packet for the Ethernet header */
+SL_NODE_EDGES(ETH_OUTPUT_EDGES)
 
 static inline uint16_t eth_output_one(struct rte_mbuf *m)
 {
 	struct sl_mbuf_priv *pv = sl_priv(m);
-	const struct sl_nh *nh = &sl_dp.nh[pv->nh];
+	const struct sl_nh *nh = &sl_dp.nh[pv->route.nh];
 	struct sl_port *p = sl_port_get(nh->port);
 	struct rte_ether_addr dst, src;
 
 	if (unlikely(!p))
-		return OUT_NEXT_DROP_PORT_GONE;
+		return EDGE_DROP_PORT_GONE;
 	switch (nh->type) {
 	case SL_NH_POD:
 		dst = nh->mac;
@@ -28,7 +33,7 @@ static inline uint16_t eth_output_one(struct rte_mbuf *m)
 		uint64_t ms = atomic_load_explicit(&sl_dp.neigh[nh->neigh].mac_state,
 						   memory_order_acquire);
 		if (unlikely(!(ms & SL_NEIGH_VALID)))
-			return OUT_NEXT_DROP_NEIGH_UNRESOLVED;
+			return EDGE_DROP_NEIGH_UNRESOLVED;
 		memcpy(&dst, &ms, RTE_ETHER_ADDR_LEN);
 		src = p->mac;
 	}
@@ -36,12 +41,12 @@ static inline uint16_t eth_output_one(struct rte_mbuf *m)
 	struct rte_ether_hdr *eth =
 		(struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_ether_hdr));
 	if (unlikely(!eth))
-		return OUT_NEXT_DROP_PORT_GONE;
+		return EDGE_DROP_NO_HEADROOM;
 	eth->dst_addr = dst;
 	eth->src_addr = src;
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 	pv->out_port = p->id;
-	return OUT_NEXT_TX;
+	return EDGE_TX;
 }
 
 static uint16_t eth_output_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -61,11 +66,7 @@ SL_NODE_PROCESS_CHUNKED(eth_output_process, eth_output_chunk)
 static struct rte_node_register eth_output_node = {
 	.name = "eth-output",
 	.process = eth_output_process,
-	.nb_edges = OUT_EDGE_COUNT,
-	.next_nodes = {
-		[OUT_NEXT_TX] = "port-tx",
-		[OUT_NEXT_DROP_NEIGH_UNRESOLVED] = "drop-neigh-unresolved",
-		[OUT_NEXT_DROP_PORT_GONE] = "drop-port-gone",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(ETH_OUTPUT_EDGES) },
 };
 RTE_NODE_REGISTER(eth_output_node);

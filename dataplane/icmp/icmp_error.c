@@ -8,14 +8,14 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum {
-	ICMP_NEXT_LOOKUP,
-	ICMP_NEXT_DROP_RATE_LIMITED,
-	ICMP_NEXT_DROP_ERROR_FOR_ERROR,
-	ICMP_EDGE_COUNT
-};
+#define ICMP_ERROR_EDGES(NEXT, DROP)  \
+	NEXT(LOOKUP, "ip4-lookup")    \
+	DROP(ICMP_RATE_LIMITED)       \
+	DROP(ICMP_NO_ERROR_FOR_ERROR) \
+	DROP(NO_HEADROOM)
+SL_NODE_EDGES(ICMP_ERROR_EDGES)
 
 #define ICMP_BURST_TOKENS 50.0
 
@@ -64,11 +64,11 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	unsigned hlen = rte_ipv4_hdr_len(orig);
 	unsigned len = rte_be_to_cpu_16(orig->total_length);
 
-	w->drops[reason_of(pv->icmp_type, pv->icmp_code)]++;
+	w->drops[reason_of(pv->icmp.type, pv->icmp.code)]++;
 	if (!error_allowed(orig, hlen, len))
-		return ICMP_NEXT_DROP_ERROR_FOR_ERROR;
+		return EDGE_DROP_ICMP_NO_ERROR_FOR_ERROR;
 	if (!take_token(w))
-		return ICMP_NEXT_DROP_RATE_LIMITED;
+		return EDGE_DROP_ICMP_RATE_LIMITED;
 
 	/* RFC 792: quote the IP header and the first 8 bytes of the payload. */
 	unsigned quote = RTE_MIN(len, hlen + 8);
@@ -80,14 +80,14 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	struct rte_ipv4_hdr *ip =
 		(struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_ipv4_hdr));
 	if (unlikely(!icmp || !ip))
-		return ICMP_NEXT_DROP_ERROR_FOR_ERROR;
+		return EDGE_DROP_NO_HEADROOM;
 
-	icmp->icmp_type = pv->icmp_type;
-	icmp->icmp_code = pv->icmp_code;
+	icmp->icmp_type = pv->icmp.type;
+	icmp->icmp_code = pv->icmp.code;
 	icmp->icmp_cksum = 0;
 	/* RFC 1191: the next-hop MTU goes in the low 16 bits of the second word. */
 	icmp->icmp_ident = 0;
-	icmp->icmp_seq_nb = rte_cpu_to_be_16(pv->icmp_code == SL_ICMP_UNREACH_NEEDFRAG ? pv->icmp_mtu : 0);
+	icmp->icmp_seq_nb = rte_cpu_to_be_16(pv->icmp.code == SL_ICMP_UNREACH_NEEDFRAG ? pv->icmp.mtu : 0);
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
 
 	*ip = (struct rte_ipv4_hdr){
@@ -100,7 +100,7 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	};
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	pv->flags = (uint8_t)((pv->flags & SL_F_TRACED) | SL_F_LOCAL_ORIGIN);
-	return ICMP_NEXT_LOOKUP;
+	return EDGE_LOOKUP;
 }
 
 static uint16_t icmp_error_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -110,10 +110,10 @@ static uint16_t icmp_error_chunk(struct rte_graph *graph, struct rte_node *node,
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
 	for (uint16_t i = 0; i < nb; i++) {
 		struct sl_mbuf_priv *pv = sl_priv(objs[i]);
-		uint8_t type = pv->icmp_type, code = pv->icmp_code;
+		uint8_t type = pv->icmp.type, code = pv->icmp.code;
 		next[i] = icmp_error_one(w, objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "icmp type %u code %u: %s", type, code,
-			 next[i] == ICMP_NEXT_LOOKUP ? "sent" : node->nodes[next[i]]->name);
+			 next[i] == EDGE_LOOKUP ? "sent" : node->nodes[next[i]]->name);
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
@@ -124,11 +124,7 @@ SL_NODE_PROCESS_CHUNKED(icmp_error_process, icmp_error_chunk)
 static struct rte_node_register icmp_error_node = {
 	.name = "icmp-error",
 	.process = icmp_error_process,
-	.nb_edges = ICMP_EDGE_COUNT,
-	.next_nodes = {
-		[ICMP_NEXT_LOOKUP] = "ip4-lookup",
-		[ICMP_NEXT_DROP_RATE_LIMITED] = "drop-icmp-rate-limited",
-		[ICMP_NEXT_DROP_ERROR_FOR_ERROR] = "drop-icmp-no-error-for-error",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(ICMP_ERROR_EDGES) },
 };
 RTE_NODE_REGISTER(icmp_error_node);

@@ -5,37 +5,26 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 #include "ip4_check.h"
 
-enum {
-	IP4_NEXT_LOOKUP,
-	IP4_NEXT_VXLAN_DECAP,
-	IP4_NEXT_DROP_TRUNCATED,
-	IP4_NEXT_DROP_BAD_VERSION,
-	IP4_NEXT_DROP_BAD_IHL,
-	IP4_NEXT_DROP_BAD_CHECKSUM,
-	IP4_NEXT_DROP_BAD_LENGTH,
-	IP4_NEXT_DROP_BAD_SOURCE,
-	IP4_NEXT_DROP_BAD_DESTINATION,
-	IP4_EDGE_COUNT
-};
-
-static const uint16_t drop_edge[SL_DROP_COUNT] = {
-	[SL_DROP_IP4_TRUNCATED] = IP4_NEXT_DROP_TRUNCATED,
-	[SL_DROP_IP4_BAD_VERSION] = IP4_NEXT_DROP_BAD_VERSION,
-	[SL_DROP_IP4_BAD_IHL] = IP4_NEXT_DROP_BAD_IHL,
-	[SL_DROP_IP4_BAD_CHECKSUM] = IP4_NEXT_DROP_BAD_CHECKSUM,
-	[SL_DROP_IP4_BAD_LENGTH] = IP4_NEXT_DROP_BAD_LENGTH,
-	[SL_DROP_IP4_BAD_SOURCE] = IP4_NEXT_DROP_BAD_SOURCE,
-	[SL_DROP_IP4_BAD_DESTINATION] = IP4_NEXT_DROP_BAD_DESTINATION,
-};
+#define IP4_INPUT_EDGES(NEXT, DROP)      \
+	NEXT(LOOKUP, "ip4-lookup")       \
+	NEXT(VXLAN_DECAP, "vxlan-decap") \
+	DROP(IP4_TRUNCATED)              \
+	DROP(IP4_BAD_VERSION)            \
+	DROP(IP4_BAD_IHL)                \
+	DROP(IP4_BAD_CHECKSUM)           \
+	DROP(IP4_BAD_LENGTH)             \
+	DROP(IP4_BAD_SOURCE)             \
+	DROP(IP4_BAD_DESTINATION)
+SL_NODE_EDGES(IP4_INPUT_EDGES)
 
 static inline uint16_t ip4_input_one(struct rte_mbuf *m)
 {
 	enum sl_drop_reason why = sl_ip4_check(m);
 	if (unlikely(why != SL_DROP_COUNT))
-		return drop_edge[why];
+		return edge_of_drop(why);
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	if (ip->dst_addr == sl_dp.conf.node_ip && ip->next_proto_id == IPPROTO_UDP &&
 	    sl_priv(m)->in_port == sl_dp.conf.uplink_port) {
@@ -43,9 +32,9 @@ static inline uint16_t ip4_input_one(struct rte_mbuf *m)
 			(const struct rte_udp_hdr *)((const uint8_t *)ip + rte_ipv4_hdr_len(ip));
 		if (rte_pktmbuf_data_len(m) >= rte_ipv4_hdr_len(ip) + sizeof(*udp) &&
 		    udp->dst_port == rte_cpu_to_be_16(sl_dp.conf.vxlan_port))
-			return IP4_NEXT_VXLAN_DECAP;
+			return EDGE_VXLAN_DECAP;
 	}
-	return IP4_NEXT_LOOKUP;
+	return EDGE_LOOKUP;
 }
 
 static uint16_t ip4_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -66,17 +55,7 @@ SL_NODE_PROCESS_CHUNKED(ip4_input_process, ip4_input_chunk)
 static struct rte_node_register ip4_input_node = {
 	.name = "ip4-input",
 	.process = ip4_input_process,
-	.nb_edges = IP4_EDGE_COUNT,
-	.next_nodes = {
-		[IP4_NEXT_LOOKUP] = "ip4-lookup",
-		[IP4_NEXT_VXLAN_DECAP] = "vxlan-decap",
-		[IP4_NEXT_DROP_TRUNCATED] = "drop-ip4-truncated",
-		[IP4_NEXT_DROP_BAD_VERSION] = "drop-ip4-bad-version",
-		[IP4_NEXT_DROP_BAD_IHL] = "drop-ip4-bad-ihl",
-		[IP4_NEXT_DROP_BAD_CHECKSUM] = "drop-ip4-bad-checksum",
-		[IP4_NEXT_DROP_BAD_LENGTH] = "drop-ip4-bad-length",
-		[IP4_NEXT_DROP_BAD_SOURCE] = "drop-ip4-bad-source",
-		[IP4_NEXT_DROP_BAD_DESTINATION] = "drop-ip4-bad-destination",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(IP4_INPUT_EDGES) },
 };
 RTE_NODE_REGISTER(ip4_input_node);

@@ -4,9 +4,12 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum { LOCAL_NEXT_LOOKUP, LOCAL_NEXT_DROP_UNSUPPORTED, LOCAL_EDGE_COUNT };
+#define IP4_LOCAL_EDGES(NEXT, DROP) \
+	NEXT(LOOKUP, "ip4-lookup")  \
+	DROP(LOCAL_UNSUPPORTED)
+SL_NODE_EDGES(IP4_LOCAL_EDGES)
 
 static inline uint16_t ip4_local_one(struct rte_mbuf *m)
 {
@@ -15,10 +18,10 @@ static inline uint16_t ip4_local_one(struct rte_mbuf *m)
 	unsigned len = rte_be_to_cpu_16(ip->total_length);
 	if (ip->next_proto_id != IPPROTO_ICMP || len < hlen + sizeof(struct rte_icmp_hdr) ||
 	    len > rte_pktmbuf_data_len(m) || (ip->fragment_offset & RTE_BE16(0x3fff)))
-		return LOCAL_NEXT_DROP_UNSUPPORTED;
+		return EDGE_DROP_LOCAL_UNSUPPORTED;
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
 	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
-		return LOCAL_NEXT_DROP_UNSUPPORTED;
+		return EDGE_DROP_LOCAL_UNSUPPORTED;
 	/* Reply in place: swap addresses, type 0, fresh checksums. */
 	uint32_t src = ip->src_addr;
 	ip->src_addr = ip->dst_addr;
@@ -31,7 +34,7 @@ static inline uint16_t ip4_local_one(struct rte_mbuf *m)
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len - hlen);
 	struct sl_mbuf_priv *pv = sl_priv(m);
 	pv->flags = (uint8_t)((pv->flags & SL_F_TRACED) | SL_F_LOCAL_ORIGIN);
-	return LOCAL_NEXT_LOOKUP;
+	return EDGE_LOOKUP;
 }
 
 static uint16_t ip4_local_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -41,7 +44,7 @@ static uint16_t ip4_local_chunk(struct rte_graph *graph, struct rte_node *node, 
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = ip4_local_one(objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
-			 next[i] == LOCAL_NEXT_LOOKUP ? "echo reply" : "not handled");
+			 next[i] == EDGE_LOOKUP ? "echo reply" : "not handled");
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
@@ -52,10 +55,7 @@ SL_NODE_PROCESS_CHUNKED(ip4_local_process, ip4_local_chunk)
 static struct rte_node_register ip4_local_node = {
 	.name = "ip4-local",
 	.process = ip4_local_process,
-	.nb_edges = LOCAL_EDGE_COUNT,
-	.next_nodes = {
-		[LOCAL_NEXT_LOOKUP] = "ip4-lookup",
-		[LOCAL_NEXT_DROP_UNSUPPORTED] = "drop-local-unsupported",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(IP4_LOCAL_EDGES) },
 };
 RTE_NODE_REGISTER(ip4_local_node);

@@ -7,26 +7,23 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 #include "ip4_ttl.h"
 
-enum {
-	LOOKUP_NEXT_ETH_OUTPUT,
-	LOOKUP_NEXT_VXLAN_ENCAP,
-	LOOKUP_NEXT_LOCAL,
-	LOOKUP_NEXT_ICMP_ERROR,
-	LOOKUP_NEXT_DROP_INNER_NOT_LOCAL,
-	LOOKUP_NEXT_DROP_NEEDS_FRAGMENT,
-	LOOKUP_EDGE_COUNT
-};
+#define IP4_LOOKUP_EDGES(NEXT, DROP)     \
+	NEXT(ETH_OUTPUT, "eth-output")   \
+	NEXT(VXLAN_ENCAP, "vxlan-encap") \
+	NEXT(LOCAL, "ip4-local")         \
+	NEXT(ICMP_ERROR, "icmp-error")   \
+	DROP(VXLAN_INNER_NOT_LOCAL)      \
+	DROP(IP4_NEEDS_FRAGMENT)
+SL_NODE_EDGES(IP4_LOOKUP_EDGES)
 
 static inline uint16_t icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, uint16_t mtu)
 {
 	struct sl_mbuf_priv *pv = sl_priv(m);
-	pv->icmp_type = type;
-	pv->icmp_code = code;
-	pv->icmp_mtu = mtu;
-	return LOOKUP_NEXT_ICMP_ERROR;
+	pv->icmp = (struct sl_mbuf_icmp){ .type = type, .code = code, .mtu = mtu };
+	return EDGE_ICMP_ERROR;
 }
 
 static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
@@ -34,11 +31,11 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	struct sl_mbuf_priv *pv = sl_priv(m);
 	const struct sl_nh *nh = &sl_dp.nh[nh_idx];
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-	pv->nh = nh_idx;
+	pv->route.nh = nh_idx;
 
 	switch (nh->type) {
 	case SL_NH_LOCAL:
-		return LOOKUP_NEXT_LOCAL;
+		return EDGE_LOCAL;
 	case SL_NH_UNREACH_NET:
 		return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NET, 0);
 	case SL_NH_UNREACH_HOST:
@@ -47,7 +44,7 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 		break;
 	}
 	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD))
-		return LOOKUP_NEXT_DROP_INNER_NOT_LOCAL;
+		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	if (!(pv->flags & SL_F_LOCAL_ORIGIN)) {
 		if (unlikely(ip->time_to_live <= 1))
 			return icmp_error(m, SL_ICMP_TIME_EXCEEDED, 0, 0);
@@ -56,9 +53,9 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu)) {
 		if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
 			return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NEEDFRAG, nh->mtu);
-		return LOOKUP_NEXT_DROP_NEEDS_FRAGMENT; /* sluiced does not fragment */
+		return EDGE_DROP_IP4_NEEDS_FRAGMENT; /* sluiced does not fragment */
 	}
-	return nh->type == SL_NH_VXLAN ? LOOKUP_NEXT_VXLAN_ENCAP : LOOKUP_NEXT_ETH_OUTPUT;
+	return nh->type == SL_NH_VXLAN ? EDGE_VXLAN_ENCAP : EDGE_ETH_OUTPUT;
 }
 
 static uint16_t ip4_lookup_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -89,14 +86,7 @@ SL_NODE_PROCESS_CHUNKED(ip4_lookup_process, ip4_lookup_chunk)
 static struct rte_node_register ip4_lookup_node = {
 	.name = "ip4-lookup",
 	.process = ip4_lookup_process,
-	.nb_edges = LOOKUP_EDGE_COUNT,
-	.next_nodes = {
-		[LOOKUP_NEXT_ETH_OUTPUT] = "eth-output",
-		[LOOKUP_NEXT_VXLAN_ENCAP] = "vxlan-encap",
-		[LOOKUP_NEXT_LOCAL] = "ip4-local",
-		[LOOKUP_NEXT_ICMP_ERROR] = "icmp-error",
-		[LOOKUP_NEXT_DROP_INNER_NOT_LOCAL] = "drop-vxlan-inner-not-local",
-		[LOOKUP_NEXT_DROP_NEEDS_FRAGMENT] = "drop-ip4-needs-fragment",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(IP4_LOOKUP_EDGES) },
 };
 RTE_NODE_REGISTER(ip4_lookup_node);

@@ -17,20 +17,19 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
 #define SEG_BULK 64     /* segments allocated at a time */
 #define MIN_MSS 88      /* Linux's TCP_MIN_MSS: bounds the segments one frame can become */
 #define MAX_TSO 65535   /* virtio-net TSO frames are at most 64 KiB of IP packet */
 
-enum {
-	OFL_NEXT_ETH_INPUT,
-	OFL_NEXT_DROP_NOT_IP4,
-	OFL_NEXT_DROP_MALFORMED,
-	OFL_NEXT_DROP_TOO_BIG,
-	OFL_NEXT_DROP_NO_MBUF,
-	OFL_EDGE_COUNT
-};
+#define GUEST_OFFLOAD_EDGES(NEXT, DROP)                                   \
+	NEXT(ETH_INPUT, "eth-input")                                      \
+	DROP(ETH_UNSUPPORTED) /* IPv6 TSO or checksum: not routed here */ \
+	DROP(OFFLOAD_MALFORMED)                                           \
+	DROP(FRAME_TOO_BIG)                                               \
+	DROP(NO_MBUF)
+SL_NODE_EDGES(GUEST_OFFLOAD_EDGES)
 
 /* Offsets of the headers of an Ethernet/IPv4/TCP-or-UDP frame, all in its first segment. */
 struct l4_frame {
@@ -127,7 +126,7 @@ static void build_segment(struct rte_mbuf *seg, struct rte_mbuf *m, const struct
 	pv->trace_id = opv->trace_id;
 }
 
-/* Cut TSO frame m into segments and enqueue them to eth-input. Returns OFL_EDGE_COUNT when
+/* Cut TSO frame m into segments and enqueue them to eth-input. Returns EDGE_COUNT when
  * done (the caller frees m), else the drop edge for m. */
 static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m)
 {
@@ -137,25 +136,25 @@ static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct r
 	    rte_pktmbuf_pkt_len(m) <= f.hdr_len ||
 	    rte_pktmbuf_pkt_len(m) - f.l3_off > MAX_TSO ||
 	    f.hdr_len + mss > rte_pktmbuf_data_room_size(sl_dp.pool) - RTE_PKTMBUF_HEADROOM)
-		return OFL_NEXT_DROP_MALFORMED;
+		return EDGE_DROP_OFFLOAD_MALFORMED;
 	uint32_t payload = rte_pktmbuf_pkt_len(m) - f.hdr_len;
 	unsigned nseg = (payload + mss - 1) / mss;
 	struct rte_mbuf *segs[SEG_BULK];
 	for (unsigned first = 0; first < nseg; first += SEG_BULK) {
 		unsigned k = RTE_MIN(nseg - first, (unsigned)SEG_BULK);
 		if (rte_pktmbuf_alloc_bulk(sl_dp.pool, segs, k) < 0)
-			return OFL_NEXT_DROP_NO_MBUF; /* segments already sent stay sent */
+			return EDGE_DROP_NO_MBUF; /* segments already sent stay sent */
 		for (unsigned j = 0; j < k; j++) {
 			unsigned i = first + j;
 			uint32_t off = i * mss;
 			uint16_t len = (uint16_t)RTE_MIN((uint32_t)mss, payload - off);
 			build_segment(segs[j], m, &f, i, off, len, i == nseg - 1);
 		}
-		rte_node_enqueue(graph, node, OFL_NEXT_ETH_INPUT, (void **)segs, (uint16_t)k);
+		rte_node_enqueue(graph, node, EDGE_ETH_INPUT, (void **)segs, (uint16_t)k);
 	}
 	SL_TRACE(node, m, "cut a %u-byte TSO frame into %u segments of MSS %u",
 		 rte_pktmbuf_pkt_len(m), nseg, mss);
-	return OFL_EDGE_COUNT;
+	return EDGE_COUNT;
 }
 
 static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *node,
@@ -167,15 +166,15 @@ static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *
 		if (rte_pktmbuf_data_len(m) >= sizeof(struct rte_ether_hdr) &&
 		    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type !=
 			    RTE_BE16(RTE_ETHER_TYPE_IPV4))
-			next = OFL_NEXT_DROP_NOT_IP4; /* IPv6 TSO or checksum: not routed here */
+			next = EDGE_DROP_ETH_UNSUPPORTED; /* IPv6 TSO or checksum: not routed here */
 		else if (m->ol_flags & RTE_MBUF_F_RX_LRO)
 			next = segment(graph, node, m);
 		else if (m->nb_segs > 1)
-			next = OFL_NEXT_DROP_TOO_BIG;
+			next = EDGE_DROP_FRAME_TOO_BIG;
 		else
-			next = complete_checksum(m) < 0 ? OFL_NEXT_DROP_MALFORMED
-							: OFL_NEXT_ETH_INPUT;
-		if (next == OFL_EDGE_COUNT) {
+			next = complete_checksum(m) < 0 ? EDGE_DROP_OFFLOAD_MALFORMED
+							: EDGE_ETH_INPUT;
+		if (next == EDGE_COUNT) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
@@ -188,13 +187,7 @@ static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *
 static struct rte_node_register guest_offload_node = {
 	.name = "guest-offload",
 	.process = guest_offload_process,
-	.nb_edges = OFL_EDGE_COUNT,
-	.next_nodes = {
-		[OFL_NEXT_ETH_INPUT] = "eth-input",
-		[OFL_NEXT_DROP_NOT_IP4] = "drop-eth-unsupported-type",
-		[OFL_NEXT_DROP_MALFORMED] = "drop-offload-malformed",
-		[OFL_NEXT_DROP_TOO_BIG] = "drop-frame-too-big",
-		[OFL_NEXT_DROP_NO_MBUF] = "drop-no-mbuf",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(GUEST_OFFLOAD_EDGES) },
 };
 RTE_NODE_REGISTER(guest_offload_node);

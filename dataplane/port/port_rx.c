@@ -7,13 +7,17 @@
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 #include "drivers/sl_xsk.h"
 #include "port_send.h"
 
 #define RX_BURST 32
 
-enum { RX_NEXT_ETH_INPUT, RX_NEXT_PORT_TX, RX_NEXT_GUEST_OFFLOAD, RX_EDGE_COUNT };
+#define PORT_RX_EDGES(NEXT, DROP)            \
+	NEXT(ETH_INPUT, "eth-input")         \
+	NEXT(PORT_TX, "port-tx")             \
+	NEXT(GUEST_OFFLOAD, "guest-offload")
+SL_NODE_EDGES(PORT_RX_EDGES)
 
 /* Whether m needs guest-offload before eth-input (see offload/guest_offload.c). */
 static inline bool needs_offload(const struct rte_mbuf *m)
@@ -30,7 +34,7 @@ static uint16_t divert_offload(struct rte_graph *graph, struct rte_node *node,
 	uint16_t kept = 0;
 	for (uint16_t j = 0; j < n; j++) {
 		if (needs_offload(pkts[j]))
-			rte_node_enqueue_x1(graph, node, RX_NEXT_GUEST_OFFLOAD, pkts[j]);
+			rte_node_enqueue_x1(graph, node, EDGE_GUEST_OFFLOAD, pkts[j]);
 		else
 			pkts[kept++] = pkts[j];
 	}
@@ -82,7 +86,7 @@ static void drain_ctrl_tx(struct rte_graph *graph, struct rte_node *node)
 	void *pkts[RX_BURST];
 	unsigned n = rte_ring_sc_dequeue_burst(sl_dp.ctrl_tx, pkts, RX_BURST, NULL);
 	if (n)
-		rte_node_enqueue(graph, node, RX_NEXT_PORT_TX, pkts, (uint16_t)n);
+		rte_node_enqueue(graph, node, EDGE_PORT_TX, pkts, (uint16_t)n);
 }
 
 static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, void **unused,
@@ -98,7 +102,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		w->last_rx = 0;
 		return 0;
 	}
-	void **objs = rte_node_next_stream_get(graph, node, RX_NEXT_ETH_INPUT,
+	void **objs = rte_node_next_stream_get(graph, node, EDGE_ETH_INPUT,
 					       RTE_GRAPH_BURST_SIZE);
 	/* Start where the last call stopped so no queue starves when the burst fills. */
 	uint16_t *cursor = (uint16_t *)node->ctx;
@@ -142,7 +146,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 	*cursor = (uint16_t)((start + i) % l->n);
 	w->last_rx = total + diverted;
 	if (total)
-		rte_node_next_stream_put(graph, node, RX_NEXT_ETH_INPUT, total);
+		rte_node_next_stream_put(graph, node, EDGE_ETH_INPUT, total);
 	return total + diverted;
 }
 
@@ -150,11 +154,7 @@ static struct rte_node_register port_rx_node = {
 	.name = "port-rx",
 	.flags = RTE_NODE_SOURCE_F,
 	.process = port_rx_process,
-	.nb_edges = RX_EDGE_COUNT,
-	.next_nodes = {
-		[RX_NEXT_ETH_INPUT] = "eth-input",
-		[RX_NEXT_PORT_TX] = "port-tx",
-		[RX_NEXT_GUEST_OFFLOAD] = "guest-offload",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(PORT_RX_EDGES) },
 };
 RTE_NODE_REGISTER(port_rx_node);

@@ -7,20 +7,19 @@
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 #include "dataplane/ip4/ip4_check.h"
 
-enum {
-	DECAP_NEXT_LOOKUP,
-	DECAP_NEXT_DROP_TRUNCATED,
-	DECAP_NEXT_DROP_BAD_FLAGS,
-	DECAP_NEXT_DROP_BAD_VNI,
-	DECAP_NEXT_DROP_FRAGMENT,
-	DECAP_NEXT_DROP_INNER_INVALID,
-	DECAP_NEXT_DROP_INNER_NOT_LOCAL,
-	DECAP_NEXT_DROP_UNKNOWN_SOURCE,
-	DECAP_EDGE_COUNT
-};
+#define VXLAN_DECAP_EDGES(NEXT, DROP) \
+	NEXT(LOOKUP, "ip4-lookup")    \
+	DROP(VXLAN_TRUNCATED)         \
+	DROP(VXLAN_BAD_FLAGS)         \
+	DROP(VXLAN_BAD_VNI)           \
+	DROP(VXLAN_FRAGMENT)          \
+	DROP(VXLAN_INNER_INVALID)     \
+	DROP(VXLAN_INNER_NOT_LOCAL)   \
+	DROP(VXLAN_UNKNOWN_SOURCE)
+SL_NODE_EDGES(VXLAN_DECAP_EDGES)
 
 #define VXLAN_FLAG_I 0x08 /* RFC 7348 5: the I flag, first byte of the header */
 
@@ -31,29 +30,29 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 	unsigned outer = hlen + sizeof(struct rte_udp_hdr) + sizeof(struct rte_vxlan_hdr);
 
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-		return DECAP_NEXT_DROP_FRAGMENT;
+		return EDGE_DROP_VXLAN_FRAGMENT;
 	if (rte_pktmbuf_data_len(m) < outer + sizeof(struct rte_ether_hdr))
-		return DECAP_NEXT_DROP_TRUNCATED;
+		return EDGE_DROP_VXLAN_TRUNCATED;
 	if (sl_neigh_find(ip->src_addr) < 0)
-		return DECAP_NEXT_DROP_UNKNOWN_SOURCE;
+		return EDGE_DROP_VXLAN_UNKNOWN_SOURCE;
 	const struct rte_vxlan_hdr *vx =
 		(const struct rte_vxlan_hdr *)((const uint8_t *)ip + outer - sizeof(*vx));
 	if (!(((const uint8_t *)&vx->vx_flags)[0] & VXLAN_FLAG_I))
-		return DECAP_NEXT_DROP_BAD_FLAGS;
+		return EDGE_DROP_VXLAN_BAD_FLAGS;
 	if ((rte_be_to_cpu_32(vx->vx_vni) >> 8) != sl_dp.conf.vni)
-		return DECAP_NEXT_DROP_BAD_VNI;
+		return EDGE_DROP_VXLAN_BAD_VNI;
 	const struct rte_ether_hdr *eth =
 		(const struct rte_ether_hdr *)((const uint8_t *)ip + outer);
 	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
-		return DECAP_NEXT_DROP_INNER_INVALID;
+		return EDGE_DROP_VXLAN_INNER_INVALID;
 	rte_pktmbuf_adj(m, (uint16_t)(outer + sizeof(*eth)));
 	if (sl_ip4_check(m) != SL_DROP_COUNT)
-		return DECAP_NEXT_DROP_INNER_INVALID;
+		return EDGE_DROP_VXLAN_INNER_INVALID;
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	if ((inner->dst_addr & sl_dp.conf.pod_cidr_mask) != sl_dp.conf.pod_cidr)
-		return DECAP_NEXT_DROP_INNER_NOT_LOCAL;
+		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	sl_priv(m)->flags |= SL_F_DECAPPED;
-	return DECAP_NEXT_LOOKUP;
+	return EDGE_LOOKUP;
 }
 
 static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -63,7 +62,7 @@ static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = vxlan_decap_one(objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
-			 next[i] == DECAP_NEXT_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
+			 next[i] == EDGE_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
@@ -74,16 +73,7 @@ SL_NODE_PROCESS_CHUNKED(vxlan_decap_process, vxlan_decap_chunk)
 static struct rte_node_register vxlan_decap_node = {
 	.name = "vxlan-decap",
 	.process = vxlan_decap_process,
-	.nb_edges = DECAP_EDGE_COUNT,
-	.next_nodes = {
-		[DECAP_NEXT_LOOKUP] = "ip4-lookup",
-		[DECAP_NEXT_DROP_TRUNCATED] = "drop-vxlan-truncated",
-		[DECAP_NEXT_DROP_BAD_FLAGS] = "drop-vxlan-bad-flags",
-		[DECAP_NEXT_DROP_BAD_VNI] = "drop-vxlan-bad-vni",
-		[DECAP_NEXT_DROP_FRAGMENT] = "drop-vxlan-fragment",
-		[DECAP_NEXT_DROP_INNER_INVALID] = "drop-vxlan-inner-invalid",
-		[DECAP_NEXT_DROP_INNER_NOT_LOCAL] = "drop-vxlan-inner-not-local",
-		[DECAP_NEXT_DROP_UNKNOWN_SOURCE] = "drop-vxlan-unknown-source",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(VXLAN_DECAP_EDGES) },
 };
 RTE_NODE_REGISTER(vxlan_decap_node);

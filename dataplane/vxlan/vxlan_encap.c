@@ -8,13 +8,14 @@
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
-#include "dataplane/core/sl_dp.h"
+#include "dataplane/core/sl_node.h"
 
-enum {
-	ENCAP_NEXT_TX,
-	ENCAP_NEXT_DROP_NEIGH_UNRESOLVED,
-	ENCAP_EDGE_COUNT
-};
+#define VXLAN_ENCAP_EDGES(NEXT, DROP)                                                  \
+	NEXT(TX, "port-tx")                                                            \
+	DROP(NEIGH_UNRESOLVED)                                                         \
+	DROP(PORT_GONE)   /* the uplink is gone */                                     \
+	DROP(NO_HEADROOM) /* no room in front of the packet for the outer headers */
+SL_NODE_EDGES(VXLAN_ENCAP_EDGES)
 
 #define ENCAP_LEN                                                                      \
 	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +                  \
@@ -37,18 +38,20 @@ static inline uint16_t flow_port(const struct rte_ipv4_hdr *ip)
 
 static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port *up)
 {
-	const struct sl_nh *nh = &sl_dp.nh[sl_priv(m)->nh];
+	const struct sl_nh *nh = &sl_dp.nh[sl_priv(m)->route.nh];
 	uint64_t ms = atomic_load_explicit(&sl_dp.neigh[nh->neigh].mac_state,
 					   memory_order_acquire);
 	if (unlikely(!(ms & SL_NEIGH_VALID)))
-		return ENCAP_NEXT_DROP_NEIGH_UNRESOLVED;
+		return EDGE_DROP_NEIGH_UNRESOLVED;
+	if (unlikely(!up))
+		return EDGE_DROP_PORT_GONE;
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint16_t sport = flow_port(inner);
 	uint16_t inner_len = (uint16_t)rte_pktmbuf_pkt_len(m);
 
 	uint8_t *h = (uint8_t *)rte_pktmbuf_prepend(m, ENCAP_LEN);
-	if (unlikely(!h || !up))
-		return ENCAP_NEXT_DROP_NEIGH_UNRESOLVED;
+	if (unlikely(!h))
+		return EDGE_DROP_NO_HEADROOM;
 	struct rte_ether_hdr *oeth = (struct rte_ether_hdr *)h;
 	struct rte_ipv4_hdr *oip = (struct rte_ipv4_hdr *)(oeth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(oip + 1);
@@ -79,7 +82,7 @@ static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port 
 	};
 	oip->hdr_checksum = rte_ipv4_cksum(oip);
 	sl_priv(m)->out_port = up->id;
-	return ENCAP_NEXT_TX;
+	return EDGE_TX;
 }
 
 static uint16_t vxlan_encap_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -90,7 +93,7 @@ static uint16_t vxlan_encap_chunk(struct rte_graph *graph, struct rte_node *node
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = vxlan_encap_one(objs[i], up);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s vni %u",
-			 next[i] == ENCAP_NEXT_TX ? "encapsulated" : "neighbour unresolved",
+			 next[i] == EDGE_TX ? "encapsulated" : node->nodes[next[i]]->name,
 			 sl_dp.conf.vni);
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
@@ -102,10 +105,7 @@ SL_NODE_PROCESS_CHUNKED(vxlan_encap_process, vxlan_encap_chunk)
 static struct rte_node_register vxlan_encap_node = {
 	.name = "vxlan-encap",
 	.process = vxlan_encap_process,
-	.nb_edges = ENCAP_EDGE_COUNT,
-	.next_nodes = {
-		[ENCAP_NEXT_TX] = "port-tx",
-		[ENCAP_NEXT_DROP_NEIGH_UNRESOLVED] = "drop-neigh-unresolved",
-	},
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(VXLAN_ENCAP_EDGES) },
 };
 RTE_NODE_REGISTER(vxlan_encap_node);
