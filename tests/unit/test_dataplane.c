@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -372,6 +373,101 @@ static void test_neigh_unresolved(void **s)
 	th_neigh_resolved(true);
 }
 
+/* Move m's frame to start headroom bytes into its buffer, as a port whose mbufs carry
+ * little headroom would deliver it. */
+static struct rte_mbuf *with_headroom(struct rte_mbuf *m, uint16_t headroom)
+{
+	memmove((uint8_t *)m->buf_addr + headroom, rte_pktmbuf_mtod(m, void *),
+		rte_pktmbuf_data_len(m));
+	m->data_off = headroom;
+	return m;
+}
+
+/* vxlan-encap needs 64 bytes in front of the inner IP packet (outer Ethernet, IPv4, UDP,
+ * VXLAN, inner Ethernet); eth-input gives back 14. With 50 bytes of headroom the frame is
+ * encapsulated; with 49 it is dropped as no-headroom (it was counted as neigh-unresolved). */
+static void test_vxlan_encap_no_headroom(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.2.2");
+	struct rte_mbuf *m = with_headroom(pb_ip4(sl_dp.pool, &p), 50);
+	assert_int_equal(th_run(TH_POD_A, m, TH_UPLINK, out, 8), 1);
+	assert_int_equal(rte_pktmbuf_headroom(out[0]), 0);
+	free_out(1);
+
+	m = with_headroom(pb_ip4(sl_dp.pool, &p), 49);
+	assert_int_equal(th_run(TH_POD_A, m, TH_UPLINK, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_NO_HEADROOM), 1);
+	assert_int_equal(th_drops(SL_DROP_NEIGH_UNRESOLVED), 0);
+}
+
+/* eth-output cannot prepend the Ethernet header: here an ICMP error built in a frame that
+ * arrived with 27 bytes of headroom (eth-input gives back 14, icmp-error takes 28, 13 are
+ * left) is dropped as no-headroom (it was counted as port-gone). */
+static void test_eth_output_no_headroom(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.1.3");
+	p.ttl = 1;
+	struct rte_mbuf *m = with_headroom(pb_ip4(sl_dp.pool, &p), 27);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_A, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_TTL_EXCEEDED), 1);
+	assert_int_equal(th_drops(SL_DROP_NO_HEADROOM), 1);
+	assert_int_equal(th_drops(SL_DROP_PORT_GONE), 0);
+
+	/* With 28 bytes the error goes out, with no headroom left. */
+	th_reset();
+	m = with_headroom(pb_ip4(sl_dp.pool, &p), 28);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_A, out, 8), 1);
+	assert_int_equal(rte_pktmbuf_headroom(out[0]), 0);
+	free_out(1);
+	assert_int_equal(th_drops(SL_DROP_NO_HEADROOM), 0);
+}
+
+/* icmp-error cannot prepend its IP and ICMP headers (28 bytes; 13 + 14 from eth-input):
+ * no-headroom (it was counted as icmp-no-error-for-error). */
+static void test_icmp_error_no_headroom(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.244.1.3");
+	p.ttl = 1;
+	struct rte_mbuf *m = with_headroom(pb_ip4(sl_dp.pool, &p), 13);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_A, out, 8), 0);
+	assert_int_equal(th_drops(SL_DROP_TTL_EXCEEDED), 1);
+	assert_int_equal(th_drops(SL_DROP_NO_HEADROOM), 1);
+	assert_int_equal(th_drops(SL_DROP_ICMP_NO_ERROR_FOR_ERROR), 0);
+}
+
+/* Every drop reason has its drop node, and a node's edges are the ones its X-macro lists,
+ * in order, drop edges named from the reason. */
+static void test_drop_nodes_and_edges(void **s)
+{
+	for (unsigned r = 0; r < SL_DROP_COUNT; r++) {
+		char name[RTE_NODE_NAMESIZE];
+		snprintf(name, sizeof(name), "drop-%s", sl_drop_name(r));
+		assert_int_not_equal(rte_node_from_name(name), RTE_NODE_ID_INVALID);
+	}
+	assert_string_equal(sl_drop_name(SL_DROP_NO_HEADROOM), "no-headroom");
+	assert_string_equal(sl_drop_nodes.NO_HEADROOM, "drop-no-headroom");
+
+	const char *want[] = { "port-tx", "drop-neigh-unresolved", "drop-port-gone",
+			       "drop-no-headroom" };
+	rte_node_t id = rte_node_from_name("vxlan-encap");
+	char *names[8];
+	assert_int_equal(rte_node_edge_get(id, NULL), 4 * sizeof(char *));
+	assert_int_equal(rte_node_edge_count(id), 4);
+	rte_node_edge_get(id, names);
+	for (unsigned i = 0; i < 4; i++)
+		assert_string_equal(names[i], want[i]);
+}
+
+/* The metadata area is what the pool reserves. */
+static void test_mbuf_priv_size(void **s)
+{
+	assert_int_equal(rte_pktmbuf_priv_size(sl_dp.pool), SL_MBUF_PRIV_SIZE);
+	assert_true(sizeof(struct sl_mbuf_priv) <= SL_MBUF_PRIV_SIZE);
+}
+
 /* RFC 1624 incremental update equals a full recompute, over many headers. */
 static void test_ttl_checksum_incremental(void **s)
 {
@@ -446,6 +542,11 @@ int main(void)
 		cmocka_unit_test(test_malformed_drops),
 		cmocka_unit_test(test_neigh_unresolved),
 		cmocka_unit_test(test_neigh_slots_reused),
+		cmocka_unit_test(test_vxlan_encap_no_headroom),
+		cmocka_unit_test(test_eth_output_no_headroom),
+		cmocka_unit_test(test_icmp_error_no_headroom),
+		cmocka_unit_test(test_drop_nodes_and_edges),
+		cmocka_unit_test(test_mbuf_priv_size),
 		cmocka_unit_test(test_ttl_checksum_incremental),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_mbuf_pool_fits_umem),
