@@ -170,6 +170,7 @@ run_ovs() {
 	ovs_appctl dpif-netdev/pmd-stats-show >"$RUN/ovs-pmd.txt"
 	ovs_appctl dpif-netdev/pmd-perf-show >>"$RUN/ovs-pmd.txt"
 	ovs_appctl dpctl/dump-flows -m >"$RUN/ovs-flows.txt"
+	ovs_appctl dpctl/show -s >"$RUN/ovs-dpctl.txt"
 	read -r _ up_tx up_drop <<<"$(sl_ovs_port_stats $up_port)"
 	read -r pod_rx _ _ <<<"$(sl_ovs_port_stats $pod_port)"
 	echo "{\"uplink_tx\": $((up_tx - up_tx0)), \"uplink_tx_dropped\": $up_drop, \"pod_rx\": $pod_rx, \"port_type\": \"$OVS_PORT\"}" >"$RUN/ovs-ports.json"

@@ -43,12 +43,13 @@ ovs_ofctl() { ovs-ofctl "$@"; }
 
 # sl_ovs_eal_mem MEM: OVS's EAL memory for sluice's $MEM (scripts/lib/eal.sh), so OVS runs
 # on the same kind of memory as sluiced. Without hugepages, --legacy-mem stops OVS adding
-# --in-memory, which --no-huge conflicts with. OVS sizes its shared mbuf pool down until it
-# fits, so 1 GiB is enough either way.
+# --in-memory, which --no-huge conflicts with. OVS halves its shared mbuf pool until it
+# fits; with hugepages we ask for 512 MiB (131072 mbufs fit) so two instances and the
+# generator fit in the 2 GiB setup.sh reserves.
 sl_ovs_eal_mem() {
 	case $1 in
 	*--no-huge*) echo "--no-huge --legacy-mem -m 1024" ;;
-	*) echo "-m 1024" ;;
+	*) echo "-m 512" ;;
 	esac
 }
 
@@ -70,8 +71,7 @@ sl_ovs_start() {
 	# deprecated in 3.1; the non-PMD threads stay where taskset put them.
 	ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:pmd-cpu-mask="$(printf 0x%x $((1 << pmd)))" \
-		other_config:dpdk-extra="$(sl_ovs_eal_mem "$mem") --file-prefix=$prefix --no-pci" \
-		other_config:vhost-sock-dir="$dir"
+		other_config:dpdk-extra="$(sl_ovs_eal_mem "$mem") --file-prefix=$prefix --no-pci"
 	# ip netns exec and taskset both exec: $! is ovs-vswitchd itself.
 	ip netns exec "$ns" taskset -c "$other" "$SL_OVS_VSWITCHD" "unix:$dir/db.sock" \
 		--unixctl="$dir/ovs-vswitchd.ctl" --pidfile="$dir/ovs-vswitchd.pid" \
@@ -133,6 +133,28 @@ sl_ovs_port_stats() {
 		on && /TX packets:/ { split($2, a, ":"); tx = a[2]; split($4, d, ":"); drop = d[2] }
 		function n(v) { return v ~ /^[0-9]+$/ ? v : -1 }
 		END { print n(rx), n(tx), n(drop) }'
+}
+
+# sl_ovs_sent PORT: frames the datapath sent to PORT. From the port's own TX counter; where
+# OVS cannot read it (a vhost-user port whose peer has gone: "could not retrieve stats"),
+# from the datapath flows whose actions end in output to PORT (read them within 10 s of the
+# traffic, before the flows idle out). Prints "COUNT port|flows".
+sl_ovs_sent() {
+	local tx no
+	read -r _ tx _ <<<"$(sl_ovs_port_stats "$1")"
+	if [ "$tx" -ge 0 ]; then
+		echo "$tx port"
+		return
+	fi
+	no=$(ovs_appctl dpctl/show | awk -v port="$1" '$1 == "port" && $3 == port { sub(":", "", $2); print $2 }')
+	ovs_appctl dpctl/dump-flows | awk -v no="$no" '
+		/ packets:/ {
+			a = $0; sub(/.*actions:/, "", a)
+			if (no != "" && (a ~ ("(^|,)" no "$") || a ~ ("out_port\\(" no "\\)"))) {
+				p = $0; sub(/.* packets:/, "", p); sub(/,.*/, "", p); sum += p
+			}
+		}
+		END { printf "%.0f flows\n", sum }'
 }
 
 sl_ovs_stop() {
