@@ -5,8 +5,10 @@
 #   vhost       DPDK pod -> sluiced -> DPDK pod (sluice-gen virtio_user ports; sluiced is
 #               the vhost-user client of both)
 #   ovs_vhost   the same pods and traffic through Open vSwitch 3.1 with DPDK instead
-#               (dpdkvhostuserclient ports, one PMD thread on the same core; one OpenFlow
-#               rule routes like sluiced: dec_ttl, gateway MAC -> pod MAC)
+#               (dpdkvhostuserclient ports, one PMD thread on the same core polling the same
+#               five ports as sluiced's worker; one OpenFlow rule routes like sluiced:
+#               dec_ttl, gateway MAC -> pod MAC)
+#   ovs_vhost2  the same with only the two vhost-user ports on the PMD
 #   tso         the same pods, but 9014-byte TCP frames with TSO (MSS 1398) that sluiced
 #               segments (guest-offload): Gbit/s of TCP payload delivered, as a VM sends
 #   ceiling     the same two virtio_user ports joined by dpdk-testpmd io-forward between two
@@ -150,17 +152,31 @@ ovs_counters() {
 	echo "ovs[$name]: $(grep -E 'avg processing cycles' "$RUN/$label-pmd.txt" | head -n1 | sed 's/^ *//'), $port sent $tx (counted by $how)"
 }
 
-# OVS on node 1 in place of sluiced: dpa -> dpb on one bridge, routed by one flow.
+# run_ovs_vhost LABEL all|vhost: OVS on node 1 in place of sluiced: dpa -> dpb on one
+# bridge, routed by one flow. "all": the PMD polls the same five ports sluiced's worker does
+# (the two kernel pods' veths and the uplink, idle here, as afxdp ports), so both pay for
+# the same empty polls; "vhost": only the two vhost-user ports (what OVS costs without them).
 run_ovs_vhost() {
-	sl_ovs_start n1 "$RUN/ovs1" $P-n1 1 0 $P-ovs1 "$MEM"
+	local label=$1 ports=$2
+	sl_ovs_start n1 "$RUN/ovs-$label" $P-n1 1 0 $P-ovs1 "$MEM"
 	ovs_vsctl add-br br-int -- set Bridge br-int datapath_type=netdev \
 		$(ovs_vhost_port dpa "$RUN/vhost/a.sock") $(ovs_vhost_port dpb "$RUN/vhost/b.sock")
+	if [ "$ports" = all ]; then
+		ovs_vsctl -- add-port br-int pa -- set Interface pa type=afxdp options:xdp-mode=native \
+			-- add-port br-int pb -- set Interface pb type=afxdp options:xdp-mode=native \
+			-- add-br br-phy -- set Bridge br-phy datapath_type=netdev \
+			-- add-port br-phy sl-up0 -- set Interface sl-up0 type=afxdp options:xdp-mode=native
+		sl_ovs_wait_port pa
+		sl_ovs_wait_port pb
+		sl_ovs_wait_port sl-up0
+	fi
+	echo "ovs[n1]: PMD rx queues: $(ovs_appctl dpif-netdev/pmd-rxq-show | awk '/port:/ { printf "%s ", $2 }')"
 	ovs_ofctl del-flows br-int
 	ovs_ofctl add-flow br-int "priority=100,in_port=dpa,ip,dl_dst=$GW_MAC,nw_dst=10.244.1.11,actions=dec_ttl,mod_dl_src:$GW_MAC,mod_dl_dst:$MAC_B,output:dpb"
 	ovs_ofctl add-flow br-int "priority=0,actions=drop"
 	ovs_appctl dpif-netdev/pmd-stats-clear
-	gen ovs_vhost "$VA" "$VB" $MAC_A $GW_MAC 10.244.1.10 10.244.1.11
-	ovs_counters ovs_vhost n1 1 dpb
+	gen "$label" "$VA" "$VB" $MAC_A $GW_MAC 10.244.1.10 10.244.1.11
+	ovs_counters "$label" n1 1 dpb
 	sl_ovs_stop n1
 }
 
@@ -204,7 +220,8 @@ run_ovs_vxlan() {
 
 run_ovs() {
 	sl_ovs_check
-	run_ovs_vhost
+	run_ovs_vhost ovs_vhost all
+	run_ovs_vhost ovs_vhost2 vhost
 	run_ovs_vxlan
 }
 
@@ -228,6 +245,8 @@ for g in $GROUPS_; do "run_$g"; done
 
 python3 perf/vhost_report.py "$RUN" "$OUT/vhost-$STAMP.json" "$RUN/all.jsonl"
 BASE=(); [ -f "$RUN/ceiling.json" ] && BASE=(--baseline ceiling)
+VS=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ratios"]["sluice_vs_ovs_vhost"]
+print(f", sluice/OVS {r:.2f}x" if r else "")' "$OUT/vhost-$STAMP.json")
 /usr/bin/python3 perf/plot.py "$RUN/all.jsonl" "${BASE[@]}" \
-	--title "64-byte UDP pod -> pod, one forwarding core" -o "$OUT/vhost-$STAMP.png" &&
+	--title "64-byte UDP pod -> pod, one forwarding core$VS" -o "$OUT/vhost-$STAMP.png" &&
 	echo "chart: $OUT/vhost-$STAMP.png"

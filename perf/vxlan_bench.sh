@@ -222,6 +222,8 @@ for p in $PATHS; do "run_$p"; done
 
 python3 perf/vxlan_report.py "$RUN" "$OUT/vxlan-$STAMP.json" "$SIZE" "$RUN/all.jsonl"
 BASE=(); [ -f "$RUN/kernel.json" ] && BASE=(--baseline kernel)
+VS=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ratios"]["sluice_vs_ovs"]
+print(f", sluice/OVS {r:.2f}x" if r else "")' "$OUT/vxlan-$STAMP.json")
 /usr/bin/python3 perf/plot.py "$RUN/all.jsonl" "${BASE[@]}" \
-	--title "64-byte UDP pod -> remote pod over VXLAN, one core" -o "$OUT/vxlan-$STAMP.png" &&
+	--title "64-byte UDP pod -> remote pod over VXLAN, one core$VS" -o "$OUT/vxlan-$STAMP.png" &&
 	echo "chart: $OUT/vxlan-$STAMP.png"

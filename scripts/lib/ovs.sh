@@ -128,9 +128,13 @@ sl_ovs_pmd_json() {
 # port type does not keep ("?") reads as -1.
 sl_ovs_port_stats() {
 	ovs_appctl dpctl/show -s | awk -v port="$1" '
-		/^  port [0-9]+: / { on = ($3 == port) }
-		on && /RX packets:/ { split($2, a, ":"); rx = a[2] }
-		on && /TX packets:/ { split($2, a, ":"); tx = a[2]; split($4, d, ":"); drop = d[2] }
+		# A port whose stats fail prints ", could not retrieve stats (...)" and the next
+		# "port N: NAME" on the same line.
+		match($0, /port [0-9]+: [^ ]+/) {
+			split(substr($0, RSTART, RLENGTH), w, " "); on = (w[3] == port)
+		}
+		on && /^ +RX packets:/ { split($2, a, ":"); rx = a[2] }
+		on && /^ +TX packets:/ { split($2, a, ":"); tx = a[2]; split($4, d, ":"); drop = d[2] }
 		function n(v) { return v ~ /^[0-9]+$/ ? v : -1 }
 		END { print n(rx), n(tx), n(drop) }'
 }
