@@ -68,9 +68,13 @@ sl_ovs_start() {
 	for i in $(seq 100); do [ -S "$dir/db.sock" ] && break; sleep 0.1; done
 	ovs_vsctl --no-wait init
 	# pmd-cpu-mask: one PMD thread, on the forwarding core under test. dpdk-lcore-mask is
-	# deprecated in 3.1; the non-PMD threads stay where taskset put them.
+	# deprecated in 3.1; the non-PMD threads stay where taskset put them. pmd-maxsleep (3.1,
+	# experimental): an idle PMD sleeps up to 200 us, as an idle sluiced worker does
+	# (idle_sleep_max_us), so a PMD sharing the generator's core does not starve it between
+	# bursts; under load neither sleeps.
 	ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:pmd-cpu-mask="$(printf 0x%x $((1 << pmd)))" \
+		other_config:pmd-maxsleep="${SL_OVS_MAXSLEEP:-200}" \
 		other_config:dpdk-extra="$(sl_ovs_eal_mem "$mem") --file-prefix=$prefix --no-pci"
 	# ip netns exec and taskset both exec: $! is ovs-vswitchd itself.
 	ip netns exec "$ns" taskset -c "$other" "$SL_OVS_VSWITCHD" "unix:$dir/db.sock" \
