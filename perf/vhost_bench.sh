@@ -181,12 +181,13 @@ run_ovs_vhost() {
 }
 
 # ovs_node NAME NETNS PMD OTHER PREFIX MY_IP PEER_IP MY_VTEP_MAC PEER_VTEP_MAC POD POD_SOCKET
+#   [PMD_MAXSLEEP_US]
 # One OVS node for the VXLAN path: br-phy holds the afxdp uplink and the node IP, br-int the
 # pod's vhost-user port and vxlan0 to the peer.
 ovs_node() {
 	local name=$1 ns=$2 pmd=$3 other=$4 prefix=$5 ip=$6 peer=$7 mac=$8 peer_mac=$9
-	local pod=${10} sock=${11}
-	sl_ovs_start "$name" "$RUN/ovs-$name" "$ns" "$pmd" "$other" "$prefix" "$MEM"
+	local pod=${10} sock=${11} maxsleep=${12:-0}
+	sl_ovs_start "$name" "$RUN/ovs-$name" "$ns" "$pmd" "$other" "$prefix" "$MEM" "$maxsleep"
 	ovs_vsctl add-br br-phy -- set Bridge br-phy datapath_type=netdev other_config:hwaddr=$mac \
 		-- add-port br-phy sl-up0 -- set Interface sl-up0 type=afxdp options:xdp-mode=native
 	ovs_vsctl add-br br-int -- set Bridge br-int datapath_type=netdev \
@@ -205,11 +206,14 @@ ovs_node() {
 }
 
 # Two OVS nodes, PMDs where the two sluiced workers were (node 1 core 1, node 2 core 0).
+# Node 2's PMD shares core 0 with the generator: it may sleep when idle (200 us), as
+# sluiced's worker there does; spinning, it starved the generator (255 k of 2.1 M frames
+# received in one run).
 run_ovs_vxlan() {
 	ovs_node n1 $P-n1 1 0 $P-ovs1 198.18.0.1 198.18.0.2 $VTEP1_MAC $VTEP2_MAC dpa "$RUN/vhost/a.sock"
 	ovs_ofctl add-flow br-int "priority=100,in_port=dpa,ip,dl_dst=$GW_MAC,nw_dst=10.244.2.0/24,actions=dec_ttl,mod_dl_src:$VTEP1_MAC,mod_dl_dst:$VTEP2_MAC,output:vxlan0"
 	ovs_appctl dpif-netdev/pmd-stats-clear
-	ovs_node n2 $P-n2 0 1 $P-ovs2 198.18.0.2 198.18.0.1 $VTEP2_MAC $VTEP1_MAC dpc "$RUN/vhost/c.sock"
+	ovs_node n2 $P-n2 0 1 $P-ovs2 198.18.0.2 198.18.0.1 $VTEP2_MAC $VTEP1_MAC dpc "$RUN/vhost/c.sock" 200
 	ovs_ofctl add-flow br-int "priority=100,in_port=vxlan0,ip,nw_dst=10.244.2.10,actions=dec_ttl,mod_dl_src:$GW_MAC,mod_dl_dst:$MAC_C,output:dpc"
 	gen ovs_vxlan "$VA" "$VC" $MAC_A $GW_MAC 10.244.1.10 10.244.2.10
 	ovs_counters ovs_vxlan2 n2 0 dpc

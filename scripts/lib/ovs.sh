@@ -4,7 +4,7 @@
 # thread pinned to one core, its other threads to another. Nothing touches the system's own
 # /var/run/openvswitch or /etc/openvswitch.
 #
-#   sl_ovs_start NAME DIR NETNS PMD_CORE OTHER_CORE FILE_PREFIX MEM
+#   sl_ovs_start NAME DIR NETNS PMD_CORE OTHER_CORE FILE_PREFIX MEM [MAXSLEEP_US]
 #   sl_ovs_use NAME                 # later ovs_* calls talk to that instance
 #   ovs_vsctl ARGS / ovs_ofctl ARGS / ovs_appctl ARGS
 #   sl_ovs_pmd_json CORE            # PMD counters of CORE as one JSON object
@@ -53,13 +53,17 @@ sl_ovs_eal_mem() {
 	esac
 }
 
+# sl_ovs_start NAME DIR NETNS PMD_CORE OTHER_CORE FILE_PREFIX MEM [MAXSLEEP_US]
+# MAXSLEEP_US (default 0: OVS's default, the PMD always spins) lets an idle PMD sleep up to
+# that long, as an idle sluiced worker does (up to idle_sleep_max_us, 200): for a PMD that
+# shares the generator's core, which a spinning PMD would starve.
 sl_ovs_start() {
-	local name=$1 dir=$2 ns=$3 pmd=$4 other=$5 prefix=$6 mem=$7 pid i
+	local name=$1 dir=$2 ns=$3 pmd=$4 other=$5 prefix=$6 mem=$7 maxsleep=${8:-0} pid i
 	SL_OVS_DIRS[$name]=$dir
 	SL_OVS_PREFIX[$name]=$prefix
 	mkdir -p "$dir"
 	sl_ovs_use "$name"
-	echo "ovs[$name]: ovsdb-server + ovs-vswitchd-dpdk in $ns, PMD on core $pmd, rest on core $other"
+	echo "ovs[$name]: ovsdb-server + ovs-vswitchd-dpdk in $ns, PMD on core $pmd (max sleep $maxsleep us), rest on core $other"
 	ovsdb-tool create "$dir/conf.db" "$SL_OVS_SCHEMA"
 	taskset -c "$other" ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" \
 		--unixctl="$dir/ovsdb-server.ctl" --pidfile="$dir/ovsdb-server.pid" \
@@ -69,12 +73,10 @@ sl_ovs_start() {
 	ovs_vsctl --no-wait init
 	# pmd-cpu-mask: one PMD thread, on the forwarding core under test. dpdk-lcore-mask is
 	# deprecated in 3.1; the non-PMD threads stay where taskset put them. pmd-maxsleep (3.1,
-	# experimental): an idle PMD sleeps up to 200 us, as an idle sluiced worker does
-	# (idle_sleep_max_us), so a PMD sharing the generator's core does not starve it between
-	# bursts; under load neither sleeps.
+	# experimental; default 0 = always spin): see sl_ovs_start's MAXSLEEP_US.
 	ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:pmd-cpu-mask="$(printf 0x%x $((1 << pmd)))" \
-		other_config:pmd-maxsleep="${SL_OVS_MAXSLEEP:-200}" \
+		other_config:pmd-maxsleep="$maxsleep" \
 		other_config:dpdk-extra="$(sl_ovs_eal_mem "$mem") --file-prefix=$prefix --no-pci"
 	# ip netns exec and taskset both exec: $! is ovs-vswitchd itself.
 	ip netns exec "$ns" taskset -c "$other" "$SL_OVS_VSWITCHD" "unix:$dir/db.sock" \
