@@ -145,6 +145,8 @@ ovs_counters() {
 	sl_ovs_use "$name"
 	sl_ovs_pmd_json "$core" >"$RUN/$label-pmd.json"
 	ovs_appctl dpif-netdev/pmd-stats-show >"$RUN/$label-pmd.txt"
+	ovs_appctl dpif-netdev/pmd-perf-show >>"$RUN/$label-pmd.txt"
+	ovs_appctl dpif-netdev/pmd-rxq-show >>"$RUN/$label-pmd.txt"
 	ovs_appctl dpctl/show -s >"$RUN/$label-dpctl.txt"
 	ovs_appctl dpctl/dump-flows >"$RUN/$label-flows.txt"
 	read -r tx how <<<"$(sl_ovs_sent "$port")"
