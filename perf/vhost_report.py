@@ -122,7 +122,8 @@ def main():
             print(f"cycles/packet, node 1 forwarding core, {s} vs {o}: sluice "
                   f"{sc['cycles_per_packet'] if sc else 'n/a'} (all graph nodes), OVS "
                   + (f"{oc['processing_cycles_per_packet']} (PMD processing; "
-                     f"{oc['cycles_per_packet']} with idle polling)" if oc else "n/a"))
+                     f"{oc['cycles_per_packet']} with idle polling; PMD ran "
+                     f"{oc.get('core_share_pct')} % of the time)" if oc else "n/a"))
     if cycles["ovs_vxlan_node2"]:
         print(f"  OVS node 2 (core 0, shared with the generator): "
               f"{cycles['ovs_vxlan_node2']['processing_cycles_per_packet']} processing cycles/packet")

@@ -94,7 +94,8 @@ def main():
     if sl_cyc or ovs_cyc:
         s = sl_cyc["cycles_per_packet"] if sl_cyc else "n/a"
         o = (f"{ovs_cyc['processing_cycles_per_packet']} (PMD processing cycles; "
-             f"{ovs_cyc['cycles_per_packet']} with idle polling)") if ovs_cyc else "n/a"
+             f"{ovs_cyc['cycles_per_packet']} with idle polling; the PMD ran "
+             f"{ovs_cyc.get('core_share_pct')} % of the time)") if ovs_cyc else "n/a"
         print(f"cycles/packet on the forwarding core: sluice {s} (all graph nodes, port I/O "
               f"included), OVS {o}")
     if graph:

@@ -115,8 +115,14 @@ sl_ovs_wait_port() {
 
 # sl_ovs_pmd_json CORE: "packets received", idle and processing cycles of the PMD on CORE
 # (dpif-netdev/pmd-stats-show, counted since the last pmd-stats-clear), as JSON.
+# "core_share_pct" is pmd-perf-show's "Used TSC cycles" share: how much of the time since
+# the clear the PMD actually ran; well below 100 means the core was shared (a noisy figure).
 sl_ovs_pmd_json() {
-	ovs_appctl dpif-netdev/pmd-stats-show | awk -v core="$1" '
+	local share
+	share=$(ovs_appctl dpif-netdev/pmd-perf-show | awk -v core="$1" '
+		/^pmd thread/ { on = ($0 ~ ("core_id " core ":")) }
+		on && /Used TSC cycles:/ { sub(/.*\( */, ""); print $1 + 0; exit }')
+	ovs_appctl dpif-netdev/pmd-stats-show | awk -v core="$1" -v share="${share:-null}" '
 		/^[a-z]/ { on = ($0 ~ /^pmd thread/ && $0 ~ ("core_id " core ":")) }
 		on && /packets received:/ { pk = $3 }
 		on && /idle cycles:/ { idle = $3 }
@@ -124,8 +130,9 @@ sl_ovs_pmd_json() {
 		END {
 			if (pk == "") { print "null"; exit }
 			printf "{\"core\": %d, \"packets\": %.0f, \"idle_cycles\": %.0f, \"processing_cycles\": %.0f, ", core, pk, idle, proc
-			printf "\"processing_cycles_per_packet\": %.1f, \"cycles_per_packet\": %.1f}\n",
+			printf "\"processing_cycles_per_packet\": %.1f, \"cycles_per_packet\": %.1f, ",
 				pk ? proc / pk : 0, pk ? (proc + idle) / pk : 0
+			printf "\"core_share_pct\": %s}\n", share
 		}'
 }
 
