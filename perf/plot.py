@@ -3,7 +3,10 @@
 
 Input files hold sluice-gen --json output: one object, a JSON array of objects, or one
 object per line. Each object becomes one bar, in input order; the ratio label on each bar
-is its rx_pps over the baseline's (the first bar, or --baseline LABEL).
+is its rx_pps over the baseline's (the first bar, or --baseline LABEL). Objects that carry
+a "cycles_per_packet" field (added by the benchmark scripts for the dataplanes whose
+forwarding core they can count: sluice, OVS) also get a bar in a second panel: TSC cycles
+per packet on the forwarding core.
 
   perf/plot.py kernel.json sluice.json -o chart.png
 """
@@ -53,7 +56,13 @@ def main():
     else:
         sys.exit(f"plot.py: --baseline {args.baseline!r} is not one of {labels}")
 
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.4 * len(runs) + 1.5), 4.5))
+    cyc = [r for r in runs if r.get("cycles_per_packet")]
+    width = max(4.0, 1.4 * len(runs) + 1.5)
+    if cyc:
+        fig, (ax, cax) = plt.subplots(1, 2, figsize=(width + 1.2 * len(cyc) + 1.5, 4.5),
+                                      gridspec_kw={"width_ratios": [len(runs), len(cyc) + 0.5]})
+    else:
+        fig, ax = plt.subplots(figsize=(width, 4.5))
     bars = ax.bar(range(len(runs)), [p / 1e3 for p in pps], color="#4c72b0")
     for bar, p, r in zip(bars, pps, runs):
         ratio = f"{p / base:.2f}x" if base > 0 else "n/a"
@@ -72,6 +81,19 @@ def main():
     ax.set_title(title)
     ax.set_ylim(0, max(pps) / 1e3 * 1.25 if max(pps) > 0 else 1)
     ax.grid(axis="y", alpha=0.3)
+    if cyc:
+        cpp = [float(r["cycles_per_packet"]) for r in cyc]
+        cbars = cax.bar(range(len(cyc)), cpp, color="#dd8452")
+        for bar, c in zip(cbars, cpp):
+            cax.annotate(f"{c:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                         ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+                         textcoords="offset points")
+        cax.set_xticks(range(len(cyc)))
+        cax.set_xticklabels([str(r["label"]) for r in cyc])
+        cax.set_ylabel("TSC cycles per packet, forwarding core")
+        cax.set_title("cycles / packet (lower is better)", fontsize=10)
+        cax.set_ylim(0, max(cpp) * 1.2)
+        cax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(args.output, dpi=120)
     return 0

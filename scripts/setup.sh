@@ -11,6 +11,8 @@ PACKAGES=(
 	# tests, demo, benchmarks
 	iproute2 iputils-ping ethtool netcat-openbsd socat tcpdump tshark iperf3 xdp-tools
 	procps bc python3 python3-matplotlib containernetworking-plugins
+	# peer dataplane in the benchmarks (perf/): Open vSwitch 3.1 built with DPDK
+	openvswitch-switch-dpdk
 )
 HUGEPAGES=${SL_HUGEPAGES:-1024} # 2 MiB pages wanted (2 GiB)
 
@@ -25,6 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The DPDK build of ovs-vswitchd (perf/ runs it by path; this makes ovs-vswitchd be it too).
+# The package's own service is not started here: the benchmarks start their own instances.
+if [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ]; then
+	update-alternatives --set ovs-vswitchd /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk >/dev/null
 fi
 
 # Hugepages: reserve what we can; sluiced falls back to --no-huge where there are none.

@@ -28,6 +28,7 @@ enum {
 	OPT_QUEUES,
 	OPT_L4_CSUM,
 	OPT_TSO,
+	OPT_EXPECT_VXLAN,
 	OPT_HELP,
 };
 
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{"queues", required_argument, NULL, OPT_QUEUES},
 	{"l4-csum", no_argument, NULL, OPT_L4_CSUM},
 	{"tso", required_argument, NULL, OPT_TSO},
+	{"expect-vxlan", required_argument, NULL, OPT_EXPECT_VXLAN},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -84,7 +86,10 @@ sl_gen_usage(FILE *f, const char *prog)
 		"  --l4-csum                leave each UDP checksum to the tx port (checksum offload)\n"
 		"  --tso MSS                send TCP frames for the tx port to cut into MSS-byte\n"
 		"                           segments (TSO), %u..%u; rx counts TCP segments instead of\n"
-		"                           probes: no loss or latency. Not with --l4-csum\n",
+		"                           probes: no loss or latency. Not with --l4-csum\n"
+		"  --expect-vxlan VNI       count a probe as received only if it came inside VXLAN\n"
+		"                           (UDP 4789) with this VNI and inner destination --dst-ip;\n"
+		"                           others count as wrong_encap\n",
 		prog, SL_GEN_SPORT_BASE, SL_GEN_SPORT_BASE, SL_GEN_MAX_FLOWS, SL_GEN_MIN_SIZE,
 		SL_GEN_MAX_SIZE, SL_GEN_TSO_MIN_SIZE, SL_GEN_TSO_MAX_SIZE, SL_GEN_MAX_BURST,
 		SL_GEN_MAX_QUEUES, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS);
@@ -208,6 +213,7 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 	inet_pton(AF_INET, "198.18.0.1", &c->src_ip); /* RFC 2544 C.2.2: benchmark range */
 	inet_pton(AF_INET, "198.18.0.2", &c->dst_ip);
 	c->dst_port = 5001;
+	c->expect_vni = -1;
 	c->flows = 1024;
 	c->size = 64;
 	c->rate = 0;
@@ -311,6 +317,12 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 			if (parse_u64(optarg, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS, &v) < 0)
 				return bad(name, optarg, "expected an MSS of 88..9000 bytes");
 			c->tso_mss = (uint16_t)v;
+			break;
+		case OPT_EXPECT_VXLAN:
+			/* RFC 7348 5: the VNI is 24 bits. */
+			if (parse_u64(optarg, 0, (1u << 24) - 1, &v) < 0)
+				return bad(name, optarg, "expected a VNI of 0..16777215");
+			c->expect_vni = (int32_t)v;
 			break;
 		case 'h':
 		case OPT_HELP:

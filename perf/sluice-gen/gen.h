@@ -78,6 +78,8 @@ struct sl_gen_config {
 					 * this many */
 	bool l4_csum;                   /* --l4-csum: UDP checksum offloaded to the tx port */
 	uint16_t tso_mss;               /* --tso: TCP segment size, 0 = UDP probes */
+	int32_t expect_vni;             /* --expect-vxlan: a probe counts only inside VXLAN
+					 * with this VNI and inner IPv4 dst --dst-ip; -1 = off */
 	bool quiet;                     /* --quiet: no progress lines */
 	const char *json_path;          /* --json, or NULL */
 	const char *label;              /* --label */
@@ -194,6 +196,7 @@ struct sl_gen_probe {
 	uint64_t tsc;    /* 48 bits in the short form */
 	bool short_form;
 	bool vxlan;      /* it was inside a VXLAN tunnel */
+	uint32_t vni;    /* its VNI, when vxlan */
 	uint32_t ip_off; /* offset of the IPv4 header of the datagram holding the probe */
 };
 
@@ -213,6 +216,8 @@ struct sl_gen_rx {
 	bool check_l4;        /* verify L4 checksums (--l4-csum, --tso) */
 	bool tso;             /* count TCP segments instead of probes */
 	uint16_t dst_port;    /* TSO: TCP destination port of ours, host order */
+	int32_t expect_vni;   /* --expect-vxlan VNI, -1 = off */
+	uint32_t expect_dst;  /* with it: the inner IPv4 destination (--dst-ip), network order */
 	/* mutable, rx lcore only */
 	uint64_t win_lo;      /* first in-window seq; UINT64_MAX before the window opens */
 	uint64_t seq_limit;   /* tx next_seq: probes at or above it are bogus (foreign) */
@@ -223,6 +228,8 @@ struct sl_gen_rx {
 	uint64_t dup;         /* in-window probes seen before */
 	uint64_t late;        /* probes too old for the dedup bitmap (counted as unique) */
 	uint64_t vxlan;       /* probes that arrived VXLAN-encapsulated */
+	uint64_t wrong_encap; /* --expect-vxlan: our probes not in that VNI or not to --dst-ip,
+			       * any time; not counted as received */
 	uint64_t foreign;     /* frames without our magic/run id (TSO: not our TCP port) */
 	uint64_t bad_l4_csum; /* in-window probes or segments whose L4 checksum is wrong */
 	/* TSO mode, counted from the window's opening on */
@@ -259,6 +266,10 @@ struct sl_gen_result {
 	uint64_t p50, p99, p999, max; /* latency, ns */
 	uint64_t out_of_order, duplicates, foreign, tx_dropped;
 	uint64_t late, vxlan, alloc_fail; /* summary only */
+	int32_t expect_vni;       /* --expect-vxlan, -1 = off */
+	uint64_t rx_all_packets;  /* unique probes received at any time (warm-up, window,
+				   * drain): what the device under test must have sent at least */
+	uint64_t wrong_encap;     /* --expect-vxlan: probes refused, any time */
 	uint64_t tx_queue_packets[SL_GEN_MAX_QUEUES]; /* per tx queue, in the window */
 	uint64_t rx_bad_l4_csum;                       /* with --l4-csum or --tso */
 	/* --tso only */

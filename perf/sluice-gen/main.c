@@ -188,6 +188,9 @@ run(const struct sl_gen_config *cfg, struct sl_gen_tx *tx, struct sl_gen_rx *rx,
 	res->tx_dropped = tx->dropped - dropped0;
 	res->late = rx->late;
 	res->vxlan = rx->vxlan;
+	res->expect_vni = cfg->expect_vni;
+	res->rx_all_packets = rx->ours;
+	res->wrong_encap = rx->wrong_encap;
 	res->alloc_fail = tx->alloc_fail;
 	for (uint16_t q = 0; q < cfg->queues; q++)
 		res->tx_queue_packets[q] = q1[q] - q0[q];

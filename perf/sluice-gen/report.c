@@ -78,6 +78,9 @@ sl_gen_report_summary(FILE *f, const struct sl_gen_result *r)
 	fprintf(f, "out_of_order %" PRIu64 "  duplicates %" PRIu64 "  foreign %" PRIu64
 		"  vxlan %" PRIu64 "  too_late_for_dedup %" PRIu64 "\n",
 		r->out_of_order, r->duplicates, r->foreign, r->vxlan, r->late);
+	if (r->expect_vni >= 0)
+		fprintf(f, "expect vxlan vni %d: %" PRIu64 " probes refused (not in that VNI or not "
+			"to --dst-ip)\n", r->expect_vni, r->wrong_encap);
 	if (r->l4_csum)
 		fprintf(f, "l4 checksum offload: %" PRIu64 " probes arrived with a wrong or no "
 			"UDP checksum\n", r->rx_bad_l4_csum);
@@ -167,6 +170,14 @@ sl_gen_report_json(const char *path, const struct sl_gen_result *r)
 	fprintf(f, ", \"foreign\": %" PRIu64 ", \"tx_dropped\": %" PRIu64, r->foreign,
 		r->tx_dropped);
 	json_option_fields(f, r);
+	if (r->tso_mss == 0)
+		fprintf(f, ", \"rx_all_packets\": %" PRIu64 ", \"rx_vxlan_packets\": %" PRIu64,
+			r->rx_all_packets, r->vxlan);
+	if (r->expect_vni >= 0)
+		fprintf(f, ", \"expect_vxlan\": %d, \"wrong_encap\": %" PRIu64, r->expect_vni,
+			r->wrong_encap);
+	else
+		fputs(", \"expect_vxlan\": null, \"wrong_encap\": null", f);
 	fputs("}\n", f);
 	if (ferror(f))
 		err = EIO;

@@ -151,6 +151,8 @@ sl_gen_parse(const uint8_t *pkt, uint32_t len, uint32_t run_id, struct sl_gen_pr
 	    parse_udp(pkt + off + 8, plen - 8, &ioff, &ilen, &idport, &iip_off) == 0 &&
 	    parse_probe(pkt + off + 8 + ioff, ilen, run_id, ret_probe) == 0) {
 		ret_probe->vxlan = true;
+		ret_probe->vni = (uint32_t)pkt[off + 4] << 16 | (uint32_t)pkt[off + 5] << 8 |
+				 pkt[off + 6];
 		ret_probe->ip_off = off + 8 + iip_off;
 		return 0;
 	}
@@ -263,6 +265,8 @@ sl_gen_rx_init(struct sl_gen_rx *rx, const struct sl_gen_config *cfg,
 	rx->check_l4 = cfg->l4_csum || cfg->tso_mss != 0;
 	rx->tso = cfg->tso_mss != 0;
 	rx->dst_port = cfg->dst_port;
+	rx->expect_vni = cfg->expect_vni;
+	rx->expect_dst = cfg->dst_ip;
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)i;
 	rx->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
@@ -287,6 +291,13 @@ sl_gen_rx_account(struct sl_gen_rx *rx, const uint8_t *pkt, uint32_t len, uint64
 	/* A probe with a sequence we have not sent yet is forged or corrupt. */
 	if (sl_gen_parse(pkt, len, rx->run_id, &pr) < 0 || pr.seq >= rx->seq_limit) {
 		rx->foreign++;
+		return;
+	}
+	/* --expect-vxlan: our probe, but not delivered the way the path under test must. */
+	if (rx->expect_vni >= 0 &&
+	    (!pr.vxlan || pr.vni != (uint32_t)rx->expect_vni ||
+	     memcmp(pkt + pr.ip_off + 16, &rx->expect_dst, 4) != 0)) {
+		rx->wrong_encap++;
 		return;
 	}
 	in_win = pr.seq >= rx->win_lo;
