@@ -2,7 +2,7 @@
 """Chart of perf/vxlan_scaling.sh results: forwarded Mpps per worker count, split by worker.
 
 One bar per run (1 worker, 2 workers), stacked by the Mpps each worker received from the
-uplink and forwarded (its RSS queue), labelled with the total sent to the pods, the ratio
+uplink and forwarded (its RSS queue) with its share of the window on a CPU, labelled with the total sent to the pods, the ratio
 to the 1-worker run and the end-to-end loss. The footnote says the generator shares the
 CPUs, so the 2-worker figure is CPU-bound on a 2-core machine.
 
@@ -41,8 +41,10 @@ def main():
                    label=f"worker {k}" if i == len(cases) - 1 or c["workers"] == 2 else None,
                    width=0.6)
             if v > 0.02:
-                ax.text(i, bottom + v / 2, f"w{k}\n{v:.3f}", ha="center", va="center",
-                        fontsize=8, color="white")
+                share = c.get("worker_cpu_share", {}).get(k)
+                ax.text(i, bottom + v / 2, f"w{k}\n{v:.3f}" + (
+                    f"\n{share * 100:.0f}% cpu" if share is not None else ""),
+                        ha="center", va="center", fontsize=8, color="white")
             bottom += v
         total = c["total_mpps"]
         ratio = f"{total / base:.2f}x" if base else ""

@@ -134,8 +134,23 @@ window_sample() {
 		printf ', "queues": '
 		ctl -o json show queues
 		printf ', "rem_tx": %s' "$(nsx sls-rem cat /sys/class/net/rem0/statistics/tx_packets)"
+		printf ', "cpu_ticks": {%s}' "$(thread_ticks "$D_PID")"
 		printf ', "t1": %s}\n' "$(date +%s.%N)"
 	} >"$1"
+}
+
+# thread_ticks PID: "comm": user+system clock ticks, for each thread of PID (DPDK names its
+# worker threads rte-worker-N on Debian 12, lcore-worker-N upstream), as JSON members
+thread_ticks() {
+	local t comm rest sep=
+	for t in /proc/"$1"/task/*; do
+		read -r comm <"$t/comm" 2>/dev/null || continue
+		rest=$(sed 's/^.*) //' "$t/stat" 2>/dev/null) || continue
+		# after "pid (comm) ": state is field 1, utime 12, stime 13
+		set -- $rest
+		printf '%s"%s": %d' "$sep" "$comm" $((${12} + ${13}))
+		sep=", "
+	done
 }
 
 # check_sample FILE: totals for the correctness checks, taken before the generator starts
@@ -224,9 +239,10 @@ for w in ${WORKERS//,/ }; do
 done
 
 set +e
-python3 - "$RUN" "$OUT/scaling-$STAMP.json" "$WORKERS" "$WINDOW" "$FLOWS" "$(nproc)" <<'PY'
+python3 - "$RUN" "$OUT/scaling-$STAMP.json" "$WORKERS" "$WINDOW" "$FLOWS" "$(nproc)" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
-run, out, workers, window, flows, ncpu = sys.argv[1:]
+run, out, workers, window, flows, ncpu, clk_tck = sys.argv[1:]
+clk_tck = float(clk_tck)
 workers = [int(w) for w in workers.split(",")]
 
 def load(p):
@@ -257,6 +273,14 @@ for w in workers:
     qkey = lambda q: f"{q['port']}/{q['queue']}"
     qrx = delta(s0, s1, "queues", qkey, "rx_packets")
     qworker = {qkey(q): q["worker"] for q in s1["queues"]}
+    # each worker's CPU time in the window (user + system: the AF_XDP kicks do the kernel's
+    # delivery to the pod inside the worker's system call); ticks are 1/clk_tck s
+    lcore = {x["id"]: x["lcore"] for x in s1["workers"]}
+    cpu_s = {}
+    for k, lc in lcore.items():
+        for n in (f"rte-worker-{lc}", f"lcore-worker-{lc}"):  # Debian's DPDK, upstream
+            if n in s0.get("cpu_ticks", {}) and n in s1.get("cpu_ticks", {}):
+                cpu_s[k] = (s1["cpu_ticks"][n] - s0["cpu_ticks"][n]) / clk_tck
     pod_worker = {p["name"]: p.get("worker") for p in s1["ports"]}
     fwd = ptx.get("p1a", 0) + ptx.get("p1b", 0)
     offered = s1["rem_tx"] - s0["rem_tx"]
@@ -273,6 +297,9 @@ for w in workers:
         "per_worker_mpps": {str(k): v / dt / 1e6 for k, v in sorted(wtx.items())},
         "uplink_rx_mpps": prx.get("uplink", 0) / dt / 1e6,
         "offered_mpps": offered / dt / 1e6,
+        "worker_cpu_share": {str(k): v / dt for k, v in sorted(cpu_s.items())},
+        "per_worker_rx_mpps_per_cpu_s": {str(k): wrx.get(k, 0) / v / 1e6
+                                         for k, v in sorted(cpu_s.items()) if v > 0},
         "pod_tx_dropped_mpps": (pdrop.get("p1a", 0) + pdrop.get("p1b", 0)) / dt / 1e6,
         "uplink_queue_rx": qrx, "uplink_queue_worker": qworker,
         "pod_port_worker": {k: pod_worker.get(k) for k in ("p1a", "p1b")},
@@ -336,6 +363,12 @@ for c in cases:
     loss = "n/a" if c["loss_pct"] is None else f"{c['loss_pct']:.1f}"
     print(f"{c['workers']:>7} {c['offered_mpps']:>8.3f} {c['total_mpps']:>10.3f} {pr:>24} {pw:>24} "
           f"{c['pod_tx_dropped_mpps']:>11.3f} {loss:>7} {r:>6}")
+print("\nCPU time of each worker thread in the window (the machine is shared: a worker off its "
+      "CPU forwards nothing)")
+for c in cases:
+    sh = "  ".join(f"w{k}: {v * 100:.0f} % on a CPU, {c['per_worker_rx_mpps_per_cpu_s'].get(k, 0):.3f} "
+                   "Mpps per CPU-second" for k, v in c["worker_cpu_share"].items())
+    print(f"  {c['workers']}w: {sh or 'n/a (no worker threads found)'}")
 for c in cases:
     q = "  ".join(f"{k}:{v / c['window_s'] / 1e6:.3f}(w{c['uplink_queue_worker'][k]})"
                   for k, v in c["uplink_queue_rx"].items() if k.startswith("uplink/"))
