@@ -166,6 +166,8 @@ check_sample() {
 		nsx sls-pb ip -j -s link show eth0
 		printf ', "rem": '
 		nsx sls-rem ip -j -s link show rem0
+		printf ', "up": '
+		nsx sls-n1 ip -j -s link show sl-up0
 		printf '}\n'
 	} >"$1"
 }
@@ -290,6 +292,12 @@ for w in workers:
     tdrop = delta(c0, c1, "ports", lambda x: x["name"], "tx_dropped")
     pods_rx = {n: link(c1[n], "rx") - link(c0[n], "rx") for n in ("pa", "pb")}
     gen_tx = link(c1["rem"], "tx") - link(c0["rem"], "tx")
+    veth_in = link(c1["up"], "rx") - link(c0["up"], "rx")
+    # where the generator's frames were lost: the whole path, in order
+    lost = {"veth (peer backlog full)": gen_tx - veth_in,
+            "uplink socket rings (kernel -> sluiced)": veth_in - trx.get("uplink", 0),
+            "sluiced pod TX (handoff/AF_XDP ring full)": sum(tdrop.get(k, 0) for k in ("p1a", "p1b")),
+            "pod TX -> pod eth0": sum(ttx.get(k, 0) for k in ("p1a", "p1b")) - sum(pods_rx.values())}
     c = {
         "workers": w, "window_s": round(dt, 3), "counter_read_s": round(read_s, 3),
         "total_mpps": fwd / dt / 1e6,
@@ -308,6 +316,7 @@ for w in workers:
                        "pod_port_tx_dropped": {k: tdrop.get(k, 0) for k in ("p1a", "p1b")},
                        "pods_eth0_rx": pods_rx},
         "loss_pct": 100.0 * (gen_tx - sum(pods_rx.values())) / gen_tx if gen_tx else None,
+        "lost_where_pct": {k: 100.0 * v / gen_tx for k, v in lost.items()} if gen_tx else None,
     }
     try:
         g = load(f"{run}/gen-{w}.json")
@@ -366,6 +375,10 @@ for c in cases:
     loss = "n/a" if c["loss_pct"] is None else f"{c['loss_pct']:.1f}"
     print(f"{c['workers']:>7} {c['offered_mpps']:>8.3f} {c['total_mpps']:>10.3f} {pr:>24} {pw:>24} "
           f"{c['pod_tx_dropped_mpps']:>11.3f} {loss:>7} {r:>6}")
+print("\nwhere the generator's frames were lost (whole run, % of what it sent)")
+for c in cases:
+    lw = c.get("lost_where_pct") or {}
+    print(f"  {c['workers']}w: " + "; ".join(f"{k} {v:.1f}" for k, v in lw.items()))
 print("\nCPU time of each worker thread in the window (the machine is shared: a worker off its "
       "CPU forwards nothing)")
 for c in cases:
