@@ -28,19 +28,20 @@
 # Exit status: 0 ok, 1 a check failed (results still written, marked not valid), 2 usage/setup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WINDOW=5 FLOWS=1024 WORKERS=1,2 RATE=0
-usage() { echo "usage: $0 [--window S] [--flows N] [--workers 1,2] [--rate PPS]" >&2; exit 2; }
+WINDOW=5 FLOWS=1024 WORKERS=1,2 RATE=0 FRAMECNT=${SL_FRAMECNT:-512}
+usage() { echo "usage: $0 [--window S] [--flows N] [--workers 1,2] [--rate PPS] [--framecnt N]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--window) WINDOW=$2; shift 2 ;;
 	--flows) FLOWS=$2; shift 2 ;;
 	--workers) WORKERS=$2; shift 2 ;;
 	--rate) RATE=$2; shift 2 ;;
+	--framecnt) FRAMECNT=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
 [[ $WINDOW =~ ^[0-9]+$ && $WINDOW -ge 1 && $FLOWS =~ ^[0-9]+$ && $RATE =~ ^[0-9]+$ ]] || usage
-[[ $WORKERS =~ ^[12](,[12])*$ ]] || usage
+[[ $WORKERS =~ ^[12](,[12])*$ && $FRAMECNT =~ ^[0-9]+$ ]] || usage
 source scripts/lib/eal.sh
 MEM=$(sl_eal_mem)
 B=${SL_BUILD:-build}
@@ -92,7 +93,7 @@ start_sluiced() {
 	cat >"$RUN/n1.json" <<JSON
 {
   "node": {"name": "bench", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"},
-  "uplink": {"devargs": "net_af_packet0,iface=sl-up0,qpairs=2", "rx_queues": 2, "mtu": 1500},
+  "uplink": {"devargs": "net_af_packet0,iface=sl-up0,qpairs=2,framecnt=$FRAMECNT", "rx_queues": 2, "mtu": 1500},
   "host": {"enabled": false},
   "vxlan": {"vni": $VNI},
   "pods": [{"name": "pa", "ip": "10.244.1.2", "mac": "$(mac_of sls-pa eth0)", "ifname": "p1a"},
