@@ -25,10 +25,11 @@
 #              path (veth -> af_packet fanout) and the sleeping control thread
 #
 # Usage: sudo perf/vxlan_scaling.sh [--window S] [--flows N] [--workers 1,2] [--rate PPS]
+#                                   [--framecnt N]
 # Exit status: 0 ok, 1 a check failed (results still written, marked not valid), 2 usage/setup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WINDOW=5 FLOWS=1024 WORKERS=1,2 RATE=0 FRAMECNT=${SL_FRAMECNT:-512}
+WINDOW=5 FLOWS=1024 WORKERS=1,2 RATE=0 FRAMECNT=
 usage() { echo "usage: $0 [--window S] [--flows N] [--workers 1,2] [--rate PPS] [--framecnt N]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,7 +42,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [[ $WINDOW =~ ^[0-9]+$ && $WINDOW -ge 1 && $FLOWS =~ ^[0-9]+$ && $RATE =~ ^[0-9]+$ ]] || usage
-[[ $WORKERS =~ ^[12](,[12])*$ && $FRAMECNT =~ ^[0-9]+$ ]] || usage
+[[ $WORKERS =~ ^[12](,[12])*$ && $FRAMECNT =~ ^[0-9]*$ ]] || usage
+# --framecnt: frames in each of the uplink's socket rings (net_af_packet's default is 512)
+UPLINK_EXTRA=${FRAMECNT:+,framecnt=$FRAMECNT}
 source scripts/lib/eal.sh
 MEM=$(sl_eal_mem)
 B=${SL_BUILD:-build}
@@ -93,7 +96,7 @@ start_sluiced() {
 	cat >"$RUN/n1.json" <<JSON
 {
   "node": {"name": "bench", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"},
-  "uplink": {"devargs": "net_af_packet0,iface=sl-up0,qpairs=2,framecnt=$FRAMECNT", "rx_queues": 2, "mtu": 1500},
+  "uplink": {"devargs": "net_af_packet0,iface=sl-up0,qpairs=2$UPLINK_EXTRA", "rx_queues": 2, "mtu": 1500},
   "host": {"enabled": false},
   "vxlan": {"vni": $VNI},
   "pods": [{"name": "pa", "ip": "10.244.1.2", "mac": "$(mac_of sls-pa eth0)", "ifname": "p1a"},
