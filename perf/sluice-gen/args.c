@@ -29,6 +29,12 @@ enum {
 	OPT_L4_CSUM,
 	OPT_TSO,
 	OPT_EXPECT_VXLAN,
+	/* transmit encapsulation and destinations: parse_tx_dst_opt() */
+	OPT_VXLAN,
+	OPT_OUTER_SRC_IP,
+	OPT_OUTER_DST_IP,
+	OPT_INNER_DST_MAC,
+	OPT_DST_IP_COUNT,
 	OPT_HELP,
 };
 
@@ -53,6 +59,11 @@ static const struct option long_opts[] = {
 	{"l4-csum", no_argument, NULL, OPT_L4_CSUM},
 	{"tso", required_argument, NULL, OPT_TSO},
 	{"expect-vxlan", required_argument, NULL, OPT_EXPECT_VXLAN},
+	{"vxlan", required_argument, NULL, OPT_VXLAN},
+	{"outer-src-ip", required_argument, NULL, OPT_OUTER_SRC_IP},
+	{"outer-dst-ip", required_argument, NULL, OPT_OUTER_DST_IP},
+	{"inner-dst-mac", required_argument, NULL, OPT_INNER_DST_MAC},
+	{"dst-ip-count", required_argument, NULL, OPT_DST_IP_COUNT},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -93,6 +104,19 @@ sl_gen_usage(FILE *f, const char *prog)
 		prog, SL_GEN_SPORT_BASE, SL_GEN_SPORT_BASE, SL_GEN_MAX_FLOWS, SL_GEN_MIN_SIZE,
 		SL_GEN_MAX_SIZE, SL_GEN_TSO_MIN_SIZE, SL_GEN_TSO_MAX_SIZE, SL_GEN_MAX_BURST,
 		SL_GEN_MAX_QUEUES, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS);
+	fprintf(f,
+		"  --dst-ip-count N         flow i goes to --dst-ip + (i %% N), 1..%u (default 1)\n"
+		"  --vxlan VNI              send each frame inside VXLAN (RFC 7348, UDP port %u) as a\n"
+		"                           remote VTEP would: --src-mac/--dst-mac become the outer\n"
+		"                           Ethernet, --size the outer frame (%u..%u, default %u),\n"
+		"                           the outer UDP source port a hash of the inner flow\n"
+		"                           (49152..65535); not with --tso or --l4-csum\n"
+		"  --outer-src-ip IP        outer source, the remote VTEP (default 198.18.0.2)\n"
+		"  --outer-dst-ip IP        outer destination, the VTEP under test (default 198.18.0.1)\n"
+		"  --inner-dst-mac MAC      inner Ethernet destination (default: the outer one); the\n"
+		"                           inner source is the outer source MAC\n",
+		SL_GEN_MAX_DST_IPS, SL_GEN_VXLAN_PORT, SL_GEN_VXLAN_MIN_SIZE, SL_GEN_MAX_SIZE,
+		SL_GEN_VXLAN_MIN_SIZE);
 }
 
 static int
@@ -172,6 +196,74 @@ parse_port_spec(const char *opt, const char *s, struct sl_gen_port_spec *ret)
 	return 0;
 }
 
+/* --vxlan, --outer-*, --inner-dst-mac, --dst-ip-count. Returns 0 or -EINVAL. */
+static int
+parse_tx_dst_opt(int opt, const char *name, const char *arg, struct sl_gen_config *c)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_VXLAN:
+		if (parse_u64(arg, 0, (1u << 24) - 1, &v) < 0)
+			return bad(name, arg, "expected a VNI, 0..16777215");
+		c->vni = (uint32_t)v;
+		c->vxlan = true;
+		return 0;
+	case OPT_OUTER_SRC_IP:
+		if (inet_pton(AF_INET, arg, &c->outer_src_ip) != 1)
+			return bad(name, arg, "expected an IPv4 address");
+		return 0;
+	case OPT_OUTER_DST_IP:
+		if (inet_pton(AF_INET, arg, &c->outer_dst_ip) != 1)
+			return bad(name, arg, "expected an IPv4 address");
+		return 0;
+	case OPT_INNER_DST_MAC:
+		if (parse_mac(arg, &c->inner_dst_mac) < 0)
+			return bad(name, arg, "expected xx:xx:xx:xx:xx:xx");
+		c->has_inner_dst_mac = true;
+		return 0;
+	case OPT_DST_IP_COUNT:
+		if (parse_u64(arg, 1, SL_GEN_MAX_DST_IPS, &v) < 0)
+			return bad(name, arg, "expected 1..256");
+		c->dst_ip_count = (uint16_t)v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The --vxlan limits; with --vxlan and no --size, the smallest frame. */
+static int
+check_tx_dst(struct sl_gen_config *c, bool has_size, bool has_outer)
+{
+	uint32_t last = ntohl(c->dst_ip) + c->dst_ip_count - 1u;
+
+	if (last < ntohl(c->dst_ip)) {
+		fprintf(stderr, "sluice-gen: --dst-ip-count %u runs past 255.255.255.255\n",
+			c->dst_ip_count);
+		return -EINVAL;
+	}
+	if (!c->vxlan) {
+		if (has_outer || c->has_inner_dst_mac) {
+			fprintf(stderr, "sluice-gen: --outer-src-ip, --outer-dst-ip and "
+				"--inner-dst-mac need --vxlan\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (c->tso_mss != 0 || c->l4_csum) {
+		fprintf(stderr, "sluice-gen: --vxlan cannot be combined with --tso or --l4-csum\n");
+		return -EINVAL;
+	}
+	if (!has_size)
+		c->size = SL_GEN_VXLAN_MIN_SIZE;
+	if (c->size < SL_GEN_VXLAN_MIN_SIZE) {
+		fprintf(stderr, "sluice-gen: --size %u: with --vxlan the outer frame is at least %u "
+			"bytes (a 64-byte inner frame)\n", c->size, SL_GEN_VXLAN_MIN_SIZE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Limits that depend on more than one option. */
 static int
 check_combination(const struct sl_gen_config *c)
@@ -205,7 +297,7 @@ int
 sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 {
 	struct sl_gen_config *c = ret_cfg;
-	bool has_tx = false, has_rx = false, has_size = false;
+	bool has_tx = false, has_rx = false, has_size = false, has_outer = false;
 	uint64_t v;
 	int opt, idx;
 
@@ -222,6 +314,9 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 	c->burst = 32;
 	c->queues = 1;
 	c->label = "sluice-gen";
+	c->dst_ip_count = 1;
+	inet_pton(AF_INET, "198.18.0.2", &c->outer_src_ip); /* a remote VTEP ... */
+	inet_pton(AF_INET, "198.18.0.1", &c->outer_dst_ip); /* ... to the one under test */
 
 	opterr = 0;
 	optind = 1;
@@ -324,6 +419,16 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 				return bad(name, optarg, "expected a VNI of 0..16777215");
 			c->expect_vni = (int32_t)v;
 			break;
+		case OPT_OUTER_SRC_IP:
+		case OPT_OUTER_DST_IP:
+			has_outer = true;
+			/* fall through */
+		case OPT_VXLAN:
+		case OPT_INNER_DST_MAC:
+		case OPT_DST_IP_COUNT:
+			if (parse_tx_dst_opt(opt, name, optarg, c) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 		case OPT_HELP:
 			sl_gen_usage(stdout, argv[0]);
@@ -351,5 +456,7 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 	/* TSO is about frames far larger than segments: default to the largest. */
 	if (c->tso_mss != 0 && !has_size)
 		c->size = SL_GEN_TSO_MAX_SIZE;
+	if (check_tx_dst(c, has_size, has_outer) < 0)
+		return -EINVAL;
 	return check_combination(c);
 }

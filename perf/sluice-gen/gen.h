@@ -25,6 +25,12 @@
 #define SL_GEN_HDR_LEN 42 /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define SL_GEN_MAX_QUEUES 8 /* --queues limit */
 
+/* --vxlan: frames leave inside RFC 7348 VXLAN, as from a remote node's VTEP. --size is the
+ * outer frame; the inner frame is SL_GEN_VXLAN_OVERHEAD bytes shorter. */
+#define SL_GEN_VXLAN_OVERHEAD 50 /* outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */
+#define SL_GEN_VXLAN_MIN_SIZE (SL_GEN_MIN_SIZE + SL_GEN_VXLAN_OVERHEAD)
+#define SL_GEN_MAX_DST_IPS 256 /* --dst-ip-count limit */
+
 /* --tso: TCP frames up to a 9000-byte IP packet, cut into MSS-byte segments by the device. */
 #define SL_GEN_TCP_HDR_LEN 54 /* Ethernet 14 + IPv4 20 + TCP 20, no options */
 #define SL_GEN_TSO_MAX_SIZE 9014
@@ -81,6 +87,14 @@ struct sl_gen_config {
 	int32_t expect_vni;             /* --expect-vxlan: a probe counts only inside VXLAN
 					 * with this VNI and inner IPv4 dst --dst-ip; -1 = off */
 	bool quiet;                     /* --quiet: no progress lines */
+	/* What is sent (tx.c vxlan_init, dst_ips_init); the receive side does not use these. */
+	uint16_t dst_ip_count;          /* --dst-ip-count: flow i goes to dst_ip + i % count */
+	uint32_t vni;                   /* --vxlan VNI, valid when vxlan */
+	bool vxlan;                     /* --vxlan given */
+	uint32_t outer_src_ip;          /* --outer-src-ip, network order */
+	uint32_t outer_dst_ip;          /* --outer-dst-ip, network order */
+	bool has_inner_dst_mac;         /* --inner-dst-mac given; else the outer dst MAC */
+	struct rte_ether_addr inner_dst_mac;
 	const char *json_path;          /* --json, or NULL */
 	const char *label;              /* --label */
 };
@@ -138,6 +152,10 @@ struct sl_gen_tx {
 	uint16_t nb_queues;
 	uint64_t ol_flags;             /* RTE_MBUF_F_TX_* for every frame, 0 = no offload */
 	uint64_t tx_offload;           /* l2/l3/l4 lengths and TSO segment size, packed */
+	uint16_t inner_off;            /* 0, or SL_GEN_VXLAN_OVERHEAD with --vxlan */
+	uint16_t dst_ip_count;         /* 1: every frame to --dst-ip */
+	uint32_t dst_ips[SL_GEN_MAX_DST_IPS];    /* (inner) destination i, network order */
+	uint16_t dst_ip_csum[SL_GEN_MAX_DST_IPS]; /* (inner) IPv4 header checksum for it */
 	struct rte_mempool *mp;
 	/* mutable, tx lcore only */
 	uint64_t next_seq;   /* sequence of the next frame; every seq below it was accepted */

@@ -11,6 +11,7 @@
 #include <rte_memcpy.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+#include <rte_vxlan.h>
 
 #include "gen.h"
 
@@ -62,10 +63,11 @@ sl_gen_probe_write(uint8_t *p, bool short_form, uint32_t run_id, uint64_t seq, u
 }
 
 static void
-ip_init(struct rte_ipv4_hdr *ip, const struct sl_gen_config *cfg, uint8_t proto)
+ip_init(struct rte_ipv4_hdr *ip, const struct sl_gen_config *cfg, uint8_t proto,
+	uint16_t frame_len)
 {
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(cfg->size - RTE_ETHER_HDR_LEN);
+	ip->total_length = rte_cpu_to_be_16(frame_len - RTE_ETHER_HDR_LEN);
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
 	ip->next_proto_id = proto;
@@ -79,11 +81,11 @@ ip_init(struct rte_ipv4_hdr *ip, const struct sl_gen_config *cfg, uint8_t proto)
 static void
 udp_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_hdr *ip)
 {
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(tx->tmpl + UDP_OFF);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(tx->tmpl + tx->inner_off + UDP_OFF);
 
 	udp->src_port = rte_cpu_to_be_16(SL_GEN_SPORT_BASE);
 	udp->dst_port = rte_cpu_to_be_16(cfg->dst_port);
-	udp->dgram_len = rte_cpu_to_be_16(cfg->size - UDP_OFF);
+	udp->dgram_len = rte_cpu_to_be_16(cfg->size - tx->inner_off - UDP_OFF);
 	udp->dgram_cksum = 0; /* RFC 768: zero means no checksum over IPv4. */
 	if (cfg->l4_csum) {
 		/* DPDK's checksum offload contract: we leave the pseudo-header sum (the same
@@ -92,7 +94,7 @@ udp_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_
 		tx->tx_offload = rte_mbuf_tx_offload(RTE_ETHER_HDR_LEN, sizeof(*ip), 0, 0, 0, 0, 0);
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, tx->ol_flags);
 	}
-	tx->short_probe = cfg->size - SL_GEN_HDR_LEN < SL_GEN_PROBE_FULL;
+	tx->short_probe = cfg->size - tx->inner_off - SL_GEN_HDR_LEN < SL_GEN_PROBE_FULL;
 }
 
 static void
@@ -115,6 +117,78 @@ tcp_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_
 	/* Payload byte k of a frame with TCP sequence s is pattern[(s & 0xff) + k]. */
 	for (size_t i = 0; i < sizeof(tx->pattern); i++)
 		tx->pattern[i] = (uint8_t)i;
+}
+
+/* --vxlan and --dst-ip-count: the parts of a UDP frame that depend on its flow. */
+
+/* RFC 7348 5: "the UDP source port number be calculated using a hash of fields from the
+ * inner packet", in the dynamic range 49152-65535, so that the underlay (and RSS on the
+ * receiving NIC) spreads a tunnel's flows. The hash covers what differs between flows here:
+ * inner destination and source port. */
+static inline uint16_t
+vxlan_sport(uint32_t dst_ip, uint16_t sport)
+{
+	uint32_t h = (rte_be_to_cpu_32(dst_ip) ^ ((uint32_t)sport << 16 | sport)) * 0x9E3779B1u;
+
+	h ^= h >> 15;
+	h *= 0x85EBCA77u;
+	h ^= h >> 13;
+	return (uint16_t)(49152 + (h & 0x3fff));
+}
+
+/* The outer IPv4, UDP and VXLAN headers after the Ethernet header sl_gen_tx_init() wrote. */
+static void
+vxlan_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(tx->tmpl + IP_OFF);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(tx->tmpl + UDP_OFF);
+	struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);
+	struct sl_gen_config outer = *cfg;
+
+	tx->inner_off = SL_GEN_VXLAN_OVERHEAD;
+	outer.src_ip = cfg->outer_src_ip;
+	outer.dst_ip = cfg->outer_dst_ip;
+	ip_init(ip, &outer, IPPROTO_UDP, cfg->size);
+	udp->src_port = rte_cpu_to_be_16(49152); /* per flow: vxlan_sport() */
+	udp->dst_port = rte_cpu_to_be_16(SL_GEN_VXLAN_PORT);
+	udp->dgram_len = rte_cpu_to_be_16(cfg->size - UDP_OFF);
+	udp->dgram_cksum = 0; /* RFC 7348 5: SHOULD be transmitted as zero over IPv4 */
+	vx->vx_flags = rte_cpu_to_be_32(0x08000000); /* the I flag: the VNI is valid */
+	vx->vx_vni = rte_cpu_to_be_32(cfg->vni << 8);
+}
+
+/* Destination i is --dst-ip + i; the (inner) header checksum is worked out for each. */
+static void
+dst_ips_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_hdr *ip)
+{
+	struct rte_ipv4_hdr h = *ip;
+
+	tx->dst_ip_count = cfg->dst_ip_count ? cfg->dst_ip_count : 1;
+	for (uint16_t i = 0; i < tx->dst_ip_count; i++) {
+		h.dst_addr = rte_cpu_to_be_32(rte_be_to_cpu_32(cfg->dst_ip) + i);
+		h.hdr_checksum = 0;
+		tx->dst_ips[i] = h.dst_addr;
+		tx->dst_ip_csum[i] = rte_ipv4_cksum(&h);
+	}
+}
+
+/* Patch flow's destination (and with --vxlan its outer source port) into frame d. */
+static inline void
+patch_flow_dst(const struct sl_gen_tx *tx, uint8_t *d, uint32_t flow)
+{
+	const uint32_t k = flow % tx->dst_ip_count;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + tx->inner_off + IP_OFF);
+
+	if (tx->dst_ip_count > 1) {
+		ip->dst_addr = tx->dst_ips[k];
+		ip->hdr_checksum = tx->dst_ip_csum[k];
+	}
+	if (tx->inner_off != 0) {
+		struct rte_udp_hdr *outer = (struct rte_udp_hdr *)(d + UDP_OFF);
+
+		outer->src_port = rte_cpu_to_be_16(
+			vxlan_sport(tx->dst_ips[k], (uint16_t)(SL_GEN_SPORT_BASE + flow)));
+	}
 }
 
 void
@@ -142,24 +216,38 @@ sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t r
 
 	ip = (struct rte_ipv4_hdr *)(tx->tmpl + IP_OFF);
 	if (cfg->tso_mss != 0) {
-		ip_init(ip, cfg, IPPROTO_TCP);
+		ip_init(ip, cfg, IPPROTO_TCP, cfg->size);
 		tcp_init(tx, cfg, ip);
 		sl_gen_probe_write(tx->tmpl + TCP_PAYLOAD_OFF, false, run_id, 0, 0);
 	} else {
-		ip_init(ip, cfg, IPPROTO_UDP);
+		if (cfg->vxlan) {
+			/* The outer headers; the inner frame follows with its own Ethernet. */
+			vxlan_init(tx, cfg);
+			eth = (struct rte_ether_hdr *)(tx->tmpl + tx->inner_off);
+			rte_ether_addr_copy(cfg->has_inner_dst_mac ? &cfg->inner_dst_mac : dst_mac,
+					    &eth->dst_addr);
+			rte_ether_addr_copy(src_mac, &eth->src_addr);
+			eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+			ip = (struct rte_ipv4_hdr *)(tx->tmpl + tx->inner_off + IP_OFF);
+		}
+		ip_init(ip, cfg, IPPROTO_UDP, (uint16_t)(cfg->size - tx->inner_off));
 		udp_init(tx, cfg, ip);
-		sl_gen_probe_write(tx->tmpl + PROBE_OFF, tx->short_probe, run_id, 0, 0);
+		sl_gen_probe_write(tx->tmpl + tx->inner_off + PROBE_OFF, tx->short_probe, run_id,
+				   0, 0);
+		dst_ips_init(tx, cfg, ip);
 	}
 }
 
 static inline void
 build_udp(const struct sl_gen_tx *tx, uint8_t *d, uint32_t flow, uint64_t seq, uint64_t tsc)
 {
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + UDP_OFF);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + tx->inner_off + UDP_OFF);
 
 	rte_memcpy(d, tx->tmpl, tx->size);
 	udp->src_port = rte_cpu_to_be_16((uint16_t)(SL_GEN_SPORT_BASE + flow));
-	probe_patch(d + PROBE_OFF, tx->short_probe, seq, tsc);
+	probe_patch(d + tx->inner_off + PROBE_OFF, tx->short_probe, seq, tsc);
+	if (tx->dst_ip_count > 1 || tx->inner_off != 0)
+		patch_flow_dst(tx, d, flow);
 }
 
 /* The next frame of flow: its TCP sequence continues where the flow's last frame ended. */
