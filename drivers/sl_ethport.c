@@ -1,5 +1,6 @@
 /* Ethdev ports (see sl_ethport.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,14 @@
 #define RX_DESC 1024
 #define TX_DESC 1024
 
+int sl_ethport_devargs(const char *devargs, char *out, size_t len)
+{
+	bool af_xdp = strncmp(devargs, "net_af_xdp", strlen("net_af_xdp")) == 0;
+	const char *extra = af_xdp && !strstr(devargs, "busy_budget=") ? ",busy_budget=0" : "";
+	int n = snprintf(out, len, "%s%s", devargs, extra);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int sl_ethport_open(const char *devargs, uint16_t *ret_rxq, uint16_t *ret_txq, uint16_t mtu,
 		    struct rte_mempool *pool, uint16_t *ret_port, char *err, size_t errlen)
 {
@@ -21,8 +30,13 @@ int sl_ethport_open(const char *devargs, uint16_t *ret_rxq, uint16_t *ret_txq, u
 	uint16_t port;
 	int rc;
 
+	char args[512];
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
-	rc = rte_dev_probe(devargs);
+	if (sl_ethport_devargs(devargs, args, sizeof(args)) < 0) {
+		snprintf(err, errlen, "devargs too long (at most %zu bytes)", sizeof(args) - 16);
+		return -ENAMETOOLONG;
+	}
+	rc = rte_dev_probe(args);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot probe device '%s': %s", devargs, strerror(-rc));
 		return rc;

@@ -205,7 +205,7 @@ run_kernel() {
 run_testpmd() {
 	# --stats-period keeps testpmd running without reading stdin, until SIGINT.
 	ip netns exec $P-n1 dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci --file-prefix $P-tp $MEM \
-		--log-level=lib.eal:error --vdev net_af_xdp0,iface=p1a --vdev net_af_xdp1,iface=sl-up0 \
+		--log-level=lib.eal:error --vdev net_af_xdp0,iface=p1a,busy_budget=0 --vdev net_af_xdp1,iface=sl-up0,busy_budget=0 \
 		-- --forward-mode=io --auto-start --nb-cores=1 --stats-period 60 >"$RUN/testpmd.log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")

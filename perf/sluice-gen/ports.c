@@ -20,6 +20,7 @@
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 
+#include "drivers/sl_ethport.h"
 #include "gen.h"
 
 #define NB_DESC 1024
@@ -158,7 +159,10 @@ bring_up(struct sl_gen_port *p, struct rte_mempool *mp, uint16_t nb_queues,
 	}
 	/* Before start: ethdev's start turns promiscuous mode off on the way. */
 	was_promisc = iface_promisc(p->spec.devargs);
-	rc = rte_dev_probe(p->spec.devargs);
+	char args[512];
+	rc = sl_ethport_devargs(p->spec.devargs, args, sizeof(args));
+	if (rc == 0)
+		rc = rte_dev_probe(args);
 	if (rc < 0) {
 		/* The driver's reason is in the EAL log above; rc is often just -EPERM. */
 		what = "probe (does the interface exist in that namespace?)";
