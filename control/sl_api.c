@@ -23,6 +23,7 @@
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
 #define PERSIST_RETRY_MS 1000    /* a failed save is retried this often */
+#define SLOW_REQUEST_MS 100      /* a request that holds the loop longer is logged */
 
 /* One API connection. Lives from accept() to close(); owned by the client list. */
 struct client {
@@ -46,6 +47,7 @@ static struct {
 	unsigned n_clients;
 	struct sl_loop_timer persist_retry; /* armed while the state on disk is stale */
 	uint64_t n_requests, n_errors, n_refused, n_timeouts;
+	uint64_t max_handle_ns; /* longest time one request held the loop */
 } api = { .listen_fd = -1 };
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
@@ -199,6 +201,7 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "clients", api.n_clients);
 		cJSON_AddNumberToObject(a, "refused", (double)api.n_refused);
 		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
+		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
 	}
 	*ret_result = o;
 	return o ? 0 : -EINVAL;
@@ -275,9 +278,17 @@ static char *handle(const char *text, size_t len)
 	struct sl_request req;
 	char err[320] = "";
 	cJSON *result = NULL;
+	uint64_t t0 = sl_loop_now_ns();
 	api.n_requests++;
 	if (sl_request_parse(text, len, &req, err, sizeof(err)) == 0)
 		result = dispatch(&req, err, sizeof(err));
+	uint64_t dt = sl_loop_now_ns() - t0;
+	if (dt > api.max_handle_ns)
+		api.max_handle_ns = dt;
+	if (dt > SLOW_REQUEST_MS * 1000000ull) /* it held every other client and timer */
+		RTE_LOG(WARNING, USER1, "api: %s took %llu ms\n",
+			err[0] && !result ? "a rejected request" : sl_cmds[req.cmd].name,
+			(unsigned long long)(dt / 1000000));
 	cJSON *resp = cJSON_CreateObject();
 	cJSON_AddBoolToObject(resp, "ok", result != NULL);
 	if (result) {
