@@ -46,7 +46,8 @@ static struct {
 	struct client *clients; /* open clients, newest first */
 	unsigned n_clients;
 	struct sl_loop_timer persist_retry; /* armed while the state on disk is stale */
-	uint64_t n_requests, n_errors, n_refused, n_timeouts;
+	bool accept_paused; /* at SL_API_MAX_CLIENTS: new connections wait in the backlog */
+	uint64_t n_requests, n_errors, n_refused, n_timeouts, n_full;
 	uint64_t max_handle_ns; /* longest time one request held the loop */
 } api = { .listen_fd = -1 };
 
@@ -89,7 +90,7 @@ int sl_api_open(struct sl_loop *loop, const char *path, const char *state, char 
 	mode_t old = umask(0177); /* mode 0600 from the start: no window for others */
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0 || listen(fd, 128) < 0) {
+	if (rc < 0 || listen(fd, SL_API_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
@@ -121,6 +122,8 @@ static void client_close(struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	api.n_clients--;
+	if (api.accept_paused && sl_loop_fd_mod(api.listen_h, EPOLLIN) == 0)
+		api.accept_paused = false;
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -200,6 +203,7 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "errors", (double)api.n_errors);
 		cJSON_AddNumberToObject(a, "clients", api.n_clients);
 		cJSON_AddNumberToObject(a, "refused", (double)api.n_refused);
+		cJSON_AddNumberToObject(a, "full", (double)api.n_full);
 		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
 	}
@@ -429,10 +433,10 @@ static void on_client(struct sl_loop_fd *h, uint32_t events, void *arg)
 		client_close(c);
 }
 
+/* A connection sluiced cannot take (out of memory): say so and close it. */
 static void refuse(int fd)
 {
-	static const char busy[] =
-		"{\"ok\":false,\"error\":\"api: busy: too many clients, try again\"}\n";
+	static const char busy[] = "{\"ok\":false,\"error\":\"api: busy, try again\"}\n";
 	api.n_refused++;
 	(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
@@ -441,16 +445,22 @@ static void refuse(int fd)
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg)
 {
 	for (int i = 0; i < ACCEPT_PER_ROUND; i++) {
+		if (api.n_clients >= SL_API_MAX_CLIENTS) {
+			/* Full: leave new connections in the kernel's backlog until a client is
+			 * closed (within SL_API_REQUEST_TIMEOUT_MS + SL_API_WRITE_TIMEOUT_MS);
+			 * a burst of legitimate requests queues instead of failing. */
+			if (!api.accept_paused && sl_loop_fd_mod(api.listen_h, 0) == 0) {
+				api.accept_paused = true;
+				api.n_full++;
+			}
+			return;
+		}
 		int fd = accept4(api.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
 				RTE_LOG(WARNING, USER1, "api: accept: %s\n", strerror(errno));
 			return;
-		}
-		if (api.n_clients >= SL_API_MAX_CLIENTS) {
-			refuse(fd);
-			continue;
 		}
 		struct client *c = calloc(1, sizeof(*c));
 		char *in = malloc(IN_BUF_START);

@@ -5,15 +5,22 @@
  *   with a newline or the client's end of the stream, at most SL_API_MAX_REQUEST bytes);
  *   later it gets {"ok":false,"error":"request: incomplete (timed out)"} and is closed;
  * - then SL_API_WRITE_TIMEOUT_MS to read its response, or it is closed;
- * - at most SL_API_MAX_CLIENTS are open at once; a connection beyond that is answered
- *   {"ok":false,"error":"api: busy: too many clients, try again"} and closed at once.
- * `show stats` counts requests, errors, open clients, refused clients and time-outs. */
+ * - at most SL_API_MAX_CLIENTS are open at once; beyond that sluiced stops accepting and
+ *   new connections wait in the listen backlog (SL_API_BACKLOG; the kernel refuses more)
+ *   until a client is closed, which the deadlines bound: a burst of CNI ADDs queues rather
+ *   than fails, and stalled clients delay others by at most SL_API_REQUEST_TIMEOUT_MS.
+ * Requests are handled one at a time on the loop; a handler that blocks (a pod attach opens
+ * its AF_XDP socket synchronously) holds every client and timer meanwhile, and is logged
+ * when it takes over 100 ms. `show stats` counts requests, errors, open clients, time-outs,
+ * times the limit was reached ("full"), the longest request ("max_request_ms"), and
+ * connections refused for want of memory ("refused"). */
 #pragma once
 #include <stddef.h>
 
 #include "core/sl_loop.h"
 
 #define SL_API_MAX_CLIENTS 128          /* connections open at once */
+#define SL_API_BACKLOG 128              /* connections waiting to be accepted */
 #define SL_API_REQUEST_TIMEOUT_MS 1000  /* accept() to the end of the request */
 #define SL_API_WRITE_TIMEOUT_MS 5000    /* response ready to read fully by the client */
 
