@@ -206,6 +206,13 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "full", (double)api.n_full);
 		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
+		struct sl_loop_stats ls;
+		sl_loop_get_stats(api.loop, &ls);
+		cJSON *lo = cJSON_AddObjectToObject(o, "loop");
+		cJSON_AddNumberToObject(lo, "rounds", (double)ls.rounds);
+		cJSON_AddNumberToObject(lo, "max_callback_ms", (double)(ls.max_callback_ns / 1000000));
+		cJSON_AddNumberToObject(lo, "max_timer_late_ms",
+					(double)(ls.max_timer_late_ns / 1000000));
 	}
 	*ret_result = o;
 	return o ? 0 : -EINVAL;

@@ -21,7 +21,20 @@ struct sl_loop {
 	struct sl_loop_timer **heap; /* min-heap on due_ns */
 	unsigned n_timers, cap_timers;
 	struct sl_loop_fd *dead; /* deleted handles, freed at the end of a round */
+	struct sl_loop_stats stats;
 };
+
+void sl_loop_get_stats(const struct sl_loop *l, struct sl_loop_stats *ret_stats)
+{
+	*ret_stats = l->stats;
+}
+
+static void account(struct sl_loop *l, uint64_t t0)
+{
+	uint64_t dt = sl_loop_now_ns() - t0;
+	if (dt > l->stats.max_callback_ns)
+		l->stats.max_callback_ns = dt;
+}
 
 uint64_t sl_loop_now_ns(void)
 {
@@ -184,6 +197,7 @@ int sl_loop_run_once(struct sl_loop *l, int max_wait_ms)
 		if (wait < 0 || ms < (uint64_t)wait)
 			wait = (int)(ms > 60000 ? 60000 : ms);
 	}
+	l->stats.rounds++;
 	struct epoll_event ev[EVENTS_PER_ROUND];
 	int n = epoll_wait(l->epfd, ev, EVENTS_PER_ROUND, wait);
 	if (n < 0 && errno != EINTR)
@@ -192,7 +206,9 @@ int sl_loop_run_once(struct sl_loop *l, int max_wait_ms)
 	for (int i = 0; i < n; i++) {
 		struct sl_loop_fd *h = ev[i].data.ptr;
 		if (h->cb) {
+			uint64_t t0 = sl_loop_now_ns();
 			h->cb(h, ev[i].events, h->arg);
+			account(l, t0);
 			ran++;
 		}
 	}
@@ -202,8 +218,12 @@ int sl_loop_run_once(struct sl_loop *l, int max_wait_ms)
 	unsigned budget = l->n_timers;
 	while (budget-- && l->n_timers && l->heap[0]->due_ns <= now) {
 		struct sl_loop_timer *t = l->heap[0];
+		uint64_t t0 = sl_loop_now_ns();
+		if (t0 - t->due_ns > l->stats.max_timer_late_ns && t0 > t->due_ns)
+			l->stats.max_timer_late_ns = t0 - t->due_ns;
 		sl_loop_timer_cancel(l, t);
 		t->cb(t, t->arg);
+		account(l, t0);
 		ran++;
 	}
 	free_dead(l);

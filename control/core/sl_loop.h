@@ -56,5 +56,13 @@ static inline bool sl_loop_timer_armed(const struct sl_loop_timer *t) { return t
  * interrupts the wait. Returns the number of callbacks run, or -errno. */
 int sl_loop_run_once(struct sl_loop *l, int max_wait_ms);
 
+/* What the loop measured since it was created. */
+struct sl_loop_stats {
+	uint64_t rounds;            /* sl_loop_run_once calls */
+	uint64_t max_callback_ns;   /* the longest one callback ran: it held everything else */
+	uint64_t max_timer_late_ns; /* the latest a timer ran after its deadline */
+};
+void sl_loop_get_stats(const struct sl_loop *l, struct sl_loop_stats *ret_stats);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t sl_loop_now_ns(void);

@@ -325,7 +325,7 @@ fi
 # before 1 s, and not later than 1 s + the longest any one request held the loop (a pod
 # attach is synchronous: AF_XDP socket, XDP program) + 1 s of scheduling slack.
 MAX_REQ_MS=$("$CTL" -s "$SOCK" -o json show stats | pyj "d['api'].get('max_request_ms', 0)")
-note "longest request: $MAX_REQ_MS ms"
+note "longest request: $MAX_REQ_MS ms; loop: $("$CTL" -s "$SOCK" -o json show stats | pyj "d.get('loop')")"
 stalled_closed() {
 	python3 - "$N_STALL" "$MAX_REQ_MS" "$T"/stall[0-9]*.json <<'PY' || fail "see above"
 import json, sys
