@@ -57,7 +57,12 @@ static void persist(void)
 {
 	if (!api.state_path)
 		return;
+	uint64_t t0 = sl_loop_now_ns();
 	int rc = sl_persist_save(api.state_path); /* the change stands even if this fails */
+	uint64_t dt = sl_loop_now_ns() - t0;
+	if (dt > SLOW_REQUEST_MS * 1000000ull)
+		RTE_LOG(WARNING, USER1, "api: saving state to %s took %llu ms\n", api.state_path,
+			(unsigned long long)(dt / 1000000));
 	if (rc < 0) {
 		RTE_LOG(ERR, USER1, "api: cannot save state to %s: %s (retrying every %d ms)\n",
 			api.state_path, strerror(-rc), PERSIST_RETRY_MS);
