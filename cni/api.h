@@ -3,8 +3,8 @@
  * One request per connection: connect, write one JSON object and "\n", shut down the
  * write side, read the response until EOF: {"ok":true,"result":...} or
  * {"ok":false,"error":"field: reason"}. The whole exchange, connect included, is bounded by
- * SL_CNI_API_TIMEOUT_MS (sluiced serves connections one at a time, so a burst of ADDs
- * queues in its listen backlog). */
+ * SL_CNI_API_TIMEOUT_MS (sluiced handles requests one at a time, so a burst of ADDs
+ * queues; beyond 128 open connections in its listen backlog). */
 #pragma once
 #include <cjson/cJSON.h>
 

@@ -1,35 +1,88 @@
-/* The API socket server and request dispatch (see sl_api.h). */
+/* The API socket server and request dispatch (see sl_api.h). Every client is a small state
+ * machine on the control thread's event loop: reading its request (non-blocking, into its
+ * own buffer, under a deadline), then writing its response (partial writes resumed when the
+ * socket is writable), then closed. Nothing here waits for a client. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_log.h>
 
+#include "core/sl_loop.h"
 #include "dataplane/core/sl_dp.h"
 #include "sl_api.h"
 #include "sl_persist.h"
 #include "sl_request.h"
 #include "sl_state.h"
 
-#define CLIENT_TIMEOUT_MS 1000 /* a client that stalls longer is dropped */
-#define MAX_CONN_PER_POLL 16
+#define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
+#define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
+#define PERSIST_RETRY_MS 1000    /* a failed save is retried this often */
+#define SLOW_REQUEST_MS 100      /* a request that holds the loop longer is logged */
 
-static int listen_fd = -1;
-static char sock_path[108];
-static uint64_t n_requests, n_errors;
-static const char *state_path;
+/* One API connection. Lives from accept() to close(); owned by the client list. */
+struct client {
+	struct client *prev, *next;     /* list of open clients */
+	int fd;                         /* the connection */
+	struct sl_loop_fd *h;           /* its registration on the loop */
+	struct sl_loop_timer deadline;  /* request, then response, must be done by then */
+	char *in;                       /* request bytes so far (NULL once handled) */
+	size_t in_len, in_cap;
+	char *out;                      /* response with its newline (NULL while reading) */
+	size_t out_len, out_off;        /* bytes in out, bytes already sent */
+};
 
-int sl_api_open(const char *path, const char *state, char *err, size_t errlen)
+static struct {
+	struct sl_loop *loop;
+	int listen_fd;
+	struct sl_loop_fd *listen_h;
+	char sock_path[108];
+	const char *state_path;
+	struct client *clients; /* open clients, newest first */
+	unsigned n_clients;
+	struct sl_loop_timer persist_retry; /* armed while the state on disk is stale */
+	bool accept_paused; /* at SL_API_MAX_CLIENTS: new connections wait in the backlog */
+	uint64_t n_requests, n_errors, n_refused, n_timeouts, n_full;
+	uint64_t max_handle_ns; /* longest time one request held the loop */
+} api = { .listen_fd = -1 };
+
+static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
+
+static void persist(void)
 {
-	state_path = state;
+	if (!api.state_path)
+		return;
+	uint64_t t0 = sl_loop_now_ns();
+	int rc = sl_persist_save(api.state_path); /* the change stands even if this fails */
+	uint64_t dt = sl_loop_now_ns() - t0;
+	if (dt > SLOW_REQUEST_MS * 1000000ull)
+		RTE_LOG(WARNING, USER1, "api: saving state to %s took %llu ms\n", api.state_path,
+			(unsigned long long)(dt / 1000000));
+	if (rc < 0) {
+		RTE_LOG(ERR, USER1, "api: cannot save state to %s: %s (retrying every %d ms)\n",
+			api.state_path, strerror(-rc), PERSIST_RETRY_MS);
+		sl_loop_timer_arm(api.loop, &api.persist_retry, PERSIST_RETRY_MS);
+	} else {
+		sl_loop_timer_cancel(api.loop, &api.persist_retry);
+	}
+}
+
+static void on_persist_retry(struct sl_loop_timer *t, void *arg)
+{
+	persist();
+}
+
+int sl_api_open(struct sl_loop *loop, const char *path, const char *state, char *err,
+		size_t errlen)
+{
+	api.loop = loop;
+	api.state_path = state;
+	sl_loop_timer_init(&api.persist_retry, on_persist_retry, NULL);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return snprintf(err, errlen, "socket path longer than %zu bytes",
@@ -42,25 +95,57 @@ int sl_api_open(const char *path, const char *state, char *err, size_t errlen)
 	mode_t old = umask(0177); /* mode 0600 from the start: no window for others */
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0 || listen(fd, 64) < 0) {
+	if (rc < 0 || listen(fd, SL_API_BACKLOG) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		return rc;
 	}
 	chmod(path, 0600);
-	listen_fd = fd;
-	snprintf(sock_path, sizeof(sock_path), "%s", path);
+	api.listen_h = sl_loop_fd_add(loop, fd, EPOLLIN, on_listen, NULL);
+	if (!api.listen_h) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot watch %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	api.listen_fd = fd;
+	snprintf(api.sock_path, sizeof(api.sock_path), "%s", path);
 	return 0;
+}
+
+static void client_close(struct client *c)
+{
+	sl_loop_timer_cancel(api.loop, &c->deadline);
+	sl_loop_fd_del(c->h);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		api.clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	api.n_clients--;
+	if (api.accept_paused && sl_loop_fd_mod(api.listen_h, EPOLLIN) == 0)
+		api.accept_paused = false;
+	free(c->in);
+	free(c->out);
+	free(c);
 }
 
 void sl_api_close(void)
 {
-	if (listen_fd >= 0) {
-		close(listen_fd);
-		unlink(sock_path);
+	while (api.clients)
+		client_close(api.clients);
+	if (api.listen_fd >= 0) {
+		sl_loop_fd_del(api.listen_h);
+		close(api.listen_fd);
+		unlink(api.sock_path);
 	}
-	listen_fd = -1;
+	if (api.loop)
+		sl_loop_timer_cancel(api.loop, &api.persist_retry);
+	api.listen_fd = -1;
 }
 
 static cJSON *trace_show(void)
@@ -102,80 +187,130 @@ static cJSON *trace_show(void)
 	return pkts;
 }
 
-static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
+/* One handler per command (SL_FOREACH_CMD): 0 with *ret_result set (default: true), or
+ * -errno with err set. */
+static int api_VERSION(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	int rc = 0;
-	switch (r->cmd) {
-	case SL_CMD_VERSION: {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "version", "0.1.0");
-		cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
-		sl_state_describe(o);
-		return o;
-	}
-	case SL_CMD_SHOW: {
-		cJSON *o = sl_state_show(r->what, err, n);
-		if (o && !strcmp(r->what, "stats")) {
-			cJSON *api = cJSON_AddObjectToObject(o, "api");
-			cJSON_AddNumberToObject(api, "requests", (double)n_requests);
-			cJSON_AddNumberToObject(api, "errors", (double)n_errors);
-		}
-		return o;
-	}
-	case SL_CMD_POD_ADD:
-		rc = sl_state_pod_add(&r->pod, err, n);
-		break;
-	case SL_CMD_POD_DEL:
-		rc = sl_state_pod_del(r->namespace, r->name, err, n);
-		break;
-	case SL_CMD_NODE_ADD:
-		rc = sl_state_node_add(&r->node, err, n);
-		break;
-	case SL_CMD_NODE_DEL:
-		rc = sl_state_node_del(r->name, err, n);
-		break;
-	case SL_CMD_ROUTE_ADD:
-		rc = sl_state_route_add(&r->route, err, n);
-		break;
-	case SL_CMD_ROUTE_DEL:
-		rc = sl_state_route_del(&r->prefix, err, n);
-		break;
-	case SL_CMD_TRACE_START:
-		for (unsigned w = 0; w < sl_dp.n_workers; w++) {
-			atomic_store(&sl_dp.workers[w].trace_budget, 0);
-			atomic_store(&sl_dp.workers[w].trace_n, 0);
-			atomic_store(&sl_dp.workers[w].trace_budget, (int)r->count);
-		}
-		break;
-	case SL_CMD_TRACE_SHOW:
-		return trace_show();
-	}
-	if (rc < 0)
-		return NULL;
-	if (r->cmd >= SL_CMD_POD_ADD && r->cmd <= SL_CMD_ROUTE_DEL && state_path) {
-		int src = sl_persist_save(state_path); /* the change stands even if this fails */
-		if (src < 0)
-			RTE_LOG(ERR, USER1, "api: cannot save state to %s: %s\n", state_path,
-				strerror(-src));
-	}
-	return cJSON_CreateTrue();
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "version", "0.1.0");
+	cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
+	sl_state_describe(o);
+	*ret_result = o;
+	return 0;
 }
 
-/* Handle one request text; returns the response text (malloc'd). */
+static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	cJSON *o = sl_state_show(r->what, err, n);
+	if (o && !strcmp(r->what, "stats")) {
+		cJSON *a = cJSON_AddObjectToObject(o, "api");
+		cJSON_AddNumberToObject(a, "requests", (double)api.n_requests);
+		cJSON_AddNumberToObject(a, "errors", (double)api.n_errors);
+		cJSON_AddNumberToObject(a, "clients", api.n_clients);
+		cJSON_AddNumberToObject(a, "refused", (double)api.n_refused);
+		cJSON_AddNumberToObject(a, "full", (double)api.n_full);
+		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
+		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
+		struct sl_loop_stats ls;
+		sl_loop_get_stats(api.loop, &ls);
+		cJSON *lo = cJSON_AddObjectToObject(o, "loop");
+		cJSON_AddNumberToObject(lo, "rounds", (double)ls.rounds);
+		cJSON_AddNumberToObject(lo, "max_callback_ms", (double)(ls.max_callback_ns / 1000000));
+		cJSON_AddNumberToObject(lo, "max_timer_late_ms",
+					(double)(ls.max_timer_late_ns / 1000000));
+	}
+	*ret_result = o;
+	return o ? 0 : -EINVAL;
+}
+
+static int api_POD_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_pod_add(&r->pod, err, n);
+}
+
+static int api_POD_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_pod_del(r->namespace, r->name, err, n);
+}
+
+static int api_NODE_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_node_add(&r->node, err, n);
+}
+
+static int api_NODE_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_node_del(r->name, err, n);
+}
+
+static int api_ROUTE_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_route_add(&r->route, err, n);
+}
+
+static int api_ROUTE_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_state_route_del(&r->prefix, err, n);
+}
+
+static int api_TRACE_START(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	for (unsigned w = 0; w < sl_dp.n_workers; w++) {
+		atomic_store(&sl_dp.workers[w].trace_budget, 0);
+		atomic_store(&sl_dp.workers[w].trace_n, 0);
+		atomic_store(&sl_dp.workers[w].trace_budget, (int)r->count);
+	}
+	return 0;
+}
+
+static int api_TRACE_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	*ret_result = trace_show();
+	return 0;
+}
+
+static int (*const handlers[SL_CMD_COUNT])(const struct sl_request *, cJSON **, char *,
+					   size_t) = {
+#define CMD_HANDLER(id, nm, fl, us, hl) [SL_CMD_##id] = api_##id,
+	SL_FOREACH_CMD(CMD_HANDLER)
+#undef CMD_HANDLER
+};
+
+static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
+{
+	cJSON *result = NULL;
+	if (handlers[r->cmd](r, &result, err, n) < 0) {
+		cJSON_Delete(result);
+		return NULL;
+	}
+	if (sl_cmds[r->cmd].flags & SL_CMD_F_PERSIST)
+		persist();
+	return result ? result : cJSON_CreateTrue();
+}
+
+/* Handle one request text; returns the response text (malloc'd) or NULL. */
 static char *handle(const char *text, size_t len)
 {
 	struct sl_request req;
 	char err[320] = "";
 	cJSON *result = NULL;
-	n_requests++;
+	uint64_t t0 = sl_loop_now_ns();
+	api.n_requests++;
 	if (sl_request_parse(text, len, &req, err, sizeof(err)) == 0)
 		result = dispatch(&req, err, sizeof(err));
+	uint64_t dt = sl_loop_now_ns() - t0;
+	if (dt > api.max_handle_ns)
+		api.max_handle_ns = dt;
+	if (dt > SLOW_REQUEST_MS * 1000000ull) /* it held every other client and timer */
+		RTE_LOG(WARNING, USER1, "api: %s took %llu ms\n",
+			err[0] && !result ? "a rejected request" : sl_cmds[req.cmd].name,
+			(unsigned long long)(dt / 1000000));
 	cJSON *resp = cJSON_CreateObject();
 	cJSON_AddBoolToObject(resp, "ok", result != NULL);
 	if (result) {
 		cJSON_AddItemToObject(resp, "result", result);
 	} else {
-		n_errors++;
+		api.n_errors++;
 		cJSON_AddStringToObject(resp, "error", err[0] ? err : "failed");
 		RTE_LOG(WARNING, USER1, "api: rejected request: %s\n", err);
 	}
@@ -184,81 +319,188 @@ static char *handle(const char *text, size_t len)
 	return out;
 }
 
-static long ms_left(const struct timespec *t0)
+/* Send what the socket takes of c's response. Returns 1 when all is sent, 0 when the rest
+ * must wait for EPOLLOUT, -errno when the client is gone. */
+static int client_flush(struct client *c)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return CLIENT_TIMEOUT_MS -
-	       ((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000);
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			c->out_off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		else
+			return w < 0 ? -errno : -EPIPE;
+	}
+	return 1;
 }
 
-static void serve(int fd)
+/* Queue text (malloc'd, taken over; NULL: out of memory) as c's response and start
+ * sending it; the connection closes once it is sent or the write deadline passes. */
+static void client_respond(struct client *c, char *text)
 {
-	static char buf[SL_API_MAX_REQUEST + 1];
-	size_t len = 0;
-	bool complete = false;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	/* One deadline for the whole exchange, reading and writing: a client trickling bytes
-	 * or not reading its answer cannot hold the control thread longer than
-	 * CLIENT_TIMEOUT_MS. */
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (len <= SL_API_MAX_REQUEST) {
-		long left = ms_left(&t0);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		ssize_t n = read(fd, buf + len, SL_API_MAX_REQUEST + 1 - len);
-		if (n <= 0) {
-			complete = n == 0;
-			break;
-		}
-		len += (size_t)n;
-		if (buf[len - 1] == '\n') { /* a newline ends a request too */
-			complete = true;
-			break;
-		}
+	free(c->in);
+	c->in = NULL;
+	if (!text) {
+		client_close(c);
+		return;
 	}
-	char *out;
-	if (len > SL_API_MAX_REQUEST || !complete) {
-		n_requests++;
-		n_errors++;
-		out = strdup(len > SL_API_MAX_REQUEST
-			? "{\"ok\":false,\"error\":\"request: larger than 65536 bytes\"}"
-			: "{\"ok\":false,\"error\":\"request: incomplete (timed out)\"}");
-	} else {
-		out = handle(buf, len);
+	size_t n = strlen(text);
+	c->out = realloc(text, n + 2);
+	if (!c->out) {
+		free(text);
+		client_close(c);
+		return;
 	}
-	if (out) {
-		size_t n = strlen(out), off = 0;
-		struct pollfd wp = { .fd = fd, .events = POLLOUT };
-		while (off < n) {
-			ssize_t w = send(fd, out + off, n - off, MSG_NOSIGNAL);
-			if (w > 0) {
-				off += (size_t)w;
-				continue;
+	c->out[n] = '\n';
+	c->out[n + 1] = 0;
+	c->out_len = n + 1;
+	int rc = client_flush(c);
+	if (rc != 0 || sl_loop_fd_mod(c->h, EPOLLOUT) < 0) {
+		client_close(c);
+		return;
+	}
+	sl_loop_timer_arm(api.loop, &c->deadline, SL_API_WRITE_TIMEOUT_MS);
+}
+
+static void client_fail(struct client *c, const char *msg)
+{
+	api.n_requests++;
+	api.n_errors++;
+	char *text = malloc(128);
+	if (text)
+		snprintf(text, 128, "{\"ok\":false,\"error\":\"%s\"}", msg);
+	client_respond(c, text);
+}
+
+/* Read what c sent; handle the request once complete. Returns 1 while c is still reading
+ * its request, 0 once it was handled or closed (c may be freed). */
+static int client_read(struct client *c)
+{
+	bool eof = false;
+	for (;;) {
+		if (c->in_len == c->in_cap) {
+			if (c->in_cap > SL_API_MAX_REQUEST)
+				break; /* one byte over the limit is proof enough */
+			size_t cap = c->in_cap * 2 > SL_API_MAX_REQUEST + 1 ? SL_API_MAX_REQUEST + 1
+									 : c->in_cap * 2;
+			char *b = realloc(c->in, cap);
+			if (!b) {
+				client_close(c);
+				return 0;
 			}
-			long left = ms_left(&t0);
-			if (w < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-			if (left <= 0 || poll(&wp, 1, (int)left) <= 0)
-				break; /* the client does not read: give up */
+			c->in = b;
+			c->in_cap = cap;
 		}
-		if (off == n)
-			(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
-		free(out);
+		ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			eof = true;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		client_close(c); /* reset by the peer */
+		return 0;
 	}
+	if (c->in_len > SL_API_MAX_REQUEST) {
+		client_fail(c, "request: larger than 65536 bytes");
+		return 0;
+	}
+	/* A request ends with the client's end of the stream, or with a newline. */
+	if (eof || (c->in_len && c->in[c->in_len - 1] == '\n')) {
+		client_respond(c, handle(c->in, c->in_len));
+		return 0;
+	}
+	return 1;
+}
+
+static void on_deadline(struct sl_loop_timer *t, void *arg)
+{
+	static const char late[] =
+		"{\"ok\":false,\"error\":\"request: incomplete (timed out)\"}\n";
+	struct client *c = arg;
+	/* A request that arrived in time but waited behind slow requests of others (the loop
+	 * ran them first) is served: only the client's own slowness counts. */
+	if (c->in && !client_read(c))
+		return;
+	api.n_timeouts++;
+	if (c->in) { /* still reading: tell the client why (best effort), then close */
+		api.n_requests++;
+		api.n_errors++;
+		(void)!send(c->fd, late, sizeof(late) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	client_close(c); /* or: it does not read its answer */
+}
+
+static void on_client(struct sl_loop_fd *h, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+	if (c->in) {
+		client_read(c);
+		return;
+	}
+	int rc = client_flush(c);
+	if (rc != 0) /* all sent, or the client is gone */
+		client_close(c);
+}
+
+/* A connection sluiced cannot take (out of memory): say so and close it. */
+static void refuse(int fd)
+{
+	static const char busy[] = "{\"ok\":false,\"error\":\"api: busy, try again\"}\n";
+	api.n_refused++;
+	(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
 
-void sl_api_poll(int timeout_ms)
+static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg)
 {
-	struct pollfd p = { .fd = listen_fd, .events = POLLIN };
-	if (listen_fd < 0 || poll(&p, 1, timeout_ms) <= 0)
-		return;
-	for (int i = 0; i < MAX_CONN_PER_POLL; i++) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
+	for (int i = 0; i < ACCEPT_PER_ROUND; i++) {
+		if (api.n_clients >= SL_API_MAX_CLIENTS) {
+			/* Full: leave new connections in the kernel's backlog until a client is
+			 * closed (within SL_API_REQUEST_TIMEOUT_MS + SL_API_WRITE_TIMEOUT_MS);
+			 * a burst of legitimate requests queues instead of failing. */
+			if (!api.accept_paused && sl_loop_fd_mod(api.listen_h, 0) == 0) {
+				api.accept_paused = true;
+				api.n_full++;
+			}
 			return;
-		serve(fd);
+		}
+		int fd = accept4(api.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				RTE_LOG(WARNING, USER1, "api: accept: %s\n", strerror(errno));
+			return;
+		}
+		struct client *c = calloc(1, sizeof(*c));
+		char *in = malloc(IN_BUF_START);
+		if (c && in)
+			c->h = sl_loop_fd_add(api.loop, fd, EPOLLIN, on_client, c);
+		if (!c || !in || !c->h) {
+			free(c);
+			free(in);
+			refuse(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->in = in;
+		c->in_cap = IN_BUF_START;
+		sl_loop_timer_init(&c->deadline, on_deadline, c);
+		sl_loop_timer_arm(api.loop, &c->deadline, SL_API_REQUEST_TIMEOUT_MS);
+		c->next = api.clients;
+		if (api.clients)
+			api.clients->prev = c;
+		api.clients = c;
+		api.n_clients++;
 	}
 }

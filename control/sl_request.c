@@ -5,16 +5,6 @@
 
 #include "sl_request.h"
 
-static const struct {
-	const char *name;
-	enum sl_cmd cmd;
-} cmds[] = {
-	{ "version", SL_CMD_VERSION },       { "show", SL_CMD_SHOW },
-	{ "pod.add", SL_CMD_POD_ADD },       { "pod.del", SL_CMD_POD_DEL },
-	{ "node.add", SL_CMD_NODE_ADD },     { "node.del", SL_CMD_NODE_DEL },
-	{ "route.add", SL_CMD_ROUTE_ADD },   { "route.del", SL_CMD_ROUTE_DEL },
-	{ "trace.start", SL_CMD_TRACE_START }, { "trace.show", SL_CMD_TRACE_SHOW },
-};
 
 static const char *str_field(const cJSON *root, const char *key, size_t max, char *err,
 			     size_t n)
@@ -39,71 +29,117 @@ static const cJSON *obj_field(const cJSON *root, const char *key, char *err, siz
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
+/* One parser per command: fill r from root's fields, or set err and return -EINVAL. */
+static int parse_VERSION(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	return 0;
+}
+
+static int parse_SHOW(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const char *s = str_field(root, "what", sizeof(r->what), err, n);
+	if (!s)
+		return -EINVAL;
+#define SL_SHOW_IS_(t) !strcmp(s, t) ||
+	if (!(SL_FOREACH_SHOW(SL_SHOW_IS_) 0))
+		return snprintf(err, n, "what: unknown table '%.32s' (%s)", s, SL_SHOW_LIST),
+		       -EINVAL;
+#undef SL_SHOW_IS_
+	snprintf(r->what, sizeof(r->what), "%s", s);
+	return 0;
+}
+
+static int parse_POD_ADD(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const cJSON *o = obj_field(root, "pod", err, n);
+	return o ? sl_pod_parse(o, "pod", &r->pod, err, n) : -EINVAL;
+}
+
+static int parse_NODE_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const char *s = str_field(root, "name", sizeof(r->name), err, n);
+	if (!s)
+		return -EINVAL;
+	snprintf(r->name, sizeof(r->name), "%s", s);
+	return 0;
+}
+
+static int parse_POD_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	snprintf(r->namespace, sizeof(r->namespace), "default");
+	if (cJSON_GetObjectItemCaseSensitive(root, "namespace")) {
+		const char *s = str_field(root, "namespace", sizeof(r->namespace), err, n);
+		if (!s)
+			return -EINVAL;
+		snprintf(r->namespace, sizeof(r->namespace), "%s", s);
+	}
+	return parse_NODE_DEL(root, r, err, n);
+}
+
+static int parse_NODE_ADD(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const cJSON *o = obj_field(root, "node", err, n);
+	return o ? sl_node_parse(o, "node", &r->node, err, n) : -EINVAL;
+}
+
+static int parse_ROUTE_ADD(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const cJSON *o = obj_field(root, "route", err, n);
+	return o ? sl_route_parse(o, "route", &r->route, err, n) : -EINVAL;
+}
+
+static int parse_ROUTE_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const char *s = str_field(root, "prefix", 32, err, n);
+	if (!s)
+		return -EINVAL;
+	if (sl_parse_cidr(s, &r->prefix))
+		return snprintf(err, n, "prefix: '%s' is not an IPv4 prefix", s), -EINVAL;
+	return 0;
+}
+
+static int parse_TRACE_START(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "count");
+	if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble > SL_TRACE_MAX_COUNT)
+		return snprintf(err, n, "count: must be a number from 1 to %d", SL_TRACE_MAX_COUNT),
+		       -EINVAL;
+	r->count = (unsigned)c->valuedouble;
+	return 0;
+}
+
+static int parse_TRACE_SHOW(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	return 0;
+}
+
+const struct sl_cmd_info sl_cmds[SL_CMD_COUNT] = {
+#define CMD_INFO(id, nm, fl, us, hl) [SL_CMD_##id] = { .name = nm, .flags = fl, .usage = us, .help = hl },
+	SL_FOREACH_CMD(CMD_INFO)
+#undef CMD_INFO
+};
+
+static int (*const parsers[SL_CMD_COUNT])(const cJSON *, struct sl_request *, char *, size_t) = {
+#define CMD_PARSER(id, nm, fl, us, hl) [SL_CMD_##id] = parse_##id,
+	SL_FOREACH_CMD(CMD_PARSER)
+#undef CMD_PARSER
+};
+
 static int parse(const cJSON *root, struct sl_request *r, char *err, size_t n)
 {
 	const char *s;
-	const cJSON *o;
 	if (!cJSON_IsObject(root))
 		return snprintf(err, n, "request: must be a JSON object"), -EINVAL;
 	if (!(s = str_field(root, "cmd", 32, err, n)))
 		return -EINVAL;
-	size_t i;
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(cmds[i].name, s))
+	unsigned i;
+	for (i = 0; i < SL_CMD_COUNT; i++)
+		if (!strcmp(sl_cmds[i].name, s))
 			break;
-	if (i == sizeof(cmds) / sizeof(cmds[0]))
+	if (i == SL_CMD_COUNT)
 		return snprintf(err, n, "cmd: unknown command '%.32s'", s), -EINVAL;
-	r->cmd = cmds[i].cmd;
-
-	switch (r->cmd) {
-	case SL_CMD_SHOW:
-		if (!(s = str_field(root, "what", sizeof(r->what), err, n)))
-			return -EINVAL;
-		snprintf(r->what, sizeof(r->what), "%s", s);
-		return 0;
-	case SL_CMD_POD_ADD:
-		if (!(o = obj_field(root, "pod", err, n)))
-			return -EINVAL;
-		return sl_pod_parse(o, "pod", &r->pod, err, n);
-	case SL_CMD_POD_DEL:
-		snprintf(r->namespace, sizeof(r->namespace), "default");
-		if (cJSON_GetObjectItemCaseSensitive(root, "namespace")) {
-			if (!(s = str_field(root, "namespace", sizeof(r->namespace), err, n)))
-				return -EINVAL;
-			snprintf(r->namespace, sizeof(r->namespace), "%s", s);
-		}
-		/* fall through */
-	case SL_CMD_NODE_DEL:
-		if (!(s = str_field(root, "name", sizeof(r->name), err, n)))
-			return -EINVAL;
-		snprintf(r->name, sizeof(r->name), "%s", s);
-		return 0;
-	case SL_CMD_NODE_ADD:
-		if (!(o = obj_field(root, "node", err, n)))
-			return -EINVAL;
-		return sl_node_parse(o, "node", &r->node, err, n);
-	case SL_CMD_ROUTE_ADD:
-		if (!(o = obj_field(root, "route", err, n)))
-			return -EINVAL;
-		return sl_route_parse(o, "route", &r->route, err, n);
-	case SL_CMD_ROUTE_DEL:
-		if (!(s = str_field(root, "prefix", 32, err, n)))
-			return -EINVAL;
-		if (sl_parse_cidr(s, &r->prefix))
-			return snprintf(err, n, "prefix: '%s' is not an IPv4 prefix", s), -EINVAL;
-		return 0;
-	case SL_CMD_TRACE_START: {
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "count");
-		if (!cJSON_IsNumber(c) || c->valuedouble < 1 ||
-		    c->valuedouble > SL_TRACE_MAX_COUNT)
-			return snprintf(err, n, "count: must be a number from 1 to %d",
-					SL_TRACE_MAX_COUNT), -EINVAL;
-		r->count = (unsigned)c->valuedouble;
-		return 0;
-	}
-	default:
-		return 0;
-	}
+	r->cmd = (enum sl_cmd)i;
+	return parsers[i](root, r, err, n);
 }
 
 int sl_request_parse(const char *text, size_t len, struct sl_request *r, char *err, size_t n)

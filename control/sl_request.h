@@ -4,23 +4,12 @@
 #pragma once
 #include <stddef.h>
 
+#include "core/sl_cmd.h"
 #include "sl_config.h"
 
 #define SL_API_MAX_REQUEST (64 * 1024) /* bytes; larger requests are refused */
 #define SL_TRACE_MAX_COUNT 100          /* packets one trace may record */
 
-enum sl_cmd {
-	SL_CMD_VERSION,
-	SL_CMD_SHOW,
-	SL_CMD_POD_ADD,
-	SL_CMD_POD_DEL,
-	SL_CMD_NODE_ADD,
-	SL_CMD_NODE_DEL,
-	SL_CMD_ROUTE_ADD,
-	SL_CMD_ROUTE_DEL,
-	SL_CMD_TRACE_START,
-	SL_CMD_TRACE_SHOW,
-};
 
 struct sl_request {
 	enum sl_cmd cmd;
@@ -33,6 +22,15 @@ struct sl_request {
 	struct sl_node_spec node;      /* node.add */
 	struct sl_route_spec route;    /* route.add */
 };
+
+/* A command's declaration (from SL_FOREACH_CMD in core/sl_cmd.h). */
+struct sl_cmd_info {
+	const char *name;  /* on the wire: {"cmd":"pod.add",...} */
+	unsigned flags;    /* SL_CMD_F_* */
+	const char *usage; /* sluicectl syntax */
+	const char *help;  /* one line for sluicectl's help */
+};
+extern const struct sl_cmd_info sl_cmds[SL_CMD_COUNT];
 
 /* Parse one request. Returns 0, or -EINVAL with "field: reason" in err. Any thread. */
 int sl_request_parse(const char *text, size_t len, struct sl_request *ret, char *err,

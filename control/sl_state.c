@@ -15,6 +15,7 @@
 #include "drivers/sl_ethport.h"
 #include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
+#include "core/sl_cmd.h"
 #include "sl_netlink.h"
 #include "sl_state.h"
 
@@ -1027,7 +1028,6 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		cJSON_AddItemToObject(o, "drops", show_drops(false));
 		return o;
 	}
-	ERR("what: unknown table '%.32s' (ports, pods, nodes, routes, neighbors, workers, "
-	    "vhost, queues, stats, drops, graph)", what);
+	ERR("what: unknown table '%.32s' (%s)", what, SL_SHOW_LIST);
 	return NULL;
 }

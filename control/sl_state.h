@@ -36,6 +36,6 @@ void sl_state_describe(cJSON *o);
 /* Periodic work: ARP requests for unresolved neighbours, refresh and ageing. */
 void sl_state_tick(void);
 
-/* Show a table: "ports", "pods", "nodes", "routes", "neighbors", "workers", "stats",
- * "drops", "graph". Returns a new cJSON value or NULL with err set. */
+/* Show a table, one of SL_FOREACH_SHOW (core/sl_cmd.h). Returns a new cJSON value or NULL
+ * with err set. */
 cJSON *sl_state_show(const char *what, char *err, size_t errlen);

@@ -1,5 +1,6 @@
-/* sluiced: the node daemon. The main lcore runs the control thread (API socket, neighbour
- * upkeep); every other EAL lcore runs a worker walking its rte_graph. */
+/* sluiced: the node daemon. The main lcore runs the control thread, one event loop
+ * (core/sl_loop.h) serving the API socket and the timers (neighbour upkeep, persistence
+ * retries); every other EAL lcore runs a worker walking its rte_graph. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cycles.h>
 #include <arpa/inet.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -16,13 +16,15 @@
 
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
+#include "core/sl_loop.h"
 #include "sl_api.h"
 #include "sl_config.h"
 #include "sl_persist.h"
 #include "sl_state.h"
 
 #define POOL_MBUFS 16383
-#define TICK_MS 100
+#define TICK_MS 100      /* neighbour upkeep period */
+#define MAX_WAIT_MS 500  /* loop wake-up bound: a signal between two rounds is seen by then */
 
 static void usage(FILE *f)
 {
@@ -37,6 +39,12 @@ static void usage(FILE *f)
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
 		"                      the first lcore is the control thread, the others are workers;\n"
 		"                      add --no-huge -m 512 where hugepages are unavailable\n");
+}
+
+static void on_tick(struct sl_loop_timer *t, void *arg)
+{
+	sl_state_tick();
+	sl_loop_timer_arm(arg, t, TICK_MS);
 }
 
 static void on_signal(int sig)
@@ -74,6 +82,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock", *state = NULL;
 	char state_default[512];
 	bool check_only = false;
+	struct sl_loop *loop = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -155,7 +164,13 @@ int main(int argc, char **argv)
 	} else if (state && rc > 0) {
 		printf("sluiced: restored %d pod(s)/node(s)/route(s) from %s\n", rc, state);
 	}
-	if ((rc = sl_api_open(sock, state, err, sizeof(err))) < 0) {
+	loop = sl_loop_create();
+	if (!loop) {
+		rc = -errno;
+		fprintf(stderr, "sluiced: cannot create the event loop: %s\n", strerror(errno));
+		goto out_state;
+	}
+	if ((rc = sl_api_open(loop, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
@@ -168,18 +183,22 @@ int main(int argc, char **argv)
 	       conf.node_name, n, conf.n_pods, conf.n_nodes, sock);
 	fflush(stdout);
 
-	uint64_t next_tick = 0, hz = rte_get_tsc_hz();
+	struct sl_loop_timer tick;
+	sl_loop_timer_init(&tick, on_tick, loop);
+	sl_loop_timer_arm(loop, &tick, 0);
 	while (!sl_dp.quit) {
-		sl_api_poll(TICK_MS / 5);
-		if (rte_rdtsc() >= next_tick) {
-			sl_state_tick();
-			next_tick = rte_rdtsc() + hz * TICK_MS / 1000;
+		int n = sl_loop_run_once(loop, MAX_WAIT_MS);
+		if (n < 0) {
+			fprintf(stderr, "sluiced: event loop: %s\n", strerror(-n));
+			rc = n;
+			break;
 		}
 	}
 	printf("sluiced: shutting down\n");
-	rc = 0;
+	rc = rc < 0 ? rc : 0;
 	sl_api_close();
 out_state:
+	sl_loop_destroy(loop);
 	sl_dp.quit = true;
 	rte_eal_mp_wait_lcore();
 	sl_state_fini();

@@ -14,26 +14,38 @@
 
 #include <cjson/cJSON.h>
 
+#include "control/core/sl_cmd.h"
+
 #define RESP_MAX (16 << 20)
 
 static const char *sock_path = "/run/sluice/sluiced.sock";
 static bool json_out;
 
-static const char help[] =
-	"usage: sluicectl [-s SOCKET] [-o table|json] COMMAND\n"
-	"commands:\n"
-	"  show ports|pods|nodes|routes|neighbors|workers|vhost|queues|stats|drops|graph\n"
-	"  pod add name=N [namespace=NS] ip=A.B.C.D mac=MAC ifname=IF   attach a pod's veth\n"
-	"  pod del name=N [namespace=NS]                                detach a pod\n"
-	"  node add name=N ip=A.B.C.D pod_cidr=P/L                      add a remote node\n"
-	"  node del name=N\n"
-	"  route add prefix=P/L via=A.B.C.D                             static route on the uplink\n"
-	"  route del prefix=P/L\n"
-	"  trace N                record the next N packets' path through the graph (1-100)\n"
-	"  version\n"
-	"options:\n"
-	"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock, or $SLUICE_SOCKET)\n"
-	"  -o, --output FMT    table (default) or json\n";
+/* The help text: one line per command of SL_FOREACH_CMD (core/sl_cmd.h). */
+static void print_help(FILE *f)
+{
+	static const struct {
+		const char *usage, *help;
+		unsigned flags;
+	} cmds[] = {
+#define CMD_HELP(id, nm, fl, us, hl) { us, hl, fl },
+		SL_FOREACH_CMD(CMD_HELP)
+#undef CMD_HELP
+	};
+	fprintf(f, "usage: sluicectl [-s SOCKET] [-o table|json] COMMAND\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (cmds[i].flags & SL_CMD_F_HIDDEN)
+			continue;
+		fprintf(f, "  %-60s %s", cmds[i].usage, cmds[i].help);
+		if (i == SL_CMD_SHOW)
+			fprintf(f, "\n  %-60s %s", "", SL_SHOW_ALT);
+		fprintf(f, "\n");
+	}
+	fprintf(f,
+		"options:\n"
+		"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock, or $SLUICE_SOCKET)\n"
+		"  -o, --output FMT    table (default) or json\n");
+}
 
 /* Send one request, return the parsed response or NULL (message printed). */
 static cJSON *call(cJSON *req)
@@ -273,14 +285,14 @@ int main(int argc, char **argv)
 			}
 			json_out = !strcmp(optarg, "json");
 			break;
-		case 'h': fputs(help, stdout); return 0;
-		default: fputs(help, stderr); return 2;
+		case 'h': print_help(stdout); return 0;
+		default: print_help(stderr); return 2;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
-		fputs(help, stderr);
+		print_help(stderr);
 		return 2;
 	}
 	cJSON *req = cJSON_CreateObject();
@@ -317,7 +329,7 @@ int main(int argc, char **argv)
 		}
 	} else {
 		cJSON_Delete(req);
-		fputs(help, stderr);
+		print_help(stderr);
 		return 2;
 	}
 	return run(req, NULL);

@@ -118,6 +118,20 @@ static void expect_request(const char *text, int rc, const char *want)
 		fail_msg("error '%s' does not contain '%s'", err, want);
 }
 
+/* Every command has a name and help; exactly the state-changing ones persist. */
+static void test_command_table(void **s)
+{
+	for (unsigned i = 0; i < SL_CMD_COUNT; i++) {
+		assert_non_null(sl_cmds[i].name);
+		assert_non_null(sl_cmds[i].help);
+		bool changes = strstr(sl_cmds[i].name, ".add") || strstr(sl_cmds[i].name, ".del");
+		assert_int_equal(!!(sl_cmds[i].flags & SL_CMD_F_PERSIST), changes);
+	}
+	assert_string_equal(sl_cmds[SL_CMD_POD_ADD].name, "pod.add");
+	assert_string_equal(SL_SHOW_ALT, "ports|pods|nodes|routes|neighbors|workers|vhost|queues|"
+					 "stats|drops|graph");
+}
+
 static void test_requests(void **s)
 {
 	struct sl_request r;
@@ -136,6 +150,9 @@ static void test_requests(void **s)
 	expect_request("{\"cmd\":\"reboot\"}", -22, "cmd: unknown command 'reboot'");
 	expect_request("{\"cmd\":7}", -22, "cmd: missing");
 	expect_request("{\"cmd\":\"show\"}", -22, "what: missing");
+	expect_request("{\"cmd\":\"show\",\"what\":\"bogus\"}", -22,
+		       "what: unknown table 'bogus' (ports, pods, nodes, routes, neighbors, workers, "
+		       "vhost, queues, stats, drops, graph)");
 	expect_request("{\"cmd\":\"pod.add\"}", -22, "pod: missing or not an object");
 	expect_request("{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ifname\":\"v\",\"ip\":\"x\","
 		       "\"mac\":\"02:00:00:00:00:01\"}}", -22, "pod.ip: 'x' is not an IPv4");
@@ -157,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_command_table),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
