@@ -5,11 +5,11 @@
 #include <rte_mempool.h>
 
 /* Write devargs into out, plus what sluice needs from some PMDs where devargs leaves it
- * unset: net_af_xdp gets busy_budget=0. With its default (preferred busy polling) every empty
- * receive poll is a recvfrom() that, on this kernel's veths, sometimes blocks for ~6 s and
- * freezes the polling lcore; without it an empty poll makes no system call (it polls the
- * socket only when the fill ring asks for a wakeup, which copy mode never does). Returns 0, or
- * -ENAMETOOLONG if out is too small. Any thread. */
+ * unset: net_af_xdp gets busy_budget=0. With the PMD's default (preferred busy polling)
+ * every empty receive poll is a recvfrom() system call; the fast path makes none but the
+ * AF_XDP kick. Without it an empty poll makes no call (the PMD polls the socket only when the
+ * fill ring asks for a wakeup, which copy mode never does). Returns 0, or -ENAMETOOLONG if
+ * out is too small. Any thread. */
 int sl_ethport_devargs(const char *devargs, char *out, size_t len);
 
 /* Probe devargs (a vdev string or a PCI address), configure up to *n_rxq receive queues (RSS
