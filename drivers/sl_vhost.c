@@ -509,7 +509,8 @@ unsigned sl_vhost_queue_pairs(const struct sl_vhost *v)
  *   so SET_MEM_TABLE never comes, and the app runs on with the connection open; QEMU too
  *   refuses to start a device with more memory slots than the back-end's limit.
  * - "stopped": the guest stopped the device (destroy_device inside one of its requests,
- *   e.g. GET_VRING_BASE on rte_eth_dev_stop) and stayed connected.
+ *   e.g. GET_VRING_BASE on rte_eth_dev_stop) and stayed connected. (destroy_device outside
+ *   a request is the connection closing: "waiting" already.)
  * - "negotiating": a connection on which the guest has spoken, device not ready yet.
  * - "waiting": no connection, or one on which nothing has been said yet.
  * A pod that crashed, was killed or restarted, at any point of the handshake or of traffic,
@@ -532,7 +533,7 @@ static const char *state_name(const struct sl_vhost *v, char *b, size_t n)
 	}
 	if (fail == FAIL_REGIONS)
 		return "failed: negotiation (too many memory regions? use --single-file-segments)";
-	if (c->vid < 0 || !c->msgs)
+	if (c->vid < 0 || !c->msgs || (c->was_ready && c->stopped_by == REQ_NONE))
 		return "waiting";
 	return c->was_ready ? "stopped" : "negotiating";
 }
