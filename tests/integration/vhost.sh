@@ -1,7 +1,12 @@
 #!/bin/bash
 # vhost-user pods: a DPDK pod (sluice-gen with a virtio_user port, server mode: sluiced is
 # the vhost-user client) exchanges UDP with kernel pods through sluiced, on the same node
-# and across VXLAN, in both directions; the DPDK pod restarts and sluiced reconnects.
+# and across VXLAN, in both directions; the DPDK pod crashes and sluiced reconnects. show
+# pods tells each negotiation's outcome: a crash, a pod gone mid-handshake, the race with a
+# dying pod's listener (scripted front-end, vhost_peer.py) are "waiting", never "failed";
+# a stalled guest, a refused memory table and a pod on hugepages without
+# --single-file-segments are "failed: negotiation (too many memory regions? ...)".
+# (tests/integration/vhost_churn.sh kills and restarts the DPDK pod many times.)
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vhost.sh
 set -u
 cd "$(dirname "$0")/../.."
