@@ -122,6 +122,15 @@ vh_told() {
 # above sl_vhost_status); the scripted "phantom" below replays that race on purpose.
 check "after the DPDK pod exits sluiced waits to reconnect, the crash as last disconnect" \
 	vh_told waiting "peer closed while running" "$t_crash"
+# The table (sluicectl's default output) has the same columns; AF_XDP pods show "-".
+table_tells() {
+	local t; t=$(ctl 1 show pods)
+	echo "$t"
+	head -n 1 <<<"$t" | grep -q 'STATE  *LAST DISCONNECT  *DISCONNECT CAUSE *$' &&
+		grep -q '^default  *dp1  .*  waiting  *20[0-9-]*T[0-9:.]*Z  *peer closed while running *$' <<<"$t" &&
+		grep -q '^default  *p1a  .*  attached  *-  *- *$' <<<"$t"
+}
+check "... and the table says so (LAST DISCONNECT, DISCONNECT CAUSE)" table_tells
 check "kernel pods unaffected" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
 # Negotiations a real pod hits only by accident or misconfiguration, played by a scripted
 # front-end (tests/integration/vhost_peer.py, server mode like a DPDK pod).
