@@ -11,7 +11,7 @@ vh_show() {
 	ctl "$1" -o json show pods | python3 -c "
 import json, sys
 p = [p for p in json.load(sys.stdin) if p['name'] == '$2'][0]
-print('%s|%s|%s' % (p['state'], p['last_disconnect'], p['disconnect_cause']))"
+print('%s|%s|%s' % (p['state'], p.get('last_disconnect'), p.get('disconnect_cause')))"
 }
 
 vh_wait() {
@@ -27,10 +27,10 @@ while True:
     state = p["state"] if p else "(sluicectl failed: %s)" % out.stderr.strip()
     if not seen or seen[-1] != state:
         seen.append(state)
-    at = p and p["last_disconnect"]
+    at = p and p.get("last_disconnect")
     t = datetime.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=datetime.timezone.utc).timestamp() if at else 0
-    summary = "%s | %s | %s | states seen: %s" % (state, at, p and p["disconnect_cause"], " -> ".join(seen))
+    summary = "%s | %s | %s | states seen: %s" % (state, at, p and p.get("disconnect_cause"), " -> ".join(seen))
     if state.startswith("failed") and not failed_ok:
         sys.exit("failed state: " + summary)
     if state == want and t >= since - 0.001:  # (shown to the millisecond)
