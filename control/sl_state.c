@@ -724,6 +724,14 @@ static void add_ip(cJSON *o, const char *k, uint32_t ip)
 	cJSON_AddStringToObject(o, k, sl_fmt_ip4(ip, b));
 }
 
+static void add_str_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (*v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
 static void add_cidr(cJSON *o, const char *k, struct sl_cidr c)
 {
 	char b[16], s[24];
@@ -785,9 +793,16 @@ static cJSON *show_pods(void)
 		cJSON_AddNumberToObject(o, "port", p->port);
 		struct sl_port *port = sl_dp.ports[p->port];
 		bool vhost = port && port->vhost;
+		struct sl_vhost_status vs = {0};
+		if (vhost)
+			sl_vhost_status(port->vhost, &vs);
 		/* vhost-user: the queue pairs the guest enabled; AF_XDP: one socket. */
 		cJSON_AddNumberToObject(o, "queues", vhost ? sl_vhost_queue_pairs(port->vhost) : 1);
-		cJSON_AddStringToObject(o, "state", vhost ? sl_vhost_state(port->vhost) : "attached");
+		cJSON_AddStringToObject(o, "state", vhost ? vs.state : "attached");
+		/* vhost-user: when and how the last connection ended; null until one has (and for
+		 * AF_XDP pods: every row has the same columns). */
+		add_str_or_null(o, "last_disconnect", vs.disconnect_at);
+		add_str_or_null(o, "disconnect_cause", vs.disconnect_cause);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

@@ -44,5 +44,24 @@ unsigned sl_vhost_queue_pairs(const struct sl_vhost *v);
 /* Whether the guest enabled queue pair qp, and the packets sluiced received from and sent
  * to it (for show vhost). Control thread. */
 bool sl_vhost_qp_stats(const struct sl_vhost *v, unsigned qp, uint64_t *rx, uint64_t *tx);
-/* "connected", "waiting", or why the last connections failed (for show pods). */
-const char *sl_vhost_state(const struct sl_vhost *v);
+/* What show pods says about a vhost-user port: its state, and when and how its last
+ * connection ended. How each is decided is written above sl_vhost_status in sl_vhost.c. */
+struct sl_vhost_status {
+	/* "connected" (the device is ready), "negotiating" (a guest is talking, the device is
+	 * not ready yet), "stopped" (the guest stopped the device and stayed connected),
+	 * "waiting" (no guest: client mode reconnects every second, server mode listens), or
+	 * "failed: negotiation (...)" (see sl_vhost.c: only on evidence, until a device gets
+	 * ready again). */
+	char state[96];
+	/* When the last connection that said anything ended, ISO 8601 UTC with milliseconds;
+	 * "" while none has. */
+	char disconnect_at[32];
+	/* How it ended: "peer closed while running", "peer closed after stopping the device
+	 * (GET_VRING_BASE)", "peer closed during negotiation (after SET_FEATURES)", ...; ""
+	 * while none has. */
+	char disconnect_cause[96];
+};
+
+/* Fill *ret for port v. Control thread (takes the port's connection lock, never held by
+ * workers). */
+void sl_vhost_status(struct sl_vhost *v, struct sl_vhost_status *ret);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build everything and run the whole test suite: unit tests, unit tests under ASan+UBSan,
 # a short libFuzzer run of each target, and the integration tests in network namespaces
-# (two nodes, two workers, 260 pods, the CNI plugin, slow API clients). Usage: sudo scripts/test.sh
+# (two nodes, two workers, vhost-user pods and their churn, 260 pods, the CNI plugin, slow API
+# clients). Usage: sudo scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -45,6 +46,8 @@ stage "integration: two workers, cross-worker handoff" \
 	env SL_BUILD=build bash tests/integration/two_workers.sh
 stage "integration: vhost-user DPDK pods <-> kernel pods" \
 	env SL_BUILD=build bash tests/integration/vhost.sh
+stage "integration: vhost-user DPDK pod SIGKILLed and restarted 24 times (state, traffic)" \
+	env SL_BUILD=build bash tests/integration/vhost_churn.sh
 stage "integration: a QEMU VM on vhost-user (2 queue pairs, TSO) through sluiced" \
 	env SL_BUILD=build bash tests/integration/vm.sh
 stage "integration: restart restores pods, vhost-user ports and routes" \
