@@ -187,11 +187,11 @@ static void complete_tx(struct sl_xsk *x)
 
 /* The AF_XDP kick: the one system call the fast path makes. In copy mode the kernel sends
  * at most 32 frames per call (TX_BATCH_SIZE, net/xdp/xsk.c) and answers EAGAIN while more
- * wait, so kick until the ring is empty, a bounded number of times (EAGAIN also means the
- * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush). */
-static void kick_tx(struct sl_xsk *x)
+ * wait, so kick up to max_calls times until the ring is empty. EAGAIN also means the
+ * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush, one call a loop. */
+static void kick_tx(struct sl_xsk *x, unsigned max_calls)
 {
-	for (unsigned i = 0; i < RING_SIZE / 32; i++) {
+	for (unsigned i = 0; i < max_calls; i++) {
 		if (!xsk_ring_prod__needs_wakeup(&x->tx))
 			return;
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 ||
@@ -204,7 +204,7 @@ void sl_xsk_tx_flush(struct sl_xsk *x)
 {
 	/* Frames wait while the kernel has not consumed all we produced. */
 	if (__atomic_load_n(x->tx.consumer, __ATOMIC_RELAXED) != x->tx.cached_prod)
-		kick_tx(x);
+		kick_tx(x, 1);
 }
 
 uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
@@ -231,7 +231,7 @@ uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (n) {
 		xsk_ring_prod__submit(&x->tx, n);
-		kick_tx(x);
+		kick_tx(x, RING_SIZE / 32);
 		rte_pktmbuf_free_bulk(pkts, n);
 	}
 	return n;
