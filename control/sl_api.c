@@ -49,6 +49,7 @@ static struct {
 	bool accept_paused; /* at SL_API_MAX_CLIENTS: new connections wait in the backlog */
 	uint64_t n_requests, n_errors, n_refused, n_timeouts, n_full;
 	uint64_t max_handle_ns; /* longest time one request held the loop */
+	uint64_t total_handle_ns; /* time all requests held the loop */
 } api = { .listen_fd = -1 };
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
@@ -211,6 +212,7 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "full", (double)api.n_full);
 		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
+		cJSON_AddNumberToObject(a, "total_request_ms", (double)api.total_handle_ns / 1e6);
 		struct sl_loop_stats ls;
 		sl_loop_get_stats(api.loop, &ls);
 		cJSON *lo = cJSON_AddObjectToObject(o, "loop");
@@ -299,6 +301,7 @@ static char *handle(const char *text, size_t len)
 	if (sl_request_parse(text, len, &req, err, sizeof(err)) == 0)
 		result = dispatch(&req, err, sizeof(err));
 	uint64_t dt = sl_loop_now_ns() - t0;
+	api.total_handle_ns += dt;
 	if (dt > api.max_handle_ns)
 		api.max_handle_ns = dt;
 	if (dt > SLOW_REQUEST_MS * 1000000ull) /* it held every other client and timer */

@@ -1039,6 +1039,10 @@ cJSON *sl_state_show(const char *what, char *err, size_t errlen)
 		cJSON *mb = cJSON_AddObjectToObject(o, "mbufs");
 		cJSON_AddNumberToObject(mb, "total", sl_dp.pool->size);
 		cJSON_AddNumberToObject(mb, "available", rte_mempool_avail_count(sl_dp.pool));
+		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
+		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
+		cJSON_AddNumberToObject(rcu, "wait_ms",
+					(double)sl_dp.grace_wait_cycles * 1e3 / (double)rte_get_tsc_hz());
 		cJSON_AddItemToObject(o, "ports", show_ports());
 		cJSON_AddItemToObject(o, "drops", show_drops(false));
 		return o;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
@@ -105,8 +106,12 @@ void sl_dp_fini(void)
 
 void sl_dp_sync(void)
 {
-	if (sl_dp.qsbr)
-		rte_rcu_qsbr_synchronize(sl_dp.qsbr, RTE_QSBR_THRID_INVALID);
+	if (!sl_dp.qsbr)
+		return;
+	uint64_t t0 = rte_rdtsc();
+	rte_rcu_qsbr_synchronize(sl_dp.qsbr, RTE_QSBR_THRID_INVALID);
+	sl_dp.grace_wait_cycles += rte_rdtsc() - t0;
+	sl_dp.grace_periods++;
 }
 
 static int fib_apply(struct rte_fib *fib, uint32_t prefix, uint8_t depth, int64_t nh)

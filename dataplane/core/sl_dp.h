@@ -163,6 +163,9 @@ struct sl_dp {
 	struct sl_worker workers[SL_MAX_WORKERS];
 	int8_t worker_of_lcore[RTE_MAX_LCORE]; /* -1 when the lcore is not a worker */
 	volatile bool quit;
+	/* Control thread only: the grace periods sl_dp_sync waited for, and for how long
+	 * (TSC cycles); the cost every table change pays today (`show stats` "rcu"). */
+	uint64_t grace_periods, grace_wait_cycles;
 };
 
 extern struct sl_dp sl_dp;
