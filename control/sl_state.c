@@ -114,9 +114,7 @@ static int publish_rxqs(unsigned w)
 			l->q[l->n++] = (struct sl_rxq){ p->id, 0 };
 		}
 	}
-	struct sl_rxq_list *old = atomic_exchange(&wk->rxqs, l);
-	sl_dp_sync();
-	rte_free(old);
+	sl_dp_defer_free(atomic_exchange(&wk->rxqs, l));
 	return 0;
 }
 

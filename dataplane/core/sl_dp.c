@@ -38,6 +38,16 @@ static struct rte_fib *fib_create(const char *name)
 	return rte_fib_create(name, SOCKET_ID_ANY, &conf);
 }
 
+#define DEFER_Q_SIZE 1024
+#define DEFER_Q_RECLAIM_AT 16 /* frees of past grace periods are tried from this many on */
+
+/* rte_rcu_qsbr_dq's free callback: e holds n pointers from rte_malloc. */
+static void defer_q_free(void *unused, void *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		rte_free(((void **)e)[i]);
+}
+
 int sl_dp_init(unsigned n_workers, unsigned pool_size)
 {
 	if (n_workers == 0 || n_workers > SL_MAX_WORKERS)
@@ -54,6 +64,20 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	sl_dp.qsbr = rte_zmalloc("sl_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (!sl_dp.qsbr || rte_rcu_qsbr_init(sl_dp.qsbr, n_workers) < 0)
 		return -ENOMEM;
+
+	struct rte_rcu_qsbr_dq_parameters dq = {
+		.name = "sl_defer",
+		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE, /* the control thread only */
+		.size = DEFER_Q_SIZE,
+		.esize = sizeof(void *),
+		.trigger_reclaim_limit = DEFER_Q_RECLAIM_AT,
+		.max_reclaim_size = DEFER_Q_SIZE,
+		.free_fn = defer_q_free,
+		.v = sl_dp.qsbr,
+	};
+	sl_dp.defer_q = rte_rcu_qsbr_dq_create(&dq);
+	if (!sl_dp.defer_q)
+		return -rte_errno ? -rte_errno : -ENOMEM;
 
 	sl_dp.fib[0] = fib_create("sl_fib0");
 	sl_dp.fib[1] = fib_create("sl_fib1");
@@ -96,6 +120,10 @@ void sl_dp_fini(void)
 	rte_hash_free(sl_dp.neigh_hash);
 	rte_fib_free(sl_dp.fib[0]);
 	rte_fib_free(sl_dp.fib[1]);
+	/* Workers have stopped (and left the QSBR), so every deferred free is due. */
+	if (sl_dp.defer_q && rte_rcu_qsbr_dq_delete(sl_dp.defer_q) != 0)
+		RTE_LOG(WARNING, USER1, "rcu defer queue: not every deferred free was done\n");
+	sl_dp.defer_q = NULL;
 	rte_free(sl_dp.qsbr);
 	rte_mempool_free(sl_dp.pool);
 	sl_dp.neigh_hash = NULL;
@@ -112,6 +140,16 @@ void sl_dp_sync(void)
 	rte_rcu_qsbr_synchronize(sl_dp.qsbr, RTE_QSBR_THRID_INVALID);
 	sl_dp.grace_wait_cycles += rte_rdtsc() - t0;
 	sl_dp.grace_periods++;
+}
+
+void sl_dp_defer_free(void *p)
+{
+	if (!p)
+		return;
+	if (!sl_dp.defer_q || rte_rcu_qsbr_dq_enqueue(sl_dp.defer_q, &p) != 0) {
+		sl_dp_sync(); /* queue full (or none yet): the slow, safe way */
+		rte_free(p);
+	}
 }
 
 static int fib_apply(struct rte_fib *fib, uint32_t prefix, uint8_t depth, int64_t nh)

@@ -150,6 +150,7 @@ struct sl_dp {
 	struct sl_dp_conf conf;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsbr;
+	struct rte_rcu_qsbr_dq *defer_q;   /* what sl_dp_defer_free waits to free */
 	struct rte_fib *fib[2];            /* double-buffered: workers read fib[active] */
 	_Atomic int fib_active;
 	struct sl_port *_Atomic ports[SL_MAX_PORTS];
@@ -194,6 +195,11 @@ void sl_dp_fini(void);
 /* Wait until every worker has passed a quiescent state. Any non-worker thread (the control
  * thread; rte_vhost's thread on a guest disconnect). */
 void sl_dp_sync(void);
+/* Free p (from rte_malloc) once no worker can hold it, without waiting: p joins an
+ * rte_rcu_qsbr defer queue whose grace periods are checked, not waited for, and freed in
+ * batches as later frees come. Waits (sl_dp_sync) only when the queue is full. Control
+ * thread only. */
+void sl_dp_defer_free(void *p);
 
 /* Add or replace (delete when nh < 0) a route in both FIBs without stopping workers:
  * the inactive copy is changed, swapped in, and the other copy follows after a grace
