@@ -88,6 +88,12 @@ static struct sl_port *port_new(uint16_t id, enum sl_port_kind kind, const char 
 	return p;
 }
 
+/* The worker that polls receive queue q of the uplink (RSS queues spread round-robin). */
+static unsigned uplink_queue_worker(uint16_t q)
+{
+	return q % sl_dp.n_workers;
+}
+
 /* Rebuild worker w's receive-queue list from the port table and publish it. */
 static int publish_rxqs(unsigned w)
 {
@@ -103,7 +109,7 @@ static int publish_rxqs(unsigned w)
 		if (p->kind == SL_PORT_UPLINK) {
 			uint16_t nq = st.conf.uplink_rx_queues;
 			for (uint16_t q = 0; q < nq; q++)
-				if (q % sl_dp.n_workers == w)
+				if (uplink_queue_worker(q) == w)
 					l->q[l->n++] = (struct sl_rxq){ p->id, q };
 		} else if (p->vhost) {
 			/* Worker owner + r polls the guest's queue pairs r, r + n_workers, ... */
@@ -959,7 +965,7 @@ static cJSON *show_queues(void)
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "port", p->name);
 			cJSON_AddNumberToObject(o, "queue", q);
-			cJSON_AddNumberToObject(o, "worker", q % sl_dp.n_workers);
+			cJSON_AddNumberToObject(o, "worker", uplink_queue_worker(q));
 			cJSON_AddNumberToObject(o, "rx_packets", (double)es.q_ipackets[q]);
 			cJSON_AddItemToArray(a, o);
 		}

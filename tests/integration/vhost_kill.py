@@ -24,18 +24,14 @@ import subprocess
 import sys
 import time
 
+from vhost_peer import listen_unix
+
 RETRY_PERIOD_S = 1.0  # rte_vhost socket.c vhost_user_client_reconnect: sleep(1) per pass
 
 
 def learn_retry(path, timeout=5.0):
     """Accept sluiced's next connection on path, drop it unanswered; return when it came."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(1)
+    listener = listen_unix(path, 1)
     listener.settimeout(timeout)
     conn, _ = listener.accept()
     tick = time.time()

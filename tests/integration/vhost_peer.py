@@ -57,15 +57,21 @@ def negotiate_features(conn):
     return features
 
 
-def main():
-    path, scenario = sys.argv[1], sys.argv[2]
+def listen_unix(path, backlog):
+    """A listening Unix stream socket on path (an old file there is replaced): the pod's side."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
-    listener.listen(4)
+    listener.listen(backlog)
+    return listener
+
+
+def main():
+    path, scenario = sys.argv[1], sys.argv[2]
+    listener = listen_unix(path, 4)
     try:
         conn = accept(listener, 10)  # sluiced retries every second
     except socket.timeout:
