@@ -132,14 +132,11 @@ DATA_BYTES=$((10 * 1024 * 1024))
 
 # xfer SRC_NS DST_NS DST_IP PORT: nc DATA from SRC to a listener in DST; same sha256.
 xfer() {
-	local src=$1 dst=$2 ip=$3 port=$4 recv=$T/recv.$4 lpid i t0 t1 rc
+	local src=$1 dst=$2 ip=$3 port=$4 recv=$T/recv.$4 lpid t0 t1 rc
 	rm -f "$recv"
 	bg_ns "$dst" timeout 60 nc -l "$ip" "$port" >"$recv" </dev/null
 	lpid=$!
-	for ((i = 0; i < 50; i++)); do
-		in_ns "$dst" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
-		sleep 0.1
-	done
+	wait_listen "$dst" "$port" || return 1
 	t0=$(date +%s%N)
 	in_ns "$src" timeout 30 nc -N -w 10 "$ip" "$port" <"$DATA"
 	rc=$?
