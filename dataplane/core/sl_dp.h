@@ -188,6 +188,15 @@ static inline struct rte_fib *sl_fib_active(void)
 	return sl_dp.fib[atomic_load_explicit(&sl_dp.fib_active, memory_order_acquire)];
 }
 
+/* The next-hop index the FIB gives for one address (network order). Worker or control. */
+static inline uint32_t sl_route_lookup(uint32_t ip)
+{
+	uint32_t dst = rte_be_to_cpu_32(ip);
+	uint64_t nh;
+	rte_fib_lookup_bulk(sl_fib_active(), &dst, &nh, 1);
+	return (uint32_t)nh;
+}
+
 /* Initialise tables (FIB, neighbour hash, RCU) for n_workers. Control thread, once. */
 int sl_dp_init(unsigned n_workers, unsigned pool_size);
 /* Free what sl_dp_init made. */
