@@ -17,13 +17,16 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "core/sl_loop.h"
-#include "sl_api.h"
+#include "core/sl_api.h"
 #include "sl_config.h"
+#include "core/sl_show.h"
+#include "model/sl_model.h"
+#include "net/sl_net.h"
 #include "sl_persist.h"
-#include "sl_state.h"
 
 #define POOL_MBUFS 16383
 #define TICK_MS 100      /* neighbour upkeep period */
+#define RECLAIM_MS 2     /* deferred frees are run this soon after their grace period */
 #define MAX_WAIT_MS 500  /* loop wake-up bound: a signal between two rounds is seen by then */
 
 static void usage(FILE *f)
@@ -43,8 +46,15 @@ static void usage(FILE *f)
 
 static void on_tick(struct sl_loop_timer *t, void *arg)
 {
-	sl_state_tick();
+	sl_net_neigh_tick();
 	sl_loop_timer_arm(arg, t, TICK_MS);
+}
+
+/* Run the frees whose grace period has passed (ports of deleted pods close here). */
+static void on_reclaim(struct sl_loop_timer *t, void *arg)
+{
+	sl_dp_reclaim();
+	sl_loop_timer_arm(arg, t, RECLAIM_MS);
 }
 
 static void on_signal(int sig)
@@ -55,9 +65,9 @@ static void on_signal(int sig)
 static void dp_conf_from(const struct sl_config *c)
 {
 	struct sl_dp_conf *d = &sl_dp.conf;
-	d->node_ip = c->node_ip;
-	d->gateway_ip = c->gateway_ip;
-	d->pod_cidr = c->pod_cidr.addr;
+	d->node_ip = c->node_ip.v4;
+	d->gateway_ip = c->gateway_ip.v4;
+	d->pod_cidr = c->pod_cidr.addr.v4;
 	d->pod_cidr_mask = c->pod_cidr.len ? htonl(~0u << (32 - c->pod_cidr.len)) : 0;
 	memcpy(&d->gw_mac, c->gateway_mac, 6);
 	d->vni = c->vni;
@@ -83,6 +93,8 @@ int main(int argc, char **argv)
 	char state_default[512];
 	bool check_only = false;
 	struct sl_loop *loop = NULL;
+	struct sl_model *model = NULL;
+	struct sl_model_self self;
 	int o;
 	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -148,17 +160,24 @@ int main(int argc, char **argv)
 			goto out_dp;
 		}
 	}
-	if ((rc = sl_state_init(&conf, err, sizeof(err))) < 0) {
+	sl_config_self(&conf, &self);
+	if (!(model = sl_model_create(&self, NULL))) {
+		rc = -ENOMEM;
+		goto out_dp;
+	}
+	if ((rc = sl_net_init(&conf, model, err, sizeof(err))) < 0 ||
+	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
+	sl_show_init(model);
 	if (!state) {
 		snprintf(state_default, sizeof(state_default), "%s.state.json", sock);
 		state = state_default;
 	} else if (!strcmp(state, "none")) {
 		state = NULL;
 	}
-	if (state && (rc = sl_persist_load(state, err, sizeof(err))) < 0) {
+	if (state && (rc = sl_persist_load(state, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	} else if (state && rc > 0) {
@@ -170,7 +189,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: cannot create the event loop: %s\n", strerror(errno));
 		goto out_state;
 	}
-	if ((rc = sl_api_open(loop, sock, state, err, sizeof(err))) < 0) {
+	if ((rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
@@ -183,9 +202,11 @@ int main(int argc, char **argv)
 	       conf.node_name, n, conf.n_pods, conf.n_nodes, sock);
 	fflush(stdout);
 
-	struct sl_loop_timer tick;
+	struct sl_loop_timer tick, reclaim;
 	sl_loop_timer_init(&tick, on_tick, loop);
 	sl_loop_timer_arm(loop, &tick, 0);
+	sl_loop_timer_init(&reclaim, on_reclaim, loop);
+	sl_loop_timer_arm(loop, &reclaim, RECLAIM_MS);
 	while (!sl_dp.quit) {
 		int n = sl_loop_run_once(loop, MAX_WAIT_MS);
 		if (n < 0) {
@@ -201,7 +222,8 @@ out_state:
 	sl_loop_destroy(loop);
 	sl_dp.quit = true;
 	rte_eal_mp_wait_lcore();
-	sl_state_fini();
+	sl_model_destroy(model); /* detaches every pod */
+	sl_net_fini();
 out_dp:
 	sl_dp_fini();
 out_eal:

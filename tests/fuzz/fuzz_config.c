@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control/sl_config.h"
+#include "control/sources/sl_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

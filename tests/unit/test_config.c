@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "control/sl_config.h"
-#include "control/sl_request.h"
+#include "control/sources/sl_config.h"
+#include "control/sources/sl_request.h"
 
 static const char good[] =
 	"{\"node\":{\"name\":\"n1\",\"ip\":\"198.18.0.1\",\"pod_cidr\":\"10.244.1.0/24\","
@@ -26,8 +26,8 @@ static void test_good_config(void **s)
 	char err[256] = "";
 	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
 	char b[16];
-	assert_string_equal(sl_fmt_ip4(c.node_ip, b), "198.18.0.1");
-	assert_string_equal(sl_fmt_ip4(c.gateway_ip, b), "10.244.1.1"); /* default: first */
+	assert_string_equal(sl_fmt_ip4(c.node_ip.v4, b), "198.18.0.1");
+	assert_string_equal(sl_fmt_ip4(c.gateway_ip.v4, b), "10.244.1.1"); /* default: first */
 	assert_int_equal(c.pod_cidr.len, 24);
 	assert_int_equal(c.uplink_mtu, 9000);
 	assert_int_equal(c.pod_mtu, SL_POD_MTU_MAX); /* uplink - 50, capped to one mbuf */
@@ -79,17 +79,17 @@ static void test_bad_configs(void **s)
 	expect_bad("\"vni\":42", "\"vnid\":42", "vxlan: unknown field 'vnid'");
 	expect_bad("02:00:00:00:00:02", "02:00:00:00:00", "pods[0].mac");
 	expect_bad("02:00:00:00:00:02", "01:00:00:00:00:02", "pods[0].mac"); /* multicast */
-	expect_bad("\"10.244.1.2\"", "\"10.244.9.2\"", "pods[0].ip: must be inside");
+	expect_bad("\"10.244.1.2\"", "\"10.244.9.2\"", "pods[0].ip: 10.244.9.2 is not a pod address of this node");
 	expect_bad("\"va\"", "\"an-interface-name-too-long\"", "pods[0].ifname: longer than");
 	expect_bad("\"va\"", "\"\"", "pods[0].ifname: must not be empty");
 	expect_bad("\"nodes\":[", "\"nodes\":[1,", "nodes[0]: must be an object");
 	expect_bad("\"via\":\"198.18.0.254\"", "\"via\":7", "routes[0].via: must be a string");
 	expect_bad("{\"node\"", "{\"bogus\":1,\"node\"", "config: unknown field 'bogus'");
 	expect_bad("\"routes\":[", "\"routes\":[,", "invalid JSON");
-	expect_bad("\"10.244.2.0/24\"", "\"10.244.1.0/25\"", "nodes[0].pod_cidr: overlaps node.pod_cidr");
-	expect_bad("\"ip\":\"198.18.0.2\"", "\"ip\":\"198.18.0.1\"", "nodes[0].ip: is this node's own");
+	expect_bad("\"10.244.2.0/24\"", "\"10.244.1.0/25\"", "nodes[0].pod_cidr: overlaps this node's pod CIDR");
+	expect_bad("\"ip\":\"198.18.0.2\"", "\"ip\":\"198.18.0.1\"", "nodes[0].ip: 198.18.0.1 is this node's own");
 	expect_bad("\"ifname\":\"va\"}]", "\"ifname\":\"va\"},{\"name\":\"b\",\"ip\":\"10.244.1.2\","
-		   "\"mac\":\"02:00:00:00:00:03\",\"ifname\":\"vb\"}]", "pods[1].ip: same address as pods[0]");
+		   "\"mac\":\"02:00:00:00:00:03\",\"ifname\":\"vb\"}]", "pods[1].ip: 10.244.1.2 is already used by default/");
 	expect_bad("]}", "]} garbage", "config: invalid JSON");
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sl_config.h"
+#include "model/sl_model.h"
 
 const char sl_config_default[] =
 	"{\n"
@@ -33,36 +34,6 @@ static int fail(char *err, size_t n, const char *path, const char *fmt, ...)
 const char *sl_fmt_ip4(uint32_t ip, char *buf)
 {
 	return inet_ntop(AF_INET, &ip, buf, 16);
-}
-
-int sl_parse_ip4(const char *s, uint32_t *ret_ip)
-{
-	struct in_addr a;
-	if (!s || inet_pton(AF_INET, s, &a) != 1)
-		return -EINVAL;
-	*ret_ip = a.s_addr;
-	return 0;
-}
-
-int sl_parse_cidr(const char *s, struct sl_cidr *ret)
-{
-	char buf[32];
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	char *slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	char *end;
-	long len = strtol(slash + 1, &end, 10);
-	if (*end || slash[1] == 0 || len < 0 || len > 32 || sl_parse_ip4(buf, &ret->addr))
-		return -EINVAL;
-	ret->len = (uint8_t)len;
-	uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
-	if (ret->addr & ~mask)
-		return -EINVAL; /* host bits set */
-	return 0;
 }
 
 int sl_parse_mac(const char *s, uint8_t mac[6])
@@ -115,14 +86,14 @@ static int get_str(const cJSON *o, const char *path, const char *key, bool requi
 }
 
 static int get_ip(const cJSON *o, const char *path, const char *key, bool required,
-		  uint32_t *out, char *err, size_t n)
+		  struct sl_ip *out, char *err, size_t n)
 {
 	char s[64] = "", fp[128];
 	int rc = get_str(o, path, key, required, s, sizeof(s), err, n);
 	if (rc || !s[0])
 		return rc;
 	snprintf(fp, sizeof(fp), "%s.%s", path, key);
-	if (sl_parse_ip4(s, out))
+	if (sl_ip_parse(s, false, out))
 		return fail(err, n, fp, "'%s' is not an IPv4 address", s);
 	return 0;
 }
@@ -135,7 +106,7 @@ static int get_cidr(const cJSON *o, const char *path, const char *key, bool requ
 	if (rc || !s[0])
 		return rc;
 	snprintf(fp, sizeof(fp), "%s.%s", path, key);
-	if (sl_parse_cidr(s, out))
+	if (sl_cidr_parse(s, false, out))
 		return fail(err, n, fp, "'%s' is not an IPv4 prefix a.b.c.d/len without host bits",
 			    s);
 	return 0;
@@ -279,75 +250,54 @@ static int parse_list(const cJSON *root, const char *key, unsigned max, size_t e
 	return 0;
 }
 
-static uint32_t mask_of(uint8_t len)
+void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 {
-	return len ? htonl(~0u << (32 - len)) : 0;
+	memset(ret, 0, sizeof(*ret));
+	ret->node_ip = c->node_ip;
+	ret->pod_cidr = c->pod_cidr;
+	ret->gateway_ip = c->gateway_ip;
+	if (c->host_enabled)
+		snprintf(ret->host_ifname, sizeof(ret->host_ifname), "%s", c->host_ifname);
+	const char *at = strstr(c->uplink_devargs, "iface=");
+	if (at) {
+		at += strlen("iface=");
+		snprintf(ret->uplink_ifname, sizeof(ret->uplink_ifname), "%.*s",
+			 (int)strcspn(at, ","), at);
+	}
 }
 
-static bool in_cidr(uint32_t ip, struct sl_cidr c)
+/* Add one list's objects to m; errors get the entry's path ("pods[1]."). */
+#define LOAD_LIST(list, count, add, what)                                                   \
+	for (unsigned i = 0; i < (count); i++) {                                            \
+		char why[320];                                                              \
+		int rc_ = add(m, &(list)[i], why, sizeof(why));                             \
+		if (rc_ < 0) {                                                              \
+			char path_[32];                                                     \
+			snprintf(path_, sizeof(path_), "%s[%u]", what, i);                  \
+			sl_model_err_path(err, n, path_, why, false);                       \
+			return rc_;                                                         \
+		}                                                                           \
+	}
+
+int sl_config_load_objects(const struct sl_config *c, struct sl_model *m, char *err, size_t n)
 {
-	return (ip & mask_of(c.len)) == c.addr;
+	LOAD_LIST(c->nodes, c->n_nodes, sl_model_node_add, "nodes");
+	LOAD_LIST(c->routes, c->n_routes, sl_model_route_add, "routes");
+	LOAD_LIST(c->pods, c->n_pods, sl_model_pod_add, "pods");
+	return 0;
 }
 
-static bool overlaps(struct sl_cidr a, struct sl_cidr b)
-{
-	uint32_t m = mask_of(a.len < b.len ? a.len : b.len);
-	return (a.addr & m) == (b.addr & m);
-}
-
-/* Cross-field checks, so that --check catches what the daemon would refuse at start. */
+/* Cross-object checks, so that --check catches what the daemon would refuse at start. */
 static int check_lists(const struct sl_config *c, char *err, size_t n)
 {
-	char path[48];
-	for (unsigned i = 0; i < c->n_pods; i++) {
-		const struct sl_pod_spec *p = &c->pods[i];
-		snprintf(path, sizeof(path), "pods[%u].ip", i);
-		if (!in_cidr(p->ip, c->pod_cidr) || p->ip == c->gateway_ip ||
-		    p->ip == c->pod_cidr.addr)
-			return fail(err, n, path, "must be inside node.pod_cidr and not the gateway");
-		for (unsigned j = 0; j < i; j++) {
-			const struct sl_pod_spec *q = &c->pods[j];
-			if (q->ip == p->ip)
-				return fail(err, n, path, "same address as pods[%u]", j);
-			snprintf(path, sizeof(path), "pods[%u].name", i);
-			if (!strcmp(q->name, p->name) && !strcmp(q->namespace, p->namespace))
-				return fail(err, n, path, "same namespace/name as pods[%u]", j);
-			snprintf(path, sizeof(path), "pods[%u].%s", i, p->vhost ? "socket" : "ifname");
-			if (p->vhost == q->vhost &&
-			    !strcmp(p->vhost ? q->socket : q->ifname, p->vhost ? p->socket : p->ifname))
-				return fail(err, n, path, "same interface as pods[%u]", j);
-			snprintf(path, sizeof(path), "pods[%u].ip", i);
-		}
-	}
-	for (unsigned i = 0; i < c->n_nodes; i++) {
-		const struct sl_node_spec *d = &c->nodes[i];
-		snprintf(path, sizeof(path), "nodes[%u].ip", i);
-		if (d->ip == c->node_ip)
-			return fail(err, n, path, "is this node's own address (node.ip)");
-		snprintf(path, sizeof(path), "nodes[%u].pod_cidr", i);
-		if (overlaps(d->pod_cidr, c->pod_cidr))
-			return fail(err, n, path, "overlaps node.pod_cidr");
-		for (unsigned j = 0; j < i; j++) {
-			const struct sl_node_spec *e = &c->nodes[j];
-			snprintf(path, sizeof(path), "nodes[%u].pod_cidr", i);
-			if (overlaps(d->pod_cidr, e->pod_cidr))
-				return fail(err, n, path, "overlaps nodes[%u].pod_cidr", j);
-			snprintf(path, sizeof(path), "nodes[%u].ip", i);
-			if (d->ip == e->ip)
-				return fail(err, n, path, "same address as nodes[%u]", j);
-			snprintf(path, sizeof(path), "nodes[%u].name", i);
-			if (!strcmp(d->name, e->name))
-				return fail(err, n, path, "same name as nodes[%u]", j);
-		}
-	}
-	for (unsigned i = 0; i < c->n_routes; i++)
-		for (unsigned j = 0; j < i; j++)
-			if (c->routes[i].prefix.addr == c->routes[j].prefix.addr &&
-			    c->routes[i].prefix.len == c->routes[j].prefix.len) {
-				snprintf(path, sizeof(path), "routes[%u].prefix", i);
-				return fail(err, n, path, "same prefix as routes[%u]", j);
-			}
-	return 0;
+	struct sl_model_self self;
+	sl_config_self(c, &self);
+	struct sl_model *m = sl_model_create(&self, NULL);
+	if (!m)
+		return -ENOMEM;
+	int rc = sl_config_load_objects(c, m, err, n);
+	sl_model_destroy(m);
+	return rc == -ENOMEM ? rc : rc < 0 ? -EINVAL : 0; /* a bad config, whatever the cause */
 }
 
 static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
@@ -379,11 +329,12 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		return fail(err, n, "node.pod_cidr", "prefix longer than /30 leaves no pods");
 	c->cluster_cidr = c->pod_cidr;
 	TRY(get_cidr(o, "node", "cluster_cidr", false, &c->cluster_cidr, err, n));
-	if (!in_cidr(c->pod_cidr.addr, c->cluster_cidr) || c->cluster_cidr.len > c->pod_cidr.len)
+	if (!sl_cidr_contains(c->cluster_cidr, c->pod_cidr.addr) ||
+	    c->cluster_cidr.len > c->pod_cidr.len)
 		return fail(err, n, "node.cluster_cidr", "must contain node.pod_cidr");
-	c->gateway_ip = htonl(ntohl(c->pod_cidr.addr) + 1);
+	c->gateway_ip = sl_ip4(htonl(ntohl(c->pod_cidr.addr.v4) + 1));
 	TRY(get_ip(o, "node", "gateway", false, &c->gateway_ip, err, n));
-	if (!in_cidr(c->gateway_ip, c->pod_cidr))
+	if (!sl_cidr_contains(c->pod_cidr, c->gateway_ip))
 		return fail(err, n, "node.gateway", "must be inside node.pod_cidr");
 	memcpy(c->gateway_mac, (uint8_t[]){ 0x02, 0x5c, 0x00, 0x00, 0x00, 0x01 }, 6);
 	TRY(get_mac(o, "node", "gateway_mac", false, c->gateway_mac, err, n));

@@ -5,10 +5,17 @@
 #pragma once
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
+#include "model/sl_model.h"
+
 /* Write the current pods, nodes and routes to path (atomically: temp file + rename).
  * Returns 0 or -errno. */
-int sl_persist_save(const char *path);
+int sl_persist_save(const char *path, const struct sl_model *m);
+/* Every pod, node and route of m as JSON lists {"pods":[...],"nodes":[...],"routes":[...]}
+ * in the config's format. */
+cJSON *sl_persist_export(const struct sl_model *m);
 /* Re-apply what path holds; entries already present (from the config) are skipped, entries
  * that fail (a veth that is gone) are logged and skipped. A missing file is not an error.
  * Returns how many entries were restored, or -errno with err set if the file is bad. */
-int sl_persist_load(const char *path, char *err, size_t errlen);
+int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t errlen);

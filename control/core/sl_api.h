@@ -17,6 +17,8 @@
 #pragma once
 #include <stddef.h>
 
+#include "model/sl_model.h"
+
 #include "core/sl_loop.h"
 
 #define SL_API_MAX_CLIENTS 128          /* connections open at once */
@@ -28,7 +30,7 @@
  * successful change of persisted state (SL_CMD_F_PERSIST) the state is saved to state_path
  * (NULL: not saved) before the response is sent; a failed save is retried every second.
  * Returns 0 or -errno with err set. Control thread. */
-int sl_api_open(struct sl_loop *loop, const char *path, const char *state_path, char *err,
-		size_t errlen);
+int sl_api_open(struct sl_loop *loop, struct sl_model *model, const char *path,
+		const char *state_path, char *err, size_t errlen);
 /* Close every client and the socket, unlink it. Control thread. */
 void sl_api_close(void);

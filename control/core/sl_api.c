@@ -18,7 +18,7 @@
 #include "sl_api.h"
 #include "sl_persist.h"
 #include "sl_request.h"
-#include "sl_state.h"
+#include "core/sl_show.h"
 
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
@@ -39,6 +39,7 @@ struct client {
 
 static struct {
 	struct sl_loop *loop;
+	struct sl_model *model; /* what pod/node/route commands change */
 	int listen_fd;
 	struct sl_loop_fd *listen_h;
 	char sock_path[108];
@@ -59,7 +60,7 @@ static void persist(void)
 	if (!api.state_path)
 		return;
 	uint64_t t0 = sl_loop_now_ns();
-	int rc = sl_persist_save(api.state_path); /* the change stands even if this fails */
+	int rc = sl_persist_save(api.state_path, api.model); /* the change stands even if this fails */
 	uint64_t dt = sl_loop_now_ns() - t0;
 	if (dt > SLOW_REQUEST_MS * 1000000ull)
 		RTE_LOG(WARNING, USER1, "api: saving state to %s took %llu ms\n", api.state_path,
@@ -78,10 +79,11 @@ static void on_persist_retry(struct sl_loop_timer *t, void *arg)
 	persist();
 }
 
-int sl_api_open(struct sl_loop *loop, const char *path, const char *state, char *err,
-		size_t errlen)
+int sl_api_open(struct sl_loop *loop, struct sl_model *model, const char *path,
+		const char *state, char *err, size_t errlen)
 {
 	api.loop = loop;
+	api.model = model;
 	api.state_path = state;
 	sl_loop_timer_init(&api.persist_retry, on_persist_retry, NULL);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -195,14 +197,14 @@ static int api_VERSION(const struct sl_request *r, cJSON **ret_result, char *err
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "version", "0.1.0");
 	cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
-	sl_state_describe(o);
+	sl_show_describe(o);
 	*ret_result = o;
 	return 0;
 }
 
 static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	cJSON *o = sl_state_show(r->what, err, n);
+	cJSON *o = sl_show(r->what, err, n);
 	if (o && !strcmp(r->what, "stats")) {
 		cJSON *a = cJSON_AddObjectToObject(o, "api");
 		cJSON_AddNumberToObject(a, "requests", (double)api.n_requests);
@@ -225,34 +227,47 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 	return o ? 0 : -EINVAL;
 }
 
+/* A model change's error under its object's name: "pod.ip: ...". */
+static int model_err(int rc, const char *what, const char *why, char *err, size_t n)
+{
+	if (rc < 0)
+		sl_model_err_path(err, n, what, why, true);
+	return rc;
+}
+
 static int api_POD_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_pod_add(&r->pod, err, n);
+	char why[320] = "";
+	return model_err(sl_model_pod_add(api.model, &r->pod, why, sizeof(why)), "pod", why, err, n);
 }
 
 static int api_POD_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_pod_del(r->namespace, r->name, err, n);
+	return sl_model_pod_del(api.model, r->namespace, r->name, err, n);
 }
 
 static int api_NODE_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_node_add(&r->node, err, n);
+	char why[320] = "";
+	return model_err(sl_model_node_add(api.model, &r->node, why, sizeof(why)), "node", why, err,
+			 n);
 }
 
 static int api_NODE_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_node_del(r->name, err, n);
+	return sl_model_node_del(api.model, r->name, err, n);
 }
 
 static int api_ROUTE_ADD(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_route_add(&r->route, err, n);
+	char why[320] = "";
+	return model_err(sl_model_route_add(api.model, &r->route, why, sizeof(why)), "route", why,
+			 err, n);
 }
 
 static int api_ROUTE_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	return sl_state_route_del(&r->prefix, err, n);
+	return sl_model_route_del(api.model, r->prefix, err, n);
 }
 
 static int api_TRACE_START(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)

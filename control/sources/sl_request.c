@@ -93,7 +93,7 @@ static int parse_ROUTE_DEL(const cJSON *root, struct sl_request *r, char *err, s
 	const char *s = str_field(root, "prefix", 32, err, n);
 	if (!s)
 		return -EINVAL;
-	if (sl_parse_cidr(s, &r->prefix))
+	if (sl_cidr_parse(s, false, &r->prefix))
 		return snprintf(err, n, "prefix: '%s' is not an IPv4 prefix", s), -EINVAL;
 	return 0;
 }

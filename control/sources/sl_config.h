@@ -9,8 +9,8 @@
 
 #include <cjson/cJSON.h>
 
-#define SL_NAME_MAX 128 /* fits "<64-hex container id>:<ifname>" */
-#define SL_IFNAME_MAX 16
+#include "model/sl_spec.h"
+
 #define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
 /* Largest pod MTU: a pod's frame must fit a 2048-byte AF_XDP frame after the kernel's
  * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
@@ -20,43 +20,12 @@
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000
 
-struct sl_cidr {
-	uint32_t addr; /* network order */
-	uint8_t len;
-};
-
-#define SL_SOCKET_PATH_MAX 108 /* sun_path, NUL included */
-
-struct sl_pod_spec {
-	char name[SL_NAME_MAX];
-	char namespace[SL_NAME_MAX];
-	bool vhost;                 /* "interface": "vhost-user" (else "veth") */
-	bool vhost_server;          /* "vhost_mode": "server" (default "client") */
-	char socket[SL_SOCKET_PATH_MAX]; /* vhost-user socket path */
-	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth */
-	uint32_t ip;                /* network order */
-	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
-};
-
-struct sl_node_spec {
-	char name[SL_NAME_MAX];
-	uint32_t ip;            /* the node's underlay address = its VTEP */
-	struct sl_cidr pod_cidr;
-	bool has_mac;           /* mac given: a static neighbour, never ARPed or aged */
-	uint8_t mac[6];         /* the VTEP's MAC on the underlay */
-};
-
-struct sl_route_spec {
-	struct sl_cidr prefix;
-	uint32_t via;           /* next hop on the uplink */
-};
-
 struct sl_config {
 	char node_name[SL_NAME_MAX];
-	uint32_t node_ip;
+	struct sl_ip node_ip;
 	struct sl_cidr pod_cidr;
 	struct sl_cidr cluster_cidr;   /* routed to the dataplane from the host */
-	uint32_t gateway_ip;
+	struct sl_ip gateway_ip;
 	uint8_t gateway_mac[6];
 	char uplink_devargs[256];
 	uint16_t uplink_mtu;
@@ -97,8 +66,15 @@ int sl_route_parse(const cJSON *o, const char *path, struct sl_route_spec *ret, 
 		   size_t errlen);
 
 /* Text helpers: parse "a.b.c.d", "a.b.c.d/len", "aa:bb:cc:dd:ee:ff". Return 0 or -EINVAL. */
-int sl_parse_ip4(const char *s, uint32_t *ret_ip);
-int sl_parse_cidr(const char *s, struct sl_cidr *ret);
 int sl_parse_mac(const char *s, uint8_t ret_mac[6]);
 /* Format an address (network order) into buf of at least 16 bytes; returns buf. */
 const char *sl_fmt_ip4(uint32_t ip, char *buf);
+/* Load the configuration's pods, nodes and routes into a model built from its node facts
+ * (cross-object checks: what the daemon would refuse at start). Errors name the list entry
+ * ("pods[1].ip: ..."). Returns 0 or -errno. */
+struct sl_model;
+int sl_config_load_objects(const struct sl_config *c, struct sl_model *m, char *err,
+			   size_t errlen);
+/* Node facts of c for sl_model_create. */
+struct sl_model_self;
+void sl_config_self(const struct sl_config *c, struct sl_model_self *ret);

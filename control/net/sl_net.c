@@ -1,0 +1,288 @@
+/* The reconciler (see sl_net.h): model hooks -> ports, next hops, FIB. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/sl_vhost.h"
+#include "drivers/sl_xsk.h"
+#include "sl_net.h"
+#include "sl_ports.h"
+
+/* What the tables hold for one model object (its dp pointer). */
+struct net_pod {
+	uint16_t port;
+	int nh;
+};
+
+struct net_node {
+	int nh_vxlan; /* pod CIDR -> VXLAN to the node */
+	int nh_ip;    /* node address -> plain IP on the uplink */
+	int neigh;
+};
+
+struct net_route {
+	int nh;
+	int neigh;
+};
+
+static struct {
+	struct sl_config conf; /* without the pod/node/route lists */
+	unsigned n_pods;       /* pods with a port */
+} net;
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+static int fib_set(struct sl_cidr c, int64_t nh)
+{
+	return sl_fib_set(ntohl(c.addr.v4), c.len, nh);
+}
+
+static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
+{
+	int idx = sl_nh_alloc(nh);
+	if (idx < 0)
+		ERR("no free next-hop slot (limit %d)", SL_MAX_NH);
+	return idx;
+}
+
+/* Pods. */
+
+/* Open the pod's AF_XDP socket or vhost-user socket into port. A pod deleted a moment ago
+ * may still hold the same interface until its grace period ends: then wait for it once. */
+static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char *err,
+			 size_t errlen)
+{
+	for (int attempt = 0;; attempt++) {
+		const char *why = "";
+		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
+				  : sl_xsk_open(s->ifname, &port->xsk, &why);
+		if (rc >= 0)
+			return 0;
+		if (attempt == 0 && sl_dp.deferred_pending) {
+			sl_dp_drain();
+			continue;
+		}
+		if (s->vhost)
+			return ERR("socket: cannot open %s: %s (%s)", s->socket, why, strerror(-rc)),
+			       rc;
+		return ERR("ifname: cannot attach %s: %s (%s)", s->ifname, why, strerror(-rc)), rc;
+	}
+}
+
+static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
+{
+	const struct sl_pod_spec *s = &mp->spec;
+	struct net_pod *np = calloc(1, sizeof(*np));
+	uint16_t id = net.n_pods < SL_MAX_PODS ? sl_port_free_id() : 0;
+	if (!np || !id) {
+		free(np);
+		return np ? ERR("pod limit reached (%d)", SL_MAX_PODS) : ERR("out of memory"),
+		       np ? -ENOSPC : -ENOMEM;
+	}
+	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST : SL_PORT_XSK, s->ifname);
+	int rc = port ? 0 : -ENOMEM;
+	if (rc < 0 || (rc = open_pod_port(s, port, err, errlen)) < 0)
+		goto fail;
+	if ((rc = sl_port_add_tx_ring(port)) < 0) {
+		ERR("cannot create TX ring");
+		goto fail;
+	}
+	if (port->xsk)
+		sl_xsk_mac(port->xsk, &port->mac);
+	else
+		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
+	port->mtu = net.conf.pod_mtu;
+	port->owner = sl_port_least_loaded_worker();
+
+	struct sl_nh nh = { .type = SL_NH_POD, .port = id, .mtu = net.conf.pod_mtu };
+	memcpy(&nh.mac, s->mac, 6);
+	if ((rc = np->nh = add_nh(&nh, err, errlen)) < 0)
+		goto fail;
+	if ((rc = sl_port_publish(port)) < 0) {
+		ERR("out of memory");
+		sl_nh_free((uint32_t)np->nh);
+		goto fail;
+	}
+	if ((rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
+		ERR("ip: cannot route the pod: %s", strerror(-rc));
+		sl_port_unpublish(port);
+		sl_nh_free((uint32_t)np->nh);
+		free(np);
+		return rc;
+	}
+	np->port = id;
+	mp->dp = np;
+	net.n_pods++;
+	return 0;
+fail:
+	if (rc == -ENOMEM && !err[0])
+		ERR("out of memory");
+	sl_port_free(port);
+	free(np);
+	return rc;
+}
+
+static void pod_del(void *ctx, struct sl_model_pod *mp)
+{
+	struct net_pod *np = mp->dp;
+	fib_set(sl_cidr_host(mp->spec.ip), -1); /* falls back to "no such pod" */
+	sl_port_unpublish(sl_dp.ports[np->port]);
+	sl_nh_free((uint32_t)np->nh);
+	free(np);
+	mp->dp = NULL;
+	net.n_pods--;
+}
+
+struct sl_port *sl_net_pod_port(const struct sl_model_pod *p)
+{
+	const struct net_pod *np = p->dp;
+	return np ? sl_dp.ports[np->port] : NULL;
+}
+
+/* Remote nodes. */
+
+static int node_add(void *ctx, struct sl_model_node *mn, char *err, size_t errlen)
+{
+	const struct sl_node_spec *s = &mn->spec;
+	struct net_node *nn = calloc(1, sizeof(*nn));
+	if (!nn)
+		return ERR("out of memory"), -ENOMEM;
+	int neigh = sl_neigh_get(s->ip.v4);
+	if (neigh < 0) {
+		free(nn);
+		return ERR("neighbour table full (%d)", SL_MAX_NEIGH), neigh;
+	}
+	if (s->has_mac) {
+		uint64_t mac = 0;
+		memcpy(&mac, s->mac, 6);
+		atomic_store(&sl_dp.neigh[neigh].mac_state, mac | SL_NEIGH_VALID | SL_NEIGH_STATIC);
+	}
+	struct sl_nh vx = { .type = SL_NH_VXLAN, .port = SL_PORT_UPLINK_ID, .ip = s->ip.v4,
+			    .neigh = (uint32_t)neigh, .mtu = (uint16_t)(net.conf.uplink_mtu - 50) };
+	struct sl_nh ip = vx;
+	ip.type = SL_NH_UPLINK;
+	ip.mtu = net.conf.uplink_mtu;
+	int a = add_nh(&vx, err, errlen), b = a < 0 ? a : add_nh(&ip, err, errlen);
+	int rc = b < 0 ? b : fib_set(s->pod_cidr, a);
+	if (rc >= 0)
+		rc = fib_set(sl_cidr_host(s->ip), b);
+	if (rc < 0) {
+		if (a >= 0)
+			fib_set(s->pod_cidr, -1), sl_nh_free((uint32_t)a);
+		if (b >= 0)
+			sl_nh_free((uint32_t)b);
+		sl_neigh_put((uint32_t)neigh);
+		free(nn);
+		if (!err[0])
+			ERR("pod_cidr: cannot route the node: %s", strerror(-rc));
+		return rc;
+	}
+	*nn = (struct net_node){ .nh_vxlan = a, .nh_ip = b, .neigh = neigh };
+	mn->dp = nn;
+	return 0;
+}
+
+static void node_del(void *ctx, struct sl_model_node *mn)
+{
+	struct net_node *nn = mn->dp;
+	fib_set(mn->spec.pod_cidr, -1);
+	fib_set(sl_cidr_host(mn->spec.ip), -1);
+	sl_nh_free((uint32_t)nn->nh_vxlan);
+	sl_nh_free((uint32_t)nn->nh_ip);
+	sl_neigh_put((uint32_t)nn->neigh);
+	free(nn);
+	mn->dp = NULL;
+}
+
+int sl_net_node_neigh(const struct sl_model_node *n)
+{
+	return ((const struct net_node *)n->dp)->neigh;
+}
+
+/* Static routes. */
+
+static int route_add(void *ctx, struct sl_model_route *mr, char *err, size_t errlen)
+{
+	const struct sl_route_spec *s = &mr->spec;
+	struct net_route *nr = calloc(1, sizeof(*nr));
+	if (!nr)
+		return ERR("out of memory"), -ENOMEM;
+	int neigh = sl_neigh_get(s->via.v4);
+	if (neigh < 0) {
+		free(nr);
+		return ERR("via: neighbour table full (%d)", SL_MAX_NEIGH), neigh;
+	}
+	int nh = add_nh(&(struct sl_nh){ .type = SL_NH_UPLINK, .port = SL_PORT_UPLINK_ID,
+					 .ip = s->via.v4, .neigh = (uint32_t)neigh,
+					 .mtu = net.conf.uplink_mtu },
+			err, errlen);
+	int rc = nh < 0 ? nh : fib_set(s->prefix, nh);
+	if (rc < 0) {
+		if (nh >= 0)
+			sl_nh_free((uint32_t)nh);
+		sl_neigh_put((uint32_t)neigh);
+		free(nr);
+		if (!err[0])
+			ERR("prefix: cannot add the route: %s", strerror(-rc));
+		return rc;
+	}
+	*nr = (struct net_route){ .nh = nh, .neigh = neigh };
+	mr->dp = nr;
+	return 0;
+}
+
+static void route_del(void *ctx, struct sl_model_route *mr)
+{
+	struct net_route *nr = mr->dp;
+	fib_set(mr->spec.prefix, -1);
+	sl_nh_free((uint32_t)nr->nh);
+	sl_neigh_put((uint32_t)nr->neigh);
+	free(nr);
+	mr->dp = NULL;
+}
+
+/* Set-up. */
+
+int sl_net_init(const struct sl_config *c, struct sl_model *m, char *err, size_t errlen)
+{
+	int rc;
+	memset(&net, 0, sizeof(net));
+	net.conf = *c;
+	net.conf.pods = NULL;
+	net.conf.nodes = NULL;
+	net.conf.routes = NULL;
+	net.conf.n_pods = net.conf.n_nodes = net.conf.n_routes = 0;
+	if ((rc = sl_ports_open(&net.conf, err, errlen)) < 0)
+		return rc;
+
+	int nh_pod_cidr = add_nh(&(struct sl_nh){ .type = SL_NH_UNREACH_HOST }, err, errlen);
+	int nh_gateway = add_nh(&(struct sl_nh){ .type = SL_NH_LOCAL }, err, errlen);
+	int nh_node = add_nh(&(struct sl_nh){ .type = c->host_enabled ? SL_NH_HOST : SL_NH_LOCAL,
+					      .port = SL_PORT_HOST_ID, .mtu = c->pod_mtu },
+			     err, errlen);
+	if (nh_pod_cidr < 0 || nh_gateway < 0 || nh_node < 0)
+		return -ENOSPC;
+	if ((rc = fib_set(c->pod_cidr, nh_pod_cidr)) < 0 ||
+	    (rc = fib_set(sl_cidr_host(c->gateway_ip), nh_gateway)) < 0 ||
+	    (rc = fib_set(sl_cidr_host(c->node_ip), nh_node)) < 0)
+		return ERR("cannot install base routes: %s", strerror(-rc)), rc;
+
+	sl_model_set_hooks(m, &(struct sl_model_hooks){
+				      .pod_add = pod_add, .pod_del = pod_del,
+				      .node_add = node_add, .node_del = node_del,
+				      .route_add = route_add, .route_del = route_del });
+	return 0;
+}
+
+void sl_net_fini(void)
+{
+	sl_dp_drain();
+	sl_ports_close();
+}
+
+const struct sl_config *sl_net_conf(void)
+{
+	return &net.conf;
+}

@@ -1,0 +1,29 @@
+/* The reconciler: turns model changes (control/model/) into dataplane table changes (ports,
+ * next hops, FIB, neighbours), published without stopping or waiting for the workers
+ * (sl_dp_defer). It installs the node's own routes and registers itself as the model's
+ * hooks. Control thread only. */
+#pragma once
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "model/sl_model.h"
+#include "sl_config.h"
+
+#define SL_MAX_PODS 1000 /* pods with a port on this node */
+
+/* Open the ports, install the base routes and hook into m. c is copied. Workers must be
+ * set up (sl_dp_init) but may run. Returns 0 or -errno with err set. */
+int sl_net_init(const struct sl_config *c, struct sl_model *m, char *err, size_t errlen);
+/* Close the ports (after the model's objects were deleted and workers stopped). */
+void sl_net_fini(void);
+/* The configuration the reconciler runs with (uplink queues as opened). */
+const struct sl_config *sl_net_conf(void);
+/* The dataplane port of a pod in the model, or NULL. */
+struct sl_port *sl_net_pod_port(const struct sl_model_pod *p);
+/* The neighbour index of a remote node. */
+int sl_net_node_neigh(const struct sl_model_node *n);
+
+/* Neighbour upkeep, every 100 ms from the loop: ARP requests for unresolved neighbours,
+ * refresh and ageing (sl_arp.c). */
+void sl_net_neigh_tick(void);

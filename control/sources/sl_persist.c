@@ -1,0 +1,147 @@
+/* Persisted run-time state (see sl_persist.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl_config.h"
+#include "sl_persist.h"
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_AddStringToObject(o, k, v);
+}
+
+static void add_ip(cJSON *o, const char *k, struct sl_ip ip)
+{
+	char b[SL_IP_STR_MAX];
+	add_str(o, k, sl_ip_fmt(ip, b));
+}
+
+static void add_cidr(cJSON *o, const char *k, struct sl_cidr c)
+{
+	char b[SL_CIDR_STR_MAX];
+	add_str(o, k, sl_cidr_fmt(c, b));
+}
+
+static void add_mac(cJSON *o, const char *k, const uint8_t *m)
+{
+	char b[18];
+	snprintf(b, sizeof(b), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	add_str(o, k, b);
+}
+
+cJSON *sl_persist_export(const struct sl_model *m)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *pods = cJSON_AddArrayToObject(doc, "pods");
+	cJSON *nodes = cJSON_AddArrayToObject(doc, "nodes");
+	cJSON *routes = cJSON_AddArrayToObject(doc, "routes");
+	struct sl_model_pod *mp;
+	for (uint32_t i = 0; (mp = sl_model_pod_next(m, &i));) {
+		const struct sl_pod_spec *p = &mp->spec;
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "name", p->name);
+		add_str(o, "namespace", p->namespace);
+		if (p->vhost) {
+			add_str(o, "interface", "vhost-user");
+			add_str(o, "socket", p->socket);
+			add_str(o, "vhost_mode", p->vhost_server ? "server" : "client");
+		} else {
+			add_str(o, "ifname", p->ifname);
+		}
+		add_ip(o, "ip", p->ip);
+		add_mac(o, "mac", p->mac);
+		cJSON_AddItemToArray(pods, o);
+	}
+	struct sl_model_node *mn;
+	for (uint32_t i = 0; (mn = sl_model_node_next(m, &i));) {
+		const struct sl_node_spec *d = &mn->spec;
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "name", d->name);
+		add_ip(o, "ip", d->ip);
+		add_cidr(o, "pod_cidr", d->pod_cidr);
+		if (d->has_mac)
+			add_mac(o, "mac", d->mac);
+		cJSON_AddItemToArray(nodes, o);
+	}
+	struct sl_model_route *mr;
+	for (uint32_t i = 0; (mr = sl_model_route_next(m, &i));) {
+		cJSON *o = cJSON_CreateObject();
+		add_cidr(o, "prefix", mr->spec.prefix);
+		add_ip(o, "via", mr->spec.via);
+		cJSON_AddItemToArray(routes, o);
+	}
+	return doc;
+}
+
+int sl_persist_save(const char *path, const struct sl_model *m)
+{
+	char tmp[512];
+	cJSON *doc = sl_persist_export(m);
+	char *text = doc ? cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!text)
+		return -ENOMEM;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = 0;
+	if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -errno;
+	if (f && fclose(f) != 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	free(text);
+	return rc;
+}
+
+int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	char *buf = malloc(SL_CONFIG_MAX_BYTES + 1);
+	size_t len = buf ? fread(buf, 1, SL_CONFIG_MAX_BYTES, f) : 0;
+	fclose(f);
+	cJSON *doc = buf ? cJSON_ParseWithLength(buf, len) : NULL;
+	free(buf);
+	if (!doc) {
+		snprintf(err, n, "%s: not valid JSON", path);
+		return -EINVAL;
+	}
+	int restored = 0;
+	static const char *const lists[] = { "nodes", "routes", "pods" };
+	for (unsigned l = 0; l < 3; l++) {
+		const cJSON *e;
+		unsigned i = 0;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, lists[l]))
+		{
+			char p[48], why[320] = "";
+			int rc;
+			snprintf(p, sizeof(p), "%s[%u]", lists[l], i++);
+			if (l == 0) {
+				struct sl_node_spec s;
+				rc = sl_node_parse(e, p, &s, why, sizeof(why));
+				rc = rc ?: sl_model_node_add(m, &s, why, sizeof(why));
+			} else if (l == 1) {
+				struct sl_route_spec s;
+				rc = sl_route_parse(e, p, &s, why, sizeof(why));
+				rc = rc ?: sl_model_route_add(m, &s, why, sizeof(why));
+			} else {
+				struct sl_pod_spec s;
+				rc = sl_pod_parse(e, p, &s, why, sizeof(why));
+				rc = rc ?: sl_model_pod_add(m, &s, why, sizeof(why));
+			}
+			if (rc == 0)
+				restored++;
+			else if (rc != -EEXIST)
+				fprintf(stderr, "sluiced: state %s %s not restored: %s\n", path, p, why);
+		}
+	}
+	cJSON_Delete(doc);
+	return restored;
+}
