@@ -9,8 +9,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz tests/fuzz/fuzz_config tests/fuzz/fuzz_request tests/fuzz/fuzz_packet
-for t in fuzz_config fuzz_request fuzz_packet; do
+targets="fuzz_config fuzz_request fuzz_packet fuzz_model"
+ninja -C build-fuzz $(printf "tests/fuzz/%s " $targets)
+for t in $targets; do
 	corpus=tests/fuzz/corpus/$t
 	mkdir -p "$corpus"
 	echo "fuzz: $t for ${secs}s (seeds: tests/fuzz/seeds/$t)"

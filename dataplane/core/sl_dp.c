@@ -8,6 +8,7 @@
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
+#include <rte_lpm.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
@@ -27,25 +28,39 @@ const char *sl_drop_name(enum sl_drop_reason r)
 	return r < SL_DROP_COUNT ? drop_names[r] : "?";
 }
 
-static struct rte_fib *fib_create(const char *name)
+#define FIB_MAX_ROUTES (1 << 16)
+#define FIB_TBL8_GROUPS (1 << 12)
+
+/* The FIB: one DIR-24-8 table (rte_lpm) changed in place; the tbl8 groups a delete frees are
+ * recycled through rte_lpm's own RCU defer queue, so a reader never sees a group reused. */
+static struct rte_lpm *fib_create(void)
 {
-	struct rte_fib_conf conf = {
-		.type = RTE_FIB_DIR24_8,
-		.default_nh = SL_NH_UNREACH_NET, /* nh slot 0 is "no route" */
-		.max_routes = 1 << 16,
-		.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = 1 << 12 },
-	};
-	return rte_fib_create(name, SOCKET_ID_ANY, &conf);
+	struct rte_lpm_config conf = { .max_rules = FIB_MAX_ROUTES,
+				       .number_tbl8s = FIB_TBL8_GROUPS };
+	struct rte_lpm *lpm = rte_lpm_create("sl_fib", SOCKET_ID_ANY, &conf);
+	struct rte_lpm_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
+	if (lpm && rte_lpm_rcu_qsbr_add(lpm, &rcu) != 0) {
+		rte_lpm_free(lpm);
+		return NULL;
+	}
+	return lpm;
 }
 
-#define DEFER_Q_SIZE 1024
-#define DEFER_Q_RECLAIM_AT 16 /* frees of past grace periods are tried from this many on */
+#define DEFER_Q_SIZE 4096
+#define DEFER_Q_RECLAIM_AT 32 /* frees of past grace periods are tried from this many on */
 
-/* rte_rcu_qsbr_dq's free callback: e holds n pointers from rte_malloc. */
+struct deferred {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* rte_rcu_qsbr_dq's free callback: e holds n struct deferred. */
 static void defer_q_free(void *unused, void *e, unsigned n)
 {
+	struct deferred *d = e;
 	for (unsigned i = 0; i < n; i++)
-		rte_free(((void **)e)[i]);
+		d[i].fn(d[i].arg);
+	sl_dp.deferred_pending -= n;
 }
 
 int sl_dp_init(unsigned n_workers, unsigned pool_size)
@@ -69,7 +84,7 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 		.name = "sl_defer",
 		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE, /* the control thread only */
 		.size = DEFER_Q_SIZE,
-		.esize = sizeof(void *),
+		.esize = sizeof(struct deferred),
 		.trigger_reclaim_limit = DEFER_Q_RECLAIM_AT,
 		.max_reclaim_size = DEFER_Q_SIZE,
 		.free_fn = defer_q_free,
@@ -79,9 +94,8 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	if (!sl_dp.defer_q)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
-	sl_dp.fib[0] = fib_create("sl_fib0");
-	sl_dp.fib[1] = fib_create("sl_fib1");
-	if (!sl_dp.fib[0] || !sl_dp.fib[1])
+	sl_dp.fib = fib_create();
+	if (!sl_dp.fib)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
 	struct rte_hash_parameters hp = {
@@ -94,6 +108,10 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	};
 	sl_dp.neigh_hash = rte_hash_create(&hp);
 	if (!sl_dp.neigh_hash)
+		return -rte_errno ? -rte_errno : -ENOMEM;
+	/* A deleted key's slot is reused only after a grace period (deferred by rte_hash). */
+	struct rte_hash_rcu_config hrcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
+	if (rte_hash_rcu_qsbr_add(sl_dp.neigh_hash, &hrcu) != 0)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
 	sl_dp.ctrl_tx = rte_ring_create("sl_ctrl_tx", 256, SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -117,17 +135,19 @@ void sl_dp_fini(void)
 		rte_pktmbuf_free(m);
 	rte_ring_free(sl_dp.ctrl_tx);
 	sl_dp.ctrl_tx = NULL;
-	rte_hash_free(sl_dp.neigh_hash);
-	rte_fib_free(sl_dp.fib[0]);
-	rte_fib_free(sl_dp.fib[1]);
 	/* Workers have stopped (and left the QSBR), so every deferred free is due. */
 	if (sl_dp.defer_q && rte_rcu_qsbr_dq_delete(sl_dp.defer_q) != 0)
 		RTE_LOG(WARNING, USER1, "rcu defer queue: not every deferred free was done\n");
 	sl_dp.defer_q = NULL;
+	rte_hash_free(sl_dp.neigh_hash);
+	rte_lpm_free(sl_dp.fib);
 	rte_free(sl_dp.qsbr);
 	rte_mempool_free(sl_dp.pool);
 	sl_dp.neigh_hash = NULL;
-	sl_dp.fib[0] = sl_dp.fib[1] = NULL;
+	sl_dp.fib = NULL;
+	sl_dp.fib_default = 0;
+	sl_dp.deferred_pending = 0;
+	memset(sl_dp.nh_used, 0, sizeof(sl_dp.nh_used));
 	sl_dp.qsbr = NULL;
 	sl_dp.pool = NULL;
 }
@@ -142,43 +162,64 @@ void sl_dp_sync(void)
 	sl_dp.grace_periods++;
 }
 
-void sl_dp_defer_free(void *p)
+void sl_dp_defer(void (*fn)(void *arg), void *arg)
 {
-	if (!p)
-		return;
-	if (!sl_dp.defer_q || rte_rcu_qsbr_dq_enqueue(sl_dp.defer_q, &p) != 0) {
+	struct deferred d = { fn, arg };
+	if (!sl_dp.defer_q || rte_rcu_qsbr_dq_enqueue(sl_dp.defer_q, &d) != 0) {
 		sl_dp_sync(); /* queue full (or none yet): the slow, safe way */
-		rte_free(p);
+		fn(arg);
+		return;
 	}
+	sl_dp.deferred_pending++;
 }
 
-static int fib_apply(struct rte_fib *fib, uint32_t prefix, uint8_t depth, int64_t nh)
+static void free_cb(void *p)
 {
-	if (nh < 0) {
-		int rc = rte_fib_delete(fib, prefix, depth);
-		return rc == -ENOENT ? 0 : rc;
-	}
-	return rte_fib_add(fib, prefix, depth, (uint64_t)nh);
+	rte_free(p);
+}
+
+void sl_dp_defer_free(void *p)
+{
+	if (p)
+		sl_dp_defer(free_cb, p);
+}
+
+unsigned sl_dp_reclaim(void)
+{
+	unsigned freed = 0, pending = 0, avail;
+	if (sl_dp.defer_q && sl_dp.deferred_pending)
+		rte_rcu_qsbr_dq_reclaim(sl_dp.defer_q, DEFER_Q_SIZE, &freed, &pending, &avail);
+	return sl_dp.deferred_pending;
+}
+
+void sl_dp_drain(void)
+{
+	if (!sl_dp.deferred_pending)
+		return;
+	sl_dp_sync();
+	sl_dp_reclaim();
 }
 
 int sl_fib_set(uint32_t prefix, uint8_t depth, int64_t nh)
 {
-	int active = atomic_load(&sl_dp.fib_active);
-	int spare = !active;
-	int rc = fib_apply(sl_dp.fib[spare], prefix, depth, nh);
-	if (rc < 0)
-		return rc;
-	atomic_store_explicit(&sl_dp.fib_active, spare, memory_order_release);
-	sl_dp_sync(); /* no worker reads the old copy any more */
-	rc = fib_apply(sl_dp.fib[active], prefix, depth, nh);
-	return rc;
+	if (depth == 0) {
+		atomic_store_explicit(&sl_dp.fib_default, nh < 0 ? 0 : (uint32_t)nh,
+				      memory_order_release);
+		return 0;
+	}
+	if (nh < 0) {
+		int rc = rte_lpm_delete(sl_dp.fib, prefix, depth);
+		return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+	}
+	return rte_lpm_add(sl_dp.fib, prefix, depth, (uint32_t)nh);
 }
 
 int sl_nh_alloc(const struct sl_nh *nh)
 {
 	/* Slot 0 is "no route" and never handed out. */
 	for (unsigned i = 1; i < SL_MAX_NH; i++) {
-		if (sl_dp.nh[i].type == SL_NH_UNREACH_NET && sl_dp.nh[i].mtu == 0) {
+		if (!sl_dp.nh_used[i]) {
+			sl_dp.nh_used[i] = true;
 			sl_dp.nh[i] = *nh;
 			if (sl_dp.nh[i].mtu == 0)
 				sl_dp.nh[i].mtu = UINT16_MAX;
@@ -188,10 +229,17 @@ int sl_nh_alloc(const struct sl_nh *nh)
 	return -ENOSPC;
 }
 
+static void nh_release(void *arg)
+{
+	uint32_t idx = (uint32_t)(uintptr_t)arg;
+	memset(&sl_dp.nh[idx], 0, sizeof(sl_dp.nh[idx]));
+	sl_dp.nh_used[idx] = false;
+}
+
 void sl_nh_free(uint32_t idx)
 {
-	if (idx > 0 && idx < SL_MAX_NH)
-		memset(&sl_dp.nh[idx], 0, sizeof(sl_dp.nh[idx]));
+	if (idx > 0 && idx < SL_MAX_NH && sl_dp.nh_used[idx])
+		sl_dp_defer(nh_release, (void *)(uintptr_t)idx);
 }
 
 int sl_neigh_get(uint32_t ip)
@@ -203,7 +251,7 @@ int sl_neigh_get(uint32_t ip)
 	}
 	for (unsigned i = 0; i < SL_MAX_NEIGH; i++) {
 		struct sl_neigh *n = &sl_dp.neigh[i];
-		if (n->refs)
+		if (n->refs || n->releasing)
 			continue;
 		n->ip = ip;
 		atomic_store(&n->mac_state, 0);
@@ -220,18 +268,24 @@ int sl_neigh_get(uint32_t ip)
 	return -ENOSPC;
 }
 
+static void neigh_release(void *arg)
+{
+	struct sl_neigh *n = arg;
+	n->ip = 0;
+	n->releasing = false;
+}
+
 void sl_neigh_put(uint32_t idx)
 {
-	struct sl_neigh *n = &sl_dp.neigh[idx];
-	if (idx >= SL_MAX_NEIGH || n->refs == 0 || --n->refs > 0)
+	if (idx >= SL_MAX_NEIGH)
 		return;
-	/* With lock-free readers a deleted key's slot is only reusable once no reader can hold
-	 * it: free it explicitly after a grace period. */
-	int32_t pos = rte_hash_del_key(sl_dp.neigh_hash, &n->ip);
-	sl_dp_sync();
-	if (pos >= 0)
-		rte_hash_free_key_with_position(sl_dp.neigh_hash, pos);
-	n->ip = 0;
+	struct sl_neigh *n = &sl_dp.neigh[idx];
+	if (n->refs == 0 || --n->refs > 0)
+		return;
+	/* rte_hash defers reuse of the key's slot itself; the entry waits here likewise. */
+	rte_hash_del_key(sl_dp.neigh_hash, &n->ip);
+	n->releasing = true;
+	sl_dp_defer(neigh_release, n);
 }
 
 void sl_trace_add(const struct rte_node *node, struct rte_mbuf *m, const char *fmt, ...)

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <rte_ether.h>
-#include <rte_fib.h>
+#include <rte_lpm.h>
 #include <rte_graph.h>
 #include <rte_hash.h>
 #include <rte_mempool.h>
@@ -89,6 +89,7 @@ struct sl_neigh {
 	_Atomic uint64_t updated_tsc;    /* last time a reply refreshed it */
 	uint64_t requested_tsc;          /* control: last ARP request sent */
 	uint32_t refs;                   /* control: next hops using it; 0 = free slot */
+	bool releasing;                  /* control: freed, waiting for a grace period */
 };
 #define SL_NEIGH_VALID (1ULL << 48)
 #define SL_NEIGH_STATIC (1ULL << 49) /* configured: not learned, requested or aged */
@@ -151,10 +152,12 @@ struct sl_dp {
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_rcu_qsbr_dq *defer_q;   /* what sl_dp_defer_free waits to free */
-	struct rte_fib *fib[2];            /* double-buffered: workers read fib[active] */
-	_Atomic int fib_active;
+	struct rte_lpm *fib;               /* changed in place; tbl8 groups recycled by RCU */
+	_Atomic uint32_t fib_default;      /* next hop of 0.0.0.0/0 (rte_lpm has no depth 0) */
+	unsigned deferred_pending;         /* control: sl_dp_defer calls not yet run */
 	struct sl_port *_Atomic ports[SL_MAX_PORTS];
 	struct sl_nh nh[SL_MAX_NH];
+	bool nh_used[SL_MAX_NH];           /* control only: slot taken (or waiting for reuse) */
 	struct sl_neigh neigh[SL_MAX_NEIGH];
 	struct rte_hash *neigh_hash;       /* ip -> neigh index; lock-free readers */
 	struct rte_ring *ctrl_tx;          /* packets the control thread sends (ARP requests):
@@ -183,18 +186,23 @@ static inline struct sl_port *sl_port_get(uint16_t id)
 				 : NULL;
 }
 
-static inline struct rte_fib *sl_fib_active(void)
+/* The next-hop indexes the FIB gives for n addresses (host order). Worker or control. */
+static inline void sl_route_lookup_bulk(const uint32_t *ip_host, uint32_t *ret_nh, unsigned n)
 {
-	return sl_dp.fib[atomic_load_explicit(&sl_dp.fib_active, memory_order_acquire)];
+	uint32_t dflt = atomic_load_explicit(&sl_dp.fib_default, memory_order_relaxed);
+	rte_lpm_lookup_bulk(sl_dp.fib, ip_host, ret_nh, n);
+	for (unsigned i = 0; i < n; i++)
+		ret_nh[i] = ret_nh[i] & RTE_LPM_LOOKUP_SUCCESS ? ret_nh[i] & 0x00ffffff : dflt;
 }
 
-/* The next-hop index the FIB gives for one address (network order). Worker or control. */
+/* The next-hop index the FIB gives for one address (network order); 0 (no route) when
+ * nothing matches. Worker or control. */
 static inline uint32_t sl_route_lookup(uint32_t ip)
 {
-	uint32_t dst = rte_be_to_cpu_32(ip);
-	uint64_t nh;
-	rte_fib_lookup_bulk(sl_fib_active(), &dst, &nh, 1);
-	return (uint32_t)nh;
+	uint32_t nh;
+	if (rte_lpm_lookup(sl_dp.fib, rte_be_to_cpu_32(ip), &nh) == 0)
+		return nh;
+	return atomic_load_explicit(&sl_dp.fib_default, memory_order_relaxed);
 }
 
 /* Initialise tables (FIB, neighbour hash, RCU) for n_workers. Control thread, once. */
@@ -204,25 +212,35 @@ void sl_dp_fini(void);
 /* Wait until every worker has passed a quiescent state. Any non-worker thread (the control
  * thread; rte_vhost's thread on a guest disconnect). */
 void sl_dp_sync(void);
-/* Free p (from rte_malloc) once no worker can hold it, without waiting: p joins an
- * rte_rcu_qsbr defer queue whose grace periods are checked, not waited for, and freed in
- * batches as later frees come. Waits (sl_dp_sync) only when the queue is full. Control
- * thread only. */
+/* The one publish rule for every table: the writer makes the old object unreachable
+ * (pointer swap, FIB or hash delete), then calls sl_dp_defer(fn, arg) and goes on. fn(arg)
+ * runs once every worker has passed a quiescent state: the call joins an rte_rcu_qsbr
+ * defer queue whose grace periods are checked, never waited for, and run in batches (as
+ * later calls come, and from sl_dp_reclaim on the control loop's timer). Waits
+ * (sl_dp_sync) only when the queue is full. Control thread only. */
+void sl_dp_defer(void (*fn)(void *arg), void *arg);
+/* sl_dp_defer(rte_free, p). */
 void sl_dp_defer_free(void *p);
+/* Run the deferred calls whose grace period has passed, without waiting. Returns how many
+ * still wait. Control thread. */
+unsigned sl_dp_reclaim(void);
+/* Wait for a grace period and run every deferred call (before reusing a name a deferred
+ * close still holds, and at shutdown). Control thread. */
+void sl_dp_drain(void);
 
-/* Add or replace (delete when nh < 0) a route in both FIBs without stopping workers:
- * the inactive copy is changed, swapped in, and the other copy follows after a grace
- * period. Control thread. Returns 0 or -errno. */
+/* Add or replace (delete when nh < 0) a route, in place, without stopping workers: a worker
+ * sees the old or the new next hop. Control thread. Returns 0 or -errno. */
 int sl_fib_set(uint32_t prefix_host, uint8_t depth, int64_t nh);
 
 /* Allocate a next-hop slot, copy *nh into it; returns its index or -ENOSPC. Control. */
 int sl_nh_alloc(const struct sl_nh *nh);
-/* Free a next-hop slot once no FIB entry points to it (after sl_dp_sync). Control. */
+/* Free a next-hop slot no FIB entry points to any more; reused after a grace period.
+ * Control. */
 void sl_nh_free(uint32_t idx);
 
 /* Find or create the neighbour for ip (network order); takes a reference. Control. */
 int sl_neigh_get(uint32_t ip);
-/* Drop a reference; frees the slot at zero after a grace period. Control. */
+/* Drop a reference; at zero the slot is reused after a grace period. Control. */
 void sl_neigh_put(uint32_t idx);
 /* Neighbour index for ip or -1. Worker or control. */
 static inline int sl_neigh_find(uint32_t ip)

@@ -2,7 +2,6 @@
  * forwarded packets checks and decrements the TTL (RFC 1812 5.3.1) and checks the next hop's
  * MTU (RFC 1191: DF packets that do not fit get "fragmentation needed"). Packets that came
  * out of a tunnel may only go to a local pod. */
-#include <rte_fib.h>
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -62,7 +61,7 @@ static uint16_t ip4_lookup_chunk(struct rte_graph *graph, struct rte_node *node,
 				   uint16_t nb)
 {
 	uint32_t dst[RTE_GRAPH_BURST_SIZE];
-	uint64_t nh[RTE_GRAPH_BURST_SIZE];
+	uint32_t nh[RTE_GRAPH_BURST_SIZE];
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
 
 	for (uint16_t i = 0; i < nb; i++) {
@@ -70,9 +69,9 @@ static uint16_t ip4_lookup_chunk(struct rte_graph *graph, struct rte_node *node,
 			rte_pktmbuf_mtod((struct rte_mbuf *)objs[i], const struct rte_ipv4_hdr *);
 		dst[i] = rte_be_to_cpu_32(ip->dst_addr);
 	}
-	rte_fib_lookup_bulk(sl_fib_active(), dst, nh, nb);
+	sl_route_lookup_bulk(dst, nh, nb);
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = ip4_lookup_one(objs[i], (uint32_t)nh[i]);
+		next[i] = ip4_lookup_one(objs[i], nh[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "dst %u.%u.%u.%u nh %u -> %s",
 			 dst[i] >> 24, (dst[i] >> 16) & 0xff, (dst[i] >> 8) & 0xff, dst[i] & 0xff,
 			 (unsigned)nh[i], node->nodes[next[i]]->name);
