@@ -1,4 +1,4 @@
-/* sluice-cni: client of sluiced's API socket (control/sl_api.h).
+/* sluice-cni: client of sluiced's API socket (control/core/sl_api.h).
  *
  * One request per connection: connect, write one JSON object and "\n", shut down the
  * write side, read the response until EOF: {"ok":true,"result":...} or

@@ -26,7 +26,8 @@
 
 #define POOL_MBUFS 16383
 #define TICK_MS 100      /* neighbour upkeep period */
-#define RECLAIM_MS 2     /* deferred frees are run this soon after their grace period */
+#define RECLAIM_MS 2     /* deferred frees are run this soon after their grace period, */
+#define RECLAIM_IDLE_MS 50 /* and looked for this often when none waits */
 #define MAX_WAIT_MS 500  /* loop wake-up bound: a signal between two rounds is seen by then */
 
 static void usage(FILE *f)
@@ -53,8 +54,7 @@ static void on_tick(struct sl_loop_timer *t, void *arg)
 /* Run the frees whose grace period has passed (ports of deleted pods close here). */
 static void on_reclaim(struct sl_loop_timer *t, void *arg)
 {
-	sl_dp_reclaim();
-	sl_loop_timer_arm(arg, t, RECLAIM_MS);
+	sl_loop_timer_arm(arg, t, sl_dp_reclaim() ? RECLAIM_MS : RECLAIM_IDLE_MS);
 }
 
 static void on_signal(int sig)

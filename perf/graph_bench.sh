@@ -10,7 +10,7 @@
 #
 # How, and why this way: build/perf/sluice-graph-bench (perf/graph-bench/) links the
 # dataplane library sluiced links, builds the node's tables with the same calls and next-hop
-# shapes control/sl_state.c uses (pods, remote nodes with static neighbour MACs, VNI 1), and
+# shapes control/net/sl_net.c uses (pods, remote nodes with static neighbour MACs, VNI 1), and
 # runs each worker's real graph, rooted at the real port-rx, with the real worker pass
 # (sl_worker_poll). The ports are net_ring ethdevs, so port-rx and port-tx run their real
 # ethdev code (rte_eth_rx_burst / rte_eth_tx_burst), which for net_ring is a ring dequeue /

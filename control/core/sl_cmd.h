@@ -30,7 +30,7 @@
 	X(TRACE_SHOW, "trace.show", SL_CMD_F_HIDDEN, "", "the packets traced so far")        \
 	X(VERSION, "version", 0, "version", "daemon version, workers and node facts")
 
-/* X(name) of every table `show` knows (sl_state_show). */
+/* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
 	X("queues") X("stats") X("drops") X("graph")

@@ -18,7 +18,7 @@
 #include "drivers/sl_xsk.h"
 
 /* The vhost-user queue pair worker w polls first on p (the owner polls 0; see
- * publish_rxqs in control/sl_state.c). */
+ * publish_rxqs in control/net/sl_ports.c). */
 static inline unsigned sl_vhost_qp_of(const struct sl_worker *w, const struct sl_port *p)
 {
 	return (w->id + sl_dp.n_workers - p->owner) % sl_dp.n_workers;

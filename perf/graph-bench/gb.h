@@ -7,7 +7,7 @@
  *        |                                                         -> eth-output -> port-tx
  *   uplink, port 0 (net_ring ethdev: one RX and one TX queue per worker)
  *
- * The node is set up with the dataplane's own API the way control/sl_state.c sets up a node
+ * The node is set up with the dataplane's own API the way control/net/sl_net.c sets up a node
  * with pods and remote nodes (same next-hop types, MTUs, static neighbour MACs). Each worker
  * runs the real worker pass (sl_worker_poll: the graph rooted at port-rx, then the RCU
  * quiescent state) and, after each pass, "recycles" what port-tx put in its TX rings: it

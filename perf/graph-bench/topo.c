@@ -1,4 +1,4 @@
-/* The bench node (see gb.h): ports on net_ring ethdevs, and the tables control/sl_state.c
+/* The bench node (see gb.h): ports on net_ring ethdevs, and the tables control/net/sl_net.c
  * would build for the same node.
  *
  *   this node 198.18.0.1, pods 10.244.1.0/24, gateway 10.244.1.1, VNI 1, UDP 4789
@@ -113,8 +113,8 @@ static int route(uint32_t prefix_net, uint8_t depth, const struct sl_nh *nh)
 	return sl_fib_set(ntohl(prefix_net), depth, idx);
 }
 
-/* Base routes, remote nodes and pods, as sl_state_init, sl_state_node_add and
- * sl_state_pod_add install them (host port disabled). */
+/* Base routes, remote nodes and pods, as the reconciler (control/net/sl_net.c) installs
+ * them (host port disabled). */
 static int tables(const struct gb_args *a)
 {
 	const struct sl_dp_conf *c = &sl_dp.conf;
@@ -152,7 +152,7 @@ static int tables(const struct gb_args *a)
 	return 0;
 }
 
-/* Worker w's receive-queue list, in port order as publish_rxqs (control/sl_state.c) makes
+/* Worker w's receive-queue list, in port order as publish_rxqs (control/net/sl_ports.c) makes
  * it: its uplink queue, then the pods it owns. */
 static int rxqs(unsigned w)
 {
