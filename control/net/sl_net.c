@@ -127,8 +127,10 @@ fail:
 static void pod_del(void *ctx, struct sl_model_pod *mp)
 {
 	struct net_pod *np = mp->dp;
+	struct sl_port *port = sl_dp.ports[np->port];
 	fib_set(sl_cidr_host(mp->spec.ip), -1); /* falls back to "no such pod" */
-	sl_port_unpublish(sl_dp.ports[np->port]);
+	sl_xsk_detach(port->xsk); /* the veth is free when the reply goes; the socket closes later */
+	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);
 	mp->dp = NULL;
