@@ -269,7 +269,7 @@ void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 /* Add one list's objects to m; errors get the entry's path ("pods[1]."). */
 #define LOAD_LIST(list, count, add, what)                                                   \
 	for (unsigned i = 0; i < (count); i++) {                                            \
-		char why[320];                                                              \
+		char why[320] = "";                                                         \
 		int rc_ = add(m, &(list)[i], why, sizeof(why));                             \
 		if (rc_ < 0) {                                                              \
 			char path_[32];                                                     \
