@@ -21,6 +21,8 @@ mkdir -p "$V/a" "$V/u" "$V/b" "$V/victim"
 add() { ctl 1 pod add name="$1" interface=vhost-user vhost_mode=server socket="$2" ip="$3" mac=$MAC; }
 # A socket root must not remove: what a pod would point sluiced at (a runtime's socket).
 python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$V/victim/v.sock"
+VICTIM_INO=$(stat -c %i "$V/victim/v.sock")
+victim_intact() { test -S "$V/victim/v.sock" && test "$(stat -c %i "$V/victim/v.sock")" = "$VICTIM_INO"; }
 
 check "server-mode vhost-user port added" add s1 "$V/a/s1.sock" 10.244.1.20
 check "a second connection to a port that has one is refused; the first keeps the port" \
@@ -41,13 +43,13 @@ refused_link() {
 	grep -q "directory $V/link: is a symbolic link or not a directory" <<<"$out"
 }
 check "a socket path through a symbolic link is refused at pod add, naming the link" refused_link
-check "... and the socket the link leads to is still there" test -S "$V/victim/v.sock"
+check "... and the socket the link leads to is still the same one" victim_intact
 
 check "server-mode port s4 added" add s4 "$V/b/v.sock" 10.244.1.23
 mv "$V/b" "$V/b.old"
 ln -s "$V/victim" "$V/b"
 check "pod del after its directory was swapped for a symlink" ctl 1 pod del name=s4
-check "... leaves the socket the symlink leads to alone" test -S "$V/victim/v.sock"
+check "... leaves the socket the symlink leads to alone" victim_intact
 check "... and removed its own socket in the directory it had opened" test ! -e "$V/b.old/v.sock"
 check "server-mode ports removed" bash -c "$(declare -f ctl); SL_BUILD=$SL_BUILD SL_RUN=$SL_RUN; ctl 1 pod del name=s1 && ctl 1 pod del name=s2"
 check "the refused socket path left no pod behind" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show pods | grep -q '\"s3\"'"
