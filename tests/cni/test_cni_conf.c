@@ -740,6 +740,23 @@ static void test_conf_vhost_good(void **s)
 	assert_true(c.has_mac);
 	assert_string_equal(sl_cni_fmt_mac(c.mac, b), "02:00:00:00:10:01");
 	sl_cni_conf_free(&c);
+
+	/* The pod's user: socketUid/socketGid of the network, args.cni (Multus cni-args, per
+	 * pod) wins; absent: none. K8S_POD_UID from CNI_ARGS. */
+	assert_false(c.has_uid || c.has_gid);
+	const char *o = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			"\"socketUid\":1000,\"socketGid\":2000,\"args\":{\"cni\":{\"socketUid\":"
+			"4321}}}";
+	assert_int_equal(sl_cni_conf_parse(o, strlen(o), SL_CNI_ADD, &c, &err), 0);
+	assert_true(c.has_uid && c.has_gid);
+	assert_int_equal(c.uid, 4321);
+	assert_int_equal(c.gid, 2000);
+	sl_cni_conf_free(&c);
+	char *uenv[] = { "CNI_COMMAND=ADD", "CNI_CONTAINERID=abc", "CNI_NETNS=/n",
+			 "CNI_IFNAME=net1", "CNI_PATH=/p",
+			 "CNI_ARGS=K8S_POD_UID=0b5c2b1e-7f44-4a1c-9b7e-2f6f2d9c1a00", NULL };
+	assert_int_equal(sl_cni_env_parse(uenv, &e, &err), 0);
+	assert_string_equal(e.k8s_uid, "0b5c2b1e-7f44-4a1c-9b7e-2f6f2d9c1a00");
 }
 
 static void test_conf_vhost_bad(void **s)
@@ -747,6 +764,13 @@ static void test_conf_vhost_bad(void **s)
 	expect_conf("\"veth\"", "\"vhost-user\",\"vhostMode\":\"both\"", 7,
 		    "vhostMode: must be \"client\"");
 	expect_conf("\"veth\"", "\"vhost-user\",\"vhostMode\":1", 7, "vhostMode: must be");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketUid\":-1", 7,
+		    "socketUid: must be an integer between 0 and 4294967294");
+	expect_conf("\"veth\"", "\"vhost-user\",\"socketGid\":\"0\"", 7, "socketGid: must be");
+	expect_conf("\"veth\"", "\"vhost-user\",\"args\":{\"cni\":{\"socketUid\":1.5}}", 7,
+		    "args.cni.socketUid: must be an integer");
+	expect_env("CNI_ARGS=", "CNI_ARGS=K8S_POD_UID=../../etc", 4,
+		   "CNI_ARGS: K8S_POD_UID: \"../../etc\" has characters outside [A-Za-z0-9-]");
 	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"run/vh\"", 7,
 		    "socketDir: \"run/vh\" is not an absolute path");
 	expect_conf("\"veth\"", "\"vhost-user\",\"socketDir\":\"/run/../etc\"", 7,
