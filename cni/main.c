@@ -300,7 +300,7 @@ out:
 	if (rc < 0 && devinfo_done)
 		unlink(r->conf.devinfo_file);
 	if (rc < 0 && dir_done)
-		sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me, &ignored);
+		sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me, false, &ignored);
 	if (dfd >= 0)
 		close(dfd);
 	if (rc < 0 && ipam_done)
@@ -411,8 +411,11 @@ static int cmd_del(struct run *r, struct sl_cni_err *err)
 
 	/* vhost-user leftovers: looked for whatever "interface" says (a DEL may not carry
 	 * the CNI_ARGS or runtimeConfig its ADD had). */
-	rc = sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me, &e);
-	KEEP(rc < 0 ? rc : 0, e);
+	bool vhost = r->conf.iface == SL_CNI_IFACE_VHOST_USER;
+	rc = sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me,
+				     vhost && !r->env.k8s_uid[0], &e);
+	if (vhost) /* a veth DEL only looks (socketDir may not even be usable) */
+		KEEP(rc < 0 ? rc : 0, e);
 	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER && r->conf.devinfo_file[0] &&
 	    unlink(r->conf.devinfo_file) < 0 && errno != ENOENT) {
 		rc = sl_cni_fail(&e, SL_CNI_E_SYSTEM, "remove %s: %s", r->conf.devinfo_file,

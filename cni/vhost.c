@@ -398,7 +398,7 @@ static int owner_find(int odir, const struct sl_cni_vhost_owner *me, char *id, s
 }
 
 int sl_cni_vhost_dir_remove(const char *socket_dir, const char *id,
-			    const struct sl_cni_vhost_owner *me, struct sl_cni_err *err)
+			    const struct sl_cni_vhost_owner *me, bool search, struct sl_cni_err *err)
 {
 	struct sl_cni_vhost_owner o;
 	char found[SL_CNI_VHOST_ID_MAX], shown[PATH_MAX];
@@ -413,12 +413,13 @@ int sl_cni_vhost_dir_remove(const char *socket_dir, const char *id,
 		fprintf(stderr, "sluice-cni: %s/%s belongs to container %.64s (ifname %s): left "
 			"alone\n", socket_dir, id, o.container_id, o.ifname);
 		/* Its ADD may have used another id (K8S_POD_UID): look for our own record. */
-		if (odir < 0 || owner_find(odir, me, found, sizeof(found)) < 0) {
+		if (!search || odir < 0 || owner_find(odir, me, found, sizeof(found)) < 0) {
 			rc = 1;
 			goto out;
 		}
 		id = found;
-	} else if (orc == -ENOENT && odir >= 0 && owner_find(odir, me, found, sizeof(found)) == 0) {
+	} else if (orc == -ENOENT && search && odir >= 0 &&
+		   owner_find(odir, me, found, sizeof(found)) == 0) {
 		id = found;
 	}
 	snprintf(shown, sizeof(shown), "%s/%s", socket_dir, id);

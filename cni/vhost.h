@@ -98,11 +98,12 @@ int sl_cni_vhost_dir_create(const struct sl_cni_conf *c, const struct sl_cni_vho
 			    const struct sl_cni_vhost_owner *me, struct sl_cni_err *err);
 
 /* DEL, and undoing a failed ADD: remove <socketDir>/<id> and its owner record, unless the
- * record names another attachment (then nothing is touched: 1 is returned). When <id> has
- * no record of me (a DEL without the K8S_POD_UID its ADD had), the records are searched
- * for me. A missing directory is success (0). Returns 0, 1 or -errno. */
+ * record names another attachment (then nothing is touched: 1 is returned). With search,
+ * when <id> has no record of me (a DEL without the K8S_POD_UID its ADD had), the records
+ * are searched for me. A missing directory is success (0). Returns 0, 1 or -errno. */
 int sl_cni_vhost_dir_remove(const char *socket_dir, const char *id,
-			    const struct sl_cni_vhost_owner *me, struct sl_cni_err *err);
+			    const struct sl_cni_vhost_owner *me, bool search,
+			    struct sl_cni_err *err);
 
 /* CHECK: 0 when <socketDir>/<id> is a directory whose record names me (or that has none),
  * -ENOENT when missing, -EPERM when another attachment's. */

@@ -1041,11 +1041,11 @@ static void test_vhost_files(void **s)
 	 * record goes with the directory. */
 	snprintf(path, sizeof(path), "%s/link", v.dir);
 	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, &err), 0);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, true, &err), 0);
 	assert_int_not_equal(access(v.dir, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/.owner/%s", c.socket_dir, v.id);
 	assert_int_not_equal(access(path, F_OK), 0);
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, &err), 0);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, true, &err), 0);
 	assert_int_equal(access(target, F_OK), 0);
 	sl_cni_conf_free(&c);
 	assert_int_equal(sl_cni_rm_tree(base, &err), 0);
@@ -1105,7 +1105,7 @@ static void test_vhost_collision(void **s)
 		fail_msg("message: %s", err.msg);
 	assert_int_equal(access(sock, F_OK), 0); /* a's directory untouched */
 	/* b's undo and b's DEL leave it too (1: another attachment's). */
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &b, &err), 1);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &b, true, &err), 1);
 	assert_int_equal(access(sock, F_OK), 0);
 	assert_int_equal(sl_cni_vhost_dir_check(c.socket_dir, v.id, &b), -EPERM);
 	assert_int_equal(sl_cni_vhost_dir_check(c.socket_dir, v.id, &a), 0);
@@ -1117,7 +1117,7 @@ static void test_vhost_collision(void **s)
 	assert_string_equal(o.container_id, "aaaa");
 	assert_string_equal(o.ifname, "net1");
 	/* a's DEL removes it. */
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &a, &err), 0);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &a, true, &err), 0);
 	assert_int_not_equal(access(v.dir, F_OK), 0);
 	assert_int_equal(sl_cni_vhost_dir_check(c.socket_dir, v.id, &a), -ENOENT);
 	/* Now b may have the id. */
@@ -1151,12 +1151,12 @@ static void test_vhost_pod_uid(void **s)
 	dfd = sl_cni_vhost_dir_create(&c, &v, &new, &err); /* same pod, newer sandbox */
 	assert_true(dfd >= 0);
 	close(dfd);
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &old, &err), 1);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &old, true, &err), 1);
 	assert_int_equal(access(v.dir, F_OK), 0);
 	/* DEL without K8S_POD_UID: computed id is the hash one; the record leads to the UID dir. */
 	assert_int_equal(sl_cni_vhost_paths(&c, "sandbox2", "net1", "", &h, &err), 0);
 	assert_string_not_equal(h.id, v.id);
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, h.id, &new, &err), 0);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, h.id, &new, true, &err), 0);
 	assert_int_not_equal(access(v.dir, F_OK), 0);
 	vh_teardown(&c);
 }
@@ -1195,7 +1195,7 @@ static void test_vhost_symlinks(void **s)
 	snprintf(path, sizeof(path), "%s/" SL_CNI_DEVINFO_NAME, moved);
 	assert_int_equal(access(path, F_OK), 0);
 	/* DEL: removes the link itself, never the victim's file, never chmods it. */
-	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, &err), 0);
+	assert_int_equal(sl_cni_vhost_dir_remove(c.socket_dir, v.id, &me, true, &err), 0);
 	assert_int_equal(lstat(v.dir, &st), -1);
 	assert_int_equal(access(vfile, F_OK), 0);
 	assert_int_equal(stat(victim, &st), 0);
