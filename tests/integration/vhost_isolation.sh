@@ -4,7 +4,8 @@
 # first keeps the port); a server-mode socket belongs to the owner of its directory (the
 # pod's user); sluiced never follows a symbolic link on the way to a socket: a symlinked
 # directory is refused at pod add, and a directory swapped for a symlink after the add
-# does not make pod del unlink what the link points to.
+# does not make pod del unlink what the link points to. A --state path that is a link or
+# too long is refused at start.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vhost_isolation.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -53,4 +54,16 @@ check "... leaves the socket the symlink leads to alone" victim_intact
 check "... and removed its own socket in the directory it had opened" test ! -e "$V/b.old/v.sock"
 check "server-mode ports removed" bash -c "$(declare -f ctl); SL_BUILD=$SL_BUILD SL_RUN=$SL_RUN; ctl 1 pod del name=s1 && ctl 1 pod del name=s2"
 check "the refused socket path left no pod behind" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show pods | grep -q '\"s3\"'"
+# The state file (sluiced --state) is never followed or truncated: refused at start.
+ln -s /etc/hostname "$SL_RUN/linked.state.json"
+refuses_state() { # STATE WANT
+	local out; out=$(timeout 20 "$SL_BUILD/control/sluiced" -s "$SL_RUN/x.sock" --state "$1" -- -l 0 --no-pci --file-prefix "${SL_PREFIX}st" --no-huge -m 64 2>&1)
+	local rc=$?
+	echo "$out"
+	[ "$rc" = 2 ] && grep -q -- "$2" <<<"$out"
+}
+check "sluiced refuses to start with a --state that is a symbolic link" \
+	refuses_state "$SL_RUN/linked.state.json" "--state: .* is not a regular file (a symbolic link"
+check "sluiced refuses to start with a --state path that does not fit" \
+	refuses_state "/$(printf 's%.0s' $(seq 4100))" "--state: path is 4101 bytes"
 check_summary
