@@ -409,11 +409,13 @@ static int open_socket_dir(const char *path, char base[NAME_MAX + 1], const char
 		return -errno;
 	}
 	for (const char *p = path + 1;;) {
+		while (*p == '/')
+			p++;
 		size_t n = strcspn(p, "/");
 		if (n == 0 || n > NAME_MAX || (n <= 2 && !strncmp(p, "..", n))) {
 			*err = n ? n > NAME_MAX ? "a path component is longer than NAME_MAX"
 					   : "has a \".\" or \"..\" component"
-				 : "has an empty component (\"//\" or a trailing \"/\")";
+				 : "does not name a file (it ends with \"/\")";
 			close(fd);
 			return -EINVAL;
 		}
