@@ -490,8 +490,11 @@ int sl_cni_vhost_gc(const char *socket_dir,
 			if (!fn(de->d_name, has ? &o : NULL, arg))
 				continue;
 			snprintf(shown, sizeof(shown), "%s/%s", socket_dir, de->d_name);
-			if (pass == 0 && (rc = rm_at(base, de->d_name, 0)) < 0 && !first)
-				first = sys_fail(err, "remove", shown, -rc);
+			if (pass == 0 && (rc = rm_at(base, de->d_name, 0)) < 0) {
+				if (!first) /* the record stays: the next GC tries again */
+					first = sys_fail(err, "remove", shown, -rc);
+				continue;
+			}
 			if (odir >= 0 && unlinkat(odir, de->d_name, 0) < 0 && errno != ENOENT &&
 			    !first)
 				first = sys_fail(err, "remove owner record of", shown, errno);
