@@ -22,8 +22,9 @@ mkdir -p "$V/a" "$V/u" "$V/b" "$V/victim"
 add() { ctl 1 pod add name="$1" interface=vhost-user vhost_mode=server socket="$2" ip="$3" mac=$MAC; }
 # A socket root must not remove: what a pod would point sluiced at (a runtime's socket).
 python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$V/victim/v.sock"
-VICTIM_INO=$(stat -c %i "$V/victim/v.sock")
-victim_intact() { test -S "$V/victim/v.sock" && test "$(stat -c %i "$V/victim/v.sock")" = "$VICTIM_INO"; }
+chown 4999:4999 "$V/victim/v.sock" # a socket sluiced recreated there would be root's
+VICTIM_ID=$(stat -c %i:%u "$V/victim/v.sock")
+victim_intact() { test -S "$V/victim/v.sock" && test "$(stat -c %i:%u "$V/victim/v.sock")" = "$VICTIM_ID"; }
 
 check "server-mode vhost-user port added" add s1 "$V/a/s1.sock" 10.244.1.20
 check "a second connection to a port that has one is refused; the first keeps the port" \
