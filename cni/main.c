@@ -4,12 +4,13 @@
  * ADD   sluiced version -> IPAM ADD -> veth (peer created in the pod netns) -> pod address,
  *       routes, checksum offload off -> sluiced pod.add -> result. Any failure undoes the
  *       steps already done (veth deleted, IPAM DEL), so a failed ADD leaves nothing behind.
- *       vhost-user: sluiced version -> IPAM ADD -> owner record + socket directory (vhost.h) ->
- *       device-info file(s) -> sluiced pod.add (interface vhost-user, socket, vhost_mode)
+ *       vhost-user: sluiced version -> IPAM ADD -> owner record and socket directory
+ *       (vhost.h) -> device-info file(s) -> sluiced pod.add (interface vhost-user, socket,
+ *       vhost_mode)
  *       -> result with socketPath; no kernel interface; undone the same way on failure.
  * DEL   sluiced pod.del ("not found" is success) -> delete the host veth (takes the pod
- *       end along) -> remove the vhost-user socket directory if its owner record is ours (and the CNIDeviceInfoFile of
- *       a vhost-user attachment) -> IPAM DEL. Both kinds of leftovers are looked for
+ *       end along) -> remove the vhost-user socket directory if its owner record is ours
+ *       (and the CNIDeviceInfoFile of a vhost-user attachment) -> IPAM DEL. Both kinds of leftovers are looked for
  *       whatever "interface" says. Every step runs even when an earlier one failed. When
  *       sluiced cannot be reached the local steps still run and DEL answers 11 ("try again
  *       later"): sluiced might still route the pod's address to a port that no longer
@@ -24,7 +25,8 @@
  *       attachment of cni.dev/valid-attachments are removed from sluiced and the node, their
  *       addresses released (IPAM DEL) when the container id is known, then IPAM GC. With a
  *       vhost-user config the same for vhost-user pods (name "<id>:<ifname>", port
- *       "<ifname>.sock") and the socket directories under socketDir (by owner record) instead.
+ *       "<ifname>.sock") and the socket directories under socketDir (by owner record)
+ *       instead.
  *       The other kind's live attachments are added to the valid list the IPAM plugin's
  *       GC gets (one host-local store serves both); without sluiced no IPAM GC.
  * VERSION the supported versions. */
