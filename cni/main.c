@@ -11,9 +11,9 @@
  * DEL   sluiced pod.del ("not found" is success) -> delete the host veth (takes the pod
  *       end along) -> remove the vhost-user socket directory if its owner record is ours
  *       (and the CNIDeviceInfoFile of a vhost-user attachment) -> IPAM DEL. Both kinds of
- *       leftovers are looked for whatever "interface" says. Every step runs even when an earlier one failed. When
- *       sluiced cannot be reached the local steps still run and DEL answers 11 ("try again
- *       later"): sluiced might still route the pod's address to a port that no longer
+ *       leftovers are looked for whatever "interface" says. Every step runs even when an
+ *       earlier one failed. When sluiced cannot be reached the local steps still run and
+ *       DEL answers 11 ("try again later"): sluiced might still route the pod's address to a port that no longer
  *       exists, and the retry after sluiced is back removes it. DEL never needs the pod
  *       namespace.
  * CHECK the pod interface exists, is up and has its address, the host end exists and is
