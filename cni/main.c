@@ -13,9 +13,9 @@
  *       (and the CNIDeviceInfoFile of a vhost-user attachment) -> IPAM DEL. Both kinds of
  *       leftovers are looked for whatever "interface" says. Every step runs even when an
  *       earlier one failed. When sluiced cannot be reached the local steps still run and
- *       DEL answers 11 ("try again later"): sluiced might still route the pod's address to a port that no longer
- *       exists, and the retry after sluiced is back removes it. DEL never needs the pod
- *       namespace.
+ *       DEL answers 11 ("try again later"): sluiced might still route the pod's address
+ *       to a port that no longer exists, and the retry after sluiced is back removes it.
+ *       DEL never needs the pod namespace.
  * CHECK the pod interface exists, is up and has its address, the host end exists and is
  *       up, sluiced lists the pod with that address and port, and the IPAM CHECK passes.
  *       vhost-user: the socket directory exists, sluiced lists the pod with that address
