@@ -1,7 +1,10 @@
 /* ip4-lookup: finds the next hop in the FIB (DIR-24-8, looked up as a burst), then for
  * forwarded packets checks and decrements the TTL (RFC 1812 5.3.1) and checks the next hop's
  * MTU (RFC 1191: DF packets that do not fit get "fragmentation needed"). Packets that came
- * out of a tunnel may only go to a local pod. */
+ * out of a tunnel may only go to a local pod: that is checked first, so they get no echo
+ * reply from the gateway address and no unreachable error (those answer local traffic);
+ * on the way to a pod they can still get "time exceeded" and "fragmentation needed", which
+ * traceroute and path MTU discovery across nodes need. */
 #include <rte_fib.h>
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
@@ -33,6 +36,8 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	pv->route.nh = nh_idx;
 
+	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD))
+		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	switch (nh->type) {
 	case SL_NH_LOCAL:
 		return EDGE_LOCAL;
@@ -43,8 +48,6 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	default:
 		break;
 	}
-	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD))
-		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	if (!(pv->flags & SL_F_LOCAL_ORIGIN)) {
 		if (unlikely(ip->time_to_live <= 1))
 			return icmp_error(m, SL_ICMP_TIME_EXCEEDED, 0, 0);
