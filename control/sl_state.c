@@ -369,6 +369,8 @@ int sl_state_pod_add(const struct sl_pod_spec *s, char *err, size_t errlen)
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = st.conf.pod_mtu;
 	port->owner = least_loaded_worker();
+	port->pod_ip = s->ip; /* anti-spoofing: the only source the pod may use */
+	memcpy(&port->pod_mac, s->mac, 6);
 
 	struct sl_nh nh = { .type = SL_NH_POD, .port = id, .mtu = st.conf.pod_mtu };
 	memcpy(&nh.mac, s->mac, 6);
@@ -763,6 +765,7 @@ static cJSON *show_ports(void)
 			s.tx_packets += p->stats[w].tx_packets;
 			s.tx_bytes += p->stats[w].tx_bytes;
 			s.tx_dropped += p->stats[w].tx_dropped;
+			s.rx_spoofed += p->stats[w].rx_spoofed;
 		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "id", p->id);
@@ -776,6 +779,7 @@ static cJSON *show_ports(void)
 		cJSON_AddNumberToObject(o, "tx_packets", (double)s.tx_packets);
 		cJSON_AddNumberToObject(o, "tx_bytes", (double)s.tx_bytes);
 		cJSON_AddNumberToObject(o, "tx_dropped", (double)s.tx_dropped);
+		cJSON_AddNumberToObject(o, "rx_spoofed", (double)s.rx_spoofed);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

@@ -5,12 +5,18 @@
  * CIDR.
  *
  * Trust: a tunnelled packet is accepted only from a configured node's VTEP and only with an
- * inner source inside that node's pod CIDR: the FIB route for the inner source must be a
- * VXLAN next hop whose VTEP is the outer source. Otherwise: vxlan-untrusted-peer (no
- * configured node owns that inner source: a route gateway, an unknown host, or an inner
- * source of this node, a Service or an external range) or vxlan-inner-spoofed (a node owns
- * it, but not the one that sent it). Service and external source ranges through a tunnel are
- * not accepted yet (docs/known-issues.md). */
+ * inner source that node owns, decided by the FIB route for the inner source
+ * (sl_route_lookup):
+ *  - a VXLAN next hop whose VTEP is the outer source: a pod of that node (its pod CIDR);
+ *  - or the inner source is the outer source itself and its route is the plain uplink next
+ *    hop to that same address (what sl_state_node_add installs for a node's address): the
+ *    node's own kernel, reaching pods here through its host port. An underlay router that is
+ *    itself a route's gateway passes this test for its own address too; that gives it
+ *    nothing it lacks, since plain IPv4 from the underlay to pods is routed anyway.
+ * Otherwise: vxlan-untrusted-peer (no configured node owns that inner source: a route
+ * gateway, an unknown host, or an inner source of this node, a Service or an external range)
+ * or vxlan-inner-spoofed (a node owns it, but not the one that sent it). Service and external
+ * source ranges through a tunnel are not accepted yet (docs/known-issues.md). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -60,10 +66,13 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint32_t src_nhi = sl_route_lookup(inner->src_addr);
 	const struct sl_nh *src_nh = &sl_dp.nh[src_nhi < SL_MAX_NH ? src_nhi : 0];
-	if (src_nh->type != SL_NH_VXLAN)
+	if (src_nh->type == SL_NH_VXLAN) {
+		if (src_nh->ip != vtep)
+			return EDGE_DROP_VXLAN_INNER_SPOOFED;
+	} else if (inner->src_addr != vtep || src_nh->type != SL_NH_UPLINK ||
+		   src_nh->ip != vtep) {
 		return EDGE_DROP_VXLAN_UNTRUSTED_PEER;
-	if (src_nh->ip != vtep)
-		return EDGE_DROP_VXLAN_INNER_SPOOFED;
+	}
 	if ((inner->dst_addr & sl_dp.conf.pod_cidr_mask) != sl_dp.conf.pod_cidr)
 		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	sl_priv(m)->flags |= SL_F_DECAPPED;

@@ -108,6 +108,10 @@ int th_setup(void **state)
 	sl_fib_set(0x0af40200, 24, nh((struct sl_nh){ .type = SL_NH_VXLAN, .port = TH_UPLINK,
 						      .mtu = 1450, .ip = pb_addr("198.18.0.2"),
 						      .neigh = (uint32_t)neigh_remote }));
+	/* The remote node's own address, as sl_state_node_add routes it. */
+	sl_fib_set(0xc6120002, 32, nh((struct sl_nh){ .type = SL_NH_UPLINK, .port = TH_UPLINK,
+						      .mtu = 1500, .ip = pb_addr("198.18.0.2"),
+						      .neigh = (uint32_t)neigh_remote }));
 	sl_fib_set(0, 0, nh((struct sl_nh){ .type = SL_NH_UPLINK, .port = TH_UPLINK, .mtu = 1500,
 					    .ip = pb_addr("198.18.0.254"),
 					    .neigh = (uint32_t)neigh_gw }));

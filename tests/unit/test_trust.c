@@ -143,7 +143,8 @@ static struct rte_mbuf *tunnelled(const char *vtep, const char *inner_src, const
 	return m;
 }
 
-/* Only a configured node's VTEP, and only with an inner source in that node's pod CIDR. */
+/* Only a configured node's VTEP, and only with an inner source in that node's pod CIDR or
+ * the node's own address. */
 static void test_vxlan_trusted_peers(void **s)
 {
 	struct {
@@ -157,7 +158,10 @@ static void test_vxlan_trusted_peers(void **s)
 		/* the right node, but an inner source it does not own */
 		{ "198.18.0.2", "10.244.1.2", SL_DROP_VXLAN_UNTRUSTED_PEER },
 		{ "198.18.0.2", "10.96.0.10", SL_DROP_VXLAN_UNTRUSTED_PEER },
-		{ "198.18.0.2", "198.18.0.2", SL_DROP_VXLAN_UNTRUSTED_PEER },
+		{ "198.18.0.2", "198.18.0.77", SL_DROP_VXLAN_UNTRUSTED_PEER },
+		/* an underlay host tunnelling its own address: not a node */
+		{ "198.18.0.9", "198.18.0.9", SL_DROP_VXLAN_UNTRUSTED_PEER },
+		{ "198.18.0.2", "198.18.0.1", SL_DROP_VXLAN_UNTRUSTED_PEER },
 	};
 	for (unsigned i = 0; i < RTE_DIM(bad); i++) {
 		th_reset();
@@ -167,10 +171,15 @@ static void test_vxlan_trusted_peers(void **s)
 			fail_msg("vtep %s inner %s: not dropped as %s", bad[i].vtep,
 				 bad[i].inner_src, sl_drop_name(bad[i].why));
 	}
-	th_reset();
-	struct rte_mbuf *m = tunnelled("198.18.0.2", "10.244.2.200", "10.244.1.3", false, 0);
-	assert_int_equal(th_run(TH_UPLINK, m, TH_POD_B, out, 8), 1);
-	rte_pktmbuf_free_bulk(out, 1);
+	/* Accepted: a pod of the sending node, and the sending node's own address (its kernel
+	 * through its host port). */
+	const char *good[] = { "10.244.2.200", "198.18.0.2" };
+	for (unsigned i = 0; i < RTE_DIM(good); i++) {
+		th_reset();
+		struct rte_mbuf *m = tunnelled("198.18.0.2", good[i], "10.244.1.3", false, 0);
+		assert_int_equal(th_run(TH_UPLINK, m, TH_POD_B, out, 8), 1);
+		rte_pktmbuf_free_bulk(out, 1);
+	}
 }
 
 /* Decapsulated packets may only go to a local pod: no echo reply from the gateway address,
