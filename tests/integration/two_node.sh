@@ -5,7 +5,8 @@
 # kernel pods over AF_XDP, an underlay bridge), then checks forwarding (ICMP, TCP with
 # content check), the VXLAN encapsulation on the wire, pod detach/re-attach at run time,
 # the ICMP errors the gateway sends, config validation (sluiced --check), the API socket's
-# handling of bad requests, the packet tracer and counters, and a clean shutdown.
+# handling of bad requests, anti-spoofing (a pod sending from another pod's address), the
+# packet tracer and counters, and a clean shutdown.
 #
 # Usage (as root, from the repository root):
 #   SL_BUILD=build bash tests/integration/two_node.sh
