@@ -512,7 +512,7 @@ spoof_run() {
 	d0=$(drop_count 1 pod-spoofed-source)
 	r0=$(port_counter 1 p1a rx_spoofed)
 	: >"$err"
-	bg_ns p2a timeout 30 tcpdump -i eth0 -n -U -w "$pcap" 'icmp[icmptype] = icmp-echo' 2>"$err"
+	bg_ns p2a timeout 30 tcpdump -i eth0 -n -U --immediate-mode -w "$pcap" 'icmp[icmptype] = icmp-echo' 2>"$err"
 	tp=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q 'listening on' "$err" && break
@@ -525,6 +525,13 @@ spoof_run() {
 	in_ns p1a timeout 20 ping -n -c 5 -i 0.2 -W 2 -I 10.244.1.2 10.244.2.2 >"$T/spoof-legit.log" 2>&1 || rc=1
 	in_ns p1a ip addr del 10.244.1.3/32 dev eth0
 	in_ns p1a ip neigh del 10.244.1.1 dev eth0
+	# The legitimate requests came after the spoofed ones on the same path: once the capture
+	# file holds them, anything spoofed that got through is in it too.
+	for ((i = 0; i < 50; i++)); do
+		legit=$(tcpdump -r "$pcap" -n 'src host 10.244.1.2' 2>/dev/null | wc -l)
+		[ "$legit" -ge 5 ] && break
+		sleep 0.1
+	done
 	kill -INT "$tp" 2>/dev/null
 	wait "$tp" 2>/dev/null
 	spoofed=$(tcpdump -r "$pcap" -n 'src host 10.244.1.3' 2>/dev/null | wc -l)
