@@ -70,7 +70,8 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	w->drops[reason_of(pv->icmp.type, pv->icmp.code)]++;
 	if (!error_allowed(orig, hlen, len))
 		return EDGE_DROP_ICMP_NO_ERROR_FOR_ERROR;
-	bool fn = pv->icmp.type == SL_ICMP_DEST_UNREACH && pv->icmp.code == SL_ICMP_UNREACH_NEEDFRAG;
+	bool fn = pv->icmp.type == SL_ICMP_DEST_UNREACH &&
+		  pv->icmp.code == SL_ICMP_UNREACH_NEEDFRAG;
 	if (!(fn ? take_token(&w->icmp_fn_tokens, &w->icmp_fn_last_tsc)
 		 : take_token(&w->icmp_tokens, &w->icmp_last_tsc)))
 		return EDGE_DROP_ICMP_RATE_LIMITED;
