@@ -12,14 +12,15 @@
  *
  * Segmentation takes mbufs from the pool every port shares, so a guest must not be able to
  * drain it (offload-malformed, offload-burst-limit, offload-pool-reserve):
- *  - the MSS is at least MIN_MSS = 536, the IPv4 default (RFC 879, RFC 1122 4.2.2.6): no
- *    real stack sends a smaller MSS through TSO (Linux's TCP_MIN_MSS of 88 is a floor for
- *    hostile peers, not what a guest's own MTU yields), so one 64 KiB frame is at most
- *    123 segments (it was 745 at MSS 88);
- *  - per call (one graph walk) one port may have at most pool size / 8 segments made and
- *    all ports together pool size / 4: a frame beyond its port's or the walk's budget is
- *    dropped whole (TCP resends it) (2,047 and 4,095 with sluiced's 16,383 mbufs: a burst
- *    of 32 64 KiB frames at MSS 1448 is 1,440 segments and fits);
+ *  - the MSS is at least MIN_MSS = 536, the IPv4 default every host must accept (RFC 879,
+ *    RFC 1122 4.2.2.6). A guest's MSS comes from its MTU (1,410 at the default pod MTU);
+ *    smaller only when the remote peer advertises less, which real peers do not (Linux's
+ *    TCP_MIN_MSS of 88 and tcp_min_snd_mss of 48 are floors against hostile peers,
+ *    CVE-2019-11479). So one 64 KiB frame is at most 123 segments (745 at MSS 88);
+ *  - per call (one graph walk of one worker) one port may have at most pool size / 8
+ *    segments made and all ports together pool size / 4: a frame beyond its port's or the
+ *    walk's budget is dropped whole (TCP resends it) (2,047 and 4,095 with sluiced's
+ *    16,383 mbufs: a burst of 32 64 KiB frames at MSS 1448 is 1,440 segments and fits);
  *  - a frame is not cut while fewer than pool size / 4 mbufs (the reserve) would stay
  *    free afterwards, so receive queues, other pods and the control thread still get
  *    mbufs whatever guests send. */
