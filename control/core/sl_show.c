@@ -89,6 +89,7 @@ static cJSON *show_ports(void)
 			s.tx_packets += p->stats[w].tx_packets;
 			s.tx_bytes += p->stats[w].tx_bytes;
 			s.tx_dropped += p->stats[w].tx_dropped;
+			s.rx_spoofed += p->stats[w].rx_spoofed;
 		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "id", p->id);
@@ -102,6 +103,7 @@ static cJSON *show_ports(void)
 		cJSON_AddNumberToObject(o, "tx_packets", (double)s.tx_packets);
 		cJSON_AddNumberToObject(o, "tx_bytes", (double)s.tx_bytes);
 		cJSON_AddNumberToObject(o, "tx_dropped", (double)s.tx_dropped);
+		cJSON_AddNumberToObject(o, "rx_spoofed", (double)s.rx_spoofed);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

@@ -60,9 +60,9 @@ void sl_net_neigh_tick(void)
 		} else {
 			ask = age > NEIGH_REFRESH_S * hz && now - n->requested_tsc > 5 * hz;
 		}
-		if (ask) {
+		if (ask) { /* the reply is accepted from now on (arp-input) */
+			atomic_store(&n->requested_tsc, now);
 			send_arp_request(n->ip);
-			n->requested_tsc = now;
 		}
 	}
 }

@@ -95,6 +95,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
 	port->owner = sl_port_least_loaded_worker();
+	port->pod_ip = s->ip.v4; /* anti-spoofing: the only source the pod may use */
+	memcpy(&port->pod_mac, s->mac, 6);
 
 	struct sl_nh nh = { .type = SL_NH_POD, .port = id, .mtu = net.conf.pod_mtu };
 	memcpy(&nh.mac, s->mac, 6);

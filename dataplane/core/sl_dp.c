@@ -124,6 +124,7 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	for (unsigned i = 0; i < n_workers; i++) {
 		sl_dp.workers[i].id = i;
 		sl_dp.workers[i].icmp_tokens = 10;
+		sl_dp.workers[i].icmp_fn_tokens = 10;
 	}
 	return 0;
 }

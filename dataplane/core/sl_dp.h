@@ -47,6 +47,8 @@ struct sl_port_stats {
 	uint64_t rx_packets, rx_bytes;
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_dropped;
+	uint64_t rx_spoofed;  /* pod ports: frames not carrying the pod's own IP/MAC source
+			       * (also counted per worker as pod-spoofed-source) */
 } __rte_cache_aligned;
 
 struct sl_xsk;
@@ -65,6 +67,11 @@ struct sl_port {
 	unsigned owner;               /* worker polling this port's receive queue(s) */
 	struct rte_ring *tx_ring;     /* set when only the owner may send: the MP ring other
 				       * workers hand packets to (see port/port_send.h) */
+	/* Pod ports (XSK, VHOST): the only source a frame from this port may carry; set by
+	 * the control thread before the port is published. Anti-spoofing (eth-input,
+	 * arp-input) compares against these two fields. 0 / zero MAC: nothing is accepted. */
+	uint32_t pod_ip;              /* network order */
+	struct rte_ether_addr pod_mac;
 	/* Mutable, one slot per worker. */
 	struct sl_port_stats stats[SL_MAX_WORKERS];
 };
@@ -94,12 +101,22 @@ struct sl_neigh {
 	uint32_t ip;                     /* network order */
 	_Atomic uint64_t mac_state;      /* bits 0-47 MAC, bit 48 valid */
 	_Atomic uint64_t updated_tsc;    /* last time a reply refreshed it */
-	uint64_t requested_tsc;          /* control: last ARP request sent */
+	_Atomic uint64_t requested_tsc;  /* control: last ARP request sent; arp-input learns
+					  * only from replies within SL_ARP_REPLY_WINDOW_S */
 	uint32_t refs;                   /* control: next hops using it; 0 = free slot */
 	bool releasing;                  /* control: freed, waiting for a grace period */
 };
+#define SL_NEIGH_MAC_MASK ((1ULL << 48) - 1)
 #define SL_NEIGH_VALID (1ULL << 48)
 #define SL_NEIGH_STATIC (1ULL << 49) /* configured: not learned, requested or aged */
+/* ARP trust on the uplink (dataplane/arp/arp_input.c): a reply is learned only within this
+ * many seconds of the request control sent for that address (requested_tsc)... */
+#define SL_ARP_REPLY_WINDOW_S 3
+/* ...and a reply carrying a MAC other than the resolved one replaces it only once the
+ * resolved MAC has gone this long without confirming (updated_tsc): longer than control's
+ * refresh (a request after 30 s without a reply, repeated every 5 s), so the old MAC had
+ * at least one fresh request it did not answer. */
+#define SL_NEIGH_HOLD_S 40
 
 struct sl_rxq {
 	uint16_t port;  /* sluice port index */
@@ -131,8 +148,11 @@ struct sl_worker {
 	uint64_t drops[SL_DROP_COUNT];
 	uint64_t loops, idle_loops, sleeps;
 	uint16_t last_rx;            /* packets the last port-rx call received */
-	double icmp_tokens;          /* ICMP error token bucket */
+	double icmp_tokens;          /* ICMP error token bucket (all but frag-needed) */
 	uint64_t icmp_last_tsc;
+	double icmp_fn_tokens;       /* frag-needed's own bucket, so floods of other errors
+				      * (TTL=1) cannot starve PMTU discovery (RFC 1191) */
+	uint64_t icmp_fn_last_tsc;
 	/* Trace: control sets budget, worker marks packets and appends records. */
 	_Atomic int trace_budget;
 	_Atomic unsigned trace_n;

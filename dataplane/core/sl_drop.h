@@ -10,9 +10,17 @@
 	_(FRAME_TOO_BIG, "frame-too-big")                                         \
 	_(NO_MBUF, "no-mbuf")                                                     \
 	_(NO_HEADROOM, "no-headroom")                                             \
+	_(OFFLOAD_BURST_LIMIT, "offload-burst-limit")                             \
+	_(OFFLOAD_POOL_RESERVE, "offload-pool-reserve")                           \
+	_(POD_SPOOFED_SOURCE, "pod-spoofed-source")                               \
+	_(UPLINK_SPOOFED_SOURCE, "uplink-spoofed-source")                         \
 	_(ARP_MALFORMED, "arp-malformed")                                         \
 	_(ARP_NOT_FOR_US, "arp-not-for-us")                                       \
 	_(ARP_REPLY_CONSUMED, "arp-reply-consumed")                               \
+	_(ARP_UNSOLICITED, "arp-unsolicited")                                     \
+	_(ARP_SENDER_MISMATCH, "arp-sender-mismatch")                             \
+	_(ARP_HELD_DOWN, "arp-held-down")                                         \
+	_(ARP_STATIC_NEIGHBOUR, "arp-static-neighbour")                           \
 	_(IP4_TRUNCATED, "ip4-truncated")                                         \
 	_(IP4_BAD_VERSION, "ip4-bad-version")                                     \
 	_(IP4_BAD_IHL, "ip4-bad-ihl")                                             \
@@ -31,7 +39,8 @@
 	_(VXLAN_BAD_FLAGS, "vxlan-bad-flags")                                     \
 	_(VXLAN_BAD_VNI, "vxlan-bad-vni")                                         \
 	_(VXLAN_FRAGMENT, "vxlan-fragment")                                       \
-	_(VXLAN_UNKNOWN_SOURCE, "vxlan-unknown-source")                           \
+	_(VXLAN_UNTRUSTED_PEER, "vxlan-untrusted-peer")                           \
+	_(VXLAN_INNER_SPOOFED, "vxlan-inner-spoofed")                             \
 	_(VXLAN_INNER_INVALID, "vxlan-inner-invalid")                             \
 	_(VXLAN_INNER_NOT_LOCAL, "vxlan-inner-not-local")                         \
 	_(LOCAL_UNSUPPORTED, "local-unsupported")                                 \

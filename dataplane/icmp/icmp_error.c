@@ -1,8 +1,10 @@
 /* icmp-error: turns the packet that could not be forwarded into the ICMP error that tells
  * its sender why (RFC 792; RFC 1812 4.3.2), then routes it back through ip4-lookup.
- * The original is counted under its drop reason. Errors are rate-limited per worker by a
- * token bucket (RFC 1812 4.3.2.8) and never sent about ICMP errors, non-first fragments or
- * non-unicast sources (RFC 1812 4.3.2.7). */
+ * The original is counted under its drop reason. Errors are rate-limited per worker by token
+ * buckets (RFC 1812 4.3.2.8): "fragmentation needed" has a bucket of its own, so a flood of
+ * other errors (TTL=1 packets, unreachable destinations) cannot suppress it and break path
+ * MTU discovery (RFC 1191) for everyone; both refill at conf.icmp_rate. Errors are never
+ * sent about ICMP errors, non-first fragments or non-unicast sources (RFC 1812 4.3.2.7). */
 #include <rte_cycles.h>
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
@@ -28,17 +30,18 @@ static enum sl_drop_reason reason_of(uint8_t type, uint8_t code)
 	return code == SL_ICMP_UNREACH_HOST ? SL_DROP_NO_SUCH_POD : SL_DROP_NO_ROUTE;
 }
 
-static bool take_token(struct sl_worker *w)
+/* Take a token from the bucket (*tokens, *last_tsc) refilled at conf.icmp_rate. */
+static bool take_token(double *tokens, uint64_t *last_tsc)
 {
 	uint64_t now = rte_rdtsc();
 	double hz = (double)rte_get_tsc_hz();
-	w->icmp_tokens += (double)(now - w->icmp_last_tsc) / hz * sl_dp.conf.icmp_rate;
-	w->icmp_last_tsc = now;
-	if (w->icmp_tokens > ICMP_BURST_TOKENS)
-		w->icmp_tokens = ICMP_BURST_TOKENS;
-	if (w->icmp_tokens < 1.0)
+	*tokens += (double)(now - *last_tsc) / hz * sl_dp.conf.icmp_rate;
+	*last_tsc = now;
+	if (*tokens > ICMP_BURST_TOKENS)
+		*tokens = ICMP_BURST_TOKENS;
+	if (*tokens < 1.0)
 		return false;
-	w->icmp_tokens -= 1.0;
+	*tokens -= 1.0;
 	return true;
 }
 
@@ -67,7 +70,10 @@ static inline uint16_t icmp_error_one(struct sl_worker *w, struct rte_mbuf *m)
 	w->drops[reason_of(pv->icmp.type, pv->icmp.code)]++;
 	if (!error_allowed(orig, hlen, len))
 		return EDGE_DROP_ICMP_NO_ERROR_FOR_ERROR;
-	if (!take_token(w))
+	bool fn = pv->icmp.type == SL_ICMP_DEST_UNREACH &&
+		  pv->icmp.code == SL_ICMP_UNREACH_NEEDFRAG;
+	if (!(fn ? take_token(&w->icmp_fn_tokens, &w->icmp_fn_last_tsc)
+		 : take_token(&w->icmp_tokens, &w->icmp_last_tsc)))
 		return EDGE_DROP_ICMP_RATE_LIMITED;
 
 	/* RFC 792: quote the IP header and the first 8 bytes of the payload. */

@@ -1,7 +1,14 @@
 /* ip4-lookup: finds the next hop in the FIB (DIR-24-8, looked up as a burst), then for
  * forwarded packets checks and decrements the TTL (RFC 1812 5.3.1) and checks the next hop's
  * MTU (RFC 1191: DF packets that do not fit get "fragmentation needed"). Packets that came
- * out of a tunnel may only go to a local pod. */
+ * out of a tunnel concern local pods only, and that is checked first, before anything
+ * answers them: they are delivered to a pod, or get an error about a pod address ("host
+ * unreachable" for a pod that is gone, so a remote client fails fast; "time exceeded" and
+ * "fragmentation needed" on the way to a pod, for traceroute and path MTU discovery across
+ * nodes). Everything else is dropped, including echo requests to the gateway address, which
+ * is the next hop of this node's pods and answers them only. The errors go back through the
+ * tunnel to the inner source, which vxlan-decap verified is a pod (or the address) of the
+ * node that sent it, so they cannot be reflected elsewhere. */
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -32,6 +39,9 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	pv->route.nh = nh_idx;
 
+	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD &&
+		     nh->type != SL_NH_UNREACH_HOST))
+		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	switch (nh->type) {
 	case SL_NH_LOCAL:
 		return EDGE_LOCAL;
@@ -42,8 +52,6 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 	default:
 		break;
 	}
-	if (unlikely((pv->flags & SL_F_DECAPPED) && nh->type != SL_NH_POD))
-		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	if (!(pv->flags & SL_F_LOCAL_ORIGIN)) {
 		if (unlikely(ip->time_to_live <= 1))
 			return icmp_error(m, SL_ICMP_TIME_EXCEEDED, 0, 0);

@@ -8,7 +8,22 @@
  *    length, identification (+1 each) and checksum, the TCP sequence number, and the flags
  *    (FIN and PSH on the last segment only, CWR on the first only), and a full TCP checksum;
  *  - any other multi-segment frame is longer than a pod MTU can be and is dropped.
- * port-rx sends only such frames here: rare for DPDK pods, the common case for VM TCP. */
+ * port-rx sends only such frames here: rare for DPDK pods, the common case for VM TCP.
+ *
+ * Segmentation takes mbufs from the pool every port shares, so a guest must not be able to
+ * drain it (offload-malformed, offload-burst-limit, offload-pool-reserve):
+ *  - the MSS is at least MIN_MSS = 536, the IPv4 default every host must accept (RFC 879,
+ *    RFC 1122 4.2.2.6). A guest's MSS comes from its MTU (1,410 at the default pod MTU);
+ *    smaller only when the remote peer advertises less, which real peers do not (Linux's
+ *    TCP_MIN_MSS of 88 and tcp_min_snd_mss of 48 are floors against hostile peers,
+ *    CVE-2019-11479). So one 64 KiB frame is at most 123 segments (745 at MSS 88);
+ *  - per call (one graph walk of one worker) one port may have at most pool size / 8
+ *    segments made and all ports together pool size / 4: a frame beyond its port's or the
+ *    walk's budget is dropped whole (TCP resends it) (2,047 and 4,095 with sluiced's
+ *    16,383 mbufs: a burst of 32 64 KiB frames at MSS 1448 is 1,440 segments and fits);
+ *  - a frame is not cut while fewer than pool size / 4 mbufs (the reserve) would stay
+ *    free afterwards, so receive queues, other pods and the control thread still get
+ *    mbufs whatever guests send. */
 #include <string.h>
 
 #include <rte_ether.h>
@@ -20,7 +35,7 @@
 #include "dataplane/core/sl_node.h"
 
 #define SEG_BULK 64     /* segments allocated at a time */
-#define MIN_MSS 88      /* Linux's TCP_MIN_MSS: bounds the segments one frame can become */
+#define MIN_MSS 536     /* RFC 879: the IPv4 default MSS (see the file comment) */
 #define MAX_TSO 65535   /* virtio-net TSO frames are at most 64 KiB of IP packet */
 
 #define GUEST_OFFLOAD_EDGES(NEXT, DROP)                                   \
@@ -28,6 +43,8 @@
 	DROP(ETH_UNSUPPORTED) /* IPv6 TSO or checksum: not routed here */ \
 	DROP(OFFLOAD_MALFORMED)                                           \
 	DROP(FRAME_TOO_BIG)                                               \
+	DROP(OFFLOAD_BURST_LIMIT)                                         \
+	DROP(OFFLOAD_POOL_RESERVE)                                        \
 	DROP(NO_MBUF)
 SL_NODE_EDGES(GUEST_OFFLOAD_EDGES)
 
@@ -126,9 +143,17 @@ static void build_segment(struct rte_mbuf *seg, struct rte_mbuf *m, const struct
 	pv->trace_id = opv->trace_id;
 }
 
+/* Segments made in one call: by the port whose frames are being cut (a run of frames from
+ * one port; port-rx delivers a port's frames together), and in all. */
+struct seg_budget {
+	uint16_t port;
+	unsigned port_segs, walk_segs;
+};
+
 /* Cut TSO frame m into segments and enqueue them to eth-input. Returns EDGE_COUNT when
  * done (the caller frees m), else the drop edge for m. */
-static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m)
+static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m,
+			struct seg_budget *b)
 {
 	struct l4_frame f;
 	uint16_t mss = m->tso_segsz;
@@ -139,6 +164,18 @@ static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct r
 		return EDGE_DROP_OFFLOAD_MALFORMED;
 	uint32_t payload = rte_pktmbuf_pkt_len(m) - f.hdr_len;
 	unsigned nseg = (payload + mss - 1) / mss;
+	unsigned size = sl_dp.pool->size;
+	uint16_t in_port = sl_priv(m)->in_port;
+	if (in_port != b->port) {
+		b->port = in_port;
+		b->port_segs = 0;
+	}
+	if (b->port_segs + nseg > size / 8 || b->walk_segs + nseg > size / 4)
+		return EDGE_DROP_OFFLOAD_BURST_LIMIT;
+	if (rte_mempool_avail_count(sl_dp.pool) < size / 4 + nseg)
+		return EDGE_DROP_OFFLOAD_POOL_RESERVE;
+	b->port_segs += nseg;
+	b->walk_segs += nseg;
 	struct rte_mbuf *segs[SEG_BULK];
 	for (unsigned first = 0; first < nseg; first += SEG_BULK) {
 		unsigned k = RTE_MIN(nseg - first, (unsigned)SEG_BULK);
@@ -160,6 +197,7 @@ static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct r
 static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *node,
 				      void **objs, uint16_t nb)
 {
+	struct seg_budget budget = { .port = UINT16_MAX };
 	for (uint16_t i = 0; i < nb; i++) {
 		struct rte_mbuf *m = objs[i];
 		uint16_t next;
@@ -168,7 +206,7 @@ static uint16_t guest_offload_process(struct rte_graph *graph, struct rte_node *
 			    RTE_BE16(RTE_ETHER_TYPE_IPV4))
 			next = EDGE_DROP_ETH_UNSUPPORTED; /* IPv6 TSO or checksum: not routed here */
 		else if (m->ol_flags & RTE_MBUF_F_RX_LRO)
-			next = segment(graph, node, m);
+			next = segment(graph, node, m, &budget);
 		else if (m->nb_segs > 1)
 			next = EDGE_DROP_FRAME_TOO_BIG;
 		else

@@ -1,7 +1,22 @@
 /* vxlan-decap: RFC 7348 receive side for packets to our VTEP address and UDP port (ip4-input
- * already checked both). Checks the outer header is not a fragment, the source is a known
- * peer, the I flag and our VNI; strips outer IP/UDP/VXLAN and inner Ethernet; validates the
- * inner IPv4 header and checks its destination is one of this node's pods. */
+ * already checked both). Checks the outer header is not a fragment, the I flag and our VNI;
+ * strips outer IP/UDP/VXLAN and inner Ethernet; validates the inner IPv4 header; checks the
+ * tunnel may carry that inner source (below) and that its destination is in this node's pod
+ * CIDR.
+ *
+ * Trust: a tunnelled packet is accepted only from a configured node's VTEP and only with an
+ * inner source that node owns, decided by the FIB route for the inner source
+ * (sl_route_lookup):
+ *  - a VXLAN next hop whose VTEP is the outer source: a pod of that node (its pod CIDR);
+ *  - or the inner source is the outer source itself and its route is the plain uplink next
+ *    hop to that same address (what sl_state_node_add installs for a node's address): the
+ *    node's own kernel, reaching pods here through its host port. An underlay router that is
+ *    itself a route's gateway passes this test for its own address too; that gives it
+ *    nothing it lacks, since plain IPv4 from the underlay to pods is routed anyway.
+ * Otherwise: vxlan-untrusted-peer (no configured node owns that inner source: a route
+ * gateway, an unknown host, or an inner source of this node, a Service or an external range)
+ * or vxlan-inner-spoofed (a node owns it, but not the one that sent it). Service and external
+ * source ranges through a tunnel are not accepted yet (docs/known-issues.md). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -18,7 +33,8 @@
 	DROP(VXLAN_FRAGMENT)          \
 	DROP(VXLAN_INNER_INVALID)     \
 	DROP(VXLAN_INNER_NOT_LOCAL)   \
-	DROP(VXLAN_UNKNOWN_SOURCE)
+	DROP(VXLAN_UNTRUSTED_PEER)    \
+	DROP(VXLAN_INNER_SPOOFED)
 SL_NODE_EDGES(VXLAN_DECAP_EDGES)
 
 #define VXLAN_FLAG_I 0x08 /* RFC 7348 5: the I flag, first byte of the header */
@@ -33,14 +49,13 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 		return EDGE_DROP_VXLAN_FRAGMENT;
 	if (rte_pktmbuf_data_len(m) < outer + sizeof(struct rte_ether_hdr))
 		return EDGE_DROP_VXLAN_TRUNCATED;
-	if (sl_neigh_find(ip->src_addr) < 0)
-		return EDGE_DROP_VXLAN_UNKNOWN_SOURCE;
 	const struct rte_vxlan_hdr *vx =
 		(const struct rte_vxlan_hdr *)((const uint8_t *)ip + outer - sizeof(*vx));
 	if (!(((const uint8_t *)&vx->vx_flags)[0] & VXLAN_FLAG_I))
 		return EDGE_DROP_VXLAN_BAD_FLAGS;
 	if ((rte_be_to_cpu_32(vx->vx_vni) >> 8) != sl_dp.conf.vni)
 		return EDGE_DROP_VXLAN_BAD_VNI;
+	uint32_t vtep = ip->src_addr; /* the outer header is stripped below */
 	const struct rte_ether_hdr *eth =
 		(const struct rte_ether_hdr *)((const uint8_t *)ip + outer);
 	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
@@ -49,6 +64,15 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 	if (sl_ip4_check(m) != SL_DROP_COUNT)
 		return EDGE_DROP_VXLAN_INNER_INVALID;
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint32_t src_nhi = sl_route_lookup(inner->src_addr);
+	const struct sl_nh *src_nh = &sl_dp.nh[src_nhi < SL_MAX_NH ? src_nhi : 0];
+	if (src_nh->type == SL_NH_VXLAN) {
+		if (src_nh->ip != vtep)
+			return EDGE_DROP_VXLAN_INNER_SPOOFED;
+	} else if (inner->src_addr != vtep || src_nh->type != SL_NH_UPLINK ||
+		   src_nh->ip != vtep) {
+		return EDGE_DROP_VXLAN_UNTRUSTED_PEER;
+	}
 	if ((inner->dst_addr & sl_dp.conf.pod_cidr_mask) != sl_dp.conf.pod_cidr)
 		return EDGE_DROP_VXLAN_INNER_NOT_LOCAL;
 	sl_priv(m)->flags |= SL_F_DECAPPED;

@@ -192,6 +192,8 @@ int gb_topo_setup(const struct gb_args *a, struct gb_worker *gbw)
 		if ((rc = port_new(id, SL_PORT_XSK, name, &mac, POD_MTU, owner, 1, nw, a->inflight,
 				   rx, tx)) < 0)
 			return rc;
+		sl_dp.ports[id]->pod_ip = gb_pod_ip(i); /* as sl_state_pod_add: anti-spoofing */
+		sl_dp.ports[id]->pod_mac = mac;
 		gbw[owner].rx[gbw[owner].n_rx++] = rx[0];
 		for (unsigned w = 0; w < nw; w++)
 			gbw[w].tx[gbw[w].n_tx++] = (struct gb_txq){ tx[w], id };

@@ -17,6 +17,9 @@ node_config 1 | python3 -c "import json,sys; c=json.load(sys.stdin); c['pods']=[
 rm -f "$SL_RUN/node1.sock.state.json"
 node_start 1 "$SL_RUN/n1-nopods.json" || exit 1
 node_start 2 || exit 1
+# Neighbours are learned only from replies to sluiced's own ARP requests (retried every
+# second), no longer from the other node's requests: wait for both VTEPs.
+wait_vtep 1; wait_vtep 2
 for p in p1a p1b; do
 	ctl 1 pod add name=$p ip=10.244.1.$([ $p = p1a ] && echo 2 || echo 3) mac="$(pod_mac $p)" ifname=$p
 done
@@ -27,6 +30,7 @@ check "state file written" test -s "$SL_RUN/node1.sock.state.json"
 node_stop 1
 check "pod unreachable while sluiced is down" bash -c "! ip netns exec ${SL_PREFIX}p1a ping -c 1 -W 1 10.244.1.3"
 node_start 1 "$SL_RUN/n1-nopods.json" || exit 1
+wait_vtep 1
 check "restored log line" grep -q "restored 4" "$SL_RUN/node1.log"
 check "three pods after restart" test "$(ctl 1 -o json show pods | grep -c '"ifname"')" = 3
 check "route after restart" bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock show routes | grep -q 203.0.113.0/24"

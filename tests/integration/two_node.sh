@@ -5,7 +5,8 @@
 # kernel pods over AF_XDP, an underlay bridge), then checks forwarding (ICMP, TCP with
 # content check), the VXLAN encapsulation on the wire, pod detach/re-attach at run time,
 # the ICMP errors the gateway sends, config validation (sluiced --check), the API socket's
-# handling of bad requests, the packet tracer and counters, and a clean shutdown.
+# handling of bad requests, anti-spoofing (a pod sending from another pod's address), the
+# packet tracer and counters, and a clean shutdown.
 #
 # Usage (as root, from the repository root):
 #   SL_BUILD=build bash tests/integration/two_node.sh
@@ -492,6 +493,61 @@ api_errors_counted() { # N: api.errors grew by at least N since the E0 snapshot
 }
 
 # ---------------------------------------------------------------------------------------
+# 10. Anti-spoofing: a pod may only send with its own address
+
+port_counter() { # NODE PORT COUNTER
+	ctl "$1" -o json show ports 2>/dev/null |
+		pyj "sum(p['$3'] for p in d if p['name'] == '$2')" 2>/dev/null || echo -1
+}
+
+SPOOF_N=20
+# p1a, given p1b's address as a second address, pings p2a from it SPOOF_N times, then from
+# its own address. p2a's capture must hold none of the spoofed requests and all of the
+# others; node1 must count every spoofed one (drops pod-spoofed-source, p1a's rx_spoofed).
+# The gateway's MAC is pinned in p1a meanwhile, so the kernel's ARP (which would carry the
+# spoofed sender address and be dropped too) cannot leave p1a's neighbour entry failed.
+spoof_run() {
+	local pcap=$T/spoof.pcap err=$T/spoof.err tp i rc=0 gw_mac spoofed legit d0 r0 d1 r1
+	gw_mac=02:5c:00:00:00:01 # sluiced's default gateway MAC (topo.sh sets none)
+	d0=$(drop_count 1 pod-spoofed-source)
+	r0=$(port_counter 1 p1a rx_spoofed)
+	: >"$err"
+	bg_ns p2a timeout 30 tcpdump -i eth0 -n -U --immediate-mode -w "$pcap" 'icmp[icmptype] = icmp-echo' 2>"$err"
+	tp=$!
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening on' "$err" && break
+		sleep 0.1
+	done
+	grep -q 'listening on' "$err" || { wait_pid "$tp" 0; cat "$err"; fail "tcpdump did not start"; return 1; }
+	in_ns p1a ip addr add 10.244.1.3/32 dev eth0
+	in_ns p1a ip neigh replace 10.244.1.1 lladdr "$gw_mac" dev eth0 nud permanent
+	in_ns p1a timeout 20 ping -n -c "$SPOOF_N" -i 0.05 -W 1 -I 10.244.1.3 10.244.2.2 >/dev/null 2>&1
+	in_ns p1a timeout 20 ping -n -c 5 -i 0.2 -W 2 -I 10.244.1.2 10.244.2.2 >"$T/spoof-legit.log" 2>&1 || rc=1
+	in_ns p1a ip addr del 10.244.1.3/32 dev eth0
+	in_ns p1a ip neigh del 10.244.1.1 dev eth0
+	# The legitimate requests came after the spoofed ones on the same path: once the capture
+	# file holds them, anything spoofed that got through is in it too.
+	for ((i = 0; i < 50; i++)); do
+		legit=$(tcpdump -r "$pcap" -n 'src host 10.244.1.2' 2>/dev/null | wc -l)
+		[ "$legit" -ge 5 ] && break
+		sleep 0.1
+	done
+	kill -INT "$tp" 2>/dev/null
+	wait "$tp" 2>/dev/null
+	spoofed=$(tcpdump -r "$pcap" -n 'src host 10.244.1.3' 2>/dev/null | wc -l)
+	legit=$(tcpdump -r "$pcap" -n 'src host 10.244.1.2' 2>/dev/null | wc -l)
+	d1=$(drop_count 1 pod-spoofed-source)
+	r1=$(port_counter 1 p1a rx_spoofed)
+	note "spoofing: $spoofed of $SPOOF_N spoofed echo requests reached p2a, $legit of 5 legitimate;" \
+		"node1 pod-spoofed-source $d0 -> $d1, p1a rx_spoofed $r0 -> $r1"
+	[ "$rc" = 0 ] || { grep transmitted "$T/spoof-legit.log"; fail "p1a's own pings to p2a were not all answered"; }
+	[ "$spoofed" -eq 0 ] || fail "$spoofed of $SPOOF_N spoofed packets (source 10.244.1.3 from p1a) reached p2a"
+	[ "$legit" -ge 5 ] || fail "only $legit of 5 legitimate echo requests reached p2a"
+	[ "$d1" -ge $((d0 + SPOOF_N)) ] || fail "drops pod-spoofed-source went $d0 -> $d1 (want +$SPOOF_N)"
+	[ "$r1" -ge $((r0 + SPOOF_N)) ] || fail "p1a rx_spoofed went $r0 -> $r1 (want +$SPOOF_N)"
+}
+
+# ---------------------------------------------------------------------------------------
 # 8. Trace, graph, stats
 
 trace_cross_node() {
@@ -636,6 +692,11 @@ check "icmp: ping p1a -> 10.244.1.99 (no such pod) gets Destination Host Unreach
 check "icmp: 1500-byte DF ping p1b -> p2a gets Frag needed (mtu = 1450)" mtu_frag_needed
 check "icmp: drop counters ttl-exceeded, no-route, no-such-pod, df-too-big increased" drops_increased 1
 check "icmp: p1b still reaches p2a with MTUs restored" ping_ok p1b 10.244.2.2
+
+# 10. Anti-spoofing
+check "spoofing: p1a with p1b's address as a second address: 0 of $SPOOF_N spoofed pings reach p2a, its own do, node1 counts them" \
+	spoof_run
+check "spoofing: p1a -> p2a still fine afterwards (ARP re-resolved from its own address)" ping_ok p1a 10.244.2.2
 
 # 8. Trace, graph, stats
 check "trace: cross-node packet path port-rx > eth-input > ip4-input > ip4-lookup > vxlan-encap > port-tx" \

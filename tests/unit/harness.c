@@ -80,6 +80,11 @@ int th_setup(void **state)
 	add_port(TH_HOST, SL_PORT_HOST, "host", th_host_mac, 1450);
 	add_port(TH_POD_A, SL_PORT_XSK, "podA", th_uplink_mac, 1450);
 	add_port(TH_POD_B, SL_PORT_XSK, "podB", th_uplink_mac, 1450);
+	/* The sources the pods may use (control sets them from the pod spec). */
+	sl_dp.ports[TH_POD_A]->pod_ip = pb_addr("10.244.1.2");
+	sl_dp.ports[TH_POD_A]->pod_mac = th_pod_a_mac;
+	sl_dp.ports[TH_POD_B]->pod_ip = pb_addr("10.244.1.3");
+	sl_dp.ports[TH_POD_B]->pod_mac = th_pod_b_mac;
 
 	struct sl_rxq_list *l = rte_zmalloc("l", sizeof(*l) + TH_PORTS * sizeof(l->q[0]), 64);
 	for (unsigned i = 0; i < TH_PORTS; i++)
@@ -102,6 +107,10 @@ int th_setup(void **state)
 	sl_fib_set(0x0af40103, 32, nh(pbn));
 	sl_fib_set(0x0af40200, 24, nh((struct sl_nh){ .type = SL_NH_VXLAN, .port = TH_UPLINK,
 						      .mtu = 1450, .ip = pb_addr("198.18.0.2"),
+						      .neigh = (uint32_t)neigh_remote }));
+	/* The remote node's own address, as sl_state_node_add routes it. */
+	sl_fib_set(0xc6120002, 32, nh((struct sl_nh){ .type = SL_NH_UPLINK, .port = TH_UPLINK,
+						      .mtu = 1500, .ip = pb_addr("198.18.0.2"),
 						      .neigh = (uint32_t)neigh_remote }));
 	sl_fib_set(0, 0, nh((struct sl_nh){ .type = SL_NH_UPLINK, .port = TH_UPLINK, .mtu = 1500,
 					    .ip = pb_addr("198.18.0.254"),

@@ -46,12 +46,14 @@ static struct rte_mbuf *rechain(struct rte_mbuf *m, uint16_t piece)
 	return head;
 }
 
-/* A TSO frame as a guest sends it: full-length IP header, pseudo-header TCP sum only. */
-static struct rte_mbuf *tso_frame(const char *dst, uint16_t payload, uint16_t mss,
-				  uint8_t flags, uint16_t piece)
+/* A TSO frame as a guest sends it: full-length IP header, pseudo-header TCP sum only;
+ * headers from p (its payload is ignored). */
+static struct rte_mbuf *tso_frame_of(const struct pb_ip4 *p, uint16_t payload, uint16_t mss,
+				     uint16_t piece)
 {
-	struct pb_ip4 p = tcp_from_pod_a(dst, 0, flags);
-	struct rte_mbuf *hdr = pb_ip4(sl_dp.pool, &p);
+	struct pb_ip4 h = *p;
+	h.payload = 0;
+	struct rte_mbuf *hdr = pb_ip4(sl_dp.pool, &h);
 	/* pb_ip4 builds at most one mbuf: build the payload here, then cut in pieces. */
 	static uint8_t frame[16384];
 	memcpy(frame, rte_pktmbuf_mtod(hdr, void *), HDRS);
@@ -78,6 +80,14 @@ static struct rte_mbuf *tso_frame(const char *dst, uint16_t payload, uint16_t ms
 	head->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
 	head->tso_segsz = mss;
 	return head;
+}
+
+/* A TSO frame from pod A. */
+static struct rte_mbuf *tso_frame(const char *dst, uint16_t payload, uint16_t mss,
+				  uint8_t flags, uint16_t piece)
+{
+	struct pb_ip4 p = tcp_from_pod_a(dst, 0, flags);
+	return tso_frame_of(&p, payload, mss, piece);
 }
 
 /* A 3500-byte TSO frame in three mbufs becomes four segments: MSS-sized but the last, each
@@ -114,18 +124,99 @@ static void test_tso_segments(void **s)
 }
 
 /* One receive burst of TSO frames becomes more segments than a graph burst (256): every
- * node downstream must take them all. 8 frames x 45 segments = 360. */
+ * node downstream must take them all. 16 frames x 17 segments = 272. */
 static void test_tso_many_segments(void **s)
 {
 	th_reset();
-	for (unsigned i = 0; i < 8; i++)
-		th_inject(TH_POD_A, tso_frame("10.244.1.3", 9000, 200, RTE_TCP_ACK_FLAG, 2000));
+	for (unsigned i = 0; i < 16; i++)
+		th_inject(TH_POD_A, tso_frame("10.244.1.3", 17 * 536, 536, RTE_TCP_ACK_FLAG, 2000));
 	static struct rte_mbuf *segs[512];
 	unsigned n = th_run(TH_POD_A, NULL, TH_POD_B, segs, 512);
-	assert_int_equal(n, 360);
+	assert_int_equal(n, 272);
 	for (unsigned i = 0; i < n; i++)
-		assert_int_equal(rte_pktmbuf_pkt_len(segs[i]), HDRS + 200);
+		assert_int_equal(rte_pktmbuf_pkt_len(segs[i]), HDRS + 536);
 	rte_pktmbuf_free_bulk(segs, n);
+}
+
+/* MIN_MSS is 536 (RFC 879): a smaller MSS is refused, 536 is cut. */
+static void test_tso_min_mss(void **s)
+{
+	th_reset();
+	struct rte_mbuf *m = tso_frame("10.244.1.3", 3000, 535, RTE_TCP_ACK_FLAG, 2000);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	assert_int_equal(th_drops(SL_DROP_OFFLOAD_MALFORMED), 1);
+	m = tso_frame("10.244.1.3", 3000, 536, RTE_TCP_ACK_FLAG, 2000);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+	assert_int_equal(n, 6);
+	rte_pktmbuf_free_bulk(out, n);
+}
+
+#define SEGS_PER_FRAME 30
+#define FRAME_PAYLOAD (SEGS_PER_FRAME * 536)
+
+/* Receive everything each port sent into segs (max max); returns the count. */
+static unsigned drain_all(struct rte_mbuf **segs, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned p = 0; p < TH_PORTS; p++)
+		n += th_run(p, NULL, p, segs + n, max - n);
+	return n;
+}
+
+/* One port may have at most pool size / 8 segments made per walk (4095 / 8 = 511 in the
+ * harness): of 20 frames of 30 segments, 17 are cut and 3 dropped. */
+static void test_tso_port_budget(void **s)
+{
+	th_reset();
+	for (unsigned i = 0; i < 20; i++)
+		th_inject(TH_POD_A, tso_frame("10.244.1.3", FRAME_PAYLOAD, 536, RTE_TCP_ACK_FLAG,
+					      2000));
+	static struct rte_mbuf *segs[1024];
+	unsigned n = th_run(TH_POD_A, NULL, TH_POD_B, segs, 1024);
+	rte_pktmbuf_free_bulk(segs, n);
+	assert_int_equal(n, 17 * SEGS_PER_FRAME);
+	assert_int_equal(th_drops(SL_DROP_OFFLOAD_BURST_LIMIT), 3);
+}
+
+/* All ports together at most pool size / 4 (1023) per walk: pods A and B 17 frames each
+ * (510 + 510) and one from the host port: one frame of the 35 is over. */
+static void test_tso_walk_budget(void **s)
+{
+	th_reset();
+	struct pb_ip4 b = tcp_from_pod_a("10.244.1.2", 0, RTE_TCP_ACK_FLAG);
+	b.src = "10.244.1.3";
+	b.src_mac = th_pod_b_mac;
+	for (unsigned i = 0; i < 17; i++) {
+		th_inject(TH_POD_A, tso_frame("10.244.1.3", FRAME_PAYLOAD, 536, RTE_TCP_ACK_FLAG,
+					      2000));
+		th_inject(TH_POD_B, tso_frame_of(&b, FRAME_PAYLOAD, 536, 2000));
+	}
+	th_inject(TH_HOST, tso_frame("10.244.1.3", FRAME_PAYLOAD, 536, RTE_TCP_ACK_FLAG, 2000));
+	static struct rte_mbuf *segs[2048];
+	unsigned n = drain_all(segs, 2048);
+	rte_pktmbuf_free_bulk(segs, n);
+	assert_int_equal(th_drops(SL_DROP_OFFLOAD_BURST_LIMIT), 1);
+	assert_int_equal(n, 34 * SEGS_PER_FRAME);
+}
+
+/* A frame is not cut when fewer than pool size / 4 mbufs would stay free. */
+static void test_tso_pool_reserve(void **s)
+{
+	th_reset();
+	struct rte_mbuf *m = tso_frame("10.244.1.3", FRAME_PAYLOAD, 536, RTE_TCP_ACK_FLAG, 2000);
+	unsigned reserve = sl_dp.pool->size / 4;
+	unsigned held_n = rte_mempool_avail_count(sl_dp.pool) - (reserve + SEGS_PER_FRAME - 1);
+	static struct rte_mbuf *held[4096];
+	assert_int_equal(rte_pktmbuf_alloc_bulk(sl_dp.pool, held, held_n), 0);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 16), 0);
+	assert_int_equal(th_drops(SL_DROP_OFFLOAD_POOL_RESERVE), 1);
+	rte_pktmbuf_free_bulk(held, held_n);
+	/* With the pool back, the same frame is cut. */
+	static struct rte_mbuf *segs[64];
+	m = tso_frame("10.244.1.3", FRAME_PAYLOAD, 536, RTE_TCP_ACK_FLAG, 2000);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, segs, 64);
+	rte_pktmbuf_free_bulk(segs, n);
+	assert_int_equal(n, SEGS_PER_FRAME);
 }
 
 /* Segments of a TSO frame to a remote pod are each VXLAN-encapsulated. */
@@ -208,6 +299,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tso_segments),
 		cmocka_unit_test(test_tso_many_segments),
+		cmocka_unit_test(test_tso_min_mss),
+		cmocka_unit_test(test_tso_port_budget),
+		cmocka_unit_test(test_tso_walk_budget),
+		cmocka_unit_test(test_tso_pool_reserve),
 		cmocka_unit_test(test_tso_to_remote_node),
 		cmocka_unit_test(test_partial_checksum),
 		cmocka_unit_test(test_offload_drops),
