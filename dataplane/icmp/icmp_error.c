@@ -25,6 +25,8 @@ static enum sl_drop_reason reason_of(uint8_t type, uint8_t code)
 		return SL_DROP_TTL_EXCEEDED;
 	if (code == SL_ICMP_UNREACH_NEEDFRAG)
 		return SL_DROP_DF_TOO_BIG;
+	if (code == SL_ICMP_UNREACH_PORT)
+		return SL_DROP_LB_NO_BACKEND; /* ip4-lb: a Service without backends */
 	return code == SL_ICMP_UNREACH_HOST ? SL_DROP_NO_SUCH_POD : SL_DROP_NO_ROUTE;
 }
 

@@ -1,7 +1,8 @@
 /* vxlan-decap: RFC 7348 receive side for packets to our VTEP address and UDP port (ip4-input
  * already checked both). Checks the outer header is not a fragment, the source is a known
  * peer, the I flag and our VNI; strips outer IP/UDP/VXLAN and inner Ethernet; validates the
- * inner IPv4 header and checks its destination is one of this node's pods. */
+ * inner IPv4 header and checks its destination is one of this node's pods. The inner packet
+ * goes to ip4-lookup, through ip4-lb while Services exist (replies from remote backends). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -9,9 +10,11 @@
 
 #include "dataplane/core/sl_node.h"
 #include "dataplane/ip4/ip4_check.h"
+#include "dataplane/lb/lb_table.h"
 
 #define VXLAN_DECAP_EDGES(NEXT, DROP) \
 	NEXT(LOOKUP, "ip4-lookup")    \
+	NEXT(LB, "ip4-lb")            \
 	DROP(VXLAN_TRUNCATED)         \
 	DROP(VXLAN_BAD_FLAGS)         \
 	DROP(VXLAN_BAD_VNI)           \
@@ -59,8 +62,11 @@ static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	bool lb = sl_lb_active();
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = vxlan_decap_one(objs[i]);
+		if (lb && next[i] == EDGE_LOOKUP)
+			next[i] = EDGE_LB;
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
 			 next[i] == EDGE_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
 	}
