@@ -219,7 +219,7 @@ static void entry_remove(struct sl_ct_entry *e)
 
 unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)
 {
-	if (!sl_ct.hash || rte_hash_count(sl_ct.hash) == 0) {
+	if (!sl_ct.hash || sl_ct_count() == 0) {
 		sl_ct.age_cursor = 0;
 		return 0;
 	}
@@ -267,5 +267,7 @@ unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port)
 
 uint32_t sl_ct_count(void)
 {
-	return sl_ct.hash ? (uint32_t)(rte_hash_count(sl_ct.hash) + 1) / 2 : 0;
+	/* Entries out of the pool (those waiting for their grace period included); rte_hash's
+	 * count would include keys whose slots it has not reclaimed yet. */
+	return sl_ct.pool ? rte_mempool_in_use_count(sl_ct.pool) : 0;
 }

@@ -122,5 +122,6 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget);
 /* Remove every entry whose backend is ip:port (network order; port 0: any port), e.g. a
  * UDP backend that went away. Returns how many. Control thread. */
 unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port);
-/* Entries held (flows). Control thread. */
+/* Entries held (flows), those removed but waiting for a grace period included. Control
+ * thread. */
 uint32_t sl_ct_count(void);
