@@ -53,10 +53,13 @@ static int ct_create(uint32_t size, const char *tag, struct rte_hash **ret_h,
 		return rte_errno ? -rte_errno : -ENOMEM;
 	}
 	snprintf(name, sizeof(name), "sl_ctp_%s", tag);
-	/* Per-lcore caches only when large: a small table must fill exactly at size. */
+	/* Per-lcore caches only when large: a small table must fill exactly at size. Entries
+	 * packed (72 bytes with the pool's header, not 192 cache-aligned and spread): 122 bytes
+	 * less per flow; workers write an entry's state and time rarely (ct.h), so sharing a
+	 * line with a neighbour costs little. */
 	struct rte_mempool *p = rte_mempool_create(name, size, sizeof(struct sl_ct_entry),
 						   size >= 65536 ? 256 : 0, 0, NULL, NULL, NULL,
-						   NULL, SOCKET_ID_ANY, 0);
+						   NULL, SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_CACHE_ALIGN);
 	if (!p) {
 		rte_hash_free(h);
 		return rte_errno ? -rte_errno : -ENOMEM;

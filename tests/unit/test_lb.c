@@ -160,6 +160,17 @@ static void test_lb_service_memory(void **st)
 	assert_true(ten < 2200);
 }
 
+/* Memory per conntrack entry, measured by creating a table (hash with two keys per flow,
+ * key store, entry pool). */
+static void test_ct_memory(void **st)
+{
+	size_t small = sl_ct_memsize(1 << 16);
+	assert_true(small > 0);
+	printf("conntrack: 65,536 flows take %.1f MiB (%zu B per flow)\n", small / 1048576.0,
+	       small >> 16);
+	assert_true((small >> 16) < 300);
+}
+
 /* ---- checksums ---- */
 
 /* RFC 1624 rewrite equals a full recompute (TCP and UDP), over random packets. */
@@ -539,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_maglev_disruption),
 		cmocka_unit_test(test_maglev_spread),
 		cmocka_unit_test(test_lb_service_memory),
+		cmocka_unit_test(test_ct_memory),
 		cmocka_unit_test(test_nat_checksums_random),
 		cmocka_unit_test(test_lb_tcp_handshake),
 		cmocka_unit_test(test_lb_flow_keeps_backend),
