@@ -133,8 +133,10 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 		rc = -ENOMEM;
 		goto out;
 	}
-	memcpy(sorted, b, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_backend);
+	if (n) {
+		memcpy(sorted, b, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_backend);
+	}
 	unsigned u = 0; /* duplicates: the non-terminating copy sorts first and is kept */
 	for (unsigned i = 0; i < n; i++)
 		if (u == 0 || sorted[u - 1].ip != sorted[i].ip || sorted[u - 1].port != sorted[i].port)
@@ -161,7 +163,8 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 	s->m = n_active ? sl_maglev_size(n_active) : 0;
 	struct sl_lb_backend *be = (struct sl_lb_backend *)((uint8_t *)s + sz -
 							    u * sizeof(struct sl_lb_backend));
-	memcpy(be, sorted, u * sizeof(*be));
+	if (u)
+		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
 		rc = sl_maglev_build(mb, n_active, s->m, s->table);
