@@ -179,7 +179,8 @@ int th_lb_setup_services(void)
 	    th_service("10.96.0.10", 53, IPPROTO_UDP, "10.244.1.3", 5353, NULL, 0) < 0 ||
 	    th_service("10.96.0.11", 80, IPPROTO_TCP, NULL, 0, NULL, 0) < 0 ||
 	    th_service("10.96.0.12", 80, IPPROTO_TCP, "10.244.1.3", 8080, "10.244.2.2", 8080) < 0 ||
-	    th_service("10.96.0.13", 80, IPPROTO_TCP, "10.244.2.2", 8080, NULL, 0) < 0)
+	    th_service("10.96.0.13", 80, IPPROTO_TCP, "10.244.2.2", 8080, NULL, 0) < 0 ||
+	    th_service("10.96.0.10", 9000, IPPROTO_SCTP, "10.244.1.3", 9001, NULL, 0) < 0)
 		return -1;
 	return 0;
 }

@@ -36,6 +36,7 @@ void th_reset(void);
  *   10.96.0.11:80/tcp  -> no backend (rejected)
  *   10.96.0.12:80/tcp  -> pod B 10.244.1.3:8080 and remote pod 10.244.2.2:8080
  *   10.96.0.13:80/tcp  -> remote pod 10.244.2.2:8080
+ *   10.96.0.10:9000/sctp -> pod B 10.244.1.3:9001
  * Returns 0. */
 #define TH_CT_SIZE 64
 int th_lb_setup(void);

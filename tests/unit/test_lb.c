@@ -378,6 +378,77 @@ static void test_lb_udp(void **st)
 	assert_int_equal(sl_ct_count(), 1);
 }
 
+/* CRC32c bit by bit (RFC 4960 appendix B), independent of sluice's. */
+static uint32_t crc32c_ref(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffff;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+	}
+	return ~c;
+}
+
+/* The SCTP checksum field of the SCTP packet at l4 (len bytes) is right. */
+static bool sctp_ok(uint8_t *l4, size_t len)
+{
+	uint8_t tmp[256];
+	memcpy(tmp, l4, len);
+	memset(tmp + 8, 0, 4);
+	uint32_t c = crc32c_ref(tmp, len);
+	uint8_t want[4] = { c & 0xff, c >> 8 & 0xff, c >> 16 & 0xff, c >> 24 }; /* as Linux */
+	return !memcmp(l4 + 8, want, 4);
+}
+
+static struct rte_mbuf *sctp(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			     struct rte_ether_addr smac)
+{
+	/* Built as UDP (ports first in both), then made SCTP: common header + 20 bytes. */
+	struct pb_ip4 p = { .src_mac = smac, .dst_mac = th_gw_mac, .src = src, .dst = dst,
+			    .sport = sport, .dport = dport, .payload = 24 };
+	struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+	struct rte_ipv4_hdr *ip = ip_of(m);
+	ip->next_proto_id = IPPROTO_SCTP;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	memcpy(l4 + 4, "\x12\x34\x56\x78", 4); /* verification tag */
+	memset(l4 + 8, 0, 4);
+	uint32_t c = crc32c_ref(l4, 32);
+	uint8_t le[4] = { c & 0xff, c >> 8 & 0xff, c >> 16 & 0xff, c >> 24 };
+	memcpy(l4 + 8, le, 4);
+	assert_true(sctp_ok(l4, 32));
+	return m;
+}
+
+/* SCTP: the CRC32c is recomputed after the rewrite (it covers no pseudo-header, but the
+ * ports); checked bit by bit against RFC 4960's CRC. */
+static void test_lb_sctp(void **st)
+{
+	th_reset();
+	ct_clear();
+	static const uint8_t kat[] = "123456789";
+	assert_int_equal(crc32c_ref(kat, 9), 0xe3069283); /* the CRC32c check value */
+	assert_int_equal(rte_le_to_cpu_32(~sl_sctp_cksum(kat, 9)), ~0xe3069283u);
+	assert_int_equal(th_run(TH_POD_A, sctp("10.244.1.2", "10.96.0.10", 7000, 9000, th_pod_a_mac),
+				TH_POD_B, out, 8), 1);
+	struct rte_ipv4_hdr *ip = ip_of(out[0]);
+	assert_int_equal(ip->dst_addr, pb_addr("10.244.1.3"));
+	assert_int_equal(ntohs(ports_of(ip)[1]), 9001);
+	assert_true(pb_ip4_cksum_ok(ip));
+	assert_true(sctp_ok((uint8_t *)(ip + 1), 32));
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(th_run(TH_POD_B, sctp("10.244.1.3", "10.244.1.2", 9001, 7000, th_pod_b_mac),
+				TH_POD_A, out, 8), 1);
+	ip = ip_of(out[0]);
+	assert_int_equal(ip->src_addr, pb_addr("10.96.0.10"));
+	assert_int_equal(ntohs(ports_of(ip)[0]), 9000);
+	assert_true(pb_ip4_cksum_ok(ip));
+	assert_true(sctp_ok((uint8_t *)(ip + 1), 32));
+	rte_pktmbuf_free(out[0]);
+}
+
 /* A Service without backends: the client gets ICMP port unreachable quoting its packet. */
 static void test_lb_no_backends(void **st)
 {
@@ -514,8 +585,9 @@ static void test_lb_replace_and_remove(void **st)
 		{ pb_addr("10.96.0.11"), htons(80), IPPROTO_TCP, 0 },
 		{ pb_addr("10.96.0.12"), htons(80), IPPROTO_TCP, 0 },
 		{ pb_addr("10.96.0.13"), htons(80), IPPROTO_TCP, 0 },
+		{ pb_addr("10.96.0.10"), htons(9000), IPPROTO_SCTP, 0 },
 	};
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < RTE_DIM(all); i++)
 		assert_int_equal(sl_lb_service_del(&all[i]), 0);
 	assert_int_equal(sl_lb_service_del(&all[0]), -ENOENT);
 	assert_true(sl_lb_active()); /* flows remain: replies still need reverse NAT */
@@ -556,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_lb_flow_keeps_backend),
 		cmocka_unit_test(test_lb_reply_through_vxlan),
 		cmocka_unit_test(test_lb_udp),
+		cmocka_unit_test(test_lb_sctp),
 		cmocka_unit_test(test_lb_no_backends),
 		cmocka_unit_test(test_lb_ct_full),
 		cmocka_unit_test(test_lb_others_untouched),
