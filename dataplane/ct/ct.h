@@ -19,7 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include <rte_hash.h>
+#include <rte_tcp.h>
 #include <rte_mempool.h>
 
 /* Default flows held (sl_ct_conf.size = 0): a large node. See sl_ct_memsize(). */
@@ -112,8 +115,40 @@ struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 
 /* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
  * time. Worker. */
-void sl_ct_update(struct sl_ct_entry *e, enum sl_ct_dir dir, uint8_t tcp_flags,
-		  uint64_t now_tsc);
+static inline void sl_ct_update(struct sl_ct_entry *e, enum sl_ct_dir dir, uint8_t tcp_flags,
+		  uint64_t now_tsc)
+{
+	uint64_t last = atomic_load_explicit(&e->last_tsc, memory_order_relaxed);
+	if (now_tsc - last > (sl_ct.tsc_hz >> 4)) /* keep the line clean between refreshes */
+		atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
+	uint8_t s = atomic_load_explicit(&e->state, memory_order_relaxed), n;
+again:
+	n = s;
+	if (e->fwd.proto != IPPROTO_TCP) {
+		if (dir == SL_CT_REV && s == SL_CT_NEW)
+			n = SL_CT_REPLIED;
+	} else if (tcp_flags & RTE_TCP_RST_FLAG) {
+		n = SL_CT_CLOSED;
+	} else if (tcp_flags & RTE_TCP_FIN_FLAG) {
+		uint8_t fin = atomic_fetch_or_explicit(&e->fin, (uint8_t)(1u << dir),
+						       memory_order_relaxed) | (uint8_t)(1u << dir);
+		n = fin == 3 ? SL_CT_CLOSED : SL_CT_FIN_WAIT;
+	} else if (tcp_flags & RTE_TCP_SYN_FLAG) {
+		if (dir == SL_CT_FWD && !(tcp_flags & RTE_TCP_ACK_FLAG) && s == SL_CT_CLOSED) {
+			atomic_store_explicit(&e->fin, 0, memory_order_relaxed); /* reopened */
+			n = SL_CT_SYN_SENT;
+		} else if (dir == SL_CT_REV && (tcp_flags & RTE_TCP_ACK_FLAG) &&
+			   s == SL_CT_SYN_SENT) {
+			n = SL_CT_SYN_RECV;
+		}
+	} else if ((tcp_flags & RTE_TCP_ACK_FLAG) && dir == SL_CT_FWD && s == SL_CT_SYN_RECV) {
+		n = SL_CT_ESTABLISHED;
+	}
+	if (n != s && !atomic_compare_exchange_weak_explicit(&e->state, &s, n,
+							      memory_order_relaxed,
+							      memory_order_relaxed))
+		goto again;
+}
 
 /* Remove entries idle longer than their state's timeout, looking at no more than budget
  * entries from where the last call stopped (call it from a timer: it never waits, and never

@@ -30,32 +30,44 @@ static const char *proto_name(uint8_t p)
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "sctp";
 }
 
-static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *m,
-				  uint64_t now)
+/* The 5-tuple of m into *k; false when m is not something ip4-lb translates (not TCP, UDP
+ * or SCTP, a later fragment, or shorter than its L4 header). */
+static inline bool ip4_lb_key(struct rte_mbuf *m, struct sl_ct_key *k)
 {
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint8_t proto = ip->next_proto_id;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
-		return EDGE_LOOKUP;
+		return false;
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
-		return EDGE_LOOKUP; /* no L4 header: not translated (no reassembly) */
+		return false; /* no L4 header: not translated (no reassembly) */
 	unsigned hlen = rte_ipv4_hdr_len(ip);
 	unsigned l4min = proto == IPPROTO_TCP   ? sizeof(struct rte_tcp_hdr)
 			 : proto == IPPROTO_UDP ? sizeof(struct rte_udp_hdr)
 						: sizeof(struct rte_sctp_hdr);
 	unsigned tlen = rte_be_to_cpu_16(ip->total_length);
 	if (tlen < hlen + l4min || rte_pktmbuf_data_len(m) < tlen)
-		return EDGE_LOOKUP;
-	uint8_t *l4 = (uint8_t *)ip + hlen;
-	uint32_t l4_len = tlen - hlen;
-	const uint16_t *ports = (const uint16_t *)l4;
-	uint8_t flags = proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)l4)->tcp_flags : 0;
-	struct sl_ct_key k = { .src = ip->src_addr, .dst = ip->dst_addr, .sport = ports[0],
-			       .dport = ports[1], .proto = proto };
+		return false;
+	const uint16_t *ports = (const uint16_t *)((const uint8_t *)ip + hlen);
+	*k = (struct sl_ct_key){ .src = ip->src_addr, .dst = ip->dst_addr, .sport = ports[0],
+				 .dport = ports[1], .proto = proto };
+	return true;
+}
 
-	enum sl_ct_dir dir;
-	struct sl_ct_entry *e = sl_ct_lookup(&k, &dir);
-	if (e) {
+/* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
+ * a miss). */
+static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *m,
+				  const struct sl_ct_key *k, void *data, uint64_t now)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint8_t proto = k->proto;
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	uint8_t *l4 = (uint8_t *)ip + hlen;
+	uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - hlen;
+	uint8_t flags = proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)l4)->tcp_flags : 0;
+
+	if (data) {
+		enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
+		struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
 		sl_ct_update(e, dir, flags, now);
 		if (dir == SL_CT_FWD) {
 			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
@@ -73,7 +85,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		return EDGE_LOOKUP;
 	}
 
-	struct sl_lb_frontend fe = { .vip = ip->dst_addr, .port = ports[1], .proto = proto };
+	struct sl_lb_frontend fe = { .vip = k->dst, .port = k->dport, .proto = proto };
 	const struct sl_lb_service *s = sl_lb_service_find(&fe);
 	if (!s)
 		return EDGE_LOOKUP;
@@ -85,9 +97,9 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		return EDGE_ICMP_ERROR;
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
-	uint32_t slot = rte_hash_crc(&k, sizeof(k), 0) % s->m;
+	uint32_t slot = rte_hash_crc(k, sizeof(*k), 0) % s->m;
 	const struct sl_lb_backend *be = &s->backends[s->table[slot]];
-	e = sl_ct_create(&k, be->ip, be->port, flags, now);
+	struct sl_ct_entry *e = sl_ct_create(k, be->ip, be->port, flags, now);
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
@@ -104,9 +116,32 @@ static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, voi
 			     uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	struct sl_ct_key keys[RTE_GRAPH_BURST_SIZE];
+	void *data[RTE_GRAPH_BURST_SIZE];
+	uint16_t idx[RTE_GRAPH_BURST_SIZE];
+	uint16_t n = 0;
 	uint64_t now = rte_rdtsc();
-	for (uint16_t i = 0; i < nb; i++)
-		next[i] = ip4_lb_one(node, objs[i], now);
+
+	/* Keys of the packets to look at; the others go on untouched. */
+	for (uint16_t i = 0; i < nb; i++) {
+		next[i] = EDGE_LOOKUP;
+		if (ip4_lb_key(objs[i], &keys[n]))
+			idx[n++] = i;
+	}
+	/* Conntrack, a bulk lookup (rte_hash prefetches the buckets of the whole batch). */
+	for (uint16_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {
+		unsigned cnt = RTE_MIN(n - off, RTE_HASH_LOOKUP_BULK_MAX);
+		const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+		uint64_t hits = 0;
+		for (unsigned j = 0; j < cnt; j++)
+			kp[j] = &keys[off + j];
+		rte_hash_lookup_bulk_data(sl_ct.hash, kp, cnt, &hits, data + off);
+		for (unsigned j = 0; j < cnt; j++)
+			if (!(hits & (1ULL << j)))
+				data[off + j] = NULL;
+	}
+	for (uint16_t j = 0; j < n; j++)
+		next[idx[j]] = ip4_lb_one(node, objs[idx[j]], &keys[j], data[j], now);
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }
