@@ -2,16 +2,19 @@
  * its sender why (RFC 792; RFC 1812 4.3.2), then routes it back through ip4-lookup.
  * The original is counted under its drop reason. Errors are rate-limited per worker by a
  * token bucket (RFC 1812 4.3.2.8) and never sent about ICMP errors, non-first fragments or
- * non-unicast sources (RFC 1812 4.3.2.7). */
+ * non-unicast sources (RFC 1812 4.3.2.7). While Services exist the error goes through
+ * ip4-lb, which translates it when it quotes a translated flow (sl_lb_active()). */
 #include <rte_cycles.h>
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
 #include "dataplane/core/sl_node.h"
+#include "dataplane/lb/lb_table.h"
 
 #define ICMP_ERROR_EDGES(NEXT, DROP)  \
 	NEXT(LOOKUP, "ip4-lookup")    \
+	NEXT(LB, "ip4-lb")            \
 	DROP(ICMP_RATE_LIMITED)       \
 	DROP(ICMP_NO_ERROR_FOR_ERROR) \
 	DROP(NO_HEADROOM)
@@ -110,12 +113,15 @@ static uint16_t icmp_error_chunk(struct rte_graph *graph, struct rte_node *node,
 {
 	struct sl_worker *w = sl_worker_self();
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	bool lb = sl_lb_active();
 	for (uint16_t i = 0; i < nb; i++) {
 		struct sl_mbuf_priv *pv = sl_priv(objs[i]);
 		uint8_t type = pv->icmp.type, code = pv->icmp.code;
 		next[i] = icmp_error_one(w, objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "icmp type %u code %u: %s", type, code,
 			 next[i] == EDGE_LOOKUP ? "sent" : node->nodes[next[i]]->name);
+		if (lb && next[i] == EDGE_LOOKUP)
+			next[i] = EDGE_LB;
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;

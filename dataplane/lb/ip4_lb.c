@@ -9,6 +9,10 @@
  *  - a new flow to a frontend: a backend picked by Maglev from the 5-tuple hash, a
  *    conntrack entry created (dropped as ct-full when the table is full), DNAT;
  *  - a frontend without backends: ICMP port unreachable through icmp-error (as kube-proxy);
+ *  - an ICMP error (destination unreachable, time exceeded) quoting a packet of a translated
+ *    flow: the quoted packet and the outer address translated like the flow's own packets,
+ *    so the error reaches the client about the frontend (PMTU discovery, port unreachable
+ *    from a backend) or the backend about itself; icmp-error's own errors come here too;
  *  - anything else: untouched, on to ip4-lookup. */
 #include <rte_cycles.h>
 #include <rte_graph_worker.h>
@@ -51,6 +55,54 @@ static inline bool ip4_lb_key(struct rte_mbuf *m, struct sl_ct_key *k)
 	*k = (struct sl_ct_key){ .src = ip->src_addr, .dst = ip->dst_addr, .sport = ports[0],
 				 .dport = ports[1], .proto = proto };
 	return true;
+}
+
+/* An ICMP error about a translated flow (see the file comment); others pass untouched. */
+static inline uint16_t ip4_lb_icmp_error(const struct rte_node *node, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	if (ip->next_proto_id != IPPROTO_ICMP ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)))
+		return EDGE_LOOKUP;
+	unsigned hlen = rte_ipv4_hdr_len(ip), tlen = rte_be_to_cpu_16(ip->total_length);
+	if (rte_pktmbuf_data_len(m) < tlen ||
+	    tlen < hlen + sizeof(struct rte_icmp_hdr) + sizeof(struct rte_ipv4_hdr) + 8)
+		return EDGE_LOOKUP;
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
+	if (icmp->icmp_type != SL_ICMP_DEST_UNREACH && icmp->icmp_type != SL_ICMP_TIME_EXCEEDED)
+		return EDGE_LOOKUP;
+	struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)(icmp + 1);
+	unsigned ihl = (in->version_ihl & 0xf) * 4u;
+	unsigned at = hlen + sizeof(*icmp) + ihl; /* the quoted L4 header, from ip */
+	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || tlen < at + 8 ||
+	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP &&
+	     in->next_proto_id != IPPROTO_SCTP))
+		return EDGE_LOOKUP;
+	uint8_t *il4 = (uint8_t *)ip + at;
+	const uint16_t *ports = (const uint16_t *)il4;
+	/* The quoted packet went the other way: its reverse is the flow's key. */
+	struct sl_ct_key k = { .src = in->dst_addr, .dst = in->src_addr, .sport = ports[1],
+			       .dport = ports[0], .proto = in->next_proto_id };
+	enum sl_ct_dir dir;
+	struct sl_ct_entry *e = sl_ct_lookup(&k, &dir);
+	if (!e)
+		return EDGE_LOOKUP;
+	if (dir == SL_CT_REV) {
+		/* To the client, about a packet it sent to the backend: say the frontend. */
+		if (ip->src_addr == e->rev.src)
+			sl_nat_addr(ip, false, e->fwd.dst);
+		sl_nat_icmp_inner(icmp, in, il4, tlen - at, true, e->fwd.dst, e->fwd.dport);
+	} else {
+		/* To the backend, about a reply the client got from the frontend. */
+		if (ip->dst_addr == e->fwd.dst)
+			sl_nat_addr(ip, true, e->rev.src);
+		sl_nat_icmp_inner(icmp, in, il4, tlen - at, false, e->rev.src, e->rev.sport);
+	}
+	SL_TRACE(node, m, "icmp error about svc " SL_IP4_FMT ":%u/%s, backend " SL_IP4_FMT ":%u",
+		 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
+		 proto_name(e->fwd.proto), SL_IP4_ARGS(e->rev.src),
+		 rte_be_to_cpu_16(e->rev.sport));
+	return EDGE_LOOKUP;
 }
 
 /* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
@@ -124,9 +176,12 @@ static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, voi
 
 	/* Keys of the packets to look at; the others go on untouched. */
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = EDGE_LOOKUP;
-		if (ip4_lb_key(objs[i], &keys[n]))
+		if (ip4_lb_key(objs[i], &keys[n])) {
+			next[i] = EDGE_LOOKUP;
 			idx[n++] = i;
+		} else {
+			next[i] = ip4_lb_icmp_error(node, objs[i]);
+		}
 	}
 	/* Conntrack, a bulk lookup (rte_hash prefetches the buckets of the whole batch). */
 	for (uint16_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {

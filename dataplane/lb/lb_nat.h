@@ -1,13 +1,15 @@
 /* Address and port translation of an IPv4 TCP, UDP or SCTP packet with its checksums
  * updated: the IPv4 header and the TCP/UDP pseudo-header sums incrementally (RFC 1624
  * eqn. 3, no pass over the payload), SCTP's CRC32c (RFC 4960 appendix B) recomputed over
- * the packet, as it has no pseudo-header and cannot be updated incrementally. */
+ * the packet, as it has no pseudo-header and cannot be updated incrementally; and the
+ * packet quoted in an ICMP error about a translated flow (RFC 5508 4.2's model). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_sctp.h>
 #include <rte_tcp.h>
@@ -86,4 +88,58 @@ static inline void sl_nat_rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t
 		break;
 	}
 	}
+}
+
+/* In an ICMP error (RFC 792: type 3 or 11) whose quoted packet is inner (IPv4 header, then
+ * at least 8 bytes of its TCP/UDP/SCTP header at il4, il4_avail bytes of it quoted), rewrite
+ * the quoted destination (dst true) or source address and port, with the quoted IPv4
+ * checksum, the quoted UDP (and TCP, when quoted that far) checksum and the ICMP checksum
+ * updated incrementally. Every field sits at an even offset from the ICMP header, so the
+ * RFC 1624 updates apply to the ICMP checksum unchanged. Worker. */
+static inline void sl_nat_icmp_inner(struct rte_icmp_hdr *icmp, struct rte_ipv4_hdr *inner,
+				     uint8_t *il4, uint32_t il4_avail, bool dst,
+				     uint32_t new_ip, uint16_t new_port)
+{
+	uint16_t ck = icmp->icmp_cksum;
+	uint16_t *pp = (uint16_t *)il4 + (dst ? 1 : 0);
+	uint32_t old_ip = dst ? inner->dst_addr : inner->src_addr;
+	uint16_t old_port = *pp;
+	uint16_t old_ick = inner->hdr_checksum;
+	uint16_t new_ick = sl_csum_update32(old_ick, old_ip, new_ip);
+	ck = sl_csum_update32(ck, old_ip, new_ip);
+	ck = sl_csum_update16(ck, old_ick, new_ick);
+	ck = sl_csum_update16(ck, old_port, new_port);
+	if (dst)
+		inner->dst_addr = new_ip;
+	else
+		inner->src_addr = new_ip;
+	inner->hdr_checksum = new_ick;
+	*pp = new_port;
+	uint16_t *l4ck = NULL;
+	if (inner->next_proto_id == IPPROTO_UDP)
+		l4ck = (uint16_t *)(il4 + 6);
+	else if (inner->next_proto_id == IPPROTO_TCP && il4_avail >= 18)
+		l4ck = (uint16_t *)(il4 + 16);
+	if (l4ck && *l4ck) {
+		uint16_t old = *l4ck;
+		uint16_t c = sl_csum_update16(sl_csum_update32(old, old_ip, new_ip), old_port,
+					      new_port);
+		if (c == 0 && inner->next_proto_id == IPPROTO_UDP)
+			c = 0xffff;
+		ck = sl_csum_update16(ck, old, c);
+		*l4ck = c;
+	}
+	icmp->icmp_cksum = ck;
+}
+
+/* Rewrite the outer source (dst false) or destination address of ip (no L4 checksum depends
+ * on it: ICMP). Worker. */
+static inline void sl_nat_addr(struct rte_ipv4_hdr *ip, bool dst, uint32_t new_ip)
+{
+	uint32_t old = dst ? ip->dst_addr : ip->src_addr;
+	ip->hdr_checksum = sl_csum_update32(ip->hdr_checksum, old, new_ip);
+	if (dst)
+		ip->dst_addr = new_ip;
+	else
+		ip->src_addr = new_ip;
 }

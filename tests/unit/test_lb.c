@@ -449,6 +449,81 @@ static void test_lb_sctp(void **st)
 	rte_pktmbuf_free(out[0]);
 }
 
+/* An ICMP error quoting ip's first hdr + 8 bytes, from src to dst, type/code, as a frame
+ * arriving from smac. */
+static struct rte_mbuf *icmp_error_about(const struct rte_ipv4_hdr *ip, const char *src,
+					 const char *dst, uint8_t type, uint8_t code,
+					 struct rte_ether_addr smac)
+{
+	struct pb_ip4 p = { .src_mac = smac, .dst_mac = th_gw_mac, .src = src, .dst = dst,
+			    .proto = IPPROTO_ICMP, .payload = 28 };
+	struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip_of(m) + 1);
+	icmp->icmp_type = type;
+	icmp->icmp_code = code;
+	icmp->icmp_ident = icmp->icmp_seq_nb = 0;
+	memcpy(icmp + 1, ip, 28);
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + 28);
+	return m;
+}
+
+/* ICMP errors about a translated flow reach the client about the frontend: the one sluiced
+ * sends itself (fragmentation needed towards a remote backend, RFC 1191) and one a backend
+ * sends (UDP port unreachable); every checksum is recomputed, and the quoted UDP checksum is
+ * the one the client sent. */
+static void test_lb_icmp_errors(void **st)
+{
+	th_reset();
+	ct_clear();
+	struct rte_mbuf *m = tcp("10.244.1.2", "10.96.0.13", 49000, 80, RTE_TCP_SYN_FLAG,
+				 th_pod_a_mac);
+	assert_int_equal(th_run(TH_POD_A, m, TH_UPLINK, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	struct pb_ip4 p = { .src_mac = th_pod_a_mac, .dst_mac = th_gw_mac, .src = "10.244.1.2",
+			    .dst = "10.96.0.13", .proto = IPPROTO_TCP, .sport = 49000, .dport = 80,
+			    .payload = 1430, .tcp_flags = RTE_TCP_ACK_FLAG, .df = true };
+	m = pb_ip4(sl_dp.pool, &p);
+	pb_l4_cksum(m);
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_A, out, 8), 1);
+	assert_int_equal(th_drops(SL_DROP_DF_TOO_BIG), 1);
+	struct rte_ipv4_hdr *ip = ip_of(out[0]);
+	assert_int_equal(ip->dst_addr, pb_addr("10.244.1.2"));
+	assert_true(pb_ip4_cksum_ok(ip));
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(icmp->icmp_code, SL_ICMP_UNREACH_NEEDFRAG);
+	assert_int_equal(rte_raw_cksum(icmp, ntohs(ip->total_length) - 20), 0xffff);
+	struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(icmp + 1);
+	assert_int_equal(q->dst_addr, pb_addr("10.96.0.13"));
+	assert_int_equal(ntohs(ports_of(q)[1]), 80);
+	assert_true(pb_ip4_cksum_ok(q));
+	rte_pktmbuf_free(out[0]);
+
+	/* UDP to 10.96.0.10:53 reaches pod B; pod B answers port unreachable. */
+	p = (struct pb_ip4){ .src_mac = th_pod_a_mac, .dst_mac = th_gw_mac, .src = "10.244.1.2",
+			     .dst = "10.96.0.10", .sport = 33100, .dport = 53, .payload = 20 };
+	m = pb_ip4(sl_dp.pool, &p);
+	pb_l4_cksum(m);
+	uint16_t sent_ck = ((struct rte_udp_hdr *)(ip_of(m) + 1))->dgram_cksum;
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 8), 1);
+	struct rte_mbuf *err = icmp_error_about(ip_of(out[0]), "10.244.1.3", "10.244.1.2",
+						SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_PORT,
+						th_pod_b_mac);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(th_run(TH_POD_B, err, TH_POD_A, out, 8), 1);
+	ip = ip_of(out[0]);
+	assert_int_equal(ip->src_addr, pb_addr("10.96.0.10"));
+	assert_true(pb_ip4_cksum_ok(ip));
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(rte_raw_cksum(icmp, ntohs(ip->total_length) - 20), 0xffff);
+	q = (struct rte_ipv4_hdr *)(icmp + 1);
+	assert_int_equal(q->dst_addr, pb_addr("10.96.0.10"));
+	assert_int_equal(ntohs(ports_of(q)[1]), 53);
+	assert_true(pb_ip4_cksum_ok(q));
+	assert_int_equal(((struct rte_udp_hdr *)(q + 1))->dgram_cksum, sent_ck);
+	rte_pktmbuf_free(out[0]);
+}
+
 /* A Service without backends: the client gets ICMP port unreachable quoting its packet. */
 static void test_lb_no_backends(void **st)
 {
@@ -630,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_lb_udp),
 		cmocka_unit_test(test_lb_sctp),
 		cmocka_unit_test(test_lb_no_backends),
+		cmocka_unit_test(test_lb_icmp_errors),
 		cmocka_unit_test(test_lb_ct_full),
 		cmocka_unit_test(test_lb_others_untouched),
 		cmocka_unit_test(test_lb_trace),
