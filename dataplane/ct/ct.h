@@ -34,7 +34,7 @@ struct sl_ct_key {
 	uint16_t sport, dport; /* network order (ICMP echo: the identifier in both) */
 	uint8_t proto;
 	uint8_t pad[3];        /* 0 */
-};
+} __attribute__((aligned(8))); /* rte_hash_crc() reads it 8 bytes at a time */
 
 enum sl_ct_state {
 	SL_CT_NEW,         /* UDP, SCTP, ICMP: only the client has spoken */

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_hash_crc.h>
@@ -46,7 +47,18 @@ static inline uint16_t sl_csum_update16(uint16_t hc, uint16_t old, uint16_t new)
  * stored as the little-endian complement (RFC 4960 appendix B). */
 static inline uint32_t sl_sctp_cksum(const void *p, uint32_t len)
 {
-	return rte_cpu_to_le_32(~rte_hash_crc(p, len, 0xffffffff));
+	/* rte_hash_crc() loads 8 bytes at a time from wherever p is, and packet data is not
+	 * 8-aligned: load through memcpy. */
+	const uint8_t *b = p;
+	uint32_t crc = 0xffffffff;
+	for (; len >= 8; b += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, b, 8);
+		crc = rte_hash_crc_8byte(v, crc);
+	}
+	for (; len; b++, len--)
+		crc = rte_hash_crc_1byte(*b, crc);
+	return rte_cpu_to_le_32(~crc);
 }
 
 /* Rewrite the destination (dst true) or source address and port of the packet whose IPv4

@@ -30,7 +30,7 @@ struct sl_lb_frontend {
 	uint16_t port;   /* network order */
 	uint8_t proto;   /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
 	uint8_t pad;     /* 0 */
-};
+} __attribute__((aligned(8))); /* rte_hash_crc() reads it 8 bytes at a time */
 
 enum sl_lb_backend_flag {
 	SL_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, gets no new ones */
