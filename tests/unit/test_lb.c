@@ -171,6 +171,75 @@ static void test_ct_memory(void **st)
 	assert_true((small >> 16) < 300);
 }
 
+/* The TCP state machine (per direction's flags) and each state's timeout; UDP. */
+static void test_ct_states(void **st)
+{
+	uint64_t t0 = rte_rdtsc(), hz = rte_get_tsc_hz();
+	struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.99"), htons(1), htons(80),
+			       IPPROTO_TCP };
+	sl_ct_age(t0 + 1000000 * hz, UINT32_MAX);
+	sl_dp_drain();
+	struct sl_ct_entry *e = sl_ct_create(&k, pb_addr("10.244.1.3"), htons(8080),
+					     RTE_TCP_SYN_FLAG, t0);
+	assert_non_null(e);
+	const struct {
+		enum sl_ct_dir dir;
+		uint8_t flags;
+		enum sl_ct_state want;
+	} steps[] = {
+		{ SL_CT_FWD, RTE_TCP_SYN_FLAG, SL_CT_SYN_SENT }, /* retransmitted */
+		{ SL_CT_REV, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, SL_CT_SYN_RECV },
+		{ SL_CT_FWD, RTE_TCP_ACK_FLAG, SL_CT_ESTABLISHED },
+		{ SL_CT_REV, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, SL_CT_ESTABLISHED },
+		{ SL_CT_FWD, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, SL_CT_FIN_WAIT },
+		{ SL_CT_REV, RTE_TCP_ACK_FLAG, SL_CT_FIN_WAIT },
+		{ SL_CT_REV, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, SL_CT_CLOSED },
+		{ SL_CT_FWD, RTE_TCP_SYN_FLAG, SL_CT_SYN_SENT }, /* port reused */
+		{ SL_CT_REV, RTE_TCP_RST_FLAG, SL_CT_CLOSED },
+	};
+	for (unsigned i = 0; i < RTE_DIM(steps); i++) {
+		sl_ct_update(e, steps[i].dir, steps[i].flags, t0);
+		assert_int_equal(atomic_load(&e->state), steps[i].want);
+	}
+	/* Each state's timeout: kept just before it, removed just after. */
+	const struct {
+		enum sl_ct_state s;
+		uint32_t secs;
+	} to[] = { { SL_CT_SYN_SENT, 60 }, { SL_CT_ESTABLISHED, 21600 }, { SL_CT_FIN_WAIT, 120 },
+		   { SL_CT_CLOSED, 10 } };
+	for (unsigned i = 0; i < RTE_DIM(to); i++) {
+		if (i > 0) {
+			k.sport = htons((uint16_t)(100 + i));
+			e = sl_ct_create(&k, pb_addr("10.244.1.3"), htons(8080), RTE_TCP_SYN_FLAG,
+					 t0);
+			assert_non_null(e);
+		}
+		atomic_store(&e->state, to[i].s);
+		/* Two calls: a pass goes on from where the last one stopped, to the end. */
+		uint64_t before = t0 + (to[i].secs - 1) * hz, after = t0 + (to[i].secs + 1) * hz;
+		assert_int_equal(sl_ct_age(before, UINT32_MAX) + sl_ct_age(before, UINT32_MAX), 0);
+		assert_int_equal(sl_ct_age(after, UINT32_MAX) + sl_ct_age(after, UINT32_MAX), 1);
+		sl_dp_drain();
+		assert_int_equal(sl_ct_count(), 0);
+	}
+
+	/* UDP: NEW until the backend answers; 60 s either way. A flushed backend loses it. */
+	k.proto = IPPROTO_UDP;
+	e = sl_ct_create(&k, pb_addr("10.244.1.3"), htons(5353), 0, t0);
+	assert_int_equal(atomic_load(&e->state), SL_CT_NEW);
+	sl_ct_update(e, SL_CT_FWD, 0, t0);
+	assert_int_equal(atomic_load(&e->state), SL_CT_NEW);
+	sl_ct_update(e, SL_CT_REV, 0, t0);
+	assert_int_equal(atomic_load(&e->state), SL_CT_REPLIED);
+	assert_int_equal(sl_ct_age(t0 + 59 * hz, UINT32_MAX), 0);
+	assert_int_equal(sl_ct_flush_backend(pb_addr("10.244.1.4"), 0), 0);
+	assert_int_equal(sl_ct_flush_backend(pb_addr("10.244.1.3"), htons(5353)), 1);
+	enum sl_ct_dir dir;
+	assert_null(sl_ct_lookup(&k, &dir));
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 0);
+}
+
 /* ---- checksums ---- */
 
 /* RFC 1624 rewrite equals a full recompute (TCP and UDP), over random packets. */
@@ -698,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_maglev_spread),
 		cmocka_unit_test(test_lb_service_memory),
 		cmocka_unit_test(test_ct_memory),
+		cmocka_unit_test(test_ct_states),
 		cmocka_unit_test(test_nat_checksums_random),
 		cmocka_unit_test(test_lb_tcp_handshake),
 		cmocka_unit_test(test_lb_flow_keeps_backend),
