@@ -149,8 +149,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		return EDGE_ICMP_ERROR;
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
-	uint32_t slot = rte_hash_crc(k, sizeof(*k), 0) % s->m;
-	const struct sl_lb_backend *be = &s->backends[s->table[slot]];
+	const struct sl_lb_backend *be = sl_lb_pick(s, rte_hash_crc(k, sizeof(*k), 0));
 	struct sl_ct_entry *e = sl_ct_create(k, be->ip, be->port, flags, now);
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",

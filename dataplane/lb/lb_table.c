@@ -61,7 +61,7 @@ void sl_lb_fini(void)
 size_t sl_lb_service_size(unsigned n_backends, unsigned n_active)
 {
 	size_t m = n_active ? sl_maglev_size(n_active) : 0;
-	size_t head = sizeof(struct sl_lb_service) + m * sizeof(uint16_t);
+	size_t head = sizeof(struct sl_lb_service) + m * (n_backends > 256 ? 2 : 1);
 	head = RTE_ALIGN_CEIL(head, alignof(struct sl_lb_backend));
 	return head + n_backends * sizeof(struct sl_lb_backend);
 }
@@ -129,7 +129,8 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 	struct sl_lb_backend *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
 	struct sl_maglev_backend *mb = n ? malloc(n * sizeof(*mb)) : NULL;
 	uint16_t *mi = n ? malloc(n * sizeof(*mi)) : NULL;
-	if (n && (!sorted || !mb || !mi)) {
+	uint16_t *slots = n ? malloc(sl_maglev_size(n) * sizeof(*slots)) : NULL;
+	if (n && (!sorted || !mb || !mi || !slots)) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -161,19 +162,25 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 	s->n_backends = (uint16_t)u;
 	s->n_active = (uint16_t)n_active;
 	s->m = n_active ? sl_maglev_size(n_active) : 0;
+	s->wide = u > 256;
 	struct sl_lb_backend *be = (struct sl_lb_backend *)((uint8_t *)s + sz -
 							    u * sizeof(struct sl_lb_backend));
 	if (u)
 		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
-		rc = sl_maglev_build(mb, n_active, s->m, s->table);
+		rc = sl_maglev_build(mb, n_active, s->m, slots);
 		if (rc < 0) {
 			rte_free(s);
 			goto out;
 		}
-		for (uint32_t i = 0; i < s->m; i++)
-			s->table[i] = mi[s->table[i]]; /* Maglev index -> backends[] index */
+		/* Maglev index -> backends[] index, in 1 byte a slot when that is enough. */
+		for (uint32_t i = 0; i < s->m; i++) {
+			if (s->wide)
+				((uint16_t *)s->table)[i] = mi[slots[i]];
+			else
+				s->table[i] = (uint8_t)mi[slots[i]];
+		}
 	}
 	/* Publish: for an existing key rte_hash replaces the data with an atomic store. */
 	rc = rte_hash_add_key_data(sl_lb.services, fe, s);
@@ -193,6 +200,7 @@ out:
 	free(sorted);
 	free(mb);
 	free(mi);
+	free(slots);
 	return rc;
 reject:
 	sl_lb.rejects++;

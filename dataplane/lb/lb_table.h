@@ -52,8 +52,17 @@ struct sl_lb_service {
 	uint16_t n_active;              /* backends new flows may go to */
 	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */
 	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
-	uint16_t table[];               /* m slots: indexes into backends[] */
+	bool wide;                      /* slots are uint16_t (over 256 backends), else uint8_t */
+	uint8_t table[];                /* m slots: indexes into backends[] */
 };
+
+/* The backend new flows with this 5-tuple hash go to (s->m > 0). Worker or control. */
+static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service *s,
+						      uint32_t hash)
+{
+	uint32_t slot = hash % s->m;
+	return &s->backends[s->wide ? ((const uint16_t *)s->table)[slot] : s->table[slot]];
+}
 
 /* Sizes; 0 picks the default. */
 struct sl_lb_conf {

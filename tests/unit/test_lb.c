@@ -157,7 +157,45 @@ static void test_lb_service_memory(void **st)
 	printf("memory per Service: 1 backend %zu B, 10 backends %zu B, 100 backends %zu B; "
 	       "100,000 Services of 10: %.1f MiB\n",
 	       one, ten, hundred, 100000.0 * ten / (1 << 20));
-	assert_true(ten < 2200);
+	assert_true(ten < 1300);
+}
+
+/* Slots are 1 byte up to 256 backends, 2 above: both pick every backend, about evenly, and
+ * the terminating ones never. */
+static void test_lb_service_wide(void **st)
+{
+	static struct sl_lb_backend b[300];
+	unsigned ns[] = { 256, 300 };
+	for (unsigned t = 0; t < 2; t++) {
+		unsigned n = ns[t];
+		for (unsigned i = 0; i < n; i++)
+			b[i] = (struct sl_lb_backend){ .ip = htonl(0x0af40000 + i), .port = htons(80),
+						       .flags = i % 10 == 9 ? SL_LB_BACKEND_TERMINATING
+									    : 0 };
+		struct sl_lb_frontend fe = { pb_addr("10.96.1.1"), htons(80), IPPROTO_TCP, 0 };
+		assert_int_equal(sl_lb_service_set(&fe, b, n, 0), 0);
+		const struct sl_lb_service *s = sl_lb_service_find(&fe);
+		assert_non_null(s);
+		assert_int_equal(s->wide, n > 256);
+		assert_int_equal(s->n_backends, n);
+		assert_int_equal(s->n_active, n - n / 10);
+		static unsigned cnt[300];
+		memset(cnt, 0, sizeof(cnt));
+		for (uint32_t h = 0; h < s->m; h++) {
+			const struct sl_lb_backend *be = sl_lb_pick(s, h);
+			unsigned i = ntohl(be->ip) - 0x0af40000;
+			assert_true(i < n);
+			cnt[i]++;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (i % 10 == 9)
+				assert_int_equal(cnt[i], 0);
+			else
+				assert_true(cnt[i] == s->m / s->n_active || cnt[i] == s->m / s->n_active + 1);
+		}
+		assert_int_equal(sl_lb_service_del(&fe), 0);
+	}
+	sl_dp_drain();
 }
 
 /* Memory per conntrack entry, measured by creating a table (hash with two keys per flow,
@@ -766,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_maglev_disruption),
 		cmocka_unit_test(test_maglev_spread),
 		cmocka_unit_test(test_lb_service_memory),
+		cmocka_unit_test(test_lb_service_wide),
 		cmocka_unit_test(test_ct_memory),
 		cmocka_unit_test(test_ct_states),
 		cmocka_unit_test(test_nat_checksums_random),
