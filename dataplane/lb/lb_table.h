@@ -10,7 +10,9 @@
  * their next quiescent state; they keep nothing from it beyond that (conntrack stores
  * backend addresses, never pointers or indexes into an entry). */
 #pragma once
+#include <assert.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,10 +53,12 @@ struct sl_lb_service {
 	uint16_t n_backends;            /* backends[] entries, terminating ones included */
 	uint16_t n_active;              /* backends new flows may go to */
 	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */
-	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
 	bool wide;                      /* slots are uint16_t (over 256 backends), else uint8_t */
+	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
 	uint8_t table[];                /* m slots: indexes into backends[] */
 };
+static_assert(offsetof(struct sl_lb_service, table) % sizeof(uint16_t) == 0,
+	      "wide slots are read as uint16_t");
 
 /* The backend new flows with this 5-tuple hash go to (s->m > 0). Worker or control. */
 static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service *s,
