@@ -834,11 +834,18 @@ static void test_lb_new_flow_rate(void **st)
 	struct sl_lb_conf c = { .max_services = 64, .ct = { .size = 16384 } };
 	assert_int_equal(sl_lb_init(&c), 0);
 	assert_int_equal(th_lb_setup_services(), 0);
-	double cyc_new = syn_burst(16384, 1024, RTE_TCP_SYN_FLAG);
-	double cyc_est = syn_burst(16384, 1024, RTE_TCP_ACK_FLAG);
+	/* Once to touch the table's memory (page faults without hugepages), then the best of
+	 * 5 (node cycles are TSC time: a preempted worker's wait counts). */
+	syn_burst(16384, 1024, RTE_TCP_SYN_FLAG);
+	double cyc_new = 1e12, cyc_est = 1e12;
+	for (int r = 0; r < 5; r++) {
+		ct_clear();
+		cyc_new = RTE_MIN(cyc_new, syn_burst(16384, 1024, RTE_TCP_SYN_FLAG));
+		cyc_est = RTE_MIN(cyc_est, syn_burst(16384, 1024, RTE_TCP_ACK_FLAG));
+	}
 	double hz = (double)rte_get_tsc_hz();
 	printf("ip4-lb: new flow %.0f cycles/packet (%.2f M new flows/s per worker), established "
-	       "%.0f cycles/packet (16,384 flows, bursts of 32)\n",
+	       "%.0f cycles/packet (16,384 flows, bursts of 32, best of 5)\n",
 	       cyc_new, hz / cyc_new / 1e6, cyc_est);
 	assert_int_equal(sl_ct_count(), 16384);
 	ct_clear();
