@@ -37,12 +37,15 @@
 # second on a CPU, which that does not distort.
 #
 # Writes perf/results/graph-<time>.json and .png.
+# --services: encap through Service VIPs (ip4-lb, conntrack, DNAT; established flows; the
+# same output frames), "encap" only.
 # Usage: sudo perf/graph_bench.sh [--workers 1,2] [--dir encap,decap] [--flows N] [--pods N]
 #          [--remotes N] [--duration S] [--warmup S] [--inflight N] [--verify-every N]
+#          [--services 1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=1,2 DIRS=encap,decap FLOWS=1024 PODS=4 REMOTES=4 DURATION=5 WARMUP=1 INFLIGHT=512
-VERIFY=16
+VERIFY=16 SERVICES=()
 usage() {
 	echo "usage: $0 [--workers 1,2] [--dir encap,decap] [--flows N] [--pods N] [--remotes N]" \
 		"[--duration S] [--warmup S] [--inflight N] [--verify-every N]" >&2
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--warmup) WARMUP=$2 ;;
 	--inflight) INFLIGHT=$2 ;;
 	--verify-every) VERIFY=$2 ;;
+	--services) [ "$2" = 1 ] && SERVICES=(--services) ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -97,7 +101,7 @@ bench() {
 	shift 2
 	"$BIN" --no-pci --file-prefix "$PREFIX" $MEM --log-level=lib.eal:error --lcores "$(lcores "$n")" \
 		-- --dir "$dir" --flows "$FLOWS" --pods "$PODS" --remotes "$REMOTES" --inflight "$INFLIGHT" \
-		"$@" 2> >(grep -v "^TELEMETRY" >&2)
+		"${SERVICES[@]}" "$@" 2> >(grep -v "^TELEMETRY" >&2)
 }
 
 # tshark's view of the sample frames: IPv4 checksums good, TTLs, VXLAN VNI (encap).

@@ -46,6 +46,8 @@
 	_(LOCAL_UNSUPPORTED, "local-unsupported")                                 \
 	_(ICMP_RATE_LIMITED, "icmp-rate-limited")                                 \
 	_(ICMP_NO_ERROR_FOR_ERROR, "icmp-no-error-for-error")                     \
+	_(CT_FULL, "ct-full")                                                     \
+	_(LB_NO_BACKEND, "lb-no-backend")                                         \
 	_(PORT_GONE, "port-gone")                                                 \
 	_(TX_FULL, "tx-full")
 

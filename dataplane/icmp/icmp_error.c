@@ -4,16 +4,20 @@
  * buckets (RFC 1812 4.3.2.8): "fragmentation needed" has a bucket of its own, so a flood of
  * other errors (TTL=1 packets, unreachable destinations) cannot suppress it and break path
  * MTU discovery (RFC 1191) for everyone; both refill at conf.icmp_rate. Errors are never
- * sent about ICMP errors, non-first fragments or non-unicast sources (RFC 1812 4.3.2.7). */
+ * sent about ICMP errors, non-first fragments or non-unicast sources (RFC 1812 4.3.2.7).
+ * While Services exist the error goes through ip4-lb, which translates it when it quotes a
+ * translated flow (sl_lb_active()). */
 #include <rte_cycles.h>
 #include <rte_graph_worker.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
 #include "dataplane/core/sl_node.h"
+#include "dataplane/lb/lb_table.h"
 
 #define ICMP_ERROR_EDGES(NEXT, DROP)  \
 	NEXT(LOOKUP, "ip4-lookup")    \
+	NEXT(LB, "ip4-lb")            \
 	DROP(ICMP_RATE_LIMITED)       \
 	DROP(ICMP_NO_ERROR_FOR_ERROR) \
 	DROP(NO_HEADROOM)
@@ -27,6 +31,8 @@ static enum sl_drop_reason reason_of(uint8_t type, uint8_t code)
 		return SL_DROP_TTL_EXCEEDED;
 	if (code == SL_ICMP_UNREACH_NEEDFRAG)
 		return SL_DROP_DF_TOO_BIG;
+	if (code == SL_ICMP_UNREACH_PORT)
+		return SL_DROP_LB_NO_BACKEND; /* ip4-lb: a Service without backends */
 	return code == SL_ICMP_UNREACH_HOST ? SL_DROP_NO_SUCH_POD : SL_DROP_NO_ROUTE;
 }
 
@@ -114,12 +120,15 @@ static uint16_t icmp_error_chunk(struct rte_graph *graph, struct rte_node *node,
 {
 	struct sl_worker *w = sl_worker_self();
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	bool lb = sl_lb_active();
 	for (uint16_t i = 0; i < nb; i++) {
 		struct sl_mbuf_priv *pv = sl_priv(objs[i]);
 		uint8_t type = pv->icmp.type, code = pv->icmp.code;
 		next[i] = icmp_error_one(w, objs[i]);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "icmp type %u code %u: %s", type, code,
 			 next[i] == EDGE_LOOKUP ? "sent" : node->nodes[next[i]]->name);
+		if (lb && next[i] == EDGE_LOOKUP)
+			next[i] = EDGE_LB;
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;

@@ -1,16 +1,18 @@
 /* ip4-input: validates the IPv4 header and sends VXLAN for our VTEP (arriving on the
  * uplink only, so a pod cannot inject tunnelled traffic) to vxlan-decap; everything
- * else goes to ip4-lookup. */
+ * else goes to ip4-lookup, through ip4-lb while Services exist (sl_lb_active()). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_node.h"
+#include "dataplane/lb/lb_table.h"
 #include "ip4_check.h"
 
 #define IP4_INPUT_EDGES(NEXT, DROP)      \
 	NEXT(LOOKUP, "ip4-lookup")       \
 	NEXT(VXLAN_DECAP, "vxlan-decap") \
+	NEXT(LB, "ip4-lb")               \
 	DROP(IP4_TRUNCATED)              \
 	DROP(IP4_BAD_VERSION)            \
 	DROP(IP4_BAD_IHL)                \
@@ -20,7 +22,8 @@
 	DROP(IP4_BAD_DESTINATION)
 SL_NODE_EDGES(IP4_INPUT_EDGES)
 
-static inline uint16_t ip4_input_one(struct rte_mbuf *m)
+/* past: the edge for packets on their way to ip4-lookup (EDGE_LOOKUP or EDGE_LB). */
+static inline uint16_t ip4_input_one(struct rte_mbuf *m, uint16_t past)
 {
 	enum sl_drop_reason why = sl_ip4_check(m);
 	if (unlikely(why != SL_DROP_COUNT))
@@ -34,15 +37,16 @@ static inline uint16_t ip4_input_one(struct rte_mbuf *m)
 		    udp->dst_port == rte_cpu_to_be_16(sl_dp.conf.vxlan_port))
 			return EDGE_VXLAN_DECAP;
 	}
-	return EDGE_LOOKUP;
+	return past;
 }
 
 static uint16_t ip4_input_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	uint16_t past = sl_lb_active() ? EDGE_LB : EDGE_LOOKUP;
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = ip4_input_one(objs[i]);
+		next[i] = ip4_input_one(objs[i], past);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "next %s",
 			 node->nodes[next[i]]->name);
 	}

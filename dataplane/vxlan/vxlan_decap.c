@@ -2,14 +2,15 @@
  * already checked both). Checks the outer header is not a fragment, the I flag and our VNI;
  * strips outer IP/UDP/VXLAN and inner Ethernet; validates the inner IPv4 header; checks the
  * tunnel may carry that inner source (below) and that its destination is in this node's pod
- * CIDR.
+ * CIDR. The inner packet goes to ip4-lookup, through ip4-lb while Services exist (replies
+ * from remote backends).
  *
  * Trust: a tunnelled packet is accepted only from a configured node's VTEP and only with an
  * inner source that node owns, decided by the FIB route for the inner source
  * (sl_route_lookup):
  *  - a VXLAN next hop whose VTEP is the outer source: a pod of that node (its pod CIDR);
  *  - or the inner source is the outer source itself and its route is the plain uplink next
- *    hop to that same address (what sl_state_node_add installs for a node's address): the
+ *    hop to that same address (what the reconciler installs for a node's address): the
  *    node's own kernel, reaching pods here through its host port. An underlay router that is
  *    itself a route's gateway passes this test for its own address too; that gives it
  *    nothing it lacks, since plain IPv4 from the underlay to pods is routed anyway.
@@ -24,9 +25,11 @@
 
 #include "dataplane/core/sl_node.h"
 #include "dataplane/ip4/ip4_check.h"
+#include "dataplane/lb/lb_table.h"
 
 #define VXLAN_DECAP_EDGES(NEXT, DROP) \
 	NEXT(LOOKUP, "ip4-lookup")    \
+	NEXT(LB, "ip4-lb")            \
 	DROP(VXLAN_TRUNCATED)         \
 	DROP(VXLAN_BAD_FLAGS)         \
 	DROP(VXLAN_BAD_VNI)           \
@@ -83,8 +86,11 @@ static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	bool lb = sl_lb_active();
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = vxlan_decap_one(objs[i]);
+		if (lb && next[i] == EDGE_LOOKUP)
+			next[i] = EDGE_LB;
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
 			 next[i] == EDGE_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
 	}

@@ -21,6 +21,7 @@
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
+#include "dataplane/lb/lb_table.h"
 #include "gb.h"
 
 #define VXLAN_FLAG_I 0x08000000u /* RFC 7348 5: the I flag; the other bits are reserved */
@@ -106,8 +107,19 @@ static void build_encap(struct gb_flow *f, unsigned i, const struct gb_args *a)
 	gb_pod_mac(pod, &pod_mac);
 	gb_remote_mac(remote, &rmac);
 
+	uint32_t to = dst;
+	if (a->services) {
+		/* The Service VIP:5001/udp whose one backend is dst:5001. */
+		unsigned idx = host * a->remotes + remote;
+		to = htonl(0x0a600001 + idx);
+		struct sl_lb_frontend fe = { .vip = to, .port = htons(INNER_DPORT),
+					     .proto = IPPROTO_UDP };
+		struct sl_lb_backend be = { .ip = dst, .port = htons(INNER_DPORT) };
+		if (!sl_lb_service_find(&fe))
+			sl_lb_service_set(&fe, &be, 1, 0);
+	}
 	uint8_t *b = put_eth(f->in, &sl_dp.conf.gw_mac, &pod_mac);
-	f->in_len = (uint16_t)(put_inner(b, i, src, dst, 64) - f->in);
+	f->in_len = (uint16_t)(put_inner(b, i, src, to, 64) - f->in);
 
 	uint16_t inner_ip = GB_FRAME_LEN - 14;
 	b = put_eth(f->out, &rmac, &gb_uplink_mac);

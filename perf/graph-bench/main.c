@@ -27,6 +27,7 @@
 #include <rte_pause.h>
 
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/lb/lb_table.h"
 #include "gb.h"
 
 #define MAX_NODES 96 /* graph nodes per worker, drop nodes included */
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 		"  --pcap FILE         write a few checked output frames as pcap\n"
 		"  --label NAME        copied into the JSON\n"
 		"  --quiet             no per-second lines\n"
+		"  --services          encap: pods send to Service VIPs that ip4-lb translates to\n"
+		"                      the remote pods (1 backend each; established flows)\n"
 		"  --wrong-vni         self-test: the bench's end of the tunnel uses another VNI,\n"
 		"                      so the checks must fail (exit status 3)\n"
 		"Every EAL lcore but the main one runs a worker (e.g. --lcores 0@0,1@1,2@0).\n",
@@ -91,7 +94,7 @@ static int parse_secs(const char *opt, const char *s, double min, double *ret)
 static int parse_args(int argc, char **argv, struct gb_args *a)
 {
 	enum { O_DIR = 256, O_FLOWS, O_PODS, O_REMOTES, O_INFLIGHT, O_VERIFY, O_DURATION,
-	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_HELP };
+	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -106,6 +109,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "wrong-vni", no_argument, NULL, O_WRONG_VNI },
+		{ "services", no_argument, NULL, O_SERVICES },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -145,6 +149,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		case O_LABEL: a->label = optarg; break;
 		case O_QUIET: a->quiet = true; break;
 		case O_WRONG_VNI: a->wrong_vni = true; break;
+		case O_SERVICES: a->services = true; break;
 		case O_HELP: usage(stdout); exit(GB_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -282,7 +287,7 @@ static double cpu_share(const struct snap *a, const struct snap *b, unsigned w)
 static cJSON *node_rows(const struct snap *a, const struct snap *b, int worker, bool print)
 {
 	/* The path's nodes in path order, then any other node that saw packets. */
-	static const char *const path[] = { "port-rx", "eth-input", "ip4-input", "vxlan-decap",
+	static const char *const path[] = { "port-rx", "eth-input", "ip4-input", "ip4-lb", "vxlan-decap",
 					    "ip4-lookup", "vxlan-encap", "eth-output", "port-tx" };
 	const unsigned n_path = RTE_DIM(path);
 	cJSON *rows = cJSON_CreateArray();
@@ -572,6 +577,15 @@ int main(int argc, char **argv)
 	}
 	if (gb_topo_setup(&a, gbw) < 0)
 		goto out;
+	if (a.services) {
+		struct sl_lb_conf lc = { .max_services = 65536,
+					 .ct = { .size = RTE_MAX(a.flows * 2, 4096u) } };
+		if (a.dir != GB_ENCAP || (rc = sl_lb_init(&lc)) < 0) {
+			fprintf(stderr, "sluice-graph-bench: --services: %s\n",
+				a.dir != GB_ENCAP ? "encap only" : strerror(-rc));
+			goto out;
+		}
+	}
 	struct gb_flow *flows;
 	int injected = gb_flows_setup(&a, gbw, &flows);
 	if (injected < 0) {

@@ -3,17 +3,24 @@
  * ICMP, VXLAN decap/encap) and whatever it sends is freed. Byte 1 = 0xff wraps the frame as
  * VXLAN from the known remote VTEP so the inner path is reached too; 0xfe marks the L4
  * checksum partial and 0xfd makes a TSO frame (MSS from byte 0, split in two segments), as
- * a virtio guest can, so guest-offload is reached. */
+ * a virtio guest can, so guest-offload is reached. The harness's Services (th_lb_setup) are
+ * installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin); conntrack is
+ * emptied whenever half full so new flows keep being created. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+
+#include "dataplane/lb/lb_table.h"
 #include "tests/unit/harness.h"
 #include "tests/unit/pktbuild.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	return th_setup(NULL);
+	if (th_setup(NULL) < 0)
+		return -1;
+	return th_lb_setup();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,6 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rte_mbuf *out[32];
 	if (size < 2 || size > 2000)
 		return 0;
+	if (sl_ct_count() >= TH_CT_SIZE / 2) {
+		sl_ct_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(), UINT32_MAX);
+		sl_dp_drain();
+	}
 	unsigned port = data[0] % TH_PORTS;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
 	if (!m)

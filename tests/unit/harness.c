@@ -11,6 +11,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/lb/lb_table.h"
 #include "harness.h"
 #include "pktbuild.h"
 
@@ -160,4 +161,35 @@ void th_reset(void)
 uint64_t th_drops(enum sl_drop_reason r)
 {
 	return sl_dp.workers[0].drops[r];
+}
+
+static int th_service(const char *vip, uint16_t port, uint8_t proto, const char *b1,
+		      uint16_t p1, const char *b2, uint16_t p2)
+{
+	struct sl_lb_frontend fe = { .vip = pb_addr(vip), .port = htons(port), .proto = proto };
+	struct sl_lb_backend b[2] = {
+		{ .ip = b1 ? pb_addr(b1) : 0, .port = htons(p1) },
+		{ .ip = b2 ? pb_addr(b2) : 0, .port = htons(p2) },
+	};
+	return sl_lb_service_set(&fe, b, b2 ? 2 : b1 ? 1 : 0, 0);
+}
+
+int th_lb_setup(void)
+{
+	struct sl_lb_conf c = { .max_services = 64, .ct = { .size = TH_CT_SIZE } };
+	if (sl_lb_init(&c) < 0)
+		return -1;
+	return th_lb_setup_services();
+}
+
+int th_lb_setup_services(void)
+{
+	if (th_service("10.96.0.10", 80, IPPROTO_TCP, "10.244.1.3", 8080, NULL, 0) < 0 ||
+	    th_service("10.96.0.10", 53, IPPROTO_UDP, "10.244.1.3", 5353, NULL, 0) < 0 ||
+	    th_service("10.96.0.11", 80, IPPROTO_TCP, NULL, 0, NULL, 0) < 0 ||
+	    th_service("10.96.0.12", 80, IPPROTO_TCP, "10.244.1.3", 8080, "10.244.2.2", 8080) < 0 ||
+	    th_service("10.96.0.13", 80, IPPROTO_TCP, "10.244.2.2", 8080, NULL, 0) < 0 ||
+	    th_service("10.96.0.10", 9000, IPPROTO_SCTP, "10.244.1.3", 9001, NULL, 0) < 0)
+		return -1;
+	return 0;
 }

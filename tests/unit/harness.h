@@ -29,5 +29,18 @@ unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf
 		unsigned n);
 /* Drain every port's TX ring (freeing) and zero the drop counters. */
 void th_reset(void);
+/* Services (tests of ip4-lb and the packet fuzzer), on top of th_setup: Service and
+ * conntrack tables sized for tests (TH_CT_SIZE flows), and
+ *   10.96.0.10:80/tcp  -> pod B 10.244.1.3:8080
+ *   10.96.0.10:53/udp  -> pod B 10.244.1.3:5353
+ *   10.96.0.11:80/tcp  -> no backend (rejected)
+ *   10.96.0.12:80/tcp  -> pod B 10.244.1.3:8080 and remote pod 10.244.2.2:8080
+ *   10.96.0.13:80/tcp  -> remote pod 10.244.2.2:8080
+ *   10.96.0.10:9000/sctp -> pod B 10.244.1.3:9001
+ * Returns 0. */
+#define TH_CT_SIZE 64
+int th_lb_setup(void);
+/* (Re)install those Services only. Returns 0. */
+int th_lb_setup_services(void);
 /* Packets worker 0 counted for a drop reason. */
 uint64_t th_drops(enum sl_drop_reason r);

@@ -24,6 +24,30 @@ bool pb_ip4_cksum_ok(const void *p)
 	return rte_raw_cksum(ip, rte_ipv4_hdr_len(ip)) == 0xffff;
 }
 
+void pb_l4_cksum(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	void *l4 = (uint8_t *)ip + rte_ipv4_hdr_len(ip);
+	if (ip->next_proto_id == IPPROTO_TCP) {
+		struct rte_tcp_hdr *t = l4;
+		t->cksum = 0;
+		t->cksum = rte_ipv4_udptcp_cksum(ip, l4);
+	} else if (ip->next_proto_id == IPPROTO_UDP) {
+		struct rte_udp_hdr *u = l4;
+		u->dgram_cksum = 0;
+		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, l4);
+	}
+}
+
+bool pb_l4_cksum_ok(const void *p)
+{
+	const struct rte_ipv4_hdr *ip = p;
+	const void *l4 = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
+	if (ip->next_proto_id == IPPROTO_UDP && ((const struct rte_udp_hdr *)l4)->dgram_cksum == 0)
+		return true;
+	return rte_ipv4_udptcp_cksum_verify(ip, l4) == 0;
+}
+
 struct rte_mbuf *pb_ip4(struct rte_mempool *mp, const struct pb_ip4 *s)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);

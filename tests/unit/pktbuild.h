@@ -27,5 +27,10 @@ struct rte_mbuf *pb_vxlan(struct rte_mempool *mp, struct rte_ether_addr dst_mac,
 			  const char *src, const char *dst, uint16_t dport, uint32_t vni,
 			  uint8_t flags, const struct rte_mbuf *inner);
 uint32_t pb_addr(const char *dotted); /* network order */
+/* Set the full TCP/UDP checksum of the Ethernet/IPv4 frame m (as a sender would). */
+void pb_l4_cksum(struct rte_mbuf *m);
+/* Recompute the TCP/UDP checksum of the IPv4 packet at p in full; true when it matches
+ * (UDP: also when 0, "no checksum"). */
+bool pb_l4_cksum_ok(const void *p);
 /* Recompute the IPv4 header checksum of the header at p and compare with the stored one. */
 bool pb_ip4_cksum_ok(const void *p);

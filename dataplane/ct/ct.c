@@ -1,0 +1,241 @@
+/* Connection tracking table (see ct.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netinet/in.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_tcp.h>
+
+#include "ct.h"
+#include "dataplane/core/sl_dp.h"
+
+struct sl_ct sl_ct;
+
+enum { CLASS_TCP, CLASS_UDP, CLASS_ICMP };
+
+static unsigned class_of(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? CLASS_TCP : proto == IPPROTO_ICMP ? CLASS_ICMP : CLASS_UDP;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t d)
+{
+	return v ? v : d;
+}
+
+/* The hash and entry pool for size flows, named after tag. */
+static int ct_create(uint32_t size, const char *tag, struct rte_hash **ret_h,
+		     struct rte_mempool **ret_pool)
+{
+	char name[RTE_HASH_NAMESIZE];
+	snprintf(name, sizeof(name), "sl_ct_%s", tag);
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = size * 2, /* two keys per flow */
+		.key_len = sizeof(struct sl_ct_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
+	};
+	struct rte_hash *h = rte_hash_create(&hp);
+	if (!h)
+		return rte_errno ? -rte_errno : -ENOMEM;
+	/* A deleted key's slot is reused only after a grace period. */
+	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
+	if (sl_dp.qsbr && rte_hash_rcu_qsbr_add(h, &rcu) != 0) {
+		rte_hash_free(h);
+		return rte_errno ? -rte_errno : -ENOMEM;
+	}
+	snprintf(name, sizeof(name), "sl_ctp_%s", tag);
+	/* Per-lcore caches only when large: a small table must fill exactly at size. Entries
+	 * packed (72 bytes with the pool's header, not 192 cache-aligned and spread): 122 bytes
+	 * less per flow; workers write an entry's state and time rarely (ct.h), so sharing a
+	 * line with a neighbour costs little. */
+	struct rte_mempool *p = rte_mempool_create(name, size, sizeof(struct sl_ct_entry),
+						   size >= 65536 ? 256 : 0, 0, NULL, NULL, NULL,
+						   NULL, SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_CACHE_ALIGN);
+	if (!p) {
+		rte_hash_free(h);
+		return rte_errno ? -rte_errno : -ENOMEM;
+	}
+	*ret_h = h;
+	*ret_pool = p;
+	return 0;
+}
+
+int sl_ct_init(const struct sl_ct_conf *conf)
+{
+	struct sl_ct_conf c = conf ? *conf : (struct sl_ct_conf){ 0 };
+	c.size = or_default(c.size, SL_CT_DEFAULT_SIZE);
+	c.tcp_syn = or_default(c.tcp_syn, 60);
+	c.tcp_established = or_default(c.tcp_established, 21600);
+	c.tcp_fin = or_default(c.tcp_fin, 120);
+	c.tcp_closed = or_default(c.tcp_closed, 10);
+	c.udp = or_default(c.udp, 60);
+	c.icmp = or_default(c.icmp, 30);
+	if (c.size > (1u << 26)) {
+		RTE_LOG(ERR, USER1, "conntrack: size %u: more than %u flows\n", c.size, 1u << 26);
+		return -EINVAL;
+	}
+	int rc = ct_create(c.size, "main", &sl_ct.hash, &sl_ct.pool);
+	if (rc < 0)
+		return rc;
+	sl_ct.conf = c;
+	sl_ct.tsc_hz = rte_get_tsc_hz();
+	uint64_t hz = sl_ct.tsc_hz;
+	uint64_t *t = sl_ct.timeout_tsc[CLASS_TCP];
+	t[SL_CT_NEW] = t[SL_CT_REPLIED] = t[SL_CT_SYN_SENT] = t[SL_CT_SYN_RECV] = c.tcp_syn * hz;
+	t[SL_CT_ESTABLISHED] = c.tcp_established * hz;
+	t[SL_CT_FIN_WAIT] = c.tcp_fin * hz;
+	t[SL_CT_CLOSED] = c.tcp_closed * hz;
+	for (unsigned s = 0; s < SL_CT_STATE_COUNT; s++) {
+		sl_ct.timeout_tsc[CLASS_UDP][s] = c.udp * hz;
+		sl_ct.timeout_tsc[CLASS_ICMP][s] = c.icmp * hz;
+	}
+	atomic_store(&sl_ct.insert_failed, 0);
+	sl_ct.age_cursor = 0;
+	sl_ct.aged = sl_ct.flushed = 0;
+	return 0;
+}
+
+void sl_ct_fini(void)
+{
+	rte_hash_free(sl_ct.hash);
+	rte_mempool_free(sl_ct.pool);
+	sl_ct.hash = NULL;
+	sl_ct.pool = NULL;
+}
+
+size_t sl_ct_memsize(uint32_t size)
+{
+	struct rte_malloc_socket_stats a, b;
+	struct rte_hash *h;
+	struct rte_mempool *p;
+	int socket = rte_socket_id_by_idx(0);
+	rte_malloc_get_socket_stats(socket, &a);
+	if (ct_create(size, "memsize", &h, &p) < 0)
+		return 0;
+	rte_malloc_get_socket_stats(socket, &b);
+	rte_hash_free(h);
+	rte_mempool_free(p);
+	return b.heap_allocsz_bytes - a.heap_allocsz_bytes;
+}
+
+static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
+{
+	return (void *)((uintptr_t)e | dir);
+}
+
+struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+{
+	void *obj;
+	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
+		goto full;
+	struct sl_ct_entry *e = obj;
+	e->fwd = *fwd;
+	e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
+				     .dport = fwd->sport, .proto = fwd->proto };
+	uint8_t st = SL_CT_NEW;
+	if (fwd->proto == IPPROTO_TCP)
+		st = (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG
+			     ? SL_CT_SYN_SENT
+			     : SL_CT_ESTABLISHED; /* picked up mid-stream */
+	atomic_store_explicit(&e->state, st, memory_order_relaxed);
+	atomic_store_explicit(&e->fin, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
+	/* rte_hash publishes the data with a release store: readers see a whole entry. */
+	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
+		rte_mempool_put(sl_ct.pool, e);
+		goto full;
+	}
+	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->rev, tagged(e, SL_CT_REV)) < 0)) {
+		/* Readers may hold e already: only the control thread frees. Mark it closed
+		 * so the next ageing pass takes it. */
+		atomic_store_explicit(&e->state, SL_CT_CLOSED, memory_order_relaxed);
+		atomic_store_explicit(&e->last_tsc, 0, memory_order_relaxed);
+		goto full;
+	}
+	return e;
+full:
+	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+	return NULL;
+}
+
+static void entry_put(void *e)
+{
+	rte_mempool_put(sl_ct.pool, e);
+}
+
+/* Unlink e (both keys) and free it after a grace period. Control thread. */
+static void entry_remove(struct sl_ct_entry *e)
+{
+	void *data;
+	/* The reverse key may have been taken over by a newer flow with the same reply
+	 * 5-tuple: remove it only if it is still ours. */
+	if (rte_hash_lookup_data(sl_ct.hash, &e->rev, &data) >= 0 && data == tagged(e, SL_CT_REV))
+		rte_hash_del_key(sl_ct.hash, &e->rev);
+	rte_hash_del_key(sl_ct.hash, &e->fwd);
+	sl_dp_defer(entry_put, e);
+}
+
+unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)
+{
+	if (!sl_ct.hash || sl_ct_count() == 0) {
+		sl_ct.age_cursor = 0;
+		return 0;
+	}
+	unsigned removed = 0;
+	const void *key;
+	void *data;
+	for (unsigned seen = 0; seen < budget; seen++) {
+		if (rte_hash_iterate(sl_ct.hash, &key, &data, &sl_ct.age_cursor) < 0) {
+			sl_ct.age_cursor = 0; /* a full pass done: start over next time */
+			break;
+		}
+		if ((uintptr_t)data & 1)
+			continue; /* reverse keys: the entry is handled under its forward key */
+		struct sl_ct_entry *e = data;
+		uint8_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
+		uint64_t last = atomic_load_explicit(&e->last_tsc, memory_order_relaxed);
+		uint64_t timeout = sl_ct.timeout_tsc[class_of(e->fwd.proto)][st];
+		if (now_tsc > last && now_tsc - last > timeout) {
+			entry_remove(e);
+			removed++;
+		}
+	}
+	sl_ct.aged += removed;
+	return removed;
+}
+
+unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port)
+{
+	unsigned removed = 0;
+	uint32_t it = 0;
+	const void *key;
+	void *data;
+	while (sl_ct.hash && rte_hash_iterate(sl_ct.hash, &key, &data, &it) >= 0) {
+		if ((uintptr_t)data & 1)
+			continue;
+		struct sl_ct_entry *e = data;
+		if (e->rev.src == ip && (port == 0 || e->rev.sport == port)) {
+			entry_remove(e);
+			removed++;
+		}
+	}
+	sl_ct.flushed += removed;
+	return removed;
+}
+
+uint32_t sl_ct_count(void)
+{
+	/* Entries out of the pool (those waiting for their grace period included); rte_hash's
+	 * count would include keys whose slots it has not reclaimed yet. */
+	return sl_ct.pool ? rte_mempool_in_use_count(sl_ct.pool) : 0;
+}

@@ -1,0 +1,162 @@
+/* Connection tracking: one table shared by every worker, for the flows the load balancer
+ * translates (grout's modules/policy conntrack is the model).
+ *
+ * One entry per flow, reachable under two keys: the forward key (the 5-tuple the client
+ * sends: client -> VIP:port) and the reverse key (the 5-tuple of the replies: backend ->
+ * client). It stores addresses (the backend chosen), never pointers or indexes into the
+ * Service table, which is replaced under it.
+ *
+ * Concurrency: an rte_hash with lock-free readers (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF)
+ * and several writers (MULTI_WRITER_ADD: workers insert new flows; rte_hash serialises
+ * writers among themselves, readers never wait). Only the control thread deletes (ageing,
+ * flush): it removes both keys, then frees the entry through sl_dp_defer() after a grace
+ * period; rte_hash reuses key slots after a grace period too (rte_hash_rcu_qsbr_add). An
+ * entry's keys and backend are immutable; its state and last-seen time are atomics written
+ * by the workers that see its packets. A flow's forward packets are handled by one worker
+ * at a time (one receive queue per flow), so two workers never create the same flow. */
+#pragma once
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#include <rte_hash.h>
+#include <rte_tcp.h>
+#include <rte_mempool.h>
+
+/* Default flows held (sl_ct_conf.size = 0): a large node. See sl_ct_memsize(). */
+#define SL_CT_DEFAULT_SIZE (1u << 20)
+
+/* A flow's 5-tuple as seen on the wire. 16 bytes, the hash key. */
+struct sl_ct_key {
+	uint32_t src, dst;     /* network order */
+	uint16_t sport, dport; /* network order (ICMP echo: the identifier in both) */
+	uint8_t proto;
+	uint8_t pad[3];        /* 0 */
+} __attribute__((aligned(8))); /* rte_hash_crc() reads it 8 bytes at a time */
+
+enum sl_ct_state {
+	SL_CT_NEW,         /* UDP, SCTP, ICMP: only the client has spoken */
+	SL_CT_REPLIED,     /* UDP, SCTP, ICMP: the backend answered */
+	SL_CT_SYN_SENT,    /* TCP: SYN seen */
+	SL_CT_SYN_RECV,    /* TCP: SYN-ACK seen */
+	SL_CT_ESTABLISHED, /* TCP: handshake done (or picked up mid-stream) */
+	SL_CT_FIN_WAIT,    /* TCP: one side sent FIN */
+	SL_CT_CLOSED,      /* TCP: both FINs, or a RST */
+	SL_CT_STATE_COUNT
+};
+
+enum sl_ct_dir {
+	SL_CT_FWD = 0, /* client -> frontend: DNAT to the backend */
+	SL_CT_REV = 1, /* backend -> client: source back to the frontend */
+};
+
+struct sl_ct_entry {
+	/* Immutable once inserted. */
+	struct sl_ct_key fwd;      /* as the client sent it: dst, dport = the frontend */
+	struct sl_ct_key rev;      /* the replies: src, sport = the backend */
+	/* Mutable: workers (atomics). */
+	_Atomic uint8_t state;     /* enum sl_ct_state */
+	_Atomic uint8_t fin;       /* TCP: bit (1 << dir) once that direction sent FIN */
+	_Atomic uint64_t last_tsc; /* last packet (refreshed at most every 1/16 s) */
+};
+
+/* Timeouts in seconds; 0 picks the default (in brackets). */
+struct sl_ct_conf {
+	uint32_t size;             /* flows held [SL_CT_DEFAULT_SIZE] */
+	uint32_t tcp_syn;          /* SYN_SENT, SYN_RECV [60] */
+	uint32_t tcp_established;  /* [21600, Cilium's] */
+	uint32_t tcp_fin;          /* FIN_WAIT [120] */
+	uint32_t tcp_closed;       /* CLOSED [10] */
+	uint32_t udp;              /* UDP and SCTP, NEW and REPLIED [60] */
+	uint32_t icmp;             /* [30] */
+};
+
+struct sl_ct {
+	struct rte_hash *hash;     /* key -> entry pointer | dir (bit 0) */
+	struct rte_mempool *pool;  /* entries */
+	struct sl_ct_conf conf;    /* with the defaults filled in */
+	uint64_t tsc_hz;
+	uint64_t timeout_tsc[3][SL_CT_STATE_COUNT]; /* [TCP, UDP/SCTP, ICMP][state] */
+	_Atomic uint64_t insert_failed; /* workers: new flows refused, table full */
+	/* Control only. */
+	uint32_t age_cursor;       /* rte_hash_iterate position of the next ageing pass */
+	uint64_t aged, flushed;    /* entries removed */
+};
+
+extern struct sl_ct sl_ct;
+
+/* Create the table (after sl_dp_init). Returns 0 or -errno. Control thread, once. */
+int sl_ct_init(const struct sl_ct_conf *conf);
+/* Free it (workers stopped, after sl_dp_drain). Control thread. */
+void sl_ct_fini(void);
+/* Bytes the table takes for size flows (hash, key store, entries): measured, not
+ * estimated, by creating one. Control thread. */
+size_t sl_ct_memsize(uint32_t size);
+
+/* The entry of the flow with key k (either direction) or NULL; *ret_dir says which key
+ * matched. Worker (valid until its next quiescent state) or control. */
+static inline struct sl_ct_entry *sl_ct_lookup(const struct sl_ct_key *k, enum sl_ct_dir *ret_dir)
+{
+	void *data;
+	if (rte_hash_lookup_data(sl_ct.hash, k, &data) < 0)
+		return NULL;
+	*ret_dir = (enum sl_ct_dir)((uintptr_t)data & 1);
+	return (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+}
+
+/* Create the entry of a new flow: fwd as the client sent it, translated to nat_ip:nat_port
+ * (network order). tcp_flags: the first packet's (TCP), to pick the first state. Returns the
+ * entry or NULL when the table is full (counted in insert_failed; existing flows are not
+ * touched). Worker (not two workers for one flow, see the file comment). */
+struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc);
+
+/* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
+ * time. Worker. */
+static inline void sl_ct_update(struct sl_ct_entry *e, enum sl_ct_dir dir, uint8_t tcp_flags,
+		  uint64_t now_tsc)
+{
+	uint64_t last = atomic_load_explicit(&e->last_tsc, memory_order_relaxed);
+	if (now_tsc - last > (sl_ct.tsc_hz >> 4)) /* keep the line clean between refreshes */
+		atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
+	uint8_t s = atomic_load_explicit(&e->state, memory_order_relaxed), n;
+again:
+	n = s;
+	if (e->fwd.proto != IPPROTO_TCP) {
+		if (dir == SL_CT_REV && s == SL_CT_NEW)
+			n = SL_CT_REPLIED;
+	} else if (tcp_flags & RTE_TCP_RST_FLAG) {
+		n = SL_CT_CLOSED;
+	} else if (tcp_flags & RTE_TCP_FIN_FLAG) {
+		uint8_t fin = atomic_fetch_or_explicit(&e->fin, (uint8_t)(1u << dir),
+						       memory_order_relaxed) | (uint8_t)(1u << dir);
+		n = fin == 3 ? SL_CT_CLOSED : SL_CT_FIN_WAIT;
+	} else if (tcp_flags & RTE_TCP_SYN_FLAG) {
+		if (dir == SL_CT_FWD && !(tcp_flags & RTE_TCP_ACK_FLAG) && s == SL_CT_CLOSED) {
+			atomic_store_explicit(&e->fin, 0, memory_order_relaxed); /* reopened */
+			n = SL_CT_SYN_SENT;
+		} else if (dir == SL_CT_REV && (tcp_flags & RTE_TCP_ACK_FLAG) &&
+			   s == SL_CT_SYN_SENT) {
+			n = SL_CT_SYN_RECV;
+		}
+	} else if ((tcp_flags & RTE_TCP_ACK_FLAG) && dir == SL_CT_FWD && s == SL_CT_SYN_RECV) {
+		n = SL_CT_ESTABLISHED;
+	}
+	if (n != s && !atomic_compare_exchange_weak_explicit(&e->state, &s, n,
+							      memory_order_relaxed,
+							      memory_order_relaxed))
+		goto again;
+}
+
+/* Remove entries idle longer than their state's timeout, looking at no more than budget
+ * entries from where the last call stopped (call it from a timer: it never waits, and never
+ * stalls a worker). Returns how many were removed. Control thread. */
+unsigned sl_ct_age(uint64_t now_tsc, unsigned budget);
+/* Remove every entry whose backend is ip:port (network order; port 0: any port), e.g. a
+ * UDP backend that went away. Returns how many. Control thread. */
+unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port);
+/* Entries held (flows), those removed but waiting for a grace period included. Control
+ * thread. */
+uint32_t sl_ct_count(void);

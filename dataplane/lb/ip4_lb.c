@@ -1,0 +1,211 @@
+/* ip4-lb: Services. Between ip4-input (and vxlan-decap) and ip4-lookup, so both directions
+ * of a flow pass it: requests from local pods, the host and the uplink, and replies from
+ * local backends (ip4-input) or remote ones (vxlan-decap). ip4-input and vxlan-decap send
+ * packets here only while a Service or a conntrack entry exists (sl_lb_active()).
+ *
+ * For a TCP, UDP or SCTP packet (not a later fragment):
+ *  - conntrack hit, forward key: destination rewritten to the flow's backend (DNAT);
+ *  - conntrack hit, reverse key (a reply): source rewritten back to the frontend;
+ *  - a new flow to a frontend: a backend picked by Maglev from the 5-tuple hash, a
+ *    conntrack entry created (dropped as ct-full when the table is full), DNAT;
+ *  - a frontend without backends: ICMP port unreachable through icmp-error (as kube-proxy);
+ *  - an ICMP error (destination unreachable, time exceeded) quoting a packet of a translated
+ *    flow: the quoted packet and the outer address translated like the flow's own packets,
+ *    so the error reaches the client about the frontend (PMTU discovery, port unreachable
+ *    from a backend) or the backend about itself; icmp-error's own errors come here too;
+ *  - anything else: untouched, on to ip4-lookup. */
+#include <rte_cycles.h>
+#include <rte_graph_worker.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+
+#include "dataplane/core/sl_node.h"
+#include "lb_nat.h"
+#include "lb_table.h"
+
+#define IP4_LB_EDGES(NEXT, DROP)       \
+	NEXT(LOOKUP, "ip4-lookup")     \
+	NEXT(ICMP_ERROR, "icmp-error") \
+	DROP(CT_FULL)
+SL_NODE_EDGES(IP4_LB_EDGES)
+
+static const char *proto_name(uint8_t p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "sctp";
+}
+
+/* The 5-tuple of m into *k; false when m is not something ip4-lb translates (not TCP, UDP
+ * or SCTP, a later fragment, or shorter than its L4 header). */
+static inline bool ip4_lb_key(struct rte_mbuf *m, struct sl_ct_key *k)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint8_t proto = ip->next_proto_id;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
+		return false;
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+		return false; /* no L4 header: not translated (no reassembly) */
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	unsigned l4min = proto == IPPROTO_TCP   ? sizeof(struct rte_tcp_hdr)
+			 : proto == IPPROTO_UDP ? sizeof(struct rte_udp_hdr)
+						: sizeof(struct rte_sctp_hdr);
+	unsigned tlen = rte_be_to_cpu_16(ip->total_length);
+	if (tlen < hlen + l4min || rte_pktmbuf_data_len(m) < tlen)
+		return false;
+	const uint16_t *ports = (const uint16_t *)((const uint8_t *)ip + hlen);
+	*k = (struct sl_ct_key){ .src = ip->src_addr, .dst = ip->dst_addr, .sport = ports[0],
+				 .dport = ports[1], .proto = proto };
+	return true;
+}
+
+/* An ICMP error about a translated flow (see the file comment); others pass untouched. */
+static inline uint16_t ip4_lb_icmp_error(const struct rte_node *node, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	if (ip->next_proto_id != IPPROTO_ICMP ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)))
+		return EDGE_LOOKUP;
+	unsigned hlen = rte_ipv4_hdr_len(ip), tlen = rte_be_to_cpu_16(ip->total_length);
+	if (rte_pktmbuf_data_len(m) < tlen ||
+	    tlen < hlen + sizeof(struct rte_icmp_hdr) + sizeof(struct rte_ipv4_hdr) + 8)
+		return EDGE_LOOKUP;
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
+	if (icmp->icmp_type != SL_ICMP_DEST_UNREACH && icmp->icmp_type != SL_ICMP_TIME_EXCEEDED)
+		return EDGE_LOOKUP;
+	struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)(icmp + 1);
+	unsigned ihl = (in->version_ihl & 0xf) * 4u;
+	unsigned at = hlen + sizeof(*icmp) + ihl; /* the quoted L4 header, from ip */
+	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || tlen < at + 8 ||
+	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP &&
+	     in->next_proto_id != IPPROTO_SCTP))
+		return EDGE_LOOKUP;
+	uint8_t *il4 = (uint8_t *)ip + at;
+	const uint16_t *ports = (const uint16_t *)il4;
+	/* The quoted packet went the other way: its reverse is the flow's key. */
+	struct sl_ct_key k = { .src = in->dst_addr, .dst = in->src_addr, .sport = ports[1],
+			       .dport = ports[0], .proto = in->next_proto_id };
+	enum sl_ct_dir dir;
+	struct sl_ct_entry *e = sl_ct_lookup(&k, &dir);
+	if (!e)
+		return EDGE_LOOKUP;
+	if (dir == SL_CT_REV) {
+		/* To the client, about a packet it sent to the backend: say the frontend. */
+		if (ip->src_addr == e->rev.src)
+			sl_nat_addr(ip, false, e->fwd.dst);
+		sl_nat_icmp_inner(icmp, in, il4, tlen - at, true, e->fwd.dst, e->fwd.dport);
+	} else {
+		/* To the backend, about a reply the client got from the frontend. */
+		if (ip->dst_addr == e->fwd.dst)
+			sl_nat_addr(ip, true, e->rev.src);
+		sl_nat_icmp_inner(icmp, in, il4, tlen - at, false, e->rev.src, e->rev.sport);
+	}
+	SL_TRACE(node, m, "icmp error about svc " SL_IP4_FMT ":%u/%s, backend " SL_IP4_FMT ":%u",
+		 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
+		 proto_name(e->fwd.proto), SL_IP4_ARGS(e->rev.src),
+		 rte_be_to_cpu_16(e->rev.sport));
+	return EDGE_LOOKUP;
+}
+
+/* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
+ * a miss). */
+static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *m,
+				  const struct sl_ct_key *k, void *data, uint64_t now)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint8_t proto = k->proto;
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	uint8_t *l4 = (uint8_t *)ip + hlen;
+	uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - hlen;
+	uint8_t flags = proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)l4)->tcp_flags : 0;
+
+	if (data) {
+		enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
+		struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+		sl_ct_update(e, dir, flags, now);
+		if (dir == SL_CT_FWD) {
+			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
+			SL_TRACE(node, m, "established svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
+				 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
+				 proto_name(proto), SL_IP4_ARGS(e->rev.src),
+				 rte_be_to_cpu_16(e->rev.sport));
+		} else {
+			sl_nat_rewrite(ip, l4, l4_len, false, e->fwd.dst, e->fwd.dport);
+			SL_TRACE(node, m, "reply svc " SL_IP4_FMT ":%u/%s from " SL_IP4_FMT ":%u",
+				 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
+				 proto_name(proto), SL_IP4_ARGS(e->rev.src),
+				 rte_be_to_cpu_16(e->rev.sport));
+		}
+		return EDGE_LOOKUP;
+	}
+
+	struct sl_lb_frontend fe = { .vip = k->dst, .port = k->dport, .proto = proto };
+	const struct sl_lb_service *s = sl_lb_service_find(&fe);
+	if (!s)
+		return EDGE_LOOKUP;
+	if (s->m == 0) {
+		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend: reject",
+			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		sl_priv(m)->icmp = (struct sl_mbuf_icmp){ .type = SL_ICMP_DEST_UNREACH,
+							  .code = SL_ICMP_UNREACH_PORT };
+		return EDGE_ICMP_ERROR;
+	}
+	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
+	const struct sl_lb_backend *be = sl_lb_pick(s, rte_hash_crc(k, sizeof(*k), 0));
+	struct sl_ct_entry *e = sl_ct_create(k, be->ip, be->port, flags, now);
+	if (unlikely(!e)) {
+		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
+			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		return EDGE_DROP_CT_FULL;
+	}
+	sl_nat_rewrite(ip, l4, l4_len, true, be->ip, be->port);
+	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
+		 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
+		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
+	return EDGE_LOOKUP;
+}
+
+static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, void **objs,
+			     uint16_t nb)
+{
+	uint16_t next[RTE_GRAPH_BURST_SIZE];
+	struct sl_ct_key keys[RTE_GRAPH_BURST_SIZE];
+	void *data[RTE_GRAPH_BURST_SIZE];
+	uint16_t idx[RTE_GRAPH_BURST_SIZE];
+	uint16_t n = 0;
+	uint64_t now = rte_rdtsc();
+
+	/* Keys of the packets to look at; the others go on untouched. */
+	for (uint16_t i = 0; i < nb; i++) {
+		if (ip4_lb_key(objs[i], &keys[n])) {
+			next[i] = EDGE_LOOKUP;
+			idx[n++] = i;
+		} else {
+			next[i] = ip4_lb_icmp_error(node, objs[i]);
+		}
+	}
+	/* Conntrack, a bulk lookup (rte_hash prefetches the buckets of the whole batch). */
+	for (uint16_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {
+		unsigned cnt = RTE_MIN(n - off, RTE_HASH_LOOKUP_BULK_MAX);
+		const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+		uint64_t hits = 0;
+		for (unsigned j = 0; j < cnt; j++)
+			kp[j] = &keys[off + j];
+		rte_hash_lookup_bulk_data(sl_ct.hash, kp, cnt, &hits, data + off);
+		for (unsigned j = 0; j < cnt; j++)
+			if (!(hits & (1ULL << j)))
+				data[off + j] = NULL;
+	}
+	for (uint16_t j = 0; j < n; j++)
+		next[idx[j]] = ip4_lb_one(node, objs[idx[j]], &keys[j], data[j], now);
+	rte_node_enqueue_next(graph, node, next, objs, nb);
+	return nb;
+}
+
+SL_NODE_PROCESS_CHUNKED(ip4_lb_process, ip4_lb_chunk)
+
+static struct rte_node_register ip4_lb_node = {
+	.name = "ip4-lb",
+	.process = ip4_lb_process,
+	.nb_edges = EDGE_COUNT,
+	.next_nodes = { SL_NEXT_NODES(IP4_LB_EDGES) },
+};
+RTE_NODE_REGISTER(ip4_lb_node);

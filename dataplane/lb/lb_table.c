@@ -1,0 +1,228 @@
+/* The Service table's control side (see lb_table.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "dataplane/core/sl_dp.h"
+#include "lb_table.h"
+
+struct sl_lb sl_lb;
+
+int sl_lb_init(const struct sl_lb_conf *conf)
+{
+	struct sl_lb_conf c = conf ? *conf : (struct sl_lb_conf){ 0 };
+	if (!c.max_services)
+		c.max_services = SL_LB_DEFAULT_SERVICES;
+	struct rte_hash_parameters hp = {
+		.name = "sl_lb_services",
+		.entries = c.max_services,
+		.key_len = sizeof(struct sl_lb_frontend),
+		.hash_func = rte_hash_crc,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+	sl_lb.services = rte_hash_create(&hp);
+	if (!sl_lb.services)
+		return rte_errno ? -rte_errno : -ENOMEM;
+	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
+	if (rte_hash_rcu_qsbr_add(sl_lb.services, &rcu) != 0) {
+		sl_lb_fini();
+		return rte_errno ? -rte_errno : -ENOMEM;
+	}
+	sl_lb.max_services = c.max_services;
+	sl_lb.n_services = 0;
+	int rc = sl_ct_init(&c.ct);
+	if (rc < 0)
+		sl_lb_fini();
+	return rc;
+}
+
+void sl_lb_fini(void)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0;
+	atomic_store(&sl_lb.active, false);
+	while (sl_lb.services && rte_hash_iterate(sl_lb.services, &key, &data, &it) >= 0)
+		rte_free(data);
+	rte_hash_free(sl_lb.services);
+	sl_lb.services = NULL;
+	sl_lb.n_services = 0;
+	sl_ct_fini();
+}
+
+size_t sl_lb_service_size(unsigned n_backends, unsigned n_active)
+{
+	size_t m = n_active ? sl_maglev_size(n_active) : 0;
+	size_t head = sizeof(struct sl_lb_service) + m * (n_backends > 256 ? 2 : 1);
+	head = RTE_ALIGN_CEIL(head, alignof(struct sl_lb_backend));
+	return head + n_backends * sizeof(struct sl_lb_backend);
+}
+
+static int cmp_backend(const void *a, const void *b)
+{
+	const struct sl_lb_backend *x = a, *y = b;
+	uint64_t kx = (uint64_t)rte_be_to_cpu_32(x->ip) << 16 | rte_be_to_cpu_16(x->port);
+	uint64_t ky = (uint64_t)rte_be_to_cpu_32(y->ip) << 16 | rte_be_to_cpu_16(y->port);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return (x->flags & SL_LB_BACKEND_TERMINATING) - (y->flags & SL_LB_BACKEND_TERMINATING);
+}
+
+static void service_free(void *p)
+{
+	rte_free(p);
+}
+
+/* Check the frontend; log the field at fault. */
+static int frontend_ok(const struct sl_lb_frontend *fe)
+{
+	if (fe->proto != IPPROTO_TCP && fe->proto != IPPROTO_UDP && fe->proto != IPPROTO_SCTP) {
+		RTE_LOG(ERR, USER1, "lb: frontend.proto %u: not TCP, UDP or SCTP\n", fe->proto);
+		return -EINVAL;
+	}
+	if (fe->vip == 0 || fe->port == 0 || fe->pad != 0) {
+		RTE_LOG(ERR, USER1, "lb: frontend %s: must be set (and pad 0)\n",
+			fe->vip == 0 ? "vip" : fe->port == 0 ? "port" : "pad");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
+		      unsigned n, uint32_t flags)
+{
+	if (!sl_lb.services)
+		return -ENODEV;
+	int rc = frontend_ok(fe);
+	if (rc < 0)
+		goto reject;
+	if (n > SL_LB_MAX_BACKENDS) {
+		RTE_LOG(ERR, USER1, "lb: backends: %u, more than %u\n", n, SL_LB_MAX_BACKENDS);
+		rc = -E2BIG;
+		goto reject;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (b[i].ip == 0 || b[i].port == 0) {
+			RTE_LOG(ERR, USER1, "lb: backends[%u].%s: must be set\n", i,
+				b[i].ip == 0 ? "ip" : "port");
+			rc = -EINVAL;
+			goto reject;
+		}
+	}
+	void *old = NULL;
+	bool exists = rte_hash_lookup_data(sl_lb.services, fe, &old) >= 0;
+	if (!exists && sl_lb.n_services >= sl_lb.max_services) {
+		RTE_LOG(ERR, USER1, "lb: services: limit of %u reached\n", sl_lb.max_services);
+		rc = -ENOSPC;
+		goto reject;
+	}
+
+	/* Sorted by address, duplicates merged. */
+	struct sl_lb_backend *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+	struct sl_maglev_backend *mb = n ? malloc(n * sizeof(*mb)) : NULL;
+	uint16_t *mi = n ? malloc(n * sizeof(*mi)) : NULL;
+	uint16_t *slots = n ? malloc(sl_maglev_size(n) * sizeof(*slots)) : NULL;
+	if (n && (!sorted || !mb || !mi || !slots)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (n) {
+		memcpy(sorted, b, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_backend);
+	}
+	unsigned u = 0; /* duplicates: the non-terminating copy sorts first and is kept */
+	for (unsigned i = 0; i < n; i++)
+		if (u == 0 || sorted[u - 1].ip != sorted[i].ip || sorted[u - 1].port != sorted[i].port)
+			sorted[u++] = sorted[i];
+	unsigned n_active = 0;
+	for (unsigned i = 0; i < u; i++) {
+		if (sorted[i].flags & SL_LB_BACKEND_TERMINATING)
+			continue;
+		mb[n_active] = (struct sl_maglev_backend){ sorted[i].ip, sorted[i].port,
+							   sorted[i].weight };
+		mi[n_active++] = (uint16_t)i;
+	}
+
+	size_t sz = sl_lb_service_size(u, n_active);
+	struct sl_lb_service *s = rte_zmalloc("sl_lb_service", sz, RTE_CACHE_LINE_SIZE);
+	if (!s) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	s->fe = *fe;
+	s->flags = flags;
+	s->n_backends = (uint16_t)u;
+	s->n_active = (uint16_t)n_active;
+	s->m = n_active ? sl_maglev_size(n_active) : 0;
+	s->wide = u > 256;
+	struct sl_lb_backend *be = (struct sl_lb_backend *)((uint8_t *)s + sz -
+							    u * sizeof(struct sl_lb_backend));
+	if (u)
+		memcpy(be, sorted, u * sizeof(*be));
+	s->backends = be;
+	if (n_active) {
+		rc = sl_maglev_build(mb, n_active, s->m, slots);
+		if (rc < 0) {
+			rte_free(s);
+			goto out;
+		}
+		/* Maglev index -> backends[] index, in 1 byte a slot when that is enough. */
+		for (uint32_t i = 0; i < s->m; i++) {
+			if (s->wide)
+				((uint16_t *)s->table)[i] = mi[slots[i]];
+			else
+				s->table[i] = (uint8_t)mi[slots[i]];
+		}
+	}
+	/* Publish: for an existing key rte_hash replaces the data with an atomic store. */
+	rc = rte_hash_add_key_data(sl_lb.services, fe, s);
+	if (rc < 0) {
+		RTE_LOG(ERR, USER1, "lb: services: hash insert failed (%d)\n", rc);
+		rte_free(s);
+		goto out;
+	}
+	rc = 0;
+	if (exists)
+		sl_dp_defer(service_free, old);
+	else
+		sl_lb.n_services++;
+	sl_lb.sets++;
+	atomic_store_explicit(&sl_lb.active, true, memory_order_release);
+out:
+	free(sorted);
+	free(mb);
+	free(mi);
+	free(slots);
+	return rc;
+reject:
+	sl_lb.rejects++;
+	return rc;
+}
+
+int sl_lb_service_del(const struct sl_lb_frontend *fe)
+{
+	void *old;
+	if (!sl_lb.services || rte_hash_lookup_data(sl_lb.services, fe, &old) < 0)
+		return -ENOENT;
+	rte_hash_del_key(sl_lb.services, fe);
+	sl_dp_defer(service_free, old);
+	sl_lb.n_services--;
+	sl_lb.dels++;
+	return 0;
+}
+
+unsigned sl_lb_age(uint64_t now_tsc, unsigned budget)
+{
+	unsigned removed = sl_ct_age(now_tsc, budget);
+	if (sl_lb.n_services == 0 && sl_ct_count() == 0)
+		atomic_store_explicit(&sl_lb.active, false, memory_order_relaxed);
+	return removed;
+}

@@ -1,0 +1,130 @@
+/* The Service table: frontends (VIP, port, protocol) -> a Service entry holding its
+ * backends and their Maglev table.
+ *
+ * RCU rules: a Service entry is immutable once published. The control thread is the only
+ * writer: sl_lb_service_set builds a whole new entry and swaps it in (rte_hash data
+ * replace, an atomic store for readers), sl_lb_service_del removes the key; either way the
+ * old entry is freed through sl_dp_defer() after a grace period, and key slots are reused
+ * by rte_hash's own RCU defer queue. No writer waits for a grace period. Workers look
+ * entries up lock-free (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) and may use an entry until
+ * their next quiescent state; they keep nothing from it beyond that (conntrack stores
+ * backend addresses, never pointers or indexes into an entry). */
+#pragma once
+#include <assert.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+
+#include "dataplane/ct/ct.h"
+#include "maglev.h"
+
+/* Backends one Service may have (Maglev slots are uint16_t). */
+#define SL_LB_MAX_BACKENDS SL_MAGLEV_MAX_BACKENDS
+/* Default frontend count (sl_lb_conf.max_services = 0). */
+#define SL_LB_DEFAULT_SERVICES (128 * 1024)
+
+/* A frontend: what a client addresses. 8 bytes, the hash key. */
+struct sl_lb_frontend {
+	uint32_t vip;    /* network order */
+	uint16_t port;   /* network order */
+	uint8_t proto;   /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	uint8_t pad;     /* 0 */
+} __attribute__((aligned(8))); /* rte_hash_crc() reads it 8 bytes at a time */
+
+enum sl_lb_backend_flag {
+	SL_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, gets no new ones */
+};
+
+/* A backend as the control side gives it. */
+struct sl_lb_backend {
+	uint32_t ip;     /* network order */
+	uint16_t port;   /* network order */
+	uint16_t weight; /* relative share of new flows; 0 counts as 1 */
+	uint8_t flags;   /* enum sl_lb_backend_flag */
+};
+
+/* A published Service entry. Immutable; one rte_malloc block (backends and table follow). */
+struct sl_lb_service {
+	struct sl_lb_frontend fe;
+	uint32_t flags;                 /* sl_lb_service_set's flags, reserved for policies */
+	uint16_t n_backends;            /* backends[] entries, terminating ones included */
+	uint16_t n_active;              /* backends new flows may go to */
+	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */
+	bool wide;                      /* slots are uint16_t (over 256 backends), else uint8_t */
+	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
+	uint8_t table[];                /* m slots: indexes into backends[] */
+};
+static_assert(offsetof(struct sl_lb_service, table) % sizeof(uint16_t) == 0,
+	      "wide slots are read as uint16_t");
+
+/* The backend new flows with this 5-tuple hash go to (s->m > 0). Worker or control. */
+static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service *s,
+						      uint32_t hash)
+{
+	uint32_t slot = hash % s->m;
+	return &s->backends[s->wide ? ((const uint16_t *)s->table)[slot] : s->table[slot]];
+}
+
+/* Sizes; 0 picks the default. */
+struct sl_lb_conf {
+	uint32_t max_services;          /* frontends (default SL_LB_DEFAULT_SERVICES) */
+	struct sl_ct_conf ct;           /* the conntrack table */
+};
+
+struct sl_lb {
+	struct rte_hash *services;      /* frontend -> struct sl_lb_service *; LF readers */
+	uint32_t max_services;
+	uint32_t n_services;            /* control only */
+	/* Read by ip4-input and vxlan-decap on every packet: send IPv4 through ip4-lb. Set while
+	 * a Service exists or conntrack may hold entries (cleared by sl_lb_age). */
+	_Atomic bool active;
+	/* Control only: table changes done (`show stats`). */
+	uint64_t sets, dels, rejects;
+};
+
+extern struct sl_lb sl_lb;
+
+/* Whether IPv4 packets must go through ip4-lb. Worker (one relaxed load). */
+static inline bool sl_lb_active(void)
+{
+	return atomic_load_explicit(&sl_lb.active, memory_order_relaxed);
+}
+
+/* Create the Service and conntrack tables (after sl_dp_init). conf may be NULL: defaults.
+ * Returns 0 or -errno. Control thread, once. */
+int sl_lb_init(const struct sl_lb_conf *conf);
+/* Free them (workers stopped; after sl_dp_drain). Control thread. */
+void sl_lb_fini(void);
+
+/* Add or replace the Service of frontend fe with backends b[0..n-1] (n may be 0: clients get
+ * ICMP port unreachable). Duplicate ip:port backends are merged (the first kept). The new
+ * entry is visible to workers when this returns; the old one is freed after a grace period.
+ * Established flows keep their backend (conntrack), new flows use the new Maglev table.
+ * Returns 0; -EINVAL (a bad field: logged with its name), -E2BIG (n > SL_LB_MAX_BACKENDS),
+ * -ENOSPC (max_services reached), -ENOMEM. Nothing changes on error. Control thread. */
+int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
+		      unsigned n, uint32_t flags);
+/* Remove the Service of frontend fe; its flows keep their conntrack entries until they age.
+ * Returns 0 or -ENOENT. Control thread. */
+int sl_lb_service_del(const struct sl_lb_frontend *fe);
+
+/* The Service of frontend fe or NULL. Worker (valid until its next quiescent state) or
+ * control. */
+static inline const struct sl_lb_service *sl_lb_service_find(const struct sl_lb_frontend *fe)
+{
+	void *data;
+	if (!sl_lb.services || rte_hash_lookup_data(sl_lb.services, fe, &data) < 0)
+		return NULL;
+	return data;
+}
+
+/* Bytes one Service entry with n backends takes (the memory per Service). Control. */
+size_t sl_lb_service_size(unsigned n_backends, unsigned n_active);
+
+/* Conntrack ageing, to run on a control timer: sl_ct_age(now, budget), then clear
+ * sl_lb.active once no Service and no conntrack entry remain. Returns what sl_ct_age
+ * returns. Control thread. */
+unsigned sl_lb_age(uint64_t now_tsc, unsigned budget);
