@@ -553,6 +553,12 @@ fail_free:
 	return rc < 0 ? rc : -EIO;
 }
 
+void sl_vhost_withdraw(struct sl_vhost *v)
+{
+	if (v && !v->client)
+		unlinkat(v->dirfd, v->base, 0); /* the directory sluiced checked and holds open */
+}
+
 void sl_vhost_close(struct sl_vhost *v)
 {
 	if (!v)

@@ -36,6 +36,9 @@ struct sl_vhost;
 int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret_vhost,
 		  const char **ret_err_msg);
 /* Unregister and free. Control thread, after workers stopped using the port (RCU). */
+/* The port is being deleted: in server mode remove its socket file now, so no guest can
+ * connect any more; the port itself closes later (sl_vhost_close, after a grace period). */
+void sl_vhost_withdraw(struct sl_vhost *v);
 void sl_vhost_close(struct sl_vhost *v);
 /* Connections refused so far (a second connection while the port had one, or a client-mode
  * socket path that was not a socket). Control thread. */

@@ -54,6 +54,10 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char *err,
 			 size_t errlen)
 {
+	/* A deleted vhost-user port unregisters its socket path when it closes: close it
+	 * first, so that it cannot remove a socket this pod is about to create at that path. */
+	if (s->vhost && sl_port_vhost_closing())
+		sl_dp_drain();
 	for (int attempt = 0;; attempt++) {
 		const char *why = "";
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
@@ -127,7 +131,9 @@ static void pod_del(void *ctx, struct sl_model_pod *mp)
 	struct net_pod *np = mp->dp;
 	struct sl_port *port = sl_dp.ports[np->port];
 	fib_set(sl_cidr_host(mp->spec.ip), -1); /* falls back to "no such pod" */
-	sl_xsk_detach(port->xsk); /* the veth is free when the reply goes; the socket closes later */
+	/* The veth or socket is free when the reply goes; the port closes after its grace. */
+	sl_xsk_detach(port->xsk);
+	sl_vhost_withdraw(port->vhost);
 	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);

@@ -19,6 +19,8 @@ static uint16_t uplink_rx_queues;
 /* Ids of published ports and of withdrawn ones still waiting for their grace period: a
  * worker's old receive-queue list may name the id until then, so it is not reused. */
 static bool id_taken[SL_MAX_PORTS];
+/* Withdrawn vhost-user ports whose close (which unregisters their socket path) waits. */
+static unsigned vhost_closing;
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
@@ -52,6 +54,7 @@ static void port_free_cb(void *arg)
 {
 	struct sl_port *p = arg;
 	id_taken[p->id] = false;
+	vhost_closing -= p->vhost != NULL;
 	sl_port_free(p);
 }
 
@@ -113,6 +116,7 @@ int sl_port_publish(struct sl_port *p)
 
 void sl_port_unpublish(struct sl_port *p)
 {
+	vhost_closing += p->vhost != NULL;
 	atomic_store(&sl_dp.ports[p->id], NULL);
 	if (publish_rxqs_of(p) < 0) {
 		/* Out of memory for a new list: the old one may still name p. Wait instead. */
@@ -121,6 +125,11 @@ void sl_port_unpublish(struct sl_port *p)
 		return;
 	}
 	sl_dp_defer(port_free_cb, p);
+}
+
+unsigned sl_port_vhost_closing(void)
+{
+	return vhost_closing;
 }
 
 uint16_t sl_port_free_id(void)

@@ -25,6 +25,8 @@ void sl_port_free(struct sl_port *p);
 /* Give p the ring other workers hand its packets to (dataplane/port/port_send.h).
  * Returns 0 or -ENOMEM. */
 int sl_port_add_tx_ring(struct sl_port *p);
+/* How many withdrawn vhost-user ports wait for their close. */
+unsigned sl_port_vhost_closing(void);
 /* A free pod port id (2..SL_MAX_PORTS-1), or 0 when every id is taken. */
 uint16_t sl_port_free_id(void);
 /* The worker with the fewest pod ports. */
