@@ -2,7 +2,10 @@
  * endpoint selection (see sl_service.h). Follows kube-proxy:
  * - pkg/proxy/endpointslicecache.go: only IPv4 slices for an IPv4 proxy; per (port name,
  *   protocol); addresses[0] only; ready nil = true, serving nil = ready, terminating nil =
- *   false; local = nodeName equals this node's name; one endpoint per address:port.
+ *   false; local = nodeName equals this node's name; one endpoint per address:port. Where
+ *   kube-proxy keeps whichever copy its map saw last (local preferred), the copy kept here
+ *   is the most usable one (non-terminating, ready, serving, local), whatever the order
+ *   of the slices.
  * - pkg/proxy/topology.go CategorizeEndpoints (KEP-1669): cluster endpoints are the ready
  *   ones, or if none the serving+terminating ones; local endpoints are the local ready
  *   ones, or if none the local serving+terminating ones; hasAnyEndpoints. */
@@ -25,7 +28,8 @@ static int ip_cmp(struct sl_ip a, struct sl_ip b)
 	return a.af == AF_INET ? memcmp(&a.v4, &b.v4, 4) : memcmp(a.v6, b.v6, 16);
 }
 
-/* Address, port, then the copy to keep first: non-terminating, then local. */
+/* Address, port, then the copy to keep first: non-terminating, then ready, serving,
+ * local, then by node name (a total order: the view does not depend on slice order). */
 static int be_cmp(const void *x, const void *y)
 {
 	const struct sl_svc_backend *a = x, *b = y;
@@ -34,11 +38,14 @@ static int be_cmp(const void *x, const void *y)
 		return c;
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
-	int ta = !!(a->flags & SL_EP_TERMINATING), tb = !!(b->flags & SL_EP_TERMINATING);
-	if (ta != tb)
-		return ta - tb;
-	int la = !!(a->flags & SL_BE_LOCAL), lb = !!(b->flags & SL_BE_LOCAL);
-	return lb - la;
+	static const uint8_t order[] = { SL_EP_TERMINATING, SL_EP_READY, SL_EP_SERVING,
+					 SL_BE_LOCAL };
+	for (unsigned i = 0; i < sizeof(order); i++) {
+		int fa = !!(a->flags & order[i]), fb = !!(b->flags & order[i]);
+		if (fa != fb)
+			return order[i] == SL_EP_TERMINATING ? fa - fb : fb - fa;
+	}
+	return strcmp(a->node_name ? a->node_name : "", b->node_name ? b->node_name : "");
 }
 
 /* The port of slice sl that serves Service port p, or NULL. */
