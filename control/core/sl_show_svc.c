@@ -64,9 +64,11 @@ cJSON *sl_show_services(const struct sl_model *m)
 		unsigned ready = 0, total = 0;
 		struct sl_svc_view *v;
 		if (sl_svc_proxied(sp) && sl_svc_view_build(m, s, &v) == 0) {
-			for (unsigned i = 0; i < v->n_ports; i++) {
-				ready += v->ports[i].n_ready;
-				total += v->ports[i].n_be;
+			for (unsigned i = 0; i < v->n_ports; i++) { /* ports share endpoints */
+				if (v->ports[i].n_ready > ready)
+					ready = v->ports[i].n_ready;
+				if (v->ports[i].n_be > total)
+					total = v->ports[i].n_be;
 			}
 			sl_svc_view_free(v);
 		}
