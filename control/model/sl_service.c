@@ -484,6 +484,15 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	/* 1. Store every change; a failure undoes the ones before (no hook was called). */
 	unsigned i, nt = 0;
 	for (i = 0; i < n; i++) {
+		if (!ops[i].del && !(ops[i].kind == SL_K8S_SERVICE ? (void *)ops[i].svc
+								   : (void *)ops[i].slice)) {
+			undo_all(st, u, i); /* an op already applied (its spec taken) */
+			snprintf(why, sizeof(why), "nothing to apply");
+			sl_model_err_path(err, errlen, ops[i].path[0] ? ops[i].path : "object", why,
+					  false);
+			rc = -EINVAL;
+			goto out;
+		}
 		rc = ops[i].kind == SL_K8S_SERVICE ? svc_store(st, m, &ops[i], &u[i], why, sizeof(why))
 						   : slice_store(st, m, &ops[i], &u[i], why, sizeof(why));
 		if (rc < 0) {

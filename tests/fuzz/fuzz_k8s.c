@@ -34,7 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sl_model_set_hooks(m, &h);
 	calls = 0;
 	sl_model_k8s_apply(m, ops, n, err, sizeof(err)); /* may fail: then nothing changed */
-	sl_model_k8s_apply(m, ops, n, err, sizeof(err)); /* again: replaces, or the rest */
+	sl_k8s_ops_free(ops, n);
+	/* Again: replaces what the first applied. */
+	if (sl_k8s_decode_text((const char *)data, size, &ops, &n, err, sizeof(err)) == 0)
+		sl_model_k8s_apply(m, ops, n, err, sizeof(err));
+	else
+		abort(); /* the same text decodes the same way */
 	cJSON_Delete(sl_show_services(m));
 	cJSON_Delete(sl_show_backends(m));
 	struct sl_model_svc *s;
