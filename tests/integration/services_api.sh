@@ -68,6 +68,7 @@ refused() { ! ctl 1 apply -f "$1" 2>"$SL_RUN/err" && cat "$SL_RUN/err" && grep -
 state() { ctl 1 -o json show services; ctl 1 -o json show backends; }
 
 check "apply -f: the List of 2 Services + 3 slices accepted" apply_ok "$J"
+{ ctl 1 show services; ctl 1 show backends; } | while IFS= read -r l; do note "$l"; done
 check "show services: web ClusterIP 10.96.0.10, 2 ports, 2 of 3 backends ready" services_are \
 	"$web['type']=='ClusterIP' and $web['cluster_ip']=='10.96.0.10' and $web['ports']=='80/TCP->8080,53/TCP->5353' and $web['backends']=='2/3'"
 check "show services: api NodePort 30443, 2 backends" services_are \
