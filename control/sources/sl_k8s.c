@@ -77,10 +77,12 @@ static int get_int(const cJSON *o, const char *base, const char *key, bool requi
 	const cJSON *v = get(o, key);
 	if (!v)
 		return required ? fail(err, n, sub(p, base, key), "missing") : 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
+	if (!cJSON_IsNumber(v))
 		return fail(err, n, sub(p, base, key), "must be an integer");
-	if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max))
-		return fail(err, n, sub(p, base, key), "must be %ld-%ld", min, max);
+	if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max)) /* NaN too; */
+		return fail(err, n, sub(p, base, key), "must be %ld-%ld", min, max); /* cast after */
+	if (v->valuedouble != (double)(long)v->valuedouble)
+		return fail(err, n, sub(p, base, key), "must be an integer");
 	*out = (long)v->valuedouble;
 	return 0;
 }
