@@ -293,6 +293,7 @@ static int svc_store(struct sl_svc_store *st, const struct sl_model *m, struct s
 				     : ERR("out of memory"), rc;
 	}
 	s->spec = op->svc;
+	s->born = st->batch;
 	st->svcs.obj[s->id] = s;
 	if (sl_index_add(&st->svc_by_name, name_hash(ns, name), s->id) < 0) {
 		slot_put(&st->svcs, s->id);
@@ -441,19 +442,19 @@ struct touched {
 };
 
 static void touch(struct sl_svc_store *st, struct touched *t, unsigned *n,
-		  struct sl_model_svc *s, bool gone, bool created)
+		  struct sl_model_svc *s, bool gone)
 {
 	if (!s || s->mark == st->batch)
 		return;
 	s->mark = st->batch;
-	t[(*n)++] = (struct touched){ s, gone, created, false };
+	t[(*n)++] = (struct touched){ s, gone, s->born == st->batch, false };
 }
 
 static void touch_owner(struct sl_svc_store *st, const struct sl_model *m, struct touched *t,
 			unsigned *n, const struct sl_slice_spec *sp)
 {
 	if (sp && sp->service[0])
-		touch(st, t, n, sl_model_svc_find(m, sp->namespace, sp->service), false, false);
+		touch(st, t, n, sl_model_svc_find(m, sp->namespace, sp->service), false);
 }
 
 static void undo_all(struct sl_svc_store *st, struct undo *u, unsigned n)
@@ -482,6 +483,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		return ERR("out of memory"), -ENOMEM;
 	}
 	/* 1. Store every change; a failure undoes the ones before (no hook was called). */
+	st->batch++;
 	unsigned i, nt = 0;
 	for (i = 0; i < n; i++) {
 		if (!ops[i].del && !(ops[i].kind == SL_K8S_SERVICE ? (void *)ops[i].svc
@@ -503,25 +505,20 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		}
 	}
 	/* 2. The Services touched: deleted ones first (frees frontends before others take
-	 * them), then the rest. */
-	st->batch++;
+	 * them), then the Services applied, then the owners of the slices changed. */
 	for (i = 0; i < n; i++)
 		if (u[i].kind == SL_K8S_SERVICE && u[i].deleted)
-			touch(st, t, &nt, u[i].obj, true, false);
+			touch(st, t, &nt, u[i].obj, true);
+	for (i = 0; i < n; i++)
+		if (u[i].kind == SL_K8S_SERVICE)
+			touch(st, t, &nt, u[i].obj, false);
 	for (i = 0; i < n; i++) {
-		if (u[i].kind == SL_K8S_SERVICE) {
-			touch(st, t, &nt, u[i].obj, false, u[i].created);
-			continue;
+		if (u[i].kind == SL_K8S_SLICE) {
+			struct sl_model_slice *s = u[i].obj;
+			touch_owner(st, m, t, &nt, u[i].old_spec);
+			touch_owner(st, m, t, &nt, s->spec);
 		}
-		struct sl_model_slice *s = u[i].obj;
-		touch_owner(st, m, t, &nt, u[i].old_spec);
-		touch_owner(st, m, t, &nt, s->spec);
 	}
-	/* A Service created then deleted in one batch: gone, never told. */
-	for (i = 0; i < nt; i++)
-		for (unsigned j = 0; j < n; j++)
-			if (u[j].obj == t[i].s && u[j].created)
-				t[i].created = true;
 	/* 3. Tell the hooks. */
 	for (i = 0; i < nt; i++) {
 		if ((rc = svc_sync(m, t[i].s, t[i].gone, why, sizeof(why))) < 0)

@@ -121,7 +121,8 @@ struct sl_model_svc {
 	uint32_t id;
 	struct sl_svc_spec *spec;
 	bool hooked;    /* the hooks were last told it exists (svc_changed succeeded) */
-	uint64_t mark;  /* internal: batch bookkeeping */
+	uint64_t mark;  /* internal: the last batch that touched it */
+	uint64_t born;  /* internal: the batch that created it */
 	void *dp;
 };
 struct sl_model_slice {

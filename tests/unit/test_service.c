@@ -621,10 +621,45 @@ static void test_batches(void **state)
 	assert_int_equal(sl_model_k8s_apply(m, ops, 2, err, sizeof(err)), 0);
 	assert_null(ops[1].svc);
 	check_rec(m);
+	/* A slice before its Service, a Service created then deleted, then a hook failing:
+	 * all undone (under ASan: nothing freed twice or used after). */
+	assert_int_equal(sl_model_svc_del(m, "default", "b", err, sizeof(err)), 0);
+	struct sl_k8s_op *o2;
+	unsigned n2;
+	const char *l2 = list(slice("x-1", "x", "[" R("10.0.0.7", "node1") "]", "[{'port':80}]"),
+			      svc("x", "ClusterIP", "10.96.0.7", "[{'port':80}]", ""),
+			      svc("y", "ClusterIP", "10.96.0.8", "[{'port':80}]", ""));
+	assert_int_equal(sl_k8s_decode_text(l2, strlen(l2), &o2, &n2, err, sizeof(err)), 0);
+	struct sl_k8s_op batch[5] = { o2[0], o2[1],
+				      { .kind = SL_K8S_SERVICE, .del = true, .namespace = "default",
+					.name = "x", .path = "del-x" },
+				      o2[2],
+				      { .kind = SL_K8S_SERVICE, .del = true, .namespace = "default",
+					.name = "a", .path = "del-a" } };
+	free(o2);
+	unsigned calls = rec.changed, dels = rec.deleted;
+	rec.fail_in = 1; /* y, the only Service told before a's deletion... fails */
+	assert_int_equal(sl_model_k8s_apply(m, batch, 5, err, sizeof(err)), -ENOSPC);
+	assert_null(sl_model_svc_find(m, "default", "x"));
+	assert_null(sl_model_svc_find(m, "default", "y"));
+	assert_non_null(sl_model_svc_find(m, "default", "a"));
+	assert_null(sl_model_slice_find(m, "default", "x-1"));
+	check_rec(m);
+	/* a was told deleted first, then restored. */
+	assert_int_equal(rec.deleted, dels + 1);
+	assert_int_equal(rec.changed, calls + 1);
+	rec.fail_in = 0;
+	assert_int_equal(sl_model_k8s_apply(m, batch, 5, err, sizeof(err)), 0);
+	assert_null(sl_model_svc_find(m, "default", "x"));
+	assert_non_null(sl_model_svc_find(m, "default", "y"));
+	assert_non_null(sl_model_slice_find(m, "default", "x-1")); /* orphan, as in Kubernetes */
+	check_rec(m);
+	for (int i = 0; i < 5; i++)
+		assert_true(batch[i].svc == NULL && batch[i].slice == NULL);
 	struct sl_model_counts c;
 	sl_model_counts(m, &c);
-	assert_int_equal(c.services, 2);
-	assert_int_equal(c.slices, 1);
+	assert_int_equal(c.services, 1); /* y: a and b deleted */
+	assert_int_equal(c.slices, 2);  /* a-1, x-1 */
 	sl_model_destroy(m);
 }
 
