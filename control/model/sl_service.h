@@ -180,7 +180,10 @@ struct sl_model_slice *sl_model_svc_slice_next(const struct sl_model *m, const c
  * marked with kube-proxy's selection (pkg/proxy/topology.go CategorizeEndpoints):
  * - SL_BE_INTERNAL: used for traffic to the cluster IPs (internalTrafficPolicy);
  * - SL_BE_EXTERNAL: used for traffic to node ports, external and ingress IPs
- *   (externalTrafficPolicy); never set when the Service has none of those.
+ *   (externalTrafficPolicy); never set on a port without any of those;
+ * - SL_BE_CLUSTER: in kube-proxy's cluster endpoints (set when the port uses them): what
+ *   traffic from inside the cluster to an external frontend of an externalTrafficPolicy
+ *   Local Service uses (kube-proxy's short circuit), as it does for Cluster policy.
  * Cluster policy uses the ready endpoints, or if none is ready the serving+terminating
  * ones; Local uses this node's (nodeName == sl_model_self()->node_name) ready endpoints,
  * or if none the local serving+terminating ones, never remote ones. Topology hints are
@@ -188,6 +191,7 @@ struct sl_model_slice *sl_model_svc_slice_next(const struct sl_model *m, const c
 #define SL_BE_INTERNAL 8u
 #define SL_BE_EXTERNAL 16u
 #define SL_BE_LOCAL 32u
+#define SL_BE_CLUSTER 64u
 struct sl_svc_backend {
 	struct sl_ip ip;
 	uint16_t port;          /* the slice's port number (a named targetPort resolved there) */
@@ -208,7 +212,7 @@ struct sl_svc_view_port {
 struct sl_svc_view {
 	const struct sl_model_svc *svc;
 	const struct sl_svc_spec *spec;
-	bool external;                  /* has node ports, external or ingress IPs */
+	bool external;                  /* has node ports, external or ingress IPs (any port) */
 	struct sl_svc_view_port *ports; /* one per spec.ports entry, same order */
 	unsigned n_ports;
 };

@@ -76,16 +76,20 @@ static void select_port(struct sl_svc_view_port *vp, bool internal_local, bool e
 			local_st |= local;
 		}
 	}
-	/* UsesClusterEndpoints / UsesLocalEndpoints (pkg/proxy/serviceport.go). */
-	bool uses_cluster = !internal_local || (external && !external_local);
-	bool uses_local = internal_local || (external && external_local);
-	vp->has_any = (uses_cluster || uses_local) && (any_ready || any_st);
+	/* UsesClusterEndpoints (pkg/proxy/serviceport.go): also under externalTrafficPolicy
+	 * Local when externally accessible, for traffic from inside the cluster to an external
+	 * frontend ("short circuiting"). hasAnyEndpoints: a usable endpoint anywhere (the
+	 * Local scan counts the same ready or serving+terminating ones). */
+	bool uses_cluster = !internal_local || external;
+	vp->has_any = any_ready || any_st;
 	for (unsigned i = 0; i < vp->n_be; i++) {
 		struct sl_svc_backend *b = &vp->be[i];
 		bool local = b->flags & SL_BE_LOCAL;
 		bool in_cluster = any_ready ? (b->flags & SL_EP_READY) : serving_terminating(b->flags);
 		bool in_local = local && (local_ready ? (b->flags & SL_EP_READY)
 						      : local_st && serving_terminating(b->flags));
+		if (uses_cluster && in_cluster)
+			b->flags |= SL_BE_CLUSTER;
 		if (internal_local ? in_local : in_cluster) {
 			b->flags |= SL_BE_INTERNAL;
 			vp->n_internal++;
@@ -123,6 +127,7 @@ int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 	v->external = sp->n_external_ips || sp->n_lb_ips;
 	for (unsigned p = 0; p < sp->n_ports; p++)
 		v->external |= sp->ports[p].node_port != 0;
+	bool ext_ips = sp->n_external_ips || sp->n_lb_ips;
 	struct sl_svc_backend *be = (struct sl_svc_backend *)(v->ports + sp->n_ports);
 	/* Pass 2: fill, sort, keep one copy of each address:port, select. */
 	for (unsigned p = 0; p < sp->n_ports; p++) {
@@ -152,7 +157,9 @@ int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 				vp->be[k++] = vp->be[i];
 		vp->n_be = k;
 		be += k;
-		select_port(vp, sp->internal_local, v->external, sp->external_local);
+		/* ExternallyAccessible is per port: its node port, or the Service's IPs. */
+		select_port(vp, sp->internal_local, ext_ips || vp->port->node_port,
+			    sp->external_local);
 	}
 	*ret = v;
 	return 0;

@@ -431,6 +431,36 @@ static void test_selection(void **state)
 	}
 }
 
+/* kube-proxy's cluster endpoints (SL_BE_CLUSTER): used for short-circuited external traffic
+ * under externalTrafficPolicy Local; not computed for an internal-only iTP Local port; and
+ * "externally accessible" is per port (its own node port). */
+static void test_cluster_set(void **state)
+{
+	struct sl_model *m = new_model(NULL);
+	APPLY_OK(m, list(svc("np", "NodePort", "10.96.0.1", "[{'port':80,'nodePort':30080}]",
+			     "'externalTrafficPolicy':'Local','internalTrafficPolicy':'Local'"),
+			 slice("np-1", "np", "[" R("10.0.0.1", "node1") "," R("10.0.0.2", "node2") "]",
+			       "[{'port':80}]"), NULL));
+	assert_string_equal(selected(m, "np", 0, SL_BE_CLUSTER), "10.0.0.1:80 10.0.0.2:80");
+	assert_string_equal(selected(m, "np", 0, SL_BE_EXTERNAL), "10.0.0.1:80");
+	assert_string_equal(selected(m, "np", 0, SL_BE_INTERNAL), "10.0.0.1:80");
+	APPLY_OK(m, list(svc("ci", "ClusterIP", "10.96.0.2", "[{'port':80}]",
+			     "'internalTrafficPolicy':'Local'"),
+			 slice("ci-1", "ci", "[" R("10.0.0.1", "node1") "," R("10.0.0.2", "node2") "]",
+			       "[{'port':80}]"), NULL));
+	assert_string_equal(selected(m, "ci", 0, SL_BE_CLUSTER), "");
+	/* Two ports, only the first with a node port: the second is internal only. */
+	APPLY_OK(m, list(svc("two", "NodePort", "10.96.0.3",
+			     "[{'name':'a','port':80,'nodePort':30081},{'name':'b','port':81}]",
+			     "'externalTrafficPolicy':'Local'"),
+			 slice("two-1", "two", "[" R("10.0.0.1", "node1") "," R("10.0.0.2", "node2") "]",
+			       "[{'name':'a','port':80},{'name':'b','port':81}]"), NULL));
+	assert_string_equal(selected(m, "two", 0, SL_BE_EXTERNAL), "10.0.0.1:80");
+	assert_string_equal(selected(m, "two", 1, SL_BE_EXTERNAL), "");
+	assert_string_equal(selected(m, "two", 1, SL_BE_INTERNAL), "10.0.0.1:81 10.0.0.2:81");
+	sl_model_destroy(m);
+}
+
 /* Slices merged per (port name, protocol); duplicates removed, the non-terminating copy
  * kept; a named targetPort resolved per slice; IPv6 slices and port null give nothing. */
 static void test_merge(void **state)
@@ -790,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_decode_kubectl),
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_selection),
+		cmocka_unit_test(test_cluster_set),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_churn),
