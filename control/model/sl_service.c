@@ -1,6 +1,7 @@
 /* Services and EndpointSlices in the control model: storage, indexes and all-or-nothing
  * batches (see sl_service.h). The resolved view is in sl_svc_select.c. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct sl_svc_store {
 	struct sl_index svc_by_name;    /* ns/name -> Service */
 	struct sl_index slice_by_name;  /* ns/name -> slice */
 	struct sl_index slice_by_owner; /* ns/service-name -> one slice of its ring */
+	struct sl_index svc_by_frontend; /* ip:port/proto and node port/proto -> Service */
 	uint64_t batch;                 /* batch counter, for sl_model_svc.mark */
 	size_t bytes;                   /* objects and specs */
 };
@@ -147,6 +149,7 @@ void sl_svc_store_destroy(struct sl_model *m)
 	sl_index_free(&st->svc_by_name);
 	sl_index_free(&st->slice_by_name);
 	sl_index_free(&st->slice_by_owner);
+	sl_index_free(&st->svc_by_frontend);
 	free(st);
 }
 
@@ -158,7 +161,7 @@ void sl_svc_store_counts(const struct sl_svc_store *st, unsigned *ret_svcs,
 	*ret_bytes = sizeof(*st) + st->bytes +
 		     (size_t)(st->svcs.cap + st->slices.cap) * (sizeof(void *) + sizeof(uint32_t)) +
 		     sl_index_bytes(&st->svc_by_name) + sl_index_bytes(&st->slice_by_name) +
-		     sl_index_bytes(&st->slice_by_owner);
+		     sl_index_bytes(&st->slice_by_owner) + sl_index_bytes(&st->svc_by_frontend);
 }
 
 /* Lookups. */
@@ -253,6 +256,152 @@ static void ring_unlink(struct sl_svc_store *st, struct sl_model_slice *s)
 	s->prev = s->next = s->id;
 }
 
+/* Frontends: every ip:port/protocol (cluster, external and ingress IPs) and node
+ * port/protocol (node ports, the health-check node port) of a proxied Service, indexed so
+ * that two Services never claim the same one. */
+
+struct fe_key {
+	bool node_port;     /* a port on every node address; ip unset */
+	struct sl_ip ip;
+	uint16_t port;
+	uint8_t proto;
+	int port_idx;       /* spec.ports index, -1 for the health-check node port */
+	uint32_t not_id;    /* lookups: ignore this Service */
+};
+
+static uint64_t fe_hash(const struct fe_key *k)
+{
+	uint64_t h = k->node_port ? 0x6e6f6465706f7274ull : sl_ip_hash(k->ip);
+	return (h ^ ((uint64_t)k->port << 8 | k->proto)) * 0x9e3779b97f4a7c15ull;
+}
+
+static bool fe_same(const struct fe_key *a, const struct fe_key *b)
+{
+	return a->node_port == b->node_port && a->port == b->port && a->proto == b->proto &&
+	       (a->node_port || sl_ip_eq(a->ip, b->ip));
+}
+
+/* Call fn for each frontend of sp (a proxied spec) until it returns non-zero. */
+static int fe_each(const struct sl_svc_spec *sp, int (*fn)(void *, const struct fe_key *),
+		   void *arg)
+{
+	const struct sl_ip *lists[] = { sp->cluster_ips, sp->external_ips, sp->lb_ips };
+	unsigned counts[] = { sp->n_cluster_ips, sp->n_external_ips, sp->n_lb_ips };
+	int rc;
+	for (unsigned p = 0; p < sp->n_ports; p++) {
+		const struct sl_svc_port *pt = &sp->ports[p];
+		struct fe_key k = { .port = pt->port, .proto = pt->protocol, .port_idx = (int)p };
+		for (unsigned l = 0; l < 3; l++)
+			for (unsigned i = 0; i < counts[l]; i++) {
+				k.ip = lists[l][i];
+				if ((rc = fn(arg, &k)))
+					return rc;
+			}
+		if (pt->node_port) {
+			struct fe_key n = { .node_port = true, .port = pt->node_port,
+					    .proto = pt->protocol, .port_idx = (int)p };
+			if ((rc = fn(arg, &n)))
+				return rc;
+		}
+	}
+	if (sp->health_check_node_port) {
+		struct fe_key n = { .node_port = true, .port = sp->health_check_node_port,
+				    .proto = IPPROTO_TCP, .port_idx = -1 };
+		return fn(arg, &n);
+	}
+	return 0;
+}
+
+static int fe_has_one(void *arg, const struct fe_key *k)
+{
+	return fe_same(arg, k);
+}
+
+static bool fe_match(const void *ctx, uint32_t id, const void *key)
+{
+	const struct sl_svc_store *st = ctx;
+	const struct sl_model_svc *s = st->svcs.obj[id];
+	const struct fe_key *k = key;
+	return id != k->not_id && s && fe_each(s->spec, fe_has_one, (void *)k);
+}
+
+struct fe_ctx {
+	struct sl_svc_store *st;
+	uint32_t id;
+	unsigned done; /* adds so far, to undo a failed fe_add */
+};
+
+static int fe_add_one(void *arg, const struct fe_key *k)
+{
+	struct fe_ctx *c = arg;
+	if (sl_index_add(&c->st->svc_by_frontend, fe_hash(k), c->id) < 0)
+		return -ENOMEM;
+	c->done++;
+	return 0;
+}
+
+static int fe_del_one(void *arg, const struct fe_key *k)
+{
+	struct fe_ctx *c = arg;
+	if (c->done == 0)
+		return 1;
+	sl_index_del(&c->st->svc_by_frontend, fe_hash(k), c->id);
+	c->done--;
+	return 0;
+}
+
+/* Index (or unindex) the frontends of s with spec sp. fe_add returns 0 or -ENOMEM (then
+ * nothing of it stays). */
+static void fe_del(struct sl_svc_store *st, uint32_t id, const struct sl_svc_spec *sp)
+{
+	struct fe_ctx c = { st, id, UINT32_MAX };
+	if (sl_svc_proxied(sp))
+		fe_each(sp, fe_del_one, &c);
+}
+
+static int fe_add(struct sl_svc_store *st, uint32_t id, const struct sl_svc_spec *sp)
+{
+	struct fe_ctx c = { st, id, 0 };
+	if (!sl_svc_proxied(sp) || fe_each(sp, fe_add_one, &c) == 0)
+		return 0;
+	fe_each(sp, fe_del_one, &c); /* the first c.done keys */
+	return -ENOMEM;
+}
+
+/* The first frontend of s that another Service holds: 0, or 1 with err set. */
+struct fe_check {
+	const struct sl_svc_store *st;
+	const struct sl_model_svc *s;
+	char *err;
+	size_t errlen;
+};
+
+static int fe_check_one(void *arg, const struct fe_key *k)
+{
+	struct fe_check *c = arg;
+	struct fe_key q = *k;
+	q.not_id = c->s->id;
+	int64_t o = sl_index_find(&c->st->svc_by_frontend, fe_hash(&q), fe_match, c->st, &q);
+	if (o < 0)
+		return 0;
+	const struct sl_svc_spec *os = ((struct sl_model_svc *)c->st->svcs.obj[o])->spec;
+	const char *proto = k->proto == IPPROTO_UDP ? "UDP" : k->proto == IPPROTO_SCTP ? "SCTP"
+											: "TCP";
+	char ip[SL_IP_STR_MAX], field[48];
+	if (k->port_idx < 0)
+		snprintf(field, sizeof(field), "spec.healthCheckNodePort");
+	else
+		snprintf(field, sizeof(field), "spec.ports[%d]%s", k->port_idx,
+			 k->node_port ? ".nodePort" : "");
+	if (k->node_port)
+		snprintf(c->err, c->errlen, "%s: node port %u/%s is already used by service %s/%s",
+			 field, k->port, proto, os->namespace, os->name);
+	else
+		snprintf(c->err, c->errlen, "%s: %s:%u/%s is already a frontend of service %s/%s",
+			 field, sl_ip_fmt(k->ip, ip), k->port, proto, os->namespace, os->name);
+	return 1;
+}
+
 /* Storage of one change, and its undo. Specs are swapped, never copied. */
 
 struct undo {
@@ -273,12 +422,18 @@ static int svc_store(struct sl_svc_store *st, const struct sl_model *m, struct s
 	if (op->del) {
 		if (!s)
 			return ERR("service %s/%s not found", ns, name), -ENOENT;
+		fe_del(st, s->id, s->spec);
 		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
 		slot_put(&st->svcs, s->id);
 		u->deleted = true;
 		return 0;
 	}
 	if (s) {
+		fe_del(st, s->id, s->spec);
+		if (fe_add(st, s->id, op->svc) < 0) {
+			fe_add(st, s->id, s->spec); /* back: the index does not grow */
+			return ERR("out of memory"), -ENOMEM;
+		}
 		u->old_spec = s->spec;
 		st->bytes += svc_spec_bytes(op->svc) - svc_spec_bytes(s->spec);
 		s->spec = op->svc;
@@ -300,6 +455,12 @@ static int svc_store(struct sl_svc_store *st, const struct sl_model *m, struct s
 		free(s);
 		return ERR("out of memory"), -ENOMEM;
 	}
+	if (fe_add(st, s->id, s->spec) < 0) {
+		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
+		slot_put(&st->svcs, s->id);
+		free(s);
+		return ERR("out of memory"), -ENOMEM;
+	}
 	st->bytes += sizeof(*s) + svc_spec_bytes(s->spec);
 	u->obj = s;
 	u->created = true;
@@ -310,18 +471,23 @@ static void svc_unstore(struct sl_svc_store *st, struct undo *u)
 {
 	struct sl_model_svc *s = u->obj;
 	uint64_t h = name_hash(s->spec->namespace, s->spec->name);
+	/* Re-adding what a delete removed never grows an index. */
 	if (u->deleted) {
 		slot_restore(&st->svcs, s->id);
 		st->svcs.obj[s->id] = s;
-		sl_index_add(&st->svc_by_name, h, s->id); /* after a delete: never grows */
+		sl_index_add(&st->svc_by_name, h, s->id);
+		fe_add(st, s->id, s->spec);
 	} else if (u->created) {
+		fe_del(st, s->id, s->spec);
 		sl_index_del(&st->svc_by_name, h, s->id);
 		slot_put(&st->svcs, s->id);
 		st->bytes -= sizeof(*s) + svc_spec_bytes(s->spec);
 		free(s); /* its spec stays the op's */
 	} else {
+		fe_del(st, s->id, s->spec);
 		st->bytes += svc_spec_bytes(u->old_spec) - svc_spec_bytes(s->spec);
 		s->spec = u->old_spec;
+		fe_add(st, s->id, s->spec);
 	}
 }
 
@@ -504,7 +670,22 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			goto out;
 		}
 	}
-	/* 2. The Services touched: deleted ones first (frees frontends before others take
+	/* 2. No two Services on one frontend (checked once all is stored: a batch may move a
+	 * cluster IP from one Service to another). */
+	for (i = 0; i < n; i++) {
+		struct sl_model_svc *s = u[i].obj;
+		if (u[i].kind != SL_K8S_SERVICE || u[i].deleted || st->svcs.obj[s->id] != s ||
+		    !sl_svc_proxied(s->spec))
+			continue;
+		struct fe_check c = { st, s, why, sizeof(why) };
+		if (fe_each(s->spec, fe_check_one, &c)) {
+			undo_all(st, u, n);
+			snprintf(err, errlen, "%s%s%s", ops[i].path, ops[i].path[0] ? "." : "", why);
+			rc = -EEXIST;
+			goto out;
+		}
+	}
+	/* 3. The Services touched: deleted ones first (frees frontends before others take
 	 * them), then the Services applied, then the owners of the slices changed. */
 	for (i = 0; i < n; i++)
 		if (u[i].kind == SL_K8S_SERVICE && u[i].deleted)
@@ -519,7 +700,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			touch_owner(st, m, t, &nt, s->spec);
 		}
 	}
-	/* 3. Tell the hooks. */
+	/* 4. Tell the hooks. */
 	for (i = 0; i < nt; i++) {
 		if ((rc = svc_sync(m, t[i].s, t[i].gone, why, sizeof(why))) < 0)
 			break;
@@ -542,7 +723,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 					"batch: %s\n", t[k].s->spec->namespace, t[k].s->spec->name, why);
 		goto out;
 	}
-	/* 4. Commit: the model owns the applied specs; free what was replaced or deleted. */
+	/* 5. Commit: the model owns the applied specs; free what was replaced or deleted. */
 	for (i = 0; i < n; i++) {
 		if (u[i].kind == SL_K8S_SERVICE) {
 			struct sl_model_svc *s = u[i].obj;

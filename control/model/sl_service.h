@@ -152,8 +152,11 @@ void sl_k8s_ops_free(struct sl_k8s_op *ops, unsigned n);
 /* Apply n changes, in order, all or nothing. On success the model owns every applied spec
  * (the ops' svc/slice pointers are set to NULL); on failure nothing changed (the ops keep
  * them) and err says which op failed and why ("items[3]: service limit reached (10)",
- * "items[2]: endpointslice default/x not found"). Returns 0, -ENOENT (delete of an unknown
- * object), -ENOSPC (limit), -ENOMEM, or a hook's error. Control thread. */
+ * "items[2]: endpointslice default/x not found", "items[1].spec.ports[0]: 10.96.0.10:80/TCP
+ * is already a frontend of service default/web"). Returns 0, -ENOENT (delete of an unknown
+ * object), -ENOSPC (limit), -EEXIST (a frontend, or node port, of another Service: no two
+ * proxied Services share an ip:port/protocol or a node port/protocol), -ENOMEM, or a hook's
+ * error. Control thread. */
 int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
 		       size_t errlen);
 /* One delete (a batch of one). */

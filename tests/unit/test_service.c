@@ -574,6 +574,23 @@ static void check_rec(struct sl_model *m)
 	for (int i = 0; i < MAXS; i++)
 		if (!seen[i])
 			assert_false(rec.present[i]);
+	/* No two proxied Services share a cluster IP:port/protocol or a node port. */
+	struct sl_model_svc *a, *b;
+	for (uint32_t i = 0; (a = sl_model_svc_next(m, &i));)
+		for (uint32_t j = i; (b = sl_model_svc_next(m, &j));) {
+			if (!sl_svc_proxied(a->spec) || !sl_svc_proxied(b->spec))
+				continue;
+			for (unsigned p = 0; p < a->spec->n_ports; p++)
+				for (unsigned q = 0; q < b->spec->n_ports; q++) {
+					const struct sl_svc_port *x = &a->spec->ports[p], *y = &b->spec->ports[q];
+					if (x->protocol != y->protocol)
+						continue;
+					assert_false(x->node_port && x->node_port == y->node_port);
+					assert_false(x->port == y->port && a->spec->n_cluster_ips &&
+						     b->spec->n_cluster_ips &&
+						     a->spec->cluster_ips[0].v4 == b->spec->cluster_ips[0].v4);
+				}
+		}
 }
 
 static struct sl_model *hooked_model(const struct sl_model_limits *l)
@@ -686,6 +703,26 @@ static void test_batches(void **state)
 	check_rec(m);
 	for (int i = 0; i < 5; i++)
 		assert_true(batch[i].svc == NULL && batch[i].slice == NULL);
+	/* Frontends: one Service per cluster IP:port/protocol and per node port; a batch may
+	 * move one from a Service to another. */
+	APPLY_ERR(m, list(svc("z", "ClusterIP", "10.96.0.8", "[{'port':80}]", ""), NULL, NULL),
+		  -EEXIST, "items[0].spec.ports[0]: 10.96.0.8:80/TCP is already a frontend of "
+			   "service default/y");
+	APPLY_OK(m, list(svc("z", "ClusterIP", "10.96.0.8", "[{'port':81}]", ""), NULL, NULL));
+	APPLY_OK(m, list(svc("y", "ClusterIP", "10.96.0.9", "[{'port':80}]", ""),
+			 svc("z", "ClusterIP", "10.96.0.8", "[{'port':80}]", ""), NULL));
+	check_rec(m);
+	assert_int_equal(sl_model_svc_del(m, "default", "z", err, sizeof(err)), 0);
+	APPLY_OK(m, list(svc("n1", "NodePort", "10.96.0.20", "[{'port':80,'nodePort':30080}]", ""),
+			 NULL, NULL));
+	APPLY_ERR(m, svc("n2", "NodePort", "10.96.0.21", "[{'port':8080,'nodePort':30080}]", ""),
+		  -EEXIST, "spec.ports[0].nodePort: node port 30080/TCP is already used by service "
+			   "default/n1");
+	APPLY_OK(m, svc("n2", "NodePort", "10.96.0.21",
+			"[{'port':8080,'protocol':'UDP','nodePort':30080}]", ""));
+	check_rec(m);
+	assert_int_equal(sl_model_svc_del(m, "default", "n1", err, sizeof(err)), 0);
+	assert_int_equal(sl_model_svc_del(m, "default", "n2", err, sizeof(err)), 0);
 	struct sl_model_counts c;
 	sl_model_counts(m, &c);
 	assert_int_equal(c.services, 1); /* y: a and b deleted */
@@ -699,6 +736,7 @@ static void test_churn(void **state)
 {
 	struct sl_model *m = hooked_model(&(struct sl_model_limits){ 10, 10, 10, 12, 40 });
 	srand(7);
+	unsigned clashes = 0;
 	char text[16384], eps[4096];
 	for (int round = 0; round < 3000; round++) {
 		int k = rand() % 16, what = rand() % 10;
@@ -710,8 +748,10 @@ static void test_churn(void **state)
 			const char *types[] = { "ClusterIP", "NodePort" };
 			const char *ex[] = { "", "'externalTrafficPolicy':'Local'",
 					     "'internalTrafficPolicy':'Local'", "'clusterIP':'None'" };
+			char cip[32];
+			snprintf(cip, sizeof(cip), "10.96.1.%d", k % 10); /* some clash */
 			snprintf(text, sizeof(text), "%s",
-				 svc(name, types[rand() % 2], "10.96.1.1",
+				 svc(name, types[rand() % 2], cip,
 				     rand() % 2 ? "[{'name':'a','port':80,'nodePort':30001},"
 						  "{'name':'b','protocol':'UDP','port':53}]"
 						: "[{'name':'a','port':80}]",
@@ -722,7 +762,8 @@ static void test_churn(void **state)
 			if (strstr(text, "ClusterIP\"") && strstr(text, "nodePort"))
 				continue;
 			int rc = apply(m, text, err, sizeof(err));
-			assert_true(rc == 0 || rc == -ENOSPC);
+			assert_true(rc == 0 || rc == -ENOSPC || rc == -EEXIST);
+			clashes += rc == -EEXIST;
 		} else if (what < 7) {
 			size_t l = 0;
 			int ne = rand() % 5;
@@ -754,9 +795,10 @@ static void test_churn(void **state)
 	}
 	struct sl_model_counts c;
 	sl_model_counts(m, &c);
-	print_message("churn: %u hook calls, %u deletes; %u Services, %u slices at the end\n",
-		      rec.changed, rec.deleted, c.services, c.slices);
-	assert_true(rec.changed > 1000 && c.services > 3 && c.slices > 3);
+	print_message("churn: %u hook calls, %u deletes, %u frontend clashes refused; %u "
+		      "Services, %u slices at the end\n", rec.changed, rec.deleted, clashes,
+		      c.services, c.slices);
+	assert_true(rec.changed > 500 && c.services > 3 && c.slices > 3 && clashes > 10);
 	sl_model_destroy(m);
 	for (int i = 0; i < MAXS; i++)
 		assert_false(rec.present[i]); /* destroy told the hooks */
