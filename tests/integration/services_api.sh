@@ -4,7 +4,8 @@
 #   show services / show backends (-o json): types, cluster IPs, ports, kube-proxy's
 #   selection (ready endpoints; externalTrafficPolicy Local: node1's only; a duplicate
 #   address in two slices counted once); delete of a Service and of a slice; a List with
-#   one bad object refused with its field named, and nothing of it applied; deletes of
+#   one bad object, or one taking another Service's frontend, refused with its field named,
+#   and nothing of it applied; the 4 MiB request limit; deletes of
 #   unknown objects; the state surviving a restart; a bad `services` entry in the config
 #   refused by `sluiced --check` with its path.
 # The Services are what `kubectl create service ... --dry-run=client -o json` prints when
@@ -91,10 +92,52 @@ check "a List with a bad object refused, the field named" \
 	refused "$SL_RUN/bad.json" "items[1].spec.ports[0].targetPort: must be 1-65535"
 check "... and nothing of it applied (no 'extra', web unchanged)" \
 	diff <(state) "$SL_RUN/before.json"
+# Valid objects, but the second takes web's frontend: the model refuses the whole List.
+cat >"$SL_RUN/clash.json" <<'JSON'
+{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra", "namespace": "default"},
+   "spec": {"clusterIP": "10.96.0.12", "ports": [{"port": 80}]}},
+  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web2", "namespace": "default"},
+   "spec": {"clusterIP": "10.96.0.10", "ports": [{"name": "dns", "port": 53}]}}]}
+JSON
+check "a List taking another Service's frontend refused, the field named" refused "$SL_RUN/clash.json" \
+	"items[1].spec.ports[0]: 10.96.0.10:53/TCP is already a frontend of service default/web"
+check "... and nothing of it applied (no 'extra')" diff <(state) "$SL_RUN/before.json"
 echo '{"kind":' >"$SL_RUN/x.json"
 check "not JSON: refused by sluicectl with the byte" refused "$SL_RUN/x.json" "invalid JSON near byte"
 del_unknown() { ! ctl 1 delete service default/nope 2>"$SL_RUN/err" && grep -qF "service default/nope not found" "$SL_RUN/err"; }
 check "delete of an unknown Service refused" del_unknown
+
+# The request limit (4 MiB): sluicectl refuses a larger file itself; sluiced answers a
+# larger raw request with an error, and then serves the next one.
+python3 -c "import sys; sys.stdout.write('{\"kind\":\"List\",\"items\":[' + ' ' * (4 << 20) + ']}')" >"$SL_RUN/big.json"
+check "apply -f of a file over 4 MiB refused by sluicectl" refused "$SL_RUN/big.json" "larger than 4194304 bytes"
+oversize() {
+	python3 - "$SL_RUN/node1.sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b'{"cmd":"show","what":"' + b"a" * (4 * 1024 * 1024 + 100) + b'"}')
+    s.shutdown(socket.SHUT_WR)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+out = b""
+while True:
+    try:
+        b = s.recv(65536)
+    except (ConnectionResetError, socket.timeout):
+        break
+    if not b:
+        break
+    out += b
+print(out.decode())
+sys.exit(0 if b"request: larger than 4194304 bytes" in out else 1)
+PY
+}
+check "a raw request over 4 MiB answered 'request: larger than 4194304 bytes'" oversize
+check "... and the next request served" services_are "len(d)==2"
 
 check "delete service api" ctl 1 delete service default/api
 check "delete endpointslice web-2" ctl 1 delete endpointslice web-2
