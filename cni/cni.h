@@ -32,6 +32,7 @@ enum sl_cni_code {
 	SL_CNI_E_SYSTEM = 101,      /* a netlink/system call failed (details: which, why) */
 	SL_CNI_E_IPAM = 102,        /* the IPAM plugin failed without a CNI error object */
 	SL_CNI_E_CHECK = 103,       /* CHECK found the attachment not as ADD left it */
+	SL_CNI_E_IN_USE = 104,      /* the attachment's socket directory is another's (id collision) */
 };
 
 /* An error to report: code, short message naming the field or step, optional details. */

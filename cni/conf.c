@@ -134,8 +134,8 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
-/* CNI_ARGS: "K=V;K=V" (SPEC.md "Parameters"); K8S_POD_NAMESPACE, K8S_POD_NAME, MAC and
- * SLUICE_INTERFACE are read, the rest ignored. */
+/* CNI_ARGS: "K=V;K=V" (SPEC.md "Parameters"); K8S_POD_NAMESPACE, K8S_POD_NAME,
+ * K8S_POD_UID, MAC and SLUICE_INTERFACE are read, the rest ignored. */
 static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_err *err)
 {
 	char buf[4096];
@@ -161,6 +161,8 @@ static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_
 			dst = e->arg_mac, n = sizeof(e->arg_mac);
 		else if (!strcmp(kv, "SLUICE_INTERFACE"))
 			dst = e->arg_iface, n = sizeof(e->arg_iface);
+		else if (!strcmp(kv, "K8S_POD_UID"))
+			dst = e->k8s_uid, n = sizeof(e->k8s_uid);
 		if (!dst)
 			continue;
 		if (strlen(v) >= n)
@@ -168,6 +170,11 @@ static int parse_cni_args(const char *args, struct sl_cni_env *e, struct sl_cni_
 					   kv, n - 1);
 		memcpy(dst, v, strlen(v) + 1);
 	}
+	/* The pod UID names a directory: a UUID (or a static pod's hash) has nothing else. */
+	for (const char *p = e->k8s_uid; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: K8S_POD_UID: \"%.64s\" has "
+					   "characters outside [A-Za-z0-9-]", e->k8s_uid);
 	return 0;
 }
 
@@ -313,6 +320,47 @@ static bool has_dot_component(const char *path)
 	return false;
 }
 
+/* An owner id (uid or gid) key of o: an integer 0..4294967294 (-1 is "no change" to
+ * chown). Returns 1 when set, 0 when absent, or -EINVAL (code 7, field named). */
+static int get_id(const cJSON *o, const char *key, const char *field, uint32_t *ret,
+		  struct sl_cni_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+	    v->valuedouble < 0 || v->valuedouble > 4294967294.0)
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "%s: must be an integer between 0 and "
+				   "4294967294", field);
+	*ret = (uint32_t)v->valuedouble;
+	return 1;
+}
+
+/* socketUid, socketGid: of the config, overridden by args.cni (CONVENTIONS.md "args":
+ * Multus puts a pod's "cni-args" there). */
+static int parse_owner(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "args");
+	const cJSON *cni = cJSON_IsObject(args) ? cJSON_GetObjectItemCaseSensitive(args, "cni")
+						: NULL;
+	int rc;
+	if ((rc = get_id(root, "socketUid", "socketUid", &c->uid, err)) < 0)
+		return rc;
+	c->has_uid = rc;
+	if ((rc = get_id(root, "socketGid", "socketGid", &c->gid, err)) < 0)
+		return rc;
+	c->has_gid = rc;
+	if (!cJSON_IsObject(cni))
+		return 0;
+	if ((rc = get_id(cni, "socketUid", "args.cni.socketUid", &c->uid, err)) < 0)
+		return rc;
+	c->has_uid |= rc;
+	if ((rc = get_id(cni, "socketGid", "args.cni.socketGid", &c->gid, err)) < 0)
+		return rc;
+	c->has_gid |= rc;
+	return 0;
+}
+
 /* vhostMode, socketDir. Parsed whatever "interface" says: runtimeConfig or CNI_ARGS may
  * switch an attachment to vhost-user. */
 static int parse_vhost(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
@@ -339,7 +387,7 @@ static int parse_vhost(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_e
 		c->socket_dir[--n] = 0;
 	if (n == 1)
 		return sl_cni_fail(err, SL_CNI_E_CONFIG, "socketDir: must not be \"/\"");
-	return 0;
+	return parse_owner(root, c, err);
 }
 
 /* runtimeConfig (SPEC.md "Section 3", CONVENTIONS.md): interface, mac,

@@ -16,6 +16,7 @@
 #define SL_CNI_SOCKET_MAX 108 /* sun_path */
 #define SL_CNI_ARG_MAX 32     /* CNI_ARGS values this plugin reads (MAC, SLUICE_INTERFACE) */
 #define SL_CNI_DEFAULT_SOCKET_DIR "/run/sluice/vhost"
+#define SL_CNI_UID_MAX 65    /* CNI_ARGS K8S_POD_UID bytes + NUL */
 
 enum sl_cni_cmd {
 	SL_CNI_ADD,
@@ -43,6 +44,7 @@ struct sl_cni_env {
 	char k8s_name[SL_CNI_NAME_MAX * 2];    /* CNI_ARGS K8S_POD_NAME (logs only) */
 	char arg_mac[SL_CNI_ARG_MAX];          /* CNI_ARGS MAC (vhost-user interface MAC) */
 	char arg_iface[SL_CNI_ARG_MAX];        /* CNI_ARGS SLUICE_INTERFACE */
+	char k8s_uid[SL_CNI_UID_MAX];          /* CNI_ARGS K8S_POD_UID: [A-Za-z0-9-] */
 };
 
 /* The plugin configuration (SPEC.md "Section 1", as derived for one plugin). */
@@ -62,6 +64,10 @@ struct sl_cni_conf {
 	bool mac_pinned;                 /* mac came from runtimeConfig.mac */
 	uint8_t mac[6];
 	char devinfo_file[PATH_MAX];     /* runtimeConfig.CNIDeviceInfoFile, or empty */
+	/* The pod's user, who gets the attachment directory: "socketUid"/"socketGid" of
+	 * args.cni (Multus cni-args, per pod) or of the config (per network). */
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
 	cJSON *root;                     /* the whole config, owned; IPAM gets it printed */
 	const cJSON *prev_result;        /* "prevResult" object or NULL */
 	const cJSON *valid_attachments;  /* GC: "cni.dev/valid-attachments" array or NULL */

@@ -4,17 +4,18 @@
  * ADD   sluiced version -> IPAM ADD -> veth (peer created in the pod netns) -> pod address,
  *       routes, checksum offload off -> sluiced pod.add -> result. Any failure undoes the
  *       steps already done (veth deleted, IPAM DEL), so a failed ADD leaves nothing behind.
- *       vhost-user: sluiced version -> IPAM ADD -> socket directory (vhost.h) ->
- *       device-info file(s) -> sluiced pod.add (interface vhost-user, socket, vhost_mode)
+ *       vhost-user: sluiced version -> IPAM ADD -> owner record and socket directory
+ *       (vhost.h) -> device-info file(s) -> sluiced pod.add (interface vhost-user, socket,
+ *       vhost_mode)
  *       -> result with socketPath; no kernel interface; undone the same way on failure.
  * DEL   sluiced pod.del ("not found" is success) -> delete the host veth (takes the pod
- *       end along) -> remove the vhost-user socket directory (and the CNIDeviceInfoFile of
- *       a vhost-user attachment) -> IPAM DEL. Both kinds of leftovers are looked for
- *       whatever "interface" says. Every step runs even when an earlier one failed. When
- *       sluiced cannot be reached the local steps still run and DEL answers 11 ("try again
- *       later"): sluiced might still route the pod's address to a port that no longer
- *       exists, and the retry after sluiced is back removes it. DEL never needs the pod
- *       namespace.
+ *       end along) -> remove the vhost-user socket directory if its owner record is ours
+ *       (and the CNIDeviceInfoFile of a vhost-user attachment) -> IPAM DEL. Both kinds of
+ *       leftovers are looked for whatever "interface" says. Every step runs even when an
+ *       earlier one failed. When sluiced cannot be reached the local steps still run and
+ *       DEL answers 11 ("try again later"): sluiced might still route the pod's address
+ *       to a port that no longer exists, and the retry after sluiced is back removes it.
+ *       DEL never needs the pod namespace.
  * CHECK the pod interface exists, is up and has its address, the host end exists and is
  *       up, sluiced lists the pod with that address and port, and the IPAM CHECK passes.
  *       vhost-user: the socket directory exists, sluiced lists the pod with that address
@@ -24,7 +25,8 @@
  *       attachment of cni.dev/valid-attachments are removed from sluiced and the node, their
  *       addresses released (IPAM DEL) when the container id is known, then IPAM GC. With a
  *       vhost-user config the same for vhost-user pods (name "<id>:<ifname>", port
- *       "<ifname>.sock") and the socket directories (12 hex) under socketDir instead.
+ *       "<ifname>.sock") and the socket directories under socketDir (by owner record)
+ *       instead.
  *       The other kind's live attachments are added to the valid list the IPAM plugin's
  *       GC gets (one host-local store serves both); without sluiced no IPAM GC.
  * VERSION the supported versions. */
@@ -60,6 +62,7 @@ struct run {
 	char pod_name[SL_CNI_NAME_MAX];
 	char *ipam_text; /* config for the IPAM plugin */
 	struct sl_cni_vhost vh;    /* the vhost-user paths of the attachment */
+	struct sl_cni_vhost_owner me; /* who this attachment is (owner records) */
 	int vh_rc;                 /* sl_cni_vhost_paths' answer (socket path too long) */
 	struct sl_cni_err vh_err;
 };
@@ -239,7 +242,7 @@ static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
 	bool ipam_done = false, dir_done = false, devinfo_done = false;
 	char *info = NULL;
 	unsigned mtu = 0;
-	int fd = -1, rc;
+	int fd = -1, dfd = -1, rc;
 
 	if (r->vh_rc < 0) { /* before anything is allocated: the config cannot work */
 		*err = r->vh_err;
@@ -254,15 +257,15 @@ static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
 	if ((rc = sl_cni_ipam_run(&c, &ip, err)) < 0 || (rc = check_ip(r, &ip, err)) < 0)
 		goto out;
 
-	dir_done = true;
-	if ((rc = sl_cni_vhost_dir_create(&r->vh, err)) < 0)
+	dir_done = true; /* undone only if the owner record is ours (dir_remove) */
+	if ((rc = dfd = sl_cni_vhost_dir_create(&r->conf, &r->vh, &r->me, err)) < 0)
 		goto out;
 	info = sl_cni_vhost_devinfo(r->vh.socket, r->conf.vhost_server);
 	if (!info) {
 		rc = sl_cni_fail(err, SL_CNI_E_IO, "device-info: out of memory");
 		goto out;
 	}
-	if ((rc = sl_cni_write_file(r->vh.devinfo, info, false, err)) < 0)
+	if ((rc = sl_cni_write_at(dfd, SL_CNI_DEVINFO_NAME, info, r->vh.devinfo, err)) < 0)
 		goto out;
 	if (r->conf.devinfo_file[0]) {
 		devinfo_done = true;
@@ -299,7 +302,9 @@ out:
 	if (rc < 0 && devinfo_done)
 		unlink(r->conf.devinfo_file);
 	if (rc < 0 && dir_done)
-		sl_cni_rm_tree(r->vh.dir, &ignored);
+		sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me, false, &ignored);
+	if (dfd >= 0)
+		close(dfd);
 	if (rc < 0 && ipam_done)
 		undo_ipam(r);
 	free(info);
@@ -408,7 +413,11 @@ static int cmd_del(struct run *r, struct sl_cni_err *err)
 
 	/* vhost-user leftovers: looked for whatever "interface" says (a DEL may not carry
 	 * the CNI_ARGS or runtimeConfig its ADD had). */
-	KEEP(rc = sl_cni_rm_tree(r->vh.dir, &e), e);
+	bool vhost = r->conf.iface == SL_CNI_IFACE_VHOST_USER;
+	rc = sl_cni_vhost_dir_remove(r->conf.socket_dir, r->vh.id, &r->me,
+				     vhost && !r->env.k8s_uid[0], &e);
+	if (vhost) /* a veth DEL only looks (socketDir may not even be usable) */
+		KEEP(rc < 0 ? rc : 0, e);
 	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER && r->conf.devinfo_file[0] &&
 	    unlink(r->conf.devinfo_file) < 0 && errno != ENOENT) {
 		rc = sl_cni_fail(&e, SL_CNI_E_SYSTEM, "remove %s: %s", r->conf.devinfo_file,
@@ -466,7 +475,6 @@ static int check_sluiced(const struct run *r, uint32_t ip, const char *want_ifna
 static int cmd_check_vhost(struct run *r, struct sl_cni_err *err)
 {
 	char port[SL_CNI_IFNAME_MAX], what[sizeof(r->vh.dir) + 32];
-	struct stat st;
 	uint32_t ip;
 	int rc;
 
@@ -475,8 +483,9 @@ static int cmd_check_vhost(struct run *r, struct sl_cni_err *err)
 	    (rc = prepare(r, true, err)) < 0)
 		return rc;
 	snprintf(what, sizeof(what), "socket directory %s", r->vh.dir);
-	if (lstat(r->vh.dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return check_fail(err, what, "is missing");
+	if ((rc = sl_cni_vhost_dir_check(r->conf.socket_dir, r->vh.id, &r->me)) < 0)
+		return check_fail(err, what, rc == -EPERM ? "belongs to another attachment"
+							  : "is missing");
 	vhost_port_name(r->env.ifname, port);
 	if ((rc = check_sluiced(r, ip, port, err)) < 0)
 		return rc;
@@ -632,33 +641,26 @@ static bool gc_protect(cJSON *valid, const char *name)
 	return true;
 }
 
+/* Whether a socket directory (name, owner record o or NULL) is stale: its attachment is not
+ * among the valid ones. Without a record (made before records existed) only the 12-hex
+ * names of this plugin are judged, by their hash. */
+static bool gc_vhost_stale(const char *name, const struct sl_cni_vhost_owner *o, void *arg)
+{
+	struct gc *g = arg;
+	char host_if[SL_CNI_IFNAME_MAX];
+	if (o)
+		sl_cni_host_ifname(o->container_id, o->ifname, host_if);
+	else if (sl_cni_is_vhost_id(name))
+		snprintf(host_if, sizeof(host_if), "sl%.12s", name);
+	else
+		return false; /* not this plugin's */
+	return !gc_valid(g, host_if);
+}
+
 /* Remove the socket directories under socketDir that belong to no valid attachment. */
 static int gc_vhost_dirs(struct gc *g, struct sl_cni_err *err)
 {
-	const char *base = g->r->conf.socket_dir;
-	char path[PATH_MAX], host_if[SL_CNI_IFNAME_MAX];
-	struct dirent *de;
-	struct stat st;
-	int first = 0, rc;
-	DIR *d = opendir(base);
-	if (!d)
-		return errno == ENOENT ? 0 : (sl_cni_fail(err, SL_CNI_E_SYSTEM, "gc: open %s: %s",
-							  base, strerror(errno)), -errno);
-	while ((de = readdir(d))) {
-		if (!sl_cni_is_vhost_id(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-		snprintf(host_if, sizeof(host_if), "sl%.12s", de->d_name);
-		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || gc_valid(g, host_if))
-			continue;
-		struct sl_cni_err e;
-		if ((rc = sl_cni_rm_tree(path, &e)) < 0 && !first) {
-			first = rc;
-			*err = e;
-		}
-	}
-	closedir(d);
-	return first;
+	return sl_cni_vhost_gc(g->r->conf.socket_dir, gc_vhost_stale, g, err);
 }
 
 static int cmd_gc(struct run *r, struct sl_cni_err *err)
@@ -830,8 +832,11 @@ int main(void)
 		    r.env.cmd != SL_CNI_DEL)
 			goto out;
 		rc = 0;
-		r.vh_rc = sl_cni_vhost_paths(&r.conf, r.env.container_id, r.env.ifname, &r.vh,
-					     &r.vh_err);
+		r.vh_rc = sl_cni_vhost_paths(&r.conf, r.env.container_id, r.env.ifname,
+					     r.env.k8s_uid, &r.vh, &r.vh_err);
+		snprintf(r.me.container_id, sizeof(r.me.container_id), "%s", r.env.container_id);
+		snprintf(r.me.ifname, sizeof(r.me.ifname), "%s", r.env.ifname);
+		snprintf(r.me.pod_uid, sizeof(r.me.pod_uid), "%s", r.env.k8s_uid);
 	}
 	switch (r.env.cmd) {
 	case SL_CNI_ADD: rc = cmd_add(&r, &err); break;

@@ -123,6 +123,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* A --state path that cannot work is refused now, not truncated or followed later. */
+	if (!state) {
+		if (snprintf(state_default, sizeof(state_default), "%s.state.json", sock) >=
+		    (int)sizeof(state_default)) {
+			fprintf(stderr, "sluiced: --socket: path too long for its state file\n");
+			return 2;
+		}
+		state = state_default;
+	} else if (!strcmp(state, "none")) {
+		state = NULL;
+	}
+	if (state && sl_persist_check_path(state, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		return 2;
+	}
 	/* EAL gets argv[0] and whatever followed "--". */
 	char *eal_default[] = { argv[0], "-l", "0,1", "--no-pci", "--file-prefix", "sluiced" };
 	char **eal_argv = eal_default;
@@ -171,12 +186,6 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	sl_show_init(model);
-	if (!state) {
-		snprintf(state_default, sizeof(state_default), "%s.state.json", sock);
-		state = state_default;
-	} else if (!strcmp(state, "none")) {
-		state = NULL;
-	}
 	if (state && (rc = sl_persist_load(state, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;

@@ -1,5 +1,7 @@
 /* vhost-user pod port (see sl_vhost.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -91,7 +93,13 @@ struct vhost_conn {
 
 struct sl_vhost {
 	/* immutable */
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* the socket path as given */
+	/* What rte_vhost binds or connects to: /proc/self/fd/<dirfd>/<base>, the socket's
+	 * directory pinned by dirfd (see sl_vhost_open). */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int dirfd;                /* the socket's directory, opened without following links */
+	char base[NAME_MAX + 1];  /* the socket's file name in it */
+	bool client;              /* sluiced connects (the pod owns the socket) */
 	/* read by workers */
 	_Atomic int vid;          /* of the ready device; -1 while there is none */
 	_Atomic uint64_t vrings;  /* bit i: the guest enabled virtqueue i (i < 2 * MAX_QP) */
@@ -107,6 +115,7 @@ struct sl_vhost {
 	uint32_t fail_req;              /* FAIL_REJECTED: the refused request */
 	struct timespec disconnect_at;  /* CLOCK_REALTIME; tv_sec 0 while none */
 	char disconnect_cause[96];
+	uint64_t refused;               /* connections refused (a second one, or not a socket) */
 };
 
 /* Ports by socket path, for the callbacks (which run on rte_vhost's own thread). */
@@ -169,15 +178,15 @@ static void conn_fail(struct sl_vhost *v)
 	if (regions && c->pending)
 		fprintf(stderr, "sluiced: vhost-user %s: the guest's memory table has %u regions, "
 			"vhost-user takes %u (a DPDK pod on hugepages must pass "
-			"--single-file-segments)\n", v->path, c->nregions, MAX_MEM_REGIONS);
+			"--single-file-segments)\n", v->name, c->nregions, MAX_MEM_REGIONS);
 	else if (regions)
 		fprintf(stderr, "sluiced: vhost-user %s: the guest negotiated features but never "
 			"sent its memory table (a DPDK pod on hugepages must pass "
 			"--single-file-segments to stay within vhost-user's %u memory regions; see "
-			"the pod's log)\n", v->path, MAX_MEM_REGIONS);
+			"the pod's log)\n", v->name, MAX_MEM_REGIONS);
 	else
 		fprintf(stderr, "sluiced: vhost-user %s: negotiation failed: %s was refused "
-			"(see the vhost log above)\n", v->path, req_name(c->pending));
+			"(see the vhost log above)\n", v->name, req_name(c->pending));
 }
 
 /* A message arrived on connection vid (pre hook). */
@@ -254,19 +263,39 @@ static const struct rte_vhost_user_extern_ops msg_hooks = {
 	.post_msg_handle = on_msg_post,
 };
 
+/* A port takes one connection at a time. In server mode rte_vhost accepts every connection
+ * made to the socket; a second one while the first lives is refused here (rte_vhost closes
+ * it, no other callback runs for it), so whoever connected first keeps the port: a pod
+ * that can reach the socket of another cannot take its traffic over. In client mode the
+ * socket's entry must still be a socket when the connection is made (not a symbolic link
+ * the pod planted towards another socket of the node). */
 static int on_new_connection(int vid)
 {
 	struct sl_vhost *v = find_by_vid(vid);
+	struct stat st;
+	const char *why = NULL;
 	if (!v)
-		return 0;
-	atomic_store(&v->vrings, 0);
+		return -1;
 	pthread_mutex_lock(&v->lock);
+	if (v->conn.vid >= 0 && v->conn.vid != vid)
+		why = "the port already has a connection";
+	else if (v->client && (fstatat(v->dirfd, v->base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				!S_ISSOCK(st.st_mode)))
+		why = "its path is not a socket (a symbolic link?)";
+	if (why) {
+		unsigned long long n = ++v->refused;
+		pthread_mutex_unlock(&v->lock);
+		fprintf(stderr, "sluiced: vhost-user %s: refused a connection: %s (%llu refused "
+			"so far)\n", v->name, why, n);
+		return -1;
+	}
+	atomic_store(&v->vrings, 0);
 	v->conn = (struct vhost_conn){ .vid = vid };
 	pthread_mutex_unlock(&v->lock);
 	/* Follow the negotiation message by message (the hooks handle nothing themselves). */
 	if (rte_vhost_extern_callback_register(vid, &msg_hooks, NULL) < 0)
 		fprintf(stderr, "sluiced: vhost-user %s: cannot follow the negotiation; show pods "
-			"will not tell a failed one from a peer that went away\n", v->path);
+			"will not tell a failed one from a peer that went away\n", v->name);
 	return 0;
 }
 
@@ -277,10 +306,15 @@ static int on_vring_state_changed(int vid, uint16_t vring, int enable)
 	struct sl_vhost *v = find_by_vid(vid);
 	if (!v)
 		return 0;
+	pthread_mutex_lock(&v->lock);
+	bool ours = v->conn.vid == vid;
+	pthread_mutex_unlock(&v->lock);
+	if (!ours)
+		return 0;
 	if (vring >= 2 * SL_VHOST_MAX_QP) {
 		if (enable && !atomic_exchange(&v->warned_qp, true))
 			fprintf(stderr, "sluiced: vhost-user %s: the guest enabled queue pair %u; "
-				"sluiced polls only the first %u\n", v->path, vring / 2,
+				"sluiced polls only the first %u\n", v->name, vring / 2,
 				SL_VHOST_MAX_QP);
 		return 0;
 	}
@@ -317,10 +351,12 @@ static int on_new_device(int vid)
 	if (!v)
 		return -1;
 	pthread_mutex_lock(&v->lock);
-	if (v->conn.vid == vid) {
-		v->conn.was_ready = true;
-		v->conn.stopped_by = REQ_NONE;
+	if (v->conn.vid != vid) { /* not the port's connection: never reaches the workers */
+		pthread_mutex_unlock(&v->lock);
+		return -1;
 	}
+	v->conn.was_ready = true;
+	v->conn.stopped_by = REQ_NONE;
 	v->fail = FAIL_NONE; /* a good connection: earlier failures are history */
 	pthread_mutex_unlock(&v->lock);
 	atomic_store_explicit(&v->vid, vid, memory_order_release);
@@ -339,8 +375,9 @@ static void on_destroy_device(int vid)
 		v->conn.stopped_by = v->conn.pending;
 	pthread_mutex_unlock(&v->lock);
 	/* vrings is left alone: rte_vhost may stop and restart a device (new memory table)
-	 * without announcing its virtqueues again. */
-	atomic_store_explicit(&v->vid, -1, memory_order_release);
+	 * without announcing its virtqueues again. Only the port's own device is stopped. */
+	int expect = vid;
+	atomic_compare_exchange_strong(&v->vid, &expect, -1);
 	/* rte_vhost requires that nobody uses the device once this returns: wait until every
 	 * worker has passed a quiescent state, so none is inside a burst on vid. */
 	sl_dp_sync();
@@ -354,18 +391,104 @@ static const struct rte_vhost_device_ops ops = {
 	.vring_state_changed = on_vring_state_changed,
 };
 
+/* Open the directory of absolute path component by component from "/", never following a
+ * symbolic link and refusing "." and "..": no component, wherever a pod can write, can
+ * redirect sluiced elsewhere. Returns the directory's fd and its file name in base, or
+ * -errno with *err set (why[] is the control thread's). */
+static int open_socket_dir(const char *path, char base[NAME_MAX + 1], const char **err)
+{
+	static char why[192];
+	char comp[NAME_MAX + 1];
+	if (path[0] != '/') {
+		*err = "not an absolute path";
+		return -EINVAL;
+	}
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = "cannot open /";
+		return -errno;
+	}
+	for (const char *p = path + 1;;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0 || n > NAME_MAX || (n <= 2 && !strncmp(p, "..", n))) {
+			*err = n ? n > NAME_MAX ? "a path component is longer than NAME_MAX"
+					   : "has a \".\" or \"..\" component"
+				 : "does not name a file (it ends with \"/\")";
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		if (!p[n]) { /* the socket's own name */
+			memcpy(base, comp, n + 1);
+			return fd;
+		}
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		if (next < 0) {
+			snprintf(why, sizeof(why), "directory %.*s: %s", (int)(p + n - path), path,
+				 e == ELOOP || e == ENOTDIR ? "is a symbolic link or not a directory "
+				 "(never followed)" : strerror(e));
+			*err = why;
+			return -e;
+		}
+		fd = next;
+		p += n + 1;
+	}
+}
+
+/* Server mode: give the socket sluiced just bound to the owner of its directory (the pod's
+ * user: sluice-cni makes the directory the pod's, docs/cni.md), so a pod not running as
+ * root can connect. Only a socket that is still sluiced's own, with one link, is changed. */
+static void give_socket_to_dir_owner(struct sl_vhost *v)
+{
+	struct stat ds, ss;
+	if (fstat(v->dirfd, &ds) < 0 || (ds.st_uid == geteuid() && ds.st_gid == getegid()))
+		return;
+	int fd = openat(v->dirfd, v->base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &ss) == 0 && S_ISSOCK(ss.st_mode) && ss.st_nlink == 1 &&
+	    ss.st_uid == geteuid() && fchownat(fd, "", ds.st_uid, ds.st_gid, AT_EMPTY_PATH) < 0)
+		fprintf(stderr, "sluiced: vhost-user %s: cannot give the socket to uid %u: %s\n",
+			v->name, (unsigned)ds.st_uid, strerror(errno));
+	close(fd);
+}
+
 int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const char **err)
 {
 	struct sl_vhost *v = calloc(1, sizeof(*v));
 	int slot = -1, rc;
 	if (!v)
 		return -ENOMEM;
-	if (strlen(path) >= sizeof(v->path)) {
+	v->dirfd = -1;
+	if (strlen(path) >= sizeof(v->name)) {
 		free(v);
 		*err = "socket path longer than sun_path (107 bytes)";
 		return -ENAMETOOLONG;
 	}
-	snprintf(v->path, sizeof(v->path), "%s", path);
+	snprintf(v->name, sizeof(v->name), "%s", path);
+	/* rte_vhost binds and connects by path, again at every reconnect: it gets the path
+	 * through the directory sluiced holds open, /proc/self/fd/<dirfd>/<name>. The kernel
+	 * resolves that link to the very directory checked here, whatever is renamed or
+	 * replaced on the way to it later; only the socket's own name is looked up each time
+	 * (see on_new_connection). */
+	if ((rc = open_socket_dir(path, v->base, err)) < 0) {
+		free(v);
+		return rc;
+	}
+	v->dirfd = rc;
+	v->client = client;
+	if (snprintf(v->path, sizeof(v->path), "/proc/self/fd/%d/%s", v->dirfd, v->base) >=
+	    (int)sizeof(v->path)) {
+		close(v->dirfd);
+		free(v);
+		*err = "socket file name too long (at most 80 bytes)";
+		return -ENAMETOOLONG;
+	}
 	atomic_store(&v->vid, -1);
 	pthread_mutex_init(&v->lock, NULL);
 	v->conn.vid = -1;
@@ -377,21 +500,18 @@ int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const ch
 		registry[slot] = v;
 	pthread_mutex_unlock(&registry_lock);
 	if (slot < 0) {
-		free(v);
+		rc = -ENOSPC;
 		*err = "too many vhost-user ports";
-		return -ENOSPC;
+		goto fail_free;
 	}
 	struct stat sb;
-	if (!client && lstat(path, &sb) == 0) {
+	if (!client && fstatat(v->dirfd, v->base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) { /* never remove anything but a stale socket */
-			pthread_mutex_lock(&registry_lock);
-			registry[slot] = NULL;
-			pthread_mutex_unlock(&registry_lock);
-			free(v);
 			*err = "path exists and is not a socket";
-			return -EEXIST;
+			rc = -EEXIST;
+			goto fail;
 		}
-		unlink(path);
+		unlinkat(v->dirfd, v->base, 0);
 	}
 	/* Compliant flags: offload requests arrive as RX flags (see sl_vhost.h). */
 	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS |
@@ -403,27 +523,32 @@ int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret, const ch
 	uint64_t off = (1ULL << 7) /* GUEST_TSO4 */ | (1ULL << 8) /* GUEST_TSO6 */ |
 		       (1ULL << 9) /* GUEST_ECN */ | (1ULL << 10) /* GUEST_UFO */ |
 		       (1ULL << 14) /* HOST_UFO */;
-	if ((rc = rte_vhost_driver_register(path, flags)) < 0) {
+	if ((rc = rte_vhost_driver_register(v->path, flags)) < 0) {
 		*err = "rte_vhost_driver_register failed";
 		goto fail;
 	}
-	if ((rc = rte_vhost_driver_disable_features(path, off)) < 0 ||
-	    (rc = rte_vhost_driver_callback_register(path, &ops)) < 0) {
+	if ((rc = rte_vhost_driver_disable_features(v->path, off)) < 0 ||
+	    (rc = rte_vhost_driver_callback_register(v->path, &ops)) < 0) {
 		*err = "cannot set vhost-user features or callbacks";
 		goto fail_unreg;
 	}
-	if ((rc = rte_vhost_driver_start(path)) < 0) {
+	if ((rc = rte_vhost_driver_start(v->path)) < 0) {
 		*err = client ? "cannot start connecting" : "cannot listen on the socket";
 		goto fail_unreg;
 	}
+	if (!client)
+		give_socket_to_dir_owner(v);
 	*ret = v;
 	return 0;
 fail_unreg:
-	rte_vhost_driver_unregister(path);
+	rte_vhost_driver_unregister(v->path);
 fail:
 	pthread_mutex_lock(&registry_lock);
 	registry[slot] = NULL;
 	pthread_mutex_unlock(&registry_lock);
+fail_free:
+	pthread_mutex_destroy(&v->lock);
+	close(v->dirfd);
 	free(v);
 	return rc < 0 ? rc : -EIO;
 }
@@ -432,7 +557,8 @@ void sl_vhost_close(struct sl_vhost *v)
 {
 	if (!v)
 		return;
-	/* Unregistering disconnects the guest (destroy_device runs first). */
+	/* Unregistering disconnects the guest (destroy_device runs first) and, in server
+	 * mode, unlinks the socket through the directory still held open. */
 	rte_vhost_driver_unregister(v->path);
 	pthread_mutex_lock(&registry_lock);
 	for (unsigned i = 0; i < MAX_VHOST; i++)
@@ -440,7 +566,16 @@ void sl_vhost_close(struct sl_vhost *v)
 			registry[i] = NULL;
 	pthread_mutex_unlock(&registry_lock);
 	pthread_mutex_destroy(&v->lock);
+	close(v->dirfd);
 	free(v);
+}
+
+uint64_t sl_vhost_refused(struct sl_vhost *v)
+{
+	pthread_mutex_lock(&v->lock);
+	uint64_t n = v->refused;
+	pthread_mutex_unlock(&v->lock);
+	return n;
 }
 
 uint16_t sl_vhost_rx_burst(struct sl_vhost *v, unsigned first, unsigned stride,

@@ -23,11 +23,23 @@
 struct sl_vhost;
 
 /* Register the socket and start connecting (client) or listening (server). Control
- * thread. Returns 0 or -errno with *ret_err_msg naming the failing step. */
+ * thread. Returns 0 or -errno with *ret_err_msg naming the failing step.
+ *
+ * Files: path must be absolute, at most 107 bytes, without "." or ".." components; its
+ * directories are opened one by one from "/" without following symbolic links (a symbolic
+ * link anywhere on the way is refused), and the socket is bound or connected through that
+ * directory fd (/proc/self/fd/N/NAME), so a pod that can write in the socket's directory
+ * cannot redirect sluiced anywhere else. Server mode removes a stale socket (never anything
+ * else) first and gives the new socket to the owner of its directory (the pod's user).
+ * Connections: one at a time; a second connection while the port has one is refused and
+ * counted (sl_vhost_refused), so the first peer keeps the port. */
 int sl_vhost_open(const char *path, bool client, struct sl_vhost **ret_vhost,
 		  const char **ret_err_msg);
 /* Unregister and free. Control thread, after workers stopped using the port (RCU). */
 void sl_vhost_close(struct sl_vhost *v);
+/* Connections refused so far (a second connection while the port had one, or a client-mode
+ * socket path that was not a socket). Control thread. */
+uint64_t sl_vhost_refused(struct sl_vhost *v);
 #define SL_VHOST_MAX_QP 8 /* queue pairs sluiced polls per port */
 
 /* Packets the guest sent on the queue pairs first, first + stride, ... that it enabled, into

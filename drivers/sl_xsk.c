@@ -33,6 +33,7 @@ struct sl_xsk {
 	void *area;
 	int fd;
 	int ifindex;
+	bool detached; /* XDP program removed (sl_xsk_detach) */
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
 	uint32_t n_tx_free;
 	struct rte_ether_addr mac;
@@ -120,6 +121,14 @@ err:
 	return rc < 0 ? rc : -rc;
 }
 
+void sl_xsk_detach(struct sl_xsk *x)
+{
+	if (x && x->ifindex > 0 && x->sock && !x->detached) {
+		bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		x->detached = true;
+	}
+}
+
 void sl_xsk_close(struct sl_xsk *x)
 {
 	if (!x)
@@ -129,8 +138,7 @@ void sl_xsk_close(struct sl_xsk *x)
 	if (x->umem)
 		xsk_umem__delete(x->umem);
 	/* libxdp leaves its program when it fell back to a single program; remove ours. */
-	if (x->ifindex > 0 && x->sock)
-		bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	sl_xsk_detach(x);
 	if (x->area)
 		munmap(x->area, (size_t)NUM_FRAMES * FRAME_SIZE);
 	free(x);

@@ -16,6 +16,9 @@ int sl_xsk_open(const char *ifname, struct sl_xsk **ret_xsk, const char **ret_er
 /* Close the socket, remove the XDP program and free the UMEM. Control, after workers
  * stopped using it (RCU grace period). */
 void sl_xsk_close(struct sl_xsk *xsk);
+/* Remove the socket's XDP program from its interface now: no packet reaches the socket any
+ * more, while a worker may still poll it until sl_xsk_close (after a grace period). */
+void sl_xsk_detach(struct sl_xsk *xsk);
 /* Receive up to n frames into mbufs from pool. Owner worker. */
 uint16_t sl_xsk_rx_burst(struct sl_xsk *xsk, struct rte_mempool *pool, struct rte_mbuf **pkts,
 			 uint16_t n);

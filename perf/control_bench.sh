@@ -7,14 +7,18 @@
 # RCU grace periods. Prints, for adds and for deletes: wall time, the time requests held the
 # control thread's loop (`show stats` api.total_request_ms), RCU grace periods waited for
 # and their total wait (`show stats` rcu). Writes perf/results/control-<time>.json.
-# Usage: sudo perf/control_bench.sh [--pods N]   (N <= 1000, sluiced's pod table today)
+# Usage: sudo perf/control_bench.sh [--pods N] [--no-state]
+#   N <= 1000 (pods with a port on one node); --no-state runs sluiced with --state none, to
+#   show what saving the state file (JSON of every object + fsync per change) costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=1000
+STATE_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pods) N=$2; shift 2 ;;
-	*) echo "usage: $0 [--pods N]" >&2; exit 2 ;;
+	--no-state) STATE_ARGS=(--state none); shift ;;
+	*) echo "usage: $0 [--pods N] [--no-state]" >&2; exit 2 ;;
 	esac
 done
 B=${SL_BUILD:-build}
@@ -42,7 +46,7 @@ cat >"$RUN/n1.json" <<JSON
  "uplink": {"devargs": "net_af_packet0,iface=sl-up0"},
  "host": {"enabled": false}}
 JSON
-ip netns exec $P-n1 "$B/control/sluiced" -c "$RUN/n1.json" -s "$RUN/n1.sock" -- -l 0,1 \
+ip netns exec $P-n1 "$B/control/sluiced" -c "$RUN/n1.json" -s "$RUN/n1.sock" "${STATE_ARGS[@]}" -- -l 0,1 \
 	--main-lcore 0 --no-pci --no-huge -m 512 --file-prefix $P-n1 --log-level=lib.eal:error \
 	>"$RUN/sluiced.log" 2>&1 &
 pid=$!

@@ -46,6 +46,8 @@ stage "integration: two workers, cross-worker handoff" \
 	env SL_BUILD=build bash tests/integration/two_workers.sh
 stage "integration: vhost-user DPDK pods <-> kernel pods" \
 	env SL_BUILD=build bash tests/integration/vhost.sh
+stage "integration: vhost-user isolation (one connection per port, no links followed, socket owner)" \
+	env SL_BUILD=build bash tests/integration/vhost_isolation.sh
 stage "integration: vhost-user DPDK pod SIGKILLed and restarted 24 times (state, traffic)" \
 	env SL_BUILD=build bash tests/integration/vhost_churn.sh
 stage "integration: a QEMU VM on vhost-user (2 queue pairs, TSO) through sluiced" \

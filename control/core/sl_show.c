@@ -127,6 +127,9 @@ static cJSON *show_pods(void)
 			sl_vhost_status(port->vhost, &vs);
 		/* vhost-user: the queue pairs the guest enabled; AF_XDP: one socket. */
 		cJSON_AddNumberToObject(o, "queues", vhost ? sl_vhost_queue_pairs(port->vhost) : 1);
+		/* vhost-user: connections refused because the port already had one (a pod trying
+		 * to take over another's attachment). */
+		cJSON_AddNumberToObject(o, "refused", vhost ? (double)sl_vhost_refused(port->vhost) : 0);
 		cJSON_AddStringToObject(o, "state", vhost ? vs.state : "attached");
 		/* vhost-user: when and how the last connection ended; null until one has (and for
 		 * AF_XDP pods: every row has the same columns). */

@@ -100,12 +100,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	memcpy(&nh.mac, s->mac, 6);
 	if ((rc = np->nh = add_nh(&nh, err, errlen)) < 0)
 		goto fail;
-	if ((rc = sl_port_publish(port)) < 0) {
-		ERR("out of memory");
-		sl_nh_free((uint32_t)np->nh);
-		goto fail;
-	}
-	if ((rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
+	if ((rc = sl_port_publish(port)) < 0 ||
+	    (rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
 		ERR("ip: cannot route the pod: %s", strerror(-rc));
 		sl_port_unpublish(port);
 		sl_nh_free((uint32_t)np->nh);
@@ -127,8 +123,10 @@ fail:
 static void pod_del(void *ctx, struct sl_model_pod *mp)
 {
 	struct net_pod *np = mp->dp;
+	struct sl_port *port = sl_dp.ports[np->port];
 	fib_set(sl_cidr_host(mp->spec.ip), -1); /* falls back to "no such pod" */
-	sl_port_unpublish(sl_dp.ports[np->port]);
+	sl_xsk_detach(port->xsk); /* the veth is free when the reply goes; the socket closes later */
+	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);
 	mp->dp = NULL;

@@ -16,6 +16,9 @@
 #define POD_TX_RING 1024
 
 static uint16_t uplink_rx_queues;
+/* Ids of published ports and of withdrawn ones still waiting for their grace period: a
+ * worker's old receive-queue list may name the id until then, so it is not reused. */
+static bool id_taken[SL_MAX_PORTS];
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
@@ -45,8 +48,10 @@ void sl_port_free(struct sl_port *p)
 	rte_free(p);
 }
 
-static void port_free_cb(void *p)
+static void port_free_cb(void *arg)
 {
+	struct sl_port *p = arg;
+	id_taken[p->id] = false;
 	sl_port_free(p);
 }
 
@@ -101,11 +106,9 @@ static int publish_rxqs_of(const struct sl_port *p)
 
 int sl_port_publish(struct sl_port *p)
 {
+	id_taken[p->id] = true;
 	atomic_store(&sl_dp.ports[p->id], p);
-	int rc = publish_rxqs_of(p);
-	if (rc < 0)
-		atomic_store(&sl_dp.ports[p->id], NULL);
-	return rc;
+	return publish_rxqs_of(p);
 }
 
 void sl_port_unpublish(struct sl_port *p)
@@ -114,7 +117,7 @@ void sl_port_unpublish(struct sl_port *p)
 	if (publish_rxqs_of(p) < 0) {
 		/* Out of memory for a new list: the old one may still name p. Wait instead. */
 		sl_dp_sync();
-		sl_port_free(p);
+		port_free_cb(p);
 		return;
 	}
 	sl_dp_defer(port_free_cb, p);
@@ -123,7 +126,7 @@ void sl_port_unpublish(struct sl_port *p)
 uint16_t sl_port_free_id(void)
 {
 	for (uint16_t i = 2; i < SL_MAX_PORTS; i++)
-		if (!sl_dp.ports[i])
+		if (!id_taken[i])
 			return i;
 	return 0;
 }
@@ -239,6 +242,7 @@ void sl_ports_close(void)
 		if (!p)
 			continue;
 		atomic_store(&sl_dp.ports[i], NULL);
+		id_taken[i] = false;
 		if (!p->xsk && !p->vhost)
 			sl_ethport_close(p->eth_port);
 		sl_port_free(p);

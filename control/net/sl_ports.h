@@ -30,7 +30,8 @@ uint16_t sl_port_free_id(void);
 /* The worker with the fewest pod ports. */
 unsigned sl_port_least_loaded_worker(void);
 /* Publish p (already filled in) under p->id and add its receive queues to the workers that
- * poll it. Returns 0 or -errno. */
+ * poll it. Returns 0 or -errno; on error some workers may see p: take it back with
+ * sl_port_unpublish. */
 int sl_port_publish(struct sl_port *p);
 /* Withdraw p from the workers and free it once none can hold it (deferred, no wait). */
 void sl_port_unpublish(struct sl_port *p);

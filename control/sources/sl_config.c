@@ -1,5 +1,6 @@
 /* sluiced configuration parsing and validation (see sl_config.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,23 @@ int sl_parse_mac(const char *s, uint8_t mac[6])
 	if (mac[0] & 1)
 		return -EINVAL; /* multicast */
 	return 0;
+}
+
+const char *sl_ifname_invalid(const char *s)
+{
+	static const char *const reserved[] = { ".", "..", "all", "default", "lo", NULL };
+	size_t n = strlen(s);
+	if (n == 0 || n >= SL_IFNAME_MAX)
+		return "must be 1 to 15 characters";
+	for (const char *const *r = reserved; *r; r++)
+		if (!strcmp(s, *r))
+			return "is a reserved name (\".\", \"..\", \"all\", \"default\", \"lo\")";
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ',' || *p == '=' || *p == ':' || *p == ';' ||
+		    !isgraph((unsigned char)*p))
+			return "has a character not allowed in an interface name ('/', ',', '=', ':', "
+			       "';', whitespace or a control character)";
+	return NULL;
 }
 
 /* Field readers. Each returns 0 when absent and optional, -EINVAL with err set otherwise. */
@@ -158,6 +176,19 @@ static int get_bool(const cJSON *o, const char *path, const char *key, bool *out
 	return 0;
 }
 
+/* Read interface name key of o into out (get_str), then check it with sl_ifname_invalid. */
+static int get_ifname(const cJSON *o, const char *path, const char *key, bool required,
+		      char *out, size_t max, char *err, size_t n)
+{
+	char fp[128];
+	int rc = get_str(o, path, key, required, out, max, err, n);
+	if (rc || !cJSON_GetObjectItemCaseSensitive(o, key))
+		return rc;
+	const char *why = sl_ifname_invalid(out);
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	return why ? fail(err, n, fp, "'%.15s' %s", out, why) : 0;
+}
+
 #define TRY(x)                                                                         \
 	do {                                                                           \
 		int rc_ = (x);                                                         \
@@ -194,7 +225,7 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 		const char *base = strrchr(p->socket, '/') + 1;
 		snprintf(p->ifname, sizeof(p->ifname), "%.15s", base);
 	} else {
-		TRY(get_str(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
+		TRY(get_ifname(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
 	}
 	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(get_mac(o, path, "mac", true, p->mac, err, n));
@@ -271,7 +302,7 @@ void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 /* Add one list's objects to m; errors get the entry's path ("pods[1]."). */
 #define LOAD_LIST(list, count, add, what)                                                   \
 	for (unsigned i = 0; i < (count); i++) {                                            \
-		char why[320];                                                              \
+		char why[320] = "";                                                         \
 		int rc_ = add(m, &(list)[i], why, sizeof(why));                             \
 		if (rc_ < 0) {                                                              \
 			char path_[32];                                                     \
@@ -436,8 +467,8 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "host"))) {
 		TRY(check_fields(o, "host", host_known, err, n));
 		TRY(get_bool(o, "host", "enabled", &c->host_enabled, err, n));
-		TRY(get_str(o, "host", "ifname", false, c->host_ifname, sizeof(c->host_ifname),
-			    err, n));
+		TRY(get_ifname(o, "host", "ifname", false, c->host_ifname,
+				sizeof(c->host_ifname), err, n));
 	}
 
 	c->vni = 1;

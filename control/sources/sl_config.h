@@ -70,6 +70,13 @@ int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *ret, ch
 int sl_route_parse(const cJSON *o, const char *path, struct sl_route_spec *ret, char *err,
 		   size_t errlen);
 
+/* Why s cannot be a Linux interface name that sluiced hands to the kernel, DPDK devargs
+ * ("iface=<s>") or /proc/sys/net/ipv4/conf/<s>/: NULL when it can. Refused: empty or longer
+ * than 15 (IFNAMSIZ - 1), ".", "..", "all", "default" (the /proc/sys conf entries that are
+ * not interfaces), "lo", and '/', ',', '=', ':', ';', whitespace or control characters.
+ * Used for host.ifname and a veth pod's ifname. Any thread. */
+const char *sl_ifname_invalid(const char *s);
+
 /* Text helpers: parse "a.b.c.d", "a.b.c.d/len", "aa:bb:cc:dd:ee:ff". Return 0 or -EINVAL. */
 int sl_parse_mac(const char *s, uint8_t ret_mac[6]);
 /* Format an address (network order) into buf of at least 16 bytes; returns buf. */

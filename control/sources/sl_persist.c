@@ -87,23 +87,12 @@ cJSON *sl_persist_export(const struct sl_model *m)
 
 int sl_persist_save(const char *path, const struct sl_model *m)
 {
-	char tmp[512];
 	cJSON *doc = sl_persist_export(m);
 	char *text = doc ? cJSON_Print(doc) : NULL;
 	cJSON_Delete(doc);
 	if (!text)
 		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	int rc = 0;
-	if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (f && fclose(f) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
+	int rc = sl_persist_write(path, text);
 	free(text);
 	return rc;
 }
@@ -155,19 +144,17 @@ static int load_k8s(const cJSON *doc, struct sl_model *m, const char *path)
 
 int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-	if (size < 0 || size > SL_PERSIST_MAX_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		snprintf(err, n, "%s: unreadable or larger than %d bytes", path, SL_PERSIST_MAX_BYTES);
-		return -EINVAL;
+	char *buf;
+	size_t len;
+	int rc = sl_persist_read(path, &buf, &len, SL_PERSIST_MAX_BYTES);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0) {
+		snprintf(err, n, "%s: %s", path, rc == -ELOOP ? "is a symbolic link (never followed)"
+			 : rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		return rc;
 	}
-	char *buf = malloc((size_t)size + 1);
-	size_t len = buf ? fread(buf, 1, (size_t)size, f) : 0;
-	fclose(f);
-	cJSON *doc = buf ? cJSON_ParseWithLength(buf, len) : NULL;
+	cJSON *doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	if (!doc) {
 		snprintf(err, n, "%s: not valid JSON", path);

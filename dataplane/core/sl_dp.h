@@ -1,10 +1,17 @@
 /* The dataplane's shared state: ports, next hops, neighbours, FIB and workers.
  *
  * Ownership and RCU rules: the control thread is the only writer of every table here.
- * Workers only read. A writer publishes a new entry with a release store, and before it frees
- * or reuses anything a worker could still hold, it waits for an rte_rcu_qsbr grace period
- * (sl_dp_sync()); every worker reports a quiescent state once per graph walk. Neighbour MACs
- * are the one exception: workers learn them from ARP replies with atomic stores. */
+ * Workers only read. A writer publishes a new entry with a release store; what a worker could
+ * still hold is freed or reused only after an rte_rcu_qsbr grace period, through one defer
+ * queue (sl_dp_defer) that the control thread never waits on; every worker reports a
+ * quiescent state once per graph walk. The FIB (rte_lpm) and the neighbour hash recycle their
+ * own internal slots the same way (their RCU defer queues). Neighbour MACs are the one
+ * exception to "control writes": workers learn them from ARP replies with atomic stores.
+ *
+ * Why rte_lpm and not rte_fib: DPDK 22.11's rte_fib has no RCU support, so a delete could
+ * hand a tbl8 group to the next add while a worker still reads it; it needed two copies and
+ * a blocking grace period per route. rte_lpm's DIR-24-8 has the same lookup and recycles
+ * tbl8 groups through RCU. */
 #pragma once
 #include <stdatomic.h>
 #include <stdbool.h>

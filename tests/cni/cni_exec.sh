@@ -541,11 +541,14 @@ PY
 	[ -z "$(cni_veths)" ] || fail "a veth was made: $(cni_veths)"
 }
 
-# Socket directory 0755, device-info in it and at runtimeConfig's CNIDeviceInfoFile.
+# Socket directory 0700 and root's (no socketUid), device-info in it and at runtimeConfig's
+# CNIDeviceInfoFile, the owner record in socketDir/.owner.
 vh_files_ok() { # RESULT POD-MODE
 	local dir want
 	dir=$(vh_dir "$1")
-	[ "$(stat -c %a "$dir")" = 755 ] || fail "$dir mode $(stat -c %a "$dir")"
+	[ "$(stat -c %a:%u "$dir")" = 700:0 ] || fail "$dir mode:uid $(stat -c %a:%u "$dir")"
+	[ "$(stat -c %a:%u "$VH_DIR/.owner/$(basename "$dir")")" = 600:0 ] ||
+		fail "owner record of $dir: $(ls -la "$VH_DIR/.owner")"
 	want="{'type': 'vhost-user', 'version': '1.1.0', 'vhost-user': {'mode': '$2', 'path': '$(vh_sock "$1")'}}"
 	[ "$(pyj d "$dir/device-info.json")" = "$want" ] || fail "device-info.json: $(cat "$dir/device-info.json")"
 	[ "$(pyj d "$DEVINFO_DIR/$NET-vh-net1.json")" = "$want" ] ||
@@ -700,6 +703,46 @@ print(json.dumps(c))' "$T/conf.json" >"$T/gc-veth.json"
 	cni_pod DEL pk ${P}c4 "$T/pk-del.json" || fail "DEL pk: $(cat "$T/pk-del.json")"
 	vh_del_ok vk ${P}c9 "$T/vk-conf.json" || return 1
 	[ -z "$(reservations)" ] || fail "reservations left: $(reservations)"
+	rm -f "$DEVINFO_DIR/$NET-vh-net1.json"
+}
+
+# Kubernetes: with K8S_POD_UID the directory is "<pod uid>-net1" (what a pod mounts with
+# subPathExpr), owned by socketUid (per pod, Multus cni-args -> args.cni) and socketGid
+# (the network's), 0750. Another attachment whose id is taken (an owner record of another
+# pod: a collision) is refused with code 104 and leaves nothing; its DEL does not remove
+# the owner's directory.
+VU_UID=0b5c2b1e-7f44-4a1c-9b7e-2f6f2d9c1a00
+vh_pod_dirs() {
+	local dir rec
+	python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+c["socketGid"] = 4322
+c["args"] = {"cni": {"socketUid": 4321}}
+print(json.dumps(c))' "$T/vh.json" >"$T/vu-conf.json"
+	cni_vh ADD vu ${P}c9 "$T/vu.json" "$T/vu-conf.json" "K8S_POD_UID=$VU_UID" ||
+		fail "ADD: $(cat "$T/vu.json")"
+	dir=$VH_DIR/$VU_UID-net1
+	[ "$(vh_sock "$T/vu.json")" = "$dir/net1.sock" ] || fail "socketPath $(vh_sock "$T/vu.json")"
+	[ "$(stat -c %u:%g:%a "$dir")" = 4321:4322:750 ] || fail "$dir: $(stat -c %u:%g:%a "$dir")"
+	vh_state_is vu "$T/vu.json" waiting || return 1
+	# Another pod's record on the id (a collision): vu2 of this pod UID is refused.
+	rec=$VH_DIR/.owner/$VU_UID-net1
+	cp "$rec" "$T/vu-rec"
+	printf 'containerID=other\nifname=net1\npodUID=11111111-2222-3333-4444-555555555555\n' >"$rec"
+	local before; before=$(reservations | wc -l)
+	cni_vh ADD vu2 ${P}c9 "$T/vu2.json" "$T/vu-conf.json" "K8S_POD_UID=$VU_UID" &&
+		fail "ADD over another's directory succeeded: $(cat "$T/vu2.json")"
+	expect_error "$T/vu2.json" 104 "^socket directory $dir belongs to container other \\(ifname net1\\)" || return 1
+	[ "$(reservations | wc -l)" = "$before" ] || fail "the refused ADD kept an address"
+	[ -z "$(vh_row vu2)" ] || fail "sluiced lists vu2"
+	cni_vh DEL vu2 ${P}c9 "$T/vu2-del.json" "$T/vu-conf.json" "K8S_POD_UID=$VU_UID" ||
+		fail "DEL vu2: $(cat "$T/vu2-del.json")"
+	[ -d "$dir" ] || fail "vu2's DEL removed the directory of another attachment"
+	cp "$T/vu-rec" "$rec"
+	cni_vh DEL vu ${P}c9 "$T/vu-del.json" "$T/vu-conf.json" "K8S_POD_UID=$VU_UID" ||
+		fail "DEL vu: $(cat "$T/vu-del.json")"
+	[ ! -e "$dir" ] && [ ! -e "$rec" ] || fail "vu's DEL left $(ls -A "$VH_DIR" "$VH_DIR/.owner")"
+	[ -z "$(vh_row vu)" ] || fail "sluiced still lists vu"
 	rm -f "$DEVINFO_DIR/$NET-vh-net1.json"
 }
 
@@ -920,7 +963,7 @@ conf_vhost 1.1.0 >"$T/vh.json"
 ip netns add "$(ns v1)"
 check "vhost-user ADD: one interface net1 with socketPath under socketDir, MAC, IPAM address /24, route" \
 	vh_add_ok vh1 ${P}v1 "$T/vh1.json" "$T/vh.json"
-check "vhost-user ADD: socket dir 0755, device-info.json and CNIDeviceInfoFile (mode server = the pod's role)" \
+check "vhost-user ADD: socket dir 0700 root's, owner record, device-info.json and CNIDeviceInfoFile (mode server = the pod's role)" \
 	vh_files_ok "$T/vh1.json" server
 check "vhost-user ADD: sluiced lists cnitest/vh1:net1 (ip, mac, net1.sock) in state waiting" \
 	vh_state_is vh1 "$T/vh1.json" waiting
@@ -943,6 +986,8 @@ check "vhost-user by CNI_ARGS SLUICE_INTERFACE and MAC on a veth config; DEL wit
 check "vhost-user GC: removes the stale attachment's pod, socket dir and address" vh_gc
 check "GC with the veth config keeps a live vhost-user attachment and lists it valid for IPAM GC" \
 	vh_gc_other_kind
+check "vhost-user with K8S_POD_UID: directory <pod uid>-net1 of socketUid/socketGid 0750; a taken id -> code 104, the owner's directory kept" \
+	vh_pod_dirs
 check "vhost-user: socketDir making the socket path 113 bytes -> code 7 naming socketDir, nothing kept" \
 	vh_too_long
 check "deploy/10-sluice.conflist: sluice-cni then portmap (hostPort DNAT), DEL of both" \
@@ -971,7 +1016,8 @@ time_cmd ADD "$CNI" "$T/vh-lat.json" "$(ns n1)" ${P}l "$T/vseq"
 check "latency: $N_PODS sequential vhost-user ADDs succeed" all_ok "$T/vseq/ADD.times"
 time_cmd DEL "$CNI" "$T/vh-lat.json" "$(ns n1)" ${P}l "$T/vseq"
 check "latency: $N_PODS sequential vhost-user DELs succeed" all_ok "$T/vseq/DEL.times"
-check "latency: no vhost-user socket directories left" bash -c "[ -z \"\$(ls -A '$VH_DIR')\" ]"
+check "latency: no vhost-user socket directories or owner records left" \
+	bash -c "[ -z \"\$(ls -A '$VH_DIR' | grep -vx .owner)\" ] && [ -z \"\$(ls -A '$VH_DIR/.owner')\" ]"
 
 time_cmd ADD "$CNI_BIN/bridge" "$T/bridge.json" "$(ns br)" ${P}b "$T/br"
 check "latency: $N_PODS sequential bridge ADDs succeed" all_ok "$T/br/ADD.times"

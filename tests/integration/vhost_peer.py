@@ -12,6 +12,11 @@ Usage: vhost_peer.py SOCKET SCENARIO [SECONDS]
              virtio_user refused to build its memory table: "Too many memory regions")
   regions    negotiate features, then send a memory table of 9 regions (vhost-user takes 8):
              sluiced must refuse it and close the connection
+Usage: vhost_peer.py SOCKET second
+  second     the other way round: sluiced owns SOCKET (server mode) and this is a vhost-user
+             client (a pod). A first connection negotiates features and stays; a second
+             connection to the same socket must be closed by sluiced without an answer, and
+             the first must still be answered afterwards (the port is not taken over)
 Exit status 0 when the scenario went as written, 1 otherwise (reason on stderr).
 Messages follow the vhost-user specification ("Message Specification"): a header of
 request, flags (version 1), payload size, each a little-endian u32, then the payload.
@@ -69,8 +74,42 @@ def listen_unix(path, backlog):
     return listener
 
 
+def connect_unix(path):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(5)
+    conn.connect(path)
+    return conn
+
+
+def second(path):
+    """Two vhost-user clients on one server-mode port: the second is refused."""
+    first = connect_unix(path)
+    negotiate_features(first)
+    other = connect_unix(path)
+    try:
+        send(other, GET_FEATURES)
+        got = other.recv(20)
+    except (ConnectionResetError, BrokenPipeError):
+        got = b""
+    except socket.timeout:
+        sys.exit("the second connection was neither answered nor closed within 5 s")
+    if got:
+        sys.exit("sluiced answered a second connection to a port that has one (takeover)")
+    other.close()
+    send(first, GET_FEATURES)
+    try:
+        recv_u64(first)
+    except (EOFError, socket.timeout, ConnectionResetError) as e:
+        sys.exit("the first connection lost its port after the second was refused: %s" % e)
+    first.close()
+    print("second connection refused; the first one still answered")
+
+
 def main():
     path, scenario = sys.argv[1], sys.argv[2]
+    if scenario == "second":
+        second(path)
+        return
     listener = listen_unix(path, 4)
     try:
         conn = accept(listener, 10)  # sluiced retries every second

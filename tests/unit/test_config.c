@@ -91,6 +91,38 @@ static void test_bad_configs(void **s)
 	expect_bad("\"ifname\":\"va\"}]", "\"ifname\":\"va\"},{\"name\":\"b\",\"ip\":\"10.244.1.2\","
 		   "\"mac\":\"02:00:00:00:00:03\",\"ifname\":\"vb\"}]", "pods[1].ip: 10.244.1.2 is already used by default/");
 	expect_bad("]}", "]} garbage", "config: invalid JSON");
+	/* Interface names reach DPDK devargs ("iface=...") and /proc/sys/net/ipv4/conf/<name>. */
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"all\"},\"vxlan\"",
+		   "host.ifname: 'all' is a reserved name");
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"default\"},\"vxlan\"",
+		   "host.ifname: 'default' is a reserved name");
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"t0,remote=x\"},\"vxlan\"",
+		   "host.ifname: 't0,remote=x' has a character not allowed");
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"a/b\"},\"vxlan\"",
+		   "host.ifname: 'a/b' has a character");
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"a b\"},\"vxlan\"",
+		   "host.ifname: 'a b' has a character");
+	expect_bad("\"vxlan\"", "\"host\":{\"ifname\":\"..\"},\"vxlan\"",
+		   "host.ifname: '..' is a reserved name");
+	expect_bad("\"va\"", "\"lo\"", "pods[0].ifname: 'lo' is a reserved name");
+	expect_bad("\"va\"", "\"v:1\"", "pods[0].ifname: 'v:1' has a character");
+	expect_bad("\"va\"", "\"v=1\"", "pods[0].ifname: 'v=1' has a character");
+}
+
+/* The interface name rule on its own: what Linux and the users of the name accept. */
+static void test_ifname_rule(void **s)
+{
+	static const char *const ok[] = { "eth0", "sl-host", "veth1.100", "a", "x23456789012345",
+					  "all0", "lo1", NULL };
+	static const char *const bad[] = { "", "x234567890123456", ".", "..", "all", "default",
+					   "lo", "a/b", "a,b", "a=b", "a:b", "a;b", "a b", "a\tb",
+					   "a\nb", NULL };
+	for (const char *const *p = ok; *p; p++)
+		if (sl_ifname_invalid(*p))
+			fail_msg("'%s' refused: %s", *p, sl_ifname_invalid(*p));
+	for (const char *const *p = bad; *p; p++)
+		if (!sl_ifname_invalid(*p))
+			fail_msg("'%s' accepted", *p);
 }
 
 static void test_config_limits(void **s)
@@ -174,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_default_config),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_config_limits),
+		cmocka_unit_test(test_ifname_rule),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_command_table),
 	};

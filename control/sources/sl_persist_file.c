@@ -1,0 +1,155 @@
+/* The state file on disk: path checks and the atomic, symlink-safe write (see
+ * sl_persist.h). No DPDK: linked by sluiced and by tests/unit/test_persist.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sl_persist.h"
+
+/* Split path into its directory (returned in dir, "." or "/" when it has none) and file
+ * name (a pointer into path). */
+static const char *split(const char *path, char dir[PATH_MAX])
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(dir, PATH_MAX, ".");
+		return path;
+	}
+	if (slash == path)
+		snprintf(dir, PATH_MAX, "/");
+	else
+		snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+	return slash + 1;
+}
+
+int sl_persist_check_path(const char *path, char *err, size_t n)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(path);
+	if (!len) {
+		snprintf(err, n, "--state: empty path");
+		return -EINVAL;
+	}
+	if (len >= SL_PERSIST_PATH_MAX) {
+		snprintf(err, n, "--state: path is %zu bytes, at most %d fit (with the temporary "
+			 "file's suffix)", len, SL_PERSIST_PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	const char *base = split(path, dir);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		snprintf(err, n, "--state: \"%s\" does not name a file", path);
+		return -EINVAL;
+	}
+	if (strlen(base) + sizeof(SL_PERSIST_TMP_SUFFIX) + 12 > NAME_MAX) {
+		snprintf(err, n, "--state: file name \"%.40s...\" is too long for its temporary "
+			 "file (%d bytes at most)", base,
+			 (int)(NAME_MAX - sizeof(SL_PERSIST_TMP_SUFFIX) - 12));
+		return -ENAMETOOLONG;
+	}
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		snprintf(err, n, "--state: directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, n, "--state: %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, n, "--state: %s exists and is not a regular file%s", path,
+			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sl_persist_write(const char *path, const char *text)
+{
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
+	int rc = 0;
+	if (strlen(path) >= SL_PERSIST_PATH_MAX)
+		return -ENAMETOOLONG;
+	const char *base = split(path, dir);
+	if (snprintf(tmp, sizeof(tmp), ".%s" SL_PERSIST_TMP_SUFFIX "%d", base, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* The directory is the operator's (--state); everything in it is opened relative to
+	 * it, and neither the temporary file nor the state file is ever followed if it is a
+	 * symbolic link (renameat replaces a link, it does not write through it). */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT) { /* left by a crash: ours (pid) */
+		rc = -errno;
+		goto out;
+	}
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	size_t len = strlen(text), off = 0;
+	while (off < len && !rc) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	if (!rc && fchmod(fd, 0600) < 0) /* the umask may have taken bits, never added any */
+		rc = -errno;
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && renameat(dfd, tmp, dfd, base) < 0)
+		rc = -errno;
+	if (rc)
+		unlinkat(dfd, tmp, 0);
+	else
+		fsync(dfd); /* the rename itself survives a crash */
+out:
+	close(dfd);
+	return rc;
+}
+
+int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	*ret_text = NULL;
+	*ret_len = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return S_ISREG(st.st_mode) ? -e : -EINVAL;
+	}
+	char *buf = malloc(max + 1);
+	size_t len = 0;
+	int rc = buf ? 0 : -ENOMEM;
+	while (!rc && len < max) {
+		ssize_t r = read(fd, buf + len, max - len);
+		if (r < 0 && errno != EINTR)
+			rc = -errno;
+		else if (r == 0)
+			break;
+		else if (r > 0)
+			len += (size_t)r;
+	}
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = 0;
+	*ret_text = buf;
+	*ret_len = len;
+	return 0;
+}
