@@ -12,7 +12,7 @@
 /* State file size limit: Services and slices take ~1 KiB each. Each change rewrites the
  * whole file: with tens of thousands of Services that is milliseconds per change (the
  * Kubernetes sync will want a cheaper journal). */
-#define SL_PERSIST_MAX_BYTES (512 << 20)
+#define SL_PERSIST_MAX_BYTES (256 << 20)
 
 /* Write the current pods, nodes and routes to path (atomically: temp file + rename).
  * Returns 0 or -errno. */
