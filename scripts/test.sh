@@ -1,8 +1,8 @@
 #!/bin/bash
 # Build everything and run the whole test suite: unit tests, unit tests under ASan+UBSan,
 # a short libFuzzer run of each target, and the integration tests in network namespaces
-# (two nodes, two workers, vhost-user pods and their churn, 260 pods, the CNI plugin, slow API
-# clients). Usage: sudo scripts/test.sh
+# (two nodes, two workers, vhost-user pods and their churn, 260 pods, the CNI plugin, Services
+# through the API, slow API clients). Usage: sudo scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -58,6 +58,8 @@ stage "integration: 260 pods on one node" \
 	env SL_BUILD=build bash tests/integration/many_pods.sh
 stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
 	env SL_BUILD=build bash tests/cni/cni_exec.sh
+stage "integration: Services and EndpointSlices through sluicectl apply/delete/show" \
+	env SL_BUILD=build bash tests/integration/services_api.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

@@ -65,9 +65,26 @@ static cJSON *call(cJSON *req)
 		return NULL;
 	}
 	char *text = cJSON_PrintUnformatted(req);
-	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	size_t len = text ? strlen(text) : 0, off = 0;
+	bool ok = text != NULL;
+	if (ok && len + 1 > SL_API_MAX_REQUEST) {
+		fprintf(stderr, "sluicectl: request of %zu bytes is over sluiced's limit of %d; "
+			"split it\n", len + 1, SL_API_MAX_REQUEST);
+		ok = false;
+	}
+	while (ok && off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w <= 0 && errno != EINTR)
+			ok = false;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	ok = ok && write(fd, "\n", 1) == 1;
 	free(text);
+	if (!ok) {
+		close(fd);
+		return NULL;
+	}
 	shutdown(fd, SHUT_WR);
 	char *buf = malloc(RESP_MAX);
 	size_t got = 0;
@@ -220,6 +237,64 @@ static cJSON *kv_object(int argc, char **argv)
 	return o;
 }
 
+/* apply -f FILE ("-": standard input): the file's JSON (an object or a List) is sent as
+ * the request's "objects"; sluiced decodes and validates it. */
+static int cmd_apply(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "sluicectl: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	char *buf = malloc(SL_API_MAX_REQUEST + 1);
+	size_t len = buf ? fread(buf, 1, SL_API_MAX_REQUEST + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return 1;
+	if (len > SL_API_MAX_REQUEST) {
+		fprintf(stderr, "sluicectl: %s: larger than %d bytes (sluiced's request limit); "
+			"split it\n", path, SL_API_MAX_REQUEST);
+		free(buf);
+		return 1;
+	}
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!doc) {
+		fprintf(stderr, "sluicectl: %s: invalid JSON near byte %zu\n", path,
+			end ? (size_t)(end - buf) : 0);
+		free(buf);
+		return 1;
+	}
+	free(buf);
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "apply");
+	cJSON_AddItemToObject(req, "objects", doc);
+	return run(req, NULL);
+}
+
+/* delete service|endpointslice [NS/]NAME */
+static int cmd_delete(const char *kind, const char *key)
+{
+	const char *cmd = !strcmp(kind, "service") || !strcmp(kind, "svc") ? "service.del"
+			  : !strcmp(kind, "endpointslice") ? "endpointslice.del" : NULL;
+	if (!cmd) {
+		fprintf(stderr, "sluicectl: delete service|endpointslice [NS/]NAME\n");
+		return 2;
+	}
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	const char *slash = strchr(key, '/');
+	if (slash) {
+		char ns[256];
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+		cJSON_AddStringToObject(req, "namespace", ns);
+		key = slash + 1;
+	}
+	cJSON_AddStringToObject(req, "name", key);
+	return run(req, NULL);
+}
+
 static int cmd_trace(int count)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -302,6 +377,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(verb, "show") && argc == 2) {
 		cJSON_AddStringToObject(req, "cmd", "show");
 		cJSON_AddStringToObject(req, "what", argv[1]);
+	} else if (!strcmp(verb, "apply") && argc == 3 && !strcmp(argv[1], "-f")) {
+		cJSON_Delete(req);
+		return cmd_apply(argv[2]);
+	} else if (!strcmp(verb, "delete") && argc == 3) {
+		cJSON_Delete(req);
+		return cmd_delete(argv[1], argv[2]);
 	} else if (!strcmp(verb, "trace") && argc == 2) {
 		cJSON_Delete(req);
 		int n = atoi(argv[1]);

@@ -18,10 +18,15 @@
 #include "sl_api.h"
 #include "sl_persist.h"
 #include "sl_request.h"
+#include "model/sl_service.h"
 #include "core/sl_show.h"
 
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
+/* Request bytes buffered for all clients at once: SL_API_MAX_CLIENTS clients each growing
+ * to SL_API_MAX_REQUEST would hold 512 MiB; past this budget a growing request is refused
+ * ("api: busy") and its client closed. */
+#define IN_BUF_BUDGET (32u << 20)
 #define PERSIST_RETRY_MS 1000    /* a failed save is retried this often */
 #define SLOW_REQUEST_MS 100      /* a request that holds the loop longer is logged */
 
@@ -51,6 +56,7 @@ static struct {
 	uint64_t n_requests, n_errors, n_refused, n_timeouts, n_full;
 	uint64_t max_handle_ns; /* longest time one request held the loop */
 	uint64_t total_handle_ns; /* time all requests held the loop */
+	size_t in_bytes; /* request buffers of all clients (IN_BUF_BUDGET) */
 } api = { .listen_fd = -1 };
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
@@ -130,6 +136,7 @@ static void client_close(struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	api.n_clients--;
+	api.in_bytes -= c->in ? c->in_cap : 0;
 	if (api.accept_paused && sl_loop_fd_mod(api.listen_h, EPOLLIN) == 0)
 		api.accept_paused = false;
 	free(c->in);
@@ -270,6 +277,31 @@ static int api_ROUTE_DEL(const struct sl_request *r, cJSON **ret_result, char *e
 	return sl_model_route_del(api.model, r->prefix, err, n);
 }
 
+static int api_APPLY(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	unsigned svcs = 0, slices = 0;
+	for (unsigned i = 0; i < r->n_ops; i++)
+		r->ops[i].kind == SL_K8S_SERVICE ? svcs++ : slices++;
+	int rc = sl_model_k8s_apply(api.model, r->ops, r->n_ops, err, n);
+	if (rc < 0)
+		return rc;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "services", svcs);
+	cJSON_AddNumberToObject(o, "endpointslices", slices);
+	*ret_result = o;
+	return 0;
+}
+
+static int api_SVC_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_model_svc_del(api.model, r->namespace, r->name, err, n);
+}
+
+static int api_SLICE_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return sl_model_slice_del(api.model, r->namespace, r->name, err, n);
+}
+
 static int api_TRACE_START(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
 	for (unsigned w = 0; w < sl_dp.n_workers; w++) {
@@ -313,8 +345,10 @@ static char *handle(const char *text, size_t len)
 	cJSON *result = NULL;
 	uint64_t t0 = sl_loop_now_ns();
 	api.n_requests++;
-	if (sl_request_parse(text, len, &req, err, sizeof(err)) == 0)
+	if (sl_request_parse(text, len, &req, err, sizeof(err)) == 0) {
 		result = dispatch(&req, err, sizeof(err));
+		sl_request_free(&req);
+	}
 	uint64_t dt = sl_loop_now_ns() - t0;
 	api.total_handle_ns += dt;
 	if (dt > api.max_handle_ns)
@@ -360,6 +394,7 @@ static int client_flush(struct client *c)
  * sending it; the connection closes once it is sent or the write deadline passes. */
 static void client_respond(struct client *c, char *text)
 {
+	api.in_bytes -= c->in ? c->in_cap : 0;
 	free(c->in);
 	c->in = NULL;
 	if (!text) {
@@ -405,11 +440,16 @@ static int client_read(struct client *c)
 				break; /* one byte over the limit is proof enough */
 			size_t cap = c->in_cap * 2 > SL_API_MAX_REQUEST + 1 ? SL_API_MAX_REQUEST + 1
 									 : c->in_cap * 2;
+			if (api.in_bytes + (cap - c->in_cap) > IN_BUF_BUDGET) {
+				client_fail(c, "api: busy (requests in progress too large), try again");
+				return 0;
+			}
 			char *b = realloc(c->in, cap);
 			if (!b) {
 				client_close(c);
 				return 0;
 			}
+			api.in_bytes += cap - c->in_cap;
 			c->in = b;
 			c->in_cap = cap;
 		}
@@ -430,7 +470,9 @@ static int client_read(struct client *c)
 		return 0;
 	}
 	if (c->in_len > SL_API_MAX_REQUEST) {
-		client_fail(c, "request: larger than 65536 bytes");
+		char msg[64];
+		snprintf(msg, sizeof(msg), "request: larger than %d bytes", SL_API_MAX_REQUEST);
+		client_fail(c, msg);
 		return 0;
 	}
 	/* A request ends with the client's end of the stream, or with a newline. */
@@ -513,6 +555,7 @@ static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg)
 		c->fd = fd;
 		c->in = in;
 		c->in_cap = IN_BUF_START;
+		api.in_bytes += IN_BUF_START;
 		sl_loop_timer_init(&c->deadline, on_deadline, c);
 		sl_loop_timer_arm(api.loop, &c->deadline, SL_API_REQUEST_TIMEOUT_MS);
 		c->next = api.clients;

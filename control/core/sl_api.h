@@ -2,7 +2,9 @@
  * loop. One JSON request per connection (sl_request.h), one JSON response, then the daemon
  * closes the connection. Clients are served without blocking the loop:
  * - each has SL_API_REQUEST_TIMEOUT_MS from accept() to send its whole request (it ends
- *   with a newline or the client's end of the stream, at most SL_API_MAX_REQUEST bytes);
+ *   with a newline or the client's end of the stream, at most SL_API_MAX_REQUEST bytes,
+ *   4 MiB for `apply`'s Lists; the request buffers of all clients together are capped at
+ *   32 MiB, beyond which a growing request gets "api: busy" and is closed);
  *   later it gets {"ok":false,"error":"request: incomplete (timed out)"} and is closed;
  * - then SL_API_WRITE_TIMEOUT_MS to read its response, or it is closed;
  * - at most SL_API_MAX_CLIENTS are open at once; beyond that sluiced stops accepting and

@@ -7,6 +7,11 @@
  * sl_api.c; a missing one is a compile error. */
 #pragma once
 
+/* Bytes; larger requests are refused. 4 MiB: `apply` carries whole Lists of Services and
+ * EndpointSlices (~1 KiB per object as kubectl prints them: a few thousand per request;
+ * more go in several requests). */
+#define SL_API_MAX_REQUEST (4 * 1024 * 1024)
+
 /* Flags of a command. */
 #define SL_CMD_F_PERSIST 1u /* a success changes the persisted state: save it before replying */
 #define SL_CMD_F_HIDDEN 2u  /* not listed by sluicectl's help (used by another command) */
@@ -25,6 +30,12 @@
 	  "static route on the uplink")                                                      \
 	X(ROUTE_DEL, "route.del", SL_CMD_F_PERSIST, "route del prefix=P/L",                  \
 	  "remove a static route")                                                           \
+	X(APPLY, "apply", SL_CMD_F_PERSIST, "apply -f FILE",                                  \
+	  "apply Services/EndpointSlices (JSON: an object or a List, as kubectl prints)")    \
+	X(SVC_DEL, "service.del", SL_CMD_F_PERSIST, "delete service [NS/]NAME",              \
+	  "delete a Service")                                                                \
+	X(SLICE_DEL, "endpointslice.del", SL_CMD_F_PERSIST, "delete endpointslice [NS/]NAME", \
+	  "delete an EndpointSlice")                                                         \
 	X(TRACE_START, "trace.start", 0, "trace N",                                          \
 	  "record the next N packets' path through the graph (1-100)")                       \
 	X(TRACE_SHOW, "trace.show", SL_CMD_F_HIDDEN, "", "the packets traced so far")        \
@@ -33,7 +44,7 @@
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
-	X("queues") X("stats") X("drops") X("graph")
+	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")
 
 /* The tables as one string literal: "ports, pods, ..." and "ports|pods|...". */
 #define SL_SHOW_COMMA_(n) ", " n

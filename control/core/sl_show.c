@@ -12,6 +12,7 @@
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
+#include "sl_show_svc.h"
 
 static struct sl_model *model;
 
@@ -359,6 +360,10 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return show_drops(true);
 	if (!strcmp(what, "graph"))
 		return show_graph();
+	if (!strcmp(what, "services"))
+		return sl_show_services(model);
+	if (!strcmp(what, "backends"))
+		return sl_show_backends(model);
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;
@@ -377,6 +382,8 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		cJSON_AddNumberToObject(mo, "pods", mc.pods);
 		cJSON_AddNumberToObject(mo, "nodes", mc.nodes);
 		cJSON_AddNumberToObject(mo, "routes", mc.routes);
+		cJSON_AddNumberToObject(mo, "services", mc.services);
+		cJSON_AddNumberToObject(mo, "endpointslices", mc.slices);
 		cJSON_AddNumberToObject(mo, "bytes", (double)mc.bytes);
 		cJSON_AddItemToObject(o, "ports", show_ports());
 		cJSON_AddItemToObject(o, "drops", show_drops(false));

@@ -63,7 +63,9 @@ void sl_index_del(struct sl_index *ix, uint64_t h, uint32_t id)
 	if (!ix->cap)
 		return;
 	uint32_t mask = ix->cap - 1, j = home(h, mask);
-	while (ix->e[j].id1 && ix->e[j].id1 != id + 1)
+	/* The entry of this id under this hash: an id may be under several keys (a Service's
+	 * frontends), whose entries can share a run. */
+	while (ix->e[j].id1 && (ix->e[j].id1 != id + 1 || ix->e[j].hash != h))
 		j = (j + 1) & mask;
 	if (!ix->e[j].id1)
 		return;

@@ -25,7 +25,7 @@ int sl_index_add(struct sl_index *ix, uint64_t h, uint32_t id);
 /* The first id under h that match() accepts, or -1. */
 int64_t sl_index_find(const struct sl_index *ix, uint64_t h, sl_index_match_fn match,
 		      const void *ctx, const void *key);
-/* Remove id (added under h). */
+/* Remove one entry of id added under h (an id may be added under several hashes). */
 void sl_index_del(struct sl_index *ix, uint64_t h, uint32_t id);
 void sl_index_free(struct sl_index *ix);
 /* Bytes the index holds. */

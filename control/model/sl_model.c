@@ -7,14 +7,8 @@
 
 #include "sl_index.h"
 #include "sl_model.h"
-
-/* Objects of one kind: pointers by id, and the ids free for reuse. */
-struct slots {
-	void **obj;
-	uint32_t cap, used;
-	uint32_t *free_ids, n_free;
-	unsigned limit;
-};
+#include "sl_model_int.h"
+#include "sl_slots.h"
 
 struct sl_model {
 	struct sl_model_self self;
@@ -23,63 +17,11 @@ struct sl_model {
 	struct sl_index pod_by_name, pod_by_ip, pod_by_iface;
 	struct sl_index node_by_name, node_by_ip;
 	struct sl_index route_by_prefix;
+	struct sl_svc_store *svcs; /* Services and EndpointSlices (sl_service.c) */
 	size_t obj_bytes;
 };
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__))
-
-/* Slots. */
-
-static int slot_take(struct slots *s, uint32_t *ret_id)
-{
-	if (s->used >= s->limit)
-		return -ENOSPC;
-	if (s->n_free) {
-		*ret_id = s->free_ids[--s->n_free];
-	} else {
-		if (s->cap == UINT32_MAX / 2)
-			return -ENOSPC;
-		uint32_t cap = s->cap ? s->cap * 2 : 64;
-		void **o = realloc(s->obj, cap * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		uint32_t *f = realloc(s->free_ids, cap * sizeof(*f));
-		if (!f) {
-			s->obj = o;
-			return -ENOMEM;
-		}
-		s->obj = o;
-		s->free_ids = f;
-		for (uint32_t i = cap; i > s->cap + 1; i--)
-			s->free_ids[s->n_free++] = i - 1; /* lowest id on top */
-		*ret_id = s->cap;
-		memset(&s->obj[s->cap], 0, (cap - s->cap) * sizeof(*o));
-		s->cap = cap;
-	}
-	s->used++;
-	return 0;
-}
-
-static void slot_put(struct slots *s, uint32_t id)
-{
-	s->obj[id] = NULL;
-	s->free_ids[s->n_free++] = id;
-	s->used--;
-}
-
-static void *slot_next(const struct slots *s, uint32_t *id)
-{
-	for (; *id < s->cap; (*id)++)
-		if (s->obj[*id])
-			return s->obj[(*id)++];
-	return NULL;
-}
-
-static void slots_free(struct slots *s)
-{
-	free(s->obj);
-	free(s->free_ids);
-}
 
 /* Keys. */
 
@@ -161,6 +103,10 @@ struct sl_model *sl_model_create(const struct sl_model_self *self,
 	m->pods.limit = limits ? limits->pods : SL_MODEL_MAX_PODS;
 	m->nodes.limit = limits ? limits->nodes : SL_MODEL_MAX_NODES;
 	m->routes.limit = limits ? limits->routes : SL_MODEL_MAX_ROUTES;
+	if (!(m->svcs = sl_svc_store_create(limits))) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -172,6 +118,7 @@ void sl_model_destroy(struct sl_model *m)
 	struct sl_model_route *r;
 	struct sl_model_pod *p;
 	struct sl_model_node *n;
+	sl_svc_store_destroy(m);
 	for (uint32_t i = 0; (r = sl_model_route_next(m, &i));)
 		sl_model_route_del(m, r->spec.prefix, err, sizeof(err));
 	for (uint32_t i = 0; (p = sl_model_pod_next(m, &i));)
@@ -198,6 +145,16 @@ void sl_model_set_hooks(struct sl_model *m, const struct sl_model_hooks *hooks)
 const struct sl_model_self *sl_model_self(const struct sl_model *m)
 {
 	return &m->self;
+}
+
+struct sl_svc_store *sl_model_svcs(const struct sl_model *m)
+{
+	return m->svcs;
+}
+
+const struct sl_model_hooks *sl_model_hooks(const struct sl_model *m)
+{
+	return &m->hooks;
 }
 
 /* Lookups. */
@@ -261,6 +218,9 @@ void sl_model_counts(const struct sl_model *m, struct sl_model_counts *ret)
 		     sl_index_bytes(&m->pod_by_name) + sl_index_bytes(&m->pod_by_ip) +
 		     sl_index_bytes(&m->pod_by_iface) + sl_index_bytes(&m->node_by_name) +
 		     sl_index_bytes(&m->node_by_ip) + sl_index_bytes(&m->route_by_prefix);
+	size_t svc_bytes;
+	sl_svc_store_counts(m->svcs, &ret->services, &ret->slices, &svc_bytes);
+	ret->bytes += svc_bytes;
 }
 
 /* Who already routes exactly this prefix: a description in who, or false. */

@@ -1,4 +1,5 @@
-/* The control model: this node's objects (pods, remote nodes, static routes) with their
+/* The control model: this node's objects (pods, remote nodes, static routes; Services and
+ * EndpointSlices in sl_service.h) with their
  * validation and hash indexes. Sources (static config, persisted state, API socket, later
  * the Kubernetes sync) change the model only; a reconciler registered as hooks turns each
  * change into table changes (control/net/). No DPDK: unit-tested and fuzzed without EAL.
@@ -10,6 +11,7 @@
  * "field: reason" relative to the object ("ip: 10.9.9.9 is not a pod address of this
  * node"); callers prefix the object's path ("pod.", "pods[3]."). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +25,7 @@
 
 /* The node's own facts the checks need. */
 struct sl_model_self {
+	char node_name[SL_NAME_MAX]; /* endpoints with this nodeName are local */
 	struct sl_ip node_ip;
 	struct sl_cidr pod_cidr;
 	struct sl_ip gateway_ip;
@@ -32,6 +35,7 @@ struct sl_model_self {
 
 struct sl_model_limits {
 	unsigned pods, nodes, routes;
+	unsigned services, slices; /* 0 = the default (sl_service.h) */
 };
 
 /* Objects as stored. id is stable while the object lives (an index for the hooks' own
@@ -52,8 +56,16 @@ struct sl_model_route {
 	void *dp;
 };
 
+struct sl_svc_view;
+struct sl_model_svc;
+
 /* The reconciler. An *_add hook returns 0 or -errno with err set; a *_del hook cannot
- * fail. Any hook may be NULL (a model alone, as --check and the tests use it). */
+ * fail. Any hook may be NULL (a model alone, as --check and the tests use it).
+ * svc_changed: a Service kube-proxy would program was created or changed, or the slices
+ * it owns changed; v is its resolved view (sl_service.h), valid during the call only.
+ * Failing (-errno, err set) undoes the whole batch the change came in. svc_deleted: the
+ * Service is gone or no longer proxied (headless, another proxy's); called only for a
+ * Service whose last svc_changed succeeded. */
 struct sl_model_hooks {
 	void *ctx;
 	int (*pod_add)(void *ctx, struct sl_model_pod *p, char *err, size_t errlen);
@@ -62,6 +74,8 @@ struct sl_model_hooks {
 	void (*node_del)(void *ctx, struct sl_model_node *n);
 	int (*route_add)(void *ctx, struct sl_model_route *r, char *err, size_t errlen);
 	void (*route_del)(void *ctx, struct sl_model_route *r);
+	int (*svc_changed)(void *ctx, const struct sl_svc_view *v, char *err, size_t errlen);
+	void (*svc_deleted)(void *ctx, struct sl_model_svc *s);
 };
 
 struct sl_model;
@@ -69,7 +83,8 @@ struct sl_model;
 /* A new empty model; limits NULL means the defaults. NULL when out of memory. */
 struct sl_model *sl_model_create(const struct sl_model_self *self,
 				 const struct sl_model_limits *limits);
-/* Delete every object (calling the del hooks: routes, pods, nodes) and free the model. */
+/* Delete every object (calling the del hooks: Services, routes, pods, nodes) and free the
+ * model. */
 void sl_model_destroy(struct sl_model *m);
 void sl_model_set_hooks(struct sl_model *m, const struct sl_model_hooks *hooks);
 const struct sl_model_self *sl_model_self(const struct sl_model *m);
@@ -103,6 +118,7 @@ struct sl_model_route *sl_model_route_next(const struct sl_model *m, uint32_t *i
 
 struct sl_model_counts {
 	unsigned pods, nodes, routes;
+	unsigned services, slices;
 	size_t bytes; /* heap the model holds: objects, slot arrays, indexes */
 };
 void sl_model_counts(const struct sl_model *m, struct sl_model_counts *ret);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sl_config.h"
+#include "sl_k8s.h"
 #include "model/sl_model.h"
 
 const char sl_config_default[] =
@@ -284,6 +285,7 @@ static int parse_list(const cJSON *root, const char *key, unsigned max, size_t e
 void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->node_name, sizeof(ret->node_name), "%s", c->node_name);
 	ret->node_ip = c->node_ip;
 	ret->pod_cidr = c->pod_cidr;
 	ret->gateway_ip = c->gateway_ip;
@@ -310,12 +312,48 @@ void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 		}                                                                           \
 	}
 
+/* The config's Services and EndpointSlices, applied as one batch. */
+static int load_k8s(const cJSON *k8s, struct sl_model *m, char *err, size_t n)
+{
+	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(k8s, "services");
+	const cJSON *slices = cJSON_GetObjectItemCaseSensitive(k8s, "endpointslices");
+	unsigned count = (unsigned)(cJSON_GetArraySize(svcs) + cJSON_GetArraySize(slices)), i = 0;
+	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
+	const cJSON *e;
+	int rc = 0;
+	if (!ops)
+		return -ENOMEM;
+	cJSON_ArrayForEach(e, svcs)
+	{
+		char path[48];
+		snprintf(path, sizeof(path), "services[%u]", i);
+		snprintf(ops[i].path, sizeof(ops[i].path), "%s", path);
+		ops[i].kind = SL_K8S_SERVICE;
+		if ((rc = sl_k8s_parse_service(e, path, &ops[i++].svc, err, n)) < 0)
+			goto out;
+	}
+	unsigned base = i;
+	cJSON_ArrayForEach(e, slices)
+	{
+		char path[48];
+		snprintf(path, sizeof(path), "endpointslices[%u]", i - base);
+		snprintf(ops[i].path, sizeof(ops[i].path), "%s", path);
+		ops[i].kind = SL_K8S_SLICE;
+		if ((rc = sl_k8s_parse_slice(e, path, &ops[i++].slice, err, n)) < 0)
+			goto out;
+	}
+	rc = sl_model_k8s_apply(m, ops, count, err, n);
+out:
+	sl_k8s_ops_free(ops, count);
+	return rc;
+}
+
 int sl_config_load_objects(const struct sl_config *c, struct sl_model *m, char *err, size_t n)
 {
 	LOAD_LIST(c->nodes, c->n_nodes, sl_model_node_add, "nodes");
 	LOAD_LIST(c->routes, c->n_routes, sl_model_route_add, "routes");
 	LOAD_LIST(c->pods, c->n_pods, sl_model_pod_add, "pods");
-	return 0;
+	return c->k8s ? load_k8s(c->k8s, m, err, n) : 0;
 }
 
 /* Cross-object checks, so that --check catches what the daemon would refuse at start. */
@@ -331,10 +369,37 @@ static int check_lists(const struct sl_config *c, char *err, size_t n)
 	return rc == -ENOMEM ? rc : rc < 0 ? -EINVAL : 0; /* a bad config, whatever the cause */
 }
 
+/* Keep the Kubernetes lists for sl_config_load_objects (checked there: check_lists). */
+static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
+{
+	static const struct {
+		const char *key;
+		int max;
+	} lists[] = { { "services", SL_CONFIG_MAX_SERVICES },
+		      { "endpointslices", SL_CONFIG_MAX_SLICES } };
+	for (unsigned l = 0; l < 2; l++) {
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, lists[l].key);
+		if (!a)
+			continue;
+		if (!cJSON_IsArray(a))
+			return fail(err, n, lists[l].key, "must be an array");
+		if (cJSON_GetArraySize(a) > lists[l].max)
+			return fail(err, n, lists[l].key, "more than %d entries", lists[l].max);
+		if (!c->k8s && !(c->k8s = cJSON_CreateObject()))
+			return -ENOMEM;
+		cJSON *dup = cJSON_Duplicate(a, true);
+		if (!dup)
+			return -ENOMEM;
+		cJSON_AddItemToObject(c->k8s, lists[l].key, dup);
+	}
+	return 0;
+}
+
 static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
-					     "icmp", "pods", "nodes", "routes", NULL };
+					     "icmp", "pods", "nodes", "routes", "services",
+					     "endpointslices", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "gateway", "gateway_mac", "pod_mtu", NULL };
 	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", NULL };
@@ -437,6 +502,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		       (void **)&c->nodes, &c->n_nodes, (void *)sl_node_parse, err, n));
 	TRY(parse_list(root, "routes", SL_CONFIG_MAX_ROUTES, sizeof(struct sl_route_spec),
 		       (void **)&c->routes, &c->n_routes, (void *)sl_route_parse, err, n));
+	TRY(keep_k8s(root, c, err, n));
 	return check_lists(c, err, n);
 }
 
@@ -484,6 +550,8 @@ void sl_config_free(struct sl_config *c)
 	free(c->pods);
 	free(c->nodes);
 	free(c->routes);
+	cJSON_Delete(c->k8s);
+	c->k8s = NULL;
 	c->pods = NULL;
 	c->nodes = NULL;
 	c->routes = NULL;

@@ -11,7 +11,7 @@
 
 #include "model/sl_spec.h"
 
-#define SL_CONFIG_MAX_BYTES (1 << 20)   /* config file size limit */
+#define SL_CONFIG_MAX_BYTES (16 << 20)  /* config file size limit (Services make it large) */
 /* Largest pod MTU: a pod's frame must fit a 2048-byte AF_XDP frame after the kernel's
  * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
  * Jumbo pods need multi-buffer AF_XDP and multi-segment mbufs: not done yet. */
@@ -19,6 +19,8 @@
 #define SL_CONFIG_MAX_PODS 1000
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000
+#define SL_CONFIG_MAX_SERVICES 20000      /* the "services" array */
+#define SL_CONFIG_MAX_SLICES 40000        /* the "endpointslices" array */
 
 struct sl_config {
 	char node_name[SL_NAME_MAX];
@@ -45,6 +47,9 @@ struct sl_config {
 	unsigned n_nodes;
 	struct sl_route_spec *routes;
 	unsigned n_routes;
+	/* {"services": [...], "endpointslices": [...]} as given (Kubernetes objects, decoded by
+	 * control/sources/sl_k8s.c when loaded into a model); NULL when neither is given. */
+	cJSON *k8s;
 };
 
 /* The embedded default configuration (JSON text). */
@@ -76,7 +81,7 @@ const char *sl_ifname_invalid(const char *s);
 int sl_parse_mac(const char *s, uint8_t ret_mac[6]);
 /* Format an address (network order) into buf of at least 16 bytes; returns buf. */
 const char *sl_fmt_ip4(uint32_t ip, char *buf);
-/* Load the configuration's pods, nodes and routes into a model built from its node facts
+/* Load the configuration's pods, nodes, routes, Services and EndpointSlices into a model built from its node facts
  * (cross-object checks: what the daemon would refuse at start). Errors name the list entry
  * ("pods[1].ip: ..."). Returns 0 or -errno. */
 struct sl_model;

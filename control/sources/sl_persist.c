@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sl_config.h"
+#include "sl_k8s.h"
 #include "sl_persist.h"
 
 static void add_str(cJSON *o, const char *k, const char *v)
@@ -73,6 +74,14 @@ cJSON *sl_persist_export(const struct sl_model *m)
 		add_ip(o, "via", mr->spec.via);
 		cJSON_AddItemToArray(routes, o);
 	}
+	cJSON *svcs = cJSON_AddArrayToObject(doc, "services");
+	struct sl_model_svc *ms;
+	for (uint32_t i = 0; (ms = sl_model_svc_next(m, &i));)
+		cJSON_AddItemToArray(svcs, sl_k8s_encode_service(ms->spec));
+	cJSON *slices = cJSON_AddArrayToObject(doc, "endpointslices");
+	struct sl_model_slice *ml;
+	for (uint32_t i = 0; (ml = sl_model_slice_next(m, &i));)
+		cJSON_AddItemToArray(slices, sl_k8s_encode_slice(ml->spec));
 	return doc;
 }
 
@@ -88,11 +97,56 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	return rc;
 }
 
+/* The persisted Services and EndpointSlices: one batch; if it fails, object by object (the
+ * ones that fail are logged and skipped). Returns how many were restored. */
+static int load_k8s(const cJSON *doc, struct sl_model *m, const char *path)
+{
+	static const char *const lists[] = { "services", "endpointslices" };
+	unsigned count = 0, k = 0;
+	for (unsigned l = 0; l < 2; l++)
+		count += (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, lists[l]));
+	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
+	char why[400] = "";
+	if (!ops)
+		return 0;
+	for (unsigned l = 0; l < 2; l++) {
+		const cJSON *e;
+		unsigned i = 0;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, lists[l]))
+		{
+			struct sl_k8s_op *op = &ops[k];
+			snprintf(op->path, sizeof(op->path), "%s[%u]", lists[l], i++);
+			op->kind = l ? SL_K8S_SLICE : SL_K8S_SERVICE;
+			int rc = l ? sl_k8s_parse_slice(e, op->path, &op->slice, why, sizeof(why))
+				   : sl_k8s_parse_service(e, op->path, &op->svc, why, sizeof(why));
+			if (rc == 0)
+				k++;
+			else
+				fprintf(stderr, "sluiced: state %s %s not restored: %s\n", path,
+					op->path, why);
+		}
+	}
+	int restored = 0;
+	if (sl_model_k8s_apply(m, ops, k, why, sizeof(why)) == 0) {
+		restored = (int)k;
+	} else {
+		for (unsigned i = 0; i < k; i++) {
+			if (sl_model_k8s_apply(m, &ops[i], 1, why, sizeof(why)) == 0)
+				restored++;
+			else
+				fprintf(stderr, "sluiced: state %s %s not restored: %s\n", path,
+					ops[i].path, why);
+		}
+	}
+	sl_k8s_ops_free(ops, count);
+	return restored;
+}
+
 int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 {
 	char *buf;
 	size_t len;
-	int rc = sl_persist_read(path, &buf, &len, SL_CONFIG_MAX_BYTES);
+	int rc = sl_persist_read(path, &buf, &len, SL_PERSIST_MAX_BYTES);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0) {
@@ -135,6 +189,7 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 				fprintf(stderr, "sluiced: state %s %s not restored: %s\n", path, p, why);
 		}
 	}
+	restored += load_k8s(doc, m, path);
 	cJSON_Delete(doc);
 	return restored;
 }

@@ -1,4 +1,4 @@
-/* Persisted run-time state: the pods, nodes and routes added or removed through the API are
+/* Persisted run-time state: the pods, nodes, routes, Services and EndpointSlices added or removed through the API are
  * written to a state file (same format as the config's lists) after every change, and
  * re-applied at start, so a restarted sluiced re-attaches every pod (veths re-open their
  * AF_XDP socket, vhost-user ports reconnect as client). Control thread. */
@@ -8,6 +8,11 @@
 #include <cjson/cJSON.h>
 
 #include "model/sl_model.h"
+
+/* State file size limit: Services and slices take ~1 KiB each. Each change rewrites the
+ * whole file: with tens of thousands of Services that is milliseconds per change (the
+ * Kubernetes sync will want a cheaper journal). */
+#define SL_PERSIST_MAX_BYTES (256 << 20)
 
 #define SL_PERSIST_PATH_MAX 4000       /* bytes of a --state path, NUL included */
 #define SL_PERSIST_TMP_SUFFIX ".tmp." /* temporary file: ".<name>.tmp.<pid>" beside it */

@@ -57,7 +57,7 @@ static int parse_POD_ADD(const cJSON *root, struct sl_request *r, char *err, siz
 
 static int parse_NODE_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
 {
-	const char *s = str_field(root, "name", sizeof(r->name), err, n);
+	const char *s = str_field(root, "name", SL_NAME_MAX, err, n);
 	if (!s)
 		return -EINVAL;
 	snprintf(r->name, sizeof(r->name), "%s", s);
@@ -96,6 +96,34 @@ static int parse_ROUTE_DEL(const cJSON *root, struct sl_request *r, char *err, s
 	if (sl_cidr_parse(s, false, &r->prefix))
 		return snprintf(err, n, "prefix: '%s' is not an IPv4 prefix", s), -EINVAL;
 	return 0;
+}
+
+static int parse_APPLY(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const cJSON *o = obj_field(root, "objects", err, n);
+	return o ? sl_k8s_decode(o, &r->ops, &r->n_ops, err, n) : -EINVAL;
+}
+
+/* "namespace" (default "default") and "name" of a Service or EndpointSlice. */
+static int parse_SVC_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	snprintf(r->namespace, sizeof(r->namespace), "default");
+	if (cJSON_GetObjectItemCaseSensitive(root, "namespace")) {
+		const char *s = str_field(root, "namespace", SL_K8S_NS_MAX, err, n);
+		if (!s)
+			return -EINVAL;
+		snprintf(r->namespace, sizeof(r->namespace), "%s", s);
+	}
+	const char *s = str_field(root, "name", SL_K8S_NAME_MAX, err, n);
+	if (!s)
+		return -EINVAL;
+	snprintf(r->name, sizeof(r->name), "%s", s);
+	return 0;
+}
+
+static int parse_SLICE_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	return parse_SVC_DEL(root, r, err, n);
 }
 
 static int parse_TRACE_START(const cJSON *root, struct sl_request *r, char *err, size_t n)
@@ -153,5 +181,14 @@ int sl_request_parse(const char *text, size_t len, struct sl_request *r, char *e
 		return snprintf(err, n, "request: invalid JSON"), -EINVAL;
 	int rc = parse(root, r, err, n);
 	cJSON_Delete(root);
+	if (rc)
+		sl_request_free(r);
 	return rc;
+}
+
+void sl_request_free(struct sl_request *r)
+{
+	sl_k8s_ops_free(r->ops, r->n_ops);
+	r->ops = NULL;
+	r->n_ops = 0;
 }

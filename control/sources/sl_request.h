@@ -6,8 +6,8 @@
 
 #include "core/sl_cmd.h"
 #include "sl_config.h"
+#include "sl_k8s.h"
 
-#define SL_API_MAX_REQUEST (64 * 1024) /* bytes; larger requests are refused */
 #define SL_TRACE_MAX_COUNT 100          /* packets one trace may record */
 
 
@@ -15,12 +15,14 @@ struct sl_request {
 	enum sl_cmd cmd;
 	char what[32];                 /* show */
 	char namespace[SL_NAME_MAX];   /* pod.del */
-	char name[SL_NAME_MAX];        /* pod.del, node.del */
+	char name[SL_K8S_NAME_MAX];    /* pod.del, node.del, service.del, endpointslice.del */
 	struct sl_cidr prefix;         /* route.del */
 	unsigned count;                /* trace.start */
 	struct sl_pod_spec pod;        /* pod.add */
 	struct sl_node_spec node;      /* node.add */
 	struct sl_route_spec route;    /* route.add */
+	struct sl_k8s_op *ops;         /* apply: the decoded objects (heap, sl_request_free) */
+	unsigned n_ops;
 };
 
 /* A command's declaration (from SL_FOREACH_CMD in core/sl_cmd.h). */
@@ -35,3 +37,5 @@ extern const struct sl_cmd_info sl_cmds[SL_CMD_COUNT];
 /* Parse one request. Returns 0, or -EINVAL with "field: reason" in err. Any thread. */
 int sl_request_parse(const char *text, size_t len, struct sl_request *ret, char *err,
 		     size_t errlen);
+/* Free what a parsed request holds (apply's objects). */
+void sl_request_free(struct sl_request *r);

@@ -381,7 +381,7 @@ config_default_good() {
 cat >"$T/api.py" <<'EOF'
 # api.py SOCKET MODE [REQUEST]: talk to the sluiced API socket.
 #   raw REQUEST   send REQUEST, half-close, print the response
-#   oversize      send a 70 000-byte request
+#   oversize      send a request over SL_API_MAX_REQUEST (4 MiB)
 #   silent        one client connects and sends nothing; a second asks for the version
 #   slow          one client sends a byte every 0.4 s for 4 s; a second asks for the version
 # Prints the responses (and timings for silent/slow) as JSON.
@@ -421,7 +421,7 @@ def request(data, shut=True):
 if mode == "raw":
     print(request(sys.argv[3].encode()))
 elif mode == "oversize":
-    print(request(b'{"cmd":"show","what":"' + b"a" * 70000 + b'"}'))
+    print(request(b'{"cmd":"show","what":"' + b"a" * (4 * 1024 * 1024 + 100) + b'"}'))
 elif mode in ("silent", "slow"):
     res = {}
     def stall():
@@ -729,7 +729,7 @@ check "api: pod.add with an ip of another node rejected" api_rejects '^pod\.ip: 
 	'{"cmd":"pod.add","pod":{"name":"px","ip":"10.244.2.9","mac":"02:00:00:00:00:09","ifname":"px"}}'
 check "api: pod.add of an existing pod rejected" api_rejects 'p1b already exists' raw \
 	"{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"p1b\",\"ip\":\"10.244.1.3\",\"mac\":\"$(pod_mac p1b)\",\"ifname\":\"p1b\"}}"
-check "api: oversize request (> 64 KiB) rejected" api_rejects '^request: larger than' oversize
+check "api: oversize request (> 4 MiB) rejected" api_rejects '^request: larger than' oversize
 check "api: node.add overlapping this node's pod CIDR rejected" api_rejects '^node\.pod_cidr: overlaps' raw \
 	'{"cmd":"node.add","node":{"name":"node9","ip":"198.18.0.9","pod_cidr":"10.244.1.128/25"}}'
 check "api: node.add overlapping node2's pod CIDR rejected" api_rejects '(?i)pod[_ ]cidr' raw \

@@ -156,12 +156,13 @@ static void test_command_table(void **s)
 	for (unsigned i = 0; i < SL_CMD_COUNT; i++) {
 		assert_non_null(sl_cmds[i].name);
 		assert_non_null(sl_cmds[i].help);
-		bool changes = strstr(sl_cmds[i].name, ".add") || strstr(sl_cmds[i].name, ".del");
+		bool changes = strstr(sl_cmds[i].name, ".add") || strstr(sl_cmds[i].name, ".del") ||
+			       !strcmp(sl_cmds[i].name, "apply");
 		assert_int_equal(!!(sl_cmds[i].flags & SL_CMD_F_PERSIST), changes);
 	}
 	assert_string_equal(sl_cmds[SL_CMD_POD_ADD].name, "pod.add");
 	assert_string_equal(SL_SHOW_ALT, "ports|pods|nodes|routes|neighbors|workers|vhost|queues|"
-					 "stats|drops|graph");
+					 "stats|drops|graph|services|backends");
 }
 
 static void test_requests(void **s)
@@ -184,7 +185,7 @@ static void test_requests(void **s)
 	expect_request("{\"cmd\":\"show\"}", -22, "what: missing");
 	expect_request("{\"cmd\":\"show\",\"what\":\"bogus\"}", -22,
 		       "what: unknown table 'bogus' (ports, pods, nodes, routes, neighbors, workers, "
-		       "vhost, queues, stats, drops, graph)");
+		       "vhost, queues, stats, drops, graph, services, backends)");
 	expect_request("{\"cmd\":\"pod.add\"}", -22, "pod: missing or not an object");
 	expect_request("{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ifname\":\"v\",\"ip\":\"x\","
 		       "\"mac\":\"02:00:00:00:00:01\"}}", -22, "pod.ip: 'x' is not an IPv4");

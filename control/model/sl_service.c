@@ -1,0 +1,777 @@
+/* Services and EndpointSlices in the control model: storage, indexes and all-or-nothing
+ * batches (see sl_service.h). The resolved view is in sl_svc_select.c. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_index.h"
+#include "sl_model_int.h"
+#include "sl_service.h"
+#include "sl_slots.h"
+
+#define NONE UINT32_MAX
+
+struct sl_svc_store {
+	struct slots svcs, slices;
+	struct sl_index svc_by_name;    /* ns/name -> Service */
+	struct sl_index slice_by_name;  /* ns/name -> slice */
+	struct sl_index slice_by_owner; /* ns/service-name -> one slice of its ring */
+	struct sl_index svc_by_frontend; /* ip:port/proto and node port/proto -> Service */
+	uint64_t batch;                 /* batch counter, for sl_model_svc.mark */
+	size_t bytes;                   /* objects and specs */
+};
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__))
+
+void sl_svc_spec_free(struct sl_svc_spec *s)
+{
+	if (!s)
+		return;
+	free(s->cluster_ips);
+	free(s->external_ips);
+	free(s->lb_ips);
+	free(s->source_ranges);
+	free(s->ports);
+	free(s);
+}
+
+void sl_slice_spec_free(struct sl_slice_spec *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->n_eps; i++) {
+		free(s->eps[i].node_name);
+		free(s->eps[i].zone);
+	}
+	free(s->eps);
+	free(s->ports);
+	free(s);
+}
+
+void sl_k8s_ops_free(struct sl_k8s_op *ops, unsigned n)
+{
+	for (unsigned i = 0; ops && i < n; i++) {
+		sl_svc_spec_free(ops[i].svc);
+		sl_slice_spec_free(ops[i].slice);
+	}
+	free(ops);
+}
+
+bool sl_svc_proxied(const struct sl_svc_spec *s)
+{
+	return !s->headless && !s->other_proxy && s->type != SL_SVC_EXTERNAL_NAME;
+}
+
+/* Heap a spec holds, for the counts. */
+static size_t svc_spec_bytes(const struct sl_svc_spec *s)
+{
+	return sizeof(*s) + s->n_cluster_ips * sizeof(struct sl_ip) +
+	       s->n_external_ips * sizeof(struct sl_ip) + s->n_lb_ips * sizeof(struct sl_ip) +
+	       s->n_source_ranges * sizeof(struct sl_cidr) + s->n_ports * sizeof(*s->ports);
+}
+
+static size_t slice_spec_bytes(const struct sl_slice_spec *s)
+{
+	size_t b = sizeof(*s) + s->n_eps * sizeof(*s->eps) + s->n_ports * sizeof(*s->ports);
+	for (unsigned i = 0; i < s->n_eps; i++)
+		b += (s->eps[i].node_name ? strlen(s->eps[i].node_name) + 1 : 0) +
+		     (s->eps[i].zone ? strlen(s->eps[i].zone) + 1 : 0);
+	return b;
+}
+
+/* Keys. */
+
+static uint64_t name_hash(const char *ns, const char *name)
+{
+	return sl_hash_str(name, sl_hash_str(ns, 0));
+}
+
+struct key {
+	const char *ns, *name;
+};
+
+static bool svc_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_svc_store *st = ctx;
+	const struct sl_model_svc *s = st->svcs.obj[id];
+	const struct key *key = k;
+	return !strcmp(s->spec->name, key->name) && !strcmp(s->spec->namespace, key->ns);
+}
+
+static bool slice_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_svc_store *st = ctx;
+	const struct sl_model_slice *s = st->slices.obj[id];
+	const struct key *key = k;
+	return !strcmp(s->spec->name, key->name) && !strcmp(s->spec->namespace, key->ns);
+}
+
+static bool owner_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_svc_store *st = ctx;
+	const struct sl_model_slice *s = st->slices.obj[id];
+	const struct key *key = k;
+	return !strcmp(s->spec->service, key->name) && !strcmp(s->spec->namespace, key->ns);
+}
+
+/* Life cycle. */
+
+struct sl_svc_store *sl_svc_store_create(const struct sl_model_limits *l)
+{
+	struct sl_svc_store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->svcs.limit = l && l->services ? l->services : SL_MODEL_MAX_SERVICES;
+	st->slices.limit = l && l->slices ? l->slices : SL_MODEL_MAX_SLICES;
+	return st;
+}
+
+void sl_svc_store_destroy(struct sl_model *m)
+{
+	struct sl_svc_store *st = sl_model_svcs(m);
+	const struct sl_model_hooks *h = sl_model_hooks(m);
+	struct sl_model_svc *s;
+	struct sl_model_slice *sl;
+	for (uint32_t i = 0; (s = slot_next(&st->svcs, &i));) {
+		if (s->hooked && h->svc_deleted)
+			h->svc_deleted(h->ctx, s);
+		sl_svc_spec_free(s->spec);
+		free(s);
+	}
+	for (uint32_t i = 0; (sl = slot_next(&st->slices, &i));) {
+		sl_slice_spec_free(sl->spec);
+		free(sl);
+	}
+	slots_free(&st->svcs);
+	slots_free(&st->slices);
+	sl_index_free(&st->svc_by_name);
+	sl_index_free(&st->slice_by_name);
+	sl_index_free(&st->slice_by_owner);
+	sl_index_free(&st->svc_by_frontend);
+	free(st);
+}
+
+void sl_svc_store_counts(const struct sl_svc_store *st, unsigned *ret_svcs,
+			 unsigned *ret_slices, size_t *ret_bytes)
+{
+	*ret_svcs = st->svcs.used;
+	*ret_slices = st->slices.used;
+	*ret_bytes = sizeof(*st) + st->bytes +
+		     (size_t)(st->svcs.cap + st->slices.cap) * (sizeof(void *) + sizeof(uint32_t)) +
+		     sl_index_bytes(&st->svc_by_name) + sl_index_bytes(&st->slice_by_name) +
+		     sl_index_bytes(&st->slice_by_owner) + sl_index_bytes(&st->svc_by_frontend);
+}
+
+/* Lookups. */
+
+struct sl_model_svc *sl_model_svc_find(const struct sl_model *m, const char *ns,
+				       const char *name)
+{
+	const struct sl_svc_store *st = sl_model_svcs(m);
+	struct key k = { ns, name };
+	int64_t id = sl_index_find(&st->svc_by_name, name_hash(ns, name), svc_match, st, &k);
+	return id < 0 ? NULL : st->svcs.obj[id];
+}
+
+struct sl_model_slice *sl_model_slice_find(const struct sl_model *m, const char *ns,
+					   const char *name)
+{
+	const struct sl_svc_store *st = sl_model_svcs(m);
+	struct key k = { ns, name };
+	int64_t id = sl_index_find(&st->slice_by_name, name_hash(ns, name), slice_match, st, &k);
+	return id < 0 ? NULL : st->slices.obj[id];
+}
+
+struct sl_model_svc *sl_model_svc_next(const struct sl_model *m, uint32_t *id)
+{
+	return slot_next(&sl_model_svcs(m)->svcs, id);
+}
+
+struct sl_model_slice *sl_model_slice_next(const struct sl_model *m, uint32_t *id)
+{
+	return slot_next(&sl_model_svcs(m)->slices, id);
+}
+
+static int64_t owner_head(const struct sl_svc_store *st, const char *ns, const char *svc)
+{
+	struct key k = { ns, svc };
+	return svc[0] ? sl_index_find(&st->slice_by_owner, name_hash(ns, svc), owner_match, st,
+				      &k)
+		      : -1;
+}
+
+struct sl_model_slice *sl_model_svc_slice_next(const struct sl_model *m, const char *ns,
+					       const char *svc, uint32_t *cursor)
+{
+	const struct sl_svc_store *st = sl_model_svcs(m);
+	int64_t head = owner_head(st, ns, svc);
+	if (head < 0)
+		return NULL;
+	/* The cursor is the last slice returned; the walk ends back at the head. */
+	uint32_t next = *cursor == NONE ? (uint32_t)head
+					: ((struct sl_model_slice *)st->slices.obj[*cursor])->next;
+	if (*cursor != NONE && next == (uint32_t)head)
+		return NULL;
+	*cursor = next;
+	return st->slices.obj[next];
+}
+
+/* Owner rings: the slices of one ns/service-name are a ring; the index holds one. */
+
+static int ring_link(struct sl_svc_store *st, struct sl_model_slice *s)
+{
+	s->prev = s->next = s->id;
+	if (!s->spec->service[0])
+		return 0;
+	int64_t head = owner_head(st, s->spec->namespace, s->spec->service);
+	if (head < 0)
+		return sl_index_add(&st->slice_by_owner,
+				    name_hash(s->spec->namespace, s->spec->service), s->id);
+	struct sl_model_slice *h = st->slices.obj[head], *n = st->slices.obj[h->next];
+	s->prev = h->id;
+	s->next = n->id;
+	h->next = s->id;
+	n->prev = s->id;
+	return 0;
+}
+
+static void ring_unlink(struct sl_svc_store *st, struct sl_model_slice *s)
+{
+	if (!s->spec->service[0])
+		return;
+	uint64_t h = name_hash(s->spec->namespace, s->spec->service);
+	int64_t head = owner_head(st, s->spec->namespace, s->spec->service);
+	if (s->next == s->id) {
+		sl_index_del(&st->slice_by_owner, h, s->id);
+		return;
+	}
+	((struct sl_model_slice *)st->slices.obj[s->prev])->next = s->next;
+	((struct sl_model_slice *)st->slices.obj[s->next])->prev = s->prev;
+	if (head == s->id) { /* a delete then an add: never grows the index */
+		sl_index_del(&st->slice_by_owner, h, s->id);
+		sl_index_add(&st->slice_by_owner, h, s->next);
+	}
+	s->prev = s->next = s->id;
+}
+
+/* Frontends: every ip:port/protocol (cluster, external and ingress IPs) and node
+ * port/protocol (node ports, the health-check node port) of a proxied Service, indexed so
+ * that two Services never claim the same one. */
+
+struct fe_key {
+	bool node_port;     /* a port on every node address; ip unset */
+	struct sl_ip ip;
+	uint16_t port;
+	uint8_t proto;
+	int port_idx;       /* spec.ports index, -1 for the health-check node port */
+	uint32_t not_id;    /* lookups: ignore this Service */
+};
+
+static uint64_t fe_hash(const struct fe_key *k)
+{
+	uint64_t h = k->node_port ? 0x6e6f6465706f7274ull : sl_ip_hash(k->ip);
+	return (h ^ ((uint64_t)k->port << 8 | k->proto)) * 0x9e3779b97f4a7c15ull;
+}
+
+static bool fe_same(const struct fe_key *a, const struct fe_key *b)
+{
+	return a->node_port == b->node_port && a->port == b->port && a->proto == b->proto &&
+	       (a->node_port || sl_ip_eq(a->ip, b->ip));
+}
+
+/* Call fn for each frontend of sp (a proxied spec) until it returns non-zero. */
+static int fe_each(const struct sl_svc_spec *sp, int (*fn)(void *, const struct fe_key *),
+		   void *arg)
+{
+	const struct sl_ip *lists[] = { sp->cluster_ips, sp->external_ips, sp->lb_ips };
+	unsigned counts[] = { sp->n_cluster_ips, sp->n_external_ips, sp->n_lb_ips };
+	int rc;
+	for (unsigned p = 0; p < sp->n_ports; p++) {
+		const struct sl_svc_port *pt = &sp->ports[p];
+		struct fe_key k = { .port = pt->port, .proto = pt->protocol, .port_idx = (int)p };
+		for (unsigned l = 0; l < 3; l++)
+			for (unsigned i = 0; i < counts[l]; i++) {
+				k.ip = lists[l][i];
+				if ((rc = fn(arg, &k)))
+					return rc;
+			}
+		if (pt->node_port) {
+			struct fe_key n = { .node_port = true, .port = pt->node_port,
+					    .proto = pt->protocol, .port_idx = (int)p };
+			if ((rc = fn(arg, &n)))
+				return rc;
+		}
+	}
+	if (sp->health_check_node_port) {
+		struct fe_key n = { .node_port = true, .port = sp->health_check_node_port,
+				    .proto = IPPROTO_TCP, .port_idx = -1 };
+		return fn(arg, &n);
+	}
+	return 0;
+}
+
+static int fe_has_one(void *arg, const struct fe_key *k)
+{
+	return fe_same(arg, k);
+}
+
+static bool fe_match(const void *ctx, uint32_t id, const void *key)
+{
+	const struct sl_svc_store *st = ctx;
+	const struct sl_model_svc *s = st->svcs.obj[id];
+	const struct fe_key *k = key;
+	return id != k->not_id && s && fe_each(s->spec, fe_has_one, (void *)k);
+}
+
+struct fe_ctx {
+	struct sl_svc_store *st;
+	uint32_t id;
+	unsigned done; /* adds so far, to undo a failed fe_add */
+};
+
+static int fe_add_one(void *arg, const struct fe_key *k)
+{
+	struct fe_ctx *c = arg;
+	if (sl_index_add(&c->st->svc_by_frontend, fe_hash(k), c->id) < 0)
+		return -ENOMEM;
+	c->done++;
+	return 0;
+}
+
+static int fe_del_one(void *arg, const struct fe_key *k)
+{
+	struct fe_ctx *c = arg;
+	if (c->done == 0)
+		return 1;
+	sl_index_del(&c->st->svc_by_frontend, fe_hash(k), c->id);
+	c->done--;
+	return 0;
+}
+
+/* Index (or unindex) the frontends of s with spec sp. fe_add returns 0 or -ENOMEM (then
+ * nothing of it stays). */
+static void fe_del(struct sl_svc_store *st, uint32_t id, const struct sl_svc_spec *sp)
+{
+	struct fe_ctx c = { st, id, UINT32_MAX };
+	if (sl_svc_proxied(sp))
+		fe_each(sp, fe_del_one, &c);
+}
+
+static int fe_add(struct sl_svc_store *st, uint32_t id, const struct sl_svc_spec *sp)
+{
+	struct fe_ctx c = { st, id, 0 };
+	if (!sl_svc_proxied(sp) || fe_each(sp, fe_add_one, &c) == 0)
+		return 0;
+	fe_each(sp, fe_del_one, &c); /* the first c.done keys */
+	return -ENOMEM;
+}
+
+/* The first frontend of s that another Service holds: 0, or 1 with err set. */
+struct fe_check {
+	const struct sl_svc_store *st;
+	const struct sl_model_svc *s;
+	char *err;
+	size_t errlen;
+};
+
+static int fe_check_one(void *arg, const struct fe_key *k)
+{
+	struct fe_check *c = arg;
+	struct fe_key q = *k;
+	q.not_id = c->s->id;
+	int64_t o = sl_index_find(&c->st->svc_by_frontend, fe_hash(&q), fe_match, c->st, &q);
+	if (o < 0)
+		return 0;
+	const struct sl_svc_spec *os = ((struct sl_model_svc *)c->st->svcs.obj[o])->spec;
+	const char *proto = k->proto == IPPROTO_UDP ? "UDP" : k->proto == IPPROTO_SCTP ? "SCTP"
+											: "TCP";
+	char ip[SL_IP_STR_MAX], field[48];
+	if (k->port_idx < 0)
+		snprintf(field, sizeof(field), "spec.healthCheckNodePort");
+	else
+		snprintf(field, sizeof(field), "spec.ports[%d]%s", k->port_idx,
+			 k->node_port ? ".nodePort" : "");
+	if (k->node_port)
+		snprintf(c->err, c->errlen, "%s: node port %u/%s is already used by service %s/%s",
+			 field, k->port, proto, os->namespace, os->name);
+	else
+		snprintf(c->err, c->errlen, "%s: %s:%u/%s is already a frontend of service %s/%s",
+			 field, sl_ip_fmt(k->ip, ip), k->port, proto, os->namespace, os->name);
+	return 1;
+}
+
+/* Storage of one change, and its undo. Specs are swapped, never copied. */
+
+struct undo {
+	enum sl_k8s_kind kind;
+	void *obj;        /* struct sl_model_svc / sl_model_slice */
+	void *old_spec;   /* replaced: the previous spec; NULL when created */
+	bool created;
+	bool deleted;     /* removed from slots and indexes; freed at commit */
+};
+
+static int svc_store(struct sl_svc_store *st, const struct sl_model *m, struct sl_k8s_op *op,
+		     struct undo *u, char *err, size_t errlen)
+{
+	const char *ns = op->del ? op->namespace : op->svc->namespace;
+	const char *name = op->del ? op->name : op->svc->name;
+	struct sl_model_svc *s = sl_model_svc_find(m, ns, name);
+	*u = (struct undo){ .kind = SL_K8S_SERVICE, .obj = s };
+	if (op->del) {
+		if (!s)
+			return ERR("service %s/%s not found", ns, name), -ENOENT;
+		fe_del(st, s->id, s->spec);
+		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
+		slot_put(&st->svcs, s->id);
+		u->deleted = true;
+		return 0;
+	}
+	if (s) {
+		fe_del(st, s->id, s->spec);
+		if (fe_add(st, s->id, op->svc) < 0) {
+			fe_add(st, s->id, s->spec); /* back: the index does not grow */
+			return ERR("out of memory"), -ENOMEM;
+		}
+		u->old_spec = s->spec;
+		st->bytes += svc_spec_bytes(op->svc) - svc_spec_bytes(s->spec);
+		s->spec = op->svc;
+		return 0;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return ERR("out of memory"), -ENOMEM;
+	int rc = slot_take(&st->svcs, &s->id);
+	if (rc < 0) {
+		free(s);
+		return rc == -ENOSPC ? ERR("service limit reached (%u)", st->svcs.limit)
+				     : ERR("out of memory"), rc;
+	}
+	s->spec = op->svc;
+	s->born = st->batch;
+	st->svcs.obj[s->id] = s;
+	if (sl_index_add(&st->svc_by_name, name_hash(ns, name), s->id) < 0) {
+		slot_put(&st->svcs, s->id);
+		free(s);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	if (fe_add(st, s->id, s->spec) < 0) {
+		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
+		slot_put(&st->svcs, s->id);
+		free(s);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	st->bytes += sizeof(*s) + svc_spec_bytes(s->spec);
+	u->obj = s;
+	u->created = true;
+	return 0;
+}
+
+static void svc_unstore(struct sl_svc_store *st, struct undo *u)
+{
+	struct sl_model_svc *s = u->obj;
+	uint64_t h = name_hash(s->spec->namespace, s->spec->name);
+	/* Re-adding what a delete removed never grows an index. */
+	if (u->deleted) {
+		slot_restore(&st->svcs, s->id);
+		st->svcs.obj[s->id] = s;
+		sl_index_add(&st->svc_by_name, h, s->id);
+		fe_add(st, s->id, s->spec);
+	} else if (u->created) {
+		fe_del(st, s->id, s->spec);
+		sl_index_del(&st->svc_by_name, h, s->id);
+		slot_put(&st->svcs, s->id);
+		st->bytes -= sizeof(*s) + svc_spec_bytes(s->spec);
+		free(s); /* its spec stays the op's */
+	} else {
+		fe_del(st, s->id, s->spec);
+		st->bytes += svc_spec_bytes(u->old_spec) - svc_spec_bytes(s->spec);
+		s->spec = u->old_spec;
+		fe_add(st, s->id, s->spec);
+	}
+}
+
+static int slice_store(struct sl_svc_store *st, const struct sl_model *m,
+		       struct sl_k8s_op *op, struct undo *u, char *err, size_t errlen)
+{
+	const char *ns = op->del ? op->namespace : op->slice->namespace;
+	const char *name = op->del ? op->name : op->slice->name;
+	struct sl_model_slice *s = sl_model_slice_find(m, ns, name);
+	*u = (struct undo){ .kind = SL_K8S_SLICE, .obj = s };
+	if (op->del) {
+		if (!s)
+			return ERR("endpointslice %s/%s not found", ns, name), -ENOENT;
+		ring_unlink(st, s);
+		sl_index_del(&st->slice_by_name, name_hash(ns, name), s->id);
+		slot_put(&st->slices, s->id);
+		u->deleted = true;
+		return 0;
+	}
+	if (s) {
+		ring_unlink(st, s);
+		u->old_spec = s->spec;
+		st->bytes += slice_spec_bytes(op->slice) - slice_spec_bytes(s->spec);
+		s->spec = op->slice;
+		if (ring_link(st, s) < 0) {
+			s->spec = u->old_spec;
+			st->bytes -= slice_spec_bytes(op->slice) - slice_spec_bytes(s->spec);
+			ring_link(st, s); /* back where it was: the index does not grow */
+			return ERR("out of memory"), -ENOMEM;
+		}
+		return 0;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return ERR("out of memory"), -ENOMEM;
+	int rc = slot_take(&st->slices, &s->id);
+	if (rc < 0) {
+		free(s);
+		return rc == -ENOSPC ? ERR("endpointslice limit reached (%u)", st->slices.limit)
+				     : ERR("out of memory"), rc;
+	}
+	s->spec = op->slice;
+	st->slices.obj[s->id] = s;
+	if (sl_index_add(&st->slice_by_name, name_hash(ns, name), s->id) < 0) {
+		slot_put(&st->slices, s->id);
+		free(s);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	if (ring_link(st, s) < 0) {
+		sl_index_del(&st->slice_by_name, name_hash(ns, name), s->id);
+		slot_put(&st->slices, s->id);
+		free(s);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	st->bytes += sizeof(*s) + slice_spec_bytes(s->spec);
+	u->obj = s;
+	u->created = true;
+	return 0;
+}
+
+static void slice_unstore(struct sl_svc_store *st, struct undo *u)
+{
+	struct sl_model_slice *s = u->obj;
+	uint64_t h = name_hash(s->spec->namespace, s->spec->name);
+	if (u->deleted) {
+		slot_restore(&st->slices, s->id);
+		st->slices.obj[s->id] = s;
+		sl_index_add(&st->slice_by_name, h, s->id);
+		ring_link(st, s);
+	} else if (u->created) {
+		ring_unlink(st, s);
+		sl_index_del(&st->slice_by_name, h, s->id);
+		slot_put(&st->slices, s->id);
+		st->bytes -= sizeof(*s) + slice_spec_bytes(s->spec);
+		free(s);
+	} else {
+		ring_unlink(st, s);
+		st->bytes += slice_spec_bytes(u->old_spec) - slice_spec_bytes(s->spec);
+		s->spec = u->old_spec;
+		ring_link(st, s);
+	}
+}
+
+/* Hooks. */
+
+/* Tell the hooks s's current state. Returns 0 or the hook's error. */
+static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone, char *err,
+		    size_t errlen)
+{
+	const struct sl_model_hooks *h = sl_model_hooks(m);
+	if (gone || !sl_svc_proxied(s->spec)) {
+		if (s->hooked && h->svc_deleted)
+			h->svc_deleted(h->ctx, s);
+		s->hooked = false;
+		return 0;
+	}
+	if (!h->svc_changed) {
+		s->hooked = true;
+		return 0;
+	}
+	struct sl_svc_view *v;
+	int rc = sl_svc_view_build(m, s, &v);
+	if (rc < 0)
+		return ERR("out of memory"), rc;
+	rc = h->svc_changed(h->ctx, v, err, errlen);
+	sl_svc_view_free(v);
+	if (rc < 0)
+		return rc;
+	s->hooked = true;
+	return 0;
+}
+
+/* The Services a batch touched: each once (by mark), deleted ones flagged. */
+struct touched {
+	struct sl_model_svc *s;
+	bool gone;    /* deleted by the batch */
+	bool created; /* created by the batch */
+	bool synced;  /* the hooks were told */
+};
+
+static void touch(struct sl_svc_store *st, struct touched *t, unsigned *n,
+		  struct sl_model_svc *s, bool gone)
+{
+	if (!s || s->mark == st->batch)
+		return;
+	s->mark = st->batch;
+	t[(*n)++] = (struct touched){ s, gone, s->born == st->batch, false };
+}
+
+static void touch_owner(struct sl_svc_store *st, const struct sl_model *m, struct touched *t,
+			unsigned *n, const struct sl_slice_spec *sp)
+{
+	if (sp && sp->service[0])
+		touch(st, t, n, sl_model_svc_find(m, sp->namespace, sp->service), false);
+}
+
+static void undo_all(struct sl_svc_store *st, struct undo *u, unsigned n)
+{
+	while (n--) {
+		if (u[n].kind == SL_K8S_SERVICE)
+			svc_unstore(st, &u[n]);
+		else
+			slice_unstore(st, &u[n]);
+	}
+}
+
+int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
+		       size_t errlen)
+{
+	struct sl_svc_store *st = sl_model_svcs(m);
+	char why[400];
+	int rc = 0;
+	if (n == 0)
+		return 0;
+	struct undo *u = calloc(n, sizeof(*u));
+	struct touched *t = calloc(2 * (size_t)n, sizeof(*t)); /* a slice touches <= 2 */
+	if (!u || !t) {
+		free(u);
+		free(t);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	/* 1. Store every change; a failure undoes the ones before (no hook was called). */
+	st->batch++;
+	unsigned i, nt = 0;
+	for (i = 0; i < n; i++) {
+		if (!ops[i].del && !(ops[i].kind == SL_K8S_SERVICE ? (void *)ops[i].svc
+								   : (void *)ops[i].slice)) {
+			undo_all(st, u, i); /* an op already applied (its spec taken) */
+			snprintf(why, sizeof(why), "nothing to apply");
+			sl_model_err_path(err, errlen, ops[i].path[0] ? ops[i].path : "object", why,
+					  false);
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = ops[i].kind == SL_K8S_SERVICE ? svc_store(st, m, &ops[i], &u[i], why, sizeof(why))
+						   : slice_store(st, m, &ops[i], &u[i], why, sizeof(why));
+		if (rc < 0) {
+			undo_all(st, u, i);
+			sl_model_err_path(err, errlen, ops[i].path[0] ? ops[i].path : "object", why,
+					  false);
+			goto out;
+		}
+	}
+	/* 2. No two Services on one frontend (checked once all is stored: a batch may move a
+	 * cluster IP from one Service to another). */
+	for (i = 0; i < n; i++) {
+		struct sl_model_svc *s = u[i].obj;
+		if (u[i].kind != SL_K8S_SERVICE || u[i].deleted || st->svcs.obj[s->id] != s ||
+		    !sl_svc_proxied(s->spec))
+			continue;
+		struct fe_check c = { st, s, why, sizeof(why) };
+		if (fe_each(s->spec, fe_check_one, &c)) {
+			undo_all(st, u, n);
+			snprintf(err, errlen, "%s%s%s", ops[i].path, ops[i].path[0] ? "." : "", why);
+			rc = -EEXIST;
+			goto out;
+		}
+	}
+	/* 3. The Services touched: deleted ones first (frees frontends before others take
+	 * them), then the Services applied, then the owners of the slices changed. */
+	for (i = 0; i < n; i++)
+		if (u[i].kind == SL_K8S_SERVICE && u[i].deleted)
+			touch(st, t, &nt, u[i].obj, true);
+	for (i = 0; i < n; i++)
+		if (u[i].kind == SL_K8S_SERVICE)
+			touch(st, t, &nt, u[i].obj, false);
+	for (i = 0; i < n; i++) {
+		if (u[i].kind == SL_K8S_SLICE) {
+			struct sl_model_slice *s = u[i].obj;
+			touch_owner(st, m, t, &nt, u[i].old_spec);
+			touch_owner(st, m, t, &nt, s->spec);
+		}
+	}
+	/* 4. Tell the hooks. */
+	for (i = 0; i < nt; i++) {
+		if ((rc = svc_sync(m, t[i].s, t[i].gone, why, sizeof(why))) < 0)
+			break;
+		t[i].synced = true;
+	}
+	if (rc < 0) {
+		char path[160];
+		snprintf(path, sizeof(path), "service %s/%s", t[i].s->spec->namespace,
+			 t[i].s->spec->name);
+		sl_model_err_path(err, errlen, path, why, false);
+		/* Undo: created Services leave the tables, then the model is restored, then the
+		 * others are told their restored state. */
+		for (unsigned k = 0; k < i; k++)
+			if (t[k].created)
+				svc_sync(m, t[k].s, true, why, sizeof(why));
+		undo_all(st, u, n);
+		for (unsigned k = 0; k < i; k++)
+			if (!t[k].created && svc_sync(m, t[k].s, false, why, sizeof(why)) < 0)
+				fprintf(stderr, "sluiced: service %s/%s: restoring after a failed "
+					"batch: %s\n", t[k].s->spec->namespace, t[k].s->spec->name, why);
+		goto out;
+	}
+	/* 5. Commit: the model owns the applied specs; free what was replaced or deleted. */
+	for (i = 0; i < n; i++) {
+		if (u[i].kind == SL_K8S_SERVICE) {
+			struct sl_model_svc *s = u[i].obj;
+			sl_svc_spec_free(u[i].old_spec);
+			if (u[i].deleted) {
+				st->bytes -= sizeof(*s) + svc_spec_bytes(s->spec);
+				sl_svc_spec_free(s->spec);
+				free(s);
+			}
+		} else {
+			struct sl_model_slice *s = u[i].obj;
+			sl_slice_spec_free(u[i].old_spec);
+			if (u[i].deleted) {
+				st->bytes -= sizeof(*s) + slice_spec_bytes(s->spec);
+				sl_slice_spec_free(s->spec);
+				free(s);
+			}
+		}
+		ops[i].svc = NULL;
+		ops[i].slice = NULL;
+	}
+out:
+	free(u);
+	free(t);
+	return rc;
+}
+
+static int del_one(struct sl_model *m, enum sl_k8s_kind kind, const char *ns, const char *name,
+		   char *err, size_t errlen)
+{
+	struct sl_k8s_op op = { .kind = kind, .del = true };
+	snprintf(op.namespace, sizeof(op.namespace), "%s", ns);
+	snprintf(op.name, sizeof(op.name), "%s", name);
+	char why[320];
+	int rc = sl_model_k8s_apply(m, &op, 1, why, sizeof(why));
+	if (rc < 0) /* without the op's path: "object: service x not found" reads badly */
+		snprintf(err, errlen, "%s", strncmp(why, "object: ", 8) ? why : why + 8);
+	return rc;
+}
+
+int sl_model_svc_del(struct sl_model *m, const char *ns, const char *name, char *err,
+		     size_t errlen)
+{
+	return del_one(m, SL_K8S_SERVICE, ns, name, err, errlen);
+}
+
+int sl_model_slice_del(struct sl_model *m, const char *ns, const char *name, char *err,
+		       size_t errlen)
+{
+	return del_one(m, SL_K8S_SLICE, ns, name, err, errlen);
+}
