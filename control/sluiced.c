@@ -21,6 +21,7 @@
 #include "sl_config.h"
 #include "core/sl_show.h"
 #include "model/sl_model.h"
+#include "lb/sl_lbctl.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
 
@@ -180,7 +181,11 @@ int main(int argc, char **argv)
 		rc = -ENOMEM;
 		goto out_dp;
 	}
-	if ((rc = sl_net_init(&conf, model, err, sizeof(err))) < 0 ||
+	struct sl_model_hooks hooks = { 0 };
+	sl_net_hooks(&hooks);
+	sl_lbctl_hooks(&hooks, conf.ct_size);
+	sl_model_set_hooks(model, &hooks);
+	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: cannot create the event loop: %s\n", strerror(errno));
 		goto out_state;
 	}
+	sl_lbctl_start(loop);
 	if ((rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
@@ -233,6 +239,7 @@ out_state:
 	rte_eal_mp_wait_lcore();
 	sl_model_destroy(model); /* detaches every pod */
 	sl_net_fini();
+	sl_lbctl_fini();
 out_dp:
 	sl_dp_fini();
 out_eal:

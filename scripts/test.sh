@@ -60,6 +60,8 @@ stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
 	env SL_BUILD=build bash tests/cni/cni_exec.sh
 stage "integration: Services and EndpointSlices through sluicectl apply/delete/show" \
 	env SL_BUILD=build bash tests/integration/services_api.sh
+stage "integration: Services in the fast path (ClusterIP over two nodes, TCP/UDP, reject, backend removal)" \
+	env SL_BUILD=build bash tests/integration/services.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

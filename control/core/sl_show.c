@@ -8,6 +8,7 @@
 #include "core/sl_cmd.h"
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/lb/lb_table.h"
 #include "drivers/sl_vhost.h"
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
@@ -373,6 +374,15 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		cJSON *mb = cJSON_AddObjectToObject(o, "mbufs");
 		cJSON_AddNumberToObject(mb, "total", sl_dp.pool->size);
 		cJSON_AddNumberToObject(mb, "available", rte_mempool_avail_count(sl_dp.pool));
+		if (sl_lb.services) { /* created with the first Service */
+			cJSON *ct = cJSON_AddObjectToObject(o, "conntrack");
+			cJSON_AddNumberToObject(ct, "entries", sl_ct_count());
+			cJSON_AddNumberToObject(ct, "size", sl_ct.conf.size);
+			cJSON_AddNumberToObject(ct, "insert_failed", (double)atomic_load(&sl_ct.insert_failed));
+			cJSON_AddNumberToObject(ct, "aged", (double)sl_ct.aged);
+			cJSON_AddNumberToObject(ct, "flushed", (double)sl_ct.flushed);
+			cJSON_AddNumberToObject(ct, "frontends", sl_lb.n_services);
+		}
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
 		cJSON_AddNumberToObject(rcu, "wait_ms",

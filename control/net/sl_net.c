@@ -251,7 +251,7 @@ static void route_del(void *ctx, struct sl_model_route *mr)
 
 /* Set-up. */
 
-int sl_net_init(const struct sl_config *c, struct sl_model *m, char *err, size_t errlen)
+int sl_net_init(const struct sl_config *c, char *err, size_t errlen)
 {
 	int rc;
 	memset(&net, 0, sizeof(net));
@@ -275,11 +275,17 @@ int sl_net_init(const struct sl_config *c, struct sl_model *m, char *err, size_t
 	    (rc = fib_set(sl_cidr_host(c->node_ip), nh_node)) < 0)
 		return ERR("cannot install base routes: %s", strerror(-rc)), rc;
 
-	sl_model_set_hooks(m, &(struct sl_model_hooks){
-				      .pod_add = pod_add, .pod_del = pod_del,
-				      .node_add = node_add, .node_del = node_del,
-				      .route_add = route_add, .route_del = route_del });
 	return 0;
+}
+
+void sl_net_hooks(struct sl_model_hooks *h)
+{
+	h->pod_add = pod_add;
+	h->pod_del = pod_del;
+	h->node_add = node_add;
+	h->node_del = node_del;
+	h->route_add = route_add;
+	h->route_del = route_del;
 }
 
 void sl_net_fini(void)

@@ -1,7 +1,7 @@
 /* The reconciler: turns model changes (control/model/) into dataplane table changes (ports,
  * next hops, FIB, neighbours), published without stopping or waiting for the workers
- * (sl_dp_defer). It installs the node's own routes and registers itself as the model's
- * hooks. Control thread only. */
+ * (sl_dp_defer). It installs the node's own routes; its hooks are the model's pod, node and
+ * route hooks. Control thread only. */
 #pragma once
 #include <stddef.h>
 
@@ -12,9 +12,11 @@
 
 #define SL_MAX_PODS 1000 /* pods with a port on this node */
 
-/* Open the ports, install the base routes and hook into m. c is copied. Workers must be
- * set up (sl_dp_init) but may run. Returns 0 or -errno with err set. */
-int sl_net_init(const struct sl_config *c, struct sl_model *m, char *err, size_t errlen);
+/* Open the ports and install the base routes. c is copied. Workers must be set up
+ * (sl_dp_init) but may run. Returns 0 or -errno with err set. */
+int sl_net_init(const struct sl_config *c, char *err, size_t errlen);
+/* Set the pod, node and route hooks in h (for sl_model_set_hooks). */
+void sl_net_hooks(struct sl_model_hooks *h);
 /* Close the ports (after the model's objects were deleted and workers stopped). */
 void sl_net_fini(void);
 /* The configuration the reconciler runs with (uplink queues as opened). */

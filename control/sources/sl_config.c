@@ -398,8 +398,8 @@ static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
 static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
-					     "icmp", "pods", "nodes", "routes", "services",
-					     "endpointslices", NULL };
+					     "icmp", "conntrack", "pods", "nodes", "routes",
+					     "services", "endpointslices", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "gateway", "gateway_mac", "pod_mtu", NULL };
 	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", NULL };
@@ -408,6 +408,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const workers_known[] = { "count", "idle_backoff",
 						     "idle_sleep_max_us", NULL };
 	static const char *const icmp_known[] = { "rate_per_sec", NULL };
+	static const char *const ct_known[] = { "size", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -494,6 +495,11 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "icmp"))) {
 		TRY(check_fields(o, "icmp", icmp_known, err, n));
 		TRY(get_uint(o, "icmp", "rate_per_sec", 1, 1000000, &c->icmp_rate, err, n));
+	}
+	c->ct_size = 0; /* the default (dataplane/ct/ct.h) */
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "conntrack"))) {
+		TRY(check_fields(o, "conntrack", ct_known, err, n));
+		TRY(get_uint(o, "conntrack", "size", 1024, 1u << 24, &c->ct_size, err, n));
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

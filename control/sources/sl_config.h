@@ -41,6 +41,7 @@ struct sl_config {
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;
 	unsigned icmp_rate;            /* ICMP errors per second per worker */
+	unsigned ct_size;              /* conntrack entries for Services; 0 = the default */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

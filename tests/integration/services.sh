@@ -1,0 +1,145 @@
+#!/bin/bash
+# Services in the fast path, end to end: two sluice nodes (scripts/lib/topo.sh), backends on
+# pods of both nodes (tests/integration/svc_backend.py: each answers with its name and the
+# client address it saw), a ClusterIP Service applied with `sluicectl apply -f` on both
+# nodes, clients in pods (svc_client.py):
+#   TCP and UDP to the cluster IP reach backends on both nodes, the backend sees the pod's
+#   own address (no SNAT), from either node; a Service without endpoints refuses at once
+#   (ICMP port unreachable -> ECONNREFUSED), as kube-proxy does; a backend removed from the
+#   slice gets no new flows, and a UDP flow that used it moves to a live backend with its
+#   next datagram (conntrack flushed); a deleted Service no longer answers.
+# Usage (root, repo root): SL_BUILD=build bash tests/integration/services.sh
+set -u
+cd "$(dirname "$0")/../.."
+export SL_PREFIX=${SL_PREFIX:-slsx-} SL_RUN=${SL_RUN:-/tmp/slsx-run}
+export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
+source scripts/lib/topo.sh
+source scripts/lib/check.sh
+BACKENDS=()
+cleanup() {
+	for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	topo_down
+	rm -rf "$SL_RUN"
+}
+trap cleanup EXIT
+topo_up
+mkdir -p "$SL_RUN"
+
+# Each node's config with a small conntrack table (the default, 1M flows, needs ~270 MiB).
+for n in 1 2; do
+	node_config $n | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+c["conntrack"] = {"size": 65536}
+print(json.dumps(c))' >"$SL_RUN/n$n.json"
+	node_start $n "$SL_RUN/n$n.json" || exit 1
+done
+wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
+
+for p in p1b p2a; do
+	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
+	BACKENDS+=($!)
+done
+wait_listen p1b 8080 && wait_listen p2a 8080 || exit 1
+
+# slices FILE ENDPOINT...: the Services (web: 80/TCP -> http, 53/UDP -> dns; empty: no
+# endpoints) and web's EndpointSlice with the given endpoints (IP=NODE), as a List.
+objects() {
+	python3 - "$@" <<'PY'
+import json, sys
+def svc(name, ip, ports):
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
+                     "ports": ports}}
+eps = [{"addresses": [a], "conditions": {"ready": True}, "nodeName": n}
+       for a, n in (e.split("=") for e in sys.argv[1:])]
+web_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": "web-abc12", "namespace": "default",
+                          "labels": {"kubernetes.io/service-name": "web"}},
+             "addressType": "IPv4", "endpoints": eps,
+             "ports": [{"name": "http", "port": 8080, "protocol": "TCP"},
+                       {"name": "dns", "port": 8080, "protocol": "UDP"}]}
+items = [svc("web", "10.96.0.10", [
+             {"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"},
+             {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 8080}]),
+         svc("empty", "10.96.0.20", [{"port": 80, "protocol": "TCP", "targetPort": 80}]),
+         web_slice]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+}
+apply_both() { # apply_both ENDPOINT...: the objects with these endpoints, on both nodes
+	objects "$@" >"$SL_RUN/objs.json" || return 1
+	ctl 1 apply -f "$SL_RUN/objs.json" && ctl 2 apply -f "$SL_RUN/objs.json"
+}
+client() { in_ns "$1" python3 tests/integration/svc_client.py "${@:2}"; }
+# expect JSON_LINE PYTHON_EXPR: the client's result (as r) must satisfy the expression.
+expect() {
+	echo "$1"
+	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+}
+
+check "apply web (backends p1b on node1, p2a on node2) and empty on both nodes" \
+	apply_both 10.244.1.3=node1 10.244.2.2=node2
+out=$(client p1a tcp 10.96.0.10 80 40)
+check "TCP p1a -> 10.96.0.10:80: both backends answer, none fails" \
+	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and not r["errors"]'
+check "... and they see the pod's own address (no SNAT)" expect "$out" 'r["clients"] == ["10.244.1.2"]'
+out=$(client p2b tcp 10.96.0.10 80 30)
+check "TCP p2b (node2) -> 10.96.0.10:80: both backends answer" \
+	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and not r["errors"] and r["clients"] == ["10.244.2.3"]'
+out=$(client p1a udp 10.96.0.10 53 40)
+check "UDP p1a -> 10.96.0.10:53 (targetPort by number): both backends answer" \
+	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and not r["errors"]'
+out=$(client p1a tcp 10.96.0.20 80 3)
+check "a Service without endpoints refuses at once (ICMP port unreachable: ECONNREFUSED)" \
+	expect "$out" 'r["errors"] == {"ECONNREFUSED": 3}'
+check "conntrack holds the flows (show stats)" \
+	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show stats | grep -q '\"conntrack\"'"
+
+# A UDP flow pinned to a backend, then that backend leaves the slice: the next datagram of
+# the same flow (same source port) reaches the other one.
+udp_moves() {
+	in_ns p1a python3 - "$SL_RUN" <<'PY'
+import json, socket, subprocess, sys
+run = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect(("10.96.0.10", 53))
+s.send(b"?")
+first = s.recv(100).decode().split()[0]
+keep = {"p1b": "10.244.2.2=node2", "p2a": "10.244.1.3=node1"}[first]
+open(run + "/keep", "w").write(keep)
+print("first answer from", first, "; keeping", keep, flush=True)
+# the test removes `first` from the slice now (on both nodes), then writes run/removed
+import os, time
+for _ in range(100):
+    if os.path.exists(run + "/removed"):
+        break
+    time.sleep(0.05)
+s.send(b"?")
+second = s.recv(100).decode().split()[0]
+print("after removal:", second)
+sys.exit(0 if second != first else 1)
+PY
+}
+rm -f "$SL_RUN/keep" "$SL_RUN/removed"
+udp_moves >"$SL_RUN/udp.log" 2>&1 &
+udp_pid=$!
+for _ in $(seq 100); do [ -s "$SL_RUN/keep" ] && break; sleep 0.05; done
+check "remove the backend the UDP flow used from the slice" apply_both "$(cat "$SL_RUN/keep")"
+touch "$SL_RUN/removed"
+wait $udp_pid
+udp_rc=$?
+check "the UDP flow's next datagram reaches the live backend (conntrack flushed)" \
+	bash -c "cat $SL_RUN/udp.log; exit $udp_rc"
+keep=$(cat "$SL_RUN/keep"); keep=${keep%%=*}
+live=$([ "$keep" = 10.244.2.2 ] && echo p2a || echo p1b)
+out=$(client p1a tcp 10.96.0.10 80 20)
+check "new TCP flows go only to the backend left ($live)" \
+	expect "$out" "r['answers'] == {'$live': 20}"
+
+check "delete the Service on node 1" ctl 1 delete service default/web
+out=$(client p1a tcp 10.96.0.10 80 2)
+check "... and 10.96.0.10:80 no longer answers from node 1's pods" expect "$out" 'not r["answers"]'
+check_summary
