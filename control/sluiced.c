@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	sl_loop_timer_arm(loop, &reclaim, RECLAIM_MS);
 	while (!sl_dp.quit) {
 		int n = sl_loop_run_once(loop, MAX_WAIT_MS);
+		sl_api_round_end();
 		if (n < 0) {
 			fprintf(stderr, "sluiced: event loop: %s\n", strerror(-n));
 			rc = n;

@@ -7,18 +7,22 @@
 # RCU grace periods. Prints, for adds and for deletes: wall time, the time requests held the
 # control thread's loop (`show stats` api.total_request_ms), RCU grace periods waited for
 # and their total wait (`show stats` rcu). Writes perf/results/control-<time>.json.
-# Usage: sudo perf/control_bench.sh [--pods N] [--no-state]
+# Usage: sudo perf/control_bench.sh [--pods N] [--no-state] [--parallel P]
 #   N <= 1000 (pods with a port on one node); --no-state runs sluiced with --state none, to
-#   show what saving the state file (JSON of every object + fsync per change) costs.
+#   show what saving the state file (JSON of every object + fsync per change) costs;
+#   --parallel P keeps P requests in flight (as kubelet's concurrent CNI ADDs do): changes
+#   that arrive together share one state save (`show stats` api.saves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=1000
 STATE_ARGS=()
+PAR=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pods) N=$2; shift 2 ;;
 	--no-state) STATE_ARGS=(--state none); shift ;;
-	*) echo "usage: $0 [--pods N] [--no-state]" >&2; exit 2 ;;
+	--parallel) PAR=$2; shift 2 ;;
+	*) echo "usage: $0 [--pods N] [--no-state] [--parallel P]" >&2; exit 2 ;;
 	esac
 done
 B=${SL_BUILD:-build}
@@ -55,7 +59,7 @@ for _ in $(seq 100); do ctl version >/dev/null 2>&1 && break; sleep 0.1; done
 stats() { ctl -o json show stats | python3 -c "
 import json, sys
 s = json.load(sys.stdin)
-print(s['api']['total_request_ms'], s['rcu']['grace_periods'], s['rcu']['wait_ms'])"; }
+print(s['api']['total_request_ms'], s['rcu']['grace_periods'], s['rcu']['wait_ms'], s['api']['saves'])"; }
 ip_of() { echo "10.244.$(( ($1 + 2) / 256 )).$(( ($1 + 2) % 256 ))"; }
 mac_of() { printf '02:cb:00:00:%02x:%02x' $(( $1 / 256 )) $(( $1 % 256 )); }
 
@@ -65,13 +69,12 @@ phase() { # phase NAME VERB: N requests, then the deltas
 	t0=$(date +%s%N)
 	for ((i = 0; i < N; i++)); do
 		if [ "$verb" = add ]; then
-			ctl pod add name=p$i interface=vhost-user vhost_mode=server \
-				socket="$RUN/v$i.sock" ip="$(ip_of $i)" mac="$(mac_of $i)" >/dev/null
+			echo "pod add name=p$i interface=vhost-user vhost_mode=server socket=$RUN/v$i.sock ip=$(ip_of $i) mac=$(mac_of $i)"
 		else
-			ctl pod del name=p$i >/dev/null
+			echo "pod del name=p$i"
 		fi
-		[ $((i % 200)) -eq 199 ] && echo "  $name: $((i + 1))/$N" >&2
-	done
+	done | xargs -P "$PAR" -L 1 "$B/control/cli/sluicectl" -s "$RUN/n1.sock" >/dev/null
+	echo "  $name: $N/$N" >&2
 	t1=$(date +%s%N)
 	s1=$(stats)
 	python3 - "$name" "$N" "$((t1 - t0))" "$s0" "$s1" <<'PY'
@@ -81,7 +84,7 @@ a = [float(x) for x in sys.argv[4].split()]
 b = [float(x) for x in sys.argv[5].split()]
 r = {"phase": name, "pods": n, "wall_s": wall_ns / 1e9,
      "control_thread_ms": b[0] - a[0], "grace_periods": int(b[1] - a[1]),
-     "grace_wait_ms": b[2] - a[2]}
+     "grace_wait_ms": b[2] - a[2], "state_saves": int(b[3] - a[3])}
 r["control_ms_per_pod"] = r["control_thread_ms"] / n
 r["grace_periods_per_pod"] = r["grace_periods"] / n
 print(json.dumps(r))
@@ -91,15 +94,16 @@ echo "control_bench: $N vhost-user (server mode) pods, one sluicectl request eac
 add=$(phase add add)
 [ "$(ctl -o json show pods | grep -c '"socket\|"ifname"')" -ge 1 ] || { echo "no pods listed" >&2; exit 1; }
 del=$(phase delete del)
-python3 - "$add" "$del" "$OUT/control-$STAMP.json" <<'PY'
+python3 - "$add" "$del" "$OUT/control-$STAMP.json" "$PAR" <<'PY'
 import json, sys
 rows = [json.loads(sys.argv[1]), json.loads(sys.argv[2])]
-json.dump({"scenario": "pod churn through the API, vhost-user server-mode pods", "phases": rows},
+json.dump({"scenario": "pod churn through the API, vhost-user server-mode pods",
+           "parallel": int(sys.argv[4]), "phases": rows},
           open(sys.argv[3], "w"), indent=2)
-print(f"{'phase':7} {'pods':>5} {'wall s':>7} {'ctl-thread ms':>13} {'ms/pod':>7} {'grace periods':>13} {'per pod':>7} {'grace wait ms':>13}")
+print(f"{'phase':7} {'pods':>5} {'wall s':>7} {'ctl-thread ms':>13} {'ms/pod':>7} {'grace periods':>13} {'per pod':>7} {'grace wait ms':>13} {'saves':>6}")
 for r in rows:
     print(f"{r['phase']:7} {r['pods']:5} {r['wall_s']:7.2f} {r['control_thread_ms']:13.1f} "
           f"{r['control_ms_per_pod']:7.2f} {r['grace_periods']:13} {r['grace_periods_per_pod']:7.2f} "
-          f"{r['grace_wait_ms']:13.1f}")
+          f"{r['grace_wait_ms']:13.1f} {r['state_saves']:6}")
 print(f"results: {sys.argv[3]}")
 PY

@@ -38,6 +38,7 @@ struct client {
 	struct sl_loop_timer deadline;  /* request, then response, must be done by then */
 	char *in;                       /* request bytes so far (NULL once handled) */
 	size_t in_len, in_cap;
+	char *held;                     /* response waiting for the state to be saved */
 	char *out;                      /* response with its newline (NULL while reading) */
 	size_t out_len, out_off;        /* bytes in out, bytes already sent */
 };
@@ -57,6 +58,9 @@ static struct {
 	uint64_t max_handle_ns; /* longest time one request held the loop */
 	uint64_t total_handle_ns; /* time all requests held the loop */
 	size_t in_bytes; /* request buffers of all clients (IN_BUF_BUDGET) */
+	bool dirty;      /* a change this round is not saved yet */
+	unsigned n_held; /* clients whose response waits for the save */
+	uint64_t n_saves; /* state saves (`show stats` api.saves) */
 } api = { .listen_fd = -1 };
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
@@ -66,8 +70,10 @@ static void persist(void)
 	if (!api.state_path)
 		return;
 	uint64_t t0 = sl_loop_now_ns();
+	api.n_saves++;
 	int rc = sl_persist_save(api.state_path, api.model); /* the change stands even if this fails */
 	uint64_t dt = sl_loop_now_ns() - t0;
+	api.total_handle_ns += dt; /* the requests' time: they wait for it */
 	if (dt > SLOW_REQUEST_MS * 1000000ull)
 		RTE_LOG(WARNING, USER1, "api: saving state to %s took %llu ms\n", api.state_path,
 			(unsigned long long)(dt / 1000000));
@@ -137,9 +143,11 @@ static void client_close(struct client *c)
 		c->next->prev = c->prev;
 	api.n_clients--;
 	api.in_bytes -= c->in ? c->in_cap : 0;
+	api.n_held -= c->held != NULL;
 	if (api.accept_paused && sl_loop_fd_mod(api.listen_h, EPOLLIN) == 0)
 		api.accept_paused = false;
 	free(c->in);
+	free(c->held);
 	free(c->out);
 	free(c);
 }
@@ -222,6 +230,7 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "timeouts", (double)api.n_timeouts);
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
 		cJSON_AddNumberToObject(a, "total_request_ms", (double)api.total_handle_ns / 1e6);
+		cJSON_AddNumberToObject(a, "saves", (double)api.n_saves);
 		struct sl_loop_stats ls;
 		sl_loop_get_stats(api.loop, &ls);
 		cJSON *lo = cJSON_AddObjectToObject(o, "loop");
@@ -333,7 +342,7 @@ static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
 		return NULL;
 	}
 	if (sl_cmds[r->cmd].flags & SL_CMD_F_PERSIST)
-		persist();
+		api.dirty = true; /* saved once at the end of the loop round (sl_api_round_end) */
 	return result ? result : cJSON_CreateTrue();
 }
 
@@ -477,7 +486,18 @@ static int client_read(struct client *c)
 	}
 	/* A request ends with the client's end of the stream, or with a newline. */
 	if (eof || (c->in_len && c->in[c->in_len - 1] == '\n')) {
-		client_respond(c, handle(c->in, c->in_len));
+		char *resp = handle(c->in, c->in_len);
+		if (!api.dirty || !resp) {
+			client_respond(c, resp);
+			return 0;
+		}
+		/* A change: the answer goes once the state holds it (sl_api_round_end). */
+		api.in_bytes -= c->in_cap;
+		free(c->in);
+		c->in = NULL;
+		c->held = resp;
+		api.n_held++;
+		sl_loop_timer_cancel(api.loop, &c->deadline);
 		return 0;
 	}
 	return 1;
@@ -504,6 +524,8 @@ static void on_deadline(struct sl_loop_timer *t, void *arg)
 static void on_client(struct sl_loop_fd *h, uint32_t events, void *arg)
 {
 	struct client *c = arg;
+	if (c->held) /* answered at the end of this round */
+		return;
 	if (c->in) {
 		client_read(c);
 		return;
@@ -563,5 +585,22 @@ static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg)
 			api.clients->prev = c;
 		api.clients = c;
 		api.n_clients++;
+	}
+}
+
+void sl_api_round_end(void)
+{
+	if (api.dirty) {
+		api.dirty = false;
+		persist();
+	}
+	for (struct client *c = api.clients, *next; c && api.n_held; c = next) {
+		next = c->next; /* client_respond may close c */
+		if (!c->held)
+			continue;
+		char *text = c->held;
+		c->held = NULL;
+		api.n_held--;
+		client_respond(c, text);
 	}
 }

@@ -30,9 +30,14 @@
 
 /* Create the socket at path (a stale one is replaced) and serve it on loop. After every
  * successful change of persisted state (SL_CMD_F_PERSIST) the state is saved to state_path
- * (NULL: not saved) before the response is sent; a failed save is retried every second.
+ * (NULL: not saved) before the response is sent, once per loop round however many changes
+ * it saw (sl_api_round_end); a failed save is retried every second.
  * Returns 0 or -errno with err set. Control thread. */
 int sl_api_open(struct sl_loop *loop, struct sl_model *model, const char *path,
 		const char *state_path, char *err, size_t errlen);
+/* End of a loop round: save the state once if requests of this round changed it, then send
+ * their responses (a client learns of a change only once it is saved; concurrent changes
+ * share one save). Call after every sl_loop_run_once. Control thread. */
+void sl_api_round_end(void);
 /* Close every client and the socket, unlink it. Control thread. */
 void sl_api_close(void);
