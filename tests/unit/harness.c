@@ -8,6 +8,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_worker.h"
@@ -138,12 +139,20 @@ unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf
 	return rte_ring_dequeue_burst(tx_ring[out], (void **)ret, n, NULL);
 }
 
-void th_reset(void)
+void th_drain(void)
 {
 	struct rte_mbuf *m;
-	for (unsigned i = 0; i < TH_PORTS; i++)
+	for (unsigned i = 0; i < TH_PORTS; i++) {
 		while (rte_ring_dequeue(tx_ring[i], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		while (rte_ring_dequeue(rx_ring[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+}
+
+void th_reset(void)
+{
+	th_drain();
 	memset(sl_dp.workers[0].drops, 0, sizeof(sl_dp.workers[0].drops));
 	th_neigh_resolved(true);
 }
@@ -151,4 +160,29 @@ void th_reset(void)
 uint64_t th_drops(enum sl_drop_reason r)
 {
 	return sl_dp.workers[0].drops[r];
+}
+
+unsigned th_pool_avail(void)
+{
+	return rte_mempool_avail_count(sl_dp.pool);
+}
+
+static unsigned test_avail;
+
+int th_test_setup(void **state)
+{
+	th_drain();
+	test_avail = th_pool_avail();
+	return 0;
+}
+
+int th_test_teardown(void **state)
+{
+	th_drain();
+	unsigned now = th_pool_avail();
+	if (now == test_avail)
+		return 0;
+	fprintf(stderr, "harness: %u free mbufs before the test, %u after: %s\n", test_avail,
+		now, now < test_avail ? "leaked" : "freed twice");
+	return -1;
 }
