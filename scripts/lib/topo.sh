@@ -119,14 +119,31 @@ node_start() {
 	return 1
 }
 
+# node_stop N: SIGTERM to node N's sluiced; it must exit within SL_STOP_SECONDS (default 10)
+# with status 0. Otherwise says so on stderr (with the log's last lines), SIGKILLs it when
+# still running, and returns non-zero: tests assert clean shutdown with
+# `check "..." node_stop N`. Returns 0 when node N is not running.
 node_stop() {
-	local n=$1 pid=${SL_PID[$1]:-}
+	local n=$1 pid=${SL_PID[$1]:-} rc i limit=$(( ${SL_STOP_SECONDS:-10} * 10 ))
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
 	unset "SL_PID[$n]"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < limit; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "sluiced node$n still running ${SL_STOP_SECONDS:-10} s after SIGTERM: SIGKILLed" >&2
+		tail -n 5 "$SL_RUN/node$n.log" >&2 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "sluiced node$n exited with status $rc after SIGTERM" >&2
+		tail -n 5 "$SL_RUN/node$n.log" >&2 2>/dev/null
+		return "$rc"
+	fi
+	return 0
 }
 
 ctl() { local n=$1; shift; "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
@@ -150,10 +167,14 @@ wait_listen() {
 	return 1
 }
 
+# topo_down: stop every node (a node that does not stop cleanly is reported on stderr and
+# makes topo_down return non-zero) and delete the namespaces.
 topo_down() {
-	for n in "${!SL_PID[@]}"; do node_stop "$n"; done
+	local rc=0
+	for n in "${!SL_PID[@]}"; do node_stop "$n" || rc=1; done
 	for n in p1a p1b p2a p2b n1 n2 ul; do
 		ip netns del "$(ns $n)" 2>/dev/null || true
 	done
 	rm -f "/dev/hugepages/${SL_PREFIX}"* 2>/dev/null || true
+	return "$rc"
 }

@@ -14,7 +14,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/two_workers.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slw-} SL_RUN=${SL_RUN:-/tmp/slw-run}
+export SL_PREFIX=${SL_PREFIX:-sl}w-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 export SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0"
 source scripts/lib/topo.sh

@@ -10,7 +10,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vhost.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slv-} SL_RUN=${SL_RUN:-/tmp/slv-run}
+export SL_PREFIX=${SL_PREFIX:-sl}v-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/eal.sh

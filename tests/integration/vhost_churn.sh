@@ -23,7 +23,8 @@
 #   SL_CHURN_ROUNDS (12: 24 kills), SL_CHURN_MAX_S (150), SL_CHURN_SEED (random; printed)
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slvc-} SL_RUN=${SL_RUN:-/tmp/slvc-run}
+export SL_PREFIX=${SL_PREFIX:-sl}vc-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/eal.sh

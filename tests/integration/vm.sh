@@ -10,7 +10,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vm.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slm-} SL_RUN=${SL_RUN:-/tmp/slm-run}
+export SL_PREFIX=${SL_PREFIX:-sl}vm-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 export SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0"
 export SL_UPLINK_PMD=${SL_UPLINK_PMD:-net_af_packet} # two workers: see two_workers.sh
