@@ -67,6 +67,10 @@ stage "integration: restart restores pods, vhost-user ports and routes" \
 	env SL_BUILD=build bash tests/integration/restart.sh
 stage "integration: run-time node/route changes under traffic, static MAC, ARP retry, full neighbour table, bad state file" \
 	env SL_BUILD=build bash tests/integration/runtime_changes.sh
+stage "integration: pods, nodes and routes churned under traffic (no loss, no mbuf leak)" \
+	env SL_BUILD=build bash tests/integration/churn_traffic.sh
+stage "integration: the same churn on the ASan+UBSan build" \
+	env SL_BUILD=build-asan bash tests/integration/churn_traffic.sh
 stage "integration: 260 pods on one node" \
 	env SL_BUILD=build bash tests/integration/many_pods.sh
 stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \

@@ -148,6 +148,33 @@ node_stop() {
 
 ctl() { local n=$1; shift; "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
 
+# mbufs_available N: node N's free mbufs (show stats: mbufs.available, the pool's ring plus
+# every lcore's cache); fails, saying why, when it cannot be read.
+mbufs_available() {
+	local v
+	v=$(ctl "$1" -o json show stats 2>&1 | python3 -c "import json,sys; print(json.load(sys.stdin)['mbufs']['available'])" 2>&1)
+	[[ "$v" =~ ^[0-9]+$ ]] || { echo "node$1: cannot read mbufs.available: $v"; return 1; }
+	echo "$v"
+}
+
+# mbufs_back N BASE [SECONDS]: wait (default 5 s) until node N has exactly BASE free mbufs
+# again, once traffic has stopped. Exact: the count includes the per-lcore mempool caches,
+# and no port sluiced uses keeps mbufs while idle (net_af_xdp refills its fill ring one for
+# one and returns sent frames at once on veths; rte_vhost and the handoff rings hold none
+# once drained), so any difference is a leak (fewer) or a double free (more). Prints the
+# counts; fails when the count cannot be read or does not come back.
+mbufs_back() {
+	local n=$1 base=$2 secs=${3:-5} v i
+	[[ "$base" =~ ^[0-9]+$ ]] || { echo "no baseline (got \"$base\")"; return 1; }
+	for ((i = 0; i < secs * 10; i++)); do
+		v=$(mbufs_available "$n") || { echo "$v"; return 1; }
+		[ "$v" = "$base" ] && { echo "node$n: $v free mbufs, as before"; return 0; }
+		sleep 0.1
+	done
+	echo "node$n: $v free mbufs, $base before: $((base - v)) $([ "$v" -lt "$base" ] && echo leaked || echo "freed twice")"
+	return 1
+}
+
 # Wait until node N has resolved the other node's VTEP.
 wait_vtep() {
 	for _ in $(seq 50); do

@@ -901,7 +901,7 @@ check "ADD: IPAM address outside the pod CIDR -> code 7, address released" add_f
 
 # 7. sluiced stopped and restarted
 check "DEL prep: ADD c4" add_ok c4 ${P}c4 "$T/c4.json"
-node_stop 1
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
 check "sluiced down: ADD -> code 11 and nothing left behind" add_down
 check "sluiced down: STATUS -> code 50" status_is 50
 check "sluiced down: DEL -> code 11 after removing the veth" del_down c4 ${P}c4 "$T/c4.json"

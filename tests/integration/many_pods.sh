@@ -66,4 +66,5 @@ check "no XDP program left on pod veths" \
 	bash -c "! ip netns exec $(ns n1) ip -d link show | grep -q 'prog/xdp.*' || \
 		 [ \$(ip netns exec $(ns n1) ip -d link show | grep -c 'prog/xdp') = 1 ]"
 check "daemon still answers" ctl 1 version
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
 check_summary

@@ -111,6 +111,8 @@ run_case() { # run_case LABEL PMD QUEUES
 	fi
 	check "$label: TX drops under 1 %" few_tx_drops && note "$(tail -1 "$CHECK_OUT")"
 	ctl 1 show workers
+	check "$label: node 1 (two workers) stops cleanly (SIGTERM, exit 0)" node_stop 1
+	check "$label: node 2 stops cleanly" node_stop 2
 	topo_down
 }
 

@@ -114,7 +114,7 @@ check "no offload or size drops" no_bad_drops
 
 # sluiced restarts under the running VM: the pod comes back from the state file and
 # sluiced reconnects to QEMU's socket; the guest's driver renegotiates (no VM restart).
-node_stop 1
+check "sluiced stops cleanly with the VM attached (SIGTERM, exit 0)" node_stop 1
 node_start 1 || exit 1
 connected() { ctl 1 -o json show pods | grep -A8 '"vm1"' | grep -q '"state":.*"connected"'; }
 for _ in $(seq 30); do connected && break; sleep 1; done
@@ -122,4 +122,6 @@ check "after sluiced restarts, the VM is re-attached without restarting" connect
 check "... with both queue pairs enabled again" two_queues
 check "p1a -> VM ping after the restart" in_ns p1a ping -c 3 -i 0.5 -W 3 10.244.1.20
 check "QEMU is still the same process" kill -0 $QEMU
+check "node 1 stops cleanly with the VM connected (SIGTERM, exit 0)" node_stop 1
+check "node 2 stops cleanly" node_stop 2
 check_summary
