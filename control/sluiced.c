@@ -38,7 +38,9 @@ static void usage(FILE *f)
 		"  -c, --config FILE   JSON configuration (default: the embedded one, see --print-default)\n"
 		"  -s, --socket PATH   API socket (default /run/sluice/sluiced.sock)\n"
 		"      --state FILE    where run-time changes persist (default SOCKET.state.json;\n"
-		"                      \"none\" to not persist)\n"
+		"                      \"none\" to not persist); re-applied at start on top of\n"
+		"                      the config; a file that cannot be read is moved to FILE.bad\n"
+		"                      (with a warning) and the config's objects are served\n"
 		"      --check         validate the configuration and exit\n"
 		"      --print-default print the embedded default configuration\n"
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
@@ -61,6 +63,30 @@ static void on_reclaim(struct sl_loop_timer *t, void *arg)
 static void on_signal(int sig)
 {
 	sl_dp.quit = true;
+}
+
+/* A state file that cannot be read or parsed (a crash mid-write on a filesystem without
+ * atomic rename, a hand edit, a disk error) must not keep the node down: say so on stderr,
+ * naming the file and the error, move it aside as <state>.bad for a human to look at (the
+ * next change through the API writes a fresh one) and go on with the config's objects.
+ * Control thread, at start only. */
+static void state_set_aside(const char *state, int rc, const char *why)
+{
+	char bad[4096];
+	if (!why[0])
+		why = strerror(-rc);
+	if ((size_t)snprintf(bad, sizeof(bad), "%s.bad", state) >= sizeof(bad)) {
+		fprintf(stderr, "sluiced: warning: state file %s not restored (%s); serving the "
+				"config's objects only\n", state, why);
+		return;
+	}
+	if (rename(state, bad) == 0)
+		fprintf(stderr, "sluiced: warning: state file %s not restored (%s); kept as %s, "
+				"serving the config's objects only\n", state, why, bad);
+	else
+		fprintf(stderr, "sluiced: warning: state file %s not restored (%s) nor moved "
+				"to %s (%s); serving the config's objects only\n", state, why, bad,
+			strerror(errno));
 }
 
 static void dp_conf_from(const struct sl_config *c)
@@ -191,9 +217,10 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	sl_show_init(model);
+	err[0] = '\0';
 	if (state && (rc = sl_persist_load(state, model, err, sizeof(err))) < 0) {
-		fprintf(stderr, "sluiced: %s\n", err);
-		goto out_state;
+		state_set_aside(state, rc, err);
+		rc = 0;
 	} else if (state && rc > 0) {
 		printf("sluiced: restored %d pod(s)/node(s)/route(s) from %s\n", rc, state);
 	}

@@ -119,17 +119,61 @@ node_start() {
 	return 1
 }
 
+# node_stop N: SIGTERM to node N's sluiced; it must exit within SL_STOP_SECONDS (default 10)
+# with status 0. Otherwise says so on stderr (with the log's last lines), SIGKILLs it when
+# still running, and returns non-zero: tests assert clean shutdown with
+# `check "..." node_stop N`. Returns 0 when node N is not running.
 node_stop() {
-	local n=$1 pid=${SL_PID[$1]:-}
+	local n=$1 pid=${SL_PID[$1]:-} rc i limit=$(( ${SL_STOP_SECONDS:-10} * 10 ))
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
 	unset "SL_PID[$n]"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < limit; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "sluiced node$n still running ${SL_STOP_SECONDS:-10} s after SIGTERM: SIGKILLed" >&2
+		tail -n 5 "$SL_RUN/node$n.log" >&2 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "sluiced node$n exited with status $rc after SIGTERM" >&2
+		tail -n 5 "$SL_RUN/node$n.log" >&2 2>/dev/null
+		return "$rc"
+	fi
+	return 0
 }
 
 ctl() { local n=$1; shift; "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
+
+# mbufs_available N: node N's free mbufs (show stats: mbufs.available, the pool's ring plus
+# every lcore's cache); fails, saying why, when it cannot be read.
+mbufs_available() {
+	local v
+	v=$(ctl "$1" -o json show stats 2>&1 | python3 -c "import json,sys; print(json.load(sys.stdin)['mbufs']['available'])" 2>&1)
+	[[ "$v" =~ ^[0-9]+$ ]] || { echo "node$1: cannot read mbufs.available: $v"; return 1; }
+	echo "$v"
+}
+
+# mbufs_back N BASE [SECONDS]: wait (default 5 s) until node N has exactly BASE free mbufs
+# again, once traffic has stopped. Exact: the count includes the per-lcore mempool caches,
+# and no port sluiced uses keeps mbufs while idle (net_af_xdp refills its fill ring one for
+# one and returns sent frames at once on veths; rte_vhost and the handoff rings hold none
+# once drained), so any difference is a leak (fewer) or a double free (more). Prints the
+# counts; fails when the count cannot be read or does not come back.
+mbufs_back() {
+	local n=$1 base=$2 secs=${3:-5} v i
+	[[ "$base" =~ ^[0-9]+$ ]] || { echo "no baseline (got \"$base\")"; return 1; }
+	for ((i = 0; i < secs * 10; i++)); do
+		v=$(mbufs_available "$n") || { echo "$v"; return 1; }
+		[ "$v" = "$base" ] && { echo "node$n: $v free mbufs, as before"; return 0; }
+		sleep 0.1
+	done
+	echo "node$n: $v free mbufs, $base before: $((base - v)) $([ "$v" -lt "$base" ] && echo leaked || echo "freed twice")"
+	return 1
+}
 
 # Wait until node N has resolved the other node's VTEP.
 wait_vtep() {
@@ -150,10 +194,14 @@ wait_listen() {
 	return 1
 }
 
+# topo_down: stop every node (a node that does not stop cleanly is reported on stderr and
+# makes topo_down return non-zero) and delete the namespaces.
 topo_down() {
-	for n in "${!SL_PID[@]}"; do node_stop "$n"; done
+	local rc=0
+	for n in "${!SL_PID[@]}"; do node_stop "$n" || rc=1; done
 	for n in p1a p1b p2a p2b n1 n2 ul; do
 		ip netns del "$(ns $n)" 2>/dev/null || true
 	done
 	rm -f "/dev/hugepages/${SL_PREFIX}"* 2>/dev/null || true
+	return "$rc"
 }

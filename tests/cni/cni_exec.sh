@@ -22,7 +22,7 @@
 # Usage (as root, from the repository root):
 #   bash tests/cni/cni_exec.sh
 # Environment: SL_BUILD (default build), CNI_BIN (reference plugins, default /usr/lib/cni),
-# N_PODS (default 100), CNI_TEST_PREFIX (default slc-: names of the namespaces, EAL file
+# N_PODS (default 100), CNI_TEST_PREFIX (default ${SL_PREFIX}c-, slc- without SL_PREFIX: names of the namespaces, EAL file
 # prefixes, /tmp/<prefix>run; another prefix lets two runs share a machine), GEN_MEM (EAL memory of the DPDK pod, default "--no-huge -m 512"). Output: "ok - NAME" / "not ok - NAME (details)", "# ..." notes
 # (latency figures), and "N passed, M failed"; exit status 1 when anything failed.
 set -u
@@ -34,7 +34,7 @@ case $SL_BUILD in
 *) if [ -d "$SL_BUILD" ]; then SL_BUILD=$(cd "$SL_BUILD" && pwd); else SL_BUILD=$ROOT/$SL_BUILD; fi ;;
 esac
 export SL_BUILD
-P=${CNI_TEST_PREFIX:-slc-} # namespaces, EAL file prefixes, run directory
+P=${CNI_TEST_PREFIX:-${SL_PREFIX:-sl}c-} # namespaces, EAL file prefixes, run directory
 export SL_PREFIX=$P
 export SL_RUN=/tmp/${P}run
 export SL_EAL_MEM="--no-huge -m 512"
@@ -944,7 +944,7 @@ check "ADD: IPAM address outside the pod CIDR -> code 7, address released" add_f
 
 # 7. sluiced stopped and restarted
 check "DEL prep: ADD c4" add_ok c4 ${P}c4 "$T/c4.json"
-node_stop 1
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
 check "sluiced down: ADD -> code 11 and nothing left behind" add_down
 check "sluiced down: STATUS -> code 50" status_is 50
 check "sluiced down: DEL -> code 11 after removing the veth" del_down c4 ${P}c4 "$T/c4.json"

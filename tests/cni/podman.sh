@@ -28,13 +28,15 @@
 # Usage (as root, from the repository root):
 #   SL_BUILD=build bash tests/cni/podman.sh
 # Environment: SL_BUILD (default build), CNI_BIN (reference plugins, default /usr/lib/cni),
-# PODMAN_TEST_PREFIX (default slk-: namespaces, EAL file prefixes, container/network/image
+# PODMAN_TEST_PREFIX (default ${SL_PREFIX}k-, slk- without SL_PREFIX: namespaces, EAL file prefixes, container/network/image
 # names, /tmp/<prefix>run), SL_EAL_MEM (default "--no-huge -m 512").
 # Installs podman, runc, busybox-static, containernetworking-plugins and iptables when
 # missing.
 # Output: "ok - NAME" / "not ok - NAME (details)", "# ..." notes, "N passed, M failed";
 # exit status 1 when anything failed. When podman cannot run a container on this machine
-# for a reason outside sluice, prints "# SKIP <reason>" and "0 passed, 0 failed".
+# for a reason outside sluice (packages not installable, podman import or a container
+# without a network failing), prints "# SKIP <reason>" and exits 77: nothing was tested
+# (scripts/test.sh counts the stage as skipped, and as failed under CI / SL_REQUIRE_ALL=1).
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,7 +46,7 @@ case $SL_BUILD in
 *) if [ -d "$SL_BUILD" ]; then SL_BUILD=$(cd "$SL_BUILD" && pwd); else SL_BUILD=$ROOT/$SL_BUILD; fi ;;
 esac
 export SL_BUILD
-P=${PODMAN_TEST_PREFIX:-slk-}
+P=${PODMAN_TEST_PREFIX:-${SL_PREFIX:-sl}k-}
 export SL_PREFIX=$P
 export SL_RUN=/tmp/${P}run
 export SL_EAL_MEM=${SL_EAL_MEM:-"--no-huge -m 512"}
@@ -84,8 +86,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq >/dev/null 2>&1
 	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
 		echo "# SKIP apt-get install ${missing[*]} failed (no package mirror?)"
-		echo "0 passed, 0 failed"
-		exit 0
+		exit 77
 	fi
 fi
 BUSYBOX=$(dpkg -L busybox-static 2>/dev/null | grep -E '/bin/busybox$' | head -n 1)
@@ -156,12 +157,11 @@ finish() {
 	exit $?
 }
 
-# skip REASON: podman itself cannot work here; nothing of sluice was tested.
+# skip REASON: podman itself cannot work here; nothing of sluice was tested: exit 77.
 skip() {
 	SKIP=$1
-	PASS=0
-	FAIL=0
-	finish
+	echo "# SKIP $SKIP"
+	exit 77
 }
 
 # pyj EXPR [FILE]: evaluate a Python expression over a JSON document (as d).

@@ -5,9 +5,13 @@
  * checksum partial and 0xfd makes a TSO frame (MSS from byte 0, split in two segments), as
  * a virtio guest can, so guest-offload is reached. The harness's Services (th_lb_setup) are
  * installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin); conntrack is
- * emptied whenever half full so new flows keep being created. */
+ * emptied whenever half full so new flows keep being created. Each input must give back
+ * every mbuf it took: the pool's free count (per-lcore caches included) is compared before
+ * and after, and a difference aborts (a leak, or an mbuf freed twice). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -32,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_ct_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(), UINT32_MAX);
 		sl_dp_drain();
 	}
+	unsigned avail = th_pool_avail();
 	unsigned port = data[0] % TH_PORTS;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
 	if (!m)
@@ -70,6 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned n;
 		while ((n = th_run(i, NULL, i, out, 32)) > 0)
 			rte_pktmbuf_free_bulk(out, n);
+	}
+	th_drain();
+	unsigned now = th_pool_avail();
+	if (now != avail) {
+		fprintf(stderr, "fuzz_packet: %u free mbufs before this input, %u after (%s)\n",
+			avail, now, now < avail ? "leaked" : "freed twice");
+		abort();
 	}
 	return 0;
 }

@@ -22,7 +22,7 @@
 #
 # Usage (as root, from the repository root):
 #   bash tests/integration/api_slow_clients.sh
-# Environment: SL_BUILD (default build), SLL_PREFIX (default sll-: namespaces, EAL file
+# Environment: SL_BUILD (default build), SLL_PREFIX (default ${SL_PREFIX}l-, sll- without SL_PREFIX: namespaces, EAL file
 # prefixes, /tmp/<prefix>run), CNI_BIN (reference plugins, default /usr/lib/cni), N_STALL
 # (default 50), ROUNDS (default 3), N_ADD (default 5 per phase and round), GAP (default 0.15 s between ADDs), N_SHOW (default 10 per phase and round), SLL_MEASURE_ONLY=1
 # (report the figures, assert nothing about latency: for measuring an old build).
@@ -37,7 +37,7 @@ case $SL_BUILD in
 *) if [ -d "$SL_BUILD" ]; then SL_BUILD=$(cd "$SL_BUILD" && pwd); else SL_BUILD=$ROOT/$SL_BUILD; fi ;;
 esac
 export SL_BUILD
-P=${SLL_PREFIX:-sll-}
+P=${SLL_PREFIX:-${SL_PREFIX:-sl}l-}
 export SL_PREFIX=$P
 export SL_RUN=/tmp/${P}run
 export SL_EAL_MEM=${SL_EAL_MEM-"--no-huge -m 512"}

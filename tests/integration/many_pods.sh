@@ -5,7 +5,8 @@
 # program on any veth. Usage (root, repo root): SL_BUILD=build bash tests/integration/many_pods.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slm-} SL_RUN=${SL_RUN:-/tmp/slm-run}
+export SL_PREFIX=${SL_PREFIX:-sl}m-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 N=${SL_MANY_PODS:-260}
@@ -65,4 +66,5 @@ check "no XDP program left on pod veths" \
 	bash -c "! ip netns exec $(ns n1) ip -d link show | grep -q 'prog/xdp.*' || \
 		 [ \$(ip netns exec $(ns n1) ip -d link show | grep -c 'prog/xdp') = 1 ]"
 check "daemon still answers" ctl 1 version
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
 check_summary

@@ -4,7 +4,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/restart.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slr-} SL_RUN=${SL_RUN:-/tmp/slr-run}
+export SL_PREFIX=${SL_PREFIX:-sl}r-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
@@ -27,8 +28,19 @@ ctl 1 pod add name=dp1 interface=vhost-user socket="$SL_RUN/dp1.sock" ip=10.244.
 ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.2
 check "pods reachable before restart" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
 check "state file written" test -s "$SL_RUN/node1.sock.state.json"
-node_stop 1
-check "pod unreachable while sluiced is down" bash -c "! ip netns exec ${SL_PREFIX}p1a ping -c 1 -W 1 10.244.1.3"
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
+# While sluiced is down nothing forwards: ping runs, sends and gets no answer (exit 1, not
+# 2 = could not send; "1 packets transmitted, 0 received"), and the API is gone.
+down_unreachable() {
+	local out rc
+	out=$(in_ns p1a ping -c 1 -W 1 10.244.1.3 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" = 1 ] || fail "ping exit status $rc, want 1 (sent, no reply)"
+	grep -q "1 packets transmitted, 0 received" <<<"$out" || fail "want 1 sent, 0 received"
+	! ctl 1 version >/dev/null 2>&1 || fail "the API still answers"
+}
+check "pod unreachable while sluiced is down (sent, not answered)" down_unreachable
 node_start 1 "$SL_RUN/n1-nopods.json" || exit 1
 wait_vtep 1
 check "restored log line" grep -q "restored 4" "$SL_RUN/node1.log"
@@ -38,7 +50,9 @@ check "p1a -> p1b after restart" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.1.3
 check "p1b -> remote pod after restart" in_ns p1b ping -c 2 -i 0.2 -W 2 10.244.2.3
 check "vhost-user pod waiting for its DPDK app" bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show pods | grep -q waiting"
 ctl 1 pod del name=p1a
-node_stop 1
+check "sluiced stops cleanly with a vhost-user port (SIGTERM, exit 0)" node_stop 1
 node_start 1 "$SL_RUN/n1-nopods.json" || exit 1
 check "a deleted pod stays deleted" test "$(ctl 1 -o json show pods | grep -c '"ifname"')" = 2
+check "node 1 stops cleanly" node_stop 1
+check "node 2 stops cleanly" node_stop 2
 check_summary

@@ -10,7 +10,7 @@
 #
 # Usage (as root, from the repository root):
 #   SL_BUILD=build bash tests/integration/two_node.sh
-# Environment: SL_BUILD (default build), SL_PREFIX (default slt-), SL_RUN (default
+# Environment: SL_BUILD (default build), SL_PREFIX (names are ${SL_PREFIX}t-..., default slt-), SL_RUN (default
 # /tmp/slt-run), SL_EAL_MEM (default "--no-huge -m 512"; set it empty to use hugepages).
 # Output: "ok - NAME" / "not ok - NAME (details)" per check, "# ..." notes, and a final
 # "N passed, M failed" line; exit status 1 when anything failed.
@@ -23,8 +23,8 @@ case $SL_BUILD in
 *) if [ -d "$SL_BUILD" ]; then SL_BUILD=$(cd "$SL_BUILD" && pwd); else SL_BUILD=$ROOT/$SL_BUILD; fi ;;
 esac
 export SL_BUILD
-export SL_PREFIX=${SL_PREFIX:-slt-}
-export SL_RUN=${SL_RUN:-/tmp/slt-run}
+export SL_PREFIX=${SL_PREFIX:-sl}t-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM-"--no-huge -m 512"}
 cd "$ROOT" || exit 2
 # shellcheck source=../../scripts/lib/topo.sh

@@ -14,7 +14,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/two_workers.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slw-} SL_RUN=${SL_RUN:-/tmp/slw-run}
+export SL_PREFIX=${SL_PREFIX:-sl}w-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 export SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0"
 source scripts/lib/topo.sh
@@ -110,6 +111,8 @@ run_case() { # run_case LABEL PMD QUEUES
 	fi
 	check "$label: TX drops under 1 %" few_tx_drops && note "$(tail -1 "$CHECK_OUT")"
 	ctl 1 show workers
+	check "$label: node 1 (two workers) stops cleanly (SIGTERM, exit 0)" node_stop 1
+	check "$label: node 2 stops cleanly" node_stop 2
 	topo_down
 }
 

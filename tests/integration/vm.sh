@@ -10,7 +10,8 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/vm.sh
 set -u
 cd "$(dirname "$0")/../.."
-export SL_PREFIX=${SL_PREFIX:-slm-} SL_RUN=${SL_RUN:-/tmp/slm-run}
+export SL_PREFIX=${SL_PREFIX:-sl}vm-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 export SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0"
 export SL_UPLINK_PMD=${SL_UPLINK_PMD:-net_af_packet} # two workers: see two_workers.sh
@@ -113,7 +114,7 @@ check "no offload or size drops" no_bad_drops
 
 # sluiced restarts under the running VM: the pod comes back from the state file and
 # sluiced reconnects to QEMU's socket; the guest's driver renegotiates (no VM restart).
-node_stop 1
+check "sluiced stops cleanly with the VM attached (SIGTERM, exit 0)" node_stop 1
 node_start 1 || exit 1
 connected() { ctl 1 -o json show pods | grep -A8 '"vm1"' | grep -q '"state":.*"connected"'; }
 for _ in $(seq 30); do connected && break; sleep 1; done
@@ -121,4 +122,6 @@ check "after sluiced restarts, the VM is re-attached without restarting" connect
 check "... with both queue pairs enabled again" two_queues
 check "p1a -> VM ping after the restart" in_ns p1a ping -c 3 -i 0.5 -W 3 10.244.1.20
 check "QEMU is still the same process" kill -0 $QEMU
+check "node 1 stops cleanly with the VM connected (SIGTERM, exit 0)" node_stop 1
+check "node 2 stops cleanly" node_stop 2
 check_summary

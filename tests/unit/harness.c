@@ -8,6 +8,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_worker.h"
@@ -148,12 +149,20 @@ unsigned th_run(unsigned port, struct rte_mbuf *m, unsigned out, struct rte_mbuf
 	return rte_ring_dequeue_burst(tx_ring[out], (void **)ret, n, NULL);
 }
 
-void th_reset(void)
+void th_drain(void)
 {
 	struct rte_mbuf *m;
-	for (unsigned i = 0; i < TH_PORTS; i++)
+	for (unsigned i = 0; i < TH_PORTS; i++) {
 		while (rte_ring_dequeue(tx_ring[i], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		while (rte_ring_dequeue(rx_ring[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+}
+
+void th_reset(void)
+{
+	th_drain();
 	memset(sl_dp.workers[0].drops, 0, sizeof(sl_dp.workers[0].drops));
 	th_neigh_resolved(true);
 }
@@ -192,4 +201,29 @@ int th_lb_setup_services(void)
 	    th_service("10.96.0.10", 9000, IPPROTO_SCTP, "10.244.1.3", 9001, NULL, 0) < 0)
 		return -1;
 	return 0;
+}
+
+unsigned th_pool_avail(void)
+{
+	return rte_mempool_avail_count(sl_dp.pool);
+}
+
+static unsigned test_avail;
+
+int th_test_setup(void **state)
+{
+	th_drain();
+	test_avail = th_pool_avail();
+	return 0;
+}
+
+int th_test_teardown(void **state)
+{
+	th_drain();
+	unsigned now = th_pool_avail();
+	if (now == test_avail)
+		return 0;
+	fprintf(stderr, "harness: %u free mbufs before the test, %u after: %s\n", test_avail,
+		now, now < test_avail ? "leaked" : "freed twice");
+	return -1;
 }

@@ -44,3 +44,13 @@ int th_lb_setup(void);
 int th_lb_setup_services(void);
 /* Packets worker 0 counted for a drop reason. */
 uint64_t th_drops(enum sl_drop_reason r);
+/* Free whatever is left on every port's receive and transmit ring. */
+void th_drain(void);
+/* Free mbufs of the harness pool (ring and per-lcore caches counted). */
+unsigned th_pool_avail(void);
+/* Per-test setup/teardown (cmocka): the teardown drains the rings and fails the test when
+ * the pool has fewer free mbufs than before it (an mbuf leaked) or more (freed twice). */
+int th_test_setup(void **state);
+int th_test_teardown(void **state);
+/* A cmocka test with the mbuf-leak check around it. */
+#define TH_TEST(f) cmocka_unit_test_setup_teardown(f, th_test_setup, th_test_teardown)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 #include <rte_arp.h>
+#include <rte_cycles.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -276,15 +277,92 @@ static void test_icmp_frag_needed(void **s)
 	assert_int_equal(th_drops(SL_DROP_IP4_NEEDS_FRAGMENT), 1);
 }
 
+static int64_t saved_default_nh = -1;
+
 static void test_icmp_unreachable(void **s)
 {
-	sl_fib_set(0, 0, -1); /* no default route for this test */
+	saved_default_nh = sl_route_lookup(pb_addr("10.99.0.1"));
+	sl_fib_set(0, 0, -1); /* no default route for this test (its teardown puts it back) */
 	struct pb_ip4 p = from_pod_a("10.99.0.1");
 	expect_icmp_error(&p, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NET, SL_DROP_NO_ROUTE);
 	free_out(1);
 	p = from_pod_a("10.244.1.99");
 	expect_icmp_error(&p, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_HOST, SL_DROP_NO_SUCH_POD);
 	free_out(1);
+}
+
+/* Teardown of test_icmp_unreachable: the default route back, then the leak check. */
+static int restore_default_route(void **s)
+{
+	if (saved_default_nh >= 0)
+		sl_fib_set(0, 0, saved_default_nh);
+	saved_default_nh = -1;
+	return th_test_teardown(s);
+}
+
+/* The default route is back after test_icmp_unreachable: 10.99.0.1 goes out the uplink. */
+static void test_default_route_restored(void **s)
+{
+	th_reset();
+	struct pb_ip4 p = from_pod_a("10.99.0.1");
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_gw254_mac, 6);
+	free_out(n);
+}
+
+/* Send n TTL=1 packets from pod A; return how many ICMP errors came back to it. */
+static unsigned ttl1_errors(unsigned n)
+{
+	struct pb_ip4 p = from_pod_a("10.244.1.3");
+	p.ttl = 1;
+	unsigned got = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_POD_A, out, 8);
+		free_out(k);
+		got += k;
+	}
+	return got;
+}
+
+static uint32_t saved_icmp_rate;
+
+/* Teardown of test_icmp_rate_limit: the harness's rate back, then the leak check. */
+static int restore_icmp_rate(void **s)
+{
+	sl_dp.conf.icmp_rate = saved_icmp_rate;
+	return th_test_teardown(s);
+}
+
+/* icmp-error's token bucket (RFC 1812 4.3.2.8; 50 tokens deep): with 1 error/s, a burst of
+ * 200 gets what the bucket holds (49: full at the harness's 10^6/s, less the one the
+ * warm-up took; plus at most one token per second the burst takes), the rest are counted
+ * as icmp-rate-limited; at 20/s, ~250 ms later about 5 more go out, bounded by the time
+ * that really passed. */
+static void test_icmp_rate_limit(void **s)
+{
+	saved_icmp_rate = sl_dp.conf.icmp_rate;
+	th_reset();
+	ttl1_errors(1); /* refills the bucket (to 50, less this one) at 10^6/s */
+	th_reset();
+	sl_dp.conf.icmp_rate = 1;
+	uint64_t t0 = rte_rdtsc();
+	unsigned got = ttl1_errors(200);
+	unsigned secs = (unsigned)((rte_rdtsc() - t0) / rte_get_tsc_hz());
+	assert_in_range(got, 49, 49 + secs + 1);
+	assert_int_equal(th_drops(SL_DROP_ICMP_RATE_LIMITED), 200 - got);
+	assert_int_equal(th_drops(SL_DROP_TTL_EXCEEDED), 200);
+
+	sl_dp.conf.icmp_rate = 20;
+	ttl1_errors(60); /* empty the bucket (what 1/s left plus what 20/s refills) */
+	th_reset();
+	t0 = rte_rdtsc();
+	rte_delay_us_sleep(250 * 1000);
+	got = ttl1_errors(100);
+	double el = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	assert_in_range(got, 4, (unsigned)(el * 20) + 2);
+	assert_int_equal(th_drops(SL_DROP_ICMP_RATE_LIMITED), 100 - got);
 }
 
 /* Malformed input: each frame is dropped with its own reason, nothing is sent. */
@@ -511,11 +589,13 @@ static void test_trace(void **s)
 	struct sl_worker *w = &sl_dp.workers[0];
 	struct pb_ip4 p = from_pod_a("10.244.2.2");
 	atomic_store(&w->trace_n, 0);
-	th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
-	free_out(1);
+	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	free_out(n);
 	assert_int_equal(atomic_load(&w->trace_n), 0);
 	atomic_store(&w->trace_budget, 1);
-	unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
 	free_out(n);
 	const char *want[] = { "port-rx", "eth-input", "ip4-input", "ip4-lookup", "vxlan-encap",
 			       "port-tx" };
@@ -527,28 +607,32 @@ static void test_trace(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pod_to_local_pod),
-		cmocka_unit_test(test_vxlan_encap_headers),
-		cmocka_unit_test(test_vxlan_sport_hash),
-		cmocka_unit_test(test_vxlan_decap_to_pod),
-		cmocka_unit_test(test_vxlan_decap_drops),
-		cmocka_unit_test(test_arp_gateway_reply),
-		cmocka_unit_test(test_arp_uplink),
-		cmocka_unit_test(test_icmp_echo_gateway),
-		cmocka_unit_test(test_icmp_ttl_exceeded),
-		cmocka_unit_test(test_icmp_frag_needed),
-		cmocka_unit_test(test_icmp_unreachable),
-		cmocka_unit_test(test_malformed_drops),
-		cmocka_unit_test(test_neigh_unresolved),
-		cmocka_unit_test(test_neigh_slots_reused),
-		cmocka_unit_test(test_vxlan_encap_no_headroom),
-		cmocka_unit_test(test_eth_output_no_headroom),
-		cmocka_unit_test(test_icmp_error_no_headroom),
-		cmocka_unit_test(test_drop_nodes_and_edges),
-		cmocka_unit_test(test_mbuf_priv_size),
-		cmocka_unit_test(test_ttl_checksum_incremental),
-		cmocka_unit_test(test_trace),
-		cmocka_unit_test(test_mbuf_pool_fits_umem),
+		TH_TEST(test_pod_to_local_pod),
+		TH_TEST(test_vxlan_encap_headers),
+		TH_TEST(test_vxlan_sport_hash),
+		TH_TEST(test_vxlan_decap_to_pod),
+		TH_TEST(test_vxlan_decap_drops),
+		TH_TEST(test_arp_gateway_reply),
+		TH_TEST(test_arp_uplink),
+		TH_TEST(test_icmp_echo_gateway),
+		TH_TEST(test_icmp_ttl_exceeded),
+		TH_TEST(test_icmp_frag_needed),
+		cmocka_unit_test_setup_teardown(test_icmp_unreachable, th_test_setup,
+						restore_default_route),
+		TH_TEST(test_default_route_restored),
+		cmocka_unit_test_setup_teardown(test_icmp_rate_limit, th_test_setup,
+						restore_icmp_rate),
+		TH_TEST(test_malformed_drops),
+		TH_TEST(test_neigh_unresolved),
+		TH_TEST(test_neigh_slots_reused),
+		TH_TEST(test_vxlan_encap_no_headroom),
+		TH_TEST(test_eth_output_no_headroom),
+		TH_TEST(test_icmp_error_no_headroom),
+		TH_TEST(test_drop_nodes_and_edges),
+		TH_TEST(test_mbuf_priv_size),
+		TH_TEST(test_ttl_checksum_incremental),
+		TH_TEST(test_trace),
+		TH_TEST(test_mbuf_pool_fits_umem),
 	};
 	return cmocka_run_group_tests_name("dataplane", tests, th_setup, NULL);
 }

@@ -297,15 +297,15 @@ static void test_offload_drops(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tso_segments),
-		cmocka_unit_test(test_tso_many_segments),
-		cmocka_unit_test(test_tso_min_mss),
-		cmocka_unit_test(test_tso_port_budget),
-		cmocka_unit_test(test_tso_walk_budget),
-		cmocka_unit_test(test_tso_pool_reserve),
-		cmocka_unit_test(test_tso_to_remote_node),
-		cmocka_unit_test(test_partial_checksum),
-		cmocka_unit_test(test_offload_drops),
+		TH_TEST(test_tso_segments),
+		TH_TEST(test_tso_many_segments),
+		TH_TEST(test_tso_min_mss),
+		TH_TEST(test_tso_port_budget),
+		TH_TEST(test_tso_walk_budget),
+		TH_TEST(test_tso_pool_reserve),
+		TH_TEST(test_tso_to_remote_node),
+		TH_TEST(test_partial_checksum),
+		TH_TEST(test_offload_drops),
 	};
 	return cmocka_run_group_tests_name("offload", tests, th_setup, NULL);
 }

@@ -354,16 +354,16 @@ static void test_arp_hold_down_and_static(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pod_spoofed_ip),
-		cmocka_unit_test(test_pod_spoofed_mac),
-		cmocka_unit_test(test_pod_arp_spoofed),
-		cmocka_unit_test(test_uplink_spoofed_source),
-		cmocka_unit_test(test_vxlan_trusted_peers),
-		cmocka_unit_test(test_decap_no_local_answers),
-		cmocka_unit_test(test_frag_needed_own_budget),
-		cmocka_unit_test(test_arp_learn_only_solicited),
-		cmocka_unit_test(test_arp_sender_mismatch),
-		cmocka_unit_test(test_arp_hold_down_and_static),
+		TH_TEST(test_pod_spoofed_ip),
+		TH_TEST(test_pod_spoofed_mac),
+		TH_TEST(test_pod_arp_spoofed),
+		TH_TEST(test_uplink_spoofed_source),
+		TH_TEST(test_vxlan_trusted_peers),
+		TH_TEST(test_decap_no_local_answers),
+		TH_TEST(test_frag_needed_own_budget),
+		TH_TEST(test_arp_learn_only_solicited),
+		TH_TEST(test_arp_sender_mismatch),
+		TH_TEST(test_arp_hold_down_and_static),
 	};
 	return cmocka_run_group_tests_name("trust", tests, th_setup, NULL);
 }

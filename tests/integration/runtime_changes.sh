@@ -1,0 +1,210 @@
+#!/bin/bash
+# Routine run-time changes a Kubernetes node sees, with traffic using them:
+#  - node del / node add: pod traffic to the removed node's pod CIDR stops (not one echo
+#    request reaches the underlay), and flows again once the node is added back;
+#  - route del / route add: same for a static route (tcpdump on node 1's underlay port);
+#  - a node with a static `mac`: shown "static", no ARP request for it ever, its VXLAN
+#    frames go to that MAC; a node whose VTEP does not answer: "incomplete", asked again
+#    every second (NEIGH_RETRY_S, sl_state_tick);
+#  - a full neighbour table: routes via distinct gateways, then nodes, until sluiced says
+#    "neighbour table full"; it keeps serving and forwarding, and the slots come back;
+#  - a pod of the config deleted through the API: gone until sluiced restarts, then back
+#    (the config is applied first at start and the state file only adds to it: the config
+#    is the truth for its own objects, sl_persist.h);
+#  - a bad (truncated) state file at start: sluiced starts anyway, warns naming the file,
+#    keeps it as <state>.bad and serves the config's pods;
+#  - every stop is a clean one: SIGTERM, exit status 0 within 10 s (node_stop).
+# Usage (root, repo root): SL_BUILD=build bash tests/integration/runtime_changes.sh
+set -u
+cd "$(dirname "$0")/../.."
+export SL_PREFIX=${SL_PREFIX:-sl}rc-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
+export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
+source scripts/lib/topo.sh
+source scripts/lib/check.sh
+CAPS=()
+cleanup() {
+	for p in "${CAPS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	topo_down
+	[ -n "${SL_KEEP:-}" ] || rm -rf "$SL_RUN"
+}
+trap cleanup EXIT
+topo_up
+mkdir -p "$SL_RUN"
+STATE=$SL_RUN/node1.sock.state.json
+node_start 1 || exit 1
+node_start 2 || exit 1
+wait_vtep 1; wait_vtep 2
+T0=$SECONDS
+
+# cap_start NAME FILTER: tcpdump of what node 1 sends into the underlay bridge (its port
+# n1, inbound: br0 itself would see only flooded frames) into $SL_RUN/NAME.pcap, running
+# once this returns. cap_count NAME: stop it, print how many packets it saw.
+declare -A CAP
+cap_start() {
+	local err=$SL_RUN/$1.err i
+	rm -f "$err" # (an earlier capture's "listening on" must not count)
+	# (ip netns exec itself, not in_ns: $! must be tcpdump's pid, not a subshell's)
+	ip netns exec "$(ns ul)" tcpdump -i n1 -Q in -n -U --immediate-mode -Z root -w "$SL_RUN/$1.pcap" "$2" 2>"$err" &
+	CAP[$1]=$!
+	CAPS+=($!)
+	for ((i = 0; i < 50; i++)); do grep -qs 'listening on' "$err" && return 0; sleep 0.1; done
+	echo "tcpdump did not start: $(cat "$err")"
+	return 1
+}
+cap_count() {
+	kill "${CAP[$1]}" 2>/dev/null
+	wait "${CAP[$1]}" 2>/dev/null
+	tcpdump -r "$SL_RUN/$1.pcap" -n --count 2>/dev/null | awk '{print $1}'
+}
+api() { python3 tests/integration/api.py "$SL_RUN/node$1.sock" "${@:2}"; }
+neigh_state() { # IP: its state in node 1's neighbour table ("" when absent)
+	ctl 1 -o json show neighbors | python3 -c "
+import json, sys
+print(''.join(n['state'] for n in json.load(sys.stdin) if n['ip'] == '$1'))"
+}
+n_neigh() { ctl 1 -o json show neighbors | python3 -c "import json,sys; print(len(json.load(sys.stdin)))"; }
+# pings_out FROM DST N: send N echo requests from pod FROM to DST; print how many of them
+# node 1 sent into the underlay (encapsulated or not) and how many replies came back.
+pings_out() {
+	cap_start po "icmp[icmptype] == icmp-echo or (udp port 4789 and udp[8 + 8 + 14 + 20] == 8)" || return 1
+	in_ns "$1" ping -c "$3" -i 0.2 -W 1 "$2" >"$SL_RUN/po.out" 2>&1
+	local got; got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$SL_RUN/po.out")
+	echo "$(cap_count po) ${got:-0}"
+}
+
+# --- node del / node add under traffic -------------------------------------------------
+check "p1a -> p2a before the change (4 requests on the wire, 4 replies)" \
+	test "$(pings_out p1a 10.244.2.2 4)" = "4 4"
+check "node del node2 at run time" ctl 1 node del name=node2
+check "... p1a -> p2a: nothing reaches the underlay, no reply" test "$(pings_out p1a 10.244.2.2 4)" = "0 0"
+check "... node2 no longer listed" bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock show nodes | grep -q node2"
+check "node add node2 back" ctl 1 node add name=node2 ip=198.18.0.2 pod_cidr=10.244.2.0/24
+check "... traffic resumes (first reply within 5 s)" in_ns p1a ping -c 1 -w 5 10.244.2.2
+check "... p1a -> p2a: 4 on the wire, 4 replies" test "$(pings_out p1a 10.244.2.2 4)" = "4 4"
+
+# --- route del / route add under traffic ------------------------------------------------
+# 203.0.113.0/24 via node 2's underlay address: echo requests to it leave as plain IP.
+check "route add 203.0.113.0/24 via 198.18.0.2" ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.2
+route_wire() { local r; r=$(pings_out p1a 203.0.113.5 4); [ "${r%% *}" = "$1" ] || fail "want $1 on the wire, got: $r"; }
+check "... p1a -> 203.0.113.5: 4 echo requests on the underlay" route_wire 4
+check "route del 203.0.113.0/24" ctl 1 route del prefix=203.0.113.0/24
+check "... none on the underlay any more" route_wire 0
+# (with the route, node 2 answers "Net Unreachable" itself: the source tells them apart)
+unreach() { in_ns p1a ping -c 1 -W 2 203.0.113.5 | grep "From 10.244.1.1 .*Destination Net Unreachable"; }
+check "... p1a is told by its gateway 10.244.1.1: destination net unreachable" unreach
+check "route add it back: traffic resumes" ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.2
+check "... 4 echo requests on the underlay again" route_wire 4
+check "route del again (clean up)" ctl 1 route del prefix=203.0.113.0/24
+
+# --- static node MAC; an unanswered VTEP ------------------------------------------------
+SMAC=02:33:33:33:33:33
+static_no_arp() {
+	cap_start sarp "arp and arp[24:4] = 0xc6120003" || return 1
+	cap_start svx "ether dst $SMAC and udp port 4789" || return 1
+	ctl 1 node add name=node3 ip=198.18.0.3 pod_cidr=10.244.3.0/24 mac=$SMAC || return 1
+	local st; st=$(neigh_state 198.18.0.3)
+	[ "$st" = static ] || fail "198.18.0.3 is \"$st\", want static"
+	in_ns p1a ping -c 6 -i 0.5 -W 1 10.244.3.2 >/dev/null # no one answers: only the wire counts
+	local arps vx; arps=$(cap_count sarp) vx=$(cap_count svx)
+	echo "ARP requests for 198.18.0.3: $arps, VXLAN frames to $SMAC: $vx"
+	[ "$arps" = 0 ] || fail "sluiced asked for a static neighbour's MAC"
+	[ "$vx" = 6 ] || fail "want 6 VXLAN frames to $SMAC"
+}
+check "static node mac: state static, no ARP request in 3 s, VXLAN frames to that MAC" static_no_arp
+check "node del node3" ctl 1 node del name=node3
+# NEIGH_RETRY_S = 1: an unresolved neighbour is asked again every second (the tick is
+# 100 ms): in a measured window of W seconds, between W - 1 and W + 1 requests.
+retry_every_second() {
+	cap_start rarp "arp and arp[6:2] = 1 and arp[24:4] = 0xc6120004" || return 1
+	local t0; t0=$(date +%s.%N)
+	ctl 1 node add name=node4 ip=198.18.0.4 pod_cidr=10.244.4.0/24 || return 1
+	sleep 4.5 # the property measured is a rate: it needs time to pass
+	local st; st=$(neigh_state 198.18.0.4)
+	local n; n=$(cap_count rarp)
+	local w; w=$(echo "$(date +%s.%N) - $t0" | bc)
+	echo "198.18.0.4: $st, $n ARP requests in $w s"
+	[ "$st" = incomplete ] || fail "198.18.0.4 is \"$st\", want incomplete"
+	python3 -c "import sys; n, w = $n, $w; sys.exit(not (w - 1 <= n <= w + 1))" ||
+		fail "want one request per second"
+}
+check "unanswered VTEP: incomplete, ARP request retried every second" retry_every_second
+check "node del node4" ctl 1 node del name=node4
+
+# --- a full neighbour table --------------------------------------------------------------
+# Routes via distinct gateways (198.18.4.0 + i) take one neighbour each; the route table
+# holds 1000 (SL_MAX_ROUTES), so nodes (198.18.8.0 + i, pod CIDR 10.250.i.0/24) take the
+# rest until the neighbour table (SL_MAX_NEIGH = 1024) is full.
+full_table() {
+	local base; base=$(n_neigh)
+	python3 -c "
+import json
+for i in range(1000):
+    print(json.dumps({'cmd': 'route.add', 'route': {'prefix': '100.%d.%d.0/24' % (64 + i // 256, i % 256),
+                      'via': '198.18.%d.%d' % (4 + i // 256, i % 256)}}))" >"$SL_RUN/routes.req"
+	api 1 --stop-at-error <"$SL_RUN/routes.req" >"$SL_RUN/routes.ans" || return 1
+	local ok; ok=$(grep -c '"ok":true' "$SL_RUN/routes.ans")
+	echo "routes added: $ok; last answer: $(tail -n 1 "$SL_RUN/routes.ans")"
+	[ "$ok" = 1000 ] || fail "want 1000 routes added"
+	python3 -c "
+import json
+for i in range(200):
+    print(json.dumps({'cmd': 'node.add', 'node': {'name': 'full%d' % i, 'ip': '198.18.8.%d' % i,
+                      'pod_cidr': '10.250.%d.0/24' % i}}))" >"$SL_RUN/nodes.req"
+	api 1 --stop-at-error <"$SL_RUN/nodes.req" >"$SL_RUN/nodes.ans" || return 1
+	local nodes last; nodes=$(grep -c '"ok":true' "$SL_RUN/nodes.ans") last=$(tail -n 1 "$SL_RUN/nodes.ans")
+	echo "nodes added: $nodes; neighbours: $(n_neigh) (before: $base); refused with: $last"
+	grep -q 'neighbour table full (1024)' <<<"$last" || fail "want a clear \"neighbour table full (1024)\" error"
+	[ "$(n_neigh)" = 1024 ] || fail "want 1024 neighbours when full"
+	echo "$base" >"$SL_RUN/neigh.base"
+}
+check "full neighbour table: 1000 routes, then nodes until \"neighbour table full (1024)\"" full_table
+check "... sluiced keeps serving (version)" ctl 1 version
+check "... and forwarding: p1a -> p2a" in_ns p1a ping -c 3 -i 0.2 -W 2 10.244.2.2
+empty_table() {
+	sed 's/.*"prefix": "\([^"]*\)".*/{"cmd": "route.del", "prefix": "\1"}/' "$SL_RUN/routes.req" |
+		api 1 >"$SL_RUN/rdel.ans" || return 1
+	local n; n=$(grep -c '"ok":true' "$SL_RUN/nodes.ans")
+	python3 -c "
+import json
+for i in range($n):
+    print(json.dumps({'cmd': 'node.del', 'name': 'full%d' % i}))" | api 1 >"$SL_RUN/ndel.ans" || return 1
+	[ "$(grep -c '"ok":true' "$SL_RUN/rdel.ans")" = 1000 ] || fail "route del: $(grep -v '"ok":true' "$SL_RUN/rdel.ans" | head -n 1)"
+	[ "$(grep -c '"ok":true' "$SL_RUN/ndel.ans")" = "$n" ] || fail "node del: $(grep -v '"ok":true' "$SL_RUN/ndel.ans" | head -n 1)"
+	[ "$(n_neigh)" = "$(cat "$SL_RUN/neigh.base")" ] || fail "$(n_neigh) neighbours left, want $(cat "$SL_RUN/neigh.base")"
+}
+check "... all deleted: the neighbour table is back to its size before" empty_table
+check "... and a new gateway can be used again" ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.77
+check "... (route del)" ctl 1 route del prefix=203.0.113.0/24
+
+# --- a config pod deleted through the API, then a restart ----------------------------------
+check "pod del p1b (a pod of the config) through the API" ctl 1 pod del name=p1b
+check "... p1a -> p1b: no reply" bash -c "! ip netns exec $(ns p1a) ping -c 2 -i 0.2 -W 1 10.244.1.3"
+check "... the state file no longer lists p1b" bash -c "! grep -q '\"p1b\"' $STATE"
+check "sluiced stops cleanly (SIGTERM, exit 0)" node_stop 1
+node_start 1 || exit 1
+check "after the restart p1b is back (the config's pods are applied at every start)" \
+	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show pods | grep -q '\"p1b\"'"
+check "... p1a -> p1b" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.1.3
+
+# --- a bad state file at start -----------------------------------------------------------
+check "a route through the API (so the state file has content)" ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.2
+check "sluiced stops cleanly again" node_stop 1
+bad_state() {
+	[ -s "$STATE" ] || { fail "no state file $STATE"; return 1; }
+	head -c "$(( $(stat -c %s "$STATE") / 2 ))" "$STATE" >"$SL_RUN/half" && cp "$SL_RUN/half" "$STATE"
+	rm -f "$STATE.bad"
+	node_start 1 || { fail "sluiced did not start with a truncated state file"; return 1; }
+	grep "warning: state file $STATE not restored" "$SL_RUN/node1.log" ||
+		fail "no warning naming $STATE in the log"
+	cmp -s "$SL_RUN/half" "$STATE.bad" || fail "the bad file was not kept as $STATE.bad"
+}
+check "truncated state file: sluiced starts, warns naming it, keeps it as <state>.bad" bad_state
+check "... serves the config's pods: p1a -> p1b" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.1.3
+check "... and p1a -> p2a (VXLAN)" in_ns p1a ping -c 2 -i 0.2 -W 2 10.244.2.2
+check "... the API route of the bad file is not there" \
+	bash -c "! $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock show routes | grep -q 203.0.113.0/24"
+check "node 1 stops cleanly" node_stop 1
+check "node 2 stops cleanly" node_stop 2
+note "$((SECONDS - T0)) s"
+check_summary
