@@ -114,10 +114,11 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 						     .proto = p->port->protocol };
 			if (ip->af != AF_INET || has_frontend(next, &fe))
 				continue;
-			/* No backend selected: clients get ICMP port unreachable. */
+			/* No backend selected: ICMP port unreachable when the Service has no usable
+			 * endpoint at all, else (endpoints elsewhere, a Local policy) a drop. */
 			unsigned n = backends_of(p, internal ? SL_BE_INTERNAL : SL_BE_EXTERNAL, be);
 			const struct sl_lb_service *old = sl_lb_service_find(&fe);
-			int rc = sl_lb_service_set(&fe, be, n, 0);
+			int rc = sl_lb_service_set(&fe, be, n, p->has_any ? SL_LB_SVC_DROP_EMPTY : 0);
 			if (rc < 0) {
 				char b[SL_IP_STR_MAX];
 				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi, sl_ip_fmt(*ip, b),

@@ -48,6 +48,7 @@
 	_(ICMP_NO_ERROR_FOR_ERROR, "icmp-no-error-for-error")                     \
 	_(CT_FULL, "ct-full")                                                     \
 	_(LB_NO_BACKEND, "lb-no-backend")                                         \
+	_(LB_NONE_SELECTED, "lb-none-selected")                                   \
 	_(PORT_GONE, "port-gone")                                                 \
 	_(TX_FULL, "tx-full")
 

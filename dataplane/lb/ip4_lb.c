@@ -26,7 +26,8 @@
 #define IP4_LB_EDGES(NEXT, DROP)       \
 	NEXT(LOOKUP, "ip4-lookup")     \
 	NEXT(ICMP_ERROR, "icmp-error") \
-	DROP(CT_FULL)
+	DROP(CT_FULL)                  \
+	DROP(LB_NONE_SELECTED)
 SL_NODE_EDGES(IP4_LB_EDGES)
 
 static const char *proto_name(uint8_t p)
@@ -141,6 +142,11 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	const struct sl_lb_service *s = sl_lb_service_find(&fe);
 	if (!s)
 		return EDGE_LOOKUP;
+	if (s->m == 0 && (s->flags & SL_LB_SVC_DROP_EMPTY)) {
+		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend for this traffic: drop",
+			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		return EDGE_DROP_LB_NONE_SELECTED;
+	}
 	if (s->m == 0) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend: reject",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));

@@ -38,6 +38,14 @@ enum sl_lb_backend_flag {
 	SL_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, gets no new ones */
 };
 
+/* Flags of a Service entry (sl_lb_service_set). */
+enum sl_lb_service_flag {
+	/* With no backend, drop new flows instead of rejecting them: endpoints exist but none
+	 * is for this traffic (a Local traffic policy on a node without one), so a load
+	 * balancer's retry or health check moves on, as kube-proxy drops them. */
+	SL_LB_SVC_DROP_EMPTY = 1 << 0,
+};
+
 /* A backend as the control side gives it. */
 struct sl_lb_backend {
 	uint32_t ip;     /* network order */
@@ -49,7 +57,7 @@ struct sl_lb_backend {
 /* A published Service entry. Immutable; one rte_malloc block (backends and table follow). */
 struct sl_lb_service {
 	struct sl_lb_frontend fe;
-	uint32_t flags;                 /* sl_lb_service_set's flags, reserved for policies */
+	uint32_t flags;                 /* enum sl_lb_service_flag */
 	uint16_t n_backends;            /* backends[] entries, terminating ones included */
 	uint16_t n_active;              /* backends new flows may go to */
 	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */

@@ -5,7 +5,8 @@
 # nodes, clients in pods (svc_client.py):
 #   TCP and UDP to the cluster IP reach backends on both nodes, the backend sees the pod's
 #   own address (no SNAT), from either node; a Service without endpoints refuses at once
-#   (ICMP port unreachable -> ECONNREFUSED), as kube-proxy does; a backend removed from the
+#   (ICMP port unreachable -> ECONNREFUSED), as kube-proxy does; internalTrafficPolicy
+#   Local serves a node's own endpoints only and drops on a node without one; a backend removed from the
 #   slice gets no new flows, and a UDP flow that used it moves to a live backend with its
 #   next datagram (conntrack flushed); a deleted Service no longer answers.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/services.sh
@@ -60,11 +61,20 @@ web_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
              "addressType": "IPv4", "endpoints": eps,
              "ports": [{"name": "http", "port": 8080, "protocol": "TCP"},
                        {"name": "dns", "port": 8080, "protocol": "UDP"}]}
+local = svc("local", "10.96.0.30", [{"port": 80, "protocol": "TCP", "targetPort": 8080}])
+local["spec"]["internalTrafficPolicy"] = "Local"
+local_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+               "metadata": {"name": "local-1", "namespace": "default",
+                            "labels": {"kubernetes.io/service-name": "local"}},
+               "addressType": "IPv4",
+               "endpoints": [{"addresses": ["10.244.2.2"], "conditions": {"ready": True},
+                              "nodeName": "node2"}],
+               "ports": [{"port": 8080, "protocol": "TCP"}]}
 items = [svc("web", "10.96.0.10", [
              {"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"},
              {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 8080}]),
          svc("empty", "10.96.0.20", [{"port": 80, "protocol": "TCP", "targetPort": 80}]),
-         web_slice]
+         web_slice, local, local_slice]
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PY
 }
@@ -94,6 +104,16 @@ check "UDP p1a -> 10.96.0.10:53 (targetPort by number): both backends answer" \
 out=$(client p1a tcp 10.96.0.20 80 3)
 check "a Service without endpoints refuses at once (ICMP port unreachable: ECONNREFUSED)" \
 	expect "$out" 'r["errors"] == {"ECONNREFUSED": 3}'
+# internalTrafficPolicy Local, its one endpoint on node2: node2's pods reach it, node1's
+# are dropped (not refused), as kube-proxy does.
+out=$(client p2b tcp 10.96.0.30 80 5)
+check "internalTrafficPolicy Local: p2b (node2) reaches the node2 endpoint" \
+	expect "$out" 'r["answers"] == {"p2a": 5}'
+out=$(client p1a tcp 10.96.0.30 80 1)
+check "... p1a (node1, no local endpoint) is dropped, not refused (lb-none-selected)" \
+	bash -c "echo '$out'; python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r[\"errors\"] == {\"timeout\": 1} else 1)' '$out' &&
+		$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show drops |
+		python3 -c 'import json,sys; sys.exit(0 if any(d[\"reason\"] == \"lb-none-selected\" and d[\"packets\"] > 0 for d in json.load(sys.stdin)) else 1)'"
 check "conntrack holds the flows (show stats)" \
 	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show stats | grep -q '\"conntrack\"'"
 

@@ -656,6 +656,24 @@ static void test_lb_no_backends(void **st)
 	assert_int_equal(sl_ct_count(), 0);
 }
 
+/* A Service whose endpoints are all elsewhere for this traffic (SL_LB_SVC_DROP_EMPTY):
+ * new flows are dropped and counted, no ICMP error goes back (kube-proxy drops them). */
+static void test_lb_none_selected_drops(void **st)
+{
+	th_reset();
+	ct_clear();
+	struct sl_lb_frontend fe = { .vip = pb_addr("10.96.0.14"), .port = htons(80),
+				     .proto = IPPROTO_TCP };
+	assert_int_equal(sl_lb_service_set(&fe, NULL, 0, SL_LB_SVC_DROP_EMPTY), 0);
+	unsigned n = th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.14", 43001, 80, RTE_TCP_SYN_FLAG,
+					  th_pod_a_mac), TH_POD_A, out, 8);
+	assert_int_equal(n, 0);
+	assert_int_equal(th_drops(SL_DROP_LB_NONE_SELECTED), 1);
+	assert_int_equal(th_drops(SL_DROP_LB_NO_BACKEND), 0);
+	assert_int_equal(sl_ct_count(), 0);
+	assert_int_equal(sl_lb_service_del(&fe), 0);
+}
+
 /* Conntrack full: the next new flow is dropped and counted, existing flows still pass; once
  * aged, new flows get in again. */
 static void test_lb_ct_full(void **st)
@@ -878,6 +896,7 @@ int main(void)
 		TH_TEST(test_lb_udp),
 		TH_TEST(test_lb_sctp),
 		TH_TEST(test_lb_no_backends),
+		TH_TEST(test_lb_none_selected_drops),
 		TH_TEST(test_lb_icmp_errors),
 		TH_TEST(test_lb_ct_full),
 		TH_TEST(test_lb_others_untouched),
