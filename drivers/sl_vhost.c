@@ -277,10 +277,13 @@ static int on_new_connection(int vid)
 	if (!v)
 		return -1;
 	pthread_mutex_lock(&v->lock);
-	if (v->conn.vid >= 0 && v->conn.vid != vid)
+	/* Client mode: rte_vhost makes one connection at a time and never retries one refused
+	 * here, so refuse only on proof: an entry that exists and is not a socket. A socket
+	 * gone by now (the pod restarting between connect and this check) is no proof. */
+	if (!v->client && v->conn.vid >= 0 && v->conn.vid != vid)
 		why = "the port already has a connection";
-	else if (v->client && (fstatat(v->dirfd, v->base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-				!S_ISSOCK(st.st_mode)))
+	else if (v->client && fstatat(v->dirfd, v->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 !S_ISSOCK(st.st_mode))
 		why = "its path is not a socket (a symbolic link?)";
 	if (why) {
 		unsigned long long n = ++v->refused;
