@@ -23,7 +23,6 @@ struct lbsvc {
 static struct {
 	uint32_t ct_size;
 	bool tables;                /* sl_lb_init done */
-	struct sl_loop *loop;
 	struct sl_loop_timer age;
 } lbc;
 
@@ -104,9 +103,13 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 	unsigned n_ips = s->n_cluster_ips + s->n_external_ips + s->n_lb_ips;
 	for (unsigned pi = 0; pi < v->n_ports; pi++) {
 		const struct sl_svc_view_port *p = &v->ports[pi];
-		struct sl_lb_backend *be = malloc((p->n_be ? p->n_be : 1) * sizeof(*be));
+		/* The port's backends for cluster-IP traffic, then for external traffic. */
+		size_t cap = p->n_be ? p->n_be : 1;
+		struct sl_lb_backend *be = malloc(2 * cap * sizeof(*be));
 		if (!be)
 			return ERR("out of memory"), -ENOMEM;
+		unsigned n_int = backends_of(p, SL_BE_INTERNAL, be);
+		unsigned n_ext = backends_of(p, SL_BE_EXTERNAL, be + cap);
 		for (unsigned k = 0; k < n_ips; k++) {
 			bool internal;
 			const struct sl_ip *ip = frontend_ip(s, k, &internal);
@@ -116,9 +119,10 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 				continue;
 			/* No backend selected: ICMP port unreachable when the Service has no usable
 			 * endpoint at all, else (endpoints elsewhere, a Local policy) a drop. */
-			unsigned n = backends_of(p, internal ? SL_BE_INTERNAL : SL_BE_EXTERNAL, be);
+			const struct sl_lb_backend *b = internal ? be : be + cap;
+			unsigned n = internal ? n_int : n_ext;
 			const struct sl_lb_service *old = sl_lb_service_find(&fe);
-			int rc = sl_lb_service_set(&fe, be, n, p->has_any ? SL_LB_SVC_DROP_EMPTY : 0);
+			int rc = sl_lb_service_set(&fe, b, n, p->has_any ? SL_LB_SVC_DROP_EMPTY : 0);
 			if (rc < 0) {
 				char b[SL_IP_STR_MAX];
 				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi, sl_ip_fmt(*ip, b),
@@ -126,7 +130,7 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 				free(be);
 				return rc;
 			}
-			flush_gone_udp(old, be, n); /* old is valid until our next quiescent state:
+			flush_gone_udp(old, b, n); /* old is valid until our next quiescent state:
 						     * the control thread has none */
 			next->fe[next->n++] = fe;
 		}
@@ -191,19 +195,17 @@ static void on_age(struct sl_loop_timer *t, void *arg)
 {
 	if (lbc.tables)
 		sl_lb_age(rte_rdtsc(), AGE_BUDGET);
-	sl_loop_timer_arm(lbc.loop, t, AGE_PERIOD_MS);
+	sl_loop_timer_arm(arg, t, AGE_PERIOD_MS);
 }
 
 void sl_lbctl_start(struct sl_loop *loop)
 {
-	lbc.loop = loop;
-	sl_loop_timer_init(&lbc.age, on_age, NULL);
+	sl_loop_timer_init(&lbc.age, on_age, loop);
 	sl_loop_timer_arm(loop, &lbc.age, AGE_PERIOD_MS);
 }
 
 void sl_lbctl_fini(void)
 {
-	lbc.loop = NULL; /* destroyed by now, with its timers */
 	if (lbc.tables)
 		sl_lb_fini();
 	lbc.tables = false;
