@@ -209,7 +209,10 @@ int main(int argc, char **argv)
 	}
 	struct sl_model_hooks hooks = { 0 };
 	sl_net_hooks(&hooks);
-	sl_lbctl_hooks(&hooks, conf.ct_size);
+	sl_lbctl_hooks(&hooks, &(struct sl_lbctl_conf){
+		.ct_size = conf.ct_size, .node_ip = conf.node_ip.v4,
+		.node_port_lo = conf.node_port_lo, .node_port_hi = conf.node_port_hi,
+		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi });
 	sl_model_set_hooks(model, &hooks);
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {

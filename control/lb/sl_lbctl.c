@@ -21,7 +21,7 @@ struct lbsvc {
 };
 
 static struct {
-	uint32_t ct_size;
+	struct sl_lbctl_conf conf;
 	bool tables;                /* sl_lb_init done */
 	struct sl_loop_timer age;
 } lbc;
@@ -32,7 +32,9 @@ static int tables_up(char *err, size_t errlen)
 {
 	if (lbc.tables)
 		return 0;
-	struct sl_lb_conf conf = { .ct = { .size = lbc.ct_size } };
+	struct sl_lb_conf conf = { .snat_port_lo = lbc.conf.snat_port_lo,
+				   .snat_port_hi = lbc.conf.snat_port_hi,
+				   .ct = { .size = lbc.conf.ct_size } };
 	int rc = sl_lb_init(&conf);
 	if (rc < 0)
 		return ERR("conntrack: cannot create the Service and conntrack tables (%u flows, "
@@ -85,24 +87,43 @@ static void flush_gone_udp(const struct sl_lb_service *old, const struct sl_lb_b
 	}
 }
 
-/* The frontend address k of s: cluster IPs first, then external IPs, then load-balancer
- * IPs; *ret_internal says whether it is a cluster IP. */
-static const struct sl_ip *frontend_ip(const struct sl_svc_spec *s, unsigned k, bool *ret_internal)
+/* Frontend k of port p of s: its cluster IPs first, then external IPs, then load-balancer
+ * IPs, then the node port on the node address (k == the IP count). False when there is none
+ * (the last k of a port without a node port, an IPv6 address); *ret_internal says whether it
+ * is a cluster IP. */
+static bool frontend_of(const struct sl_svc_spec *s, const struct sl_svc_port *p, unsigned k,
+			struct sl_lb_frontend *fe, bool *ret_internal)
 {
+	const struct sl_ip *ip = NULL;
 	*ret_internal = k < s->n_cluster_ips;
+	*fe = (struct sl_lb_frontend){ .port = htons(p->port), .proto = p->protocol };
 	if (k < s->n_cluster_ips)
-		return &s->cluster_ips[k];
-	k -= s->n_cluster_ips;
-	return k < s->n_external_ips ? &s->external_ips[k] : &s->lb_ips[k - s->n_external_ips];
+		ip = &s->cluster_ips[k];
+	else if ((k -= s->n_cluster_ips) < s->n_external_ips)
+		ip = &s->external_ips[k];
+	else if ((k -= s->n_external_ips) < s->n_lb_ips)
+		ip = &s->lb_ips[k];
+	if (ip) {
+		fe->vip = ip->v4;
+		return ip->af == AF_INET;
+	}
+	fe->vip = lbc.conf.node_ip;
+	fe->port = htons(p->node_port);
+	return p->node_port && (s->type == SL_SVC_NODE_PORT || s->type == SL_SVC_LOAD_BALANCER);
 }
 
 /* Install every frontend of v into the Service table, listing them in next. */
 static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, size_t errlen)
 {
 	const struct sl_svc_spec *s = v->spec;
-	unsigned n_ips = s->n_cluster_ips + s->n_external_ips + s->n_lb_ips;
+	unsigned n_fe = s->n_cluster_ips + s->n_external_ips + s->n_lb_ips + 1;
 	for (unsigned pi = 0; pi < v->n_ports; pi++) {
 		const struct sl_svc_view_port *p = &v->ports[pi];
+		uint16_t np = p->port->node_port;
+		if (np && (np < lbc.conf.node_port_lo || np > lbc.conf.node_port_hi))
+			return ERR("spec.ports[%u].nodePort: %u is outside the node port range "
+				   "%u-%u", pi, np, lbc.conf.node_port_lo, lbc.conf.node_port_hi),
+			       -EINVAL;
 		/* The port's backends for cluster-IP traffic, then for external traffic. */
 		size_t cap = p->n_be ? p->n_be : 1;
 		struct sl_lb_backend *be = malloc(2 * cap * sizeof(*be));
@@ -110,12 +131,10 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			return ERR("out of memory"), -ENOMEM;
 		unsigned n_int = backends_of(p, SL_BE_INTERNAL, be);
 		unsigned n_ext = backends_of(p, SL_BE_EXTERNAL, be + cap);
-		for (unsigned k = 0; k < n_ips; k++) {
+		for (unsigned k = 0; k < n_fe; k++) {
 			bool internal;
-			const struct sl_ip *ip = frontend_ip(s, k, &internal);
-			struct sl_lb_frontend fe = { .vip = ip->v4, .port = htons(p->port->port),
-						     .proto = p->port->protocol };
-			if (ip->af != AF_INET || has_frontend(next, &fe))
+			struct sl_lb_frontend fe;
+			if (!frontend_of(s, p->port, k, &fe, &internal) || has_frontend(next, &fe))
 				continue;
 			/* No backend selected: ICMP port unreachable when the Service has no usable
 			 * endpoint at all, else (endpoints elsewhere, a Local policy) a drop. */
@@ -125,8 +144,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			int rc = sl_lb_service_set(&fe, b, n, p->has_any ? SL_LB_SVC_DROP_EMPTY : 0);
 			if (rc < 0) {
 				char b[SL_IP_STR_MAX];
-				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi, sl_ip_fmt(*ip, b),
-				    p->port->port, strerror(-rc));
+				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi,
+				    sl_ip_fmt(sl_ip4(fe.vip), b), ntohs(fe.port), strerror(-rc));
 				free(be);
 				return rc;
 			}
@@ -154,7 +173,7 @@ static int svc_changed(void *ctx, const struct sl_svc_view *v, char *err, size_t
 	int rc = tables_up(err, errlen);
 	if (rc < 0)
 		return rc;
-	unsigned max = v->n_ports * (s->n_cluster_ips + s->n_external_ips + s->n_lb_ips);
+	unsigned max = v->n_ports * (s->n_cluster_ips + s->n_external_ips + s->n_lb_ips + 1);
 	struct lbsvc *next = calloc(1, sizeof(*next) + (max ? max : 1) * sizeof(next->fe[0]));
 	if (!next)
 		return ERR("out of memory"), -ENOMEM;
@@ -184,9 +203,9 @@ static void svc_deleted(void *ctx, struct sl_model_svc *ms)
 	ms->dp = NULL;
 }
 
-void sl_lbctl_hooks(struct sl_model_hooks *h, uint32_t ct_size)
+void sl_lbctl_hooks(struct sl_model_hooks *h, const struct sl_lbctl_conf *conf)
 {
-	lbc.ct_size = ct_size;
+	lbc.conf = *conf;
 	h->svc_changed = svc_changed;
 	h->svc_deleted = svc_deleted;
 }

@@ -1,7 +1,8 @@
 /* The Services reconciler: turns each Service the model resolves (control/model/
  * sl_service.h, its endpoint selection) into the dataplane's Service table
- * (dataplane/lb/lb_table.h): one frontend per cluster IP, external IP and load-balancer
- * IP, and Service port, with the backends kube-proxy would use for it. Registered as the
+ * (dataplane/lb/lb_table.h): one frontend per cluster IP, external IP, load-balancer IP
+ * and Service port, and one per node port on the node address, with the backends kube-proxy
+ * would use for it. Registered as the
  * model's svc hooks. The Service and conntrack tables are created with the first Service,
  * so a node without Services spends no memory on them. Control thread only. */
 #pragma once
@@ -11,8 +12,15 @@
 #include "core/sl_loop.h"
 #include "model/sl_model.h"
 
-/* Set the svc hooks in h. ct_size: conntrack entries (0: the default, 1,048,576). */
-void sl_lbctl_hooks(struct sl_model_hooks *h, uint32_t ct_size);
+struct sl_lbctl_conf {
+	uint32_t ct_size;            /* conntrack entries (0: the default, 1,048,576) */
+	uint32_t node_ip;            /* node ports listen here; network order */
+	uint16_t node_port_lo, node_port_hi; /* nodePorts must fall in [lo, hi] */
+	uint16_t snat_port_lo, snat_port_hi; /* 0, 0: the default (lb_table.h) */
+};
+
+/* Set the svc hooks in h. */
+void sl_lbctl_hooks(struct sl_model_hooks *h, const struct sl_lbctl_conf *conf);
 /* Conntrack ageing on loop (a timer); call once the loop exists. */
 void sl_lbctl_start(struct sl_loop *loop);
 /* Free the tables (workers stopped, model destroyed, loop destroyed, sl_dp_drain done). */

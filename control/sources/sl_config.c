@@ -144,6 +144,28 @@ static int get_mac(const cJSON *o, const char *path, const char *key, bool requi
 	return 0;
 }
 
+/* An optional "LO-HI" port range (min <= LO <= HI, at least size ports); absent: *lo and
+ * *hi unchanged. */
+static int get_port_range(const cJSON *o, const char *path, const char *key, unsigned min,
+			  unsigned size, uint16_t *lo, uint16_t *hi, char *err, size_t n)
+{
+	char fp[128], s[16], tail;
+	unsigned a, b;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v)
+		return 0;
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(s) ||
+	    sscanf(v->valuestring, "%u-%u%c", &a, &b, &tail) != 2)
+		return fail(err, n, fp, "must be a port range \"LO-HI\"");
+	if (a < min || b > 65535 || a > b || b - a + 1 < size)
+		return fail(err, n, fp, "'%s': need %u-65535 with LO <= HI and at least %u ports",
+			    v->valuestring, min, size);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
 static int get_uint(const cJSON *o, const char *path, const char *key, unsigned min,
 		    unsigned max, unsigned *out, char *err, size_t n)
 {
@@ -398,7 +420,7 @@ static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
 static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
-					     "icmp", "conntrack", "pods", "nodes", "routes",
+					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "gateway", "gateway_mac", "pod_mtu", NULL };
@@ -409,6 +431,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 						     "idle_sleep_max_us", NULL };
 	static const char *const icmp_known[] = { "rate_per_sec", NULL };
 	static const char *const ct_known[] = { "size", NULL };
+	static const char *const proxy_known[] = { "node_port_range", "snat_port_range", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -500,6 +523,16 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "conntrack"))) {
 		TRY(check_fields(o, "conntrack", ct_known, err, n));
 		TRY(get_uint(o, "conntrack", "size", 1024, 1u << 24, &c->ct_size, err, n));
+	}
+	c->node_port_lo = 30000; /* the API server's default --service-node-port-range */
+	c->node_port_hi = 32767;
+	c->snat_port_lo = c->snat_port_hi = 0; /* the default (dataplane/lb/lb_table.h) */
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "proxy"))) {
+		TRY(check_fields(o, "proxy", proxy_known, err, n));
+		TRY(get_port_range(o, "proxy", "node_port_range", 1, 64, &c->node_port_lo,
+				   &c->node_port_hi, err, n));
+		TRY(get_port_range(o, "proxy", "snat_port_range", 1024, 256, &c->snat_port_lo,
+				   &c->snat_port_hi, err, n));
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

@@ -42,6 +42,8 @@ struct sl_config {
 	unsigned idle_sleep_max_us;
 	unsigned icmp_rate;            /* ICMP errors per second per worker */
 	unsigned ct_size;              /* conntrack entries for Services; 0 = the default */
+	uint16_t node_port_lo, node_port_hi; /* "proxy.node_port_range", default 30000-32767 */
+	uint16_t snat_port_lo, snat_port_hi; /* "proxy.snat_port_range"; 0, 0 = the default */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

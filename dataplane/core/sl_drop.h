@@ -47,6 +47,7 @@
 	_(ICMP_RATE_LIMITED, "icmp-rate-limited")                                 \
 	_(ICMP_NO_ERROR_FOR_ERROR, "icmp-no-error-for-error")                     \
 	_(CT_FULL, "ct-full")                                                     \
+	_(SNAT_NO_PORT, "snat-no-port")                                           \
 	_(LB_NO_BACKEND, "lb-no-backend")                                         \
 	_(LB_NONE_SELECTED, "lb-none-selected")                                   \
 	_(PORT_GONE, "port-gone")                                                 \

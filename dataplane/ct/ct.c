@@ -99,6 +99,7 @@ int sl_ct_init(const struct sl_ct_conf *conf)
 		sl_ct.timeout_tsc[CLASS_ICMP][s] = c.icmp * hz;
 	}
 	atomic_store(&sl_ct.insert_failed, 0);
+	atomic_store(&sl_ct.snat_no_port, 0);
 	sl_ct.age_cursor = 0;
 	sl_ct.aged = sl_ct.flushed = 0;
 	return 0;
@@ -132,16 +133,15 @@ static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
 	return (void *)((uintptr_t)e | dir);
 }
 
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+/* A fresh entry for fwd from the pool (NULL: empty), its state from the first packet. */
+static struct sl_ct_entry *entry_new(const struct sl_ct_key *fwd, uint8_t tcp_flags,
+				     uint64_t now_tsc)
 {
 	void *obj;
 	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
-		goto full;
+		return NULL;
 	struct sl_ct_entry *e = obj;
 	e->fwd = *fwd;
-	e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
-				     .dport = fwd->sport, .proto = fwd->proto };
 	uint8_t st = SL_CT_NEW;
 	if (fwd->proto == IPPROTO_TCP)
 		st = (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG
@@ -150,21 +150,68 @@ struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 	atomic_store_explicit(&e->state, st, memory_order_relaxed);
 	atomic_store_explicit(&e->fin, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
+	return e;
+}
+
+/* Publish e (its keys set) under both keys; false when the table refused (full). */
+static bool entry_insert(struct sl_ct_entry *e)
+{
 	/* rte_hash publishes the data with a release store: readers see a whole entry. */
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
 		rte_mempool_put(sl_ct.pool, e);
-		goto full;
+		return false;
 	}
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->rev, tagged(e, SL_CT_REV)) < 0)) {
 		/* Readers may hold e already: only the control thread frees. Mark it closed
 		 * so the next ageing pass takes it. */
 		atomic_store_explicit(&e->state, SL_CT_CLOSED, memory_order_relaxed);
 		atomic_store_explicit(&e->last_tsc, 0, memory_order_relaxed);
-		goto full;
+		return false;
 	}
-	return e;
-full:
+	return true;
+}
+
+struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+{
+	struct sl_ct_entry *e = entry_new(fwd, tcp_flags, now_tsc);
+	if (likely(e)) {
+		e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
+					     .dport = fwd->sport, .proto = fwd->proto };
+		if (likely(entry_insert(e)))
+			return e;
+	}
 	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+	return NULL;
+}
+
+struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				      uint16_t nat_port, uint32_t snat_ip, uint16_t port_lo,
+				      uint16_t n_ports, uint8_t tcp_flags, uint64_t now_tsc,
+				      enum sl_ct_snat_fail *ret_why)
+{
+	struct sl_ct_key rev = { .src = nat_ip, .dst = snat_ip, .sport = nat_port,
+				 .proto = fwd->proto };
+	uint32_t start = n_ports ? rte_hash_crc(fwd, sizeof(*fwd), 0x5a17) % n_ports : 0;
+	unsigned tries = RTE_MIN(n_ports, (unsigned)SL_CT_SNAT_TRIES);
+	bool found = false;
+	for (unsigned i = 0; i < tries && !found; i++) {
+		rev.dport = rte_cpu_to_be_16((uint16_t)(port_lo + (start + i) % n_ports));
+		found = rte_hash_lookup(sl_ct.hash, &rev) < 0;
+	}
+	if (unlikely(!found)) {
+		atomic_fetch_add_explicit(&sl_ct.snat_no_port, 1, memory_order_relaxed);
+		*ret_why = SL_CT_SNAT_NO_PORT;
+		return NULL;
+	}
+	struct sl_ct_entry *e = entry_new(fwd, tcp_flags, now_tsc);
+	if (likely(e)) {
+		e->rev = rev;
+		if (likely(entry_insert(e)))
+			return e;
+	}
+	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+	*ret_why = SL_CT_SNAT_FULL;
 	return NULL;
 }
 

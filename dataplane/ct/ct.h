@@ -3,7 +3,8 @@
  *
  * One entry per flow, reachable under two keys: the forward key (the 5-tuple the client
  * sends: client -> VIP:port) and the reverse key (the 5-tuple of the replies: backend ->
- * client). It stores addresses (the backend chosen), never pointers or indexes into the
+ * client, or backend -> a node address and port when the source is translated too, see
+ * sl_ct_create_snat). It stores addresses (the backend chosen), never pointers or indexes into the
  * Service table, which is replaced under it.
  *
  * Concurrency: an rte_hash with lock-free readers (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF)
@@ -80,6 +81,7 @@ struct sl_ct {
 	uint64_t tsc_hz;
 	uint64_t timeout_tsc[3][SL_CT_STATE_COUNT]; /* [TCP, UDP/SCTP, ICMP][state] */
 	_Atomic uint64_t insert_failed; /* workers: new flows refused, table full */
+	_Atomic uint64_t snat_no_port;  /* workers: new SNAT flows refused, no free port */
 	/* Control only. */
 	uint32_t age_cursor;       /* rte_hash_iterate position of the next ageing pass */
 	uint64_t aged, flushed;    /* entries removed */
@@ -112,6 +114,28 @@ static inline struct sl_ct_entry *sl_ct_lookup(const struct sl_ct_key *k, enum s
  * touched). Worker (not two workers for one flow, see the file comment). */
 struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc);
+
+/* Result of sl_ct_create_snat when it returns NULL. */
+enum sl_ct_snat_fail { SL_CT_SNAT_FULL, SL_CT_SNAT_NO_PORT };
+
+/* The same, with the source translated too (SNAT): to snat_ip and a port of
+ * [port_lo, port_lo + n_ports) (host order) that no flow to nat_ip:nat_port uses, tried from
+ * a point the 5-tuple hash picks, at most SL_CT_SNAT_TRIES ports. The caller owns that port
+ * range alone (a worker's share, sl_lb_snat_range), so no other writer can take the same
+ * reply key between the check and the insert. Returns the entry, or NULL with *ret_why:
+ * table full (counted in insert_failed) or no free port (counted in snat_no_port). Worker. */
+#define SL_CT_SNAT_TRIES 32
+struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				      uint16_t nat_port, uint32_t snat_ip, uint16_t port_lo,
+				      uint16_t n_ports, uint8_t tcp_flags, uint64_t now_tsc,
+				      enum sl_ct_snat_fail *ret_why);
+
+/* Whether e translates the source too (the replies go to a node address and port of ours,
+ * not to the client). Worker or control. */
+static inline bool sl_ct_snat(const struct sl_ct_entry *e)
+{
+	return e->rev.dst != e->fwd.src || e->rev.dport != e->fwd.sport;
+}
 
 /* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
  * time. Worker. */

@@ -27,6 +27,7 @@
 	NEXT(LOOKUP, "ip4-lookup")     \
 	NEXT(ICMP_ERROR, "icmp-error") \
 	DROP(CT_FULL)                  \
+	DROP(SNAT_NO_PORT)             \
 	DROP(LB_NONE_SELECTED)
 SL_NODE_EDGES(IP4_LB_EDGES)
 
@@ -88,22 +89,51 @@ static inline uint16_t ip4_lb_icmp_error(const struct rte_node *node, struct rte
 	struct sl_ct_entry *e = sl_ct_lookup(&k, &dir);
 	if (!e)
 		return EDGE_LOOKUP;
+	bool snat = sl_ct_snat(e);
 	if (dir == SL_CT_REV) {
 		/* To the client, about a packet it sent to the backend: say the frontend. */
 		if (ip->src_addr == e->rev.src)
 			sl_nat_addr(ip, false, e->fwd.dst);
 		sl_nat_icmp_inner(icmp, in, il4, tlen - at, true, e->fwd.dst, e->fwd.dport);
+		if (snat) { /* and say the client's own address, not ours */
+			if (ip->dst_addr == e->rev.dst)
+				sl_nat_addr(ip, true, e->fwd.src);
+			sl_nat_icmp_inner(icmp, in, il4, tlen - at, false, e->fwd.src,
+					  e->fwd.sport);
+		}
 	} else {
 		/* To the backend, about a reply the client got from the frontend. */
 		if (ip->dst_addr == e->fwd.dst)
 			sl_nat_addr(ip, true, e->rev.src);
 		sl_nat_icmp_inner(icmp, in, il4, tlen - at, false, e->rev.src, e->rev.sport);
+		if (snat) { /* the client it names is our address to the backend */
+			if (ip->src_addr == e->fwd.src)
+				sl_nat_addr(ip, false, e->rev.dst);
+			sl_nat_icmp_inner(icmp, in, il4, tlen - at, true, e->rev.dst,
+					  e->rev.dport);
+		}
 	}
 	SL_TRACE(node, m, "icmp error about svc " SL_IP4_FMT ":%u/%s, backend " SL_IP4_FMT ":%u",
 		 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
 		 proto_name(e->fwd.proto), SL_IP4_ARGS(e->rev.src),
 		 rte_be_to_cpu_16(e->rev.sport));
 	return EDGE_LOOKUP;
+}
+
+/* Whether a new flow from client to backend needs its source translated to the node address:
+ * the backend is not on this node and neither is the client (an external client, or a pod
+ * of another node, through a node port or an external address), so the backend's replies
+ * would go straight to the client and miss our conntrack; or the backend is the client
+ * itself (hairpin: a pod reaching its own Service), which would take a packet from its own
+ * address for a martian. A client on this node (a pod, or the node's kernel through the host
+ * port) otherwise keeps its address, so under externalTrafficPolicy Local (local backends
+ * only) the client address always reaches the backend. */
+static inline bool ip4_lb_needs_snat(uint32_t client, uint32_t backend)
+{
+	const struct sl_dp_conf *c = &sl_dp.conf;
+	bool backend_local = (backend & c->pod_cidr_mask) == c->pod_cidr;
+	bool client_local = (client & c->pod_cidr_mask) == c->pod_cidr || client == c->node_ip;
+	return backend == client || (!backend_local && !client_local);
 }
 
 /* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
@@ -122,14 +152,19 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
 		struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
 		sl_ct_update(e, dir, flags, now);
+		bool snat = sl_ct_snat(e);
 		if (dir == SL_CT_FWD) {
 			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
+			if (snat)
+				sl_nat_rewrite(ip, l4, l4_len, false, e->rev.dst, e->rev.dport);
 			SL_TRACE(node, m, "established svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
 				 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
 				 proto_name(proto), SL_IP4_ARGS(e->rev.src),
 				 rte_be_to_cpu_16(e->rev.sport));
 		} else {
 			sl_nat_rewrite(ip, l4, l4_len, false, e->fwd.dst, e->fwd.dport);
+			if (snat)
+				sl_nat_rewrite(ip, l4, l4_len, true, e->fwd.src, e->fwd.sport);
 			SL_TRACE(node, m, "reply svc " SL_IP4_FMT ":%u/%s from " SL_IP4_FMT ":%u",
 				 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport),
 				 proto_name(proto), SL_IP4_ARGS(e->rev.src),
@@ -156,16 +191,34 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
 	const struct sl_lb_backend *be = sl_lb_pick(s, rte_hash_crc(k, sizeof(*k), 0));
-	struct sl_ct_entry *e = sl_ct_create(k, be->ip, be->port, flags, now);
+	struct sl_ct_entry *e;
+	if (!ip4_lb_needs_snat(k->src, be->ip)) {
+		e = sl_ct_create(k, be->ip, be->port, flags, now);
+	} else {
+		uint16_t lo, n;
+		enum sl_ct_snat_fail why;
+		sl_lb_snat_range(&lo, &n);
+		e = sl_ct_create_snat(k, be->ip, be->port, sl_dp.conf.node_ip, lo, n, flags, now,
+				      &why);
+		if (unlikely(!e && why == SL_CT_SNAT_NO_PORT)) {
+			SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: no free SNAT port to "
+				 SL_IP4_FMT ":%u", SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port),
+				 proto_name(proto), SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
+			return EDGE_DROP_SNAT_NO_PORT;
+		}
+	}
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
 		return EDGE_DROP_CT_FULL;
 	}
 	sl_nat_rewrite(ip, l4, l4_len, true, be->ip, be->port);
-	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
+	if (sl_ct_snat(e))
+		sl_nat_rewrite(ip, l4, l4_len, false, e->rev.dst, e->rev.dport);
+	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u%s",
 		 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
-		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
+		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port),
+		 sl_ct_snat(e) ? ", source to the node address" : "");
 	return EDGE_LOOKUP;
 }
 

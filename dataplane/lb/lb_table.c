@@ -20,6 +20,17 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 	struct sl_lb_conf c = conf ? *conf : (struct sl_lb_conf){ 0 };
 	if (!c.max_services)
 		c.max_services = SL_LB_DEFAULT_SERVICES;
+	if (!c.snat_port_lo && !c.snat_port_hi) {
+		c.snat_port_lo = SL_LB_SNAT_PORT_LO;
+		c.snat_port_hi = SL_LB_SNAT_PORT_HI;
+	}
+	unsigned nw = sl_dp.n_workers ? sl_dp.n_workers : 1;
+	if (c.snat_port_lo < 1024 || c.snat_port_hi < c.snat_port_lo ||
+	    c.snat_port_hi - c.snat_port_lo + 1u < nw * SL_CT_SNAT_TRIES) {
+		RTE_LOG(ERR, USER1, "lb: SNAT ports %u-%u: need at least %u ports from 1024 up\n",
+			c.snat_port_lo, c.snat_port_hi, nw * SL_CT_SNAT_TRIES);
+		return -EINVAL;
+	}
 	struct rte_hash_parameters hp = {
 		.name = "sl_lb_services",
 		.entries = c.max_services,
@@ -37,6 +48,8 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 		return rte_errno ? -rte_errno : -ENOMEM;
 	}
 	sl_lb.max_services = c.max_services;
+	sl_lb.snat_port_lo = c.snat_port_lo;
+	sl_lb.snat_port_hi = c.snat_port_hi;
 	sl_lb.n_services = 0;
 	int rc = sl_ct_init(&c.ct);
 	if (rc < 0)

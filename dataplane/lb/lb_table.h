@@ -18,6 +18,7 @@
 
 #include <rte_hash.h>
 
+#include "dataplane/core/sl_dp.h"
 #include "dataplane/ct/ct.h"
 #include "maglev.h"
 
@@ -76,9 +77,16 @@ static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service 
 	return &s->backends[s->wide ? ((const uint16_t *)s->table)[slot] : s->table[slot]];
 }
 
+/* Source ports of flows whose source is translated to the node address (sl_ct_create_snat)
+ * by default: above Linux's default ephemeral range (32768-60999), so they never take the
+ * reply 5-tuple of a connection the node's own kernel makes through the host port. */
+#define SL_LB_SNAT_PORT_LO 61000
+#define SL_LB_SNAT_PORT_HI 65535
+
 /* Sizes; 0 picks the default. */
 struct sl_lb_conf {
 	uint32_t max_services;          /* frontends (default SL_LB_DEFAULT_SERVICES) */
+	uint16_t snat_port_lo, snat_port_hi; /* host order, inclusive (default above) */
 	struct sl_ct_conf ct;           /* the conntrack table */
 };
 
@@ -89,6 +97,8 @@ struct sl_lb {
 	/* Read by ip4-input and vxlan-decap on every packet: send IPv4 through ip4-lb. Set while
 	 * a Service exists or conntrack may hold entries (cleared by sl_lb_age). */
 	_Atomic bool active;
+	/* SNAT source ports, host order, inclusive; each worker owns an equal share. */
+	uint16_t snat_port_lo, snat_port_hi;
 	/* Control only: table changes done (`show stats`). */
 	uint64_t sets, dels, rejects;
 };
@@ -99,6 +109,17 @@ extern struct sl_lb sl_lb;
 static inline bool sl_lb_active(void)
 {
 	return atomic_load_explicit(&sl_lb.active, memory_order_relaxed);
+}
+
+/* This worker's share of the SNAT ports: [*ret_lo, *ret_lo + *ret_n), host order. Only this
+ * worker translates sources to them, so no two workers race for one reply 5-tuple. Worker. */
+static inline void sl_lb_snat_range(uint16_t *ret_lo, uint16_t *ret_n)
+{
+	int8_t w = sl_dp.worker_of_lcore[rte_lcore_id()];
+	unsigned nw = sl_dp.n_workers ? sl_dp.n_workers : 1;
+	unsigned per = (sl_lb.snat_port_hi - sl_lb.snat_port_lo + 1u) / nw;
+	*ret_lo = (uint16_t)(sl_lb.snat_port_lo + (w > 0 ? (unsigned)w : 0u) * per);
+	*ret_n = (uint16_t)per;
 }
 
 /* Create the Service and conntrack tables (after sl_dp_init). conf may be NULL: defaults.
