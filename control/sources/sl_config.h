@@ -27,6 +27,8 @@ struct sl_config {
 	struct sl_ip node_ip;
 	struct sl_cidr pod_cidr;
 	struct sl_cidr cluster_cidr;   /* routed to the dataplane from the host */
+	struct sl_cidr service_cidr;   /* cluster IPs, routed to it from the host too
+					* (default 10.96.0.0/12, Kubernetes' own) */
 	struct sl_ip gateway_ip;
 	uint8_t gateway_mac[6];
 	char uplink_devargs[256];

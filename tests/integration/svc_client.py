@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A Service client for the tests: N connections (tcp) or N datagrams from N source ports
 (udp) to VIP:PORT; prints one JSON line {"answers": {backend: count}, "clients": [seen
-client addresses], "errors": {errno name: count}}. Usage: svc_client.py tcp|udp VIP PORT N"""
+client addresses], "seen": {backend: [client addresses it saw]}, "errors": {errno name:
+count}}. Usage: svc_client.py tcp|udp VIP PORT N"""
 import collections
 import errno
 import json
@@ -10,6 +11,7 @@ import sys
 
 proto, vip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 answers, errors, clients = collections.Counter(), collections.Counter(), set()
+seen = collections.defaultdict(set)
 for _ in range(n):
     try:
         if proto == "tcp":
@@ -24,6 +26,8 @@ for _ in range(n):
         s.close()
         answers[line[0]] += 1
         clients.add(line[1].rsplit(":", 1)[0])
+        seen[line[0]].add(line[1].rsplit(":", 1)[0])
     except OSError as e:
         errors[errno.errorcode.get(e.errno, "timeout") if e.errno else "timeout"] += 1
-print(json.dumps({"answers": answers, "clients": sorted(clients), "errors": errors}))
+print(json.dumps({"answers": answers, "clients": sorted(clients),
+                  "seen": {b: sorted(c) for b, c in seen.items()}, "errors": errors}))
