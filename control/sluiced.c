@@ -212,7 +212,8 @@ int main(int argc, char **argv)
 	sl_lbctl_hooks(&hooks, &(struct sl_lbctl_conf){
 		.ct_size = conf.ct_size, .node_ip = conf.node_ip.v4,
 		.node_port_lo = conf.node_port_lo, .node_port_hi = conf.node_port_hi,
-		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi });
+		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi,
+		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr });
 	sl_model_set_hooks(model, &hooks);
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
@@ -233,8 +234,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: cannot create the event loop: %s\n", strerror(errno));
 		goto out_state;
 	}
-	sl_lbctl_start(loop);
-	if ((rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
+	if ((rc = sl_lbctl_start(loop, err, sizeof(err))) < 0 ||
+	    (rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}

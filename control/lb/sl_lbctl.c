@@ -32,8 +32,12 @@ static int tables_up(char *err, size_t errlen)
 {
 	if (lbc.tables)
 		return 0;
+	const struct sl_cidr *cl = &lbc.conf.cluster_cidr;
 	struct sl_lb_conf conf = { .snat_port_lo = lbc.conf.snat_port_lo,
 				   .snat_port_hi = lbc.conf.snat_port_hi,
+				   .masquerade = lbc.conf.masquerade,
+				   .cluster_net = cl->addr.v4,
+				   .cluster_mask = cl->len ? htonl(~0u << (32 - cl->len)) : 0,
 				   .ct = { .size = lbc.conf.ct_size } };
 	int rc = sl_lb_init(&conf);
 	if (rc < 0)
@@ -217,10 +221,14 @@ static void on_age(struct sl_loop_timer *t, void *arg)
 	sl_loop_timer_arm(arg, t, AGE_PERIOD_MS);
 }
 
-void sl_lbctl_start(struct sl_loop *loop)
+int sl_lbctl_start(struct sl_loop *loop, char *err, size_t errlen)
 {
+	int rc = lbc.conf.masquerade ? tables_up(err, errlen) : 0;
+	if (rc < 0)
+		return rc;
 	sl_loop_timer_init(&lbc.age, on_age, loop);
 	sl_loop_timer_arm(loop, &lbc.age, AGE_PERIOD_MS);
+	return 0;
 }
 
 void sl_lbctl_fini(void)

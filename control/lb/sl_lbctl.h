@@ -17,11 +17,15 @@ struct sl_lbctl_conf {
 	uint32_t node_ip;            /* node ports listen here; network order */
 	uint16_t node_port_lo, node_port_hi; /* nodePorts must fall in [lo, hi] */
 	uint16_t snat_port_lo, snat_port_hi; /* 0, 0: the default (lb_table.h) */
+	bool masquerade;             /* pod egress outside cluster_cidr leaves from node_ip */
+	struct sl_cidr cluster_cidr;
 };
 
 /* Set the svc hooks in h. */
 void sl_lbctl_hooks(struct sl_model_hooks *h, const struct sl_lbctl_conf *conf);
-/* Conntrack ageing on loop (a timer); call once the loop exists. */
-void sl_lbctl_start(struct sl_loop *loop);
+/* Conntrack ageing on loop (a timer); with masquerade on, the tables are created now rather
+ * than with the first Service. Call once the loop exists. Returns 0 or -errno with err
+ * set. */
+int sl_lbctl_start(struct sl_loop *loop, char *err, size_t errlen);
 /* Free the tables (workers stopped, model destroyed, loop destroyed, sl_dp_drain done). */
 void sl_lbctl_fini(void);

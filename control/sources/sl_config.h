@@ -46,6 +46,7 @@ struct sl_config {
 	unsigned ct_size;              /* conntrack entries for Services; 0 = the default */
 	uint16_t node_port_lo, node_port_hi; /* "proxy.node_port_range", default 30000-32767 */
 	uint16_t snat_port_lo, snat_port_hi; /* "proxy.snat_port_range"; 0, 0 = the default */
+	bool masquerade;               /* "proxy.masquerade": pod egress SNAT (default off) */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

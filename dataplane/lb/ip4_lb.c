@@ -9,6 +9,8 @@
  *  - a new flow to a frontend: a backend picked by Maglev from the 5-tuple hash, a
  *    conntrack entry created (dropped as ct-full when the table is full), DNAT;
  *  - a frontend without backends: ICMP port unreachable through icmp-error (as kube-proxy);
+ *  - masquerade (sl_lb.masquerade): a new flow from one of this node's pods to an address
+ *    outside the cluster, through a gateway: source to the node address (ip4_lb_masq);
  *  - an ICMP error (destination unreachable, time exceeded) quoting a packet of a translated
  *    flow: the quoted packet and the outer address translated like the flow's own packets,
  *    so the error reaches the client about the frontend (PMTU discovery, port unreachable
@@ -136,6 +138,49 @@ static inline bool ip4_lb_needs_snat(uint32_t client, uint32_t backend)
 	return backend == client || (!backend_local && !client_local);
 }
 
+/* Whether the new flow k (TCP: first packet's flags) is pod egress to masquerade: from one of
+ * this node's pods, to an address outside the cluster CIDR whose route leaves through a
+ * gateway (not a node's own address, whose route is the node itself), and for TCP starting
+ * with a SYN: a reply of a connection someone outside opened to the pod is not a new flow
+ * of the pod's. Worker. */
+static inline bool ip4_lb_masq_wanted(const struct sl_ct_key *k, uint8_t tcp_flags)
+{
+	const struct sl_dp_conf *c = &sl_dp.conf;
+	if ((k->src & c->pod_cidr_mask) != c->pod_cidr ||
+	    (k->dst & sl_lb.cluster_mask) == sl_lb.cluster_net)
+		return false;
+	if (k->proto == IPPROTO_TCP &&
+	    (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return false;
+	uint32_t nhi = sl_route_lookup(k->dst);
+	const struct sl_nh *nh = &sl_dp.nh[nhi < SL_MAX_NH ? nhi : 0];
+	return nh->type == SL_NH_UPLINK && nh->ip != k->dst;
+}
+
+/* Masquerade the new flow k of m: a conntrack entry translating its source to the node
+ * address and a port of ours (its destination stays). */
+static inline uint16_t ip4_lb_masq(const struct rte_node *node, struct rte_mbuf *m,
+				   const struct sl_ct_key *k, uint8_t tcp_flags, uint64_t now)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	uint16_t lo, n;
+	enum sl_ct_snat_fail why;
+	sl_lb_snat_range(&lo, &n);
+	struct sl_ct_entry *e = sl_ct_create_snat(k, k->dst, k->dport, sl_dp.conf.node_ip, lo, n,
+						  tcp_flags, now, &why);
+	if (unlikely(!e)) {
+		SL_TRACE(node, m, "masquerade: %s", why == SL_CT_SNAT_NO_PORT ? "no free port"
+										: "conntrack full");
+		return why == SL_CT_SNAT_NO_PORT ? EDGE_DROP_SNAT_NO_PORT : EDGE_DROP_CT_FULL;
+	}
+	sl_nat_rewrite(ip, (uint8_t *)ip + hlen, rte_be_to_cpu_16(ip->total_length) - hlen, false,
+		       e->rev.dst, e->rev.dport);
+	SL_TRACE(node, m, "masquerade: source to " SL_IP4_FMT ":%u", SL_IP4_ARGS(e->rev.dst),
+		 rte_be_to_cpu_16(e->rev.dport));
+	return EDGE_LOOKUP;
+}
+
 /* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
  * a miss). */
 static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *m,
@@ -175,8 +220,11 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 
 	struct sl_lb_frontend fe = { .vip = k->dst, .port = k->dport, .proto = proto };
 	const struct sl_lb_service *s = sl_lb_service_find(&fe);
-	if (!s)
+	if (!s) {
+		if (unlikely(sl_lb.masquerade) && ip4_lb_masq_wanted(k, flags))
+			return ip4_lb_masq(node, m, k, flags, now);
 		return EDGE_LOOKUP;
+	}
 	if (s->m == 0 && (s->flags & SL_LB_SVC_DROP_EMPTY)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend for this traffic: drop",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));

@@ -50,10 +50,15 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 	sl_lb.max_services = c.max_services;
 	sl_lb.snat_port_lo = c.snat_port_lo;
 	sl_lb.snat_port_hi = c.snat_port_hi;
+	sl_lb.masquerade = c.masquerade;
+	sl_lb.cluster_net = c.cluster_net & c.cluster_mask;
+	sl_lb.cluster_mask = c.cluster_mask;
 	sl_lb.n_services = 0;
 	int rc = sl_ct_init(&c.ct);
 	if (rc < 0)
 		sl_lb_fini();
+	else if (c.masquerade)
+		atomic_store(&sl_lb.active, true);
 	return rc;
 }
 
@@ -235,7 +240,7 @@ int sl_lb_service_del(const struct sl_lb_frontend *fe)
 unsigned sl_lb_age(uint64_t now_tsc, unsigned budget)
 {
 	unsigned removed = sl_ct_age(now_tsc, budget);
-	if (sl_lb.n_services == 0 && sl_ct_count() == 0)
+	if (sl_lb.n_services == 0 && sl_ct_count() == 0 && !sl_lb.masquerade)
 		atomic_store_explicit(&sl_lb.active, false, memory_order_relaxed);
 	return removed;
 }

@@ -87,6 +87,11 @@ static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service 
 struct sl_lb_conf {
 	uint32_t max_services;          /* frontends (default SL_LB_DEFAULT_SERVICES) */
 	uint16_t snat_port_lo, snat_port_hi; /* host order, inclusive (default above) */
+	/* Pod egress masquerade: new TCP (from a SYN), UDP and SCTP flows from this node's pods
+	 * to addresses outside cluster_net/cluster_mask (network order) that leave through a
+	 * gateway (not to a node address) get the node address as their source. */
+	bool masquerade;
+	uint32_t cluster_net, cluster_mask;
 	struct sl_ct_conf ct;           /* the conntrack table */
 };
 
@@ -95,10 +100,13 @@ struct sl_lb {
 	uint32_t max_services;
 	uint32_t n_services;            /* control only */
 	/* Read by ip4-input and vxlan-decap on every packet: send IPv4 through ip4-lb. Set while
-	 * a Service exists or conntrack may hold entries (cleared by sl_lb_age). */
+	 * a Service exists, conntrack may hold entries (cleared by sl_lb_age) or masquerade is
+	 * on. */
 	_Atomic bool active;
 	/* SNAT source ports, host order, inclusive; each worker owns an equal share. */
 	uint16_t snat_port_lo, snat_port_hi;
+	bool masquerade;                /* sl_lb_conf's; keeps ip4-lb on the path */
+	uint32_t cluster_net, cluster_mask;
 	/* Control only: table changes done (`show stats`). */
 	uint64_t sets, dels, rejects;
 };

@@ -16,7 +16,9 @@
 # and the node without a local endpoint drops (so the load balancer's health check moves
 # on); hairpin: a pod reaching its own Service through the ClusterIP gets itself, seeing the
 # node address; the node's own kernel reaches a ClusterIP through the host port (sluiced
-# routes the service CIDR to it).
+# routes the service CIDR to it); pod egress masquerade ("proxy": {"masquerade": true}): a
+# pod reaching the client's network (TCP and UDP) is seen there as its node's address, while
+# a pod reaching a ClusterIP is still seen as itself.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/services_ingress.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -70,16 +72,17 @@ import json, sys
 c = json.load(sys.stdin)
 c["conntrack"] = {"size": 65536}
 c["routes"] = [{"prefix": "198.18.1.0/24", "via": "198.18.0.254"}]
+c["proxy"] = {"masquerade": True}
 print(json.dumps(c))' >"$SL_RUN/n$n.json"
 	node_start $n "$SL_RUN/n$n.json" || exit 1
 done
 wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
 
-for p in p1b p2a; do
+for p in p1b p2a cl; do
 	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
 	BACKENDS+=($!)
 done
-wait_listen p1b 8080 && wait_listen p2a 8080 || exit 1
+wait_listen p1b 8080 && wait_listen p2a 8080 && wait_listen cl 8080 || exit 1
 
 # The Services: "cl" (LoadBalancer, Cluster policy, node port 30080, endpoints p1b on node1
 # and p2a on node2), "loc" (LoadBalancer, Local policy, node port 30081, endpoint p2a only),
@@ -158,6 +161,17 @@ check "hairpin: p1b -> 10.96.0.42:80 reaches p1b itself, from the node address" 
 out=$(client n1 tcp 10.96.0.40 80 20)
 check "node1's kernel -> ClusterIP 10.96.0.40:80: both backends answer, seeing node1" \
 	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and r["clients"] == ["198.18.0.1"] and not r["errors"]'
+
+# Pod egress masquerade.
+out=$(client p1a tcp 198.18.1.2 8080 5)
+check "masquerade: p1a (node1) -> 198.18.1.2:8080 (outside the cluster) is seen as node1" \
+	expect "$out" 'r["seen"] == {"cl": ["198.18.0.1"]} and not r["errors"]'
+out=$(client p2b udp 198.18.1.2 8080 5)
+check "masquerade: UDP p2b (node2) -> 198.18.1.2:8080 is seen as node2" \
+	expect "$out" 'r["seen"] == {"cl": ["198.18.0.2"]} and not r["errors"]'
+out=$(client p1a tcp 10.96.0.40 80 20)
+check "... while p1a -> ClusterIP 10.96.0.40:80 is still seen as p1a by both backends" \
+	expect "$out" 'r["seen"] == {"p1b": ["10.244.1.2"], "p2a": ["10.244.1.2"]} and not r["errors"]'
 
 check "no SNAT port ran out, no conntrack insert failed (node1)" \
 	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show drops |

@@ -1031,6 +1031,61 @@ static void test_lb_snat_ports_exhausted(void **st)
 	assert_int_equal(th_lb_setup(), 0);
 }
 
+/* Pod egress masquerade: a TCP connection pod A opens to an address outside the cluster
+ * (through the gateway) leaves from the node address and a port of ours; the reply reaches
+ * pod A from that address. Pod-to-pod traffic, traffic to a node's own address and TCP that
+ * does not start with a SYN (a reply to someone who reached the pod) are untouched. */
+static void test_lb_masquerade(void **st)
+{
+	th_reset();
+	ct_clear();
+	sl_dp_drain();
+	sl_lb_fini();
+	struct sl_lb_conf c = { .max_services = 64, .masquerade = true,
+				.cluster_net = pb_addr("10.244.0.0"),
+				.cluster_mask = htonl(0xffff0000), .ct = { .size = TH_CT_SIZE } };
+	assert_int_equal(sl_lb_init(&c), 0);
+	assert_true(sl_lb_active());
+
+	unsigned n = th_run(TH_POD_A, tcp("10.244.1.2", "198.18.1.2", 40200, 443, RTE_TCP_SYN_FLAG,
+					  th_pod_a_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ipv4_hdr *ip = ip_of(out[0]);
+	assert_int_equal(ip->src_addr, pb_addr("198.18.0.1"));
+	uint16_t sport = ntohs(ports_of(ip)[0]);
+	assert_true(sport >= SL_LB_SNAT_PORT_LO);
+	expect(out[0], "198.18.0.1", sport, "198.18.1.2", 443);
+	rte_pktmbuf_free(out[0]);
+	n = th_run(TH_UPLINK, tcp_from_uplink("198.18.1.2", "198.18.0.1", 443, sport,
+					      RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG), TH_POD_A, out, 8);
+	assert_int_equal(n, 1);
+	expect(out[0], "198.18.1.2", 443, "10.244.1.2", 40200);
+	rte_pktmbuf_free(out[0]);
+
+	/* Untouched: to a pod of another node, to a node address, TCP without a SYN. */
+	n = th_run(TH_POD_A, tcp("10.244.1.2", "10.244.2.2", 40201, 80, RTE_TCP_SYN_FLAG,
+				 th_pod_a_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(inner_of(out[0])->src_addr, pb_addr("10.244.1.2"));
+	rte_pktmbuf_free(out[0]);
+	n = th_run(TH_POD_A, tcp("10.244.1.2", "198.18.0.2", 40202, 80, RTE_TCP_SYN_FLAG,
+				 th_pod_a_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	expect(out[0], "10.244.1.2", 40202, "198.18.0.2", 80);
+	rte_pktmbuf_free(out[0]);
+	n = th_run(TH_POD_A, tcp("10.244.1.2", "198.18.1.2", 8080, 50000,
+				 RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	expect(out[0], "10.244.1.2", 8080, "198.18.1.2", 50000);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(sl_ct_count(), 1);
+
+	ct_clear();
+	sl_dp_drain();
+	sl_lb_fini();
+	assert_int_equal(th_lb_setup(), 0);
+}
+
 static void test_lb_no_mbuf_leak(void **st)
 {
 	th_reset();
@@ -1066,6 +1121,7 @@ int main(void)
 		TH_TEST(test_lb_nodeport_local_keeps_client),
 		TH_TEST(test_lb_hairpin),
 		TH_TEST(test_lb_snat_ports_exhausted),
+		TH_TEST(test_lb_masquerade),
 		TH_TEST(test_lb_no_mbuf_leak),
 	};
 	return cmocka_run_group_tests_name("lb", tests, setup, NULL);
