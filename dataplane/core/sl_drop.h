@@ -49,6 +49,8 @@
 	_(CT_FULL, "ct-full")                                                     \
 	_(LB_NO_BACKEND, "lb-no-backend")                                         \
 	_(LB_NONE_SELECTED, "lb-none-selected")                                   \
+	_(LB_SOURCE_RANGE, "lb-source-range")                                     \
+	_(LB_BACKEND_GONE, "lb-backend-gone")                                     \
 	_(PORT_GONE, "port-gone")                                                 \
 	_(TX_FULL, "tx-full")
 

@@ -132,13 +132,10 @@ static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
 	return (void *)((uintptr_t)e | dir);
 }
 
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+/* Fill e for a new flow (see sl_ct_create). */
+static void entry_init(struct sl_ct_entry *e, const struct sl_ct_key *fwd, uint32_t nat_ip,
+		       uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
 {
-	void *obj;
-	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
-		goto full;
-	struct sl_ct_entry *e = obj;
 	e->fwd = *fwd;
 	e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
 				     .dport = fwd->sport, .proto = fwd->proto };
@@ -149,23 +146,75 @@ struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 			     : SL_CT_ESTABLISHED; /* picked up mid-stream */
 	atomic_store_explicit(&e->state, st, memory_order_relaxed);
 	atomic_store_explicit(&e->fin, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->mark, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->aff, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
-	/* rte_hash publishes the data with a release store: readers see a whole entry. */
-	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
-		rte_mempool_put(sl_ct.pool, e);
-		goto full;
-	}
+}
+
+/* Publish e's reverse key, its forward key being in place. Returns e, or NULL (full). */
+static struct sl_ct_entry *entry_add_rev(struct sl_ct_entry *e)
+{
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->rev, tagged(e, SL_CT_REV)) < 0)) {
 		/* Readers may hold e already: only the control thread frees. Mark it closed
 		 * so the next ageing pass takes it. */
 		atomic_store_explicit(&e->state, SL_CT_CLOSED, memory_order_relaxed);
 		atomic_store_explicit(&e->last_tsc, 0, memory_order_relaxed);
-		goto full;
+		atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+		return NULL;
 	}
 	return e;
+}
+
+struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+{
+	void *obj;
+	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
+		goto full;
+	struct sl_ct_entry *e = obj;
+	entry_init(e, fwd, nat_ip, nat_port, tcp_flags, now_tsc);
+	/* rte_hash publishes the data with a release store: readers see a whole entry. */
+	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
+		rte_mempool_put(sl_ct.pool, e);
+		goto full;
+	}
+	return entry_add_rev(e);
 full:
 	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
 	return NULL;
+}
+
+struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key *fwd,
+				 uint32_t nat_ip, uint16_t nat_port, uint8_t tcp_flags,
+				 uint64_t now_tsc)
+{
+	uint8_t m = SL_CT_GONE;
+	if (nat_ip == old->rev.src && nat_port == old->rev.sport) {
+		/* The same backend again (it came back): the old entry serves the new flow. */
+		if (!atomic_compare_exchange_strong(&old->mark, &m, 0))
+			return NULL;
+		atomic_store_explicit(&old->fin, 0, memory_order_relaxed);
+		atomic_store_explicit(&old->state, SL_CT_SYN_SENT, memory_order_relaxed);
+		atomic_store_explicit(&old->last_tsc, now_tsc, memory_order_relaxed);
+		return old;
+	}
+	void *obj;
+	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0)) {
+		atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+		return NULL;
+	}
+	/* Claim old's forward key; the control thread, removing it, claims it first with
+	 * SL_CT_REMOVING (then the SYN is dropped and retransmitted). */
+	if (!atomic_compare_exchange_strong(&old->mark, &m, SL_CT_GONE | SL_CT_REPLACED)) {
+		rte_mempool_put(sl_ct.pool, obj);
+		return NULL;
+	}
+	struct sl_ct_entry *e = obj;
+	entry_init(e, fwd, nat_ip, nat_port, tcp_flags, now_tsc);
+	/* The key exists (nobody deletes it now): rte_hash replaces its data, which cannot
+	 * fail. old stays under its reverse key until ageing frees it. */
+	rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD));
+	return entry_add_rev(e);
 }
 
 static void entry_put(void *e)
@@ -173,15 +222,21 @@ static void entry_put(void *e)
 	rte_mempool_put(sl_ct.pool, e);
 }
 
-/* Unlink e (both keys) and free it after a grace period. Control thread. */
+/* Unlink e (the keys still its own) and free it after a grace period. Control thread. */
 static void entry_remove(struct sl_ct_entry *e)
 {
 	void *data;
+	/* From here no worker replaces e (sl_ct_reopen); one that did owns the forward key. */
+	uint8_t m = atomic_fetch_or_explicit(&e->mark, SL_CT_REMOVING, memory_order_relaxed);
+	if (m & SL_CT_REMOVING)
+		return;
 	/* The reverse key may have been taken over by a newer flow with the same reply
 	 * 5-tuple: remove it only if it is still ours. */
 	if (rte_hash_lookup_data(sl_ct.hash, &e->rev, &data) >= 0 && data == tagged(e, SL_CT_REV))
 		rte_hash_del_key(sl_ct.hash, &e->rev);
-	rte_hash_del_key(sl_ct.hash, &e->fwd);
+	if (!(m & SL_CT_REPLACED) && rte_hash_lookup_data(sl_ct.hash, &e->fwd, &data) >= 0 &&
+	    data == tagged(e, SL_CT_FWD))
+		rte_hash_del_key(sl_ct.hash, &e->fwd);
 	sl_dp_defer(entry_put, e);
 }
 
@@ -199,12 +254,23 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)
 			sl_ct.age_cursor = 0; /* a full pass done: start over next time */
 			break;
 		}
-		if ((uintptr_t)data & 1)
-			continue; /* reverse keys: the entry is handled under its forward key */
+		if ((uintptr_t)data & 1) {
+			/* Reverse keys: the entry is handled under its forward key, unless a new
+			 * flow took that over (sl_ct_reopen): then it goes now. */
+			struct sl_ct_entry *r = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+			if (atomic_load_explicit(&r->mark, memory_order_relaxed) & SL_CT_REPLACED) {
+				entry_remove(r);
+				removed++;
+			}
+			continue;
+		}
 		struct sl_ct_entry *e = data;
 		uint8_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
 		uint64_t last = atomic_load_explicit(&e->last_tsc, memory_order_relaxed);
 		uint64_t timeout = sl_ct.timeout_tsc[class_of(e->fwd.proto)][st];
+		if ((atomic_load_explicit(&e->mark, memory_order_relaxed) & SL_CT_GONE) &&
+		    timeout > sl_ct.timeout_tsc[CLASS_TCP][SL_CT_FIN_WAIT])
+			timeout = sl_ct.timeout_tsc[CLASS_TCP][SL_CT_FIN_WAIT]; /* backend left */
 		if (now_tsc > last && now_tsc - last > timeout) {
 			entry_remove(e);
 			removed++;
@@ -231,6 +297,26 @@ unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port)
 	}
 	sl_ct.flushed += removed;
 	return removed;
+}
+
+unsigned sl_ct_mark_gone(uint32_t vip, uint16_t vport, uint32_t ip, uint16_t port)
+{
+	unsigned n = 0;
+	uint32_t it = 0;
+	const void *key;
+	void *data;
+	while (sl_ct.hash && rte_hash_iterate(sl_ct.hash, &key, &data, &it) >= 0) {
+		if ((uintptr_t)data & 1)
+			continue;
+		struct sl_ct_entry *e = data;
+		if (e->fwd.proto == IPPROTO_TCP && e->fwd.dst == vip && e->fwd.dport == vport &&
+		    e->rev.src == ip && e->rev.sport == port) {
+			atomic_fetch_or_explicit(&e->mark, SL_CT_GONE, memory_order_relaxed);
+			n++;
+		}
+	}
+	sl_ct.marked_gone += n;
+	return n;
 }
 
 uint32_t sl_ct_count(void)
