@@ -210,6 +210,7 @@ int main(int argc, char **argv)
 	struct sl_model_hooks hooks = { 0 };
 	sl_net_hooks(&hooks);
 	sl_lbctl_hooks(&hooks, conf.ct_size);
+	sl_lbctl_node_ip(self.node_ip);
 	sl_model_set_hooks(model, &hooks);
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {

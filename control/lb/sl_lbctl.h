@@ -13,6 +13,9 @@
 
 /* Set the svc hooks in h. ct_size: conntrack entries (0: the default, 1,048,576). */
 void sl_lbctl_hooks(struct sl_model_hooks *h, uint32_t ct_size);
+/* This node's address (loadBalancerSourceRanges: kube-proxy's allowFromNode). Before the
+ * first Service. */
+void sl_lbctl_node_ip(struct sl_ip ip);
 /* Conntrack ageing on loop (a timer); call once the loop exists. */
 void sl_lbctl_start(struct sl_loop *loop);
 /* Free the tables (workers stopped, model destroyed, loop destroyed, sl_dp_drain done). */
