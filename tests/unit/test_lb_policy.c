@@ -15,6 +15,7 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
+#include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_affinity.h"
 #include "dataplane/lb/lb_table.h"
 #include "dataplane/lb/tcp_reset.h"
@@ -570,6 +571,59 @@ static void test_gone_ages_fast(void **st)
 	assert_int_equal(sl_ct_count(), 0);
 }
 
+/* ip4-lb's cycles and packets so far (rte_graph's node statistics). */
+static void lb_node_stats(uint64_t *ret_cycles, uint64_t *ret_objs)
+{
+	static struct sl_node_stats sts[64];
+	int n = sl_worker_graph_stats(&sl_dp.workers[0], sts, 64);
+	*ret_cycles = *ret_objs = 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(sts[i].name, "ip4-lb")) {
+			*ret_cycles = sts[i].cycles;
+			*ret_objs = sts[i].objs;
+		}
+}
+
+/* 32 flows (sports from sport0) from pod A to vip:80, 32 packets a graph walk, rounds
+ * times; all must come out (pod B or the uplink). ip4-lb's cycles per packet. */
+static double lb_cycles(const char *vip, uint16_t sport0, uint8_t flags, unsigned rounds)
+{
+	struct rte_mbuf *got[64];
+	uint64_t c0, o0, c1, o1;
+	lb_node_stats(&c0, &o0);
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned j = 0; j < 32; j++)
+			th_inject(TH_POD_A, tcp("10.244.1.2", vip, (uint16_t)(sport0 + j), 80, flags,
+						th_pod_a_mac));
+		unsigned n = th_run(0, NULL, TH_POD_B, got, 64);
+		n += th_run(0, NULL, TH_UPLINK, got + n, (unsigned)(64 - n));
+		assert_int_equal(n, 32);
+		rte_pktmbuf_free_bulk(got, n);
+	}
+	lb_node_stats(&c1, &o1);
+	assert_int_equal(o1 - o0, 32 * rounds);
+	return (double)(c1 - c0) / (double)(o1 - o0);
+}
+
+/* A figure: ip4-lb's cycles per packet for established flows and new flows, affinity off
+ * and on (best of 5; the harness's graph on net_ring ports). */
+static void test_affinity_cycles(void **st)
+{
+	double est[2] = { 1e12, 1e12 }, nw[2] = { 1e12, 1e12 };
+	for (int aff = 0; aff < 2; aff++)
+		for (int r = 0; r < 5; r++) {
+			th_reset();
+			ct_clear();
+			aff_service(aff ? 10800 : 0, 0, 0, 2);
+			nw[aff] = RTE_MIN(nw[aff], lb_cycles("10.96.0.50", 31000, RTE_TCP_SYN_FLAG, 1));
+			est[aff] = RTE_MIN(est[aff],
+					   lb_cycles("10.96.0.50", 31000, RTE_TCP_ACK_FLAG, 50));
+		}
+	printf("ip4-lb cycles/packet: established %.0f (affinity off) %.0f (on); new flow %.0f "
+	       "(off) %.0f (on)\n", est[0], est[1], nw[0], nw[1]);
+	ct_clear();
+}
+
 static void test_no_mbuf_leak(void **st)
 {
 	th_reset();
@@ -591,6 +645,7 @@ int main(void)
 		TH_TEST(test_rst_build),
 		TH_TEST(test_rst_backend_gone),
 		TH_TEST(test_gone_ages_fast),
+		TH_TEST(test_affinity_cycles),
 		TH_TEST(test_no_mbuf_leak),
 	};
 	return cmocka_run_group_tests_name("lb_policy", tests, setup, NULL);
