@@ -107,6 +107,9 @@ check "... and later connections too ($first)" expect "$out" "r['answers'] == {'
 out=$(client p2b tcp 10.96.0.41 80 20)
 check "... another client (p2b, node2) keeps to one backend as well" \
 	expect "$out" 'sorted(r["answers"].values()) == [20] and not r["errors"]'
+aff_hits() { ctl 1 -o json show stats | python3 -c 'import json, sys
+a = json.load(sys.stdin)["affinity"]; print(a); sys.exit(0 if a["hits"] >= 39 and a["full"] == 0 else 1)'; }
+check "... node1 counts the flows placed by affinity (show stats: affinity.hits)" aff_hits
 
 # -- loadBalancerSourceRanges (10.244.1.0/24) on the ingress IP 10.96.1.10
 out=$(client p1a tcp 10.96.1.10 80 5)
