@@ -38,10 +38,11 @@
 #
 # Writes perf/results/graph-<time>.json and .png.
 # --services: encap through Service VIPs (ip4-lb, conntrack, DNAT; established flows; the
-# same output frames), "encap" only.
+# same output frames), "encap" only; --affinity 1: those Services with sessionAffinity ClientIP
+# (established packets refresh the client's affinity entry).
 # Usage: sudo perf/graph_bench.sh [--workers 1,2] [--dir encap,decap] [--flows N] [--pods N]
 #          [--remotes N] [--duration S] [--warmup S] [--inflight N] [--verify-every N]
-#          [--services 1]
+#          [--services 1 [--affinity 1]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=1,2 DIRS=encap,decap FLOWS=1024 PODS=4 REMOTES=4 DURATION=5 WARMUP=1 INFLIGHT=512
@@ -63,7 +64,8 @@ while [ $# -gt 0 ]; do
 	--warmup) WARMUP=$2 ;;
 	--inflight) INFLIGHT=$2 ;;
 	--verify-every) VERIFY=$2 ;;
-	--services) [ "$2" = 1 ] && SERVICES=(--services) ;;
+	--services) [ "$2" = 1 ] && SERVICES+=(--services) ;;
+	--affinity) [ "$2" = 1 ] && SERVICES+=(--affinity) ;;
 	*) usage ;;
 	esac
 	shift 2

@@ -83,6 +83,8 @@ stage "integration: Services in the fast path (ClusterIP over two nodes, TCP/UDP
 	env SL_BUILD=build bash tests/integration/services.sh
 stage "integration: Services from outside (node ports, LB IPs through a router, Cluster/Local policy, SNAT), hairpin, from the node" \
 	env SL_BUILD=build bash tests/integration/services_ingress.sh
+stage "integration: Service policies (sessionAffinity, loadBalancerSourceRanges, RST for a removed backend)" \
+	env SL_BUILD=build bash tests/integration/services_policy.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

@@ -8,6 +8,7 @@
 #include "core/sl_cmd.h"
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/lb/lb_affinity.h"
 #include "dataplane/lb/lb_table.h"
 #include "drivers/sl_vhost.h"
 #include "net/sl_net.h"
@@ -382,6 +383,12 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(ct, "aged", (double)sl_ct.aged);
 			cJSON_AddNumberToObject(ct, "flushed", (double)sl_ct.flushed);
 			cJSON_AddNumberToObject(ct, "frontends", sl_lb.n_services);
+			cJSON_AddNumberToObject(ct, "marked_gone", (double)sl_ct.marked_gone);
+			cJSON *af = cJSON_AddObjectToObject(o, "affinity");
+			cJSON_AddNumberToObject(af, "size", sl_lb_aff.size);
+			cJSON_AddNumberToObject(af, "hits", (double)atomic_load(&sl_lb_aff.hits));
+			cJSON_AddNumberToObject(af, "full", (double)atomic_load(&sl_lb_aff.full));
+			cJSON_AddNumberToObject(af, "aged", (double)sl_lb_aff.aged);
 		}
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);

@@ -91,6 +91,56 @@ static void flush_gone_udp(const struct sl_lb_service *old, const struct sl_lb_b
 	}
 }
 
+/* TCP flows of a backend that left frontend fe (in old, not among the port's endpoints at
+ * all: removed, not merely terminating or unselected) get a RST on their next packet
+ * (sl_ct_mark_gone: marked now, reset by the dataplane). */
+static void mark_gone_tcp(const struct sl_lb_service *old, const struct sl_svc_view_port *p)
+{
+	if (!old || old->fe.proto != IPPROTO_TCP)
+		return;
+	for (unsigned i = 0; i < old->n_backends; i++) {
+		const struct sl_lb_backend *o = &old->backends[i];
+		bool kept = false;
+		for (unsigned k = 0; p && k < p->n_be && !kept; k++)
+			kept = p->be[k].ip.af == AF_INET && p->be[k].ip.v4 == o->ip &&
+			       htons(p->be[k].port) == o->port;
+		if (!kept)
+			sl_ct_mark_gone(old->fe.vip, old->fe.port, o->ip, o->port);
+	}
+}
+
+/* Whether a frontend of this kind filters new flows by loadBalancerSourceRanges (sets
+ * SL_LB_SVC_SOURCE_RANGES): as kube-proxy's iptables proxier (its KUBE-FW-* chain and the
+ * KUBE-PROXY-FIREWALL drop hang off the ingress IPs only), the load-balancer ingress IPs,
+ * not cluster IPs, external IPs or node ports. */
+enum fe_kind { FE_CLUSTER_IP, FE_EXTERNAL_IP, FE_LB_IP, FE_NODE_PORT };
+static bool applies_source_ranges(enum fe_kind kind)
+{
+	return kind == FE_LB_IP;
+}
+
+/* The IPv4 source ranges of s into out (cap SL_LB_MAX_SOURCE_RANGES): its
+ * loadBalancerSourceRanges, and, when one of them holds this node's address, each of its
+ * load-balancer IPs (kube-proxy's allowFromNode: a VIP-like load balancer's address is often
+ * local to the node, so the node's own requests to it come from that address). Returns how
+ * many; 0: no filtering (no IPv4 range). */
+static unsigned source_ranges(const struct sl_svc_spec *s, struct sl_lb_cidr *out)
+{
+	unsigned n = 0;
+	bool from_node = false;
+	for (unsigned i = 0; i < s->n_source_ranges && n < SL_LB_MAX_SOURCE_RANGES; i++) {
+		const struct sl_cidr *c = &s->source_ranges[i];
+		if (c->addr.af != AF_INET)
+			continue;
+		out[n++] = (struct sl_lb_cidr){ .ip = c->addr.v4, .len = c->len };
+		from_node |= lbc.conf.node_ip && sl_cidr_contains(*c, sl_ip4(lbc.conf.node_ip));
+	}
+	for (unsigned i = 0; n && from_node && i < s->n_lb_ips && n < SL_LB_MAX_SOURCE_RANGES; i++)
+		if (s->lb_ips[i].af == AF_INET)
+			out[n++] = (struct sl_lb_cidr){ .ip = s->lb_ips[i].v4, .len = 32 };
+	return n;
+}
+
 /* Frontend k of port p of s: its cluster IPs first, then external IPs, then load-balancer
  * IPs, then the node port on the node address (k == the IP count). False when there is none
  * (the last k of a port without a node port, an IPv6 address); *ret_internal says whether it
@@ -121,6 +171,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 {
 	const struct sl_svc_spec *s = v->spec;
 	unsigned n_fe = s->n_cluster_ips + s->n_external_ips + s->n_lb_ips + 1;
+	static struct sl_lb_cidr ranges[SL_LB_MAX_SOURCE_RANGES];
+	unsigned n_ranges = source_ranges(s, ranges);
 	for (unsigned pi = 0; pi < v->n_ports; pi++) {
 		const struct sl_svc_view_port *p = &v->ports[pi];
 		uint16_t np = p->port->node_port;
@@ -145,7 +197,21 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			const struct sl_lb_backend *b = internal ? be : be + cap;
 			unsigned n = internal ? n_int : n_ext;
 			const struct sl_lb_service *old = sl_lb_service_find(&fe);
-			int rc = sl_lb_service_set(&fe, b, n, p->has_any ? SL_LB_SVC_DROP_EMPTY : 0);
+			struct sl_lb_service_opts o = {
+				.flags = p->has_any ? SL_LB_SVC_DROP_EMPTY : 0,
+				.affinity_s = s->affinity_client_ip ? s->affinity_timeout_s : 0,
+			};
+			unsigned n_ext_ips = s->n_cluster_ips + s->n_external_ips;
+			enum fe_kind kind = internal		      ? FE_CLUSTER_IP
+					    : k < n_ext_ips		      ? FE_EXTERNAL_IP
+					    : k < n_ext_ips + s->n_lb_ips ? FE_LB_IP
+									  : FE_NODE_PORT;
+			if (n_ranges && applies_source_ranges(kind)) {
+				o.flags |= SL_LB_SVC_SOURCE_RANGES;
+				o.ranges = ranges;
+				o.n_ranges = n_ranges;
+			}
+			int rc = sl_lb_service_set_opts(&fe, b, n, &o);
 			if (rc < 0) {
 				char b[SL_IP_STR_MAX];
 				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi,
@@ -155,6 +221,7 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			}
 			flush_gone_udp(old, b, n); /* old is valid until our next quiescent state:
 						     * the control thread has none */
+			mark_gone_tcp(old, p);
 			next->fe[next->n++] = fe;
 		}
 		free(be);

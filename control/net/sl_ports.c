@@ -225,7 +225,8 @@ static int open_host(const struct sl_config *c, char *err, size_t errlen)
 	if ((rc = sl_nl_link_up(ifn, c->pod_mtu)) < 0 ||
 	    (rc = sl_nl_addr_add(ifn, c->node_ip.v4, 32)) < 0 ||
 	    (rc = sl_nl_route_add(ifn, c->cluster_cidr.addr.v4, c->cluster_cidr.len)) < 0 ||
-	    (rc = sl_nl_route_add(ifn, c->service_cidr.addr.v4, c->service_cidr.len)) < 0)
+	    (c->service_cidr.len &&
+	     (rc = sl_nl_route_add(ifn, c->service_cidr.addr.v4, c->service_cidr.len)) < 0))
 		return ERR("host: cannot configure %s: %s", ifn, strerror(-rc)), rc;
 	return 0;
 }

@@ -455,10 +455,16 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	    c->cluster_cidr.len > c->pod_cidr.len)
 		return fail(err, n, "node.cluster_cidr", "must contain node.pod_cidr");
 	c->service_cidr = (struct sl_cidr){ sl_ip4(htonl(0x0a600000)), 12 }; /* 10.96.0.0/12 */
-	TRY(get_cidr(o, "node", "service_cidr", false, &c->service_cidr, err, n));
-	if (sl_cidr_contains(c->service_cidr, c->cluster_cidr.addr) ||
-	    sl_cidr_contains(c->cluster_cidr, c->service_cidr.addr))
-		return fail(err, n, "node.service_cidr", "must not overlap node.cluster_cidr");
+	bool overlap = sl_cidr_contains(c->service_cidr, c->cluster_cidr.addr) ||
+		       sl_cidr_contains(c->cluster_cidr, c->service_cidr.addr);
+	if (cJSON_GetObjectItemCaseSensitive(o, "service_cidr")) {
+		TRY(get_cidr(o, "node", "service_cidr", false, &c->service_cidr, err, n));
+		if (sl_cidr_contains(c->service_cidr, c->cluster_cidr.addr) ||
+		    sl_cidr_contains(c->cluster_cidr, c->service_cidr.addr))
+			return fail(err, n, "node.service_cidr", "must not overlap node.cluster_cidr");
+	} else if (overlap) {
+		c->service_cidr.len = 0; /* a cluster CIDR holding Kubernetes' default: none */
+	}
 	c->gateway_ip = sl_ip4(htonl(ntohl(c->pod_cidr.addr.v4) + 1));
 	TRY(get_ip(o, "node", "gateway", false, &c->gateway_ip, err, n));
 	if (!sl_cidr_contains(c->pod_cidr, c->gateway_ip))

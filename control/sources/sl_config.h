@@ -28,7 +28,8 @@ struct sl_config {
 	struct sl_cidr pod_cidr;
 	struct sl_cidr cluster_cidr;   /* routed to the dataplane from the host */
 	struct sl_cidr service_cidr;   /* cluster IPs, routed to it from the host too
-					* (default 10.96.0.0/12, Kubernetes' own) */
+					* (default 10.96.0.0/12, Kubernetes' own; len 0: none,
+					* when the default would overlap cluster_cidr) */
 	struct sl_ip gateway_ip;
 	uint8_t gateway_mac[6];
 	char uplink_devargs[256];

@@ -50,6 +50,8 @@
 	_(SNAT_NO_PORT, "snat-no-port")                                           \
 	_(LB_NO_BACKEND, "lb-no-backend")                                         \
 	_(LB_NONE_SELECTED, "lb-none-selected")                                   \
+	_(LB_SOURCE_RANGE, "lb-source-range")                                     \
+	_(LB_BACKEND_GONE, "lb-backend-gone")                                     \
 	_(PORT_GONE, "port-gone")                                                 \
 	_(TX_FULL, "tx-full")
 

@@ -133,15 +133,12 @@ static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
 	return (void *)((uintptr_t)e | dir);
 }
 
-/* A fresh entry for fwd from the pool (NULL: empty), its state from the first packet. */
-static struct sl_ct_entry *entry_new(const struct sl_ct_key *fwd, uint8_t tcp_flags,
-				     uint64_t now_tsc)
+/* Fill e for a new flow fwd whose replies have key rev (see sl_ct_create). */
+static void entry_init(struct sl_ct_entry *e, const struct sl_ct_key *fwd,
+		       const struct sl_ct_key *rev, uint8_t tcp_flags, uint64_t now_tsc)
 {
-	void *obj;
-	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
-		return NULL;
-	struct sl_ct_entry *e = obj;
 	e->fwd = *fwd;
+	e->rev = *rev;
 	uint8_t st = SL_CT_NEW;
 	if (fwd->proto == IPPROTO_TCP)
 		st = (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG
@@ -149,70 +146,124 @@ static struct sl_ct_entry *entry_new(const struct sl_ct_key *fwd, uint8_t tcp_fl
 			     : SL_CT_ESTABLISHED; /* picked up mid-stream */
 	atomic_store_explicit(&e->state, st, memory_order_relaxed);
 	atomic_store_explicit(&e->fin, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->mark, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->aff, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
-	return e;
 }
 
-/* Publish e (its keys set) under both keys; false when the table refused (full). */
-static bool entry_insert(struct sl_ct_entry *e)
+/* Publish e's reverse key, its forward key being in place. Returns e, or NULL (full). */
+static struct sl_ct_entry *entry_add_rev(struct sl_ct_entry *e)
 {
-	/* rte_hash publishes the data with a release store: readers see a whole entry. */
-	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
-		rte_mempool_put(sl_ct.pool, e);
-		return false;
-	}
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->rev, tagged(e, SL_CT_REV)) < 0)) {
 		/* Readers may hold e already: only the control thread frees. Mark it closed
 		 * so the next ageing pass takes it. */
 		atomic_store_explicit(&e->state, SL_CT_CLOSED, memory_order_relaxed);
 		atomic_store_explicit(&e->last_tsc, 0, memory_order_relaxed);
-		return false;
+		atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+		return NULL;
 	}
-	return true;
+	return e;
+}
+
+/* A new entry for fwd with reverse key rev, published under both keys; NULL when the table
+ * is full (counted). */
+static struct sl_ct_entry *entry_create(const struct sl_ct_key *fwd, const struct sl_ct_key *rev,
+					uint8_t tcp_flags, uint64_t now_tsc)
+{
+	void *obj;
+	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
+		goto full;
+	struct sl_ct_entry *e = obj;
+	entry_init(e, fwd, rev, tcp_flags, now_tsc);
+	/* rte_hash publishes the data with a release store: readers see a whole entry. */
+	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
+		rte_mempool_put(sl_ct.pool, e);
+		goto full;
+	}
+	return entry_add_rev(e);
+full:
+	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
+	return NULL;
+}
+
+/* The reverse key of fwd translated to nat_ip:nat_port: its source, with snat (may be NULL)
+ * its destination too, on a port of snat's range no flow to nat_ip:nat_port uses. False
+ * when no such port was found (counted in snat_no_port). */
+static bool reverse_key(const struct sl_ct_key *fwd, uint32_t nat_ip, uint16_t nat_port,
+			const struct sl_ct_snat *snat, struct sl_ct_key *rev)
+{
+	*rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
+				   .dport = fwd->sport, .proto = fwd->proto };
+	if (!snat)
+		return true;
+	rev->dst = snat->ip;
+	unsigned n = snat->n_ports;
+	uint32_t start = n ? rte_hash_crc(fwd, sizeof(*fwd), 0x5a17) % n : 0;
+	for (unsigned i = 0; i < RTE_MIN(n, (unsigned)SL_CT_SNAT_TRIES); i++) {
+		rev->dport = rte_cpu_to_be_16((uint16_t)(snat->port_lo + (start + i) % n));
+		if (rte_hash_lookup(sl_ct.hash, rev) < 0)
+			return true;
+	}
+	atomic_fetch_add_explicit(&sl_ct.snat_no_port, 1, memory_order_relaxed);
+	return false;
 }
 
 struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
 {
-	struct sl_ct_entry *e = entry_new(fwd, tcp_flags, now_tsc);
-	if (likely(e)) {
-		e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
-					     .dport = fwd->sport, .proto = fwd->proto };
-		if (likely(entry_insert(e)))
-			return e;
-	}
-	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
-	return NULL;
+	struct sl_ct_key rev;
+	reverse_key(fwd, nat_ip, nat_port, NULL, &rev);
+	return entry_create(fwd, &rev, tcp_flags, now_tsc);
 }
 
 struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				      uint16_t nat_port, uint32_t snat_ip, uint16_t port_lo,
-				      uint16_t n_ports, uint8_t tcp_flags, uint64_t now_tsc,
+				      uint16_t nat_port, const struct sl_ct_snat *snat,
+				      uint8_t tcp_flags, uint64_t now_tsc,
 				      enum sl_ct_snat_fail *ret_why)
 {
-	struct sl_ct_key rev = { .src = nat_ip, .dst = snat_ip, .sport = nat_port,
-				 .proto = fwd->proto };
-	uint32_t start = n_ports ? rte_hash_crc(fwd, sizeof(*fwd), 0x5a17) % n_ports : 0;
-	unsigned tries = RTE_MIN(n_ports, (unsigned)SL_CT_SNAT_TRIES);
-	bool found = false;
-	for (unsigned i = 0; i < tries && !found; i++) {
-		rev.dport = rte_cpu_to_be_16((uint16_t)(port_lo + (start + i) % n_ports));
-		found = rte_hash_lookup(sl_ct.hash, &rev) < 0;
+	struct sl_ct_key rev;
+	*ret_why = SL_CT_SNAT_NO_PORT;
+	if (unlikely(!reverse_key(fwd, nat_ip, nat_port, snat, &rev)))
+		return NULL;
+	*ret_why = SL_CT_SNAT_FULL;
+	return entry_create(fwd, &rev, tcp_flags, now_tsc);
+}
+
+struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key *fwd,
+				 uint32_t nat_ip, uint16_t nat_port, const struct sl_ct_snat *snat,
+				 uint8_t tcp_flags, uint64_t now_tsc)
+{
+	uint8_t m = SL_CT_GONE;
+	if (nat_ip == old->rev.src && nat_port == old->rev.sport) {
+		/* The same backend again (it came back): the old entry serves the new flow (its
+		 * source translation, which depends on the client and backend only, too). */
+		if (!atomic_compare_exchange_strong(&old->mark, &m, 0))
+			return NULL;
+		atomic_store_explicit(&old->fin, 0, memory_order_relaxed);
+		atomic_store_explicit(&old->state, SL_CT_SYN_SENT, memory_order_relaxed);
+		atomic_store_explicit(&old->last_tsc, now_tsc, memory_order_relaxed);
+		return old;
 	}
-	if (unlikely(!found)) {
-		atomic_fetch_add_explicit(&sl_ct.snat_no_port, 1, memory_order_relaxed);
-		*ret_why = SL_CT_SNAT_NO_PORT;
+	struct sl_ct_key rev;
+	if (unlikely(!reverse_key(fwd, nat_ip, nat_port, snat, &rev)))
+		return NULL;
+	void *obj;
+	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0)) {
+		atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
 		return NULL;
 	}
-	struct sl_ct_entry *e = entry_new(fwd, tcp_flags, now_tsc);
-	if (likely(e)) {
-		e->rev = rev;
-		if (likely(entry_insert(e)))
-			return e;
+	/* Claim old's forward key; the control thread, removing it, claims it first with
+	 * SL_CT_REMOVING (then the SYN is dropped and retransmitted). */
+	if (!atomic_compare_exchange_strong(&old->mark, &m, SL_CT_GONE | SL_CT_REPLACED)) {
+		rte_mempool_put(sl_ct.pool, obj);
+		return NULL;
 	}
-	atomic_fetch_add_explicit(&sl_ct.insert_failed, 1, memory_order_relaxed);
-	*ret_why = SL_CT_SNAT_FULL;
-	return NULL;
+	struct sl_ct_entry *e = obj;
+	entry_init(e, fwd, &rev, tcp_flags, now_tsc);
+	/* The key exists (nobody deletes it now): rte_hash replaces its data, which cannot
+	 * fail. old stays under its reverse key until ageing frees it. */
+	rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD));
+	return entry_add_rev(e);
 }
 
 static void entry_put(void *e)
@@ -220,15 +271,21 @@ static void entry_put(void *e)
 	rte_mempool_put(sl_ct.pool, e);
 }
 
-/* Unlink e (both keys) and free it after a grace period. Control thread. */
+/* Unlink e (the keys still its own) and free it after a grace period. Control thread. */
 static void entry_remove(struct sl_ct_entry *e)
 {
 	void *data;
+	/* From here no worker replaces e (sl_ct_reopen); one that did owns the forward key. */
+	uint8_t m = atomic_fetch_or_explicit(&e->mark, SL_CT_REMOVING, memory_order_relaxed);
+	if (m & SL_CT_REMOVING)
+		return;
 	/* The reverse key may have been taken over by a newer flow with the same reply
 	 * 5-tuple: remove it only if it is still ours. */
 	if (rte_hash_lookup_data(sl_ct.hash, &e->rev, &data) >= 0 && data == tagged(e, SL_CT_REV))
 		rte_hash_del_key(sl_ct.hash, &e->rev);
-	rte_hash_del_key(sl_ct.hash, &e->fwd);
+	if (!(m & SL_CT_REPLACED) && rte_hash_lookup_data(sl_ct.hash, &e->fwd, &data) >= 0 &&
+	    data == tagged(e, SL_CT_FWD))
+		rte_hash_del_key(sl_ct.hash, &e->fwd);
 	sl_dp_defer(entry_put, e);
 }
 
@@ -246,12 +303,23 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)
 			sl_ct.age_cursor = 0; /* a full pass done: start over next time */
 			break;
 		}
-		if ((uintptr_t)data & 1)
-			continue; /* reverse keys: the entry is handled under its forward key */
+		if ((uintptr_t)data & 1) {
+			/* Reverse keys: the entry is handled under its forward key, unless a new
+			 * flow took that over (sl_ct_reopen): then it goes now. */
+			struct sl_ct_entry *r = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+			if (atomic_load_explicit(&r->mark, memory_order_relaxed) & SL_CT_REPLACED) {
+				entry_remove(r);
+				removed++;
+			}
+			continue;
+		}
 		struct sl_ct_entry *e = data;
 		uint8_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
 		uint64_t last = atomic_load_explicit(&e->last_tsc, memory_order_relaxed);
 		uint64_t timeout = sl_ct.timeout_tsc[class_of(e->fwd.proto)][st];
+		if ((atomic_load_explicit(&e->mark, memory_order_relaxed) & SL_CT_GONE) &&
+		    timeout > sl_ct.timeout_tsc[CLASS_TCP][SL_CT_FIN_WAIT])
+			timeout = sl_ct.timeout_tsc[CLASS_TCP][SL_CT_FIN_WAIT]; /* backend left */
 		if (now_tsc > last && now_tsc - last > timeout) {
 			entry_remove(e);
 			removed++;
@@ -278,6 +346,26 @@ unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port)
 	}
 	sl_ct.flushed += removed;
 	return removed;
+}
+
+unsigned sl_ct_mark_gone(uint32_t vip, uint16_t vport, uint32_t ip, uint16_t port)
+{
+	unsigned n = 0;
+	uint32_t it = 0;
+	const void *key;
+	void *data;
+	while (sl_ct.hash && rte_hash_iterate(sl_ct.hash, &key, &data, &it) >= 0) {
+		if ((uintptr_t)data & 1)
+			continue;
+		struct sl_ct_entry *e = data;
+		if (e->fwd.proto == IPPROTO_TCP && e->fwd.dst == vip && e->fwd.dport == vport &&
+		    e->rev.src == ip && e->rev.sport == port) {
+			atomic_fetch_or_explicit(&e->mark, SL_CT_GONE, memory_order_relaxed);
+			n++;
+		}
+	}
+	sl_ct.marked_gone += n;
+	return n;
 }
 
 uint32_t sl_ct_count(void)

@@ -53,6 +53,20 @@ enum sl_ct_dir {
 	SL_CT_REV = 1, /* backend -> client: source back to the frontend */
 };
 
+/* Marks of an entry whose backend left (TCP; sl_ct_mark_gone). */
+enum sl_ct_mark {
+	/* Control: the backend was removed from the frontend. The client's next packet gets a
+	 * RST (tcp-reset) and the entry goes to CLOSED; the backend's packets are dropped; a
+	 * new SYN with the same 5-tuple starts a new flow (sl_ct_reopen). Ages with the FIN
+	 * timeout at most. */
+	SL_CT_GONE = 1 << 0,
+	/* Worker: a new flow took over the forward key (sl_ct_reopen); the entry is reachable
+	 * by its reverse key only, and ageing frees it. */
+	SL_CT_REPLACED = 1 << 1,
+	/* Control: being removed; no worker may replace it any more. */
+	SL_CT_REMOVING = 1 << 2,
+};
+
 struct sl_ct_entry {
 	/* Immutable once inserted. */
 	struct sl_ct_key fwd;      /* as the client sent it: dst, dport = the frontend */
@@ -60,6 +74,9 @@ struct sl_ct_entry {
 	/* Mutable: workers (atomics). */
 	_Atomic uint8_t state;     /* enum sl_ct_state */
 	_Atomic uint8_t fin;       /* TCP: bit (1 << dir) once that direction sent FIN */
+	_Atomic uint8_t mark;      /* enum sl_ct_mark */
+	_Atomic uint32_t aff;      /* the client affinity entry that placed it + 1, 0: none
+				    * (dataplane/lb/lb_affinity.h) */
 	_Atomic uint64_t last_tsc; /* last packet (refreshed at most every 1/16 s) */
 };
 
@@ -85,6 +102,7 @@ struct sl_ct {
 	/* Control only. */
 	uint32_t age_cursor;       /* rte_hash_iterate position of the next ageing pass */
 	uint64_t aged, flushed;    /* entries removed */
+	uint64_t marked_gone;      /* entries marked SL_CT_GONE */
 };
 
 extern struct sl_ct sl_ct;
@@ -108,6 +126,13 @@ static inline struct sl_ct_entry *sl_ct_lookup(const struct sl_ct_key *k, enum s
 	return (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
 }
 
+/* Whether tagged lookup data (entry | dir) is an entry marked SL_CT_GONE. Worker. */
+static inline bool sl_ct_data_gone(void *data)
+{
+	const struct sl_ct_entry *e = (const struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+	return atomic_load_explicit(&e->mark, memory_order_relaxed) & SL_CT_GONE;
+}
+
 /* Create the entry of a new flow: fwd as the client sent it, translated to nat_ip:nat_port
  * (network order). tcp_flags: the first packet's (TCP), to pick the first state. Returns the
  * entry or NULL when the table is full (counted in insert_failed; existing flows are not
@@ -115,19 +140,24 @@ static inline struct sl_ct_entry *sl_ct_lookup(const struct sl_ct_key *k, enum s
 struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc);
 
+/* Source translation of a new flow: to ip and a port of [port_lo, port_lo + n_ports) (host
+ * order), a range the caller owns alone (a worker's share, sl_lb_snat_range), so no other
+ * writer can take the same reply key between the check and the insert. */
+struct sl_ct_snat {
+	uint32_t ip;       /* network order */
+	uint16_t port_lo, n_ports;
+};
 /* Result of sl_ct_create_snat when it returns NULL. */
 enum sl_ct_snat_fail { SL_CT_SNAT_FULL, SL_CT_SNAT_NO_PORT };
 
-/* The same, with the source translated too (SNAT): to snat_ip and a port of
- * [port_lo, port_lo + n_ports) (host order) that no flow to nat_ip:nat_port uses, tried from
- * a point the 5-tuple hash picks, at most SL_CT_SNAT_TRIES ports. The caller owns that port
- * range alone (a worker's share, sl_lb_snat_range), so no other writer can take the same
- * reply key between the check and the insert. Returns the entry, or NULL with *ret_why:
- * table full (counted in insert_failed) or no free port (counted in snat_no_port). Worker. */
+/* The same, with the source translated too (SNAT): on a port of snat's range no flow to
+ * nat_ip:nat_port uses, tried from a point the 5-tuple hash picks, at most SL_CT_SNAT_TRIES
+ * ports. Returns the entry, or NULL with *ret_why: table full (counted in insert_failed) or
+ * no free port (counted in snat_no_port). Worker. */
 #define SL_CT_SNAT_TRIES 32
 struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				      uint16_t nat_port, uint32_t snat_ip, uint16_t port_lo,
-				      uint16_t n_ports, uint8_t tcp_flags, uint64_t now_tsc,
+				      uint16_t nat_port, const struct sl_ct_snat *snat,
+				      uint8_t tcp_flags, uint64_t now_tsc,
 				      enum sl_ct_snat_fail *ret_why);
 
 /* Whether e translates the source too (the replies go to a node address and port of ours,
@@ -136,6 +166,15 @@ static inline bool sl_ct_snat(const struct sl_ct_entry *e)
 {
 	return e->rev.dst != e->fwd.src || e->rev.dport != e->fwd.sport;
 }
+
+/* Replace the entry old (marked SL_CT_GONE, under fwd) by a new flow translated to
+ * nat_ip:nat_port (and with snat, not NULL, its source too), as sl_ct_create(_snat) does: a
+ * SYN reusing the 5-tuple of a flow whose backend left. Returns the new entry, or NULL: the
+ * control thread is removing old (the client will retransmit), no free SNAT port, or the
+ * table is full (counted). Worker. */
+struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key *fwd,
+				 uint32_t nat_ip, uint16_t nat_port, const struct sl_ct_snat *snat,
+				 uint8_t tcp_flags, uint64_t now_tsc);
 
 /* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
  * time. Worker. */
@@ -181,6 +220,9 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget);
 /* Remove every entry whose backend is ip:port (network order; port 0: any port), e.g. a
  * UDP backend that went away. Returns how many. Control thread. */
 unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port);
+/* Mark SL_CT_GONE every TCP entry of frontend vip:vport whose backend is ip:port (network
+ * order): the backend left the frontend's endpoints. Returns how many. Control thread. */
+unsigned sl_ct_mark_gone(uint32_t vip, uint16_t vport, uint32_t ip, uint16_t port);
 /* Entries held (flows), those removed but waiting for a grace period included. Control
  * thread. */
 uint32_t sl_ct_count(void);

@@ -22,6 +22,7 @@
 #include <rte_ip.h>
 
 #include "dataplane/core/sl_node.h"
+#include "lb_affinity.h"
 #include "lb_nat.h"
 #include "lb_table.h"
 
@@ -30,7 +31,10 @@
 	NEXT(ICMP_ERROR, "icmp-error") \
 	DROP(CT_FULL)                  \
 	DROP(SNAT_NO_PORT)             \
-	DROP(LB_NONE_SELECTED)
+	DROP(LB_NONE_SELECTED)         \
+	NEXT(TCP_RESET, "tcp-reset")   \
+	DROP(LB_SOURCE_RANGE)          \
+	DROP(LB_BACKEND_GONE)
 SL_NODE_EDGES(IP4_LB_EDGES)
 
 static const char *proto_name(uint8_t p)
@@ -164,11 +168,11 @@ static inline uint16_t ip4_lb_masq(const struct rte_node *node, struct rte_mbuf 
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	unsigned hlen = rte_ipv4_hdr_len(ip);
-	uint16_t lo, n;
+	struct sl_ct_snat snat = { .ip = sl_dp.conf.node_ip };
 	enum sl_ct_snat_fail why;
-	sl_lb_snat_range(&lo, &n);
-	struct sl_ct_entry *e = sl_ct_create_snat(k, k->dst, k->dport, sl_dp.conf.node_ip, lo, n,
-						  tcp_flags, now, &why);
+	sl_lb_snat_range(&snat.port_lo, &snat.n_ports);
+	struct sl_ct_entry *e = sl_ct_create_snat(k, k->dst, k->dport, &snat, tcp_flags, now,
+						  &why);
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "masquerade: %s", why == SL_CT_SNAT_NO_PORT ? "no free port"
 										: "conntrack full");
@@ -179,6 +183,29 @@ static inline uint16_t ip4_lb_masq(const struct rte_node *node, struct rte_mbuf 
 	SL_TRACE(node, m, "masquerade: source to " SL_IP4_FMT ":%u", SL_IP4_ARGS(e->rev.dst),
 		 rte_be_to_cpu_16(e->rev.dport));
 	return EDGE_LOOKUP;
+}
+
+/* A packet of flow e (tagged data) whose backend left (SL_CT_GONE): the client's packets
+ * get a RST from the frontend (tcp-reset) and close the flow, the backend's are dropped;
+ * EDGE_COUNT for a SYN opening a new flow over it (the caller's new-flow path). */
+static uint16_t ip4_lb_gone(const struct rte_node *node, struct rte_mbuf *m, void *data,
+			    uint8_t flags, uint64_t now)
+{
+	enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
+	struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
+	if (dir == SL_CT_FWD && (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG)
+		return EDGE_COUNT;
+	SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/tcp: backend " SL_IP4_FMT ":%u left: %s",
+		 SL_IP4_ARGS(e->fwd.dst), rte_be_to_cpu_16(e->fwd.dport), SL_IP4_ARGS(e->rev.src),
+		 rte_be_to_cpu_16(e->rev.sport),
+		 dir == SL_CT_REV ? "drop its packet" : flags & RTE_TCP_RST_FLAG ? "drop (RST)"
+									  : "reset the client");
+	if (dir == SL_CT_REV)
+		return EDGE_DROP_LB_BACKEND_GONE;
+	atomic_store_explicit(&e->state, SL_CT_CLOSED, memory_order_relaxed);
+	atomic_store_explicit(&e->last_tsc, now, memory_order_relaxed);
+	/* RFC 793: a RST is never answered. */
+	return flags & RTE_TCP_RST_FLAG ? EDGE_DROP_LB_BACKEND_GONE : EDGE_TCP_RESET;
 }
 
 /* m with key k (ip4_lb_key was true) and its conntrack entry e (tagged lookup data, NULL on
@@ -192,12 +219,21 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	uint8_t *l4 = (uint8_t *)ip + hlen;
 	uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - hlen;
 	uint8_t flags = proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)l4)->tcp_flags : 0;
+	struct sl_ct_entry *gone = NULL;
+	if (unlikely(data && sl_ct_data_gone(data))) {
+		uint16_t edge = ip4_lb_gone(node, m, data, flags, now);
+		if (edge != EDGE_COUNT)
+			return edge;
+		gone = (struct sl_ct_entry *)data; /* a forward key: untagged */
+		data = NULL;
+	}
 
 	if (data) {
 		enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
 		struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
 		sl_ct_update(e, dir, flags, now);
 		bool snat = sl_ct_snat(e);
+		sl_lb_affinity_touch(e, now);
 		if (dir == SL_CT_FWD) {
 			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
 			if (snat)
@@ -225,6 +261,12 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 			return ip4_lb_masq(node, m, k, flags, now);
 		return EDGE_LOOKUP;
 	}
+	if (unlikely(s->n_ranges) && !sl_lb_source_allowed(s, k->src)) {
+		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: source " SL_IP4_FMT
+			 " outside its loadBalancerSourceRanges: drop", SL_IP4_ARGS(fe.vip),
+			 rte_be_to_cpu_16(fe.port), proto_name(proto), SL_IP4_ARGS(k->src));
+		return EDGE_DROP_LB_SOURCE_RANGE;
+	}
 	if (s->m == 0 && (s->flags & SL_LB_SVC_DROP_EMPTY)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend for this traffic: drop",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
@@ -238,28 +280,32 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		return EDGE_ICMP_ERROR;
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
-	const struct sl_lb_backend *be = sl_lb_pick(s, rte_hash_crc(k, sizeof(*k), 0));
-	struct sl_ct_entry *e;
-	if (!ip4_lb_needs_snat(k->src, be->ip)) {
-		e = sl_ct_create(k, be->ip, be->port, flags, now);
-	} else {
-		uint16_t lo, n;
-		enum sl_ct_snat_fail why;
-		sl_lb_snat_range(&lo, &n);
-		e = sl_ct_create_snat(k, be->ip, be->port, sl_dp.conf.node_ip, lo, n, flags, now,
-				      &why);
-		if (unlikely(!e && why == SL_CT_SNAT_NO_PORT)) {
-			SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: no free SNAT port to "
-				 SL_IP4_FMT ":%u", SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port),
-				 proto_name(proto), SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
-			return EDGE_DROP_SNAT_NO_PORT;
-		}
+	uint32_t hash = rte_hash_crc(k, sizeof(*k), 0), aff = 0;
+	const struct sl_lb_backend *be = s->affinity_s ? sl_lb_affinity_pick(s, k, hash, now, &aff)
+						       : sl_lb_pick(s, hash);
+	struct sl_ct_snat snat, *sn = NULL;
+	if (ip4_lb_needs_snat(k->src, be->ip)) {
+		snat.ip = sl_dp.conf.node_ip;
+		sl_lb_snat_range(&snat.port_lo, &snat.n_ports);
+		sn = &snat;
+	}
+	enum sl_ct_snat_fail why = SL_CT_SNAT_FULL;
+	struct sl_ct_entry *e = gone ? sl_ct_reopen(gone, k, be->ip, be->port, sn, flags, now)
+				: sn ? sl_ct_create_snat(k, be->ip, be->port, sn, flags, now, &why)
+				     : sl_ct_create(k, be->ip, be->port, flags, now);
+	if (unlikely(!e && why == SL_CT_SNAT_NO_PORT)) {
+		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: no free SNAT port to " SL_IP4_FMT ":%u",
+			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
+			 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
+		return EDGE_DROP_SNAT_NO_PORT;
 	}
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
 		return EDGE_DROP_CT_FULL;
 	}
+	if (aff)
+		atomic_store_explicit(&e->aff, aff, memory_order_relaxed);
 	sl_nat_rewrite(ip, l4, l4_len, true, be->ip, be->port);
 	if (sl_ct_snat(e))
 		sl_nat_rewrite(ip, l4, l4_len, false, e->rev.dst, e->rev.dport);

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include <netinet/in.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "dataplane/core/sl_dp.h"
+#include "lb_affinity.h"
 #include "lb_table.h"
 
 struct sl_lb sl_lb;
@@ -55,6 +57,9 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 	sl_lb.cluster_mask = c.cluster_mask;
 	sl_lb.n_services = 0;
 	int rc = sl_ct_init(&c.ct);
+	if (rc == 0)
+		rc = sl_lb_affinity_init(c.affinity_size ? c.affinity_size
+							 : RTE_MAX(sl_ct.conf.size / 4, 1024u));
 	if (rc < 0)
 		sl_lb_fini();
 	else if (c.masquerade)
@@ -74,6 +79,7 @@ void sl_lb_fini(void)
 	sl_lb.services = NULL;
 	sl_lb.n_services = 0;
 	sl_ct_fini();
+	sl_lb_affinity_fini();
 }
 
 size_t sl_lb_service_size(unsigned n_backends, unsigned n_active)
@@ -114,12 +120,68 @@ static int frontend_ok(const struct sl_lb_frontend *fe)
 	return 0;
 }
 
+/* Check the options; log the field at fault. */
+static int opts_ok(const struct sl_lb_service_opts *o)
+{
+	if (o->affinity_s > SL_LB_AFFINITY_MAX_S) {
+		RTE_LOG(ERR, USER1, "lb: affinity_s %u: more than %u\n", o->affinity_s,
+			SL_LB_AFFINITY_MAX_S);
+		return -EINVAL;
+	}
+	if (!(o->flags & SL_LB_SVC_SOURCE_RANGES))
+		return 0;
+	if (o->n_ranges > SL_LB_MAX_SOURCE_RANGES || (o->n_ranges && !o->ranges)) {
+		RTE_LOG(ERR, USER1, "lb: ranges: %u, more than %u\n", o->n_ranges,
+			SL_LB_MAX_SOURCE_RANGES);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->n_ranges; i++) {
+		const struct sl_lb_cidr *c = &o->ranges[i];
+		uint32_t mask = c->len == 0 ? 0 : c->len >= 32 ? ~0u : ~0u << (32 - c->len);
+		if (c->len > 32 || (rte_be_to_cpu_32(c->ip) & ~mask)) {
+			RTE_LOG(ERR, USER1, "lb: ranges[%u].%s\n", i,
+				c->len > 32 ? "len: over 32" : "ip: host bits set");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+const struct sl_lb_backend *sl_lb_active_backend(const struct sl_lb_service *s, uint32_t ip,
+						 uint16_t port)
+{
+	uint64_t k = (uint64_t)rte_be_to_cpu_32(ip) << 16 | rte_be_to_cpu_16(port);
+	unsigned lo = 0, hi = s->n_backends;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		const struct sl_lb_backend *b = &s->backends[mid];
+		uint64_t kb = (uint64_t)rte_be_to_cpu_32(b->ip) << 16 | rte_be_to_cpu_16(b->port);
+		if (kb == k)
+			return b->flags & SL_LB_BACKEND_TERMINATING ? NULL : b;
+		if (kb < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
 		      unsigned n, uint32_t flags)
 {
+	struct sl_lb_service_opts o = { .flags = flags };
+	return sl_lb_service_set_opts(fe, b, n, &o);
+}
+
+int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
+			   unsigned n, const struct sl_lb_service_opts *o)
+{
 	if (!sl_lb.services)
 		return -ENODEV;
+	uint32_t flags = o->flags;
 	int rc = frontend_ok(fe);
+	if (rc == 0)
+		rc = opts_ok(o);
 	if (rc < 0)
 		goto reject;
 	if (n > SL_LB_MAX_BACKENDS) {
@@ -169,7 +231,9 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 		mi[n_active++] = (uint16_t)i;
 	}
 
-	size_t sz = sl_lb_service_size(u, n_active);
+	unsigned n_ranges = flags & SL_LB_SVC_SOURCE_RANGES ? o->n_ranges : 0;
+	size_t sz = sl_lb_service_size(u, n_active), ranges_at = sz;
+	sz += n_ranges * sizeof(struct sl_lb_cidr);
 	struct sl_lb_service *s = rte_zmalloc("sl_lb_service", sz, RTE_CACHE_LINE_SIZE);
 	if (!s) {
 		rc = -ENOMEM;
@@ -181,7 +245,14 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 	s->n_active = (uint16_t)n_active;
 	s->m = n_active ? sl_maglev_size(n_active) : 0;
 	s->wide = u > 256;
-	struct sl_lb_backend *be = (struct sl_lb_backend *)((uint8_t *)s + sz -
+	s->affinity_s = o->affinity_s;
+	s->affinity_tsc = o->affinity_s * rte_get_tsc_hz();
+	s->n_ranges = (uint16_t)n_ranges;
+	struct sl_lb_cidr *rg = (struct sl_lb_cidr *)((uint8_t *)s + ranges_at);
+	if (n_ranges)
+		memcpy(rg, o->ranges, n_ranges * sizeof(*rg));
+	s->ranges = rg;
+	struct sl_lb_backend *be = (struct sl_lb_backend *)((uint8_t *)s + ranges_at -
 							    u * sizeof(struct sl_lb_backend));
 	if (u)
 		memcpy(be, sorted, u * sizeof(*be));
@@ -240,6 +311,7 @@ int sl_lb_service_del(const struct sl_lb_frontend *fe)
 unsigned sl_lb_age(uint64_t now_tsc, unsigned budget)
 {
 	unsigned removed = sl_ct_age(now_tsc, budget);
+	sl_lb_affinity_age(now_tsc, budget);
 	if (sl_lb.n_services == 0 && sl_ct_count() == 0 && !sl_lb.masquerade)
 		atomic_store_explicit(&sl_lb.active, false, memory_order_relaxed);
 	return removed;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_hash.h>
 
 #include "dataplane/core/sl_dp.h"
@@ -24,6 +25,11 @@
 
 /* Backends one Service may have (Maglev slots are uint16_t). */
 #define SL_LB_MAX_BACKENDS SL_MAGLEV_MAX_BACKENDS
+/* Affinity timeout limit (Kubernetes' sessionAffinityConfig.clientIP.timeoutSeconds). */
+#define SL_LB_AFFINITY_MAX_S 86400
+/* Source ranges one frontend may hold (the model's SL_SVC_MAX_SOURCE_RANGES, plus one per
+ * load-balancer IP allowed from the node itself). */
+#define SL_LB_MAX_SOURCE_RANGES 512
 /* Default frontend count (sl_lb_conf.max_services = 0). */
 #define SL_LB_DEFAULT_SERVICES (128 * 1024)
 
@@ -45,6 +51,29 @@ enum sl_lb_service_flag {
 	 * is for this traffic (a Local traffic policy on a node without one), so a load
 	 * balancer's retry or health check moves on, as kube-proxy drops them. */
 	SL_LB_SVC_DROP_EMPTY = 1 << 0,
+	/* Check new flows' source against the Service's loadBalancerSourceRanges (opts.ranges):
+	 * set on the frontends kube-proxy filters (load-balancer ingress IPs; NodePorts when
+	 * they exist), never on cluster or external IPs. Without ranges it filters nothing. */
+	SL_LB_SVC_SOURCE_RANGES = 1 << 1,
+};
+
+/* A source range (loadBalancerSourceRanges entry): addresses whose first len bits are ip's. */
+struct sl_lb_cidr {
+	uint32_t ip;     /* network order, host bits zero */
+	uint8_t len;     /* 0..32 */
+};
+
+/* What a Service entry carries besides its frontend and backends (sl_lb_service_set_opts). */
+struct sl_lb_service_opts {
+	uint32_t flags;                 /* enum sl_lb_service_flag */
+	/* sessionAffinity ClientIP: new flows from one client address go to the backend its
+	 * last flow went to while that backend is active, for affinity_s seconds after the
+	 * client's last use (lb_affinity.h). 0: none; at most SL_LB_AFFINITY_MAX_S. */
+	uint32_t affinity_s;
+	/* With SL_LB_SVC_SOURCE_RANGES: new flows from outside every range are dropped
+	 * (lb-source-range). At most SL_LB_MAX_SOURCE_RANGES. Ignored without the flag. */
+	const struct sl_lb_cidr *ranges;
+	unsigned n_ranges;
 };
 
 /* A backend as the control side gives it. */
@@ -63,6 +92,10 @@ struct sl_lb_service {
 	uint16_t n_active;              /* backends new flows may go to */
 	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */
 	bool wide;                      /* slots are uint16_t (over 256 backends), else uint8_t */
+	uint16_t n_ranges;              /* source ranges (SL_LB_SVC_SOURCE_RANGES), 0: none */
+	uint32_t affinity_s;            /* sessionAffinity ClientIP timeout, 0: none */
+	uint64_t affinity_tsc;          /* the same in TSC cycles */
+	const struct sl_lb_cidr *ranges;      /* n_ranges, after the backends */
 	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
 	uint8_t table[];                /* m slots: indexes into backends[] */
 };
@@ -82,6 +115,18 @@ static inline const struct sl_lb_backend *sl_lb_pick(const struct sl_lb_service 
  * reply 5-tuple of a connection the node's own kernel makes through the host port. */
 #define SL_LB_SNAT_PORT_LO 61000
 #define SL_LB_SNAT_PORT_HI 65535
+/* Whether client address src (network order) may open a new flow to s: always, unless s
+ * has source ranges and src lies in none of them. Worker or control. */
+static inline bool sl_lb_source_allowed(const struct sl_lb_service *s, uint32_t src)
+{
+	uint32_t a = rte_be_to_cpu_32(src);
+	for (unsigned i = 0; i < s->n_ranges; i++) {
+		uint32_t mask = s->ranges[i].len ? ~0u << (32 - s->ranges[i].len) : 0;
+		if ((a & mask) == rte_be_to_cpu_32(s->ranges[i].ip))
+			return true;
+	}
+	return s->n_ranges == 0;
+}
 
 /* Sizes; 0 picks the default. */
 struct sl_lb_conf {
@@ -92,6 +137,8 @@ struct sl_lb_conf {
 	 * gateway (not to a node address) get the node address as their source. */
 	bool masquerade;
 	uint32_t cluster_net, cluster_mask;
+	uint32_t affinity_size;         /* client affinity entries (default ct.size / 4,
+					 * at least 1024; lb_affinity.h) */
 	struct sl_ct_conf ct;           /* the conntrack table */
 };
 
@@ -144,6 +191,12 @@ void sl_lb_fini(void);
  * -ENOSPC (max_services reached), -ENOMEM. Nothing changes on error. Control thread. */
 int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
 		      unsigned n, uint32_t flags);
+/* The same with the Service's options (affinity, source ranges); sl_lb_service_set is this
+ * with only o.flags. Also -EINVAL for o->affinity_s over SL_LB_AFFINITY_MAX_S
+ * ("affinity_s"), more than SL_LB_MAX_SOURCE_RANGES ranges or a bad one ("ranges[2].len",
+ * "ranges[2].ip": host bits set). Control thread. */
+int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
+			   unsigned n, const struct sl_lb_service_opts *o);
 /* Remove the Service of frontend fe; its flows keep their conntrack entries until they age.
  * Returns 0 or -ENOENT. Control thread. */
 int sl_lb_service_del(const struct sl_lb_frontend *fe);
@@ -161,7 +214,13 @@ static inline const struct sl_lb_service *sl_lb_service_find(const struct sl_lb_
 /* Bytes one Service entry with n backends takes (the memory per Service). Control. */
 size_t sl_lb_service_size(unsigned n_backends, unsigned n_active);
 
-/* Conntrack ageing, to run on a control timer: sl_ct_age(now, budget), then clear
+/* The backend ip:port (network order) of s if new flows may go to it (present and not
+ * terminating), else NULL. Binary search. Worker or control. */
+const struct sl_lb_backend *sl_lb_active_backend(const struct sl_lb_service *s, uint32_t ip,
+						 uint16_t port);
+
+/* Conntrack and client affinity ageing, to run on a control timer: sl_ct_age(now, budget)
+ * and sl_lb_affinity_age(now, budget), then clear
  * sl_lb.active once no Service and no conntrack entry remain. Returns what sl_ct_age
  * returns. Control thread. */
 unsigned sl_lb_age(uint64_t now_tsc, unsigned budget);

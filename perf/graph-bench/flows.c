@@ -115,8 +115,9 @@ static void build_encap(struct gb_flow *f, unsigned i, const struct gb_args *a)
 		struct sl_lb_frontend fe = { .vip = to, .port = htons(INNER_DPORT),
 					     .proto = IPPROTO_UDP };
 		struct sl_lb_backend be = { .ip = dst, .port = htons(INNER_DPORT) };
+		struct sl_lb_service_opts o = { .affinity_s = a->affinity ? 10800 : 0 };
 		if (!sl_lb_service_find(&fe))
-			sl_lb_service_set(&fe, &be, 1, 0);
+			sl_lb_service_set_opts(&fe, &be, 1, &o);
 	}
 	uint8_t *b = put_eth(f->in, &sl_dp.conf.gw_mac, &pod_mac);
 	f->in_len = (uint16_t)(put_inner(b, i, src, to, 64) - f->in);

@@ -70,6 +70,7 @@ struct gb_args {
 	bool services;         /* encap only: pods send to Service VIPs (10.96.0.0/16, one per
 				* remote pod, UDP 5001 -> that pod's 5001): ip4-lb, conntrack
 				* and DNAT on the path; the output frames stay the same */
+	bool affinity;         /* with services: sessionAffinity ClientIP (10800 s) on each */
 	bool wrong_vni;        /* self-test: the bench's end of the tunnel uses sluiced's VNI + 1,
 				* so the run must fail its checks (encap: output frames differ;
 				* decap: sluiced drops the input) */

@@ -57,6 +57,7 @@ static void usage(FILE *f)
 		"  --quiet             no per-second lines\n"
 		"  --services          encap: pods send to Service VIPs that ip4-lb translates to\n"
 		"                      the remote pods (1 backend each; established flows)\n"
+		"  --affinity          with --services: the Services have sessionAffinity ClientIP\n"
 		"  --wrong-vni         self-test: the bench's end of the tunnel uses another VNI,\n"
 		"                      so the checks must fail (exit status 3)\n"
 		"Every EAL lcore but the main one runs a worker (e.g. --lcores 0@0,1@1,2@0).\n",
@@ -94,7 +95,8 @@ static int parse_secs(const char *opt, const char *s, double min, double *ret)
 static int parse_args(int argc, char **argv, struct gb_args *a)
 {
 	enum { O_DIR = 256, O_FLOWS, O_PODS, O_REMOTES, O_INFLIGHT, O_VERIFY, O_DURATION,
-	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP };
+	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP,
+	       O_AFFINITY };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -110,6 +112,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "wrong-vni", no_argument, NULL, O_WRONG_VNI },
 		{ "services", no_argument, NULL, O_SERVICES },
+		{ "affinity", no_argument, NULL, O_AFFINITY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		case O_QUIET: a->quiet = true; break;
 		case O_WRONG_VNI: a->wrong_vni = true; break;
 		case O_SERVICES: a->services = true; break;
+		case O_AFFINITY: a->affinity = true; break;
 		case O_HELP: usage(stdout); exit(GB_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}

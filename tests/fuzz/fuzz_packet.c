@@ -4,8 +4,11 @@
  * VXLAN from the known remote VTEP so the inner path is reached too; 0xfe marks the L4
  * checksum partial and 0xfd makes a TSO frame (MSS from byte 0, split in two segments), as
  * a virtio guest can, so guest-offload is reached. The harness's Services (th_lb_setup) are
- * installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin); conntrack is
- * emptied whenever half full so new flows keep being created. Each input must give back
+ * installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin), with 10.96.0.12:80
+ * given client affinity and a source range (10.244.1.0/24) so lb_affinity and the range
+ * check are too; byte 0's high bit marks the flows of 10.96.0.10:80's backend gone before
+ * the frame runs, so tcp-reset and the gone paths are reached (svc_gone_ack.bin);
+ * conntrack is emptied whenever half full so new flows keep being created. Each input must give back
  * every mbuf it took: the pool's free count (per-lcore caches included) is compared before
  * and after, and a difference aborts (a leak, or an mbuf freed twice). */
 #include <stddef.h>
@@ -22,9 +25,17 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (th_setup(NULL) < 0)
+	if (th_setup(NULL) < 0 || th_lb_setup() < 0)
 		return -1;
-	return th_lb_setup();
+	struct sl_lb_frontend fe = { pb_addr("10.96.0.12"), rte_cpu_to_be_16(80), IPPROTO_TCP, 0 };
+	struct sl_lb_backend b[2] = {
+		{ .ip = pb_addr("10.244.1.3"), .port = rte_cpu_to_be_16(8080) },
+		{ .ip = pb_addr("10.244.2.2"), .port = rte_cpu_to_be_16(8080) },
+	};
+	struct sl_lb_cidr r = { pb_addr("10.244.1.0"), 24 };
+	struct sl_lb_service_opts o = { .flags = SL_LB_SVC_SOURCE_RANGES, .affinity_s = 60,
+					.ranges = &r, .n_ranges = 1 };
+	return sl_lb_service_set_opts(&fe, b, 2, &o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,9 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || size > 2000)
 		return 0;
 	if (sl_ct_count() >= TH_CT_SIZE / 2) {
-		sl_ct_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(), UINT32_MAX);
+		sl_lb_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(), UINT32_MAX);
 		sl_dp_drain();
 	}
+	if (data[0] & 0x80)
+		sl_ct_mark_gone(pb_addr("10.96.0.10"), rte_cpu_to_be_16(80), pb_addr("10.244.1.3"),
+				rte_cpu_to_be_16(8080));
 	unsigned avail = th_pool_avail();
 	unsigned port = data[0] % TH_PORTS;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
