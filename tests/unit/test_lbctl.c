@@ -36,8 +36,8 @@ static int setup(void **st)
 	if (!model)
 		return -1;
 	struct sl_model_hooks h = { 0 };
-	sl_lbctl_hooks(&h, 1024);
-	sl_lbctl_node_ip(self.node_ip);
+	sl_lbctl_hooks(&h, &(struct sl_lbctl_conf){ .ct_size = 1024, .node_ip = self.node_ip.v4,
+						    .node_port_lo = 30000, .node_port_hi = 32767 });
 	sl_model_set_hooks(model, &h);
 	return 0;
 }
