@@ -132,14 +132,16 @@ static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
 	return (void *)((uintptr_t)e | dir);
 }
 
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				    uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc,
+				    uint32_t lb_slot)
 {
 	void *obj;
 	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
 		goto full;
 	struct sl_ct_entry *e = obj;
 	e->fwd = *fwd;
+	e->lb_slot = lb_slot;
 	e->rev = (struct sl_ct_key){ .src = nat_ip, .dst = fwd->src, .sport = nat_port,
 				     .dport = fwd->sport, .proto = fwd->proto };
 	uint8_t st = SL_CT_NEW;
@@ -183,6 +185,11 @@ static void entry_remove(struct sl_ct_entry *e)
 		rte_hash_del_key(sl_ct.hash, &e->rev);
 	rte_hash_del_key(sl_ct.hash, &e->fwd);
 	sl_dp_defer(entry_put, e);
+}
+
+void sl_ct_remove(struct sl_ct_entry *e)
+{
+	entry_remove(e);
 }
 
 unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)

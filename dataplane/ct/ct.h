@@ -56,6 +56,7 @@ struct sl_ct_entry {
 	/* Immutable once inserted. */
 	struct sl_ct_key fwd;      /* as the client sent it: dst, dport = the frontend */
 	struct sl_ct_key rev;      /* the replies: src, sport = the backend */
+	uint32_t lb_slot;          /* the frontend's counters (dataplane/lb/lb_stats.h), 0: none */
 	/* Mutable: workers (atomics). */
 	_Atomic uint8_t state;     /* enum sl_ct_state */
 	_Atomic uint8_t fin;       /* TCP: bit (1 << dir) once that direction sent FIN */
@@ -107,11 +108,19 @@ static inline struct sl_ct_entry *sl_ct_lookup(const struct sl_ct_key *k, enum s
 }
 
 /* Create the entry of a new flow: fwd as the client sent it, translated to nat_ip:nat_port
- * (network order). tcp_flags: the first packet's (TCP), to pick the first state. Returns the
+ * (network order), counted in the frontend counters of lb_slot. tcp_flags: the first packet's (TCP), to pick the first state. Returns the
  * entry or NULL when the table is full (counted in insert_failed; existing flows are not
  * touched). Worker (not two workers for one flow, see the file comment). */
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc);
+struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				    uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc,
+				    uint32_t lb_slot);
+/* The same, without a counter slot (lb_slot 0). Worker. */
+static inline struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+					       uint16_t nat_port, uint8_t tcp_flags,
+					       uint64_t now_tsc)
+{
+	return sl_ct_create_ex(fwd, nat_ip, nat_port, tcp_flags, now_tsc, 0);
+}
 
 /* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
  * time. Worker. */
@@ -157,6 +166,9 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget);
 /* Remove every entry whose backend is ip:port (network order; port 0: any port), e.g. a
  * UDP backend that went away. Returns how many. Control thread. */
 unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port);
+/* Unlink entry e (both keys; the reverse one only if still e's) and free it after a grace
+ * period. Not counted in aged or flushed: the caller counts. Control thread. */
+void sl_ct_remove(struct sl_ct_entry *e);
 /* Entries held (flows), those removed but waiting for a grace period included. Control
  * thread. */
 uint32_t sl_ct_count(void);

@@ -21,6 +21,7 @@
 
 #include "dataplane/core/sl_node.h"
 #include "lb_nat.h"
+#include "lb_stats.h"
 #include "lb_table.h"
 
 #define IP4_LB_EDGES(NEXT, DROP)       \
@@ -122,6 +123,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		enum sl_ct_dir dir = (enum sl_ct_dir)((uintptr_t)data & 1);
 		struct sl_ct_entry *e = (struct sl_ct_entry *)((uintptr_t)data & ~(uintptr_t)1);
 		sl_ct_update(e, dir, flags, now);
+		sl_lb_count_pkt(e->lb_slot, dir, hlen + l4_len);
 		if (dir == SL_CT_FWD) {
 			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
 			SL_TRACE(node, m, "established svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
@@ -145,6 +147,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	if (s->m == 0 && (s->flags & SL_LB_SVC_DROP_EMPTY)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend for this traffic: drop",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		sl_lb_count(s->stats_slot, drop_none);
 		return EDGE_DROP_LB_NONE_SELECTED;
 	}
 	if (s->m == 0) {
@@ -152,20 +155,26 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
 		sl_priv(m)->icmp = (struct sl_mbuf_icmp){ .type = SL_ICMP_DEST_UNREACH,
 							  .code = SL_ICMP_UNREACH_PORT };
+		sl_lb_count(s->stats_slot, rejects);
 		return EDGE_ICMP_ERROR;
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
-	const struct sl_lb_backend *be = sl_lb_pick(s, rte_hash_crc(k, sizeof(*k), 0));
-	struct sl_ct_entry *e = sl_ct_create(k, be->ip, be->port, flags, now);
+	uint32_t hash = rte_hash_crc(k, sizeof(*k), 0);
+	const struct sl_lb_backend *be = sl_lb_pick(s, hash);
+	struct sl_ct_entry *e = sl_ct_create_ex(k, be->ip, be->port, flags, now, s->stats_slot);
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		sl_lb_count(s->stats_slot, drop_ct_full);
 		return EDGE_DROP_CT_FULL;
 	}
+	sl_lb_count(s->stats_slot, new_flows);
+	sl_lb_count_pkt(s->stats_slot, SL_CT_FWD, hlen + l4_len);
 	sl_nat_rewrite(ip, l4, l4_len, true, be->ip, be->port);
-	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u",
+	/* Why this backend: the Maglev slot the 5-tuple hash fell in (sl_lb_pick). */
+	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u maglev slot %u/%u",
 		 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
-		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port));
+		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port), hash % s->m, s->m);
 	return EDGE_LOOKUP;
 }
 

@@ -62,6 +62,7 @@ struct sl_lb_service {
 	uint16_t n_active;              /* backends new flows may go to */
 	uint32_t m;                     /* Maglev slots; 0: no active backend (reject) */
 	bool wide;                      /* slots are uint16_t (over 256 backends), else uint8_t */
+	uint32_t stats_slot;            /* its counters (lb_stats.h); kept when replaced */
 	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
 	uint8_t table[];                /* m slots: indexes into backends[] */
 };

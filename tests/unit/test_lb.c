@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -24,6 +25,7 @@
 
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_nat.h"
+#include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "dataplane/lb/maglev.h"
 #include "harness.h"
@@ -742,14 +744,137 @@ static void test_lb_trace(void **st)
 	rte_pktmbuf_free(out[0]);
 	unsigned n = atomic_load(&w->trace_n);
 	bool found = false;
+	/* Why that backend: the Maglev slot of the flow's hash, of the table's m. */
+	struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.10"), htons(47000),
+			       htons(80), IPPROTO_TCP };
+	struct sl_lb_frontend fe = { pb_addr("10.96.0.10"), htons(80), IPPROTO_TCP };
+	const struct sl_lb_service *s = sl_lb_service_find(&fe);
+	assert_non_null(s);
+	char want[96];
+	snprintf(want, sizeof(want), "new svc 10.96.0.10:80/tcp -> 10.244.1.3:8080 maglev slot %u/%u",
+		 rte_hash_crc(&k, sizeof(k), 0) % s->m, s->m);
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(w->trace[i].node, "ip4-lb")) {
-			assert_string_equal(w->trace[i].note,
-					    "new svc 10.96.0.10:80/tcp -> 10.244.1.3:8080");
+			assert_string_equal(w->trace[i].note, want);
 			found = true;
 		}
 	assert_true(found);
 	atomic_store(&w->trace_n, 0);
+}
+
+/* The counters of frontend vip:port/proto, summed over the workers. */
+static struct sl_lb_counters counters(const char *vip, uint16_t port, uint8_t proto)
+{
+	struct sl_lb_frontend fe = { pb_addr(vip), htons(port), proto };
+	const struct sl_lb_service *s = sl_lb_service_find(&fe);
+	assert_non_null(s);
+	assert_true(s->stats_slot > 0);
+	struct sl_lb_counters c;
+	sl_lb_stats_sum(s->stats_slot, &c);
+	return c;
+}
+
+/* Per-frontend counters: a TCP flow's packets and bytes each way and its creation, a reject,
+ * a none-selected drop and a conntrack-full drop, each on its own frontend; the counts
+ * survive the entry's replacement (an endpoint change); a slot given to another frontend
+ * starts from zero. */
+static void test_lb_counters(void **st)
+{
+	th_reset();
+	ct_clear();
+	struct sl_lb_counters c0 = counters("10.96.0.10", 80, IPPROTO_TCP);
+	struct sl_lb_counters r0 = counters("10.96.0.11", 80, IPPROTO_TCP);
+	struct rte_mbuf *m = tcp("10.244.1.2", "10.96.0.10", 48000, 80, RTE_TCP_SYN_FLAG,
+				 th_pod_a_mac);
+	uint32_t len = rte_pktmbuf_pkt_len(m) - 14; /* IP bytes */
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(th_run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 8080, 48000,
+					      RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, th_pod_b_mac),
+				TH_POD_A, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.10", 48000, 80,
+						      RTE_TCP_ACK_FLAG, th_pod_a_mac),
+					TH_POD_B, out, 8), 1);
+		rte_pktmbuf_free(out[0]);
+	}
+	struct sl_lb_counters c = counters("10.96.0.10", 80, IPPROTO_TCP);
+	assert_int_equal(c.new_flows - c0.new_flows, 1);
+	assert_int_equal(c.fwd_packets - c0.fwd_packets, 3);
+	assert_int_equal(c.fwd_bytes - c0.fwd_bytes, 3 * len);
+	assert_int_equal(c.rev_packets - c0.rev_packets, 1);
+	assert_int_equal(c.rev_bytes - c0.rev_bytes, len);
+	assert_int_equal(c.rejects + c.drop_none + c.drop_ct_full,
+			 c0.rejects + c0.drop_none + c0.drop_ct_full);
+	/* The flow's entry carries the frontend's slot, for the replies. */
+	struct sl_lb_frontend fe = { pb_addr("10.96.0.10"), htons(80), IPPROTO_TCP };
+	uint32_t slot = sl_lb_service_find(&fe)->stats_slot;
+	struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.10"), htons(48000),
+			       htons(80), IPPROTO_TCP };
+	enum sl_ct_dir dir;
+	assert_int_equal(sl_ct_lookup(&k, &dir)->lb_slot, slot);
+
+	/* A reject on 10.96.0.11 (no backend) counts there, not on 10.96.0.10. */
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.11", 48001, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_POD_A, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	struct sl_lb_counters r = counters("10.96.0.11", 80, IPPROTO_TCP);
+	assert_int_equal(r.rejects - r0.rejects, 1);
+	assert_int_equal(r.new_flows - r0.new_flows, 0);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).rejects, c.rejects);
+
+	/* None selected (a Local policy without local endpoints). */
+	struct sl_lb_frontend fl = { pb_addr("10.96.0.15"), htons(80), IPPROTO_TCP };
+	assert_int_equal(sl_lb_service_set(&fl, NULL, 0, SL_LB_SVC_DROP_EMPTY), 0);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.15", 48002, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_POD_A, out, 8), 0);
+	struct sl_lb_counters d = counters("10.96.0.15", 80, IPPROTO_TCP);
+	assert_int_equal(d.drop_none, 1);
+	assert_int_equal(d.fwd_packets + d.rejects + d.new_flows, 0);
+
+	/* An endpoint change replaces the entry: same slot, the counts go on. */
+	struct sl_lb_backend b = { .ip = pb_addr("10.244.1.3"), .port = htons(8080) };
+	assert_int_equal(sl_lb_service_set(&fe, &b, 1, 0), 0);
+	assert_int_equal(sl_lb_service_find(&fe)->stats_slot, slot);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).fwd_packets, c.fwd_packets);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.10", 48000, 80,
+					      RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).fwd_packets, c.fwd_packets + 1);
+
+	/* Conntrack full: the new flow's drop is counted on its frontend. */
+	ct_clear();
+	for (uint16_t f = 0; f < TH_CT_SIZE; f++) {
+		assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.13", (uint16_t)(49000 + f),
+						      80, RTE_TCP_SYN_FLAG, th_pod_a_mac),
+					TH_UPLINK, out, 8), 1);
+		rte_pktmbuf_free(out[0]);
+	}
+	struct sl_lb_counters f0 = counters("10.96.0.13", 80, IPPROTO_TCP);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.13", 49999, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_UPLINK, out, 8), 0);
+	struct sl_lb_counters f = counters("10.96.0.13", 80, IPPROTO_TCP);
+	assert_int_equal(f.drop_ct_full - f0.drop_ct_full, 1);
+	assert_int_equal(f.new_flows, f0.new_flows);
+	ct_clear();
+
+	/* A deleted frontend's slot, once every never-used one is handed out, goes to the next
+	 * new frontend, zeroed. */
+	uint32_t fslot = sl_lb_service_find(&fl)->stats_slot;
+	assert_int_equal(sl_lb_service_del(&fl), 0);
+	sl_dp_drain(); /* the release waits for a grace period */
+	uint32_t got[80], n = 0;
+	while (n < 80 && (got[n] = sl_lb_stats_slot_alloc()) != 0 && got[n] != fslot)
+		n++;
+	assert_true(n < 80);
+	assert_int_equal(got[n], fslot); /* last: the only released slot */
+	sl_lb_stats_sum(fslot, &d);
+	assert_int_equal(d.drop_none, 0);
+	assert_int_equal(sl_lb_stats_slot_alloc(), 0); /* none left (max_services 64) */
+	for (uint32_t i = 0; i <= n; i++)
+		sl_lb_stats_slot_release(got[i]);
+	sl_dp_drain();
 }
 
 /* Replacing a Service keeps established flows on their backend; deleting every Service and
@@ -901,6 +1026,7 @@ int main(void)
 		TH_TEST(test_lb_ct_full),
 		TH_TEST(test_lb_others_untouched),
 		TH_TEST(test_lb_trace),
+		TH_TEST(test_lb_counters),
 		TH_TEST(test_lb_replace_and_remove),
 		TH_TEST(test_lb_new_flow_rate),
 		TH_TEST(test_lb_no_mbuf_leak),
