@@ -20,6 +20,7 @@
 #include "sl_request.h"
 #include "model/sl_service.h"
 #include "core/sl_show.h"
+#include "core/sl_show_ct.h"
 
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
@@ -324,6 +325,18 @@ static int api_TRACE_START(const struct sl_request *r, cJSON **ret_result, char 
 static int api_TRACE_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
 	*ret_result = trace_show();
+	return 0;
+}
+
+static int api_CT_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	*ret_result = sl_show_conntrack(&r->ct);
+	return 0;
+}
+
+static int api_CT_FLUSH(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	*ret_result = sl_conntrack_flush(&r->ct);
 	return 0;
 }
 

@@ -39,12 +39,20 @@
 	X(TRACE_START, "trace.start", 0, "trace N",                                          \
 	  "record the next N packets' path through the graph (1-100)")                       \
 	X(TRACE_SHOW, "trace.show", SL_CMD_F_HIDDEN, "", "the packets traced so far")        \
-	X(VERSION, "version", 0, "version", "daemon version, workers and node facts")
+	X(VERSION, "version", 0, "version", "daemon version, workers and node facts")        \
+	X(CT_SHOW, "conntrack.show", 0,                                                      \
+	  "show conntrack [--summary] [--limit N] [FILTER...]",                              \
+	  "conntrack flows (at most N, default 1000), or counts with --summary; FILTER: "    \
+	  "--service VIP[:PORT] --backend IP[:PORT] --client IP --proto tcp|udp|sctp "       \
+	  "--state NAME")                                                                    \
+	X(CT_FLUSH, "conntrack.flush", 0, "conntrack flush [FILTER...]",                     \
+	  "remove the conntrack flows FILTER matches (every flow without one)")
 
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
-	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")
+	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")           \
+	X("conntrack")
 
 /* The tables as one string literal: "ports, pods, ..." and "ports|pods|...". */
 #define SL_SHOW_COMMA_(n) ", " n

@@ -11,9 +11,14 @@
 #include "core/sl_loop.h"
 #include "model/sl_model.h"
 
+struct sl_lb_counters;
+
 /* Set the svc hooks in h. ct_size: conntrack entries (0: the default, 1,048,576). */
 void sl_lbctl_hooks(struct sl_model_hooks *h, uint32_t ct_size);
 /* Conntrack ageing on loop (a timer); call once the loop exists. */
 void sl_lbctl_start(struct sl_loop *loop);
 /* Free the tables (workers stopped, model destroyed, loop destroyed, sl_dp_drain done). */
 void sl_lbctl_fini(void);
+/* The counters of every frontend Service ms has installed, summed into *ret (zero when it
+ * has none). Control thread. */
+void sl_lbctl_svc_counters(const struct sl_model_svc *ms, struct sl_lb_counters *ret);
