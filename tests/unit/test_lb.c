@@ -24,6 +24,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/ct/ct_walk.h"
 #include "dataplane/lb/lb_nat.h"
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
@@ -877,6 +878,86 @@ static void test_lb_counters(void **st)
 	sl_dp_drain();
 }
 
+static bool count_match(struct sl_ct_entry *e, void *arg)
+{
+	const struct sl_ct_filter *f = ((const void **)arg)[0];
+	unsigned *n = ((void **)arg)[1];
+	*n += sl_ct_match(f, e);
+	return true;
+}
+
+/* Flows f matches, by a walk. */
+static unsigned matching(const struct sl_ct_filter *f)
+{
+	unsigned n = 0;
+	const void *arg[2] = { f, &n };
+	sl_ct_walk(count_match, arg);
+	return n;
+}
+
+/* The walk behind `show conntrack` and `conntrack flush`: each flow visited once, filters
+ * count exactly their flows, a flush removes exactly those (both keys) and counts them. */
+static void test_ct_walk_flush(void **st)
+{
+	th_reset();
+	ct_clear();
+	uint64_t now = rte_rdtsc();
+	/* 10 TCP flows from pod A to 10.96.0.12:80: even ones on pod B, odd ones on the remote
+	 * pod; 3 UDP flows to 10.96.0.10:53 from another client; one in ESTABLISHED. */
+	for (uint16_t i = 0; i < 10; i++) {
+		struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.12"), htons(50000 + i),
+				       htons(80), IPPROTO_TCP };
+		assert_non_null(sl_ct_create_ex(&k, pb_addr(i & 1 ? "10.244.2.2" : "10.244.1.3"),
+						htons(8080), i == 4 ? RTE_TCP_ACK_FLAG : RTE_TCP_SYN_FLAG,
+						now, 0));
+	}
+	for (uint16_t i = 0; i < 3; i++) {
+		struct sl_ct_key k = { pb_addr("10.244.1.9"), pb_addr("10.96.0.10"), htons(51000 + i),
+				       htons(53), IPPROTO_UDP };
+		assert_non_null(sl_ct_create_ex(&k, pb_addr("10.244.1.3"), htons(5353), 0, now, 0));
+	}
+	struct sl_ct_filter all = { 0 };
+	assert_int_equal(matching(&all), 13);
+	struct sl_ct_filter svc = { .flags = SL_CTF_SERVICE, .svc_ip = pb_addr("10.96.0.12"),
+				    .svc_port = htons(80) };
+	assert_int_equal(matching(&svc), 10);
+	struct sl_ct_filter vip = { .flags = SL_CTF_SERVICE, .svc_ip = pb_addr("10.96.0.10") };
+	assert_int_equal(matching(&vip), 3);
+	struct sl_ct_filter cl = { .flags = SL_CTF_CLIENT, .client_ip = pb_addr("10.244.1.9") };
+	assert_int_equal(matching(&cl), 3);
+	struct sl_ct_filter udp = { .flags = SL_CTF_PROTO, .proto = IPPROTO_UDP };
+	assert_int_equal(matching(&udp), 3);
+	struct sl_ct_filter est = { .flags = SL_CTF_STATE, .state = SL_CT_ESTABLISHED };
+	assert_int_equal(matching(&est), 1);
+	struct sl_ct_filter be = { .flags = SL_CTF_BACKEND, .be_ip = pb_addr("10.244.2.2"),
+				   .be_port = htons(8080) };
+	assert_int_equal(matching(&be), 5);
+
+	/* Flush the remote backend's flows: exactly those 5 go, both keys. */
+	uint64_t flushed = sl_ct.flushed;
+	assert_int_equal(sl_ct_flush(&be), 5);
+	assert_int_equal(sl_ct.flushed - flushed, 5);
+	assert_int_equal(matching(&be), 0);
+	assert_int_equal(matching(&all), 8);
+	struct sl_ct_key rk = { pb_addr("10.244.2.2"), pb_addr("10.244.1.2"), htons(8080),
+				htons(50001), IPPROTO_TCP };
+	enum sl_ct_dir dir;
+	assert_null(sl_ct_lookup(&rk, &dir));
+	struct sl_ct_key fk = { pb_addr("10.244.1.2"), pb_addr("10.96.0.12"), htons(50000),
+				htons(80), IPPROTO_TCP };
+	assert_non_null(sl_ct_lookup(&fk, &dir)); /* pod B's flows stay */
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 8);
+	/* Several fields at once: UDP from 10.244.1.9 to 10.96.0.10:53. */
+	struct sl_ct_filter many = { .flags = SL_CTF_SERVICE | SL_CTF_CLIENT | SL_CTF_PROTO,
+				     .svc_ip = pb_addr("10.96.0.10"), .svc_port = htons(53),
+				     .client_ip = pb_addr("10.244.1.9"), .proto = IPPROTO_UDP };
+	assert_int_equal(sl_ct_flush(&many), 3);
+	assert_int_equal(sl_ct_flush(&all), 5);
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 0);
+}
+
 /* Replacing a Service keeps established flows on their backend; deleting every Service and
  * ageing the flows takes ip4-lb off the path (ip4-input goes straight to ip4-lookup). */
 static void test_lb_replace_and_remove(void **st)
@@ -1027,6 +1108,7 @@ int main(void)
 		TH_TEST(test_lb_others_untouched),
 		TH_TEST(test_lb_trace),
 		TH_TEST(test_lb_counters),
+		TH_TEST(test_ct_walk_flush),
 		TH_TEST(test_lb_replace_and_remove),
 		TH_TEST(test_lb_new_flow_rate),
 		TH_TEST(test_lb_no_mbuf_leak),
