@@ -11,7 +11,6 @@
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
-#include "sl_show_ct.h"
 #include "drivers/sl_vhost.h"
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
@@ -391,10 +390,6 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return show_graph();
 	if (!strcmp(what, "services"))
 		return show_services();
-	if (!strcmp(what, "conntrack")) {
-		struct sl_ct_filter f = { .limit = SL_CT_SHOW_DEFAULT_LIMIT };
-		return sl_show_conntrack(&f);
-	}
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
 	if (!strcmp(what, "stats")) {
