@@ -5,6 +5,22 @@
 
 static_assert(SL_CT_N_STATE_NAMES == SL_CT_STATE_COUNT, "a name for every conntrack state");
 
+bool sl_ct_walk_step(uint32_t *cursor, unsigned budget,
+		     bool (*fn)(struct sl_ct_entry *e, void *arg), void *arg)
+{
+	const void *key;
+	void *data;
+	for (unsigned seen = 0; seen < budget; seen++) {
+		if (!sl_ct.hash || rte_hash_iterate(sl_ct.hash, &key, &data, cursor) < 0)
+			return true;
+		if ((uintptr_t)data & 1)
+			continue; /* reverse keys: the flow is visited under its forward key */
+		if (!fn(data, arg))
+			return true;
+	}
+	return false;
+}
+
 unsigned sl_ct_walk(bool (*fn)(struct sl_ct_entry *e, void *arg), void *arg)
 {
 	unsigned n = 0;

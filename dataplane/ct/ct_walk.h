@@ -18,6 +18,13 @@ static inline bool sl_ct_match(const struct sl_ct_filter *f, const struct sl_ct_
 				  atomic_load_explicit(&e->state, memory_order_relaxed));
 }
 
+/* Resumable walk: from *cursor (0: the start), look at no more than budget keys (two per
+ * flow), calling fn(e, arg) for each flow (under its forward key) until fn returns false;
+ * *cursor is where the next call goes on. Returns true once the end of the table is
+ * reached (or fn stopped it). Between calls the table may change: a flow added meanwhile
+ * may be missed, none is visited under a stale pointer. Control thread. */
+bool sl_ct_walk_step(uint32_t *cursor, unsigned budget,
+		     bool (*fn)(struct sl_ct_entry *e, void *arg), void *arg);
 /* Call fn(e, arg) for every flow once (under its forward key) until fn returns false.
  * fn may remove e (sl_ct_remove). Returns the flows visited. Control thread. */
 unsigned sl_ct_walk(bool (*fn)(struct sl_ct_entry *e, void *arg), void *arg);
