@@ -31,6 +31,11 @@ int sl_lb_stats_init(uint32_t n_slots, unsigned n_workers)
 		sl_lb_stats_fini();
 		return -ENOMEM;
 	}
+	for (unsigned l = 0; l < RTE_MAX_LCORE; l++) {
+		int w = sl_dp.worker_of_lcore[l];
+		sl_lb_stats.per_lcore[l] = sl_lb_stats.per_worker[w >= 0 && (unsigned)w < n_workers
+								  ? w : 0];
+	}
 	sl_lb_stats.n_slots = n_slots;
 	sl_lb_stats.n_workers = n_workers;
 	sl_lb_stats.gen = ++gen;

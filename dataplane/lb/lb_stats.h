@@ -40,6 +40,9 @@ static_assert(sizeof(struct sl_lb_counters) == RTE_CACHE_LINE_SIZE, "one line pe
 struct sl_lb_stats {
 	/* Immutable between sl_lb_stats_init and sl_lb_stats_fini. */
 	struct sl_lb_counters *per_worker[SL_MAX_WORKERS]; /* n_slots lines each */
+	/* per_worker[] of the worker on each lcore (sl_dp.worker_of_lcore when the arrays
+	 * were made; worker 0's for other lcores): one load less per packet. */
+	struct sl_lb_counters *per_lcore[RTE_MAX_LCORE];
 	uint32_t n_slots;      /* slot 0 included */
 	unsigned n_workers;
 	uint32_t gen;          /* which sl_lb_stats_init made them */
@@ -55,7 +58,7 @@ extern struct sl_lb_stats sl_lb_stats;
 /* This worker's line of slot. Worker (the lcore must be a worker's). */
 static inline struct sl_lb_counters *sl_lb_counters_here(uint32_t slot)
 {
-	return &sl_lb_stats.per_worker[sl_dp.worker_of_lcore[rte_lcore_id()]][slot];
+	return &sl_lb_stats.per_lcore[rte_lcore_id()][slot];
 }
 
 /* Count one translated packet of ip_bytes in direction rev (0: client -> backend, 1:
@@ -75,8 +78,9 @@ static inline void sl_lb_count_pkt(uint32_t slot, unsigned rev, uint32_t ip_byte
 /* Bump one counter (a field name of struct sl_lb_counters) of slot. Worker. */
 #define sl_lb_count(slot, field) (sl_lb_counters_here(slot)->field++)
 
-/* Create the arrays: n_slots - 1 frontends (slot 0 is the sink) for n_workers workers.
- * Returns 0 or -errno. Control thread. */
+/* Create the arrays: n_slots - 1 frontends (slot 0 is the sink) for n_workers workers,
+ * after the workers' lcores are known (sl_dp.worker_of_lcore). Returns 0 or -errno.
+ * Control thread. */
 int sl_lb_stats_init(uint32_t n_slots, unsigned n_workers);
 /* Free them (workers stopped). Control thread. */
 void sl_lb_stats_fini(void);
