@@ -24,6 +24,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_worker.h"
+#include "control/core/sl_show_ct.h"
 #include "dataplane/ct/ct_walk.h"
 #include "dataplane/lb/lb_nat.h"
 #include "dataplane/lb/lb_stats.h"
@@ -958,6 +959,88 @@ static void test_ct_walk_flush(void **st)
 	assert_int_equal(sl_ct_count(), 0);
 }
 
+/* Run job j to its end in slices of max_us; *ret_slices: how many calls it took. */
+static cJSON *job_run(struct sl_ct_job *j, uint64_t max_us, unsigned *ret_slices)
+{
+	cJSON *r = NULL;
+	for (*ret_slices = 0; !r; (*ret_slices)++)
+		r = sl_ct_job_run(j, max_us);
+	return r;
+}
+
+static int jint(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	assert_non_null(v);
+	return v->valueint;
+}
+
+/* `show conntrack` and `conntrack flush` as sluiced runs them, in slices (sl_ct_job_*): on
+ * 16,384 flows (32,768 keys) a job given no time per slice takes one step of keys per call
+ * and still counts, lists (bounded) and removes exactly what one full walk would. */
+static void test_ct_jobs_in_slices(void **st)
+{
+	th_reset();
+	ct_clear();
+	sl_lb_fini();
+	struct sl_lb_conf c = { .max_services = 64, .ct = { .size = 16384 } };
+	assert_int_equal(sl_lb_init(&c), 0);
+	uint64_t now = rte_rdtsc();
+	for (uint32_t i = 0; i < 16000; i++) { /* a full cuckoo table refuses some keys */
+		struct sl_ct_key k = { htonl(0x0af40100 + (i >> 12)), pb_addr("10.96.0.12"),
+				       htons((uint16_t)(1024 + (i & 4095))), htons(80), IPPROTO_TCP };
+		if (!sl_ct_create_ex(&k, pb_addr(i % 4 ? "10.244.1.3" : "10.244.2.2"), htons(8080),
+				     RTE_TCP_SYN_FLAG, now, 0))
+			fail_msg("flow %u not created (%u held)", i, sl_ct_count());
+	}
+	unsigned slices;
+	struct sl_ct_filter sum = { .summary = true, .limit = 1000 };
+	cJSON *r = job_run(sl_ct_job_start(&sum, false), 0, &slices);
+	printf("summary of 16,000 flows: %u slices\n", slices);
+	assert_true(slices >= 8); /* 4,096 keys a step */
+	assert_int_equal(jint(r, "entries"), 16000);
+	assert_int_equal(jint(r, "matched"), 16000);
+	assert_int_equal(jint(r, "size"), 16384);
+	assert_true(cJSON_GetObjectItem(r, "occupancy_pct")->valuedouble == 97.65);
+	assert_int_equal(jint(cJSON_GetObjectItem(r, "states"), "SYN_SENT"), 16000);
+	assert_int_equal(jint(cJSON_GetObjectItem(r, "protocols"), "tcp"), 16000);
+	cJSON_Delete(r);
+
+	struct sl_ct_filter be = { .flags = SL_CTF_BACKEND, .be_ip = pb_addr("10.244.2.2"),
+				   .limit = 10 };
+	r = job_run(sl_ct_job_start(&be, false), 0, &slices);
+	assert_int_equal(jint(r, "matched"), 4000);
+	assert_int_equal(jint(r, "shown"), 10);
+	const cJSON *flows = cJSON_GetObjectItem(r, "flows"), *f;
+	assert_int_equal(cJSON_GetArraySize(flows), 10);
+	cJSON_ArrayForEach(f, flows)
+	{
+		assert_string_equal(cJSON_GetObjectItem(f, "backend")->valuestring, "10.244.2.2:8080");
+		assert_string_equal(cJSON_GetObjectItem(f, "service")->valuestring, "10.96.0.12:80");
+		assert_string_equal(cJSON_GetObjectItem(f, "state")->valuestring, "SYN_SENT");
+		assert_string_equal(cJSON_GetObjectItem(f, "proto")->valuestring, "tcp");
+	}
+	cJSON_Delete(r);
+
+	/* A flush in slices removes exactly the 4,000 flows of that backend. */
+	uint64_t flushed = sl_ct.flushed;
+	r = job_run(sl_ct_job_start(&be, true), 0, &slices);
+	assert_int_equal(jint(r, "flushed"), 4000);
+	assert_int_equal(sl_ct.flushed - flushed, 4000);
+	cJSON_Delete(r);
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 16000 - 4000);
+	/* An abandoned job (its client hung up) counts what it removed and frees itself. */
+	struct sl_ct_filter all = { .limit = 1000 };
+	struct sl_ct_job *j = sl_ct_job_start(&all, true);
+	assert_null(sl_ct_job_run(j, 0));
+	sl_ct_job_free(j);
+	assert_true(sl_ct.flushed - flushed > 4000);
+	ct_clear();
+	sl_lb_fini();
+	assert_int_equal(th_lb_setup(), 0);
+}
+
 /* Replacing a Service keeps established flows on their backend; deleting every Service and
  * ageing the flows takes ip4-lb off the path (ip4-input goes straight to ip4-lookup). */
 static void test_lb_replace_and_remove(void **st)
@@ -1109,6 +1192,7 @@ int main(void)
 		TH_TEST(test_lb_trace),
 		TH_TEST(test_lb_counters),
 		TH_TEST(test_ct_walk_flush),
+		TH_TEST(test_ct_jobs_in_slices),
 		TH_TEST(test_lb_replace_and_remove),
 		TH_TEST(test_lb_new_flow_rate),
 		TH_TEST(test_lb_no_mbuf_leak),
