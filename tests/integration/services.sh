@@ -150,6 +150,7 @@ for _ in range(1200):
     time.sleep(0.05)
 PY
 hold_pid=$!
+BACKENDS+=($hold_pid) # killed by cleanup if the script stops early
 for _ in $(seq 100); do [ -s "$SL_RUN/conns.json" ] && break; sleep 0.05; done
 cat "$SL_RUN/conns.json"; echo
 # pycheck PYTHON_EXPR JSON...: the expression over c (the connections: port -> backend name)
