@@ -339,6 +339,84 @@ static int cmd_trace(int count)
 	return 0;
 }
 
+/* The options of `show conntrack` and `conntrack flush` into req's fields (values stay
+ * strings: sluiced validates and names the field at fault). Returns 0 or 2. */
+static int ct_options(cJSON *req, int argc, char **argv, bool show)
+{
+	static const char *const with_value[] = { "service", "backend", "client", "proto",
+						  "state", "limit" };
+	int i;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0)
+			goto bad;
+		a += 2;
+		if (show && !strcmp(a, "summary")) {
+			cJSON_AddTrueToObject(req, "summary");
+			continue;
+		}
+		size_t k;
+		for (k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			if (!strcmp(a, with_value[k]) && (show || strcmp(a, "limit")))
+				break;
+		if (k == sizeof(with_value) / sizeof(with_value[0]))
+			goto bad;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "sluicectl: --%s needs a value\n", a);
+			return 2;
+		}
+		cJSON_AddStringToObject(req, a, argv[++i]);
+	}
+	return 0;
+bad:
+	fprintf(stderr, "sluicectl: unknown option '%s'; %s takes --service VIP[:PORT] "
+		"--backend IP[:PORT] --client IP --proto tcp|udp|sctp --state NAME%s\n", argv[i],
+		show ? "show conntrack" : "conntrack flush", show ? " --limit N --summary" : "");
+	return 2;
+}
+
+/* show conntrack [OPTIONS]: the flows as a table, and how many more matched. */
+static int cmd_ct_show(int argc, char **argv)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "conntrack.show");
+	if (ct_options(req, argc, argv, true)) {
+		cJSON_Delete(req);
+		return 2;
+	}
+	if (json_out || cJSON_GetObjectItem(req, "summary"))
+		return run(req, NULL);
+	cJSON *r = NULL;
+	if (run(req, &r))
+		return 1;
+	print_table(cJSON_GetObjectItem(r, "flows"));
+	int matched = cJSON_GetObjectItem(r, "matched")->valueint;
+	int shown = cJSON_GetObjectItem(r, "shown")->valueint;
+	if (matched > shown)
+		printf("(%d more matched; --limit N shows up to 50000)\n", matched - shown);
+	cJSON_Delete(r);
+	return 0;
+}
+
+/* conntrack flush [FILTER]: how many flows went. */
+static int cmd_ct_flush(int argc, char **argv)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "conntrack.flush");
+	if (ct_options(req, argc, argv, false)) {
+		cJSON_Delete(req);
+		return 2;
+	}
+	if (json_out)
+		return run(req, NULL);
+	cJSON *r = NULL;
+	if (run(req, &r))
+		return 1;
+	printf("flushed %d conntrack entries\n", cJSON_GetObjectItem(r, "flushed")->valueint);
+	cJSON_Delete(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -372,7 +450,13 @@ int main(int argc, char **argv)
 	}
 	cJSON *req = cJSON_CreateObject();
 	const char *verb = argv[0];
-	if (!strcmp(verb, "version") && argc == 1) {
+	if (!strcmp(verb, "show") && argc >= 2 && !strcmp(argv[1], "conntrack")) {
+		cJSON_Delete(req);
+		return cmd_ct_show(argc - 2, argv + 2);
+	} else if (!strcmp(verb, "conntrack") && argc >= 2 && !strcmp(argv[1], "flush")) {
+		cJSON_Delete(req);
+		return cmd_ct_flush(argc - 2, argv + 2);
+	} else if (!strcmp(verb, "version") && argc == 1) {
 		cJSON_AddStringToObject(req, "cmd", "version");
 	} else if (!strcmp(verb, "show") && argc == 2) {
 		cJSON_AddStringToObject(req, "cmd", "show");

@@ -20,6 +20,7 @@
 #include "sl_request.h"
 #include "model/sl_service.h"
 #include "core/sl_show.h"
+#include "core/sl_show_ct.h"
 
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
@@ -29,6 +30,7 @@
 #define IN_BUF_BUDGET (32u << 20)
 #define PERSIST_RETRY_MS 1000    /* a failed save is retried this often */
 #define SLOW_REQUEST_MS 100      /* a request that holds the loop longer is logged */
+#define JOB_SLICE_US 5000        /* a walk of the conntrack table holds the loop this long */
 
 /* One API connection. Lives from accept() to close(); owned by the client list. */
 struct client {
@@ -41,6 +43,8 @@ struct client {
 	char *held;                     /* response waiting for the state to be saved */
 	char *out;                      /* response with its newline (NULL while reading) */
 	size_t out_len, out_off;        /* bytes in out, bytes already sent */
+	struct sl_ct_job *job;          /* a conntrack walk answering this client, in slices */
+	struct sl_loop_timer job_timer; /* runs its next slice on the next loop round */
 };
 
 static struct {
@@ -61,6 +65,8 @@ static struct {
 	bool dirty;      /* a change this round is not saved yet */
 	unsigned n_held; /* clients whose response waits for the save */
 	uint64_t n_saves; /* state saves (`show stats` api.saves) */
+	struct sl_ct_job *new_job; /* set by a handler: the request's answer is this walk */
+	uint64_t n_jobs;  /* conntrack walks run in slices (`show stats` api.walks) */
 } api = { .listen_fd = -1 };
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
@@ -133,6 +139,8 @@ int sl_api_open(struct sl_loop *loop, struct sl_model *model, const char *path,
 static void client_close(struct client *c)
 {
 	sl_loop_timer_cancel(api.loop, &c->deadline);
+	sl_loop_timer_cancel(api.loop, &c->job_timer);
+	sl_ct_job_free(c->job);
 	sl_loop_fd_del(c->h);
 	close(c->fd);
 	if (c->prev)
@@ -231,6 +239,7 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
 		cJSON_AddNumberToObject(a, "total_request_ms", (double)api.total_handle_ns / 1e6);
 		cJSON_AddNumberToObject(a, "saves", (double)api.n_saves);
+		cJSON_AddNumberToObject(a, "walks", (double)api.n_jobs);
 		struct sl_loop_stats ls;
 		sl_loop_get_stats(api.loop, &ls);
 		cJSON *lo = cJSON_AddObjectToObject(o, "loop");
@@ -325,6 +334,26 @@ static int api_TRACE_SHOW(const struct sl_request *r, cJSON **ret_result, char *
 {
 	*ret_result = trace_show();
 	return 0;
+}
+
+/* conntrack.show, conntrack.flush: a walk of the whole table, answered once done (it runs
+ * in slices of JOB_SLICE_US, see client_start_job). */
+static int ct_job(const struct sl_request *r, bool flush, char *err, size_t n)
+{
+	api.new_job = sl_ct_job_start(&r->ct, flush);
+	if (!api.new_job)
+		return snprintf(err, n, "conntrack: out of memory"), -ENOMEM;
+	return 0;
+}
+
+static int api_CT_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return ct_job(r, false, err, n);
+}
+
+static int api_CT_FLUSH(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return ct_job(r, true, err, n);
 }
 
 static int (*const handlers[SL_CMD_COUNT])(const struct sl_request *, cJSON **, char *,
@@ -428,6 +457,49 @@ static void client_respond(struct client *c, char *text)
 	sl_loop_timer_arm(api.loop, &c->deadline, SL_API_WRITE_TIMEOUT_MS);
 }
 
+/* One slice of c's conntrack walk; the answer once it is done, else the next slice on the
+ * next loop round (fds and other timers run in between). */
+static void on_job(struct sl_loop_timer *t, void *arg)
+{
+	struct client *c = arg;
+	uint64_t t0 = sl_loop_now_ns();
+	cJSON *result = sl_ct_job_run(c->job, JOB_SLICE_US);
+	uint64_t dt = sl_loop_now_ns() - t0;
+	api.total_handle_ns += dt;
+	if (dt > api.max_handle_ns)
+		api.max_handle_ns = dt;
+	if (!result) {
+		sl_loop_timer_arm(api.loop, &c->job_timer, 0);
+		return;
+	}
+	c->job = NULL; /* freed by sl_ct_job_run */
+	cJSON *resp = cJSON_CreateObject();
+	cJSON_AddTrueToObject(resp, "ok");
+	cJSON_AddItemToObject(resp, "result", result);
+	char *text = cJSON_PrintUnformatted(resp);
+	cJSON_Delete(resp);
+	client_respond(c, text);
+}
+
+/* The request of c started a walk (api.new_job): c waits for it without being read (its
+ * end of the stream would wake the loop every round), the walk runs from the next round. */
+static void client_start_job(struct client *c, char *resp)
+{
+	free(resp); /* "ok": the walk's result replaces it */
+	api.in_bytes -= c->in_cap;
+	free(c->in);
+	c->in = NULL;
+	c->job = api.new_job;
+	api.new_job = NULL;
+	api.n_jobs++;
+	sl_loop_timer_cancel(api.loop, &c->deadline);
+	if (sl_loop_fd_mod(c->h, 0) < 0) {
+		client_close(c);
+		return;
+	}
+	sl_loop_timer_arm(api.loop, &c->job_timer, 0);
+}
+
 static void client_fail(struct client *c, const char *msg)
 {
 	api.n_requests++;
@@ -487,6 +559,10 @@ static int client_read(struct client *c)
 	/* A request ends with the client's end of the stream, or with a newline. */
 	if (eof || (c->in_len && c->in[c->in_len - 1] == '\n')) {
 		char *resp = handle(c->in, c->in_len);
+		if (api.new_job) {
+			client_start_job(c, resp);
+			return 0;
+		}
 		if (!api.dirty || !resp) {
 			client_respond(c, resp);
 			return 0;
@@ -524,6 +600,11 @@ static void on_deadline(struct sl_loop_timer *t, void *arg)
 static void on_client(struct sl_loop_fd *h, uint32_t events, void *arg)
 {
 	struct client *c = arg;
+	if (c->job) { /* answered once its walk is done; gone if it hung up */
+		if (events & (EPOLLHUP | EPOLLERR))
+			client_close(c);
+		return;
+	}
 	if (c->held) /* answered at the end of this round */
 		return;
 	if (c->in) {
@@ -579,6 +660,7 @@ static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg)
 		c->in_cap = IN_BUF_START;
 		api.in_bytes += IN_BUF_START;
 		sl_loop_timer_init(&c->deadline, on_deadline, c);
+		sl_loop_timer_init(&c->job_timer, on_job, c);
 		sl_loop_timer_arm(api.loop, &c->deadline, SL_API_REQUEST_TIMEOUT_MS);
 		c->next = api.clients;
 		if (api.clients)

@@ -39,7 +39,14 @@
 	X(TRACE_START, "trace.start", 0, "trace N",                                          \
 	  "record the next N packets' path through the graph (1-100)")                       \
 	X(TRACE_SHOW, "trace.show", SL_CMD_F_HIDDEN, "", "the packets traced so far")        \
-	X(VERSION, "version", 0, "version", "daemon version, workers and node facts")
+	X(VERSION, "version", 0, "version", "daemon version, workers and node facts")        \
+	X(CT_SHOW, "conntrack.show", 0,                                                      \
+	  "show conntrack [--summary] [--limit N] [FILTER...]",                              \
+	  "conntrack flows (at most N, default 1000), or counts with --summary; FILTER: "    \
+	  "--service VIP[:PORT] --backend IP[:PORT] --client IP --proto tcp|udp|sctp "       \
+	  "--state NAME")                                                                    \
+	X(CT_FLUSH, "conntrack.flush", 0, "conntrack flush [FILTER...]",                     \
+	  "remove the conntrack flows FILTER matches (every flow without one)")
 
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \

@@ -9,7 +9,9 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_affinity.h"
+#include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
+#include "lb/sl_lbctl.h"
 #include "drivers/sl_vhost.h"
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
@@ -340,6 +342,31 @@ static cJSON *show_graph(void)
 	return a;
 }
 
+/* The model's view of the Services (sl_show_services) with each one's traffic: its
+ * frontends' counters summed (dataplane/lb/lb_stats.h). */
+static cJSON *show_services(void)
+{
+	cJSON *a = sl_show_services(model), *row;
+	cJSON_ArrayForEach(row, a)
+	{
+		const cJSON *ns = cJSON_GetObjectItem(row, "namespace");
+		const cJSON *nm = cJSON_GetObjectItem(row, "name");
+		struct sl_model_svc *ms = sl_model_svc_find(model, ns->valuestring, nm->valuestring);
+		struct sl_lb_counters c = { 0 };
+		if (ms)
+			sl_lbctl_svc_counters(ms, &c);
+		cJSON_AddNumberToObject(row, "fwd_packets", (double)c.fwd_packets);
+		cJSON_AddNumberToObject(row, "fwd_bytes", (double)c.fwd_bytes);
+		cJSON_AddNumberToObject(row, "rev_packets", (double)c.rev_packets);
+		cJSON_AddNumberToObject(row, "rev_bytes", (double)c.rev_bytes);
+		cJSON_AddNumberToObject(row, "new_flows", (double)c.new_flows);
+		cJSON_AddNumberToObject(row, "rejects", (double)c.rejects);
+		cJSON_AddNumberToObject(row, "drop_none", (double)c.drop_none);
+		cJSON_AddNumberToObject(row, "drop_ct_full", (double)c.drop_ct_full);
+	}
+	return a;
+}
+
 cJSON *sl_show(const char *what, char *err, size_t errlen)
 {
 	if (!strcmp(what, "ports"))
@@ -363,7 +390,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 	if (!strcmp(what, "graph"))
 		return show_graph();
 	if (!strcmp(what, "services"))
-		return sl_show_services(model);
+		return show_services();
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
 	if (!strcmp(what, "stats")) {
@@ -389,6 +416,16 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(af, "hits", (double)atomic_load(&sl_lb_aff.hits));
 			cJSON_AddNumberToObject(af, "full", (double)atomic_load(&sl_lb_aff.full));
 			cJSON_AddNumberToObject(af, "aged", (double)sl_lb_aff.aged);
+			cJSON_AddNumberToObject(ct, "occupancy_pct",
+						(double)(int)((double)sl_ct_count() * 1e4 /
+							      sl_ct.conf.size) / 100);
+			cJSON *lb = cJSON_AddObjectToObject(o, "lb");
+			cJSON_AddNumberToObject(lb, "frontends", sl_lb.n_services);
+			cJSON_AddNumberToObject(lb, "max_frontends", sl_lb.max_services);
+			cJSON_AddNumberToObject(lb, "sets", (double)sl_lb.sets);
+			cJSON_AddNumberToObject(lb, "dels", (double)sl_lb.dels);
+			cJSON_AddNumberToObject(lb, "rejects", (double)sl_lb.rejects);
+			cJSON_AddNumberToObject(lb, "counter_bytes", (double)sl_lb_stats_memsize());
 		}
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);

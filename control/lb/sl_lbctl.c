@@ -7,6 +7,7 @@
 
 #include <rte_cycles.h>
 
+#include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "model/sl_service.h"
 #include "sl_lbctl.h"
@@ -303,4 +304,25 @@ void sl_lbctl_fini(void)
 	if (lbc.tables)
 		sl_lb_fini();
 	lbc.tables = false;
+}
+
+void sl_lbctl_svc_counters(const struct sl_model_svc *ms, struct sl_lb_counters *ret)
+{
+	const struct lbsvc *l = ms->dp;
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned i = 0; lbc.tables && l && i < l->n; i++) {
+		const struct sl_lb_service *s = sl_lb_service_find(&l->fe[i]);
+		struct sl_lb_counters c;
+		if (!s)
+			continue;
+		sl_lb_stats_sum(s->stats_slot, &c);
+		ret->fwd_packets += c.fwd_packets;
+		ret->fwd_bytes += c.fwd_bytes;
+		ret->rev_packets += c.rev_packets;
+		ret->rev_bytes += c.rev_bytes;
+		ret->new_flows += c.new_flows;
+		ret->rejects += c.rejects;
+		ret->drop_none += c.drop_none;
+		ret->drop_ct_full += c.drop_ct_full;
+	}
 }

@@ -12,6 +12,8 @@
 #include "core/sl_loop.h"
 #include "model/sl_model.h"
 
+struct sl_lb_counters;
+
 struct sl_lbctl_conf {
 	uint32_t ct_size;            /* conntrack entries (0: the default, 1,048,576) */
 	uint32_t node_ip;            /* node ports listen here; network order */
@@ -29,3 +31,6 @@ void sl_lbctl_hooks(struct sl_model_hooks *h, const struct sl_lbctl_conf *conf);
 int sl_lbctl_start(struct sl_loop *loop, char *err, size_t errlen);
 /* Free the tables (workers stopped, model destroyed, loop destroyed, sl_dp_drain done). */
 void sl_lbctl_fini(void);
+/* The counters of every frontend Service ms has installed, summed into *ret (zero when it
+ * has none). Control thread. */
+void sl_lbctl_svc_counters(const struct sl_model_svc *ms, struct sl_lb_counters *ret);

@@ -141,6 +141,16 @@ static int parse_TRACE_SHOW(const cJSON *root, struct sl_request *r, char *err, 
 	return 0;
 }
 
+static int parse_CT_SHOW(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	return sl_ct_filter_parse(root, &r->ct, err, n);
+}
+
+static int parse_CT_FLUSH(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	return sl_ct_filter_parse(root, &r->ct, err, n);
+}
+
 const struct sl_cmd_info sl_cmds[SL_CMD_COUNT] = {
 #define CMD_INFO(id, nm, fl, us, hl) [SL_CMD_##id] = { .name = nm, .flags = fl, .usage = us, .help = hl },
 	SL_FOREACH_CMD(CMD_INFO)

@@ -6,6 +6,7 @@
 
 #include "core/sl_cmd.h"
 #include "sl_config.h"
+#include "sl_ct_filter.h"
 #include "sl_k8s.h"
 
 #define SL_TRACE_MAX_COUNT 100          /* packets one trace may record */
@@ -23,6 +24,7 @@ struct sl_request {
 	struct sl_route_spec route;    /* route.add */
 	struct sl_k8s_op *ops;         /* apply: the decoded objects (heap, sl_request_free) */
 	unsigned n_ops;
+	struct sl_ct_filter ct;        /* conntrack.show, conntrack.flush */
 };
 
 /* A command's declaration (from SL_FOREACH_CMD in core/sl_cmd.h). */

@@ -133,12 +133,14 @@ static inline void *tagged(struct sl_ct_entry *e, enum sl_ct_dir dir)
 	return (void *)((uintptr_t)e | dir);
 }
 
-/* Fill e for a new flow fwd whose replies have key rev (see sl_ct_create). */
+/* Fill e for a new flow fwd whose replies have key rev (see sl_ct_create_ex). */
 static void entry_init(struct sl_ct_entry *e, const struct sl_ct_key *fwd,
-		       const struct sl_ct_key *rev, uint8_t tcp_flags, uint64_t now_tsc)
+		       const struct sl_ct_key *rev, uint32_t lb_slot, uint8_t tcp_flags,
+		       uint64_t now_tsc)
 {
 	e->fwd = *fwd;
 	e->rev = *rev;
+	e->lb_slot = lb_slot;
 	uint8_t st = SL_CT_NEW;
 	if (fwd->proto == IPPROTO_TCP)
 		st = (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG
@@ -168,13 +170,13 @@ static struct sl_ct_entry *entry_add_rev(struct sl_ct_entry *e)
 /* A new entry for fwd with reverse key rev, published under both keys; NULL when the table
  * is full (counted). */
 static struct sl_ct_entry *entry_create(const struct sl_ct_key *fwd, const struct sl_ct_key *rev,
-					uint8_t tcp_flags, uint64_t now_tsc)
+					uint32_t lb_slot, uint8_t tcp_flags, uint64_t now_tsc)
 {
 	void *obj;
 	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
 		goto full;
 	struct sl_ct_entry *e = obj;
-	entry_init(e, fwd, rev, tcp_flags, now_tsc);
+	entry_init(e, fwd, rev, lb_slot, tcp_flags, now_tsc);
 	/* rte_hash publishes the data with a release store: readers see a whole entry. */
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
 		rte_mempool_put(sl_ct.pool, e);
@@ -208,17 +210,18 @@ static bool reverse_key(const struct sl_ct_key *fwd, uint32_t nat_ip, uint16_t n
 	return false;
 }
 
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc)
+struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				    uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc,
+				    uint32_t lb_slot)
 {
 	struct sl_ct_key rev;
 	reverse_key(fwd, nat_ip, nat_port, NULL, &rev);
-	return entry_create(fwd, &rev, tcp_flags, now_tsc);
+	return entry_create(fwd, &rev, lb_slot, tcp_flags, now_tsc);
 }
 
 struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				      uint16_t nat_port, const struct sl_ct_snat *snat,
-				      uint8_t tcp_flags, uint64_t now_tsc,
+				      uint8_t tcp_flags, uint64_t now_tsc, uint32_t lb_slot,
 				      enum sl_ct_snat_fail *ret_why)
 {
 	struct sl_ct_key rev;
@@ -226,12 +229,12 @@ struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_
 	if (unlikely(!reverse_key(fwd, nat_ip, nat_port, snat, &rev)))
 		return NULL;
 	*ret_why = SL_CT_SNAT_FULL;
-	return entry_create(fwd, &rev, tcp_flags, now_tsc);
+	return entry_create(fwd, &rev, lb_slot, tcp_flags, now_tsc);
 }
 
 struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key *fwd,
 				 uint32_t nat_ip, uint16_t nat_port, const struct sl_ct_snat *snat,
-				 uint8_t tcp_flags, uint64_t now_tsc)
+				 uint8_t tcp_flags, uint64_t now_tsc, uint32_t lb_slot)
 {
 	uint8_t m = SL_CT_GONE;
 	if (nat_ip == old->rev.src && nat_port == old->rev.sport) {
@@ -259,7 +262,7 @@ struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key
 		return NULL;
 	}
 	struct sl_ct_entry *e = obj;
-	entry_init(e, fwd, &rev, tcp_flags, now_tsc);
+	entry_init(e, fwd, &rev, lb_slot, tcp_flags, now_tsc);
 	/* The key exists (nobody deletes it now): rte_hash replaces its data, which cannot
 	 * fail. old stays under its reverse key until ageing frees it. */
 	rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD));
@@ -287,6 +290,11 @@ static void entry_remove(struct sl_ct_entry *e)
 	    data == tagged(e, SL_CT_FWD))
 		rte_hash_del_key(sl_ct.hash, &e->fwd);
 	sl_dp_defer(entry_put, e);
+}
+
+void sl_ct_remove(struct sl_ct_entry *e)
+{
+	entry_remove(e);
 }
 
 unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)

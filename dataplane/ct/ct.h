@@ -71,6 +71,7 @@ struct sl_ct_entry {
 	/* Immutable once inserted. */
 	struct sl_ct_key fwd;      /* as the client sent it: dst, dport = the frontend */
 	struct sl_ct_key rev;      /* the replies: src, sport = the backend */
+	uint32_t lb_slot;          /* the frontend's counters (dataplane/lb/lb_stats.h), 0: none */
 	/* Mutable: workers (atomics). */
 	_Atomic uint8_t state;     /* enum sl_ct_state */
 	_Atomic uint8_t fin;       /* TCP: bit (1 << dir) once that direction sent FIN */
@@ -134,11 +135,19 @@ static inline bool sl_ct_data_gone(void *data)
 }
 
 /* Create the entry of a new flow: fwd as the client sent it, translated to nat_ip:nat_port
- * (network order). tcp_flags: the first packet's (TCP), to pick the first state. Returns the
+ * (network order), counted in the frontend counters of lb_slot. tcp_flags: the first packet's (TCP), to pick the first state. Returns the
  * entry or NULL when the table is full (counted in insert_failed; existing flows are not
  * touched). Worker (not two workers for one flow, see the file comment). */
-struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
-				 uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc);
+struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,
+				    uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc,
+				    uint32_t lb_slot);
+/* The same, without a counter slot (lb_slot 0). Worker. */
+static inline struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
+					       uint16_t nat_port, uint8_t tcp_flags,
+					       uint64_t now_tsc)
+{
+	return sl_ct_create_ex(fwd, nat_ip, nat_port, tcp_flags, now_tsc, 0);
+}
 
 /* Source translation of a new flow: to ip and a port of [port_lo, port_lo + n_ports) (host
  * order), a range the caller owns alone (a worker's share, sl_lb_snat_range), so no other
@@ -157,7 +166,7 @@ enum sl_ct_snat_fail { SL_CT_SNAT_FULL, SL_CT_SNAT_NO_PORT };
 #define SL_CT_SNAT_TRIES 32
 struct sl_ct_entry *sl_ct_create_snat(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				      uint16_t nat_port, const struct sl_ct_snat *snat,
-				      uint8_t tcp_flags, uint64_t now_tsc,
+				      uint8_t tcp_flags, uint64_t now_tsc, uint32_t lb_slot,
 				      enum sl_ct_snat_fail *ret_why);
 
 /* Whether e translates the source too (the replies go to a node address and port of ours,
@@ -174,7 +183,7 @@ static inline bool sl_ct_snat(const struct sl_ct_entry *e)
  * table is full (counted). Worker. */
 struct sl_ct_entry *sl_ct_reopen(struct sl_ct_entry *old, const struct sl_ct_key *fwd,
 				 uint32_t nat_ip, uint16_t nat_port, const struct sl_ct_snat *snat,
-				 uint8_t tcp_flags, uint64_t now_tsc);
+				 uint8_t tcp_flags, uint64_t now_tsc, uint32_t lb_slot);
 
 /* Account one packet of the flow in direction dir: TCP state from its flags, last-seen
  * time. Worker. */
@@ -223,6 +232,9 @@ unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port);
 /* Mark SL_CT_GONE every TCP entry of frontend vip:vport whose backend is ip:port (network
  * order): the backend left the frontend's endpoints. Returns how many. Control thread. */
 unsigned sl_ct_mark_gone(uint32_t vip, uint16_t vport, uint32_t ip, uint16_t port);
+/* Unlink entry e (both keys; the reverse one only if still e's) and free it after a grace
+ * period. Not counted in aged or flushed: the caller counts. Control thread. */
+void sl_ct_remove(struct sl_ct_entry *e);
 /* Entries held (flows), those removed but waiting for a grace period included. Control
  * thread. */
 uint32_t sl_ct_count(void);

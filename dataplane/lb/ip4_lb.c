@@ -24,6 +24,7 @@
 #include "dataplane/core/sl_node.h"
 #include "lb_affinity.h"
 #include "lb_nat.h"
+#include "lb_stats.h"
 #include "lb_table.h"
 
 #define IP4_LB_EDGES(NEXT, DROP)       \
@@ -171,7 +172,7 @@ static inline uint16_t ip4_lb_masq(const struct rte_node *node, struct rte_mbuf 
 	struct sl_ct_snat snat = { .ip = sl_dp.conf.node_ip };
 	enum sl_ct_snat_fail why;
 	sl_lb_snat_range(&snat.port_lo, &snat.n_ports);
-	struct sl_ct_entry *e = sl_ct_create_snat(k, k->dst, k->dport, &snat, tcp_flags, now,
+	struct sl_ct_entry *e = sl_ct_create_snat(k, k->dst, k->dport, &snat, tcp_flags, now, 0,
 						  &why);
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "masquerade: %s", why == SL_CT_SNAT_NO_PORT ? "no free port"
@@ -234,6 +235,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		sl_ct_update(e, dir, flags, now);
 		bool snat = sl_ct_snat(e);
 		sl_lb_affinity_touch(e, now);
+		sl_lb_count_pkt(e->lb_slot, dir, hlen + l4_len);
 		if (dir == SL_CT_FWD) {
 			sl_nat_rewrite(ip, l4, l4_len, true, e->rev.src, e->rev.sport);
 			if (snat)
@@ -270,6 +272,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	if (s->m == 0 && (s->flags & SL_LB_SVC_DROP_EMPTY)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s has no backend for this traffic: drop",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		sl_lb_count(s->stats_slot, drop_none);
 		return EDGE_DROP_LB_NONE_SELECTED;
 	}
 	if (s->m == 0) {
@@ -277,6 +280,7 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
 		sl_priv(m)->icmp = (struct sl_mbuf_icmp){ .type = SL_ICMP_DEST_UNREACH,
 							  .code = SL_ICMP_UNREACH_PORT };
+		sl_lb_count(s->stats_slot, rejects);
 		return EDGE_ICMP_ERROR;
 	}
 	/* The same flow picks the same backend on every node: CRC32c, fixed seed. */
@@ -290,9 +294,11 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 		sn = &snat;
 	}
 	enum sl_ct_snat_fail why = SL_CT_SNAT_FULL;
-	struct sl_ct_entry *e = gone ? sl_ct_reopen(gone, k, be->ip, be->port, sn, flags, now)
-				: sn ? sl_ct_create_snat(k, be->ip, be->port, sn, flags, now, &why)
-				     : sl_ct_create(k, be->ip, be->port, flags, now);
+	uint32_t slot = s->stats_slot;
+	struct sl_ct_entry *e =
+		gone ? sl_ct_reopen(gone, k, be->ip, be->port, sn, flags, now, slot)
+		: sn ? sl_ct_create_snat(k, be->ip, be->port, sn, flags, now, slot, &why)
+		     : sl_ct_create_ex(k, be->ip, be->port, flags, now, slot);
 	if (unlikely(!e && why == SL_CT_SNAT_NO_PORT)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: no free SNAT port to " SL_IP4_FMT ":%u",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
@@ -302,16 +308,22 @@ static inline uint16_t ip4_lb_one(const struct rte_node *node, struct rte_mbuf *
 	if (unlikely(!e)) {
 		SL_TRACE(node, m, "svc " SL_IP4_FMT ":%u/%s: conntrack full",
 			 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto));
+		sl_lb_count(s->stats_slot, drop_ct_full);
 		return EDGE_DROP_CT_FULL;
 	}
 	if (aff)
 		atomic_store_explicit(&e->aff, aff, memory_order_relaxed);
+	sl_lb_count(s->stats_slot, new_flows);
+	sl_lb_count_pkt(s->stats_slot, SL_CT_FWD, hlen + l4_len);
 	sl_nat_rewrite(ip, l4, l4_len, true, be->ip, be->port);
 	if (sl_ct_snat(e))
 		sl_nat_rewrite(ip, l4, l4_len, false, e->rev.dst, e->rev.dport);
-	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u%s",
+	/* Why this backend: the client's affinity, or the Maglev slot the 5-tuple hash fell in
+	 * (sl_lb_pick). */
+	SL_TRACE(node, m, "new svc " SL_IP4_FMT ":%u/%s -> " SL_IP4_FMT ":%u %s %u/%u%s",
 		 SL_IP4_ARGS(fe.vip), rte_be_to_cpu_16(fe.port), proto_name(proto),
 		 SL_IP4_ARGS(be->ip), rte_be_to_cpu_16(be->port),
+		 aff ? "client affinity, maglev" : "maglev slot", hash % s->m, s->m,
 		 sl_ct_snat(e) ? ", source to the node address" : "");
 	return EDGE_LOOKUP;
 }

@@ -13,6 +13,7 @@
 
 #include "dataplane/core/sl_dp.h"
 #include "lb_affinity.h"
+#include "lb_stats.h"
 #include "lb_table.h"
 
 struct sl_lb sl_lb;
@@ -56,7 +57,12 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 	sl_lb.cluster_net = c.cluster_net & c.cluster_mask;
 	sl_lb.cluster_mask = c.cluster_mask;
 	sl_lb.n_services = 0;
-	int rc = sl_ct_init(&c.ct);
+	int rc = sl_lb_stats_init(c.max_services + 1, sl_dp.n_workers ? sl_dp.n_workers : 1);
+	if (rc < 0) {
+		sl_lb_fini();
+		return rc;
+	}
+	rc = sl_ct_init(&c.ct);
 	if (rc == 0)
 		rc = sl_lb_affinity_init(c.affinity_size ? c.affinity_size
 							 : RTE_MAX(sl_ct.conf.size / 4, 1024u));
@@ -78,6 +84,7 @@ void sl_lb_fini(void)
 	rte_hash_free(sl_lb.services);
 	sl_lb.services = NULL;
 	sl_lb.n_services = 0;
+	sl_lb_stats_fini();
 	sl_ct_fini();
 	sl_lb_affinity_fini();
 }
@@ -271,10 +278,15 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 				s->table[i] = (uint8_t)mi[slots[i]];
 		}
 	}
+	/* Counters: a replaced entry goes on with its frontend's slot. */
+	s->stats_slot = exists ? ((const struct sl_lb_service *)old)->stats_slot
+			       : sl_lb_stats_slot_alloc();
 	/* Publish: for an existing key rte_hash replaces the data with an atomic store. */
 	rc = rte_hash_add_key_data(sl_lb.services, fe, s);
 	if (rc < 0) {
 		RTE_LOG(ERR, USER1, "lb: services: hash insert failed (%d)\n", rc);
+		if (!exists)
+			sl_lb_stats_slot_release(s->stats_slot);
 		rte_free(s);
 		goto out;
 	}
@@ -302,6 +314,7 @@ int sl_lb_service_del(const struct sl_lb_frontend *fe)
 	if (!sl_lb.services || rte_hash_lookup_data(sl_lb.services, fe, &old) < 0)
 		return -ENOENT;
 	rte_hash_del_key(sl_lb.services, fe);
+	sl_lb_stats_slot_release(((const struct sl_lb_service *)old)->stats_slot);
 	sl_dp_defer(service_free, old);
 	sl_lb.n_services--;
 	sl_lb.dels++;

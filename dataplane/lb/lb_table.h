@@ -96,6 +96,7 @@ struct sl_lb_service {
 	uint32_t affinity_s;            /* sessionAffinity ClientIP timeout, 0: none */
 	uint64_t affinity_tsc;          /* the same in TSC cycles */
 	const struct sl_lb_cidr *ranges;      /* n_ranges, after the backends */
+	uint32_t stats_slot;            /* its counters (lb_stats.h); kept when replaced */
 	const struct sl_lb_backend *backends; /* n_backends, sorted by address */
 	uint8_t table[];                /* m slots: indexes into backends[] */
 };

@@ -9,6 +9,11 @@
 #   Local serves a node's own endpoints only and drops on a node without one; a backend removed from the
 #   slice gets no new flows, and a UDP flow that used it moves to a live backend with its
 #   next datagram (conntrack flushed); a deleted Service no longer answers.
+#   Visible pressure (service "obs", backends p1b and p2b): N TCP connections held open
+#   through its cluster IP are exactly the flows `show conntrack --service` lists, each
+#   with the backend that answered it; its new-flow counter is N (`show services`), the
+#   Service without endpoints counted its rejects; `conntrack flush --backend` removes
+#   exactly that backend's flows and prints how many; `--summary` counts agree.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/services.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,11 +42,11 @@ print(json.dumps(c))' >"$SL_RUN/n$n.json"
 done
 wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
 
-for p in p1b p2a; do
+for p in p1b p2a p2b; do
 	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
 	BACKENDS+=($!)
 done
-wait_listen p1b 8080 && wait_listen p2a 8080 || exit 1
+wait_listen p1b 8080 && wait_listen p2a 8080 && wait_listen p2b 8080 || exit 1
 
 # slices FILE ENDPOINT...: the Services (web: 80/TCP -> http, 53/UDP -> dns; empty: no
 # endpoints) and web's EndpointSlice with the given endpoints (IP=NODE), as a List.
@@ -74,7 +79,15 @@ items = [svc("web", "10.96.0.10", [
              {"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"},
              {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 8080}]),
          svc("empty", "10.96.0.20", [{"port": 80, "protocol": "TCP", "targetPort": 80}]),
-         web_slice, local, local_slice]
+         web_slice, local, local_slice,
+         svc("obs", "10.96.0.40", [{"port": 80, "protocol": "TCP", "targetPort": 8080}]),
+         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+          "metadata": {"name": "obs-1", "namespace": "default",
+                       "labels": {"kubernetes.io/service-name": "obs"}},
+          "addressType": "IPv4",
+          "endpoints": [{"addresses": [a], "conditions": {"ready": True}, "nodeName": n}
+                        for a, n in (("10.244.1.3", "node1"), ("10.244.2.3", "node2"))],
+          "ports": [{"port": 8080, "protocol": "TCP"}]}]
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 PY
 }
@@ -116,6 +129,89 @@ check "... p1a (node1, no local endpoint) is dropped, not refused (lb-none-selec
 		python3 -c 'import json,sys; sys.exit(0 if any(d[\"reason\"] == \"lb-none-selected\" and d[\"packets\"] > 0 for d in json.load(sys.stdin)) else 1)'"
 check "conntrack holds the flows (show stats)" \
 	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock -o json show stats | grep -q '\"conntrack\"'"
+
+# Visible pressure. N TCP connections from p1a through 10.96.0.40:80 (obs: p1b, p2b), held
+# open (the backend closed its side: FIN_WAIT, 120 s) until the checks are done.
+N=12
+rm -f "$SL_RUN/conns.json" "$SL_RUN/release"
+in_ns p1a python3 - "$SL_RUN" $N >"$SL_RUN/hold.log" 2>&1 <<'PY' &
+import json, os, socket, sys, time
+run, n = sys.argv[1], int(sys.argv[2])
+conns, socks = {}, []
+for _ in range(n):
+    s = socket.create_connection(("10.96.0.40", 80), timeout=2)
+    conns[s.getsockname()[1]] = s.makefile().readline().split()[0]
+    socks.append(s)
+json.dump(conns, open(run + "/conns.tmp", "w"))
+os.rename(run + "/conns.tmp", run + "/conns.json")
+for _ in range(1200):
+    if os.path.exists(run + "/release"):
+        break
+    time.sleep(0.05)
+PY
+hold_pid=$!
+BACKENDS+=($hold_pid) # killed by cleanup if the script stops early
+for _ in $(seq 100); do [ -s "$SL_RUN/conns.json" ] && break; sleep 0.05; done
+cat "$SL_RUN/conns.json"; echo
+# pycheck PYTHON_EXPR JSON...: the expression over c (the connections: port -> backend name)
+# and j (the JSON arguments, parsed) must hold.
+pycheck() {
+	python3 -c '
+import json, sys
+c = {int(k): v for k, v in json.load(open(sys.argv[1])).items()}
+j = [json.loads(a) for a in sys.argv[3:]]
+ok = eval("(" + sys.argv[2] + ")")
+if not ok:
+    print("failed:", sys.argv[2], json.dumps(j)[:2000])
+sys.exit(0 if ok else 1)' "$SL_RUN/conns.json" "$@"
+}
+ADDR='{"p1b": "10.244.1.3:8080", "p2b": "10.244.2.3:8080"}'
+out=$(ctl 1 -o json show conntrack --service 10.96.0.40:80)
+check "show conntrack --service 10.96.0.40:80 lists exactly the $N flows, each with the backend that answered it" \
+	pycheck "len(c) == $N and j[0]['matched'] == $N and j[0]['shown'] == $N and
+		 sorted(f['client'] for f in j[0]['flows']) == sorted('10.244.1.2:%d' % p for p in c) and
+		 all(f['backend'] == $ADDR[c[int(f['client'].split(':')[1])]] and f['proto'] == 'tcp' and
+		     f['service'] == '10.96.0.40:80' for f in j[0]['flows'])" "$out"
+out=$(ctl 1 -o json show conntrack --service 10.96.0.40 --client 10.244.1.2 --proto tcp --limit 3)
+check "... bounded by --limit (3 shown, all $N counted)" \
+	pycheck "j[0]['matched'] == $N and j[0]['shown'] == 3 and len(j[0]['flows']) == 3" "$out"
+check "... and in the table view, a line says how many more matched" \
+	bash -c "ctl() { $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock \"\$@\"; }
+		 ctl show conntrack --service 10.96.0.40:80 --limit 2 | tee /dev/stderr |
+		 grep -qx '($((N - 2)) more matched; --limit N shows up to 50000)'"
+out=$(ctl 1 -o json show services)
+check "show services: obs counted $N new flows, packets both ways; empty its 3 rejects, local its drops" \
+	pycheck "[(s['new_flows'], s['rejects'] , s['fwd_packets'] >= 3 * $N, s['rev_packets'] >= 2 * $N,
+		   s['fwd_bytes'] >= 40 * s['fwd_packets']) for s in j[0] if s['name'] == 'obs'] ==
+		 [($N, 0, True, True, True)] and
+		 [(s['rejects'], s['new_flows']) for s in j[0] if s['name'] == 'empty'] == [(3, 0)] and
+		 [s['drop_none'] > 0 for s in j[0] if s['name'] == 'local'] == [True]" "$out"
+out=$(ctl 1 -o json show conntrack --summary --service 10.96.0.40:80)
+check "show conntrack --summary: occupancy of the table, obs's $N flows by state and protocol" \
+	pycheck "j[0]['matched'] == $N and j[0]['protocols'] == {'tcp': $N, 'udp': 0, 'sctp': 0} and
+		 sum(j[0]['states'].values()) == $N and j[0]['size'] == 65536 and
+		 j[0]['entries'] >= $N and
+		 j[0]['occupancy_pct'] == int(j[0]['entries'] * 10000 / 65536) / 100" "$out"
+out=$(ctl 1 -o json show stats)
+check "show stats: conntrack occupancy and insert failures, LB table changes" \
+	pycheck "j[0]['conntrack']['insert_failed'] == 0 and j[0]['conntrack']['entries'] >= $N and
+		 j[0]['lb']['sets'] > 0 and j[0]['lb']['rejects'] == 0" "$out"
+n2b=$(python3 -c 'import json,sys; print(sum(v == "p2b" for v in json.load(open(sys.argv[1])).values()))' "$SL_RUN/conns.json")
+out=$(ctl 1 conntrack flush --backend 10.244.2.3:8080)
+check "conntrack flush --backend 10.244.2.3:8080 removes p2b's $n2b flows and says so" \
+	bash -c "echo '$out'; [ '$out' = 'flushed $n2b conntrack entries' ]"
+out=$(ctl 1 -o json show conntrack --service 10.96.0.40:80)
+check "... only p1b's $((N - n2b)) flows are left" \
+	pycheck "j[0]['matched'] == $((N - n2b)) and
+		 all(f['backend'] == '10.244.1.3:8080' for f in j[0]['flows'])" "$out"
+out=$(ctl 1 -o json show conntrack --summary)
+check "... counted in flushed" pycheck "j[0]['flushed'] >= $n2b" "$out"
+out=$(ctl 1 conntrack flush --proto icmp 2>&1)
+is_out() { echo "$out"; [ "$out" = "$1" ]; }
+check "a bad filter is refused naming the field" \
+	is_out "sluicectl: proto: 'icmp' is not tcp, udp or sctp"
+touch "$SL_RUN/release"
+wait $hold_pid
 
 # A UDP flow pinned to a backend, then that backend leaves the slice: the next datagram of
 # the same flow (same source port) reaches the other one.

@@ -17,13 +17,17 @@
 
 #include <cmocka.h>
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_worker.h"
+#include "control/core/sl_show_ct.h"
+#include "dataplane/ct/ct_walk.h"
 #include "dataplane/lb/lb_nat.h"
+#include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "dataplane/lb/maglev.h"
 #include "harness.h"
@@ -742,14 +746,299 @@ static void test_lb_trace(void **st)
 	rte_pktmbuf_free(out[0]);
 	unsigned n = atomic_load(&w->trace_n);
 	bool found = false;
+	/* Why that backend: the Maglev slot of the flow's hash, of the table's m. */
+	struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.10"), htons(47000),
+			       htons(80), IPPROTO_TCP };
+	struct sl_lb_frontend fe = { pb_addr("10.96.0.10"), htons(80), IPPROTO_TCP };
+	const struct sl_lb_service *s = sl_lb_service_find(&fe);
+	assert_non_null(s);
+	char want[96];
+	snprintf(want, sizeof(want), "new svc 10.96.0.10:80/tcp -> 10.244.1.3:8080 maglev slot %u/%u",
+		 rte_hash_crc(&k, sizeof(k), 0) % s->m, s->m);
 	for (unsigned i = 0; i < n; i++)
 		if (!strcmp(w->trace[i].node, "ip4-lb")) {
-			assert_string_equal(w->trace[i].note,
-					    "new svc 10.96.0.10:80/tcp -> 10.244.1.3:8080");
+			assert_string_equal(w->trace[i].note, want);
 			found = true;
 		}
 	assert_true(found);
 	atomic_store(&w->trace_n, 0);
+}
+
+/* The counters of frontend vip:port/proto, summed over the workers. */
+static struct sl_lb_counters counters(const char *vip, uint16_t port, uint8_t proto)
+{
+	struct sl_lb_frontend fe = { pb_addr(vip), htons(port), proto };
+	const struct sl_lb_service *s = sl_lb_service_find(&fe);
+	assert_non_null(s);
+	assert_true(s->stats_slot > 0);
+	struct sl_lb_counters c;
+	sl_lb_stats_sum(s->stats_slot, &c);
+	return c;
+}
+
+/* Per-frontend counters: a TCP flow's packets and bytes each way and its creation, a reject,
+ * a none-selected drop and a conntrack-full drop, each on its own frontend; the counts
+ * survive the entry's replacement (an endpoint change); a slot given to another frontend
+ * starts from zero. */
+static void test_lb_counters(void **st)
+{
+	th_reset();
+	ct_clear();
+	struct sl_lb_counters c0 = counters("10.96.0.10", 80, IPPROTO_TCP);
+	struct sl_lb_counters r0 = counters("10.96.0.11", 80, IPPROTO_TCP);
+	struct rte_mbuf *m = tcp("10.244.1.2", "10.96.0.10", 48000, 80, RTE_TCP_SYN_FLAG,
+				 th_pod_a_mac);
+	uint32_t len = rte_pktmbuf_pkt_len(m) - 14; /* IP bytes */
+	assert_int_equal(th_run(TH_POD_A, m, TH_POD_B, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(th_run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 8080, 48000,
+					      RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, th_pod_b_mac),
+				TH_POD_A, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.10", 48000, 80,
+						      RTE_TCP_ACK_FLAG, th_pod_a_mac),
+					TH_POD_B, out, 8), 1);
+		rte_pktmbuf_free(out[0]);
+	}
+	struct sl_lb_counters c = counters("10.96.0.10", 80, IPPROTO_TCP);
+	assert_int_equal(c.new_flows - c0.new_flows, 1);
+	assert_int_equal(c.fwd_packets - c0.fwd_packets, 3);
+	assert_int_equal(c.fwd_bytes - c0.fwd_bytes, 3 * len);
+	assert_int_equal(c.rev_packets - c0.rev_packets, 1);
+	assert_int_equal(c.rev_bytes - c0.rev_bytes, len);
+	assert_int_equal(c.rejects + c.drop_none + c.drop_ct_full,
+			 c0.rejects + c0.drop_none + c0.drop_ct_full);
+	/* The flow's entry carries the frontend's slot, for the replies. */
+	struct sl_lb_frontend fe = { pb_addr("10.96.0.10"), htons(80), IPPROTO_TCP };
+	uint32_t slot = sl_lb_service_find(&fe)->stats_slot;
+	struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.10"), htons(48000),
+			       htons(80), IPPROTO_TCP };
+	enum sl_ct_dir dir;
+	assert_int_equal(sl_ct_lookup(&k, &dir)->lb_slot, slot);
+
+	/* A reject on 10.96.0.11 (no backend) counts there, not on 10.96.0.10. */
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.11", 48001, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_POD_A, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	struct sl_lb_counters r = counters("10.96.0.11", 80, IPPROTO_TCP);
+	assert_int_equal(r.rejects - r0.rejects, 1);
+	assert_int_equal(r.new_flows - r0.new_flows, 0);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).rejects, c.rejects);
+
+	/* None selected (a Local policy without local endpoints). */
+	struct sl_lb_frontend fl = { pb_addr("10.96.0.15"), htons(80), IPPROTO_TCP };
+	assert_int_equal(sl_lb_service_set(&fl, NULL, 0, SL_LB_SVC_DROP_EMPTY), 0);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.15", 48002, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_POD_A, out, 8), 0);
+	struct sl_lb_counters d = counters("10.96.0.15", 80, IPPROTO_TCP);
+	assert_int_equal(d.drop_none, 1);
+	assert_int_equal(d.fwd_packets + d.rejects + d.new_flows, 0);
+
+	/* An endpoint change replaces the entry: same slot, the counts go on. */
+	struct sl_lb_backend b = { .ip = pb_addr("10.244.1.3"), .port = htons(8080) };
+	assert_int_equal(sl_lb_service_set(&fe, &b, 1, 0), 0);
+	assert_int_equal(sl_lb_service_find(&fe)->stats_slot, slot);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).fwd_packets, c.fwd_packets);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.10", 48000, 80,
+					      RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(counters("10.96.0.10", 80, IPPROTO_TCP).fwd_packets, c.fwd_packets + 1);
+
+	/* Conntrack full: the new flow's drop is counted on its frontend. */
+	ct_clear();
+	for (uint16_t f = 0; f < TH_CT_SIZE; f++) {
+		assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.13", (uint16_t)(49000 + f),
+						      80, RTE_TCP_SYN_FLAG, th_pod_a_mac),
+					TH_UPLINK, out, 8), 1);
+		rte_pktmbuf_free(out[0]);
+	}
+	struct sl_lb_counters f0 = counters("10.96.0.13", 80, IPPROTO_TCP);
+	assert_int_equal(th_run(TH_POD_A, tcp("10.244.1.2", "10.96.0.13", 49999, 80,
+					      RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_UPLINK, out, 8), 0);
+	struct sl_lb_counters f = counters("10.96.0.13", 80, IPPROTO_TCP);
+	assert_int_equal(f.drop_ct_full - f0.drop_ct_full, 1);
+	assert_int_equal(f.new_flows, f0.new_flows);
+	ct_clear();
+
+	/* A deleted frontend's slot, once every never-used one is handed out, goes to the next
+	 * new frontend, zeroed. */
+	uint32_t fslot = sl_lb_service_find(&fl)->stats_slot;
+	assert_int_equal(sl_lb_service_del(&fl), 0);
+	sl_dp_drain(); /* the release waits for a grace period */
+	uint32_t got[80], n = 0;
+	while (n < 80 && (got[n] = sl_lb_stats_slot_alloc()) != 0 && got[n] != fslot)
+		n++;
+	assert_true(n < 80);
+	assert_int_equal(got[n], fslot); /* last: the only released slot */
+	sl_lb_stats_sum(fslot, &d);
+	assert_int_equal(d.drop_none, 0);
+	assert_int_equal(sl_lb_stats_slot_alloc(), 0); /* none left (max_services 64) */
+	for (uint32_t i = 0; i <= n; i++)
+		sl_lb_stats_slot_release(got[i]);
+	sl_dp_drain();
+}
+
+static bool count_match(struct sl_ct_entry *e, void *arg)
+{
+	const struct sl_ct_filter *f = ((const void **)arg)[0];
+	unsigned *n = ((void **)arg)[1];
+	*n += sl_ct_match(f, e);
+	return true;
+}
+
+/* Flows f matches, by a walk. */
+static unsigned matching(const struct sl_ct_filter *f)
+{
+	unsigned n = 0;
+	const void *arg[2] = { f, &n };
+	sl_ct_walk(count_match, arg);
+	return n;
+}
+
+/* The walk behind `show conntrack` and `conntrack flush`: each flow visited once, filters
+ * count exactly their flows, a flush removes exactly those (both keys) and counts them. */
+static void test_ct_walk_flush(void **st)
+{
+	th_reset();
+	ct_clear();
+	uint64_t now = rte_rdtsc();
+	/* 10 TCP flows from pod A to 10.96.0.12:80: even ones on pod B, odd ones on the remote
+	 * pod; 3 UDP flows to 10.96.0.10:53 from another client; one in ESTABLISHED. */
+	for (uint16_t i = 0; i < 10; i++) {
+		struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr("10.96.0.12"), htons(50000 + i),
+				       htons(80), IPPROTO_TCP };
+		assert_non_null(sl_ct_create_ex(&k, pb_addr(i & 1 ? "10.244.2.2" : "10.244.1.3"),
+						htons(8080), i == 4 ? RTE_TCP_ACK_FLAG : RTE_TCP_SYN_FLAG,
+						now, 0));
+	}
+	for (uint16_t i = 0; i < 3; i++) {
+		struct sl_ct_key k = { pb_addr("10.244.1.9"), pb_addr("10.96.0.10"), htons(51000 + i),
+				       htons(53), IPPROTO_UDP };
+		assert_non_null(sl_ct_create_ex(&k, pb_addr("10.244.1.3"), htons(5353), 0, now, 0));
+	}
+	struct sl_ct_filter all = { 0 };
+	assert_int_equal(matching(&all), 13);
+	struct sl_ct_filter svc = { .flags = SL_CTF_SERVICE, .svc_ip = pb_addr("10.96.0.12"),
+				    .svc_port = htons(80) };
+	assert_int_equal(matching(&svc), 10);
+	struct sl_ct_filter vip = { .flags = SL_CTF_SERVICE, .svc_ip = pb_addr("10.96.0.10") };
+	assert_int_equal(matching(&vip), 3);
+	struct sl_ct_filter cl = { .flags = SL_CTF_CLIENT, .client_ip = pb_addr("10.244.1.9") };
+	assert_int_equal(matching(&cl), 3);
+	struct sl_ct_filter udp = { .flags = SL_CTF_PROTO, .proto = IPPROTO_UDP };
+	assert_int_equal(matching(&udp), 3);
+	struct sl_ct_filter est = { .flags = SL_CTF_STATE, .state = SL_CT_ESTABLISHED };
+	assert_int_equal(matching(&est), 1);
+	struct sl_ct_filter be = { .flags = SL_CTF_BACKEND, .be_ip = pb_addr("10.244.2.2"),
+				   .be_port = htons(8080) };
+	assert_int_equal(matching(&be), 5);
+
+	/* Flush the remote backend's flows: exactly those 5 go, both keys. */
+	uint64_t flushed = sl_ct.flushed;
+	assert_int_equal(sl_ct_flush(&be), 5);
+	assert_int_equal(sl_ct.flushed - flushed, 5);
+	assert_int_equal(matching(&be), 0);
+	assert_int_equal(matching(&all), 8);
+	struct sl_ct_key rk = { pb_addr("10.244.2.2"), pb_addr("10.244.1.2"), htons(8080),
+				htons(50001), IPPROTO_TCP };
+	enum sl_ct_dir dir;
+	assert_null(sl_ct_lookup(&rk, &dir));
+	struct sl_ct_key fk = { pb_addr("10.244.1.2"), pb_addr("10.96.0.12"), htons(50000),
+				htons(80), IPPROTO_TCP };
+	assert_non_null(sl_ct_lookup(&fk, &dir)); /* pod B's flows stay */
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 8);
+	/* Several fields at once: UDP from 10.244.1.9 to 10.96.0.10:53. */
+	struct sl_ct_filter many = { .flags = SL_CTF_SERVICE | SL_CTF_CLIENT | SL_CTF_PROTO,
+				     .svc_ip = pb_addr("10.96.0.10"), .svc_port = htons(53),
+				     .client_ip = pb_addr("10.244.1.9"), .proto = IPPROTO_UDP };
+	assert_int_equal(sl_ct_flush(&many), 3);
+	assert_int_equal(sl_ct_flush(&all), 5);
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 0);
+}
+
+/* Run job j to its end in slices of max_us; *ret_slices: how many calls it took. */
+static cJSON *job_run(struct sl_ct_job *j, uint64_t max_us, unsigned *ret_slices)
+{
+	cJSON *r = NULL;
+	for (*ret_slices = 0; !r; (*ret_slices)++)
+		r = sl_ct_job_run(j, max_us);
+	return r;
+}
+
+static int jint(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	assert_non_null(v);
+	return v->valueint;
+}
+
+/* `show conntrack` and `conntrack flush` as sluiced runs them, in slices (sl_ct_job_*): on
+ * 16,384 flows (32,768 keys) a job given no time per slice takes one step of keys per call
+ * and still counts, lists (bounded) and removes exactly what one full walk would. */
+static void test_ct_jobs_in_slices(void **st)
+{
+	th_reset();
+	ct_clear();
+	sl_lb_fini();
+	struct sl_lb_conf c = { .max_services = 64, .ct = { .size = 16384 } };
+	assert_int_equal(sl_lb_init(&c), 0);
+	uint64_t now = rte_rdtsc();
+	for (uint32_t i = 0; i < 16000; i++) { /* a full cuckoo table refuses some keys */
+		struct sl_ct_key k = { htonl(0x0af40100 + (i >> 12)), pb_addr("10.96.0.12"),
+				       htons((uint16_t)(1024 + (i & 4095))), htons(80), IPPROTO_TCP };
+		if (!sl_ct_create_ex(&k, pb_addr(i % 4 ? "10.244.1.3" : "10.244.2.2"), htons(8080),
+				     RTE_TCP_SYN_FLAG, now, 0))
+			fail_msg("flow %u not created (%u held)", i, sl_ct_count());
+	}
+	unsigned slices;
+	struct sl_ct_filter sum = { .summary = true, .limit = 1000 };
+	cJSON *r = job_run(sl_ct_job_start(&sum, false), 0, &slices);
+	printf("summary of 16,000 flows: %u slices\n", slices);
+	assert_true(slices >= 8); /* 4,096 keys a step */
+	assert_int_equal(jint(r, "entries"), 16000);
+	assert_int_equal(jint(r, "matched"), 16000);
+	assert_int_equal(jint(r, "size"), 16384);
+	assert_true(cJSON_GetObjectItem(r, "occupancy_pct")->valuedouble == 97.65);
+	assert_int_equal(jint(cJSON_GetObjectItem(r, "states"), "SYN_SENT"), 16000);
+	assert_int_equal(jint(cJSON_GetObjectItem(r, "protocols"), "tcp"), 16000);
+	cJSON_Delete(r);
+
+	struct sl_ct_filter be = { .flags = SL_CTF_BACKEND, .be_ip = pb_addr("10.244.2.2"),
+				   .limit = 10 };
+	r = job_run(sl_ct_job_start(&be, false), 0, &slices);
+	assert_int_equal(jint(r, "matched"), 4000);
+	assert_int_equal(jint(r, "shown"), 10);
+	const cJSON *flows = cJSON_GetObjectItem(r, "flows"), *f;
+	assert_int_equal(cJSON_GetArraySize(flows), 10);
+	cJSON_ArrayForEach(f, flows)
+	{
+		assert_string_equal(cJSON_GetObjectItem(f, "backend")->valuestring, "10.244.2.2:8080");
+		assert_string_equal(cJSON_GetObjectItem(f, "service")->valuestring, "10.96.0.12:80");
+		assert_string_equal(cJSON_GetObjectItem(f, "state")->valuestring, "SYN_SENT");
+		assert_string_equal(cJSON_GetObjectItem(f, "proto")->valuestring, "tcp");
+	}
+	cJSON_Delete(r);
+
+	/* A flush in slices removes exactly the 4,000 flows of that backend. */
+	uint64_t flushed = sl_ct.flushed;
+	r = job_run(sl_ct_job_start(&be, true), 0, &slices);
+	assert_int_equal(jint(r, "flushed"), 4000);
+	assert_int_equal(sl_ct.flushed - flushed, 4000);
+	cJSON_Delete(r);
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 16000 - 4000);
+	/* An abandoned job (its client hung up) counts what it removed and frees itself. */
+	struct sl_ct_filter all = { .limit = 1000 };
+	struct sl_ct_job *j = sl_ct_job_start(&all, true);
+	assert_null(sl_ct_job_run(j, 0));
+	sl_ct_job_free(j);
+	assert_true(sl_ct.flushed - flushed > 4000);
+	ct_clear();
+	sl_lb_fini();
+	assert_int_equal(th_lb_setup(), 0);
 }
 
 /* Replacing a Service keeps established flows on their backend; deleting every Service and
@@ -1115,6 +1404,9 @@ int main(void)
 		TH_TEST(test_lb_ct_full),
 		TH_TEST(test_lb_others_untouched),
 		TH_TEST(test_lb_trace),
+		TH_TEST(test_lb_counters),
+		TH_TEST(test_ct_walk_flush),
+		TH_TEST(test_ct_jobs_in_slices),
 		TH_TEST(test_lb_replace_and_remove),
 		TH_TEST(test_lb_new_flow_rate),
 		TH_TEST(test_lb_nodeport_snat),
