@@ -10,6 +10,7 @@
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_table.h"
 #include "drivers/sl_vhost.h"
+#include "lb/sl_healthcheck.h"
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
@@ -382,6 +383,15 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(ct, "aged", (double)sl_ct.aged);
 			cJSON_AddNumberToObject(ct, "flushed", (double)sl_ct.flushed);
 			cJSON_AddNumberToObject(ct, "frontends", sl_lb.n_services);
+		}
+		struct sl_healthcheck_stats hs;
+		sl_healthcheck_get_stats(&hs);
+		if (hs.services || hs.bind_failed) { /* health-check NodePorts (Local policy) */
+			cJSON *h = cJSON_AddObjectToObject(o, "healthcheck");
+			cJSON_AddNumberToObject(h, "services", hs.services);
+			cJSON_AddNumberToObject(h, "listening", hs.listening);
+			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
+			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
