@@ -31,12 +31,25 @@ struct sl_http {
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
-/* Run MHD, then arm the timer for what it wants next (0: it has work ready now). */
+static unsigned n_conns(struct sl_http *h)
+{
+	const union MHD_DaemonInfo *i =
+		MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return i ? i->num_connections : 0;
+}
+
+/* Run MHD, then arm the timer for what it wants next (0: it has work ready now). MHD
+ * takes its listening socket out of its epoll set at the connection limit and puts it back
+ * only at the start of a later MHD_run: when a run closed connections, run again at once,
+ * or the socket would wait for an event that cannot come. */
 static void run(struct sl_http *h)
 {
+	unsigned before = n_conns(h);
 	MHD_run(h->d);
 	MHD_UNSIGNED_LONG_LONG ms;
-	if (MHD_get_timeout(h->d, &ms) == MHD_YES)
+	if (n_conns(h) < before)
+		sl_loop_timer_arm(h->loop, &h->timer, 0);
+	else if (MHD_get_timeout(h->d, &ms) == MHD_YES)
 		sl_loop_timer_arm(h->loop, &h->timer, ms);
 	else
 		sl_loop_timer_cancel(h->loop, &h->timer);
