@@ -8,8 +8,8 @@
 #   the node without a local endpoint answers 503 with localEndpoints 0, the node with
 #   one 200 with localEndpoints 1 (kube-proxy's body and headers); the answers follow the
 #   endpoint when it moves, and a not-ready endpoint counts for nothing; a port that
-#   cannot be bound is logged and counted while the Service still applies; the port
-#   closes (connection refused) when the Service is deleted.
+#   cannot be bound is logged and counted while the Service still applies, and bound on a
+#   retry once free; the port closes (connection refused) when the Service is deleted.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/svc_healthcheck.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -142,6 +142,12 @@ check "... the old port 32000 is closed on node1" refused 1
 check "... the old port 32000 is closed on node2" refused 2
 check "... node2 serves 32001: 200, localEndpoints 1" probe 2 200 1 32001
 kill "$BUSY"; wait "$BUSY" 2>/dev/null; BUSY=
+# The port freed: node1's retry (every 5 s) binds it.
+retried() {
+	for _ in $(seq 16); do probe 1 200 1 32001 && return 0; sleep 0.5; done
+	return 1
+}
+check "... the other process gone, node1 binds 32001 on its retry: 200, localEndpoints 1" retried
 check "back to 32000" apply_both 32000 10.244.1.3=node1
 
 check "... node1: 200 on 32000 again" probe 1 200 1
