@@ -21,6 +21,7 @@
 #include "sl_config.h"
 #include "core/sl_show.h"
 #include "model/sl_model.h"
+#include "lb/sl_healthcheck.h"
 #include "lb/sl_lbctl.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: cannot create the event loop: %s\n", strerror(errno));
 		goto out_state;
 	}
+	sl_healthcheck_start(loop);
 	if ((rc = sl_lbctl_start(loop, err, sizeof(err))) < 0 ||
 	    (rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 	rc = rc < 0 ? rc : 0;
 	sl_api_close();
 out_state:
+	sl_healthcheck_stop(); /* its servers are on the loop */
 	sl_loop_destroy(loop);
 	sl_dp.quit = true;
 	rte_eal_mp_wait_lcore();

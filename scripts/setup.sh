@@ -7,7 +7,7 @@ PACKAGES=(
 	# build
 	gcc clang libclang-rt-14-dev pkg-config meson ninja-build
 	libdpdk-dev dpdk-dev libxdp-dev libbpf-dev libcjson-dev libcurl4-openssl-dev
-	libcmocka-dev libmnl-dev
+	libcmocka-dev libmnl-dev libmicrohttpd-dev
 	# tests, demo, benchmarks
 	iproute2 iputils-ping ethtool netcat-openbsd socat tcpdump tshark iperf3 xdp-tools
 	procps bc python3 python3-matplotlib containernetworking-plugins

@@ -85,6 +85,8 @@ stage "integration: Services from outside (node ports, LB IPs through a router, 
 	env SL_BUILD=build bash tests/integration/services_ingress.sh
 stage "integration: Service policies (sessionAffinity, loadBalancerSourceRanges, RST for a removed backend)" \
 	env SL_BUILD=build bash tests/integration/services_policy.sh
+stage "integration: health-check NodePort of externalTrafficPolicy Local Services (200/503 as kube-proxy)" \
+	env SL_BUILD=build bash tests/integration/svc_healthcheck.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

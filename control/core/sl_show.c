@@ -13,6 +13,7 @@
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
 #include "drivers/sl_vhost.h"
+#include "lb/sl_healthcheck.h"
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
@@ -426,6 +427,15 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(lb, "dels", (double)sl_lb.dels);
 			cJSON_AddNumberToObject(lb, "rejects", (double)sl_lb.rejects);
 			cJSON_AddNumberToObject(lb, "counter_bytes", (double)sl_lb_stats_memsize());
+		}
+		struct sl_healthcheck_stats hs;
+		sl_healthcheck_get_stats(&hs);
+		if (hs.services || hs.bind_failed) { /* health-check NodePorts (Local policy) */
+			cJSON *h = cJSON_AddObjectToObject(o, "healthcheck");
+			cJSON_AddNumberToObject(h, "services", hs.services);
+			cJSON_AddNumberToObject(h, "listening", hs.listening);
+			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
+			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);

@@ -10,6 +10,7 @@
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "model/sl_service.h"
+#include "sl_healthcheck.h"
 #include "sl_lbctl.h"
 
 #define AGE_PERIOD_MS 1000
@@ -263,11 +264,13 @@ static int svc_changed(void *ctx, const struct sl_svc_view *v, char *err, size_t
 			uninstall(&old->fe[i]);
 	free(old);
 	ms->dp = next;
+	sl_healthcheck_update(v);
 	return 0;
 }
 
 static void svc_deleted(void *ctx, struct sl_model_svc *ms)
 {
+	sl_healthcheck_remove(ms);
 	struct lbsvc *old = ms->dp;
 	for (unsigned i = 0; old && i < old->n; i++)
 		uninstall(&old->fe[i]);
