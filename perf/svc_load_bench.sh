@@ -43,18 +43,19 @@ files=("$SL_RUN"/lists/list-*.json)
 echo "svc_load_bench: $N Services x $E endpoints in ${#files[@]} Lists," \
 	"$(du -sm "$SL_RUN/lists" | cut -f1) MB of JSON; $(nproc) CPUs, EAL $SL_EAL_MEM"
 
-# start_sluiced STATE: node 1's sluiced as node_start runs it, with --state.
+# start_sluiced STATE [keep]: node 1's sluiced as node_start runs it, with --state; the
+# state file of an earlier run is removed unless "keep".
 start_sluiced() {
 	local st=$1 st_args=()
 	[ "$st" = none ] && st_args=(--state none)
-	rm -f "$SL_RUN"/node1.sock.state.json
+	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json
 	node_config 1 >"$SL_RUN/node1.json"
 	ip netns exec "$(ns n1)" "$SL_BUILD/control/sluiced" -c "$SL_RUN/node1.json" \
 		-s "$SL_RUN/node1.sock" "${st_args[@]}" -- -l 0,1 --main-lcore 0 --no-pci \
 		--file-prefix "${SL_PREFIX}n1" --log-level=lib.eal:error $SL_EAL_MEM \
 		>"$SL_RUN/node1.log" 2>&1 &
 	SL_PID[1]=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		[ -S "$SL_RUN/node1.sock" ] && ctl 1 version >/dev/null 2>&1 && return 0
 		kill -0 "${SL_PID[1]}" 2>/dev/null || break
 		sleep 0.1
@@ -93,6 +94,18 @@ print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['c
 		"$st" "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | bc)" "$worst" "$worst_f" \
 		$((size / 1000000)) "$([ "$ok" = 1 ] && echo OK || echo FAILED)"
 	[ "$ok" = 1 ] || failed=1
-	node_stop 1 || failed=1
+	SL_STOP_SECONDS=60 node_stop 1 || failed=1
+	if [ "$st" = default ] && [ "$ok" = 1 ]; then
+		# A restart with all of it in the state file: sluiced reads it, applies it as one
+		# batch, and its API answers (EAL start-up included).
+		t0=$(date +%s.%N)
+		start_sluiced default keep || { echo "sluiced did not restart" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		n=$(ctl 1 -o json show stats | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['model']['services'], d['conntrack']['frontends'])")
+		printf "restart from the state file: API up with %s Services / frontends after %.2f s\n" \
+			"$n" "$(echo "$t1 - $t0" | bc)"
+		[ "$n" = "$N $N" ] || failed=1
+		SL_STOP_SECONDS=60 node_stop 1 || failed=1
+	fi
 done
 exit $failed

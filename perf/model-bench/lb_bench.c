@@ -9,6 +9,8 @@
  *          [--chunk C (1000 Services + their slices per List, as sluicectl apply must split
  *          a 4 MiB request)] [--changes K (10000)] [--flows F (1048576; 0: skip)]
  *          [--ct-size T (conntrack table size, default F)]
+ *          [--check: exit 1 unless every Service reached the Service table, every change
+ *          was applied with a p99 under 1 ms, and every flow was held and found]
  *          [--write-json DIR: only write the Lists to DIR/list-NNNN.json (for
  *          perf/svc_load_bench.sh, which applies them to sluiced) and exit]
  * EAL: --no-huge -m 2048 is enough for the defaults (the conntrack table takes ~270 MiB). */
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
 	argv += rc;
 	unsigned n = 100000, e = 10, chunk = 1000, changes = 10000, flows = 1u << 20, table = 0;
 	const char *write_dir = NULL;
+	bool check = false, check_ok = true;
 	static const struct option opts[] = {
 		{ "services", required_argument, NULL, 's' },
 		{ "endpoints", required_argument, NULL, 'e' },
@@ -206,6 +209,7 @@ int main(int argc, char **argv)
 		{ "flows", required_argument, NULL, 'f' },
 		{ "ct-size", required_argument, NULL, 't' },
 		{ "write-json", required_argument, NULL, 'w' },
+		{ "check", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -219,6 +223,7 @@ int main(int argc, char **argv)
 		case 'f': flows = v; break;
 		case 't': table = v; break;
 		case 'w': write_dir = optarg; break;
+		case 'C': check = true; break;
 		default: return 2;
 		}
 	}
@@ -300,6 +305,11 @@ int main(int argc, char **argv)
 	struct sl_model_counts c;
 	sl_model_counts(m, &c);
 	size_t heap1 = heap_used(), rte1 = rte_heap_used();
+	if (c.services != n || c.slices != n || sl_lb.n_services != n) {
+		fprintf(stderr, "check: %u Services, %u slices, %u frontends, not %u each\n",
+			c.services, c.slices, sl_lb.n_services, n);
+		check_ok = false;
+	}
 	printf("load from JSON: %u Services + %u slices, %u frontends in the Service table: "
 	       "%.3f s on the CPU (%.3f s wall clock)\n", c.services, c.slices, sl_lb.n_services,
 	       t_all, w_all);
@@ -382,6 +392,11 @@ int main(int argc, char **argv)
 				sl_dp_reclaim();
 		}
 		qsort(lat, changes, sizeof(*lat), cmp_double);
+		if (lat[changes * 99 / 100] >= 1e-3) {
+			fprintf(stderr, "check: endpoint change p99 %.0f us, not under 1 ms\n",
+				lat[changes * 99 / 100] * 1e6);
+			check_ok = false;
+		}
 		double sum = 0;
 		for (unsigned k = 0; k < changes; k++)
 			sum += lat[k];
@@ -438,9 +453,11 @@ int main(int argc, char **argv)
 
 	if (flows && ct_fill(flows, table ? table : flows) < 0) {
 		fprintf(stderr, "conntrack: not every flow was held and found\n");
-		return 1;
+		check_ok = false;
 	}
 	sl_dp_fini();
 	rte_eal_cleanup();
-	return 0;
+	if (check)
+		printf("check: %s\n", check_ok ? "OK" : "FAILED");
+	return check && !check_ok ? 1 : 0;
 }
