@@ -9,6 +9,9 @@
  *          [--chunk C (1000 Services + their slices per List, as sluicectl apply must split
  *          a 4 MiB request)] [--changes K (10000)] [--flows F (1048576; 0: skip)]
  *          [--ct-size T (conntrack table size, default F)]
+ *          [--persist FILE: after each List, save the state to FILE as sluiced does after
+ *          every change (its default), timed apart; then restore it into a new model and
+ *          tables as sluiced does at start-up]
  *          [--check: exit 1 unless every Service reached the Service table, every change
  *          was applied with a p99 under 1 ms, and every flow was held and found]
  *          [--write-json DIR: only write the Lists to DIR/list-NNNN.json (for
@@ -20,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <rte_cycles.h>
@@ -31,6 +36,7 @@
 #include "control/lb/sl_lbctl.h"
 #include "control/model/sl_service.h"
 #include "control/sources/sl_k8s.h"
+#include "control/sources/sl_persist.h"
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/ct/ct.h"
 #include "dataplane/lb/lb_table.h"
@@ -201,6 +207,7 @@ int main(int argc, char **argv)
 	unsigned n = 100000, e = 10, chunk = 1000, changes = 10000, flows = 1u << 20, table = 0;
 	const char *write_dir = NULL;
 	bool check = false, check_ok = true;
+	const char *persist = NULL;
 	static const struct option opts[] = {
 		{ "services", required_argument, NULL, 's' },
 		{ "endpoints", required_argument, NULL, 'e' },
@@ -210,6 +217,7 @@ int main(int argc, char **argv)
 		{ "ct-size", required_argument, NULL, 't' },
 		{ "write-json", required_argument, NULL, 'w' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "persist", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -224,6 +232,7 @@ int main(int argc, char **argv)
 		case 't': table = v; break;
 		case 'w': write_dir = optarg; break;
 		case 'C': check = true; break;
+		case 'P': persist = optarg; break;
 		default: return 2;
 		}
 	}
@@ -273,7 +282,7 @@ int main(int argc, char **argv)
 	       n, e, n_docs, chunk, bytes / 1e6, (double)bytes / n);
 
 	size_t heap0 = heap_used(), rte0 = rte_heap_used();
-	double t_parse = 0, t_decode = 0, t_apply = 0, t_free = 0;
+	double t_parse = 0, t_decode = 0, t_apply = 0, t_free = 0, t_save = 0, t_save_last = 0;
 	double t_all0 = now_s(), w_all0 = wall_s();
 	for (unsigned d = 0; d < n_docs; d++) {
 		double t0 = now_s();
@@ -296,6 +305,17 @@ int main(int argc, char **argv)
 		}
 		double t4 = now_s();
 		sl_k8s_ops_free(ops, nops);
+		if (persist) {
+			double p0 = now_s();
+			if ((rc = sl_persist_save(persist, m)) < 0) {
+				fprintf(stderr, "save %s: %s\n", persist, strerror(-rc));
+				return 1;
+			}
+			double dp = now_s() - p0;
+			t_save += dp;
+			t_save_last = dp;
+			t4 += dp; /* not in the frees */
+		}
 		t_parse += t1 - t0;
 		t_decode += t2 - t1;
 		t_free += t3 - t2 + now_s() - t4;
@@ -320,6 +340,12 @@ int main(int argc, char **argv)
 	       "(%.2f us, %llu calls); model + views %.3f s\n", t_apply, t_apply * 1e6 / n,
 	       t_hook, t_hook * 1e6 / n, hook_calls, t_apply - t_hook);
 	printf("  frees (cJSON, ops)   %.3f s\n", t_free);
+	if (persist) {
+		struct stat sb;
+		printf("  state saves          %.3f s for %u saves (the last, of all %u Services: "
+		       "%.3f s, %.1f MB)\n", t_save, n_docs, n, t_save_last,
+		       stat(persist, &sb) ? 0.0 : sb.st_size / 1e6);
+	}
 	printf("memory: model %zu bytes (%.0f per Service with its slice); malloc heap %+.1f MiB "
 	       "(%.0f per Service: model + reconciler); rte_malloc %+.1f MiB (%.0f per Service: "
 	       "Service table entries with their Maglev tables, %zu bytes each for %u backends) "
@@ -451,6 +477,24 @@ int main(int argc, char **argv)
 		sl_lbctl_fini();
 	}
 
+	if (persist) {
+		m = sl_model_create(&self, NULL);
+		sl_model_set_hooks(m, &h);
+		double t1 = now_s(), w1 = wall_s();
+		rc = sl_persist_load(persist, m, err, sizeof(err));
+		double t2 = now_s(), w2 = wall_s();
+		struct sl_model_counts rc_c;
+		sl_model_counts(m, &rc_c);
+		printf("restore from the state file (as sluiced starts): %d objects, %u Services, %u "
+		       "frontends in %.3f s on the CPU (%.3f s wall clock)\n", rc, rc_c.services,
+		       sl_lb.n_services, t2 - t1, w2 - w1);
+		if (rc_c.services != n || sl_lb.n_services != n)
+			check_ok = false;
+		sl_model_destroy(m);
+		sl_dp_drain();
+		sl_lbctl_fini();
+		unlink(persist);
+	}
 	if (flows && ct_fill(flows, table ? table : flows) < 0) {
 		fprintf(stderr, "conntrack: not every flow was held and found\n");
 		check_ok = false;
