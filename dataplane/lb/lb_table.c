@@ -15,6 +15,18 @@
 
 struct sl_lb sl_lb;
 
+/* The last Maglev table built, with the backends it was built for: a Service's frontends
+ * (its cluster IP, external and load-balancer IPs, node ports) usually share one backend
+ * set and are set one after the other, so each one after the first copies the table
+ * instead of building it again (Maglev gives the same table for the same backends).
+ * Control thread only. */
+static struct {
+	struct sl_maglev_backend *b;
+	uint16_t *slots;
+	unsigned n, cap_b;
+	uint32_t m, cap_slots;
+} last;
+
 int sl_lb_init(const struct sl_lb_conf *conf)
 {
 	struct sl_lb_conf c = conf ? *conf : (struct sl_lb_conf){ 0 };
@@ -55,6 +67,9 @@ void sl_lb_fini(void)
 	rte_hash_free(sl_lb.services);
 	sl_lb.services = NULL;
 	sl_lb.n_services = 0;
+	free(last.b);
+	free(last.slots);
+	memset(&last, 0, sizeof(last));
 	sl_ct_fini();
 }
 
@@ -79,6 +94,40 @@ static int cmp_backend(const void *a, const void *b)
 static void service_free(void *p)
 {
 	rte_free(p);
+}
+
+
+/* slots[0..m-1] = the Maglev table of b[0..n-1]. Returns 0 or what sl_maglev_build does. */
+static int maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
+			uint16_t *slots)
+{
+	if (last.n == n && last.m == m && !memcmp(last.b, b, n * sizeof(*b))) {
+		memcpy(slots, last.slots, m * sizeof(*slots));
+		return 0;
+	}
+	int rc = sl_maglev_build(b, n, m, slots);
+	if (rc < 0)
+		return rc;
+	last.n = 0; /* invalid until both copies are in */
+	if (n > last.cap_b) {
+		struct sl_maglev_backend *nb = realloc(last.b, n * sizeof(*nb));
+		if (!nb)
+			return 0;
+		last.b = nb;
+		last.cap_b = n;
+	}
+	if (m > last.cap_slots) {
+		uint16_t *ns = realloc(last.slots, m * sizeof(*ns));
+		if (!ns)
+			return 0;
+		last.slots = ns;
+		last.cap_slots = m;
+	}
+	memcpy(last.b, b, n * sizeof(*b));
+	memcpy(last.slots, slots, m * sizeof(*slots));
+	last.n = n;
+	last.m = m;
+	return 0;
 }
 
 /* Check the frontend; log the field at fault. */
@@ -169,7 +218,7 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
-		rc = sl_maglev_build(mb, n_active, s->m, slots);
+		rc = maglev_table(mb, n_active, s->m, slots);
 		if (rc < 0) {
 			rte_free(s);
 			goto out;

@@ -12,6 +12,8 @@
  *          [--persist FILE: after each List, save the state to FILE as sluiced does after
  *          every change (its default), timed apart; then restore it into a new model and
  *          tables as sluiced does at start-up]
+ *          [--external-ips K (0): K external IPs per Service, 1 + K frontends with the same
+ *          backends (at most 131,072 frontends in all)]
  *          [--check: exit 1 unless every Service reached the Service table, every change
  *          was applied with a p99 under 1 ms, and every flow was held and found]
  *          [--write-json DIR: only write the Lists to DIR/list-NNNN.json (for
@@ -74,9 +76,11 @@ static int timed_changed(void *ctx, const struct sl_svc_view *v, char *err, size
 /* One List of Services [first, first + count) with one EndpointSlice of e endpoints each,
  * as `kubectl get svc,endpointslices -o json` prints them (fields sluice ignores
  * included). Returns heap text. */
+static unsigned ext_ips; /* --external-ips: frontends per Service besides the cluster IP */
+
 static char *list_json(unsigned first, unsigned count, unsigned e, unsigned not_ready)
 {
-	size_t cap = (size_t)count * (1200 + 260 * e) + 64, l = 0;
+	size_t cap = (size_t)count * (1200 + 260 * e + 20 * ext_ips) + 64, l = 0;
 	char *t = malloc(cap);
 	if (!t)
 		return NULL;
@@ -91,10 +95,15 @@ static char *list_json(unsigned first, unsigned count, unsigned e, unsigned not_
 			"\"internalTrafficPolicy\":\"Cluster\",\"ipFamilies\":[\"IPv4\"],"
 			"\"ipFamilyPolicy\":\"SingleStack\",\"ports\":[{\"name\":\"http\",\"port\":80,"
 			"\"protocol\":\"TCP\",\"targetPort\":8080}],\"selector\":{\"app\":\"a-%u\"},"
-			"\"sessionAffinity\":\"None\",\"type\":\"ClusterIP\"},\"status\":"
-			"{\"loadBalancer\":{}}},",
+			"\"sessionAffinity\":\"None\",\"type\":\"ClusterIP\",\"externalIPs\":[",
 			i == first ? "" : ",", i, i % 500, i, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
 			ip & 255, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, i);
+		for (unsigned k = 0; k < ext_ips; k++) {
+			unsigned x = 0x64400000u + i * ext_ips + k; /* 100.64.0.0/10 */
+			l += (size_t)snprintf(t + l, cap - l, "%s\"%u.%u.%u.%u\"", k ? "," : "",
+					      x >> 24, (x >> 16) & 255, (x >> 8) & 255, x & 255);
+		}
+		l += (size_t)snprintf(t + l, cap - l, "]},\"status\":{\"loadBalancer\":{}}},");
 		l += (size_t)snprintf(t + l, cap - l,
 			"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
 			"\"metadata\":{\"name\":\"svc-%u-abcde\",\"namespace\":\"ns-%u\",\"labels\":"
@@ -218,6 +227,7 @@ int main(int argc, char **argv)
 		{ "write-json", required_argument, NULL, 'w' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "persist", required_argument, NULL, 'P' },
+		{ "external-ips", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -233,6 +243,7 @@ int main(int argc, char **argv)
 		case 'w': write_dir = optarg; break;
 		case 'C': check = true; break;
 		case 'P': persist = optarg; break;
+		case 'x': ext_ips = v; break;
 		default: return 2;
 		}
 	}
@@ -408,7 +419,7 @@ int main(int argc, char **argv)
 			double t0 = now_s();
 			rc = sl_model_k8s_apply(m, ops, nops, err, sizeof(err));
 			lat[k] = now_s() - t0;
-			if (rc || sl_lb.sets != sets + 1u) {
+			if (rc || sl_lb.sets != sets + 1u + ext_ips) {
 				fprintf(stderr, "change %u: %s (table sets %u)\n", k, rc ? err : "ok",
 					(unsigned)(sl_lb.sets - sets));
 				return 1;
