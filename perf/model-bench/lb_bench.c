@@ -316,20 +316,20 @@ int main(int argc, char **argv)
 		}
 		double t4 = now_s();
 		sl_k8s_ops_free(ops, nops);
+		double dp = 0; /* the save, counted apart */
 		if (persist) {
 			double p0 = now_s();
 			if ((rc = sl_persist_save(persist, m)) < 0) {
 				fprintf(stderr, "save %s: %s\n", persist, strerror(-rc));
 				return 1;
 			}
-			double dp = now_s() - p0;
+			dp = now_s() - p0;
 			t_save += dp;
 			t_save_last = dp;
-			t4 += dp; /* not in the frees */
 		}
 		t_parse += t1 - t0;
 		t_decode += t2 - t1;
-		t_free += t3 - t2 + now_s() - t4;
+		t_free += t3 - t2 + now_s() - t4 - dp;
 		t_apply += t4 - t3;
 	}
 	double t_all = now_s() - t_all0, w_all = wall_s() - w_all0;
@@ -496,6 +496,8 @@ int main(int argc, char **argv)
 		double t2 = now_s(), w2 = wall_s();
 		struct sl_model_counts rc_c;
 		sl_model_counts(m, &rc_c);
+		if (rc < 0)
+			fprintf(stderr, "restore: %s\n", err);
 		printf("restore from the state file (as sluiced starts): %d objects, %u Services, %u "
 		       "frontends in %.3f s on the CPU (%.3f s wall clock)\n", rc, rc_c.services,
 		       sl_lb.n_services, t2 - t1, w2 - w1);
