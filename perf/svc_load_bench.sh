@@ -101,9 +101,10 @@ print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['c
 		t0=$(date +%s.%N)
 		start_sluiced default keep || { echo "sluiced did not restart" >&2; exit 1; }
 		t1=$(date +%s.%N)
-		n=$(ctl 1 -o json show stats | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['model']['services'], d['conntrack']['frontends'])")
+		n=$(ctl 1 -o json show stats | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['model']['services'], d.get('conntrack', {}).get('frontends', 0))")
 		printf "restart from the state file: API up with %s Services / frontends after %.2f s\n" \
 			"$n" "$(echo "$t1 - $t0" | bc)"
+		grep -i "state" "$SL_RUN/node1.log" | head -3
 		[ "$n" = "$N $N" ] || failed=1
 		SL_STOP_SECONDS=60 node_stop 1 || failed=1
 	fi
