@@ -826,9 +826,10 @@ cJSON *sl_k8s_encode_service(const struct sl_svc_spec *s)
 			add_ip(a, s->external_ips[i]);
 	}
 	cJSON_AddStringToObject(sp, "sessionAffinity", s->affinity_client_ip ? "ClientIP" : "None");
-	cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(
-					sp, "sessionAffinityConfig"), "clientIP"),
-				"timeoutSeconds", s->affinity_timeout_s);
+	if (s->affinity_timeout_s != SL_SVC_AFFINITY_DEFAULT_S) /* absent: the default */
+		cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(
+						sp, "sessionAffinityConfig"), "clientIP"),
+					"timeoutSeconds", s->affinity_timeout_s);
 	cJSON_AddStringToObject(sp, "externalTrafficPolicy", s->external_local ? "Local" : "Cluster");
 	cJSON_AddStringToObject(sp, "internalTrafficPolicy", s->internal_local ? "Local" : "Cluster");
 	if (s->health_check_node_port)
@@ -867,10 +868,14 @@ cJSON *sl_k8s_encode_slice(const struct sl_slice_spec *s)
 		/* FQDN slices keep no address: a placeholder the decoder accepts there. */
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(e, "addresses"),
 				     cJSON_CreateString(s->af ? sl_ip_fmt(ep->ip, b) : "unknown"));
-		cJSON *c = cJSON_AddObjectToObject(e, "conditions");
-		cJSON_AddBoolToObject(c, "ready", ep->cond & SL_EP_READY);
-		cJSON_AddBoolToObject(c, "serving", ep->cond & SL_EP_SERVING);
-		cJSON_AddBoolToObject(c, "terminating", ep->cond & SL_EP_TERMINATING);
+		/* Conditions only when they are not what their absence means (ready, serving,
+		 * not terminating): most endpoints, and a quarter of a large state file. */
+		if (ep->cond != (SL_EP_READY | SL_EP_SERVING)) {
+			cJSON *c = cJSON_AddObjectToObject(e, "conditions");
+			cJSON_AddBoolToObject(c, "ready", ep->cond & SL_EP_READY);
+			cJSON_AddBoolToObject(c, "serving", ep->cond & SL_EP_SERVING);
+			cJSON_AddBoolToObject(c, "terminating", ep->cond & SL_EP_TERMINATING);
+		}
 		if (ep->node_name)
 			cJSON_AddStringToObject(e, "nodeName", ep->node_name);
 		if (ep->zone)
