@@ -869,7 +869,7 @@ cJSON *sl_k8s_encode_slice(const struct sl_slice_spec *s)
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(e, "addresses"),
 				     cJSON_CreateString(s->af ? sl_ip_fmt(ep->ip, b) : "unknown"));
 		/* Conditions only when they are not what their absence means (ready, serving,
-		 * not terminating): most endpoints, and a quarter of a large state file. */
+		 * not terminating): most endpoints; 40 % of a large state file. */
 		if (ep->cond != (SL_EP_READY | SL_EP_SERVING)) {
 			cJSON *c = cJSON_AddObjectToObject(e, "conditions");
 			cJSON_AddBoolToObject(c, "ready", ep->cond & SL_EP_READY);

@@ -96,7 +96,6 @@ static void service_free(void *p)
 	rte_free(p);
 }
 
-
 /* slots[0..m-1] = the Maglev table of b[0..n-1]. Returns 0 or what sl_maglev_build does. */
 static int maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
 			uint16_t *slots)
