@@ -96,37 +96,36 @@ static void service_free(void *p)
 	rte_free(p);
 }
 
-/* slots[0..m-1] = the Maglev table of b[0..n-1]. Returns 0 or what sl_maglev_build does. */
-static int maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
-			uint16_t *slots)
+/* The Maglev table of b[0..n-1] with m slots: the last one again when the backends are the
+ * same, else built into the kept buffer (no allocation per Service once it has grown: a
+ * large malloc right after a request's JSON was freed costs glibc a consolidation of all of
+ * it). Valid until the next call. NULL with *rc set (-ENOMEM, or sl_maglev_build's). */
+static const uint16_t *maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
+				    int *rc)
 {
-	if (last.n == n && last.m == m && !memcmp(last.b, b, n * sizeof(*b))) {
-		memcpy(slots, last.slots, m * sizeof(*slots));
-		return 0;
-	}
-	int rc = sl_maglev_build(b, n, m, slots);
-	if (rc < 0)
-		return rc;
-	last.n = 0; /* invalid until both copies are in */
+	if (last.n == n && last.m == m && !memcmp(last.b, b, n * sizeof(*b)))
+		return last.slots;
+	last.n = 0; /* invalid until built */
 	if (n > last.cap_b) {
 		struct sl_maglev_backend *nb = realloc(last.b, n * sizeof(*nb));
 		if (!nb)
-			return 0;
+			return *rc = -ENOMEM, NULL;
 		last.b = nb;
 		last.cap_b = n;
 	}
 	if (m > last.cap_slots) {
 		uint16_t *ns = realloc(last.slots, m * sizeof(*ns));
 		if (!ns)
-			return 0;
+			return *rc = -ENOMEM, NULL;
 		last.slots = ns;
 		last.cap_slots = m;
 	}
+	if ((*rc = sl_maglev_build(b, n, m, last.slots)) < 0)
+		return NULL;
 	memcpy(last.b, b, n * sizeof(*b));
-	memcpy(last.slots, slots, m * sizeof(*slots));
 	last.n = n;
 	last.m = m;
-	return 0;
+	return last.slots;
 }
 
 /* Check the frontend; log the field at fault. */
@@ -177,8 +176,7 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 	struct sl_lb_backend *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
 	struct sl_maglev_backend *mb = n ? malloc(n * sizeof(*mb)) : NULL;
 	uint16_t *mi = n ? malloc(n * sizeof(*mi)) : NULL;
-	uint16_t *slots = n ? malloc(sl_maglev_size(n) * sizeof(*slots)) : NULL;
-	if (n && (!sorted || !mb || !mi || !slots)) {
+	if (n && (!sorted || !mb || !mi)) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -217,8 +215,8 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
 		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
-		rc = maglev_table(mb, n_active, s->m, slots);
-		if (rc < 0) {
+		const uint16_t *slots = maglev_table(mb, n_active, s->m, &rc);
+		if (!slots) {
 			rte_free(s);
 			goto out;
 		}
@@ -248,7 +246,6 @@ out:
 	free(sorted);
 	free(mb);
 	free(mi);
-	free(slots);
 	return rc;
 reject:
 	sl_lb.rejects++;
