@@ -91,7 +91,7 @@ stage "perf check: 100,000 Services loaded, endpoint change p99 < 1 ms, 1M connt
 stage "perf check: a new flow per packet through ip4-lb in the graph (one conntrack entry each)" \
 	build/perf/sluice-graph-bench --no-huge -m 1024 --no-pci --file-prefix sl-gbnew \
 	--log-level=lib.eal:error --lcores 0@0,1@1 -- --dir encap --services --new-flows \
-	--ct-size 1048576 --duration 0.2 --warmup 0.02 --quiet
+	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
