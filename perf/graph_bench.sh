@@ -40,13 +40,18 @@
 # --services: encap through Service VIPs (ip4-lb, conntrack, DNAT; established flows; the
 # same output frames), "encap" only; --affinity 1: those Services with sessionAffinity ClientIP
 # (established packets refresh the client's affinity entry).
+# --new-flows 1: with --services, every frame is a new flow (its own UDP source port): ip4-lb
+# picks a backend (Maglev) and creates a conntrack entry for every packet; the table holds
+# 2^23 flows (--ct-size), so the default window is 1 s after 0.1 s (a faster worker would
+# fill it: the run then fails its check). Prints new flows/s per worker (= Mpps) and ip4-lb's
+# cycles per packet. Needs ~2.2 GiB of EAL memory (--no-huge -m 3072 unless hugepages).
 # Usage: sudo perf/graph_bench.sh [--workers 1,2] [--dir encap,decap] [--flows N] [--pods N]
 #          [--remotes N] [--duration S] [--warmup S] [--inflight N] [--verify-every N]
-#          [--services 1 [--affinity 1]]
+#          [--services 1 [--affinity 1]] [--new-flows 1] [--ct-size N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=1,2 DIRS=encap,decap FLOWS=1024 PODS=4 REMOTES=4 DURATION=5 WARMUP=1 INFLIGHT=512
-VERIFY=16 SERVICES=()
+VERIFY=16 SERVICES=() NEWFLOWS=0 CTSIZE=$((1 << 23)) DURATION_SET= WARMUP_SET=
 usage() {
 	echo "usage: $0 [--workers 1,2] [--dir encap,decap] [--flows N] [--pods N] [--remotes N]" \
 		"[--duration S] [--warmup S] [--inflight N] [--verify-every N]" >&2
@@ -60,12 +65,14 @@ while [ $# -gt 0 ]; do
 	--flows) FLOWS=$2 ;;
 	--pods) PODS=$2 ;;
 	--remotes) REMOTES=$2 ;;
-	--duration) DURATION=$2 ;;
-	--warmup) WARMUP=$2 ;;
+	--duration) DURATION=$2 DURATION_SET=1 ;;
+	--warmup) WARMUP=$2 WARMUP_SET=1 ;;
 	--inflight) INFLIGHT=$2 ;;
 	--verify-every) VERIFY=$2 ;;
 	--services) [ "$2" = 1 ] && SERVICES+=(--services) ;;
 	--affinity) [ "$2" = 1 ] && SERVICES+=(--affinity) ;;
+	--new-flows) NEWFLOWS=$2 ;;
+	--ct-size) CTSIZE=$2 ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -88,6 +95,14 @@ trap cleanup EXIT
 
 [ -x "$BIN" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
 MEM=$(sl_eal_mem)
+if [ "$NEWFLOWS" = 1 ]; then
+	SERVICES=(--services --new-flows --ct-size "$CTSIZE")
+	DIRS=encap
+	[ -n "$DURATION_SET" ] || DURATION=1
+	[ -n "$WARMUP_SET" ] || WARMUP=0.1
+	# the conntrack table: ~270 bytes per flow
+	MEM="--no-huge -m $((CTSIZE * 270 / 1048576 + 768))"
+fi
 
 # lcores N: control lcore 0 on CPU 0; worker i (lcore i+1) on CPU NCPU-1-i (mod NCPU), so
 # the workers take the other CPUs first and only the last one shares CPU 0 with control.

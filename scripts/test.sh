@@ -91,6 +91,13 @@ stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \
 	env SL_BUILD=build bash tests/cni/podman.sh
+stage "perf check: 100,000 Services loaded, endpoint change p99 < 1 ms, 1M conntrack flows held" \
+	build/perf/sluice-lb-bench --no-huge -m 2048 --no-pci --file-prefix sl-lbcheck -l 0 \
+	--log-level=lib.eal:error -- --services 100000 --changes 2000 --ct-size 1114112 --check
+stage "perf check: a new flow per packet through ip4-lb in the graph (one conntrack entry each)" \
+	build/perf/sluice-graph-bench --no-huge -m 1024 --no-pci --file-prefix sl-gbnew \
+	--log-level=lib.eal:error --lcores 0@0,1@1 -- --dir encap --services --new-flows \
+	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

@@ -18,6 +18,18 @@
 
 struct sl_lb sl_lb;
 
+/* The last Maglev table built, with the backends it was built for: a Service's frontends
+ * (its cluster IP, external and load-balancer IPs, node ports) usually share one backend
+ * set and are set one after the other, so each one after the first copies the table
+ * instead of building it again (Maglev gives the same table for the same backends).
+ * Control thread only. */
+static struct {
+	struct sl_maglev_backend *b;
+	uint16_t *slots;
+	unsigned n, cap_b;
+	uint32_t m, cap_slots;
+} last;
+
 int sl_lb_init(const struct sl_lb_conf *conf)
 {
 	struct sl_lb_conf c = conf ? *conf : (struct sl_lb_conf){ 0 };
@@ -85,6 +97,9 @@ void sl_lb_fini(void)
 	sl_lb.services = NULL;
 	sl_lb.n_services = 0;
 	sl_lb_stats_fini();
+	free(last.b);
+	free(last.slots);
+	memset(&last, 0, sizeof(last));
 	sl_ct_fini();
 	sl_lb_affinity_fini();
 }
@@ -110,6 +125,38 @@ static int cmp_backend(const void *a, const void *b)
 static void service_free(void *p)
 {
 	rte_free(p);
+}
+
+/* The Maglev table of b[0..n-1] with m slots: the last one again when the backends are the
+ * same, else built into the kept buffer (no allocation per Service once it has grown: a
+ * large malloc right after a request's JSON was freed costs glibc a consolidation of all of
+ * it). Valid until the next call. NULL with *rc set (-ENOMEM, or sl_maglev_build's). */
+static const uint16_t *maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
+				    int *rc)
+{
+	if (last.n == n && last.m == m && !memcmp(last.b, b, n * sizeof(*b)))
+		return last.slots;
+	last.n = 0; /* invalid until built */
+	if (n > last.cap_b) {
+		struct sl_maglev_backend *nb = realloc(last.b, n * sizeof(*nb));
+		if (!nb)
+			return *rc = -ENOMEM, NULL;
+		last.b = nb;
+		last.cap_b = n;
+	}
+	if (m > last.cap_slots) {
+		uint16_t *ns = realloc(last.slots, m * sizeof(*ns));
+		if (!ns)
+			return *rc = -ENOMEM, NULL;
+		last.slots = ns;
+		last.cap_slots = m;
+	}
+	if ((*rc = sl_maglev_build(b, n, m, last.slots)) < 0)
+		return NULL;
+	memcpy(last.b, b, n * sizeof(*b));
+	last.n = n;
+	last.m = m;
+	return last.slots;
 }
 
 /* Check the frontend; log the field at fault. */
@@ -216,8 +263,7 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 	struct sl_lb_backend *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
 	struct sl_maglev_backend *mb = n ? malloc(n * sizeof(*mb)) : NULL;
 	uint16_t *mi = n ? malloc(n * sizeof(*mi)) : NULL;
-	uint16_t *slots = n ? malloc(sl_maglev_size(n) * sizeof(*slots)) : NULL;
-	if (n && (!sorted || !mb || !mi || !slots)) {
+	if (n && (!sorted || !mb || !mi)) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -265,8 +311,8 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
-		rc = sl_maglev_build(mb, n_active, s->m, slots);
-		if (rc < 0) {
+		const uint16_t *slots = maglev_table(mb, n_active, s->m, &rc);
+		if (!slots) {
 			rte_free(s);
 			goto out;
 		}
@@ -301,7 +347,6 @@ out:
 	free(sorted);
 	free(mb);
 	free(mi);
-	free(slots);
 	return rc;
 reject:
 	sl_lb.rejects++;

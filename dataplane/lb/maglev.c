@@ -45,7 +45,8 @@ struct perm {
 	uint64_t id;      /* backend_id(), the sort key */
 	uint32_t offset;  /* first preferred slot */
 	uint32_t skip;    /* step through the slots, 1..m-1 */
-	uint32_t next;    /* how many preferences were used */
+	uint32_t cur;     /* the next preference: (offset + skip * used) % m */
+	uint32_t inv;     /* skip's inverse mod m (0: not computed yet) */
 	uint32_t weight;  /* 1.. */
 	uint64_t placed;  /* slots taken */
 	uint16_t index;   /* position in the caller's array */
@@ -55,6 +56,84 @@ static int cmp_perm(const void *a, const void *b)
 {
 	const struct perm *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The inverse of a (1..m-1) modulo the prime m (extended Euclid). */
+static uint32_t inv_mod(uint32_t a, uint32_t m)
+{
+	int64_t t = 0, nt = 1, r = m, nr = a;
+	while (nr) {
+		int64_t q = r / nr, x;
+		x = t - q * nt, t = nt, nt = x;
+		x = r - q * nr, r = nr, nr = x;
+	}
+	return (uint32_t)(t < 0 ? t + m : t);
+}
+
+/* When this many slots or fewer are empty, a backend finds its next empty preference by
+ * looking at each empty slot's place in its permutation instead of probing: near the end
+ * of the build a probe finds an empty slot once in m/empty tries, so the last 16 slots
+ * take about a third of all probes (10 backends, m = 1021). More is slower: each take then
+ * looks at every empty slot. */
+#define TAIL 16
+
+/* The scratch state of one build. */
+struct build {
+	struct perm *p;
+	uint16_t *table;
+	uint32_t m, filled;
+	uint64_t m_recip;       /* UINT64_MAX / m, for mod_m() */
+	uint32_t empty[TAIL];   /* tail mode: the empty slots, in no order */
+	uint32_t n_empty;       /* 0: not in tail mode yet */
+};
+
+/* x mod m for x < 2^40, without a division: the quotient from the 128-bit product with
+ * the reciprocal is exact or one short. */
+static inline uint32_t mod_m(const struct build *bd, uint64_t x)
+{
+	uint64_t q = (uint64_t)(((unsigned __int128)x * bd->m_recip) >> 64);
+	uint64_t r = x - q * bd->m;
+	return (uint32_t)(r >= bd->m ? r - bd->m : r);
+}
+
+/* Give backend q its next preferred slot that is still empty (the paper's
+ * "c <- permutation[i][next[i]]; while entry[c] >= 0: next[i]++"), and move its
+ * preference past it. */
+static void take(struct build *bd, struct perm *q)
+{
+	const uint16_t empty = UINT16_MAX;
+	uint32_t m = bd->m, s;
+	if (!bd->n_empty && m - bd->filled <= TAIL) {
+		for (uint32_t k = 0; k < m; k++)
+			if (bd->table[k] == empty)
+				bd->empty[bd->n_empty++] = k;
+	}
+	if (bd->n_empty) {
+		/* Slot e is preference (e - cur) * skip^-1 mod m steps after q's current one;
+		 * every slot before the nearest empty one is taken. */
+		if (!q->inv)
+			q->inv = inv_mod(q->skip, m);
+		uint32_t best = 0;
+		uint64_t best_d = UINT64_MAX;
+		for (uint32_t k = 0; k < bd->n_empty; k++) {
+			uint64_t d = mod_m(bd, (uint64_t)(bd->empty[k] + m - q->cur) * q->inv);
+			if (d < best_d)
+				best_d = d, best = k;
+		}
+		s = bd->empty[best];
+		bd->empty[best] = bd->empty[--bd->n_empty];
+	} else {
+		s = q->cur;
+		while (bd->table[s] != empty) {
+			s += q->skip;
+			s -= s >= m ? m : 0;
+		}
+	}
+	bd->table[s] = q->index;
+	s += q->skip;
+	q->cur = s - (s >= m ? m : 0);
+	q->placed++;
+	bd->filled++;
 }
 
 int sl_maglev_build(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
@@ -70,6 +149,7 @@ int sl_maglev_build(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
 		p[i].id = backend_id(&b[i]);
 		p[i].offset = (uint32_t)(mix64(p[i].id ^ SEED_OFFSET) % m);
 		p[i].skip = (uint32_t)(mix64(p[i].id ^ SEED_SKIP) % (m - 1)) + 1;
+		p[i].cur = p[i].offset;
 		p[i].weight = b[i].weight ? b[i].weight : 1;
 		p[i].index = (uint16_t)i;
 		if (p[i].weight > wmax)
@@ -78,26 +158,22 @@ int sl_maglev_build(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
 	/* Turns are taken in address order, not the caller's: the order-independent table. */
 	qsort(p, n, sizeof(*p), cmp_perm);
 
-	const uint16_t empty = UINT16_MAX;
-	for (uint32_t s = 0; s < m; s++)
-		table[s] = empty;
+	memset(table, 0xff, m * sizeof(*table)); /* every slot empty */
+	struct build bd = { .p = p, .table = table, .m = m, .m_recip = UINT64_MAX / m };
 	/* Maglev's population loop; with weights (as Cilium's weighted Maglev), in round r a
-	 * backend takes a slot only while it has fewer than r * w / wmax. */
-	uint32_t filled = 0;
-	for (uint64_t round = 1; filled < m; round++) {
-		for (unsigned i = 0; i < n && filled < m; i++) {
-			if (p[i].placed * wmax >= round * p[i].weight)
-				continue;
-			uint32_t s;
-			do {
-				s = (uint32_t)((p[i].offset + (uint64_t)p[i].skip * p[i].next) % m);
-				p[i].next++;
-			} while (table[s] != empty);
-			table[s] = p[i].index;
-			p[i].placed++;
-			filled++;
-		}
+	 * backend takes a slot only while it has fewer than r * w / wmax. With equal weights
+	 * every backend takes one slot every round. A backend's preferences
+	 * (offset + skip * j) % m are walked by adding skip (< m) and wrapping once: the same
+	 * slots as the paper's formula, without a division per probe. */
+	if (wmax == 1) {
+		while (bd.filled < m)
+			for (unsigned i = 0; i < n && bd.filled < m; i++)
+				take(&bd, &p[i]);
 	}
+	for (uint64_t round = 1; bd.filled < m; round++)
+		for (unsigned i = 0; i < n && bd.filled < m; i++)
+			if (p[i].placed * wmax < round * p[i].weight)
+				take(&bd, &p[i]);
 	free(p);
 	return 0;
 }

@@ -35,6 +35,9 @@
 static struct gb_flow *flows;
 static unsigned n_flows;
 static enum gb_dir dir;
+static bool new_flows;
+#define POD_SPORT 34             /* the pod frame's UDP source port */
+#define ENC_INNER_SPORT 84       /* the same port inside the VXLAN frame */
 static int flow_off = -1; /* dynamic mbuf field: the index of the frame's flow */
 
 static inline uint32_t *flow_of(struct rte_mbuf *m)
@@ -176,6 +179,20 @@ static inline void restore(struct rte_mbuf *m, const struct gb_flow *f)
 	rte_memcpy(rte_pktmbuf_mtod(m, void *), f->in, f->in_len);
 }
 
+/* With new_flows: give the frame just restored for flow f a source port its flow has not
+ * used for the last 65,535 frames, so conntrack has no entry for it (the UDP checksum is 0
+ * and the IPv4 one does not cover ports: nothing else changes). By f's worker only. */
+static inline void new_tuple(struct rte_mbuf *m, struct gb_flow *f)
+{
+	if (!new_flows)
+		return;
+	if (++f->gen == 0)
+		f->gen = 1;
+	uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
+	b[POD_SPORT] = (uint8_t)(f->gen >> 8);
+	b[POD_SPORT + 1] = (uint8_t)f->gen;
+}
+
 static bool ip4_cksum_ok(const uint8_t *ip)
 {
 	return rte_raw_cksum(ip, sizeof(struct rte_ipv4_hdr)) == 0xffff;
@@ -207,7 +224,7 @@ static const char *check(struct gb_flow *f, struct rte_mbuf *m)
 	uint16_t sport = (uint16_t)(b[OUT_SPORT] << 8 | b[OUT_SPORT + 1]);
 	if (sport < 49152)
 		return "outer UDP source port below 49152";
-	if (!f->sport_seen)
+	if (!f->sport_seen || new_flows) /* new_flows: every frame its own flow */
 		f->sport_seen = sport;
 	else if (sport != f->sport_seen)
 		return "outer UDP source port changed within a flow";
@@ -215,6 +232,10 @@ static const char *check(struct gb_flow *f, struct rte_mbuf *m)
 		return "outer UDP, VXLAN, inner Ethernet or inner IPv4 header";
 	if (!ip4_cksum_ok(b + ENC_INNER_IP))
 		return "inner IPv4 checksum";
+	if (new_flows) /* the source port is the frame's own (new_tuple), the rest the flow's */
+		return same(b, f->out, ENC_INNER_CKSUM + 2, ENC_INNER_SPORT) &&
+			       same(b, f->out, ENC_INNER_SPORT + 2, f->out_len)
+			       ? NULL : "inner addresses, UDP or payload";
 	return same(b, f->out, ENC_INNER_CKSUM + 2, f->out_len) ? NULL
 								: "inner addresses, UDP or payload";
 }
@@ -276,6 +297,7 @@ void gb_recycle(struct gb_worker *g)
 				}
 				*flow_of(m) = f->next;
 				restore(m, &flows[f->next]);
+				new_tuple(m, &flows[f->next]);
 				g->back[f->slot][back_n[f->slot]++] = m;
 			}
 			for (unsigned s = 0; s < g->n_rx; s++) {
@@ -307,8 +329,11 @@ int gb_flows_setup(const struct gb_args *a, struct gb_worker *gbw, struct gb_flo
 		return -ENOMEM;
 	n_flows = a->flows;
 	dir = a->dir;
-	for (unsigned i = 0; i < a->flows; i++)
+	new_flows = a->new_flows;
+	for (unsigned i = 0; i < a->flows; i++) {
 		(a->dir == GB_ENCAP ? build_encap : build_decap)(&flows[i], i, a);
+		flows[i].gen = (uint16_t)(GB_SPORT_BASE + i);
+	}
 
 	/* Chain the flows of each receive ring in a circle (gb_flow.next). */
 	static int32_t first[SL_MAX_WORKERS][GB_MAX_PODS + 1], last[SL_MAX_WORKERS][GB_MAX_PODS + 1];
@@ -338,6 +363,7 @@ int gb_flows_setup(const struct gb_args *a, struct gb_worker *gbw, struct gb_flo
 				if (!m)
 					return -ENOMEM;
 				restore(m, &flows[fi]);
+				new_tuple(m, &flows[fi]);
 				*flow_of(m) = fi;
 				if (rte_ring_sp_enqueue(g->rx[s], m) < 0) {
 					rte_pktmbuf_free(m);

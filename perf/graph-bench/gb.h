@@ -71,6 +71,10 @@ struct gb_args {
 				* remote pod, UDP 5001 -> that pod's 5001): ip4-lb, conntrack
 				* and DNAT on the path; the output frames stay the same */
 	bool affinity;         /* with services: sessionAffinity ClientIP (10800 s) on each */
+	bool new_flows;        /* with services: every frame a new flow (its UDP source port
+				* changes with each frame of a flow), so ip4-lb picks a backend
+				* and creates a conntrack entry for every packet */
+	unsigned ct_size;      /* conntrack entries (0: 2 x flows, or 2^23 with new_flows) */
 	bool wrong_vni;        /* self-test: the bench's end of the tunnel uses sluiced's VNI + 1,
 				* so the run must fail its checks (encap: output frames differ;
 				* decap: sluiced drops the input) */
@@ -92,6 +96,7 @@ struct gb_flow {
 				     * whatever --inflight is */
 	/* Mutable, by that worker only. */
 	uint16_t sport_seen;        /* encap: outer UDP source port first seen, 0 = none yet */
+	uint16_t gen;               /* new_flows: the UDP source port of its last frame */
 	bool checked;               /* at least one of its frames was fully checked */
 } __rte_cache_aligned;         /* flows of different workers never share a line */
 

@@ -58,6 +58,10 @@ static void usage(FILE *f)
 		"  --services          encap: pods send to Service VIPs that ip4-lb translates to\n"
 		"                      the remote pods (1 backend each; established flows)\n"
 		"  --affinity          with --services: the Services have sessionAffinity ClientIP\n"
+		"  --new-flows         with --services: every frame is a new flow (its own UDP\n"
+		"                      source port): a Maglev pick and a conntrack entry per packet\n"
+		"  --ct-size N         conntrack entries (default 2 x flows; 2^23 with --new-flows:\n"
+		"                      the run fails when new flows outnumber it)\n"
 		"  --wrong-vni         self-test: the bench's end of the tunnel uses another VNI,\n"
 		"                      so the checks must fail (exit status 3)\n"
 		"Every EAL lcore but the main one runs a worker (e.g. --lcores 0@0,1@1,2@0).\n",
@@ -96,7 +100,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 {
 	enum { O_DIR = 256, O_FLOWS, O_PODS, O_REMOTES, O_INFLIGHT, O_VERIFY, O_DURATION,
 	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP,
-	       O_AFFINITY };
+	       O_AFFINITY, O_NEW_FLOWS, O_CT_SIZE };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -113,6 +117,8 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		{ "wrong-vni", no_argument, NULL, O_WRONG_VNI },
 		{ "services", no_argument, NULL, O_SERVICES },
 		{ "affinity", no_argument, NULL, O_AFFINITY },
+		{ "new-flows", no_argument, NULL, O_NEW_FLOWS },
+		{ "ct-size", required_argument, NULL, O_CT_SIZE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -154,9 +160,15 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		case O_WRONG_VNI: a->wrong_vni = true; break;
 		case O_SERVICES: a->services = true; break;
 		case O_AFFINITY: a->affinity = true; break;
+		case O_NEW_FLOWS: a->new_flows = true; break;
+		case O_CT_SIZE: rc = parse_uint("--ct-size", optarg, 1024, 1u << 26, &a->ct_size); break;
 		case O_HELP: usage(stdout); exit(GB_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
+	}
+	if (rc == 0 && a->new_flows && !a->services) {
+		fprintf(stderr, "sluice-graph-bench: --new-flows needs --services\n");
+		rc = -EINVAL;
 	}
 	if (rc == 0 && optind < argc) {
 		fprintf(stderr, "sluice-graph-bench: unexpected argument '%s'\n", argv[optind]);
@@ -339,8 +351,8 @@ static cJSON *node_rows(const struct snap *a, const struct snap *b, int worker, 
 /* Whole-run counters after the workers stopped: every frame the ports received was sent,
  * every frame sent reached the sink, nothing dropped, every check passed, no mbuf lost.
  * Adds them to o; returns true when all hold. */
-static bool final_check(cJSON *o, const struct gb_worker *gbw, int injected,
-			const struct gb_flow *flows, unsigned n_flows)
+static bool final_check(cJSON *o, const struct gb_args *a, const struct gb_worker *gbw,
+			int injected, const struct gb_flow *flows, unsigned n_flows)
 {
 	uint64_t rx = 0, tx = 0, tx_dropped = 0, sink = 0, verified = 0, bad = 0, ring_full = 0;
 	uint64_t in_rings = 0;
@@ -394,6 +406,16 @@ static bool final_check(cJSON *o, const struct gb_worker *gbw, int injected,
 	cJSON_AddNumberToObject(o, "mbufs_in_use", (double)in_use);
 	if (first_bad)
 		cJSON_AddStringToObject(o, "first_bad", first_bad);
+	if (a->new_flows) {
+		/* Every frame received was a new flow: one conntrack entry each, none refused. */
+		uint64_t held = sl_ct_count(), failed = atomic_load(&sl_ct.insert_failed);
+		ok = ok && held == rx && failed == 0;
+		cJSON_AddNumberToObject(o, "conntrack_entries", (double)held);
+		cJSON_AddNumberToObject(o, "conntrack_size", sl_ct.conf.size);
+		cJSON_AddNumberToObject(o, "conntrack_insert_failed", (double)failed);
+		printf("new flows: %" PRIu64 " conntrack entries for %" PRIu64 " frames received "
+		       "(table of %u), %" PRIu64 " refused\n", held, rx, sl_ct.conf.size, failed);
+	}
 	cJSON_AddBoolToObject(o, "ok", ok);
 	printf("check: rx %" PRIu64 ", tx %" PRIu64 ", sink %" PRIu64 ", dropped %" PRIu64
 	       ", tx_dropped %" PRIu64 "; %" PRIu64 " frames (of %u/%u flows) fully checked, %"
@@ -582,8 +604,9 @@ int main(int argc, char **argv)
 	if (gb_topo_setup(&a, gbw) < 0)
 		goto out;
 	if (a.services) {
-		struct sl_lb_conf lc = { .max_services = 65536,
-					 .ct = { .size = RTE_MAX(a.flows * 2, 4096u) } };
+		uint32_t ct = a.ct_size ? a.ct_size
+			    : a.new_flows ? 1u << 23 : RTE_MAX(a.flows * 2, 4096u);
+		struct sl_lb_conf lc = { .max_services = 65536, .ct = { .size = ct } };
 		if (a.dir != GB_ENCAP || (rc = sl_lb_init(&lc)) < 0) {
 			fprintf(stderr, "sluice-graph-bench: --services: %s\n",
 				a.dir != GB_ENCAP ? "encap only" : strerror(-rc));
@@ -621,7 +644,7 @@ int main(int argc, char **argv)
 		printf("interrupted: the window is shorter than asked\n");
 
 	cJSON *res = report(&a, gbw, &s0, &s1);
-	bool ok = final_check(cJSON_AddObjectToObject(res, "check"), gbw, injected, flows,
+	bool ok = final_check(cJSON_AddObjectToObject(res, "check"), &a, gbw, injected, flows,
 				a.flows);
 	exit_code = ok ? GB_EXIT_OK : GB_EXIT_CHECK;
 	if (a.json) {

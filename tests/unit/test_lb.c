@@ -154,6 +154,63 @@ static void test_maglev_spread(void **st)
 	}
 }
 
+/* The backend each slot of s picks, as an address (network order). */
+static void picks(const struct sl_lb_service *s, uint32_t *ip)
+{
+	for (uint32_t h = 0; h < s->m; h++)
+		ip[h] = sl_lb_pick(s, h)->ip;
+}
+
+/* Frontends set one after the other with the same backends reuse the last Maglev table
+ * (lb_table.c): every entry must still be exactly the table its own backends give, also
+ * when the set changes in between (one backend more, one terminating, other weights) and
+ * when an earlier set comes back. */
+static void test_lb_same_backends_same_table(void **st)
+{
+	struct sl_lb_backend b[12];
+	for (unsigned i = 0; i < 12; i++)
+		b[i] = (struct sl_lb_backend){ .ip = htonl(0x0af40100 + i * 3), .port = htons(8080) };
+	struct sl_lb_backend term[10], heavy[10];
+	memcpy(term, b, sizeof(term));
+	term[4].flags = SL_LB_BACKEND_TERMINATING;
+	memcpy(heavy, b, sizeof(heavy));
+	heavy[2].weight = 5;
+	const struct { const struct sl_lb_backend *b; unsigned n; } sets[] = {
+		{ b, 10 }, { b, 10 }, { b, 11 }, { b, 10 }, { term, 10 }, { heavy, 10 }, { b, 10 },
+	};
+	static uint32_t got[2039], want[2039];
+	static uint16_t t[2039];
+	for (unsigned k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+		struct sl_lb_frontend fe = { htonl(0x0a600a00 + k), htons(80), IPPROTO_TCP, 0 };
+		assert_int_equal(sl_lb_service_set(&fe, sets[k].b, sets[k].n, 0), 0);
+		const struct sl_lb_service *s = sl_lb_service_find(&fe);
+		assert_non_null(s);
+		picks(s, got);
+		/* The reference: Maglev over the active backends, in address order. */
+		struct sl_maglev_backend mb[12];
+		uint32_t ip[12];
+		unsigned n = 0;
+		for (unsigned i = 0; i < sets[k].n; i++) {
+			if (sets[k].b[i].flags & SL_LB_BACKEND_TERMINATING)
+				continue;
+			mb[n] = (struct sl_maglev_backend){ sets[k].b[i].ip, sets[k].b[i].port,
+							    sets[k].b[i].weight };
+			ip[n++] = sets[k].b[i].ip;
+		}
+		assert_int_equal(s->m, sl_maglev_size(n));
+		assert_int_equal(sl_maglev_build(mb, n, s->m, t), 0);
+		for (uint32_t h = 0; h < s->m; h++)
+			want[h] = ip[t[h]];
+		if (memcmp(got, want, s->m * sizeof(*got)))
+			fail_msg("frontend %u: its table is not its backends' Maglev table", k);
+	}
+	for (unsigned k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+		struct sl_lb_frontend fe = { htonl(0x0a600a00 + k), htons(80), IPPROTO_TCP, 0 };
+		assert_int_equal(sl_lb_service_del(&fe), 0);
+	}
+	sl_dp_drain();
+}
+
 /* Memory per Service: the entry (Maglev table of uint16_t + backends). */
 static void test_lb_service_memory(void **st)
 {
@@ -1390,6 +1447,7 @@ int main(void)
 		TH_TEST(test_maglev_spread),
 		TH_TEST(test_lb_service_memory),
 		TH_TEST(test_lb_service_wide),
+		TH_TEST(test_lb_same_backends_same_table),
 		TH_TEST(test_ct_memory),
 		TH_TEST(test_ct_states),
 		TH_TEST(test_nat_checksums_random),

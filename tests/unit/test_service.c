@@ -227,7 +227,29 @@ static void test_decode_kubectl(void **state)
 	struct sl_slice_spec *sl2;
 	assert_int_equal(sl_k8s_parse_slice(enc, "", &sl2, err, sizeof(err)), 0);
 	assert_int_equal(sl2->n_eps, 3);
-	assert_int_equal(sl2->eps[1].cond, sl->eps[1].cond);
+	for (unsigned i = 0; i < 3; i++) /* the encoder leaves default conditions out */
+		assert_int_equal(sl2->eps[i].cond, sl->eps[i].cond);
+	sl_slice_spec_free(sl2);
+	cJSON_Delete(enc);
+	/* Every combination of conditions comes back as it was, with or without its
+	 * "conditions" object. */
+	uint8_t conds[3];
+	for (unsigned i = 0; i < 3; i++)
+		conds[i] = sl->eps[i].cond;
+	for (uint8_t c = 0; c < 8; c++) {
+		for (unsigned i = 0; i < 3; i++)
+			sl->eps[i].cond = (uint8_t)((c + i) & 7);
+		enc = sl_k8s_encode_slice(sl);
+		assert_int_equal(sl_k8s_parse_slice(enc, "", &sl2, err, sizeof(err)), 0);
+		for (unsigned i = 0; i < 3; i++)
+			assert_int_equal(sl2->eps[i].cond, sl->eps[i].cond);
+		sl_slice_spec_free(sl2);
+		cJSON_Delete(enc);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		sl->eps[i].cond = conds[i];
+	enc = sl_k8s_encode_slice(sl);
+	assert_int_equal(sl_k8s_parse_slice(enc, "", &sl2, err, sizeof(err)), 0);
 	assert_string_equal(sl2->eps[0].zone, "z1");
 	assert_int_equal(sl2->ports[1].port, 5353);
 	sl_slice_spec_free(sl2);
