@@ -36,7 +36,10 @@ static int ct_create(uint32_t size, const char *tag, struct rte_hash **ret_h,
 	snprintf(name, sizeof(name), "sl_ct_%s", tag);
 	struct rte_hash_parameters hp = {
 		.name = name,
-		.entries = size * 2, /* two keys per flow */
+		/* Two keys per flow, and 1/16 more slots: a cuckoo table refuses some keys
+		 * before it is completely full (0.29 % of 2 x 1,048,576), and the table is
+		 * full when the entry pool is, not before (sluice-lb-bench fills it). */
+		.entries = size * 2 + size / 8,
 		.key_len = sizeof(struct sl_ct_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
