@@ -134,7 +134,7 @@ check "conntrack holds the flows (show stats)" \
 # open (the backend closed its side: FIN_WAIT, 120 s) until the checks are done.
 N=12
 rm -f "$SL_RUN/conns.json" "$SL_RUN/release"
-in_ns p1a python3 - "$SL_RUN" $N >"$SL_RUN/hold.log" 2>&1 <<'PY' &
+ip netns exec "$(ns p1a)" python3 - "$SL_RUN" $N >"$SL_RUN/hold.log" 2>&1 <<'PY' &
 import json, os, socket, sys, time
 run, n = sys.argv[1], int(sys.argv[2])
 conns, socks = {}, []

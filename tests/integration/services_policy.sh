@@ -127,7 +127,7 @@ check "... the same Service's cluster IP is not filtered (p2b connects)" \
 
 # -- a backend removed mid-flow: connections held open from p1a to echo (10.96.0.43:90)
 rm -f "$SL_RUN/held" "$SL_RUN/removed"
-in_ns p1a python3 - "$SL_RUN" >"$SL_RUN/held.log" 2>&1 <<'PY' &
+ip netns exec "$(ns p1a)" python3 - "$SL_RUN" >"$SL_RUN/held.log" 2>&1 <<'PY' &
 import json, os, socket, sys, time
 run = sys.argv[1]
 conns = []
