@@ -334,6 +334,28 @@ http_ok() {
 	[ "$got" = "$want" ] || fail "wget md5 '$got', want $want"
 }
 
+# A ClusterIP Service (10.96.0.80:80 -> $CB:8080, httpd from http_ok) applied with
+# sluicectl: $CA fetches the file through it; the backend is a podman container too.
+clusterip_ok() {
+	local want got
+	cat >"$T/svc.json" <<JSON || fail "cannot write $T/svc.json"
+{"apiVersion": "v1", "kind": "List", "items": [
+ {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+  "spec": {"clusterIP": "10.96.0.80", "ports": [{"port": 80, "targetPort": 8080}]}},
+ {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+  "metadata": {"name": "web-1", "namespace": "default",
+               "labels": {"kubernetes.io/service-name": "web"}},
+  "addressType": "IPv4", "ports": [{"port": 8080, "protocol": "TCP"}],
+  "endpoints": [{"addresses": ["$IPB"], "conditions": {"ready": true}, "nodeName": "node1"}]}]}
+JSON
+	ctl 1 apply -f "$T/svc.json" || fail "sluicectl apply failed"
+	want=$(md5sum <"$T/data" | cut -d' ' -f1)
+	got=$(timeout 30 "${PM[@]}" exec "$CA" \
+		sh -c "wget -q -O - http://10.96.0.80/data | md5sum" | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "wget through the ClusterIP: md5 '$got', want $want"
+	ctl 1 delete service default/web || fail "sluicectl delete failed"
+}
+
 net_ok() {
 	local o
 	o=$(pm network ls --format '{{.Name}} {{.Driver}}') || fail "$o"
@@ -499,6 +521,7 @@ check "$CA pings p2a 10.244.2.2 on node 2 (VXLAN)" ping_ok "$CA" 10.244.2.2
 check "p2a pings $CA ($IPA) from node 2" ping_ok "ns:$(ns p2a)" "$IPA"
 check "1 MB TCP $CA -> $CB (nc), content intact" nc_ok
 check "1 MB HTTP $CB -> $CA (httpd/wget), content intact" http_ok
+check "$CA fetches the file from $CB through a ClusterIP Service (sluicectl apply)" clusterip_ok
 
 check "podman stop $CA $CB" pm stop -t 1 "$CA" "$CB"
 note "sluiced pods after podman stop: $(ctl 1 -o json show pods | pyj 'len(d)')"
