@@ -120,7 +120,7 @@ int sl_healthcheck_body(const char *ns, const char *name, unsigned n, char *buf,
 /* The server's handler: any method, any path (as kube-proxy's ServeHTTP). */
 static void on_request(void *arg, const char *method, const char *path, struct sl_http_reply *r)
 {
-	static char body[3 * 2 * SL_K8S_NS_MAX + 160];
+	static char body[6 * 2 * SL_K8S_NS_MAX + 160]; /* fits any name, every byte escaped */
 	const struct hc_svc *e = arg;
 	int len = sl_healthcheck_body(e->ns, e->name, e->local, body, sizeof(body));
 	hc.requests++;

@@ -124,13 +124,12 @@ check "... node2 (not ready only): 503, localEndpoints 0" probe 2 503 0
 
 # A port another process holds on node1: logged, counted, the Service still applies (and
 # node2, where the port is free, serves it).
-# (ip netns exec execs python: $! is python's own PID, so the kill below ends it; through the
-# in_ns function $! would be a subshell, and python would outlive it holding the port.)
+# (ip netns exec directly, so $! is python's own pid; fds 3 and 4 are check.sh's.)
 ip netns exec "$(ns n1)" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 32001)); s.listen(1); print("ready", flush=True); time.sleep(600)' \
-	>"$SL_RUN/busy.log" 2>&1 &
+	>"$SL_RUN/busy.log" 2>&1 3>&- 4>&- &
 BUSY=$!
 wait_listen n1 32001 || exit 1
 check "healthCheckNodePort moves to 32001, taken on node1 by another process" \
