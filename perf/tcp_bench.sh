@@ -16,7 +16,8 @@
 #   --quick: 1 round of 3 s tests (a smoke run; figures are noisier)
 # Environment: SL_PREFIX (namespaces, EAL prefixes; default slt-), SL_RUN, SL_BUILD,
 #   SL_BENCH_PATHS="sluice kernel", SL_BENCH_TESTS="same:1 same:4 vxlan:1 vxlan:4",
-#   SL_POD_MTU (default 1450), SL_SLUICE_EXTRA (JSON members added to sluiced's config),
+#   SL_POD_MTU (default 1450), SL_POD_ETHTOOL (ethtool -K arguments for the pods' eth0 on
+#   the sluice path, e.g. "gro on"), SL_SLUICE_EXTRA (JSON members added to sluiced's config),
 #   KEEP=1 keeps the run directory.
 set -euo pipefail
 trap 'echo "tcp_bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -62,15 +63,18 @@ pods_tx() { # pods_tx on|off: checksum offload (and with it TSO) of every pod's 
 
 sluice_up() {
 	pods_tx off # sluice reads the pod veths through XDP: full checksums (MACHINE.md)
+	if [ -n "${SL_POD_ETHTOOL:-}" ]; then # e.g. "gro on": features of every pod's eth0
+		for p in p1a p1b p2a p2b; do in_ns $p ethtool -K eth0 $SL_POD_ETHTOOL; done
+	fi
 	for n in 1 2; do
 		node_config "$n" >"$SL_RUN/node$n.json"
-		if [ -n "${SL_SLUICE_EXTRA:-}" ]; then
-			python3 - "$SL_RUN/node$n.json" "$SL_SLUICE_EXTRA" <<-'PY'
-			import json, sys
-			c = json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2]))
-			json.dump(c, open(sys.argv[1], "w"))
-			PY
-		fi
+		python3 - "$SL_RUN/node$n.json" "${SL_SLUICE_EXTRA:-null}" "$POD_MTU" <<-'PY'
+		import json, sys
+		c = json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2]) or {})
+		if sys.argv[3] != "1450":
+		    c["node"]["pod_mtu"] = int(sys.argv[3])
+		json.dump(c, open(sys.argv[1], "w"))
+		PY
 		node_start "$n" "$SL_RUN/node$n.json"
 	done
 	wait_vtep 1 && wait_vtep 2

@@ -37,6 +37,7 @@ struct sl_config {
 	uint32_t vni;
 	uint16_t vxlan_port;
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
+	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	unsigned workers;              /* 0 = every EAL worker lcore */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;

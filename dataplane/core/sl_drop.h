@@ -50,7 +50,9 @@
 	_(LB_NO_BACKEND, "lb-no-backend")                                         \
 	_(LB_NONE_SELECTED, "lb-none-selected")                                   \
 	_(PORT_GONE, "port-gone")                                                 \
-	_(TX_FULL, "tx-full")
+	_(TX_FULL, "tx-full")                                                     \
+	_(XSK_TOO_MANY_FRAGS, "xsk-too-many-frags")                               \
+	_(XSK_BAD_LENGTH, "xsk-bad-length")
 
 enum sl_drop_reason {
 #define _(sym, str) SL_DROP_##sym,
