@@ -437,7 +437,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	memcpy(c->gateway_mac, (uint8_t[]){ 0x02, 0x5c, 0x00, 0x00, 0x00, 0x01 }, 6);
 	TRY(get_mac(o, "node", "gateway_mac", false, c->gateway_mac, err, n));
 	u = 0;
-	TRY(get_uint(o, "node", "pod_mtu", 576, 9000, &u, err, n));
+	TRY(get_uint(o, "node", "pod_mtu", 576, SL_POD_MTU_MAX_MB, &u, err, n));
 	c->pod_mtu = (uint16_t)u;
 
 	o = cJSON_GetObjectItemCaseSensitive(root, "uplink");

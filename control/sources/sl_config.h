@@ -16,6 +16,9 @@
  * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
  * Jumbo pods need multi-buffer AF_XDP and multi-segment mbufs: not done yet. */
 #define SL_POD_MTU_MAX 1778
+/* With AF_XDP multi-buffer (af_xdp.multi_buffer): an IPv4 packet of 64 KiB less 535 bytes,
+ * within SL_XSK_MAX_FRAGS UMEM frames (drivers/sl_xsk.h). */
+#define SL_POD_MTU_MAX_MB 65000
 #define SL_CONFIG_MAX_PODS 1000
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000
