@@ -102,6 +102,7 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	else
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
+	port->whole_chains = port->xsk != NULL;
 	port->owner = sl_port_least_loaded_worker();
 	port->pod_ip = s->ip.v4; /* anti-spoofing: the only source the pod may use */
 	memcpy(&port->pod_mac, s->mac, 6);

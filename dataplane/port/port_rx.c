@@ -121,12 +121,11 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			continue;
 		if (p->tx_ring && p->owner == w->id)
 			drain_tx_ring(w, p);
-		uint8_t flags = 0;
+		uint8_t flags = p->whole_chains ? SL_F_XSK_CHAIN : 0;
 		if (p->xsk) {
 			struct sl_xsk_rx_drops d = { 0 };
 			sl_xsk_tx_flush(p->xsk);
 			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST, &d);
-			flags = SL_F_XSK_CHAIN;
 			if (unlikely(d.too_many_frags | d.bad_length)) {
 				w->drops[SL_DROP_XSK_TOO_MANY_FRAGS] += d.too_many_frags;
 				w->drops[SL_DROP_XSK_BAD_LENGTH] += d.bad_length;
