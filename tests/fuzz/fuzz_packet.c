@@ -6,8 +6,9 @@
  * a virtio guest can, so guest-offload is reached. Pod B's port takes chains whole, as an
  * AF_XDP multi-buffer pod port does (issue 13), and 0xfc splits the frame into a chain with
  * no offload flags, so whole chains reach the graph and ip4-segment (TCP above an MTU).
- * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin); conntrack is
- * emptied whenever half full so new flows keep being created. Each input must give back
+ * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are
+ * reached (seeds: svc_*.bin); conntrack is emptied whenever half full so new flows keep
+ * being created. Each input must give back
  * every mbuf it took: the pool's free count (per-lcore caches included) is compared before
  * and after, and a difference aborts (a leak, or an mbuf freed twice). */
 #include <stddef.h>
