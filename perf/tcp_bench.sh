@@ -157,4 +157,4 @@ for r in $(seq "$ROUNDS"); do
 	[ $((r % 2)) = 0 ] && order=$(echo $PATHS | tr ' ' '\n' | tac | tr '\n' ' ')
 	for p in $order; do run_path "$p" "$r"; done
 done
-/usr/bin/python3 perf/tcp_report.py report "$RESULTS" "$OUT/tcp-$STAMP.json" "$OUT/tcp-$STAMP.png"
+SL_POD_MTU=$POD_MTU /usr/bin/python3 perf/tcp_report.py report "$RESULTS" "$OUT/tcp-$STAMP.json" "$OUT/tcp-$STAMP.png"

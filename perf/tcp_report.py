@@ -9,6 +9,7 @@
       medians per (path, test, streams), sluice/kernel ratios, a chart
 """
 import json
+import os
 import statistics
 import sys
 
@@ -103,7 +104,8 @@ def report(results, out_json, out_png):
     ax.set_xticklabels([f"{'same node' if t['test'] == 'same' else 'VXLAN'}\n{t['streams']} stream(s)"
                         for t in table])
     ax.set_ylabel("Gbit/s (iperf3 received, median)")
-    ax.set_title("TCP pod -> pod: sluice vs the kernel's flannel path (ratio sluice/kernel)")
+    ax.set_title("TCP pod -> pod, pod MTU " + os.environ.get("SL_POD_MTU", "1450")
+                 + ": sluice vs the kernel's flannel path (sluice/kernel)", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
