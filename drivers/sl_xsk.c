@@ -1,4 +1,4 @@
-/* AF_XDP pod port over libxdp xsk (see sl_xsk.h). */
+/* AF_XDP pod port over libxdp xsk rings and sluice's XDP program (see sl_xsk.h). */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -11,14 +11,26 @@
 #include <linux/if_link.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_memcpy.h>
 
 #include "sl_xsk.h"
+#include "sl_xsk_prog.h"
 
-#define FRAME_SIZE 2048 /* = the mbuf data room: frames are at most 2048 bytes (2 MiB UMEM) */
+/* Linux 6.6 (include/uapi/linux/if_xdp.h); older headers lack them. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
+_Static_assert(sizeof(struct sl_xsk_desc) == sizeof(struct xdp_desc), "xdp_desc layout");
+_Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
+
+#define FRAME_SIZE SL_XSK_FRAME_SIZE /* 4 MiB of UMEM per port */
 #define NUM_FRAMES 1024
 #define RING_SIZE 512
 #define RX_FRAMES RING_SIZE /* frames 0..RX_FRAMES-1 cycle through fill/rx */
@@ -34,6 +46,9 @@ struct sl_xsk {
 	int fd;
 	int ifindex;
 	bool detached; /* XDP program removed (sl_xsk_detach) */
+	bool sg;       /* bound with XDP_USE_SG, frags-aware program */
+	bool skipping; /* dropping the rest of a frame with too many descriptors */
+	struct bpf_object *prog;
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
 	uint32_t n_tx_free;
 	struct rte_ether_addr mac;
@@ -52,10 +67,70 @@ static void read_mac(struct sl_xsk *x)
 	close(s);
 }
 
-int sl_xsk_open(const char *ifname, struct sl_xsk **ret_xsk, const char **ret_err_msg)
+/* Load sluice's XDP program (frags-aware or not) and attach it to x's interface in native
+ * mode; the socket x->fd goes into its XSKMAP at queue 0. Returns 0 or -errno. */
+static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
+{
+	struct bpf_object *obj = bpf_object__open_mem(sl_xsk_prog_obj, sl_xsk_prog_obj_len, NULL);
+	int rc = libbpf_get_error(obj);
+	if (rc) {
+		*ret_err_msg = "cannot open the XDP program object";
+		return rc < 0 ? rc : -rc;
+	}
+	struct bpf_program *use = bpf_object__find_program_by_name(
+		obj, frags ? "xsk_redirect_frags" : "xsk_redirect");
+	struct bpf_program *other = bpf_object__find_program_by_name(
+		obj, frags ? "xsk_redirect" : "xsk_redirect_frags");
+	if (!use || !other) {
+		bpf_object__close(obj);
+		*ret_err_msg = "XDP program object lacks its programs";
+		return -ENOENT;
+	}
+	bpf_program__set_autoload(other, false);
+	if ((rc = bpf_object__load(obj)) < 0) {
+		bpf_object__close(obj);
+		*ret_err_msg = frags ? "cannot load the multi-buffer XDP program"
+				     : "cannot load the XDP program";
+		return rc;
+	}
+	int map_fd = bpf_object__find_map_fd_by_name(obj, "xsks_map");
+	uint32_t key = 0, fd = (uint32_t)x->fd;
+	if (map_fd < 0 || bpf_map_update_elem(map_fd, &key, &fd, 0) < 0) {
+		rc = -errno;
+		bpf_object__close(obj);
+		*ret_err_msg = "cannot put the socket into the XSKMAP";
+		return rc ? rc : -EIO;
+	}
+	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), XDP_FLAGS_DRV_MODE, NULL);
+	if (rc < 0) {
+		bpf_object__close(obj);
+		*ret_err_msg = rc == -ERANGE ? "cannot attach the XDP program: the pod MTU is too large "
+					       "for XDP without multi-buffer"
+					     : "cannot attach the XDP program (native mode)";
+		return rc;
+	}
+	x->prog = obj;
+	return 0;
+}
+
+static int create_socket(struct sl_xsk *x, bool sg)
+{
+	struct xsk_socket_config scfg = {
+		.rx_size = RING_SIZE,
+		.tx_size = RING_SIZE,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* attach_prog does it */
+		.xdp_flags = XDP_FLAGS_DRV_MODE,
+		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP | (sg ? XDP_USE_SG : 0),
+	};
+	return xsk_socket__create(&x->sock, x->ifname, 0, x->umem, &x->rx, &x->tx, &scfg);
+}
+
+int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
+		const char **ret_err_msg, const char **ret_note)
 {
 	struct sl_xsk *x = calloc(1, sizeof(*x));
 	int rc;
+	*ret_note = NULL;
 	if (!x)
 		return -ENOMEM;
 	if (strlen(ifname) >= IF_NAMESIZE) {
@@ -89,18 +164,39 @@ int sl_xsk_open(const char *ifname, struct sl_xsk **ret_xsk, const char **ret_er
 		*ret_err_msg = "xsk_umem__create failed";
 		goto err;
 	}
-	struct xsk_socket_config scfg = {
-		.rx_size = RING_SIZE,
-		.tx_size = RING_SIZE,
-		.xdp_flags = XDP_FLAGS_DRV_MODE,
-		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
-	};
-	rc = xsk_socket__create(&x->sock, ifname, 0, x->umem, &x->rx, &x->tx, &scfg);
+	x->sg = multi_buffer;
+	rc = create_socket(x, x->sg);
+	if (rc && x->sg) {
+		/* Before Linux 6.6 bind() refuses the unknown flag (EINVAL). */
+		*ret_note = "the kernel refused XDP_USE_SG (AF_XDP multi-buffer needs Linux 6.6 or "
+			    "later): single-buffer frames only, so the pod MTU must stay within one "
+			    "page and large TCP frames cannot reach sluice whole (lower throughput)";
+		x->sg = false;
+		rc = create_socket(x, false);
+	}
 	if (rc) {
-		*ret_err_msg = "xsk_socket__create failed (XDP program or socket)";
+		*ret_err_msg = "xsk_socket__create failed (socket or bind)";
 		goto err;
 	}
 	x->fd = xsk_socket__fd(x->sock);
+	rc = attach_prog(x, x->sg, ret_err_msg);
+	if (rc < 0 && x->sg && rc != -ERANGE) {
+		*ret_note = "the kernel refused the frags-aware XDP program (BPF_F_XDP_HAS_FRAGS, "
+			    "Linux 5.18 or later): single-buffer frames only, so the pod MTU must "
+			    "stay within one page and large TCP frames cannot reach sluice whole "
+			    "(lower throughput)";
+		xsk_socket__delete(x->sock);
+		x->sock = NULL;
+		x->sg = false;
+		if ((rc = create_socket(x, false))) {
+			*ret_err_msg = "xsk_socket__create failed (socket or bind)";
+			goto err;
+		}
+		x->fd = xsk_socket__fd(x->sock);
+		rc = attach_prog(x, false, ret_err_msg);
+	}
+	if (rc < 0)
+		goto err;
 
 	uint32_t idx;
 	if (xsk_ring_prod__reserve(&x->fill, RX_FRAMES, &idx) != RX_FRAMES) {
@@ -121,9 +217,14 @@ err:
 	return rc < 0 ? rc : -rc;
 }
 
+bool sl_xsk_multi_buffer(const struct sl_xsk *x)
+{
+	return x->sg;
+}
+
 void sl_xsk_detach(struct sl_xsk *x)
 {
-	if (x && x->ifindex > 0 && x->sock && !x->detached) {
+	if (x && x->ifindex > 0 && x->prog && !x->detached) {
 		bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL);
 		x->detached = true;
 	}
@@ -133,12 +234,13 @@ void sl_xsk_close(struct sl_xsk *x)
 {
 	if (!x)
 		return;
+	sl_xsk_detach(x);
 	if (x->sock)
 		xsk_socket__delete(x->sock);
 	if (x->umem)
 		xsk_umem__delete(x->umem);
-	/* libxdp leaves its program when it fell back to a single program; remove ours. */
-	sl_xsk_detach(x);
+	if (x->prog)
+		bpf_object__close(x->prog);
 	if (x->area)
 		munmap(x->area, (size_t)NUM_FRAMES * FRAME_SIZE);
 	free(x);
@@ -150,38 +252,100 @@ static void kick_fill(struct sl_xsk *x)
 		recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+/* The descriptors idx .. idx + n of the RX ring, copied out (the ring wraps). */
+static uint32_t gather(const struct sl_xsk *x, uint32_t idx, uint32_t n, struct sl_xsk_desc *d)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *r = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		d[i] = (struct sl_xsk_desc){ .addr = r->addr, .len = r->len, .options = r->options };
+	}
+	return n;
+}
+
 uint16_t sl_xsk_rx_burst(struct sl_xsk *x, struct rte_mempool *pool, struct rte_mbuf **pkts,
-			 uint16_t n)
+			 uint16_t n, struct sl_xsk_rx_drops *drops)
 {
 	uint32_t idx_rx, idx_fill;
-	uint32_t got = xsk_ring_cons__peek(&x->rx, n, &idx_rx);
-	if (got == 0) {
+	uint32_t avail = xsk_ring_cons__peek(&x->rx, RING_SIZE, &idx_rx);
+	if (avail == 0) {
 		kick_fill(x);
 		return 0;
 	}
-	if (rte_pktmbuf_alloc_bulk(pool, pkts, got) != 0) {
-		xsk_ring_cons__cancel(&x->rx, got); /* pool empty: retry on the next call */
-		return 0;
+	uint32_t used = 0;
+	uint16_t got = 0;
+	const uint64_t umem_size = (uint64_t)NUM_FRAMES * FRAME_SIZE;
+	while (x->skipping && used < avail) /* the tail of a frame with too many descriptors */
+		x->skipping = xsk_ring_cons__rx_desc(&x->rx, idx_rx + used++)->options & XDP_PKT_CONTD;
+	while (got < n && used < avail) {
+		const struct xdp_desc *r = xsk_ring_cons__rx_desc(&x->rx, idx_rx + used);
+		struct rte_mbuf *m;
+		if (likely(!(r->options & XDP_PKT_CONTD))) {
+			/* One descriptor: the common case, and the only one without multi-buffer. */
+			if (unlikely(r->len < RTE_ETHER_HDR_LEN || r->len > FRAME_SIZE ||
+				     (r->addr % FRAME_SIZE) + r->len > FRAME_SIZE ||
+				     r->addr + r->len > umem_size)) {
+				drops->bad_length++;
+				used++;
+				continue;
+			}
+			m = rte_pktmbuf_alloc(pool);
+			if (unlikely(!m))
+				break; /* pool empty: retry on the next call */
+			if (likely(r->len <= rte_pktmbuf_tailroom(m))) {
+				rte_memcpy(rte_pktmbuf_mtod(m, void *),
+					   xsk_umem__get_data(x->area, r->addr), r->len);
+				m->data_len = (uint16_t)r->len;
+				m->pkt_len = r->len;
+			} else {
+				rte_pktmbuf_free(m);
+				struct sl_xsk_desc d = { r->addr, r->len, 0 };
+				if (unlikely(!(m = sl_xsk_copy_in(pool, x->area, &d, 1))))
+					break;
+			}
+			used++;
+			pkts[got++] = m;
+			continue;
+		}
+		struct sl_xsk_desc d[SL_XSK_MAX_FRAGS + 1];
+		uint32_t k = avail - used < RTE_DIM(d) ? avail - used : RTE_DIM(d);
+		int bad;
+		bool skip;
+		uint32_t span = sl_xsk_frame_span(d, gather(x, idx_rx + used, k, d), umem_size, &bad,
+						  &skip);
+		if (span == 0)
+			break; /* the rest of the frame is not on the ring yet */
+		if (bad) {
+			if (bad == 1)
+				drops->too_many_frags++;
+			else
+				drops->bad_length++;
+			x->skipping = skip;
+			used += span;
+			while (x->skipping && used < avail)
+				x->skipping = xsk_ring_cons__rx_desc(&x->rx, idx_rx + used++)->options &
+					      XDP_PKT_CONTD;
+			continue;
+		}
+		if (unlikely(!(m = sl_xsk_copy_in(pool, x->area, d, span))))
+			break;
+		used += span;
+		pkts[got++] = m;
 	}
-	/* Every consumed frame goes straight back to the fill ring. */
-	while (xsk_ring_prod__reserve(&x->fill, got, &idx_fill) != got)
-		;
-	for (uint32_t i = 0; i < got; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx_rx + i);
-		void *data = xsk_umem__get_data(x->area, d->addr);
-		struct rte_mbuf *m = pkts[i];
-		uint32_t len = d->len;
-		if (unlikely(len > rte_pktmbuf_tailroom(m)))
-			len = rte_pktmbuf_tailroom(m);
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), data, len);
-		m->data_len = m->pkt_len = len;
-		*xsk_ring_prod__fill_addr(&x->fill, idx_fill + i) =
-			xsk_umem__extract_addr(d->addr);
+	if (used) {
+		/* Every consumed frame goes straight back to the fill ring. */
+		while (xsk_ring_prod__reserve(&x->fill, used, &idx_fill) != used)
+			;
+		for (uint32_t i = 0; i < used; i++)
+			*xsk_ring_prod__fill_addr(&x->fill, idx_fill + i) = xsk_umem__extract_addr(
+				xsk_ring_cons__rx_desc(&x->rx, idx_rx + i)->addr);
 	}
-	xsk_ring_cons__release(&x->rx, got);
-	xsk_ring_prod__submit(&x->fill, got);
+	xsk_ring_cons__cancel(&x->rx, avail - used);
+	if (used) {
+		xsk_ring_cons__release(&x->rx, used);
+		xsk_ring_prod__submit(&x->fill, used);
+	}
 	kick_fill(x);
-	return (uint16_t)got;
+	return got;
 }
 
 static void complete_tx(struct sl_xsk *x)
@@ -217,32 +381,41 @@ void sl_xsk_tx_flush(struct sl_xsk *x)
 
 uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint32_t idx;
+	uint32_t idx, descs = 0;
+	uint16_t i;
 	complete_tx(x);
-	if (n > x->n_tx_free)
-		n = (uint16_t)x->n_tx_free;
-	n = (uint16_t)xsk_ring_prod__reserve(&x->tx, n, &idx);
-	for (uint16_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint32_t addr = x->tx_free[--x->n_tx_free];
 		uint32_t len = rte_pktmbuf_pkt_len(m);
-		if (unlikely(len > FRAME_SIZE))
+		uint32_t k = len > FRAME_SIZE ? (len + FRAME_SIZE - 1) / FRAME_SIZE : 1;
+		if (unlikely(k > 1 && (!x->sg || k > SL_XSK_MAX_FRAGS))) {
+			k = 1; /* callers keep frames within the MTU: never here */
 			len = FRAME_SIZE;
-		void *dst = xsk_umem__get_data(x->area, addr);
-		/* rte_pktmbuf_read copies only when the data is not contiguous. */
-		const void *src = rte_pktmbuf_read(m, 0, len, dst);
-		if (src != dst)
-			rte_memcpy(dst, src, len);
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
-		d->addr = addr;
-		d->len = len;
+		}
+		if (k > x->n_tx_free || xsk_ring_prod__reserve(&x->tx, k, &idx) != k)
+			break;
+		for (uint32_t j = 0, off = 0; j < k; j++) {
+			uint32_t addr = x->tx_free[--x->n_tx_free];
+			uint32_t c = len - off < FRAME_SIZE ? len - off : FRAME_SIZE;
+			void *dst = xsk_umem__get_data(x->area, addr);
+			/* rte_pktmbuf_read copies only when the data is not contiguous. */
+			const void *src = rte_pktmbuf_read(m, off, c, dst);
+			if (src != dst)
+				rte_memcpy(dst, src, c);
+			struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + j);
+			d->addr = addr;
+			d->len = c;
+			d->options = j + 1 < k ? XDP_PKT_CONTD : 0;
+			off += c;
+		}
+		descs += k;
 	}
-	if (n) {
-		xsk_ring_prod__submit(&x->tx, n);
+	if (i) {
+		xsk_ring_prod__submit(&x->tx, descs);
 		kick_tx(x, RING_SIZE / 32);
-		rte_pktmbuf_free_bulk(pkts, n);
+		rte_pktmbuf_free_bulk(pkts, i);
 	}
-	return n;
+	return i;
 }
 
 void sl_xsk_mac(const struct sl_xsk *x, struct rte_ether_addr *ret_mac)

@@ -98,6 +98,8 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 	build/perf/sluice-graph-bench --no-huge -m 1024 --no-pci --file-prefix sl-gbnew \
 	--log-level=lib.eal:error --lcores 0@0,1@1 -- --dir encap --services --new-flows \
 	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
+stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
+	env SL_BUILD=build bash tests/integration/large_frames.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

@@ -59,9 +59,13 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	if (s->vhost && sl_port_vhost_closing())
 		sl_dp_drain();
 	for (int attempt = 0;; attempt++) {
-		const char *why = "";
+		const char *why = "", *note = NULL;
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
-				  : sl_xsk_open(s->ifname, &port->xsk, &why);
+				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer, &port->xsk,
+						&why, &note);
+		if (note) /* once per pod: a kernel that lacks it lacks it for every pod */
+			fprintf(stderr, "sluiced: pod port %s: AF_XDP multi-buffer off: %s\n",
+				s->ifname, note);
 		if (rc >= 0)
 			return 0;
 		if (attempt == 0 && sl_dp.deferred_pending) {
@@ -98,6 +102,7 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	else
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
+	port->whole_chains = port->xsk != NULL;
 	port->owner = sl_port_least_loaded_worker();
 	port->pod_ip = s->ip.v4; /* anti-spoofing: the only source the pod may use */
 	memcpy(&port->pod_mac, s->mac, 6);
@@ -266,7 +271,8 @@ int sl_net_init(const struct sl_config *c, char *err, size_t errlen)
 	int nh_pod_cidr = add_nh(&(struct sl_nh){ .type = SL_NH_UNREACH_HOST }, err, errlen);
 	int nh_gateway = add_nh(&(struct sl_nh){ .type = SL_NH_LOCAL }, err, errlen);
 	int nh_node = add_nh(&(struct sl_nh){ .type = c->host_enabled ? SL_NH_HOST : SL_NH_LOCAL,
-					      .port = SL_PORT_HOST_ID, .mtu = c->pod_mtu },
+					      .port = SL_PORT_HOST_ID,
+					      .mtu = RTE_MIN(c->pod_mtu, SL_POD_MTU_MAX) },
 			     err, errlen);
 	if (nh_pod_cidr < 0 || nh_gateway < 0 || nh_node < 0)
 		return -ENOSPC;

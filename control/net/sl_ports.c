@@ -216,13 +216,13 @@ static int open_host(const struct sl_config *c, char *err, size_t errlen)
 		return ERR("out of memory"), -ENOMEM;
 	}
 	p->eth_port = eth;
-	p->mtu = c->pod_mtu;
+	p->mtu = RTE_MIN(c->pod_mtu, SL_POD_MTU_MAX); /* the tap takes single mbufs */
 	p->owner = 0;
 	rte_eth_macaddr_get(eth, &p->mac);
 	atomic_store(&sl_dp.ports[SL_PORT_HOST_ID], p);
 	const char *ifn = c->host_ifname;
 	disable_ipv6(ifn);
-	if ((rc = sl_nl_link_up(ifn, c->pod_mtu)) < 0 ||
+	if ((rc = sl_nl_link_up(ifn, p->mtu)) < 0 ||
 	    (rc = sl_nl_addr_add(ifn, c->node_ip.v4, 32)) < 0 ||
 	    (rc = sl_nl_route_add(ifn, c->cluster_cidr.addr.v4, c->cluster_cidr.len)) < 0 ||
 	    (c->service_cidr.len &&

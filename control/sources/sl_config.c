@@ -421,7 +421,8 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 {
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
-					     "services", "endpointslices", NULL };
+					     "services", "endpointslices", "af_xdp", NULL };
+	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
 						  "pod_mtu", NULL };
@@ -472,7 +473,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	memcpy(c->gateway_mac, (uint8_t[]){ 0x02, 0x5c, 0x00, 0x00, 0x00, 0x01 }, 6);
 	TRY(get_mac(o, "node", "gateway_mac", false, c->gateway_mac, err, n));
 	u = 0;
-	TRY(get_uint(o, "node", "pod_mtu", 576, 9000, &u, err, n));
+	TRY(get_uint(o, "node", "pod_mtu", 576, SL_POD_MTU_MAX_MB, &u, err, n));
 	c->pod_mtu = (uint16_t)u;
 
 	o = cJSON_GetObjectItemCaseSensitive(root, "uplink");
@@ -487,16 +488,25 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	u = 0;
 	TRY(get_uint(o, "uplink", "rx_queues", 0, 16, &u, err, n));
 	c->uplink_rx_queues = (uint16_t)u;
+	/* AF_XDP multi-buffer (issue 13): on by default; pods may then have a pod MTU above one
+	 * mbuf and above the tunnel's (cross-node packets get "fragmentation needed": path MTU
+	 * discovery). */
+	c->xsk_multi_buffer = true;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "af_xdp"))) {
+		TRY(check_fields(o, "af_xdp", af_xdp_known, err, n));
+		TRY(get_bool(o, "af_xdp", "multi_buffer", &c->xsk_multi_buffer, err, n));
+	}
 	if (c->pod_mtu == 0)
 		c->pod_mtu = (uint16_t)(c->uplink_mtu - 50); /* RFC 7348 overhead */
 	if (c->pod_mtu > SL_POD_MTU_MAX && !cJSON_GetObjectItemCaseSensitive(
 						   cJSON_GetObjectItemCaseSensitive(root, "node"), "pod_mtu"))
 		c->pod_mtu = SL_POD_MTU_MAX;
-	else if (c->pod_mtu > SL_POD_MTU_MAX)
-		return fail(err, n, "node.pod_mtu", "at most %d (jumbo frames are not supported yet)",
+	else if (c->pod_mtu > SL_POD_MTU_MAX && !c->xsk_multi_buffer)
+		return fail(err, n, "node.pod_mtu", "at most %d without af_xdp.multi_buffer",
 			    SL_POD_MTU_MAX);
-	else if (c->pod_mtu > c->uplink_mtu - 50)
-		return fail(err, n, "node.pod_mtu", "must be at most uplink.mtu - 50 (%u)",
+	else if (c->pod_mtu > c->uplink_mtu - 50 && !c->xsk_multi_buffer)
+		return fail(err, n, "node.pod_mtu",
+			    "must be at most uplink.mtu - 50 (%u) without af_xdp.multi_buffer",
 			    c->uplink_mtu - 50);
 
 	c->host_enabled = true;

@@ -16,6 +16,9 @@
  * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
  * Jumbo pods need multi-buffer AF_XDP and multi-segment mbufs: not done yet. */
 #define SL_POD_MTU_MAX 1778
+/* With AF_XDP multi-buffer (af_xdp.multi_buffer): an IPv4 packet of 64 KiB less 535 bytes,
+ * within SL_XSK_MAX_FRAGS UMEM frames (drivers/sl_xsk.h). */
+#define SL_POD_MTU_MAX_MB 65000
 #define SL_CONFIG_MAX_PODS 1000
 #define SL_CONFIG_MAX_NODES 1000
 #define SL_CONFIG_MAX_ROUTES 1000
@@ -40,6 +43,7 @@ struct sl_config {
 	uint32_t vni;
 	uint16_t vxlan_port;
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
+	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	unsigned workers;              /* 0 = every EAL worker lcore */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;

@@ -72,6 +72,9 @@ struct sl_port {
 	 * arp-input) compares against these two fields. 0 / zero MAC: nothing is accepted. */
 	uint32_t pod_ip;              /* network order */
 	struct rte_ether_addr pod_mac;
+	/* AF_XDP pod ports: a chain received here is one whole frame (multi-buffer, full
+	 * checksums), forwarded as it is (SL_F_XSK_CHAIN; issue 13). Set before publishing. */
+	bool whole_chains;
 	/* Mutable, one slot per worker. */
 	struct sl_port_stats stats[SL_MAX_WORKERS];
 };

@@ -53,7 +53,9 @@
 	_(LB_SOURCE_RANGE, "lb-source-range")                                     \
 	_(LB_BACKEND_GONE, "lb-backend-gone")                                     \
 	_(PORT_GONE, "port-gone")                                                 \
-	_(TX_FULL, "tx-full")
+	_(TX_FULL, "tx-full")                                                     \
+	_(XSK_TOO_MANY_FRAGS, "xsk-too-many-frags")                               \
+	_(XSK_BAD_LENGTH, "xsk-bad-length")
 
 enum sl_drop_reason {
 #define _(sym, str) SL_DROP_##sym,

@@ -15,6 +15,7 @@ enum sl_mbuf_flag {
 	SL_F_TRACED = 1 << 0,    /* record this packet's path (sluicectl trace) */
 	SL_F_DECAPPED = 1 << 1,  /* came out of a VXLAN tunnel */
 	SL_F_LOCAL_ORIGIN = 1 << 2, /* built by sluiced (ICMP error/reply): no TTL decrement */
+	SL_F_XSK_CHAIN = 1 << 3, /* from an AF_XDP pod port: a chain is a whole frame (sl_xsk.h) */
 };
 
 /* ip4-lookup -> eth-output, vxlan-encap: the route chosen. */

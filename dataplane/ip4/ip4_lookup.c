@@ -21,6 +21,7 @@
 	NEXT(VXLAN_ENCAP, "vxlan-encap") \
 	NEXT(LOCAL, "ip4-local")         \
 	NEXT(ICMP_ERROR, "icmp-error")   \
+	NEXT(SEGMENT, "ip4-segment")     \
 	DROP(VXLAN_INNER_NOT_LOCAL)      \
 	DROP(IP4_NEEDS_FRAGMENT)
 SL_NODE_EDGES(IP4_LOOKUP_EDGES)
@@ -58,6 +59,11 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 		sl_ip4_ttl_dec(ip);
 	}
 	if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu)) {
+		/* A large TCP packet from an AF_XDP pod (multi-buffer, pod MTU above the next
+		 * hop's): cut once, here (offload/ip4_segment.c). */
+		if (ip->next_proto_id == IPPROTO_TCP && (pv->flags & SL_F_XSK_CHAIN) &&
+		    nh->type != SL_NH_POD)
+			return EDGE_SEGMENT;
 		if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
 			return icmp_error(m, SL_ICMP_DEST_UNREACH, SL_ICMP_UNREACH_NEEDFRAG, nh->mtu);
 		return EDGE_DROP_IP4_NEEDS_FRAGMENT; /* sluiced does not fragment */

@@ -58,7 +58,11 @@ static inline bool ip4_lb_key(struct rte_mbuf *m, struct sl_ct_key *k)
 			 : proto == IPPROTO_UDP ? sizeof(struct rte_udp_hdr)
 						: sizeof(struct rte_sctp_hdr);
 	unsigned tlen = rte_be_to_cpu_16(ip->total_length);
-	if (tlen < hlen + l4min || rte_pktmbuf_data_len(m) < tlen)
+	/* TCP/UDP translation updates checksums incrementally: only the headers need to be in
+	 * the first segment (a multi-buffer frame from an AF_XDP pod is a chain); SCTP's CRC
+	 * reads the whole packet. */
+	if (tlen < hlen + l4min ||
+	    rte_pktmbuf_data_len(m) < (proto == IPPROTO_SCTP ? tlen : hlen + l4min))
 		return false;
 	const uint16_t *ports = (const uint16_t *)((const uint8_t *)ip + hlen);
 	*k = (struct sl_ct_key){ .src = ip->src_addr, .dst = ip->dst_addr, .sport = ports[0],

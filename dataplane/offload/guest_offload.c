@@ -33,6 +33,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_node.h"
+#include "tcp_seg.h"
 
 #define SEG_BULK 64     /* segments allocated at a time */
 #define MIN_MSS 536     /* RFC 879: the IPv4 default MSS (see the file comment) */
@@ -48,46 +49,14 @@
 	DROP(NO_MBUF)
 SL_NODE_EDGES(GUEST_OFFLOAD_EDGES)
 
-/* Offsets of the headers of an Ethernet/IPv4/TCP-or-UDP frame, all in its first segment. */
-struct l4_frame {
-	struct rte_ipv4_hdr *ip;
-	void *l4;
-	uint16_t l3_off, l4_off, hdr_len; /* hdr_len: through the end of the L4 header */
-};
-
-/* Find the headers of m, checking every length against the first segment. Returns 0 or -1. */
+/* Find the headers of Ethernet frame m (see tcp_seg.h). Returns 0 or -1. */
 static int parse(struct rte_mbuf *m, struct l4_frame *f)
 {
-	uint16_t dlen = rte_pktmbuf_data_len(m);
-	if (dlen < sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr))
+	if (rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr) ||
+	    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type !=
+		    RTE_BE16(RTE_ETHER_TYPE_IPV4))
 		return -1;
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
-		return -1;
-	f->l3_off = sizeof(*eth);
-	f->ip = (struct rte_ipv4_hdr *)(eth + 1);
-	unsigned ihl = rte_ipv4_hdr_len(f->ip);
-	if ((f->ip->version_ihl >> 4) != 4 || ihl < sizeof(*f->ip) ||
-	    (f->ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
-		return -1;
-	f->l4_off = (uint16_t)(f->l3_off + ihl);
-	unsigned l4_len;
-	if (f->ip->next_proto_id == IPPROTO_TCP) {
-		if (dlen < f->l4_off + sizeof(struct rte_tcp_hdr))
-			return -1;
-		l4_len = ((struct rte_tcp_hdr *)((uint8_t *)eth + f->l4_off))->data_off >> 4 << 2;
-		if (l4_len < sizeof(struct rte_tcp_hdr))
-			return -1;
-	} else if (f->ip->next_proto_id == IPPROTO_UDP) {
-		l4_len = sizeof(struct rte_udp_hdr);
-	} else {
-		return -1;
-	}
-	if (dlen < f->l4_off + l4_len)
-		return -1;
-	f->l4 = (uint8_t *)eth + f->l4_off;
-	f->hdr_len = (uint16_t)(f->l4_off + l4_len);
-	return 0;
+	return sl_l4_parse(m, sizeof(struct rte_ether_hdr), f);
 }
 
 /* Complete the partial L4 checksum of single-segment m. Returns 0 or -1. */
@@ -111,36 +80,6 @@ static int complete_checksum(struct rte_mbuf *m)
 	}
 	m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	return 0;
-}
-
-/* Build segment i (payload [off, off + len) of m) into seg. */
-static void build_segment(struct rte_mbuf *seg, struct rte_mbuf *m, const struct l4_frame *f,
-			  unsigned i, uint32_t off, uint16_t len, bool last)
-{
-	uint8_t *d = (uint8_t *)rte_pktmbuf_append(seg, (uint16_t)(f->hdr_len + len));
-	rte_memcpy(d, rte_pktmbuf_mtod(m, void *), f->hdr_len);
-	const void *src = rte_pktmbuf_read(m, f->hdr_len + off, len, d + f->hdr_len);
-	if (src != d + f->hdr_len)
-		rte_memcpy(d + f->hdr_len, src, len);
-
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + f->l3_off);
-	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(d + f->l4_off);
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(f->hdr_len - f->l3_off + len));
-	ip->packet_id = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(f->ip->packet_id) + i));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	tcp->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + off);
-	if (!last)
-		tcp->tcp_flags &= (uint8_t)~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
-	if (i > 0)
-		tcp->tcp_flags &= (uint8_t)~RTE_TCP_CWR_FLAG;
-	tcp->cksum = 0;
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-
-	struct sl_mbuf_priv *pv = sl_priv(seg), *opv = sl_priv(m);
-	pv->in_port = opv->in_port;
-	pv->flags = opv->flags;
-	pv->trace_id = opv->trace_id;
 }
 
 /* Segments made in one call: by the port whose frames are being cut (a run of frames from
@@ -185,7 +124,7 @@ static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct r
 			unsigned i = first + j;
 			uint32_t off = i * mss;
 			uint16_t len = (uint16_t)RTE_MIN((uint32_t)mss, payload - off);
-			build_segment(segs[j], m, &f, i, off, len, i == nseg - 1);
+			sl_tcp_build_segment(segs[j], m, &f, i, off, len, i == nseg - 1);
 		}
 		rte_node_enqueue(graph, node, EDGE_ETH_INPUT, (void **)segs, (uint16_t)k);
 	}

@@ -19,10 +19,14 @@
 	NEXT(GUEST_OFFLOAD, "guest-offload")
 SL_NODE_EDGES(PORT_RX_EDGES)
 
-/* Whether m needs guest-offload before eth-input (see offload/guest_offload.c). */
+/* Whether m needs guest-offload before eth-input (see offload/guest_offload.c). A chain
+ * from an AF_XDP pod port is a whole multi-buffer frame within the pod MTU (full checksums,
+ * no TSO): it goes on as it is, headers in its first segment, and leaves whole or is refused
+ * by ip4-lookup's MTU check (see sl_xsk.h). */
 static inline bool needs_offload(const struct rte_mbuf *m)
 {
-	return m->nb_segs > 1 || (m->ol_flags & RTE_MBUF_F_RX_LRO) ||
+	return (m->nb_segs > 1 && !(sl_priv((struct rte_mbuf *)(uintptr_t)m)->flags & SL_F_XSK_CHAIN)) ||
+	       (m->ol_flags & RTE_MBUF_F_RX_LRO) ||
 	       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE;
 }
 
@@ -117,9 +121,15 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			continue;
 		if (p->tx_ring && p->owner == w->id)
 			drain_tx_ring(w, p);
+		uint8_t flags = p->whole_chains ? SL_F_XSK_CHAIN : 0;
 		if (p->xsk) {
+			struct sl_xsk_rx_drops d = { 0 };
 			sl_xsk_tx_flush(p->xsk);
-			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST);
+			n = sl_xsk_rx_burst(p->xsk, sl_dp.pool, pkts, RX_BURST, &d);
+			if (unlikely(d.too_many_frags | d.bad_length)) {
+				w->drops[SL_DROP_XSK_TOO_MANY_FRAGS] += d.too_many_frags;
+				w->drops[SL_DROP_XSK_BAD_LENGTH] += d.bad_length;
+			}
 		} else if (p->vhost) {
 			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,
 					      pkts, RX_BURST);
@@ -131,7 +141,7 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		for (uint16_t j = 0; j < n; j++) {
 			struct sl_mbuf_priv *pv = sl_priv(pkts[j]);
 			pv->in_port = p->id;
-			pv->flags = 0;
+			pv->flags = flags;
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
 			offload |= needs_offload(pkts[j]);
 		}

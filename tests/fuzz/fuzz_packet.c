@@ -3,12 +3,15 @@
  * ICMP, VXLAN decap/encap) and whatever it sends is freed. Byte 1 = 0xff wraps the frame as
  * VXLAN from the known remote VTEP so the inner path is reached too; 0xfe marks the L4
  * checksum partial and 0xfd makes a TSO frame (MSS from byte 0, split in two segments), as
- * a virtio guest can, so guest-offload is reached. The harness's Services (th_lb_setup) are
- * installed so ip4-lb, conntrack and NAT are reached (seeds: svc_*.bin), with 10.96.0.12:80
- * given client affinity and a source range (10.244.1.0/24) so lb_affinity and the range
- * check are too; byte 0's high bit marks the flows of 10.96.0.10:80's backend gone before
- * the frame runs, so tcp-reset and the gone paths are reached (svc_gone_ack.bin);
- * conntrack is emptied whenever half full so new flows keep being created. Each input must give back
+ * a virtio guest can, so guest-offload is reached. Pod B's port takes chains whole, as an
+ * AF_XDP multi-buffer pod port does (issue 13), and 0xfc splits the frame into a chain with
+ * no offload flags, so whole chains reach the graph and ip4-segment (TCP above an MTU).
+ * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are
+ * reached (seeds: svc_*.bin), with 10.96.0.12:80 given client affinity and a source range
+ * (10.244.1.0/24) so lb_affinity and the range check are too; byte 0's high bit marks the
+ * flows of 10.96.0.10:80's backend gone before the frame runs, so tcp-reset and the gone
+ * paths are reached (svc_gone_ack.bin); conntrack is emptied whenever half full so new flows
+ * keep being created. Each input must give back
  * every mbuf it took: the pool's free count (per-lcore caches included) is compared before
  * and after, and a difference aborts (a leak, or an mbuf freed twice). */
 #include <stddef.h>
@@ -27,6 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	if (th_setup(NULL) < 0 || th_lb_setup() < 0)
 		return -1;
+	sl_port_get(TH_POD_B)->whole_chains = true;
 	struct sl_lb_frontend fe = { pb_addr("10.96.0.12"), rte_cpu_to_be_16(80), IPPROTO_TCP, 0 };
 	struct sl_lb_backend b[2] = {
 		{ .ip = pb_addr("10.244.1.3"), .port = rte_cpu_to_be_16(8080) },
@@ -70,9 +74,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (data[1] == 0xfe)
 		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
-	if (data[1] == 0xfd) {
-		m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
-		m->tso_segsz = (uint16_t)(64 + data[0] * 16);
+	if (data[1] == 0xfd || data[1] == 0xfc) {
+		if (data[1] == 0xfd) {
+			m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+			m->tso_segsz = (uint16_t)(64 + data[0] * 16);
+		} else {
+			port = TH_POD_B;
+		}
 		uint16_t head = 80; /* the rest moves to a second segment */
 		struct rte_mbuf *tail = rte_pktmbuf_alloc(sl_dp.pool);
 		if (tail && rte_pktmbuf_data_len(m) > head) {

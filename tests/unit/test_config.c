@@ -43,6 +43,23 @@ static void test_good_config(void **s)
 	sl_config_free(&c);
 }
 
+/* issue 13: with AF_XDP multi-buffer (the default) a pod MTU up to 65,000, above the
+ * tunnel's; af_xdp.multi_buffer false turns the large-frame path off. */
+static void test_large_pod_mtu(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *from = "\"cluster_cidr\":\"10.244.0.0/16\"}";
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good,
+		 "\"cluster_cidr\":\"10.244.0.0/16\",\"pod_mtu\":65000}", at + strlen(from));
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.pod_mtu, 65000);
+	assert_true(c.xsk_multi_buffer);
+	sl_config_free(&c);
+}
+
 static void test_default_config(void **s)
 {
 	struct sl_config c;
@@ -74,6 +91,14 @@ static void test_bad_configs(void **s)
 	expect_bad("10.244.1.0/24", "10.244.1.0/33", "node.pod_cidr");
 	expect_bad("10.244.0.0/16", "10.245.0.0/16", "node.cluster_cidr: must contain");
 	expect_bad("\"mtu\":9000", "\"mtu\":99999", "uplink.mtu: must be between");
+	/* issue 13: a pod MTU above one mbuf or the tunnel's needs AF_XDP multi-buffer */
+	expect_bad("\"cluster_cidr\":\"10.244.0.0/16\"}",
+		   "\"cluster_cidr\":\"10.244.0.0/16\",\"pod_mtu\":9000},\"af_xdp\":{\"multi_buffer\":false}",
+		   "node.pod_mtu: at most 1778 without af_xdp.multi_buffer");
+	expect_bad("\"cluster_cidr\":\"10.244.0.0/16\"}",
+		   "\"cluster_cidr\":\"10.244.0.0/16\",\"pod_mtu\":65001}", "node.pod_mtu: must be between");
+	expect_bad("\"vxlan\":{", "\"af_xdp\":{\"multi\":true},\"vxlan\":{",
+		   "af_xdp: unknown field 'multi'");
 	expect_bad("\"mtu\":9000", "\"mtu\":\"big\"", "uplink.mtu: must be an integer");
 	expect_bad("\"vni\":42", "\"vni\":16777216", "vxlan.vni: must be between");
 	expect_bad("\"vni\":42", "\"vnid\":42", "vxlan: unknown field 'vnid'");
@@ -208,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_command_table),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -231,6 +231,59 @@ static void test_tso_to_remote_node(void **s)
 	rte_pktmbuf_free_bulk(out, n);
 }
 
+/* A whole TCP frame as an AF_XDP multi-buffer pod sends it (issue 13): full checksums, no
+ * offload flags, in a chain of piece-byte mbufs. */
+static struct rte_mbuf *whole_frame(const char *dst, uint16_t payload, uint16_t piece)
+{
+	struct rte_mbuf *m = tso_frame(dst, payload, 1000, RTE_TCP_ACK_FLAG, 16384);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, void *, L4);
+	tcp->cksum = 0;
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	m->ol_flags = 0;
+	m->tso_segsz = 0;
+	return rechain(m, piece);
+}
+
+/* Issue 13: a pod port that receives whole chains (AF_XDP multi-buffer). A chain within the
+ * MTU goes to a pod on this node whole; a TCP packet above the tunnel MTU is cut once, after
+ * the lookup, by ip4-segment to the VXLAN MTU (1450: MSS 1410), each segment a valid TCP
+ * segment carrying its part of the payload. */
+static void test_xsk_whole_chains(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = true;
+	th_reset();
+	struct rte_mbuf *m = whole_frame("10.244.1.3", 1400, 700);
+	assert_int_equal(m->nb_segs, 3);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), HDRS + 1400);
+	rte_pktmbuf_free_bulk(out, n);
+
+	th_reset();
+	m = whole_frame("10.244.2.7", 3000, 1000);
+	n = th_run(TH_POD_A, m, TH_UPLINK, out, 16);
+	assert_int_equal(n, 3); /* 1410 + 1410 + 180 */
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t len = i < 2 ? 1410 : 180;
+		assert_int_equal(rte_pktmbuf_pkt_len(out[i]), 50 + HDRS + len);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out[i], void *, 50 + L3);
+		struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(out[i], void *, 50 + L4);
+		assert_int_equal(ntohs(ip->total_length), HDRS - L3 + len);
+		assert_int_equal(ip->time_to_live, 63);
+		assert_true(pb_ip4_cksum_ok(ip));
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, tcp), 0);
+		assert_int_equal(ntohl(tcp->sent_seq), 1000 + i * 1410);
+		const uint8_t *pl = rte_pktmbuf_mtod_offset(out[i], uint8_t *, 50 + HDRS);
+		for (unsigned k = 0; k < len; k++)
+			if (pl[k] != (uint8_t)(i * 1410 + k))
+				fail_msg("segment %u byte %u: %u", i, k, pl[k]);
+	}
+	rte_pktmbuf_free_bulk(out, n);
+	pa->whole_chains = false;
+}
+
 /* A partial checksum (pseudo-header sum only) is completed, for UDP and for TCP. */
 static void test_partial_checksum(void **s)
 {
@@ -304,6 +357,7 @@ int main(void)
 		TH_TEST(test_tso_walk_budget),
 		TH_TEST(test_tso_pool_reserve),
 		TH_TEST(test_tso_to_remote_node),
+		TH_TEST(test_xsk_whole_chains),
 		TH_TEST(test_partial_checksum),
 		TH_TEST(test_offload_drops),
 	};
