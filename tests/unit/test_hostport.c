@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -127,6 +128,20 @@ static void test_hostport_frontend(void **st)
 				     "\"protocol\":\"tcp\"}]"));
 	free(text);
 	cJSON_Delete(doc);
+	/* ...and a restart restores them from it. */
+	char state[] = "/tmp/sl-test-hostport.XXXXXX";
+	int fd = mkstemp(state);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sl_persist_save(state, model), 0);
+	assert_int_equal(sl_model_pod_del(model, "default", "a", err, sizeof(err)), 0);
+	assert_null(node_fe(18080));
+	assert_true(sl_persist_load(state, model, err, sizeof(err)) >= 1);
+	unlink(state);
+	assert_non_null(sl_model_pod_find(model, "default", "a"));
+	s = node_fe(18080);
+	assert_non_null(s);
+	assert_int_equal(s->backends[0].ip, pb_addr("10.244.1.5"));
 
 	/* Gone with the pod. */
 	assert_int_equal(sl_model_pod_del(model, "default", "a", err, sizeof(err)), 0);
