@@ -231,7 +231,7 @@ void sl_model_counts(const struct sl_model *m, struct sl_model_counts *ret)
 		     sl_index_bytes(&m->node_by_ip) + sl_index_bytes(&m->route_by_prefix);
 	size_t svc_bytes;
 	sl_svc_store_counts(m->svcs, &ret->services, &ret->slices, &svc_bytes);
-	ret->bytes += svc_bytes;
+	ret->bytes += svc_bytes + (m->hp_used ? HP_TABLE_SIZE : 0);
 }
 
 /* Who already routes exactly this prefix: a description in who, or false. */
