@@ -202,6 +202,17 @@ int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl
 	} else {
 		cJSON_AddStringToObject(p, "ifname", pod->ifname);
 	}
+	cJSON *hps = pod->n_port_maps ? cJSON_AddArrayToObject(p, "host_ports") : NULL;
+	for (unsigned i = 0; hps && i < pod->n_port_maps; i++) {
+		const struct sl_cni_port_map *m = &pod->port_maps[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "host_port", m->host_port);
+		cJSON_AddNumberToObject(e, "container_port", m->container_port);
+		cJSON_AddStringToObject(e, "protocol", m->protocol);
+		if (m->host_ip)
+			cJSON_AddStringToObject(e, "host_ip", sl_cni_fmt_ip(m->host_ip, b));
+		cJSON_AddItemToArray(hps, e);
+	}
 	int rc = call_simple(path, req, &res, err);
 	cJSON_Delete(res);
 	return rc;

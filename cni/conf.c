@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 
@@ -390,10 +391,73 @@ static int parse_vhost(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_e
 	return parse_owner(root, c, err);
 }
 
+/* runtimeConfig.portMappings (with the portMappings capability only): at most
+ * SL_CNI_MAX_PORT_MAPS {hostPort, containerPort, protocol (default "tcp"), hostIP (IPv4,
+ * "" or absent: any)}. */
+static int parse_port_maps(const cJSON *rc_, struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(rc_, "portMappings"), *e;
+	if (!a || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings: must be an "
+				   "array");
+	if (cJSON_GetArraySize(a) > SL_CNI_MAX_PORT_MAPS)
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings: more than %d "
+				   "entries", SL_CNI_MAX_PORT_MAPS);
+	unsigned i = 0;
+	cJSON_ArrayForEach(e, a)
+	{
+		struct sl_cni_port_map *m = &c->port_maps[i];
+		static const char *const ports[] = { "hostPort", "containerPort" };
+		if (!cJSON_IsObject(e))
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings[%u]: must "
+					   "be an object", i);
+		for (unsigned k = 0; k < 2; k++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, ports[k]);
+			if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 65535) ||
+			    v->valuedouble != (double)(int)v->valuedouble)
+				return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings[%u]."
+						   "%s: must be an integer from 1 to 65535", i,
+						   ports[k]);
+			*(k ? &m->container_port : &m->host_port) = (uint16_t)v->valuedouble;
+		}
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "protocol");
+		snprintf(m->protocol, sizeof(m->protocol), "tcp");
+		if (p && !cJSON_IsNull(p) && !(cJSON_IsString(p) && !p->valuestring[0])) {
+			if (!cJSON_IsString(p) || (strcasecmp(p->valuestring, "tcp") &&
+						   strcasecmp(p->valuestring, "udp") &&
+						   strcasecmp(p->valuestring, "sctp")))
+				return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings[%u]."
+						   "protocol: must be \"tcp\", \"udp\" or \"sctp\"",
+						   i);
+			for (unsigned k = 0; k < 4 && p->valuestring[k]; k++)
+				m->protocol[k] = (char)tolower((unsigned char)p->valuestring[k]);
+			m->protocol[strlen(p->valuestring)] = '\0';
+		}
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "hostIP");
+		if (h && !cJSON_IsNull(h) && !(cJSON_IsString(h) && !h->valuestring[0]) &&
+		    (!cJSON_IsString(h) || sl_cni_parse_ip(h->valuestring, &m->host_ip) < 0))
+			return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings[%u].hostIP: "
+					   "must be an IPv4 address (\"\" or \"0.0.0.0\": the node's)",
+					   i);
+		for (unsigned k = 0; k < i; k++)
+			if (c->port_maps[k].host_port == m->host_port &&
+			    !strcmp(c->port_maps[k].protocol, m->protocol))
+				return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.portMappings[%u]."
+						   "hostPort: %u/%s repeats portMappings[%u]", i,
+						   m->host_port, m->protocol, k);
+		i++;
+	}
+	c->n_port_maps = i;
+	return 0;
+}
+
 /* runtimeConfig (SPEC.md "Section 3", CONVENTIONS.md): interface, mac,
- * CNIDeviceInfoFile (NPWG device-info spec 5.1); other keys (portMappings, deviceID, ...)
- * are ignored. */
-static int parse_runtime(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
+ * CNIDeviceInfoFile (NPWG device-info spec 5.1), portMappings (ADD, with the capability);
+ * other keys (deviceID, ...) are ignored. */
+static int parse_runtime(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_conf *c,
+			 struct sl_cni_err *err)
 {
 	const cJSON *rc_ = cJSON_GetObjectItemCaseSensitive(root, "runtimeConfig");
 	char mac[32] = "";
@@ -415,6 +479,22 @@ static int parse_runtime(const cJSON *root, struct sl_cni_conf *c, struct sl_cni
 		    err) < 0 || (c->devinfo_file[0] && c->devinfo_file[0] != '/'))
 		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.CNIDeviceInfoFile: must be "
 				   "an absolute path");
+	return c->cap_port_mappings && cmd == SL_CNI_ADD ? parse_port_maps(rc_, c, err) : 0;
+}
+
+/* "capabilities": {"portMappings": bool}; other capabilities are ignored. */
+static int parse_caps(const cJSON *root, struct sl_cni_conf *c, struct sl_cni_err *err)
+{
+	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(root, "capabilities");
+	if (!caps || cJSON_IsNull(caps))
+		return 0;
+	if (!cJSON_IsObject(caps))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "capabilities: must be an object");
+	const cJSON *pm = cJSON_GetObjectItemCaseSensitive(caps, "portMappings");
+	if (pm && !cJSON_IsBool(pm))
+		return sl_cni_fail(err, SL_CNI_E_CONFIG, "capabilities.portMappings: must be true "
+				   "or false");
+	c->cap_port_mappings = cJSON_IsTrue(pm);
 	return 0;
 }
 
@@ -468,7 +548,8 @@ static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_co
 
 	c->iface = SL_CNI_IFACE_VETH;
 	if ((rc = parse_iface(root, "interface", "interface", &c->iface, err)) < 0 ||
-	    (rc = parse_vhost(root, c, err)) < 0 || (rc = parse_runtime(root, c, err)) < 0)
+	    (rc = parse_vhost(root, c, err)) < 0 || (rc = parse_caps(root, c, err)) < 0 ||
+	    (rc = parse_runtime(root, cmd, c, err)) < 0)
 		return rc;
 
 	const cJSON *ipam = cJSON_GetObjectItemCaseSensitive(root, "ipam");

@@ -47,6 +47,15 @@ struct sl_cni_env {
 	char k8s_uid[SL_CNI_UID_MAX];          /* CNI_ARGS K8S_POD_UID: [A-Za-z0-9-] */
 };
 
+#define SL_CNI_MAX_PORT_MAPS 32 /* runtimeConfig.portMappings entries (sluiced's limit) */
+
+/* One runtimeConfig.portMappings entry (CONVENTIONS.md "Port mappings"). */
+struct sl_cni_port_map {
+	uint16_t host_port, container_port; /* 1-65535 */
+	char protocol[8];                   /* "tcp", "udp" or "sctp" (lower case) */
+	uint32_t host_ip;                   /* network order; 0: "" or "0.0.0.0" (any) */
+};
+
 /* The plugin configuration (SPEC.md "Section 1", as derived for one plugin). */
 struct sl_cni_conf {
 	char version[16];                /* cniVersion; one of sl_cni_versions */
@@ -64,6 +73,12 @@ struct sl_cni_conf {
 	bool mac_pinned;                 /* mac came from runtimeConfig.mac */
 	uint8_t mac[6];
 	char devinfo_file[PATH_MAX];     /* runtimeConfig.CNIDeviceInfoFile, or empty */
+	/* "capabilities": {"portMappings": true}: sluiced DNATs the host ports itself (ADD
+	 * reads runtimeConfig.portMappings; without the capability they are ignored, so the
+	 * portmap plugin can be chained instead). */
+	bool cap_port_mappings;
+	unsigned n_port_maps;
+	struct sl_cni_port_map port_maps[SL_CNI_MAX_PORT_MAPS];
 	/* The pod's user, who gets the attachment directory: "socketUid"/"socketGid" of
 	 * args.cni (Multus cni-args, per pod) or of the config (per network). */
 	bool has_uid, has_gid;

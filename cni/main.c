@@ -280,6 +280,8 @@ static int cmd_add_vhost(struct run *r, struct sl_cni_err *err)
 	snprintf(sp.socket, sizeof(sp.socket), "%s", r->vh.socket);
 	sp.ip = ip.ip;
 	memcpy(sp.mac, r->vh.mac, 6);
+	sp.n_port_maps = r->conf.n_port_maps;
+	sp.port_maps = r->conf.port_maps;
 	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0) {
 		if (rc != -EREMOTEIO)
 			sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
@@ -352,6 +354,8 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	snprintf(sp.ifname, sizeof(sp.ifname), "%s", r->host_ifname);
 	sp.ip = ip.ip;
 	memcpy(sp.mac, a.pod_mac, 6);
+	sp.n_port_maps = r->conf.n_port_maps;
+	sp.port_maps = r->conf.port_maps;
 	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0) {
 		/* Timed out or cut off: sluiced may still have added it; refused: it did not. */
 		if (rc != -EREMOTEIO)

@@ -23,6 +23,7 @@
 #include "model/sl_model.h"
 #include "lb/sl_healthcheck.h"
 #include "lb/sl_lbctl.h"
+#include "lb/sl_hostport.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
 
@@ -210,6 +211,7 @@ int main(int argc, char **argv)
 	}
 	struct sl_model_hooks hooks = { 0 };
 	sl_net_hooks(&hooks);
+	sl_hostport_hooks(&hooks, conf.node_ip.v4); /* wraps the pod hooks sl_net set */
 	sl_lbctl_hooks(&hooks, &(struct sl_lbctl_conf){
 		.ct_size = conf.ct_size, .node_ip = conf.node_ip.v4,
 		.node_port_lo = conf.node_port_lo, .node_port_hi = conf.node_port_hi,

@@ -19,7 +19,8 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 BIN_DIR=${CNI_BIN_DIR:-/opt/cni/bin}
 CONF_DIR=${CNI_CONF_DIR:-/etc/cni/net.d}
 PLUGIN=$BUILD/cni/sluice-cni
-CONFLIST=$ROOT/deploy/10-sluice.conflist
+# SL_CONFLIST=deploy/10-sluice-hostport.conflist: hostPort by sluiced itself, no portmap.
+CONFLIST=${SL_CONFLIST:-$ROOT/deploy/10-sluice.conflist}
 CHECK=0
 [ "${1:-}" = --check ] && CHECK=1
 

@@ -87,6 +87,8 @@ stage "integration: Service policies (sessionAffinity, loadBalancerSourceRanges,
 	env SL_BUILD=build bash tests/integration/services_policy.sh
 stage "integration: health-check NodePort of externalTrafficPolicy Local Services (200/503 as kube-proxy)" \
 	env SL_BUILD=build bash tests/integration/svc_healthcheck.sh
+stage "integration: hostPort by sluiced (sluice-cni portMappings; from node 2, a pod, outside; no iptables)" \
+	env SL_BUILD=build bash tests/integration/hostport.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

@@ -11,6 +11,7 @@
 #include "dataplane/lb/lb_table.h"
 #include "model/sl_service.h"
 #include "sl_healthcheck.h"
+#include "sl_hostport.h"
 #include "sl_lbctl.h"
 
 #define AGE_PERIOD_MS 1000
@@ -49,6 +50,11 @@ static int tables_up(char *err, size_t errlen)
 			   strerror(-rc)), rc;
 	lbc.tables = true;
 	return 0;
+}
+
+int sl_lbctl_tables_up(char *err, size_t errlen)
+{
+	return tables_up(err, errlen);
 }
 
 static bool has_frontend(const struct lbsvc *s, const struct sl_lb_frontend *fe)
@@ -194,6 +200,13 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			struct sl_lb_frontend fe;
 			if (!frontend_of(s, p->port, k, &fe, &internal) || has_frontend(next, &fe))
 				continue;
+			if (sl_hostport_holds(&fe)) {
+				char a[SL_IP_STR_MAX];
+				ERR("spec.ports[%u]: %s:%u is a pod's hostPort on this node", pi,
+				    sl_ip_fmt(sl_ip4(fe.vip), a), ntohs(fe.port));
+				free(be);
+				return -EEXIST;
+			}
 			/* No backend selected: ICMP port unreachable when the Service has no usable
 			 * endpoint at all, else (endpoints elsewhere, a Local policy) a drop. */
 			const struct sl_lb_backend *b = internal ? be : be + cap;

@@ -34,3 +34,6 @@ void sl_lbctl_fini(void);
 /* The counters of every frontend Service ms has installed, summed into *ret (zero when it
  * has none). Control thread. */
 void sl_lbctl_svc_counters(const struct sl_model_svc *ms, struct sl_lb_counters *ret);
+/* Create the Service and conntrack tables now if they are not yet (for frontends that are
+ * not Services: sl_hostport). Returns 0 or -errno with err set. Control thread. */
+int sl_lbctl_tables_up(char *err, size_t errlen);

@@ -19,7 +19,17 @@ struct sl_model {
 	struct sl_index route_by_prefix;
 	struct sl_svc_store *svcs; /* Services and EndpointSlices (sl_service.c) */
 	size_t obj_bytes;
+	/* Host ports pods hold, by port: a bit per protocol (hp_bit); allocated with the first
+	 * pod that has one. */
+	uint8_t *hp_used;
 };
+
+#define HP_TABLE_SIZE 65536
+
+static uint8_t hp_bit(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 1 : proto == IPPROTO_UDP ? 2 : 4;
+}
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__))
 
@@ -131,6 +141,7 @@ void sl_model_destroy(struct sl_model *m)
 	sl_index_free(&m->pod_by_name);
 	sl_index_free(&m->pod_by_ip);
 	sl_index_free(&m->pod_by_iface);
+	free(m->hp_used);
 	sl_index_free(&m->node_by_name);
 	sl_index_free(&m->node_by_ip);
 	sl_index_free(&m->route_by_prefix);
@@ -220,7 +231,7 @@ void sl_model_counts(const struct sl_model *m, struct sl_model_counts *ret)
 		     sl_index_bytes(&m->node_by_ip) + sl_index_bytes(&m->route_by_prefix);
 	size_t svc_bytes;
 	sl_svc_store_counts(m->svcs, &ret->services, &ret->slices, &svc_bytes);
-	ret->bytes += svc_bytes;
+	ret->bytes += svc_bytes + (m->hp_used ? HP_TABLE_SIZE : 0);
 }
 
 /* Who already routes exactly this prefix: a description in who, or false. */
@@ -252,6 +263,52 @@ static bool prefix_owner(const struct sl_model *m, struct sl_cidr c, char *who, 
 
 /* Pods. */
 
+/* The pod holding host port h (NULL: none). Walks every pod: called on a conflict only. */
+static const struct sl_model_pod *host_port_owner(const struct sl_model *m,
+						  const struct sl_host_port *h)
+{
+	struct sl_model_pod *p;
+	for (uint32_t i = 0; (p = sl_model_pod_next(m, &i));)
+		for (unsigned k = 0; k < p->spec.n_host_ports; k++)
+			if (p->spec.host_ports[k].host_port == h->host_port &&
+			    p->spec.host_ports[k].protocol == h->protocol)
+				return p;
+	return NULL;
+}
+
+/* Host ports: on the node address (host_ip 0 or it), each (port, protocol) held by one pod
+ * only. */
+static int host_ports_check(const struct sl_model *m, const struct sl_pod_spec *s, char *err,
+			    size_t errlen)
+{
+	char b[SL_IP_STR_MAX], nb[SL_IP_STR_MAX];
+	for (unsigned i = 0; i < s->n_host_ports; i++) {
+		const struct sl_host_port *h = &s->host_ports[i];
+		const struct sl_model_pod *o;
+		if (h->host_ip && (m->self.node_ip.af != AF_INET || h->host_ip != m->self.node_ip.v4))
+			return ERR("host_ports[%u].host_ip: %s is not this node's address (%s)", i,
+				   sl_ip_fmt(sl_ip4(h->host_ip), b),
+				   m->self.node_ip.af ? sl_ip_fmt(m->self.node_ip, nb) : "none"),
+			       -EINVAL;
+		if (h->protocol != IPPROTO_TCP && h->protocol != IPPROTO_UDP &&
+		    h->protocol != IPPROTO_SCTP)
+			return ERR("host_ports[%u].protocol: must be tcp, udp or sctp", i), -EINVAL;
+		if (!h->host_port || !h->container_port)
+			return ERR("host_ports[%u]: ports must be 1-65535", i), -EINVAL;
+		if (m->hp_used && (m->hp_used[h->host_port] & hp_bit(h->protocol)) &&
+		    (o = host_port_owner(m, h)))
+			return ERR("host_ports[%u].host_port: %u/%s is already used by pod %s/%s", i,
+				   h->host_port, sl_host_proto_name(h->protocol), o->spec.namespace,
+				   o->spec.name), -EEXIST;
+		for (unsigned k = 0; k < i; k++)
+			if (s->host_ports[k].host_port == h->host_port &&
+			    s->host_ports[k].protocol == h->protocol)
+				return ERR("host_ports[%u].host_port: %u/%s repeats host_ports[%u]", i,
+					   h->host_port, sl_host_proto_name(h->protocol), k), -EINVAL;
+	}
+	return 0;
+}
+
 static int pod_check(const struct sl_model *m, const struct sl_pod_spec *s, char *err,
 		     size_t errlen)
 {
@@ -274,7 +331,18 @@ static int pod_check(const struct sl_model *m, const struct sl_pod_spec *s, char
 	if (sl_index_find(&m->pod_by_iface, pod_iface_hash(s), pod_iface_match, m, s) >= 0)
 		return ERR("%s: %s is already attached", s->vhost ? "socket" : "ifname",
 			   pod_iface(s)), -EEXIST;
-	return 0;
+	return host_ports_check(m, s, err, errlen);
+}
+
+static void host_ports_mark(struct sl_model *m, const struct sl_pod_spec *s, bool used)
+{
+	for (unsigned i = 0; m->hp_used && i < s->n_host_ports; i++) {
+		const struct sl_host_port *h = &s->host_ports[i];
+		if (used)
+			m->hp_used[h->host_port] |= hp_bit(h->protocol);
+		else
+			m->hp_used[h->host_port] &= (uint8_t)~hp_bit(h->protocol);
+	}
 }
 
 static void pod_unindex(struct sl_model *m, struct sl_model_pod *p)
@@ -282,6 +350,7 @@ static void pod_unindex(struct sl_model *m, struct sl_model_pod *p)
 	sl_index_del(&m->pod_by_name, pod_name_hash(p->spec.namespace, p->spec.name), p->id);
 	sl_index_del(&m->pod_by_ip, sl_ip_hash(p->spec.ip), p->id);
 	sl_index_del(&m->pod_by_iface, pod_iface_hash(&p->spec), p->id);
+	host_ports_mark(m, &p->spec, false);
 	slot_put(&m->pods, p->id);
 	m->obj_bytes -= sizeof(*p);
 	free(p);
@@ -292,6 +361,8 @@ int sl_model_pod_add(struct sl_model *m, const struct sl_pod_spec *s, char *err,
 	int rc = pod_check(m, s, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (s->n_host_ports && !m->hp_used && !(m->hp_used = calloc(1, HP_TABLE_SIZE)))
+		return ERR("out of memory"), -ENOMEM;
 	struct sl_model_pod *p = calloc(1, sizeof(*p));
 	if (!p)
 		return ERR("out of memory"), -ENOMEM;
@@ -309,6 +380,7 @@ int sl_model_pod_add(struct sl_model *m, const struct sl_pod_spec *s, char *err,
 		pod_unindex(m, p);
 		return ERR("out of memory"), -ENOMEM;
 	}
+	host_ports_mark(m, s, true);
 	if (m->hooks.pod_add && (rc = m->hooks.pod_add(m->hooks.ctx, p, err, errlen)) < 0) {
 		pod_unindex(m, p);
 		return rc;

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "sl_addr.h"
 
@@ -10,6 +11,24 @@
 #define SL_IFNAME_MAX 16
 
 #define SL_SOCKET_PATH_MAX 108 /* sun_path, NUL included */
+
+/* Host ports one pod may have (CNI runtimeConfig.portMappings). */
+#define SL_POD_MAX_HOST_PORTS 32
+
+/* A hostPort: traffic to the node address's host_port goes to the pod's container_port. */
+struct sl_host_port {
+	uint32_t host_ip;        /* network order; 0: the node address ("", "0.0.0.0") */
+	uint16_t host_port;      /* 1-65535, host order */
+	uint16_t container_port; /* 1-65535, host order */
+	uint8_t protocol;        /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+};
+
+/* "tcp", "udp", "sctp" (lower case, as "protocol" takes them), "?" for anything else. */
+static inline const char *sl_host_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp"
+	       : proto == IPPROTO_SCTP ? "sctp" : "?";
+}
 
 struct sl_pod_spec {
 	char name[SL_NAME_MAX];
@@ -20,6 +39,10 @@ struct sl_pod_spec {
 	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth */
 	struct sl_ip ip;
 	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
+	/* "host_ports": [{"host_port", "container_port", "protocol", "host_ip"}]; the model
+	 * accepts host_ip 0 or the node address only. */
+	uint8_t n_host_ports;
+	struct sl_host_port host_ports[SL_POD_MAX_HOST_PORTS];
 };
 
 struct sl_node_spec {

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
 
 #include "sl_config.h"
 #include "sl_k8s.h"
@@ -218,10 +220,76 @@ static int get_ifname(const cJSON *o, const char *path, const char *key, bool re
 			return rc_;                                                    \
 	} while (0)
 
+/* One "host_ports" entry: {"host_port", "container_port", "protocol" ("tcp", "udp", "sctp";
+ * default "tcp"), "host_ip" (IPv4; absent, "" or "0.0.0.0": the node address)}. */
+static int host_port_parse(const cJSON *o, const char *path, struct sl_host_port *h, char *err,
+			   size_t n)
+{
+	static const char *const known[] = { "host_port", "container_port", "protocol", "host_ip",
+					     NULL };
+	char proto[8] = "tcp", fp[160];
+	unsigned hp = 0, cp = 0;
+	TRY(check_fields(o, path, known, err, n));
+	snprintf(fp, sizeof(fp), "%s.host_port", path);
+	if (!cJSON_GetObjectItemCaseSensitive(o, "host_port"))
+		return fail(err, n, fp, "missing");
+	TRY(get_uint(o, path, "host_port", 1, 65535, &hp, err, n));
+	snprintf(fp, sizeof(fp), "%s.container_port", path);
+	if (!cJSON_GetObjectItemCaseSensitive(o, "container_port"))
+		return fail(err, n, fp, "missing");
+	TRY(get_uint(o, path, "container_port", 1, 65535, &cp, err, n));
+	TRY(get_str(o, path, "protocol", false, proto, sizeof(proto), err, n));
+	snprintf(fp, sizeof(fp), "%s.protocol", path);
+	if (!strcasecmp(proto, "tcp"))
+		h->protocol = IPPROTO_TCP;
+	else if (!strcasecmp(proto, "udp"))
+		h->protocol = IPPROTO_UDP;
+	else if (!strcasecmp(proto, "sctp"))
+		h->protocol = IPPROTO_SCTP;
+	else
+		return fail(err, n, fp, "'%s' must be \"tcp\", \"udp\" or \"sctp\"", proto);
+	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(o, "host_ip");
+	struct sl_ip a = { 0 };
+	if (ip && !(cJSON_IsString(ip) && !ip->valuestring[0]))
+		TRY(get_ip(o, path, "host_ip", false, &a, err, n));
+	h->host_ip = a.af == AF_INET ? a.v4 : 0;
+	h->host_port = (uint16_t)hp;
+	h->container_port = (uint16_t)cp;
+	return 0;
+}
+
+static int host_ports_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err,
+			    size_t n)
+{
+	char fp[128];
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "host_ports");
+	if (!a)
+		return 0;
+	snprintf(fp, sizeof(fp), "%s.host_ports", path);
+	if (!cJSON_IsArray(a))
+		return fail(err, n, fp, "must be an array");
+	if (cJSON_GetArraySize(a) > SL_POD_MAX_HOST_PORTS)
+		return fail(err, n, fp, "more than %d entries", SL_POD_MAX_HOST_PORTS);
+	unsigned i = 0;
+	for (const cJSON *e = a->child; e; e = e->next, i++) {
+		char ep[128];
+		snprintf(ep, sizeof(ep), "%.100s[%u]", fp, i);
+		TRY(host_port_parse(e, ep, &p->host_ports[i], err, n));
+		for (unsigned k = 0; k < i; k++)
+			if (p->host_ports[k].host_port == p->host_ports[i].host_port &&
+			    p->host_ports[k].protocol == p->host_ports[i].protocol)
+				return fail(err, n, ep, "host_port %u/%s repeats %s[%u]",
+					    p->host_ports[i].host_port,
+					    sl_host_proto_name(p->host_ports[i].protocol), fp, k);
+	}
+	p->n_host_ports = (uint8_t)i;
+	return 0;
+}
+
 int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err, size_t n)
 {
 	static const char *const known[] = { "name", "namespace", "interface", "ifname", "socket",
-					     "vhost_mode", "ip", "mac", NULL };
+					     "vhost_mode", "ip", "mac", "host_ports", NULL };
 	char kind[16] = "veth", mode[16] = "client", fp[128];
 	memset(p, 0, sizeof(*p));
 	TRY(check_fields(o, path, known, err, n));
@@ -251,6 +319,7 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 	}
 	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(get_mac(o, path, "mac", true, p->mac, err, n));
+	TRY(host_ports_parse(o, path, p, err, n));
 	return 0;
 }
 

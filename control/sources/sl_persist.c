@@ -54,6 +54,17 @@ cJSON *sl_persist_export(const struct sl_model *m)
 		}
 		add_ip(o, "ip", p->ip);
 		add_mac(o, "mac", p->mac);
+		cJSON *hps = p->n_host_ports ? cJSON_AddArrayToObject(o, "host_ports") : NULL;
+		for (unsigned k = 0; hps && k < p->n_host_ports; k++) {
+			const struct sl_host_port *h = &p->host_ports[k];
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddNumberToObject(e, "host_port", h->host_port);
+			cJSON_AddNumberToObject(e, "container_port", h->container_port);
+			add_str(e, "protocol", sl_host_proto_name(h->protocol));
+			if (h->host_ip)
+				add_ip(e, "host_ip", sl_ip4(h->host_ip));
+			cJSON_AddItemToArray(hps, e);
+		}
 		cJSON_AddItemToArray(pods, o);
 	}
 	struct sl_model_node *mn;

@@ -2,6 +2,7 @@
  * parsing, result/error building, sluiced response parsing, vhost-user options, paths,
  * device-info and files. Every bad input is rejected with the CNI error code the spec
  * assigns and a message that names the field. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +150,92 @@ static void test_conf_good(void **s)
 	assert_int_equal(sl_cni_conf_parse(vh, strlen(vh), SL_CNI_DEL, &c, &err), 0);
 	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
 	assert_non_null(c.prev_result);
+	sl_cni_conf_free(&c);
+}
+
+/* runtimeConfig.portMappings: read only with capabilities.portMappings and only for ADD;
+ * every field checked and named. */
+static void test_conf_port_maps(void **s)
+{
+	struct sl_cni_conf c;
+	struct sl_cni_err err = { 0 };
+	const char *pm = "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"sluice-cni\","
+			 "\"capabilities\":{\"portMappings\":true},\"runtimeConfig\":{"
+			 "\"portMappings\":[{\"hostPort\":18080,\"containerPort\":8080,"
+			 "\"protocol\":\"tcp\"},{\"hostPort\":53,\"containerPort\":5353,"
+			 "\"protocol\":\"UDP\",\"hostIP\":\"198.18.0.1\"},{\"hostPort\":9,"
+			 "\"containerPort\":9,\"hostIP\":\"\"}]}}";
+	assert_int_equal(sl_cni_conf_parse(pm, strlen(pm), SL_CNI_ADD, &c, &err), 0);
+	assert_true(c.cap_port_mappings);
+	assert_int_equal(c.n_port_maps, 3);
+	assert_int_equal(c.port_maps[0].host_port, 18080);
+	assert_int_equal(c.port_maps[0].container_port, 8080);
+	assert_string_equal(c.port_maps[0].protocol, "tcp");
+	assert_int_equal(c.port_maps[0].host_ip, 0);
+	assert_string_equal(c.port_maps[1].protocol, "udp");
+	assert_int_equal(c.port_maps[1].host_ip, htonl(0xc6120001));
+	assert_string_equal(c.port_maps[2].protocol, "tcp");
+	sl_cni_conf_free(&c);
+	/* DEL ignores them; without the capability they are portmap's, not ours. */
+	assert_int_equal(sl_cni_conf_parse(pm, strlen(pm), SL_CNI_DEL, &c, &err), 0);
+	assert_int_equal(c.n_port_maps, 0);
+	sl_cni_conf_free(&c);
+	char text[2048];
+	snprintf(text, sizeof(text), "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":"
+		 "\"sluice-cni\",\"capabilities\":{\"portMappings\":false},\"runtimeConfig\":{"
+		 "\"portMappings\":[{\"hostPort\":0}]}}");
+	assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), 0);
+	assert_false(c.cap_port_mappings);
+	assert_int_equal(c.n_port_maps, 0);
+	sl_cni_conf_free(&c);
+
+	static const struct {
+		const char *maps, *want;
+	} bad[] = {
+		{ "{}", "runtimeConfig.portMappings: must be an array" },
+		{ "[3]", "runtimeConfig.portMappings[0]: must be an object" },
+		{ "[{\"containerPort\":80}]", "runtimeConfig.portMappings[0].hostPort: must be an "
+		  "integer from 1 to 65535" },
+		{ "[{\"hostPort\":0,\"containerPort\":80}]", "portMappings[0].hostPort" },
+		{ "[{\"hostPort\":65536,\"containerPort\":80}]", "portMappings[0].hostPort" },
+		{ "[{\"hostPort\":80.5,\"containerPort\":80}]", "portMappings[0].hostPort" },
+		{ "[{\"hostPort\":80,\"containerPort\":0}]", "portMappings[0].containerPort" },
+		{ "[{\"hostPort\":80,\"containerPort\":\"80\"}]", "portMappings[0].containerPort" },
+		{ "[{\"hostPort\":80,\"containerPort\":80,\"protocol\":\"icmp\"}]",
+		  "runtimeConfig.portMappings[0].protocol: must be \"tcp\", \"udp\" or \"sctp\"" },
+		{ "[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":\"fd00::1\"}]",
+		  "runtimeConfig.portMappings[0].hostIP: must be an IPv4 address" },
+		{ "[{\"hostPort\":80,\"containerPort\":80},{\"hostPort\":80,\"containerPort\":81,"
+		  "\"protocol\":\"TCP\"}]",
+		  "runtimeConfig.portMappings[1].hostPort: 80/tcp repeats portMappings[0]" },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "{\"cniVersion\":\"1.1.0\",\"name\":\"n\","
+			 "\"type\":\"sluice-cni\",\"capabilities\":{\"portMappings\":true},"
+			 "\"runtimeConfig\":{\"portMappings\":%s}}", bad[i].maps);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), -EINVAL);
+		assert_int_equal(err.code, 7);
+		if (!strstr(err.msg, bad[i].want))
+			fail_msg("case %u: '%s' does not contain '%s'", i, err.msg, bad[i].want);
+		sl_cni_conf_free(&c);
+	}
+	/* 33 entries: one over sluiced's limit. */
+	size_t off = (size_t)snprintf(text, sizeof(text), "{\"cniVersion\":\"1.1.0\",\"name\":"
+				      "\"n\",\"type\":\"sluice-cni\",\"capabilities\":{"
+				      "\"portMappings\":true},\"runtimeConfig\":{\"portMappings\":[");
+	for (unsigned i = 0; i < 33; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"%s{\"hostPort\":%u,\"containerPort\":80}", i ? "," : "",
+					1000 + i);
+	snprintf(text + off, sizeof(text) - off, "]}}");
+	assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "runtimeConfig.portMappings: more than 32 entries"));
+	sl_cni_conf_free(&c);
+	snprintf(text, sizeof(text), "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":"
+		 "\"sluice-cni\",\"capabilities\":{\"portMappings\":1}}");
+	assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "capabilities.portMappings: must be true or false"));
 	sl_cni_conf_free(&c);
 }
 
@@ -1322,7 +1409,7 @@ int main(void)
 		cmocka_unit_test(test_vhost_devinfo),  cmocka_unit_test(test_result_vhost),
 		cmocka_unit_test(test_vhost_files),    cmocka_unit_test(test_vhost_collision),
 		cmocka_unit_test(test_vhost_pod_uid),  cmocka_unit_test(test_vhost_symlinks),
-		cmocka_unit_test(test_vhost_owner_ids), cmocka_unit_test(test_vhost_gc_walk),
+		cmocka_unit_test(test_vhost_owner_ids), cmocka_unit_test(test_conf_port_maps), cmocka_unit_test(test_vhost_gc_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Config and API request parsing: valid input is read exactly, every bad field is rejected
  * with a message naming it. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,6 +225,62 @@ static void test_requests(void **s)
 	expect_request(huge, -22, "larger than");
 }
 
+/* pod.add "host_ports": parsed, bounded, every bad field named. */
+static void test_host_ports(void **s)
+{
+	struct sl_request r;
+	char err[256], text[4096];
+	const char *pre = "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ip\":\"10.244.1.9\","
+			  "\"mac\":\"02:00:00:00:00:09\",\"ifname\":\"v9\",\"host_ports\":";
+	snprintf(text, sizeof(text), "%s[{\"host_port\":18080,\"container_port\":8080},"
+		 "{\"host_port\":53,\"container_port\":5353,\"protocol\":\"udp\","
+		 "\"host_ip\":\"198.18.0.1\"},{\"host_port\":53,\"container_port\":53,"
+		 "\"protocol\":\"sctp\",\"host_ip\":\"0.0.0.0\"}]}}", pre);
+	assert_int_equal(sl_request_parse(text, strlen(text), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.pod.n_host_ports, 3);
+	assert_int_equal(r.pod.host_ports[0].host_port, 18080);
+	assert_int_equal(r.pod.host_ports[0].container_port, 8080);
+	assert_int_equal(r.pod.host_ports[0].protocol, IPPROTO_TCP);
+	assert_int_equal(r.pod.host_ports[0].host_ip, 0);
+	assert_int_equal(r.pod.host_ports[1].protocol, IPPROTO_UDP);
+	assert_int_equal(r.pod.host_ports[1].host_ip, htonl(0xc6120001));
+	assert_int_equal(r.pod.host_ports[2].protocol, IPPROTO_SCTP);
+	assert_int_equal(r.pod.host_ports[2].host_ip, 0);
+
+	static const struct {
+		const char *hp, *want;
+	} bad[] = {
+		{ "{}", "pod.host_ports: must be an array" },
+		{ "[1]", "pod.host_ports[0]: must be an object" },
+		{ "[{\"container_port\":80}]", "pod.host_ports[0].host_port: missing" },
+		{ "[{\"host_port\":80}]", "pod.host_ports[0].container_port: missing" },
+		{ "[{\"host_port\":0,\"container_port\":80}]",
+		  "pod.host_ports[0].host_port: must be between 1 and 65535" },
+		{ "[{\"host_port\":80,\"container_port\":65536}]",
+		  "pod.host_ports[0].container_port: must be between 1 and 65535" },
+		{ "[{\"host_port\":80,\"container_port\":80,\"protocol\":\"icmp\"}]",
+		  "pod.host_ports[0].protocol: 'icmp' must be" },
+		{ "[{\"host_port\":80,\"container_port\":80,\"host_ip\":\"x\"}]",
+		  "pod.host_ports[0].host_ip: 'x' is not an IPv4" },
+		{ "[{\"host_port\":80,\"container_port\":80,\"port\":1}]",
+		  "pod.host_ports[0]: unknown field 'port'" },
+		{ "[{\"host_port\":80,\"container_port\":80},{\"host_port\":80,"
+		  "\"container_port\":81}]", "pod.host_ports[1]: host_port 80/tcp repeats "
+		  "pod.host_ports[0]" },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s}}", pre, bad[i].hp);
+		expect_request(text, -22, bad[i].want);
+	}
+	size_t off = (size_t)snprintf(text, sizeof(text), "%s[", pre);
+	for (unsigned i = 0; i < SL_POD_MAX_HOST_PORTS + 1; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"%s{\"host_port\":%u,\"container_port\":80}", i ? "," : "",
+					1000 + i);
+	snprintf(text + off, sizeof(text) - off, "]}}");
+	expect_request(text, -22, "pod.host_ports: more than 32 entries");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_command_table),
+		cmocka_unit_test(test_host_ports),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -247,6 +247,42 @@ static void test_churn(void **s)
 	sl_model_destroy(m);
 }
 
+/* Host ports: on the node address only, one pod per (port, protocol); freed with the pod
+ * and when a hook refuses it. */
+static void test_host_ports(void **s)
+{
+	struct sl_model *m = new_model();
+	struct sl_pod_spec a = pod("a", "10.244.1.2", "va"), b = pod("b", "10.244.1.3", "vb");
+	a.n_host_ports = 2;
+	a.host_ports[0] = (struct sl_host_port){ .host_port = 18080, .container_port = 8080,
+						 .protocol = IPPROTO_TCP };
+	a.host_ports[1] = (struct sl_host_port){ .host_port = 53, .container_port = 53,
+						 .protocol = IPPROTO_UDP, .host_ip = ip("198.18.0.1").v4 };
+	OK(sl_model_pod_add(m, &a, (char[320]){ 0 }, 320));
+	b.n_host_ports = 1;
+	b.host_ports[0] = (struct sl_host_port){ .host_port = 18080, .container_port = 80,
+						 .protocol = IPPROTO_TCP };
+	EXPECT_ERR(sl_model_pod_add(m, &b, err_, sizeof(err_)), -EEXIST,
+		   "host_ports[0].host_port: 18080/tcp is already used by pod default/a");
+	b.host_ports[0].protocol = IPPROTO_UDP; /* another protocol: free */
+	b.host_ports[0].host_ip = ip("198.18.0.2").v4;
+	EXPECT_ERR(sl_model_pod_add(m, &b, err_, sizeof(err_)), -EINVAL,
+		   "host_ports[0].host_ip: 198.18.0.2 is not this node's address (198.18.0.1)");
+	b.host_ports[0].host_ip = 0;
+	OK(sl_model_pod_add(m, &b, (char[320]){ 0 }, 320));
+	OK(sl_model_pod_del(m, "default", "b", (char[320]){ 0 }, 320));
+	b.n_host_ports = 2;
+	b.host_ports[1] = b.host_ports[0];
+	EXPECT_ERR(sl_model_pod_add(m, &b, err_, sizeof(err_)), -EINVAL,
+		   "host_ports[1].host_port: 18080/udp repeats host_ports[0]");
+	/* Deleting a frees its host ports. */
+	OK(sl_model_pod_del(m, "default", "a", (char[320]){ 0 }, 320));
+	b.n_host_ports = 1;
+	b.host_ports[0].protocol = IPPROTO_TCP;
+	OK(sl_model_pod_add(m, &b, (char[320]){ 0 }, 320));
+	sl_model_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_hooks_rollback),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_host_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
