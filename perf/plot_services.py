@@ -27,7 +27,7 @@ def main():
         res = json.load(f)
     table = res.get("results") or sys.exit("plot_services.py: no results")
     counts = sorted(table, key=int)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
     panels = (("udp_mpps", "UDP Mpps received (64-byte)", "{:.2f}"),
               ("tcp_conn_per_s", "new TCP connections/s", "{:,.0f}"),
               ("load_s", "rule load, s (log)", "{:.2f}"))
@@ -59,13 +59,13 @@ def main():
             ax.set_ylim(0, top * 1.3 if top > 0 else 1)
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    axes[0].legend(handles, labels, fontsize=8, loc="lower left")
+    fig.legend(handles, labels, fontsize=8, loc="upper right", ncol=len(PATHS))
     r = res.get("ratios", {})
     sl = r.get("sluice", {})
     title = args.title or (
         f"pod -> ClusterIP, one forwarding core: sluice {r.get('of', '')} Services "
         f"UDP {sl.get('udp') or 'n/a'}x, TCP {sl.get('tcp') or 'n/a'}x")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title, fontsize=11, x=0.4)
     fig.text(0.01, 0.01, f"{res.get('cpus', '?')} shared CPUs, medians of {res.get('reps')} "
              f"run(s) of {res.get('duration_s')} s. IPVS not measured: no ip_vs in this kernel."
              + ("" if res.get("valid", True) else "  NOT VALID: a check failed"),
