@@ -151,9 +151,15 @@ use_path() {
 	nsx sink ip route replace 10.244.1.0/24 via 198.18.0.1 dev "sink$i" onlink src 10.244.9.10
 }
 
+# sluice_stop: SIGTERM, then SIGKILL if sluiced is still there after 60 s (said on stdout).
 sluice_stop() {
 	[ -n "$SL_PID" ] || return 0
 	kill -TERM "$SL_PID" 2>/dev/null || true
+	for _ in $(seq 600); do kill -0 "$SL_PID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$SL_PID" 2>/dev/null; then
+		say "! sluiced still running 60 s after SIGTERM: SIGKILLed"
+		kill -KILL "$SL_PID" 2>/dev/null || true
+	fi
 	wait "$SL_PID" 2>/dev/null || true
 	SL_PID=""
 }
