@@ -81,7 +81,7 @@ stage "integration: Services and EndpointSlices through sluicectl apply/delete/s
 	env SL_BUILD=build bash tests/integration/services_api.sh
 stage "integration: Services in the fast path (ClusterIP over two nodes, TCP/UDP, reject, backend removal)" \
 	env SL_BUILD=build bash tests/integration/services.sh
-stage "integration: sluiced stops within 10 s with 4,000 Services and a 262,144-flow conntrack table" \
+stage "integration: sluiced stops within 5 s with 8,000 Services and a 262,144-flow conntrack table" \
 	env SL_BUILD=build bash tests/integration/services_stop.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
