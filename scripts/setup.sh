@@ -13,6 +13,8 @@ PACKAGES=(
 	procps bc python3 python3-matplotlib containernetworking-plugins
 	# peer dataplane in the benchmarks (perf/): Open vSwitch 3.1 built with DPDK
 	openvswitch-switch-dpdk
+	# kernel Service paths in perf/services_bench.sh (kube-proxy's iptables and nftables layouts)
+	iptables nftables conntrack
 )
 HUGEPAGES=${SL_HUGEPAGES:-1024} # 2 MiB pages wanted (2 GiB)
 

@@ -89,6 +89,8 @@ stage "integration: health-check NodePort of externalTrafficPolicy Local Service
 	env SL_BUILD=build bash tests/integration/svc_healthcheck.sh
 stage "integration: hostPort by sluiced (sluice-cni portMappings; from node 2, a pod, outside; no iptables)" \
 	env SL_BUILD=build bash tests/integration/hostport.sh
+stage "integration: sluiced stops within 5 s with 8,000 Services and a 262,144-flow conntrack table" \
+	env SL_BUILD=build bash tests/integration/services_stop.sh
 stage "integration: 50 stalled API clients do not slow CNI ADDs or sluicectl" \
 	env SL_BUILD=build bash tests/integration/api_slow_clients.sh
 stage "integration: podman (CNI backend) containers on sluice" \

@@ -35,6 +35,7 @@ enum {
 	OPT_OUTER_DST_IP,
 	OPT_INNER_DST_MAC,
 	OPT_DST_IP_COUNT,
+	OPT_DST_FILE,
 	OPT_HELP,
 };
 
@@ -64,6 +65,7 @@ static const struct option long_opts[] = {
 	{"outer-dst-ip", required_argument, NULL, OPT_OUTER_DST_IP},
 	{"inner-dst-mac", required_argument, NULL, OPT_INNER_DST_MAC},
 	{"dst-ip-count", required_argument, NULL, OPT_DST_IP_COUNT},
+	{"dst-file", required_argument, NULL, OPT_DST_FILE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -106,6 +108,8 @@ sl_gen_usage(FILE *f, const char *prog)
 		SL_GEN_MAX_QUEUES, SL_GEN_TSO_MIN_MSS, SL_GEN_TSO_MAX_MSS);
 	fprintf(f,
 		"  --dst-ip-count N         flow i goes to --dst-ip + (i %% N), 1..%u (default 1)\n"
+		"  --dst-file FILE          lines \"IPV4 PORT\": flow i goes to line i %% lines (UDP,\n"
+		"                           not with --vxlan or --dst-ip-count; up to 1048576 lines)\n"
 		"  --vxlan VNI              send each frame inside VXLAN (RFC 7348, UDP port %u) as a\n"
 		"                           remote VTEP would: --src-mac/--dst-mac become the outer\n"
 		"                           Ethernet, --size the outer frame (%u..%u, default %u),\n"
@@ -229,6 +233,73 @@ parse_tx_dst_opt(int opt, const char *name, const char *arg, struct sl_gen_confi
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* --dst-file FILE: lines "IPV4 PORT" into the config's destination list. A bad line is
+ * named with its number. Returns 0 or -EINVAL. */
+static int
+read_dst_file(const char *path, struct sl_gen_config *c)
+{
+	FILE *f = fopen(path, "r");
+	char line[128], ip[64];
+	unsigned port, lineno = 0, cap = 1024;
+	int rc = -EINVAL;
+
+	if (!f) {
+		fprintf(stderr, "sluice-gen: --dst-file %s: %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	c->dst_list_n = 0;
+	c->dst_list_ip = malloc(cap * sizeof(*c->dst_list_ip));
+	c->dst_list_port = malloc(cap * sizeof(*c->dst_list_port));
+	while (c->dst_list_ip && c->dst_list_port && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '\n' || line[0] == '#')
+			continue;
+		if (sscanf(line, "%63s %u", ip, &port) != 2 || port == 0 || port > 65535) {
+			fprintf(stderr, "sluice-gen: --dst-file %s line %u: expected \"IPV4 PORT\" "
+				"(port 1..65535)\n", path, lineno);
+			goto out;
+		}
+		if (c->dst_list_n == SL_GEN_MAX_DST_LIST) {
+			fprintf(stderr, "sluice-gen: --dst-file %s: more than %u destinations\n",
+				path, SL_GEN_MAX_DST_LIST);
+			goto out;
+		}
+		if (c->dst_list_n == cap) {
+			uint32_t *ips;
+			uint16_t *ports;
+
+			cap *= 2;
+			ips = realloc(c->dst_list_ip, cap * sizeof(*ips));
+			if (ips)
+				c->dst_list_ip = ips;
+			ports = realloc(c->dst_list_port, cap * sizeof(*ports));
+			if (ports)
+				c->dst_list_port = ports;
+			if (!ips || !ports)
+				break;
+		}
+		if (inet_pton(AF_INET, ip, &c->dst_list_ip[c->dst_list_n]) != 1) {
+			fprintf(stderr, "sluice-gen: --dst-file %s line %u: %s is not an IPv4 "
+				"address\n", path, lineno, ip);
+			goto out;
+		}
+		c->dst_list_port[c->dst_list_n++] = htons((uint16_t)port);
+	}
+	if (!c->dst_list_ip || !c->dst_list_port || !feof(f)) {
+		fprintf(stderr, "sluice-gen: --dst-file %s: out of memory or read error\n", path);
+		goto out;
+	}
+	if (c->dst_list_n == 0) {
+		fprintf(stderr, "sluice-gen: --dst-file %s: no destinations\n", path);
+		goto out;
+	}
+	c->dst_list_csum = calloc(c->dst_list_n, sizeof(*c->dst_list_csum));
+	rc = c->dst_list_csum ? 0 : -EINVAL;
+out:
+	fclose(f);
+	return rc;
 }
 
 /* The --vxlan limits; with --vxlan and no --size, the smallest frame. */
@@ -429,6 +500,10 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 			if (parse_tx_dst_opt(opt, name, optarg, c) < 0)
 				return -EINVAL;
 			break;
+		case OPT_DST_FILE:
+			if (read_dst_file(optarg, c) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 		case OPT_HELP:
 			sl_gen_usage(stdout, argv[0]);
@@ -458,5 +533,10 @@ sl_gen_args_parse(int argc, char **argv, struct sl_gen_config *ret_cfg)
 		c->size = SL_GEN_TSO_MAX_SIZE;
 	if (check_tx_dst(c, has_size, has_outer) < 0)
 		return -EINVAL;
+	if (c->dst_list_n && (c->vxlan || c->tso_mss || c->dst_ip_count > 1)) {
+		fprintf(stderr, "sluice-gen: --dst-file cannot be combined with --vxlan, --tso or "
+			"--dst-ip-count\n");
+		return -EINVAL;
+	}
 	return check_combination(c);
 }

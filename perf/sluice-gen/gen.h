@@ -30,6 +30,7 @@
 #define SL_GEN_VXLAN_OVERHEAD 50 /* outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */
 #define SL_GEN_VXLAN_MIN_SIZE (SL_GEN_MIN_SIZE + SL_GEN_VXLAN_OVERHEAD)
 #define SL_GEN_MAX_DST_IPS 256 /* --dst-ip-count limit */
+#define SL_GEN_MAX_DST_LIST (1u << 20) /* --dst-file: most destinations */
 
 /* --tso: TCP frames up to a 9000-byte IP packet, cut into MSS-byte segments by the device. */
 #define SL_GEN_TCP_HDR_LEN 54 /* Ethernet 14 + IPv4 20 + TCP 20, no options */
@@ -89,6 +90,12 @@ struct sl_gen_config {
 	bool quiet;                     /* --quiet: no progress lines */
 	/* What is sent (tx.c vxlan_init, dst_ips_init); the receive side does not use these. */
 	uint16_t dst_ip_count;          /* --dst-ip-count: flow i goes to dst_ip + i % count */
+	/* --dst-file: flow i goes to (dst_list_ip, dst_list_port)[i % dst_list_n]; read and
+	 * checked by the argument parser, the checksums filled by sl_gen_tx_init() */
+	uint32_t dst_list_n;            /* 0 = no --dst-file */
+	uint32_t *dst_list_ip;          /* network order */
+	uint16_t *dst_list_port;        /* network order */
+	uint16_t *dst_list_csum;        /* IPv4 header checksum for destination i */
 	uint32_t vni;                   /* --vxlan VNI, valid when vxlan */
 	bool vxlan;                     /* --vxlan given */
 	uint32_t outer_src_ip;          /* --outer-src-ip, network order */
@@ -156,6 +163,10 @@ struct sl_gen_tx {
 	uint16_t dst_ip_count;         /* 1: every frame to --dst-ip */
 	uint32_t dst_ips[SL_GEN_MAX_DST_IPS];    /* (inner) destination i, network order */
 	uint16_t dst_ip_csum[SL_GEN_MAX_DST_IPS]; /* (inner) IPv4 header checksum for it */
+	uint32_t dst_list_n;                      /* --dst-file: 0 = off */
+	const uint32_t *dst_list_ip;              /* --dst-file destinations (config's arrays) */
+	const uint16_t *dst_list_port;
+	const uint16_t *dst_list_csum;
 	struct rte_mempool *mp;
 	/* mutable, tx lcore only */
 	uint64_t next_seq;   /* sequence of the next frame; every seq below it was accepted */

@@ -326,6 +326,9 @@ out:
 		sl_gen_rx_fini(&rx);
 	rte_mempool_free(tso_mp);
 	rte_mempool_free(mp);
+	free(cfg.dst_list_ip);
+	free(cfg.dst_list_port);
+	free(cfg.dst_list_csum);
 	sl_gen_ports_fini();
 	rte_eal_cleanup();
 	return ret;

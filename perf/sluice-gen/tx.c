@@ -172,6 +172,24 @@ dst_ips_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_i
 	}
 }
 
+/* --dst-file: each destination's IPv4 header checksum (the rest of the header is the
+ * template's). Writes the config's checksum array, before any frame is sent. */
+static void
+dst_list_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, struct rte_ipv4_hdr *ip)
+{
+	struct rte_ipv4_hdr h = *ip;
+
+	tx->dst_list_n = cfg->dst_list_n;
+	tx->dst_list_ip = cfg->dst_list_ip;
+	tx->dst_list_port = cfg->dst_list_port;
+	tx->dst_list_csum = cfg->dst_list_csum;
+	for (uint32_t i = 0; i < cfg->dst_list_n; i++) {
+		h.dst_addr = cfg->dst_list_ip[i];
+		h.hdr_checksum = 0;
+		cfg->dst_list_csum[i] = rte_ipv4_cksum(&h);
+	}
+}
+
 /* Patch flow's destination (and with --vxlan its outer source port) into frame d. */
 static inline void
 patch_flow_dst(const struct sl_gen_tx *tx, uint8_t *d, uint32_t flow)
@@ -235,6 +253,7 @@ sl_gen_tx_init(struct sl_gen_tx *tx, const struct sl_gen_config *cfg, uint32_t r
 		sl_gen_probe_write(tx->tmpl + tx->inner_off + PROBE_OFF, tx->short_probe, run_id,
 				   0, 0);
 		dst_ips_init(tx, cfg, ip);
+		dst_list_init(tx, cfg, ip);
 	}
 }
 
@@ -248,6 +267,14 @@ build_udp(const struct sl_gen_tx *tx, uint8_t *d, uint32_t flow, uint64_t seq, u
 	probe_patch(d + tx->inner_off + PROBE_OFF, tx->short_probe, seq, tsc);
 	if (tx->dst_ip_count > 1 || tx->inner_off != 0)
 		patch_flow_dst(tx, d, flow);
+	if (tx->dst_list_n != 0) {
+		const uint32_t k = flow % tx->dst_list_n;
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + IP_OFF);
+
+		ip->dst_addr = tx->dst_list_ip[k];
+		ip->hdr_checksum = tx->dst_list_csum[k];
+		udp->dst_port = tx->dst_list_port[k];
+	}
 }
 
 /* The next frame of flow: its TCP sequence continues where the flow's last frame ended. */
