@@ -47,7 +47,7 @@ struct sl_cni_env {
 	char k8s_uid[SL_CNI_UID_MAX];          /* CNI_ARGS K8S_POD_UID: [A-Za-z0-9-] */
 };
 
-#define SL_CNI_MAX_PORT_MAPS 32 /* runtimeConfig.portMappings entries (sluiced's limit) */
+#define SL_CNI_MAX_PORT_MAPS 8 /* runtimeConfig.portMappings entries (sluiced's limit) */
 
 /* One runtimeConfig.portMappings entry (CONVENTIONS.md "Port mappings"). */
 struct sl_cni_port_map {

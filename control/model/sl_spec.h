@@ -13,7 +13,7 @@
 #define SL_SOCKET_PATH_MAX 108 /* sun_path, NUL included */
 
 /* Host ports one pod may have (CNI runtimeConfig.portMappings). */
-#define SL_POD_MAX_HOST_PORTS 32
+#define SL_POD_MAX_HOST_PORTS 8 /* inline in every pod record: 96 bytes */
 
 /* A hostPort: traffic to the node address's host_port goes to the pod's container_port. */
 struct sl_host_port {

@@ -230,7 +230,7 @@ static void test_conf_port_maps(void **s)
 					1000 + i);
 	snprintf(text + off, sizeof(text) - off, "]}}");
 	assert_int_equal(sl_cni_conf_parse(text, strlen(text), SL_CNI_ADD, &c, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "runtimeConfig.portMappings: more than 32 entries"));
+	assert_non_null(strstr(err.msg, "runtimeConfig.portMappings: more than 8 entries"));
 	sl_cni_conf_free(&c);
 	snprintf(text, sizeof(text), "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":"
 		 "\"sluice-cni\",\"capabilities\":{\"portMappings\":1}}");

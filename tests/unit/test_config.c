@@ -278,7 +278,7 @@ static void test_host_ports(void **s)
 					"%s{\"host_port\":%u,\"container_port\":80}", i ? "," : "",
 					1000 + i);
 	snprintf(text + off, sizeof(text) - off, "]}}");
-	expect_request(text, -22, "pod.host_ports: more than 32 entries");
+	expect_request(text, -22, "pod.host_ports: more than 8 entries");
 }
 
 int main(void)
