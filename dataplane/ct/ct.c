@@ -12,6 +12,7 @@
 #include <rte_tcp.h>
 
 #include "ct.h"
+#include "ct_walk.h"
 #include "dataplane/core/sl_dp.h"
 
 struct sl_ct sl_ct;
@@ -340,43 +341,56 @@ unsigned sl_ct_age(uint64_t now_tsc, unsigned budget)
 	return removed;
 }
 
+/* The flows of a backend (sl_ct_flush_backend, sl_ct_mark_gone): ip:port, and with vip set,
+ * TCP flows of frontend vip:vport only. */
+struct backend_flows {
+	uint32_t vip, ip;
+	uint16_t vport, port;
+	unsigned n;
+};
+
+static bool of_backend(const struct sl_ct_entry *e, const struct backend_flows *b)
+{
+	if (e->rev.src != b->ip || (b->port && e->rev.sport != b->port))
+		return false;
+	return !b->vip || (e->fwd.proto == IPPROTO_TCP && e->fwd.dst == b->vip &&
+			   e->fwd.dport == b->vport);
+}
+
+static bool flush_one(struct sl_ct_entry *e, void *arg)
+{
+	struct backend_flows *b = arg;
+	if (of_backend(e, b)) {
+		entry_remove(e);
+		b->n++;
+	}
+	return true;
+}
+
 unsigned sl_ct_flush_backend(uint32_t ip, uint16_t port)
 {
-	unsigned removed = 0;
-	uint32_t it = 0;
-	const void *key;
-	void *data;
-	while (sl_ct.hash && rte_hash_iterate(sl_ct.hash, &key, &data, &it) >= 0) {
-		if ((uintptr_t)data & 1)
-			continue;
-		struct sl_ct_entry *e = data;
-		if (e->rev.src == ip && (port == 0 || e->rev.sport == port)) {
-			entry_remove(e);
-			removed++;
-		}
+	struct backend_flows b = { .ip = ip, .port = port };
+	sl_ct_walk(flush_one, &b);
+	sl_ct.flushed += b.n;
+	return b.n;
+}
+
+static bool mark_one(struct sl_ct_entry *e, void *arg)
+{
+	struct backend_flows *b = arg;
+	if (of_backend(e, b)) {
+		atomic_fetch_or_explicit(&e->mark, SL_CT_GONE, memory_order_relaxed);
+		b->n++;
 	}
-	sl_ct.flushed += removed;
-	return removed;
+	return true;
 }
 
 unsigned sl_ct_mark_gone(uint32_t vip, uint16_t vport, uint32_t ip, uint16_t port)
 {
-	unsigned n = 0;
-	uint32_t it = 0;
-	const void *key;
-	void *data;
-	while (sl_ct.hash && rte_hash_iterate(sl_ct.hash, &key, &data, &it) >= 0) {
-		if ((uintptr_t)data & 1)
-			continue;
-		struct sl_ct_entry *e = data;
-		if (e->fwd.proto == IPPROTO_TCP && e->fwd.dst == vip && e->fwd.dport == vport &&
-		    e->rev.src == ip && e->rev.sport == port) {
-			atomic_fetch_or_explicit(&e->mark, SL_CT_GONE, memory_order_relaxed);
-			n++;
-		}
-	}
-	sl_ct.marked_gone += n;
-	return n;
+	struct backend_flows b = { .vip = vip, .vport = vport, .ip = ip, .port = port };
+	sl_ct_walk(mark_one, &b);
+	sl_ct.marked_gone += b.n;
+	return b.n;
 }
 
 uint32_t sl_ct_count(void)
