@@ -32,7 +32,8 @@ for t in ip ethtool nc ss python3 sha256sum timeout; do
 	command -v "$t" >/dev/null || { echo "large_frames.sh: missing tool: $t" >&2; exit 2; }
 done
 T=$(mktemp -d /tmp/${SL_PREFIX}XXXX)
-cleanup() { topo_down; rm -rf "$T"; }
+mkdir -p "$SL_RUN"
+cleanup() { topo_down; rm -rf "$T" "$SL_RUN"; }
 trap cleanup EXIT
 DATA=$T/data.bin
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$DATA"
