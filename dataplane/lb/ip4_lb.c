@@ -1,18 +1,26 @@
 /* ip4-lb: Services. Between ip4-input (and vxlan-decap) and ip4-lookup, so both directions
  * of a flow pass it: requests from local pods, the host and the uplink, and replies from
  * local backends (ip4-input) or remote ones (vxlan-decap). ip4-input and vxlan-decap send
- * packets here only while a Service or a conntrack entry exists (sl_lb_active()).
+ * packets here only while a Service or a conntrack entry exists, or masquerade is on
+ * (sl_lb_active()).
  *
  * For a TCP, UDP or SCTP packet (not a later fragment):
- *  - conntrack hit, forward key: destination rewritten to the flow's backend (DNAT);
- *  - conntrack hit, reverse key (a reply): source rewritten back to the frontend;
- *  - a new flow to a frontend: a backend picked by Maglev from the 5-tuple hash, a
- *    conntrack entry created (dropped as ct-full when the table is full), DNAT;
- *  - a frontend without backends: ICMP port unreachable through icmp-error (as kube-proxy);
+ *  - conntrack hit, forward key: destination rewritten to the flow's backend (DNAT), and the
+ *    source to the node address when the flow is source-translated (sl_ct_snat);
+ *  - conntrack hit, reverse key (a reply): source rewritten back to the frontend (and the
+ *    destination back to the client);
+ *  - a flow whose backend left (sl_ct_mark_gone): the client gets a TCP RST (tcp-reset), the
+ *    backend's packets are dropped, a new SYN reopens the flow (ip4_lb_gone);
+ *  - a new flow to a frontend: a client outside its loadBalancerSourceRanges is dropped; a
+ *    backend picked by client affinity or Maglev on the 5-tuple hash; the source translated
+ *    too when the replies would miss this node (ip4_lb_needs_snat); a conntrack entry
+ *    created (dropped as ct-full, or snat-no-port), DNAT;
+ *  - a frontend without backends: ICMP port unreachable through icmp-error (as kube-proxy),
+ *    or a drop when endpoints exist elsewhere (a Local policy);
  *  - masquerade (sl_lb.masquerade): a new flow from one of this node's pods to an address
  *    outside the cluster, through a gateway: source to the node address (ip4_lb_masq);
  *  - an ICMP error (destination unreachable, time exceeded) quoting a packet of a translated
- *    flow: the quoted packet and the outer address translated like the flow's own packets,
+ *    flow: the quoted packet and the outer addresses translated like the flow's own packets,
  *    so the error reaches the client about the frontend (PMTU discovery, port unreachable
  *    from a backend) or the backend about itself; icmp-error's own errors come here too;
  *  - anything else: untouched, on to ip4-lookup. */
