@@ -63,6 +63,32 @@ static void defer_q_free(void *unused, void *e, unsigned n)
 	sl_dp.deferred_pending -= n;
 }
 
+struct rte_hash *sl_dp_hash_create(const char *name, uint32_t entries, uint32_t key_len,
+				   bool multi_writer)
+{
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = entries,
+		.key_len = key_len,
+		.hash_func = rte_hash_crc,
+		.socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      (multi_writer ? RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD : 0),
+	};
+	struct rte_hash *h = rte_hash_create(&hp);
+	if (!h)
+		return NULL;
+	/* A deleted key's slot is reused only after a grace period (deferred by rte_hash). */
+	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
+	if (sl_dp.qsbr && rte_hash_rcu_qsbr_add(h, &rcu) != 0) {
+		int e = rte_errno;
+		rte_hash_free(h);
+		rte_errno = e;
+		return NULL;
+	}
+	return h;
+}
+
 int sl_dp_init(unsigned n_workers, unsigned pool_size)
 {
 	if (n_workers == 0 || n_workers > SL_MAX_WORKERS)
@@ -98,20 +124,8 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	if (!sl_dp.fib)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
-	struct rte_hash_parameters hp = {
-		.name = "sl_neigh",
-		.entries = SL_MAX_NEIGH * 2,
-		.key_len = sizeof(uint32_t),
-		.hash_func = rte_hash_crc,
-		.socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
-	};
-	sl_dp.neigh_hash = rte_hash_create(&hp);
+	sl_dp.neigh_hash = sl_dp_hash_create("sl_neigh", SL_MAX_NEIGH * 2, sizeof(uint32_t), false);
 	if (!sl_dp.neigh_hash)
-		return -rte_errno ? -rte_errno : -ENOMEM;
-	/* A deleted key's slot is reused only after a grace period (deferred by rte_hash). */
-	struct rte_hash_rcu_config hrcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
-	if (rte_hash_rcu_qsbr_add(sl_dp.neigh_hash, &hrcu) != 0)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
 	sl_dp.ctrl_tx = rte_ring_create("sl_ctrl_tx", 256, SOCKET_ID_ANY, RING_F_SC_DEQ);

@@ -235,6 +235,13 @@ static inline uint32_t sl_route_lookup(uint32_t ip)
 	return atomic_load_explicit(&sl_dp.fib_default, memory_order_relaxed);
 }
 
+/* An rte_hash with lock-free readers whose deleted keys' slots are reused only after a grace
+ * period of sl_dp.qsbr (when it exists): what every table workers read uses. multi_writer:
+ * workers add keys too (rte_hash serialises writers). NULL with rte_errno set. Control
+ * thread. */
+struct rte_hash *sl_dp_hash_create(const char *name, uint32_t entries, uint32_t key_len,
+				   bool multi_writer);
+
 /* Initialise tables (FIB, neighbour hash, RCU) for n_workers. Control thread, once. */
 int sl_dp_init(unsigned n_workers, unsigned pool_size);
 /* Free what sl_dp_init made. */

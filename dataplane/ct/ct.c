@@ -35,27 +35,13 @@ static int ct_create(uint32_t size, const char *tag, struct rte_hash **ret_h,
 {
 	char name[RTE_HASH_NAMESIZE];
 	snprintf(name, sizeof(name), "sl_ct_%s", tag);
-	struct rte_hash_parameters hp = {
-		.name = name,
-		/* Two keys per flow, and 1/16 more slots: a cuckoo table refuses some keys
-		 * before it is completely full (0.29 % of 2 x 1,048,576), and the table is
-		 * full when the entry pool is, not before (sluice-lb-bench fills it). */
-		.entries = size * 2 + size / 8,
-		.key_len = sizeof(struct sl_ct_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
-	};
-	struct rte_hash *h = rte_hash_create(&hp);
+	/* Two keys per flow, and 1/16 more slots: a cuckoo table refuses some keys before it is
+	 * completely full (0.29 % of 2 x 1,048,576), and the table is full when the entry pool
+	 * is, not before (sluice-lb-bench fills it). */
+	struct rte_hash *h = sl_dp_hash_create(name, size * 2 + size / 8, sizeof(struct sl_ct_key),
+					       true);
 	if (!h)
 		return rte_errno ? -rte_errno : -ENOMEM;
-	/* A deleted key's slot is reused only after a grace period. */
-	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
-	if (sl_dp.qsbr && rte_hash_rcu_qsbr_add(h, &rcu) != 0) {
-		rte_hash_free(h);
-		return rte_errno ? -rte_errno : -ENOMEM;
-	}
 	snprintf(name, sizeof(name), "sl_ctp_%s", tag);
 	/* Per-lcore caches only when large: a small table must fill exactly at size. Entries
 	 * packed (72 bytes with the pool's header, not 192 cache-aligned and spread): 122 bytes

@@ -15,24 +15,11 @@ struct sl_lb_affinity sl_lb_aff;
 
 int sl_lb_affinity_init(uint32_t size)
 {
-	struct rte_hash_parameters hp = {
-		.name = "sl_lb_aff",
-		.entries = size,
-		.key_len = sizeof(struct sl_lb_aff_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
-	};
-	struct rte_hash *h = rte_hash_create(&hp);
+	/* A deleted key's slot (and so its entry) is reused only after a grace period. */
+	struct rte_hash *h = sl_dp_hash_create("sl_lb_aff", size, sizeof(struct sl_lb_aff_key),
+					       true);
 	if (!h)
 		return rte_errno ? -rte_errno : -ENOMEM;
-	/* A deleted key's slot (and so its entry) is reused only after a grace period. */
-	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
-	if (sl_dp.qsbr && rte_hash_rcu_qsbr_add(h, &rcu) != 0) {
-		rte_hash_free(h);
-		return rte_errno ? -rte_errno : -ENOMEM;
-	}
 	/* Positions go up to the last key slot (per-lcore caches included). */
 	size_t n = (size_t)rte_hash_max_key_id(h) + 1;
 	sl_lb_aff.entries = rte_zmalloc("sl_lb_aff", n * sizeof(struct sl_lb_aff_entry),

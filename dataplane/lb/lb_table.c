@@ -46,22 +46,10 @@ int sl_lb_init(const struct sl_lb_conf *conf)
 			c.snat_port_lo, c.snat_port_hi, nw * SL_CT_SNAT_TRIES);
 		return -EINVAL;
 	}
-	struct rte_hash_parameters hp = {
-		.name = "sl_lb_services",
-		.entries = c.max_services,
-		.key_len = sizeof(struct sl_lb_frontend),
-		.hash_func = rte_hash_crc,
-		.socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
-	};
-	sl_lb.services = rte_hash_create(&hp);
+	sl_lb.services = sl_dp_hash_create("sl_lb_services", c.max_services,
+					   sizeof(struct sl_lb_frontend), false);
 	if (!sl_lb.services)
 		return rte_errno ? -rte_errno : -ENOMEM;
-	struct rte_hash_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
-	if (rte_hash_rcu_qsbr_add(sl_lb.services, &rcu) != 0) {
-		sl_lb_fini();
-		return rte_errno ? -rte_errno : -ENOMEM;
-	}
 	sl_lb.max_services = c.max_services;
 	sl_lb.snat_port_lo = c.snat_port_lo;
 	sl_lb.snat_port_hi = c.snat_port_hi;
