@@ -51,6 +51,11 @@ struct sl_node_spec {
 	struct sl_cidr pod_cidr;
 	bool has_mac;           /* mac given: a static neighbour, never ARPed or aged */
 	uint8_t mac[6];         /* the VTEP's MAC on the underlay */
+	/* The remote VTEP's own MAC, the inner destination MAC of frames to its pods (a
+	 * flannel node's flannel.1 MAC, from flannel.alpha.coreos.com/backend-data VtepMAC).
+	 * Absent: the underlay neighbour's MAC is used for both, as between sluice nodes. */
+	bool has_vtep_mac;
+	uint8_t vtep_mac[6];
 };
 
 struct sl_route_spec {
