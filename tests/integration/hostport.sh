@@ -87,7 +87,10 @@ ip netns add "$(ns hq)"
 add_ok() { cni ADD hpod hp 18080 >"$SL_RUN/add.json" || { cat "$SL_RUN/add.json"; return 1; }; }
 check "sluice-cni ADD with runtimeConfig.portMappings 18080 -> 8080 (tcp, udp)" add_ok
 in_ns hp ethtool -K eth0 tx off >/dev/null 2>&1
-in_ns hp python3 tests/integration/svc_backend.py hp 8080 &
+# Not `in_ns ... &`: that backgrounds a subshell, $! is the subshell's PID, and killing it
+# leaves the server running with the test's stdout (a caller reading through a pipe then
+# waits for ever: how this test once "hung" after passing).
+ip netns exec "$(ns hp)" python3 tests/integration/svc_backend.py hp 8080 &
 BACKENDS+=($!)
 wait_listen hp 8080 || exit 1
 
