@@ -24,6 +24,7 @@
 #include "lb/sl_healthcheck.h"
 #include "lb/sl_lbctl.h"
 #include "lb/sl_hostport.h"
+#include "lb/sl_node_local.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
 
@@ -218,6 +219,9 @@ int main(int argc, char **argv)
 		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi,
 		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr });
 	sl_model_set_hooks(model, &hooks);
+	if (conf.node_local && sl_node_local_start(err, sizeof(err)) < 0)
+		printf("sluiced: node ports and hostPorts are not reachable from this node's own "
+		       "processes: %s\n", err);
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -277,6 +281,7 @@ out_state:
 	sl_model_destroy(model); /* detaches every pod */
 	sl_net_fini();
 	sl_lbctl_fini();
+	sl_node_local_stop();
 out_dp:
 	sl_dp_fini();
 out_eal:

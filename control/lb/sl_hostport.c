@@ -7,6 +7,7 @@
 #include "dataplane/lb/lb_table.h"
 #include "sl_hostport.h"
 #include "sl_lbctl.h"
+#include "sl_node_local.h"
 
 static struct {
 	uint32_t node_ip; /* network order */
@@ -45,6 +46,8 @@ static void uninstall(const struct sl_pod_spec *s, unsigned n)
 		if (old && h->protocol == IPPROTO_UDP) /* no end of flow: its flows go now */
 			sl_ct_flush_backend(s->ip.v4, htons(h->container_port));
 		sl_lb_service_del(&fe);
+		sl_node_local_del(fe.vip, fe.port, fe.proto);
+		sl_node_local_del(htonl(INADDR_LOOPBACK), fe.port, fe.proto);
 		hp.used[h->host_port] &= (uint8_t)~bit(h->protocol);
 	}
 }
@@ -77,6 +80,10 @@ static int install(const struct sl_pod_spec *s, char *err, size_t errlen)
 				   sl_host_proto_name(h->protocol), strerror(-rc)), rc;
 		}
 		hp.used[h->host_port] |= bit(h->protocol);
+		/* The node's own processes, at its address or 127.0.0.1 (portmap's OUTPUT rules
+		 * serve both): straight to the pod (sl_node_local.h). */
+		sl_node_local_add(fe.vip, fe.port, fe.proto, be.ip, be.port);
+		sl_node_local_add(htonl(INADDR_LOOPBACK), fe.port, fe.proto, be.ip, be.port);
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "sl_healthcheck.h"
 #include "sl_hostport.h"
 #include "sl_lbctl.h"
+#include "sl_node_local.h"
 
 #define AGE_PERIOD_MS 1000
 #define AGE_BUDGET 65536 /* conntrack entries looked at per period */
@@ -178,6 +179,25 @@ static bool frontend_of(const struct sl_svc_spec *s, const struct sl_svc_port *p
 	return p->node_port && (s->type == SL_SVC_NODE_PORT || s->type == SL_SVC_LOAD_BALANCER);
 }
 
+/* A frontend on the node address, reached by the node's own processes: their connects go to
+ * the Service's cluster IP instead (sl_node_local.h), for a node port also from 127.0.0.1,
+ * as kube-proxy's iptables mode serves localhost node ports. The cluster IP's backends are
+ * the internal ones (internalTrafficPolicy): the node is inside the cluster. */
+static void node_local_map(const struct sl_svc_spec *s, const struct sl_svc_port *p,
+			   const struct sl_lb_frontend *fe, bool node_port)
+{
+	for (unsigned i = 0; i < s->n_cluster_ips; i++) {
+		if (s->cluster_ips[i].af != AF_INET)
+			continue;
+		uint32_t cip = s->cluster_ips[i].v4;
+		sl_node_local_add(fe->vip, fe->port, fe->proto, cip, htons(p->port));
+		if (node_port)
+			sl_node_local_add(htonl(INADDR_LOOPBACK), fe->port, fe->proto, cip,
+					  htons(p->port));
+		return;
+	}
+}
+
 /* Install every frontend of v into the Service table, listing them in next. */
 static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, size_t errlen)
 {
@@ -238,6 +258,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 				free(be);
 				return rc;
 			}
+			if (fe.vip == lbc.conf.node_ip)
+				node_local_map(s, p->port, &fe, kind == FE_NODE_PORT);
 			flush_gone_udp(old, b, n); /* old is valid until our next quiescent state:
 						     * the control thread has none */
 			mark_gone_tcp(old, p);
@@ -251,6 +273,10 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 /* Remove frontend fe; its UDP flows go with it. */
 static void uninstall(const struct sl_lb_frontend *fe)
 {
+	if (fe->vip == lbc.conf.node_ip) {
+		sl_node_local_del(fe->vip, fe->port, fe->proto);
+		sl_node_local_del(htonl(INADDR_LOOPBACK), fe->port, fe->proto);
+	}
 	flush_gone_udp(sl_lb_service_find(fe), NULL, 0);
 	sl_lb_service_del(fe);
 }

@@ -503,7 +503,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const icmp_known[] = { "rate_per_sec", NULL };
 	static const char *const ct_known[] = { "size", NULL };
 	static const char *const proxy_known[] = { "node_port_range", "snat_port_range",
-						   "masquerade", NULL };
+						   "masquerade", "node_local", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -620,6 +620,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	c->node_port_hi = 32767;
 	c->snat_port_lo = c->snat_port_hi = 0; /* the default (dataplane/lb/lb_table.h) */
 	c->masquerade = false;
+	c->node_local = true;
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "proxy"))) {
 		TRY(check_fields(o, "proxy", proxy_known, err, n));
 		TRY(get_port_range(o, "proxy", "node_port_range", 1, 64, &c->node_port_lo,
@@ -627,6 +628,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		TRY(get_port_range(o, "proxy", "snat_port_range", 1024, 256, &c->snat_port_lo,
 				   &c->snat_port_hi, err, n));
 		TRY(get_bool(o, "proxy", "masquerade", &c->masquerade, err, n));
+		TRY(get_bool(o, "proxy", "node_local", &c->node_local, err, n));
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

@@ -119,6 +119,12 @@ check "client outside the cluster -> 198.18.0.1:18080 (TCP): the pod sees the cl
 out=$(client cl udp 198.18.0.1 18080 5)
 check "client outside the cluster -> 198.18.0.1:18080 (UDP)" \
 	expect "$out" 'r["seen"] == {"hp": ["198.18.1.2"]} and not r["errors"]'
+out=$(client n1 tcp 198.18.0.1 18080 5)
+check "node1's own kernel -> 198.18.0.1:18080 (TCP) reaches the pod (socket hooks)" \
+	expect "$out" 'r["answers"]["hp"] == 5 and not r["errors"]'
+out=$(client n1 udp 127.0.0.1 18080 5)
+check "node1's own kernel -> 127.0.0.1:18080 (UDP) reaches the pod" \
+	expect "$out" 'r["answers"]["hp"] == 5 and not r["errors"]'
 out=$(client p1a tcp 198.18.0.1 18080 5)
 check "pod p1a (node1) -> 198.18.0.1:18080 (TCP)" \
 	expect "$out" 'r["seen"] == {"hp": ["10.244.1.2"]} and not r["errors"]'

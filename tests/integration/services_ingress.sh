@@ -162,6 +162,19 @@ out=$(client n1 tcp 10.96.0.40 80 20)
 check "node1's kernel -> ClusterIP 10.96.0.40:80: both backends answer, seeing node1" \
 	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and r["clients"] == ["198.18.0.1"] and not r["errors"]'
 
+# ... and its node ports, at its own address and at 127.0.0.1: packets the kernel sends to
+# itself never reach sluiced; the socket hooks (control/lb/sl_node_local.h) connect to the
+# cluster IP instead.
+out=$(client n1 tcp 198.18.0.1 30080 20)
+check "node1's kernel -> its own node port 198.18.0.1:30080: both backends answer" \
+	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and not r["errors"]'
+out=$(client n1 tcp 127.0.0.1 30080 20)
+check "node1's kernel -> 127.0.0.1:30080: both backends answer" \
+	expect "$out" 'r["answers"].get("p1b", 0) > 0 and r["answers"].get("p2a", 0) > 0 and not r["errors"]'
+out=$(client cl tcp 127.0.0.1 30080 1)
+check "... while another namespace's 127.0.0.1:30080 is left alone (refused there)" \
+	expect "$out" 'r["errors"] == {"ECONNREFUSED": 1}'
+
 # Pod egress masquerade.
 out=$(client p1a tcp 198.18.1.2 8080 5)
 check "masquerade: p1a (node1) -> 198.18.1.2:8080 (outside the cluster) is seen as node1" \
