@@ -48,15 +48,38 @@ SL_NODE_EDGES(IP4_LB_EDGES)
 
 static const char *proto_name(uint8_t p)
 {
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "sctp";
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == IPPROTO_ICMP ? "icmp" : "sctp";
 }
 
-/* The 5-tuple of m into *k; false when m is not something ip4-lb translates (not TCP, UDP
- * or SCTP, a later fragment, or shorter than its L4 header). */
+/* The key of an ICMP echo request (the identifier as source port, 0 as destination) or
+ * reply (0, identifier), so a reply's key is the reverse of its request's and masquerade
+ * translates the identifier as a source port (RFC 5508 3.1: the identifier is the ICMP
+ * query's port). False for any other ICMP message or one shorter than its header. */
+static inline bool ip4_lb_icmp_key(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+				   struct sl_ct_key *k)
+{
+	unsigned hlen = rte_ipv4_hdr_len(ip);
+	if (rte_be_to_cpu_16(ip->total_length) < hlen + sizeof(struct rte_icmp_hdr) ||
+	    rte_pktmbuf_data_len(m) < hlen + sizeof(struct rte_icmp_hdr))
+		return false;
+	const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)((const uint8_t *)ip + hlen);
+	bool request = ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST;
+	if ((!request && ic->icmp_type != RTE_IP_ICMP_ECHO_REPLY) || ic->icmp_code)
+		return false;
+	*k = (struct sl_ct_key){ .src = ip->src_addr, .dst = ip->dst_addr,
+				 .sport = request ? ic->icmp_ident : 0,
+				 .dport = request ? 0 : ic->icmp_ident, .proto = IPPROTO_ICMP };
+	return true;
+}
+
+/* The 5-tuple of m into *k; false when m is not something ip4-lb translates (not TCP, UDP,
+ * SCTP or an ICMP echo, a later fragment, or shorter than its L4 header). */
 static inline bool ip4_lb_key(struct rte_mbuf *m, struct sl_ct_key *k)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint8_t proto = ip->next_proto_id;
+	if (proto == IPPROTO_ICMP && !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)))
+		return ip4_lb_icmp_key(m, ip, k);
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
 		return false;
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
@@ -158,8 +181,8 @@ static inline bool ip4_lb_needs_snat(uint32_t client, uint32_t backend)
 /* Whether the new flow k (TCP: first packet's flags) is pod egress to masquerade: from one of
  * this node's pods, to an address outside the cluster CIDR whose route leaves through a
  * gateway (not a node's own address, whose route is the node itself), and for TCP starting
- * with a SYN: a reply of a connection someone outside opened to the pod is not a new flow
- * of the pod's. Worker. */
+ * with a SYN and ICMP with an echo request (no identifier as destination port): a reply to
+ * someone outside who reached the pod is not a new flow of the pod's. Worker. */
 static inline bool ip4_lb_masq_wanted(const struct sl_ct_key *k, uint8_t tcp_flags)
 {
 	const struct sl_dp_conf *c = &sl_dp.conf;
@@ -168,6 +191,8 @@ static inline bool ip4_lb_masq_wanted(const struct sl_ct_key *k, uint8_t tcp_fla
 		return false;
 	if (k->proto == IPPROTO_TCP &&
 	    (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return false;
+	if (k->proto == IPPROTO_ICMP && k->dport)
 		return false;
 	uint32_t nhi = sl_route_lookup(k->dst);
 	const struct sl_nh *nh = &sl_dp.nh[nhi < SL_MAX_NH ? nhi : 0];

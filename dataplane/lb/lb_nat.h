@@ -64,7 +64,9 @@ static inline uint32_t sl_sctp_cksum(const void *p, uint32_t len)
 /* Rewrite the destination (dst true) or source address and port of the packet whose IPv4
  * header is ip and L4 header l4 (TCP, UDP or SCTP, whole in the first segment; l4_len bytes
  * from l4 to the end of the IP packet), fixing every checksum. ip and port in network
- * order. Worker. */
+ * order. An ICMP echo request or reply (masquerade) has one "port", its identifier: the
+ * source port of a request, the destination port of a reply (ip4_lb_key's convention);
+ * a rewrite of the other side changes its address only. Worker. */
 static inline void sl_nat_rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len,
 				  bool dst, uint32_t new_ip, uint16_t new_port)
 {
@@ -76,6 +78,14 @@ static inline void sl_nat_rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t
 		ip->dst_addr = new_ip;
 	else
 		ip->src_addr = new_ip;
+	if (ip->next_proto_id == IPPROTO_ICMP) { /* no pseudo-header in its checksum */
+		struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)l4;
+		if (dst == (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)) {
+			ic->icmp_cksum = sl_csum_update16(ic->icmp_cksum, ic->icmp_ident, new_port);
+			ic->icmp_ident = new_port;
+		}
+		return;
+	}
 	*pp = new_port;
 	switch (ip->next_proto_id) {
 	case IPPROTO_TCP: {

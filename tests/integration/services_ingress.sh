@@ -182,6 +182,9 @@ check "masquerade: p1a (node1) -> 198.18.1.2:8080 (outside the cluster) is seen 
 out=$(client p2b udp 198.18.1.2 8080 5)
 check "masquerade: UDP p2b (node2) -> 198.18.1.2:8080 is seen as node2" \
 	expect "$out" 'r["seen"] == {"cl": ["198.18.0.2"]} and not r["errors"]'
+# The router has no route to the pod CIDR: the replies come back only if translated.
+check "masquerade: ping p1a (node1) -> 198.18.1.2 (outside the cluster) is answered" \
+	in_ns p1a ping -c 3 -i 0.2 -W 2 -q 198.18.1.2
 out=$(client p1a tcp 10.96.0.40 80 20)
 check "... while p1a -> ClusterIP 10.96.0.40:80 is still seen as p1a by both backends" \
 	expect "$out" 'r["seen"] == {"p1b": ["10.244.1.2"], "p2a": ["10.244.1.2"]} and not r["errors"]'

@@ -1432,6 +1432,75 @@ static void test_lb_masquerade(void **st)
 	assert_int_equal(th_lb_setup(), 0);
 }
 
+/* An ICMP echo (type 0 or 8) from the given MAC, identifier id, checksum set. */
+static struct rte_mbuf *echo(const char *src, const char *dst, uint8_t type, uint16_t id,
+			     struct rte_ether_addr smac, struct rte_ether_addr dmac)
+{
+	struct pb_ip4 p = { .src_mac = smac, .dst_mac = dmac, .src = src, .dst = dst,
+			    .proto = IPPROTO_ICMP, .payload = 16 };
+	struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip_of(m) + 1);
+	ic->icmp_type = type;
+	ic->icmp_ident = htons(id);
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic) + 16);
+	return m;
+}
+
+/* The echo's addresses, identifier and checksums. */
+static void expect_echo(struct rte_mbuf *m, const char *src, const char *dst, uint16_t id)
+{
+	struct rte_ipv4_hdr *ip = ip_of(m);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(ip->src_addr, pb_addr(src));
+	assert_int_equal(ip->dst_addr, pb_addr(dst));
+	assert_int_equal(ntohs(ic->icmp_ident), id);
+	assert_true(pb_ip4_cksum_ok(ip));
+	assert_int_equal(rte_raw_cksum(ic, sizeof(*ic) + 16), 0xffff);
+}
+
+/* Masquerade of ping (RFC 5508 3.1: the identifier is the query's port): pod A's echo
+ * request to outside leaves from the node address with an identifier of ours, the reply
+ * comes back to pod A with its own; an echo reply of pod A's (someone outside pinged it)
+ * is untouched. */
+static void test_lb_masquerade_icmp(void **st)
+{
+	th_reset();
+	ct_clear();
+	sl_dp_drain();
+	sl_lb_fini();
+	struct sl_lb_conf c = { .max_services = 64, .masquerade = true,
+				.cluster_net = pb_addr("10.244.0.0"),
+				.cluster_mask = htonl(0xffff0000), .ct = { .size = TH_CT_SIZE } };
+	assert_int_equal(sl_lb_init(&c), 0);
+
+	unsigned n = th_run(TH_POD_A, echo("10.244.1.2", "198.18.1.2", RTE_IP_ICMP_ECHO_REQUEST,
+					   0x1234, th_pod_a_mac, th_gw_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip_of(out[0]) + 1);
+	uint16_t id = ntohs(ic->icmp_ident);
+	assert_true(id >= SL_LB_SNAT_PORT_LO);
+	expect_echo(out[0], "198.18.0.1", "198.18.1.2", id);
+	rte_pktmbuf_free(out[0]);
+	n = th_run(TH_UPLINK, echo("198.18.1.2", "198.18.0.1", RTE_IP_ICMP_ECHO_REPLY, id,
+				   th_remote_mac, th_uplink_mac), TH_POD_A, out, 8);
+	assert_int_equal(n, 1);
+	expect_echo(out[0], "198.18.1.2", "10.244.1.2", 0x1234);
+	rte_pktmbuf_free(out[0]);
+
+	n = th_run(TH_POD_A, echo("10.244.1.2", "198.18.1.2", RTE_IP_ICMP_ECHO_REPLY, 0x4321,
+				  th_pod_a_mac, th_gw_mac), TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	expect_echo(out[0], "10.244.1.2", "198.18.1.2", 0x4321);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(sl_ct_count(), 1);
+
+	ct_clear();
+	sl_dp_drain();
+	sl_lb_fini();
+	assert_int_equal(th_lb_setup(), 0);
+}
+
 static void test_lb_no_mbuf_leak(void **st)
 {
 	th_reset();
@@ -1472,6 +1541,7 @@ int main(void)
 		TH_TEST(test_lb_hairpin),
 		TH_TEST(test_lb_snat_ports_exhausted),
 		TH_TEST(test_lb_masquerade),
+		TH_TEST(test_lb_masquerade_icmp),
 		TH_TEST(test_lb_no_mbuf_leak),
 	};
 	return cmocka_run_group_tests_name("lb", tests, setup, NULL);
