@@ -921,3 +921,12 @@ void sl_model_policy_set_notify(struct sl_model *m, void (*fn)(void *ctx, uint64
 	st->notify = fn;
 	st->notify_ctx = ctx;
 }
+
+void sl_model_policy_stats(const struct sl_model *m, const struct sl_model_policy *mp,
+			   unsigned *ret_local_pods, unsigned *ret_rules)
+{
+	const struct pol *p = (const struct pol *)mp;
+	(void)m;
+	*ret_local_pods = p->n_isolated[0] > p->n_isolated[1] ? p->n_isolated[0] : p->n_isolated[1];
+	*ret_rules = p->n_rules[0] + p->n_rules[1];
+}

@@ -19,6 +19,8 @@
 #include "control/model/sl_policy.h"
 #include "control/sources/sl_k8s.h"
 #include "control/sources/sl_k8s_policy.h"
+#include "control/sources/sl_request.h"
+#include "control/core/sl_show_pol.h"
 
 /* JSON with ' for " (readable tables). */
 static char *J(const char *s)
@@ -1279,6 +1281,59 @@ static void test_notify(void **state)
 	sl_model_destroy(m);
 }
 
+/* `show policies`, `policy check` and their requests. */
+static void test_show_and_check(void **state)
+{
+	(void)state;
+	struct sl_model *m = xyz();
+	char err[400];
+	APPLY_OK(m, "{'kind':'NetworkPolicy','metadata':{'name':'web','namespace':'x'},'spec':{'podSelector':"
+		    "{'matchLabels':{'pod':'a'},'matchExpressions':[{'key':'tier','operator':'NotIn','values':['db']}]},"
+		    "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],'ports':[{'port':80}]}]}}");
+	cJSON *t = sl_show_policies(m);
+	assert_int_equal(cJSON_GetArraySize(t), 1);
+	cJSON *row = cJSON_GetArrayItem(t, 0);
+	assert_string_equal(cJSON_GetObjectItem(row, "pod_selector")->valuestring, "pod=a,tier notin (db)");
+	assert_string_equal(cJSON_GetObjectItem(row, "types")->valuestring, "Ingress");
+	assert_int_equal(cJSON_GetObjectItem(row, "local_pods")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(row, "compiled_rules")->valueint, 1); /* x/b -> x/a:80 */
+	cJSON_Delete(t);
+	cJSON *o = sl_show_policy_check(m, "x/b", "x/a", TCP, 80, err, sizeof(err));
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "allowed");
+	cJSON *in = cJSON_GetObjectItem(o, "ingress");
+	assert_string_equal(cJSON_GetObjectItem(in, "reason")->valuestring, "allowed by x/web ingress[0]");
+	assert_string_equal(cJSON_GetObjectItem(in, "policies")->valuestring, "x/web");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "enforced_here")));
+	cJSON_Delete(o);
+	o = sl_show_policy_check(m, YB, "x/a", TCP, 80, err, sizeof(err));
+	assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "denied");
+	assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "ingress"), "reason")->valuestring,
+			       "denied: isolated by 1 policy"));
+	cJSON_Delete(o);
+	assert_null(sl_show_policy_check(m, "x/nope", "x/a", TCP, 80, err, sizeof(err)));
+	assert_string_equal(err, "src: 'x/nope' is not a known pod");
+	assert_null(sl_show_policy_check(m, "x/a", "1.2.3", TCP, 80, err, sizeof(err)));
+	assert_string_equal(err, "dst: '1.2.3' is not an IPv4 address or NS/POD");
+	sl_model_destroy(m);
+
+	struct sl_request r;
+	const char *q = J("{'cmd':'policy.check','src':'x/a','dst':'10.0.0.1','port':'53/udp'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cmd, SL_CMD_POLICY_CHECK);
+	assert_int_equal(r.port, 53);
+	assert_int_equal(r.proto, UDP);
+	q = J("{'cmd':'policy.check','src':'x/a','dst':'10.0.0.1','port':'53/icmp'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "port: '53/icmp' is not PORT[/TCP|UDP|SCTP]");
+	q = J("{'cmd':'k8s.del','kind':'networkpolicy','namespace':'x','name':'web'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.k8s_kind, SL_K8S_POLICY);
+	assert_string_equal(r.namespace, "x");
+	q = J("{'cmd':'k8s.del','kind':'service','name':'web'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1292,6 +1347,7 @@ int main(void)
 		cmocka_unit_test(test_egress_and_local),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_show_and_check),
 		cmocka_unit_test(test_random_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
