@@ -96,14 +96,14 @@ static bool pol_match(const void *ctx, uint32_t id, const void *k)
 
 struct sl_pol_store *sl_pol_store_create(const struct sl_model_limits *l)
 {
-	(void)l;
 	struct sl_pol_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->nss.limit = SL_MODEL_MAX_NAMESPACES;
-	st->groups.limit = 2 * SL_MODEL_MAX_NAMESPACES + 2; /* one per name in use */
-	st->pods.limit = SL_MODEL_MAX_K8S_PODS;
-	st->pols.limit = SL_MODEL_MAX_POLICIES;
+	st->nss.limit = l && l->namespaces ? l->namespaces : SL_MODEL_MAX_NAMESPACES;
+	st->pods.limit = l && l->k8s_pods ? l->k8s_pods : SL_MODEL_MAX_K8S_PODS;
+	st->pols.limit = l && l->policies ? l->policies : SL_MODEL_MAX_POLICIES;
+	/* A group per namespace name in use: by a Namespace, a pod or a policy. */
+	st->groups.limit = st->nss.limit + st->pods.limit + st->pols.limit;
 	st->changed = true; /* the first set (empty) is assembled on the first call */
 	return st;
 }
