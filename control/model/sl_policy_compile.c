@@ -170,23 +170,30 @@ static int port_ranges(const struct sl_np_port *pt, const struct sl_kpod_spec *s
 	return 0;
 }
 
+/* Rules grouped by everything but the peer (pod, protocol, ports, rule), peers in address
+ * order within a group, shorter prefixes first. */
 static int rule_cmp(const void *a, const void *b)
 {
 	const struct sl_pol_rule *x = a, *y = b;
-	/* Every field but policy (the same in one part). */
 	if (x->pod_ip != y->pod_ip)
 		return x->pod_ip < y->pod_ip ? -1 : 1;
-	if (x->peer_net != y->peer_net)
-		return x->peer_net < y->peer_net ? -1 : 1;
-	if (x->peer_len != y->peer_len)
-		return x->peer_len < y->peer_len ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->port_lo != y->port_lo)
 		return x->port_lo < y->port_lo ? -1 : 1;
 	if (x->port_hi != y->port_hi)
 		return x->port_hi < y->port_hi ? -1 : 1;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	if (x->peer_net != y->peer_net)
+		return x->peer_net < y->peer_net ? -1 : 1;
+	return x->peer_len < y->peer_len ? -1 : x->peer_len > y->peer_len;
+}
+
+static bool same_group(const struct sl_pol_rule *x, const struct sl_pol_rule *y)
+{
+	return x->pod_ip == y->pod_ip && x->proto == y->proto && x->port_lo == y->port_lo &&
+	       x->port_hi == y->port_hi && x->rule == y->rule;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -206,21 +213,35 @@ static uint32_t sort_unique_u32(uint32_t *v, uint32_t n)
 	return k;
 }
 
-/* Remove rules equal to an earlier one but for the rule index (a pod reached by two rules
- * keeps the first rule's). */
+/* Sort, and within each group (same pod, protocol, ports and rule) aggregate the peers:
+ * drop a prefix inside the one before, merge two sibling prefixes into their parent
+ * (pod /32s of one namespace are often contiguous). Exact: the same addresses match. */
 static uint32_t sort_unique_rules(struct sl_pol_rule *v, uint32_t n)
 {
 	uint32_t k = 0;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), rule_cmp);
 	for (uint32_t i = 0; i < n; i++) {
-		if (k) {
-			struct sl_pol_rule a = v[k - 1], b = v[i];
-			a.rule = b.rule = 0;
-			if (!memcmp(&a, &b, sizeof(a)))
-				continue;
+		struct sl_pol_rule r = v[i];
+		/* Inside the last kept prefix of the group: nothing new. */
+		if (k && same_group(&v[k - 1], &r) && v[k - 1].peer_len <= r.peer_len &&
+		    (r.peer_net & mask_of(v[k - 1].peer_len)) == v[k - 1].peer_net)
+			continue;
+		v[k++] = r;
+		/* Merge siblings on the stack's top while they pair up. */
+		while (k >= 2 && same_group(&v[k - 2], &v[k - 1])) {
+			struct sl_pol_rule *x = &v[k - 2], *y = &v[k - 1];
+			uint8_t len = x->peer_len;
+			if (!len || y->peer_len != len ||
+			    (x->peer_net & mask_of((uint8_t)(len - 1))) != (y->peer_net & mask_of((uint8_t)(len - 1))) ||
+			    x->peer_net == y->peer_net)
+				break;
+			x->peer_len = (uint8_t)(len - 1);
+			x->peer_net &= mask_of(x->peer_len);
+			k--;
+			/* The parent may now cover the one before it? No: sorted order puts a
+			 * covering prefix first; it may pair with the one before: loop. */
 		}
-		v[k++] = v[i];
 	}
 	return k;
 }

@@ -537,6 +537,21 @@ static void test_ipblock_ports(void **state)
 		assert_false(r->peer_net <= hip(YA) && hip(YA) <= (r->peer_net | ~mask));
 	}
 	sl_model_destroy(m);
+
+	/* Pod /32s aggregated: x's pods .2, .3, .4 as peers of x/b give .2/31 and .4/32. */
+	m = xyz();
+	APPLY_OK(m, "{'kind':'NetworkPolicy','metadata':{'name':'all','namespace':'x'},'spec':{'podSelector':"
+		    "{'matchLabels':{'pod':'b'}},'ingress':[{'from':[{'podSelector':{}}]}]}}");
+	s = sl_model_policy_set(m);
+	assert_int_equal(s->dir[0].n_rules, 2);
+	assert_int_equal(s->dir[0].rules[0].peer_net, hip(XA));
+	assert_int_equal(s->dir[0].rules[0].peer_len, 31);
+	assert_int_equal(s->dir[0].rules[1].peer_net, hip(XC));
+	assert_int_equal(s->dir[0].rules[1].peer_len, 32);
+	assert_true(allows(m, XA, XB, TCP, 1) && allows(m, XC, XB, UDP, 2) && allows(m, XB, XB, SCTP, 3));
+	assert_false(allows(m, "10.244.1.5", XB, TCP, 1));
+	assert_false(allows(m, "10.244.1.1", XB, TCP, 1));
+	sl_model_destroy(m);
 }
 
 static void test_named_ports(void **state)
