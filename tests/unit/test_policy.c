@@ -20,6 +20,7 @@
 #include "control/sources/sl_k8s.h"
 #include "control/sources/sl_k8s_policy.h"
 #include "control/sources/sl_request.h"
+#include "control/sources/sl_config.h"
 #include "control/core/sl_show_pol.h"
 
 /* JSON with ' for " (readable tables). */
@@ -1349,6 +1350,39 @@ static void test_show_and_check(void **state)
 	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), -EINVAL);
 }
 
+/* The static config's namespaces, k8s_pods and networkpolicies arrays. */
+static void test_config_lists(void **state)
+{
+	(void)state;
+	char text[4000], err[400];
+	snprintf(text, sizeof(text), "%s",
+		 J("{'node':{'name':'node1','ip':'198.18.0.1','pod_cidr':'10.244.1.0/24'},"
+		   "'uplink':{'devargs':'net_null0'},"
+		   "'pods':[{'name':'c1','namespace':'cni','ip':'10.244.1.2','mac':'02:00:00:00:00:09','ifname':'va'}],"
+		   "'namespaces':[{'metadata':{'name':'x'}}],"
+		   "'k8s_pods':[{'metadata':{'name':'a','namespace':'x'},'status':{'podIP':'10.244.1.2'}}],"
+		   "'networkpolicies':[{'metadata':{'name':'d','namespace':'x'},'spec':{'policyTypes':['Egress']}}]}"));
+	struct sl_config c;
+	if (sl_config_parse(text, strlen(text), &c, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	struct sl_model_self self;
+	sl_config_self(&c, &self);
+	struct sl_model *m = sl_model_create(&self, NULL);
+	if (sl_config_load_objects(&c, m, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_non_null(sl_model_ns_find(m, "x"));
+	assert_non_null(sl_model_kpod_find(m, "x", "a"));
+	const struct sl_pol_set *s = sl_model_policy_set(m);
+	assert_int_equal(s->dir[SL_POL_EGRESS].n_isolated, 1);
+	assert_int_equal(s->dir[SL_POL_EGRESS].isolated[0], hip("10.244.1.2"));
+	sl_model_destroy(m);
+	sl_config_free(&c);
+	char *bad = strstr(text, "\"Egress\"");
+	memcpy(bad, "\"Egres1\"", 8);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "networkpolicies[0].spec.policyTypes[0]: must be Ingress or Egress");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1363,6 +1397,7 @@ int main(void)
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_show_and_check),
+		cmocka_unit_test(test_config_lists),
 		cmocka_unit_test(test_random_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
