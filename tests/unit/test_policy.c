@@ -695,7 +695,7 @@ struct t_pol {
 	struct t_rule rules[2][3];
 };
 struct t_pod {
-	bool live, has_ip, local;
+	bool live, has_ip, local, hostnet;
 	int ns, lab[NKEYS];
 	uint32_t ip;
 	int n_ports;
@@ -741,7 +741,7 @@ static void ns_labels(const struct world *w, int ns, int *lab)
 static const struct t_pod *pod_at(const struct world *w, uint32_t ip)
 {
 	for (int i = 0; i < NPODS; i++)
-		if (w->pods[i].live && w->pods[i].has_ip && w->pods[i].ip == ip)
+		if (w->pods[i].live && w->pods[i].has_ip && !w->pods[i].hostnet && w->pods[i].ip == ip)
 			return &w->pods[i];
 	return NULL;
 }
@@ -936,6 +936,7 @@ static void rnd_pod(struct world *w, int i)
 	q->live = true;
 	q->ns = i % NNS;
 	q->has_ip = rnd(8) != 0;
+	q->hostnet = rnd(12) == 0; /* its address is not the pod's: never selected */
 	q->ip = (10u << 24) | (244u << 16) | ((1 + (unsigned)(i & 1)) << 8) | (2 + (unsigned)i / 2);
 	q->local = (q->ip >> 8 & 0xff) == 1; /* 10.244.1.x: attached here */
 	for (int k = 0; k < NKEYS; k++)
@@ -1088,7 +1089,10 @@ static cJSON *pod_json(const struct t_pod *q, int i)
 		cJSON_AddStringToObject(x, "protocol", proto_s(q->ports[k].proto));
 		cJSON_AddItemToArray(ps, x);
 	}
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(o, "spec"), "containers"), c);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "containers"), c);
+	if (q->hostnet)
+		cJSON_AddTrueToObject(spec, "hostNetwork");
 	if (q->has_ip)
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "podIP", ipstr(q->ip, b));
 	return o;
