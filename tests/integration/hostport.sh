@@ -16,52 +16,17 @@ export SL_PREFIX=${SL_PREFIX:-slhp-} SL_RUN=${SL_RUN:-/tmp/slhp-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
+source scripts/lib/svc.sh
 CNI=$SL_BUILD/cni/sluice-cni
 CNI_BIN=${CNI_BIN:-/usr/lib/cni}
-BACKENDS=()
-cleanup() {
-	for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	topo_down
-	for n in rt cl hp hq; do ip netns del "$(ns $n)" 2>/dev/null; done
-	rm -rf "$SL_RUN"
-}
-trap cleanup EXIT
+trap svc_cleanup EXIT
 [ -x "$CNI_BIN/host-local" ] || { echo "hostport.sh: $CNI_BIN/host-local missing"; exit 2; }
-for n in rt cl hp hq; do ip netns del "$(ns $n)" 2>/dev/null; done
+SVC_NS+=(hp hq)
+for n in hp hq; do ip netns del "$(ns $n)" 2>/dev/null; done
 topo_up
 mkdir -p "$SL_RUN"
-
-# The router and the client (services_ingress.sh's).
-ip netns add "$(ns rt)"
-ip netns add "$(ns cl)"
-ip link add rt0 netns "$(ns rt)" type veth peer name rt netns "$(ns ul)"
-in_ns ul ip link set rt master br0 up
-ip link add rt1 netns "$(ns rt)" type veth peer name eth0 netns "$(ns cl)"
-in_ns rt sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
-in_ns rt ip link set lo up
-in_ns rt ip addr add 198.18.0.254/24 dev rt0
-in_ns rt ip link set rt0 up
-in_ns rt ip addr add 198.18.1.1/24 dev rt1
-in_ns rt ip link set rt1 up
-in_ns cl sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-in_ns cl ip link set lo up
-in_ns cl ip addr add 198.18.1.2/24 dev eth0
-in_ns cl ip link set eth0 up
-in_ns cl ip route add default via 198.18.1.1
-in_ns cl ethtool -K eth0 tx off >/dev/null
-in_ns rt ethtool -K rt0 tx off >/dev/null
-in_ns rt ethtool -K rt1 tx off >/dev/null
-
-for n in 1 2; do
-	node_config $n | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-c["conntrack"] = {"size": 65536}
-c["routes"] = [{"prefix": "198.18.1.0/24", "via": "198.18.0.254"}]
-print(json.dumps(c))' >"$SL_RUN/n$n.json"
-	node_start $n "$SL_RUN/n$n.json" || exit 1
-done
-wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
+svc_router
+svc_nodes_up 'c["routes"] = [{"prefix": "198.18.1.0/24", "via": "198.18.0.254"}]' || exit 1
 
 # The network config a runtime gets (deploy/ shows the same), with the runtimeConfig a
 # runtime adds for a pod with hostPort 18080 -> 8080 (TCP and UDP).
@@ -87,18 +52,9 @@ ip netns add "$(ns hq)"
 add_ok() { cni ADD hpod hp 18080 >"$SL_RUN/add.json" || { cat "$SL_RUN/add.json"; return 1; }; }
 check "sluice-cni ADD with runtimeConfig.portMappings 18080 -> 8080 (tcp, udp)" add_ok
 in_ns hp ethtool -K eth0 tx off >/dev/null 2>&1
-# Not `in_ns ... &`: that backgrounds a subshell, $! is the subshell's PID, and killing it
-# leaves the server running with the test's stdout (a caller reading through a pipe then
-# waits for ever: how this test once "hung" after passing).
-ip netns exec "$(ns hp)" python3 tests/integration/svc_backend.py hp 8080 &
-BACKENDS+=($!)
+svc_serve hp 8080
 wait_listen hp 8080 || exit 1
 
-client() { in_ns "$1" python3 tests/integration/svc_client.py "${@:2}"; }
-expect() {
-	echo "$1"
-	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
-}
 
 no_rules() {
 	local r

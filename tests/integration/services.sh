@@ -21,31 +21,14 @@ export SL_PREFIX=${SL_PREFIX:-slsx-} SL_RUN=${SL_RUN:-/tmp/slsx-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
-BACKENDS=()
-cleanup() {
-	for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	topo_down
-	rm -rf "$SL_RUN"
-}
-trap cleanup EXIT
+source scripts/lib/svc.sh
+trap svc_cleanup EXIT
 topo_up
 mkdir -p "$SL_RUN"
 
-# Each node's config with a small conntrack table (the default, 1M flows, needs ~270 MiB).
-for n in 1 2; do
-	node_config $n | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-c["conntrack"] = {"size": 65536}
-print(json.dumps(c))' >"$SL_RUN/n$n.json"
-	node_start $n "$SL_RUN/n$n.json" || exit 1
-done
-wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
+svc_nodes_up || exit 1
 
-for p in p1b p2a p2b; do
-	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
-	BACKENDS+=($!)
-done
+for p in p1b p2a p2b; do svc_serve $p 8080; done
 wait_listen p1b 8080 && wait_listen p2a 8080 && wait_listen p2b 8080 || exit 1
 
 # slices FILE ENDPOINT...: the Services (web: 80/TCP -> http, 53/UDP -> dns; empty: no
@@ -94,12 +77,6 @@ PY
 apply_both() { # apply_both ENDPOINT...: the objects with these endpoints, on both nodes
 	objects "$@" >"$SL_RUN/objs.json" || return 1
 	ctl 1 apply -f "$SL_RUN/objs.json" && ctl 2 apply -f "$SL_RUN/objs.json"
-}
-client() { in_ns "$1" python3 tests/integration/svc_client.py "${@:2}"; }
-# expect JSON_LINE PYTHON_EXPR: the client's result (as r) must satisfy the expression.
-expect() {
-	echo "$1"
-	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
 }
 
 check "apply web (backends p1b on node1, p2a on node2) and empty on both nodes" \
@@ -150,7 +127,7 @@ for _ in range(1200):
     time.sleep(0.05)
 PY
 hold_pid=$!
-BACKENDS+=($hold_pid) # killed by cleanup if the script stops early
+SVC_PIDS+=($hold_pid) # killed by svc_cleanup if the script stops early
 for _ in $(seq 100); do [ -s "$SL_RUN/conns.json" ] && break; sleep 0.05; done
 cat "$SL_RUN/conns.json"; echo
 # pycheck PYTHON_EXPR JSON...: the expression over c (the connections: port -> backend name)

@@ -26,62 +26,20 @@ export SL_PREFIX=${SL_PREFIX:-slin-} SL_RUN=${SL_RUN:-/tmp/slin-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
-BACKENDS=()
-cleanup() {
-	for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	topo_down
-	ip netns del "$(ns rt)" 2>/dev/null
-	ip netns del "$(ns cl)" 2>/dev/null
-	rm -rf "$SL_RUN"
-}
-trap cleanup EXIT
-ip netns del "$(ns rt)" 2>/dev/null
-ip netns del "$(ns cl)" 2>/dev/null
+source scripts/lib/svc.sh
+trap svc_cleanup EXIT
 topo_up
 mkdir -p "$SL_RUN"
 
-# The router and the client.
-ip netns add "$(ns rt)"
-ip netns add "$(ns cl)"
-ip link add rt0 netns "$(ns rt)" type veth peer name rt netns "$(ns ul)"
-in_ns ul ip link set rt master br0 up
-ip link add rt1 netns "$(ns rt)" type veth peer name eth0 netns "$(ns cl)"
-in_ns rt sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
-	net.ipv6.conf.all.disable_ipv6=1
-in_ns rt ip link set lo up
-in_ns rt ip addr add 198.18.0.254/24 dev rt0
-in_ns rt ip link set rt0 up
-in_ns rt ip addr add 198.18.1.1/24 dev rt1
-in_ns rt ip link set rt1 up
-in_ns rt ip route add 10.96.100.10/32 nexthop via 198.18.0.1 nexthop via 198.18.0.2
-in_ns rt ip route add 10.96.100.11/32 via 198.18.0.2
-in_ns cl sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-in_ns cl ip link set lo up
-in_ns cl ip addr add 198.18.1.2/24 dev eth0
-in_ns cl ip link set eth0 up
-in_ns cl ip route add default via 198.18.1.1
-# The wire carries full checksums (veth would hand XDP a partial one, see topo_pod).
-in_ns cl ethtool -K eth0 tx off >/dev/null
-in_ns rt ethtool -K rt0 tx off >/dev/null
-in_ns rt ethtool -K rt1 tx off >/dev/null
+# The router (the load-balancer IPs spread over the nodes) and the client.
+svc_router "10.96.100.10/32 nexthop via 198.18.0.1 nexthop via 198.18.0.2" \
+	"10.96.100.11/32 via 198.18.0.2"
 
-# Each node: a small conntrack table, and the client network through the router.
-for n in 1 2; do
-	node_config $n | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-c["conntrack"] = {"size": 65536}
-c["routes"] = [{"prefix": "198.18.1.0/24", "via": "198.18.0.254"}]
-c["proxy"] = {"masquerade": True}
-print(json.dumps(c))' >"$SL_RUN/n$n.json"
-	node_start $n "$SL_RUN/n$n.json" || exit 1
-done
-wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
+# Each node: the client network through the router, pod egress masquerade.
+svc_nodes_up 'c["routes"] = [{"prefix": "198.18.1.0/24", "via": "198.18.0.254"}]
+c["proxy"] = {"masquerade": True}' || exit 1
 
-for p in p1b p2a cl; do
-	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
-	BACKENDS+=($!)
-done
+for p in p1b p2a cl; do svc_serve $p 8080; done
 wait_listen p1b 8080 && wait_listen p2a 8080 && wait_listen cl 8080 || exit 1
 
 # The Services: "cl" (LoadBalancer, Cluster policy, node port 30080, endpoints p1b on node1
@@ -121,12 +79,6 @@ check "apply the Services on both nodes" \
 	bash -c "$SL_BUILD/control/cli/sluicectl -s $SL_RUN/node1.sock apply -f $SL_RUN/objs.json &&
 		 $SL_BUILD/control/cli/sluicectl -s $SL_RUN/node2.sock apply -f $SL_RUN/objs.json"
 
-client() { in_ns "$1" python3 tests/integration/svc_client.py "${@:2}"; }
-# expect JSON_LINE PYTHON_EXPR: the client's result (as r) must satisfy the expression.
-expect() {
-	echo "$1"
-	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
-}
 
 # Cluster policy through node 1's port: p1b (node1) sees the client, p2a (node2) sees node1.
 out=$(client cl tcp 198.18.0.1 30080 40)

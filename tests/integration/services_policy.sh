@@ -15,31 +15,16 @@ export SL_PREFIX=${SL_PREFIX:-slpx-} SL_RUN=${SL_RUN:-/tmp/slpx-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
-BACKENDS=()
-cleanup() {
-	for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	topo_down
-	rm -rf "$SL_RUN"
-}
-trap cleanup EXIT
+source scripts/lib/svc.sh
+trap svc_cleanup EXIT
 topo_up
 mkdir -p "$SL_RUN"
 
-for n in 1 2; do
-	node_config $n | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-c["conntrack"] = {"size": 65536}
-print(json.dumps(c))' >"$SL_RUN/n$n.json"
-	node_start $n "$SL_RUN/n$n.json" || exit 1
-done
-wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
+svc_nodes_up || exit 1
 
 for p in p1b p2a; do
-	ip netns exec "$(ns $p)" python3 tests/integration/svc_backend.py $p 8080 &
-	BACKENDS+=($!)
-	ip netns exec "$(ns $p)" python3 tests/integration/svc_echo.py $p 9090 &
-	BACKENDS+=($!)
+	svc_serve $p 8080
+	svc_serve $p 9090 svc_echo.py
 done
 for p in p1b p2a; do wait_listen $p 8080 && wait_listen $p 9090 || exit 1; done
 
@@ -81,11 +66,6 @@ PY
 apply_both() {
 	objects "$@" >"$SL_RUN/objs.json" || return 1
 	ctl 1 apply -f "$SL_RUN/objs.json" && ctl 2 apply -f "$SL_RUN/objs.json"
-}
-client() { in_ns "$1" python3 tests/integration/svc_client.py "${@:2}"; }
-expect() {
-	echo "$1"
-	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
 }
 drops() { # drops NODE REASON: packets node dropped for REASON
 	ctl "$1" -o json show drops | python3 -c 'import json, sys
