@@ -101,6 +101,8 @@ static void dp_conf_from(const struct sl_config *c)
 	memcpy(&d->gw_mac, c->gateway_mac, 6);
 	d->vni = c->vni;
 	d->vxlan_port = c->vxlan_port;
+	if (c->has_vtep_mac)
+		memcpy(&d->vtep_mac, c->vtep_mac, 6); /* else zero: the uplink's MAC */
 	d->uplink_port = 0;
 	d->icmp_rate = c->icmp_rate;
 	d->idle_backoff = c->idle_backoff;

@@ -42,6 +42,9 @@ struct sl_config {
 	char host_ifname[SL_IFNAME_MAX];
 	uint32_t vni;
 	uint16_t vxlan_port;
+	bool has_vtep_mac;             /* "vxlan.vtep_mac": our VTEP's own MAC (inner source,
+					* published as flannel's VtepMAC); absent: the uplink's */
+	uint8_t vtep_mac[6];
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
 	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	unsigned workers;              /* 0 = every EAL worker lcore */
@@ -52,6 +55,11 @@ struct sl_config {
 	uint16_t node_port_lo, node_port_hi; /* "proxy.node_port_range", default 30000-32767 */
 	uint16_t snat_port_lo, snat_port_hi; /* "proxy.snat_port_range"; 0, 0 = the default */
 	bool masquerade;               /* "proxy.masquerade": pod egress SNAT (default off) */
+	/* "metrics": {"listen": "a.b.c.d:port"}: /metrics and /healthz over HTTP (control/
+	 * core/sl_metrics.h); absent: no server. */
+	bool metrics_enabled;
+	uint32_t metrics_addr;         /* network order */
+	uint16_t metrics_port;         /* host order, 1-65535 */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;
