@@ -333,9 +333,21 @@ metrics() {
 		{ fail "curl /metrics failed"; return 1; }
 	[ "$ct" = "text/plain; version=0.0.4; charset=utf-8" ] || fail "Content-Type '$ct'"
 	/usr/bin/python3 - "$body" <<'EOF'
-import sys
+import re, sys
 from prometheus_client.parser import text_string_to_metric_families
-fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+text = open(sys.argv[1]).read()
+fams = {f.name: f for f in text_string_to_metric_families(text)}
+# Stricter than that parser: each family declared once, its samples right after its header.
+declared, current = set(), None
+assert text.endswith('\n'), "no final newline"
+for line in text.splitlines():
+    if line.startswith('# TYPE '):
+        current = line.split()[2]
+        assert current not in declared, f"family {current} declared twice"
+        declared.add(current)
+    elif line and not line.startswith('#'):
+        name = re.match(r'[a-zA-Z_:][a-zA-Z0-9_:]*', line).group(0)
+        assert name == current, f"sample {name} outside its family (under {current})"
 def val(fam, **labels):
     for s in fams[fam].samples:
         if all(s.labels.get(k) == v for k, v in labels.items()):
