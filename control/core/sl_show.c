@@ -190,8 +190,10 @@ static cJSON *show_nodes(void)
 		add_ip(o, "ip", n->spec.ip);
 		add_cidr(o, "pod_cidr", n->spec.pod_cidr);
 		cJSON_AddStringToObject(o, "vtep", neigh_state(&sl_dp.neigh[sl_net_node_neigh(n)]));
-		if (n->spec.has_vtep_mac)
+		if (n->spec.has_vtep_mac) /* a VTEP with a MAC of its own (flannel) */
 			add_mac(o, "vtep_mac", n->spec.vtep_mac);
+		else /* every row has the column (tables are positional) */
+			cJSON_AddStringToObject(o, "vtep_mac", "-");
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
