@@ -26,6 +26,8 @@
 #include "lb/sl_hostport.h"
 #include "lb/sl_node_local.h"
 #include "net/sl_net.h"
+#include "core/sl_metrics.h"
+#include "core/sl_metrics_dp.h"
 #include "sl_persist.h"
 
 #define POOL_MBUFS 16383
@@ -102,6 +104,8 @@ static void dp_conf_from(const struct sl_config *c)
 	memcpy(&d->gw_mac, c->gateway_mac, 6);
 	d->vni = c->vni;
 	d->vxlan_port = c->vxlan_port;
+	if (c->has_vtep_mac)
+		memcpy(&d->vtep_mac, c->vtep_mac, 6); /* else zero: the uplink's MAC */
 	d->uplink_port = 0;
 	d->icmp_rate = c->icmp_rate;
 	d->idle_backoff = c->idle_backoff;
@@ -242,6 +246,14 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	sl_healthcheck_start(loop);
+	err[0] = '\0';
+	if ((rc = sl_metrics_dp_register(model)) < 0 ||
+	    (conf.metrics_enabled &&
+	     (rc = sl_metrics_start(loop, conf.metrics_addr, conf.metrics_port, err,
+				    sizeof(err))) < 0)) {
+		fprintf(stderr, "sluiced: %s\n", err[0] ? err : strerror(-rc));
+		goto out_state;
+	}
 	if ((rc = sl_lbctl_start(loop, err, sizeof(err))) < 0 ||
 	    (rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -275,6 +287,7 @@ int main(int argc, char **argv)
 	sl_api_close();
 out_state:
 	sl_healthcheck_stop(); /* its servers are on the loop */
+	sl_metrics_stop();
 	sl_loop_destroy(loop);
 	sl_dp.quit = true;
 	rte_eal_mp_wait_lcore();

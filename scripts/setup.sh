@@ -15,6 +15,8 @@ PACKAGES=(
 	openvswitch-switch-dpdk
 	# kernel Service paths in perf/services_bench.sh (kube-proxy's iptables and nftables layouts)
 	iptables nftables conntrack
+	# /metrics checked with the official Prometheus text parser; deploy/ YAML parsed
+	python3-prometheus-client python3-yaml python3-kubernetes
 )
 HUGEPAGES=${SL_HUGEPAGES:-1024} # 2 MiB pages wanted (2 GiB)
 

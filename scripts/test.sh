@@ -106,6 +106,10 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
 stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
 	env SL_BUILD=build bash tests/integration/large_frames.sh
+stage "integration: a flannel-style kernel VXLAN node and a sluice node (ping/TCP/UDP both ways, VTEP MACs on the wire), /metrics and /healthz" \
+	env SL_BUILD=build bash tests/integration/flannel_interop.sh
+stage "deploy/: manifests parse, match the Kubernetes client's models strictly, RBAC and DaemonSet as sluiced needs" \
+	/usr/bin/python3 tests/deploy/check_manifests.py build/control/sluiced
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

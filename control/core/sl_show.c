@@ -191,6 +191,10 @@ static cJSON *show_nodes(void)
 		add_ip(o, "ip", n->spec.ip);
 		add_cidr(o, "pod_cidr", n->spec.pod_cidr);
 		cJSON_AddStringToObject(o, "vtep", neigh_state(&sl_dp.neigh[sl_net_node_neigh(n)]));
+		if (n->spec.has_vtep_mac) /* a VTEP with a MAC of its own (flannel) */
+			add_mac(o, "vtep_mac", n->spec.vtep_mac);
+		else /* every row has the column (tables are positional) */
+			cJSON_AddStringToObject(o, "vtep_mac", "-");
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -440,6 +444,15 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
 			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
+		cJSON *vx = cJSON_AddObjectToObject(o, "vxlan"); /* what peers need to reach us */
+		uint8_t vm[6];
+		char bd[96];
+		sl_net_vtep_mac(vm);
+		sl_net_flannel_backend_data(bd, sizeof(bd));
+		cJSON_AddNumberToObject(vx, "vni", sl_net_conf()->vni);
+		cJSON_AddNumberToObject(vx, "port", sl_net_conf()->vxlan_port);
+		add_mac(vx, "vtep_mac", vm);
+		cJSON_AddStringToObject(vx, "flannel_backend_data", bd);
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
 		cJSON_AddNumberToObject(rcu, "wait_ms",

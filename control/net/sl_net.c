@@ -172,7 +172,12 @@ static int node_add(void *ctx, struct sl_model_node *mn, char *err, size_t errle
 	}
 	struct sl_nh vx = { .type = SL_NH_VXLAN, .port = SL_PORT_UPLINK_ID, .ip = s->ip.v4,
 			    .neigh = (uint32_t)neigh, .mtu = (uint16_t)(net.conf.uplink_mtu - 50) };
+	/* A flannel node's VTEP has a MAC of its own (the inner destination); the underlay
+	 * neighbour above stays the outer one. Zero: the neighbour's MAC for both. */
+	if (s->has_vtep_mac)
+		memcpy(&vx.mac, s->vtep_mac, 6);
 	struct sl_nh ip = vx;
+	memset(&ip.mac, 0, sizeof(ip.mac));
 	ip.type = SL_NH_UPLINK;
 	ip.mtu = net.conf.uplink_mtu;
 	int a = add_nh(&vx, err, errlen), b = a < 0 ? a : add_nh(&ip, err, errlen);
@@ -303,4 +308,23 @@ void sl_net_fini(void)
 const struct sl_config *sl_net_conf(void)
 {
 	return &net.conf;
+}
+
+void sl_net_vtep_mac(uint8_t ret_mac[6])
+{
+	const struct sl_port *up = sl_port_get(sl_dp.conf.uplink_port);
+	if (net.conf.has_vtep_mac)
+		memcpy(ret_mac, net.conf.vtep_mac, 6);
+	else if (up)
+		memcpy(ret_mac, &up->mac, 6);
+	else
+		memset(ret_mac, 0, 6);
+}
+
+int sl_net_flannel_backend_data(char *buf, size_t len)
+{
+	uint8_t m[6];
+	sl_net_vtep_mac(m);
+	return snprintf(buf, len, "{\"VNI\":%u,\"VtepMAC\":\"%02x:%02x:%02x:%02x:%02x:%02x\"}",
+			net.conf.vni, m[0], m[1], m[2], m[3], m[4], m[5]);
 }

@@ -23,6 +23,15 @@ void sl_net_fini(void);
 const struct sl_config *sl_net_conf(void);
 /* The dataplane port of a pod in the model, or NULL. */
 struct sl_port *sl_net_pod_port(const struct sl_model_pod *p);
+/* Our VTEP's own MAC: vxlan.vtep_mac when configured, else the uplink's MAC (zero before
+ * the uplink is open). The inner source of what we encapsulate; what other nodes must use
+ * as the inner destination (a flannel node: our backend-data VtepMAC). Control thread. */
+void sl_net_vtep_mac(uint8_t ret_mac[6]);
+/* flannel's flannel.alpha.coreos.com/backend-data value for this node,
+ * {"VNI":<vxlan.vni>,"VtepMAC":"<sl_net_vtep_mac>"}, into buf (NUL-terminated); returns
+ * what snprintf returns. Publish it with backend-type "vxlan" and public-ip node.ip.
+ * Control thread. */
+int sl_net_flannel_backend_data(char *buf, size_t len);
 /* The neighbour index of a remote node. */
 int sl_net_node_neigh(const struct sl_model_node *n);
 

@@ -74,6 +74,13 @@ const char *sl_ifname_invalid(const char *s)
 
 /* Field readers. Each returns 0 when absent and optional, -EINVAL with err set otherwise. */
 
+#define TRY_(x)                                                                        \
+	do {                                                                           \
+		int rc_ = (x);                                                         \
+		if (rc_)                                                               \
+			return rc_;                                                    \
+	} while (0)
+
 static int check_fields(const cJSON *o, const char *path, const char *const *known, char *err,
 			size_t n)
 {
@@ -144,6 +151,43 @@ static int get_mac(const cJSON *o, const char *path, const char *key, bool requi
 	snprintf(fp, sizeof(fp), "%s.%s", path, key);
 	if (sl_parse_mac(s, out))
 		return fail(err, n, fp, "'%s' is not a unicast MAC aa:bb:cc:dd:ee:ff", s);
+	return 0;
+}
+
+/* An optional "vtep_mac": a unicast MAC, not 00:00:00:00:00:00 (the dataplane's "none"). */
+static int get_vtep_mac(const cJSON *o, const char *path, uint8_t out[6], bool *ret_has,
+			char *err, size_t n)
+{
+	static const uint8_t zero[6];
+	char fp[128];
+	TRY_(get_mac(o, path, "vtep_mac", false, out, err, n));
+	*ret_has = cJSON_GetObjectItemCaseSensitive(o, "vtep_mac") != NULL;
+	snprintf(fp, sizeof(fp), "%s.vtep_mac", path);
+	if (*ret_has && !memcmp(out, zero, 6))
+		return fail(err, n, fp, "must not be 00:00:00:00:00:00");
+	return 0;
+}
+
+/* An optional "a.b.c.d:port" listen address (IPv4, port 1-65535). */
+static int get_listen(const cJSON *o, const char *path, const char *key, uint32_t *ret_addr,
+		      uint16_t *ret_port, char *err, size_t n)
+{
+	char s[32] = "", fp[128], ip[24], tail;
+	unsigned port;
+	TRY_(get_str(o, path, key, true, s, sizeof(s), err, n));
+	snprintf(fp, sizeof(fp), "%s.%s", path, key);
+	const char *colon = strrchr(s, ':');
+	struct sl_ip a;
+	if (!colon || (size_t)(colon - s) >= sizeof(ip) ||
+	    sscanf(colon + 1, "%u%c", &port, &tail) != 1 || port < 1 || port > 65535 ||
+	    !isdigit((unsigned char)colon[1]))
+		return fail(err, n, fp, "'%s' is not an IPv4 address and port a.b.c.d:port (port "
+			    "1-65535)", s);
+	snprintf(ip, sizeof(ip), "%.*s", (int)(colon - s), s);
+	if (sl_ip_parse(ip, false, &a))
+		return fail(err, n, fp, "'%s' is not an IPv4 address and port a.b.c.d:port", s);
+	*ret_addr = a.v4;
+	*ret_port = (uint16_t)port;
 	return 0;
 }
 
@@ -326,7 +370,7 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 
 int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *p, char *err, size_t n)
 {
-	static const char *const known[] = { "name", "ip", "pod_cidr", "mac", NULL };
+	static const char *const known[] = { "name", "ip", "pod_cidr", "mac", "vtep_mac", NULL };
 	memset(p, 0, sizeof(*p));
 	TRY(check_fields(o, path, known, err, n));
 	TRY(get_str(o, path, "name", true, p->name, sizeof(p->name), err, n));
@@ -334,6 +378,8 @@ int sl_node_parse(const cJSON *o, const char *path, struct sl_node_spec *p, char
 	TRY(get_cidr(o, path, "pod_cidr", true, &p->pod_cidr, err, n));
 	TRY(get_mac(o, path, "mac", false, p->mac, err, n));
 	p->has_mac = cJSON_GetObjectItemCaseSensitive(o, "mac") != NULL;
+	/* The remote VTEP's own MAC (a flannel node's VtepMAC), apart from its underlay MAC. */
+	TRY(get_vtep_mac(o, path, p->vtep_mac, &p->has_vtep_mac, err, n));
 	return 0;
 }
 
@@ -511,14 +557,15 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
-					     "k8s_pods", "networkpolicies", NULL };
+					     "k8s_pods", "networkpolicies", "metrics", NULL };
+	static const char *const metrics_known[] = { "listen", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
 						  "pod_mtu", NULL };
 	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", NULL };
 	static const char *const host_known[] = { "enabled", "ifname", NULL };
-	static const char *const vxlan_known[] = { "vni", "port", NULL };
+	static const char *const vxlan_known[] = { "vni", "port", "vtep_mac", NULL };
 	static const char *const workers_known[] = { "count", "idle_backoff",
 						     "idle_sleep_max_us", NULL };
 	static const char *const icmp_known[] = { "rate_per_sec", NULL };
@@ -616,6 +663,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		u = c->vxlan_port;
 		TRY(get_uint(o, "vxlan", "port", 1, 65535, &u, err, n));
 		c->vxlan_port = (uint16_t)u;
+		TRY(get_vtep_mac(o, "vxlan", c->vtep_mac, &c->has_vtep_mac, err, n));
 	}
 
 	c->idle_backoff = true;
@@ -650,6 +698,13 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 				   &c->snat_port_hi, err, n));
 		TRY(get_bool(o, "proxy", "masquerade", &c->masquerade, err, n));
 		TRY(get_bool(o, "proxy", "node_local", &c->node_local, err, n));
+	}
+
+	c->metrics_enabled = false; /* no HTTP server unless asked for */
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
+		TRY(check_fields(o, "metrics", metrics_known, err, n));
+		TRY(get_listen(o, "metrics", "listen", &c->metrics_addr, &c->metrics_port, err, n));
+		c->metrics_enabled = true;
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

@@ -42,6 +42,9 @@ struct sl_config {
 	char host_ifname[SL_IFNAME_MAX];
 	uint32_t vni;
 	uint16_t vxlan_port;
+	bool has_vtep_mac;             /* "vxlan.vtep_mac": our VTEP's own MAC (inner source,
+					* published as flannel's VtepMAC); absent: the uplink's */
+	uint8_t vtep_mac[6];
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
 	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	unsigned workers;              /* 0 = every EAL worker lcore */
@@ -55,6 +58,11 @@ struct sl_config {
 	bool node_local;               /* "proxy.node_local": node ports and hostPorts for the
 					* node's own processes (control/lb/sl_node_local.h;
 					* default on) */
+	/* "metrics": {"listen": "a.b.c.d:port"}: /metrics and /healthz over HTTP (control/
+	 * core/sl_metrics.h); absent: no server. */
+	bool metrics_enabled;
+	uint32_t metrics_addr;         /* network order */
+	uint16_t metrics_port;         /* host order, 1-65535 */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

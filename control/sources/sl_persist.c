@@ -77,6 +77,8 @@ cJSON *sl_persist_export(const struct sl_model *m)
 		add_cidr(o, "pod_cidr", d->pod_cidr);
 		if (d->has_mac)
 			add_mac(o, "mac", d->mac);
+		if (d->has_vtep_mac)
+			add_mac(o, "vtep_mac", d->vtep_mac);
 		cJSON_AddItemToArray(nodes, o);
 	}
 	struct sl_model_route *mr;

@@ -96,7 +96,9 @@ struct sl_nh {
 	uint16_t mtu;               /* largest inner IP packet for this path */
 	uint32_t ip;                /* VTEP or gateway address, network order */
 	uint32_t neigh;             /* neighbour index (VXLAN, UPLINK) */
-	struct rte_ether_addr mac;  /* pod MAC (POD) */
+	struct rte_ether_addr mac;  /* POD: the pod's MAC. VXLAN: the remote VTEP's own MAC, the
+				     * inner destination (a flannel node's flannel.1); zero: the
+				     * underlay neighbour's MAC, as between sluice nodes */
 };
 
 /* A neighbour on the uplink. ip is immutable; the MAC is learned by workers. */
@@ -171,6 +173,8 @@ struct sl_dp_conf {
 	struct rte_ether_addr gw_mac; /* our MAC towards pods and the host port */
 	uint32_t vni;                /* VXLAN network identifier */
 	uint16_t vxlan_port;         /* UDP port, host order */
+	struct rte_ether_addr vtep_mac; /* our VTEP's MAC, the inner source of what we
+					 * encapsulate (vxlan.vtep_mac); zero: the uplink's */
 	uint16_t uplink_port;        /* sluice index of the uplink */
 	uint32_t icmp_rate;          /* ICMP errors per second per worker */
 	bool idle_backoff;

@@ -17,7 +17,11 @@
  * Otherwise: vxlan-untrusted-peer (no configured node owns that inner source: a route
  * gateway, an unknown host, or an inner source of this node, a Service or an external range)
  * or vxlan-inner-spoofed (a node owns it, but not the one that sent it). Service and external
- * source ranges through a tunnel are not accepted yet (docs/known-issues.md). */
+ * source ranges through a tunnel are not accepted yet (docs/known-issues.md).
+ *
+ * The inner Ethernet destination is not checked (the inner IPv4 destination is): a sluice
+ * peer sends our uplink's MAC (its neighbour entry for us), a flannel peer the VtepMAC we
+ * publish in its backend-data (sl_net_vtep_mac: vxlan.vtep_mac, else the uplink's MAC). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>

@@ -1,7 +1,14 @@
 /* vxlan-encap: RFC 7348 send side towards the VTEP of the remote node that owns the inner
  * destination. Adds inner Ethernet, VXLAN (I flag, our VNI), UDP (source port from a hash
  * of the inner flow, RFC 7348 5, so the underlay's ECMP/RSS spreads flows; checksum 0) and
- * outer IPv4 (DF set), then the outer Ethernet header to the VTEP's neighbour MAC. */
+ * outer IPv4 (DF set), then the outer Ethernet header to the VTEP's neighbour MAC.
+ *
+ * Two MACs per remote node: the outer destination is the underlay neighbour the frame goes
+ * to (resolved or static, sl_dp.neigh); the inner destination is the remote VTEP's own MAC
+ * when the next hop has one (sl_nh.mac: a flannel node's flannel.1, whose kernel drops an
+ * inner frame not addressed to it) and the neighbour's MAC otherwise (sluice nodes accept
+ * any). The inner source is our VTEP MAC (sl_dp.conf.vtep_mac, else the uplink's): the MAC
+ * we publish in flannel's backend-data VtepMAC. */
 #include <rte_graph_worker.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
@@ -36,7 +43,8 @@ static inline uint16_t flow_port(const struct rte_ipv4_hdr *ip)
 	return (uint16_t)(49152 + (h & 0x3fff));
 }
 
-static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port *up)
+static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port *up,
+				       const struct rte_ether_addr *vtep_mac)
 {
 	const struct sl_nh *nh = &sl_dp.nh[sl_priv(m)->route.nh];
 	uint64_t ms = atomic_load_explicit(&sl_dp.neigh[nh->neigh].mac_state,
@@ -61,8 +69,8 @@ static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port 
 	memcpy(&oeth->dst_addr, &ms, RTE_ETHER_ADDR_LEN);
 	oeth->src_addr = up->mac;
 	oeth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	ieth->dst_addr = oeth->dst_addr;
-	ieth->src_addr = up->mac;
+	ieth->dst_addr = rte_is_zero_ether_addr(&nh->mac) ? oeth->dst_addr : nh->mac;
+	ieth->src_addr = *vtep_mac;
 	ieth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 	vx->vx_flags = RTE_BE32(0x08000000);
 	vx->vx_vni = rte_cpu_to_be_32(sl_dp.conf.vni << 8);
@@ -90,8 +98,10 @@ static uint16_t vxlan_encap_chunk(struct rte_graph *graph, struct rte_node *node
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
 	const struct sl_port *up = sl_port_get(sl_dp.conf.uplink_port); /* once per burst */
+	const struct rte_ether_addr *vtep_mac =
+		!rte_is_zero_ether_addr(&sl_dp.conf.vtep_mac) || !up ? &sl_dp.conf.vtep_mac : &up->mac;
 	for (uint16_t i = 0; i < nb; i++) {
-		next[i] = vxlan_encap_one(objs[i], up);
+		next[i] = vxlan_encap_one(objs[i], up, vtep_mac);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s vni %u",
 			 next[i] == EDGE_TX ? "encapsulated" : node->nodes[next[i]]->name,
 			 sl_dp.conf.vni);

@@ -135,6 +135,60 @@ static void test_bad_configs(void **s)
 	expect_bad("\"va\"", "\"v=1\"", "pods[0].ifname: 'v=1' has a character");
 }
 
+/* vxlan.vtep_mac, nodes[].vtep_mac (a flannel node's VtepMAC) and metrics.listen. */
+static void test_vtep_mac_and_metrics(void **s)
+{
+	struct sl_config c;
+	char err[256] = "", text[4096];
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_false(c.has_vtep_mac);
+	assert_false(c.nodes[0].has_vtep_mac);
+	assert_false(c.metrics_enabled);
+	sl_config_free(&c);
+
+	const char *a = "\"vni\":42", *b = "\"pod_cidr\":\"10.244.2.0/24\"";
+	const char *pa = strstr(good, a), *pb = strstr(good, b);
+	assert_non_null(pa);
+	assert_non_null(pb);
+	snprintf(text, sizeof(text), "%.*s%s,\"port\":8472,\"vtep_mac\":\"02:5e:00:00:00:01\""
+		 "%.*s%s,\"vtep_mac\":\"0a:1b:2c:3d:4e:5f\"%s", (int)(pa - good), good, a,
+		 (int)(pb - pa - strlen(a)), pa + strlen(a), b, pb + strlen(b));
+	char *end = strrchr(text, '}');
+	snprintf(end, sizeof(text) - (size_t)(end - text), ",\"metrics\":{\"listen\":\"127.0.0.1:9464\"}}");
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.vxlan_port, 8472);
+	assert_true(c.has_vtep_mac);
+	assert_memory_equal(c.vtep_mac, ((uint8_t[]){ 0x02, 0x5e, 0, 0, 0, 1 }), 6);
+	assert_true(c.nodes[0].has_vtep_mac);
+	assert_memory_equal(c.nodes[0].vtep_mac, ((uint8_t[]){ 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f }),
+			    6);
+	assert_false(c.nodes[0].has_mac); /* the underlay neighbour is still ARPed */
+	assert_true(c.metrics_enabled);
+	assert_int_equal(c.metrics_addr, htonl(0x7f000001));
+	assert_int_equal(c.metrics_port, 9464);
+	sl_config_free(&c);
+
+	expect_bad(b, "\"pod_cidr\":\"10.244.2.0/24\",\"vtep_mac\":\"00:00:00:00:00:00\"",
+		   "nodes[0].vtep_mac: must not be 00:00:00:00:00:00");
+	expect_bad(b, "\"pod_cidr\":\"10.244.2.0/24\",\"vtep_mac\":\"ff:ff:ff:ff:ff:ff\"",
+		   "nodes[0].vtep_mac: 'ff:ff:ff:ff:ff:ff' is not a unicast MAC");
+	expect_bad(b, "\"pod_cidr\":\"10.244.2.0/24\",\"vtep_mac\":7",
+		   "nodes[0].vtep_mac: must be a string");
+	expect_bad(a, "\"vni\":42,\"vtep_mac\":\"02:5e\"", "vxlan.vtep_mac: '02:5e' is not a unicast");
+	static const char *const bad_listen[] = { "9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
+						  "127.0.0.1:65536", "127.0.0.1:94x", "localhost:9464",
+						  "1.2.3:9464", ":9464", "127.0.0.1:-1", NULL };
+	for (const char *const *l = bad_listen; *l; l++) {
+		char to[128];
+		snprintf(to, sizeof(to), "\"vni\":42},\"metrics\":{\"listen\":\"%s\"", *l);
+		char want[96];
+		snprintf(want, sizeof(want), "metrics.listen: '%s' is not an IPv4 address and port", *l);
+		expect_bad(a, to, want);
+	}
+	expect_bad(a, "\"vni\":42},\"metrics\":{\"port\":1", "metrics: unknown field 'port'");
+	expect_bad(a, "\"vni\":42},\"metrics\":{", "metrics.listen: missing");
+}
+
 /* The interface name rule on its own: what Linux and the users of the name accept. */
 static void test_ifname_rule(void **s)
 {
@@ -289,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
+		cmocka_unit_test(test_vtep_mac_and_metrics),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_command_table),

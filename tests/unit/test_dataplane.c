@@ -89,10 +89,102 @@ static void test_vxlan_encap_headers(void **s)
 	assert_int_equal(ntohl(vx->vx_vni), 42 << 8);
 	struct rte_ether_hdr *ieth = (struct rte_ether_hdr *)(vx + 1);
 	assert_int_equal(ieth->ether_type, htons(RTE_ETHER_TYPE_IPV4));
+	/* Between sluice nodes: inner destination = the neighbour's MAC, source = ours. */
+	assert_memory_equal(&ieth->dst_addr, &th_remote_mac, 6);
+	assert_memory_equal(&ieth->src_addr, &th_uplink_mac, 6);
 	struct rte_ipv4_hdr *iip = (struct rte_ipv4_hdr *)(ieth + 1);
 	assert_int_equal(iip->time_to_live, 63);
 	assert_true(pb_ip4_cksum_ok(iip));
 	assert_int_equal(iip->dst_addr, pb_addr("10.244.2.2"));
+	free_out(n);
+}
+
+/* A flannel-style node 3 (198.18.0.3, pods 10.244.3.0/24): its underlay neighbour has one
+ * MAC, its VTEP (flannel.1) another.
+ *
+ *   pod A --- [ sluice node 1 ] === uplink ===> 198.18.0.3 underlay 02:f3:00:00:00:03
+ *                                                   flannel.1 VtepMAC 02:f1:00:00:00:03 */
+static const struct rte_ether_addr flannel_underlay_mac = { { 0x02, 0xf3, 0, 0, 0, 0x03 } };
+static const struct rte_ether_addr flannel_vtep_mac = { { 0x02, 0xf1, 0, 0, 0, 0x03 } };
+static const struct rte_ether_addr our_vtep_mac = { { 0x02, 0x5e, 0, 0, 0, 0x01 } };
+static int flannel_neigh, flannel_nh[2];
+
+static void flannel_node_add(void)
+{
+	flannel_neigh = sl_neigh_get(pb_addr("198.18.0.3"));
+	uint64_t v = 0;
+	memcpy(&v, &flannel_underlay_mac, 6);
+	atomic_store(&sl_dp.neigh[flannel_neigh].mac_state, v | SL_NEIGH_VALID | SL_NEIGH_STATIC);
+	struct sl_nh vx = { .type = SL_NH_VXLAN, .port = TH_UPLINK, .mtu = 1450,
+			    .ip = pb_addr("198.18.0.3"), .neigh = (uint32_t)flannel_neigh,
+			    .mac = flannel_vtep_mac };
+	struct sl_nh ip = vx;
+	ip.type = SL_NH_UPLINK;
+	ip.mac = (struct rte_ether_addr){ { 0 } };
+	flannel_nh[0] = sl_nh_alloc(&vx);
+	flannel_nh[1] = sl_nh_alloc(&ip);
+	assert_true(flannel_nh[0] >= 0 && flannel_nh[1] >= 0);
+	assert_int_equal(sl_fib_set(0x0af40300, 24, flannel_nh[0]), 0);
+	assert_int_equal(sl_fib_set(0xc6120003, 32, flannel_nh[1]), 0);
+}
+
+static int flannel_node_del(void **state)
+{
+	sl_fib_set(0x0af40300, 24, -1);
+	sl_fib_set(0xc6120003, 32, -1);
+	sl_nh_free((uint32_t)flannel_nh[0]);
+	sl_nh_free((uint32_t)flannel_nh[1]);
+	sl_neigh_put((uint32_t)flannel_neigh);
+	sl_dp.conf.vtep_mac = (struct rte_ether_addr){ { 0 } };
+	return th_test_teardown(state);
+}
+
+/* vxlan-encap to a node whose VTEP has its own MAC: the outer frame goes to the underlay
+ * neighbour, the inner one to the VTEP's MAC (a kernel VXLAN device drops any other); the
+ * inner source is our VTEP MAC (the uplink's, or vxlan.vtep_mac when set). */
+static void test_vxlan_encap_vtep_mac(void **s)
+{
+	th_reset();
+	flannel_node_add();
+	for (int configured = 0; configured < 2; configured++) {
+		if (configured)
+			sl_dp.conf.vtep_mac = our_vtep_mac;
+		struct pb_ip4 p = from_pod_a("10.244.3.2");
+		unsigned n = th_run(TH_POD_A, pb_ip4(sl_dp.pool, &p), TH_UPLINK, out, 8);
+		assert_int_equal(n, 1);
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+		assert_memory_equal(&eth->dst_addr, &flannel_underlay_mac, 6);
+		assert_memory_equal(&eth->src_addr, &th_uplink_mac, 6);
+		struct rte_ipv4_hdr *oip = ip_of(out[0], sizeof(*eth));
+		assert_int_equal(oip->dst_addr, pb_addr("198.18.0.3"));
+		struct rte_ether_hdr *ieth = rte_pktmbuf_mtod_offset(out[0], struct rte_ether_hdr *,
+								     14 + 20 + 8 + 8);
+		assert_memory_equal(&ieth->dst_addr, &flannel_vtep_mac, 6);
+		assert_memory_equal(&ieth->src_addr, configured ? &our_vtep_mac : &th_uplink_mac, 6);
+		assert_int_equal(ip_of(out[0], 14 + 20 + 8 + 8 + 14)->dst_addr, pb_addr("10.244.3.2"));
+		free_out(n);
+	}
+}
+
+/* vxlan-decap of what a flannel node's kernel sends: inner source MAC its flannel.1, inner
+ * destination our VTEP MAC (its permanent neighbour entry for us), inner source one of its
+ * pods: delivered to pod B. */
+static void test_vxlan_decap_from_flannel(void **s)
+{
+	th_reset();
+	flannel_node_add();
+	sl_dp.conf.vtep_mac = our_vtep_mac;
+	struct pb_ip4 p = { .src_mac = flannel_vtep_mac, .dst_mac = our_vtep_mac,
+			    .src = "10.244.3.2", .dst = "10.244.1.3", .ttl = 63, .payload = 10 };
+	struct rte_mbuf *inner = pb_ip4(sl_dp.pool, &p);
+	struct rte_mbuf *m = pb_vxlan(sl_dp.pool, th_uplink_mac, "198.18.0.3", "198.18.0.1",
+				      4789, 42, 0x08, inner);
+	rte_pktmbuf_free(inner);
+	unsigned n = th_run(TH_UPLINK, m, TH_POD_B, out, 8);
+	assert_int_equal(n, 1);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(out[0], struct rte_ether_hdr *);
+	assert_memory_equal(&eth->dst_addr, &th_pod_b_mac, 6);
+	assert_int_equal(ip_of(out[0], 14)->src_addr, pb_addr("10.244.3.2"));
 	free_out(n);
 }
 
@@ -612,6 +704,10 @@ int main(void)
 		TH_TEST(test_vxlan_sport_hash),
 		TH_TEST(test_vxlan_decap_to_pod),
 		TH_TEST(test_vxlan_decap_drops),
+		cmocka_unit_test_setup_teardown(test_vxlan_encap_vtep_mac, th_test_setup,
+						flannel_node_del),
+		cmocka_unit_test_setup_teardown(test_vxlan_decap_from_flannel, th_test_setup,
+						flannel_node_del),
 		TH_TEST(test_arp_gateway_reply),
 		TH_TEST(test_arp_uplink),
 		TH_TEST(test_icmp_echo_gateway),
