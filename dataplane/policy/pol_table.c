@@ -12,6 +12,7 @@
 #include "pol_table.h"
 
 struct sl_pol sl_pol;
+unsigned sl_pol_build_groups = SL_POL_GROUPS;
 
 /* The rte_acl fields of struct sl_pol_key: protocol (byte 0), pod (4-7), peer (8-11),
  * destination port (12-13, with pad2 filling the last 4-byte input group). */
@@ -64,7 +65,12 @@ void sl_pol_dp_free(struct sl_pol_dp *d)
 	if (!d)
 		return;
 	for (unsigned dir = 0; dir < SL_POL_NDIRS; dir++) {
-		rte_acl_free(d->acl[dir]);
+		for (unsigned g = 0; g < SL_POL_GROUPS; g++) {
+			if (d->acl_owned[dir][g])
+				rte_acl_free(d->acl[dir][g]);
+			free(d->grp_global[dir][g]);
+			free(d->grp_rules[dir][g]);
+		}
 		free(d->rule_policy[dir]);
 		free(d->rule_index[dir]);
 		free(d->isolated[dir]);
@@ -136,7 +142,7 @@ static int pol_validate(const struct sl_pol_set *set)
 
 static unsigned acl_seq;
 
-/* The rte_acl context of one direction's rules. */
+/* The rte_acl context of one group's rules (ds: its rules only). */
 static int acl_build(const struct sl_pol_dir_set *ds, unsigned dir, struct rte_acl_ctx **ret)
 {
 	char name[RTE_ACL_NAMESIZE];
@@ -202,7 +208,61 @@ static size_t heap_bytes(void)
 	return sum;
 }
 
-struct sl_pol_dp *sl_pol_build(const struct sl_pol_set *set, int *ret_err)
+/* Whether two rule lists build the same context (the fields rte_acl sees, in order). */
+static bool same_rules(const struct sl_pol_rule *a, const struct sl_pol_rule *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].pod_ip != b[i].pod_ip || a[i].peer_net != b[i].peer_net ||
+		    a[i].peer_len != b[i].peer_len || a[i].proto != b[i].proto ||
+		    a[i].port_lo != b[i].port_lo || a[i].port_hi != b[i].port_hi)
+			return false;
+	return true;
+}
+
+/* Split direction dir's rules of set into d's groups and build (or take over from prev)
+ * each group's context. */
+static int groups_build(struct sl_pol_dp *d, const struct sl_pol_set *set, unsigned dir,
+			const struct sl_pol_dp *prev)
+{
+	const struct sl_pol_dir_set *ds = &set->dir[dir];
+	uint32_t cnt[SL_POL_GROUPS] = { 0 };
+	for (uint32_t i = 0; i < ds->n_rules; i++)
+		cnt[sl_pol_group(d, ds->rules[i].pod_ip)]++;
+	for (unsigned g = 0; g < SL_POL_GROUPS; g++) {
+		d->grp_global[dir][g] = malloc(RTE_MAX(cnt[g], 1u) * sizeof(uint32_t));
+		d->grp_rules[dir][g] = malloc(RTE_MAX(cnt[g], 1u) * sizeof(struct sl_pol_rule));
+		if (!d->grp_global[dir][g] || !d->grp_rules[dir][g])
+			return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < ds->n_rules; i++) {
+		unsigned g = sl_pol_group(d, ds->rules[i].pod_ip);
+		d->grp_global[dir][g][d->grp_n[dir][g]] = i;
+		d->grp_rules[dir][g][d->grp_n[dir][g]++] = ds->rules[i];
+	}
+	for (unsigned g = 0; g < SL_POL_GROUPS; g++) {
+		uint32_t n = d->grp_n[dir][g];
+		if (!n)
+			continue;
+		if (prev && prev->group_shift == d->group_shift && prev->acl[dir][g] &&
+		    prev->grp_n[dir][g] == n &&
+		    same_rules(prev->grp_rules[dir][g], d->grp_rules[dir][g], n)) {
+			d->acl[dir][g] = prev->acl[dir][g]; /* owned once the build succeeds */
+			continue;
+		}
+		struct sl_pol_dir_set gs = { .rules = d->grp_rules[dir][g], .n_rules = n };
+		size_t before = heap_bytes();
+		int rc = acl_build(&gs, dir, &d->acl[dir][g]);
+		if (rc < 0)
+			return rc;
+		d->acl_owned[dir][g] = true;
+		d->acl_bytes += heap_bytes() - before;
+		d->groups_built++;
+	}
+	return 0;
+}
+
+struct sl_pol_dp *sl_pol_build(const struct sl_pol_set *set, struct sl_pol_dp *prev,
+			       int *ret_err)
 {
 	uint64_t t0 = now_ns();
 	int rc = pol_validate(set);
@@ -214,6 +274,10 @@ struct sl_pol_dp *sl_pol_build(const struct sl_pol_set *set, int *ret_err)
 	if (!d)
 		goto fail;
 	d->generation = set->generation;
+	unsigned groups = sl_pol_build_groups >= 1 && sl_pol_build_groups <= SL_POL_GROUPS &&
+				  !(sl_pol_build_groups & (sl_pol_build_groups - 1))
+			  ? sl_pol_build_groups : SL_POL_GROUPS;
+	d->group_shift = (uint8_t)(32 - __builtin_ctz(groups));
 	d->stamp = (uint32_t)set->generation ? (uint32_t)set->generation : 1;
 	d->n_policies = set->n_policies;
 	if (set->n_policies) {
@@ -281,14 +345,17 @@ struct sl_pol_dp *sl_pol_build(const struct sl_pol_set *set, int *ret_err)
 			d->rule_index[dir][i] = ds->rules[i].rule;
 		}
 		d->n_rules[dir] = ds->n_rules;
-		if (ds->n_rules) {
-			size_t before = heap_bytes();
-			rc = acl_build(ds, dir, &d->acl[dir]);
-			if (rc < 0)
-				goto fail;
-			d->acl_bytes += heap_bytes() - before;
-		}
+		rc = groups_build(d, set, dir, prev);
+		if (rc < 0)
+			goto fail;
 	}
+	/* Built: the contexts taken over from prev are ours now. */
+	for (unsigned dir = 0; dir < SL_POL_NDIRS; dir++)
+		for (unsigned g = 0; g < SL_POL_GROUPS; g++)
+			if (d->acl[dir][g] && !d->acl_owned[dir][g]) {
+				d->acl_owned[dir][g] = true;
+				prev->acl_owned[dir][g] = false;
+			}
 	d->build_ns = now_ns() - t0;
 	return d;
 fail:
@@ -388,7 +455,8 @@ static void dp_retire(void *arg)
 int sl_pol_publish(const struct sl_pol_set *set)
 {
 	int rc = 0;
-	struct sl_pol_dp *d = sl_pol_build(set, &rc);
+	struct sl_pol_dp *cur = atomic_load_explicit(&sl_pol.cur, memory_order_relaxed);
+	struct sl_pol_dp *d = sl_pol_build(set, cur, &rc);
 	if (!d)
 		return rc;
 	sl_pol.publishes++;

@@ -503,7 +503,7 @@ static void test_acl_matches_linear(void **st)
 		s.dir[d].n_rules = RULES;
 	}
 	int err = 0;
-	struct sl_pol_dp *dp = sl_pol_build(&s, &err);
+	struct sl_pol_dp *dp = sl_pol_build(&s, NULL, &err);
 	assert_non_null(dp);
 	unsigned matched = 0;
 	for (unsigned b = 0; b < PKTS / 32; b++) {
