@@ -37,9 +37,9 @@
 #include "dataplane/core/sl_dp.h"
 
 /* Rules one direction may hold (rte_acl's rule table is sized from it). */
-#define SL_POL_MAX_RULES (1u << 20)
+#define SL_POL_DP_MAX_RULES (1u << 20)
 /* Policies one set may name. */
-#define SL_POL_MAX_POLICIES (1u << 18)
+#define SL_POL_DP_MAX_POLICIES (1u << 18)
 /* rte_acl contexts per direction (a power of two). */
 #define SL_POL_GROUPS 16
 /* No policy: deny counters of pods isolated by a policy the set does not name

@@ -1,0 +1,141 @@
+/* The NetworkPolicy reconciler (see sl_policy_sync.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_log.h>
+
+#include "dataplane/ct/ct.h"
+#include "dataplane/policy/pol_table.h"
+#include "lb/sl_lbctl.h"
+#include "model/sl_policy.h"
+#include "sl_policy_sync.h"
+
+#define DENY_LOG_MS 200 /* the deny log is drained this often */
+
+static struct {
+	struct sl_model *m;
+	struct sl_loop *loop;
+	struct sl_policy_sync_conf conf;
+	struct sl_loop_timer build_t, log_t;
+	bool dirty, started;
+	uint64_t last_end_ns, last_dur_ns;
+	struct sl_policy_sync_stats st;
+} ps;
+
+/* Arm the build timer: coalesce_ms from now, and no sooner after the last publish than
+ * that one took. */
+static void arm(void)
+{
+	if (!ps.started || sl_loop_timer_armed(&ps.build_t))
+		return;
+	uint64_t now = sl_loop_now_ns(), at = now + ps.conf.coalesce_ms * 1000000ull;
+	if (ps.last_end_ns + ps.last_dur_ns > at)
+		at = ps.last_end_ns + ps.last_dur_ns;
+	sl_loop_timer_arm(ps.loop, &ps.build_t, (at - now + 999999) / 1000000);
+}
+
+void sl_policy_sync_changed(void *ctx, uint64_t generation)
+{
+	ps.st.changes++;
+	ps.dirty = true;
+	arm();
+}
+
+int sl_policy_sync_flush(void)
+{
+	if (!ps.dirty || !ps.m)
+		return 0;
+	ps.dirty = false;
+	uint64_t t0 = sl_loop_now_ns();
+	const struct sl_pol_set *set = sl_model_policy_set(ps.m);
+	uint64_t t1 = sl_loop_now_ns();
+	int rc = -ENOMEM;
+	if (!set) {
+		RTE_LOG(ERR, USER1, "policy: compiling the model's policies: out of memory\n");
+		goto fail;
+	}
+	/* Stateful from the first isolated pod on: the conntrack table must exist. */
+	if ((set->dir[SL_POL_INGRESS].n_isolated || set->dir[SL_POL_EGRESS].n_isolated) &&
+	    !sl_ct.hash) {
+		char err[256];
+		if ((rc = sl_lbctl_tables_up(err, sizeof(err))) < 0) {
+			RTE_LOG(ERR, USER1, "policy: %s\n", err);
+			goto fail;
+		}
+	}
+	rc = sl_pol_publish(set);
+	if (rc < 0)
+		goto fail; /* logged by sl_pol_publish; the old classifier stays */
+	uint64_t t2 = sl_loop_now_ns();
+	const struct sl_pol_dp *d = atomic_load(&sl_pol.cur);
+	ps.st.publishes++;
+	ps.st.generation = set->generation;
+	ps.st.last_compile_ns = t1 - t0;
+	ps.st.last_publish_ns = t2 - t1;
+	if (t2 - t1 > ps.st.max_publish_ns)
+		ps.st.max_publish_ns = t2 - t1;
+	ps.st.last_groups_built = d ? d->groups_built : 0;
+	ps.last_end_ns = t2;
+	ps.last_dur_ns = t2 - t0;
+	return 0;
+fail:
+	ps.st.failures++;
+	ps.dirty = true; /* try again on the next change, or in a second */
+	ps.last_end_ns = sl_loop_now_ns();
+	ps.last_dur_ns = 1000000000ull;
+	arm();
+	return rc;
+}
+
+static void on_build(struct sl_loop_timer *t, void *arg)
+{
+	sl_policy_sync_flush();
+}
+
+static void on_log(struct sl_loop_timer *t, void *arg)
+{
+	if (atomic_load_explicit(&sl_pol.deny_log, memory_order_relaxed))
+		sl_pol_deny_log_drain(sl_loop_now_ns());
+	sl_loop_timer_arm(ps.loop, t, DENY_LOG_MS);
+}
+
+int sl_policy_sync_init(struct sl_model *m, const struct sl_policy_sync_conf *conf)
+{
+	memset(&ps, 0, sizeof(ps));
+	ps.conf = conf ? *conf : (struct sl_policy_sync_conf){ 0 };
+	if (!ps.conf.coalesce_ms)
+		ps.conf.coalesce_ms = 5;
+	int rc = sl_pol_init(&(struct sl_pol_conf){ .deny_log = ps.conf.deny_log,
+						    .log_rate = ps.conf.deny_log_rate });
+	if (rc < 0)
+		return rc;
+	ps.m = m;
+	sl_loop_timer_init(&ps.build_t, on_build, NULL);
+	sl_loop_timer_init(&ps.log_t, on_log, NULL);
+	sl_model_policy_set_notify(m, sl_policy_sync_changed, NULL);
+	ps.dirty = true; /* the policies the config and the state file loaded */
+	return 0;
+}
+
+int sl_policy_sync_start(struct sl_loop *loop)
+{
+	ps.loop = loop;
+	ps.started = true;
+	sl_loop_timer_arm(loop, &ps.log_t, DENY_LOG_MS);
+	arm();
+	return 0;
+}
+
+void sl_policy_sync_get_stats(struct sl_policy_sync_stats *ret)
+{
+	*ret = ps.st;
+}
+
+void sl_policy_sync_fini(void)
+{
+	if (ps.m)
+		sl_model_policy_set_notify(ps.m, NULL, NULL);
+	sl_pol_fini();
+	memset(&ps, 0, sizeof(ps));
+}
