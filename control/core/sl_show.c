@@ -9,6 +9,7 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_affinity.h"
+#include "policy/sl_policy_sync.h"
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
@@ -437,6 +438,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
 			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
+		sl_policy_sync_show(o);
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
 		cJSON_AddNumberToObject(rcu, "wait_ms",

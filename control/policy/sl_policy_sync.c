@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cJSON.h>
 #include <rte_log.h>
 
 #include "dataplane/ct/ct.h"
@@ -138,4 +139,32 @@ void sl_policy_sync_fini(void)
 		sl_model_policy_set_notify(ps.m, NULL, NULL);
 	sl_pol_fini();
 	memset(&ps, 0, sizeof(ps));
+}
+
+void sl_policy_sync_show(cJSON *o)
+{
+	if (!ps.st.publishes && !ps.st.failures)
+		return;
+	const struct sl_pol_dp *d = atomic_load(&sl_pol.cur);
+	cJSON *p = cJSON_AddObjectToObject(o, "policy");
+	cJSON_AddNumberToObject(p, "generation", (double)ps.st.generation);
+	cJSON_AddNumberToObject(p, "changes", (double)ps.st.changes);
+	cJSON_AddNumberToObject(p, "publishes", (double)ps.st.publishes);
+	cJSON_AddNumberToObject(p, "failures", (double)ps.st.failures);
+	cJSON_AddNumberToObject(p, "last_compile_ms", (double)ps.st.last_compile_ns / 1e6);
+	cJSON_AddNumberToObject(p, "last_publish_ms", (double)ps.st.last_publish_ns / 1e6);
+	cJSON_AddNumberToObject(p, "max_publish_ms", (double)ps.st.max_publish_ns / 1e6);
+	cJSON_AddNumberToObject(p, "contexts_built", ps.st.last_groups_built);
+	cJSON_AddBoolToObject(p, "active", atomic_load(&sl_pol.active));
+	if (d) {
+		cJSON_AddNumberToObject(p, "rules_ingress", d->n_rules[SL_POL_INGRESS]);
+		cJSON_AddNumberToObject(p, "rules_egress", d->n_rules[SL_POL_EGRESS]);
+		cJSON_AddNumberToObject(p, "isolated_ingress", d->n_isolated[SL_POL_INGRESS]);
+		cJSON_AddNumberToObject(p, "isolated_egress", d->n_isolated[SL_POL_EGRESS]);
+	}
+	cJSON_AddNumberToObject(p, "acl_bytes_last_build", (double)sl_pol.last_acl_bytes);
+	cJSON_AddBoolToObject(p, "deny_log", atomic_load(&sl_pol.deny_log));
+	cJSON_AddNumberToObject(p, "deny_logged", (double)sl_pol.logged);
+	cJSON_AddNumberToObject(p, "deny_log_suppressed", (double)sl_pol.log_suppressed);
+	cJSON_AddNumberToObject(p, "deny_log_lost", (double)atomic_load(&sl_pol.deny_ring_full));
 }

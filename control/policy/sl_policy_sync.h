@@ -44,6 +44,10 @@ void sl_policy_sync_changed(void *ctx, uint64_t generation);
 int sl_policy_sync_flush(void);
 /* Counters. */
 void sl_policy_sync_get_stats(struct sl_policy_sync_stats *ret);
+/* Add "policy" (the reconciler's and the classifier's counters) to a `show stats` object o,
+ * once a set was published. Control thread. */
+struct cJSON;
+void sl_policy_sync_show(struct cJSON *o);
 /* Stop the timers and free the classifier (workers stopped, loop destroyed, sl_dp_drain
  * done). */
 void sl_policy_sync_fini(void);
