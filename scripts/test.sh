@@ -105,6 +105,11 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
 	env SL_BUILD=build bash tests/integration/large_frames.sh
 
+stage "integration: NetworkPolicy and established TCP (kept when still allowed, cut at once when denied)" \
+	env SL_BUILD=build bash tests/integration/netpol_established.sh
+stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 10k rules, republish" \
+	build/perf/sluice-policy-bench --rules 1000 10000
+
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 [ ${#skips[@]} -eq 0 ] || echo "skipped stages (nothing tested): ${skips[*]}"
