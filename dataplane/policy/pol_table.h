@@ -211,12 +211,10 @@ static inline unsigned sl_pol_group(const struct sl_pol_dp *d, uint32_t ip)
 	return (unsigned)((uint64_t)(uint32_t)(ip * 2654435761u) >> d->group_shift);
 }
 
-/* Classify n keys (n <= 64) of direction dir under d, one rte_acl call per group present
- * (the keys sorted by group first): ret_rule[i] = index + 1 of the set's rule that allows
- * keys[i], 0 when none does. Worker or control. */
-static inline void sl_pol_classify(const struct sl_pol_dp *d, enum sl_pol_dir dir,
-				   const struct sl_pol_key *const *keys, uint32_t *ret_rule,
-				   uint32_t n)
+/* sl_pol_classify for n <= 64 keys. */
+static inline void sl_pol_classify64(const struct sl_pol_dp *d, enum sl_pol_dir dir,
+				     const struct sl_pol_key *const *keys, uint32_t *ret_rule,
+				     uint32_t n)
 {
 	const struct sl_pol_key *kp[64];
 	uint8_t grp[64], at[64];
@@ -262,6 +260,17 @@ static inline void sl_pol_classify(const struct sl_pol_dp *d, enum sl_pol_dir di
 		}
 		start = end;
 	}
+}
+
+/* Classify n keys of direction dir under d, 64 at a time, one rte_acl call per group present
+ * (the keys sorted by group first): ret_rule[i] = index + 1 of the set's rule that allows
+ * keys[i], 0 when none does. Worker or control. */
+static inline void sl_pol_classify(const struct sl_pol_dp *d, enum sl_pol_dir dir,
+				   const struct sl_pol_key *const *keys, uint32_t *ret_rule,
+				   uint32_t n)
+{
+	for (uint32_t off = 0; off < n; off += 64)
+		sl_pol_classify64(d, dir, keys + off, ret_rule + off, RTE_MIN(n - off, 64u));
 }
 
 /* The first rule of set (lowest index) allowing key in dir, + 1, or 0: the plain reference
