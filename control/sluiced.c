@@ -275,9 +275,11 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sluiced: shutting down\n");
+	sl_policy_sync_stop();
 	rc = rc < 0 ? rc : 0;
 	sl_api_close();
 out_state:
+	sl_policy_sync_stop(); /* its timers are on the loop */
 	sl_healthcheck_stop(); /* its servers are on the loop */
 	sl_loop_destroy(loop);
 	sl_dp.quit = true;

@@ -45,7 +45,7 @@ void sl_policy_sync_changed(void *ctx, uint64_t generation)
 
 int sl_policy_sync_flush(void)
 {
-	if (!ps.dirty || !ps.m)
+	if (!ps.dirty || !ps.m || !sl_pol.deny_ring[0])
 		return 0;
 	ps.dirty = false;
 	uint64_t t0 = sl_loop_now_ns();
@@ -133,10 +133,19 @@ void sl_policy_sync_get_stats(struct sl_policy_sync_stats *ret)
 	*ret = ps.st;
 }
 
+void sl_policy_sync_stop(void)
+{
+	if (!ps.started)
+		return;
+	sl_loop_timer_cancel(ps.loop, &ps.build_t);
+	sl_loop_timer_cancel(ps.loop, &ps.log_t);
+	ps.started = false;
+	ps.loop = NULL;
+}
+
 void sl_policy_sync_fini(void)
 {
-	if (ps.m)
-		sl_model_policy_set_notify(ps.m, NULL, NULL);
+	sl_policy_sync_stop();
 	sl_pol_fini();
 	memset(&ps, 0, sizeof(ps));
 }

@@ -48,6 +48,8 @@ void sl_policy_sync_get_stats(struct sl_policy_sync_stats *ret);
  * once a set was published. Control thread. */
 struct cJSON;
 void sl_policy_sync_show(struct cJSON *o);
-/* Stop the timers and free the classifier (workers stopped, loop destroyed, sl_dp_drain
- * done). */
+/* Stop the timers (before the loop is destroyed); later changes are only noted. */
+void sl_policy_sync_stop(void);
+/* Free the classifier (after sl_policy_sync_stop; workers stopped; the model may be gone
+ * already: it is not touched). */
 void sl_policy_sync_fini(void);
