@@ -11,7 +11,8 @@
 #      extra rule): both established connections keep echoing, no reconnect;
 #   3. v3 allows app=a only: p2a's connection is cut at once (its next line gets
 #      ECONNRESET within a second: node1 drops the segment and answers it with a RST),
-#      p1a's goes on; a new connection from p2a times out.
+#      p1a's goes on; a new connection from p2a times out;
+#   and `sluicectl trace` on node1 shows ip4-policy's verdict on a denied SYN.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/netpol_established.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -175,4 +176,15 @@ reset_fast() { local r; r=$(result p2a 3); echo "p2a phase 3: $r"; [[ "$r" == re
 check "phase 3: p2a's connection is cut at once (ECONNRESET within 1 s)" reset_fast
 check "p2a cannot open a new connection: timeout" expect_connect p2a timeout
 check "p1a still opens new connections" expect_connect p1a ok
+
+# sluicectl trace shows the verdict: p2b's SYNs (retransmitted) are traced on node1.
+trace_deny() {
+	(connect p2b; connect p2b) >/dev/null 2>&1 &
+	local cp=$!
+	timeout 15 "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node1.sock" trace 4 >"$SL_RUN/trace.out" 2>&1
+	wait "$cp"
+	cat "$SL_RUN/trace.out"
+	grep -q "ip4-policy.*deny ingress" "$SL_RUN/trace.out"
+}
+check "sluicectl trace on node1: ip4-policy says deny ingress for p2b's SYN" trace_deny
 check_summary
