@@ -79,6 +79,8 @@ stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
 	env SL_BUILD=build bash tests/cni/cni_exec.sh
 stage "integration: Services and EndpointSlices through sluicectl apply/delete/show" \
 	env SL_BUILD=build bash tests/integration/services_api.sh
+stage "integration: NetworkPolicy objects through sluicectl apply/delete/show policies/policy check" \
+	env SL_BUILD=build bash tests/integration/policy_api.sh
 stage "integration: Services in the fast path (ClusterIP over two nodes, TCP/UDP, reject, backend removal)" \
 	env SL_BUILD=build bash tests/integration/services.sh
 stage "integration: Services from outside (node ports, LB IPs through a router, Cluster/Local policy, SNAT), hairpin, from the node" \

@@ -19,6 +19,7 @@
 #include "net/sl_ports.h"
 #include "sl_show.h"
 #include "sl_show_svc.h"
+#include "sl_show_pol.h"
 
 static struct sl_model *model;
 
@@ -395,6 +396,8 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return show_services();
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
+	if (!strcmp(what, "policies"))
+		return sl_show_policies(model);
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;
