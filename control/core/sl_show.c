@@ -397,7 +397,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
 	if (!strcmp(what, "policies"))
-		return sl_show_policies(model);
+		return sl_policy_sync_add_counters(sl_show_policies(model));
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;

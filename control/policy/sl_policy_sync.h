@@ -48,6 +48,11 @@ void sl_policy_sync_get_stats(struct sl_policy_sync_stats *ret);
  * once a set was published. Control thread. */
 struct cJSON;
 void sl_policy_sync_show(struct cJSON *o);
+/* Add the dataplane's counters to each row of `show policies` (rows with "namespace" and
+ * "name"): "denied" (packets dropped where the policy isolates the pod; 0 until the model
+ * gives sl_pol_dir_set.isolated_by) and "allowed_flows" (new flows one of its rules allowed),
+ * from the published classifier. Returns rows. Control thread. */
+struct cJSON *sl_policy_sync_add_counters(struct cJSON *rows);
 /* Stop the timers (before the loop is destroyed); later changes are only noted. */
 void sl_policy_sync_stop(void);
 /* Free the classifier (after sl_policy_sync_stop; workers stopped; the model may be gone

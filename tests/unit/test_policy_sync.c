@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
@@ -166,6 +167,15 @@ static void test_sync_end_to_end(void **st)
 			allowed = t[i].allowed;
 	free(t);
 	assert_int_equal(allowed, 1);
+	/* ... and `show policies` rows get them. */
+	cJSON *rows = cJSON_Parse("[{\"namespace\": \"default\", \"name\": \"db\"}, "
+				  "{\"namespace\": \"default\", \"name\": \"gone\"}]");
+	sl_policy_sync_add_counters(rows);
+	assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0),
+								  "allowed_flows")), 1);
+	assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1),
+								  "allowed_flows")), 0);
+	cJSON_Delete(rows);
 }
 
 int main(void)
