@@ -28,6 +28,7 @@
 #include "net/sl_net.h"
 #include "core/sl_metrics.h"
 #include "core/sl_metrics_dp.h"
+#include "policy/sl_policy_sync.h"
 #include "sl_persist.h"
 
 #define POOL_MBUFS 16383
@@ -226,6 +227,12 @@ int main(int argc, char **argv)
 	if (conf.node_local && sl_node_local_start(err, sizeof(err)) < 0)
 		printf("sluiced: node ports and hostPorts are not reachable from this node's own "
 		       "processes: %s\n", err);
+	if ((rc = sl_policy_sync_init(model, &(struct sl_policy_sync_conf){
+		     .deny_log = conf.policy_deny_log,
+		     .deny_log_rate = conf.policy_deny_log_rate })) < 0) {
+		fprintf(stderr, "sluiced: cannot set up the policy classifier: %s\n", strerror(-rc));
+		goto out_state;
+	}
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -254,6 +261,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: %s\n", err[0] ? err : strerror(-rc));
 		goto out_state;
 	}
+	sl_policy_sync_start(loop);
 	if ((rc = sl_lbctl_start(loop, err, sizeof(err))) < 0 ||
 	    (rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -283,9 +291,11 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sluiced: shutting down\n");
+	sl_policy_sync_stop();
 	rc = rc < 0 ? rc : 0;
 	sl_api_close();
 out_state:
+	sl_policy_sync_stop(); /* its timers are on the loop */
 	sl_healthcheck_stop(); /* its servers are on the loop */
 	sl_metrics_stop();
 	sl_loop_destroy(loop);
@@ -293,6 +303,7 @@ out_state:
 	rte_eal_mp_wait_lcore();
 	sl_model_destroy(model); /* detaches every pod */
 	sl_net_fini();
+	sl_policy_sync_fini();
 	sl_lbctl_fini();
 	sl_node_local_stop();
 out_dp:

@@ -111,6 +111,11 @@ stage "integration: a flannel-style kernel VXLAN node and a sluice node (ping/TC
 stage "deploy/: manifests parse, match the Kubernetes client's models strictly, RBAC and DaemonSet as sluiced needs" \
 	/usr/bin/python3 tests/deploy/check_manifests.py build/control/sluiced
 
+stage "integration: NetworkPolicy and established TCP (kept when still allowed, cut at once when denied)" \
+	env SL_BUILD=build bash tests/integration/netpol_established.sh
+stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 10k rules, republish" \
+	build/perf/sluice-policy-bench --rules 1000 10000
+
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 [ ${#skips[@]} -eq 0 ] || echo "skipped stages (nothing tested): ${skips[*]}"

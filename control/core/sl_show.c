@@ -9,6 +9,7 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_affinity.h"
+#include "policy/sl_policy_sync.h"
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
@@ -400,7 +401,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
 	if (!strcmp(what, "policies"))
-		return sl_show_policies(model);
+		return sl_policy_sync_add_counters(sl_show_policies(model));
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;
@@ -453,6 +454,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		cJSON_AddNumberToObject(vx, "port", sl_net_conf()->vxlan_port);
 		add_mac(vx, "vtep_mac", vm);
 		cJSON_AddStringToObject(vx, "flannel_backend_data", bd);
+		sl_policy_sync_show(o);
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
 		cJSON_AddNumberToObject(rcu, "wait_ms",

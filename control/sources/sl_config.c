@@ -557,7 +557,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
-					     "k8s_pods", "networkpolicies", "metrics", NULL };
+					     "k8s_pods", "networkpolicies", "metrics", "policy", NULL };
 	static const char *const metrics_known[] = { "listen", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
@@ -572,6 +572,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const ct_known[] = { "size", NULL };
 	static const char *const proxy_known[] = { "node_port_range", "snat_port_range",
 						   "masquerade", "node_local", NULL };
+	static const char *const policy_known[] = { "deny_log", "deny_log_rate", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -705,6 +706,12 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		TRY(check_fields(o, "metrics", metrics_known, err, n));
 		TRY(get_listen(o, "metrics", "listen", &c->metrics_addr, &c->metrics_port, err, n));
 		c->metrics_enabled = true;
+	}
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "policy"))) {
+		TRY(check_fields(o, "policy", policy_known, err, n));
+		TRY(get_bool(o, "policy", "deny_log", &c->policy_deny_log, err, n));
+		TRY(get_uint(o, "policy", "deny_log_rate", 1, 10000, &c->policy_deny_log_rate, err,
+			     n));
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

@@ -63,6 +63,8 @@ struct sl_config {
 	bool metrics_enabled;
 	uint32_t metrics_addr;         /* network order */
 	uint16_t metrics_port;         /* host order, 1-65535 */
+	bool policy_deny_log;          /* "policy.deny_log": log denied flows (default off) */
+	unsigned policy_deny_log_rate; /* "policy.deny_log_rate": lines/s; 0 = the default (10) */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;
