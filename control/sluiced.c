@@ -13,6 +13,7 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_ethdev.h>
 
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
@@ -26,6 +27,7 @@
 #include "lb/sl_hostport.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
+#include "k8s/sl_kube_sync.h"
 
 #define POOL_MBUFS 16383
 #define TICK_MS 100      /* neighbour upkeep period */
@@ -43,6 +45,11 @@ static void usage(FILE *f)
 		"                      \"none\" to not persist); re-applied at start on top of\n"
 		"                      the config; a file that cannot be read is moved to FILE.bad\n"
 		"                      (with a warning) and the config's objects are served\n"
+		"      --kubeconfig FILE  take Services, EndpointSlices and Nodes from the\n"
+		"                      Kubernetes API server FILE names (list + watch)\n"
+		"      --in-cluster    the same with the pod's service account\n"
+		"                      (KUBERNETES_SERVICE_HOST/PORT, its token and CA)\n"
+		"      --node-name NAME  this node's Node (default $NODE_NAME, else node.name)\n"
 		"      --check         validate the configuration and exit\n"
 		"      --print-default print the embedded default configuration\n"
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
@@ -116,11 +123,15 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 'S' },
 		{ "print-default", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "kubeconfig", required_argument, NULL, 'K' },
+		{ "in-cluster", no_argument, NULL, 'I' },
+		{ "node-name", required_argument, NULL, 'N' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock", *state = NULL;
 	char state_default[512];
-	bool check_only = false;
+	bool check_only = false, in_cluster = false;
+	const char *kubeconfig = NULL, *node_name = getenv("NODE_NAME");
 	struct sl_loop *loop = NULL;
 	struct sl_model *model = NULL;
 	struct sl_model_self self;
@@ -133,6 +144,9 @@ int main(int argc, char **argv)
 		case 'S': state = optarg; break;
 		case 'P': fputs(sl_config_default, stdout); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'K': kubeconfig = optarg; break;
+		case 'I': in_cluster = true; break;
+		case 'N': node_name = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -205,6 +219,15 @@ int main(int argc, char **argv)
 		}
 	}
 	sl_config_self(&conf, &self);
+	if (node_name && node_name[0]) { /* endpoints with this nodeName are local */
+		if (strlen(node_name) >= sizeof(self.node_name)) {
+			fprintf(stderr, "sluiced: --node-name: longer than %zu bytes\n",
+				sizeof(self.node_name) - 1);
+			rc = -EINVAL;
+			goto out_dp;
+		}
+		strcpy(self.node_name, node_name);
+	}
 	if (!(model = sl_model_create(&self, NULL))) {
 		rc = -ENOMEM;
 		goto out_dp;
@@ -243,6 +266,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
+	if (kubeconfig || in_cluster) {
+		struct sl_kube_sync_conf kc = { .kubeconfig = kubeconfig,
+						.node_name = self.node_name, .publish = true };
+		struct rte_ether_addr mac;
+		kc.pub.ip = conf.node_ip;
+		kc.pub.vni = conf.vni;
+		if (rte_eth_macaddr_get(sl_dp.conf.uplink_port, &mac) == 0)
+			memcpy(kc.pub.mac, mac.addr_bytes, 6);
+		else
+			kc.publish = false;
+		if ((rc = sl_kube_sync_start(loop, model, &kc, err, sizeof(err))) < 0) {
+			fprintf(stderr, "sluiced: kubernetes: %s\n", err);
+			goto out_api;
+		}
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -268,6 +306,8 @@ int main(int argc, char **argv)
 	}
 	printf("sluiced: shutting down\n");
 	rc = rc < 0 ? rc : 0;
+out_api:
+	sl_kube_sync_stop();
 	sl_api_close();
 out_state:
 	sl_healthcheck_stop(); /* its servers are on the loop */

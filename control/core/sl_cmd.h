@@ -51,7 +51,8 @@
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
-	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")
+	X("queues") X("stats") X("drops") X("graph") X("services") X("backends") \
+	X("sync")
 
 /* The tables as one string literal: "ports, pods, ..." and "ports|pods|...". */
 #define SL_SHOW_COMMA_(n) ", " n

@@ -17,6 +17,7 @@
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
+#include "k8s/sl_kube_sync.h"
 #include "sl_show_svc.h"
 
 static struct sl_model *model;
@@ -394,6 +395,8 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return show_services();
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
+	if (!strcmp(what, "sync")) /* the Kubernetes sync; [] when it is off */
+		return sl_kube_sync_show();
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;
