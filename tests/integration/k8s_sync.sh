@@ -93,7 +93,9 @@ eslice() { # eslice NAME SERVICE IP NODE PORT
 	adm "{\"op\":\"put\",\"object\":{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"$1\",\"namespace\":\"default\",\"labels\":{\"kubernetes.io/service-name\":\"$2\"}},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"$3\"],\"conditions\":{\"ready\":true},\"nodeName\":\"$4\"}],\"ports\":[{\"port\":$5,\"protocol\":\"TCP\"}]}}"
 }
 node() { # node NAME IP PODCIDR [ANNOTATIONS-JSON]
-	adm "{\"op\":\"put\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"$1\",\"annotations\":${4:-{\}}},\"spec\":{\"podCIDR\":\"$3\",\"podCIDRs\":[\"$3\"]},\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$2\"},{\"type\":\"Hostname\",\"address\":\"$1\"}]}}}"
+	local ann=${4:-}
+	[ -n "$ann" ] || ann='{}'
+	adm "{\"op\":\"put\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"$1\",\"annotations\":$ann},\"spec\":{\"podCIDR\":\"$3\",\"podCIDRs\":[\"$3\"]},\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$2\"},{\"type\":\"Hostname\",\"address\":\"$1\"}]}}}"
 }
 del() { adm "{\"op\":\"delete\",\"kind\":\"$1\",\"namespace\":\"default\",\"name\":\"$2\"}"; }
 
@@ -109,9 +111,6 @@ kubectl_lists() {
 		kc get endpointslices -A -o json | $PY -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if [i["metadata"]["name"] for i in d["items"]] == ["web-1"] else 1)'
 }
 check "kubectl lists Services and EndpointSlices" kubectl_lists
-kc get svc -w -o json --output-watch-events >"$K/kubectl-watch.out" 2>&1 &
-KW=$!
-PIDS+=($KW)
 check "Python client: list and watch.Watch().stream" in_ns n1 $PY - "$K/admin.kubeconfig" <<'PY'
 import sys
 from kubernetes import client, config, watch
@@ -240,6 +239,21 @@ sys.exit(0 if len(w) >= 2 and int(q["resourceVersion"]) >= int(sys.argv[1]) > 0 
 check "... the new watch started from resourceVersion $rv0 or later (bookmarks, timeout in [300,600), kube-proxy's selector)" \
 	resumed_from "$rv0"
 
+# kubectl watches (get -w) and deletes through the stand-in; sluiced follows the delete.
+in_ns n1 kubectl --kubeconfig "$K/admin.kubeconfig" get svc -w -o json --output-watch-events \
+	>"$K/kubectl-watch.out" 2>&1 &
+PIDS+=($!)
+kubectl_watching() { grep -q '"type":"ADDED".*"name":"after-drop"' "$K/kubectl-watch.out"; }
+check "kubectl get -w lists the Services as ADDED" until_ok 10 kubectl_watching
+check "kubectl delete svc after-drop" kc delete svc after-drop --wait=true
+check "... gone from sluiced's model" until_ok 5 no_svc after-drop
+kubectl_watched() {
+	grep -q '"type":"ADDED".*"name":"web"' "$K/kubectl-watch.out" &&
+		grep -q '"type":"DELETED".*"name":"after-drop"' "$K/kubectl-watch.out" ||
+		{ tail -c 2000 "$K/kubectl-watch.out"; false; }
+}
+check "kubectl get -w saw the DELETED event" until_ok 5 kubectl_watched
+
 # 410 mid-watch: the stand-in compacts its history; the watches get an ERROR 410 event.
 R0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)}["services"]["relists"])')
 adm '{"op":"expire"}' >/dev/null
@@ -268,15 +282,6 @@ svc after-rotation 10.96.0.50 80 8080 >/dev/null
 rotated() { has_svc after-rotation && sync "s['node/self']['token_reads'] > $TR"; }
 check "token file rotated: read again ($TR reads before), new Service arrives" until_ok 20 rotated
 
-# kubectl delete through the stand-in -> gone from sluiced.
-check "kubectl delete svc after-drop" kc delete svc after-drop --wait=true
-check "... gone from sluiced's model" until_ok 5 no_svc after-drop
-kubectl_watched() {
-	grep -q '"type":"ADDED".*"name":"web"' "$K/kubectl-watch.out" &&
-		grep -q '"type":"DELETED".*"name":"after-drop"' "$K/kubectl-watch.out" ||
-		{ tail -c 2000 "$K/kubectl-watch.out"; false; }
-}
-check "kubectl get -w saw web ADDED and after-drop DELETED" kubectl_watched
 table() { ctl 1 show sync | tee /dev/stderr | grep -q 'services.*watching'; }
 check "show sync (table) lists the resources" table
 check "sluiced stops cleanly" node_stop 1

@@ -435,6 +435,34 @@ static const struct sl_kube_reflector_ops ops = {
 	.apply = op_apply, .del = op_del,
 };
 
+/* What the model already holds of a kind (restored from the state file, or the config's)
+ * goes into the reflector's store at no resourceVersion: the first list replaces what it
+ * lists and its sweep deletes the rest, so the API server is the truth for these kinds even
+ * about what changed while sluiced was down. */
+static void seed(struct res *r)
+{
+	char key[SL_K8S_NS_MAX + SL_K8S_NAME_MAX + 2];
+	struct sl_model *m = r->s->m;
+	struct sl_kube_store *st = &r->r.store;
+	if (r->k->apply == svc_apply) {
+		struct sl_model_svc *v;
+		for (uint32_t i = 0; (v = sl_model_svc_next(m, &i));) {
+			snprintf(key, sizeof(key), "%s/%s", v->spec->namespace, v->spec->name);
+			sl_kube_store_set(st, key, "");
+		}
+	} else if (r->k->apply == slice_apply) {
+		struct sl_model_slice *v;
+		for (uint32_t i = 0; (v = sl_model_slice_next(m, &i));) {
+			snprintf(key, sizeof(key), "%s/%s", v->spec->namespace, v->spec->name);
+			sl_kube_store_set(st, key, "");
+		}
+	} else if (r->k->apply == node_apply) {
+		struct sl_model_node *v;
+		for (uint32_t i = 0; (v = sl_model_node_next(m, &i));)
+			sl_kube_store_set(st, v->spec.name, "");
+	}
+}
+
 int sl_kube_sync_start(struct sl_loop *loop, struct sl_model *m,
 		       const struct sl_kube_sync_conf *conf, char *err, size_t errlen)
 {
@@ -480,8 +508,10 @@ int sl_kube_sync_start(struct sl_loop *loop, struct sl_model *m,
 		sl_loop_timer_init(&r->retry, on_retry, r);
 		sl_kube_reflector_init(&r->r, r->k->resource, r->k->kind, r->k->api_version, &ops, r,
 				       now_ns() ^ ((uint64_t)i << 32) ^ (uint64_t)getpid());
-		if (r->k->enabled)
-			sl_kube_reflector_start(&r->r, now_ns());
+		if (!r->k->enabled)
+			continue;
+		seed(r);
+		sl_kube_reflector_start(&r->r, now_ns());
 	}
 	return 0;
 }
