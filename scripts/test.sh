@@ -104,6 +104,8 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
 stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
 	env SL_BUILD=build bash tests/integration/large_frames.sh
+stage "integration: Kubernetes sync against the stand-in API server (list/watch, drops, 410, server down, token rotation; kubectl and the Python client)" \
+	env SL_BUILD=build bash tests/integration/k8s_sync.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
