@@ -146,6 +146,7 @@ class Watcher:
     def __init__(self, handler):
         self.handler = handler
         self.dropped = False
+        self.expired = False  # compacted under it: ends with a 410 ERROR event
 
 
 class Cluster:
@@ -161,6 +162,7 @@ class Cluster:
         self.bookmark_s = 1.0
         self.log = []          # the API requests: {method, resource, namespace, name, query}
         self.tokens = set()
+        self.fail_continue = 0 # the next N requests with a continue token get 410
 
     def put(self, obj):
         with self.lock:
@@ -197,10 +199,14 @@ class Cluster:
             return gone
 
     def compact(self):
-        """Forget the history: watches and continue tokens older than now get 410."""
+        """Forget the history: open watches, later watches from older resourceVersions and
+        continue tokens older than now get 410 (as if etcd compacted and the watch cache
+        dropped them: what a client must survive)."""
         with self.lock:
             self.compacted = self.rv
             self.history = []
+            for w in self.watchers:
+                w.expired = True
             self.lock.notify_all()
 
 
@@ -388,7 +394,10 @@ class Api(BaseHTTPRequestHandler):
                 except (ValueError, KeyError, TypeError):
                     return self.send_json(400, status(400, "BadRequest",
                                                       "invalid continue token"))
-                if list_rv <= C.compacted:
+                if C.fail_continue > 0:
+                    C.fail_continue -= 1
+                    list_rv = -1
+                if list_rv < C.compacted:
                     return self.send_json(410, status(
                         410, "Expired", "The provided continue parameter is too old to "
                         "display a consistent list result. You can start a new list without "
@@ -456,7 +465,7 @@ class Api(BaseHTTPRequestHandler):
                     while True:
                         if w.dropped:
                             raise ConnectionAbortedError
-                        if pos < C.compacted:  # compacted under us
+                        if w.expired or pos < C.compacted:  # compacted under us
                             pending.append({"type": "ERROR", "object": status(
                                 410, "Expired",
                                 f"too old resource version: {pos} ({C.compacted})")})
@@ -572,10 +581,12 @@ RUN = None
 class Admin(BaseHTTPRequestHandler):
     """POST / with a JSON command:
       {"op": "put", "object": {...}}             create or replace (kind picks the resource)
+      {"op": "put_many", "objects": [...]}
       {"op": "delete", "kind": K, "namespace": NS, "name": N}
       {"op": "get", "kind": K, "namespace": NS, "name": N}
       {"op": "drop_watches"}   break every watch connection (no end chunk)
       {"op": "expire"}         compact: watches get a 410 ERROR event, continue tokens 410
+      {"op": "expire_continue", "count": N}  the next N continue tokens presented get 410
       {"op": "stop"} / {"op": "start"}   close / reopen the API port
       {"op": "tokens", "tokens": [...]}  the bearer tokens accepted from now on
       {"op": "bookmarks", "seconds": S}  bookmark interval
@@ -606,6 +617,10 @@ class Admin(BaseHTTPRequestHandler):
         op = cmd["op"]
         if op == "put":
             return C.put(cmd["object"])
+        if op == "put_many":
+            for o in cmd["objects"]:
+                C.put(o)
+            return {"put": len(cmd["objects"])}
         if op in ("delete", "get"):
             res = KIND_TO_RES[cmd["kind"]]
             ns = cmd.get("namespace", "default") if RESOURCES[res][3] else ""
@@ -628,6 +643,10 @@ class Admin(BaseHTTPRequestHandler):
         if op == "expire":
             C.compact()
             return {"compacted": C.compacted}
+        if op == "expire_continue":
+            with C.lock:
+                C.fail_continue = int(cmd.get("count", 1))
+            return {"count": C.fail_continue}
         if op == "stop":
             RUN.stop()
             return {"stopped": True}

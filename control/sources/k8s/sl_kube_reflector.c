@@ -56,7 +56,7 @@ static void fail(struct sl_kube_reflector *r, uint64_t now, bool relist)
 static void list_page(struct sl_kube_reflector *r, uint64_t now, const char *cont)
 {
 	r->state = SL_KUBE_LISTING;
-	int rc = r->ops->list(r->ctx, r, cont, SL_KUBE_LIST_LIMIT);
+	int rc = r->ops->list(r->ctx, r, cont, r->unpaged ? 0 : SL_KUBE_LIST_LIMIT);
 	if (rc < 0) {
 		note(r, "list: %s", strerror(-rc));
 		fail(r, now, true);
@@ -70,6 +70,7 @@ static void relist(struct sl_kube_reflector *r, uint64_t now)
 		r->st.relists++;
 	r->gen++;
 	r->list_rv[0] = '\0';
+	r->unpaged = false;
 	list_page(r, now, NULL);
 }
 
@@ -192,8 +193,9 @@ void sl_kube_reflector_list_done(struct sl_kube_reflector *r, uint64_t now_ns, l
 		/* The continue token expired (etcd compacted past it): list from the start, as
 		 * client-go's pager falls back to a full list. */
 		r->st.expired++;
-		note(r, "list: continue token expired (410): listing again from the start");
+		note(r, "list: continue token expired (410): listing again, whole");
 		r->list_rv[0] = '\0';
+		r->unpaged = true;
 		list_page(r, now_ns, NULL);
 		return;
 	}

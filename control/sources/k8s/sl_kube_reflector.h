@@ -4,7 +4,8 @@
  * request next and the sink what changed. Unit-tested with a fake transport.
  *
  *   list (chunked: limit + continue; consistent read)  --all pages-->  sweep, watch
- *     410 on a continue token (expired): list again from the start
+ *     410 on a continue token (expired): list again from the start in one piece (no limit),
+ *       as client-go's pager does (FullListIfExpired)
  *     any other failure: back off, then list again
  *   watch from the list's resourceVersion, allowWatchBookmarks, timeoutSeconds in
  *   [300, 600) s, each event handed to the sink, the resourceVersion advanced by events and
@@ -43,7 +44,8 @@ const char *sl_kube_state_name(enum sl_kube_state s);
 
 struct sl_kube_reflector;
 
-/* Transport and sink. Transport calls return 0 or -errno (a failure is backed off).
+/* Transport and sink. Transport calls return 0 or -errno (a failure is backed off); list's
+ * limit 0 asks for the whole list in one response.
  * cancel: drop the request in flight without calling back for it (may be called from inside
  * the transport's own callbacks). apply: obj is the whole object with kind and apiVersion
  * set; 0, or -errno with err set when the sink refuses it (counted; the sync goes on).
@@ -86,6 +88,7 @@ struct sl_kube_reflector {
 	enum sl_kube_state state;
 	bool retry_list;          /* RETRYING: list (true) or watch (false) when it ends */
 	bool listed;              /* a list completed at least once */
+	bool unpaged;             /* this list is a full one (a continue token expired) */
 	char rv[SL_KUBE_RV_MAX];  /* the resourceVersion to watch from */
 	char list_rv[SL_KUBE_RV_MAX]; /* the resourceVersion of the list in progress */
 	uint64_t gen;             /* the current list's generation (store marks) */

@@ -363,8 +363,11 @@ static int op_list(void *ctx, struct sl_kube_reflector *rf, const char *cont, un
 	char path[8192], extra[6144], esc[6000], err[256];
 	if (cont && !sl_kube_http_escape(cont, esc, sizeof(esc)))
 		return -E2BIG;
-	snprintf(extra, sizeof(extra), "limit=%u%s%s", limit, cont ? "&continue=" : "",
-		 cont ? esc : "");
+	if (limit)
+		snprintf(extra, sizeof(extra), "limit=%u%s%s", limit, cont ? "&continue=" : "",
+			 cont ? esc : "");
+	else
+		snprintf(extra, sizeof(extra), "%s%s", cont ? "continue=" : "", cont ? esc : "");
 	if (query(r->k, path, sizeof(path), extra) < 0)
 		return -E2BIG;
 	r->req = sl_kube_http_request(r->s->http, "GET", path, NULL, NULL, false, LIST_TIMEOUT_S,
