@@ -33,7 +33,8 @@
 #define TICK_MS 100      /* neighbour upkeep period */
 #define RECLAIM_MS 2     /* deferred frees are run this soon after their grace period, */
 #define RECLAIM_IDLE_MS 50 /* and looked for this often when none waits */
-#define MAX_WAIT_MS 500  /* loop wake-up bound: a signal between two rounds is seen by then */
+#define MAX_WAIT_MS 500
+#define POD_CIDR_WAIT_S 60 /* --pod-cidr-from-node: how long to wait for the Node's podCIDR */  /* loop wake-up bound: a signal between two rounds is seen by then */
 
 static void usage(FILE *f)
 {
@@ -50,6 +51,9 @@ static void usage(FILE *f)
 		"      --in-cluster    the same with the pod's service account\n"
 		"                      (KUBERNETES_SERVICE_HOST/PORT, its token and CA)\n"
 		"      --node-name NAME  this node's Node (default $NODE_NAME, else node.name)\n"
+		"      --pod-cidr-from-node  at start, wait (up to 60 s) for this node's Node and\n"
+		"                      use its spec.podCIDR instead of node.pod_cidr (the gateway\n"
+		"                      follows unless node.gateway is set); sluice-cni gets it\n"
 		"      --check         validate the configuration and exit\n"
 		"      --print-default print the embedded default configuration\n"
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
@@ -98,6 +102,40 @@ static void state_set_aside(const char *state, int rc, const char *why)
 			strerror(errno));
 }
 
+/* --pod-cidr-from-node: this node's pod CIDR from its Node, in place of node.pod_cidr; the
+ * gateway moves with it when it was the default (the range's first address). At start. */
+static int pod_cidr_from_node(struct sl_config *c, const struct sl_kube_sync_conf *kc)
+{
+	struct sl_kube_node n;
+	char err[512], b[SL_CIDR_STR_MAX];
+	printf("sluiced: waiting for Node %s's podCIDR\n", kc->node_name);
+	fflush(stdout);
+	int rc = sl_kube_node_fetch(kc, POD_CIDR_WAIT_S, &n, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: %s\n", err);
+		return rc;
+	}
+	struct sl_cidr p = n.spec.pod_cidr;
+	bool default_gw = c->gateway_ip.v4 == htonl(ntohl(c->pod_cidr.addr.v4) + 1);
+	sl_cidr_fmt(p, b);
+	if (p.len > 30 || !sl_cidr_contains(c->cluster_cidr, p.addr) ||
+	    c->cluster_cidr.len > p.len) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: Node %s's podCIDR %s is not a /30 "
+				"or larger range inside node.cluster_cidr\n", kc->node_name, b);
+		return -EINVAL;
+	}
+	c->pod_cidr = p;
+	if (default_gw)
+		c->gateway_ip = sl_ip4(htonl(ntohl(p.addr.v4) + 1));
+	if (!sl_cidr_contains(p, c->gateway_ip)) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: node.gateway is not inside Node "
+				"%s's podCIDR %s\n", kc->node_name, b);
+		return -EINVAL;
+	}
+	printf("sluiced: pod CIDR %s from Node %s\n", b, kc->node_name);
+	return 0;
+}
+
 static void dp_conf_from(const struct sl_config *c)
 {
 	struct sl_dp_conf *d = &sl_dp.conf;
@@ -126,11 +164,12 @@ int main(int argc, char **argv)
 		{ "kubeconfig", required_argument, NULL, 'K' },
 		{ "in-cluster", no_argument, NULL, 'I' },
 		{ "node-name", required_argument, NULL, 'N' },
+		{ "pod-cidr-from-node", no_argument, NULL, 'F' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock", *state = NULL;
 	char state_default[512];
-	bool check_only = false, in_cluster = false;
+	bool check_only = false, in_cluster = false, cidr_from_node = false;
 	const char *kubeconfig = NULL, *node_name = getenv("NODE_NAME");
 	struct sl_loop *loop = NULL;
 	struct sl_model *model = NULL;
@@ -147,6 +186,7 @@ int main(int argc, char **argv)
 		case 'K': kubeconfig = optarg; break;
 		case 'I': in_cluster = true; break;
 		case 'N': node_name = optarg; break;
+		case 'F': cidr_from_node = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -166,6 +206,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (cidr_from_node) {
+		if (!kubeconfig && !in_cluster) {
+			fprintf(stderr, "sluiced: --pod-cidr-from-node needs --kubeconfig or "
+					"--in-cluster\n");
+			sl_config_free(&conf);
+			return 2;
+		}
+		struct sl_kube_sync_conf kc = { .kubeconfig = kubeconfig,
+			.node_name = node_name && node_name[0] ? node_name : conf.node_name };
+		if (pod_cidr_from_node(&conf, &kc) < 0) {
+			sl_config_free(&conf);
+			return 1;
+		}
+	}
 	/* A --state path that cannot work is refused now, not truncated or followed later. */
 	if (!state) {
 		if (snprintf(state_default, sizeof(state_default), "%s.state.json", sock) >=

@@ -133,13 +133,15 @@ node_config 1 | $PY -c '
 import json, sys
 c = json.load(sys.stdin)
 c.pop("nodes", None)
+c["node"]["pod_cidr"] = "10.244.1.0/25" # replaced by the Node podCIDR (--pod-cidr-from-node)
 c["conntrack"] = {"size": 65536}
 print(json.dumps(c))' >"$SL_RUN/n1.json"
 # sluiced options go before "--" (EAL): node_start passes config and socket only, so run it
 # through a wrapper that adds ours.
 cat >"$K/sluiced" <<EOF
 #!/bin/sh
-exec $(realpath "$SL_BUILD")/control/sluiced --kubeconfig $K/sluiced.kubeconfig --node-name node1 "\$@"
+exec $(realpath "$SL_BUILD")/control/sluiced --kubeconfig $K/sluiced.kubeconfig --node-name node1 \\
+	--pod-cidr-from-node "\$@"
 EOF
 chmod +x "$K/sluiced"
 mkdir -p "$K/bin/control/cli"
@@ -182,6 +184,11 @@ lists() { # lists RESOURCE: how many list (not watch) requests the stand-in serv
 	adm '{"op":"log"}' | $PY -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["method"] == "GET" and e["resource"] == sys.argv[1] and not e["name"] and not e["query"].get("watch")))' "$1"
 }
 
+pod_cidr_from_node() {
+	ctl 1 -o json version | $PY -c 'import json,sys; v=json.load(sys.stdin); print(v); sys.exit(0 if v["pod_cidr"] == "10.244.1.0/24" and v["gateway"] == "10.244.1.1" else 1)'
+}
+check "pod CIDR 10.244.1.0/24 from the Node (config said /25), as sluice-cni reads it (version)" \
+	pod_cidr_from_node
 check "sync: nodes, services, endpointslices listed and watching" \
 	until_ok 10 sync 'all(s[r]["state"] == "watching" and s[r]["listed"] for r in ("nodes", "services", "endpointslices"))'
 check "Services from the API server in the model (web, gone)" until_ok 5 has_svc gone

@@ -360,6 +360,29 @@ static void test_wrong_ca_refused(void **st)
 	stop_sync();
 }
 
+/* The Node read once at start (--pod-cidr-from-node): its podCIDR, or a timeout while it has
+ * none. */
+static void test_node_fetch(void **st)
+{
+	char kc[128], ca[128], err[512] = "";
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", dir);
+	kubeconfig(kc, ca);
+	sh("cd %s && printf tok-3 >token", dir);
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-3']}"), 200);
+	struct sl_kube_sync_conf conf = { .kubeconfig = kc, .node_name = "node2" };
+	struct sl_kube_node n;
+	char b[SL_CIDR_STR_MAX];
+	assert_int_equal(sl_kube_node_fetch(&conf, 2, &n, err, sizeof(err)), 0);
+	assert_string_equal(sl_cidr_fmt(n.spec.pod_cidr, b), "10.244.2.0/24");
+	conf.node_name = "node3"; /* no podCIDR */
+	assert_int_equal(sl_kube_node_fetch(&conf, 1, &n, err, sizeof(err)), -ETIMEDOUT);
+	assert_string_equal(err, "node node3: no spec.podCIDR yet");
+	conf.node_name = "nope";
+	assert_int_equal(sl_kube_node_fetch(&conf, 0, &n, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "GET node nope: HTTP 404");
+}
+
 int main(int argc, char **argv)
 {
 	src_root = argc > 1 ? argv[1] : ".";
@@ -368,6 +391,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sync_cases),
 		cmocka_unit_test(test_wrong_ca_refused),
+		cmocka_unit_test(test_node_fetch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

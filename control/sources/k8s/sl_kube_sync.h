@@ -40,3 +40,12 @@ void sl_kube_sync_stop(void);
 cJSON *sl_kube_sync_show(void);
 /* This node's pod CIDR from its Node (spec.podCIDR(s)); false until the Node has one. */
 bool sl_kube_sync_pod_cidr(struct sl_cidr *ret);
+
+/* Read this node's Node once, before the loop runs (sluiced --pod-cidr-from-node): GET
+ * /api/v1/nodes/NAME with the sync's credentials, again every second until the Node has a
+ * pod CIDR or wait_s seconds pass (the node IPAM controller assigns it shortly after the
+ * node registers; flannel waits the same way). Blocks: call only at start, before the loop.
+ * Returns 0 with *ret set (has_pod_cidr true), or -errno with err saying what was last seen
+ * (-ETIMEDOUT: no pod CIDR in time). */
+int sl_kube_node_fetch(const struct sl_kube_sync_conf *conf, unsigned wait_s,
+		       struct sl_kube_node *ret, char *err, size_t errlen);
