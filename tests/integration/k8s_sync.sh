@@ -158,7 +158,9 @@ wait_listen p1b 8080 && wait_listen p1b 8081 || exit 1
 # sync EXPR: `show sync` (as s, rows by resource) satisfies the Python expression.
 sync() {
 	ctl 1 -o json show sync | $PY -c 'import json, sys
-s = {r["resource"]: r for r in json.load(sys.stdin)}
+d = json.load(sys.stdin)
+s = {r["resource"]: r for r in d["resources"]}
+s["node/self"] = d["node"]
 ok = eval(sys.argv[1])
 if not ok: print(json.dumps(s, indent=1))
 sys.exit(0 if ok else 1)' "$1"
@@ -227,7 +229,7 @@ check "... and :80 no longer does" not_answering 10.96.0.10 80 1
 
 # Watch dropped: resumes from its resourceVersion, no relist.
 L0=$(lists services)
-rv0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)}["services"]["resource_version"])')
+rv0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)["resources"]}["services"]["resource_version"])')
 drop_watches() { adm '{"op":"drop_watches"}' | grep -v '"dropped": 0'; }
 check "drop every watch (the stand-in breaks the connections)" drop_watches
 svc after-drop 10.96.0.30 80 8080 >/dev/null
@@ -262,7 +264,7 @@ kubectl_watched() {
 check "kubectl get -w saw the DELETED event" until_ok 5 kubectl_watched
 
 # 410 mid-watch: the stand-in compacts its history; the watches get an ERROR 410 event.
-R0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)}["services"]["relists"])')
+R0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)["resources"]}["services"]["relists"])')
 adm '{"op":"expire"}' >/dev/null
 check "410 ERROR event mid-watch -> relist (services relists > $R0), watching again" \
 	until_ok 5 sync "s['services']['relists'] > $R0 and s['services']['expired'] > 0 and s['services']['state'] == 'watching'"
@@ -281,7 +283,7 @@ check "... web not applied twice, still answering" answers 10.96.0.10 81 2
 
 # Token rotation: the old token is revoked and the file rewritten; watches broken so the
 # next requests need the new token.
-TR=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)}["node/self"]["token_reads"])')
+TR=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print(json.load(sys.stdin)["node"]["token_reads"])')
 adm '{"op":"tokens","tokens":["tok-admin","tok-sluice-2"]}' >/dev/null
 echo -n tok-sluice-2 >"$K/token.new" && mv "$K/token.new" "$K/token"
 adm '{"op":"drop_watches"}' >/dev/null

@@ -104,29 +104,33 @@ static void del_svc(const char *name)
 			       name), 200);
 }
 
-/* The show-sync row of a resource, as a number field. */
+/* The show-sync row of a resource ("node/self": the node object), detached (cJSON_Delete). */
+static cJSON *row_of(const char *res)
+{
+	cJSON *top = sl_kube_sync_show(), *r, *ret = NULL;
+	if (!strcmp(res, "node/self"))
+		ret = cJSON_DetachItemFromObject(top, "node");
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(top, "resources"))
+		if (!ret && !strcmp(cJSON_GetObjectItem(r, "resource")->valuestring, res))
+			ret = cJSON_Duplicate(r, true);
+	cJSON_Delete(top);
+	return ret;
+}
+
 static double stat_of(const char *res, const char *field)
 {
-	cJSON *a = sl_kube_sync_show(), *r;
-	double v = -1;
-	cJSON_ArrayForEach(r, a)
-		if (!strcmp(cJSON_GetObjectItem(r, "resource")->valuestring, res)) {
-			cJSON *f = cJSON_GetObjectItem(r, field);
-			v = cJSON_IsNumber(f) ? f->valuedouble : -1;
-		}
-	cJSON_Delete(a);
+	cJSON *r = row_of(res), *f = cJSON_GetObjectItem(r, field);
+	double v = cJSON_IsNumber(f) ? f->valuedouble : -1;
+	cJSON_Delete(r);
 	return v;
 }
 
 static const char *state_of(const char *res)
 {
 	static char st[32];
-	cJSON *a = sl_kube_sync_show(), *r;
-	st[0] = '\0';
-	cJSON_ArrayForEach(r, a)
-		if (!strcmp(cJSON_GetObjectItem(r, "resource")->valuestring, res))
-			snprintf(st, sizeof(st), "%s", cJSON_GetObjectItem(r, "state")->valuestring);
-	cJSON_Delete(a);
+	cJSON *r = row_of(res), *f = cJSON_GetObjectItem(r, "state");
+	snprintf(st, sizeof(st), "%s", cJSON_IsString(f) ? f->valuestring : "");
+	cJSON_Delete(r);
 	return st;
 }
 
@@ -350,7 +354,7 @@ static void test_wrong_ca_refused(void **st)
 	assert_string_equal(state_of("services"), "retrying");
 	cJSON *a = sl_kube_sync_show(), *r;
 	bool said = false;
-	cJSON_ArrayForEach(r, a)
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(a, "resources"))
 		said |= strstr(cJSON_GetObjectItem(r, "last_error")->valuestring, "certificate") != NULL;
 	cJSON_Delete(a);
 	assert_true(said);

@@ -546,10 +546,11 @@ bool sl_kube_sync_pod_cidr(struct sl_cidr *ret)
 
 cJSON *sl_kube_sync_show(void)
 {
-	cJSON *a = cJSON_CreateArray();
+	cJSON *top = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(top, "resources");
 	struct sync *s = S;
+	cJSON_AddBoolToObject(top, "enabled", s != NULL);
 	if (!s)
-		return a;
+		return top;
 	uint64_t now = now_ns();
 	for (unsigned i = 0; i < N_KINDS; i++) {
 		const struct res *r = &s->res[i];
@@ -583,10 +584,10 @@ cJSON *sl_kube_sync_show(void)
 		cJSON_AddStringToObject(o, "last_error", st->last_error);
 		cJSON_AddItemToArray(a, o);
 	}
-	/* This node's Node, as one more row. */
-	cJSON *o = cJSON_CreateObject();
+	/* This node's Node. */
+	cJSON *o = cJSON_AddObjectToObject(top, "node");
 	char b[SL_CIDR_STR_MAX];
-	cJSON_AddStringToObject(o, "resource", "node/self");
+	cJSON_AddStringToObject(o, "server", s->auth.server);
 	cJSON_AddStringToObject(o, "state", !s->self_seen ? "not-seen" : s->published ? "published"
 					    : s->conf.publish ? "publishing" : "seen");
 	cJSON_AddStringToObject(o, "node", s->node_name);
@@ -595,6 +596,5 @@ cJSON *sl_kube_sync_show(void)
 	cJSON_AddNumberToObject(o, "errors", (double)s->patch_errors);
 	cJSON_AddNumberToObject(o, "token_reads", s->auth.token_reads);
 	cJSON_AddStringToObject(o, "last_error", s->patch_error);
-	cJSON_AddItemToArray(a, o);
-	return a;
+	return top;
 }

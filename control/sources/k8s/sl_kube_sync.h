@@ -36,7 +36,8 @@ int sl_kube_sync_start(struct sl_loop *loop, struct sl_model *m,
 		       const struct sl_kube_sync_conf *conf, char *err, size_t errlen);
 /* Stop every request and free (objects stay in the model). Harmless when not started. */
 void sl_kube_sync_stop(void);
-/* `show sync`: one row per resource (an empty array when the sync is off). */
+/* `show sync`: {"enabled", "resources": [one row per resource], "node": {this node's Node:
+ * state, pod_cidr, patches, errors, token_reads, last_error}}. */
 cJSON *sl_kube_sync_show(void);
 /* This node's pod CIDR from its Node (spec.podCIDR(s)); false until the Node has one. */
 bool sl_kube_sync_pod_cidr(struct sl_cidr *ret);
