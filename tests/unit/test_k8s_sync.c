@@ -364,6 +364,36 @@ static void test_wrong_ca_refused(void **st)
 	stop_sync();
 }
 
+/* In-cluster credentials: KUBERNETES_SERVICE_HOST/PORT, the service account folder's CA and
+ * token (read again when it rotates). */
+static void test_in_cluster(void **st)
+{
+	struct sl_model_self self = { .node_name = "node1", .node_ip = sl_ip4(htonl(0xc6120001)),
+				      .pod_cidr = sl_cidr4(htonl(0x0af40100), 24) };
+	char port[16], sa[128], err[512] = "";
+	snprintf(port, sizeof(port), "%d", api_port);
+	snprintf(sa, sizeof(sa), "%s/sa", dir);
+	sh("mkdir -p %s && cp %s/ca.crt %s/ca.crt && printf tok-sa >%s/token", sa, dir, sa, sa);
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-sa']}"), 200);
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	loop = sl_loop_create();
+	model = sl_model_create(&self, NULL);
+	struct sl_kube_sync_conf conf = { .sa_dir = sa, .node_name = "node1" };
+	assert_int_equal(sl_kube_sync_start(loop, model, &conf, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "KUBERNETES_SERVICE_HOST"));
+	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", port, 1);
+	assert_int_equal(sl_kube_sync_start(loop, model, &conf, err, sizeof(err)), 0);
+	assert_true(RUN_UNTIL(5, has_svc("web") && !strcmp(state_of("services"), "watching")));
+	/* The token rotates: the next request carries the new one. */
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-sa2']}"), 200);
+	sh("printf tok-sa2 >%s/token.new && mv %s/token.new %s/token", sa, sa, sa);
+	assert_int_equal(admin("{'op':'drop_watches'}"), 200);
+	put_svc("d", "10.96.1.4");
+	assert_true(RUN_UNTIL(10, has_svc("d")));
+	stop_sync();
+}
+
 /* The Node read once at start (--pod-cidr-from-node): its podCIDR, or a timeout while it has
  * none. */
 static void test_node_fetch(void **st)
@@ -396,6 +426,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sync_cases),
 		cmocka_unit_test(test_wrong_ca_refused),
 		cmocka_unit_test(test_node_fetch),
+		cmocka_unit_test(test_in_cluster),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
