@@ -424,7 +424,13 @@ static int op_apply(void *ctx, struct sl_kube_reflector *rf, cJSON *obj, char *e
 		    size_t errlen)
 {
 	struct res *r = ctx;
-	return r->k->apply(r, obj, err, errlen);
+	int rc = r->k->apply(r, obj, err, errlen);
+	if (rc < 0) { /* per object, once per resourceVersion: the reflector does not retry it */
+		char key[512];
+		fprintf(stderr, "sluiced: k8s: %s %s refused: %s\n", r->k->resource,
+			sl_kube_obj_key(obj, key, sizeof(key)) ? key : "?", err);
+	}
+	return rc;
 }
 
 static void op_del(void *ctx, struct sl_kube_reflector *rf, const char *key, const cJSON *obj)
