@@ -270,6 +270,7 @@ check "410 ERROR event mid-watch -> relist (services relists > $R0), watching ag
 	until_ok 5 sync "s['services']['relists'] > $R0 and s['services']['expired'] > 0 and s['services']['state'] == 'watching'"
 
 # API server down: traffic keeps flowing; changes made meanwhile land when it is back.
+A0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)["resources"]}["services"]["applied"])')
 adm '{"op":"stop"}' >/dev/null
 check "API server stopped: sync retrying" until_ok 10 sync 's["services"]["state"] == "retrying" and s["services"]["errors"] > 0'
 check "... traffic to 10.96.0.10:81 still flows (last state kept)" answers 10.96.0.10 81 3
@@ -279,7 +280,9 @@ adm '{"op":"expire"}' >/dev/null # the history of the downtime is compacted away
 adm '{"op":"start"}' >/dev/null
 check "API server back: the Service created while away arrives" until_ok 40 has_svc while-away
 check "... the Service deleted while away is gone (relist diff)" until_ok 5 no_svc gone
-check "... web not applied twice, still answering" answers 10.96.0.10 81 2
+check "... the relist handed on only while-away (applied $A0 -> $((A0 + 1))): web not applied twice" \
+	sync "s['services']['applied'] == $A0 + 1"
+check "... web still answering" answers 10.96.0.10 81 2
 
 # Token rotation: the old token is revoked and the file rewritten; watches broken so the
 # next requests need the new token.
