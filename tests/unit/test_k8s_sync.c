@@ -29,6 +29,7 @@
 #include "control/model/sl_model.h"
 #include "control/model/sl_service.h"
 #include "control/sources/k8s/sl_kube_sync.h"
+#include "control/sources/sl_k8s.h"
 
 static const char *src_root;
 static char dir[64];
@@ -221,7 +222,15 @@ static int teardown(void **st)
 	return 0;
 }
 
+static void start_sync_with(const char *ca_file, const char *preload);
+
 static void start_sync(const char *ca_file)
+{
+	start_sync_with(ca_file, NULL);
+}
+
+/* preload: a Service the model holds before the sync starts (restored from a state file). */
+static void start_sync_with(const char *ca_file, const char *preload)
 {
 	struct sl_model_self self = { .node_name = "node1", .node_ip = sl_ip4(htonl(0xc6120001)),
 				      .pod_cidr = sl_cidr4(htonl(0x0af40100), 24) };
@@ -231,6 +240,17 @@ static void start_sync(const char *ca_file)
 	snprintf(ca, sizeof(ca), "%s/%s", dir, ca_file);
 	snprintf(kc, sizeof(kc), "%s/kubeconfig", dir);
 	kubeconfig(kc, ca);
+	if (preload) {
+		struct sl_k8s_op *ops = calloc(1, sizeof(*ops));
+		ops->kind = SL_K8S_SERVICE;
+		ops->svc = calloc(1, sizeof(*ops->svc));
+		snprintf(ops->svc->namespace, sizeof(ops->svc->namespace), "default");
+		snprintf(ops->svc->name, sizeof(ops->svc->name), "%s", preload);
+		ops->svc->type = SL_SVC_CLUSTER_IP;
+		assert_int_equal(sl_model_k8s_apply(model, ops, 1, err, sizeof(err)), 0);
+		sl_k8s_ops_free(ops, 1);
+		assert_true(has_svc(preload));
+	}
 	struct sl_kube_sync_conf conf = { .kubeconfig = kc, .node_name = "node1", .publish = true,
 					  .pub = { .ip = self.node_ip, .vni = 1,
 						   .mac = { 2, 0, 0, 0, 0, 1 } } };
@@ -346,6 +366,19 @@ static void test_sync_cases(void **st)
 	stop_sync();
 }
 
+/* Objects the model held before the sync (a state file restored at start) that the cluster no
+ * longer has are deleted by the first list; the others are replaced by the cluster's. */
+static void test_restored_state_converges(void **st)
+{
+	sh("cd %s && printf tok-4 >token", dir);
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-4']}"), 200);
+	start_sync_with("ca.crt", "stale");
+	assert_true(RUN_UNTIL(5, has_svc("web") && !has_svc("stale") &&
+				     !strcmp(state_of("services"), "watching")));
+	assert_true(stat_of("services", "deleted") == 1);
+	stop_sync();
+}
+
 /* A server whose certificate another CA signed is refused: nothing is applied. */
 static void test_wrong_ca_refused(void **st)
 {
@@ -427,6 +460,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_wrong_ca_refused),
 		cmocka_unit_test(test_node_fetch),
 		cmocka_unit_test(test_in_cluster),
+		cmocka_unit_test(test_restored_state_converges),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
