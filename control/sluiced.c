@@ -27,6 +27,7 @@
 #include "lb/sl_hostport.h"
 #include "net/sl_net.h"
 #include "sl_persist.h"
+#include "k8s/sl_kube_auth.h"
 #include "k8s/sl_kube_sync.h"
 
 #define POOL_MBUFS 16383
@@ -202,6 +203,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
+		struct sl_kube_auth ka;
+		if (kubeconfig && sl_kube_auth_kubeconfig(kubeconfig, &ka, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluiced: %s\n", err);
+			sl_config_free(&conf);
+			return 2;
+		}
+		if (kubeconfig) {
+			printf("sluiced: kubeconfig %s is valid (server %s)\n", kubeconfig, ka.server);
+			sl_kube_auth_free(&ka);
+		}
 		printf("sluiced: config %s is valid\n", config_path ? config_path : "(default)");
 		return 0;
 	}
