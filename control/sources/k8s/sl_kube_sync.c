@@ -331,10 +331,6 @@ static bool watch_line(void *arg, char *line, size_t len)
 	}
 	bool more = sl_kube_reflector_event(&r->r, now_ns(), ev);
 	cJSON_Delete(ev);
-	if (!more && r->req) { /* the stream ends here; the transport frees it */
-		sl_kube_http_cancel(r->req);
-		r->req = NULL;
-	}
 	return more;
 }
 
