@@ -379,6 +379,32 @@ static void test_restored_state_converges(void **st)
 	stop_sync();
 }
 
+/* A client certificate instead of a token (kubeconfig client-certificate-data/client-key-data,
+ * base64 as kubectl writes them); no token accepted at all. */
+static void test_client_certificate(void **st)
+{
+	struct sl_model_self self = { .node_name = "node1", .node_ip = sl_ip4(htonl(0xc6120001)),
+				      .pod_cidr = sl_cidr4(htonl(0x0af40100), 24) };
+	char kc[128], err[512] = "";
+	sh("cd %s && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+	   "-subj /CN=system:node:node1 2>/dev/null && printf 'extendedKeyUsage=clientAuth\n' >cext && "
+	   "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+	   "-out client.crt -days 1 -extfile cext 2>/dev/null && "
+	   "{ printf 'apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n"
+	   "  cluster:\n    server: https://127.0.0.1:%d\n    certificate-authority: ca.crt\n"
+	   "users:\n- name: u\n  user:\n    client-certificate-data: %%s\n"
+	   "    client-key-data: %%s\ncontexts:\n- name: t\n  context: {cluster: c, user: u}\n' "
+	   "\"$(base64 -w0 client.crt)\" \"$(base64 -w0 client.key)\"; } >certconfig", dir, api_port);
+	assert_int_equal(admin("{'op':'tokens','tokens':[]}"), 200);
+	loop = sl_loop_create();
+	model = sl_model_create(&self, NULL);
+	snprintf(kc, sizeof(kc), "%s/certconfig", dir);
+	struct sl_kube_sync_conf conf = { .kubeconfig = kc, .node_name = "node1" };
+	assert_int_equal(sl_kube_sync_start(loop, model, &conf, err, sizeof(err)), 0);
+	assert_true(RUN_UNTIL(5, has_svc("web") && !strcmp(state_of("services"), "watching")));
+	stop_sync();
+}
+
 /* A server whose certificate another CA signed is refused: nothing is applied. */
 static void test_wrong_ca_refused(void **st)
 {
@@ -461,6 +487,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_node_fetch),
 		cmocka_unit_test(test_in_cluster),
 		cmocka_unit_test(test_restored_state_converges),
+		cmocka_unit_test(test_client_certificate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
