@@ -17,6 +17,7 @@
 #define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
 #define LIST_TIMEOUT_S 60
 #define PATCH_TIMEOUT_S 30
+#define PATCH_MIN_GAP_MS 1000
 #define WATCH_GRACE_S 60 /* the server ends a watch at timeoutSeconds; this bounds a silent one */
 
 struct sync;
@@ -82,6 +83,7 @@ struct sync {
 	bool patch_again;           /* the Node changed while a PATCH was in flight */
 	bool published;             /* the Node carries our annotations */
 	uint64_t patches, patch_errors;
+	uint64_t last_patch_ns;     /* when the last PATCH started */
 	struct sl_kube_backoff patch_backoff;
 	struct sl_loop_timer patch_timer;
 	char patch_error[160];
@@ -240,6 +242,7 @@ static void patch_start(struct sync *s)
 	}
 	snprintf(path, sizeof(path), "/api/v1/nodes/%s", esc);
 	s->patches++;
+	s->last_patch_ns = now_ns();
 	s->patch_req = sl_kube_http_request(s->http, "PATCH", path, "application/merge-patch+json",
 					    body, false, PATCH_TIMEOUT_S, NULL, patch_done, s, err,
 					    sizeof(err));
@@ -281,7 +284,13 @@ static int node_apply(struct res *r, cJSON *obj, char *err, size_t errlen)
 					sl_cidr_fmt(self->pod_cidr, (char[SL_CIDR_STR_MAX]){ 0 }));
 		}
 		s->published = sl_kube_node_published(obj, &s->conf.pub);
-		if (s->conf.publish && !s->published)
+		if (!s->conf.publish || s->published || sl_loop_timer_armed(&s->patch_timer))
+			return 0;
+		/* Someone else keeps rewriting them: not more than one PATCH a second. */
+		uint64_t since = now_ns() - s->last_patch_ns;
+		if (s->last_patch_ns && since < PATCH_MIN_GAP_MS * 1000000ull)
+			sl_loop_timer_arm(s->loop, &s->patch_timer, PATCH_MIN_GAP_MS);
+		else
 			patch_start(s);
 		return 0;
 	}
