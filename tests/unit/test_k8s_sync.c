@@ -156,6 +156,13 @@ static void dump(void)
 		ok_;                                                                       \
 	})
 
+static void run_for(double secs)
+{
+	uint64_t end = sl_loop_now_ns() + (uint64_t)(secs * 1e9);
+	while (sl_loop_now_ns() < end)
+		sl_loop_run_once(loop, 20);
+}
+
 static bool has_svc(const char *name)
 {
 	return sl_model_svc_find(model, "default", name) != NULL;
@@ -376,6 +383,20 @@ static void test_restored_state_converges(void **st)
 	assert_true(RUN_UNTIL(5, has_svc("web") && !has_svc("stale") &&
 				     !strcmp(state_of("services"), "watching")));
 	assert_true(stat_of("services", "deleted") == 1);
+	/* Another writer strips our annotations five times in a row: we publish again, at most
+	 * one PATCH a second. */
+	assert_true(RUN_UNTIL(5, !strcmp(state_of("node/self"), "published")));
+	double p0 = stat_of("node/self", "patches");
+	uint64_t t0 = sl_loop_now_ns();
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(admin("{'op':'put','object':{'kind':'Node','metadata':{'name':'node1'},"
+				       "'spec':{'podCIDR':'10.244.1.0/24'}}}"), 200);
+		run_for(0.1);
+	}
+	assert_true(RUN_UNTIL(5, !strcmp(state_of("node/self"), "published")));
+	double secs = (double)(sl_loop_now_ns() - t0) / 1e9;
+	assert_true(stat_of("node/self", "patches") > p0);
+	assert_true(stat_of("node/self", "patches") - p0 <= 1 + secs);
 	stop_sync();
 }
 
