@@ -13,6 +13,7 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_ethdev.h>
 
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
@@ -30,12 +31,15 @@
 #include "core/sl_metrics_dp.h"
 #include "policy/sl_policy_sync.h"
 #include "sl_persist.h"
+#include "k8s/sl_kube_auth.h"
+#include "k8s/sl_kube_sync.h"
 
 #define POOL_MBUFS 16383
 #define TICK_MS 100      /* neighbour upkeep period */
 #define RECLAIM_MS 2     /* deferred frees are run this soon after their grace period, */
 #define RECLAIM_IDLE_MS 50 /* and looked for this often when none waits */
-#define MAX_WAIT_MS 500  /* loop wake-up bound: a signal between two rounds is seen by then */
+#define MAX_WAIT_MS 500
+#define POD_CIDR_WAIT_S 60 /* --pod-cidr-from-node: how long to wait for the Node's podCIDR */  /* loop wake-up bound: a signal between two rounds is seen by then */
 
 static void usage(FILE *f)
 {
@@ -47,6 +51,14 @@ static void usage(FILE *f)
 		"                      \"none\" to not persist); re-applied at start on top of\n"
 		"                      the config; a file that cannot be read is moved to FILE.bad\n"
 		"                      (with a warning) and the config's objects are served\n"
+		"      --kubeconfig FILE  take Services, EndpointSlices and Nodes from the\n"
+		"                      Kubernetes API server FILE names (list + watch)\n"
+		"      --in-cluster    the same with the pod's service account\n"
+		"                      (KUBERNETES_SERVICE_HOST/PORT, its token and CA)\n"
+		"      --node-name NAME  this node's Node (default $NODE_NAME, else node.name)\n"
+		"      --pod-cidr-from-node  at start, wait (up to 60 s) for this node's Node and\n"
+		"                      use its spec.podCIDR instead of node.pod_cidr (the gateway\n"
+		"                      follows unless node.gateway is set); sluice-cni gets it\n"
 		"      --check         validate the configuration and exit\n"
 		"      --print-default print the embedded default configuration\n"
 		"  EAL-ARGS            DPDK EAL arguments (default: -l 0,1 --no-pci --file-prefix sluiced);\n"
@@ -95,6 +107,40 @@ static void state_set_aside(const char *state, int rc, const char *why)
 			strerror(errno));
 }
 
+/* --pod-cidr-from-node: this node's pod CIDR from its Node, in place of node.pod_cidr; the
+ * gateway moves with it when it was the default (the range's first address). At start. */
+static int pod_cidr_from_node(struct sl_config *c, const struct sl_kube_sync_conf *kc)
+{
+	struct sl_kube_node n;
+	char err[512], b[SL_CIDR_STR_MAX];
+	printf("sluiced: waiting for Node %s's podCIDR\n", kc->node_name);
+	fflush(stdout);
+	int rc = sl_kube_node_fetch(kc, POD_CIDR_WAIT_S, &n, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: %s\n", err);
+		return rc;
+	}
+	struct sl_cidr p = n.spec.pod_cidr;
+	bool default_gw = c->gateway_ip.v4 == htonl(ntohl(c->pod_cidr.addr.v4) + 1);
+	sl_cidr_fmt(p, b);
+	if (p.len > 30 || !sl_cidr_contains(c->cluster_cidr, p.addr) ||
+	    c->cluster_cidr.len > p.len) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: Node %s's podCIDR %s is not a /30 "
+				"or larger range inside node.cluster_cidr\n", kc->node_name, b);
+		return -EINVAL;
+	}
+	c->pod_cidr = p;
+	if (default_gw)
+		c->gateway_ip = sl_ip4(htonl(ntohl(p.addr.v4) + 1));
+	if (!sl_cidr_contains(p, c->gateway_ip)) {
+		fprintf(stderr, "sluiced: --pod-cidr-from-node: node.gateway is not inside Node "
+				"%s's podCIDR %s\n", kc->node_name, b);
+		return -EINVAL;
+	}
+	printf("sluiced: pod CIDR %s from Node %s\n", b, kc->node_name);
+	return 0;
+}
+
 static void dp_conf_from(const struct sl_config *c)
 {
 	struct sl_dp_conf *d = &sl_dp.conf;
@@ -122,11 +168,16 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 'S' },
 		{ "print-default", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "kubeconfig", required_argument, NULL, 'K' },
+		{ "in-cluster", no_argument, NULL, 'I' },
+		{ "node-name", required_argument, NULL, 'N' },
+		{ "pod-cidr-from-node", no_argument, NULL, 'F' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *sock = "/run/sluice/sluiced.sock", *state = NULL;
 	char state_default[512];
-	bool check_only = false;
+	bool check_only = false, in_cluster = false, cidr_from_node = false;
+	const char *kubeconfig = NULL, *node_name = getenv("NODE_NAME");
 	struct sl_loop *loop = NULL;
 	struct sl_model *model = NULL;
 	struct sl_model_self self;
@@ -139,6 +190,10 @@ int main(int argc, char **argv)
 		case 'S': state = optarg; break;
 		case 'P': fputs(sl_config_default, stdout); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'K': kubeconfig = optarg; break;
+		case 'I': in_cluster = true; break;
+		case 'N': node_name = optarg; break;
+		case 'F': cidr_from_node = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -154,10 +209,34 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
+		struct sl_kube_auth ka;
+		if (kubeconfig && sl_kube_auth_kubeconfig(kubeconfig, &ka, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluiced: %s\n", err);
+			sl_config_free(&conf);
+			return 2;
+		}
+		if (kubeconfig) {
+			printf("sluiced: kubeconfig %s is valid (server %s)\n", kubeconfig, ka.server);
+			sl_kube_auth_free(&ka);
+		}
 		printf("sluiced: config %s is valid\n", config_path ? config_path : "(default)");
 		return 0;
 	}
 
+	if (cidr_from_node) {
+		if (!kubeconfig && !in_cluster) {
+			fprintf(stderr, "sluiced: --pod-cidr-from-node needs --kubeconfig or "
+					"--in-cluster\n");
+			sl_config_free(&conf);
+			return 2;
+		}
+		struct sl_kube_sync_conf kc = { .kubeconfig = kubeconfig,
+			.node_name = node_name && node_name[0] ? node_name : conf.node_name };
+		if (pod_cidr_from_node(&conf, &kc) < 0) {
+			sl_config_free(&conf);
+			return 1;
+		}
+	}
 	/* A --state path that cannot work is refused now, not truncated or followed later. */
 	if (!state) {
 		if (snprintf(state_default, sizeof(state_default), "%s.state.json", sock) >=
@@ -211,6 +290,15 @@ int main(int argc, char **argv)
 		}
 	}
 	sl_config_self(&conf, &self);
+	if (node_name && node_name[0]) { /* endpoints with this nodeName are local */
+		if (strlen(node_name) >= sizeof(self.node_name)) {
+			fprintf(stderr, "sluiced: --node-name: longer than %zu bytes\n",
+				sizeof(self.node_name) - 1);
+			rc = -EINVAL;
+			goto out_dp;
+		}
+		strcpy(self.node_name, node_name);
+	}
 	if (!(model = sl_model_create(&self, NULL))) {
 		rc = -ENOMEM;
 		goto out_dp;
@@ -267,6 +355,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: %s\n", err);
 		goto out_state;
 	}
+	if (kubeconfig || in_cluster) {
+		struct sl_kube_sync_conf kc = { .kubeconfig = kubeconfig,
+						.node_name = self.node_name, .publish = true };
+		struct rte_ether_addr mac;
+		kc.pub.ip = conf.node_ip;
+		kc.pub.vni = conf.vni;
+		if (rte_eth_macaddr_get(sl_dp.conf.uplink_port, &mac) == 0)
+			memcpy(kc.pub.mac, mac.addr_bytes, 6);
+		else
+			kc.publish = false;
+		if ((rc = sl_kube_sync_start(loop, model, &kc, err, sizeof(err))) < 0) {
+			fprintf(stderr, "sluiced: kubernetes: %s\n", err);
+			goto out_api;
+		}
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -293,6 +396,8 @@ int main(int argc, char **argv)
 	printf("sluiced: shutting down\n");
 	sl_policy_sync_stop();
 	rc = rc < 0 ? rc : 0;
+out_api:
+	sl_kube_sync_stop();
 	sl_api_close();
 out_state:
 	sl_policy_sync_stop(); /* its timers are on the loop */

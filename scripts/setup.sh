@@ -6,11 +6,13 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	gcc clang libclang-rt-14-dev pkg-config meson ninja-build
-	libdpdk-dev dpdk-dev libxdp-dev libbpf-dev libcjson-dev libcurl4-openssl-dev
+	libdpdk-dev dpdk-dev libxdp-dev libbpf-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	libcmocka-dev libmnl-dev libmicrohttpd-dev
 	# tests, demo, benchmarks
 	iproute2 iputils-ping ethtool netcat-openbsd socat tcpdump tshark iperf3 xdp-tools
 	procps bc python3 python3-matplotlib containernetworking-plugins
+	# the Kubernetes sync test: real clients against the stand-in API server
+	kubectl python3-kubernetes openssl
 	# peer dataplane in the benchmarks (perf/): Open vSwitch 3.1 built with DPDK
 	openvswitch-switch-dpdk
 	# kernel Service paths in perf/services_bench.sh (kube-proxy's iptables and nftables layouts)

@@ -115,6 +115,8 @@ stage "integration: NetworkPolicy and established TCP (kept when still allowed, 
 	env SL_BUILD=build bash tests/integration/netpol_established.sh
 stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 10k rules, republish" \
 	build/perf/sluice-policy-bench --rules 1000 10000
+stage "integration: Kubernetes sync against the stand-in API server (list/watch, drops, 410, server down, token rotation; kubectl and the Python client)" \
+	env SL_BUILD=build bash tests/integration/k8s_sync.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

@@ -31,7 +31,8 @@
 	X(ROUTE_DEL, "route.del", SL_CMD_F_PERSIST, "route del prefix=P/L",                  \
 	  "remove a static route")                                                           \
 	X(APPLY, "apply", SL_CMD_F_PERSIST, "apply -f FILE",                                  \
-	  "apply Services/EndpointSlices (JSON: an object or a List, as kubectl prints)")    \
+	  "apply Kubernetes objects: Services, EndpointSlices, Namespaces, Pods, "            \
+	  "NetworkPolicies (JSON: an object or a List, as kubectl prints)")    \
 	X(SVC_DEL, "service.del", SL_CMD_F_PERSIST, "delete service [NS/]NAME",              \
 	  "delete a Service")                                                                \
 	X(SLICE_DEL, "endpointslice.del", SL_CMD_F_PERSIST, "delete endpointslice [NS/]NAME", \
@@ -57,8 +58,8 @@
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
-	X("queues") X("stats") X("drops") X("graph") X("services") X("backends") \
-	X("policies")
+	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")               \
+	X("policies") X("sync")
 
 /* The tables as one string literal: "ports, pods, ..." and "ports|pods|...". */
 #define SL_SHOW_COMMA_(n) ", " n

@@ -18,6 +18,7 @@
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
+#include "k8s/sl_kube_sync.h"
 #include "sl_show_svc.h"
 #include "sl_show_pol.h"
 
@@ -402,6 +403,8 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return sl_show_backends(model);
 	if (!strcmp(what, "policies"))
 		return sl_policy_sync_add_counters(sl_show_policies(model));
+	if (!strcmp(what, "sync")) /* the Kubernetes sync; [] when it is off */
+		return sl_kube_sync_show();
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;

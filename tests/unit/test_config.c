@@ -267,7 +267,7 @@ static void test_command_table(void **s)
 	}
 	assert_string_equal(sl_cmds[SL_CMD_POD_ADD].name, "pod.add");
 	assert_string_equal(SL_SHOW_ALT, "ports|pods|nodes|routes|neighbors|workers|vhost|queues|"
-					 "stats|drops|graph|services|backends|policies");
+					 "stats|drops|graph|services|backends|policies|sync");
 }
 
 static void test_requests(void **s)
@@ -290,7 +290,7 @@ static void test_requests(void **s)
 	expect_request("{\"cmd\":\"show\"}", -22, "what: missing");
 	expect_request("{\"cmd\":\"show\",\"what\":\"bogus\"}", -22,
 		       "what: unknown table 'bogus' (ports, pods, nodes, routes, neighbors, workers, "
-		       "vhost, queues, stats, drops, graph, services, backends, policies)");
+		       "vhost, queues, stats, drops, graph, services, backends, policies, sync)");
 	expect_request("{\"cmd\":\"pod.add\"}", -22, "pod: missing or not an object");
 	expect_request("{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ifname\":\"v\",\"ip\":\"x\","
 		       "\"mac\":\"02:00:00:00:00:01\"}}", -22, "pod.ip: 'x' is not an IPv4");

@@ -1,0 +1,704 @@
+#!/usr/bin/env python3
+"""A stand-in Kubernetes API server for the sync tests (Python standard library only).
+
+It speaks what kube-apiserver speaks for the resources sluiced follows, written from the API
+reference (https://kubernetes.io/docs/reference/using-api/api-concepts/):
+  - HTTPS (a certificate the test makes), bearer-token or client-certificate authentication;
+  - discovery: /version, /api, /apis, /api/v1, /apis/<group>/<version> (legacy format);
+  - collections under /api/v1 (nodes, namespaces, pods, services) and /apis/<group>/<version>
+    (discovery.k8s.io/v1 endpointslices, networking.k8s.io/v1 networkpolicies), cluster-wide
+    and per namespace; GET/DELETE/PATCH (merge patch)/PUT of one object, POST to create;
+  - lists with kind <Kind>List, apiVersion, metadata.resourceVersion, limit + continue
+    (a continue token older than the last compaction gets 410 Expired), labelSelector and
+    fieldSelector (metadata.name, metadata.namespace);
+  - watches (watch=1): chunked newline-delimited events ADDED/MODIFIED/DELETED/BOOKMARK/ERROR,
+    from resourceVersion (replayed from the event history; older than the compaction: an ERROR
+    event with a 410 Status, reason Expired), without one (or "0"): ADDED for every object
+    first; bookmarks (allowWatchBookmarks) as objects carrying only metadata.resourceVersion;
+    timeoutSeconds; an object leaving a watch's selector is sent as DELETED, one entering it
+    as ADDED.
+An admin endpoint (plain HTTP on 127.0.0.1, POST a JSON command) lets a test change the
+cluster and break things; see Admin.do_POST for the commands.
+
+Usage: kube_apiserver.py --port P --admin-port A --cert C --key K --ca CA --tokens T1,T2
+"""
+import argparse
+import base64
+import copy
+import json
+import socket
+import ssl
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit, unquote
+
+# resource -> (group, version, kind, namespaced, short names)
+RESOURCES = {
+    "nodes": ("", "v1", "Node", False, ["no"]),
+    "namespaces": ("", "v1", "Namespace", False, ["ns"]),
+    "pods": ("", "v1", "Pod", True, ["po"]),
+    "services": ("", "v1", "Service", True, ["svc"]),
+    "endpointslices": ("discovery.k8s.io", "v1", "EndpointSlice", True, []),
+    "networkpolicies": ("networking.k8s.io", "v1", "NetworkPolicy", True, ["netpol"]),
+}
+KIND_TO_RES = {v[2]: k for k, v in RESOURCES.items()}
+VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+
+def api_version(res):
+    g, v = RESOURCES[res][0], RESOURCES[res][1]
+    return f"{g}/{v}" if g else v
+
+
+def status(code, reason, message):
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    out = dict(target)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def parse_label_selector(sel):
+    """'a=b,c!=d,e,!f,g in (x,y),h notin (z)' -> list of predicates on a labels dict."""
+    preds = []
+    if not sel:
+        return preds
+    parts, depth, cur = [], 0, ""
+    for ch in sel:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    for p in (x.strip() for x in parts if x.strip()):
+        if " notin " in p or " in " in p:
+            neg = " notin " in p
+            k, vals = p.split(" notin " if neg else " in ", 1)
+            vals = {v.strip() for v in vals.strip().strip("()").split(",")}
+            k = k.strip()
+            preds.append(lambda l, k=k, vals=vals, neg=neg:
+                         (l.get(k) not in vals) if neg else (l.get(k) in vals))
+        elif "!=" in p:
+            k, v = p.split("!=", 1)
+            preds.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) != v)
+        elif "==" in p or "=" in p:
+            k, v = p.split("==", 1) if "==" in p else p.split("=", 1)
+            preds.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) == v)
+        elif p.startswith("!"):
+            preds.append(lambda l, k=p[1:].strip(): k not in l)
+        else:
+            preds.append(lambda l, k=p: k in l)
+    return preds
+
+
+def parse_field_selector(sel):
+    preds = []
+    for p in (x.strip() for x in (sel or "").split(",") if x.strip()):
+        neg = "!=" in p
+        k, v = p.split("!=" if neg else ("==" if "==" in p else "="), 1)
+        path = k.strip().split(".")
+
+        def get(o, path=path):
+            for e in path:
+                o = o.get(e, {}) if isinstance(o, dict) else {}
+            return o if isinstance(o, str) else ""
+        preds.append(lambda o, get=get, v=v.strip(), neg=neg: (get(o) != v) if neg else (get(o) == v))
+    return preds
+
+
+class Filter:
+    def __init__(self, res, ns, q):
+        self.res, self.ns = res, ns
+        self.labels = parse_label_selector(q.get("labelSelector", [""])[0])
+        self.fields = parse_field_selector(q.get("fieldSelector", [""])[0])
+
+    def match(self, obj):
+        if obj is None:
+            return False
+        md = obj.get("metadata", {})
+        if self.ns and md.get("namespace") != self.ns:
+            return False
+        labels = md.get("labels") or {}
+        return all(p(labels) for p in self.labels) and all(p(obj) for p in self.fields)
+
+
+class Watcher:
+    def __init__(self, handler):
+        self.handler = handler
+        self.dropped = False
+        self.expired = False  # compacted under it: ends with a 410 ERROR event
+
+
+class Cluster:
+    """The objects, the resourceVersion counter and the event history, under one lock."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.rv = 100
+        self.objects = {r: {} for r in RESOURCES}  # res -> {(ns, name): obj}
+        self.history = []      # (rv, res, type, old, new)
+        self.compacted = 0     # events at or below this rv are gone
+        self.watchers = set()
+        self.bookmark_s = 1.0
+        self.log = []          # the API requests: {method, resource, namespace, name, query}
+        self.tokens = set()
+        self.fail_continue = 0 # the next N requests with a continue token get 410
+
+    def put(self, obj):
+        with self.lock:
+            res = KIND_TO_RES[obj["kind"]]
+            obj = copy.deepcopy(obj)
+            obj["apiVersion"] = api_version(res)
+            md = obj.setdefault("metadata", {})
+            if RESOURCES[res][3]:
+                md.setdefault("namespace", "default")
+            else:
+                md.pop("namespace", None)
+            key = (md.get("namespace", ""), md["name"])
+            old = self.objects[res].get(key)
+            self.rv += 1
+            md["resourceVersion"] = str(self.rv)
+            md["uid"] = old["metadata"]["uid"] if old else str(uuid.uuid4())
+            md["creationTimestamp"] = (old["metadata"]["creationTimestamp"] if old else
+                                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            self.objects[res][key] = obj
+            self.history.append((self.rv, res, "MODIFIED" if old else "ADDED", old, obj))
+            self.lock.notify_all()
+            return obj
+
+    def delete(self, res, ns, name):
+        with self.lock:
+            old = self.objects[res].pop((ns or "", name), None)
+            if old is None:
+                return None
+            self.rv += 1
+            gone = copy.deepcopy(old)
+            gone["metadata"]["resourceVersion"] = str(self.rv)
+            self.history.append((self.rv, res, "DELETED", old, None))
+            self.lock.notify_all()
+            return gone
+
+    def compact(self):
+        """Forget the history: open watches, later watches from older resourceVersions and
+        continue tokens older than now get 410 (as if etcd compacted and the watch cache
+        dropped them: what a client must survive)."""
+        with self.lock:
+            self.compacted = self.rv
+            self.history = []
+            for w in self.watchers:
+                w.expired = True
+            self.lock.notify_all()
+
+
+C = Cluster()
+
+
+class Api(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kube-apiserver-standin/1.0"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("api: " + fmt % args + "\n")
+
+    def send_json(self, code, obj):
+        body = (json.dumps(obj) + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def authenticated(self):
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:] in C.tokens:
+            return True
+        try:
+            if self.connection.getpeercert():
+                return True  # a client certificate our CA signed (verified by ssl)
+        except (AttributeError, ValueError):
+            pass
+        self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
+        return False
+
+    def route(self):
+        """-> (res, ns, name, query) or None (discovery handled here)."""
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        p = [unquote(x) for x in u.path.strip("/").split("/") if x]
+        if p[:2] == ["api", "v1"]:
+            rest, group = p[2:], ""
+        elif len(p) >= 3 and p[0] == "apis":
+            rest, group = p[3:], p[1]
+        else:
+            return None, q, p
+        ns = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            ns, rest = rest[1], rest[2:]
+        if not rest or rest[0] not in RESOURCES or RESOURCES[rest[0]][0] != group:
+            return None, q, p
+        res = rest[0]
+        name = rest[1] if len(rest) > 1 else None
+        return (res, ns, name), q, p
+
+    def discovery(self, p):
+        if p == ["version"]:
+            return {"major": "1", "minor": "32", "gitVersion": "v1.32.0-standin",
+                    "platform": "linux/amd64"}
+        if p == ["api"]:
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server.server_address[0]}]}
+        groups = sorted({(v[0], v[1]) for v in RESOURCES.values() if v[0]})
+        if p == ["apis"]:
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                 "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}}
+                for g, v in groups]}
+        gv = None
+        if p == ["api", "v1"]:
+            gv = ("", "v1")
+        elif len(p) == 3 and p[0] == "apis" and (p[1], p[2]) in groups:
+            gv = (p[1], p[2])
+        elif len(p) == 2 and p[0] == "apis" and any(g == p[1] for g, _ in groups):
+            v = [v for g, v in groups if g == p[1]][0]
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": p[1],
+                    "versions": [{"groupVersion": f"{p[1]}/{v}", "version": v}],
+                    "preferredVersion": {"groupVersion": f"{p[1]}/{v}", "version": v}}
+        if gv is None:
+            return None
+        return {"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": f"{gv[0]}/{gv[1]}" if gv[0] else gv[1],
+                "resources": [{"name": r, "singularName": v[2].lower(), "namespaced": v[3],
+                               "kind": v[2], "verbs": VERBS, "shortNames": v[4]}
+                              for r, v in RESOURCES.items() if (v[0], v[1]) == gv]}
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def handle_any(self, method):
+        if not self.authenticated():
+            return
+        r, q, p = self.route()
+        if r is None:
+            d = self.discovery(p) if method == "GET" else None
+            if d is None:
+                return self.send_json(404, status(404, "NotFound", "the server could not find "
+                                                  "the requested resource"))
+            return self.send_json(200, d)
+        res, ns, name = r
+        with C.lock:
+            C.log.append({"method": method, "resource": res, "namespace": ns, "name": name,
+                          "query": {k: v[0] for k, v in q.items()}})
+        watch = q.get("watch", [""])[0] in ("1", "true", "True")
+        if method == "GET" and name is None and watch:
+            return self.watch(res, ns, q)
+        if method == "GET" and name is None:
+            return self.list(res, ns, q)
+        kind = RESOURCES[res][2]
+        key = (ns or "", name) if RESOURCES[res][3] else ("", name)
+        if method == "GET":
+            with C.lock:
+                o = C.objects[res].get(key)
+            if o is None:
+                return self.send_json(404, status(404, "NotFound",
+                                                  f'{res} "{name}" not found'))
+            return self.send_json(200, o)
+        if method == "DELETE":
+            self.read_body()
+            gone = C.delete(res, key[0], name)
+            if gone is None:
+                return self.send_json(404, status(404, "NotFound",
+                                                  f'{res} "{name}" not found'))
+            return self.send_json(200, gone)
+        body = self.read_body()
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            return self.send_json(400, status(400, "BadRequest", "body is not JSON"))
+        if method == "PATCH":
+            ct = self.headers.get("Content-Type", "")
+            if ct not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                return self.send_json(415, status(415, "UnsupportedMediaType",
+                                                  f"the body of the request was in an unknown "
+                                                  f"format - accepted media types include: "
+                                                  f"application/merge-patch+json"))
+            with C.lock:
+                o = C.objects[res].get(key)
+                if o is None:
+                    return self.send_json(404, status(404, "NotFound",
+                                                      f'{res} "{name}" not found'))
+                new = merge_patch(o, doc)
+                new["metadata"]["name"] = name
+                new["kind"] = kind
+                return self.send_json(200, C.put(new))
+        if method in ("POST", "PUT"):
+            doc["kind"] = kind
+            if ns:
+                doc.setdefault("metadata", {})["namespace"] = ns
+            if method == "POST":
+                with C.lock:
+                    k2 = (ns or "", doc.get("metadata", {}).get("name"))
+                    if k2 in C.objects[res]:
+                        return self.send_json(409, status(409, "AlreadyExists",
+                                                          f'{res} "{k2[1]}" already exists'))
+                    return self.send_json(201, C.put(doc))
+            return self.send_json(200, C.put(doc))
+        self.send_json(405, status(405, "MethodNotAllowed", "method not allowed"))
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
+
+    def list(self, res, ns, q):
+        f = Filter(res, ns, q)
+        limit = int(q.get("limit", ["0"])[0] or 0)
+        cont = q.get("continue", [""])[0]
+        start, list_rv = None, None
+        with C.lock:
+            if cont:
+                try:
+                    t = json.loads(base64.urlsafe_b64decode(cont.encode()))
+                    start, list_rv = tuple(t["start"]), t["rv"]
+                except (ValueError, KeyError, TypeError):
+                    return self.send_json(400, status(400, "BadRequest",
+                                                      "invalid continue token"))
+                if C.fail_continue > 0:
+                    C.fail_continue -= 1
+                    list_rv = -1
+                if list_rv < C.compacted:
+                    return self.send_json(410, status(
+                        410, "Expired", "The provided continue parameter is too old to "
+                        "display a consistent list result. You can start a new list without "
+                        "the continue parameter, or use the continue token in this response "
+                        "to retrieve the remainder of the results."))
+            else:
+                list_rv = C.rv
+            keys = sorted(k for k, o in C.objects[res].items() if f.match(o))
+            if start is not None:
+                keys = [k for k in keys if k > start]
+            items = [copy.deepcopy(C.objects[res][k]) for k in (keys[:limit] if limit else keys)]
+            more = limit and len(keys) > limit
+        md = {"resourceVersion": str(list_rv)}
+        if more:
+            md["continue"] = base64.urlsafe_b64encode(json.dumps(
+                {"rv": list_rv, "start": list(keys[limit - 1])}).encode()).decode()
+            md["remainingItemCount"] = len(keys) - limit
+        for it in items:  # list items carry neither kind nor apiVersion
+            it.pop("kind", None)
+            it.pop("apiVersion", None)
+        self.send_json(200, {"kind": RESOURCES[res][2] + "List", "apiVersion": api_version(res),
+                             "metadata": md, "items": items})
+
+    def chunk(self, obj):
+        data = (json.dumps(obj) + "\n").encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def watch(self, res, ns, q):
+        f = Filter(res, ns, q)
+        rv = q.get("resourceVersion", [""])[0]
+        bookmarks = q.get("allowWatchBookmarks", [""])[0] in ("1", "true", "True")
+        timeout = float(q.get("timeoutSeconds", ["1800"])[0] or 1800)
+        deadline = time.monotonic() + timeout
+        w = Watcher(self)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        kind, apiv = RESOURCES[res][2], api_version(res)
+        pending = []
+        with C.lock:
+            if rv in ("", "0"):
+                pos = C.rv
+                for k in sorted(C.objects[res]):
+                    o = C.objects[res][k]
+                    if f.match(o):
+                        pending.append({"type": "ADDED", "object": copy.deepcopy(o)})
+            elif int(rv) < C.compacted:
+                pending.append({"type": "ERROR", "object": status(
+                    410, "Expired", f"too old resource version: {rv} ({C.compacted})")})
+                pos = None
+            else:
+                pos = int(rv)
+            C.watchers.add(w)
+        last_bookmark = time.monotonic()
+        try:
+            while True:
+                for ev in pending:
+                    self.chunk(ev)
+                if pos is None:
+                    break
+                pending = []
+                with C.lock:
+                    while True:
+                        if w.dropped:
+                            raise ConnectionAbortedError
+                        if w.expired or pos < C.compacted:  # compacted under us
+                            pending.append({"type": "ERROR", "object": status(
+                                410, "Expired",
+                                f"too old resource version: {pos} ({C.compacted})")})
+                            pos = None
+                            break
+                        for (erv, eres, etype, old, new) in C.history:
+                            if erv <= pos or eres != res:
+                                continue
+                            was, now = f.match(old), f.match(new)
+                            if now:
+                                t = "ADDED" if not was else etype
+                                pending.append({"type": t, "object": copy.deepcopy(new)})
+                            elif was:
+                                gone = copy.deepcopy(old)
+                                gone["metadata"]["resourceVersion"] = str(erv)
+                                pending.append({"type": "DELETED", "object": gone})
+                        if C.history and C.history[-1][0] > pos:
+                            pos = C.history[-1][0]
+                        now_t = time.monotonic()
+                        if pending or now_t >= deadline:
+                            break
+                        if bookmarks and now_t - last_bookmark >= C.bookmark_s:
+                            pos = max(pos, C.rv)
+                            pending.append({"type": "BOOKMARK", "object": {
+                                "kind": kind, "apiVersion": apiv,
+                                "metadata": {"resourceVersion": str(pos)}}})
+                            last_bookmark = now_t
+                            break
+                        C.lock.wait(min(deadline - now_t, 0.2))
+                if not pending and time.monotonic() >= deadline:
+                    break
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (ConnectionAbortedError, BrokenPipeError, ConnectionResetError, OSError,
+                ssl.SSLError):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        finally:
+            with C.lock:
+                C.watchers.discard(w)
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    verbose = False
+
+    def __init__(self, addr, ctx):
+        super().__init__(addr, Api)
+        self.ctx = ctx
+        self.conns = set()
+        self.conns_lock = threading.Lock()
+
+    def finish_request(self, request, client_address):
+        try:
+            request = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust our certificate, or goes away
+        with self.conns_lock:
+            self.conns.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self.conns_lock:
+                self.conns.discard(request)
+            try:
+                request.close()
+            except OSError:
+                pass
+
+    def kill_all(self):
+        with self.conns_lock:
+            conns = list(self.conns)
+            self.conns.clear()
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Runner:
+    def __init__(self, args, ctx):
+        self.args, self.ctx, self.srv, self.thread = args, ctx, None, None
+
+    def start(self):
+        if self.srv:
+            return
+        self.srv = ApiServer((self.args.address, self.args.port), self.ctx)
+        self.srv.verbose = self.args.verbose
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if not self.srv:
+            return
+        srv, self.srv = self.srv, None
+        srv.shutdown()
+        srv.server_close()
+        with C.lock:
+            for w in C.watchers:
+                w.dropped = True
+            C.lock.notify_all()
+        srv.kill_all()
+
+
+RUN = None
+
+
+class Admin(BaseHTTPRequestHandler):
+    """POST / with a JSON command:
+      {"op": "put", "object": {...}}             create or replace (kind picks the resource)
+      {"op": "put_many", "objects": [...]}
+      {"op": "delete", "kind": K, "namespace": NS, "name": N}
+      {"op": "get", "kind": K, "namespace": NS, "name": N}
+      {"op": "drop_watches"}   break every watch connection (no end chunk)
+      {"op": "expire"}         compact: watches get a 410 ERROR event, continue tokens 410
+      {"op": "expire_continue", "count": N}  the next N continue tokens presented get 410
+      {"op": "stop"} / {"op": "start"}   close / reopen the API port
+      {"op": "tokens", "tokens": [...]}  the bearer tokens accepted from now on
+      {"op": "bookmarks", "seconds": S}  bookmark interval
+      {"op": "log"}            the API requests so far: [{method, resource, namespace, name,
+                               query}, ...]
+      {"op": "state"}          resourceVersion, counts, watchers"""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        try:
+            cmd = json.loads(self.rfile.read(n))
+            out = self.run(cmd)
+            code = 200
+        except Exception as e:  # a test's mistake: say which
+            out, code = {"error": f"{type(e).__name__}: {e}"}, 400
+        body = (json.dumps(out) + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def run(self, cmd):
+        op = cmd["op"]
+        if op == "put":
+            return C.put(cmd["object"])
+        if op == "put_many":
+            for o in cmd["objects"]:
+                C.put(o)
+            return {"put": len(cmd["objects"])}
+        if op in ("delete", "get"):
+            res = KIND_TO_RES[cmd["kind"]]
+            ns = cmd.get("namespace", "default") if RESOURCES[res][3] else ""
+            if op == "get":
+                with C.lock:
+                    return C.objects[res].get((ns, cmd["name"]))
+            return C.delete(res, ns, cmd["name"])
+        if op == "drop_watches":
+            with C.lock:
+                ws = list(C.watchers)
+                for w in ws:
+                    w.dropped = True
+                C.lock.notify_all()
+            for w in ws:
+                try:
+                    w.handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return {"dropped": len(ws)}
+        if op == "expire":
+            C.compact()
+            return {"compacted": C.compacted}
+        if op == "expire_continue":
+            with C.lock:
+                C.fail_continue = int(cmd.get("count", 1))
+            return {"count": C.fail_continue}
+        if op == "stop":
+            RUN.stop()
+            return {"stopped": True}
+        if op == "start":
+            RUN.start()
+            return {"started": True}
+        if op == "tokens":
+            with C.lock:
+                C.tokens = set(cmd["tokens"])
+            return {"tokens": len(C.tokens)}
+        if op == "bookmarks":
+            C.bookmark_s = float(cmd["seconds"])
+            return {"seconds": C.bookmark_s}
+        if op == "log":
+            with C.lock:
+                return list(C.log)
+        if op == "state":
+            with C.lock:
+                return {"resourceVersion": C.rv, "compacted": C.compacted,
+                        "watchers": len(C.watchers),
+                        "objects": {r: len(o) for r, o in C.objects.items()}}
+        raise ValueError(f"unknown op {op}")
+
+
+def main():
+    global RUN
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--address", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--admin-port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--ca", required=True, help="CA of client certificates")
+    ap.add_argument("--tokens", default="", help="bearer tokens, comma-separated")
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    C.tokens = {t for t in a.tokens.split(",") if t}
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    ctx.load_verify_locations(a.ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    RUN = Runner(a, ctx)
+    RUN.start()
+    admin = ThreadingHTTPServer(("127.0.0.1", a.admin_port), Admin)
+    admin.daemon_threads = True
+    print(f"kube_apiserver: https://{a.address}:{a.port}, admin http://127.0.0.1:{a.admin_port}",
+          flush=True)
+    try:
+        admin.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
