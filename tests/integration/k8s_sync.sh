@@ -227,6 +227,30 @@ check "update: 10.96.0.10:81 answers after the Service and slice changed" until_
 not_answering() { ! answers "$@"; }
 check "... and :80 no longer does" not_answering 10.96.0.10 80 1
 
+# NetworkPolicy from the API server: Namespace and Pods (the policy's view of the cluster),
+# then a policy isolating p1b (app=web) that admits only role=client pods.
+adm '{"op":"put","object":{"kind":"Namespace","metadata":{"name":"default","labels":{"kubernetes.io/metadata.name":"default"}}}}' >/dev/null
+kpod() { # kpod NAME IP LABELS-JSON
+	adm "{\"op\":\"put\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"$1\",\"namespace\":\"default\",\"labels\":$3},\"spec\":{\"nodeName\":\"node1\",\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"$2\",\"podIPs\":[{\"ip\":\"$2\"}]}}}"
+}
+kpod p1a 10.244.1.2 '{"app":"cli"}' >/dev/null
+kpod p1b 10.244.1.3 '{"app":"web"}' >/dev/null
+adm '{"op":"put","object":{"kind":"NetworkPolicy","metadata":{"name":"web-in","namespace":"default"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},"policyTypes":["Ingress"],"ingress":[{"from":[{"podSelector":{"matchLabels":{"role":"client"}}}]}]}}}' >/dev/null
+has_policy() { ctl 1 -o json show policies | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d); sys.exit(0 if "web-in" in json.dumps(d) else 1)'; }
+policy_synced() {
+	sync 'all(s[r]["state"] == "watching" for r in ("namespaces", "pods", "networkpolicies"))' &&
+		has_policy
+}
+check "sync: namespaces, pods, networkpolicies listed and watching; the policy in the model" \
+	until_ok 10 policy_synced
+check "... p1a (app=cli) -> 10.96.0.10:81 (p1b, isolated) is denied" until_ok 5 not_answering 10.96.0.10 81 1
+kpod p1a 10.244.1.2 '{"app":"cli","role":"client"}' >/dev/null
+check "p1a labelled role=client through the API server: allowed again" until_ok 5 answers 10.96.0.10 81 3
+del NetworkPolicy web-in >/dev/null
+kpod p1a 10.244.1.2 '{"app":"cli"}' >/dev/null
+check "policy deleted through the API server: p1a (no longer role=client) still answered" \
+	until_ok 5 answers 10.96.0.10 81 3
+
 # Watch dropped: resumes from its resourceVersion, no relist.
 L0=$(lists services)
 rv0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)["resources"]}["services"]["resource_version"])')

@@ -32,6 +32,7 @@ struct kind {
 	const char *path;        /* the cluster-wide collection */
 	const char *selector;    /* labelSelector, or NULL */
 	bool enabled;            /* followed (the decoder takes it) */
+	enum sl_k8s_kind op_kind; /* doc_del's op (kinds through the document decoder) */
 	int (*apply)(struct res *r, cJSON *obj, char *err, size_t errlen);
 	void (*del)(struct res *r, const char *key, const cJSON *obj);
 };
@@ -46,17 +47,19 @@ static int doc_apply(struct res *r, cJSON *obj, char *err, size_t errlen);
 static void doc_del(struct res *r, const char *key, const cJSON *obj);
 
 static const struct kind kinds[] = {
-	{ "nodes", "Node", "v1", "/api/v1/nodes", NULL, true, node_apply, node_del },
-	{ "services", "Service", "v1", "/api/v1/services", PROXY_SELECTOR, true, svc_apply,
-	  svc_del },
+	{ "nodes", "Node", "v1", "/api/v1/nodes", NULL, true, 0, node_apply, node_del },
+	{ "services", "Service", "v1", "/api/v1/services", PROXY_SELECTOR, true, SL_K8S_SERVICE,
+	  svc_apply, svc_del },
 	{ "endpointslices", "EndpointSlice", "discovery.k8s.io/v1",
-	  "/apis/discovery.k8s.io/v1/endpointslices", PROXY_SELECTOR, true, slice_apply,
-	  slice_del },
-	/* Through the document decoder once it takes these kinds (issue 12): flip enabled. */
-	{ "namespaces", "Namespace", "v1", "/api/v1/namespaces", NULL, false, doc_apply, doc_del },
-	{ "pods", "Pod", "v1", "/api/v1/pods", NULL, false, doc_apply, doc_del },
+	  "/apis/discovery.k8s.io/v1/endpointslices", PROXY_SELECTOR, true, SL_K8S_SLICE,
+	  slice_apply, slice_del },
+	/* NetworkPolicy's view of the cluster, through the document decoder. */
+	{ "namespaces", "Namespace", "v1", "/api/v1/namespaces", NULL, true, SL_K8S_NAMESPACE,
+	  doc_apply, doc_del },
+	{ "pods", "Pod", "v1", "/api/v1/pods", NULL, true, SL_K8S_POD, doc_apply, doc_del },
 	{ "networkpolicies", "NetworkPolicy", "networking.k8s.io/v1",
-	  "/apis/networking.k8s.io/v1/networkpolicies", NULL, false, doc_apply, doc_del },
+	  "/apis/networking.k8s.io/v1/networkpolicies", NULL, true, SL_K8S_POLICY, doc_apply,
+	  doc_del },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -164,40 +167,20 @@ static int doc_apply(struct res *r, cJSON *obj, char *err, size_t errlen)
 	return rc;
 }
 
-/* A delete through the decoder: the object (or, after a relist, its bare key) decoded, then
- * each op turned into a delete of its key. */
+/* A delete of the object at key ("ns/name", or "name" for a Namespace): one delete op of
+ * the kind, so even a relist's bare key (no object left) is enough. */
 static void doc_del(struct res *r, const char *key, const cJSON *obj)
 {
-	char ns[SL_K8S_NS_MAX] = "", name[SL_K8S_NAME_MAX], err[256];
-	cJSON *o = obj ? cJSON_Duplicate(obj, true) : cJSON_CreateObject();
-	if (!obj) {
-		if (!split_key(key, ns, sizeof(ns), name, sizeof(name)))
-			snprintf(name, sizeof(name), "%s", key);
-		cJSON_AddStringToObject(o, "kind", r->k->kind);
-		cJSON_AddStringToObject(o, "apiVersion", r->k->api_version);
-		cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-		cJSON_AddStringToObject(md, "name", name);
-		if (ns[0])
-			cJSON_AddStringToObject(md, "namespace", ns);
-	}
-	struct sl_k8s_op *ops;
-	unsigned n;
-	if (sl_k8s_decode(o, &ops, &n, err, sizeof(err)) == 0) {
-		for (unsigned i = 0; i < n; i++) {
-			sl_svc_spec_free(ops[i].svc);
-			sl_slice_spec_free(ops[i].slice);
-			ops[i].svc = NULL;
-			ops[i].slice = NULL;
-			ops[i].del = true;
-		}
-		sl_model_k8s_apply(r->s->m, ops, n, err, sizeof(err));
-		sl_k8s_ops_free(ops, n);
-	} else {
+	struct sl_k8s_op op = { .kind = r->k->op_kind, .del = true };
+	char err[256];
+	if (!split_key(key, op.namespace, sizeof(op.namespace), op.name, sizeof(op.name)))
+		snprintf(op.name, sizeof(op.name), "%s", key);
+	int rc = sl_model_k8s_apply(r->s->m, &op, 1, err, sizeof(err));
+	if (rc < 0 && rc != -ENOENT) { /* not applied (a refused object): nothing to delete */
 		r->r.st.errors++;
 		snprintf(r->r.st.last_error, sizeof(r->r.st.last_error), "%s %s: delete: %s",
 			 r->k->resource, key, err);
 	}
-	cJSON_Delete(o);
 }
 
 /* This node's Node: publish our VTEP unless it already says so. */
