@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_json.h"
 #include "sl_k8s.h"
 
 #define PATH_MAX_ 160
@@ -754,11 +755,11 @@ int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 {
 	*ret_ops = NULL;
 	*ret_n = 0;
-	cJSON *doc = cJSON_ParseWithLength(text, len);
-	if (!doc)
-		return fail(err, n, "object", "invalid JSON");
-	int rc = sl_k8s_decode(doc, ret_ops, ret_n, err, n);
-	cJSON_Delete(doc);
+	struct sl_json_arena a = { 0 };
+	cJSON *doc = sl_json_parse(&a, text, len, NULL);
+	int rc = doc ? sl_k8s_decode(doc, ret_ops, ret_n, err, n)
+		     : fail(err, n, "object", "invalid JSON");
+	sl_json_arena_free(&a);
 	return rc;
 }
 

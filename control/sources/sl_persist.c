@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sl_config.h"
+#include "sl_json.h"
 #include "sl_k8s.h"
 #include "sl_persist.h"
 
@@ -165,9 +166,11 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 			 : rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		return rc;
 	}
-	cJSON *doc = cJSON_ParseWithLength(buf, len);
+	struct sl_json_arena a = { 0 };
+	cJSON *doc = sl_json_parse(&a, buf, len, NULL);
 	free(buf);
 	if (!doc) {
+		sl_json_arena_free(&a);
 		snprintf(err, n, "%s: not valid JSON", path);
 		return -EINVAL;
 	}
@@ -201,6 +204,6 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 		}
 	}
 	restored += load_k8s(doc, m, path);
-	cJSON_Delete(doc);
+	sl_json_arena_free(&a);
 	return restored;
 }
