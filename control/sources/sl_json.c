@@ -144,9 +144,10 @@ static char *read_str(struct rd *r)
 	return out;
 }
 
-/* A number as cJSON reads it: the run of [0-9+-eE.] (at most 63 bytes) given to strtod
- * (with the locale's decimal point), the rest of the run left for the caller; plain
- * integers of up to 15 digits computed directly (exactly what strtod gives). */
+/* A number as cJSON reads it: the run of [0-9+-eE.] given to strtod (with the locale's
+ * decimal point), the rest of the run left for the caller; plain integers of up to 15
+ * digits computed directly (exactly what strtod gives). Runs of 63 bytes or more are left
+ * to cJSON. */
 static bool read_num(struct rd *r, cJSON *n)
 {
 	char buf[64];
@@ -166,6 +167,8 @@ static bool read_num(struct rd *r, cJSON *n)
 		}
 		buf[len++] = c;
 	}
+	if (len == sizeof(buf) - 1)
+		return false; /* a longer run: left to cJSON (its limit differs between versions) */
 	buf[len] = 0;
 	size_t used = len;
 	if (plain && digits && digits <= 15) {
