@@ -61,11 +61,15 @@ static const char *idx(char *buf, const char *base, unsigned i)
 	return buf;
 }
 
-/* A field, or NULL when absent or null (Kubernetes clients treat null as absent). */
+/* A field, or NULL when absent or null (Kubernetes clients treat null as absent). The
+ * first member with that name, as cJSON_GetObjectItemCaseSensitive, with the first byte
+ * compared inline: the decoder looks up ~20 names per object in objects of ~10 members. */
 static const cJSON *get(const cJSON *o, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNull(v) ? NULL : v;
+	for (const cJSON *v = o ? o->child : NULL; v; v = v->next) /* (an array's have no name) */
+		if (v->string && v->string[0] == key[0] && !strcmp(v->string, key))
+			return cJSON_IsNull(v) ? NULL : v;
+	return NULL;
 }
 
 static int want_obj(const cJSON *v, const char *path, char *err, size_t n)
