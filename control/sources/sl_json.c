@@ -330,6 +330,19 @@ cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, cons
 	return root;
 }
 
+void sl_json_build_begin(struct sl_json_arena *a)
+{
+	cJSON_Hooks in = { .malloc_fn = arena_alloc, .free_fn = arena_free };
+	cur_arena = a;
+	cJSON_InitHooks(&in);
+}
+
+void sl_json_build_end(void)
+{
+	cJSON_InitHooks(NULL);
+	cur_arena = NULL;
+}
+
 void sl_json_arena_free(struct sl_json_arena *a)
 {
 	for (struct sl_json_block *b = a->blocks, *next; b; b = next) {

@@ -34,5 +34,11 @@ struct sl_json_arena {
  * memory; *end then points near the error, as cJSON_GetErrorPtr). */
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end);
 
+/* Between these two, cJSON_Create* and cJSON_Add* allocate from a: a tree built there (to
+ * print it: the state file) is read-only afterwards like a parsed one, and freed with a.
+ * Printing uses malloc again (after sl_json_build_end). Control thread. */
+void sl_json_build_begin(struct sl_json_arena *a);
+void sl_json_build_end(void);
+
 /* Free every tree parsed into a; a is empty and reusable afterwards. */
 void sl_json_arena_free(struct sl_json_arena *a);

@@ -277,11 +277,14 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	uint64_t gen = new_gen();
 	char g[24];
 	snprintf(g, sizeof(g), "%016" PRIx64, gen);
+	struct sl_json_arena a = { 0 }; /* the tree: ~5 million small allocations at 100,000 */
+	sl_json_build_begin(&a);
 	cJSON *doc = sl_persist_export(m);
 	if (doc)
 		cJSON_AddStringToObject(doc, "journal", g);
+	sl_json_build_end();
 	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-	cJSON_Delete(doc);
+	sl_json_arena_free(&a);
 	if (!text)
 		return -ENOMEM;
 	size_t len = strlen(text);
@@ -317,6 +320,8 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 		return 0;
 	char g[24], key[KEY_MAX];
 	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
+	struct sl_json_arena a = { 0 };
+	sl_json_build_begin(&a);
 	cJSON *rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "gen", g);
 	cJSON *put = cJSON_AddObjectToObject(rec, "put"), *del = cJSON_AddObjectToObject(rec, "del");
@@ -335,8 +340,9 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 			cJSON_AddItemToArray(dels[t->kind], cJSON_CreateString(key));
 		}
 	}
-	char *text = cJSON_PrintUnformatted(rec);
-	cJSON_Delete(rec);
+	sl_json_build_end();
+	char *text = rec ? cJSON_PrintUnformatted(rec) : NULL;
+	sl_json_arena_free(&a);
 	if (!text)
 		return -ENOMEM;
 	size_t len = strlen(text);
