@@ -299,8 +299,8 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	ps.n_notes = 0;
 	ps.stats.snapshots++;
 	ps.stats.snapshot_bytes += len;
-	if (ps.jfd < 0)
-		ps.jfd = sl_persist_journal_open(path);
+	if (ps.jfd < 0) /* (created at the first line: a state never changed has none) */
+		ps.jfd = sl_persist_journal_open(path, false);
 	if (ps.jfd >= 0 && (ftruncate(ps.jfd, 0) < 0 || fdatasync(ps.jfd) < 0)) {
 		close(ps.jfd);
 		ps.jfd = -1;
@@ -314,7 +314,7 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 {
 	if (strcmp(ps.path, path))
 		reset(path);
-	if (!ps.gen || ps.jfd < 0)
+	if (!ps.gen)
 		return sl_persist_save(path, m);
 	if (!ps.n_notes)
 		return 0;
@@ -348,8 +348,19 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 	size_t len = strlen(text);
 	text[len] = '\n'; /* cJSON's buffer has room: it ended in a NUL */
 	int rc;
-	if (ps.journal_bytes + len + 1 > ps.snap_bytes) {
-		rc = sl_persist_save(path, m); /* compaction: the journal would outgrow it */
+	if (ps.jfd < 0 && ps.journal_bytes + len + 1 <= ps.snap_bytes) {
+		/* The first line since the snapshot (which holds everything before it). */
+		ps.jfd = sl_persist_journal_open(path, true);
+		if (ps.jfd >= 0 && (ftruncate(ps.jfd, 0) < 0 || fdatasync(ps.jfd) < 0)) {
+			close(ps.jfd);
+			ps.jfd = -1;
+		}
+		ps.journal_bytes = 0;
+	}
+	if (ps.jfd < 0 || ps.journal_bytes + len + 1 > ps.snap_bytes) {
+		/* Compaction (the journal would outgrow the snapshot), or no journal to write:
+		 * a snapshot instead. */
+		rc = sl_persist_save(path, m);
 	} else {
 		bool torn;
 		rc = sl_persist_journal_append(ps.jfd, ps.journal_bytes, text, len + 1, &torn);

@@ -49,10 +49,10 @@ int sl_persist_write(const char *path, const char *text);
  * (-ENOENT when missing). Any thread. */
 int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t max);
 
-/* Open (creating it, mode 0600) the journal of the state file path for appending, never
- * through a symbolic link; the directory is fsync()ed when the file is new. Returns the fd
- * or -errno. Any thread. */
-int sl_persist_journal_open(const char *path);
+/* Open the journal of the state file path for appending, never through a symbolic link;
+ * with create, a missing one is created (mode 0600, the directory fsync()ed). Returns the
+ * fd or -errno (-ENOENT: missing). Any thread. */
+int sl_persist_journal_open(const char *path, bool create);
 /* Append len bytes to the journal fd and fdatasync() it. On error the journal is cut back
  * to its length before (at, the caller's count); returns -errno, with *ret_torn set when
  * even that failed (the next save must be a snapshot). Any thread. */

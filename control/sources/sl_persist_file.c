@@ -76,7 +76,7 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 	return 0;
 }
 
-int sl_persist_journal_open(const char *path)
+int sl_persist_journal_open(const char *path, bool create)
 {
 	char dir[PATH_MAX], name[NAME_MAX + 1];
 	if (strlen(path) >= SL_PERSIST_PATH_MAX)
@@ -88,7 +88,7 @@ int sl_persist_journal_open(const char *path)
 	if (dfd < 0)
 		return -errno;
 	int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	if (fd < 0 && errno == ENOENT && create) {
 		fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
 			    O_CLOEXEC, 0600);
 		if (fd >= 0 && (fchmod(fd, 0600) < 0 || fsync(dfd) < 0)) { /* it exists after a crash */
