@@ -9,7 +9,8 @@
 # and their total wait (`show stats` rcu). Writes perf/results/control-<time>.json.
 # Usage: sudo perf/control_bench.sh [--pods N] [--no-state] [--parallel P]
 #   N <= 1000 (pods with a port on one node); --no-state runs sluiced with --state none, to
-#   show what saving the state file (JSON of every object + fsync per change) costs;
+#   show what saving the state costs (a journal line + fdatasync per change, the snapshot
+#   rewritten when the journal would outgrow it);
 #   --parallel P keeps P requests in flight (as kubelet's concurrent CNI ADDs do): changes
 #   that arrive together share one state save (`show stats` api.saves).
 set -euo pipefail

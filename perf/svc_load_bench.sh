@@ -8,10 +8,11 @@
 # request is at most 4 MiB, so a load of 100,000 Services is 100 applies).
 #
 # Runs sluiced once per state mode: "none" (--state none: nothing saved) and "default"
-# (the state file, saved after every change as sluiced does by default). For each, prints
-# the wall time of the whole load, sluiced's CPU time over it (user + system, from
-# /proc/PID/stat), the slowest apply, and checks at the end that sluiced holds N Services,
-# N slices and N frontends (`show stats`).
+# (the state file, saved after every change as sluiced does by default: a journal line per
+# apply, the snapshot rewritten when the journal would outgrow it). For each, prints the
+# wall time of the whole load, sluiced's CPU time over it (user + system, from
+# /proc/PID/stat), the slowest apply, the saves (journal appends, snapshots), and checks at
+# the end that sluiced holds N Services, N slices and N frontends (`show stats`).
 #
 # One sluiced (node 1 of scripts/lib/topo.sh); run it under the shared heavy lock.
 # Usage (root, repo root): perf/svc_load_bench.sh [--services N] [--endpoints E]
@@ -48,7 +49,7 @@ echo "svc_load_bench: $N Services x $E endpoints in ${#files[@]} Lists," \
 start_sluiced() {
 	local st=$1 st_args=()
 	[ "$st" = none ] && st_args=(--state none)
-	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json
+	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json{,.journal}
 	node_config 1 >"$SL_RUN/node1.json"
 	ip netns exec "$(ns n1)" "$SL_BUILD/control/sluiced" -c "$SL_RUN/node1.json" \
 		-s "$SL_RUN/node1.sock" "${st_args[@]}" -- -l 0,1 --main-lcore 0 --no-pci \
@@ -89,10 +90,13 @@ for st in ${STATES//,/ }; do
 	stats=$(ctl 1 -o json show stats)
 	ok=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); n=int(sys.argv[2]);
 print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['conntrack']['frontends']==n))" "$stats" "$N")
+	saves=$(python3 -c "import json,sys; a=json.loads(sys.argv[1])['api'];
+print('%d saves: %d journal appends, %d snapshots' % (a['saves'], a.get('state_appends', 0), a.get('state_snapshots', 0)))" "$stats")
 	size=$(stat -c %s "$SL_RUN/node1.sock.state.json" 2>/dev/null || echo 0)
-	printf "state %-8s %d Services loaded through the API in %.2f s wall, sluiced CPU %.2f s; slowest apply %.2f s (%s); state file %d MB; check: %s\n" \
+	jsize=$(stat -c %s "$SL_RUN/node1.sock.state.json.journal" 2>/dev/null || echo 0)
+	printf "state %-8s %d Services loaded through the API in %.2f s wall, sluiced CPU %.2f s; slowest apply %.2f s (%s); %s; state file %d MB + journal %d MB; check: %s\n" \
 		"$st" "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | bc)" "$worst" "$worst_f" \
-		$((size / 1000000)) "$([ "$ok" = 1 ] && echo OK || echo FAILED)"
+		"$saves" $((size / 1000000)) $((jsize / 1000000)) "$([ "$ok" = 1 ] && echo OK || echo FAILED)"
 	[ "$ok" = 1 ] || failed=1
 	SL_STOP_SECONDS=60 node_stop 1 || failed=1
 	if [ "$st" = default ] && [ "$ok" = 1 ]; then

@@ -9,7 +9,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-targets="fuzz_config fuzz_request fuzz_packet fuzz_model fuzz_k8s fuzz_kube"
+targets="fuzz_config fuzz_request fuzz_packet fuzz_model fuzz_k8s fuzz_kube fuzz_json"
 ninja -C build-fuzz $(printf "tests/fuzz/%s " $targets)
 for t in $targets; do
 	corpus=tests/fuzz/corpus/$t

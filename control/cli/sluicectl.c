@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "control/core/sl_cmd.h"
+#include "control/sources/sl_json.h"
 
 #define RESP_MAX (16 << 20)
 
@@ -47,8 +48,9 @@ static void print_help(FILE *f)
 		"  -o, --output FMT    table (default) or json\n");
 }
 
-/* Send one request, return the parsed response or NULL (message printed). */
-static cJSON *call(cJSON *req)
+/* Send one request's text (len bytes, no newline), return the parsed response or NULL
+ * (message printed). */
+static cJSON *call_text(const char *text, size_t len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -64,8 +66,7 @@ static cJSON *call(cJSON *req)
 			close(fd);
 		return NULL;
 	}
-	char *text = cJSON_PrintUnformatted(req);
-	size_t len = text ? strlen(text) : 0, off = 0;
+	size_t off = 0;
 	bool ok = text != NULL;
 	if (ok && len + 1 > SL_API_MAX_REQUEST) {
 		fprintf(stderr, "sluicectl: request of %zu bytes is over sluiced's limit of %d; "
@@ -80,7 +81,6 @@ static cJSON *call(cJSON *req)
 			off += (size_t)w;
 	}
 	ok = ok && write(fd, "\n", 1) == 1;
-	free(text);
 	if (!ok) {
 		close(fd);
 		return NULL;
@@ -100,6 +100,15 @@ static cJSON *call(cJSON *req)
 	free(buf);
 	if (!resp)
 		fprintf(stderr, "sluicectl: no valid response from sluiced\n");
+	return resp;
+}
+
+/* Send one request, return the parsed response or NULL (message printed). */
+static cJSON *call(cJSON *req)
+{
+	char *text = cJSON_PrintUnformatted(req);
+	cJSON *resp = call_text(text, text ? strlen(text) : 0);
+	free(text);
 	return resp;
 }
 
@@ -193,11 +202,9 @@ static void print_result(const cJSON *r)
 	}
 }
 
-/* Run one request; print the result; return the exit code. */
-static int run(cJSON *req, cJSON **ret_result)
+/* Print a response's result (or its error); return the exit code. */
+static int finish(cJSON *resp, cJSON **ret_result)
 {
-	cJSON *resp = call(req);
-	cJSON_Delete(req);
 	if (!resp)
 		return 1;
 	const cJSON *ok = cJSON_GetObjectItem(resp, "ok");
@@ -218,6 +225,14 @@ static int run(cJSON *req, cJSON **ret_result)
 	}
 	cJSON_Delete(resp);
 	return 0;
+}
+
+/* Run one request; print the result; return the exit code. */
+static int run(cJSON *req, cJSON **ret_result)
+{
+	cJSON *resp = call(req);
+	cJSON_Delete(req);
+	return finish(resp, ret_result);
 }
 
 /* key=value arguments into an object; numbers stay strings (the daemon validates). */
@@ -258,19 +273,52 @@ static int cmd_apply(const char *path)
 		free(buf);
 		return 1;
 	}
+	/* Checked here (to say where it is not JSON), then sent as it is, inside the request:
+	 * printing a 3 MB List again took longer than sluiced's whole apply. Only the value
+	 * (text after it is ignored, as cJSON does), newlines between tokens made spaces (a
+	 * newline ends a request); a file with one inside a string is printed again. */
+	struct sl_json_arena arena = { 0 };
 	const char *end = NULL;
-	cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	const cJSON *doc = sl_json_parse(&arena, buf, len, &end);
 	if (!doc) {
 		fprintf(stderr, "sluicectl: %s: invalid JSON near byte %zu\n", path,
 			end ? (size_t)(end - buf) : 0);
+		sl_json_arena_free(&arena);
 		free(buf);
 		return 1;
 	}
+	static const char pre[] = "{\"cmd\":\"apply\",\"objects\":";
+	size_t vlen = (size_t)(end - buf), l = sizeof(pre) - 1;
+	bool in_str = false, esc = false, nl_in_str = false;
+	char *printed = NULL, *req = malloc(vlen + sizeof(pre) + 1);
+	for (size_t i = 0; req && i < vlen; i++) {
+		char c = buf[i];
+		if (in_str)
+			nl_in_str |= c == '\n' || c == '\r', in_str = esc || c != '"',
+			esc = !esc && c == '\\';
+		else if (c == '"')
+			in_str = true;
+		else if (c == '\n' || c == '\r')
+			c = ' ';
+		req[l + i] = c;
+	}
+	if (req && (nl_in_str || vlen + sizeof(pre) + 1 > SL_API_MAX_REQUEST) &&
+	    (printed = cJSON_PrintUnformatted(doc))) { /* (unformatted, it may fit) */
+		free(req);
+		vlen = strlen(printed);
+		if ((req = malloc(vlen + sizeof(pre) + 1)))
+			memcpy(req + l, printed, vlen);
+	}
+	free(printed);
+	sl_json_arena_free(&arena);
 	free(buf);
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "cmd", "apply");
-	cJSON_AddItemToObject(req, "objects", doc);
-	return run(req, NULL);
+	if (!req)
+		return 1;
+	memcpy(req, pre, l);
+	req[l + vlen] = '}';
+	cJSON *resp = call_text(req, l + vlen + 1);
+	free(req);
+	return finish(resp, NULL);
 }
 
 /* delete service|endpointslice|namespace|k8spod|networkpolicy [NS/]NAME */

@@ -79,7 +79,9 @@ static void persist(void)
 		return;
 	uint64_t t0 = sl_loop_now_ns();
 	api.n_saves++;
-	int rc = sl_persist_save(api.state_path, api.model); /* the change stands even if this fails */
+	/* The changes of the round: a journal line (or a snapshot). The change stands even if
+	 * this fails. */
+	int rc = sl_persist_commit(api.state_path, api.model);
 	uint64_t dt = sl_loop_now_ns() - t0;
 	api.total_handle_ns += dt; /* the requests' time: they wait for it */
 	if (dt > SLOW_REQUEST_MS * 1000000ull)
@@ -241,6 +243,11 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "max_request_ms", (double)(api.max_handle_ns / 1000000));
 		cJSON_AddNumberToObject(a, "total_request_ms", (double)api.total_handle_ns / 1e6);
 		cJSON_AddNumberToObject(a, "saves", (double)api.n_saves);
+		struct sl_persist_stats ps;
+		sl_persist_get_stats(&ps);
+		cJSON_AddNumberToObject(a, "state_appends", (double)ps.appends);
+		cJSON_AddNumberToObject(a, "state_snapshots", (double)ps.snapshots);
+		cJSON_AddNumberToObject(a, "state_journal_bytes", (double)ps.journal_bytes);
 		cJSON_AddNumberToObject(a, "walks", (double)api.n_jobs);
 		struct sl_loop_stats ls;
 		sl_loop_get_stats(api.loop, &ls);
@@ -388,6 +395,8 @@ static int (*const handlers[SL_CMD_COUNT])(const struct sl_request *, cJSON **, 
 static cJSON *dispatch(const struct sl_request *r, char *err, size_t n)
 {
 	cJSON *result = NULL;
+	if ((sl_cmds[r->cmd].flags & SL_CMD_F_PERSIST) && api.state_path)
+		sl_persist_note_request(r); /* before: an apply's objects are the model's after */
 	if (handlers[r->cmd](r, &result, err, n) < 0) {
 		cJSON_Delete(result);
 		return NULL;

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "sl_config.h"
+#include "sl_json.h"
 #include "sl_k8s.h"
 #include "sl_k8s_policy.h"
 #include "model/sl_model.h"
@@ -523,7 +524,8 @@ static int check_lists(const struct sl_config *c, char *err, size_t n)
 	return rc == -ENOMEM ? rc : rc < 0 ? -EINVAL : 0; /* a bad config, whatever the cause */
 }
 
-/* Keep the Kubernetes lists for sl_config_load_objects (checked there: check_lists). */
+/* Check the Kubernetes lists; sl_config_parse keeps the tree they are in for
+ * sl_config_load_objects (decoded there: check_lists). */
 static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
 	static const struct {
@@ -542,12 +544,7 @@ static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
 			return fail(err, n, lists[l].key, "must be an array");
 		if (cJSON_GetArraySize(a) > lists[l].max)
 			return fail(err, n, lists[l].key, "more than %d entries", lists[l].max);
-		if (!c->k8s && !(c->k8s = cJSON_CreateObject()))
-			return -ENOMEM;
-		cJSON *dup = cJSON_Duplicate(a, true);
-		if (!dup)
-			return -ENOMEM;
-		cJSON_AddItemToObject(c->k8s, lists[l].key, dup);
+		c->k8s = root;
 	}
 	return 0;
 }
@@ -730,17 +727,26 @@ int sl_config_parse(const char *text, size_t len, struct sl_config *c, char *err
 	if (len > SL_CONFIG_MAX_BYTES)
 		return fail(err, n, "config", "larger than %d bytes", SL_CONFIG_MAX_BYTES);
 	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	struct sl_json_arena *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	cJSON *root = sl_json_parse(a, text, len, &end);
 	size_t off = end ? (size_t)(end - text) : 0;
 	while (root && off < len && (text[off] == ' ' || text[off] == '\n' || text[off] == '\t' ||
 				     text[off] == '\r'))
 		off++;
 	if (!root || (off < len && text[off] != '\0')) {
-		cJSON_Delete(root);
+		sl_json_arena_free(a);
+		free(a);
 		return fail(err, n, "config", "invalid JSON near byte %zu", off);
 	}
+	c->json = a; /* the tree c->k8s points into */
 	int rc = parse_root(root, c, err, n);
-	cJSON_Delete(root);
+	if (!c->k8s) {
+		sl_json_arena_free(a);
+		free(a);
+		c->json = NULL;
+	}
 	if (rc)
 		sl_config_free(c);
 	return rc;
@@ -768,7 +774,11 @@ void sl_config_free(struct sl_config *c)
 	free(c->pods);
 	free(c->nodes);
 	free(c->routes);
-	cJSON_Delete(c->k8s);
+	if (c->json) {
+		sl_json_arena_free(c->json);
+		free(c->json);
+	}
+	c->json = NULL;
 	c->k8s = NULL;
 	c->pods = NULL;
 	c->nodes = NULL;

@@ -11,6 +11,8 @@
 
 #include "model/sl_spec.h"
 
+struct sl_json_arena;
+
 #define SL_CONFIG_MAX_BYTES (16 << 20)  /* config file size limit (Services make it large) */
 /* Largest pod MTU: a pod's frame must fit a 2048-byte AF_XDP frame after the kernel's
  * 256-byte XDP headroom (1792 - 14 = 1778), and the outer VXLAN frame one 2048-byte mbuf.
@@ -71,9 +73,11 @@ struct sl_config {
 	unsigned n_nodes;
 	struct sl_route_spec *routes;
 	unsigned n_routes;
-	/* {"services": [...], "endpointslices": [...]} as given (Kubernetes objects, decoded by
-	 * control/sources/sl_k8s.c when loaded into a model); NULL when neither is given. */
-	cJSON *k8s;
+	/* The config's root object, holding "services": [...] and "endpointslices": [...] as
+	 * given (Kubernetes objects, decoded by control/sources/sl_k8s.c when loaded into a
+	 * model); NULL when neither is given. Read-only: it lives in json (sl_json.h). */
+	const cJSON *k8s;
+	struct sl_json_arena *json; /* the parsed config, freed by sl_config_free */
 };
 
 /* The embedded default configuration (JSON text). */

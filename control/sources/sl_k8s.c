@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_json.h"
 #include "sl_k8s.h"
 #include "sl_k8s_policy.h"
 
@@ -61,11 +62,15 @@ static const char *idx(char *buf, const char *base, unsigned i)
 	return buf;
 }
 
-/* A field, or NULL when absent or null (Kubernetes clients treat null as absent). */
+/* A field, or NULL when absent or null (Kubernetes clients treat null as absent). The
+ * first member with that name, as cJSON_GetObjectItemCaseSensitive, with the first byte
+ * compared inline: the decoder looks up ~20 names per object in objects of ~10 members. */
 static const cJSON *get(const cJSON *o, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNull(v) ? NULL : v;
+	for (const cJSON *v = o ? o->child : NULL; v; v = v->next) /* (an array's have no name) */
+		if (v->string && v->string[0] == key[0] && !strcmp(v->string, key))
+			return cJSON_IsNull(v) ? NULL : v;
+	return NULL;
 }
 
 static int want_obj(const cJSON *v, const char *path, char *err, size_t n)
@@ -760,11 +765,11 @@ int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 {
 	*ret_ops = NULL;
 	*ret_n = 0;
-	cJSON *doc = cJSON_ParseWithLength(text, len);
-	if (!doc)
-		return fail(err, n, "object", "invalid JSON");
-	int rc = sl_k8s_decode(doc, ret_ops, ret_n, err, n);
-	cJSON_Delete(doc);
+	struct sl_json_arena a = { 0 };
+	cJSON *doc = sl_json_parse(&a, text, len, NULL);
+	int rc = doc ? sl_k8s_decode(doc, ret_ops, ret_n, err, n)
+		     : fail(err, n, "object", "invalid JSON");
+	sl_json_arena_free(&a);
 	return rc;
 }
 

@@ -1,14 +1,39 @@
-/* Persisted run-time state (see sl_persist.h). */
+/* Persisted run-time state: the snapshot and its journal (see sl_persist.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sl_config.h"
+#include "sl_json.h"
 #include "sl_k8s.h"
 #include "sl_k8s_policy.h"
 #include "sl_persist.h"
+#include "sl_request.h"
+
+/* The persisted kinds, in the order they are restored (nodes and routes before the pods
+ * that may use them; the Kubernetes objects last, in one batch). Adding a kind: a row in
+ * each table below and a case in note_request. */
+enum kind { K_NODE, K_ROUTE, K_POD, K_SVC, K_SLICE, K_NS, K_KPOD, K_POLICY, K_COUNT };
+static const char *const list_name[K_COUNT] = { "nodes", "routes", "pods", "services",
+						"endpointslices", "namespaces", "k8s_pods",
+						"networkpolicies" };
+/* The Kubernetes kinds (K_SVC..K_POLICY) as the decoder names them. */
+static const enum sl_k8s_kind k8s_kind[K_COUNT] = {
+	[K_SVC] = SL_K8S_SERVICE, [K_SLICE] = SL_K8S_SLICE, [K_NS] = SL_K8S_NAMESPACE,
+	[K_KPOD] = SL_K8S_POD, [K_POLICY] = SL_K8S_POLICY,
+};
+
+static enum kind kind_of(enum sl_k8s_kind k)
+{
+	for (unsigned i = K_SVC; i < K_COUNT; i++)
+		if (k8s_kind[i] == k)
+			return i;
+	return K_SVC;
+}
 
 static void add_str(cJSON *o, const char *k, const char *v)
 {
@@ -34,6 +59,55 @@ static void add_mac(cJSON *o, const char *k, const uint8_t *m)
 	add_str(o, k, b);
 }
 
+static cJSON *enc_pod(const struct sl_pod_spec *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_str(o, "name", p->name);
+	add_str(o, "namespace", p->namespace);
+	if (p->vhost) {
+		add_str(o, "interface", "vhost-user");
+		add_str(o, "socket", p->socket);
+		add_str(o, "vhost_mode", p->vhost_server ? "server" : "client");
+	} else {
+		add_str(o, "ifname", p->ifname);
+	}
+	add_ip(o, "ip", p->ip);
+	add_mac(o, "mac", p->mac);
+	cJSON *hps = p->n_host_ports ? cJSON_AddArrayToObject(o, "host_ports") : NULL;
+	for (unsigned k = 0; hps && k < p->n_host_ports; k++) {
+		const struct sl_host_port *h = &p->host_ports[k];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "host_port", h->host_port);
+		cJSON_AddNumberToObject(e, "container_port", h->container_port);
+		add_str(e, "protocol", sl_host_proto_name(h->protocol));
+		if (h->host_ip)
+			add_ip(e, "host_ip", sl_ip4(h->host_ip));
+		cJSON_AddItemToArray(hps, e);
+	}
+	return o;
+}
+
+static cJSON *enc_node(const struct sl_node_spec *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_str(o, "name", d->name);
+	add_ip(o, "ip", d->ip);
+	add_cidr(o, "pod_cidr", d->pod_cidr);
+	if (d->has_mac)
+		add_mac(o, "mac", d->mac);
+	if (d->has_vtep_mac)
+		add_mac(o, "vtep_mac", d->vtep_mac);
+	return o;
+}
+
+static cJSON *enc_route(const struct sl_route_spec *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_cidr(o, "prefix", r->prefix);
+	add_ip(o, "via", r->via);
+	return o;
+}
+
 cJSON *sl_persist_export(const struct sl_model *m)
 {
 	cJSON *doc = cJSON_CreateObject();
@@ -41,53 +115,14 @@ cJSON *sl_persist_export(const struct sl_model *m)
 	cJSON *nodes = cJSON_AddArrayToObject(doc, "nodes");
 	cJSON *routes = cJSON_AddArrayToObject(doc, "routes");
 	struct sl_model_pod *mp;
-	for (uint32_t i = 0; (mp = sl_model_pod_next(m, &i));) {
-		const struct sl_pod_spec *p = &mp->spec;
-		cJSON *o = cJSON_CreateObject();
-		add_str(o, "name", p->name);
-		add_str(o, "namespace", p->namespace);
-		if (p->vhost) {
-			add_str(o, "interface", "vhost-user");
-			add_str(o, "socket", p->socket);
-			add_str(o, "vhost_mode", p->vhost_server ? "server" : "client");
-		} else {
-			add_str(o, "ifname", p->ifname);
-		}
-		add_ip(o, "ip", p->ip);
-		add_mac(o, "mac", p->mac);
-		cJSON *hps = p->n_host_ports ? cJSON_AddArrayToObject(o, "host_ports") : NULL;
-		for (unsigned k = 0; hps && k < p->n_host_ports; k++) {
-			const struct sl_host_port *h = &p->host_ports[k];
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddNumberToObject(e, "host_port", h->host_port);
-			cJSON_AddNumberToObject(e, "container_port", h->container_port);
-			add_str(e, "protocol", sl_host_proto_name(h->protocol));
-			if (h->host_ip)
-				add_ip(e, "host_ip", sl_ip4(h->host_ip));
-			cJSON_AddItemToArray(hps, e);
-		}
-		cJSON_AddItemToArray(pods, o);
-	}
+	for (uint32_t i = 0; (mp = sl_model_pod_next(m, &i));)
+		cJSON_AddItemToArray(pods, enc_pod(&mp->spec));
 	struct sl_model_node *mn;
-	for (uint32_t i = 0; (mn = sl_model_node_next(m, &i));) {
-		const struct sl_node_spec *d = &mn->spec;
-		cJSON *o = cJSON_CreateObject();
-		add_str(o, "name", d->name);
-		add_ip(o, "ip", d->ip);
-		add_cidr(o, "pod_cidr", d->pod_cidr);
-		if (d->has_mac)
-			add_mac(o, "mac", d->mac);
-		if (d->has_vtep_mac)
-			add_mac(o, "vtep_mac", d->vtep_mac);
-		cJSON_AddItemToArray(nodes, o);
-	}
+	for (uint32_t i = 0; (mn = sl_model_node_next(m, &i));)
+		cJSON_AddItemToArray(nodes, enc_node(&mn->spec));
 	struct sl_model_route *mr;
-	for (uint32_t i = 0; (mr = sl_model_route_next(m, &i));) {
-		cJSON *o = cJSON_CreateObject();
-		add_cidr(o, "prefix", mr->spec.prefix);
-		add_ip(o, "via", mr->spec.via);
-		cJSON_AddItemToArray(routes, o);
-	}
+	for (uint32_t i = 0; (mr = sl_model_route_next(m, &i));)
+		cJSON_AddItemToArray(routes, enc_route(&mr->spec));
 	cJSON *svcs = cJSON_AddArrayToObject(doc, "services");
 	struct sl_model_svc *ms;
 	for (uint32_t i = 0; (ms = sl_model_svc_next(m, &i));)
@@ -111,47 +146,456 @@ cJSON *sl_persist_export(const struct sl_model *m)
 	return doc;
 }
 
+/* An object's key within its kind, as the snapshot and the journal write it: "ns/name"
+ * for pods and the namespaced Kubernetes objects (namespace "default" when absent), the
+ * name of a node or a Namespace, the prefix of a route. Returns false when the object has none (restored as it is, and
+ * refused there). */
+static bool item_key(enum kind k, const cJSON *o, char *buf, size_t n)
+{
+	const cJSON *md = k >= K_SVC ? cJSON_GetObjectItemCaseSensitive(o, "metadata") : o;
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, k == K_ROUTE ? "prefix" : "name");
+	if (!cJSON_IsString(name))
+		return false;
+	if (k == K_NODE || k == K_ROUTE || k == K_NS)
+		return (size_t)snprintf(buf, n, "%s", name->valuestring) < n;
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	return (size_t)snprintf(buf, n, "%s/%s", cJSON_IsString(ns) ? ns->valuestring : "default",
+				name->valuestring) < n;
+}
+
+#define KEY_MAX (SL_NAME_MAX + SL_K8S_NAME_MAX + 2)
+
+/* ---- Saving ------------------------------------------------------------------------- */
+
+/* A persisted object a request named (its key). */
+struct note {
+	uint8_t kind;
+	struct sl_cidr prefix; /* routes */
+	char ns[SL_NAME_MAX];
+	char name[SL_K8S_NAME_MAX];
+};
+
+static struct {
+	char path[SL_PERSIST_PATH_MAX]; /* the state file the rest is about */
+	uint64_t gen;                   /* generation of the snapshot this process wrote; 0: none */
+	size_t snap_bytes;              /* its size */
+	size_t journal_bytes;           /* the journal's (lines of this generation only) */
+	int jfd;                        /* the journal, open for appending; -1 */
+	struct note *notes;
+	unsigned n_notes, cap_notes;
+	struct sl_persist_stats stats;
+} ps = { .jfd = -1 };
+
+/* Start over for path: no snapshot of ours yet (the next commit writes one). */
+static void reset(const char *path)
+{
+	if (ps.jfd >= 0)
+		close(ps.jfd);
+	ps.jfd = -1;
+	ps.gen = 0;
+	ps.snap_bytes = ps.journal_bytes = 0;
+	ps.n_notes = 0;
+	snprintf(ps.path, sizeof(ps.path), "%s", path);
+}
+
+static void note(enum kind k, const char *ns, const char *name, struct sl_cidr prefix)
+{
+	if (ps.n_notes == ps.cap_notes) {
+		unsigned cap = ps.cap_notes ? 2 * ps.cap_notes : 64;
+		struct note *nn = realloc(ps.notes, cap * sizeof(*nn));
+		if (!nn) { /* no room to say what changed: the next commit saves everything */
+			ps.gen = 0;
+			return;
+		}
+		ps.notes = nn;
+		ps.cap_notes = cap;
+	}
+	struct note *t = &ps.notes[ps.n_notes++];
+	t->kind = (uint8_t)k;
+	t->prefix = prefix;
+	snprintf(t->ns, sizeof(t->ns), "%s", ns ? ns : "");
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+}
+
+void sl_persist_note_request(const struct sl_request *r)
+{
+	const struct sl_cidr none = { 0 };
+	switch (r->cmd) {
+	case SL_CMD_POD_ADD: note(K_POD, r->pod.namespace, r->pod.name, none); break;
+	case SL_CMD_POD_DEL: note(K_POD, r->namespace, r->name, none); break;
+	case SL_CMD_NODE_ADD: note(K_NODE, NULL, r->node.name, none); break;
+	case SL_CMD_NODE_DEL: note(K_NODE, NULL, r->name, none); break;
+	case SL_CMD_ROUTE_ADD: note(K_ROUTE, NULL, NULL, r->route.prefix); break;
+	case SL_CMD_ROUTE_DEL: note(K_ROUTE, NULL, NULL, r->prefix); break;
+	case SL_CMD_SVC_DEL: note(K_SVC, r->namespace, r->name, none); break;
+	case SL_CMD_SLICE_DEL: note(K_SLICE, r->namespace, r->name, none); break;
+	case SL_CMD_K8S_DEL: note(kind_of(r->k8s_kind), r->namespace, r->name, none); break;
+	case SL_CMD_APPLY:
+		for (unsigned i = 0; i < r->n_ops; i++) {
+			const struct sl_k8s_op *op = &r->ops[i];
+			enum kind k = kind_of(op->kind);
+			if (op->del)
+				note(k, op->namespace, op->name, none);
+			else if (op->svc)
+				note(k, op->svc->namespace, op->svc->name, none);
+			else if (op->slice)
+				note(k, op->slice->namespace, op->slice->name, none);
+			else if (op->ns)
+				note(k, NULL, op->ns->name, none);
+			else if (op->pod)
+				note(k, op->pod->namespace, op->pod->name, none);
+			else if (op->policy)
+				note(k, op->policy->namespace, op->policy->name, none);
+		}
+		break;
+	default:
+		if (sl_cmds[r->cmd].flags & SL_CMD_F_PERSIST)
+			ps.gen = 0; /* a persisted change this file does not know: save everything */
+		break;
+	}
+}
+
+/* What the model holds under a note's key, encoded; NULL when nothing. */
+static cJSON *model_obj(const struct sl_model *m, const struct note *t)
+{
+	switch ((enum kind)t->kind) {
+	case K_POD: {
+		struct sl_model_pod *p = sl_model_pod_find(m, t->ns, t->name);
+		return p ? enc_pod(&p->spec) : NULL;
+	}
+	case K_NODE: {
+		struct sl_model_node *d = sl_model_node_find(m, t->name);
+		return d ? enc_node(&d->spec) : NULL;
+	}
+	case K_ROUTE: {
+		struct sl_model_route *r = sl_model_route_find(m, t->prefix);
+		return r ? enc_route(&r->spec) : NULL;
+	}
+	case K_SVC: {
+		struct sl_model_svc *s = sl_model_svc_find(m, t->ns, t->name);
+		return s ? sl_k8s_encode_service(s->spec) : NULL;
+	}
+	case K_SLICE: {
+		struct sl_model_slice *s = sl_model_slice_find(m, t->ns, t->name);
+		return s ? sl_k8s_encode_slice(s->spec) : NULL;
+	}
+	case K_NS: {
+		struct sl_model_ns *n = sl_model_ns_find(m, t->name);
+		return n ? sl_k8s_encode_namespace(n->spec) : NULL;
+	}
+	case K_KPOD: {
+		struct sl_model_kpod *p = sl_model_kpod_find(m, t->ns, t->name);
+		return p ? sl_k8s_encode_pod(p->spec) : NULL;
+	}
+	case K_POLICY: {
+		struct sl_model_policy *p = sl_model_policy_find(m, t->ns, t->name);
+		return p ? sl_k8s_encode_policy(p->spec) : NULL;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static void note_key(const struct note *t, char *buf, size_t n)
+{
+	char b[SL_CIDR_STR_MAX];
+	if (t->kind == K_ROUTE)
+		snprintf(buf, n, "%s", sl_cidr_fmt(t->prefix, b));
+	else if (t->kind == K_NODE || t->kind == K_NS)
+		snprintf(buf, n, "%s", t->name);
+	else
+		snprintf(buf, n, "%s/%s", t->ns, t->name);
+}
+
+static uint64_t new_gen(void)
+{
+	static uint64_t counter;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t g = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	g ^= (uint64_t)getpid() << 40 ^ ++counter * 0x9e3779b97f4a7c15ull;
+	return g ? g : 1;
+}
+
 int sl_persist_save(const char *path, const struct sl_model *m)
 {
+	if (strcmp(ps.path, path))
+		reset(path);
+	uint64_t gen = new_gen();
+	char g[24];
+	snprintf(g, sizeof(g), "%016" PRIx64, gen);
+	struct sl_json_arena a = { 0 }; /* the tree: ~5 million small allocations at 100,000 */
+	sl_json_build_begin(&a);
 	cJSON *doc = sl_persist_export(m);
-	char *text = doc ? cJSON_Print(doc) : NULL;
-	cJSON_Delete(doc);
+	if (doc)
+		cJSON_AddStringToObject(doc, "journal", g);
+	sl_json_build_end();
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	sl_json_arena_free(&a);
 	if (!text)
 		return -ENOMEM;
+	size_t len = strlen(text);
 	int rc = sl_persist_write(path, text);
+	free(text);
+	if (rc < 0)
+		return rc;
+	/* From here the snapshot holds everything; the old journal's lines are of another
+	 * generation (ignored), emptied only to save room. */
+	ps.gen = gen;
+	ps.snap_bytes = len;
+	ps.n_notes = 0;
+	ps.stats.snapshots++;
+	ps.stats.snapshot_bytes += len;
+	if (ps.jfd < 0) /* (created at the first line: a state never changed has none) */
+		ps.jfd = sl_persist_journal_open(path, false);
+	if (ps.jfd >= 0 && (ftruncate(ps.jfd, 0) < 0 || fdatasync(ps.jfd) < 0)) {
+		close(ps.jfd);
+		ps.jfd = -1;
+	}
+	ps.journal_bytes = 0;
+	ps.stats.journal_bytes = 0;
+	return 0;
+}
+
+int sl_persist_commit(const char *path, const struct sl_model *m)
+{
+	if (strcmp(ps.path, path))
+		reset(path);
+	if (!ps.gen)
+		return sl_persist_save(path, m);
+	if (!ps.n_notes)
+		return 0;
+	char g[24], key[KEY_MAX];
+	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
+	struct sl_json_arena a = { 0 };
+	sl_json_build_begin(&a);
+	cJSON *rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "gen", g);
+	cJSON *put = cJSON_AddObjectToObject(rec, "put"), *del = cJSON_AddObjectToObject(rec, "del");
+	cJSON *puts[K_COUNT] = { 0 }, *dels[K_COUNT] = { 0 };
+	for (unsigned i = 0; i < ps.n_notes; i++) {
+		const struct note *t = &ps.notes[i];
+		cJSON *o = model_obj(m, t);
+		if (o) {
+			if (!puts[t->kind])
+				puts[t->kind] = cJSON_AddArrayToObject(put, list_name[t->kind]);
+			cJSON_AddItemToArray(puts[t->kind], o);
+		} else {
+			if (!dels[t->kind])
+				dels[t->kind] = cJSON_AddArrayToObject(del, list_name[t->kind]);
+			note_key(t, key, sizeof(key));
+			cJSON_AddItemToArray(dels[t->kind], cJSON_CreateString(key));
+		}
+	}
+	sl_json_build_end();
+	char *text = rec ? cJSON_PrintUnformatted(rec) : NULL;
+	sl_json_arena_free(&a);
+	if (!text)
+		return -ENOMEM;
+	size_t len = strlen(text);
+	text[len] = '\n'; /* cJSON's buffer has room: it ended in a NUL */
+	int rc;
+	if (ps.jfd < 0 && ps.journal_bytes + len + 1 <= ps.snap_bytes) {
+		/* The first line since the snapshot (which holds everything before it). */
+		ps.jfd = sl_persist_journal_open(path, true);
+		if (ps.jfd >= 0 && (ftruncate(ps.jfd, 0) < 0 || fdatasync(ps.jfd) < 0)) {
+			close(ps.jfd);
+			ps.jfd = -1;
+		}
+		ps.journal_bytes = 0;
+	}
+	if (ps.jfd < 0 || ps.journal_bytes + len + 1 > ps.snap_bytes) {
+		/* Compaction (the journal would outgrow the snapshot), or no journal to write:
+		 * a snapshot instead. */
+		rc = sl_persist_save(path, m);
+	} else {
+		bool torn;
+		rc = sl_persist_journal_append(ps.jfd, ps.journal_bytes, text, len + 1, &torn);
+		if (torn)
+			ps.gen = 0; /* a line may be cut in the journal: next time a snapshot */
+		if (!rc) {
+			ps.journal_bytes += len + 1;
+			ps.n_notes = 0;
+			ps.stats.appends++;
+			ps.stats.append_bytes += len + 1;
+			ps.stats.journal_bytes = ps.journal_bytes;
+		}
+	}
 	free(text);
 	return rc;
 }
 
-/* The persisted Services and EndpointSlices: one batch; if it fails, object by object (the
- * ones that fail are logged and skipped). Returns how many were restored. */
-static int load_k8s(const cJSON *doc, struct sl_model *m, const char *path)
+void sl_persist_get_stats(struct sl_persist_stats *ret)
 {
-	static const char *const lists[] = { "services", "endpointslices", "namespaces",
-					     "k8s_pods", "networkpolicies" };
+	*ret = ps.stats;
+}
+
+/* ---- Loading ------------------------------------------------------------------------ */
+
+/* The objects of one kind as the snapshot and the journal leave them: in order, a removed
+ * one NULL, found by key. */
+struct set {
+	const cJSON **items;
+	char **keys;             /* NULL for an object without a key */
+	unsigned n, cap;
+	unsigned *tab;           /* open addressing: index + 1, 0 empty */
+	unsigned tcap;           /* a power of 2 */
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+/* The slot of key in s's table: where it is, or the empty one where it would go. */
+static unsigned *set_slot(struct set *s, const char *key)
+{
+	for (unsigned i = hash_str(key) & (s->tcap - 1);; i = (i + 1) & (s->tcap - 1))
+		if (!s->tab[i] || !strcmp(s->keys[s->tab[i] - 1], key))
+			return &s->tab[i];
+}
+
+static int set_grow(struct set *s)
+{
+	if (s->n + 1 > s->cap) {
+		unsigned cap = s->cap ? 2 * s->cap : 64;
+		const cJSON **it = realloc(s->items, cap * sizeof(*it));
+		if (it)
+			s->items = it;
+		char **k = realloc(s->keys, cap * sizeof(*k));
+		if (k)
+			s->keys = k;
+		if (!it || !k)
+			return -ENOMEM;
+		s->cap = cap;
+	}
+	if (2 * (s->n + 1) > s->tcap) {
+		unsigned tcap = s->tcap ? 2 * s->tcap : 128;
+		unsigned *tab = calloc(tcap, sizeof(*tab));
+		if (!tab)
+			return -ENOMEM;
+		free(s->tab);
+		s->tab = tab;
+		s->tcap = tcap;
+		for (unsigned i = 0; i < s->n; i++)
+			if (s->keys[i])
+				*set_slot(s, s->keys[i]) = i + 1;
+	}
+	return 0;
+}
+
+/* Put o (replacing the object with its key), or with del remove what has key. */
+static int set_put(struct set *s, enum kind k, const cJSON *o, const char *del_key)
+{
+	char key[KEY_MAX];
+	bool keyed = del_key ? snprintf(key, sizeof(key), "%s", del_key) >= 0 : item_key(k, o, key,
+											  sizeof(key));
+	if (set_grow(s) < 0)
+		return -ENOMEM;
+	unsigned *slot = keyed ? set_slot(s, key) : NULL;
+	if (slot && *slot) {
+		s->items[*slot - 1] = o; /* NULL: removed (its key stays, for a later put) */
+		return 0;
+	}
+	if (del_key)
+		return 0;
+	s->items[s->n] = o;
+	s->keys[s->n] = keyed ? strdup(key) : NULL;
+	if (keyed && !s->keys[s->n])
+		return -ENOMEM;
+	if (slot)
+		*slot = s->n + 1;
+	s->n++;
+	return 0;
+}
+
+static void set_free(struct set *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		free(s->keys[i]);
+	free(s->items);
+	free(s->keys);
+	free(s->tab);
+}
+
+/* The journal's lines of generation gen, applied to sets. Returns how many. */
+static int apply_journal(const char *path, const char *gen, struct sl_json_arena *a,
+			 struct set *sets)
+{
+	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_JOURNAL_SUFFIX)], *buf;
+	size_t len;
+	int lines = 0;
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	int rc = sl_persist_read(jpath, &buf, &len, SL_PERSIST_MAX_BYTES);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			fprintf(stderr, "sluiced: state journal %s not read: %s\n", jpath,
+				strerror(-rc));
+		return 0;
+	}
+	unsigned lineno = 0;
+	for (char *l = buf, *nl; l < buf + len; l = nl + 1) {
+		lineno++;
+		if (!(nl = memchr(l, '\n', (size_t)(buf + len - l))))
+			break; /* cut by a crash: never acknowledged */
+		const cJSON *rec = sl_json_parse(a, l, (size_t)(nl - l), NULL);
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "gen");
+		if (!rec) {
+			fprintf(stderr, "sluiced: state journal %s line %u: not valid JSON, skipped\n",
+				jpath, lineno);
+			continue;
+		}
+		if (!cJSON_IsString(g) || strcmp(g->valuestring, gen))
+			continue; /* of an older snapshot: it holds the line already */
+		const cJSON *put = cJSON_GetObjectItemCaseSensitive(rec, "put");
+		const cJSON *del = cJSON_GetObjectItemCaseSensitive(rec, "del");
+		for (unsigned k = 0; k < K_COUNT; k++) {
+			const cJSON *e;
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(put, list_name[k]))
+				if (set_put(&sets[k], k, e, NULL) < 0)
+					goto oom;
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(del, list_name[k]))
+				if (cJSON_IsString(e) && set_put(&sets[k], k, NULL, e->valuestring) < 0)
+					goto oom;
+		}
+		lines++;
+	}
+	free(buf);
+	return lines;
+oom:
+	fprintf(stderr, "sluiced: state journal %s: out of memory\n", jpath);
+	free(buf);
+	return lines;
+}
+
+/* The persisted Kubernetes objects: one batch; if it fails, object by object (the ones that
+ * fail are logged and skipped). Returns how many were restored. */
+static int load_k8s(const struct set *sets, struct sl_model *m, const char *path)
+{
 	unsigned count = 0, k = 0;
-	for (unsigned l = 0; l < 5; l++)
-		count += (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, lists[l]));
+	for (unsigned l = K_SVC; l < K_COUNT; l++)
+		count += sets[l].n;
 	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
 	char why[400] = "";
 	if (!ops)
 		return 0;
-	for (unsigned l = 0; l < 5; l++) {
-		const cJSON *e;
-		unsigned i = 0;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, lists[l]))
-		{
+	for (unsigned l = K_SVC; l < K_COUNT; l++) {
+		for (unsigned i = 0; i < sets[l].n; i++) {
+			const cJSON *e = sets[l].items[i];
+			if (!e)
+				continue;
 			struct sl_k8s_op *op = &ops[k];
-			snprintf(op->path, sizeof(op->path), "%s[%u]", lists[l], i++);
-			static const enum sl_k8s_kind kinds[] = { SL_K8S_SERVICE, SL_K8S_SLICE,
-								  SL_K8S_NAMESPACE, SL_K8S_POD,
-								  SL_K8S_POLICY };
-			op->kind = kinds[l];
-			int rc = l == 0 ? sl_k8s_parse_service(e, op->path, &op->svc, why, sizeof(why))
-				 : l == 1 ? sl_k8s_parse_slice(e, op->path, &op->slice, why, sizeof(why))
-				 : l == 2 ? sl_k8s_parse_namespace(e, op->path, &op->ns, why, sizeof(why))
-				 : l == 3 ? sl_k8s_parse_pod(e, op->path, &op->pod, why, sizeof(why))
-					  : sl_k8s_parse_policy(e, op->path, &op->policy, why, sizeof(why));
+			snprintf(op->path, sizeof(op->path), "%s[%u]", list_name[l], i);
+			op->kind = k8s_kind[l];
+			int rc = l == K_SVC ? sl_k8s_parse_service(e, op->path, &op->svc, why, sizeof(why))
+				 : l == K_SLICE ? sl_k8s_parse_slice(e, op->path, &op->slice, why, sizeof(why))
+				 : l == K_NS ? sl_k8s_parse_namespace(e, op->path, &op->ns, why, sizeof(why))
+				 : l == K_KPOD ? sl_k8s_parse_pod(e, op->path, &op->pod, why, sizeof(why))
+					       : sl_k8s_parse_policy(e, op->path, &op->policy, why,
+								     sizeof(why));
 			if (rc == 0)
 				k++;
 			else
@@ -179,35 +623,52 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 {
 	char *buf;
 	size_t len;
+	reset(path); /* this process's first commit writes a snapshot of its own */
 	int rc = sl_persist_read(path, &buf, &len, SL_PERSIST_MAX_BYTES);
 	if (rc == -ENOENT)
-		return 0;
+		return 0; /* (a journal without its snapshot has no line of any use) */
 	if (rc < 0) {
 		snprintf(err, n, "%s: %s", path, rc == -ELOOP ? "is a symbolic link (never followed)"
 			 : rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		return rc;
 	}
-	cJSON *doc = cJSON_ParseWithLength(buf, len);
+	struct sl_json_arena a = { 0 };
+	cJSON *doc = sl_json_parse(&a, buf, len, NULL);
 	free(buf);
 	if (!doc) {
+		sl_json_arena_free(&a);
 		snprintf(err, n, "%s: not valid JSON", path);
 		return -EINVAL;
 	}
-	int restored = 0;
-	static const char *const lists[] = { "nodes", "routes", "pods" };
-	for (unsigned l = 0; l < 3; l++) {
+	struct set sets[K_COUNT] = { 0 };
+	for (unsigned k = 0; k < K_COUNT; k++) {
 		const cJSON *e;
-		unsigned i = 0;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, lists[l]))
-		{
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, list_name[k]))
+			if (set_put(&sets[k], k, e, NULL) < 0) {
+				snprintf(err, n, "%s: out of memory", path);
+				rc = -ENOMEM;
+				goto out;
+			}
+	}
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(doc, "journal");
+	if (cJSON_IsString(gen)) {
+		int lines = apply_journal(path, gen->valuestring, &a, sets);
+		if (lines)
+			printf("sluiced: state %s: %d journal line(s) applied\n", path, lines);
+	}
+	int restored = 0;
+	for (unsigned k = K_NODE; k <= K_POD; k++) {
+		for (unsigned i = 0; i < sets[k].n; i++) {
+			const cJSON *e = sets[k].items[i];
 			char p[48], why[320] = "";
-			int rc;
-			snprintf(p, sizeof(p), "%s[%u]", lists[l], i++);
-			if (l == 0) {
+			if (!e)
+				continue;
+			snprintf(p, sizeof(p), "%s[%u]", list_name[k], i);
+			if (k == K_NODE) {
 				struct sl_node_spec s;
 				rc = sl_node_parse(e, p, &s, why, sizeof(why));
 				rc = rc ?: sl_model_node_add(m, &s, why, sizeof(why));
-			} else if (l == 1) {
+			} else if (k == K_ROUTE) {
 				struct sl_route_spec s;
 				rc = sl_route_parse(e, p, &s, why, sizeof(why));
 				rc = rc ?: sl_model_route_add(m, &s, why, sizeof(why));
@@ -222,7 +683,11 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 				fprintf(stderr, "sluiced: state %s %s not restored: %s\n", path, p, why);
 		}
 	}
-	restored += load_k8s(doc, m, path);
-	cJSON_Delete(doc);
-	return restored;
+	restored += load_k8s(sets, m, path);
+	rc = restored;
+out:
+	for (unsigned k = 0; k < K_COUNT; k++)
+		set_free(&sets[k]);
+	sl_json_arena_free(&a);
+	return rc;
 }

@@ -1,25 +1,41 @@
-/* Persisted run-time state: the pods, nodes, routes, Services and EndpointSlices added or removed through the API are
- * written to a state file (same format as the config's lists) after every change, and
- * re-applied at start, so a restarted sluiced re-attaches every pod (veths re-open their
- * AF_XDP socket, vhost-user ports reconnect as client). Control thread. */
+/* Persisted run-time state: the pods, nodes, routes, Services and EndpointSlices added or
+ * removed through the API survive a restart (re-applied at start on top of the config, so a
+ * restarted sluiced re-attaches every pod: veths re-open their AF_XDP socket, vhost-user
+ * ports reconnect as client). Control thread.
+ *
+ * On disk: a snapshot, the state file (the config's lists, {"pods":[...],"nodes":[...],
+ * "routes":[...],"services":[...],"endpointslices":[...]}, plus "journal": its
+ * generation), and a journal beside it, <state>.journal: one line per saved change set,
+ * {"gen":G,"put":{"pods":[obj...],...},"del":{"pods":["ns/name"...],...}}, appended and
+ * fdatasync()ed before the requests that made it are answered. A line counts only with
+ * its snapshot's generation and its newline (a line cut by a crash was never
+ * acknowledged). The cost of a save follows the change, not the state: when the journal
+ * would grow past the snapshot, the snapshot is rewritten (atomically, with a new
+ * generation, which voids the old journal) and the journal emptied; so is it at the first
+ * save of a process, and whenever an append could not be undone. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "model/sl_model.h"
 
-/* State file size limit: Services and slices take ~1 KiB each. Each change rewrites the
- * whole file: with tens of thousands of Services that is milliseconds per change (the
- * Kubernetes sync will want a cheaper journal). */
-#define SL_PERSIST_MAX_BYTES (256 << 20)
+struct sl_request;
+
+/* Size limit of the snapshot and of the journal, each: 100,000 Services with 10-endpoint
+ * slices take ~160 MB; the model holds at most 200,000 Services. */
+#define SL_PERSIST_MAX_BYTES (1024u << 20)
+#define SL_PERSIST_JOURNAL_SUFFIX ".journal"
 
 #define SL_PERSIST_PATH_MAX 4000       /* bytes of a --state path, NUL included */
 #define SL_PERSIST_TMP_SUFFIX ".tmp." /* temporary file: ".<name>.tmp.<pid>" beside it */
 
-/* Check a --state path at start: it fits (SL_PERSIST_PATH_MAX; its temporary file's name
- * fits NAME_MAX), names a file in an existing directory, and is not something other than a
- * regular file (a symbolic link is refused: the writer never follows one). Returns 0 or
+/* Check a --state path at start: it fits (SL_PERSIST_PATH_MAX; its temporary file's and
+ * its journal's names fit NAME_MAX), names a file in an existing directory, and neither it
+ * nor its journal is something other than a regular file (a symbolic link is refused: the
+ * writer never follows one). Returns 0 or
  * -errno with err ("--state: ...") set. Any thread, before the loop starts. */
 int sl_persist_check_path(const char *path, char *err, size_t errlen);
 /* Write text to path atomically and without following links: a new temporary file in the
@@ -33,13 +49,40 @@ int sl_persist_write(const char *path, const char *text);
  * (-ENOENT when missing). Any thread. */
 int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t max);
 
-/* Write the current pods, nodes and routes of m to path (sl_persist_write). Returns 0 or
- * -errno. */
+/* Open the journal of the state file path for appending, never through a symbolic link;
+ * with create, a missing one is created (mode 0600, the directory fsync()ed). Returns the
+ * fd or -errno (-ENOENT: missing). Any thread. */
+int sl_persist_journal_open(const char *path, bool create);
+/* Append len bytes to the journal fd and fdatasync() it. On error the journal is cut back
+ * to its length before (at, the caller's count); returns -errno, with *ret_torn set when
+ * even that failed (the next save must be a snapshot). Any thread. */
+int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, bool *ret_torn);
+
+/* Write a snapshot of m to path (sl_persist_write) with a new generation, and empty the
+ * journal. Returns 0 or -errno (nothing changed on disk then). Control thread. */
 int sl_persist_save(const char *path, const struct sl_model *m);
-/* Every pod, node and route of m as JSON lists {"pods":[...],"nodes":[...],"routes":[...]}
- * in the config's format. */
+/* Every pod, node, route, Service and EndpointSlice of m as JSON lists in the config's
+ * format. */
 cJSON *sl_persist_export(const struct sl_model *m);
-/* Re-apply what path holds; entries already present (from the config) are skipped, entries
- * that fail (a veth that is gone) are logged and skipped. A missing file is not an error.
- * Returns how many entries were restored, or -errno with err set if the file is bad. */
+
+/* Note that a request may change the persisted objects it names (call before it is
+ * applied: an apply's objects are the model's afterwards). Notes of a request that then
+ * fails are harmless: a note saves what the model holds under that name. */
+void sl_persist_note_request(const struct sl_request *r);
+/* Save what the notes name as they are in m now: one journal line (or a snapshot, see
+ * above), synced when this returns 0. On error (-errno) the notes stay for the next try.
+ * Control thread. */
+int sl_persist_commit(const char *path, const struct sl_model *m);
+
+/* Saves so far (`show stats`): journal appends, snapshots, and their bytes. */
+struct sl_persist_stats {
+	uint64_t appends, snapshots, append_bytes, snapshot_bytes;
+	size_t journal_bytes; /* the journal now */
+};
+void sl_persist_get_stats(struct sl_persist_stats *ret);
+
+/* Re-apply what path (and its journal) holds; entries already present (from the config)
+ * are skipped, entries that fail (a veth that is gone) are logged and skipped. A missing
+ * file is not an error. Returns how many entries were restored, or -errno with err set if
+ * the file is bad. The next commit writes a snapshot. Control thread, at start. */
 int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t errlen);

@@ -45,7 +45,8 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 		snprintf(err, n, "--state: \"%s\" does not name a file", path);
 		return -EINVAL;
 	}
-	if (strlen(base) + sizeof(SL_PERSIST_TMP_SUFFIX) + 12 > NAME_MAX) {
+	if (strlen(base) + sizeof(SL_PERSIST_TMP_SUFFIX) + 12 > NAME_MAX ||
+	    strlen(base) + sizeof(SL_PERSIST_JOURNAL_SUFFIX) > NAME_MAX) {
 		snprintf(err, n, "--state: file name \"%.40s...\" is too long for its temporary "
 			 "file (%d bytes at most)", base,
 			 (int)(NAME_MAX - sizeof(SL_PERSIST_TMP_SUFFIX) - 12));
@@ -65,7 +66,67 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
 		return -EINVAL;
 	}
+	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_JOURNAL_SUFFIX)];
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, n, "--state: its journal %s exists and is not a regular file%s", jpath,
+			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+int sl_persist_journal_open(const char *path, bool create)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	if (strlen(path) >= SL_PERSIST_PATH_MAX)
+		return -ENAMETOOLONG;
+	const char *base = split(path, dir);
+	if (snprintf(name, sizeof(name), "%s" SL_PERSIST_JOURNAL_SUFFIX, base) >= (int)sizeof(name))
+		return -ENAMETOOLONG;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+		if (fd >= 0 && (fchmod(fd, 0600) < 0 || fsync(dfd) < 0)) { /* it exists after a crash */
+			int e = errno;
+			close(fd);
+			unlinkat(dfd, name, 0);
+			errno = e;
+			fd = -1;
+		}
+	}
+	int rc = fd < 0 ? -errno : fd;
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		rc = -EINVAL;
+	}
+	close(dfd);
+	return rc;
+}
+
+int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, bool *ret_torn)
+{
+	size_t off = 0;
+	int rc = 0;
+	*ret_torn = false;
+	while (off < len && !rc) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	if (!rc && fdatasync(fd) < 0)
+		rc = -errno;
+	/* A part of the line may be in the file: cut it (the next append must start a line). */
+	if (rc && off && (ftruncate(fd, (off_t)at) < 0 || fdatasync(fd) < 0))
+		*ret_torn = true;
+	return rc;
 }
 
 int sl_persist_write(const char *path, const char *text)
@@ -131,6 +192,8 @@ int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t m
 		close(fd);
 		return S_ISREG(st.st_mode) ? -e : -EINVAL;
 	}
+	if ((size_t)st.st_size < max) /* sized to the file (it may still grow while read) */
+		max = (size_t)st.st_size + 1;
 	char *buf = malloc(max + 1);
 	size_t len = 0;
 	int rc = buf ? 0 : -ENOMEM;

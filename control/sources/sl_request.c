@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl_json.h"
 #include "sl_request.h"
 #include "core/sl_show_pol.h"
 
@@ -225,11 +226,14 @@ int sl_request_parse(const char *text, size_t len, struct sl_request *r, char *e
 	if (len > SL_API_MAX_REQUEST)
 		return snprintf(err, n, "request: larger than %d bytes", SL_API_MAX_REQUEST),
 		       -EINVAL;
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	if (!root)
+	struct sl_json_arena a = { 0 };
+	cJSON *root = sl_json_parse(&a, text, len, NULL);
+	if (!root) {
+		sl_json_arena_free(&a);
 		return snprintf(err, n, "request: invalid JSON"), -EINVAL;
+	}
 	int rc = parse(root, r, err, n);
-	cJSON_Delete(root);
+	sl_json_arena_free(&a);
 	if (rc)
 		sl_request_free(r);
 	return rc;

@@ -10,8 +10,9 @@
  *          a 4 MiB request)] [--changes K (10000)] [--flows F (1048576; 0: skip)]
  *          [--ct-size T (conntrack table size, default F)]
  *          [--persist FILE: after each List, save the state to FILE as sluiced does after
- *          every change (its default), timed apart; then restore it into a new model and
- *          tables as sluiced does at start-up]
+ *          every change (its default: a journal line, or a snapshot when the journal would
+ *          outgrow it), timed apart; then restore it into a new model and tables as sluiced
+ *          does at start-up]
  *          [--external-ips K (0): K external IPs per Service, 1 + K frontends with the same
  *          backends (at most 131,072 frontends in all)]
  *          [--check: exit 1 unless every Service reached the Service table, every change
@@ -38,7 +39,9 @@
 #include "control/lb/sl_lbctl.h"
 #include "control/model/sl_service.h"
 #include "control/sources/sl_k8s.h"
+#include "control/sources/sl_json.h"
 #include "control/sources/sl_persist.h"
+#include "control/sources/sl_request.h"
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/ct/ct.h"
 #include "dataplane/lb/lb_table.h"
@@ -298,7 +301,8 @@ int main(int argc, char **argv)
 	double t_all0 = now_s(), w_all0 = wall_s();
 	for (unsigned d = 0; d < n_docs; d++) {
 		double t0 = now_s();
-		cJSON *doc = cJSON_Parse(docs[d]);
+		struct sl_json_arena arena = { 0 }; /* as sl_request_parse reads a request */
+		cJSON *doc = sl_json_parse(&arena, docs[d], strlen(docs[d]), NULL);
 		double t1 = now_s();
 		struct sl_k8s_op *ops;
 		unsigned nops;
@@ -309,8 +313,12 @@ int main(int argc, char **argv)
 		/* As sluiced (sl_request_parse): the JSON is freed once decoded, the ops once
 		 * applied. */
 		double t2 = now_s();
-		cJSON_Delete(doc);
+		sl_json_arena_free(&arena);
 		double t3 = now_s();
+		if (persist) { /* as sluiced's API does before applying a request */
+			struct sl_request rq = { .cmd = SL_CMD_APPLY, .ops = ops, .n_ops = nops };
+			sl_persist_note_request(&rq);
+		}
 		if (sl_model_k8s_apply(m, ops, nops, err, sizeof(err))) {
 			fprintf(stderr, "apply: %s\n", err);
 			return 1;
@@ -320,7 +328,7 @@ int main(int argc, char **argv)
 		double dp = 0; /* the save, counted apart */
 		if (persist) {
 			double p0 = now_s();
-			if ((rc = sl_persist_save(persist, m)) < 0) {
+			if ((rc = sl_persist_commit(persist, m)) < 0) {
 				fprintf(stderr, "save %s: %s\n", persist, strerror(-rc));
 				return 1;
 			}
@@ -354,9 +362,13 @@ int main(int argc, char **argv)
 	printf("  frees (cJSON, ops)   %.3f s\n", t_free);
 	if (persist) {
 		struct stat sb;
-		printf("  state saves          %.3f s for %u saves (the last, of all %u Services: "
-		       "%.3f s, %.1f MB)\n", t_save, n_docs, n, t_save_last,
-		       stat(persist, &sb) ? 0.0 : sb.st_size / 1e6);
+		struct sl_persist_stats pst;
+		sl_persist_get_stats(&pst);
+		printf("  state saves          %.3f s for %u saves (the last %.3f s): %llu journal "
+		       "appends (%.1f MB), %llu snapshots (%.1f MB in all, the last %.1f MB)\n",
+		       t_save, n_docs, t_save_last, (unsigned long long)pst.appends,
+		       pst.append_bytes / 1e6, (unsigned long long)pst.snapshots,
+		       pst.snapshot_bytes / 1e6, stat(persist, &sb) ? 0.0 : sb.st_size / 1e6);
 	}
 	printf("memory: model %zu bytes (%.0f per Service with its slice); malloc heap %+.1f MiB "
 	       "(%.0f per Service: model + reconciler); rte_malloc %+.1f MiB (%.0f per Service: "
@@ -508,6 +520,9 @@ int main(int argc, char **argv)
 		sl_dp_drain();
 		sl_lbctl_fini();
 		unlink(persist);
+		char jp[4200];
+		snprintf(jp, sizeof(jp), "%s" SL_PERSIST_JOURNAL_SUFFIX, persist);
+		unlink(jp);
 	}
 	if (flows && ct_fill(flows, table ? table : flows) < 0) {
 		fprintf(stderr, "conntrack: not every flow was held and found\n");

@@ -107,6 +107,17 @@ echo '{"kind":' >"$SL_RUN/x.json"
 check "not JSON: refused by sluicectl with the byte" refused "$SL_RUN/x.json" "invalid JSON near byte"
 del_unknown() { ! ctl 1 delete service default/nope 2>"$SL_RUN/err" && grep -qF "service default/nope not found" "$SL_RUN/err"; }
 check "delete of an unknown Service refused" del_unknown
+# sluicectl sends a file as it is (newlines between tokens made spaces); one with a raw
+# newline inside a string (cJSON takes it) is printed again instead, and text after the
+# value is ignored as before: the same List, applied again, changes nothing.
+python3 - "$J" >"$SL_RUN/nl.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["items"][0]["metadata"].setdefault("annotations", {})["note"] = "line1@@line2"
+sys.stdout.write(json.dumps(d, indent=2).replace("@@", "\n") + "\n# not JSON: ignored\n")
+PY
+check "apply -f of a List with a newline inside a string and text after it" apply_ok "$SL_RUN/nl.json"
+check "... the same objects: nothing changed" diff <(state) "$SL_RUN/before.json"
 
 # The request limit (4 MiB): sluicectl refuses a larger file itself; sluiced answers a
 # larger raw request with an error, and then serves the next one.

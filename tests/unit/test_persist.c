@@ -1,5 +1,7 @@
 /* The state file writer: atomic, mode 0600, never through a symbolic link; paths that do
- * not fit are refused at start. */
+ * not fit are refused at start. The journal: a save costs the change (one line appended,
+ * the snapshot untouched) and what was saved comes back at a restart, lines cut by a crash
+ * or of an older snapshot ignored. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,10 +13,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 
+#include "control/model/sl_policy.h"
+#include "control/model/sl_service.h"
 #include "control/sources/sl_persist.h"
+#include "control/sources/sl_request.h"
 
 static char dir[64];
 
@@ -135,6 +141,260 @@ static void test_check_path(void **s)
 	expect_path(link, -EINVAL, "symbolic link");
 }
 
+
+/* ---- The journal ---------------------------------------------------------------------- */
+
+static struct sl_model *new_model(void)
+{
+	struct sl_model_self self = { .pod_cidr = { .addr = { .af = AF_INET, .v4 = htonl(0x0af40100) },
+						    .len = 24 } };
+	self.node_ip.af = AF_INET;
+	self.node_ip.v4 = htonl(0xc6120001); /* 198.18.0.1 */
+	self.gateway_ip.af = AF_INET;
+	self.gateway_ip.v4 = htonl(0x0af40101);
+	struct sl_model *m = sl_model_create(&self, NULL);
+	assert_non_null(m);
+	return m;
+}
+
+/* One API request as sluiced's API handles it: parsed, noted, applied; then the round's
+ * save (sl_api_round_end). */
+static void req(struct sl_model *m, const char *path, const char *text)
+{
+	struct sl_request r;
+	char err[400] = "";
+	int rc = sl_request_parse(text, strlen(text), &r, err, sizeof(err));
+	if (rc)
+		fail_msg("request %s: %s", text, err);
+	sl_persist_note_request(&r);
+	switch (r.cmd) {
+	case SL_CMD_POD_ADD: rc = sl_model_pod_add(m, &r.pod, err, sizeof(err)); break;
+	case SL_CMD_POD_DEL: rc = sl_model_pod_del(m, r.namespace, r.name, err, sizeof(err)); break;
+	case SL_CMD_ROUTE_ADD: rc = sl_model_route_add(m, &r.route, err, sizeof(err)); break;
+	case SL_CMD_APPLY: rc = sl_model_k8s_apply(m, r.ops, r.n_ops, err, sizeof(err)); break;
+	case SL_CMD_SVC_DEL: rc = sl_model_svc_del(m, r.namespace, r.name, err, sizeof(err)); break;
+	case SL_CMD_SLICE_DEL:
+		rc = sl_model_slice_del(m, r.namespace, r.name, err, sizeof(err));
+		break;
+	case SL_CMD_K8S_DEL: /* as sl_api.c's */
+		rc = r.k8s_kind == SL_K8S_NAMESPACE ? sl_model_ns_del(m, r.name, err, sizeof(err))
+		     : r.k8s_kind == SL_K8S_POD
+			     ? sl_model_kpod_del(m, r.namespace, r.name, err, sizeof(err))
+			     : sl_model_policy_del(m, r.namespace, r.name, err, sizeof(err));
+		break;
+	default: fail_msg("no handler here for %s", text);
+	}
+	sl_request_free(&r);
+	if (rc)
+		fail_msg("request %s: %s", text, err);
+	assert_int_equal(sl_persist_commit(path, m), 0);
+}
+
+/* An apply request: Services svc-FIRST.. with one slice of eps endpoints each. */
+static void apply_svcs(struct sl_model *m, const char *path, unsigned first, unsigned count,
+		       unsigned eps)
+{
+	size_t cap = 64 + count * (600 + eps * 64), l = 0;
+	char *t = malloc(cap);
+	l += (size_t)snprintf(t + l, cap - l, "{\"cmd\":\"apply\",\"objects\":{\"kind\":\"List\","
+			      "\"items\":[");
+	for (unsigned i = first; i < first + count; i++) {
+		l += (size_t)snprintf(t + l, cap - l, "%s{\"kind\":\"Service\",\"metadata\":{\"name\":"
+				      "\"svc-%u\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":"
+				      "\"10.96.%u.%u\",\"ports\":[{\"port\":80,\"targetPort\":8080}]}},"
+				      "{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"svc-%u-x\","
+				      "\"namespace\":\"ns\",\"labels\":{\"kubernetes.io/service-name\":"
+				      "\"svc-%u\"}},\"addressType\":\"IPv4\",\"endpoints\":[",
+				      i == first ? "" : ",", i, i / 250, i % 250 + 1, i, i);
+		for (unsigned k = 0; k < eps; k++)
+			l += (size_t)snprintf(t + l, cap - l, "%s{\"addresses\":[\"10.244.%u.%u\"]}",
+					      k ? "," : "", 2 + k, i % 250 + 1);
+		l += (size_t)snprintf(t + l, cap - l, "],\"ports\":[{\"port\":8080}]}");
+	}
+	snprintf(t + l, cap - l, "]}}");
+	req(m, path, t);
+	free(t);
+}
+
+static off_t file_size(const char *path, ino_t *ino)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (ino)
+		*ino = st.st_ino;
+	return st.st_size;
+}
+
+static unsigned slice_eps(const struct sl_model *m, const char *name)
+{
+	struct sl_model_slice *s = sl_model_slice_find(m, "ns", name);
+	return s ? s->spec->n_eps : 0;
+}
+
+/* A restart after changes saved as journal lines gets every one back; the snapshot was
+ * written once and never rewritten for the small changes (each one line). */
+static void test_journal_restores(void **s)
+{
+	char path[128], jpath[160];
+	struct sl_persist_stats a, b;
+	ino_t ino0, ino1;
+	snprintf(path, sizeof(path), "%s/j.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	struct sl_model *m = new_model();
+	sl_persist_get_stats(&a);
+	apply_svcs(m, path, 0, 50, 3); /* the first save: a snapshot */
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.snapshots - a.snapshots, 1);
+	off_t snap = file_size(path, &ino0);
+	assert_true(snap > 0);
+
+	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"p1\",\"ip\":\"10.244.1.2\","
+		     "\"mac\":\"02:00:00:00:00:02\",\"ifname\":\"veth-p1\"}}");
+	apply_svcs(m, path, 3, 1, 1);                /* svc-3's slice: 3 endpoints -> 1 */
+	apply_svcs(m, path, 60, 1, 2);               /* a new Service */
+	req(m, path, "{\"cmd\":\"service.del\",\"namespace\":\"ns\",\"name\":\"svc-7\"}");
+	req(m, path, "{\"cmd\":\"endpointslice.del\",\"namespace\":\"ns\",\"name\":\"svc-7-x\"}");
+	req(m, path, "{\"cmd\":\"route.add\",\"route\":{\"prefix\":\"203.0.113.0/24\","
+		     "\"via\":\"198.18.0.2\"}}");
+	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"p2\",\"ip\":\"10.244.1.3\","
+		     "\"mac\":\"02:00:00:00:00:03\",\"ifname\":\"veth-p2\"}}");
+	req(m, path, "{\"cmd\":\"pod.del\",\"name\":\"p2\"}");
+	sl_persist_get_stats(&a);
+	assert_int_equal(a.snapshots, b.snapshots);   /* no rewrite of the whole state */
+	assert_int_equal(a.appends - b.appends, 8);   /* one line per change */
+	assert_int_equal(file_size(path, &ino1), snap); /* the very same snapshot */
+	assert_true(ino1 == ino0);
+	off_t jsize = file_size(jpath, NULL);
+	assert_true(jsize > 0 && jsize < snap);
+	assert_int_equal((size_t)jsize, a.journal_bytes);
+	sl_model_destroy(m);
+
+	/* The restart: everything acknowledged is back. */
+	struct sl_model *m2 = new_model();
+	char err[256] = "";
+	int n = sl_persist_load(path, m2, err, sizeof(err));
+	struct sl_model_counts c;
+	sl_model_counts(m2, &c);
+	assert_int_equal(c.services, 50);              /* 0..49 + 60 - 7 */
+	assert_int_equal(c.slices, 50);
+	assert_int_equal(c.pods, 1);
+	assert_int_equal(c.routes, 1);
+	assert_int_equal(n, 50 + 50 + 1 + 1);
+	assert_null(sl_model_svc_find(m2, "ns", "svc-7"));
+	assert_non_null(sl_model_svc_find(m2, "ns", "svc-60"));
+	assert_non_null(sl_model_pod_find(m2, "default", "p1"));
+	assert_null(sl_model_pod_find(m2, "default", "p2"));
+	assert_int_equal(slice_eps(m2, "svc-3-x"), 1);
+	assert_int_equal(slice_eps(m2, "svc-4-x"), 3);
+	assert_int_equal(slice_eps(m2, "svc-60-x"), 2);
+
+	/* The restarted process's first save is a snapshot of its own (a new generation: the
+	 * journal's lines of the old one no longer count). */
+	sl_persist_get_stats(&a);
+	req(m2, path, "{\"cmd\":\"service.del\",\"namespace\":\"ns\",\"name\":\"svc-8\"}");
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.snapshots - a.snapshots, 1);
+	assert_int_equal(file_size(jpath, NULL), 0);
+	sl_model_destroy(m2);
+	struct sl_model *m3 = new_model();
+	assert_int_equal(sl_persist_load(path, m3, err, sizeof(err)), 49 + 50 + 1 + 1); /* svc-8-x stays */
+	sl_model_destroy(m3);
+}
+
+/* NetworkPolicy's objects (Namespaces, cluster Pods, NetworkPolicies) go through the journal
+ * too: applied and deleted after the snapshot, they are back (or gone) after a restart. */
+static void test_journal_policy_kinds(void **s)
+{
+	char path[128], err[256] = "";
+	struct sl_persist_stats a, b;
+	snprintf(path, sizeof(path), "%s/jp.json", dir);
+	struct sl_model *m = new_model();
+	apply_svcs(m, path, 0, 20, 2); /* the snapshot */
+	sl_persist_get_stats(&a);
+	req(m, path, "{\"cmd\":\"apply\",\"objects\":{\"kind\":\"List\",\"items\":["
+		     "{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\",\"labels\":{\"ns\":\"x\"}}},"
+		     "{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"y\"}},"
+		     "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\",\"namespace\":\"x\","
+		     "\"labels\":{\"pod\":\"a\"}},\"status\":{\"podIP\":\"10.244.1.2\"}},"
+		     "{\"kind\":\"NetworkPolicy\",\"apiVersion\":\"networking.k8s.io/v1\","
+		     "\"metadata\":{\"name\":\"deny\",\"namespace\":\"x\"},"
+		     "\"spec\":{\"podSelector\":{}}},"
+		     "{\"kind\":\"NetworkPolicy\",\"apiVersion\":\"networking.k8s.io/v1\","
+		     "\"metadata\":{\"name\":\"gone\",\"namespace\":\"x\"},"
+		     "\"spec\":{\"podSelector\":{}}}]}}");
+	req(m, path, "{\"cmd\":\"k8s.del\",\"kind\":\"networkpolicy\",\"namespace\":\"x\","
+		     "\"name\":\"gone\"}");
+	req(m, path, "{\"cmd\":\"k8s.del\",\"kind\":\"namespace\",\"name\":\"y\"}");
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.snapshots, a.snapshots); /* journal lines, no rewrite */
+	assert_int_equal(b.appends - a.appends, 3);
+	sl_model_destroy(m);
+
+	struct sl_model *m2 = new_model();
+	assert_true(sl_persist_load(path, m2, err, sizeof(err)) > 0);
+	assert_non_null(sl_model_ns_find(m2, "x"));
+	assert_null(sl_model_ns_find(m2, "y"));
+	assert_non_null(sl_model_kpod_find(m2, "x", "a"));
+	assert_non_null(sl_model_policy_find(m2, "x", "deny"));
+	assert_null(sl_model_policy_find(m2, "x", "gone"));
+	sl_model_destroy(m2);
+}
+
+/* A crash: a line cut short at the end of the journal (never acknowledged) and a line of
+ * another snapshot's generation (the snapshot was rewritten, the crash came before the
+ * journal was emptied) are ignored; the lines before the cut count. */
+static void test_journal_crash(void **s)
+{
+	char path[128], jpath[160], err[256] = "";
+	snprintf(path, sizeof(path), "%s/c.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	struct sl_model *m = new_model();
+	apply_svcs(m, path, 0, 20, 2);
+	apply_svcs(m, path, 30, 1, 2);
+	FILE *f = fopen(jpath, "a");
+	assert_non_null(f);
+	fputs("{\"gen\":\"0000000000000001\",\"put\":{\"services\":[{\"metadata\":{\"name\":"
+	      "\"old\",\"namespace\":\"ns\"},\"spec\":{\"clusterIP\":\"10.96.9.9\",\"ports\":"
+	      "[{\"port\":80}]}}]},\"del\":{\"services\":[\"ns/svc-1\"]}}\n", f);
+	fputs("{\"gen\":\"", f); /* cut by the crash */
+	fclose(f);
+	sl_model_destroy(m);
+	m = new_model();
+	assert_int_equal(sl_persist_load(path, m, err, sizeof(err)), 21 + 21);
+	assert_non_null(sl_model_svc_find(m, "ns", "svc-30"));
+	assert_non_null(sl_model_svc_find(m, "ns", "svc-1"));
+	assert_null(sl_model_svc_find(m, "ns", "old"));
+	sl_model_destroy(m);
+}
+
+/* The journal is folded into a new snapshot when it would outgrow the snapshot: the
+ * bytes written stay proportional to the changes (here at most twice the state). */
+static void test_journal_compacts(void **s)
+{
+	char path[128], jpath[160], err[256] = "";
+	struct sl_persist_stats a, b;
+	snprintf(path, sizeof(path), "%s/k.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	struct sl_model *m = new_model();
+	sl_persist_get_stats(&a);
+	for (unsigned i = 0; i < 200; i += 5)
+		apply_svcs(m, path, i, 5, 2);
+	sl_persist_get_stats(&b);
+	off_t snap = file_size(path, NULL), j = file_size(jpath, NULL);
+	assert_true(b.snapshots - a.snapshots >= 2 && b.snapshots - a.snapshots <= 8);
+	assert_true(b.appends - a.appends >= 30);
+	assert_true(j <= snap);
+	/* Written in all: the final state (snapshot + journal) times a small constant, where
+	 * rewriting the state every time writes ~ 40 / 2 times it. */
+	assert_true(b.snapshot_bytes - a.snapshot_bytes + b.append_bytes - a.append_bytes <
+		    (uint64_t)(snap + j) * 4);
+	sl_model_destroy(m);
+	m = new_model();
+	assert_int_equal(sl_persist_load(path, m, err, sizeof(err)), 400);
+	sl_model_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +402,10 @@ int main(void)
 		cmocka_unit_test(test_write_tmp_symlink),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_check_path),
+		cmocka_unit_test(test_journal_restores),
+		cmocka_unit_test(test_journal_policy_kinds),
+		cmocka_unit_test(test_journal_crash),
+		cmocka_unit_test(test_journal_compacts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,44 @@
+/* JSON documents read in bulk (requests, the config, the state file, its journal) parsed
+ * into cJSON trees in an arena: every node and string of the tree is bump-allocated from a
+ * few large blocks and the whole tree is freed at once with the arena. A 1,000-Service List
+ * is ~250,000 cJSON allocations; through malloc they cost as much as the parse itself to
+ * free (and as much again when glibc consolidates them at the next large allocation).
+ *
+ * The tree is read by sluice's own reader, which builds exactly what cJSON would (the
+ * decoder and everything else read it with cJSON's functions) in one pass, about twice as
+ * fast; what it does not take (\u escapes, errors, ...) is parsed by cJSON itself, into
+ * the arena too, so the result and the errors are always cJSON's.
+ *
+ * A tree from sl_json_parse is read-only: never cJSON_Delete it, detach from it or add to
+ * it; it lives until sl_json_arena_free. cJSON's allocation hooks are global: they point
+ * at the arena only for the duration of one cJSON parse in sl_json_parse, on the calling
+ * thread (the control thread; nothing else in sluiced uses cJSON). Freed arenas keep up to
+ * 32 MiB of their blocks for the next parse. No DPDK; control thread. */
+#pragma once
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct sl_json_block;
+
+struct sl_json_arena {
+	struct sl_json_block *blocks; /* newest first */
+	char *cur, *end;              /* free space in the newest block */
+	size_t bytes;                 /* allocated from the system (blocks) */
+};
+
+/* Parse at most len bytes of text into a tree allocated from a (which may already hold
+ * other trees). With end non-NULL, text after the value is allowed and *end set past it
+ * (cJSON_ParseWithLengthOpts without require_null_terminated); with end NULL the text must
+ * hold one value only (cJSON_ParseWithLength). Returns the root or NULL (invalid JSON or no
+ * memory; *end then points near the error, as cJSON_GetErrorPtr). */
+cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end);
+
+/* Between these two, cJSON_Create* and cJSON_Add* allocate from a: a tree built there (to
+ * print it: the state file) is read-only afterwards like a parsed one, and freed with a.
+ * Printing uses malloc again (after sl_json_build_end). Control thread. */
+void sl_json_build_begin(struct sl_json_arena *a);
+void sl_json_build_end(void);
+
+/* Free every tree parsed into a; a is empty and reusable afterwards. */
+void sl_json_arena_free(struct sl_json_arena *a);
