@@ -290,9 +290,15 @@ for n, row in res.items():
             notes.append("! %s at %s: NOT enforced: %s packets to the denied port 81 arrived" % (p, n, r.get("deny_rx_packets")))
             ok = False
 target = ratios.get("sluice", {}).get("10000")
-if target is not None:
+s10k = res.get("10000", {}).get("sluice", {})
+if target is not None and (not s10k.get("loaded", True) or s10k.get("enforced") is False):
+    print("sluice 10,000 / 0 policies = %.3f: NOT A RESULT (the policies were not loaded or not enforced)" % target)
+elif target is not None:
     print("sluice 10,000 / 0 policies = %.3f (target >= 0.9): %s" % (target, "met" if target >= 0.9 else "MISSED"))
     ok = ok and target >= 0.9
+for n in ("100", "1000", "10000"):
+    if n in ratios.get("iptables", {}):
+        print("iptables %s / 0 policies = %.3f" % (n, ratios["iptables"][n]))
 for l in notes:
     print(l)
 json.dump({"params": {"counts": counts, "reps": int(reps), "duration_s": float(dur), "flows": int(flows),

@@ -34,14 +34,15 @@ CHUNK_BYTES = 3 * 1024 * 1024
 
 
 def noise_ip(base, k, j):
-    v = k * RULES_PER_DIR + j
-    return "%d.%d.%d.%d" % (base, (v >> 16) & 255, (v >> 8) & 255, v & 255)
+    """10.<base>.x.y/32, distinct per (policy, rule) up to 13,107 policies (then they repeat)."""
+    v = (k * RULES_PER_DIR + j) & 0xffff
+    return "10.%d.%d.%d/32" % (base, v >> 8, v & 255)
 
 
 def rules(k, n):
     """(ingress, egress): lists of (peer, proto, port); peer "pods" = app=bench, else a CIDR."""
-    ing = [("10.250.%s/32" % noise_ip(0, k, j).split(".", 1)[1], "TCP", 1000 + j) for j in range(RULES_PER_DIR)]
-    eg = [("10.251.%s/32" % noise_ip(0, k, j).split(".", 1)[1], "TCP", 2000 + j) for j in range(RULES_PER_DIR)]
+    ing = [(noise_ip(250, k, j), "TCP", 1000 + j) for j in range(RULES_PER_DIR)]
+    eg = [(noise_ip(251, k, j), "TCP", 2000 + j) for j in range(RULES_PER_DIR)]
     if k == n - 1:
         ing[0] = ("pods", "UDP", 80)
         eg[0] = ("pods", "UDP", 80)

@@ -105,6 +105,9 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
 	env SL_BUILD=build bash tests/integration/large_frames.sh
 
+stage "integration: NetworkPolicy conformance (upstream netpol e2e model x/y/z on two nodes, 48 upstream specs + cyclonus-style cases, every cell vs a reference evaluator)" \
+	env SL_BUILD=build bash tests/integration/netpol_conformance.sh --max-tables 8
+
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 [ ${#skips[@]} -eq 0 ] || echo "skipped stages (nothing tested): ${skips[*]}"
