@@ -8,6 +8,7 @@
 #include "sl_index.h"
 #include "sl_model.h"
 #include "sl_model_int.h"
+#include "sl_policy.h"
 #include "sl_slots.h"
 
 struct sl_model {
@@ -18,6 +19,7 @@ struct sl_model {
 	struct sl_index node_by_name, node_by_ip;
 	struct sl_index route_by_prefix;
 	struct sl_svc_store *svcs; /* Services and EndpointSlices (sl_service.c) */
+	struct sl_pol_store *pols; /* namespaces, cluster pods, NetworkPolicies (sl_policy.c) */
 	size_t obj_bytes;
 	/* Host ports pods hold, by port: a bit per protocol (hp_bit); allocated with the first
 	 * pod that has one. */
@@ -117,6 +119,11 @@ struct sl_model *sl_model_create(const struct sl_model_self *self,
 		free(m);
 		return NULL;
 	}
+	if (!(m->pols = sl_pol_store_create(limits))) {
+		sl_svc_store_destroy(m);
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -145,6 +152,7 @@ void sl_model_destroy(struct sl_model *m)
 	sl_index_free(&m->node_by_name);
 	sl_index_free(&m->node_by_ip);
 	sl_index_free(&m->route_by_prefix);
+	sl_pol_store_destroy(m);
 	free(m);
 }
 
@@ -161,6 +169,11 @@ const struct sl_model_self *sl_model_self(const struct sl_model *m)
 struct sl_svc_store *sl_model_svcs(const struct sl_model *m)
 {
 	return m->svcs;
+}
+
+struct sl_pol_store *sl_model_pols(const struct sl_model *m)
+{
+	return m->pols;
 }
 
 const struct sl_model_hooks *sl_model_hooks(const struct sl_model *m)
@@ -385,6 +398,7 @@ int sl_model_pod_add(struct sl_model *m, const struct sl_pod_spec *s, char *err,
 		pod_unindex(m, p);
 		return rc;
 	}
+	sl_pol_local_changed(m, s->ip);
 	return 0;
 }
 
@@ -394,9 +408,11 @@ int sl_model_pod_del(struct sl_model *m, const char *ns, const char *name, char 
 	struct sl_model_pod *p = sl_model_pod_find(m, ns, name);
 	if (!p)
 		return ERR("pod %s/%s not found", ns, name), -ENOENT;
+	struct sl_ip ip = p->spec.ip;
 	if (m->hooks.pod_del)
 		m->hooks.pod_del(m->hooks.ctx, p);
 	pod_unindex(m, p);
+	sl_pol_local_changed(m, ip);
 	return 0;
 }
 

@@ -35,6 +35,10 @@ struct sl_pol_dir_set {
 	uint32_t n_isolated;
 	struct sl_pol_rule *rules;
 	uint32_t n_rules;
+	/* Optional (NULL: unknown): parallel to isolated, the index of the first policy that
+	 * selects that pod in this direction, which the dataplane's deny counters and deny log
+	 * name (a default-deny policy has no rule to name it otherwise). */
+	uint32_t *isolated_by;
 };
 
 struct sl_pol_set {

@@ -55,6 +55,7 @@ void sl_k8s_ops_free(struct sl_k8s_op *ops, unsigned n)
 	for (unsigned i = 0; ops && i < n; i++) {
 		sl_svc_spec_free(ops[i].svc);
 		sl_slice_spec_free(ops[i].slice);
+		sl_k8s_op_free_policy(&ops[i]);
 	}
 	free(ops);
 }
@@ -633,7 +634,7 @@ static void undo_all(struct sl_svc_store *st, struct undo *u, unsigned n)
 	}
 }
 
-int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
+int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
 		       size_t errlen)
 {
 	struct sl_svc_store *st = sl_model_svcs(m);

@@ -136,7 +136,12 @@ struct sl_model_slice {
 bool sl_svc_proxied(const struct sl_svc_spec *s);
 
 /* One change of a batch: apply (create or replace) a Service or a slice, or delete one. */
-enum sl_k8s_kind { SL_K8S_SERVICE, SL_K8S_SLICE };
+/* NAMESPACE, POD (a cluster pod) and POLICY: NetworkPolicy (sl_policy.h); a namespace's
+ * key is its name (namespace ""). */
+enum sl_k8s_kind { SL_K8S_SERVICE, SL_K8S_SLICE, SL_K8S_NAMESPACE, SL_K8S_POD, SL_K8S_POLICY };
+struct sl_ns_spec;
+struct sl_kpod_spec;
+struct sl_np_spec;
 struct sl_k8s_op {
 	enum sl_k8s_kind kind;
 	bool del;
@@ -144,6 +149,9 @@ struct sl_k8s_op {
 	char name[SL_K8S_NAME_MAX];
 	struct sl_svc_spec *svc;        /* apply: the new object (heap) */
 	struct sl_slice_spec *slice;
+	struct sl_ns_spec *ns;
+	struct sl_kpod_spec *pod;
+	struct sl_np_spec *policy;
 	char path[48];                  /* where it came from, for errors ("items[3]") */
 };
 /* Free what ops still own, and the array. */

@@ -11,6 +11,7 @@
 
 #include "sl_config.h"
 #include "sl_k8s.h"
+#include "sl_k8s_policy.h"
 #include "model/sl_model.h"
 
 const char sl_config_default[] =
@@ -403,35 +404,51 @@ void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 		}                                                                           \
 	}
 
-/* The config's Services and EndpointSlices, applied as one batch. */
+/* The config's Kubernetes lists, applied as one batch: Services, EndpointSlices, and for
+ * NetworkPolicy "namespaces", "k8s_pods" (cluster pods) and "networkpolicies". */
 static int load_k8s(const cJSON *k8s, struct sl_model *m, char *err, size_t n)
 {
-	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(k8s, "services");
-	const cJSON *slices = cJSON_GetObjectItemCaseSensitive(k8s, "endpointslices");
-	unsigned count = (unsigned)(cJSON_GetArraySize(svcs) + cJSON_GetArraySize(slices)), i = 0;
+	static const struct {
+		const char *key;
+		enum sl_k8s_kind kind;
+	} lists[] = { { "services", SL_K8S_SERVICE },   { "endpointslices", SL_K8S_SLICE },
+		      { "namespaces", SL_K8S_NAMESPACE }, { "k8s_pods", SL_K8S_POD },
+		      { "networkpolicies", SL_K8S_POLICY } };
+	unsigned count = 0, i = 0;
+	for (unsigned l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		count += (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(k8s, lists[l].key));
 	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
 	const cJSON *e;
 	int rc = 0;
 	if (!ops)
 		return -ENOMEM;
-	cJSON_ArrayForEach(e, svcs)
-	{
-		char path[48];
-		snprintf(path, sizeof(path), "services[%u]", i);
-		snprintf(ops[i].path, sizeof(ops[i].path), "%s", path);
-		ops[i].kind = SL_K8S_SERVICE;
-		if ((rc = sl_k8s_parse_service(e, path, &ops[i++].svc, err, n)) < 0)
-			goto out;
-	}
-	unsigned base = i;
-	cJSON_ArrayForEach(e, slices)
-	{
-		char path[48];
-		snprintf(path, sizeof(path), "endpointslices[%u]", i - base);
-		snprintf(ops[i].path, sizeof(ops[i].path), "%s", path);
-		ops[i].kind = SL_K8S_SLICE;
-		if ((rc = sl_k8s_parse_slice(e, path, &ops[i++].slice, err, n)) < 0)
-			goto out;
+	for (unsigned l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		unsigned k = 0;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(k8s, lists[l].key))
+		{
+			struct sl_k8s_op *op = &ops[i++];
+			snprintf(op->path, sizeof(op->path), "%s[%u]", lists[l].key, k++);
+			op->kind = lists[l].kind;
+			switch (lists[l].kind) {
+			case SL_K8S_SERVICE:
+				rc = sl_k8s_parse_service(e, op->path, &op->svc, err, n);
+				break;
+			case SL_K8S_SLICE:
+				rc = sl_k8s_parse_slice(e, op->path, &op->slice, err, n);
+				break;
+			case SL_K8S_NAMESPACE:
+				rc = sl_k8s_parse_namespace(e, op->path, &op->ns, err, n);
+				break;
+			case SL_K8S_POD:
+				rc = sl_k8s_parse_pod(e, op->path, &op->pod, err, n);
+				break;
+			case SL_K8S_POLICY:
+				rc = sl_k8s_parse_policy(e, op->path, &op->policy, err, n);
+				break;
+			}
+			if (rc < 0)
+				goto out;
+		}
 	}
 	rc = sl_model_k8s_apply(m, ops, count, err, n);
 out:
@@ -467,8 +484,11 @@ static int keep_k8s(const cJSON *root, struct sl_config *c, char *err, size_t n)
 		const char *key;
 		int max;
 	} lists[] = { { "services", SL_CONFIG_MAX_SERVICES },
-		      { "endpointslices", SL_CONFIG_MAX_SLICES } };
-	for (unsigned l = 0; l < 2; l++) {
+		      { "endpointslices", SL_CONFIG_MAX_SLICES },
+		      { "namespaces", SL_MODEL_MAX_NAMESPACES },
+		      { "k8s_pods", SL_MODEL_MAX_K8S_PODS },
+		      { "networkpolicies", SL_MODEL_MAX_POLICIES } };
+	for (unsigned l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, lists[l].key);
 		if (!a)
 			continue;
@@ -490,7 +510,8 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 {
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
-					     "services", "endpointslices", "af_xdp", NULL };
+					     "services", "endpointslices", "af_xdp", "namespaces",
+					     "k8s_pods", "networkpolicies", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",

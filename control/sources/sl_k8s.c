@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sl_k8s.h"
+#include "sl_k8s_policy.h"
 
 #define PATH_MAX_ 160
 #define LABEL_SERVICE_NAME "kubernetes.io/service-name"
@@ -698,8 +699,10 @@ static int decode_one(const cJSON *o, const char *path, const char *list_kind,
 		op->kind = SL_K8S_SLICE;
 		return sl_k8s_parse_slice(o, path, &op->slice, err, n);
 	}
+	if (sl_k8s_policy_kind(kind)) /* Namespace, Pod, NetworkPolicy (sl_k8s_policy.c) */
+		return sl_k8s_policy_decode(o, path, kind, op, err, n);
 	return fail(err, n, sub(p, path, "kind"), "'%.32s' is not supported (Service, "
-		    "EndpointSlice, or a List of them)", kind);
+		    "EndpointSlice, Namespace, Pod, NetworkPolicy, or a List of them)", kind);
 }
 
 int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err,
@@ -717,11 +720,14 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 			    "or a List)");
 	if (cJSON_IsString(k) && (!strcmp(k->valuestring, "List") ||
 				  !strcmp(k->valuestring, "ServiceList") ||
-				  !strcmp(k->valuestring, "EndpointSliceList"))) {
+				  !strcmp(k->valuestring, "EndpointSliceList") ||
+				  sl_k8s_policy_list_kind(k->valuestring))) {
 		is_list = true;
 		if (strcmp(k->valuestring, "List"))
 			list_kind = !strcmp(k->valuestring, "ServiceList") ? "Service"
-									   : "EndpointSlice";
+				    : !strcmp(k->valuestring, "EndpointSliceList")
+					    ? "EndpointSlice"
+					    : sl_k8s_policy_list_kind(k->valuestring);
 		if (get_array(doc, "", "items", SL_K8S_MAX_OBJECTS, &items, &count, err, n))
 			return -EINVAL;
 	}

@@ -7,6 +7,7 @@
 
 #include "sl_config.h"
 #include "sl_k8s.h"
+#include "sl_k8s_policy.h"
 #include "sl_persist.h"
 
 static void add_str(cJSON *o, const char *k, const char *v)
@@ -93,6 +94,18 @@ cJSON *sl_persist_export(const struct sl_model *m)
 	struct sl_model_slice *ml;
 	for (uint32_t i = 0; (ml = sl_model_slice_next(m, &i));)
 		cJSON_AddItemToArray(slices, sl_k8s_encode_slice(ml->spec));
+	cJSON *a = cJSON_AddArrayToObject(doc, "namespaces");
+	struct sl_model_ns *mns;
+	for (uint32_t i = 0; (mns = sl_model_ns_next(m, &i));)
+		cJSON_AddItemToArray(a, sl_k8s_encode_namespace(mns->spec));
+	a = cJSON_AddArrayToObject(doc, "k8s_pods");
+	struct sl_model_kpod *mkp;
+	for (uint32_t i = 0; (mkp = sl_model_kpod_next(m, &i));)
+		cJSON_AddItemToArray(a, sl_k8s_encode_pod(mkp->spec));
+	a = cJSON_AddArrayToObject(doc, "networkpolicies");
+	struct sl_model_policy *mpol;
+	for (uint32_t i = 0; (mpol = sl_model_policy_next(m, &i));)
+		cJSON_AddItemToArray(a, sl_k8s_encode_policy(mpol->spec));
 	return doc;
 }
 
@@ -112,24 +125,31 @@ int sl_persist_save(const char *path, const struct sl_model *m)
  * ones that fail are logged and skipped). Returns how many were restored. */
 static int load_k8s(const cJSON *doc, struct sl_model *m, const char *path)
 {
-	static const char *const lists[] = { "services", "endpointslices" };
+	static const char *const lists[] = { "services", "endpointslices", "namespaces",
+					     "k8s_pods", "networkpolicies" };
 	unsigned count = 0, k = 0;
-	for (unsigned l = 0; l < 2; l++)
+	for (unsigned l = 0; l < 5; l++)
 		count += (unsigned)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, lists[l]));
 	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
 	char why[400] = "";
 	if (!ops)
 		return 0;
-	for (unsigned l = 0; l < 2; l++) {
+	for (unsigned l = 0; l < 5; l++) {
 		const cJSON *e;
 		unsigned i = 0;
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, lists[l]))
 		{
 			struct sl_k8s_op *op = &ops[k];
 			snprintf(op->path, sizeof(op->path), "%s[%u]", lists[l], i++);
-			op->kind = l ? SL_K8S_SLICE : SL_K8S_SERVICE;
-			int rc = l ? sl_k8s_parse_slice(e, op->path, &op->slice, why, sizeof(why))
-				   : sl_k8s_parse_service(e, op->path, &op->svc, why, sizeof(why));
+			static const enum sl_k8s_kind kinds[] = { SL_K8S_SERVICE, SL_K8S_SLICE,
+								  SL_K8S_NAMESPACE, SL_K8S_POD,
+								  SL_K8S_POLICY };
+			op->kind = kinds[l];
+			int rc = l == 0 ? sl_k8s_parse_service(e, op->path, &op->svc, why, sizeof(why))
+				 : l == 1 ? sl_k8s_parse_slice(e, op->path, &op->slice, why, sizeof(why))
+				 : l == 2 ? sl_k8s_parse_namespace(e, op->path, &op->ns, why, sizeof(why))
+				 : l == 3 ? sl_k8s_parse_pod(e, op->path, &op->pod, why, sizeof(why))
+					  : sl_k8s_parse_policy(e, op->path, &op->policy, why, sizeof(why));
 			if (rc == 0)
 				k++;
 			else

@@ -55,7 +55,10 @@
 	_(PORT_GONE, "port-gone")                                                 \
 	_(TX_FULL, "tx-full")                                                     \
 	_(XSK_TOO_MANY_FRAGS, "xsk-too-many-frags")                               \
-	_(XSK_BAD_LENGTH, "xsk-bad-length")
+	_(XSK_BAD_LENGTH, "xsk-bad-length")                                       \
+	_(POLICY_DENIED_INGRESS, "policy-denied-ingress")                         \
+	_(POLICY_DENIED_EGRESS, "policy-denied-egress")                           \
+	_(POLICY_CT_FULL, "policy-ct-full")
 
 enum sl_drop_reason {
 #define _(sym, str) SL_DROP_##sym,

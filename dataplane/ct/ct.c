@@ -140,6 +140,8 @@ static void entry_init(struct sl_ct_entry *e, const struct sl_ct_key *fwd,
 	atomic_store_explicit(&e->fin, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->mark, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->aff, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->pol_stamp, 0, memory_order_relaxed);
+	e->policy_only = 0;
 	atomic_store_explicit(&e->last_tsc, now_tsc, memory_order_relaxed);
 }
 
@@ -158,15 +160,20 @@ static struct sl_ct_entry *entry_add_rev(struct sl_ct_entry *e)
 }
 
 /* A new entry for fwd with reverse key rev, published under both keys; NULL when the table
- * is full (counted). */
-static struct sl_ct_entry *entry_create(const struct sl_ct_key *fwd, const struct sl_ct_key *rev,
-					uint32_t lb_slot, uint8_t tcp_flags, uint64_t now_tsc)
+ * is full (counted). pol_stamp: the policy generation it is allowed under (0: none). */
+static struct sl_ct_entry *entry_create_pol(const struct sl_ct_key *fwd,
+					    const struct sl_ct_key *rev, uint32_t lb_slot,
+					    uint8_t tcp_flags, uint64_t now_tsc, uint32_t pol_stamp)
 {
 	void *obj;
 	if (unlikely(rte_mempool_get(sl_ct.pool, &obj) < 0))
 		goto full;
 	struct sl_ct_entry *e = obj;
 	entry_init(e, fwd, rev, lb_slot, tcp_flags, now_tsc);
+	if (pol_stamp) {
+		e->policy_only = 1;
+		atomic_store_explicit(&e->pol_stamp, pol_stamp, memory_order_relaxed);
+	}
 	/* rte_hash publishes the data with a release store: readers see a whole entry. */
 	if (unlikely(rte_hash_add_key_data(sl_ct.hash, &e->fwd, tagged(e, SL_CT_FWD)) < 0)) {
 		rte_mempool_put(sl_ct.pool, e);
@@ -198,6 +205,20 @@ static bool reverse_key(const struct sl_ct_key *fwd, uint32_t nat_ip, uint16_t n
 	}
 	atomic_fetch_add_explicit(&sl_ct.snat_no_port, 1, memory_order_relaxed);
 	return false;
+}
+
+static struct sl_ct_entry *entry_create(const struct sl_ct_key *fwd, const struct sl_ct_key *rev,
+					uint32_t lb_slot, uint8_t tcp_flags, uint64_t now_tsc)
+{
+	return entry_create_pol(fwd, rev, lb_slot, tcp_flags, now_tsc, 0);
+}
+
+struct sl_ct_entry *sl_ct_create_policy(const struct sl_ct_key *fwd, uint8_t tcp_flags,
+					uint64_t now_tsc, uint32_t stamp)
+{
+	struct sl_ct_key rev;
+	reverse_key(fwd, fwd->dst, fwd->dport, NULL, &rev);
+	return entry_create_pol(fwd, &rev, 0, tcp_flags, now_tsc, stamp ? stamp : 1);
 }
 
 struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,

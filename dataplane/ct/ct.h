@@ -76,8 +76,13 @@ struct sl_ct_entry {
 	_Atomic uint8_t state;     /* enum sl_ct_state */
 	_Atomic uint8_t fin;       /* TCP: bit (1 << dir) once that direction sent FIN */
 	_Atomic uint8_t mark;      /* enum sl_ct_mark */
+	uint8_t policy_only;       /* immutable: made by ip4-policy (no translation) */
 	_Atomic uint32_t aff;      /* the client affinity entry that placed it + 1, 0: none
 				    * (dataplane/lb/lb_affinity.h) */
+	/* NetworkPolicy (dataplane/policy): the generation stamp (sl_pol_dp.stamp) the flow was
+	 * last allowed under, 0: never checked. A flow whose stamp is not the published one is
+	 * classified again on its next packet (ip4-policy). */
+	_Atomic uint32_t pol_stamp;
 	_Atomic uint64_t last_tsc; /* last packet (refreshed at most every 1/16 s) */
 };
 
@@ -141,6 +146,11 @@ static inline bool sl_ct_data_gone(void *data)
 struct sl_ct_entry *sl_ct_create_ex(const struct sl_ct_key *fwd, uint32_t nat_ip,
 				    uint16_t nat_port, uint8_t tcp_flags, uint64_t now_tsc,
 				    uint32_t lb_slot);
+/* A flow of an isolated pod that ip4-policy allowed (no translation: its reverse key is the
+ * forward one turned around), marked policy_only, allowed under stamp (sl_ct_entry.pol_stamp).
+ * Returns the entry or NULL when the table is full (counted in insert_failed). Worker. */
+struct sl_ct_entry *sl_ct_create_policy(const struct sl_ct_key *fwd, uint8_t tcp_flags,
+					uint64_t now_tsc, uint32_t stamp);
 /* The same, without a counter slot (lb_slot 0). Worker. */
 static inline struct sl_ct_entry *sl_ct_create(const struct sl_ct_key *fwd, uint32_t nat_ip,
 					       uint16_t nat_port, uint8_t tcp_flags,

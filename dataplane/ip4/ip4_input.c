@@ -1,18 +1,21 @@
 /* ip4-input: validates the IPv4 header and sends VXLAN for our VTEP (arriving on the
  * uplink only, so a pod cannot inject tunnelled traffic) to vxlan-decap; everything
- * else goes to ip4-lookup, through ip4-lb while Services exist (sl_lb_active()). */
+ * else goes to ip4-lookup, through ip4-lb while Services exist (sl_lb_active()) and
+ * ip4-policy while some pod is isolated (sl_pol_active()). */
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
 #include "dataplane/core/sl_node.h"
 #include "dataplane/lb/lb_table.h"
+#include "dataplane/policy/pol_table.h"
 #include "ip4_check.h"
 
 #define IP4_INPUT_EDGES(NEXT, DROP)      \
 	NEXT(LOOKUP, "ip4-lookup")       \
 	NEXT(VXLAN_DECAP, "vxlan-decap") \
 	NEXT(LB, "ip4-lb")               \
+	NEXT(POLICY, "ip4-policy")       \
 	DROP(IP4_TRUNCATED)              \
 	DROP(IP4_BAD_VERSION)            \
 	DROP(IP4_BAD_IHL)                \
@@ -44,7 +47,7 @@ static uint16_t ip4_input_chunk(struct rte_graph *graph, struct rte_node *node, 
 				  uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
-	uint16_t past = sl_lb_active() ? EDGE_LB : EDGE_LOOKUP;
+	uint16_t past = sl_lb_active() ? EDGE_LB : sl_pol_active() ? EDGE_POLICY : EDGE_LOOKUP;
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = ip4_input_one(objs[i], past);
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "next %s",

@@ -34,6 +34,7 @@
 #include "lb_nat.h"
 #include "lb_stats.h"
 #include "lb_table.h"
+#include "dataplane/policy/pol_table.h"
 
 #define IP4_LB_EDGES(NEXT, DROP)       \
 	NEXT(LOOKUP, "ip4-lookup")     \
@@ -43,7 +44,8 @@
 	DROP(LB_NONE_SELECTED)         \
 	NEXT(TCP_RESET, "tcp-reset")   \
 	DROP(LB_SOURCE_RANGE)          \
-	DROP(LB_BACKEND_GONE)
+	DROP(LB_BACKEND_GONE)          \
+	NEXT(POLICY, "ip4-policy")
 SL_NODE_EDGES(IP4_LB_EDGES)
 
 static const char *proto_name(uint8_t p)
@@ -373,6 +375,11 @@ static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, voi
 	}
 	for (uint16_t j = 0; j < n; j++)
 		next[idx[j]] = ip4_lb_one(node, objs[idx[j]], &keys[j], data[j], now);
+	/* NetworkPolicy sees the backend after DNAT (dataplane/policy/ip4_policy.c). */
+	if (sl_pol_active())
+		for (uint16_t i = 0; i < nb; i++)
+			if (next[i] == EDGE_LOOKUP)
+				next[i] = EDGE_POLICY;
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;
 }

@@ -3,7 +3,7 @@
  * strips outer IP/UDP/VXLAN and inner Ethernet; validates the inner IPv4 header; checks the
  * tunnel may carry that inner source (below) and that its destination is in this node's pod
  * CIDR. The inner packet goes to ip4-lookup, through ip4-lb while Services exist (replies
- * from remote backends).
+ * from remote backends) and ip4-policy while some pod is isolated.
  *
  * Trust: a tunnelled packet is accepted only from a configured node's VTEP and only with an
  * inner source that node owns, decided by the FIB route for the inner source
@@ -26,10 +26,12 @@
 #include "dataplane/core/sl_node.h"
 #include "dataplane/ip4/ip4_check.h"
 #include "dataplane/lb/lb_table.h"
+#include "dataplane/policy/pol_table.h"
 
 #define VXLAN_DECAP_EDGES(NEXT, DROP) \
 	NEXT(LOOKUP, "ip4-lookup")    \
 	NEXT(LB, "ip4-lb")            \
+	NEXT(POLICY, "ip4-policy")    \
 	DROP(VXLAN_TRUNCATED)         \
 	DROP(VXLAN_BAD_FLAGS)         \
 	DROP(VXLAN_BAD_VNI)           \
@@ -86,13 +88,14 @@ static uint16_t vxlan_decap_chunk(struct rte_graph *graph, struct rte_node *node
 				    uint16_t nb)
 {
 	uint16_t next[RTE_GRAPH_BURST_SIZE];
-	bool lb = sl_lb_active();
+	uint16_t past = sl_lb_active() ? EDGE_LB : sl_pol_active() ? EDGE_POLICY : EDGE_LOOKUP;
 	for (uint16_t i = 0; i < nb; i++) {
 		next[i] = vxlan_decap_one(objs[i]);
-		if (lb && next[i] == EDGE_LOOKUP)
-			next[i] = EDGE_LB;
+		bool ok = next[i] == EDGE_LOOKUP;
+		if (ok)
+			next[i] = past;
 		SL_TRACE(node, (struct rte_mbuf *)objs[i], "%s",
-			 next[i] == EDGE_LOOKUP ? "decapsulated" : node->nodes[next[i]]->name);
+			 ok ? "decapsulated" : node->nodes[next[i]]->name);
 	}
 	rte_node_enqueue_next(graph, node, next, objs, nb);
 	return nb;

@@ -274,7 +274,7 @@ static void test_decode_errors(void **state)
 		const char *text, *err;
 	} cases[] = {
 		{ "[1]", "object: must be a JSON object" },
-		{ "{'kind':'Pod','apiVersion':'v1','metadata':{'name':'p'}}", "kind: 'Pod' is not supported" },
+		{ "{'kind':'ConfigMap','apiVersion':'v1','metadata':{'name':'p'}}", "kind: 'ConfigMap' is not supported" },
 		{ "{'kind':'Service','apiVersion':'v2','metadata':{'name':'a'},'spec':{}}",
 		  "apiVersion: must be v1" },
 		{ "{'kind':'Service','metadata':{},'spec':{}}", "metadata.name: missing" },

@@ -1,0 +1,923 @@
+/* Namespaces, cluster pods and NetworkPolicies in the control model: storage, indexes,
+ * all-or-nothing batches with the Services, and which policies a change touches (see
+ * sl_policy.h). The compiler is sl_policy_compile.c. Control thread. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_policy_int.h"
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__))
+
+void sl_k8s_op_free_policy(struct sl_k8s_op *op)
+{
+	sl_ns_spec_free(op->ns);
+	sl_kpod_spec_free(op->pod);
+	sl_np_spec_free(op->policy);
+	op->ns = NULL;
+	op->pod = NULL;
+	op->policy = NULL;
+}
+
+/* Id arrays. */
+
+static int arr_push(uint32_t **a, uint32_t *n, uint32_t *cap, uint32_t id)
+{
+	if (*n == *cap) {
+		uint32_t c = *cap ? *cap * 2 : 8;
+		uint32_t *v = realloc(*a, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		*a = v;
+		*cap = c;
+	}
+	(*a)[(*n)++] = id;
+	return 0;
+}
+
+/* Remove entry pos by moving the last one there; returns the moved id or UINT32_MAX. */
+static uint32_t arr_remove(uint32_t *a, uint32_t *n, uint32_t pos)
+{
+	uint32_t last = a[--(*n)];
+	if (pos == *n)
+		return UINT32_MAX;
+	a[pos] = last;
+	return last;
+}
+
+/* Keys. */
+
+static uint64_t name_hash(const char *ns, const char *name)
+{
+	return sl_hash_str(name, sl_hash_str(ns, 0));
+}
+
+struct key {
+	const char *ns, *name;
+};
+
+static bool ns_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	return !strcmp(((struct sl_model_ns *)st->nss.obj[id])->spec->name, k);
+}
+
+static bool group_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	return !strcmp(((struct pol_group *)st->groups.obj[id])->name, k);
+}
+
+static bool pod_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	const struct sl_kpod_spec *s = ((struct kpod *)st->pods.obj[id])->pub.spec;
+	const struct key *key = k;
+	return !strcmp(s->name, key->name) && !strcmp(s->namespace, key->ns);
+}
+
+static bool pod_ip_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	return sl_ip_eq(((struct kpod *)st->pods.obj[id])->pub.spec->ip, *(const struct sl_ip *)k);
+}
+
+static bool pol_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	const struct sl_np_spec *s = ((struct pol *)st->pols.obj[id])->pub.spec;
+	const struct key *key = k;
+	return !strcmp(s->name, key->name) && !strcmp(s->namespace, key->ns);
+}
+
+/* Life cycle. */
+
+struct sl_pol_store *sl_pol_store_create(const struct sl_model_limits *l)
+{
+	(void)l;
+	struct sl_pol_store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->nss.limit = SL_MODEL_MAX_NAMESPACES;
+	st->groups.limit = 2 * SL_MODEL_MAX_NAMESPACES + 2; /* one per name in use */
+	st->pods.limit = SL_MODEL_MAX_K8S_PODS;
+	st->pols.limit = SL_MODEL_MAX_POLICIES;
+	st->changed = true; /* the first set (empty) is assembled on the first call */
+	return st;
+}
+
+void pol_set_free_arrays(struct sl_pol_set *s)
+{
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		free(s->dir[d].isolated);
+		free(s->dir[d].rules);
+	}
+	free(s->names);
+}
+
+void sl_pol_set_free(struct sl_pol_set *s)
+{
+	if (!s)
+		return;
+	pol_set_free_arrays(s);
+	free(s);
+}
+
+void sl_pol_store_destroy(struct sl_model *m)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	void *o;
+	if (!st)
+		return;
+	for (uint32_t i = 0; (o = slot_next(&st->nss, &i));) {
+		sl_ns_spec_free(((struct sl_model_ns *)o)->spec);
+		free(o);
+	}
+	for (uint32_t i = 0; (o = slot_next(&st->pods, &i));) {
+		sl_kpod_spec_free(((struct kpod *)o)->pub.spec);
+		free(o);
+	}
+	for (uint32_t i = 0; (o = slot_next(&st->pols, &i));) {
+		pol_part_free(o);
+		sl_np_spec_free(((struct pol *)o)->pub.spec);
+		free(o);
+	}
+	for (uint32_t i = 0; (o = slot_next(&st->groups, &i));) {
+		free(((struct pol_group *)o)->pods);
+		free(((struct pol_group *)o)->pols);
+		free(o);
+	}
+	slots_free(&st->nss);
+	slots_free(&st->pods);
+	slots_free(&st->pols);
+	slots_free(&st->groups);
+	sl_index_free(&st->ns_by_name);
+	sl_index_free(&st->pod_by_name);
+	sl_index_free(&st->pod_by_ip);
+	sl_index_free(&st->pol_by_name);
+	sl_index_free(&st->group_by_name);
+	free(st->global);
+	free(st->dirty);
+	pol_set_free_arrays(&st->set);
+	free(st);
+}
+
+/* Lookups. */
+
+struct sl_model_ns *sl_model_ns_find(const struct sl_model *m, const char *name)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	int64_t id = sl_index_find(&st->ns_by_name, sl_hash_str(name, 0), ns_match, st, name);
+	return id < 0 ? NULL : st->nss.obj[id];
+}
+
+struct pol_group *pol_group_find(const struct sl_pol_store *st, const char *name)
+{
+	int64_t id = sl_index_find(&st->group_by_name, sl_hash_str(name, 0), group_match, st,
+				   name);
+	return id < 0 ? NULL : st->groups.obj[id];
+}
+
+struct sl_model_kpod *sl_model_kpod_find(const struct sl_model *m, const char *ns,
+					 const char *name)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	struct key k = { ns, name };
+	int64_t id = sl_index_find(&st->pod_by_name, name_hash(ns, name), pod_match, st, &k);
+	return id < 0 ? NULL : st->pods.obj[id];
+}
+
+struct sl_model_kpod *sl_model_kpod_by_ip(const struct sl_model *m, struct sl_ip ip)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	int64_t id = sl_index_find(&st->pod_by_ip, sl_ip_hash(ip), pod_ip_match, st, &ip);
+	return id < 0 ? NULL : st->pods.obj[id];
+}
+
+struct sl_model_policy *sl_model_policy_find(const struct sl_model *m, const char *ns,
+					     const char *name)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	struct key k = { ns, name };
+	int64_t id = sl_index_find(&st->pol_by_name, name_hash(ns, name), pol_match, st, &k);
+	return id < 0 ? NULL : st->pols.obj[id];
+}
+
+struct sl_model_ns *sl_model_ns_next(const struct sl_model *m, uint32_t *id)
+{
+	return slot_next(&sl_model_pols(m)->nss, id);
+}
+
+struct sl_model_kpod *sl_model_kpod_next(const struct sl_model *m, uint32_t *id)
+{
+	return slot_next(&sl_model_pols(m)->pods, id);
+}
+
+struct sl_model_policy *sl_model_policy_next(const struct sl_model *m, uint32_t *id)
+{
+	return slot_next(&sl_model_pols(m)->pols, id);
+}
+
+void sl_model_policy_counts(const struct sl_model *m, unsigned *ret_ns, unsigned *ret_pods,
+			    unsigned *ret_policies, size_t *ret_bytes)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	*ret_ns = st->nss.used;
+	*ret_pods = st->pods.used;
+	*ret_policies = st->pols.used;
+	*ret_bytes = sizeof(*st) + st->bytes + sl_index_bytes(&st->ns_by_name) +
+		     sl_index_bytes(&st->pod_by_name) + sl_index_bytes(&st->pod_by_ip) +
+		     sl_index_bytes(&st->pol_by_name) + sl_index_bytes(&st->group_by_name);
+}
+
+bool pol_pod_addressed(const struct sl_kpod_spec *p)
+{
+	return p->ip.af == AF_INET && !p->host_network;
+}
+
+const struct sl_labels *pol_ns_labels(const struct pol_group *g, struct sl_labels *tmp,
+				      struct sl_label *tmp_label)
+{
+	if (g->ns)
+		return &g->ns->spec->labels;
+	tmp_label->key = (char *)SL_LABEL_NS_NAME;
+	tmp_label->value = (char *)g->name;
+	tmp->v = tmp_label;
+	tmp->n = 1;
+	return tmp;
+}
+
+bool pol_peer_selects(const struct sl_pol_store *st, const struct sl_np_peer *pe,
+		      const char *ns, const struct pol_group *g, const struct sl_kpod_spec *s)
+{
+	(void)st;
+	if (pe->kind != SL_PEER_PODS)
+		return false;
+	if (pe->has_ns_sel) {
+		struct sl_labels tmp;
+		struct sl_label tl;
+		if (!sl_selector_match(&pe->ns_sel, pol_ns_labels(g, &tmp, &tl)))
+			return false;
+	} else if (strcmp(s->namespace, ns)) {
+		return false;
+	}
+	return !pe->has_pod_sel || sl_selector_match(&pe->pod_sel, &s->labels);
+}
+
+/* Groups: created with their first member, freed with their last. */
+
+static struct pol_group *group_get(struct sl_pol_store *st, const char *name)
+{
+	struct pol_group *g = pol_group_find(st, name);
+	if (g)
+		return g;
+	if (!(g = calloc(1, sizeof(*g))))
+		return NULL;
+	if (slot_take(&st->groups, &g->id) < 0) {
+		free(g);
+		return NULL;
+	}
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	st->groups.obj[g->id] = g;
+	if (sl_index_add(&st->group_by_name, sl_hash_str(name, 0), g->id) < 0) {
+		slot_put(&st->groups, g->id);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void group_gc(struct sl_pol_store *st, struct pol_group *g)
+{
+	if (g->n_pods || g->n_pols || g->ns)
+		return;
+	sl_index_del(&st->group_by_name, sl_hash_str(g->name, 0), g->id);
+	slot_put(&st->groups, g->id);
+	free(g->pods);
+	free(g->pols);
+	free(g);
+}
+
+/* Dirty marks. */
+
+static void mark(struct sl_pol_store *st, struct pol *p)
+{
+	st->changed = true;
+	if (p->dirty)
+		return;
+	p->dirty = true;
+	if (arr_push(&st->dirty, &st->n_dirty, &st->cap_dirty, p->pub.id) < 0)
+		p->dirty = false; /* out of memory: compiled again at the next mark */
+}
+
+static bool rule_named_port(const struct sl_np_rule *r)
+{
+	for (unsigned i = 0; i < r->n_ports; i++)
+		if (r->ports[i].name[0])
+			return true;
+	return false;
+}
+
+/* Whether the policy's compiled part depends on pods of other namespaces. */
+static bool spec_global(const struct sl_np_spec *s)
+{
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		for (unsigned i = 0; i < s->n_rules[d]; i++) {
+			const struct sl_np_rule *r = &s->rules[d][i];
+			bool named = d == SL_POL_EGRESS && rule_named_port(r);
+			if (named && !r->n_peers)
+				return true;
+			for (unsigned k = 0; k < r->n_peers; k++)
+				if (r->peers[k].has_ns_sel ||
+				    (named && r->peers[k].kind == SL_PEER_IPBLOCK))
+					return true;
+		}
+	return false;
+}
+
+/* Whether pod s (of group g) can change p's compiled part. */
+static bool pol_touches_pod(const struct sl_pol_store *st, const struct pol *p,
+			    const struct pol_group *g, const struct sl_kpod_spec *s)
+{
+	const struct sl_np_spec *sp = p->pub.spec;
+	if (!s || !pol_pod_addressed(s))
+		return false;
+	if (!strcmp(sp->namespace, s->namespace) && sl_selector_match(&sp->pod_sel, &s->labels))
+		return true;
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		for (unsigned i = 0; i < sp->n_rules[d]; i++) {
+			const struct sl_np_rule *r = &sp->rules[d][i];
+			bool named = d == SL_POL_EGRESS && rule_named_port(r);
+			if (named && !r->n_peers)
+				return true;
+			for (unsigned k = 0; k < r->n_peers; k++) {
+				const struct sl_np_peer *pe = &r->peers[k];
+				if (pe->kind == SL_PEER_IPBLOCK ? named && !pe->v6 &&
+								     sl_cidr_contains(pe->cidr, s->ip)
+								 : pol_peer_selects(st, pe, sp->namespace,
+										    g, s))
+					return true;
+			}
+		}
+	return false;
+}
+
+/* Mark the policies a pod change (old -> new, either NULL) touches. */
+static void pod_changed(struct sl_pol_store *st, const struct pol_group *g,
+			const struct sl_kpod_spec *old, const struct sl_kpod_spec *new)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const uint32_t *ids = pass ? st->global : g->pols;
+		uint32_t n = pass ? st->n_global : g->n_pols;
+		for (uint32_t i = 0; i < n; i++) {
+			struct pol *p = st->pols.obj[ids[i]];
+			if (pass && !strcmp(p->pub.spec->namespace, g->name))
+				continue; /* seen in the first pass */
+			if (!p->dirty && (pol_touches_pod(st, p, g, old) ||
+					  pol_touches_pod(st, p, g, new)))
+				mark(st, p);
+		}
+	}
+}
+
+/* Mark the global policies whose namespaceSelectors match labels a or b. */
+static void ns_changed(struct sl_pol_store *st, const struct sl_labels *a,
+		       const struct sl_labels *b)
+{
+	for (uint32_t i = 0; i < st->n_global; i++) {
+		struct pol *p = st->pols.obj[st->global[i]];
+		const struct sl_np_spec *sp = p->pub.spec;
+		if (p->dirty)
+			continue;
+		for (int d = 0; d < SL_POL_NDIRS; d++)
+			for (unsigned r = 0; r < sp->n_rules[d]; r++)
+				for (unsigned k = 0; k < sp->rules[d][r].n_peers; k++) {
+					const struct sl_np_peer *pe = &sp->rules[d][r].peers[k];
+					if (!p->dirty && pe->has_ns_sel &&
+					    ((a && sl_selector_match(&pe->ns_sel, a)) ||
+					     (b && sl_selector_match(&pe->ns_sel, b))))
+						mark(st, p);
+				}
+	}
+}
+
+void sl_pol_local_changed(struct sl_model *m, struct sl_ip ip)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	struct kpod *k;
+	if (!st || !(k = (struct kpod *)sl_model_kpod_by_ip(m, ip)))
+		return;
+	struct pol_group *g = st->groups.obj[k->group];
+	for (uint32_t i = 0; i < g->n_pols; i++) {
+		struct pol *p = st->pols.obj[g->pols[i]];
+		if (sl_selector_match(&p->pub.spec->pod_sel, &k->pub.spec->labels))
+			mark(st, p);
+	}
+	if (st->changed && st->notify)
+		st->notify(st->notify_ctx, ++st->generation);
+}
+
+/* Storage of one change and its undo (specs are swapped, never copied). */
+
+struct undo {
+	enum sl_k8s_kind kind;
+	void *obj;
+	void *old_spec;
+	bool created, deleted;
+};
+
+static size_t labels_bytes(const struct sl_labels *l)
+{
+	size_t b = l->n * sizeof(*l->v);
+	for (unsigned i = 0; i < l->n; i++)
+		b += strlen(l->v[i].key) + strlen(l->v[i].value) + 2;
+	return b;
+}
+
+static size_t kpod_bytes(const struct sl_kpod_spec *s)
+{
+	return sizeof(*s) + labels_bytes(&s->labels) + s->n_ports * sizeof(*s->ports);
+}
+
+/* Namespaces. */
+
+static void ns_link(struct sl_pol_store *st, struct sl_model_ns *n, struct pol_group *g)
+{
+	g->ns = n;
+	ns_changed(st, NULL, &n->spec->labels);
+}
+
+static void ns_unlink(struct sl_pol_store *st, struct sl_model_ns *n)
+{
+	struct pol_group *g = pol_group_find(st, n->spec->name);
+	struct sl_labels tmp;
+	struct sl_label tl;
+	ns_changed(st, &n->spec->labels, NULL);
+	g->ns = NULL;
+	ns_changed(st, pol_ns_labels(g, &tmp, &tl), NULL); /* its pods now have implied labels */
+	group_gc(st, g);
+}
+
+static int ns_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
+		    struct undo *u, char *err, size_t errlen)
+{
+	const char *name = op->del ? op->name : op->ns->name;
+	struct sl_model_ns *n = sl_model_ns_find(m, name);
+	struct pol_group *g;
+	*u = (struct undo){ .kind = SL_K8S_NAMESPACE, .obj = n };
+	if (op->del) {
+		if (!n)
+			return ERR("namespace %s not found", name), -ENOENT;
+		ns_unlink(st, n);
+		sl_index_del(&st->ns_by_name, sl_hash_str(name, 0), n->id);
+		slot_put(&st->nss, n->id);
+		u->deleted = true;
+		return 0;
+	}
+	if (n) {
+		ns_changed(st, &n->spec->labels, &op->ns->labels);
+		u->old_spec = n->spec;
+		n->spec = op->ns;
+		return 0;
+	}
+	if (!(n = calloc(1, sizeof(*n))))
+		return ERR("out of memory"), -ENOMEM;
+	int rc = slot_take(&st->nss, &n->id);
+	if (rc < 0) {
+		free(n);
+		return rc == -ENOSPC ? ERR("namespace limit reached (%u)", st->nss.limit)
+				     : ERR("out of memory"), rc;
+	}
+	n->spec = op->ns;
+	st->nss.obj[n->id] = n;
+	if (!(g = group_get(st, name)) ||
+	    sl_index_add(&st->ns_by_name, sl_hash_str(name, 0), n->id) < 0) {
+		if (g)
+			group_gc(st, g);
+		slot_put(&st->nss, n->id);
+		free(n);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	struct sl_labels tmp;
+	struct sl_label tl;
+	ns_changed(st, pol_ns_labels(g, &tmp, &tl), NULL); /* implied labels before */
+	ns_link(st, n, g);
+	u->obj = n;
+	u->created = true;
+	return 0;
+}
+
+static void ns_unstore(struct sl_pol_store *st, struct undo *u)
+{
+	struct sl_model_ns *n = u->obj;
+	uint64_t h = sl_hash_str(n->spec->name, 0);
+	if (u->deleted) {
+		slot_restore(&st->nss, n->id);
+		st->nss.obj[n->id] = n;
+		sl_index_add(&st->ns_by_name, h, n->id);
+		ns_link(st, n, group_get(st, n->spec->name)); /* a group: no new memory */
+	} else if (u->created) {
+		ns_unlink(st, n);
+		sl_index_del(&st->ns_by_name, h, n->id);
+		slot_put(&st->nss, n->id);
+		free(n);
+	} else {
+		ns_changed(st, &n->spec->labels, &((struct sl_ns_spec *)u->old_spec)->labels);
+		n->spec = u->old_spec;
+	}
+}
+
+/* Cluster pods. */
+
+static int pod_link(struct sl_pol_store *st, struct kpod *k)
+{
+	const struct sl_kpod_spec *s = k->pub.spec;
+	struct pol_group *g = group_get(st, s->namespace);
+	if (!g)
+		return -ENOMEM;
+	if (arr_push(&g->pods, &g->n_pods, &g->cap_pods, k->pub.id) < 0) {
+		group_gc(st, g);
+		return -ENOMEM;
+	}
+	k->group = g->id;
+	k->group_pos = g->n_pods - 1;
+	if (s->ip.af && sl_index_add(&st->pod_by_ip, sl_ip_hash(s->ip), k->pub.id) < 0) {
+		g->n_pods--;
+		group_gc(st, g);
+		return -ENOMEM;
+	}
+	st->bytes += kpod_bytes(s);
+	return 0;
+}
+
+static void pod_unlink(struct sl_pol_store *st, struct kpod *k)
+{
+	const struct sl_kpod_spec *s = k->pub.spec;
+	struct pol_group *g = st->groups.obj[k->group];
+	uint32_t moved = arr_remove(g->pods, &g->n_pods, k->group_pos);
+	if (moved != UINT32_MAX)
+		((struct kpod *)st->pods.obj[moved])->group_pos = k->group_pos;
+	if (s->ip.af)
+		sl_index_del(&st->pod_by_ip, sl_ip_hash(s->ip), k->pub.id);
+	st->bytes -= kpod_bytes(s);
+	group_gc(st, g);
+}
+
+static int pod_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
+		     struct undo *u, char *err, size_t errlen)
+{
+	const char *ns = op->del ? op->namespace : op->pod->namespace;
+	const char *name = op->del ? op->name : op->pod->name;
+	struct kpod *k = (struct kpod *)sl_model_kpod_find(m, ns, name);
+	*u = (struct undo){ .kind = SL_K8S_POD, .obj = k };
+	if (op->del) {
+		if (!k)
+			return ERR("pod %s/%s not found", ns, name), -ENOENT;
+		pod_changed(st, st->groups.obj[k->group], k->pub.spec, NULL);
+		pod_unlink(st, k);
+		sl_index_del(&st->pod_by_name, name_hash(ns, name), k->pub.id);
+		slot_put(&st->pods, k->pub.id);
+		u->deleted = true;
+		return 0;
+	}
+	if (k) {
+		struct sl_kpod_spec *old = k->pub.spec;
+		pod_unlink(st, k);
+		k->pub.spec = op->pod;
+		if (pod_link(st, k) < 0) {
+			k->pub.spec = old;
+			pod_link(st, k); /* back: nothing grows */
+			return ERR("out of memory"), -ENOMEM;
+		}
+		pod_changed(st, st->groups.obj[k->group], old, op->pod);
+		u->old_spec = old;
+		return 0;
+	}
+	if (!(k = calloc(1, sizeof(*k))))
+		return ERR("out of memory"), -ENOMEM;
+	int rc = slot_take(&st->pods, &k->pub.id);
+	if (rc < 0) {
+		free(k);
+		return rc == -ENOSPC ? ERR("pod limit reached (%u)", st->pods.limit)
+				     : ERR("out of memory"), rc;
+	}
+	k->pub.spec = op->pod;
+	st->pods.obj[k->pub.id] = k;
+	if (sl_index_add(&st->pod_by_name, name_hash(ns, name), k->pub.id) < 0) {
+		slot_put(&st->pods, k->pub.id);
+		free(k);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	if (pod_link(st, k) < 0) {
+		sl_index_del(&st->pod_by_name, name_hash(ns, name), k->pub.id);
+		slot_put(&st->pods, k->pub.id);
+		free(k);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	pod_changed(st, st->groups.obj[k->group], NULL, op->pod);
+	u->obj = k;
+	u->created = true;
+	return 0;
+}
+
+static void pod_unstore(struct sl_pol_store *st, struct undo *u)
+{
+	struct kpod *k = u->obj;
+	const struct sl_kpod_spec *s = k->pub.spec;
+	uint64_t h = name_hash(s->namespace, s->name);
+	if (u->deleted) {
+		slot_restore(&st->pods, k->pub.id);
+		st->pods.obj[k->pub.id] = k;
+		sl_index_add(&st->pod_by_name, h, k->pub.id);
+		pod_link(st, k);
+		pod_changed(st, st->groups.obj[k->group], NULL, s);
+	} else if (u->created) {
+		pod_changed(st, st->groups.obj[k->group], s, NULL);
+		pod_unlink(st, k);
+		sl_index_del(&st->pod_by_name, h, k->pub.id);
+		slot_put(&st->pods, k->pub.id);
+		free(k);
+	} else {
+		pod_changed(st, st->groups.obj[k->group], s, u->old_spec);
+		pod_unlink(st, k);
+		k->pub.spec = u->old_spec;
+		pod_link(st, k);
+	}
+}
+
+/* Policies. */
+
+static int pol_link(struct sl_pol_store *st, struct pol *p)
+{
+	const struct sl_np_spec *s = p->pub.spec;
+	struct pol_group *g = group_get(st, s->namespace);
+	if (!g)
+		return -ENOMEM;
+	if (arr_push(&g->pols, &g->n_pols, &g->cap_pols, p->pub.id) < 0) {
+		group_gc(st, g);
+		return -ENOMEM;
+	}
+	p->group = g->id;
+	p->group_pos = g->n_pols - 1;
+	p->global = spec_global(s);
+	if (p->global) {
+		if (arr_push(&st->global, &st->n_global, &st->cap_global, p->pub.id) < 0) {
+			g->n_pols--;
+			group_gc(st, g);
+			return -ENOMEM;
+		}
+		p->global_pos = st->n_global - 1;
+	}
+	mark(st, p);
+	return 0;
+}
+
+static void pol_unlink(struct sl_pol_store *st, struct pol *p)
+{
+	struct pol_group *g = st->groups.obj[p->group];
+	uint32_t moved = arr_remove(g->pols, &g->n_pols, p->group_pos);
+	if (moved != UINT32_MAX)
+		((struct pol *)st->pols.obj[moved])->group_pos = p->group_pos;
+	if (p->global) {
+		moved = arr_remove(st->global, &st->n_global, p->global_pos);
+		if (moved != UINT32_MAX)
+			((struct pol *)st->pols.obj[moved])->global_pos = p->global_pos;
+		p->global = false;
+	}
+	st->changed = true;
+	group_gc(st, g);
+}
+
+static int pol_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
+		     struct undo *u, char *err, size_t errlen)
+{
+	const char *ns = op->del ? op->namespace : op->policy->namespace;
+	const char *name = op->del ? op->name : op->policy->name;
+	struct pol *p = (struct pol *)sl_model_policy_find(m, ns, name);
+	*u = (struct undo){ .kind = SL_K8S_POLICY, .obj = p };
+	if (op->del) {
+		if (!p)
+			return ERR("networkpolicy %s/%s not found", ns, name), -ENOENT;
+		pol_unlink(st, p);
+		sl_index_del(&st->pol_by_name, name_hash(ns, name), p->pub.id);
+		slot_put(&st->pols, p->pub.id);
+		u->deleted = true;
+		return 0;
+	}
+	if (p) {
+		struct sl_np_spec *old = p->pub.spec;
+		pol_unlink(st, p);
+		p->pub.spec = op->policy;
+		if (pol_link(st, p) < 0) {
+			p->pub.spec = old;
+			pol_link(st, p);
+			return ERR("out of memory"), -ENOMEM;
+		}
+		u->old_spec = old;
+		return 0;
+	}
+	if (!(p = calloc(1, sizeof(*p))))
+		return ERR("out of memory"), -ENOMEM;
+	int rc = slot_take(&st->pols, &p->pub.id);
+	if (rc < 0) {
+		free(p);
+		return rc == -ENOSPC ? ERR("networkpolicy limit reached (%u)", st->pols.limit)
+				     : ERR("out of memory"), rc;
+	}
+	p->pub.spec = op->policy;
+	st->pols.obj[p->pub.id] = p;
+	if (sl_index_add(&st->pol_by_name, name_hash(ns, name), p->pub.id) < 0) {
+		slot_put(&st->pols, p->pub.id);
+		free(p);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	if (pol_link(st, p) < 0) {
+		sl_index_del(&st->pol_by_name, name_hash(ns, name), p->pub.id);
+		slot_put(&st->pols, p->pub.id);
+		free(p);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	u->obj = p;
+	u->created = true;
+	return 0;
+}
+
+static void pol_unstore(struct sl_pol_store *st, struct undo *u)
+{
+	struct pol *p = u->obj;
+	uint64_t h = name_hash(p->pub.spec->namespace, p->pub.spec->name);
+	if (u->deleted) {
+		slot_restore(&st->pols, p->pub.id);
+		st->pols.obj[p->pub.id] = p;
+		sl_index_add(&st->pol_by_name, h, p->pub.id);
+		pol_link(st, p);
+	} else if (u->created) {
+		pol_unlink(st, p);
+		sl_index_del(&st->pol_by_name, h, p->pub.id);
+		slot_put(&st->pols, p->pub.id);
+		pol_part_free(p);
+		free(p);
+	} else {
+		pol_unlink(st, p);
+		p->pub.spec = u->old_spec;
+		pol_link(st, p);
+	}
+}
+
+static void undo_all(struct sl_pol_store *st, struct undo *u, unsigned n)
+{
+	while (n--) {
+		if (u[n].kind == SL_K8S_NAMESPACE)
+			ns_unstore(st, &u[n]);
+		else if (u[n].kind == SL_K8S_POD)
+			pod_unstore(st, &u[n]);
+		else if (u[n].kind == SL_K8S_POLICY)
+			pol_unstore(st, &u[n]);
+	}
+}
+
+static bool is_pol_kind(enum sl_k8s_kind k)
+{
+	return k == SL_K8S_NAMESPACE || k == SL_K8S_POD || k == SL_K8S_POLICY;
+}
+
+static void *op_spec(const struct sl_k8s_op *op)
+{
+	return op->kind == SL_K8S_NAMESPACE ? (void *)op->ns
+	       : op->kind == SL_K8S_POD     ? (void *)op->pod
+					    : (void *)op->policy;
+}
+
+/* The batch: policy objects stored first (undone if the Services' part fails), then the
+ * Services and slices through sl_model_svc_apply, then the policy part committed. */
+int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
+		       size_t errlen)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	unsigned npol = 0, nsvc = 0, i, k;
+	char why[400];
+	int rc = 0;
+	for (i = 0; i < n; i++)
+		npol += is_pol_kind(ops[i].kind);
+	if (!npol)
+		return sl_model_svc_apply(m, ops, n, err, errlen);
+	nsvc = n - npol;
+	struct undo *u = calloc(npol, sizeof(*u));
+	struct sl_k8s_op *svc = nsvc ? calloc(nsvc, sizeof(*svc)) : NULL;
+	if (!u || (nsvc && !svc)) {
+		free(u);
+		free(svc);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		struct sl_k8s_op *op = &ops[i];
+		if (!is_pol_kind(op->kind))
+			continue;
+		if (!op->del && !op_spec(op)) {
+			snprintf(why, sizeof(why), "nothing to apply");
+			rc = -EINVAL;
+		} else {
+			rc = op->kind == SL_K8S_NAMESPACE ? ns_store(st, m, op, &u[k], why, sizeof(why))
+			     : op->kind == SL_K8S_POD     ? pod_store(st, m, op, &u[k], why, sizeof(why))
+							  : pol_store(st, m, op, &u[k], why, sizeof(why));
+		}
+		if (rc < 0) {
+			undo_all(st, u, k);
+			sl_model_err_path(err, errlen, op->path[0] ? op->path : "object", why, false);
+			goto out;
+		}
+		k++;
+	}
+	if (nsvc) {
+		for (i = 0, k = 0; i < n; i++)
+			if (!is_pol_kind(ops[i].kind))
+				svc[k++] = ops[i];
+		if ((rc = sl_model_svc_apply(m, svc, nsvc, err, errlen)) < 0) {
+			undo_all(st, u, npol);
+			goto out;
+		}
+		for (i = 0, k = 0; i < n; i++)
+			if (!is_pol_kind(ops[i].kind)) {
+				ops[i].svc = svc[k].svc;
+				ops[i].slice = svc[k++].slice;
+			}
+	}
+	/* Commit: the model owns the applied specs; free what was replaced or deleted. */
+	for (i = 0, k = 0; i < n; i++) {
+		if (!is_pol_kind(ops[i].kind))
+			continue;
+		struct undo *x = &u[k++];
+		if (x->kind == SL_K8S_NAMESPACE) {
+			sl_ns_spec_free(x->old_spec);
+			if (x->deleted) {
+				sl_ns_spec_free(((struct sl_model_ns *)x->obj)->spec);
+				free(x->obj);
+			}
+		} else if (x->kind == SL_K8S_POD) {
+			sl_kpod_spec_free(x->old_spec);
+			if (x->deleted) {
+				sl_kpod_spec_free(((struct kpod *)x->obj)->pub.spec);
+				free(x->obj);
+			}
+		} else {
+			sl_np_spec_free(x->old_spec);
+			if (x->deleted) {
+				pol_part_free(x->obj);
+				sl_np_spec_free(((struct pol *)x->obj)->pub.spec);
+				free(x->obj);
+			}
+		}
+		ops[i].ns = NULL;
+		ops[i].pod = NULL;
+		ops[i].policy = NULL;
+	}
+	if (st->changed) {
+		st->generation++;
+		if (st->notify)
+			st->notify(st->notify_ctx, st->generation);
+	}
+out:
+	free(u);
+	free(svc);
+	return rc;
+}
+
+static int del_one(struct sl_model *m, enum sl_k8s_kind kind, const char *ns, const char *name,
+		   char *err, size_t errlen)
+{
+	struct sl_k8s_op op = { .kind = kind, .del = true };
+	snprintf(op.namespace, sizeof(op.namespace), "%s", ns);
+	snprintf(op.name, sizeof(op.name), "%s", name);
+	char why[320];
+	int rc = sl_model_k8s_apply(m, &op, 1, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "%s", strncmp(why, "object: ", 8) ? why : why + 8);
+	return rc;
+}
+
+int sl_model_ns_del(struct sl_model *m, const char *name, char *err, size_t errlen)
+{
+	return del_one(m, SL_K8S_NAMESPACE, "", name, err, errlen);
+}
+
+int sl_model_kpod_del(struct sl_model *m, const char *ns, const char *name, char *err,
+		      size_t errlen)
+{
+	return del_one(m, SL_K8S_POD, ns, name, err, errlen);
+}
+
+int sl_model_policy_del(struct sl_model *m, const char *ns, const char *name, char *err,
+			size_t errlen)
+{
+	return del_one(m, SL_K8S_POLICY, ns, name, err, errlen);
+}
+
+void sl_model_policy_set_notify(struct sl_model *m, void (*fn)(void *ctx, uint64_t generation),
+				void *ctx)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	st->notify = fn;
+	st->notify_ctx = ctx;
+}

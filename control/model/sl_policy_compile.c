@@ -1,0 +1,549 @@
+/* The NetworkPolicy compiler: per policy, its selectors resolved to pod addresses, ipBlock
+ * minus except split into prefixes, named ports resolved per pod, into sl_pol_rule lists;
+ * the node's set assembled from the policies' parts; and `policy check` evaluated from the
+ * objects (see sl_policy.h). Control thread. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_policy_int.h"
+
+/* Compiled rules one policy may produce (selected pods x peers x ports): beyond it the
+ * policy keeps no rules (it still isolates: fails closed) and says so on stderr. */
+#define POL_MAX_COMPILED (8u << 20)
+
+/* A growable array of T. */
+#define VEC(T)                 \
+	struct {               \
+		T *v;          \
+		uint32_t n, cap; \
+	}
+
+static int vec_grow(void **v, uint32_t *cap, uint32_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	uint32_t c = *cap ? *cap : 16;
+	while (c < need) {
+		if (c > UINT32_MAX / 2)
+			return -ENOMEM;
+		c *= 2;
+	}
+	void *nv = realloc(*v, (size_t)c * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+#define VEC_PUSH(vec, x)                                                                    \
+	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v)) < 0            \
+		 ? -ENOMEM                                                                  \
+		 : ((vec).v[(vec).n++] = (x), 0))
+
+/* A peer of one rule: a prefix, and the pod when it is one (named egress ports). */
+struct peer {
+	uint32_t net; /* host order */
+	uint8_t len;
+	const struct sl_kpod_spec *pod;
+};
+
+/* A destination side: proto and port range. */
+struct pport {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+/* A peer prefix with its port range (egress: resolved per peer pod). */
+struct pdest {
+	uint32_t net;
+	uint8_t len;
+	struct pport pp;
+};
+
+static uint32_t host_ip(struct sl_ip ip)
+{
+	return ntohl(ip.v4);
+}
+
+static uint32_t mask_of(uint8_t len)
+{
+	return len ? ~0u << (32 - len) : 0;
+}
+
+void pol_part_free(struct pol *p)
+{
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		free(p->rules[d]);
+		free(p->isolated[d]);
+		p->rules[d] = NULL;
+		p->isolated[d] = NULL;
+		p->n_rules[d] = p->n_isolated[d] = 0;
+	}
+}
+
+/* net/len minus the excepts, as prefixes: split in halves until a half is clear of every
+ * except or inside one. At most 32 * 2 * n_except prefixes. */
+static int block_split(uint32_t net, uint8_t len, const struct sl_np_peer *pe, void *out)
+{
+	VEC(struct peer) *v = out;
+	bool partial = false;
+	for (unsigned i = 0; i < pe->n_except; i++) {
+		uint32_t en = host_ip(pe->except[i].addr);
+		uint8_t el = pe->except[i].len;
+		if (el <= len && (net & mask_of(el)) == en)
+			return 0; /* inside an except */
+		if (el > len && (en & mask_of(len)) == net)
+			partial = true;
+	}
+	if (!partial)
+		return VEC_PUSH(*v, ((struct peer){ net, len, NULL }));
+	int rc = block_split(net, (uint8_t)(len + 1), pe, out);
+	return rc ? rc : block_split(net | (1u << (31 - len)), (uint8_t)(len + 1), pe, out);
+}
+
+/* The peers of rule r of policy p (group g): pods by selectors, ipBlocks split, or
+ * everything (0.0.0.0/0) when from/to is empty. */
+static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp,
+		      const struct pol_group *g, const struct sl_np_rule *r, void *out)
+{
+	VEC(struct peer) *v = out;
+	int rc;
+	if (!r->n_peers)
+		return VEC_PUSH(*v, ((struct peer){ 0, 0, NULL }));
+	for (unsigned k = 0; k < r->n_peers; k++) {
+		const struct sl_np_peer *pe = &r->peers[k];
+		if (pe->kind == SL_PEER_IPBLOCK) {
+			if (!pe->v6 && (rc = block_split(host_ip(pe->cidr.addr), pe->cidr.len, pe, out)))
+				return rc;
+			continue;
+		}
+		uint32_t gi = 0;
+		const struct pol_group *G;
+		for (;;) {
+			if (pe->has_ns_sel) {
+				if (!(G = slot_next(&st->groups, &gi)))
+					break;
+			} else {
+				if (gi++)
+					break;
+				G = g;
+			}
+			for (uint32_t i = 0; i < G->n_pods; i++) {
+				const struct sl_kpod_spec *s =
+					((struct kpod *)st->pods.obj[G->pods[i]])->pub.spec;
+				if (pol_pod_addressed(s) && pol_peer_selects(st, pe, sp->namespace, G, s) &&
+				    (rc = VEC_PUSH(*v, ((struct peer){ host_ip(s->ip), 32, s }))))
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The port ranges of port entry pt on pod s (a named port resolved on s: every container
+ * port with that name and protocol; none when s is NULL or has none). */
+static int port_ranges(const struct sl_np_port *pt, const struct sl_kpod_spec *s, void *out)
+{
+	VEC(struct pport) *v = out;
+	int rc;
+	if (!pt->name[0]) {
+		uint16_t lo = pt->port ? pt->port : 0;
+		uint16_t hi = pt->end_port ? pt->end_port : pt->port ? pt->port : 65535;
+		return VEC_PUSH(*v, ((struct pport){ pt->proto, lo, hi }));
+	}
+	for (unsigned i = 0; s && i < s->n_ports; i++)
+		if (s->ports[i].proto == pt->proto && !strcmp(s->ports[i].name, pt->name) &&
+		    (rc = VEC_PUSH(*v, ((struct pport){ pt->proto, s->ports[i].port,
+							s->ports[i].port }))))
+			return rc;
+	return 0;
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct sl_pol_rule *x = a, *y = b;
+	/* Every field but policy (the same in one part). */
+	if (x->pod_ip != y->pod_ip)
+		return x->pod_ip < y->pod_ip ? -1 : 1;
+	if (x->peer_net != y->peer_net)
+		return x->peer_net < y->peer_net ? -1 : 1;
+	if (x->peer_len != y->peer_len)
+		return x->peer_len < y->peer_len ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->port_lo != y->port_lo)
+		return x->port_lo < y->port_lo ? -1 : 1;
+	if (x->port_hi != y->port_hi)
+		return x->port_hi < y->port_hi ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t sort_unique_u32(uint32_t *v, uint32_t n)
+{
+	uint32_t k = 0;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), u32_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
+}
+
+/* Remove rules equal to an earlier one but for the rule index (a pod reached by two rules
+ * keeps the first rule's). */
+static uint32_t sort_unique_rules(struct sl_pol_rule *v, uint32_t n)
+{
+	uint32_t k = 0;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), rule_cmp);
+	for (uint32_t i = 0; i < n; i++) {
+		if (k) {
+			struct sl_pol_rule a = v[k - 1], b = v[i];
+			a.rule = b.rule = 0;
+			if (!memcmp(&a, &b, sizeof(a)))
+				continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
+int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p)
+{
+	const struct sl_np_spec *sp = p->pub.spec;
+	const struct pol_group *g = st->groups.obj[p->group];
+	VEC(const struct sl_kpod_spec *) sel = { 0 };
+	VEC(struct peer) peers = { 0 };
+	VEC(struct pport) pp = { 0 };
+	VEC(struct pdest) dst = { 0 };
+	VEC(struct sl_pol_rule) out = { 0 };
+	int rc = 0;
+	pol_part_free(p);
+	/* The local pods it selects. */
+	for (uint32_t i = 0; i < g->n_pods; i++) {
+		const struct sl_kpod_spec *s = ((struct kpod *)st->pods.obj[g->pods[i]])->pub.spec;
+		if (pol_pod_addressed(s) && sl_model_pod_by_ip(m, s->ip) &&
+		    sl_selector_match(&sp->pod_sel, &s->labels) && (rc = VEC_PUSH(sel, s)))
+			goto fail;
+	}
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		if (!sp->types[d] || !sel.n)
+			continue;
+		if (!(p->isolated[d] = malloc(sel.n * sizeof(uint32_t)))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		for (uint32_t i = 0; i < sel.n; i++)
+			p->isolated[d][i] = host_ip(sel.v[i]->ip);
+		p->n_isolated[d] = sort_unique_u32(p->isolated[d], sel.n);
+		out.n = 0;
+		for (unsigned ri = 0; ri < sp->n_rules[d]; ri++) {
+			const struct sl_np_rule *r = &sp->rules[d][ri];
+			struct sl_np_port any = { 0 };
+			unsigned nports = r->n_ports ? r->n_ports : 1;
+			peers.n = 0;
+			if ((rc = rule_peers(st, sp, g, r, &peers)))
+				goto fail;
+			if (d == SL_POL_EGRESS) {
+				/* Destinations do not depend on the selected pod: resolve once. */
+				dst.n = 0;
+				for (uint32_t e = 0; e < peers.n; e++)
+					for (unsigned k = 0; k < nports; k++) {
+						const struct sl_np_port *pt = r->n_ports ? &r->ports[k] : &any;
+						pp.n = 0;
+						if (!r->n_ports) {
+							rc = VEC_PUSH(pp, ((struct pport){ 0, 0, 65535 }));
+						} else if (pt->name[0] && !peers.v[e].pod) {
+							/* A named port to addresses: the pods there. */
+							uint32_t gi = 0;
+							const struct pol_group *G;
+							while (!rc && (G = slot_next(&st->groups, &gi)))
+								for (uint32_t i = 0; !rc && i < G->n_pods; i++) {
+									const struct sl_kpod_spec *s =
+										((struct kpod *)st->pods.obj[G->pods[i]])->pub.spec;
+									uint32_t ip = host_ip(s->ip);
+									uint32_t at = pp.n;
+									if (!pol_pod_addressed(s) ||
+									    (ip & mask_of(peers.v[e].len)) != peers.v[e].net)
+										continue;
+									rc = port_ranges(pt, s, &pp);
+									for (uint32_t j = at; !rc && j < pp.n; j++)
+										rc = VEC_PUSH(dst, ((struct pdest){ ip, 32, pp.v[j] }));
+									pp.n = at;
+								}
+							if (rc)
+								goto fail;
+							continue;
+						} else {
+							rc = port_ranges(pt, peers.v[e].pod, &pp);
+						}
+						for (uint32_t j = 0; !rc && j < pp.n; j++)
+							rc = VEC_PUSH(dst, ((struct pdest){ peers.v[e].net,
+										    peers.v[e].len, pp.v[j] }));
+						if (rc)
+							goto fail;
+					}
+				if (rc)
+					goto fail;
+				if ((uint64_t)sel.n * dst.n + out.n > POL_MAX_COMPILED)
+					goto too_big;
+				for (uint32_t s = 0; s < sel.n; s++)
+					for (uint32_t j = 0; j < dst.n; j++) {
+						struct sl_pol_rule x = {
+							.pod_ip = host_ip(sel.v[s]->ip),
+							.peer_net = dst.v[j].net, .peer_len = dst.v[j].len,
+							.proto = dst.v[j].pp.proto,
+							.port_lo = dst.v[j].pp.lo, .port_hi = dst.v[j].pp.hi,
+							.policy = p->pub.id, .rule = ri };
+						if ((rc = VEC_PUSH(out, x)))
+							goto fail;
+					}
+				continue;
+			}
+			/* Ingress: ports on the selected pod. */
+			for (uint32_t s = 0; s < sel.n; s++) {
+				pp.n = 0;
+				for (unsigned k = 0; k < nports && !rc; k++)
+					rc = r->n_ports ? port_ranges(&r->ports[k], sel.v[s], &pp)
+							: VEC_PUSH(pp, ((struct pport){ 0, 0, 65535 }));
+				if (rc)
+					goto fail;
+				if ((uint64_t)peers.n * pp.n + out.n > POL_MAX_COMPILED)
+					goto too_big;
+				for (uint32_t e = 0; e < peers.n; e++)
+					for (uint32_t j = 0; j < pp.n; j++) {
+						struct sl_pol_rule x = {
+							.pod_ip = host_ip(sel.v[s]->ip),
+							.peer_net = peers.v[e].net, .peer_len = peers.v[e].len,
+							.proto = pp.v[j].proto,
+							.port_lo = pp.v[j].lo, .port_hi = pp.v[j].hi,
+							.policy = p->pub.id, .rule = ri };
+						if ((rc = VEC_PUSH(out, x)))
+							goto fail;
+					}
+			}
+		}
+		p->n_rules[d] = sort_unique_rules(out.v, out.n);
+		p->rules[d] = out.v;
+		out.v = NULL;
+		out.n = out.cap = 0;
+		continue;
+	too_big:
+		fprintf(stderr, "sluiced: networkpolicy %s/%s: more than %u compiled rules; it "
+			"allows nothing until it is smaller\n", sp->namespace, sp->name,
+			POL_MAX_COMPILED);
+		out.n = 0;
+	}
+	free(out.v);
+	free(sel.v);
+	free(peers.v);
+	free(pp.v);
+	free(dst.v);
+	return 0;
+fail:
+	free(out.v);
+	free(sel.v);
+	free(peers.v);
+	free(pp.v);
+	free(dst.v);
+	pol_part_free(p);
+	return rc;
+}
+
+/* The set. */
+
+const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	struct sl_pol_set ns = { 0 };
+	struct pol *p;
+	uint32_t i, n_dirty = st->n_dirty;
+	for (i = 0; i < n_dirty; i++) {
+		p = st->pols.obj[st->dirty[i]];
+		if (!p || !p->dirty)
+			continue;
+		if (pol_compile(m, st, p) < 0) {
+			/* Keep what is left to do: the dirty ones from here. */
+			memmove(st->dirty, st->dirty + i, (n_dirty - i) * sizeof(*st->dirty));
+			st->n_dirty = n_dirty - i;
+			return NULL;
+		}
+		p->dirty = false;
+	}
+	st->n_dirty = 0;
+	if (!st->changed)
+		return &st->set;
+	size_t n_rules[SL_POL_NDIRS] = { 0 }, n_iso[SL_POL_NDIRS] = { 0 };
+	for (i = 0; (p = slot_next(&st->pols, &i));)
+		for (int d = 0; d < SL_POL_NDIRS; d++) {
+			n_rules[d] += p->n_rules[d];
+			n_iso[d] += p->n_isolated[d];
+		}
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		if ((n_rules[d] && !(ns.dir[d].rules = malloc(n_rules[d] * sizeof(struct sl_pol_rule)))) ||
+		    (n_iso[d] && !(ns.dir[d].isolated = malloc(n_iso[d] * sizeof(uint32_t)))))
+			goto nomem;
+	}
+	if (st->pols.cap && !(ns.names = calloc(st->pols.cap, sizeof(*ns.names))))
+		goto nomem;
+	ns.n_policies = st->pols.cap;
+	for (i = 0; (p = slot_next(&st->pols, &i));) {
+		/* "ns/name" cut at SL_POL_NAME_MAX (names longer than ~190 characters). */
+		if (snprintf(ns.names[p->pub.id], sizeof(ns.names[0]), "%s/%.*s",
+			     p->pub.spec->namespace, SL_POL_NAME_MAX - SL_K8S_NS_MAX,
+			     p->pub.spec->name) < 0)
+			ns.names[p->pub.id][0] = 0;
+		for (int d = 0; d < SL_POL_NDIRS; d++) {
+			struct sl_pol_dir_set *ds = &ns.dir[d];
+			if (p->n_rules[d])
+				memcpy(ds->rules + ds->n_rules, p->rules[d],
+				       p->n_rules[d] * sizeof(*p->rules[d]));
+			if (p->n_isolated[d])
+				memcpy(ds->isolated + ds->n_isolated, p->isolated[d],
+				       p->n_isolated[d] * sizeof(uint32_t));
+			ds->n_rules += p->n_rules[d];
+			ds->n_isolated += p->n_isolated[d];
+		}
+	}
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		ns.dir[d].n_isolated = sort_unique_u32(ns.dir[d].isolated, ns.dir[d].n_isolated);
+	ns.generation = st->generation;
+	pol_set_free_arrays(&st->set);
+	st->set = ns;
+	st->changed = false;
+	return &st->set;
+nomem:
+	pol_set_free_arrays(&ns);
+	return NULL;
+}
+
+struct sl_pol_set *sl_pol_set_copy(const struct sl_pol_set *s)
+{
+	struct sl_pol_set *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *s;
+	c->names = NULL;
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		c->dir[d].rules = NULL;
+		c->dir[d].isolated = NULL;
+	}
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		const struct sl_pol_dir_set *x = &s->dir[d];
+		if ((x->n_rules && !(c->dir[d].rules = malloc(x->n_rules * sizeof(*x->rules)))) ||
+		    (x->n_isolated && !(c->dir[d].isolated = malloc(x->n_isolated * sizeof(uint32_t)))))
+			goto nomem;
+		if (x->n_rules)
+			memcpy(c->dir[d].rules, x->rules, x->n_rules * sizeof(*x->rules));
+		if (x->n_isolated)
+			memcpy(c->dir[d].isolated, x->isolated, x->n_isolated * sizeof(uint32_t));
+	}
+	if (s->n_policies) {
+		if (!(c->names = malloc(s->n_policies * sizeof(*s->names))))
+			goto nomem;
+		memcpy(c->names, s->names, s->n_policies * sizeof(*s->names));
+	}
+	return c;
+nomem:
+	sl_pol_set_free(c);
+	return NULL;
+}
+
+/* `policy check`: the policies evaluated directly on the objects. */
+
+static bool port_allows(const struct sl_np_port *pt, const struct sl_kpod_spec *owner,
+			uint8_t proto, uint16_t port)
+{
+	if (pt->proto != proto)
+		return false;
+	if (pt->name[0]) {
+		for (unsigned i = 0; owner && i < owner->n_ports; i++)
+			if (owner->ports[i].proto == proto && owner->ports[i].port == port &&
+			    !strcmp(owner->ports[i].name, pt->name))
+				return true;
+		return false;
+	}
+	if (!pt->port)
+		return true;
+	return port >= pt->port && port <= (pt->end_port ? pt->end_port : pt->port);
+}
+
+static bool peer_allows(const struct sl_pol_store *st, const struct sl_np_spec *sp,
+			const struct sl_np_peer *pe, struct sl_ip ip,
+			const struct sl_model_kpod *peer)
+{
+	if (pe->kind == SL_PEER_IPBLOCK) {
+		if (pe->v6 || ip.af != AF_INET || !sl_cidr_contains(pe->cidr, ip))
+			return false;
+		for (unsigned i = 0; i < pe->n_except; i++)
+			if (sl_cidr_contains(pe->except[i], ip))
+				return false;
+		return true;
+	}
+	if (!peer || !pol_pod_addressed(peer->spec))
+		return false;
+	return pol_peer_selects(st, pe, sp->namespace,
+				pol_group_find(st, peer->spec->namespace), peer->spec);
+}
+
+void sl_model_policy_check(const struct sl_model *m, struct sl_ip src, struct sl_ip dst,
+			   uint8_t proto, uint16_t port, struct sl_pol_check *ret)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	memset(ret, 0, sizeof(*ret));
+	ret->src = sl_model_kpod_by_ip(m, src);
+	ret->dst = sl_model_kpod_by_ip(m, dst);
+	ret->src_local = sl_model_pod_by_ip(m, src) != NULL;
+	ret->dst_local = sl_model_pod_by_ip(m, dst) != NULL;
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		struct sl_pol_check_dir *c = &ret->dir[d];
+		const struct sl_model_kpod *pod = d == SL_POL_INGRESS ? ret->dst : ret->src;
+		const struct sl_model_kpod *peer = d == SL_POL_INGRESS ? ret->src : ret->dst;
+		struct sl_ip peer_ip = d == SL_POL_INGRESS ? src : dst;
+		/* The pod owning the destination port: ingress the pod, egress the peer. */
+		const struct sl_model_kpod *owner = d == SL_POL_INGRESS ? pod : peer;
+		c->allowed = true;
+		if (!pod || !pol_pod_addressed(pod->spec))
+			continue;
+		c->applies = true;
+		const struct pol_group *g = pol_group_find(st, pod->spec->namespace);
+		for (uint32_t i = 0; g && i < g->n_pols; i++) {
+			const struct pol *p = st->pols.obj[g->pols[i]];
+			const struct sl_np_spec *sp = p->pub.spec;
+			if (!sp->types[d] || !sl_selector_match(&sp->pod_sel, &pod->spec->labels))
+				continue;
+			if (!c->isolated)
+				c->allowed = false;
+			c->isolated = true;
+			if (c->n_isolating < SL_POL_CHECK_MAX)
+				c->isolating[c->n_isolating] = p->pub.id;
+			c->n_isolating++;
+			for (unsigned r = 0; !c->allowed && r < sp->n_rules[d]; r++) {
+				const struct sl_np_rule *ru = &sp->rules[d][r];
+				bool peer_ok = !ru->n_peers, port_ok = !ru->n_ports;
+				for (unsigned k = 0; !peer_ok && k < ru->n_peers; k++)
+					peer_ok = peer_allows(st, sp, &ru->peers[k], peer_ip, peer);
+				for (unsigned k = 0; peer_ok && !port_ok && k < ru->n_ports; k++)
+					port_ok = port_allows(&ru->ports[k], owner ? owner->spec : NULL,
+							      proto, port);
+				if (peer_ok && port_ok) {
+					c->allowed = true;
+					c->policy = p->pub.id;
+					c->rule = r;
+				}
+			}
+		}
+	}
+	ret->allowed = ret->dir[0].allowed && ret->dir[1].allowed;
+}

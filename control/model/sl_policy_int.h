@@ -1,0 +1,65 @@
+/* Internal to sl_policy.c (storage) and sl_policy_compile.c (compiler, check). Control
+ * thread. */
+#pragma once
+#include "sl_index.h"
+#include "sl_model_int.h"
+#include "sl_policy.h"
+#include "sl_slots.h"
+
+/* The pods and policies of one namespace name (whether or not a Namespace object exists):
+ * what a pod change or a podSelector walks instead of every pod. */
+struct pol_group {
+	uint32_t id;
+	char name[SL_K8S_NS_MAX];
+	struct sl_model_ns *ns;  /* the Namespace object, or NULL */
+	uint32_t *pods, n_pods, cap_pods;   /* kpod ids */
+	uint32_t *pols, n_pols, cap_pols;   /* policy ids */
+};
+
+struct kpod {
+	struct sl_model_kpod pub;
+	uint32_t group, group_pos;
+};
+
+/* One policy's compiled part: its rules and the local pods it isolates, per direction. */
+struct pol {
+	struct sl_model_policy pub;
+	uint32_t group, group_pos;
+	bool global;            /* in the global list: peers by namespaceSelector, or named
+				 * ports to addresses (depends on pods of any namespace) */
+	uint32_t global_pos;
+	bool dirty;             /* compiled part out of date */
+	struct sl_pol_rule *rules[SL_POL_NDIRS];
+	uint32_t n_rules[SL_POL_NDIRS];
+	uint32_t *isolated[SL_POL_NDIRS]; /* host order, sorted */
+	uint32_t n_isolated[SL_POL_NDIRS];
+};
+
+struct sl_pol_store {
+	struct slots nss, pods, pols, groups;
+	struct sl_index ns_by_name, pod_by_name, pod_by_ip, pol_by_name, group_by_name;
+	uint32_t *global, n_global, cap_global; /* policy ids with pol.global */
+	uint32_t *dirty, n_dirty, cap_dirty;    /* policy ids with pol.dirty */
+	bool changed;           /* the set must be assembled again */
+	uint64_t generation;    /* of the last change */
+	struct sl_pol_set set;  /* the last assembled set */
+	void (*notify)(void *ctx, uint64_t generation);
+	void *notify_ctx;
+	size_t bytes;
+};
+
+/* The labels a namespaceSelector sees for namespace g: its object's, or only
+ * kubernetes.io/metadata.name when there is no object. tmp holds the latter. */
+const struct sl_labels *pol_ns_labels(const struct pol_group *g, struct sl_labels *tmp,
+				      struct sl_label *tmp_label);
+struct pol_group *pol_group_find(const struct sl_pol_store *st, const char *name);
+/* Whether a cluster pod is selectable by address / attached to this node. */
+bool pol_pod_addressed(const struct sl_kpod_spec *p);
+/* Compile one policy's part (sl_policy_compile.c). 0 or -ENOMEM (then its part is empty). */
+int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p);
+void pol_part_free(struct pol *p);
+/* Whether peer pe (of a policy in namespace ns) selects pod s of group g. */
+bool pol_peer_selects(const struct sl_pol_store *st, const struct sl_np_peer *pe,
+		      const char *ns, const struct pol_group *g, const struct sl_kpod_spec *s);
+/* Free the arrays of a set (not the struct). */
+void pol_set_free_arrays(struct sl_pol_set *s);
