@@ -76,12 +76,20 @@ class Rig:
         return errs
 
     def delete(self, key):
+        """Delete policy NS/NAME on every node. Where the delete is refused, the policy is
+        replaced by one selecting no pod (so the next cases still start clean) and the
+        refusal is returned as an error all the same."""
         errs = []
         for i, s in enumerate(self.socks):
             rc, out = self.ctl(s, "delete", "networkpolicy", key)
             if rc:
                 errs.append("node%d: delete networkpolicy %s: %s" % (
                     i + 1, key, out.splitlines()[-1] if out else "exit %d" % rc))
+                ns, name = key.split("/", 1)
+                f = os.path.join(self.tmp, "neutral.json")
+                with open(f, "w") as fh:
+                    json.dump(C.np(name, ns, C.sel(**{"npc-none": "none"}), ingress=[]), fh)
+                self.ctl(s, "apply", "-f", f)
         return errs
 
     def _agent(self, src, probes, timeout):
