@@ -10,6 +10,12 @@
   and answers a JSON list, one entry per probe in order: "ok", or why it failed ("timeout",
   "refused", "reset", "error: ..."). All probes of a request run in parallel (one thread each).
   TCP/SCTP: connect, send 4 bytes, read them back. UDP: send a datagram, wait for the echo.
+  Established flows (TCP):
+    {"hold": [[id, ip, port], ...], "timeout": s}   connect and echo once, keep the socket
+    {"check": [id, ...], "timeout": s}               echo once more on each held socket
+                                                     ("ok", "timeout", "reset", ...)
+    {"release": [id, ...]}                           close them
+  The servers echo until the peer closes, so a held connection can be checked many times.
 Exits on SIGTERM. Prints "ready" on stdout once every listener is up.
 """
 import json
@@ -34,9 +40,11 @@ def serve_stream(s):
 
 def echo_stream(c):
     try:
-        c.settimeout(5)
-        d = c.recv(64)
-        if d:
+        c.settimeout(120)
+        while True:
+            d = c.recv(64)
+            if not d:
+                break
             c.sendall(d)
     except OSError:
         pass
@@ -81,6 +89,70 @@ def probe(ip, port, proto, timeout):
         s.close()
 
 
+HELD = {}
+
+
+def hold(ip, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect((ip, port))
+        s.send(PAYLOAD)
+        if s.recv(64) != PAYLOAD:
+            s.close()
+            return None, "error: bad answer"
+        return s, "ok"
+    except socket.timeout:
+        s.close()
+        return None, "timeout"
+    except OSError as e:
+        s.close()
+        return None, "error: %s" % (e.strerror or e)
+
+
+def check(s, timeout):
+    try:
+        s.settimeout(timeout)
+        s.send(PAYLOAD)
+        got = s.recv(64)
+        return "ok" if got == PAYLOAD else ("closed" if not got else "error: bad answer")
+    except socket.timeout:
+        return "timeout"
+    except ConnectionResetError:
+        return "reset"
+    except OSError as e:
+        return "error: %s" % (e.strerror or e)
+
+
+def parallel(items, fn):
+    out = [None] * len(items)
+
+    def run(i, x):
+        out[i] = fn(x)
+    th = [threading.Thread(target=run, args=(i, x)) for i, x in enumerate(items)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    return out
+
+
+def handle_flows(req, t):
+    if "hold" in req:
+        res = parallel(req["hold"], lambda h: hold(h[1], int(h[2]), t))
+        for h, (s, _) in zip(req["hold"], res):
+            if s is not None:
+                HELD[h[0]] = s
+        return [r for _, r in res]
+    if "check" in req:
+        return parallel(req["check"], lambda i: check(HELD[i], t) if i in HELD else "not held")
+    for i in req.get("release", []):
+        s = HELD.pop(i, None)
+        if s is not None:
+            s.close()
+    return []
+
+
 def handle(c):
     try:
         buf = b""
@@ -93,6 +165,9 @@ def handle(c):
                 break
         req = json.loads(buf)
         t = float(req.get("timeout", 1.0))
+        if "probes" not in req:
+            c.sendall(json.dumps(handle_flows(req, t)).encode() + b"\n")
+            return
         probes = req["probes"]
         out = [None] * len(probes)
 

@@ -554,5 +554,27 @@ def _cyclonus():
     return out
 
 
+# --- established flows across policy changes (the issue: a change that starts denying an
+# established flow cuts it at once; flows still allowed are untouched) --------------------
+HELD = [("x/b", "x/a", 80), ("y/a", "x/a", 80), ("z/c", "x/a", 81), ("x/a", "y/b", 81),
+        ("x/a", "y/c", 80), ("y/c", "z/a", 80), ("z/b", "z/a", 80)]
+STATEFUL = [
+    {"name": "stateful: established TCP flows across policy changes: kept while allowed, cut once denied",
+     "steps": [{"op": "hold", "flows": HELD},
+               {"op": "check_held"},
+               # x/a: ingress from namespace y only -> x/b and z/c flows into x/a are cut
+               create(np("a-from-y", "x", sel(pod="a"), ingress=[irule([P(ns=sel(ns="y"))])])),
+               {"op": "check_held"},
+               # x/a: egress to port 80 only -> x/a -> y/b:81 is cut, x/a -> y/c:80 kept
+               create(np("a-egress-80", "x", sel(pod="a"), egress=[erule(None, [port(80)])])),
+               {"op": "check_held"},
+               # z/a: ingress from pods c of any namespace; then y/c loses its label -> cut
+               create(np("a-from-c", "z", sel(pod="a"), ingress=[irule([P(pod=sel(pod="c"), ns=ALL)])])),
+               {"op": "check_held"},
+               {"op": "pod_labels", "pod": "y/c", "labels": {"pod": "cc"}},
+               {"op": "check_held"},
+               probe(T80, T81)]},
+]
+
 CYCLONUS = _cyclonus()
-CASES = UPSTREAM + CYCLONUS
+CASES = UPSTREAM + CYCLONUS + STATEFUL

@@ -47,6 +47,11 @@ def expected(cluster, port, proto):
     return truth.matrix(cluster, pods, port, proto)
 
 
+def allowed_now(cluster, flow):
+    s, d, port = flow
+    return truth.allowed(cluster, cluster["pods"][s], cluster["pods"][d], port, "TCP")[0]
+
+
 def why(cluster, s, d, port, proto):
     return truth.allowed(cluster, cluster["pods"][s], cluster["pods"][d], port, proto)[1]
 
@@ -92,13 +97,13 @@ class Rig:
                 self.ctl(s, "apply", "-f", f)
         return errs
 
-    def _agent(self, src, probes, timeout):
+    def _agent(self, src, probes, timeout, req=None):
         path = os.path.join(self.agents, "agent-%s.sock" % src.replace("/", "-"))
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout + 10)
         try:
             s.connect(path)
-            s.sendall(json.dumps({"probes": probes, "timeout": timeout}).encode() + b"\n")
+            s.sendall(json.dumps(req or {"probes": probes, "timeout": timeout}).encode() + b"\n")
             buf = b""
             while not buf.endswith(b"\n"):
                 d = s.recv(65536)
@@ -113,6 +118,23 @@ class Rig:
             return ["agent error: %s" % e] * len(probes)
         finally:
             s.close()
+
+    def flows(self, verb, flows, timeout):
+        """verb hold|check|release on TCP flows [(src, dst, port)] -> {flow: result}"""
+        by_src = {}
+        for f in flows:
+            by_src.setdefault(f[0], []).append(f)
+        def fid(f):
+            return "%s>%s:%d" % f
+        reqs = {src: {verb: [[fid(f), C.IP[f[1]], f[2]] if verb == "hold" else fid(f) for f in fs],
+                      "timeout": timeout} for src, fs in by_src.items()}
+        futs = {src: self.pool.submit(self._agent, src, fs, timeout, reqs[src]) for src, fs in by_src.items()}
+        res = {}
+        for src, fs in by_src.items():
+            r = futs[src].result()
+            for i, f in enumerate(fs):
+                res[f] = r[i] if i < len(r) else "released"
+        return res
 
     def probe(self, cells, timeout):
         """cells: [(src, dst, port, proto)] -> {cell: result string}"""
@@ -206,6 +228,7 @@ def run(a):
         changed_pods, changed_ns = set(), set()
         errs, wrong_total, cells_total, truth_errs, skipped = [], 0, 0, [], []
         details = []
+        held = []
         for si, step in enumerate(case["steps"], 1):
             op = step["op"]
             if op == "create":
@@ -231,6 +254,32 @@ def run(a):
                 changed_ns.add(ns)
                 if rig:
                     errs += rig.apply([cluster["namespaces"][ns]])
+            elif op == "hold":
+                held = list(step["flows"])
+                if rig:
+                    r = rig.flows("hold", held, a.timeout * 2)
+                    bad = [f for f in held if r[f] != "ok"]
+                    if bad:
+                        errs.append("hold: %s" % ", ".join("%s->%s:%d %s" % (f + (r[f],)) for f in bad))
+            elif op == "check_held":
+                if not rig:
+                    continue
+                exp_f = {f: allowed_now(cluster, f) for f in held}
+                r = rig.flows("check", held, a.timeout)
+                for attempt in range(a.retries):
+                    redo = [f for f in held if (r[f] == "ok") != exp_f[f] and exp_f[f] is False]
+                    if not redo:
+                        break
+                    r.update(rig.flows("check", redo, a.retry_timeout))
+                cells_total += len(held)
+                wrong = [f for f in held if (r[f] == "ok") != exp_f[f]]
+                wrong_total += len(wrong)
+                details.append("step %d: established TCP flows: %d of %d wrong" % (si, len(wrong), len(held)))
+                for f in held:
+                    details.append("  %s %s -> %s TCP/%d: %s, expected %s (%s)" % (
+                        "WRONG" if f in wrong else "ok   ", f[0], f[1], f[2],
+                        "kept" if r[f] == "ok" else "cut (%s)" % r[f], "kept" if exp_f[f] else "cut",
+                        why(cluster, f[0], f[1], f[2], "TCP")))
             elif op == "probe":
                 on = []
                 for port, proto in step["on"]:
@@ -269,6 +318,8 @@ def run(a):
                                 "allowed" if exp[(p, pr)][(s, d)] else "denied", why(cluster, s, d, p, pr)))
                         if len(wrong) > a.list_wrong:
                             details.append("  ... %d more" % (len(wrong) - a.list_wrong))
+        if rig and held:
+            rig.flows("release", held, a.timeout)
         # back to the initial state for the next case
         for key in created:
             if key in cluster["policies"]:
@@ -327,7 +378,8 @@ def main():
     ap.add_argument("--ctl", help="sluicectl binary")
     ap.add_argument("--sock", action="append", default=[], help="a node's API socket (repeat)")
     ap.add_argument("--sctp", action="store_true", help="probe SCTP cells (the agents serve SCTP)")
-    ap.add_argument("--timeout", type=float, default=0.5, help="first probe timeout, s")
+    ap.add_argument("--timeout", type=float, default=0.3,
+                    help="first probe timeout, s (a cell that differs is probed again with --retry-timeout)")
     ap.add_argument("--retry-timeout", type=float, default=1.0, help="timeout of re-probes, s")
     ap.add_argument("--retries", type=int, default=2, help="re-probes of a wrong cell")
     ap.add_argument("--only", help="run the cases whose name matches this regex")
