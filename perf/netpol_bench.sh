@@ -252,14 +252,16 @@ for n in [int(c) for c in counts.split(",")]:
             continue
         a = [r["mpps"] for r in runs if r["count"] == n and r["path"] == path and r["kind"] == "allow"]
         d = [r for r in runs if r["count"] == n and r["path"] == path and r["kind"] == "deny"]
-        row[path] = {"mpps": statistics.median(a) if a else 0, "all_mpps": a, "load_s": ld["load_s"],
+        row[path] = {"mpps": statistics.median(a) if a else 0, "max_mpps": max(a) if a else 0,
+                     "all_mpps": a, "load_s": ld["load_s"],
                      "loaded": ld.get("loaded", True), "refused": ld.get("refused"),
                      "mem_kb": ld.get("mem_kb"), "rules_lines": ld.get("rules_lines")}
         if d:
             row[path]["deny_rx_packets"] = d[0].get("rx_packets")
             row[path]["enforced"] = (d[0].get("rx_packets") or 0) == 0
     res[str(n)] = row
-print("\n%-8s %-12s %-12s %-10s %-10s" % ("policies", "sluice Mpps", "iptables Mpps", "sluice/0", "ipt/0"))
+print("\nmedians over the repetitions (best of them in parentheses); * not loaded, ! not enforced")
+print("%-8s %-20s %-20s %-10s %-10s" % ("policies", "sluice Mpps", "iptables Mpps", "sluice/0", "ipt/0"))
 base = {p: res.get("0", {}).get(p, {}).get("mpps") for p in ("sluice", "iptables")}
 ratios = {}
 for n, row in res.items():
@@ -272,13 +274,13 @@ for n, row in res.items():
         r = row.get(p, {})
         if "mpps" not in r:
             return "skipped"
-        s = "%.3f" % r["mpps"]
+        s = "%.3f (%.3f)" % (r["mpps"], r["max_mpps"])
         if not r.get("loaded", True):
             s += "*"
         if r.get("enforced") is False:
             s += "!"
         return s
-    print("%-8s %-12s %-12s %-10s %-10s" % (n, f("sluice"), f("iptables"),
+    print("%-8s %-20s %-20s %-10s %-10s" % (n, f("sluice"), f("iptables"),
           ratios.get("sluice", {}).get(n, "-"), ratios.get("iptables", {}).get(n, "-")))
 notes = []
 for n, row in res.items():

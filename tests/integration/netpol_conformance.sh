@@ -15,7 +15,10 @@
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/netpol_conformance.sh [DRIVER-ARGS]
 #   e.g. --only 'default-deny' (cases by regex), --list-wrong 20, --quiet-tables
 # Environment: SL_PREFIX (default slnp-), SL_RUN (default /tmp/slnp-run), SL_EAL_MEM,
-#   NPC_JSON=FILE (per-case results as JSON).
+#   NPC_JSON=FILE (per-case results as JSON), NPC_KERNEL_REFERENCE=1 (self-test of the rig:
+#   the evaluator's verdicts enforced by iptables inside the pods, so the probes meet real
+#   denials whatever sluiced does; the cases then pass except refused requests and the
+#   established-flow cuts, which conntrack keeps, as Calico does).
 # Output: "ok - CASE" / "not ok - CASE (...)" with a reachability matrix per wrong
 # (port, protocol) and "N passed, M failed"; exit 1 when anything failed.
 set -u
@@ -134,7 +137,7 @@ done
 echo "# set-up: 2 nodes, 9 pods, 9 agents in $((SECONDS - T0)) s"
 python3 tests/integration/netpol/driver.py --agents "$SL_RUN" --ctl "$SL_BUILD/control/cli/sluicectl" \
 	--sock "$SL_RUN/node1.sock" --sock "$SL_RUN/node2.sock" "${SCTP[@]}" \
-	${NPC_JSON:+--json "$NPC_JSON"} "${ARGS[@]}"
+	${NPC_JSON:+--json "$NPC_JSON"} ${NPC_KERNEL_REFERENCE:+--kernel-reference "$(ns np-)"} "${ARGS[@]}"
 rc=$?
 echo "# netpol_conformance: $((SECONDS - T0)) s"
 exit $rc

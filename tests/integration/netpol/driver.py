@@ -14,6 +14,8 @@ from the evaluator is probed again (--retries, with --retry-timeout) before it c
 wrong: the fast path may take a moment to publish a change, and a lost first packet must
 not fail a case; nothing sleeps. Wrong cells are printed as a matrix (rows: from, columns:
 to) and listed with the evaluator's reason.
+--kernel-reference tests the rig itself: the evaluator's verdicts are enforced by iptables in
+the pods (stateful, so established flows are kept, as Calico does), whatever sluiced does.
 Output: "ok - NAME" / "not ok - NAME (...)" lines, "# ..." notes, "N passed, M failed";
 --json FILE writes per-case results. Exit 1 when anything failed.
 """
@@ -56,17 +58,61 @@ def why(cluster, s, d, port, proto):
     return truth.allowed(cluster, cluster["pods"][s], cluster["pods"][d], port, proto)[1]
 
 
+def kernel_rules(cluster, key):
+    """iptables-restore input for pod key: its ingress (INPUT) and egress (OUTPUT) verdicts
+    from the evaluator, for every peer pod on ports 80/81 TCP/UDP (the --kernel-reference
+    self-test of the rig: probes against a policy the kernel enforces)."""
+    pod = cluster["pods"][key]
+    lines = ["*filter", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    for chain, direction in (("INPUT", "Ingress"), ("OUTPUT", "Egress")):
+        isolated = False
+        allow = []
+        for other in KEYS:
+            if other == key:
+                continue
+            o = cluster["pods"][other]
+            for port in (80, 81):
+                for proto in ("TCP", "UDP"):
+                    dst = pod if direction == "Ingress" else o
+                    ok, w = truth.direction_allows(cluster, pod, o, dst, port, proto, direction)
+                    if "not isolated" in w:
+                        continue
+                    isolated = True
+                    if ok:
+                        allow.append("-A %s %s %s/32 -p %s --dport %d -j ACCEPT" % (
+                            chain, "-s" if chain == "INPUT" else "-d", C.IP[other], proto.lower(), port))
+        if isolated:
+            lines += ["-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT" % chain,
+                      "-A %s -%s lo -j ACCEPT" % (chain, "i" if chain == "INPUT" else "o")]
+            lines += allow
+            lines.append("-A %s -j DROP" % chain)
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n"
+
+
 class Rig:
     def __init__(self, a):
         self.agents, self.ctl_bin, self.socks = a.agents, a.ctl, a.sock
         self.timeout, self.retry_timeout, self.retries = a.timeout, a.retry_timeout, a.retries
         self.pool = ThreadPoolExecutor(len(KEYS))
+        self.kernel_ref = a.kernel_reference
         self.tmp = tempfile.mkdtemp(prefix="npc-")
 
     def ctl(self, sock, *argv):
         r = subprocess.run([self.ctl_bin, "-s", sock, *argv], capture_output=True, text=True,
                            timeout=30)
         return r.returncode, (r.stdout + r.stderr).strip()
+
+    def kernel_sync(self, cluster):
+        """--kernel-reference: the evaluator's verdicts as iptables rules in every pod."""
+        def one(k):
+            r = subprocess.run(["ip", "netns", "exec", self.kernel_ref + k.replace("/", "-"),
+                                "iptables-restore"], input=kernel_rules(cluster, k), text=True,
+                               capture_output=True)
+            return r.returncode, r.stderr
+        for k, (rc, err) in zip(KEYS, self.pool.map(one, KEYS)):
+            if rc:
+                raise SystemExit("kernel reference: iptables-restore in %s failed: %s" % (k, err))
 
     def apply(self, objs):
         """Apply objs (a List) on every node; returns the error messages (empty: all ok)."""
@@ -264,6 +310,8 @@ def run(a):
             elif op == "check_held":
                 if not rig:
                     continue
+                if rig.kernel_ref:
+                    rig.kernel_sync(cluster)
                 exp_f = {f: allowed_now(cluster, f) for f in held}
                 r = rig.flows("check", held, a.timeout)
                 for attempt in range(a.retries):
@@ -281,6 +329,8 @@ def run(a):
                         "kept" if r[f] == "ok" else "cut (%s)" % r[f], "kept" if exp_f[f] else "cut",
                         why(cluster, f[0], f[1], f[2], "TCP")))
             elif op == "probe":
+                if rig and rig.kernel_ref:
+                    rig.kernel_sync(cluster)
                 on = []
                 for port, proto in step["on"]:
                     if proto == "SCTP" and not a.sctp:
@@ -333,6 +383,8 @@ def run(a):
             cluster["namespaces"][n] = C.namespace_obj(n)
         if rig and restore:
             errs += rig.apply(restore)
+        if rig and rig.kernel_ref:
+            rig.kernel_sync(cluster)
         dt = time.monotonic() - t0
         if truth_errs:
             report(False, "evaluator vs upstream: " + case["name"], "; ".join(truth_errs))
@@ -388,6 +440,10 @@ def main():
     ap.add_argument("--max-tables", type=int, default=1000,
                     help="print the matrices of the first N failing cases only")
     ap.add_argument("--json", help="write per-case results here")
+    ap.add_argument("--kernel-reference", metavar="NETNS_PREFIX",
+                    help="self-test of the rig: after each step, program the evaluator's "
+                         "verdicts as iptables rules in the pods' namespaces (NETNS_PREFIX + "
+                         "NS-POD), so the probes meet a policy the kernel enforces")
     ap.add_argument("--selfcheck", action="store_true",
                     help="only check the evaluator against upstream's matrices (no rig)")
     ap.add_argument("--list", action="store_true", help="list the cases")
