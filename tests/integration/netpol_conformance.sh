@@ -22,7 +22,7 @@
 # Output: "ok - CASE" / "not ok - CASE (...)" with a reachability matrix per wrong
 # (port, protocol) and "N passed, M failed"; exit 1 when anything failed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 export SL_PREFIX=${SL_PREFIX:-slnp-} SL_RUN=${SL_RUN:-/tmp/slnp-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 SL_BUILD=${SL_BUILD:-build}
@@ -88,18 +88,13 @@ for l in "${PODS[@]}"; do
 	mk_pod "n$3" "np-$1-$2" "$1$2" "$4" "10.244.$3.1" || exit 2
 done
 
-# Node configs: topo.sh's node_config with this case's pods, a small conntrack table.
-for n in 1 2; do
-	pods=()
-	for l in "${PODS[@]}"; do
-		set -- $l
-		[ "$3" = $n ] && pods+=("$1 $2 $4 $(in_ns "np-$1-$2" cat /sys/class/net/eth0/address)")
-	done
-	node_config_tmpl() { # node_config needs pods p1a/p1b: build the JSON directly
-		local o=$((3 - n))
-		printf '%s\n' "${pods[@]}" | python3 -c '
+# node_json N: node N's config (topo.sh's node_config has fixed pods p1a/p1b): this rig's pods
+# of node N ("NS POD IP MAC" lines on stdin), a small conntrack table.
+node_json() {
+	python3 -c '
 import json, sys
-n, o, vni, pmd = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+n, vni, pmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+o = 3 - n
 pods = [l.split() for l in sys.stdin if l.strip()]
 print(json.dumps({
   "node": {"name": "node%d" % n, "ip": "198.18.0.%d" % n, "pod_cidr": "10.244.%d.0/24" % n,
@@ -111,9 +106,13 @@ print(json.dumps({
   "pods": [{"name": p, "namespace": ns, "ip": ip, "mac": mac, "ifname": ns + p}
            for ns, p, ip, mac in pods],
   "nodes": [{"name": "node%d" % o, "ip": "198.18.0.%d" % o, "pod_cidr": "10.244.%d.0/24" % o}]},
-  indent=1))' "$n" "$o" "$SL_VNI" "$SL_UPLINK_PMD"
-	}
-	node_config_tmpl >"$SL_RUN/node$n.json" || exit 2
+  indent=1))' "$1" "$SL_VNI" "$SL_UPLINK_PMD"
+}
+for n in 1 2; do
+	for l in "${PODS[@]}"; do
+		set -- $l
+		[ "$3" = $n ] && echo "$1 $2 $4 $(in_ns "np-$1-$2" cat /sys/class/net/eth0/address)"
+	done | node_json $n >"$SL_RUN/node$n.json" || exit 2
 	node_start $n "$SL_RUN/node$n.json" || exit 2
 done
 wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 2; }
