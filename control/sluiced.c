@@ -25,6 +25,7 @@
 #include "lb/sl_lbctl.h"
 #include "lb/sl_hostport.h"
 #include "net/sl_net.h"
+#include "policy/sl_policy_sync.h"
 #include "sl_persist.h"
 
 #define POOL_MBUFS 16383
@@ -218,6 +219,12 @@ int main(int argc, char **argv)
 		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi,
 		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr });
 	sl_model_set_hooks(model, &hooks);
+	if ((rc = sl_policy_sync_init(model, &(struct sl_policy_sync_conf){
+		     .deny_log = conf.policy_deny_log,
+		     .deny_log_rate = conf.policy_deny_log_rate })) < 0) {
+		fprintf(stderr, "sluiced: cannot set up the policy classifier: %s\n", strerror(-rc));
+		goto out_state;
+	}
 	if ((rc = sl_net_init(&conf, err, sizeof(err))) < 0 ||
 	    (rc = sl_config_load_objects(&conf, model, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -238,6 +245,7 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	sl_healthcheck_start(loop);
+	sl_policy_sync_start(loop);
 	if ((rc = sl_lbctl_start(loop, err, sizeof(err))) < 0 ||
 	    (rc = sl_api_open(loop, model, sock, state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "sluiced: %s\n", err);
@@ -267,15 +275,18 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sluiced: shutting down\n");
+	sl_policy_sync_stop();
 	rc = rc < 0 ? rc : 0;
 	sl_api_close();
 out_state:
+	sl_policy_sync_stop(); /* its timers are on the loop */
 	sl_healthcheck_stop(); /* its servers are on the loop */
 	sl_loop_destroy(loop);
 	sl_dp.quit = true;
 	rte_eal_mp_wait_lcore();
 	sl_model_destroy(model); /* detaches every pod */
 	sl_net_fini();
+	sl_policy_sync_fini();
 	sl_lbctl_fini();
 out_dp:
 	sl_dp_fini();

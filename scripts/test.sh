@@ -79,6 +79,8 @@ stage "integration: sluice-cni exec'd for every verb, 100 concurrent pods" \
 	env SL_BUILD=build bash tests/cni/cni_exec.sh
 stage "integration: Services and EndpointSlices through sluicectl apply/delete/show" \
 	env SL_BUILD=build bash tests/integration/services_api.sh
+stage "integration: NetworkPolicy objects through sluicectl apply/delete/show policies/policy check" \
+	env SL_BUILD=build bash tests/integration/policy_api.sh
 stage "integration: Services in the fast path (ClusterIP over two nodes, TCP/UDP, reject, backend removal)" \
 	env SL_BUILD=build bash tests/integration/services.sh
 stage "integration: Services from outside (node ports, LB IPs through a router, Cluster/Local policy, SNAT), hairpin, from the node" \
@@ -107,6 +109,10 @@ stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and fo
 
 stage "integration: NetworkPolicy conformance (upstream netpol e2e model x/y/z on two nodes, 48 upstream specs + cyclonus-style cases, every cell vs a reference evaluator)" \
 	env SL_BUILD=build bash tests/integration/netpol_conformance.sh --max-tables 8
+stage "integration: NetworkPolicy and established TCP (kept when still allowed, cut at once when denied)" \
+	env SL_BUILD=build bash tests/integration/netpol_established.sh
+stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 10k rules, republish" \
+	build/perf/sluice-policy-bench --rules 1000 10000
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

@@ -273,17 +273,25 @@ static int cmd_apply(const char *path)
 	return run(req, NULL);
 }
 
-/* delete service|endpointslice [NS/]NAME */
+/* delete service|endpointslice|namespace|k8spod|networkpolicy [NS/]NAME */
 static int cmd_delete(const char *kind, const char *key)
 {
+	const char *k8s = !strcmp(kind, "networkpolicy") || !strcmp(kind, "netpol")
+				  ? "networkpolicy"
+			  : !strcmp(kind, "namespace") || !strcmp(kind, "ns") ? "namespace"
+			  : !strcmp(kind, "k8spod") ? "k8spod" : NULL;
 	const char *cmd = !strcmp(kind, "service") || !strcmp(kind, "svc") ? "service.del"
-			  : !strcmp(kind, "endpointslice") ? "endpointslice.del" : NULL;
+			  : !strcmp(kind, "endpointslice") ? "endpointslice.del"
+			  : k8s ? "k8s.del" : NULL;
 	if (!cmd) {
-		fprintf(stderr, "sluicectl: delete service|endpointslice [NS/]NAME\n");
+		fprintf(stderr, "sluicectl: delete service|endpointslice|namespace|k8spod|"
+			"networkpolicy [NS/]NAME\n");
 		return 2;
 	}
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", cmd);
+	if (k8s)
+		cJSON_AddStringToObject(req, "kind", k8s);
 	const char *slash = strchr(key, '/');
 	if (slash) {
 		char ns[256];
@@ -467,6 +475,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(verb, "delete") && argc == 3) {
 		cJSON_Delete(req);
 		return cmd_delete(argv[1], argv[2]);
+	} else if (!strcmp(verb, "policy") && argc == 5 && !strcmp(argv[1], "check")) {
+		cJSON_AddStringToObject(req, "cmd", "policy.check");
+		cJSON_AddStringToObject(req, "src", argv[2]);
+		cJSON_AddStringToObject(req, "dst", argv[3]);
+		cJSON_AddStringToObject(req, "port", argv[4]);
 	} else if (!strcmp(verb, "trace") && argc == 2) {
 		cJSON_Delete(req);
 		int n = atoi(argv[1]);

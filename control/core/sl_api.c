@@ -21,6 +21,8 @@
 #include "model/sl_service.h"
 #include "core/sl_show.h"
 #include "core/sl_show_ct.h"
+#include "core/sl_show_pol.h"
+#include "model/sl_policy.h"
 
 #define ACCEPT_PER_ROUND 32      /* accept() calls per wake-up; the rest wait a round */
 #define IN_BUF_START 4096        /* a client's request buffer grows to SL_API_MAX_REQUEST + 1 */
@@ -297,15 +299,22 @@ static int api_ROUTE_DEL(const struct sl_request *r, cJSON **ret_result, char *e
 
 static int api_APPLY(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
-	unsigned svcs = 0, slices = 0;
+	unsigned svcs = 0, slices = 0, other[3] = { 0 };
 	for (unsigned i = 0; i < r->n_ops; i++)
-		r->ops[i].kind == SL_K8S_SERVICE ? svcs++ : slices++;
+		r->ops[i].kind == SL_K8S_SERVICE ? svcs++
+		: r->ops[i].kind == SL_K8S_SLICE ? slices++
+						 : other[r->ops[i].kind - SL_K8S_NAMESPACE]++;
 	int rc = sl_model_k8s_apply(api.model, r->ops, r->n_ops, err, n);
 	if (rc < 0)
 		return rc;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "services", svcs);
 	cJSON_AddNumberToObject(o, "endpointslices", slices);
+	if (other[0] + other[1] + other[2]) { /* NetworkPolicy objects (issue 12) */
+		cJSON_AddNumberToObject(o, "namespaces", other[0]);
+		cJSON_AddNumberToObject(o, "pods", other[1]);
+		cJSON_AddNumberToObject(o, "networkpolicies", other[2]);
+	}
 	*ret_result = o;
 	return 0;
 }
@@ -354,6 +363,19 @@ static int api_CT_SHOW(const struct sl_request *r, cJSON **ret_result, char *err
 static int api_CT_FLUSH(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
 {
 	return ct_job(r, true, err, n);
+}
+
+static int api_K8S_DEL(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	return r->k8s_kind == SL_K8S_NAMESPACE ? sl_model_ns_del(api.model, r->name, err, n)
+	       : r->k8s_kind == SL_K8S_POD ? sl_model_kpod_del(api.model, r->namespace, r->name, err, n)
+					   : sl_model_policy_del(api.model, r->namespace, r->name, err, n);
+}
+
+static int api_POLICY_CHECK(const struct sl_request *r, cJSON **ret_result, char *err, size_t n)
+{
+	*ret_result = sl_show_policy_check(api.model, r->src, r->dst, r->proto, r->port, err, n);
+	return *ret_result ? 0 : -EINVAL;
 }
 
 static int (*const handlers[SL_CMD_COUNT])(const struct sl_request *, cJSON **, char *,

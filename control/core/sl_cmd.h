@@ -46,12 +46,19 @@
 	  "--service VIP[:PORT] --backend IP[:PORT] --client IP --proto tcp|udp|sctp "       \
 	  "--state NAME")                                                                    \
 	X(CT_FLUSH, "conntrack.flush", 0, "conntrack flush [FILTER...]",                     \
-	  "remove the conntrack flows FILTER matches (every flow without one)")
+	  "remove the conntrack flows FILTER matches (every flow without one)")              \
+	X(K8S_DEL, "k8s.del", SL_CMD_F_PERSIST,                                              \
+	  "delete namespace|k8spod|networkpolicy [NS/]NAME",                                 \
+	  "delete a Namespace, a cluster Pod (policy's view) or a NetworkPolicy")           \
+	X(POLICY_CHECK, "policy.check", 0, "policy check SRC DST PORT[/PROTO]",              \
+	  "which NetworkPolicies isolate SRC and DST (addresses or NS/POD), which rule "     \
+	  "allows, or why denied")
 
 /* X(name) of every table `show` knows (core/sl_show.c). */
 #define SL_FOREACH_SHOW(X)                                                                   \
 	X("ports") X("pods") X("nodes") X("routes") X("neighbors") X("workers") X("vhost")     \
-	X("queues") X("stats") X("drops") X("graph") X("services") X("backends")
+	X("queues") X("stats") X("drops") X("graph") X("services") X("backends") \
+	X("policies")
 
 /* The tables as one string literal: "ports, pods, ..." and "ports|pods|...". */
 #define SL_SHOW_COMMA_(n) ", " n

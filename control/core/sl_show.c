@@ -9,6 +9,7 @@
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_affinity.h"
+#include "policy/sl_policy_sync.h"
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
@@ -18,6 +19,7 @@
 #include "net/sl_ports.h"
 #include "sl_show.h"
 #include "sl_show_svc.h"
+#include "sl_show_pol.h"
 
 static struct sl_model *model;
 
@@ -394,6 +396,8 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		return show_services();
 	if (!strcmp(what, "backends"))
 		return sl_show_backends(model);
+	if (!strcmp(what, "policies"))
+		return sl_policy_sync_add_counters(sl_show_policies(model));
 	if (!strcmp(what, "stats")) {
 		cJSON *o = cJSON_CreateObject();
 		struct sl_model_counts mc;
@@ -437,6 +441,7 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
 			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
+		sl_policy_sync_show(o);
 		cJSON *rcu = cJSON_AddObjectToObject(o, "rcu");
 		cJSON_AddNumberToObject(rcu, "grace_periods", (double)sl_dp.grace_periods);
 		cJSON_AddNumberToObject(rcu, "wait_ms",

@@ -136,6 +136,7 @@ void sl_model_destroy(struct sl_model *m)
 	struct sl_model_pod *p;
 	struct sl_model_node *n;
 	sl_svc_store_destroy(m);
+	sl_model_policy_set_notify(m, NULL, NULL); /* no policy news while pods go */
 	for (uint32_t i = 0; (r = sl_model_route_next(m, &i));)
 		sl_model_route_del(m, r->spec.prefix, err, sizeof(err));
 	for (uint32_t i = 0; (p = sl_model_pod_next(m, &i));)

@@ -36,6 +36,7 @@ struct sl_model_self {
 struct sl_model_limits {
 	unsigned pods, nodes, routes;
 	unsigned services, slices; /* 0 = the default (sl_service.h) */
+	unsigned namespaces, k8s_pods, policies; /* 0 = the default (sl_policy.h) */
 };
 
 /* Objects as stored. id is stable while the object lives (an index for the hooks' own

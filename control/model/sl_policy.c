@@ -96,14 +96,14 @@ static bool pol_match(const void *ctx, uint32_t id, const void *k)
 
 struct sl_pol_store *sl_pol_store_create(const struct sl_model_limits *l)
 {
-	(void)l;
 	struct sl_pol_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->nss.limit = SL_MODEL_MAX_NAMESPACES;
-	st->groups.limit = 2 * SL_MODEL_MAX_NAMESPACES + 2; /* one per name in use */
-	st->pods.limit = SL_MODEL_MAX_K8S_PODS;
-	st->pols.limit = SL_MODEL_MAX_POLICIES;
+	st->nss.limit = l && l->namespaces ? l->namespaces : SL_MODEL_MAX_NAMESPACES;
+	st->pods.limit = l && l->k8s_pods ? l->k8s_pods : SL_MODEL_MAX_K8S_PODS;
+	st->pols.limit = l && l->policies ? l->policies : SL_MODEL_MAX_POLICIES;
+	/* A group per namespace name in use: by a Namespace, a pod or a policy. */
+	st->groups.limit = st->nss.limit + st->pods.limit + st->pols.limit;
 	st->changed = true; /* the first set (empty) is assembled on the first call */
 	return st;
 }
@@ -320,6 +320,57 @@ static bool rule_named_port(const struct sl_np_rule *r)
 	return false;
 }
 
+static uint64_t key_bit(const char *key)
+{
+	return 1ull << (sl_hash_str(key, 0) & 63);
+}
+
+static uint64_t selector_keys(const struct sl_selector *s)
+{
+	uint64_t m = 0;
+	for (unsigned i = 0; i < s->match.n; i++)
+		m |= key_bit(s->match.v[i].key);
+	for (unsigned i = 0; i < s->n_exprs; i++)
+		m |= key_bit(s->exprs[i].key);
+	return m;
+}
+
+/* The pod label keys a policy's pod selectors use (xns: those of peers with a
+ * namespaceSelector only). */
+static uint64_t spec_keys(const struct sl_np_spec *s, bool xns)
+{
+	uint64_t m = xns ? 0 : selector_keys(&s->pod_sel);
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		for (unsigned i = 0; i < s->n_rules[d]; i++)
+			for (unsigned k = 0; k < s->rules[d][i].n_peers; k++) {
+				const struct sl_np_peer *pe = &s->rules[d][i].peers[k];
+				if (pe->has_pod_sel && (!xns || pe->has_ns_sel))
+					m |= selector_keys(&pe->pod_sel);
+			}
+	return m;
+}
+
+/* The keys whose values differ between two label sets (sorted by key). */
+static uint64_t labels_diff(const struct sl_labels *a, const struct sl_labels *b)
+{
+	uint64_t m = 0;
+	unsigned i = 0, k = 0;
+	while (i < a->n || k < b->n) {
+		int c = i == a->n ? 1 : k == b->n ? -1 : strcmp(a->v[i].key, b->v[k].key);
+		if (c < 0) {
+			m |= key_bit(a->v[i++].key);
+		} else if (c > 0) {
+			m |= key_bit(b->v[k++].key);
+		} else {
+			if (strcmp(a->v[i].value, b->v[k].value))
+				m |= key_bit(a->v[i].key);
+			i++;
+			k++;
+		}
+	}
+	return m;
+}
+
 /* Whether the policy's compiled part depends on pods of other namespaces. */
 static bool spec_global(const struct sl_np_spec *s)
 {
@@ -344,7 +395,7 @@ static bool pol_touches_pod(const struct sl_pol_store *st, const struct pol *p,
 	const struct sl_np_spec *sp = p->pub.spec;
 	if (!s || !pol_pod_addressed(s))
 		return false;
-	if (!strcmp(sp->namespace, s->namespace) && sl_selector_match(&sp->pod_sel, &s->labels))
+	if (p->group == g->id && sl_selector_match(&sp->pod_sel, &s->labels))
 		return true;
 	for (int d = 0; d < SL_POL_NDIRS; d++)
 		for (unsigned i = 0; i < sp->n_rules[d]; i++) {
@@ -364,19 +415,67 @@ static bool pol_touches_pod(const struct sl_pol_store *st, const struct pol *p,
 	return false;
 }
 
-/* Mark the policies a pod change (old -> new, either NULL) touches. */
+/* Whether a pod's address or container ports differ (what the rules carry of it). */
+static bool pod_addr_differs(const struct sl_kpod_spec *a, const struct sl_kpod_spec *b)
+{
+	return !a || !b || pol_pod_addressed(a) != pol_pod_addressed(b) || !sl_ip_eq(a->ip, b->ip) ||
+	       a->n_ports != b->n_ports ||
+	       (a->n_ports && memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports)));
+}
+
+/* With the same address and ports: whether p selects the pod differently (as its target,
+ * or by any peer) before and after a label change. */
+static bool pol_selection_differs(const struct sl_pol_store *st, const struct pol *p,
+				  const struct pol_group *g, const struct sl_kpod_spec *a,
+				  const struct sl_kpod_spec *b)
+{
+	const struct sl_np_spec *sp = p->pub.spec;
+	bool same_ns = p->group == g->id;
+	if (!pol_pod_addressed(a))
+		return false;
+	if (same_ns &&
+	    sl_selector_match(&sp->pod_sel, &a->labels) != sl_selector_match(&sp->pod_sel, &b->labels))
+		return true;
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		for (unsigned i = 0; i < sp->n_rules[d]; i++)
+			for (unsigned k = 0; k < sp->rules[d][i].n_peers; k++) {
+				const struct sl_np_peer *pe = &sp->rules[d][i].peers[k];
+				/* The namespace part is the same for both: only the pod
+				 * selector can differ, and matters if the namespace matches. */
+				if (pe->kind != SL_PEER_PODS || !pe->has_pod_sel ||
+				    (!pe->has_ns_sel && !same_ns) ||
+				    sl_selector_match(&pe->pod_sel, &a->labels) ==
+					    sl_selector_match(&pe->pod_sel, &b->labels))
+					continue;
+				if (pol_peer_selects(st, pe, sp->namespace, g, a) !=
+				    pol_peer_selects(st, pe, sp->namespace, g, b))
+					return true;
+			}
+	return false;
+}
+
+/* Mark the policies a pod change (old -> new, either NULL) touches: with a new address or
+ * ports, every policy selecting it before or after; else (labels only) those whose
+ * selection of it changes. */
 static void pod_changed(struct sl_pol_store *st, const struct pol_group *g,
 			const struct sl_kpod_spec *old, const struct sl_kpod_spec *new)
 {
+	bool addr = pod_addr_differs(old, new);
+	uint64_t keys = addr ? ~0ull : labels_diff(&old->labels, &new->labels);
+	if (!keys)
+		return; /* the same address, ports and labels */
 	for (int pass = 0; pass < 2; pass++) {
 		const uint32_t *ids = pass ? st->global : g->pols;
 		uint32_t n = pass ? st->n_global : g->n_pols;
 		for (uint32_t i = 0; i < n; i++) {
 			struct pol *p = st->pols.obj[ids[i]];
-			if (pass && !strcmp(p->pub.spec->namespace, g->name))
+			if (pass && p->group == g->id)
 				continue; /* seen in the first pass */
-			if (!p->dirty && (pol_touches_pod(st, p, g, old) ||
-					  pol_touches_pod(st, p, g, new)))
+			if (p->dirty ||
+			    (!addr && !((pass && p->group != g->id ? p->xns_key_mask : p->key_mask) & keys)))
+				continue;
+			if (addr ? pol_touches_pod(st, p, g, old) || pol_touches_pod(st, p, g, new)
+				 : pol_selection_differs(st, p, g, old, new))
 				mark(st, p);
 		}
 	}
@@ -662,6 +761,8 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 	p->group = g->id;
 	p->group_pos = g->n_pols - 1;
 	p->global = spec_global(s);
+	p->key_mask = spec_keys(s, false);
+	p->xns_key_mask = spec_keys(s, true);
 	if (p->global) {
 		if (arr_push(&st->global, &st->n_global, &st->cap_global, p->pub.id) < 0) {
 			g->n_pols--;
@@ -920,4 +1021,13 @@ void sl_model_policy_set_notify(struct sl_model *m, void (*fn)(void *ctx, uint64
 	struct sl_pol_store *st = sl_model_pols(m);
 	st->notify = fn;
 	st->notify_ctx = ctx;
+}
+
+void sl_model_policy_stats(const struct sl_model *m, const struct sl_model_policy *mp,
+			   unsigned *ret_local_pods, unsigned *ret_rules)
+{
+	const struct pol *p = (const struct pol *)mp;
+	(void)m;
+	*ret_local_pods = p->n_isolated[0] > p->n_isolated[1] ? p->n_isolated[0] : p->n_isolated[1];
+	*ret_rules = p->n_rules[0] + p->n_rules[1];
 }

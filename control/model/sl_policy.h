@@ -226,3 +226,8 @@ struct sl_pol_store *sl_pol_store_create(const struct sl_model_limits *limits);
 void sl_pol_store_destroy(struct sl_model *m);
 /* An attachment with address ip came or went (sl_model.c). */
 void sl_pol_local_changed(struct sl_model *m, struct sl_ip ip);
+
+/* What policy p (compiled by the last sl_model_policy_set) gives this node: the local pods
+ * it isolates in either direction and its compiled rules. Control thread. */
+void sl_model_policy_stats(const struct sl_model *m, const struct sl_model_policy *p,
+			   unsigned *ret_local_pods, unsigned *ret_rules);

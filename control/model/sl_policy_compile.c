@@ -126,8 +126,13 @@ static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp
 		const struct pol_group *G;
 		for (;;) {
 			if (pe->has_ns_sel) {
+				struct sl_labels tmp;
+				struct sl_label tl;
 				if (!(G = slot_next(&st->groups, &gi)))
 					break;
+				/* The namespace once, then its pods. */
+				if (!sl_selector_match(&pe->ns_sel, pol_ns_labels(G, &tmp, &tl)))
+					continue;
 			} else {
 				if (gi++)
 					break;
@@ -136,7 +141,8 @@ static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp
 			for (uint32_t i = 0; i < G->n_pods; i++) {
 				const struct sl_kpod_spec *s =
 					((struct kpod *)st->pods.obj[G->pods[i]])->pub.spec;
-				if (pol_pod_addressed(s) && pol_peer_selects(st, pe, sp->namespace, G, s) &&
+				if (pol_pod_addressed(s) &&
+				    (!pe->has_pod_sel || sl_selector_match(&pe->pod_sel, &s->labels)) &&
 				    (rc = VEC_PUSH(*v, ((struct peer){ host_ip(s->ip), 32, s }))))
 					return rc;
 			}
@@ -164,23 +170,30 @@ static int port_ranges(const struct sl_np_port *pt, const struct sl_kpod_spec *s
 	return 0;
 }
 
+/* Rules grouped by everything but the peer (pod, protocol, ports, rule), peers in address
+ * order within a group, shorter prefixes first. */
 static int rule_cmp(const void *a, const void *b)
 {
 	const struct sl_pol_rule *x = a, *y = b;
-	/* Every field but policy (the same in one part). */
 	if (x->pod_ip != y->pod_ip)
 		return x->pod_ip < y->pod_ip ? -1 : 1;
-	if (x->peer_net != y->peer_net)
-		return x->peer_net < y->peer_net ? -1 : 1;
-	if (x->peer_len != y->peer_len)
-		return x->peer_len < y->peer_len ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->port_lo != y->port_lo)
 		return x->port_lo < y->port_lo ? -1 : 1;
 	if (x->port_hi != y->port_hi)
 		return x->port_hi < y->port_hi ? -1 : 1;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	if (x->peer_net != y->peer_net)
+		return x->peer_net < y->peer_net ? -1 : 1;
+	return x->peer_len < y->peer_len ? -1 : x->peer_len > y->peer_len;
+}
+
+static bool same_group(const struct sl_pol_rule *x, const struct sl_pol_rule *y)
+{
+	return x->pod_ip == y->pod_ip && x->proto == y->proto && x->port_lo == y->port_lo &&
+	       x->port_hi == y->port_hi && x->rule == y->rule;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -200,21 +213,35 @@ static uint32_t sort_unique_u32(uint32_t *v, uint32_t n)
 	return k;
 }
 
-/* Remove rules equal to an earlier one but for the rule index (a pod reached by two rules
- * keeps the first rule's). */
+/* Sort, and within each group (same pod, protocol, ports and rule) aggregate the peers:
+ * drop a prefix inside the one before, merge two sibling prefixes into their parent
+ * (pod /32s of one namespace are often contiguous). Exact: the same addresses match. */
 static uint32_t sort_unique_rules(struct sl_pol_rule *v, uint32_t n)
 {
 	uint32_t k = 0;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), rule_cmp);
 	for (uint32_t i = 0; i < n; i++) {
-		if (k) {
-			struct sl_pol_rule a = v[k - 1], b = v[i];
-			a.rule = b.rule = 0;
-			if (!memcmp(&a, &b, sizeof(a)))
-				continue;
+		struct sl_pol_rule r = v[i];
+		/* Inside the last kept prefix of the group: nothing new. */
+		if (k && same_group(&v[k - 1], &r) && v[k - 1].peer_len <= r.peer_len &&
+		    (r.peer_net & mask_of(v[k - 1].peer_len)) == v[k - 1].peer_net)
+			continue;
+		v[k++] = r;
+		/* Merge siblings on the stack's top while they pair up. */
+		while (k >= 2 && same_group(&v[k - 2], &v[k - 1])) {
+			struct sl_pol_rule *x = &v[k - 2], *y = &v[k - 1];
+			uint8_t len = x->peer_len;
+			if (!len || y->peer_len != len ||
+			    (x->peer_net & mask_of((uint8_t)(len - 1))) != (y->peer_net & mask_of((uint8_t)(len - 1))) ||
+			    x->peer_net == y->peer_net)
+				break;
+			x->peer_len = (uint8_t)(len - 1);
+			x->peer_net &= mask_of(x->peer_len);
+			k--;
+			/* The parent may now cover the one before it? No: sorted order puts a
+			 * covering prefix first; it may pair with the one before: loop. */
 		}
-		v[k++] = v[i];
 	}
 	return k;
 }
@@ -363,10 +390,23 @@ fail:
 
 /* The set. */
 
+/* Make *v hold at least need elements (never shrinks; contents kept). 0 or -ENOMEM. */
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = need + need / 4;
+	void *n = realloc(*v, c * size);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
+	return 0;
+}
+
 const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 {
 	struct sl_pol_store *st = sl_model_pols(m);
-	struct sl_pol_set ns = { 0 };
 	struct pol *p;
 	uint32_t i, n_dirty = st->n_dirty;
 	for (i = 0; i < n_dirty; i++) {
@@ -390,22 +430,30 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 			n_rules[d] += p->n_rules[d];
 			n_iso[d] += p->n_isolated[d];
 		}
+	/* Grow the set's arrays (reused from one assembly to the next: no page faults for a
+	 * set of millions of rules); a failure leaves the last set as it was. */
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
-		if ((n_rules[d] && !(ns.dir[d].rules = malloc(n_rules[d] * sizeof(struct sl_pol_rule)))) ||
-		    (n_iso[d] && !(ns.dir[d].isolated = malloc(n_iso[d] * sizeof(uint32_t)))))
-			goto nomem;
+		if (grow((void **)&st->set.dir[d].rules, &st->cap_rules[d], n_rules[d],
+			 sizeof(struct sl_pol_rule)) ||
+		    grow((void **)&st->set.dir[d].isolated, &st->cap_iso[d], n_iso[d], sizeof(uint32_t)))
+			return NULL;
 	}
-	if (st->pols.cap && !(ns.names = calloc(st->pols.cap, sizeof(*ns.names))))
-		goto nomem;
-	ns.n_policies = st->pols.cap;
+	if (grow((void **)&st->set.names, &st->cap_names, st->pols.cap, sizeof(*st->set.names)))
+		return NULL;
+	struct sl_pol_set *ns = &st->set;
+	if (st->pols.cap)
+		memset(ns->names, 0, st->pols.cap * sizeof(*ns->names));
+	ns->n_policies = st->pols.cap;
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		ns->dir[d].n_rules = ns->dir[d].n_isolated = 0;
 	for (i = 0; (p = slot_next(&st->pols, &i));) {
 		/* "ns/name" cut at SL_POL_NAME_MAX (names longer than ~190 characters). */
-		if (snprintf(ns.names[p->pub.id], sizeof(ns.names[0]), "%s/%.*s",
+		if (snprintf(ns->names[p->pub.id], sizeof(ns->names[0]), "%s/%.*s",
 			     p->pub.spec->namespace, SL_POL_NAME_MAX - SL_K8S_NS_MAX,
 			     p->pub.spec->name) < 0)
-			ns.names[p->pub.id][0] = 0;
+			ns->names[p->pub.id][0] = 0;
 		for (int d = 0; d < SL_POL_NDIRS; d++) {
-			struct sl_pol_dir_set *ds = &ns.dir[d];
+			struct sl_pol_dir_set *ds = &ns->dir[d];
 			if (p->n_rules[d])
 				memcpy(ds->rules + ds->n_rules, p->rules[d],
 				       p->n_rules[d] * sizeof(*p->rules[d]));
@@ -417,15 +465,10 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 		}
 	}
 	for (int d = 0; d < SL_POL_NDIRS; d++)
-		ns.dir[d].n_isolated = sort_unique_u32(ns.dir[d].isolated, ns.dir[d].n_isolated);
-	ns.generation = st->generation;
-	pol_set_free_arrays(&st->set);
-	st->set = ns;
+		ns->dir[d].n_isolated = sort_unique_u32(ns->dir[d].isolated, ns->dir[d].n_isolated);
+	ns->generation = st->generation;
 	st->changed = false;
 	return &st->set;
-nomem:
-	pol_set_free_arrays(&ns);
-	return NULL;
 }
 
 struct sl_pol_set *sl_pol_set_copy(const struct sl_pol_set *s)

@@ -28,6 +28,10 @@ struct pol {
 	bool global;            /* in the global list: peers by namespaceSelector, or named
 				 * ports to addresses (depends on pods of any namespace) */
 	uint32_t global_pos;
+	uint64_t key_mask;      /* a bit per pod label key its pod selectors use (hashed): a
+				 * label change of other keys cannot change its selection */
+	uint64_t xns_key_mask;  /* the same for the pod selectors of its namespaceSelector
+				 * peers: all a pod of another namespace can change */
 	bool dirty;             /* compiled part out of date */
 	struct sl_pol_rule *rules[SL_POL_NDIRS];
 	uint32_t n_rules[SL_POL_NDIRS];
@@ -42,7 +46,8 @@ struct sl_pol_store {
 	uint32_t *dirty, n_dirty, cap_dirty;    /* policy ids with pol.dirty */
 	bool changed;           /* the set must be assembled again */
 	uint64_t generation;    /* of the last change */
-	struct sl_pol_set set;  /* the last assembled set */
+	struct sl_pol_set set;  /* the last assembled set; its arrays only grow (reused) */
+	size_t cap_rules[SL_POL_NDIRS], cap_iso[SL_POL_NDIRS], cap_names;
 	void (*notify)(void *ctx, uint64_t generation);
 	void *notify_ctx;
 	size_t bytes;

@@ -511,7 +511,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
-					     "k8s_pods", "networkpolicies", NULL };
+					     "k8s_pods", "networkpolicies", "policy", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
@@ -525,6 +525,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const ct_known[] = { "size", NULL };
 	static const char *const proxy_known[] = { "node_port_range", "snat_port_range",
 						   "masquerade", NULL };
+	static const char *const policy_known[] = { "deny_log", "deny_log_rate", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -648,6 +649,12 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		TRY(get_port_range(o, "proxy", "snat_port_range", 1024, 256, &c->snat_port_lo,
 				   &c->snat_port_hi, err, n));
 		TRY(get_bool(o, "proxy", "masquerade", &c->masquerade, err, n));
+	}
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "policy"))) {
+		TRY(check_fields(o, "policy", policy_known, err, n));
+		TRY(get_bool(o, "policy", "deny_log", &c->policy_deny_log, err, n));
+		TRY(get_uint(o, "policy", "deny_log_rate", 1, 10000, &c->policy_deny_log_rate, err,
+			     n));
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

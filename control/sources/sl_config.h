@@ -52,6 +52,8 @@ struct sl_config {
 	uint16_t node_port_lo, node_port_hi; /* "proxy.node_port_range", default 30000-32767 */
 	uint16_t snat_port_lo, snat_port_hi; /* "proxy.snat_port_range"; 0, 0 = the default */
 	bool masquerade;               /* "proxy.masquerade": pod egress SNAT (default off) */
+	bool policy_deny_log;          /* "policy.deny_log": log denied flows (default off) */
+	unsigned policy_deny_log_rate; /* "policy.deny_log_rate": lines/s; 0 = the default (10) */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

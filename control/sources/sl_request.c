@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sl_request.h"
+#include "core/sl_show_pol.h"
 
 
 static const char *str_field(const cJSON *root, const char *key, size_t max, char *err,
@@ -149,6 +150,44 @@ static int parse_CT_SHOW(const cJSON *root, struct sl_request *r, char *err, siz
 static int parse_CT_FLUSH(const cJSON *root, struct sl_request *r, char *err, size_t n)
 {
 	return sl_ct_filter_parse(root, &r->ct, err, n);
+}
+
+/* "kind" (namespace, k8spod, networkpolicy), "namespace" (not for a namespace) and "name". */
+static int parse_K8S_DEL(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const char *k = str_field(root, "kind", 32, err, n);
+	if (!k)
+		return -EINVAL;
+	if (!strcmp(k, "namespace"))
+		r->k8s_kind = SL_K8S_NAMESPACE;
+	else if (!strcmp(k, "k8spod"))
+		r->k8s_kind = SL_K8S_POD;
+	else if (!strcmp(k, "networkpolicy"))
+		r->k8s_kind = SL_K8S_POLICY;
+	else
+		return snprintf(err, n, "kind: '%.32s' is not namespace, k8spod or networkpolicy",
+				k), -EINVAL;
+	int rc = parse_SVC_DEL(root, r, err, n);
+	if (r->k8s_kind == SL_K8S_NAMESPACE)
+		r->namespace[0] = 0;
+	return rc;
+}
+
+/* "src", "dst" (addresses or NS/POD, resolved by the handler), "port" ("80/TCP"). */
+static int parse_POLICY_CHECK(const cJSON *root, struct sl_request *r, char *err, size_t n)
+{
+	const char *s = str_field(root, "src", sizeof(r->src), err, n);
+	if (!s)
+		return -EINVAL;
+	snprintf(r->src, sizeof(r->src), "%s", s);
+	if (!(s = str_field(root, "dst", sizeof(r->dst), err, n)))
+		return -EINVAL;
+	snprintf(r->dst, sizeof(r->dst), "%s", s);
+	if (!(s = str_field(root, "port", 16, err, n)))
+		return -EINVAL;
+	if (sl_policy_check_port(s, &r->port, &r->proto))
+		return snprintf(err, n, "port: '%s' is not PORT[/TCP|UDP|SCTP]", s), -EINVAL;
+	return 0;
 }
 
 const struct sl_cmd_info sl_cmds[SL_CMD_COUNT] = {

@@ -25,6 +25,10 @@ struct sl_request {
 	struct sl_k8s_op *ops;         /* apply: the decoded objects (heap, sl_request_free) */
 	unsigned n_ops;
 	struct sl_ct_filter ct;        /* conntrack.show, conntrack.flush */
+	char src[SL_K8S_NS_MAX + SL_K8S_NAME_MAX], dst[SL_K8S_NS_MAX + SL_K8S_NAME_MAX];
+	uint16_t port;                 /* policy.check: src, dst, port, proto */
+	uint8_t proto;
+	enum sl_k8s_kind k8s_kind;     /* k8s.del (namespace, name) */
 };
 
 /* A command's declaration (from SL_FOREACH_CMD in core/sl_cmd.h). */

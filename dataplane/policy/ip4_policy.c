@@ -192,7 +192,8 @@ static inline uint16_t ip4_policy_one(const struct rte_node *node, struct rte_mb
 		if (unlikely(atomic_load_explicit(&sl_pol.deny_log, memory_order_relaxed)))
 			ip4_policy_log(p, dir, by);
 		SL_TRACE(node, m, "deny %s: %s, isolated by %.36s", dir_name(dir),
-			 p->e ? "flow no longer allowed" : "no rule allows",
+			 p->e && atomic_load_explicit(&p->e->pol_stamp, memory_order_relaxed)
+				 ? "flow no longer allowed" : "no rule allows",
 			 by < d->n_policies ? d->names[by] : "?");
 		if (p->e) {
 			/* An established flow cut: close it (it ages out), reset a TCP sender. */

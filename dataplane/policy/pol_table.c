@@ -102,16 +102,16 @@ static int cmp_u64(const void *a, const void *b)
 /* -EINVAL with the field named, for the first bad rule of set. */
 static int pol_validate(const struct sl_pol_set *set)
 {
-	if (set->n_policies > SL_POL_MAX_POLICIES) {
+	if (set->n_policies > SL_POL_DP_MAX_POLICIES) {
 		RTE_LOG(ERR, USER1, "policy: n_policies: %u, more than %u\n", set->n_policies,
-			SL_POL_MAX_POLICIES);
+			SL_POL_DP_MAX_POLICIES);
 		return -E2BIG;
 	}
 	for (unsigned dir = 0; dir < SL_POL_NDIRS; dir++) {
 		const struct sl_pol_dir_set *ds = &set->dir[dir];
-		if (ds->n_rules > SL_POL_MAX_RULES) {
+		if (ds->n_rules > SL_POL_DP_MAX_RULES) {
 			RTE_LOG(ERR, USER1, "policy: dir[%u].n_rules: %u, more than %u\n", dir,
-				ds->n_rules, SL_POL_MAX_RULES);
+				ds->n_rules, SL_POL_DP_MAX_RULES);
 			return -E2BIG;
 		}
 		for (uint32_t i = 0; i < ds->n_rules; i++) {
@@ -420,12 +420,16 @@ static void counts_fold(const struct sl_pol_dp *old, struct sl_pol_dp *cur)
 		return;
 	memset(slot, 0xff, n_slots * sizeof(uint32_t));
 	for (uint32_t i = 0; i < cur->n_policies; i++) {
+		if (!cur->names[i][0])
+			continue; /* an unused index (the model's ids) */
 		uint32_t h = name_hash(cur->names[i]) & (n_slots - 1);
 		while (slot[h] != UINT32_MAX)
 			h = (h + 1) & (n_slots - 1);
 		slot[h] = i;
 	}
 	for (uint32_t i = 0; i < old->n_policies; i++) {
+		if (!old->names[i][0])
+			continue;
 		uint32_t h = name_hash(old->names[i]) & (n_slots - 1);
 		while (slot[h] != UINT32_MAX && strcmp(cur->names[slot[h]], old->names[i]) != 0)
 			h = (h + 1) & (n_slots - 1);

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include <rte_acl.h>
@@ -37,11 +38,12 @@
 #include "dataplane/core/sl_dp.h"
 
 /* Rules one direction may hold (rte_acl's rule table is sized from it). */
-#define SL_POL_MAX_RULES (1u << 20)
+#define SL_POL_DP_MAX_RULES (1u << 20)
 /* Policies one set may name. */
-#define SL_POL_MAX_POLICIES (1u << 18)
-/* rte_acl contexts per direction (a power of two). */
-#define SL_POL_GROUPS 16
+#define SL_POL_DP_MAX_POLICIES (1u << 18)
+/* rte_acl contexts per direction (a power of two, at most 64): 64 by measurement (docs/
+ * policy-dataplane.md). */
+#define SL_POL_GROUPS 64
 /* No policy: deny counters of pods isolated by a policy the set does not name
  * (sl_pol_dir_set.isolated_by absent). */
 #define SL_POL_NONE UINT32_MAX
@@ -209,33 +211,66 @@ static inline unsigned sl_pol_group(const struct sl_pol_dp *d, uint32_t ip)
 	return (unsigned)((uint64_t)(uint32_t)(ip * 2654435761u) >> d->group_shift);
 }
 
-/* Classify n keys (n <= 64) of direction dir under d, one rte_acl call per group present:
- * ret_rule[i] = index + 1 of the set's rule that allows keys[i], 0 when none does. Worker or
- * control. */
+/* sl_pol_classify for n <= 64 keys. */
+static inline void sl_pol_classify64(const struct sl_pol_dp *d, enum sl_pol_dir dir,
+				     const struct sl_pol_key *const *keys, uint32_t *ret_rule,
+				     uint32_t n)
+{
+	const struct sl_pol_key *kp[64];
+	uint8_t grp[64], at[64];
+	uint32_t res[64], cnt[SL_POL_GROUPS + 1];
+	uint64_t present = 0;
+	if (n == 0)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		grp[i] = (uint8_t)sl_pol_group(d, rte_be_to_cpu_32(keys[i]->pod));
+		ret_rule[i] = 0;
+		present |= 1ull << grp[i];
+	}
+	if (!(present & (present - 1))) { /* one group: no sorting */
+		unsigned g = grp[0];
+		if (d->acl[dir][g]) {
+			rte_acl_classify(d->acl[dir][g], (const uint8_t **)keys, res, n, 1);
+			for (uint32_t i = 0; i < n; i++)
+				ret_rule[i] = res[i] ? d->grp_global[dir][g][res[i] - 1] + 1 : 0;
+		}
+		return;
+	}
+	/* Counting sort by group: cnt[g] = where group g starts. */
+	memset(cnt, 0, sizeof(cnt));
+	for (uint32_t i = 0; i < n; i++)
+		cnt[grp[i] + 1]++;
+	for (unsigned g = 0; g < SL_POL_GROUPS; g++)
+		cnt[g + 1] += cnt[g];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = cnt[grp[i]]++;
+		kp[k] = keys[i];
+		at[k] = (uint8_t)i;
+	}
+	uint32_t start = 0;
+	while (present) {
+		unsigned g = (unsigned)__builtin_ctzll(present);
+		present &= present - 1;
+		uint32_t end = cnt[g]; /* moved to the end of group g by the scatter */
+		if (d->acl[dir][g]) {
+			rte_acl_classify(d->acl[dir][g], (const uint8_t **)&kp[start], &res[start],
+					 end - start, 1);
+			for (uint32_t j = start; j < end; j++)
+				ret_rule[at[j]] = res[j] ? d->grp_global[dir][g][res[j] - 1] + 1 : 0;
+		}
+		start = end;
+	}
+}
+
+/* Classify n keys of direction dir under d, 64 at a time, one rte_acl call per group present
+ * (the keys sorted by group first): ret_rule[i] = index + 1 of the set's rule that allows
+ * keys[i], 0 when none does. Worker or control. */
 static inline void sl_pol_classify(const struct sl_pol_dp *d, enum sl_pol_dir dir,
 				   const struct sl_pol_key *const *keys, uint32_t *ret_rule,
 				   uint32_t n)
 {
-	const struct sl_pol_key *kp[SL_POL_GROUPS][64];
-	uint8_t at[SL_POL_GROUPS][64];
-	uint32_t nk[SL_POL_GROUPS] = { 0 }, res[64];
-	uint32_t present = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		unsigned g = sl_pol_group(d, rte_be_to_cpu_32(keys[i]->pod));
-		ret_rule[i] = 0;
-		if (!d->acl[dir][g])
-			continue;
-		kp[g][nk[g]] = keys[i];
-		at[g][nk[g]++] = (uint8_t)i;
-		present |= 1u << g;
-	}
-	while (present) {
-		unsigned g = (unsigned)__builtin_ctz(present);
-		present &= present - 1;
-		rte_acl_classify(d->acl[dir][g], (const uint8_t **)kp[g], res, nk[g], 1);
-		for (uint32_t j = 0; j < nk[g]; j++)
-			ret_rule[at[g][j]] = res[j] ? d->grp_global[dir][g][res[j] - 1] + 1 : 0;
-	}
+	for (uint32_t off = 0; off < n; off += 64)
+		sl_pol_classify64(d, dir, keys + off, ret_rule + off, RTE_MIN(n - off, 64u));
 }
 
 /* The first rule of set (lowest index) allowing key in dir, + 1, or 0: the plain reference

@@ -75,6 +75,9 @@ struct gb_args {
 				* changes with each frame of a flow), so ip4-lb picks a backend
 				* and creates a conntrack entry for every packet */
 	unsigned ct_size;      /* conntrack entries (0: 2 x flows, or 2^23 with new_flows) */
+	unsigned policies;     /* encap: NetworkPolicies of 10 rules each isolating every local
+				* pod for egress (one rule of each pod allows the bench's flows):
+				* ip4-policy on the path, a conntrack entry per flow */
 	bool wrong_vni;        /* self-test: the bench's end of the tunnel uses sluiced's VNI + 1,
 				* so the run must fail its checks (encap: output frames differ;
 				* decap: sluiced drops the input) */

@@ -28,6 +28,7 @@
 
 #include "dataplane/core/sl_worker.h"
 #include "dataplane/lb/lb_table.h"
+#include "dataplane/policy/pol_table.h"
 #include "gb.h"
 
 #define MAX_NODES 96 /* graph nodes per worker, drop nodes included */
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"  --affinity          with --services: the Services have sessionAffinity ClientIP\n"
 		"  --new-flows         with --services: every frame is a new flow (its own UDP\n"
 		"                      source port): a Maglev pick and a conntrack entry per packet\n"
+		"  --policies N        encap: N NetworkPolicies (10 rules each) isolating the pods for\n"
+		"                      egress and allowing the flows: ip4-policy on the path\n"
 		"  --ct-size N         conntrack entries (default 2 x flows; 2^23 with --new-flows:\n"
 		"                      the run fails when new flows outnumber it)\n"
 		"  --wrong-vni         self-test: the bench's end of the tunnel uses another VNI,\n"
@@ -100,7 +103,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 {
 	enum { O_DIR = 256, O_FLOWS, O_PODS, O_REMOTES, O_INFLIGHT, O_VERIFY, O_DURATION,
 	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP,
-	       O_AFFINITY, O_NEW_FLOWS, O_CT_SIZE };
+	       O_AFFINITY, O_NEW_FLOWS, O_CT_SIZE, O_POLICIES };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -119,6 +122,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		{ "affinity", no_argument, NULL, O_AFFINITY },
 		{ "new-flows", no_argument, NULL, O_NEW_FLOWS },
 		{ "ct-size", required_argument, NULL, O_CT_SIZE },
+		{ "policies", required_argument, NULL, O_POLICIES },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -162,12 +166,15 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		case O_AFFINITY: a->affinity = true; break;
 		case O_NEW_FLOWS: a->new_flows = true; break;
 		case O_CT_SIZE: rc = parse_uint("--ct-size", optarg, 1024, 1u << 26, &a->ct_size); break;
+		case O_POLICIES:
+			rc = parse_uint("--policies", optarg, 0, 100000, &a->policies);
+			break;
 		case O_HELP: usage(stdout); exit(GB_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
-	if (rc == 0 && a->new_flows && !a->services) {
-		fprintf(stderr, "sluice-graph-bench: --new-flows needs --services\n");
+	if (rc == 0 && a->new_flows && !a->services && !a->policies) {
+		fprintf(stderr, "sluice-graph-bench: --new-flows needs --services or --policies\n");
 		rc = -EINVAL;
 	}
 	if (rc == 0 && optind < argc) {
@@ -303,7 +310,8 @@ static double cpu_share(const struct snap *a, const struct snap *b, unsigned w)
 static cJSON *node_rows(const struct snap *a, const struct snap *b, int worker, bool print)
 {
 	/* The path's nodes in path order, then any other node that saw packets. */
-	static const char *const path[] = { "port-rx", "eth-input", "ip4-input", "ip4-lb", "vxlan-decap",
+	static const char *const path[] = { "port-rx", "eth-input", "ip4-input", "ip4-lb",
+					    "ip4-policy", "vxlan-decap",
 					    "ip4-lookup", "vxlan-encap", "eth-output", "port-tx" };
 	const unsigned n_path = RTE_DIM(path);
 	cJSON *rows = cJSON_CreateArray();
@@ -545,6 +553,60 @@ static cJSON *report(const struct gb_args *a, const struct gb_worker *gbw,
 	return o;
 }
 
+/* --policies N: N policies of 10 rules, every local pod isolated for egress; rule 0 of the
+ * policies of pod p (p = policy % pods) allows UDP 5001 to 10.244.0.0/16 (the bench's
+ * flows), the others allow TCP to random /32s. Conntrack as with --services. */
+static int policies_setup(const struct gb_args *a)
+{
+	int rc;
+	if (a->dir != GB_ENCAP)
+		return -EINVAL;
+	if (!a->services) {
+		uint32_t ct = a->ct_size ? a->ct_size
+			    : a->new_flows ? 1u << 23 : RTE_MAX(a->flows * 2, 4096u);
+		struct sl_lb_conf lc = { .max_services = 1024, .ct = { .size = ct } };
+		if ((rc = sl_lb_init(&lc)) < 0)
+			return rc;
+	}
+	if ((rc = sl_pol_init(NULL)) < 0)
+		return rc;
+	uint32_t n_rules = a->policies * 10;
+	struct sl_pol_rule *rules = calloc(n_rules, sizeof(*rules));
+	uint32_t *iso = calloc(a->pods, sizeof(*iso));
+	char (*names)[SL_POL_NAME_MAX + 1] = calloc(a->policies, sizeof(*names));
+	if (!rules || !iso || !names) {
+		free(rules), free(iso), free(names);
+		return -ENOMEM;
+	}
+	srand(7);
+	for (uint32_t p = 0; p < a->policies; p++) {
+		snprintf(names[p], sizeof(names[p]), "bench/policy-%u", p);
+		uint32_t pod = rte_be_to_cpu_32(gb_pod_ip(p % a->pods));
+		for (unsigned r = 0; r < 10; r++) {
+			struct sl_pol_rule *x = &rules[p * 10 + r];
+			*x = (struct sl_pol_rule){ .pod_ip = pod, .policy = p, .rule = r,
+						   .peer_len = 32, .proto = IPPROTO_TCP,
+						   .peer_net = 0x0a000000u | ((uint32_t)rand() & 0xffffff),
+						   .port_lo = (uint16_t)(1 + rand() % 60000) };
+			x->port_hi = x->port_lo;
+			if (r == 0)
+				*x = (struct sl_pol_rule){ .pod_ip = pod, .policy = p,
+							   .peer_net = 0x0af40000u, .peer_len = 16,
+							   .proto = IPPROTO_UDP, .port_lo = 5001,
+							   .port_hi = 5001 };
+		}
+	}
+	for (unsigned i = 0; i < a->pods; i++)
+		iso[i] = rte_be_to_cpu_32(gb_pod_ip(i));
+	struct sl_pol_set s = { .names = names, .n_policies = a->policies, .generation = 1 };
+	s.dir[SL_POL_EGRESS] = (struct sl_pol_dir_set){ .isolated = iso,
+						       .n_isolated = RTE_MIN(a->pods, a->policies),
+						       .rules = rules, .n_rules = n_rules };
+	rc = sl_pol_publish(&s);
+	free(rules), free(iso), free(names);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct gb_args a;
@@ -612,6 +674,10 @@ int main(int argc, char **argv)
 				a.dir != GB_ENCAP ? "encap only" : strerror(-rc));
 			goto out;
 		}
+	}
+	if (a.policies && (rc = policies_setup(&a)) < 0) {
+		fprintf(stderr, "sluice-graph-bench: --policies: %s\n", strerror(-rc));
+		goto out;
 	}
 	struct gb_flow *flows;
 	int injected = gb_flows_setup(&a, gbw, &flows);

@@ -5,8 +5,8 @@
  * port (60 %), one UDP port (15 %), a TCP range (endPort, up to 1,000 wide: 15 %) or any
  * protocol (10 %). Fixed seed.
  *
- * For 1,000, 10,000 and 100,000 rules (or --rules N), and for two layouts (one rte_acl
- * context per direction; SL_POL_GROUPS contexts per direction, rules split by local pod),
+ * For 1,000, 10,000 and 100,000 rules (or --rules N), and for three layouts (one rte_acl
+ * context per direction; 16 and 64 contexts per direction, rules split by local pod),
  * prints:
  *  - the full build: time (wall and CPU) and memory (the contexts' rte_malloc bytes);
  *  - classify cost in cycles per packet (sl_pol_classify: one rte_acl_classify call per
@@ -184,9 +184,9 @@ static void publish_report(const char *what, struct bset *b)
 
 static void run(uint32_t n_rules)
 {
-	static const unsigned layouts[] = { 1, SL_POL_GROUPS };
+	static const unsigned layouts[] = { 1, 16, 64 };
 	struct sl_pol_key *k = malloc(PKTS * sizeof(*k));
-	for (unsigned l = 0; l < 2; l++) {
+	for (unsigned l = 0; l < 3; l++) {
 		struct bset b;
 		srand(20261129);
 		bset_make(&b, n_rules);

@@ -8,6 +8,8 @@
 
 #include "control/core/sl_show_svc.h"
 #include "control/sources/sl_k8s.h"
+#include "control/sources/sl_k8s_policy.h"
+#include "control/core/sl_show_pol.h"
 
 static unsigned calls;
 
@@ -60,6 +62,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_slice_spec_free(back);
 		cJSON_Delete(o);
 	}
+	/* NetworkPolicy: compile, show, check, and round trips of what the model holds. */
+	struct sl_model_ns *mns;
+	for (uint32_t id = 0; (mns = sl_model_ns_next(m, &id));) {
+		cJSON *o = sl_k8s_encode_namespace(mns->spec);
+		struct sl_ns_spec *back;
+		if (sl_k8s_parse_namespace(o, "", &back, err, sizeof(err)))
+			abort();
+		sl_ns_spec_free(back);
+		cJSON_Delete(o);
+	}
+	struct sl_model_kpod *kp;
+	for (uint32_t id = 0; (kp = sl_model_kpod_next(m, &id));) {
+		cJSON *o = sl_k8s_encode_pod(kp->spec);
+		struct sl_kpod_spec *back;
+		if (sl_k8s_parse_pod(o, "", &back, err, sizeof(err)))
+			abort();
+		sl_kpod_spec_free(back);
+		cJSON_Delete(o);
+		if (kp->spec->ip.af) {
+			cJSON *c = sl_show_policy_check(m, "10.244.1.2", "10.244.1.3", 6, 80, err,
+							sizeof(err));
+			cJSON_Delete(c);
+		}
+	}
+	struct sl_model_policy *mp;
+	for (uint32_t id = 0; (mp = sl_model_policy_next(m, &id));) {
+		cJSON *o = sl_k8s_encode_policy(mp->spec);
+		struct sl_np_spec *back;
+		if (sl_k8s_parse_policy(o, "", &back, err, sizeof(err)))
+			abort();
+		sl_np_spec_free(back);
+		cJSON_Delete(o);
+	}
+	sl_model_policy_set(m);
+	cJSON_Delete(sl_show_policies(m));
 	sl_model_destroy(m);
 	sl_k8s_ops_free(ops, n);
 	return 0;

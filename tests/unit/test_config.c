@@ -133,6 +133,31 @@ static void test_bad_configs(void **s)
 	expect_bad("\"va\"", "\"lo\"", "pods[0].ifname: 'lo' is a reserved name");
 	expect_bad("\"va\"", "\"v:1\"", "pods[0].ifname: 'v:1' has a character");
 	expect_bad("\"va\"", "\"v=1\"", "pods[0].ifname: 'v=1' has a character");
+	/* issue 12: the deny log switch */
+	expect_bad("\"vxlan\"", "\"policy\":{\"deny_log\":1},\"vxlan\"", "policy.deny_log");
+	expect_bad("\"vxlan\"", "\"policy\":{\"deny_log_rate\":0},\"vxlan\"",
+		   "policy.deny_log_rate: must be between");
+	expect_bad("\"vxlan\"", "\"policy\":{\"log\":true},\"vxlan\"",
+		   "policy: unknown field 'log'");
+}
+
+/* issue 12: "policy": {"deny_log", "deny_log_rate"} read; off and 0 (the default) without. */
+static void test_policy_config(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *at = strstr(good, "\"vxlan\"");
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good,
+		 "\"policy\":{\"deny_log\":true,\"deny_log_rate\":50},", at);
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_true(c.policy_deny_log);
+	assert_int_equal(c.policy_deny_log_rate, 50);
+	sl_config_free(&c);
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_false(c.policy_deny_log);
+	assert_int_equal(c.policy_deny_log_rate, 0);
+	sl_config_free(&c);
 }
 
 /* The interface name rule on its own: what Linux and the users of the name accept. */
@@ -188,7 +213,7 @@ static void test_command_table(void **s)
 	}
 	assert_string_equal(sl_cmds[SL_CMD_POD_ADD].name, "pod.add");
 	assert_string_equal(SL_SHOW_ALT, "ports|pods|nodes|routes|neighbors|workers|vhost|queues|"
-					 "stats|drops|graph|services|backends");
+					 "stats|drops|graph|services|backends|policies");
 }
 
 static void test_requests(void **s)
@@ -211,7 +236,7 @@ static void test_requests(void **s)
 	expect_request("{\"cmd\":\"show\"}", -22, "what: missing");
 	expect_request("{\"cmd\":\"show\",\"what\":\"bogus\"}", -22,
 		       "what: unknown table 'bogus' (ports, pods, nodes, routes, neighbors, workers, "
-		       "vhost, queues, stats, drops, graph, services, backends)");
+		       "vhost, queues, stats, drops, graph, services, backends, policies)");
 	expect_request("{\"cmd\":\"pod.add\"}", -22, "pod: missing or not an object");
 	expect_request("{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\",\"ifname\":\"v\",\"ip\":\"x\","
 		       "\"mac\":\"02:00:00:00:00:01\"}}", -22, "pod.ip: 'x' is not an IPv4");
@@ -287,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_good_config),
 		cmocka_unit_test(test_default_config),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_policy_config),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
 		cmocka_unit_test(test_requests),

@@ -19,6 +19,9 @@
 #include "control/model/sl_policy.h"
 #include "control/sources/sl_k8s.h"
 #include "control/sources/sl_k8s_policy.h"
+#include "control/sources/sl_request.h"
+#include "control/sources/sl_config.h"
+#include "control/core/sl_show_pol.h"
 
 /* JSON with ' for " (readable tables). */
 static char *J(const char *s)
@@ -535,6 +538,21 @@ static void test_ipblock_ports(void **state)
 		assert_false(r->peer_net <= hip(YA) && hip(YA) <= (r->peer_net | ~mask));
 	}
 	sl_model_destroy(m);
+
+	/* Pod /32s aggregated: x's pods .2, .3, .4 as peers of x/b give .2/31 and .4/32. */
+	m = xyz();
+	APPLY_OK(m, "{'kind':'NetworkPolicy','metadata':{'name':'all','namespace':'x'},'spec':{'podSelector':"
+		    "{'matchLabels':{'pod':'b'}},'ingress':[{'from':[{'podSelector':{}}]}]}}");
+	s = sl_model_policy_set(m);
+	assert_int_equal(s->dir[0].n_rules, 2);
+	assert_int_equal(s->dir[0].rules[0].peer_net, hip(XA));
+	assert_int_equal(s->dir[0].rules[0].peer_len, 31);
+	assert_int_equal(s->dir[0].rules[1].peer_net, hip(XC));
+	assert_int_equal(s->dir[0].rules[1].peer_len, 32);
+	assert_true(allows(m, XA, XB, TCP, 1) && allows(m, XC, XB, UDP, 2) && allows(m, XB, XB, SCTP, 3));
+	assert_false(allows(m, "10.244.1.5", XB, TCP, 1));
+	assert_false(allows(m, "10.244.1.1", XB, TCP, 1));
+	sl_model_destroy(m);
 }
 
 static void test_named_ports(void **state)
@@ -677,7 +695,7 @@ struct t_pol {
 	struct t_rule rules[2][3];
 };
 struct t_pod {
-	bool live, has_ip, local;
+	bool live, has_ip, local, hostnet;
 	int ns, lab[NKEYS];
 	uint32_t ip;
 	int n_ports;
@@ -723,7 +741,7 @@ static void ns_labels(const struct world *w, int ns, int *lab)
 static const struct t_pod *pod_at(const struct world *w, uint32_t ip)
 {
 	for (int i = 0; i < NPODS; i++)
-		if (w->pods[i].live && w->pods[i].has_ip && w->pods[i].ip == ip)
+		if (w->pods[i].live && w->pods[i].has_ip && !w->pods[i].hostnet && w->pods[i].ip == ip)
 			return &w->pods[i];
 	return NULL;
 }
@@ -918,6 +936,7 @@ static void rnd_pod(struct world *w, int i)
 	q->live = true;
 	q->ns = i % NNS;
 	q->has_ip = rnd(8) != 0;
+	q->hostnet = rnd(12) == 0; /* its address is not the pod's: never selected */
 	q->ip = (10u << 24) | (244u << 16) | ((1 + (unsigned)(i & 1)) << 8) | (2 + (unsigned)i / 2);
 	q->local = (q->ip >> 8 & 0xff) == 1; /* 10.244.1.x: attached here */
 	for (int k = 0; k < NKEYS; k++)
@@ -1070,7 +1089,10 @@ static cJSON *pod_json(const struct t_pod *q, int i)
 		cJSON_AddStringToObject(x, "protocol", proto_s(q->ports[k].proto));
 		cJSON_AddItemToArray(ps, x);
 	}
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(o, "spec"), "containers"), c);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "containers"), c);
+	if (q->hostnet)
+		cJSON_AddTrueToObject(spec, "hostNetwork");
 	if (q->has_ip)
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "podIP", ipstr(q->ip, b));
 	return o;
@@ -1279,6 +1301,92 @@ static void test_notify(void **state)
 	sl_model_destroy(m);
 }
 
+/* `show policies`, `policy check` and their requests. */
+static void test_show_and_check(void **state)
+{
+	(void)state;
+	struct sl_model *m = xyz();
+	char err[400];
+	APPLY_OK(m, "{'kind':'NetworkPolicy','metadata':{'name':'web','namespace':'x'},'spec':{'podSelector':"
+		    "{'matchLabels':{'pod':'a'},'matchExpressions':[{'key':'tier','operator':'NotIn','values':['db']}]},"
+		    "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],'ports':[{'port':80}]}]}}");
+	cJSON *t = sl_show_policies(m);
+	assert_int_equal(cJSON_GetArraySize(t), 1);
+	cJSON *row = cJSON_GetArrayItem(t, 0);
+	assert_string_equal(cJSON_GetObjectItem(row, "pod_selector")->valuestring, "pod=a,tier notin (db)");
+	assert_string_equal(cJSON_GetObjectItem(row, "types")->valuestring, "Ingress");
+	assert_int_equal(cJSON_GetObjectItem(row, "local_pods")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(row, "compiled_rules")->valueint, 1); /* x/b -> x/a:80 */
+	cJSON_Delete(t);
+	cJSON *o = sl_show_policy_check(m, "x/b", "x/a", TCP, 80, err, sizeof(err));
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "allowed");
+	cJSON *in = cJSON_GetObjectItem(o, "ingress");
+	assert_string_equal(cJSON_GetObjectItem(in, "reason")->valuestring, "allowed by x/web ingress[0]");
+	assert_string_equal(cJSON_GetObjectItem(in, "policies")->valuestring, "x/web");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "enforced_here")));
+	cJSON_Delete(o);
+	o = sl_show_policy_check(m, YB, "x/a", TCP, 80, err, sizeof(err));
+	assert_string_equal(cJSON_GetObjectItem(o, "verdict")->valuestring, "denied");
+	assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "ingress"), "reason")->valuestring,
+			       "denied: isolated by 1 policy"));
+	cJSON_Delete(o);
+	assert_null(sl_show_policy_check(m, "x/nope", "x/a", TCP, 80, err, sizeof(err)));
+	assert_string_equal(err, "src: 'x/nope' is not a known pod");
+	assert_null(sl_show_policy_check(m, "x/a", "1.2.3", TCP, 80, err, sizeof(err)));
+	assert_string_equal(err, "dst: '1.2.3' is not an IPv4 address or NS/POD");
+	sl_model_destroy(m);
+
+	struct sl_request r;
+	const char *q = J("{'cmd':'policy.check','src':'x/a','dst':'10.0.0.1','port':'53/udp'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cmd, SL_CMD_POLICY_CHECK);
+	assert_int_equal(r.port, 53);
+	assert_int_equal(r.proto, UDP);
+	q = J("{'cmd':'policy.check','src':'x/a','dst':'10.0.0.1','port':'53/icmp'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "port: '53/icmp' is not PORT[/TCP|UDP|SCTP]");
+	q = J("{'cmd':'k8s.del','kind':'networkpolicy','namespace':'x','name':'web'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.k8s_kind, SL_K8S_POLICY);
+	assert_string_equal(r.namespace, "x");
+	q = J("{'cmd':'k8s.del','kind':'service','name':'web'}");
+	assert_int_equal(sl_request_parse(q, strlen(q), &r, err, sizeof(err)), -EINVAL);
+}
+
+/* The static config's namespaces, k8s_pods and networkpolicies arrays. */
+static void test_config_lists(void **state)
+{
+	(void)state;
+	char text[4000], err[400];
+	snprintf(text, sizeof(text), "%s",
+		 J("{'node':{'name':'node1','ip':'198.18.0.1','pod_cidr':'10.244.1.0/24'},"
+		   "'uplink':{'devargs':'net_null0'},"
+		   "'pods':[{'name':'c1','namespace':'cni','ip':'10.244.1.2','mac':'02:00:00:00:00:09','ifname':'va'}],"
+		   "'namespaces':[{'metadata':{'name':'x'}}],"
+		   "'k8s_pods':[{'metadata':{'name':'a','namespace':'x'},'status':{'podIP':'10.244.1.2'}}],"
+		   "'networkpolicies':[{'metadata':{'name':'d','namespace':'x'},'spec':{'policyTypes':['Egress']}}]}"));
+	struct sl_config c;
+	if (sl_config_parse(text, strlen(text), &c, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	struct sl_model_self self;
+	sl_config_self(&c, &self);
+	struct sl_model *m = sl_model_create(&self, NULL);
+	if (sl_config_load_objects(&c, m, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_non_null(sl_model_ns_find(m, "x"));
+	assert_non_null(sl_model_kpod_find(m, "x", "a"));
+	const struct sl_pol_set *s = sl_model_policy_set(m);
+	assert_int_equal(s->dir[SL_POL_EGRESS].n_isolated, 1);
+	assert_int_equal(s->dir[SL_POL_EGRESS].isolated[0], hip("10.244.1.2"));
+	sl_model_destroy(m);
+	sl_config_free(&c);
+	char *bad = strstr(text, "\"Egress\"");
+	memcpy(bad, "\"Egres1\"", 8);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "networkpolicies[0].spec.policyTypes[0]: must be Ingress or Egress");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1292,6 +1400,8 @@ int main(void)
 		cmocka_unit_test(test_egress_and_local),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_show_and_check),
+		cmocka_unit_test(test_config_lists),
 		cmocka_unit_test(test_random_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
