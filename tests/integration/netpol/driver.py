@@ -303,7 +303,14 @@ def run(a):
             elif op == "hold":
                 held = list(step["flows"])
                 if rig:
+                    # the flows are allowed now: one that does not connect (the last change
+                    # still being published) is tried again, as probes are
                     r = rig.flows("hold", held, a.timeout * 2)
+                    for attempt in range(a.retries):
+                        redo = [f for f in held if r[f] != "ok"]
+                        if not redo:
+                            break
+                        r.update(rig.flows("hold", redo, a.retry_timeout))
                     bad = [f for f in held if r[f] != "ok"]
                     if bad:
                         errs.append("hold: %s" % ", ".join("%s->%s:%d %s" % (f + (r[f],)) for f in bad))
