@@ -111,6 +111,8 @@ stage "integration: a flannel-style kernel VXLAN node and a sluice node (ping/TC
 stage "deploy/: manifests parse, match the Kubernetes client's models strictly, RBAC and DaemonSet as sluiced needs" \
 	/usr/bin/python3 tests/deploy/check_manifests.py build/control/sluiced
 
+stage "integration: NetworkPolicy conformance (upstream netpol e2e model x/y/z on two nodes, 48 upstream specs + cyclonus-style cases, every cell vs a reference evaluator)" \
+	env SL_BUILD=build bash tests/integration/netpol_conformance.sh --max-tables 8
 stage "integration: NetworkPolicy and established TCP (kept when still allowed, cut at once when denied)" \
 	env SL_BUILD=build bash tests/integration/netpol_established.sh
 stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 10k rules, republish" \
