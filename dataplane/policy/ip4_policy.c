@@ -16,7 +16,8 @@
  *
  * Stateful (the shared conntrack, dataplane/ct): only a flow's first packet is classified.
  * A flow of an isolated pod that is allowed gets a conntrack entry (a Service or masquerade
- * flow has one already) stamped with the generation of the classifier it was allowed under;
+ * flow has one already), and so does a flow checked in neither direction whose replies
+ * would be (its originator isolated only for ingress, or its destination only for egress) stamped with the generation of the classifier it was allowed under;
  * its later packets in both directions pass on the stamp. Conntrack is looked up under the
  * packet's tuple turned around: a hit on an entry's reverse key is a packet of the
  * originator, on its forward key a reply (this holds for translated flows too, whose packets
@@ -149,6 +150,15 @@ static inline uint8_t ip4_policy_need(const struct sl_pol_dp *d, const struct po
 			need |= NEED_INGRESS;
 	}
 	return need;
+}
+
+/* Whether the replies of p's new flow, which needs no check itself, would be: its source is
+ * a local pod isolated for ingress, or its destination one isolated for egress (a pod under
+ * default-deny ingress still opens connections, and their replies are not new ingress). */
+static inline bool ip4_policy_replies_checked(const struct sl_pol_dp *d, const struct pol_pkt *p)
+{
+	return sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.src), SL_POL_INGRESS) ||
+	       sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.dst), SL_POL_EGRESS);
 }
 
 static const char *dir_name(unsigned dir)
@@ -316,9 +326,17 @@ static uint16_t ip4_policy_chunk(struct rte_graph *graph, struct rte_node *node,
 		}
 		p->need = ip4_policy_need(d, p, m);
 		if (!p->need) {
-			if (p->e)
+			if (p->e) {
 				atomic_store_explicit(&p->e->pol_stamp, d->stamp,
 						      memory_order_relaxed);
+			} else if (p->stateful && ip4_policy_replies_checked(d, p)) {
+				/* Tracked so its replies pass; a full table costs the replies
+				 * only (dropped as new flows), not this packet. */
+				p->e = sl_ct_create_policy(&p->tuple, p->tcp_flags, now, d->stamp);
+				SL_TRACE(node, m, "not filtered; tracked for its replies%s",
+					 p->e ? "" : ": conntrack full");
+				continue;
+			}
 			SL_TRACE(node, m, "no isolated pod: not filtered");
 			continue;
 		}

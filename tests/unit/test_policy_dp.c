@@ -275,6 +275,41 @@ static void test_replies_pass(void **st)
 	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_EGRESS), 2);
 }
 
+/* A pod isolated in one direction only still gets its replies: A under default-deny
+ * ingress opens a connection to B (nothing to check on the way out): B's SYN-ACK reaches A
+ * (tracked for its replies), a new flow B opens to A is denied; B under default-deny egress
+ * answers A's UDP, and may not open its own flow to A. */
+static void test_replies_of_one_way_isolation(void **st)
+{
+	fresh();
+	ts_reset(2);
+	uint32_t p = ts_policy("x/deny-in");
+	ts_isolate(SL_POL_INGRESS, A_IP, p);
+	ts_publish();
+	assert_int_equal(run(TH_POD_A, tcp("10.244.1.2", "10.244.1.3", 40000, 80,
+					   RTE_TCP_SYN_FLAG, th_pod_a_mac), TH_POD_B), 1);
+	assert_int_equal(sl_ct_count(), 1);
+	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 80, 40000,
+					   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, th_pod_b_mac),
+			     TH_POD_A), 1);
+	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 40001, 80,
+					   RTE_TCP_SYN_FLAG, th_pod_b_mac), TH_POD_A), 0);
+	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 1);
+
+	ct_clear();
+	ts_reset(3);
+	p = ts_policy("x/deny-out");
+	ts_isolate(SL_POL_EGRESS, B_IP, p);
+	ts_publish();
+	assert_int_equal(run(TH_POD_A, udp("10.244.1.2", "10.244.1.3", 5000, 53, th_pod_a_mac),
+			     TH_POD_B), 1);
+	assert_int_equal(run(TH_POD_B, udp("10.244.1.3", "10.244.1.2", 53, 5000, th_pod_b_mac),
+			     TH_POD_A), 1);
+	assert_int_equal(run(TH_POD_B, udp("10.244.1.3", "10.244.1.2", 53, 5001, th_pod_b_mac),
+			     TH_POD_A), 0);
+	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_EGRESS), 1);
+}
+
 /* The node's own traffic (kubelet probes through the host port) reaches an isolated pod
  * whose policies allow nothing, and its replies go back. */
 static void test_host_allowed(void **st)
@@ -556,6 +591,7 @@ int main(void)
 		TH_TEST(test_egress_allow_deny),
 		TH_TEST(test_both_directions_same_node),
 		TH_TEST(test_replies_pass),
+		TH_TEST(test_replies_of_one_way_isolation),
 		TH_TEST(test_host_allowed),
 		TH_TEST(test_not_isolated_no_ct),
 		TH_TEST(test_generation_cuts_denied_keeps_allowed),
