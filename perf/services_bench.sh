@@ -282,34 +282,65 @@ kernel_unload() {
 }
 
 # udp PATH N REP: sluice-gen through PATH; one line in runs.jsonl. sluice-fixed and
-# sluice-ref send the 1-Service traffic (udp-1.txt), the others udp-N.txt.
+# sluice-ref send the 1-Service traffic (udp-1.txt), the others udp-N.txt. On sluice paths
+# the worker's graph statistics (`show graph`) before and after give the cycles per packet
+# of ip4-lb and of the whole graph over the run (TSC cycles: time the worker is preempted
+# inside a node counts too).
 udp() {
-	local path=$1 n=$2 rep=$3 i dmac dsts=$2
+	local path=$1 n=$2 rep=$3 i dmac dsts=$2 inst=""
 	i=$(path_if "$path")
 	case $path in
-	sluice) dmac=$GW_MAC ;;
-	sluice-fixed | sluice-ref) dmac=$GW_MAC dsts=1 ;;
+	sluice) dmac=$GW_MAC inst=sl ;;
+	sluice-fixed) dmac=$GW_MAC dsts=1 inst=sl ;;
+	sluice-ref) dmac=$GW_MAC dsts=1 inst=sl1 ;;
 	*) dmac=$(mac_of "$(path_ns "$path")" p1a) ;;
 	esac
+	echo "[]" >"$RUN/graph0.json"
+	echo "[]" >"$RUN/graph1.json"
+	[ -z "$inst" ] || CTL_INST=$inst ctl -o json show graph >"$RUN/graph0.json" 2>/dev/null || true
 	nice -n "$NICE" taskset -c 0 "$B/perf/sluice-gen" --no-pci -l 0 --file-prefix $P-gen $GEN_MEM --log-level=lib.eal:error \
 		-- --tx-port "$P-pod:net_af_xdp10,iface=eth$i" --rx-port "$P-sink:net_af_xdp11,iface=sink$i" \
 		--src-mac "$(mac_of pod "eth$i")" --dst-mac "$dmac" --src-ip 10.244.1.2 \
 		--dst-file "$RUN/udp-$dsts.txt" --flows "$FLOWS" --size 64 --duration "$DURATION" \
 		--warmup "$WARMUP" --quiet --label "$path-$n" --json "$RUN/gen.json" >"$RUN/gen.log" 2>&1 ||
 		{ echo "sluice-gen failed:"; tail -n 5 "$RUN/gen.log"; }
-	say "  udp $path n=$n rep $rep: $( (python3 - "$path" "$n" "$rep" "$RUN/gen.json" >>"$RUN/runs.jsonl" <<'PY'
+	[ -z "$inst" ] || CTL_INST=$inst ctl -o json show graph >"$RUN/graph1.json" 2>/dev/null || true
+	say "  udp $path n=$n rep $rep: $( (python3 - "$path" "$n" "$rep" "$RUN/gen.json" "$RUN/graph0.json" "$RUN/graph1.json" >>"$RUN/runs.jsonl" <<'PY'
 import json, sys
-path, n, rep, f = sys.argv[1:]
-try:
-    g = json.load(open(f))
-except (OSError, ValueError):
-    g = {}
+path, n, rep, f, g0, g1 = sys.argv[1:]
+def load(p, default):
+    try:
+        return json.load(open(p))
+    except (OSError, ValueError):
+        return default
+g = load(f, {})
+def nodes(p):
+    d = load(p, [])
+    d = d if isinstance(d, list) else d.get("graph", d.get("nodes", []))
+    out = {}
+    for r in d:  # one row per worker and node
+        p0, c0 = out.get(r["node"], (0, 0))
+        out[r["node"]] = (p0 + r["packets"], c0 + r["packets"] * r["cycles_per_packet"])
+    return out
+a, b = nodes(g0), nodes(g1)
+def delta(k):
+    pa, ca = a.get(k, (0, 0))
+    pb, cb = b.get(k, (0, 0))
+    return pb - pa, cb - ca
+lb_p, lb_c = delta("ip4-lb")
+rx_p, _ = delta("port-rx")
+all_c = sum(delta(k)[1] for k in b)
+cyc = {}
+if lb_p > 0:
+    cyc = {"ip4_lb_cycles_per_packet": round(lb_c / lb_p, 1),
+           "graph_cycles_per_packet": round(all_c / rx_p, 1) if rx_p > 0 else None}
 print(json.dumps({"count": int(n), "path": path, "proto": "udp", "rep": int(rep),
                   "mpps": round(g.get("rx_pps", 0) / 1e6, 4),
                   "tx_mpps": round(g.get("tx_pps", 0) / 1e6, 4), "loss_pct": g.get("loss_pct"),
-                  "foreign": g.get("foreign"), "gen": g}))
-print("%.3f Mpps received (%.3f sent)" % (g.get("rx_pps", 0) / 1e6, g.get("tx_pps", 0) / 1e6),
-      file=sys.stderr)
+                  "foreign": g.get("foreign"), **cyc, "gen": g}))
+print("%.3f Mpps received (%.3f sent)%s" % (g.get("rx_pps", 0) / 1e6, g.get("tx_pps", 0) / 1e6,
+      "; ip4-lb %.0f, graph %s cycles/packet" % (cyc["ip4_lb_cycles_per_packet"],
+      cyc["graph_cycles_per_packet"]) if cyc else ""), file=sys.stderr)
 PY
 	) 2>&1)"
 	rm -f "$RUN/gen.json"

@@ -62,6 +62,10 @@ def main():
                 e["udp_mpps"] = round(statistics.median(r["mpps"] for r in u), 4)
                 e["udp_mpps_runs"] = [r["mpps"] for r in u]
                 e["udp_tx_mpps"] = round(statistics.median(r["tx_mpps"] for r in u), 4)
+                for k in ("ip4_lb_cycles_per_packet", "graph_cycles_per_packet"):
+                    v = [r[k] for r in u if r.get(k) is not None]
+                    if v:
+                        e["udp_" + k] = round(statistics.median(v), 1)
                 for r in u:
                     if r["mpps"] <= 0:
                         problems.append(f"{p} {n}: UDP run {r['rep']} received nothing")
@@ -118,6 +122,12 @@ def main():
             if rr:
                 e[name] = round(statistics.median(rr), 3)
                 e[name + "_runs"] = rr
+        for p in ("sluice-fixed", "sluice", "sluice-ref"):
+            v = table.get(str(n), {}).get(p, {}).get("udp_ip4_lb_cycles_per_packet")
+            g = table.get(str(n), {}).get(p, {}).get("udp_graph_cycles_per_packet")
+            if v is not None:
+                e.setdefault("ip4_lb_cycles_per_packet", {})[p] = v
+                e.setdefault("graph_cycles_per_packet", {})[p] = g
         if e:
             side[str(n)] = e
     res = dict(params, scenario="pod -> ClusterIP, N Services x 10 backends, one forwarding core",
@@ -168,6 +178,10 @@ def main():
               f"{e.get('udp_same_traffic_runs', [])}{met}, UDP spread over the Services "
               f"{fmt(e.get('udp_spread'))} {e.get('udp_spread_runs', [])}, TCP "
               f"{fmt(e.get('tcp'))} {e.get('tcp_runs', [])}")
+        if e.get("ip4_lb_cycles_per_packet"):
+            print(f"  worker cycles per packet (show graph, medians), ip4-lb / whole graph: " +
+                  ", ".join(f"{p} {v} / {e['graph_cycles_per_packet'].get(p)}"
+                            for p, v in e["ip4_lb_cycles_per_packet"].items()))
     print("IPVS: " + res["ipvs"])
     for pr in problems:
         print("! " + pr)
