@@ -44,7 +44,8 @@
 #                 Services on the node: what "throughput with 1 vs 100,000 Services" asks, and
 #                 the figure the target (>= 0.95) applies to.
 # Ratios: per repetition (sluice-fixed / sluice-ref and sluice / sluice-ref of the same
-# repetition), median over repetitions.
+# repetition; UDP against the mean of the reference's two runs in it, one of them the
+# repetition's last), median over repetitions.
 # Cores: the DUT's forwarding (sluiced's worker; the kernel routers' receive processing,
 # moved there with RPS) on core 1, generator, client, server and control on core 0.
 #
@@ -415,6 +416,9 @@ for n in ${COUNTS//,/ }; do
 		# Rotate the order in each repetition, so no path always runs first.
 		order=("${active[@]:$(( (rep - 1) % ${#active[@]} ))}" "${active[@]:0:$(( (rep - 1) % ${#active[@]} ))}")
 		for path in "${order[@]}"; do udp "$path" "$n" "$rep"; done
+		# sluice-ref once more at the end, so each repetition's sluice figures are between
+		# two of the reference's (ratios against their mean: drift within it cancels).
+		case " ${active[*]} " in *" sluice-ref "*) udp sluice-ref "$n" "$rep" ;; esac
 		for path in "${order[@]}"; do [ "$path" = sluice-fixed ] || tcp "$path" "$n" "$rep"; done
 	done
 	[ -z "${SL_PID[sl]}" ] || ctl -o json show stats >"$RUN/stats-after-$n.json" 2>/dev/null || true

@@ -101,15 +101,15 @@ def main():
               for p in ("sluice", "iptables", "nft")}
 
     def rep_ratios(n, num, den, proto, key):
-        """Per repetition num/den of count n (both measured in that repetition)."""
+        """Per repetition num / mean(den) of count n (all measured in that repetition)."""
         out = []
         for r in runs:
             if r["count"] != n or r["path"] != num or r["proto"] != proto:
                 continue
-            d = next((x for x in runs if x["count"] == n and x["path"] == den
-                      and x["proto"] == proto and x["rep"] == r["rep"]), None)
-            if d and d.get(key) and r.get(key) is not None:
-                out.append(round(r[key] / d[key], 3))
+            d = [x[key] for x in runs if x["count"] == n and x["path"] == den
+                 and x["proto"] == proto and x["rep"] == r["rep"] and x.get(key)]
+            if d and r.get(key) is not None:
+                out.append(round(r[key] / statistics.mean(d), 3))
         return out
 
     side = {}
