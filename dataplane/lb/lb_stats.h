@@ -9,9 +9,9 @@
  * flows touch, so an established flow's packet costs one counter line, which ip4-lb
  * prefetches for the whole burst (sl_lb_count_prefetch). The control thread gives each
  * frontend a slot (sl_lb_stats_slot_alloc) and stores it in the frontend's immutable
- * Service entry (sl_lb_service.stats_slot); a replaced entry (endpoint change) keeps its slot, so the counts go on; a deleted
- * frontend's slot is released after a grace period and zeroed when another frontend takes
- * it. Slots are handed out never-used first, then oldest-released first, so a slot is
+ * Service entry (sl_lb_service.stats_slot); a replaced entry (endpoint change) keeps its
+ * slot, so the counts go on; a deleted frontend's slot is released after a grace period and
+ * zeroed when another frontend takes it. Slots are handed out never-used first, then oldest-released first, so a slot is
  * reused as late as possible: a flow of a deleted frontend still alive when its slot goes to
  * another frontend counts towards that one (conntrack keeps the slot, see below).
  * Slot 0 belongs to no frontend: counts with it go nowhere anyone reads.
