@@ -2,19 +2,19 @@
  * frontend (VIP, port, protocol) of the Service table.
  *
  * Layout: two arrays per worker (each its own rte_malloc block, cache-line aligned), so a
- * worker writes only its own lines: no atomics, no line shared with another worker. The
- * packet counters every translated packet bumps are 32 bytes a slot (two frontends a line:
- * 4 MiB a worker for 131,072 frontends, where a 64-byte slot of all eight counters took 8);
- * the new-flow counters (new flows, rejects, drops) live in a second array that only new
- * flows touch, so an established flow's packet costs one counter line, which ip4-lb
- * prefetches for the whole burst (sl_lb_count_prefetch). The control thread gives each
- * frontend a slot (sl_lb_stats_slot_alloc) and stores it in the frontend's immutable
- * Service entry (sl_lb_service.stats_slot); a replaced entry (endpoint change) keeps its
- * slot, so the counts go on; a deleted frontend's slot is released after a grace period and
- * zeroed when another frontend takes it. Slots are handed out never-used first, then oldest-released first, so a slot is
- * reused as late as possible: a flow of a deleted frontend still alive when its slot goes to
- * another frontend counts towards that one (conntrack keeps the slot, see below).
- * Slot 0 belongs to no frontend: counts with it go nowhere anyone reads.
+ * worker writes only its own lines: no atomics, no line shared with another worker. The packet
+ * counters every translated packet bumps are 32 bytes a slot (two frontends a line: 4 MiB a
+ * worker for 131,072 frontends, where a 64-byte slot of all eight counters took 8); the new-
+ * flow counters (new flows, rejects, drops) live in a second array that only new flows touch,
+ * so an established flow's packet costs one counter line, which ip4-lb prefetches for the
+ * whole burst (sl_lb_count_prefetch). The control thread gives each frontend a slot
+ * (sl_lb_stats_slot_alloc) and stores it in the frontend's immutable Service entry
+ * (sl_lb_service.stats_slot); a replaced entry (endpoint change) keeps its slot, so the counts
+ * go on; a deleted frontend's slot is released after a grace period and zeroed when another
+ * frontend takes it. Slots are handed out never-used first, then oldest-released first, so a
+ * slot is reused as late as possible: a flow of a deleted frontend still alive when its slot
+ * goes to another frontend counts towards that one (conntrack keeps the slot, see below). Slot
+ * 0 belongs to no frontend: counts with it go nowhere anyone reads.
  *
  * Established flows are counted through their conntrack entry (sl_ct_entry.lb_slot), both
  * directions, without a Service lookup. The control thread sums the workers' lines
