@@ -4,8 +4,8 @@
  * Layout: two arrays per worker (each its own rte_malloc block, cache-line aligned), so a
  * worker writes only its own lines: no atomics, no line shared with another worker. The packet
  * counters every translated packet bumps are 32 bytes a slot (two frontends a line: 4 MiB a
- * worker for 131,072 frontends, where a 64-byte slot of all eight counters took 8); the new-
- * flow counters (new flows, rejects, drops) live in a second array that only new flows touch,
+ * worker for 131,072 frontends, where a 64-byte slot of all eight counters took 8); the
+ * new-flow counters (new flows, rejects, drops) live in a second array that only new flows touch,
  * so an established flow's packet costs one counter line, which ip4-lb prefetches for the
  * whole burst (sl_lb_count_prefetch). The control thread gives each frontend a slot
  * (sl_lb_stats_slot_alloc) and stores it in the frontend's immutable Service entry
