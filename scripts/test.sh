@@ -104,6 +104,11 @@ stage "perf check: a new flow per packet through ip4-lb in the graph (one conntr
 	build/perf/sluice-graph-bench --no-huge -m 1024 --no-pci --file-prefix sl-gbnew \
 	--log-level=lib.eal:error --lcores 0@0,1@1 -- --dir encap --services --new-flows \
 	--ct-size 2097152 --duration 0.1 --warmup 0.01 --quiet
+stage "perf check: established flows through ip4-lb with 100,000 Services loaded, spread over 32,768 of them (graph)" \
+	build/perf/sluice-graph-bench --no-huge -m 1536 --no-pci --file-prefix sl-gbsvc \
+	--log-level=lib.eal:error --lcores 0@0,1@1 -- --dir encap --services --flows 32768 \
+	--pods 1 --remotes 1 --svc-per-remote 32768 --svc-table 100000 --duration 0.2 \
+	--warmup 0.05 --quiet
 stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and forced off, 100 MB TCP, sha256)" \
 	env SL_BUILD=build bash tests/integration/large_frames.sh
 stage "integration: a flannel-style kernel VXLAN node and a sluice node (ping/TCP/UDP both ways, VTEP MACs on the wire), /metrics and /healthz" \

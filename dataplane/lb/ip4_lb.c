@@ -386,7 +386,8 @@ static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, voi
 			next[i] = ip4_lb_icmp_error(node, objs[i]);
 		}
 	}
-	/* Conntrack, a bulk lookup (rte_hash prefetches the buckets of the whole batch). */
+	/* Conntrack, a bulk lookup (rte_hash prefetches the buckets of the whole batch), and the
+	 * entries found prefetched together, so their misses overlap. */
 	for (uint16_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {
 		unsigned cnt = RTE_MIN(n - off, RTE_HASH_LOOKUP_BULK_MAX);
 		const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
@@ -394,10 +395,19 @@ static uint16_t ip4_lb_chunk(struct rte_graph *graph, struct rte_node *node, voi
 		for (unsigned j = 0; j < cnt; j++)
 			kp[j] = &keys[off + j];
 		rte_hash_lookup_bulk_data(sl_ct.hash, kp, cnt, &hits, data + off);
-		for (unsigned j = 0; j < cnt; j++)
+		for (unsigned j = 0; j < cnt; j++) {
 			if (!(hits & (1ULL << j)))
 				data[off + j] = NULL;
+			else
+				rte_prefetch0((void *)((uintptr_t)data[off + j] & ~(uintptr_t)1));
+		}
 	}
+	/* The frontend counter line each established packet bumps, for the whole burst: with
+	 * many Services the flows of a burst count into as many lines, each a likely miss. */
+	for (uint16_t j = 0; j < n; j++)
+		if (data[j])
+			sl_lb_count_prefetch(((const struct sl_ct_entry *)((uintptr_t)data[j] &
+									   ~(uintptr_t)1))->lb_slot);
 	for (uint16_t j = 0; j < n; j++)
 		next[idx[j]] = ip4_lb_one(node, objs[idx[j]], &keys[j], data[j], now);
 	/* NetworkPolicy sees the backend after DNAT (dataplane/policy/ip4_policy.c). */

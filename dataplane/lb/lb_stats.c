@@ -18,10 +18,11 @@ int sl_lb_stats_init(uint32_t n_slots, unsigned n_workers)
 		return -EINVAL;
 	memset(&sl_lb_stats, 0, sizeof(sl_lb_stats));
 	for (unsigned w = 0; w < n_workers; w++) {
-		sl_lb_stats.per_worker[w] = rte_zmalloc("sl_lb_stats",
-						       (size_t)n_slots * sizeof(struct sl_lb_counters),
-						       RTE_CACHE_LINE_SIZE);
-		if (!sl_lb_stats.per_worker[w]) {
+		sl_lb_stats.pkt[w] = rte_zmalloc("sl_lb_pkt", (size_t)n_slots *
+						 sizeof(struct sl_lb_pkt_counters), RTE_CACHE_LINE_SIZE);
+		sl_lb_stats.flow[w] = rte_zmalloc("sl_lb_flow", (size_t)n_slots *
+						  sizeof(struct sl_lb_flow_counters), RTE_CACHE_LINE_SIZE);
+		if (!sl_lb_stats.pkt[w] || !sl_lb_stats.flow[w]) {
 			sl_lb_stats_fini();
 			return -ENOMEM;
 		}
@@ -33,8 +34,9 @@ int sl_lb_stats_init(uint32_t n_slots, unsigned n_workers)
 	}
 	for (unsigned l = 0; l < RTE_MAX_LCORE; l++) {
 		int w = sl_dp.worker_of_lcore[l];
-		sl_lb_stats.per_lcore[l] = sl_lb_stats.per_worker[w >= 0 && (unsigned)w < n_workers
-								  ? w : 0];
+		unsigned k = w >= 0 && (unsigned)w < n_workers ? (unsigned)w : 0;
+		sl_lb_stats.pkt_of_lcore[l] = sl_lb_stats.pkt[k];
+		sl_lb_stats.flow_of_lcore[l] = sl_lb_stats.flow[k];
 	}
 	sl_lb_stats.n_slots = n_slots;
 	sl_lb_stats.n_workers = n_workers;
@@ -45,8 +47,10 @@ int sl_lb_stats_init(uint32_t n_slots, unsigned n_workers)
 
 void sl_lb_stats_fini(void)
 {
-	for (unsigned w = 0; w < SL_MAX_WORKERS; w++)
-		rte_free(sl_lb_stats.per_worker[w]);
+	for (unsigned w = 0; w < SL_MAX_WORKERS; w++) {
+		rte_free(sl_lb_stats.pkt[w]);
+		rte_free(sl_lb_stats.flow[w]);
+	}
 	free(sl_lb_stats.released);
 	memset(&sl_lb_stats, 0, sizeof(sl_lb_stats));
 }
@@ -64,8 +68,10 @@ uint32_t sl_lb_stats_slot_alloc(void)
 	} else {
 		return 0;
 	}
-	for (unsigned w = 0; w < s->n_workers; w++)
-		memset(&s->per_worker[w][slot], 0, sizeof(struct sl_lb_counters));
+	for (unsigned w = 0; w < s->n_workers; w++) {
+		memset(&s->pkt[w][slot], 0, sizeof(s->pkt[w][slot]));
+		memset(&s->flow[w][slot], 0, sizeof(s->flow[w][slot]));
+	}
 	s->in_use++;
 	return slot;
 }
@@ -95,20 +101,21 @@ void sl_lb_stats_sum(uint32_t slot, struct sl_lb_counters *ret)
 	if (slot == 0 || slot >= sl_lb_stats.n_slots)
 		return;
 	for (unsigned w = 0; w < sl_lb_stats.n_workers; w++) {
-		const struct sl_lb_counters *c = &sl_lb_stats.per_worker[w][slot];
+		const struct sl_lb_pkt_counters *c = &sl_lb_stats.pkt[w][slot];
+		const struct sl_lb_flow_counters *f = &sl_lb_stats.flow[w][slot];
 		ret->fwd_packets += c->fwd_packets;
 		ret->fwd_bytes += c->fwd_bytes;
 		ret->rev_packets += c->rev_packets;
 		ret->rev_bytes += c->rev_bytes;
-		ret->new_flows += c->new_flows;
-		ret->rejects += c->rejects;
-		ret->drop_none += c->drop_none;
-		ret->drop_ct_full += c->drop_ct_full;
+		ret->new_flows += f->new_flows;
+		ret->rejects += f->rejects;
+		ret->drop_none += f->drop_none;
+		ret->drop_ct_full += f->drop_ct_full;
 	}
 }
 
 size_t sl_lb_stats_memsize(void)
 {
 	return (size_t)sl_lb_stats.n_slots * sl_lb_stats.n_workers *
-	       sizeof(struct sl_lb_counters);
+	       (sizeof(struct sl_lb_pkt_counters) + sizeof(struct sl_lb_flow_counters));
 }

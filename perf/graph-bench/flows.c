@@ -105,6 +105,8 @@ static void build_encap(struct gb_flow *f, unsigned i, const struct gb_args *a)
 {
 	unsigned pod = i % a->pods, remote = (i / a->pods) % a->remotes;
 	unsigned host = i / (a->pods * a->remotes);
+	if (a->services && a->svc_per_remote)
+		host %= a->svc_per_remote; /* flows differ by source port only */
 	uint32_t src = gb_pod_ip(pod), dst = gb_remote_pod_ip(remote, host);
 	struct rte_ether_addr pod_mac, rmac;
 	gb_pod_mac(pod, &pod_mac);
@@ -166,6 +168,26 @@ static void build_decap(struct gb_flow *f, unsigned i, const struct gb_args *a)
 	f->out_port = (uint16_t)(GB_PORT_POD0 + pod);
 	f->worker = i % sl_dp.n_workers; /* as RSS spreads flows over the uplink's queues */
 	f->slot = 0;
+}
+
+int gb_services_fill(const struct gb_args *a)
+{
+	int added = 0;
+	for (uint32_t k = 0; a->services && sl_lb.n_services < a->svc_table; k++) {
+		if (k >= (1u << 20))
+			return -ENOSPC;
+		struct sl_lb_frontend fe = { .vip = htonl(0x0a700000u + k),
+					     .port = htons(INNER_DPORT), .proto = IPPROTO_UDP };
+		struct sl_lb_backend be[10];
+		for (unsigned b = 0; b < RTE_DIM(be); b++)
+			be[b] = (struct sl_lb_backend){ .ip = htonl(0x0af50000u + (k % 250) * 256 + b + 2),
+							.port = htons(INNER_DPORT) };
+		int rc = sl_lb_service_set(&fe, be, RTE_DIM(be), 0);
+		if (rc < 0)
+			return rc;
+		added++;
+	}
+	return added;
 }
 
 /* Put flow f's input frame into m as a receive queue would hand it over. */

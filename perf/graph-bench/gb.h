@@ -78,6 +78,10 @@ struct gb_args {
 	unsigned policies;     /* encap: NetworkPolicies of 10 rules each isolating every local
 				* pod for egress (one rule of each pod allows the bench's flows):
 				* ip4-policy on the path, a conntrack entry per flow */
+	unsigned svc_per_remote; /* with services: Services per remote node the flows go to
+				  * (flows share them), 0: one per remote pod address used */
+	unsigned svc_table;    /* with services: frontends in the Service table, the traffic's
+				* own plus idle ones of 10 backends each (0: the traffic's) */
 	bool wrong_vni;        /* self-test: the bench's end of the tunnel uses sluiced's VNI + 1,
 				* so the run must fail its checks (encap: output frames differ;
 				* decap: sluiced drops the input) */
@@ -163,5 +167,9 @@ extern const struct rte_ether_addr gb_uplink_mac;
 int gb_flows_setup(const struct gb_args *a, struct gb_worker *gbw, struct gb_flow **ret);
 /* Drain this worker's TX rings, check, restore and requeue every frame. Worker. */
 void gb_recycle(struct gb_worker *g);
+/* With a->svc_table: add idle Services (UDP, 10 backends each, VIPs from 10.112.0.0/12,
+ * no traffic) until the Service table holds a->svc_table frontends. Control thread, after
+ * gb_flows_setup. Returns the number added or -errno. */
+int gb_services_fill(const struct gb_args *a);
 /* Write every worker's sample frames as a pcap file. Control thread. Returns 0 or -errno. */
 int gb_write_pcap(const char *path, const struct gb_worker *gbw, unsigned n);

@@ -65,6 +65,11 @@ static void usage(FILE *f)
 		"                      egress and allowing the flows: ip4-policy on the path\n"
 		"  --ct-size N         conntrack entries (default 2 x flows; 2^23 with --new-flows:\n"
 		"                      the run fails when new flows outnumber it)\n"
+		"  --svc-per-remote N  with --services: the flows go to N Services per remote node\n"
+		"                      (default: one per remote pod address they use)\n"
+		"  --svc-table N       with --services: N frontends in the Service table, the\n"
+		"                      traffic's plus idle ones of 10 backends (default: the\n"
+		"                      traffic's only)\n"
 		"  --wrong-vni         self-test: the bench's end of the tunnel uses another VNI,\n"
 		"                      so the checks must fail (exit status 3)\n"
 		"Every EAL lcore but the main one runs a worker (e.g. --lcores 0@0,1@1,2@0).\n",
@@ -103,7 +108,7 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 {
 	enum { O_DIR = 256, O_FLOWS, O_PODS, O_REMOTES, O_INFLIGHT, O_VERIFY, O_DURATION,
 	       O_WARMUP, O_JSON, O_PCAP, O_LABEL, O_QUIET, O_WRONG_VNI, O_SERVICES, O_HELP,
-	       O_AFFINITY, O_NEW_FLOWS, O_CT_SIZE, O_POLICIES };
+	       O_AFFINITY, O_NEW_FLOWS, O_CT_SIZE, O_POLICIES, O_SVC_TABLE, O_SVC_PER_REMOTE };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -123,6 +128,8 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		{ "new-flows", no_argument, NULL, O_NEW_FLOWS },
 		{ "ct-size", required_argument, NULL, O_CT_SIZE },
 		{ "policies", required_argument, NULL, O_POLICIES },
+		{ "svc-table", required_argument, NULL, O_SVC_TABLE },
+		{ "svc-per-remote", required_argument, NULL, O_SVC_PER_REMOTE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -169,12 +176,24 @@ static int parse_args(int argc, char **argv, struct gb_args *a)
 		case O_POLICIES:
 			rc = parse_uint("--policies", optarg, 0, 100000, &a->policies);
 			break;
+		case O_SVC_PER_REMOTE:
+			rc = parse_uint("--svc-per-remote", optarg, 1, GB_MAX_FLOWS,
+					&a->svc_per_remote);
+			break;
+		case O_SVC_TABLE:
+			rc = parse_uint("--svc-table", optarg, 1, 1u << 20, &a->svc_table);
+			break;
 		case O_HELP: usage(stdout); exit(GB_EXIT_OK);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
 	if (rc == 0 && a->new_flows && !a->services && !a->policies) {
 		fprintf(stderr, "sluice-graph-bench: --new-flows needs --services or --policies\n");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && (a->svc_table || a->svc_per_remote) && !a->services) {
+		fprintf(stderr, "sluice-graph-bench: --svc-table and --svc-per-remote need "
+			"--services\n");
 		rc = -EINVAL;
 	}
 	if (rc == 0 && optind < argc) {
@@ -476,6 +495,8 @@ static cJSON *report(const struct gb_args *a, const struct gb_worker *gbw,
 		  "eth-output -> port-tx -> pod");
 	cJSON_AddNumberToObject(o, "workers", sl_dp.n_workers);
 	cJSON_AddNumberToObject(o, "flows", a->flows);
+	if (a->services)
+		cJSON_AddNumberToObject(o, "service_frontends", sl_lb.n_services);
 	cJSON_AddNumberToObject(o, "pods", a->pods);
 	cJSON_AddNumberToObject(o, "remote_nodes", a->remotes);
 	cJSON_AddNumberToObject(o, "frame_in", a->dir == GB_ENCAP ? GB_FRAME_LEN
@@ -668,7 +689,8 @@ int main(int argc, char **argv)
 	if (a.services) {
 		uint32_t ct = a.ct_size ? a.ct_size
 			    : a.new_flows ? 1u << 23 : RTE_MAX(a.flows * 2, 4096u);
-		struct sl_lb_conf lc = { .max_services = 65536, .ct = { .size = ct } };
+		struct sl_lb_conf lc = { .max_services = RTE_MAX(65536u, a.svc_table + a.svc_table / 4),
+					 .ct = { .size = ct } };
 		if (a.dir != GB_ENCAP || (rc = sl_lb_init(&lc)) < 0) {
 			fprintf(stderr, "sluice-graph-bench: --services: %s\n",
 				a.dir != GB_ENCAP ? "encap only" : strerror(-rc));
@@ -684,6 +706,17 @@ int main(int argc, char **argv)
 	if (injected < 0) {
 		fprintf(stderr, "sluice-graph-bench: cannot build flows: %s\n", strerror(-injected));
 		goto out;
+	}
+	if (a.svc_table) {
+		uint64_t t0 = rte_rdtsc();
+		int added = gb_services_fill(&a);
+		if (added < 0) {
+			fprintf(stderr, "sluice-graph-bench: --svc-table: %s\n", strerror(-added));
+			goto out;
+		}
+		printf("service table: %u frontends (%d idle ones of 10 backends added in %.2f s)\n",
+		       sl_lb.n_services, added,
+		       (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz());
 	}
 	printf("graph-bench %s: %u worker(s), %u flows, %u pods, %u remote nodes, %u-byte frames "
 	       "in, %u out, %d frames circulating\n", a.dir == GB_ENCAP ? "encap" : "decap", n,
