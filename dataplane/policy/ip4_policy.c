@@ -152,11 +152,17 @@ static inline uint8_t ip4_policy_need(const struct sl_pol_dp *d, const struct po
 	return need;
 }
 
-/* Whether the replies of p's new flow, which needs no check itself, would be: its source is
- * a local pod isolated for ingress, or its destination one isolated for egress (a pod under
- * default-deny ingress still opens connections, and their replies are not new ingress). */
+/* Whether p opens a flow that needs no check itself but whose replies would be: its source
+ * is a local pod isolated for ingress, or its destination one isolated for egress (a pod
+ * under default-deny ingress still opens connections, and their replies are not new
+ * ingress). TCP only from a SYN: a packet of a connection opened before the policy, sent
+ * by the isolated side, must not make the other side's packets replies (they are checked,
+ * and cut when denied). */
 static inline bool ip4_policy_replies_checked(const struct sl_pol_dp *d, const struct pol_pkt *p)
 {
+	if (p->tuple.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return false;
 	return sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.src), SL_POL_INGRESS) ||
 	       sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.dst), SL_POL_EGRESS);
 }

@@ -277,7 +277,8 @@ static void test_replies_pass(void **st)
 
 /* A pod isolated in one direction only still gets its replies: A under default-deny
  * ingress opens a connection to B (nothing to check on the way out): B's SYN-ACK reaches A
- * (tracked for its replies), a new flow B opens to A is denied; B under default-deny egress
+ * (tracked for its replies), a new flow B opens to A is denied, and so is a connection B
+ * opened before the policy (A's packets of it track nothing); B under default-deny egress
  * answers A's UDP, and may not open its own flow to A. */
 static void test_replies_of_one_way_isolation(void **st)
 {
@@ -295,6 +296,13 @@ static void test_replies_of_one_way_isolation(void **st)
 	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 40001, 80,
 					   RTE_TCP_SYN_FLAG, th_pod_b_mac), TH_POD_A), 0);
 	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 1);
+	/* A connection B opened before the policy, untracked: A's data to B (not a SYN) does
+	 * not make B's next packet a reply; B's packet is checked and denied. */
+	assert_int_equal(run(TH_POD_A, tcp("10.244.1.2", "10.244.1.3", 8080, 40002,
+					   RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B), 1);
+	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 40002, 8080,
+					   RTE_TCP_ACK_FLAG, th_pod_b_mac), TH_POD_A), 0);
+	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 2);
 
 	ct_clear();
 	ts_reset(3);
