@@ -47,6 +47,7 @@ struct sl_xsk {
 	int ifindex;
 	bool detached; /* XDP program removed (sl_xsk_detach) */
 	bool sg;       /* bound with XDP_USE_SG, frags-aware program */
+	bool skb_mode; /* program attached in generic (SKB) mode, not native */
 	bool skipping; /* dropping the rest of a frame with too many descriptors */
 	struct bpf_object *prog;
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
@@ -67,8 +68,14 @@ static void read_mac(struct sl_xsk *x)
 	close(s);
 }
 
-/* Load sluice's XDP program (frags-aware or not) and attach it to x's interface in native
- * mode; the socket x->fd goes into its XSKMAP at queue 0. Returns 0 or -errno. */
+/* The XDP attach mode of x: generic (SKB) or native (driver). */
+static uint32_t xdp_mode(const struct sl_xsk *x)
+{
+	return x->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/* Load sluice's XDP program (frags-aware or not) and attach it to x's interface in its
+ * mode (xdp_mode); the socket x->fd goes into its XSKMAP at queue 0. Returns 0 or -errno. */
 static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
 {
 	struct bpf_object *obj = bpf_object__open_mem(sl_xsk_prog_obj, sl_xsk_prog_obj_len, NULL);
@@ -101,12 +108,13 @@ static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
 		*ret_err_msg = "cannot put the socket into the XSKMAP";
 		return rc ? rc : -EIO;
 	}
-	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), XDP_FLAGS_DRV_MODE, NULL);
+	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), xdp_mode(x), NULL);
 	if (rc < 0) {
 		bpf_object__close(obj);
 		*ret_err_msg = rc == -ERANGE ? "cannot attach the XDP program: the pod MTU is too large "
 					       "for XDP without multi-buffer"
-					     : "cannot attach the XDP program (native mode)";
+				     : x->skb_mode ? "cannot attach the XDP program (SKB mode)"
+						   : "cannot attach the XDP program (native mode)";
 		return rc;
 	}
 	x->prog = obj;
@@ -119,13 +127,13 @@ static int create_socket(struct sl_xsk *x, bool sg)
 		.rx_size = RING_SIZE,
 		.tx_size = RING_SIZE,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* attach_prog does it */
-		.xdp_flags = XDP_FLAGS_DRV_MODE,
+		.xdp_flags = xdp_mode(x),
 		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP | (sg ? XDP_USE_SG : 0),
 	};
 	return xsk_socket__create(&x->sock, x->ifname, 0, x->umem, &x->rx, &x->tx, &scfg);
 }
 
-int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
+int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_xsk **ret_xsk,
 		const char **ret_err_msg, const char **ret_note)
 {
 	struct sl_xsk *x = calloc(1, sizeof(*x));
@@ -133,6 +141,7 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
 	*ret_note = NULL;
 	if (!x)
 		return -ENOMEM;
+	x->skb_mode = skb_mode;
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		*ret_err_msg = "interface name too long";
 		rc = -EINVAL;
@@ -222,10 +231,15 @@ bool sl_xsk_multi_buffer(const struct sl_xsk *x)
 	return x->sg;
 }
 
+bool sl_xsk_skb_mode(const struct sl_xsk *x)
+{
+	return x->skb_mode;
+}
+
 void sl_xsk_detach(struct sl_xsk *x)
 {
 	if (x && x->ifindex > 0 && x->prog && !x->detached) {
-		bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		bpf_xdp_detach(x->ifindex, xdp_mode(x), NULL);
 		x->detached = true;
 	}
 }

@@ -45,13 +45,13 @@ def line(prefix, path, test, streams, rnd):
     r = {"path": path, "test": test, "streams": int(streams), "round": int(rnd),
          "gbps": round(recv / 1e9, 3), "retransmits": sent.get("retransmits", 0),
          "error": doc.get("error")}
-    if path == "sluice":
+    if path.startswith("sluice"):
         g = graph_delta(load(prefix + ".graph0"), load(prefix + ".graph1"))
         r["graph"] = g
         top = sorted(g.items(), key=lambda kv: -kv[1]["cycles_per_packet"])[:3]
         r["graph_top"] = ", ".join(f"{k} {v['cycles_per_packet']}" for k, v in top)
     print(json.dumps(r))
-    print(f"  {path:6} {test:5} {streams}x: {r['gbps']:6.2f} Gbit/s, retransmits {r['retransmits']}"
+    print(f"  {path:13} {test:5} {streams}x: {r['gbps']:6.2f} Gbit/s, retransmits {r['retransmits']}"
           + (f"; node1 cycles/packet: {r['graph_top']}" if r.get("graph_top") else "")
           + (f"; error: {r['error']}" if r["error"] else ""), file=sys.stderr)
 

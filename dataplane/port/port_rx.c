@@ -9,6 +9,7 @@
 
 #include "dataplane/core/sl_node.h"
 #include "drivers/sl_xsk.h"
+#include "dataplane/offload/l4_csum.h"
 #include "port_send.h"
 
 #define RX_BURST 32
@@ -142,6 +143,9 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			struct sl_mbuf_priv *pv = sl_priv(pkts[j]);
 			pv->in_port = p->id;
 			pv->flags = flags;
+			if (p->csum_partial &&
+			    sl_l4_csum_complete(pkts[j], p->mtu) == SL_L4_CSUM_GSO)
+				pv->flags |= SL_F_GSO;
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
 			offload |= needs_offload(pkts[j]);
 		}
