@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -27,6 +28,10 @@
 #ifndef XDP_PKT_CONTD
 #define XDP_PKT_CONTD (1 << 0)
 #endif
+/* Linux 6.17: frames one TX kick (sendto) may send in copy mode, 32 before (and default). */
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9
+#endif
 _Static_assert(sizeof(struct sl_xsk_desc) == sizeof(struct xdp_desc), "xdp_desc layout");
 _Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
 
@@ -34,6 +39,15 @@ _Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
 #define NUM_FRAMES 1024
 #define RING_SIZE 512
 #define RX_FRAMES RING_SIZE /* frames 0..RX_FRAMES-1 cycle through fill/rx */
+#define TX_BUDGET_DEFAULT 32 /* TX_BATCH_SIZE, net/xdp/xsk.c */
+
+/* Whether to raise the kernel's per-kick TX budget (XDP_MAX_TX_SKB_BUDGET): yes, unless
+ * sluiced's environment has SL_XSK_TX_BUDGET=0 (to measure what it gives). */
+static bool tx_budget_wanted(void)
+{
+	const char *e = getenv("SL_XSK_TX_BUDGET");
+	return !e || strcmp(e, "0") != 0;
+}
 
 struct sl_xsk {
 	struct xsk_ring_prod fill;
@@ -48,6 +62,7 @@ struct sl_xsk {
 	bool detached; /* XDP program removed (sl_xsk_detach) */
 	bool sg;       /* bound with XDP_USE_SG, frags-aware program */
 	bool skb_mode; /* program attached in generic (SKB) mode, not native */
+	unsigned kick_budget; /* frames the kernel sends per TX kick (XDP_MAX_TX_SKB_BUDGET) */
 	bool skipping; /* dropping the rest of a frame with too many descriptors */
 	struct bpf_object *prog;
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
@@ -66,6 +81,17 @@ static void read_mac(struct sl_xsk *x)
 	if (ioctl(s, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(&x->mac, ifr.ifr_hwaddr.sa_data, RTE_ETHER_ADDR_LEN);
 	close(s);
+}
+
+/* Whether the running kernel's generic XDP hands a frags-aware program multi-buffer frames
+ * (Linux 6.8: skb_cow_data_for_xdp); before, it linearizes every GSO frame first. */
+static bool generic_xdp_multi_buffer(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 8);
 }
 
 /* The XDP attach mode of x: generic (SKB) or native (driver). */
@@ -174,13 +200,22 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_
 		goto err;
 	}
 	x->sg = multi_buffer;
+	if (x->skb_mode && !generic_xdp_multi_buffer()) {
+		/* Generic XDP would linearize every 64 KiB GSO frame, then copy it again. */
+		*ret_note = "af_xdp.mode skb needs Linux 6.8 or later (generic XDP multi-buffer): "
+			    "native mode instead, where veth makes the pod cut its TCP to the MTU "
+			    "(lower throughput)";
+		x->skb_mode = false;
+	}
 	rc = create_socket(x, x->sg);
 	if (rc && x->sg) {
 		/* Before Linux 6.6 bind() refuses the unknown flag (EINVAL). */
 		*ret_note = "the kernel refused XDP_USE_SG (AF_XDP multi-buffer needs Linux 6.6 or "
 			    "later): single-buffer frames only, so the pod MTU must stay within one "
-			    "page and large TCP frames cannot reach sluice whole (lower throughput)";
+			    "page and large TCP frames cannot reach sluice whole, and native mode "
+			    "instead of skb (lower throughput)";
 		x->sg = false;
+		x->skb_mode = false; /* generic XDP would drop every GSO frame */
 		rc = create_socket(x, false);
 	}
 	if (rc) {
@@ -192,11 +227,12 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_
 	if (rc < 0 && x->sg && rc != -ERANGE) {
 		*ret_note = "the kernel refused the frags-aware XDP program (BPF_F_XDP_HAS_FRAGS, "
 			    "Linux 5.18 or later): single-buffer frames only, so the pod MTU must "
-			    "stay within one page and large TCP frames cannot reach sluice whole "
-			    "(lower throughput)";
+			    "stay within one page and large TCP frames cannot reach sluice whole, "
+			    "and native mode instead of skb (lower throughput)";
 		xsk_socket__delete(x->sock);
 		x->sock = NULL;
 		x->sg = false;
+		x->skb_mode = false;
 		if ((rc = create_socket(x, false))) {
 			*ret_err_msg = "xsk_socket__create failed (socket or bind)";
 			goto err;
@@ -206,6 +242,12 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_
 	}
 	if (rc < 0)
 		goto err;
+	/* One kick sends the whole TX ring instead of 32 frames (Linux 6.17+; before, the
+	 * option is unknown and kick_tx kicks again while the kernel answers EAGAIN). */
+	x->kick_budget = TX_BUDGET_DEFAULT;
+	if (tx_budget_wanted() && setsockopt(x->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &(int){ RING_SIZE },
+					   sizeof(int)) == 0)
+		x->kick_budget = RING_SIZE;
 
 	uint32_t idx;
 	if (xsk_ring_prod__reserve(&x->fill, RX_FRAMES, &idx) != RX_FRAMES) {
@@ -372,8 +414,9 @@ static void complete_tx(struct sl_xsk *x)
 }
 
 /* The AF_XDP kick: the one system call the fast path makes. In copy mode the kernel sends
- * at most 32 frames per call (TX_BATCH_SIZE, net/xdp/xsk.c) and answers EAGAIN while more
- * wait, so kick up to max_calls times until the ring is empty. EAGAIN also means the
+ * at most kick_budget frames per call (32, TX_BATCH_SIZE in net/xdp/xsk.c, unless
+ * XDP_MAX_TX_SKB_BUDGET raised it) and answers EAGAIN while more wait, so kick up to
+ * max_calls times until the ring is empty. EAGAIN also means the
  * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush, one call a loop. */
 static void kick_tx(struct sl_xsk *x, unsigned max_calls)
 {
@@ -426,7 +469,7 @@ uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (i) {
 		xsk_ring_prod__submit(&x->tx, descs);
-		kick_tx(x, RING_SIZE / 32);
+		kick_tx(x, RING_SIZE / x->kick_budget);
 		rte_pktmbuf_free_bulk(pkts, i);
 	}
 	return i;

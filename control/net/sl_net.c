@@ -65,7 +65,7 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 						net.conf.xsk_skb_mode, &port->xsk,
 						&why, &note);
 		if (note) /* once per pod: a kernel that lacks it lacks it for every pod */
-			fprintf(stderr, "sluiced: pod port %s: AF_XDP multi-buffer off: %s\n",
+			fprintf(stderr, "sluiced: pod port %s: AF_XDP large-frame path reduced: %s\n",
 				s->ifname, note);
 		if (rc >= 0)
 			return 0;
