@@ -26,7 +26,8 @@ measure() { # measure LABEL
 	local s=$!
 	for _ in $(seq 50); do ip netns exec "$B" ss -ltn | grep -q :5201 && break; sleep 0.1; done
 	ip netns exec "$A" iperf3 -c 10.99.0.2 -p 5201 -t "$D" -J | python3 -c 'import json, sys
-d = json.load(sys.stdin); print(f"{sys.argv[1]}: {d[\"end\"][\"sum_received\"][\"bits_per_second\"] / 1e9:.2f} Gbit/s")' "$1"
+d = json.load(sys.stdin)
+print("%s: %.2f Gbit/s" % (sys.argv[1], d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$1"
 	wait "$s" || true
 }
 
