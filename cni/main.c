@@ -199,6 +199,14 @@ static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 	 * "skb" mode the pod keeps both and sluiced completes checksums (offload/l4_csum.h). */
 	if (!r->node.pod_csum_offload && (rc = sl_cni_nl_tx_csum_off(pod, r->env.ifname, err)) < 0)
 		return rc;
+	/* In "skb" mode only TCP GSO frames may leave the pod whole: sluiced cuts TCP at any
+	 * MSS, but a UDP or SCTP GSO frame carries its datagram size in skb metadata that
+	 * XDP does not pass on, so the pod's stack must cut those itself. */
+	static const char *const not_tcp_gso[] = { "tx-udp-segmentation", "tx-sctp-segmentation",
+						   "tx-gso-list", NULL };
+	if (r->node.pod_csum_offload &&
+	    (rc = sl_cni_nl_features_off(pod, r->env.ifname, not_tcp_gso, err)) < 0)
+		return rc;
 	memcpy(mac, l.mac, 6);
 	return 0;
 }

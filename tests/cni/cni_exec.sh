@@ -219,6 +219,12 @@ pod_if_ok() { # NETNS RESULT
 	# completes checksums), off in native mode (docs/performance.md).
 	o=$(ip netns exec "$1" ethtool -k eth0 | grep '^tx-checksumming:')
 	[ "$o" = "tx-checksumming: $([ "$(ctl_mode)" = skb ] && echo on || echo off)" ] || fail "$o"
+	# skb mode: TCP GSO stays (sluiced cuts it), UDP GSO does not (its datagram size is lost)
+	if [ "$(ctl_mode)" = skb ]; then
+		o=$(ip netns exec "$1" ethtool -k eth0)
+		grep -q '^tcp-segmentation-offload: on' <<<"$o" || fail "TSO: $(grep '^tcp-seg' <<<"$o")"
+		grep -q '^tx-udp-segmentation: off' <<<"$o" || fail "$(grep '^tx-udp-seg' <<<"$o")"
+	fi
 }
 
 host_if_ok() { # RESULT
