@@ -135,6 +135,13 @@ static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
 		return rc ? rc : -EIO;
 	}
 	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), xdp_mode(x), NULL);
+	if (rc == -EEXIST) {
+		/* A program of the other mode is still there (a sluiced of the other af_xdp.mode
+		 * that did not exit cleanly): the kernel allows one mode at a time. */
+		bpf_xdp_detach(x->ifindex, x->skb_mode ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
+			       NULL);
+		rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), xdp_mode(x), NULL);
+	}
 	if (rc < 0) {
 		bpf_object__close(obj);
 		*ret_err_msg = rc == -ERANGE ? "cannot attach the XDP program: the pod MTU is too large "
