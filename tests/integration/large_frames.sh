@@ -148,12 +148,19 @@ pods_offload() { # the pods' eth0 as sluice-cni leaves them in skb mode
 	done
 }
 check "skb mode: pods' TX checksum offload and TSO on" pods_offload
+# A native-mode program left on a host end (a native sluiced that was killed): the kernel
+# allows one XDP mode at a time, and sluiced in skb mode must replace it, not fail.
+leftover() { in_ns n1 ip link set dev p1b xdpdrv obj "$SL_BUILD/drivers/xsk_redirect.bpf.o" sec xdp &&
+	in_ns n1 ip -d link show p1b | grep -q 'xdp'; }
+check "skb mode: a native XDP program left on p1b" leftover
 check "skb mode: both nodes start with pod MTU 1450" start true 1450 skb
 check "skb mode: no fallback logged (this kernel has generic XDP multi-buffer)" \
 	bash -c "! grep -H 'large-frame path reduced' $SL_RUN/node1.log $SL_RUN/node2.log"
 mode_skb() { ctl 1 -o json version | python3 -c 'import json, sys
 m = json.load(sys.stdin).get("af_xdp_mode"); print(m); sys.exit(m != "skb")'; }
 check "skb mode: sluiced reports af_xdp_mode skb (sluice-cni keeps offloads)" mode_skb
+check "skb mode: p1b's leftover native program replaced by generic" \
+	bash -c "ip netns exec $(ns n1) ip -d link show p1b | grep -q xdpgeneric"
 round "skb mode"
 avg_skb() { local a; a=$(port_avg 1 p1a); echo "p1a frames average $a bytes"; [ "$a" -gt 1500 ]; }
 check "skb mode: GSO frames arrived whole at MTU 1450 (average > 1500 bytes)" avg_skb
