@@ -28,10 +28,6 @@
 #ifndef XDP_PKT_CONTD
 #define XDP_PKT_CONTD (1 << 0)
 #endif
-/* Linux 6.17: frames one TX kick (sendto) may send in copy mode, 32 before (and default). */
-#ifndef XDP_MAX_TX_SKB_BUDGET
-#define XDP_MAX_TX_SKB_BUDGET 9
-#endif
 _Static_assert(sizeof(struct sl_xsk_desc) == sizeof(struct xdp_desc), "xdp_desc layout");
 _Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
 
@@ -39,15 +35,7 @@ _Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
 #define NUM_FRAMES 1024
 #define RING_SIZE 512
 #define RX_FRAMES RING_SIZE /* frames 0..RX_FRAMES-1 cycle through fill/rx */
-#define TX_BUDGET_DEFAULT 32 /* TX_BATCH_SIZE, net/xdp/xsk.c */
 
-/* Whether to raise the kernel's per-kick TX budget (XDP_MAX_TX_SKB_BUDGET): yes, unless
- * sluiced's environment has SL_XSK_TX_BUDGET=0 (to measure what it gives). */
-static bool tx_budget_wanted(void)
-{
-	const char *e = getenv("SL_XSK_TX_BUDGET");
-	return !e || strcmp(e, "0") != 0;
-}
 
 struct sl_xsk {
 	struct xsk_ring_prod fill;
@@ -62,7 +50,6 @@ struct sl_xsk {
 	bool detached; /* XDP program removed (sl_xsk_detach) */
 	bool sg;       /* bound with XDP_USE_SG, frags-aware program */
 	bool skb_mode; /* program attached in generic (SKB) mode, not native */
-	unsigned kick_budget; /* frames the kernel sends per TX kick (XDP_MAX_TX_SKB_BUDGET) */
 	bool skipping; /* dropping the rest of a frame with too many descriptors */
 	struct bpf_object *prog;
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
@@ -249,12 +236,6 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_
 	}
 	if (rc < 0)
 		goto err;
-	/* One kick sends the whole TX ring instead of 32 frames (Linux 6.17+; before, the
-	 * option is unknown and kick_tx kicks again while the kernel answers EAGAIN). */
-	x->kick_budget = TX_BUDGET_DEFAULT;
-	if (tx_budget_wanted() && setsockopt(x->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &(int){ RING_SIZE },
-					   sizeof(int)) == 0)
-		x->kick_budget = RING_SIZE;
 
 	uint32_t idx;
 	if (xsk_ring_prod__reserve(&x->fill, RX_FRAMES, &idx) != RX_FRAMES) {
@@ -421,9 +402,11 @@ static void complete_tx(struct sl_xsk *x)
 }
 
 /* The AF_XDP kick: the one system call the fast path makes. In copy mode the kernel sends
- * at most kick_budget frames per call (32, TX_BATCH_SIZE in net/xdp/xsk.c, unless
- * XDP_MAX_TX_SKB_BUDGET raised it) and answers EAGAIN while more wait, so kick up to
- * max_calls times until the ring is empty. EAGAIN also means the
+ * at most 32 frames per call (TX_BATCH_SIZE, net/xdp/xsk.c) and answers EAGAIN while more
+ * wait, so kick up to max_calls times until the ring is empty. (Linux 6.17's
+ * XDP_MAX_TX_SKB_BUDGET raises the 32 to the ring size: measured, no visible gain: the 32
+ * frames' skbs and the receiver's stack inside one kick cost ~100x the system call; see
+ * docs/performance.md.) EAGAIN also means the
  * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush, one call a loop. */
 static void kick_tx(struct sl_xsk *x, unsigned max_calls)
 {
@@ -476,7 +459,7 @@ uint16_t sl_xsk_tx_burst(struct sl_xsk *x, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (i) {
 		xsk_ring_prod__submit(&x->tx, descs);
-		kick_tx(x, RING_SIZE / x->kick_budget);
+		kick_tx(x, RING_SIZE / 32);
 		rte_pktmbuf_free_bulk(pkts, i);
 	}
 	return i;
