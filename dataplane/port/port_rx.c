@@ -2,7 +2,9 @@
  * queues, pod AF_XDP sockets, vhost-user queue pairs), drains the handoff rings other workers
  * fill for the ports it owns (port_send.h), and marks packets for tracing while a trace is
  * armed. Frames that still need offload work (a partial checksum, a TSO frame, several
- * segments) go to guest-offload first; all others to eth-input. */
+ * segments) go to guest-offload first; all others to eth-input. Frames from an AF_XDP pod
+ * port in "skb" mode get their L4 checksum completed here, and GSO frames are flagged for
+ * ip4-segment (offload/l4_csum.h). */
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
