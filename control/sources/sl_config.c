@@ -561,9 +561,10 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	 * mbuf and above the tunnel's (cross-node packets get "fragmentation needed": path MTU
 	 * discovery). */
 	c->xsk_multi_buffer = true;
-	/* "skb" (generic XDP) by default: the pods keep GSO, TCP reaches sluice in 64 KiB
-	 * frames (docs/performance.md, "Which path a kernel pod gets"); it needs multi-buffer. */
-	c->xsk_skb_mode = true;
+	/* "native" by default: "skb" (generic XDP; the pods keep GSO, TCP reaches sluice in
+	 * 64 KiB frames) gave 1.2-2x the TCP but ~0.76 of the 64-byte UDP rate here
+	 * (docs/performance.md, "Which path a kernel pod gets"); it needs multi-buffer. */
+	c->xsk_skb_mode = false;
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "af_xdp"))) {
 		TRY(check_fields(o, "af_xdp", af_xdp_known, err, n));
 		TRY(get_bool(o, "af_xdp", "multi_buffer", &c->xsk_multi_buffer, err, n));
@@ -573,8 +574,6 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 			return fail(err, n, "af_xdp.mode", "must be \"skb\" or \"native\"");
 		if (mode[0])
 			c->xsk_skb_mode = mode[0] == 's';
-		else
-			c->xsk_skb_mode = c->xsk_multi_buffer;
 	}
 	/* Generic XDP hands the program a pod's GSO frames whole only with multi-buffer. */
 	if (c->xsk_skb_mode && !c->xsk_multi_buffer)

@@ -58,7 +58,7 @@ static void test_large_pod_mtu(void **s)
 	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
 	assert_int_equal(c.pod_mtu, 65000);
 	assert_true(c.xsk_multi_buffer);
-	assert_true(c.xsk_skb_mode); /* the default AF_XDP mode */
+	assert_false(c.xsk_skb_mode); /* the default AF_XDP mode: native */
 	sl_config_free(&c);
 }
 
