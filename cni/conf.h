@@ -94,6 +94,7 @@ struct sl_cni_node {
 	uint8_t pod_len;       /* pod CIDR prefix length */
 	uint32_t gateway;      /* the pods' gateway (answered by sluiced) */
 	unsigned pod_mtu;      /* MTU pods must use */
+	bool pod_csum_offload; /* af_xdp_mode "skb": pods keep TX checksum offload and GSO */
 	char name[SL_CNI_NAME_MAX];
 };
 

@@ -149,6 +149,8 @@ int sl_cni_node_parse(const cJSON *r, struct sl_cni_node *n, struct sl_cni_err *
 	if (!cJSON_IsNumber(mtu) || mtu->valuedouble < 68 || mtu->valuedouble > 65535)
 		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: pod_mtu missing or invalid");
 	n->pod_mtu = (unsigned)mtu->valuedouble;
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(r, "af_xdp_mode");
+	n->pod_csum_offload = cJSON_IsString(mode) && !strcmp(mode->valuestring, "skb");
 	if (cJSON_IsString(name))
 		snprintf(n->name, sizeof(n->name), "%s", name->valuestring);
 	return 0;

@@ -172,7 +172,7 @@ static int check_ip(const struct run *r, const struct sl_cni_ipam_result *ip,
 }
 
 /* Configure the pod end: address/32, gateway route, default route, IPAM's other routes,
- * checksum offload off. Fills mac. */
+ * checksum offload off unless sluiced's AF_XDP mode is "skb". Fills mac. */
 static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 		     const struct sl_cni_ipam_result *ip, uint8_t mac[6], struct sl_cni_err *err)
 {
@@ -194,7 +194,18 @@ static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 		if (rc < 0 && rc != -EEXIST)
 			return rc;
 	}
-	if ((rc = sl_cni_nl_tx_csum_off(pod, r->env.ifname, err)) < 0)
+	/* sluiced reads the veth through XDP. In "native" mode veth takes GSO from the pod
+	 * and frames carry no "checksum partial" flag: the pod's stack must fill checksums. In
+	 * "skb" mode the pod keeps both and sluiced completes checksums (offload/l4_csum.h). */
+	if (!r->node.pod_csum_offload && (rc = sl_cni_nl_tx_csum_off(pod, r->env.ifname, err)) < 0)
+		return rc;
+	/* In "skb" mode only TCP GSO frames may leave the pod whole: sluiced cuts TCP at any
+	 * MSS, but a UDP or SCTP GSO frame carries its datagram size in skb metadata that
+	 * XDP does not pass on, so the pod's stack must cut those itself. */
+	static const char *const not_tcp_gso[] = { "tx-udp-segmentation", "tx-sctp-segmentation",
+						   "tx-gso-list", NULL };
+	if (r->node.pod_csum_offload &&
+	    (rc = sl_cni_nl_features_off(pod, r->env.ifname, not_tcp_gso, err)) < 0)
 		return rc;
 	memcpy(mac, l.mac, 6);
 	return 0;

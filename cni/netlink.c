@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -308,6 +309,60 @@ int sl_cni_nl_tx_csum_off(struct sl_cni_nl *h, const char *name, struct sl_cni_e
 	if (ioctl(h->ioctl_fd, SIOCETHTOOL, &ifr) < 0)
 		return sys_fail(err, -errno, "turning TX checksum offload off on %s", name);
 	return 0;
+}
+
+/* The index of feature string want among the n of ETH_SS_FEATURES on name, or -1. */
+static int feature_index(struct sl_cni_nl *h, const char *name, const char *want, uint32_t n)
+{
+	struct ethtool_gstrings *gs = calloc(1, sizeof(*gs) + (size_t)n * ETH_GSTRING_LEN);
+	struct ifreq ifr;
+	int idx = -1;
+	if (!gs)
+		return -1;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = n;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)gs;
+	if (ioctl(h->ioctl_fd, SIOCETHTOOL, &ifr) == 0)
+		for (uint32_t i = 0; i < gs->len && idx < 0; i++)
+			if (!strncmp((const char *)gs->data + (size_t)i * ETH_GSTRING_LEN, want,
+				     ETH_GSTRING_LEN))
+				idx = (int)i;
+	free(gs);
+	return idx;
+}
+
+int sl_cni_nl_features_off(struct sl_cni_nl *h, const char *name, const char *const *features,
+			   struct sl_cni_err *err)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t len;
+	} info = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ull << ETH_SS_FEATURES } };
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(h->ioctl_fd, SIOCETHTOOL, &ifr) < 0 || !info.hdr.sset_mask)
+		return sys_fail(err, -(errno ? errno : EOPNOTSUPP), "listing the features of %s",
+				name);
+	uint32_t n = info.len, words = (n + 31) / 32;
+	struct ethtool_sfeatures *sf = calloc(1, sizeof(*sf) + words * sizeof(sf->features[0]));
+	if (!sf)
+		return sys_fail(err, -ENOMEM, "turning features off on %s", name);
+	sf->cmd = ETHTOOL_SFEATURES;
+	sf->size = words;
+	for (const char *const *f = features; *f; f++) {
+		int i = feature_index(h, name, *f, n);
+		if (i >= 0)
+			sf->features[i / 32].valid |= 1u << (i % 32); /* requested stays 0: off */
+	}
+	ifr.ifr_data = (void *)sf;
+	int rc = ioctl(h->ioctl_fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+	free(sf);
+	return rc < 0 ? sys_fail(err, rc, "turning features off on %s", name) : 0;
 }
 
 struct names_job {

@@ -72,6 +72,12 @@ int sl_cni_nl_route_add(struct sl_cni_nl *h, int ifindex, uint32_t dst, uint8_t 
  * what the pod sends, so partial checksums must never leave the pod. */
 int sl_cni_nl_tx_csum_off(struct sl_cni_nl *h, const char *name, struct sl_cni_err *err);
 
+/* Turn the ethtool features named in the NULL-terminated features[] off on name
+ * (ETHTOOL_SFEATURES; names the device lacks are skipped). A positive return from the
+ * kernel (some wanted feature not changeable) is not an error. Returns 0 or -errno. */
+int sl_cni_nl_features_off(struct sl_cni_nl *h, const char *name, const char *const *features,
+			   struct sl_cni_err *err);
+
 /* Call fn(name, arg) for every link of h's namespace (a dump). */
 int sl_cni_nl_link_names(struct sl_cni_nl *h, void (*fn)(const char *name, void *arg),
 			 void *arg, struct sl_cni_err *err);

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -35,6 +36,7 @@ _Static_assert(SL_XSK_PKT_CONTD == XDP_PKT_CONTD, "XDP_PKT_CONTD");
 #define RING_SIZE 512
 #define RX_FRAMES RING_SIZE /* frames 0..RX_FRAMES-1 cycle through fill/rx */
 
+
 struct sl_xsk {
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
@@ -47,6 +49,7 @@ struct sl_xsk {
 	int ifindex;
 	bool detached; /* XDP program removed (sl_xsk_detach) */
 	bool sg;       /* bound with XDP_USE_SG, frags-aware program */
+	bool skb_mode; /* program attached in generic (SKB) mode, not native */
 	bool skipping; /* dropping the rest of a frame with too many descriptors */
 	struct bpf_object *prog;
 	uint32_t tx_free[NUM_FRAMES - RX_FRAMES]; /* free TX frame addresses */
@@ -67,8 +70,25 @@ static void read_mac(struct sl_xsk *x)
 	close(s);
 }
 
-/* Load sluice's XDP program (frags-aware or not) and attach it to x's interface in native
- * mode; the socket x->fd goes into its XSKMAP at queue 0. Returns 0 or -errno. */
+/* Whether the running kernel's generic XDP hands a frags-aware program multi-buffer frames
+ * (Linux 6.8: skb_cow_data_for_xdp); before, it linearizes every GSO frame first. */
+static bool generic_xdp_multi_buffer(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 8);
+}
+
+/* The XDP attach mode of x: generic (SKB) or native (driver). */
+static uint32_t xdp_mode(const struct sl_xsk *x)
+{
+	return x->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/* Load sluice's XDP program (frags-aware or not) and attach it to x's interface in its
+ * mode (xdp_mode); the socket x->fd goes into its XSKMAP at queue 0. Returns 0 or -errno. */
 static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
 {
 	struct bpf_object *obj = bpf_object__open_mem(sl_xsk_prog_obj, sl_xsk_prog_obj_len, NULL);
@@ -101,12 +121,20 @@ static int attach_prog(struct sl_xsk *x, bool frags, const char **ret_err_msg)
 		*ret_err_msg = "cannot put the socket into the XSKMAP";
 		return rc ? rc : -EIO;
 	}
-	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), XDP_FLAGS_DRV_MODE, NULL);
+	rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), xdp_mode(x), NULL);
+	if (rc == -EEXIST) {
+		/* A program of the other mode is still there (a sluiced of the other af_xdp.mode
+		 * that did not exit cleanly): the kernel allows one mode at a time. */
+		bpf_xdp_detach(x->ifindex, x->skb_mode ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
+			       NULL);
+		rc = bpf_xdp_attach(x->ifindex, bpf_program__fd(use), xdp_mode(x), NULL);
+	}
 	if (rc < 0) {
 		bpf_object__close(obj);
 		*ret_err_msg = rc == -ERANGE ? "cannot attach the XDP program: the pod MTU is too large "
 					       "for XDP without multi-buffer"
-					     : "cannot attach the XDP program (native mode)";
+				     : x->skb_mode ? "cannot attach the XDP program (SKB mode)"
+						   : "cannot attach the XDP program (native mode)";
 		return rc;
 	}
 	x->prog = obj;
@@ -119,13 +147,13 @@ static int create_socket(struct sl_xsk *x, bool sg)
 		.rx_size = RING_SIZE,
 		.tx_size = RING_SIZE,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* attach_prog does it */
-		.xdp_flags = XDP_FLAGS_DRV_MODE,
+		.xdp_flags = xdp_mode(x),
 		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP | (sg ? XDP_USE_SG : 0),
 	};
 	return xsk_socket__create(&x->sock, x->ifname, 0, x->umem, &x->rx, &x->tx, &scfg);
 }
 
-int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
+int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_xsk **ret_xsk,
 		const char **ret_err_msg, const char **ret_note)
 {
 	struct sl_xsk *x = calloc(1, sizeof(*x));
@@ -133,6 +161,7 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
 	*ret_note = NULL;
 	if (!x)
 		return -ENOMEM;
+	x->skb_mode = skb_mode;
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		*ret_err_msg = "interface name too long";
 		rc = -EINVAL;
@@ -165,13 +194,22 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
 		goto err;
 	}
 	x->sg = multi_buffer;
+	if (x->skb_mode && !generic_xdp_multi_buffer()) {
+		/* Generic XDP would linearize every 64 KiB GSO frame, then copy it again. */
+		*ret_note = "af_xdp.mode skb needs Linux 6.8 or later (generic XDP multi-buffer): "
+			    "native mode instead, where veth makes the pod cut its TCP to the MTU "
+			    "(lower throughput)";
+		x->skb_mode = false;
+	}
 	rc = create_socket(x, x->sg);
 	if (rc && x->sg) {
 		/* Before Linux 6.6 bind() refuses the unknown flag (EINVAL). */
 		*ret_note = "the kernel refused XDP_USE_SG (AF_XDP multi-buffer needs Linux 6.6 or "
 			    "later): single-buffer frames only, so the pod MTU must stay within one "
-			    "page and large TCP frames cannot reach sluice whole (lower throughput)";
+			    "page and large TCP frames cannot reach sluice whole, and native mode "
+			    "instead of skb (lower throughput)";
 		x->sg = false;
+		x->skb_mode = false; /* generic XDP would drop every GSO frame */
 		rc = create_socket(x, false);
 	}
 	if (rc) {
@@ -183,11 +221,12 @@ int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
 	if (rc < 0 && x->sg && rc != -ERANGE) {
 		*ret_note = "the kernel refused the frags-aware XDP program (BPF_F_XDP_HAS_FRAGS, "
 			    "Linux 5.18 or later): single-buffer frames only, so the pod MTU must "
-			    "stay within one page and large TCP frames cannot reach sluice whole "
-			    "(lower throughput)";
+			    "stay within one page and large TCP frames cannot reach sluice whole, "
+			    "and native mode instead of skb (lower throughput)";
 		xsk_socket__delete(x->sock);
 		x->sock = NULL;
 		x->sg = false;
+		x->skb_mode = false;
 		if ((rc = create_socket(x, false))) {
 			*ret_err_msg = "xsk_socket__create failed (socket or bind)";
 			goto err;
@@ -222,10 +261,15 @@ bool sl_xsk_multi_buffer(const struct sl_xsk *x)
 	return x->sg;
 }
 
+bool sl_xsk_skb_mode(const struct sl_xsk *x)
+{
+	return x->skb_mode;
+}
+
 void sl_xsk_detach(struct sl_xsk *x)
 {
 	if (x && x->ifindex > 0 && x->prog && !x->detached) {
-		bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		bpf_xdp_detach(x->ifindex, xdp_mode(x), NULL);
 		x->detached = true;
 	}
 }
@@ -359,7 +403,10 @@ static void complete_tx(struct sl_xsk *x)
 
 /* The AF_XDP kick: the one system call the fast path makes. In copy mode the kernel sends
  * at most 32 frames per call (TX_BATCH_SIZE, net/xdp/xsk.c) and answers EAGAIN while more
- * wait, so kick up to max_calls times until the ring is empty. EAGAIN also means the
+ * wait, so kick up to max_calls times until the ring is empty. (Linux 6.17's
+ * XDP_MAX_TX_SKB_BUDGET raises the 32 to the ring size: measured, no visible gain: the 32
+ * frames' skbs and the receiver's stack inside one kick cost ~100x the system call; see
+ * docs/performance.md.) EAGAIN also means the
  * socket's send buffer is full; what stays is sent by sl_xsk_tx_flush, one call a loop. */
 static void kick_tx(struct sl_xsk *x, unsigned max_calls)
 {

@@ -32,13 +32,17 @@ struct sl_xsk_rx_drops {
 };
 
 /* Open an XDP socket on ifname (queue 0), attaching sluice's redirect program in native
- * mode. multi_buffer: try XDP_USE_SG and the frags-aware program; when the kernel refuses,
- * fall back to single-buffer and set *ret_note to why (for the log; NULL otherwise).
- * Control thread. Returns 0 or -errno; *ret_err_msg names the failing step. */
-int sl_xsk_open(const char *ifname, bool multi_buffer, struct sl_xsk **ret_xsk,
+ * mode, or in generic mode when skb_mode (XDP_FLAGS_SKB_MODE: veth then keeps the pod's GSO
+ * and the pod's TCP frames arrive as ~64 KiB GSO frames with partial checksums, see
+ * docs/performance.md). multi_buffer: try XDP_USE_SG and the frags-aware program; when the
+ * kernel refuses, fall back to single-buffer and set *ret_note to why (for the log; NULL
+ * otherwise). Control thread. Returns 0 or -errno; *ret_err_msg names the failing step. */
+int sl_xsk_open(const char *ifname, bool multi_buffer, bool skb_mode, struct sl_xsk **ret_xsk,
 		const char **ret_err_msg, const char **ret_note);
 /* Whether the socket is multi-buffer (XDP_USE_SG). Any thread. */
 bool sl_xsk_multi_buffer(const struct sl_xsk *xsk);
+/* Whether the program is attached in generic (SKB) mode. Any thread. */
+bool sl_xsk_skb_mode(const struct sl_xsk *xsk);
 /* Close the socket, remove the XDP program and free the UMEM. Control, after workers
  * stopped using it (RCU grace period). */
 void sl_xsk_close(struct sl_xsk *xsk);

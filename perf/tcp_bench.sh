@@ -61,16 +61,18 @@ pods_tx() { # pods_tx on|off: checksum offload (and with it TSO) of every pod's 
 	done
 }
 
-sluice_up() {
-	pods_tx off # sluice reads the pod veths through XDP: full checksums (MACHINE.md)
+sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb
+	local mode=${SL_AF_XDP_MODE:-}
 	if [ -n "${SL_POD_ETHTOOL:-}" ]; then # e.g. "gro on": features of every pod's eth0
 		for p in p1a p1b p2a p2b; do in_ns $p ethtool -K eth0 $SL_POD_ETHTOOL; done
 	fi
 	for n in 1 2; do
 		node_config "$n" >"$SL_RUN/node$n.json"
-		python3 - "$SL_RUN/node$n.json" "${SL_SLUICE_EXTRA:-null}" "$POD_MTU" <<-'PY'
+		python3 - "$SL_RUN/node$n.json" "${SL_SLUICE_EXTRA:-null}" "$POD_MTU" "$mode" <<-'PY'
 		import json, sys
 		c = json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2]) or {})
+		if sys.argv[4]:
+		    c.setdefault("af_xdp", {})["mode"] = sys.argv[4]
 		if sys.argv[3] != "1450":
 		    c["node"]["pod_mtu"] = int(sys.argv[3])
 		json.dump(c, open(sys.argv[1], "w"))
@@ -78,9 +80,21 @@ sluice_up() {
 		node_start "$n" "$SL_RUN/node$n.json"
 	done
 	wait_vtep 1 && wait_vtep 2
+	# Native XDP: veth takes GSO from the pod and frames lose "checksum partial", so the
+	# pods fill checksums; skb mode: the pods keep their offloads. sluice-cni follows the
+	# mode sluiced reports (version: af_xdp_mode); so does this.
+	mode=$(ctl 1 -o json version | python3 -c 'import json,sys; print(json.load(sys.stdin).get("af_xdp_mode", "native"))')
+	[ "$mode" = skb ] && pods_tx on || pods_tx off
+	echo "  sluice AF_XDP mode: $mode"
 }
 
 sluice_down() { node_stop 1; node_stop 2; }
+
+# The same two AF_XDP modes by name, for one run that measures both (SL_BENCH_PATHS).
+sluice-native_up() { SL_AF_XDP_MODE=native sluice_up; }
+sluice-native_down() { sluice_down; }
+sluice-skb_up() { SL_AF_XDP_MODE=skb sluice_up; }
+sluice-skb_down() { sluice_down; }
 
 # The flannel way, on the same namespaces and veths.
 kernel_up() {
@@ -126,12 +140,12 @@ iperf() {
 	in_ns $dst_ns iperf3 -s -1 -p 5201 >"$out.server" 2>&1 &
 	local spid=$!
 	wait_listen $dst_ns 5201 >/dev/null
-	[ "$path" = sluice ] && graph_json >"$out.graph0"
+	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph0"
 	if ! in_ns p1a timeout $((DURATION + 15)) iperf3 -c $dst -p 5201 -t "$DURATION" \
 		-P "$streams" -J >"$out.json" 2>"$out.err"; then
 		echo "  $path $test ${streams}x: iperf3 failed: $(head -c 300 "$out.err" "$out.json" | tr '\n' ' ')"
 	fi
-	[ "$path" = sluice ] && graph_json >"$out.graph1"
+	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph1"
 	wait "$spid" 2>/dev/null || true
 	python3 perf/tcp_report.py line "$out" "$path" "$test" "$streams" "$round" >>"$RESULTS"
 }

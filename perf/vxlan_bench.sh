@@ -20,6 +20,7 @@
 #
 # Usage: sudo perf/vxlan_bench.sh [--duration S] [--size BYTES] [--flows N] [--rate PPS]
 # Environment: SL_BENCH_PATHS="sluice ovs kernel testpmd" (which, in that order),
+#   SL_AF_XDP_MODE=native|skb (sluiced's af_xdp.mode for the pod port; default its own),
 #   SL_OVS_PORT=afxdp|dpdk (OVS port type for both ports: its own AF_XDP netdev, or a DPDK
 #   port on net_af_xdp devargs), SL_BENCH_PREFIX (namespaces, run dir, EAL file prefixes;
 #   default slp), KEEP=1 keeps the run directory with every log.
@@ -92,11 +93,13 @@ gen() {
 }
 
 run_sluice() {
+	local afx=
+	[ -z "${SL_AF_XDP_MODE:-}" ] || afx=" \"af_xdp\": {\"mode\": \"$SL_AF_XDP_MODE\"},"
 	cat >"$RUN/n1.json" <<JSON
 {
   "node": {"name": "bench", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"},
   "uplink": {"devargs": "net_af_xdp0,iface=sl-up0", "mtu": 1500},
-  "host": {"enabled": false},
+  "host": {"enabled": false},$afx
   "pods": [{"name": "gen", "ip": "10.244.1.2", "mac": "$(mac_of $P-pod eth0)", "ifname": "p1a"}],
   "nodes": [{"name": "sink", "ip": "198.18.0.2", "pod_cidr": "10.244.2.0/24",
              "mac": "$(mac_of $P-sink sink0)"}]

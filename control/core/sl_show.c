@@ -41,6 +41,8 @@ void sl_show_describe(cJSON *o)
 	cJSON_AddStringToObject(o, "pod_cidr", sl_cidr_fmt(c->pod_cidr, p));
 	cJSON_AddStringToObject(o, "gateway", sl_ip_fmt(c->gateway_ip, b));
 	cJSON_AddNumberToObject(o, "pod_mtu", c->pod_mtu);
+	/* sluice-cni leaves the pods' checksum offload on in "skb" mode (cni/main.c). */
+	cJSON_AddStringToObject(o, "af_xdp_mode", c->xsk_skb_mode ? "skb" : "native");
 	cJSON_AddNumberToObject(o, "pods", mc.pods);
 }
 

@@ -61,10 +61,11 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	for (int attempt = 0;; attempt++) {
 		const char *why = "", *note = NULL;
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
-				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer, &port->xsk,
+				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer,
+						net.conf.xsk_skb_mode, &port->xsk,
 						&why, &note);
 		if (note) /* once per pod: a kernel that lacks it lacks it for every pod */
-			fprintf(stderr, "sluiced: pod port %s: AF_XDP multi-buffer off: %s\n",
+			fprintf(stderr, "sluiced: pod port %s: AF_XDP large-frame path reduced: %s\n",
 				s->ifname, note);
 		if (rc >= 0)
 			return 0;
@@ -103,6 +104,9 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
 	port->whole_chains = port->xsk != NULL;
+	/* In "skb" mode sluice-cni leaves the pod's checksum offload (and GSO) on: complete
+	 * partial checksums, and cut GSO frames once (port-rx, ip4-segment). */
+	port->csum_partial = port->xsk != NULL && net.conf.xsk_skb_mode;
 	port->owner = sl_port_least_loaded_worker();
 	port->pod_ip = s->ip.v4; /* anti-spoofing: the only source the pod may use */
 	memcpy(&port->pod_mac, s->mac, 6);

@@ -556,7 +556,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 					     "services", "endpointslices", "af_xdp", "namespaces",
 					     "k8s_pods", "networkpolicies", "metrics", "policy", NULL };
 	static const char *const metrics_known[] = { "listen", NULL };
-	static const char *const af_xdp_known[] = { "multi_buffer", NULL };
+	static const char *const af_xdp_known[] = { "multi_buffer", "mode", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
 						  "pod_mtu", NULL };
@@ -627,10 +627,23 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	 * mbuf and above the tunnel's (cross-node packets get "fragmentation needed": path MTU
 	 * discovery). */
 	c->xsk_multi_buffer = true;
+	/* "native" by default: "skb" (generic XDP; the pods keep GSO, TCP reaches sluice in
+	 * 64 KiB frames) gave 1.2-2x the TCP but ~0.76 of the 64-byte UDP rate here
+	 * (docs/performance.md, "Which path a kernel pod gets"); it needs multi-buffer. */
+	c->xsk_skb_mode = false;
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "af_xdp"))) {
 		TRY(check_fields(o, "af_xdp", af_xdp_known, err, n));
 		TRY(get_bool(o, "af_xdp", "multi_buffer", &c->xsk_multi_buffer, err, n));
+		char mode[8] = "";
+		TRY(get_str(o, "af_xdp", "mode", false, mode, sizeof(mode), err, n));
+		if (mode[0] && strcmp(mode, "skb") && strcmp(mode, "native"))
+			return fail(err, n, "af_xdp.mode", "must be \"skb\" or \"native\"");
+		if (mode[0])
+			c->xsk_skb_mode = mode[0] == 's';
 	}
+	/* Generic XDP hands the program a pod's GSO frames whole only with multi-buffer. */
+	if (c->xsk_skb_mode && !c->xsk_multi_buffer)
+		return fail(err, n, "af_xdp.mode", "\"skb\" needs af_xdp.multi_buffer");
 	if (c->pod_mtu == 0)
 		c->pod_mtu = (uint16_t)(c->uplink_mtu - 50); /* RFC 7348 overhead */
 	if (c->pod_mtu > SL_POD_MTU_MAX && !cJSON_GetObjectItemCaseSensitive(

@@ -49,6 +49,8 @@ struct sl_config {
 	uint8_t vtep_mac[6];
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
 	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
+	bool xsk_skb_mode;             /* af_xdp.mode "skb": generic XDP, pods keep GSO and
+					* checksum offload (sluice completes checksums) */
 	unsigned workers;              /* 0 = every EAL worker lcore */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;

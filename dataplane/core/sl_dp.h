@@ -75,6 +75,9 @@ struct sl_port {
 	/* AF_XDP pod ports: a chain received here is one whole frame (multi-buffer, full
 	 * checksums), forwarded as it is (SL_F_XSK_CHAIN; issue 13). Set before publishing. */
 	bool whole_chains;
+	/* AF_XDP pod ports in "skb" mode (af_xdp.mode): the pod keeps checksum offload and GSO,
+	 * so port-rx completes L4 checksums and flags GSO frames (offload/l4_csum.h). */
+	bool csum_partial;
 	/* Mutable, one slot per worker. */
 	struct sl_port_stats stats[SL_MAX_WORKERS];
 };

@@ -16,6 +16,8 @@ enum sl_mbuf_flag {
 	SL_F_DECAPPED = 1 << 1,  /* came out of a VXLAN tunnel */
 	SL_F_LOCAL_ORIGIN = 1 << 2, /* built by sluiced (ICMP error/reply): no TTL decrement */
 	SL_F_XSK_CHAIN = 1 << 3, /* from an AF_XDP pod port: a chain is a whole frame (sl_xsk.h) */
+	SL_F_GSO = 1 << 4,       /* a GSO TCP frame above its port's MTU, L4 checksum partial:
+				  * ip4-lookup sends it to ip4-segment (offload/l4_csum.h) */
 };
 
 /* ip4-lookup -> eth-output, vxlan-encap: the route chosen. */

@@ -81,7 +81,7 @@ static inline void sl_tcp_build_segment(struct rte_mbuf *seg, struct rte_mbuf *m
 
 	struct sl_mbuf_priv *pv = sl_priv(seg), *opv = sl_priv(m);
 	pv->in_port = opv->in_port;
-	pv->flags = opv->flags;
+	pv->flags = (uint8_t)(opv->flags & ~SL_F_GSO);
 	pv->trace_id = opv->trace_id;
 }
 

@@ -2,13 +2,16 @@
  * queues, pod AF_XDP sockets, vhost-user queue pairs), drains the handoff rings other workers
  * fill for the ports it owns (port_send.h), and marks packets for tracing while a trace is
  * armed. Frames that still need offload work (a partial checksum, a TSO frame, several
- * segments) go to guest-offload first; all others to eth-input. */
+ * segments) go to guest-offload first; all others to eth-input. Frames from an AF_XDP pod
+ * port in "skb" mode get their L4 checksum completed here, and GSO frames are flagged for
+ * ip4-segment (offload/l4_csum.h). */
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_node.h"
 #include "drivers/sl_xsk.h"
+#include "dataplane/offload/l4_csum.h"
 #include "port_send.h"
 
 #define RX_BURST 32
@@ -142,6 +145,9 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			struct sl_mbuf_priv *pv = sl_priv(pkts[j]);
 			pv->in_port = p->id;
 			pv->flags = flags;
+			if (p->csum_partial &&
+			    sl_l4_csum_complete(pkts[j], p->mtu) == SL_L4_CSUM_GSO)
+				pv->flags |= SL_F_GSO;
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
 			offload |= needs_offload(pkts[j]);
 		}

@@ -198,6 +198,11 @@ assert ipaddress.ip_address("10.244.1.100") <= a <= ipaddress.ip_address("10.244
 		fail "routes: $(pyj 'd["routes"]' "$3")"
 }
 
+ctl_mode() { # node 1 sluiced's af_xdp_mode (version)
+	"$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node1.sock" -o json version |
+		python3 -c 'import json, sys; print(json.load(sys.stdin).get("af_xdp_mode", "native"))'
+}
+
 pod_if_ok() { # NETNS RESULT
 	local ip o
 	ip=$(pod_ip "$2")
@@ -210,8 +215,16 @@ pod_if_ok() { # NETNS RESULT
 	o=$(ip netns exec "$1" ip -4 route show)
 	grep -q "^default via 10.244.1.1 dev eth0 onlink" <<<"$o" || fail "routes: $o"
 	grep -q "^10.244.1.1 dev eth0 scope link" <<<"$o" || fail "routes: $o"
+	# TX checksum offload: left on when sluiced's AF_XDP mode is skb (the default; sluiced
+	# completes checksums), off in native mode (docs/performance.md).
 	o=$(ip netns exec "$1" ethtool -k eth0 | grep '^tx-checksumming:')
-	[ "$o" = "tx-checksumming: off" ] || fail "$o"
+	[ "$o" = "tx-checksumming: $([ "$(ctl_mode)" = skb ] && echo on || echo off)" ] || fail "$o"
+	# skb mode: TCP GSO stays (sluiced cuts it), UDP GSO does not (its datagram size is lost)
+	if [ "$(ctl_mode)" = skb ]; then
+		o=$(ip netns exec "$1" ethtool -k eth0)
+		grep -q '^tcp-segmentation-offload: on' <<<"$o" || fail "TSO: $(grep '^tcp-seg' <<<"$o")"
+		grep -q '^tx-udp-segmentation: off' <<<"$o" || fail "$(grep '^tx-udp-seg' <<<"$o")"
+	fi
 }
 
 host_if_ok() { # RESULT

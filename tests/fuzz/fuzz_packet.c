@@ -6,6 +6,9 @@
  * a virtio guest can, so guest-offload is reached. Pod B's port takes chains whole, as an
  * AF_XDP multi-buffer pod port does (issue 13), and 0xfc splits the frame into a chain with
  * no offload flags, so whole chains reach the graph and ip4-segment (TCP above an MTU).
+ * Pod B's port is also in af_xdp.mode "skb" (csum_partial): port-rx completes the L4
+ * checksum of every frame from it and flags TCP above its MTU as GSO, cut by ip4-segment
+ * whatever the next hop (offload/l4_csum.h).
  * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are
  * reached (seeds: svc_*.bin), with 10.96.0.12:80 given client affinity and a source range
  * (10.244.1.0/24) so lb_affinity and the range check are too; byte 0's high bit marks the
@@ -31,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (th_setup(NULL) < 0 || th_lb_setup() < 0)
 		return -1;
 	sl_port_get(TH_POD_B)->whole_chains = true;
+	sl_port_get(TH_POD_B)->csum_partial = true;
 	struct sl_lb_frontend fe = { pb_addr("10.96.0.12"), rte_cpu_to_be_16(80), IPPROTO_TCP, 0 };
 	struct sl_lb_backend b[2] = {
 		{ .ip = pb_addr("10.244.1.3"), .port = rte_cpu_to_be_16(8080) },

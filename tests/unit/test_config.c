@@ -58,7 +58,26 @@ static void test_large_pod_mtu(void **s)
 	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
 	assert_int_equal(c.pod_mtu, 65000);
 	assert_true(c.xsk_multi_buffer);
+	assert_false(c.xsk_skb_mode); /* the default AF_XDP mode: native */
 	sl_config_free(&c);
+}
+
+/* issue 13: af_xdp.mode picks generic ("skb") or native XDP for the pod ports. */
+static void test_af_xdp_mode(void **s)
+{
+	const char *modes[] = { "skb", "native" };
+	for (unsigned i = 0; i < 2; i++) {
+		char text[4096], err[256] = "";
+		const char *from = "\"vxlan\":{";
+		const char *at = strstr(good, from);
+		assert_non_null(at);
+		snprintf(text, sizeof(text), "%.*s\"af_xdp\":{\"mode\":\"%s\"},%s", (int)(at - good),
+			 good, modes[i], at);
+		struct sl_config c;
+		assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+		assert_int_equal(c.xsk_skb_mode, i == 0);
+		sl_config_free(&c);
+	}
 }
 
 static void test_default_config(void **s)
@@ -100,6 +119,10 @@ static void test_bad_configs(void **s)
 		   "\"cluster_cidr\":\"10.244.0.0/16\",\"pod_mtu\":65001}", "node.pod_mtu: must be between");
 	expect_bad("\"vxlan\":{", "\"af_xdp\":{\"multi\":true},\"vxlan\":{",
 		   "af_xdp: unknown field 'multi'");
+	expect_bad("\"vxlan\":{", "\"af_xdp\":{\"mode\":\"generic\"},\"vxlan\":{",
+		   "af_xdp.mode: must be \"skb\" or \"native\"");
+	expect_bad("\"vxlan\":{", "\"af_xdp\":{\"mode\":\"skb\",\"multi_buffer\":false},\"vxlan\":{",
+		   "af_xdp.mode: \"skb\" needs af_xdp.multi_buffer");
 	expect_bad("\"mtu\":9000", "\"mtu\":\"big\"", "uplink.mtu: must be an integer");
 	expect_bad("\"vni\":42", "\"vni\":16777216", "vxlan.vni: must be between");
 	expect_bad("\"vni\":42", "\"vnid\":42", "vxlan: unknown field 'vnid'");
@@ -372,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_vtep_mac_and_metrics),
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_large_pod_mtu),
+		cmocka_unit_test(test_af_xdp_mode),
 		cmocka_unit_test(test_command_table),
 		cmocka_unit_test(test_host_ports),
 	};

@@ -12,6 +12,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "dataplane/offload/l4_csum.h"
 #include "harness.h"
 #include "pktbuild.h"
 
@@ -308,6 +309,121 @@ static void test_partial_checksum(void **s)
 	}
 }
 
+/* Issue 13, af_xdp.mode "skb": a pod keeping its checksum offload hands sluice TCP and UDP
+ * frames whose L4 checksum holds the pseudo-header sum only, without any flag saying so.
+ * port-rx completes every one (a single mbuf or a chain) before forwarding. */
+static void test_skb_mode_checksums(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = pa->csum_partial = true;
+	uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+	for (unsigned t = 0; t < 4; t++) {
+		th_reset();
+		struct pb_ip4 p = tcp_from_pod_a("10.244.1.3", 1400, RTE_TCP_ACK_FLAG);
+		p.proto = protos[t % 2];
+		struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+		unsigned field = L4 + (p.proto == IPPROTO_TCP ? 16 : 6);
+		*rte_pktmbuf_mtod_offset(m, uint16_t *, field) = rte_ipv4_phdr_cksum(ip, 0);
+		if (t >= 2)
+			m = rechain(m, 500); /* as a multi-buffer descriptor chain */
+		unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+		assert_int_equal(n, 1);
+		assert_int_equal(rte_pktmbuf_pkt_len(out[0]), (p.proto == IPPROTO_TCP ? HDRS : L4 + 8) + 1400);
+		struct rte_mbuf *lin = out[0];
+		uint8_t buf[2048];
+		const uint8_t *d = rte_pktmbuf_read(lin, 0, rte_pktmbuf_pkt_len(lin), buf);
+		ip = (struct rte_ipv4_hdr *)(uintptr_t)(d + L3);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, (uint8_t *)ip + 20), 0);
+		rte_pktmbuf_free_bulk(out, n);
+	}
+	pa->whole_chains = pa->csum_partial = false;
+}
+
+/* A GSO frame from such a pod (a 20,000-byte TCP packet, partial checksum, pod MTU 1450)
+ * is cut once after the lookup to the next hop's MTU, to a pod on this node as well as
+ * through VXLAN: every segment a valid TCP segment with its part of the payload. */
+static void test_skb_mode_gso(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = pa->csum_partial = true;
+	const char *dsts[] = { "10.244.1.3", "10.244.2.7" };
+	unsigned outs[] = { TH_POD_B, TH_UPLINK };
+	static struct rte_mbuf *segs[32];
+	for (unsigned t = 0; t < 2; t++) {
+		th_reset();
+		/* tso_frame leaves the pseudo-header sum in the TCP checksum, as a GSO frame has. */
+		struct rte_mbuf *m = tso_frame(dsts[t], 14000, 1000, RTE_TCP_ACK_FLAG, 2000);
+		m->ol_flags = 0;
+		m->tso_segsz = 0;
+		unsigned n = th_run(TH_POD_A, m, outs[t], segs, 32);
+		unsigned enc = t ? 50 : 0;
+		assert_int_equal(n, 10); /* 9 x 1410 + 1310 */
+		for (unsigned i = 0; i < n; i++) {
+			uint16_t len = i < 9 ? 1410 : 1310;
+			assert_int_equal(rte_pktmbuf_pkt_len(segs[i]), enc + HDRS + len);
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(segs[i], void *, enc + L3);
+			struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(segs[i], void *, enc + L4);
+			assert_int_equal(ntohs(ip->total_length), HDRS - L3 + len);
+			assert_true(pb_ip4_cksum_ok(ip));
+			assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, tcp), 0);
+			assert_int_equal(ntohl(tcp->sent_seq), 1000 + i * 1410);
+			const uint8_t *pl = rte_pktmbuf_mtod_offset(segs[i], uint8_t *, enc + HDRS);
+			for (unsigned k = 0; k < len; k++)
+				if (pl[k] != (uint8_t)(i * 1410 + k))
+					fail_msg("segment %u byte %u: %u", i, k, pl[k]);
+		}
+		rte_pktmbuf_free_bulk(segs, n);
+	}
+	pa->whole_chains = pa->csum_partial = false;
+}
+
+/* sl_l4_csum_complete on its own: what it leaves alone, and UDP's zero. */
+static void test_l4_csum_complete(void **s)
+{
+	struct pb_ip4 p = tcp_from_pod_a("10.244.1.3", 100, RTE_TCP_ACK_FLAG);
+	struct rte_mbuf *m = pb_ip4(sl_dp.pool, &p);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, void *, L4);
+	tcp->cksum = 0x1234;
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_DONE);
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, tcp), 0);
+	/* Above the MTU: a GSO frame, left for ip4-segment. */
+	tcp->cksum = 0x1234;
+	assert_int_equal(sl_l4_csum_complete(m, 100), SL_L4_CSUM_GSO);
+	assert_int_equal(tcp->cksum, 0x1234);
+	/* A fragment, a length past the frame, another protocol, IPv6: untouched. */
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_NONE);
+	ip->fragment_offset = 0;
+	ip->total_length = htons(2000);
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_NONE);
+	ip->total_length = htons(140);
+	ip->next_proto_id = IPPROTO_ICMP;
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_NONE);
+	ip->next_proto_id = IPPROTO_TCP;
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_NONE);
+	assert_int_equal(tcp->cksum, 0x1234);
+	rte_pktmbuf_free(m);
+	/* UDP whose sum comes out 0 is sent as 0xffff (RFC 768). */
+	p.proto = IPPROTO_UDP;
+	p.payload = 2;
+	m = pb_ip4(sl_dp.pool, &p);
+	ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, void *, L4);
+	uint8_t *pl = (uint8_t *)(udp + 1);
+	pl[0] = pl[1] = 0;
+	udp->dgram_cksum = 0;
+	/* With a zero payload the checksum is ~S; a payload word of ~S makes the sum 0xffff,
+	 * whose complement is 0. */
+	uint16_t not_s = rte_ipv4_udptcp_cksum(ip, udp);
+	memcpy(pl, &not_s, 2);
+	assert_int_equal(sl_l4_csum_complete(m, 1450), SL_L4_CSUM_DONE);
+	assert_int_equal(udp->dgram_cksum, 0xffff);
+	rte_pktmbuf_free(m);
+}
+
 /* What a guest must not be able to do: each is dropped with its reason, nothing sent. */
 static void test_offload_drops(void **s)
 {
@@ -360,6 +476,9 @@ int main(void)
 		TH_TEST(test_xsk_whole_chains),
 		TH_TEST(test_partial_checksum),
 		TH_TEST(test_offload_drops),
+		TH_TEST(test_skb_mode_checksums),
+		TH_TEST(test_skb_mode_gso),
+		TH_TEST(test_l4_csum_complete),
 	};
 	return cmocka_run_group_tests_name("offload", tests, th_setup, NULL);
 }
