@@ -152,17 +152,28 @@ static inline uint8_t ip4_policy_need(const struct sl_pol_dp *d, const struct po
 	return need;
 }
 
-/* Whether p opens a flow that needs no check itself but whose replies would be: its source
- * is a local pod isolated for ingress, or its destination one isolated for egress (a pod
- * under default-deny ingress still opens connections, and their replies are not new
- * ingress). TCP only from a SYN: a packet of a connection opened before the policy, sent
- * by the isolated side, must not make the other side's packets replies (they are checked,
- * and cut when denied). */
+/* A TCP packet without a conntrack entry that is not a SYN belongs to a connection opened
+ * before it was tracked (before a policy isolated either end). Who opened it is unknown;
+ * the lower port is taken for the server's (as conntrack tools guess), so a server's packet
+ * is looked at as a reply: p's tuple turned to the presumed originator's way. Without this
+ * the first packet seen, often the server's, would make the client's packets replies and
+ * keep a connection the policy denies. */
+static inline void ip4_policy_orient(struct pol_pkt *p)
+{
+	const struct sl_ct_key t = p->tuple;
+	if (t.proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG ||
+	    rte_be_to_cpu_16(t.sport) >= rte_be_to_cpu_16(t.dport))
+		return;
+	p->tuple = (struct sl_ct_key){ .src = t.dst, .dst = t.src, .sport = t.dport,
+				       .dport = t.sport, .proto = t.proto };
+}
+
+/* Whether p's flow needs no check itself but its replies would: its originator is a local
+ * pod isolated for ingress, or its destination one isolated for egress (a pod under
+ * default-deny ingress still opens connections, and their replies are not new ingress). */
 static inline bool ip4_policy_replies_checked(const struct sl_pol_dp *d, const struct pol_pkt *p)
 {
-	if (p->tuple.proto == IPPROTO_TCP &&
-	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
-		return false;
 	return sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.src), SL_POL_INGRESS) ||
 	       sl_pol_isolated(d, rte_be_to_cpu_32(p->tuple.dst), SL_POL_EGRESS);
 }
@@ -330,6 +341,8 @@ static uint16_t ip4_policy_chunk(struct rte_graph *graph, struct rte_node *node,
 				continue;
 			}
 		}
+		if (!p->e && p->stateful)
+			ip4_policy_orient(p);
 		p->need = ip4_policy_need(d, p, m);
 		if (!p->need) {
 			if (p->e) {

@@ -278,7 +278,7 @@ static void test_replies_pass(void **st)
 /* A pod isolated in one direction only still gets its replies: A under default-deny
  * ingress opens a connection to B (nothing to check on the way out): B's SYN-ACK reaches A
  * (tracked for its replies), a new flow B opens to A is denied, and so is a connection B
- * opened before the policy (A's packets of it track nothing); B under default-deny egress
+ * opened before the policy, while one A opened goes on; B under default-deny egress
  * answers A's UDP, and may not open its own flow to A. */
 static void test_replies_of_one_way_isolation(void **st)
 {
@@ -296,13 +296,19 @@ static void test_replies_of_one_way_isolation(void **st)
 	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 40001, 80,
 					   RTE_TCP_SYN_FLAG, th_pod_b_mac), TH_POD_A), 0);
 	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 1);
-	/* A connection B opened before the policy, untracked: A's data to B (not a SYN) does
-	 * not make B's next packet a reply; B's packet is checked and denied. */
+	/* Connections opened before the policy (untracked, no SYN seen; the lower port taken
+	 * for the server's): B's to A:8080 is denied both ways, A's own packet included (it
+	 * does not make B's packets replies); A's to B:80 goes on both ways, B's packet first. */
 	assert_int_equal(run(TH_POD_A, tcp("10.244.1.2", "10.244.1.3", 8080, 40002,
-					   RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B), 1);
+					   RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B), 0);
 	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 40002, 8080,
 					   RTE_TCP_ACK_FLAG, th_pod_b_mac), TH_POD_A), 0);
-	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 2);
+	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 3);
+	assert_int_equal(run(TH_POD_B, tcp("10.244.1.3", "10.244.1.2", 80, 40003,
+					   RTE_TCP_ACK_FLAG, th_pod_b_mac), TH_POD_A), 1);
+	assert_int_equal(run(TH_POD_A, tcp("10.244.1.2", "10.244.1.3", 40003, 80,
+					   RTE_TCP_ACK_FLAG, th_pod_a_mac), TH_POD_B), 1);
+	assert_int_equal(th_drops(SL_DROP_POLICY_DENIED_INGRESS), 3);
 
 	ct_clear();
 	ts_reset(3);
