@@ -137,7 +137,10 @@ iperf() {
 	vxlan) dst=10.244.2.2 dst_ns=p2a ;;
 	esac
 	out=$RUN/$path-$test-$streams-$round
-	in_ns $dst_ns iperf3 -s -1 -p 5201 >"$out.server" 2>&1 &
+	# Bounded, and $! the server's own PID (not an in_ns subshell's): a server whose client
+	# never came would otherwise outlive the bench holding its stdout and any lock fd.
+	ip netns exec "$(ns $dst_ns)" timeout $((DURATION + 30)) iperf3 -s -1 -p 5201 \
+		>"$out.server" 2>&1 &
 	local spid=$!
 	wait_listen $dst_ns 5201 >/dev/null
 	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph0"
