@@ -112,6 +112,7 @@ void pol_set_free_arrays(struct sl_pol_set *s)
 {
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		free(s->dir[d].isolated);
+		free(s->dir[d].isolated_by);
 		free(s->dir[d].rules);
 	}
 	free(s->names);

@@ -202,6 +202,12 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static uint32_t sort_unique_u32(uint32_t *v, uint32_t n)
 {
 	uint32_t k = 0;
@@ -435,9 +441,18 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		if (grow((void **)&st->set.dir[d].rules, &st->cap_rules[d], n_rules[d],
 			 sizeof(struct sl_pol_rule)) ||
-		    grow((void **)&st->set.dir[d].isolated, &st->cap_iso[d], n_iso[d], sizeof(uint32_t)))
+		    grow((void **)&st->set.dir[d].isolated, &st->cap_iso[d], n_iso[d], sizeof(uint32_t)) ||
+		    grow((void **)&st->set.dir[d].isolated_by, &st->cap_iso_by[d], n_iso[d],
+			 sizeof(uint32_t)))
 			return NULL;
 	}
+	/* (pod, policy) pairs: each isolated pod once, with the first policy selecting it. */
+	uint64_t *pairs[SL_POL_NDIRS] = { NULL, NULL };
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		if (!(pairs[d] = malloc((n_iso[d] ? n_iso[d] : 1) * sizeof(uint64_t)))) {
+			free(pairs[0]);
+			return NULL;
+		}
 	if (grow((void **)&st->set.names, &st->cap_names, st->pols.cap, sizeof(*st->set.names)))
 		return NULL;
 	struct sl_pol_set *ns = &st->set;
@@ -457,15 +472,28 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 			if (p->n_rules[d])
 				memcpy(ds->rules + ds->n_rules, p->rules[d],
 				       p->n_rules[d] * sizeof(*p->rules[d]));
-			if (p->n_isolated[d])
-				memcpy(ds->isolated + ds->n_isolated, p->isolated[d],
-				       p->n_isolated[d] * sizeof(uint32_t));
+			for (uint32_t k = 0; k < p->n_isolated[d]; k++)
+				pairs[d][ds->n_isolated + k] =
+					(uint64_t)p->isolated[d][k] << 32 | p->pub.id;
 			ds->n_rules += p->n_rules[d];
 			ds->n_isolated += p->n_isolated[d];
 		}
 	}
-	for (int d = 0; d < SL_POL_NDIRS; d++)
-		ns->dir[d].n_isolated = sort_unique_u32(ns->dir[d].isolated, ns->dir[d].n_isolated);
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		struct sl_pol_dir_set *ds = &ns->dir[d];
+		uint32_t n = 0;
+		if (ds->n_isolated > 1)
+			qsort(pairs[d], ds->n_isolated, sizeof(uint64_t), u64_cmp);
+		for (uint32_t k = 0; k < ds->n_isolated; k++) {
+			uint32_t ip = (uint32_t)(pairs[d][k] >> 32);
+			if (n && ds->isolated[n - 1] == ip)
+				continue; /* a later (higher) policy id of the same pod */
+			ds->isolated[n] = ip;
+			ds->isolated_by[n++] = (uint32_t)pairs[d][k];
+		}
+		ds->n_isolated = n;
+		free(pairs[d]);
+	}
 	ns->generation = st->generation;
 	st->changed = false;
 	return &st->set;
@@ -481,12 +509,17 @@ struct sl_pol_set *sl_pol_set_copy(const struct sl_pol_set *s)
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		c->dir[d].rules = NULL;
 		c->dir[d].isolated = NULL;
+		c->dir[d].isolated_by = NULL;
 	}
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		const struct sl_pol_dir_set *x = &s->dir[d];
 		if ((x->n_rules && !(c->dir[d].rules = malloc(x->n_rules * sizeof(*x->rules)))) ||
-		    (x->n_isolated && !(c->dir[d].isolated = malloc(x->n_isolated * sizeof(uint32_t)))))
+		    (x->n_isolated && !(c->dir[d].isolated = malloc(x->n_isolated * sizeof(uint32_t)))) ||
+		    (x->n_isolated && x->isolated_by &&
+		     !(c->dir[d].isolated_by = malloc(x->n_isolated * sizeof(uint32_t)))))
 			goto nomem;
+		if (x->n_isolated && x->isolated_by)
+			memcpy(c->dir[d].isolated_by, x->isolated_by, x->n_isolated * sizeof(uint32_t));
 		if (x->n_rules)
 			memcpy(c->dir[d].rules, x->rules, x->n_rules * sizeof(*x->rules));
 		if (x->n_isolated)

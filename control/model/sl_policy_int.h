@@ -47,7 +47,7 @@ struct sl_pol_store {
 	bool changed;           /* the set must be assembled again */
 	uint64_t generation;    /* of the last change */
 	struct sl_pol_set set;  /* the last assembled set; its arrays only grow (reused) */
-	size_t cap_rules[SL_POL_NDIRS], cap_iso[SL_POL_NDIRS], cap_names;
+	size_t cap_rules[SL_POL_NDIRS], cap_iso[SL_POL_NDIRS], cap_iso_by[SL_POL_NDIRS], cap_names;
 	void (*notify)(void *ctx, uint64_t generation);
 	void *notify_ctx;
 	size_t bytes;

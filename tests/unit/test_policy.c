@@ -469,6 +469,11 @@ static void test_default_deny_and_allow(void **state)
 	assert_true(s->generation > g0);
 	assert_int_equal(s->dir[SL_POL_INGRESS].n_isolated, 3);
 	assert_int_equal(s->dir[SL_POL_EGRESS].n_isolated, 0);
+	/* The deny counters and log name the policy that isolates each pod. */
+	uint32_t deny_id = sl_model_policy_find(m, "x", "deny")->id;
+	assert_non_null(s->dir[SL_POL_INGRESS].isolated_by);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(s->dir[SL_POL_INGRESS].isolated_by[i], deny_id);
 	assert_false(allows(m, YA, XA, TCP, 80));
 	assert_false(allows(m, XB, XA, UDP, 53));
 	assert_true(allows(m, XA, YA, TCP, 80)); /* egress not isolated; y/a not local */
