@@ -2,6 +2,7 @@
  * all-or-nothing batches with the Services, and which policies a change touches (see
  * sl_policy.h). The compiler is sl_policy_compile.c. Control thread. */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,8 @@ void sl_pol_set_free(struct sl_pol_set *s)
 	free(s);
 }
 
+static void buckets_free(struct sl_pol_store *st);
+
 void sl_pol_store_destroy(struct sl_model *m)
 {
 	struct sl_pol_store *st = sl_model_pols(m);
@@ -161,6 +164,7 @@ void sl_pol_store_destroy(struct sl_model *m)
 	sl_index_free(&st->group_by_name);
 	free(st->global);
 	free(st->dirty);
+	buckets_free(st);
 	pol_set_free_arrays(&st->set);
 	free(st);
 }
@@ -326,31 +330,6 @@ static uint64_t key_bit(const char *key)
 	return 1ull << (sl_hash_str(key, 0) & 63);
 }
 
-static uint64_t selector_keys(const struct sl_selector *s)
-{
-	uint64_t m = 0;
-	for (unsigned i = 0; i < s->match.n; i++)
-		m |= key_bit(s->match.v[i].key);
-	for (unsigned i = 0; i < s->n_exprs; i++)
-		m |= key_bit(s->exprs[i].key);
-	return m;
-}
-
-/* The pod label keys a policy's pod selectors use (xns: those of peers with a
- * namespaceSelector only). */
-static uint64_t spec_keys(const struct sl_np_spec *s, bool xns)
-{
-	uint64_t m = xns ? 0 : selector_keys(&s->pod_sel);
-	for (int d = 0; d < SL_POL_NDIRS; d++)
-		for (unsigned i = 0; i < s->n_rules[d]; i++)
-			for (unsigned k = 0; k < s->rules[d][i].n_peers; k++) {
-				const struct sl_np_peer *pe = &s->rules[d][i].peers[k];
-				if (pe->has_pod_sel && (!xns || pe->has_ns_sel))
-					m |= selector_keys(&pe->pod_sel);
-			}
-	return m;
-}
-
 /* The keys whose values differ between two label sets (sorted by key). */
 static uint64_t labels_diff(const struct sl_labels *a, const struct sl_labels *b)
 {
@@ -387,6 +366,183 @@ static bool spec_global(const struct sl_np_spec *s)
 					return true;
 		}
 	return false;
+}
+
+/* The selector index: which policies a pod change can touch, without looking at the others.
+ * Each selector a policy's compiled part depends on for pods is entered under a scope: its
+ * namespace's group for the podSelector and the peers without namespaceSelector (they select
+ * pods of that namespace only), SCOPE_ANY for the pod selectors of namespaceSelector peers.
+ * A selector is entered under (scope, key, value) for each matchLabels entry and each value of
+ * an In expression, and (scope, key, *) for each Exists, NotIn and DoesNotExist expression. A
+ * selector without a positive term (empty, or only NotIn/DoesNotExist) can select a pod that has
+ * none of its keys, so it is also entered under (scope, ALWAYS); so are the policies whose
+ * named-port egress rules resolve ports of pods by address (SCOPE_ANY). Then:
+ *  - a pod with labels L (added, deleted, new address or ports) can be selected only by the
+ *    entries of (k, v) and (k, *) for (k, v) in L, and ALWAYS;
+ *  - a label change of the keys K can change a selection only where a selector mentions a key of
+ *    K with its old value, its new value, or any value (k, *).
+ * Both in the pod's group and SCOPE_ANY. Hash collisions only add candidates: each is checked
+ * exactly (pol_touches_pod, pol_selection_differs), as before. */
+
+#define SCOPE_ANY UINT32_MAX
+
+static uint64_t sel_hash(uint32_t scope, const char *key, const char *value)
+{
+	uint64_t h = sl_hash_str(key ? key : "", 0x9e3779b97f4a7c15ull * ((uint64_t)scope + 1));
+	if (!key)
+		return h ^ 0x2545f4914f6cdd1dull; /* ALWAYS */
+	return value ? sl_hash_str(value, h ^ 0xff51afd7ed558ccdull) : h ^ 0xc4ceb9fe1a85ec53ull;
+}
+
+static bool bucket_match(const void *ctx, uint32_t id, const void *k)
+{
+	const struct sl_pol_store *st = ctx;
+	return st->buckets[id].hash == *(const uint64_t *)k;
+}
+
+static struct pol_bucket *bucket_find(const struct sl_pol_store *st, uint64_t h)
+{
+	int64_t id = sl_index_find(&st->bucket_by_hash, h, bucket_match, st, &h);
+	return id < 0 ? NULL : &st->buckets[id];
+}
+
+static int bucket_add(struct sl_pol_store *st, uint64_t h, uint32_t pol)
+{
+	struct pol_bucket *b = bucket_find(st, h);
+	if (!b) {
+		if (st->n_buckets == st->cap_buckets) {
+			uint32_t cap = st->cap_buckets ? st->cap_buckets * 2 : 64;
+			void *v = realloc(st->buckets, cap * sizeof(*st->buckets));
+			if (!v)
+				return -ENOMEM;
+			st->buckets = v;
+			st->cap_buckets = cap;
+		}
+		if (sl_index_add(&st->bucket_by_hash, h, st->n_buckets) < 0)
+			return -ENOMEM;
+		b = &st->buckets[st->n_buckets++];
+		*b = (struct pol_bucket){ .hash = h };
+		st->bytes += sizeof(*b);
+	}
+	if (arr_push(&b->ids, &b->n, &b->cap, pol) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Remove one mention of pol (buckets stay, emptied: a key seen once is likely seen again). */
+static void bucket_del(struct sl_pol_store *st, uint64_t h, uint32_t pol)
+{
+	struct pol_bucket *b = bucket_find(st, h);
+	if (!b)
+		return;
+	for (uint32_t i = b->n; i-- > 0;)
+		if (b->ids[i] == pol) {
+			b->ids[i] = b->ids[--b->n];
+			return;
+		}
+}
+
+/* Calls fn(h) for each entry of a policy, in the same order each time; stops at the first
+ * error. */
+struct sel_walk {
+	struct sl_pol_store *st;
+	uint32_t pol;
+	bool add;
+	unsigned left; /* add: entries added so far; del: entries left to remove */
+};
+
+static int sel_entry(struct sel_walk *w, uint64_t h)
+{
+	if (w->add) {
+		if (bucket_add(w->st, h, w->pol) < 0)
+			return -ENOMEM;
+		w->left++;
+		return 0;
+	}
+	if (!w->left)
+		return -1; /* undoing a partial add: done */
+	w->left--;
+	bucket_del(w->st, h, w->pol);
+	return 0;
+}
+
+static int sel_entries(struct sel_walk *w, uint32_t scope, const struct sl_selector *s)
+{
+	bool positive = s->match.n > 0;
+	for (unsigned i = 0; i < s->match.n; i++)
+		if (sel_entry(w, sel_hash(scope, s->match.v[i].key, s->match.v[i].value)) < 0)
+			return -1;
+	for (unsigned i = 0; i < s->n_exprs; i++) {
+		const struct sl_sel_expr *e = &s->exprs[i];
+		if (e->op == SL_SEL_IN) {
+			for (unsigned v = 0; v < e->n_values; v++)
+				if (sel_entry(w, sel_hash(scope, e->key, e->values[v])) < 0)
+					return -1;
+		} else if (sel_entry(w, sel_hash(scope, e->key, NULL)) < 0) {
+			return -1;
+		}
+		positive |= e->op == SL_SEL_IN || e->op == SL_SEL_EXISTS;
+	}
+	if (!positive && sel_entry(w, sel_hash(scope, NULL, NULL)) < 0)
+		return -1;
+	return 0;
+}
+
+static int pol_entries(struct sel_walk *w, const struct pol *p)
+{
+	const struct sl_np_spec *sp = p->pub.spec;
+	if (sel_entries(w, p->group, &sp->pod_sel) < 0)
+		return -1;
+	for (int d = 0; d < SL_POL_NDIRS; d++)
+		for (unsigned i = 0; i < sp->n_rules[d]; i++) {
+			const struct sl_np_rule *r = &sp->rules[d][i];
+			bool named = d == SL_POL_EGRESS && rule_named_port(r);
+			if (named && !r->n_peers &&
+			    sel_entry(w, sel_hash(SCOPE_ANY, NULL, NULL)) < 0)
+				return -1;
+			for (unsigned k = 0; k < r->n_peers; k++) {
+				const struct sl_np_peer *pe = &r->peers[k];
+				int rc = 0;
+				if (pe->kind == SL_PEER_IPBLOCK)
+					rc = named ? sel_entry(w, sel_hash(SCOPE_ANY, NULL, NULL)) : 0;
+				else if (pe->has_ns_sel)
+					rc = pe->has_pod_sel
+						     ? sel_entries(w, SCOPE_ANY, &pe->pod_sel)
+						     : sel_entry(w, sel_hash(SCOPE_ANY, NULL, NULL));
+				else if (pe->has_pod_sel)
+					rc = sel_entries(w, p->group, &pe->pod_sel);
+				else
+					rc = sel_entry(w, sel_hash(p->group, NULL, NULL));
+				if (rc < 0)
+					return -1;
+			}
+		}
+	return 0;
+}
+
+/* Enter p (its group set) in the index: 0 or -ENOMEM (then nothing of it is entered). */
+static int pol_index(struct sl_pol_store *st, const struct pol *p)
+{
+	struct sel_walk w = { .st = st, .pol = p->pub.id, .add = true };
+	if (pol_entries(&w, p) == 0)
+		return 0;
+	w.add = false;
+	pol_entries(&w, p);
+	return -ENOMEM;
+}
+
+static void pol_unindex(struct sl_pol_store *st, const struct pol *p)
+{
+	struct sel_walk w = { .st = st, .pol = p->pub.id, .add = false, .left = UINT_MAX };
+	pol_entries(&w, p);
+}
+
+static void buckets_free(struct sl_pol_store *st)
+{
+	for (uint32_t i = 0; i < st->n_buckets; i++)
+		free(st->buckets[i].ids);
+	free(st->buckets);
+	sl_index_free(&st->bucket_by_hash);
 }
 
 /* Whether pod s (of group g) can change p's compiled part. */
@@ -455,29 +611,97 @@ static bool pol_selection_differs(const struct sl_pol_store *st, const struct po
 	return false;
 }
 
+/* Check p for a pod change (see pod_changed) and mark it when touched. */
+static void pod_check(struct sl_pol_store *st, struct pol *p, const struct pol_group *g,
+		      const struct sl_kpod_spec *old, const struct sl_kpod_spec *new, bool addr)
+{
+	if (p->dirty || p->visit == st->visit)
+		return;
+	p->visit = st->visit;
+	if (p->group != g->id && !p->global)
+		return; /* selects pods of its own namespace only */
+	if (addr ? pol_touches_pod(st, p, g, old) || pol_touches_pod(st, p, g, new)
+		 : pol_selection_differs(st, p, g, old, new))
+		mark(st, p);
+}
+
+static void bucket_check(struct sl_pol_store *st, uint64_t h, const struct pol_group *g,
+			 const struct sl_kpod_spec *old, const struct sl_kpod_spec *new, bool addr)
+{
+	const struct pol_bucket *b = bucket_find(st, h);
+	for (uint32_t i = 0; b && i < b->n; i++)
+		pod_check(st, st->pols.obj[b->ids[i]], g, old, new, addr);
+}
+
+/* The candidates of key k with value v (NULL: absent) in both scopes. */
+static void key_check(struct sl_pol_store *st, const char *k, const char *v,
+		      const struct pol_group *g, const struct sl_kpod_spec *old,
+		      const struct sl_kpod_spec *new, bool addr)
+{
+	for (int sc = 0; sc < 2; sc++) {
+		uint32_t scope = sc ? SCOPE_ANY : g->id;
+		if (v)
+			bucket_check(st, sel_hash(scope, k, v), g, old, new, addr);
+		bucket_check(st, sel_hash(scope, k, NULL), g, old, new, addr);
+	}
+}
+
 /* Mark the policies a pod change (old -> new, either NULL) touches: with a new address or
  * ports, every policy selecting it before or after; else (labels only) those whose
- * selection of it changes. */
+ * selection of it changes. Only the policies the selector index names are looked at (all of
+ * the namespace's and the global ones with index_off). */
 static void pod_changed(struct sl_pol_store *st, const struct pol_group *g,
 			const struct sl_kpod_spec *old, const struct sl_kpod_spec *new)
 {
 	bool addr = pod_addr_differs(old, new);
-	uint64_t keys = addr ? ~0ull : labels_diff(&old->labels, &new->labels);
-	if (!keys)
+	if (!addr && !labels_diff(&old->labels, &new->labels))
 		return; /* the same address, ports and labels */
-	for (int pass = 0; pass < 2; pass++) {
-		const uint32_t *ids = pass ? st->global : g->pols;
-		uint32_t n = pass ? st->n_global : g->n_pols;
-		for (uint32_t i = 0; i < n; i++) {
-			struct pol *p = st->pols.obj[ids[i]];
-			if (pass && p->group == g->id)
-				continue; /* seen in the first pass */
-			if (p->dirty ||
-			    (!addr && !((pass && p->group != g->id ? p->xns_key_mask : p->key_mask) & keys)))
-				continue;
-			if (addr ? pol_touches_pod(st, p, g, old) || pol_touches_pod(st, p, g, new)
-				 : pol_selection_differs(st, p, g, old, new))
-				mark(st, p);
+	if (++st->visit == 0) { /* wrapped: forget the old stamps */
+		void *o;
+		for (uint32_t i = 0; (o = slot_next(&st->pols, &i));)
+			((struct pol *)o)->visit = 0;
+		st->visit = 1;
+	}
+	if (st->index_off) {
+		for (uint32_t i = 0; i < g->n_pols; i++)
+			pod_check(st, st->pols.obj[g->pols[i]], g, old, new, addr);
+		for (uint32_t i = 0; i < st->n_global; i++)
+			pod_check(st, st->pols.obj[st->global[i]], g, old, new, addr);
+		return;
+	}
+	if (addr) {
+		for (int sc = 0; sc < 2; sc++)
+			bucket_check(st, sel_hash(sc ? SCOPE_ANY : g->id, NULL, NULL), g, old, new,
+				     addr);
+		for (int side = 0; side < 2; side++) {
+			const struct sl_kpod_spec *s = side ? new : old;
+			for (unsigned i = 0; s && i < s->labels.n; i++)
+				key_check(st, s->labels.v[i].key, s->labels.v[i].value, g, old, new,
+					  addr);
+		}
+		return;
+	}
+	/* Labels only: each key whose value differs, with its old and new values. */
+	const struct sl_labels *a = &old->labels, *b = &new->labels;
+	unsigned i = 0, k = 0;
+	while (i < a->n || k < b->n) {
+		int c = i == a->n ? 1 : k == b->n ? -1 : strcmp(a->v[i].key, b->v[k].key);
+		if (c < 0) {
+			key_check(st, a->v[i].key, a->v[i].value, g, old, new, addr);
+			i++;
+		} else if (c > 0) {
+			key_check(st, b->v[k].key, b->v[k].value, g, old, new, addr);
+			k++;
+		} else {
+			if (strcmp(a->v[i].value, b->v[k].value)) {
+				key_check(st, a->v[i].key, a->v[i].value, g, old, new, addr);
+				for (int sc = 0; sc < 2; sc++)
+					bucket_check(st, sel_hash(sc ? SCOPE_ANY : g->id,
+								  b->v[k].key, b->v[k].value),
+						     g, old, new, addr);
+			}
+			i++;
+			k++;
 		}
 	}
 }
@@ -762,8 +986,6 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 	p->group = g->id;
 	p->group_pos = g->n_pols - 1;
 	p->global = spec_global(s);
-	p->key_mask = spec_keys(s, false);
-	p->xns_key_mask = spec_keys(s, true);
 	if (p->global) {
 		if (arr_push(&st->global, &st->n_global, &st->cap_global, p->pub.id) < 0) {
 			g->n_pols--;
@@ -772,6 +994,14 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 		}
 		p->global_pos = st->n_global - 1;
 	}
+	if (pol_index(st, p) < 0) {
+		if (p->global)
+			st->n_global--;
+		p->global = false;
+		g->n_pols--;
+		group_gc(st, g);
+		return -ENOMEM;
+	}
 	mark(st, p);
 	return 0;
 }
@@ -779,6 +1009,7 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 static void pol_unlink(struct sl_pol_store *st, struct pol *p)
 {
 	struct pol_group *g = st->groups.obj[p->group];
+	pol_unindex(st, p);
 	uint32_t moved = arr_remove(g->pols, &g->n_pols, p->group_pos);
 	if (moved != UINT32_MAX)
 		((struct pol *)st->pols.obj[moved])->group_pos = p->group_pos;
@@ -1031,4 +1262,22 @@ void sl_model_policy_stats(const struct sl_model *m, const struct sl_model_polic
 	(void)m;
 	*ret_local_pods = p->n_isolated[0] > p->n_isolated[1] ? p->n_isolated[0] : p->n_isolated[1];
 	*ret_rules = p->n_rules[0] + p->n_rules[1];
+}
+
+void sl_pol_index_enable(struct sl_model *m, bool on)
+{
+	struct sl_pol_store *st = sl_model_pols(m);
+	if (st)
+		st->index_off = !on;
+}
+
+void sl_pol_dirty_each(const struct sl_model *m, void (*fn)(void *ctx, const char *ns,
+							      const char *name), void *ctx)
+{
+	const struct sl_pol_store *st = sl_model_pols(m);
+	for (uint32_t i = 0; st && i < st->n_dirty; i++) {
+		const struct pol *p = st->pols.obj[st->dirty[i]];
+		if (p && p->dirty)
+			fn(ctx, p->pub.spec->namespace, p->pub.spec->name);
+	}
 }

@@ -28,15 +28,19 @@ struct pol {
 	bool global;            /* in the global list: peers by namespaceSelector, or named
 				 * ports to addresses (depends on pods of any namespace) */
 	uint32_t global_pos;
-	uint64_t key_mask;      /* a bit per pod label key its pod selectors use (hashed): a
-				 * label change of other keys cannot change its selection */
-	uint64_t xns_key_mask;  /* the same for the pod selectors of its namespaceSelector
-				 * peers: all a pod of another namespace can change */
 	bool dirty;             /* compiled part out of date */
+	uint32_t visit;         /* the pod change that last looked at it (sl_pol_store.visit) */
 	struct sl_pol_rule *rules[SL_POL_NDIRS];
 	uint32_t n_rules[SL_POL_NDIRS];
 	uint32_t *isolated[SL_POL_NDIRS]; /* host order, sorted */
 	uint32_t n_isolated[SL_POL_NDIRS];
+};
+
+/* The policies whose selectors mention one (scope, label key, value) (see sel_index in
+ * sl_policy.c): an id once per mention. */
+struct pol_bucket {
+	uint64_t hash;
+	uint32_t *ids, n, cap;
 };
 
 struct sl_pol_store {
@@ -45,6 +49,12 @@ struct sl_pol_store {
 	uint32_t *global, n_global, cap_global; /* policy ids with pol.global */
 	uint32_t *dirty, n_dirty, cap_dirty;    /* policy ids with pol.dirty */
 	bool changed;           /* the set must be assembled again */
+	struct pol_bucket *buckets;         /* the selector index: buckets by sel_hash() */
+	uint32_t n_buckets, cap_buckets;
+	struct sl_index bucket_by_hash;
+	uint32_t visit;         /* stamp of the current pod change */
+	bool index_off;         /* tests: a pod change checks every policy of its namespace
+				 * and the global ones (the reference for the index) */
 	uint64_t generation;    /* of the last change */
 	struct sl_pol_set set;  /* the last assembled set; its arrays only grow (reused) */
 	size_t cap_rules[SL_POL_NDIRS], cap_iso[SL_POL_NDIRS], cap_iso_by[SL_POL_NDIRS], cap_names;
@@ -68,3 +78,9 @@ bool pol_peer_selects(const struct sl_pol_store *st, const struct sl_np_peer *pe
 		      const char *ns, const struct pol_group *g, const struct sl_kpod_spec *s);
 /* Free the arrays of a set (not the struct). */
 void pol_set_free_arrays(struct sl_pol_set *s);
+/* Tests: whether a pod change looks only at the policies the selector index names (the
+ * default) or at all of them (off). The dirty sets must be the same. */
+void sl_pol_index_enable(struct sl_model *m, bool on);
+/* Tests: call fn for each policy marked dirty since the last assembly. */
+void sl_pol_dirty_each(const struct sl_model *m, void (*fn)(void *ctx, const char *ns,
+							      const char *name), void *ctx);
