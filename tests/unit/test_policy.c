@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "control/model/sl_policy.h"
+#include "control/model/sl_policy_int.h"
 #include "control/sources/sl_k8s.h"
 #include "control/sources/sl_k8s_policy.h"
 #include "control/sources/sl_request.h"
@@ -1269,6 +1270,118 @@ static void test_random_reference(void **state)
 	assert_true(allowed_seen > checks / 10 && denied_seen > checks / 10);
 }
 
+
+/* The selector index (a pod change looks only at the policies whose selectors mention its
+ * labels) marks the same policies dirty as checking every policy: two models, one with the
+ * index off, the same random policies and the same random pod, namespace and policy changes;
+ * after each change the dirty sets are compared, then both sets assembled. */
+struct dirty_list {
+	unsigned n;
+	char names[64][48];
+};
+
+static void dirty_add(void *ctx, const char *ns, const char *name)
+{
+	struct dirty_list *l = ctx;
+	assert_true(l->n < 64);
+	snprintf(l->names[l->n++], sizeof(l->names[0]), "%s/%s", ns, name);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void dirty_of(struct sl_model *m, struct dirty_list *l)
+{
+	l->n = 0;
+	sl_pol_dirty_each(m, dirty_add, l);
+	qsort(l->names, l->n, sizeof(l->names[0]), str_cmp);
+}
+
+static void test_index_dirty(void **state)
+{
+	(void)state;
+	unsigned changes = 0, marked = 0, unmarked = 0;
+	for (int scen = 0; scen < 60; scen++) {
+		struct world w, tw;
+		struct sl_model *m[2] = { new_model(), new_model() };
+		sl_pol_index_enable(m[1], false);
+		memset(&w, 0, sizeof(w));
+		for (int n = 0; n < NNS; n++) {
+			for (int k = 0; k < NKEYS; k++)
+				w.ns_lab[n][k] = -1;
+			w.ns_lab[n][2] = rnd(2) ? (int)rnd(3) : -1;
+			for (int x = 0; x < 2; x++)
+				apply_json(m[x], ns_json(&w, n));
+		}
+		for (int i = 0; i < NPODS; i++) {
+			rnd_pod(&w, i);
+			for (int x = 0; x < 2; x++)
+				apply_json(m[x], pod_json(&w.pods[i], i));
+		}
+		for (int i = 0; i < 30; i++) {
+			rnd_pol(&tw, 0);
+			for (int x = 0; x < 2; x++)
+				apply_json(m[x], pol_json(&tw.pols[0], i));
+		}
+		for (int step = 0; step < 40; step++) {
+			for (int x = 0; x < 2; x++)
+				assert_non_null(sl_model_policy_set(m[x]));
+			int i = (int)rnd(NPODS);
+			char name[20];
+			switch (rnd(8)) {
+			case 0: /* a pod's address appears or goes */
+				w.pods[i].has_ip = !w.pods[i].has_ip;
+				break;
+			case 1: /* its ports */
+				w.pods[i].ports[0].port = 79 + (int)rnd(5);
+				break;
+			case 2: { /* a namespace's labels */
+				int n = (int)rnd(NNS);
+				w.ns_lab[n][2] = rnd(2) ? (int)rnd(3) : -1;
+				for (int x = 0; x < 2; x++)
+					apply_json(m[x], ns_json(&w, n));
+				i = -1;
+				break;
+			}
+			case 3: /* delete or re-add */
+				snprintf(name, sizeof(name), "q%d", i);
+				w.pods[i].live = !w.pods[i].live;
+				if (!w.pods[i].live) {
+					for (int x = 0; x < 2; x++)
+						del_op(m[x], SL_K8S_POD, vals[3 + w.pods[i].ns], name);
+					i = -1;
+				}
+				break;
+			default: /* labels: one key or both, sometimes unchanged */
+				for (int k = 0; k < 2; k++)
+					if (k == 0 || rnd(2))
+						w.pods[i].lab[k] = rnd(3) ? (int)rnd(3) : -1;
+			}
+			if (i >= 0 && w.pods[i].live)
+				for (int x = 0; x < 2; x++)
+					apply_json(m[x], pod_json(&w.pods[i], i));
+			struct dirty_list a, b;
+			dirty_of(m[0], &a);
+			dirty_of(m[1], &b);
+			if (a.n != b.n)
+				fail_msg("scenario %d step %d: the index marks %u policies, every "
+					 "policy checked %u", scen, step, a.n, b.n);
+			for (unsigned k = 0; k < a.n; k++)
+				if (strcmp(a.names[k], b.names[k]))
+					fail_msg("scenario %d step %d: %s marked by the index, %s by "
+						 "checking all", scen, step, a.names[k], b.names[k]);
+			changes++;
+			a.n ? marked++ : unmarked++;
+		}
+		for (int x = 0; x < 2; x++)
+			sl_model_destroy(m[x]);
+	}
+	printf("index: %u changes, %u marked some policy, %u none\n", changes, marked, unmarked);
+	assert_true(marked > changes / 4 && unmarked > changes / 20);
+}
+
 /* A notification per committed change; none for a failed batch. */
 static unsigned notified;
 static uint64_t notified_gen;
@@ -1408,6 +1521,7 @@ int main(void)
 		cmocka_unit_test(test_show_and_check),
 		cmocka_unit_test(test_config_lists),
 		cmocka_unit_test(test_random_reference),
+		cmocka_unit_test(test_index_dirty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
