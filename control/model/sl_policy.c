@@ -127,7 +127,7 @@ void sl_pol_set_free(struct sl_pol_set *s)
 	free(s);
 }
 
-static void buckets_free(struct sl_pol_store *st);
+static void bidx_free(struct pol_bidx *ix);
 
 void sl_pol_store_destroy(struct sl_model *m)
 {
@@ -164,7 +164,8 @@ void sl_pol_store_destroy(struct sl_model *m)
 	sl_index_free(&st->group_by_name);
 	free(st->global);
 	free(st->dirty);
-	buckets_free(st);
+	bidx_free(&st->sel_ix);
+	bidx_free(&st->pod_ix);
 	pol_set_free_arrays(&st->set);
 	free(st);
 }
@@ -386,60 +387,76 @@ static bool spec_global(const struct sl_np_spec *s)
 
 #define SCOPE_ANY UINT32_MAX
 
-static uint64_t sel_hash(uint32_t scope, const char *key, const char *value)
+uint64_t pol_label_hash(uint32_t scope, const char *key, const char *value)
 {
 	uint64_t h = sl_hash_str(key ? key : "", 0x9e3779b97f4a7c15ull * ((uint64_t)scope + 1));
 	if (!key)
 		return h ^ 0x2545f4914f6cdd1dull; /* ALWAYS */
 	return value ? sl_hash_str(value, h ^ 0xff51afd7ed558ccdull) : h ^ 0xc4ceb9fe1a85ec53ull;
 }
+#define sel_hash pol_label_hash
+
+struct bucket_key {
+	const struct pol_bidx *ix;
+	uint64_t h;
+};
 
 static bool bucket_match(const void *ctx, uint32_t id, const void *k)
 {
-	const struct sl_pol_store *st = ctx;
-	return st->buckets[id].hash == *(const uint64_t *)k;
+	(void)ctx;
+	const struct bucket_key *bk = k;
+	return bk->ix->b[id].hash == bk->h;
 }
 
-static struct pol_bucket *bucket_find(const struct sl_pol_store *st, uint64_t h)
+const struct pol_bucket *pol_bucket_find(const struct pol_bidx *ix, uint64_t h)
 {
-	int64_t id = sl_index_find(&st->bucket_by_hash, h, bucket_match, st, &h);
-	return id < 0 ? NULL : &st->buckets[id];
+	struct bucket_key k = { ix, h };
+	int64_t id = sl_index_find(&ix->by_hash, h, bucket_match, NULL, &k);
+	return id < 0 ? NULL : &ix->b[id];
 }
 
-static int bucket_add(struct sl_pol_store *st, uint64_t h, uint32_t pol)
+static int bucket_add(struct sl_pol_store *st, struct pol_bidx *ix, uint64_t h, uint32_t id)
 {
-	struct pol_bucket *b = bucket_find(st, h);
+	struct pol_bucket *b = (struct pol_bucket *)pol_bucket_find(ix, h);
 	if (!b) {
-		if (st->n_buckets == st->cap_buckets) {
-			uint32_t cap = st->cap_buckets ? st->cap_buckets * 2 : 64;
-			void *v = realloc(st->buckets, cap * sizeof(*st->buckets));
+		if (ix->n == ix->cap) {
+			uint32_t cap = ix->cap ? ix->cap * 2 : 64;
+			void *v = realloc(ix->b, cap * sizeof(*ix->b));
 			if (!v)
 				return -ENOMEM;
-			st->buckets = v;
-			st->cap_buckets = cap;
+			ix->b = v;
+			ix->cap = cap;
 		}
-		if (sl_index_add(&st->bucket_by_hash, h, st->n_buckets) < 0)
+		if (sl_index_add(&ix->by_hash, h, ix->n) < 0)
 			return -ENOMEM;
-		b = &st->buckets[st->n_buckets++];
+		b = &ix->b[ix->n++];
 		*b = (struct pol_bucket){ .hash = h };
 		st->bytes += sizeof(*b);
 	}
-	if (arr_push(&b->ids, &b->n, &b->cap, pol) < 0)
+	if (arr_push(&b->ids, &b->n, &b->cap, id) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
-/* Remove one mention of pol (buckets stay, emptied: a key seen once is likely seen again). */
-static void bucket_del(struct sl_pol_store *st, uint64_t h, uint32_t pol)
+/* Remove one entry of id (buckets stay, emptied: a key seen once is likely seen again). */
+static void bucket_del(struct pol_bidx *ix, uint64_t h, uint32_t id)
 {
-	struct pol_bucket *b = bucket_find(st, h);
+	struct pol_bucket *b = (struct pol_bucket *)pol_bucket_find(ix, h);
 	if (!b)
 		return;
 	for (uint32_t i = b->n; i-- > 0;)
-		if (b->ids[i] == pol) {
+		if (b->ids[i] == id) {
 			b->ids[i] = b->ids[--b->n];
 			return;
 		}
+}
+
+static void bidx_free(struct pol_bidx *ix)
+{
+	for (uint32_t i = 0; i < ix->n; i++)
+		free(ix->b[i].ids);
+	free(ix->b);
+	sl_index_free(&ix->by_hash);
 }
 
 /* Calls fn(h) for each entry of a policy, in the same order each time; stops at the first
@@ -454,7 +471,7 @@ struct sel_walk {
 static int sel_entry(struct sel_walk *w, uint64_t h)
 {
 	if (w->add) {
-		if (bucket_add(w->st, h, w->pol) < 0)
+		if (bucket_add(w->st, &w->st->sel_ix, h, w->pol) < 0)
 			return -ENOMEM;
 		w->left++;
 		return 0;
@@ -462,7 +479,7 @@ static int sel_entry(struct sel_walk *w, uint64_t h)
 	if (!w->left)
 		return -1; /* undoing a partial add: done */
 	w->left--;
-	bucket_del(w->st, h, w->pol);
+	bucket_del(&w->st->sel_ix, h, w->pol);
 	return 0;
 }
 
@@ -537,13 +554,6 @@ static void pol_unindex(struct sl_pol_store *st, const struct pol *p)
 	pol_entries(&w, p);
 }
 
-static void buckets_free(struct sl_pol_store *st)
-{
-	for (uint32_t i = 0; i < st->n_buckets; i++)
-		free(st->buckets[i].ids);
-	free(st->buckets);
-	sl_index_free(&st->bucket_by_hash);
-}
 
 /* Whether pod s (of group g) can change p's compiled part. */
 static bool pol_touches_pod(const struct sl_pol_store *st, const struct pol *p,
@@ -628,7 +638,7 @@ static void pod_check(struct sl_pol_store *st, struct pol *p, const struct pol_g
 static void bucket_check(struct sl_pol_store *st, uint64_t h, const struct pol_group *g,
 			 const struct sl_kpod_spec *old, const struct sl_kpod_spec *new, bool addr)
 {
-	const struct pol_bucket *b = bucket_find(st, h);
+	const struct pol_bucket *b = pol_bucket_find(&st->sel_ix, h);
 	for (uint32_t i = 0; b && i < b->n; i++)
 		pod_check(st, st->pols.obj[b->ids[i]], g, old, new, addr);
 }
@@ -872,6 +882,18 @@ static int pod_link(struct sl_pol_store *st, struct kpod *k)
 		group_gc(st, g);
 		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < s->labels.n; i++)
+		if (bucket_add(st, &st->pod_ix, sel_hash(g->id, s->labels.v[i].key,
+							 s->labels.v[i].value), k->pub.id) < 0) {
+			while (i-- > 0)
+				bucket_del(&st->pod_ix, sel_hash(g->id, s->labels.v[i].key,
+								 s->labels.v[i].value), k->pub.id);
+			if (s->ip.af)
+				sl_index_del(&st->pod_by_ip, sl_ip_hash(s->ip), k->pub.id);
+			g->n_pods--;
+			group_gc(st, g);
+			return -ENOMEM;
+		}
 	st->bytes += kpod_bytes(s);
 	return 0;
 }
@@ -885,6 +907,9 @@ static void pod_unlink(struct sl_pol_store *st, struct kpod *k)
 		((struct kpod *)st->pods.obj[moved])->group_pos = k->group_pos;
 	if (s->ip.af)
 		sl_index_del(&st->pod_by_ip, sl_ip_hash(s->ip), k->pub.id);
+	for (unsigned i = 0; i < s->labels.n; i++)
+		bucket_del(&st->pod_ix, sel_hash(g->id, s->labels.v[i].key, s->labels.v[i].value),
+			   k->pub.id);
 	st->bytes -= kpod_bytes(s);
 	group_gc(st, g);
 }

@@ -106,6 +106,21 @@ static int block_split(uint32_t net, uint8_t len, const struct sl_np_peer *pe, v
 	return rc ? rc : block_split(net | (1u << (31 - len)), (uint8_t)(len + 1), pe, out);
 }
 
+/* The pods of group G that selector sel may match: those with its first matchLabels entry
+ * (the pod index), else every pod of G. Each still has to be matched. */
+static const uint32_t *sel_candidates(const struct sl_pol_store *st, const struct pol_group *G,
+				      const struct sl_selector *sel, uint32_t *n)
+{
+	if (sel && sel->match.n) {
+		const struct pol_bucket *b = pol_bucket_find(
+			&st->pod_ix, pol_label_hash(G->id, sel->match.v[0].key, sel->match.v[0].value));
+		*n = b ? b->n : 0;
+		return b ? b->ids : NULL;
+	}
+	*n = G->n_pods;
+	return G->pods;
+}
+
 /* The peers of rule r of policy p (group g): pods by selectors, ipBlocks split, or
  * everything (0.0.0.0/0) when from/to is empty. */
 static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp,
@@ -138,9 +153,12 @@ static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp
 					break;
 				G = g;
 			}
-			for (uint32_t i = 0; i < G->n_pods; i++) {
+			uint32_t n;
+			const uint32_t *ids =
+				sel_candidates(st, G, pe->has_pod_sel ? &pe->pod_sel : NULL, &n);
+			for (uint32_t i = 0; i < n; i++) {
 				const struct sl_kpod_spec *s =
-					((struct kpod *)st->pods.obj[G->pods[i]])->pub.spec;
+					((struct kpod *)st->pods.obj[ids[i]])->pub.spec;
 				if (pol_pod_addressed(s) &&
 				    (!pe->has_pod_sel || sl_selector_match(&pe->pod_sel, &s->labels)) &&
 				    (rc = VEC_PUSH(*v, ((struct peer){ host_ip(s->ip), 32, s }))))
@@ -264,10 +282,12 @@ int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p
 	int rc = 0;
 	pol_part_free(p);
 	/* The local pods it selects. */
-	for (uint32_t i = 0; i < g->n_pods; i++) {
-		const struct sl_kpod_spec *s = ((struct kpod *)st->pods.obj[g->pods[i]])->pub.spec;
-		if (pol_pod_addressed(s) && sl_model_pod_by_ip(m, s->ip) &&
-		    sl_selector_match(&sp->pod_sel, &s->labels) && (rc = VEC_PUSH(sel, s)))
+	uint32_t n_cand;
+	const uint32_t *cand = sel_candidates(st, g, &sp->pod_sel, &n_cand);
+	for (uint32_t i = 0; i < n_cand; i++) {
+		const struct sl_kpod_spec *s = ((struct kpod *)st->pods.obj[cand[i]])->pub.spec;
+		if (pol_pod_addressed(s) && sl_selector_match(&sp->pod_sel, &s->labels) &&
+		    sl_model_pod_by_ip(m, s->ip) && (rc = VEC_PUSH(sel, s)))
 			goto fail;
 	}
 	for (int d = 0; d < SL_POL_NDIRS; d++) {

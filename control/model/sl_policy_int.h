@@ -43,15 +43,21 @@ struct pol_bucket {
 	uint32_t *ids, n, cap;
 };
 
+/* Buckets by hash. */
+struct pol_bidx {
+	struct pol_bucket *b;
+	uint32_t n, cap;
+	struct sl_index by_hash;
+};
+
 struct sl_pol_store {
 	struct slots nss, pods, pols, groups;
 	struct sl_index ns_by_name, pod_by_name, pod_by_ip, pol_by_name, group_by_name;
 	uint32_t *global, n_global, cap_global; /* policy ids with pol.global */
 	uint32_t *dirty, n_dirty, cap_dirty;    /* policy ids with pol.dirty */
 	bool changed;           /* the set must be assembled again */
-	struct pol_bucket *buckets;         /* the selector index: buckets by sel_hash() */
-	uint32_t n_buckets, cap_buckets;
-	struct sl_index bucket_by_hash;
+	struct pol_bidx sel_ix; /* the selector index: policies by pol_label_hash() */
+	struct pol_bidx pod_ix; /* the pods of each (group, label key, value) */
 	uint32_t visit;         /* stamp of the current pod change */
 	bool index_off;         /* tests: a pod change checks every policy of its namespace
 				 * and the global ones (the reference for the index) */
@@ -84,3 +90,8 @@ void sl_pol_index_enable(struct sl_model *m, bool on);
 /* Tests: call fn for each policy marked dirty since the last assembly. */
 void sl_pol_dirty_each(const struct sl_model *m, void (*fn)(void *ctx, const char *ns,
 							      const char *name), void *ctx);
+/* The hash of (scope: a group id or UINT32_MAX, key (NULL: the ALWAYS entry), value (NULL:
+ * any value)) in the selector and pod indexes. */
+uint64_t pol_label_hash(uint32_t scope, const char *key, const char *value);
+/* The bucket of hash h, or NULL. */
+const struct pol_bucket *pol_bucket_find(const struct pol_bidx *ix, uint64_t h);
