@@ -1019,6 +1019,7 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 		}
 		p->global_pos = st->n_global - 1;
 	}
+	st->names_stale = true;
 	if (pol_index(st, p) < 0) {
 		if (p->global)
 			st->n_global--;
@@ -1035,6 +1036,7 @@ static void pol_unlink(struct sl_pol_store *st, struct pol *p)
 {
 	struct pol_group *g = st->groups.obj[p->group];
 	pol_unindex(st, p);
+	st->names_stale = true;
 	uint32_t moved = arr_remove(g->pols, &g->n_pols, p->group_pos);
 	if (moved != UINT32_MAX)
 		((struct pol *)st->pols.obj[moved])->group_pos = p->group_pos;

@@ -77,6 +77,7 @@ static uint32_t mask_of(uint8_t len)
 
 void pol_part_free(struct pol *p)
 {
+	p->in_set = false;
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		free(p->rules[d]);
 		free(p->isolated[d]);
@@ -473,32 +474,45 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 			free(pairs[0]);
 			return NULL;
 		}
-	if (grow((void **)&st->set.names, &st->cap_names, st->pols.cap, sizeof(*st->set.names)))
+	size_t cap_names = st->cap_names;
+	if (grow((void **)&st->set.names, &st->cap_names, st->pols.cap, sizeof(*st->set.names))) {
+		free(pairs[0]);
+		free(pairs[1]);
 		return NULL;
+	}
 	struct sl_pol_set *ns = &st->set;
-	if (st->pols.cap)
+	/* The names only when a policy came or went; the rules of a policy not compiled again
+	 * only when they move (a policy before it grew, shrank or went): a label change
+	 * recompiles a few policies of thousands, and copying every rule (50 MiB at 2 million
+	 * rules) was most of its cost. */
+	bool names = st->names_stale || cap_names != st->cap_names ||
+		     ns->n_policies != st->pols.cap;
+	if (names && st->pols.cap)
 		memset(ns->names, 0, st->pols.cap * sizeof(*ns->names));
 	ns->n_policies = st->pols.cap;
 	for (int d = 0; d < SL_POL_NDIRS; d++)
 		ns->dir[d].n_rules = ns->dir[d].n_isolated = 0;
 	for (i = 0; (p = slot_next(&st->pols, &i));) {
 		/* "ns/name" cut at SL_POL_NAME_MAX (names longer than ~190 characters). */
-		if (snprintf(ns->names[p->pub.id], sizeof(ns->names[0]), "%s/%.*s",
-			     p->pub.spec->namespace, SL_POL_NAME_MAX - SL_K8S_NS_MAX,
-			     p->pub.spec->name) < 0)
+		if (names && snprintf(ns->names[p->pub.id], sizeof(ns->names[0]), "%s/%.*s",
+				      p->pub.spec->namespace, SL_POL_NAME_MAX - SL_K8S_NS_MAX,
+				      p->pub.spec->name) < 0)
 			ns->names[p->pub.id][0] = 0;
 		for (int d = 0; d < SL_POL_NDIRS; d++) {
 			struct sl_pol_dir_set *ds = &ns->dir[d];
-			if (p->n_rules[d])
+			if (p->n_rules[d] && !(p->in_set && p->set_off[d] == ds->n_rules))
 				memcpy(ds->rules + ds->n_rules, p->rules[d],
 				       p->n_rules[d] * sizeof(*p->rules[d]));
+			p->set_off[d] = ds->n_rules;
 			for (uint32_t k = 0; k < p->n_isolated[d]; k++)
 				pairs[d][ds->n_isolated + k] =
 					(uint64_t)p->isolated[d][k] << 32 | p->pub.id;
 			ds->n_rules += p->n_rules[d];
 			ds->n_isolated += p->n_isolated[d];
 		}
+		p->in_set = true;
 	}
+	st->names_stale = false;
 	for (int d = 0; d < SL_POL_NDIRS; d++) {
 		struct sl_pol_dir_set *ds = &ns->dir[d];
 		uint32_t n = 0;

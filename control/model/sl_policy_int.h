@@ -30,6 +30,9 @@ struct pol {
 	uint32_t global_pos;
 	bool dirty;             /* compiled part out of date */
 	uint32_t visit;         /* the pod change that last looked at it (sl_pol_store.visit) */
+	bool in_set;            /* the set's rules at set_off are its current rules (not
+				 * compiled again since the last assembly) */
+	uint32_t set_off[SL_POL_NDIRS];
 	struct sl_pol_rule *rules[SL_POL_NDIRS];
 	uint32_t n_rules[SL_POL_NDIRS];
 	uint32_t *isolated[SL_POL_NDIRS]; /* host order, sorted */
@@ -59,6 +62,7 @@ struct sl_pol_store {
 	struct pol_bidx sel_ix; /* the selector index: policies by pol_label_hash() */
 	struct pol_bidx pod_ix; /* the pods of each (group, label key, value) */
 	uint32_t visit;         /* stamp of the current pod change */
+	bool names_stale;       /* a policy came or went: the set's names are written again */
 	bool index_off;         /* tests: a pod change checks every policy of its namespace
 				 * and the global ones (the reference for the index) */
 	uint64_t generation;    /* of the last change */
