@@ -621,6 +621,17 @@ static bool pol_selection_differs(const struct sl_pol_store *st, const struct po
 	return false;
 }
 
+/* A new visit stamp (every policy unvisited). */
+static void visit_next(struct sl_pol_store *st)
+{
+	if (++st->visit == 0) { /* wrapped: forget the old stamps */
+		void *o;
+		for (uint32_t i = 0; (o = slot_next(&st->pols, &i));)
+			((struct pol *)o)->visit = 0;
+		st->visit = 1;
+	}
+}
+
 /* Check p for a pod change (see pod_changed) and mark it when touched. */
 static void pod_check(struct sl_pol_store *st, struct pol *p, const struct pol_group *g,
 		      const struct sl_kpod_spec *old, const struct sl_kpod_spec *new, bool addr)
@@ -666,12 +677,7 @@ static void pod_changed(struct sl_pol_store *st, const struct pol_group *g,
 	bool addr = pod_addr_differs(old, new);
 	if (!addr && !labels_diff(&old->labels, &new->labels))
 		return; /* the same address, ports and labels */
-	if (++st->visit == 0) { /* wrapped: forget the old stamps */
-		void *o;
-		for (uint32_t i = 0; (o = slot_next(&st->pols, &i));)
-			((struct pol *)o)->visit = 0;
-		st->visit = 1;
-	}
+	visit_next(st);
 	if (st->index_off) {
 		for (uint32_t i = 0; i < g->n_pols; i++)
 			pod_check(st, st->pols.obj[g->pols[i]], g, old, new, addr);
@@ -744,10 +750,30 @@ void sl_pol_local_changed(struct sl_model *m, struct sl_ip ip)
 	if (!st || !(k = (struct kpod *)sl_model_kpod_by_ip(m, ip)))
 		return;
 	struct pol_group *g = st->groups.obj[k->group];
-	for (uint32_t i = 0; i < g->n_pols; i++) {
-		struct pol *p = st->pols.obj[g->pols[i]];
-		if (sl_selector_match(&p->pub.spec->pod_sel, &k->pub.spec->labels))
-			mark(st, p);
+	const struct sl_labels *l = &k->pub.spec->labels;
+	if (st->index_off) {
+		for (uint32_t i = 0; i < g->n_pols; i++) {
+			struct pol *p = st->pols.obj[g->pols[i]];
+			if (sl_selector_match(&p->pub.spec->pod_sel, l))
+				mark(st, p);
+		}
+	} else {
+		/* Its namespace's policies whose podSelector can select it: the selector index
+		 * under its labels and ALWAYS (see pod_changed). */
+		visit_next(st);
+		for (unsigned j = 0; j <= 2 * l->n; j++) {
+			uint64_t h = j == 2 * l->n ? sel_hash(g->id, NULL, NULL)
+				     : sel_hash(g->id, l->v[j / 2].key, j & 1 ? NULL : l->v[j / 2].value);
+			const struct pol_bucket *b = pol_bucket_find(&st->sel_ix, h);
+			for (uint32_t i = 0; b && i < b->n; i++) {
+				struct pol *p = st->pols.obj[b->ids[i]];
+				if (p->visit == st->visit)
+					continue;
+				p->visit = st->visit;
+				if (p->group == g->id && sl_selector_match(&p->pub.spec->pod_sel, l))
+					mark(st, p);
+			}
+		}
 	}
 	if (st->changed && st->notify)
 		st->notify(st->notify_ctx, ++st->generation);

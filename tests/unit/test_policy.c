@@ -1305,6 +1305,7 @@ static void test_index_dirty(void **state)
 	unsigned changes = 0, marked = 0, unmarked = 0;
 	for (int scen = 0; scen < 60; scen++) {
 		struct world w, tw;
+		bool attached[NPODS] = { false };
 		struct sl_model *m[2] = { new_model(), new_model() };
 		sl_pol_index_enable(m[1], false);
 		memset(&w, 0, sizeof(w));
@@ -1354,6 +1355,21 @@ static void test_index_dirty(void **state)
 					i = -1;
 				}
 				break;
+			case 4: { /* attach or detach a pod of this node (10.244.1.x) */
+				char err[320], a[20];
+				if (!(w.pods[i].ip >> 8 & 1))
+					break; /* 10.244.2.x: remote */
+				snprintf(name, sizeof(name), "v%d", i);
+				for (int x = 0; x < 2; x++)
+					if (attached[i])
+						assert_int_equal(sl_model_pod_del(m[x], "cni", name, err,
+										  sizeof(err)), 0);
+					else
+						attach(m[x], ipstr(w.pods[i].ip, a), name);
+				attached[i] = !attached[i];
+				i = -1;
+				break;
+			}
 			default: /* labels: one key or both, sometimes unchanged */
 				for (int k = 0; k < 2; k++)
 					if (k == 0 || rnd(2))
