@@ -107,19 +107,26 @@ static int block_split(uint32_t net, uint8_t len, const struct sl_np_peer *pe, v
 	return rc ? rc : block_split(net | (1u << (31 - len)), (uint8_t)(len + 1), pe, out);
 }
 
-/* The pods of group G that selector sel may match: those with its first matchLabels entry
- * (the pod index), else every pod of G. Each still has to be matched. */
+/* The pods of group G that selector sel may match: those carrying its most selective
+ * matchLabels entry (the pod index), else every pod of G. Each still has to be matched. */
 static const uint32_t *sel_candidates(const struct sl_pol_store *st, const struct pol_group *G,
 				      const struct sl_selector *sel, uint32_t *n)
 {
-	if (sel && sel->match.n) {
-		const struct pol_bucket *b = pol_bucket_find(
-			&st->pod_ix, pol_label_hash(G->id, sel->match.v[0].key, sel->match.v[0].value));
-		*n = b ? b->n : 0;
-		return b ? b->ids : NULL;
-	}
 	*n = G->n_pods;
-	return G->pods;
+	const uint32_t *ids = G->pods;
+	for (unsigned i = 0; sel && i < sel->match.n; i++) {
+		const struct pol_bucket *b = pol_bucket_find(
+			&st->pod_ix, pol_label_hash(G->id, sel->match.v[i].key, sel->match.v[i].value));
+		if (!b || !b->n) {
+			*n = 0;
+			return NULL;
+		}
+		if (b->n < *n) {
+			*n = b->n;
+			ids = b->ids;
+		}
+	}
+	return ids;
 }
 
 /* The peers of rule r of policy p (group g): pods by selectors, ipBlocks split, or
