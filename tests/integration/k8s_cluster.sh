@@ -353,9 +353,9 @@ check "endpoint c2a removed in the stand-in: leaves rotation within 1 s, then 40
 bad_objects() {
 	local r0s r0e r0n
 	r0s=$(counter 1 services refused) r0e=$(counter 1 endpointslices refused) r0n=$(counter 1 nodes refused)
-	# Services: a missing field (no ports), a wrong type (port a string), a huge string
+	# Services: a missing field (a port without its port number), a wrong type (port a string), a huge string
 	# (clusterIP of 256 KiB), an unknown type.
-	put '{"kind":"Service","metadata":{"name":"bad-missing","namespace":"default"},"spec":{"type":"ClusterIP","clusterIP":"10.96.0.91","clusterIPs":["10.96.0.91"]}}'
+	put '{"kind":"Service","metadata":{"name":"bad-missing","namespace":"default"},"spec":{"type":"ClusterIP","clusterIP":"10.96.0.91","clusterIPs":["10.96.0.91"],"ports":[{"protocol":"TCP","targetPort":8080}]}}'
 	put '{"kind":"Service","metadata":{"name":"bad-type","namespace":"default"},"spec":{"type":"ClusterIP","clusterIP":"10.96.0.92","clusterIPs":["10.96.0.92"],"ports":[{"port":"eighty","protocol":"TCP","targetPort":8080}]}}'
 	put "{\"kind\":\"Service\",\"metadata\":{\"name\":\"bad-huge\",\"namespace\":\"default\"},\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"$(head -c 262144 /dev/zero | tr '\0' 1)\",\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]}}"
 	put '{"kind":"Service","metadata":{"name":"bad-kind","namespace":"default"},"spec":{"type":"Bogus","clusterIP":"10.96.0.94","clusterIPs":["10.96.0.94"],"ports":[{"port":80,"protocol":"TCP","targetPort":8080}]}}'
@@ -370,11 +370,22 @@ bad_objects() {
 	eslice good-after-1 good-after 8080 "${IP[c2b]}:node2"
 	knode node4 198.18.0.4 10.244.4.0/24
 	until_ok 3 answers 10.96.0.12 80 3 'a == {"c2b": 3}' || { echo "good-after not applied"; return 1; }
-	sync 1 True | grep -E '"(resource|refused|errors|last_error)"'
+	note "node1 show sync after: $(ctl 1 -o json show sync | $PY -c 'import json,sys; print("; ".join("%s refused %d errors %d" % (r["resource"], r["refused"], r["errors"]) for r in json.load(sys.stdin)["resources"]))')"
 	until_ok 3 sync 1 "s['services']['refused'] >= $r0s + 4 and s['endpointslices']['refused'] >= $r0e + 2 and s['nodes']['refused'] >= $r0n + 2" || return 1
 	sync 1 "s['services']['refused'] == $r0s + 4 and s['endpointslices']['refused'] == $r0e + 2 and s['nodes']['refused'] == $r0n + 2 and all(s[r]['state'] == 'watching' for r in ('nodes', 'services', 'endpointslices'))" || return 1
-	ctl 1 -o json show sync | $PY -c 'import json,sys; [print(r["resource"], "refused", r["refused"], "errors", r["errors"], r["last_error"][:120]) for r in json.load(sys.stdin)["resources"]]'
-	until_ok 3 remote_nodes 1 "[('node2', '10.244.2.0/24', None), ('node3', '10.244.3.0/24', None), ('node4', '10.244.4.0/24', None)]"
+	until_ok 3 remote_nodes 1 "[('node2', '10.244.2.0/24', None), ('node3', '10.244.3.0/24', None), ('node4', '10.244.4.0/24', None)]" || return 1
+	# Each refusal logged with the object and the field.
+	local want o bad=""
+	for want in "services default/bad-missing refused: spec.ports\\[0\\].port" \
+		"services default/bad-type refused: spec.ports\\[0\\].port" \
+		"services default/bad-huge refused: spec.clusterIP" \
+		"services default/bad-kind refused: spec.type" \
+		"endpointslices default/bad-eps refused: endpoints" \
+		"endpointslices default/bad-addr refused: endpoints\\[0\\].addresses\\[0\\]" \
+		"nodes bad-cidr refused: spec.podCIDR" "nodes bad-node refused: spec.podCIDR"; do
+		grep -q "sluiced: k8s: $want" "$SL_RUN/node1.log" || bad+=" [$want]"
+	done
+	[ -z "$bad" ] || { grep refused "$SL_RUN/node1.log" | cut -c1-160; echo "not logged:$bad"; return 1; }
 }
 check "bad objects (missing field, wrong types, 256 KiB string, unknown type, invalid CIDR/address) refused one by one and counted; the good ones after them applied (good-after answers, node4 known)" bad_objects
 check "... web unaffected by the bad slices (still only c1b)" answers 10.96.0.10 80 10 'a == {"c1b": 10}'
