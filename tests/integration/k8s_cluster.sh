@@ -210,6 +210,12 @@ check "node1 learns node2 and node3 (VtepMAC $FL_MAC from flannel's annotations)
 check "node2 learns node1 and node3 from their Nodes" \
 	until_ok 10 remote_nodes 2 "[('node1', '10.244.1.0/24', None), ('node3', '10.244.3.0/24', '$FL_MAC')]"
 check "both nodes publish their Node's annotations" until_ok 10 both_sync 's["node/self"]["state"] == "published"'
+sluice_peers() { # each sluice node knows the other's VtepMAC as that node published it
+	local m1 m2
+	m1=$(vtep_of node1 | cut -d' ' -f2) && m2=$(vtep_of node2 | cut -d' ' -f2) || return 1
+	remote_nodes 1 "[('node2', '10.244.2.0/24', '${m2,,}'), ('node3', '10.244.3.0/24', '$FL_MAC')]" &&
+		remote_nodes 2 "[('node1', '10.244.1.0/24', '${m1,,}'), ('node3', '10.244.3.0/24', '$FL_MAC')]"
+}
 
 # The flannel node, programmed as flanneld would from the sluice Nodes' annotations.
 vtep_of() { # vtep_of NODE -> "PUBLIC-IP VTEPMAC" from the stand-in's Node
@@ -243,6 +249,7 @@ flannel_node_up() {
 	for v in sl-up0 flannel.1 cni0 p3a p3b; do in_ns n3 ethtool -K "$v" tx off >/dev/null 2>&1; done
 	return 0
 }
+check "node1/node2 know each other's VtepMAC as published in their Nodes" until_ok 5 sluice_peers
 check "flannel-style node3 up (VNI $VNI, port $VXPORT), its kernel programmed from node1/node2's Node annotations" \
 	flannel_node_up
 
