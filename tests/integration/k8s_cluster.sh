@@ -22,11 +22,11 @@
 # it is back.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/k8s_cluster.sh
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 export SL_PREFIX=${SL_PREFIX:-slkc-} SL_RUN=${SL_RUN:-/tmp/slkc-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
-SL_BUILD=${SL_BUILD:-build}
-export SL_BUILD=$(realpath "$SL_BUILD")
+SL_BUILD=$(realpath "${SL_BUILD:-build}")
+export SL_BUILD
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
 PY=/usr/bin/python3 # Debian's
@@ -240,7 +240,7 @@ flannel_node_up() {
 	in_ns n3 ip link set cni0 up || return 1
 	local i v
 	for i in 1 2; do
-		v=($(vtep_of node$i)) && [ ${#v[@]} = 2 ] || { echo "node$i: no flannel annotations"; return 1; }
+		read -r -a v <<<"$(vtep_of node$i)" && [ ${#v[@]} = 2 ] || { echo "node$i: no flannel annotations"; return 1; }
 		in_ns n3 ip route add 10.244.$i.0/24 via 10.244.$i.0 dev flannel.1 onlink &&
 		in_ns n3 ip neigh replace 10.244.$i.0 lladdr "${v[1]}" dev flannel.1 nud permanent &&
 		in_ns n3 bridge fdb append "${v[1]}" dev flannel.1 dst "${v[0]}" || return 1
@@ -382,7 +382,7 @@ bad_objects() {
 	sync 1 "s['services']['refused'] == $r0s + 4 and s['endpointslices']['refused'] == $r0e + 2 and s['nodes']['refused'] == $r0n + 2 and all(s[r]['state'] == 'watching' for r in ('nodes', 'services', 'endpointslices'))" || return 1
 	until_ok 3 remote_nodes 1 "[('node2', '10.244.2.0/24', None), ('node3', '10.244.3.0/24', None), ('node4', '10.244.4.0/24', None)]" || return 1
 	# Each refusal logged with the object and the field.
-	local want o bad=""
+	local want bad=""
 	for want in "services default/bad-missing refused: spec.ports\\[0\\].port" \
 		"services default/bad-type refused: spec.ports\\[0\\].port" \
 		"services default/bad-huge refused: spec.clusterIP" \
