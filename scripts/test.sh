@@ -124,6 +124,8 @@ stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 
 	build/perf/sluice-policy-bench --rules 1000 10000
 stage "integration: Kubernetes sync against the stand-in API server (list/watch, drops, 410, server down, token rotation; kubectl and the Python client)" \
 	env SL_BUILD=build bash tests/integration/k8s_sync.sh
+stage "integration: a cluster from the stand-in only (two sluice nodes + a flannel node: CNI in the Node's podCIDR, ping/TCP all pairs, Service < 1 s, endpoint removal, bad objects refused and counted, API server down and back)" \
+	env SL_BUILD=build bash tests/integration/k8s_cluster.sh
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
