@@ -188,8 +188,23 @@ state_has_vtep_mac() {
 	local st=$SL_RUN/node1.sock.state.json
 	python3 - "$st" "$FL_VTEP_MAC" <<'EOF' || fail "vtep_mac not in $st"
 import json, sys
+# The snapshot, then its journal's lines of the same generation (control/sources/
+# sl_persist.h), as sluiced reads them at start.
 d = json.load(open(sys.argv[1]))
-n = [x for x in d['nodes'] if x['name'] == 'node2']
+nodes = {x['name']: x for x in d.get('nodes', [])}
+try:
+    lines = open(sys.argv[1] + '.journal').read().split('\n')[:-1]
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    r = json.loads(line)
+    if r.get('gen') != d.get('journal'):
+        continue
+    for x in r.get('put', {}).get('nodes', []):
+        nodes[x['name']] = x
+    for k in r.get('del', {}).get('nodes', []):
+        nodes.pop(k, None)
+n = [x for x in nodes.values() if x['name'] == 'node2']
 assert n and n[0].get('vtep_mac') == sys.argv[2], n
 assert 'mac' not in n[0], n
 EOF
@@ -390,7 +405,7 @@ check "without vtep_mac the flannel VTEP drops node1's frames (inner destination
 	no_vtep_mac_dropped
 check "node add node2 with vtep_mac (its flannel.1 MAC)" \
 	ctl 1 node add name=node2 ip=198.18.0.2 pod_cidr=10.244.2.0/24 vtep_mac="$FL_VTEP_MAC"
-check "vtep_mac persisted in the state file and shown by show nodes" state_has_vtep_mac
+check "vtep_mac persisted in the state file (snapshot + journal) and shown by show nodes" state_has_vtep_mac
 check "a bad vtep_mac is refused, naming the field" bad_vtep_mac
 check "ping sluice pod p1a -> flannel pod p2a" ping_ok p1a 10.244.2.2
 check "ping flannel pod p2b -> sluice pod p1b" ping_ok p2b 10.244.1.3

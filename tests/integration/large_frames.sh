@@ -84,12 +84,20 @@ p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
 print(p["rx_bytes"] // max(p["rx_packets"], 1))' "$2"
 }
 
-drops() { # drops N: node N drop reasons that must stay zero here
-	ctl "$1" -o json show stats | python3 -c 'import json, sys
+# drops N: node N's drops: none for a malformed or oversized frame or a lack of mbufs;
+# tx-full (a pod's AF_XDP TX ring full when its kernel side falls behind: a congestion drop
+# TCP recovers from, docs/known-issues.md) under 1 % of the packets sent. Zero tx-full was
+# the wrong bound: a clean-clone CI run under load saw 42 of ~150,000 in skb mode.
+drops() {
+	local tx
+	tx=$(ctl "$1" -o json show ports | python3 -c 'import json, sys
+print(sum(p["tx_packets"] for p in json.load(sys.stdin)))')
+	ctl "$1" -o json show stats | TX=$tx python3 -c 'import json, os, sys
 d = {x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}
-bad = {k: v for k, v in d.items() if k.startswith("xsk-") or k.startswith("offload-") or k in ("no-mbuf", "tx-full", "frame-too-big")}
-print(bad or "none")
-sys.exit(1 if bad else 0)'
+bad = {k: v for k, v in d.items() if k.startswith("xsk-") or k.startswith("offload-") or k in ("no-mbuf", "frame-too-big")}
+full, tx = d.get("tx-full", 0), int(os.environ["TX"])
+print(bad or "none", "tx-full", full, "of", tx, "sent")
+sys.exit(1 if bad or full * 100 > tx else 0)'
 }
 
 graph_packets() { # graph_packets N NODE
@@ -102,8 +110,8 @@ round() { # round LABEL: the four transfers and the drop checks
 	check "$1: same node p1b -> p1a, $MB MB, sha256" xfer p1b p1a 10.244.1.2 7002
 	check "$1: across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7003
 	check "$1: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7004
-	check "$1: node1 no xsk/offload/tx drops" drops 1
-	check "$1: node2 no xsk/offload/tx drops" drops 2
+	check "$1: node1 no xsk/offload drops, tx-full under 1 %" drops 1
+	check "$1: node2 no xsk/offload drops, tx-full under 1 %" drops 2
 }
 
 topo_up
