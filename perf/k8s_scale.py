@@ -12,8 +12,9 @@ stand-in API server tests/integration/kube_apiserver.py, through its admin endpo
       batches of B (put_many), recording each object's resourceVersion and the wall-clock
       time its batch was sent; meanwhile polls `CMD -o json show sync` every 50 ms for the
       endpointslices applied_log ([resourceVersion, applied wall-clock us]). Prints JSON:
-      latency percentiles (send -> applied in sluiced's model and dataplane tables), the
-      events sent, matched, and the rate reached.
+      latency percentiles (send -> applied in sluiced's model and dataplane tables; "sluiced":
+      the stand-in's watch write -> applied, from its watch_log; "standin": send -> written),
+      the events sent, matched, and the rate reached.
 
 Addresses (API objects only: no traffic uses them): pods 10.128.0.0/9 (node i owns
 10.128.0.0 + 64*i /26; the node running sluiced, --self, keeps 10.244.1.0/24), node IPs
@@ -232,10 +233,15 @@ def events(a):
     stop.set()
     th.join()
     lat = [(applied[rv] - t) / 1000.0 for rv, t in sent.items() if rv in applied]
+    # the stand-in's watch write times (--watch-log): sluiced's share, written -> applied
+    written = {rv: t for rv, t in adm({"op": "watch_log", "resource": "endpointslices"})}
+    sl = [(applied[rv] - written[rv]) / 1000.0 for rv in sent if rv in applied and rv in written]
+    si = [(written[rv] - t) / 1000.0 for rv, t in sent.items() if rv in written]
+    q = lambda xs: {"n": len(xs), "p50_ms": pct(xs, 50), "p90_ms": pct(xs, 90),
+                    "p99_ms": pct(xs, 99), "max_ms": max(xs) if xs else None}
     print(json.dumps({"sent": len(sent), "matched": len(lat), "seconds": round(dur, 2),
-                      "rate": round(len(sent) / dur, 1),
-                      "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99),
-                      "max_ms": max(lat) if lat else None}))
+                      "rate": round(len(sent) / dur, 1), **q(lat),
+                      "sluiced": q(sl), "standin": q(si)}))
 
 
 def main():

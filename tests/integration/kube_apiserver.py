@@ -21,12 +21,13 @@ An admin endpoint (plain HTTP on 127.0.0.1, POST a JSON command) lets a test cha
 cluster and break things; see Admin.do_POST for the commands.
 
 Usage: kube_apiserver.py --port P --admin-port A --cert C --key K --ca CA --tokens T1,T2
-       [--list-cache]  (performance, for perf/k8s_scale_bench.sh: list pages from a cache of
+       [--list-cache] [--watch-log] [--nodelay]  (performance, for perf/k8s_scale_bench.sh: list pages from a cache of
                         sorted keys and serialized objects; same answers)
 """
 import argparse
 import base64
 import bisect
+import collections
 import copy
 import json
 import socket
@@ -171,6 +172,7 @@ class Cluster:
         self.keys_cache = {}     # (res, ns, labelSelector, fieldSelector) -> (gen, keys)
         self.json_cache = {}     # (res, key) -> (resourceVersion, list item bytes)
         self.list_stats = {}     # res -> {"requests", "items", "seconds"}: list serving
+        self.watch_log = None    # --watch-log: deque of (res, rv, wall-clock us) events written
 
     def put(self, obj):
         with self.lock:
@@ -520,6 +522,9 @@ class Api(BaseHTTPRequestHandler):
             while True:
                 for ev in pending:
                     self.chunk(ev)
+                    if C.watch_log is not None and ev["type"] not in ("BOOKMARK", "ERROR"):
+                        C.watch_log.append((res, int(ev["object"]["metadata"]["resourceVersion"]),
+                                            int(time.time() * 1e6)))
                 if pos is None:
                     break
                 pending = []
@@ -541,7 +546,10 @@ class Api(BaseHTTPRequestHandler):
                             was, now = f.match(old), f.match(new)
                             if now:
                                 t = "ADDED" if not was else etype
-                                pending.append({"type": t, "object": copy.deepcopy(new)})
+                                # --list-cache: a stored object is never changed in place
+                                # (put stores a copy), so it is serialized without one
+                                pending.append({"type": t, "object": new if C.list_cache
+                                                else copy.deepcopy(new)})
                             elif was:
                                 gone = copy.deepcopy(old)
                                 gone["metadata"]["resourceVersion"] = str(erv)
@@ -579,6 +587,7 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     verbose = False
+    nodelay = False
 
     def __init__(self, addr, ctx):
         super().__init__(addr, Api)
@@ -587,6 +596,8 @@ class ApiServer(ThreadingHTTPServer):
         self.conns_lock = threading.Lock()
 
     def finish_request(self, request, client_address):
+        if self.nodelay:  # --nodelay: as Go's net/http (kube-apiserver) does
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             request = self.ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -623,6 +634,7 @@ class Runner:
             return
         self.srv = ApiServer((self.args.address, self.args.port), self.ctx)
         self.srv.verbose = self.args.verbose
+        self.srv.nodelay = self.args.nodelay
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.thread.start()
 
@@ -658,7 +670,9 @@ class Admin(BaseHTTPRequestHandler):
                                query}, ...]
       {"op": "state"}          resourceVersion, counts, watchers
       {"op": "list_stats"}     per resource: list requests, items and seconds spent serving
-                               them (the stand-in's share of a sync)"""
+                               them (the stand-in's share of a sync)
+      {"op": "watch_log", "resource": R}  (--watch-log) [[resourceVersion, wall-clock us
+                               written to a watch], ...] of R's watch events"""
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
@@ -733,6 +747,9 @@ class Admin(BaseHTTPRequestHandler):
                 return {"resourceVersion": C.rv, "compacted": C.compacted,
                         "watchers": len(C.watchers),
                         "objects": {r: len(o) for r, o in C.objects.items()}}
+        if op == "watch_log":
+            res = cmd.get("resource")
+            return [[rv, t] for r, rv, t in list(C.watch_log or ()) if res in (None, r)]
         if op == "list_stats":
             with C.lock:
                 return copy.deepcopy(C.list_stats)
@@ -752,8 +769,15 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--list-cache", action="store_true",
                     help="serve list pages from cached sorted keys and serialized objects")
+    ap.add_argument("--nodelay", action="store_true",
+                    help="TCP_NODELAY on API connections (Go's default): watch events are not "
+                         "held back by Nagle's algorithm")
+    ap.add_argument("--watch-log", action="store_true",
+                    help="remember when each watch event was written (admin op watch_log)")
     a = ap.parse_args()
     C.list_cache = a.list_cache
+    if a.watch_log:
+        C.watch_log = collections.deque(maxlen=1 << 21)
     C.tokens = {t for t in a.tokens.split(",") if t}
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
