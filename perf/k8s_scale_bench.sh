@@ -12,7 +12,8 @@
 #      EndpointSlice changes through the admin endpoint, each one's resourceVersion and send
 #      time against show sync's applied_log (resourceVersion, apply time);
 #   4. CPU of sluiced's control thread (and the others) during 3 (/proc/PID/task/*/stat).
-# Prints a table with the targets, writes perf/results/k8s-scale-<time>.json.
+# Prints a table with the targets, writes perf/results/k8s-scale-<time>.json. Exits 1 when
+# the sync did not complete or events were not seen applied (not on a missed target).
 # Usage (root, repo root): perf/k8s_scale_bench.sh [--scale F] [--rate R] [--seconds S]
 #   [--batch N] [--no-list-cache] [--json FILE]   (SL_BUILD, SL_PREFIX, SL_RUN, SL_EAL_MEM as the tests)
 set -u
@@ -219,4 +220,9 @@ for name, v, t, ok in rows:
     print(f"{name:52} {v:>16} {t:>9}  {'' if ok is None else 'yes' if ok else 'NO'}")
 print(f"threads CPU %: {threads}")
 print(f"results: {out}")
+# the exit status: the benchmark worked (synced, events applied), whatever the targets say
+works = r["synced"] and slq.get("n", 0) > 0.9 * max(1, ev.get("sent", 0))
+if not works:
+    print("FAILED: not synced, or fewer than 90% of the events seen applied")
+sys.exit(0 if works else 1)
 PY

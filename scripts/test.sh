@@ -124,6 +124,8 @@ stage "perf check: NetworkPolicy classifier, rte_acl build and memory at 1k and 
 	build/perf/sluice-policy-bench --rules 1000 10000
 stage "integration: Kubernetes sync against the stand-in API server (list/watch, drops, 410, server down, token rotation; kubectl and the Python client)" \
 	env SL_BUILD=build bash tests/integration/k8s_sync.sh
+stage "perf smoke: Kubernetes sync of a simulated cluster at 2% of 5,000 nodes (sync, memory, event -> applied latency; figures not asserted)" \
+	env SL_BUILD=build bash perf/k8s_scale_bench.sh --scale 0.02 --seconds 3 --json "${TMPDIR:-/tmp}/k8s-scale-smoke.json"
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
