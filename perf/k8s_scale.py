@@ -38,12 +38,14 @@ class Admin:
         self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def __call__(self, cmd):
-        body = json.dumps(cmd)
+        return self.raw(json.dumps(cmd))
+
+    def raw(self, body):
         self.c.request("POST", "/", body, {"Content-Type": "application/json"})
         r = self.c.getresponse()
         out = json.loads(r.read())
         if r.status != 200:
-            raise RuntimeError(f"admin {cmd['op']}: {out}")
+            raise RuntimeError(f"admin {body[:40]}: {out}")
         return out
 
 
@@ -209,25 +211,27 @@ def events(a):
                     break
             time.sleep(0.05)
 
-    th = threading.Thread(target=poll)
-    th.start()
     n_batches = int(a.rate * a.seconds / a.batch)
     period = a.batch / a.rate
-    t0 = time.monotonic()
-    k = 0
+    bodies, k = [], 0  # the requests made before the clock starts
     for b in range(n_batches):
-        due = t0 + b * period
-        d = due - time.monotonic()
-        if d > 0:
-            time.sleep(d)
         objs = []
         for _ in range(a.batch):
             i = (k * 7919) % c["services"]
             flip = (k // c["services"]) % EPS_PER_SLICE if k % 2 == 0 else -1
             objs.append(slice_obj(i, c, flip))
             k += 1
+        bodies.append(json.dumps({"op": "put_many", "objects": objs}))
+    th = threading.Thread(target=poll)
+    th.start()
+    t0 = time.monotonic()
+    for b in range(n_batches):
+        due = t0 + b * period
+        d = due - time.monotonic()
+        if d > 0:
+            time.sleep(d)
         t_us = int(time.time() * 1e6)
-        for rv in adm({"op": "put_many", "objects": objs})["resourceVersions"]:
+        for rv in adm.raw(bodies[b])["resourceVersions"]:
             sent[rv] = t_us
     dur = time.monotonic() - t0
     stop.set()

@@ -18,7 +18,7 @@
 #   [--batch N] [--no-list-cache] [--json FILE]   (SL_BUILD, SL_PREFIX, SL_RUN, SL_EAL_MEM as the tests)
 set -u
 cd "$(dirname "$0")/.."
-SCALE=1 RATE=1000 SECS=10 BATCH=20 CACHE=--list-cache JSON_OUT=
+SCALE=1 RATE=1000 SECS=10 BATCH=50 CACHE=--list-cache JSON_OUT=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) SCALE=$2; shift 2 ;;
