@@ -4,6 +4,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 
 #include "core/sl_cmd.h"
 #include "dataplane/core/sl_dp.h"
@@ -416,6 +417,17 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		cJSON *mb = cJSON_AddObjectToObject(o, "mbufs");
 		cJSON_AddNumberToObject(mb, "total", sl_dp.pool->size);
 		cJSON_AddNumberToObject(mb, "available", rte_mempool_avail_count(sl_dp.pool));
+		/* the DPDK heap (every socket): the tables' and pools' memory */
+		struct rte_malloc_socket_stats ms;
+		uint64_t heap_alloc = 0, heap_total = 0;
+		for (unsigned i = 0; i < rte_socket_count(); i++)
+			if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &ms) == 0) {
+				heap_alloc += ms.heap_allocsz_bytes;
+				heap_total += ms.heap_totalsz_bytes;
+			}
+		cJSON *mem = cJSON_AddObjectToObject(o, "memory");
+		cJSON_AddNumberToObject(mem, "dpdk_heap_alloc_bytes", (double)heap_alloc);
+		cJSON_AddNumberToObject(mem, "dpdk_heap_total_bytes", (double)heap_total);
 		if (sl_lb.services) { /* created with the first Service */
 			cJSON *ct = cJSON_AddObjectToObject(o, "conntrack");
 			cJSON_AddNumberToObject(ct, "entries", sl_ct_count());

@@ -21,9 +21,13 @@ An admin endpoint (plain HTTP on 127.0.0.1, POST a JSON command) lets a test cha
 cluster and break things; see Admin.do_POST for the commands.
 
 Usage: kube_apiserver.py --port P --admin-port A --cert C --key K --ca CA --tokens T1,T2
+       [--list-cache] [--watch-log] [--nodelay]  (performance, for perf/k8s_scale_bench.sh: list pages from a cache of
+                        sorted keys and serialized objects; same answers)
 """
 import argparse
 import base64
+import bisect
+import collections
 import copy
 import json
 import socket
@@ -163,6 +167,12 @@ class Cluster:
         self.log = []          # the API requests: {method, resource, namespace, name, query}
         self.tokens = set()
         self.fail_continue = 0 # the next N requests with a continue token get 410
+        self.gen = {r: 0 for r in RESOURCES}  # per resource: bumped by every change
+        self.list_cache = False  # --list-cache
+        self.keys_cache = {}     # (res, ns, labelSelector, fieldSelector) -> (gen, keys)
+        self.json_cache = {}     # (res, key) -> (resourceVersion, list item bytes)
+        self.list_stats = {}     # res -> {"requests", "items", "seconds"}: list serving
+        self.watch_log = None    # --watch-log: deque of (res, rv, wall-clock us) events written
 
     def put(self, obj):
         with self.lock:
@@ -182,6 +192,7 @@ class Cluster:
             md["creationTimestamp"] = (old["metadata"]["creationTimestamp"] if old else
                                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self.objects[res][key] = obj
+            self.gen[res] += 1
             self.history.append((self.rv, res, "MODIFIED" if old else "ADDED", old, obj))
             self.lock.notify_all()
             return obj
@@ -194,6 +205,7 @@ class Cluster:
             self.rv += 1
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = str(self.rv)
+            self.gen[res] += 1
             self.history.append((self.rv, res, "DELETED", old, None))
             self.lock.notify_all()
             return gone
@@ -382,6 +394,16 @@ class Api(BaseHTTPRequestHandler):
         self.handle_any("PUT")
 
     def list(self, res, ns, q):
+        t0 = time.monotonic()
+        n = self.list_serve(res, ns, q)
+        with C.lock:
+            st = C.list_stats.setdefault(res, {"requests": 0, "items": 0, "seconds": 0.0})
+            st["requests"] += 1
+            st["items"] += n or 0
+            st["seconds"] += time.monotonic() - t0
+
+    def list_serve(self, res, ns, q):
+        """Serves one list page; -> the number of items."""
         f = Filter(res, ns, q)
         limit = int(q.get("limit", ["0"])[0] or 0)
         cont = q.get("continue", [""])[0]
@@ -405,6 +427,8 @@ class Api(BaseHTTPRequestHandler):
                         "to retrieve the remainder of the results."))
             else:
                 list_rv = C.rv
+            if C.list_cache:
+                return self.list_cached(res, ns, q, f, limit, start, list_rv)
             keys = sorted(k for k, o in C.objects[res].items() if f.match(o))
             if start is not None:
                 keys = [k for k in keys if k > start]
@@ -420,6 +444,46 @@ class Api(BaseHTTPRequestHandler):
             it.pop("apiVersion", None)
         self.send_json(200, {"kind": RESOURCES[res][2] + "List", "apiVersion": api_version(res),
                              "metadata": md, "items": items})
+        return len(items)
+
+    def list_cached(self, res, ns, q, f, limit, start, list_rv):
+        """list_serve's page with C.lock held (--list-cache): the matching keys sorted once per
+        change of the resource, each object serialized once per resourceVersion; the same
+        answer as the uncached path."""
+        ck = (res, ns, q.get("labelSelector", [""])[0], q.get("fieldSelector", [""])[0])
+        ent = C.keys_cache.get(ck)
+        if ent is None or ent[0] != C.gen[res]:
+            ent = (C.gen[res], sorted(k for k, o in C.objects[res].items() if f.match(o)))
+            C.keys_cache[ck] = ent
+        keys = ent[1]
+        i = bisect.bisect_right(keys, start) if start is not None else 0
+        page = keys[i:i + limit] if limit else keys[i:]
+        more = bool(limit) and len(keys) - i > limit
+        parts = []
+        for k in page:
+            o = C.objects[res][k]
+            rv = o["metadata"]["resourceVersion"]
+            c = C.json_cache.get((res, k))
+            if c is None or c[0] != rv:
+                it = {a: b for a, b in o.items() if a not in ("kind", "apiVersion")}
+                c = (rv, json.dumps(it).encode())
+                C.json_cache[(res, k)] = c
+            parts.append(c[1])
+        md = {"resourceVersion": str(list_rv)}
+        if more:
+            md["continue"] = base64.urlsafe_b64encode(json.dumps(
+                {"rv": list_rv, "start": list(page[-1])}).encode()).decode()
+            md["remainingItemCount"] = len(keys) - i - limit
+        body = (b'{"kind": ' + json.dumps(RESOURCES[res][2] + "List").encode() +
+                b', "apiVersion": ' + json.dumps(api_version(res)).encode() +
+                b', "metadata": ' + json.dumps(md).encode() + b', "items": [' +
+                b", ".join(parts) + b"]}\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return len(page)
 
     def chunk(self, obj):
         data = (json.dumps(obj) + "\n").encode()
@@ -458,6 +522,9 @@ class Api(BaseHTTPRequestHandler):
             while True:
                 for ev in pending:
                     self.chunk(ev)
+                    if C.watch_log is not None and ev["type"] not in ("BOOKMARK", "ERROR"):
+                        C.watch_log.append((res, int(ev["object"]["metadata"]["resourceVersion"]),
+                                            int(time.time() * 1e6)))
                 if pos is None:
                     break
                 pending = []
@@ -471,13 +538,18 @@ class Api(BaseHTTPRequestHandler):
                                 f"too old resource version: {pos} ({C.compacted})")})
                             pos = None
                             break
-                        for (erv, eres, etype, old, new) in C.history:
+                        # the history is in resourceVersion order: start after pos
+                        first = bisect.bisect_right(C.history, pos, key=lambda h: h[0])
+                        for (erv, eres, etype, old, new) in C.history[first:]:
                             if erv <= pos or eres != res:
                                 continue
                             was, now = f.match(old), f.match(new)
                             if now:
                                 t = "ADDED" if not was else etype
-                                pending.append({"type": t, "object": copy.deepcopy(new)})
+                                # --list-cache: a stored object is never changed in place
+                                # (put stores a copy), so it is serialized without one
+                                pending.append({"type": t, "object": new if C.list_cache
+                                                else copy.deepcopy(new)})
                             elif was:
                                 gone = copy.deepcopy(old)
                                 gone["metadata"]["resourceVersion"] = str(erv)
@@ -515,6 +587,7 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     verbose = False
+    nodelay = False
 
     def __init__(self, addr, ctx):
         super().__init__(addr, Api)
@@ -523,6 +596,8 @@ class ApiServer(ThreadingHTTPServer):
         self.conns_lock = threading.Lock()
 
     def finish_request(self, request, client_address):
+        if self.nodelay:  # --nodelay: as Go's net/http (kube-apiserver) does
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             request = self.ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -559,6 +634,7 @@ class Runner:
             return
         self.srv = ApiServer((self.args.address, self.args.port), self.ctx)
         self.srv.verbose = self.args.verbose
+        self.srv.nodelay = self.args.nodelay
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.thread.start()
 
@@ -581,7 +657,7 @@ RUN = None
 class Admin(BaseHTTPRequestHandler):
     """POST / with a JSON command:
       {"op": "put", "object": {...}}             create or replace (kind picks the resource)
-      {"op": "put_many", "objects": [...]}
+      {"op": "put_many", "objects": [...]}  -> {"put": N, "resourceVersions": [...]}
       {"op": "delete", "kind": K, "namespace": NS, "name": N}
       {"op": "get", "kind": K, "namespace": NS, "name": N}
       {"op": "drop_watches"}   break every watch connection (no end chunk)
@@ -592,7 +668,11 @@ class Admin(BaseHTTPRequestHandler):
       {"op": "bookmarks", "seconds": S}  bookmark interval
       {"op": "log"}            the API requests so far: [{method, resource, namespace, name,
                                query}, ...]
-      {"op": "state"}          resourceVersion, counts, watchers"""
+      {"op": "state"}          resourceVersion, counts, watchers
+      {"op": "list_stats"}     per resource: list requests, items and seconds spent serving
+                               them (the stand-in's share of a sync)
+      {"op": "watch_log", "resource": R}  (--watch-log) [[resourceVersion, wall-clock us
+                               written to a watch], ...] of R's watch events"""
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
@@ -618,9 +698,8 @@ class Admin(BaseHTTPRequestHandler):
         if op == "put":
             return C.put(cmd["object"])
         if op == "put_many":
-            for o in cmd["objects"]:
-                C.put(o)
-            return {"put": len(cmd["objects"])}
+            rvs = [int(C.put(o)["metadata"]["resourceVersion"]) for o in cmd["objects"]]
+            return {"put": len(cmd["objects"]), "resourceVersions": rvs}
         if op in ("delete", "get"):
             res = KIND_TO_RES[cmd["kind"]]
             ns = cmd.get("namespace", "default") if RESOURCES[res][3] else ""
@@ -668,6 +747,12 @@ class Admin(BaseHTTPRequestHandler):
                 return {"resourceVersion": C.rv, "compacted": C.compacted,
                         "watchers": len(C.watchers),
                         "objects": {r: len(o) for r, o in C.objects.items()}}
+        if op == "watch_log":
+            res = cmd.get("resource")
+            return [[rv, t] for r, rv, t in list(C.watch_log or ()) if res in (None, r)]
+        if op == "list_stats":
+            with C.lock:
+                return copy.deepcopy(C.list_stats)
         raise ValueError(f"unknown op {op}")
 
 
@@ -682,7 +767,17 @@ def main():
     ap.add_argument("--ca", required=True, help="CA of client certificates")
     ap.add_argument("--tokens", default="", help="bearer tokens, comma-separated")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--list-cache", action="store_true",
+                    help="serve list pages from cached sorted keys and serialized objects")
+    ap.add_argument("--nodelay", action="store_true",
+                    help="TCP_NODELAY on API connections (Go's default): watch events are not "
+                         "held back by Nagle's algorithm")
+    ap.add_argument("--watch-log", action="store_true",
+                    help="remember when each watch event was written (admin op watch_log)")
     a = ap.parse_args()
+    C.list_cache = a.list_cache
+    if a.watch_log:
+        C.watch_log = collections.deque(maxlen=1 << 21)
     C.tokens = {t for t in a.tokens.split(",") if t}
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)

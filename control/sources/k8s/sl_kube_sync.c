@@ -18,6 +18,7 @@
 #define LIST_TIMEOUT_S 60
 #define PATCH_TIMEOUT_S 30
 #define PATCH_MIN_GAP_MS 1000
+#define APPLY_LOG 256  /* per resource: the last objects applied, in show sync */
 #define WATCH_GRACE_S 60 /* the server ends a watch at timeoutSeconds; this bounds a silent one */
 
 struct sync;
@@ -69,6 +70,10 @@ struct res {
 	struct sync *s;
 	struct sl_kube_req *req;    /* the list page or watch in flight */
 	struct sl_loop_timer retry;
+	/* the last APPLY_LOG objects applied: resourceVersion and wall-clock time, for the scale
+	 * benchmark's event-to-fast-path latency (perf/k8s_scale_bench.sh) */
+	struct { uint64_t rv, t_us; } applied_log[APPLY_LOG];
+	uint64_t applied_n;
 };
 
 struct sync {
@@ -417,6 +422,17 @@ static int op_apply(void *ctx, struct sl_kube_reflector *rf, cJSON *obj, char *e
 {
 	struct res *r = ctx;
 	int rc = r->k->apply(r, obj, err, errlen);
+	if (rc >= 0) { /* applied: the model's hooks have programmed the dataplane tables */
+		const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->applied_log[r->applied_n % APPLY_LOG].rv =
+			cJSON_IsString(rv) ? strtoull(rv->valuestring, NULL, 10) : 0;
+		r->applied_log[r->applied_n % APPLY_LOG].t_us =
+			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		r->applied_n++;
+	}
 	if (rc < 0) { /* per object, once per resourceVersion: the reflector does not retry it */
 		char key[512];
 		fprintf(stderr, "sluiced: k8s: %s %s refused: %s\n", r->k->resource,
@@ -580,6 +596,17 @@ cJSON *sl_kube_sync_show(void)
 					(double)((now - st->last_event_ns) / 1000000u) : -1);
 		cJSON_AddNumberToObject(o, "retry_ms", (double)st->retry_ms);
 		cJSON_AddStringToObject(o, "last_error", st->last_error);
+		/* applied_log: [[resourceVersion, wall-clock us], ...] of the last objects applied,
+		 * oldest first */
+		cJSON *log = cJSON_AddArrayToObject(o, "applied_log");
+		uint64_t first = r->applied_n > APPLY_LOG ? r->applied_n - APPLY_LOG : 0;
+		for (uint64_t j = first; j < r->applied_n; j++) {
+			cJSON *e = cJSON_CreateArray();
+			const __typeof__(r->applied_log[0]) *l = &r->applied_log[j % APPLY_LOG];
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)l->rv));
+			cJSON_AddItemToArray(e, cJSON_CreateNumber((double)l->t_us));
+			cJSON_AddItemToArray(log, e);
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	/* This node's Node. */
