@@ -10,126 +10,27 @@
 
 #include "sl_json.h"
 #include "sl_k8s.h"
+#include "sl_k8s_field.h"
 #include "sl_k8s_policy.h"
 
-#define PATH_MAX_ 160
 #define LABEL_SERVICE_NAME "kubernetes.io/service-name"
 #define LABEL_PROXY_NAME "service.kubernetes.io/service-proxy-name"
-
-static int fail(char *err, size_t n, const char *path, const char *fmt, ...)
-{
-	char why[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	snprintf(err, n, "%s: %s", path[0] ? path : "object", why);
-	return -EINVAL;
-}
-
-/* Paths are built for every field on the way down (most are never printed), so without
- * snprintf: a 100,000-Service load builds ~70 per Service. A path longer than PATH_MAX_ - 1
- * is cut there (still a good error). */
-static size_t put(char *buf, size_t at, const char *s, size_t len)
-{
-	if (at + len > PATH_MAX_ - 1)
-		len = at < PATH_MAX_ - 1 ? PATH_MAX_ - 1 - at : 0;
-	memcpy(buf + at, s, len);
-	return at + len;
-}
-
-/* "base.key" (or "key" at the top). buf may not be base. */
-static const char *sub(char *buf, const char *base, const char *key)
-{
-	size_t at = put(buf, 0, base, strlen(base));
-	if (base[0])
-		at = put(buf, at, ".", 1);
-	buf[put(buf, at, key, strlen(key))] = 0;
-	return buf;
-}
-
-/* "base[i]". */
-static const char *idx(char *buf, const char *base, unsigned i)
-{
-	char d[16];
-	size_t k = sizeof(d);
-	d[--k] = ']';
-	do
-		d[--k] = (char)('0' + i % 10);
-	while (i /= 10);
-	d[--k] = '[';
-	buf[put(buf, put(buf, 0, base, strlen(base)), d + k, sizeof(d) - k)] = 0;
-	return buf;
-}
-
-/* A field, or NULL when absent or null (Kubernetes clients treat null as absent). The
- * first member with that name, as cJSON_GetObjectItemCaseSensitive, with the first byte
- * compared inline: the decoder looks up ~20 names per object in objects of ~10 members. */
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	for (const cJSON *v = o ? o->child : NULL; v; v = v->next) /* (an array's have no name) */
-		if (v->string && v->string[0] == key[0] && !strcmp(v->string, key))
-			return cJSON_IsNull(v) ? NULL : v;
-	return NULL;
-}
-
-static int want_obj(const cJSON *v, const char *path, char *err, size_t n)
-{
-	return cJSON_IsObject(v) ? 0 : fail(err, n, path, "must be an object");
-}
-
-/* A string field into out (max bytes with the NUL); "" when absent and optional. */
-static int get_str(const cJSON *o, const char *base, const char *key, bool required, char *out,
-		   size_t max, char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
-	out[0] = 0;
-	if (!v)
-		return required ? fail(err, n, sub(p, base, key), "missing") : 0;
-	if (!cJSON_IsString(v))
-		return fail(err, n, sub(p, base, key), "must be a string");
-	if (strlen(v->valuestring) >= max)
-		return fail(err, n, sub(p, base, key), "longer than %zu characters", max - 1);
-	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-	return 0;
-}
 
 /* An integer in [min, max]; *out unchanged when absent. */
 static int get_int(const cJSON *o, const char *base, const char *key, bool required,
 		   long min, long max, long *out, char *err, size_t n)
 {
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
+	char p[SL_K8S_PATH_MAX];
+	const cJSON *v = sl_k8s_get(o, key);
 	if (!v)
-		return required ? fail(err, n, sub(p, base, key), "missing") : 0;
+		return required ? sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "missing") : 0;
 	if (!cJSON_IsNumber(v))
-		return fail(err, n, sub(p, base, key), "must be an integer");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be an integer");
 	if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max)) /* NaN too; */
-		return fail(err, n, sub(p, base, key), "must be %ld-%ld", min, max); /* cast after */
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be %ld-%ld", min, max);
 	if (v->valuedouble != (double)(long)v->valuedouble)
-		return fail(err, n, sub(p, base, key), "must be an integer");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be an integer");
 	*out = (long)v->valuedouble;
-	return 0;
-}
-
-/* An array field: NULL and 0 when absent; refused over max entries. */
-static int get_array(const cJSON *o, const char *base, const char *key, unsigned max,
-		     const cJSON **ret, unsigned *ret_n, char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
-	*ret = NULL;
-	*ret_n = 0;
-	if (!v)
-		return 0;
-	if (!cJSON_IsArray(v))
-		return fail(err, n, sub(p, base, key), "must be an array");
-	int c = cJSON_GetArraySize(v);
-	if (c > (int)max)
-		return fail(err, n, sub(p, base, key), "more than %u entries", max);
-	*ret = v;
-	*ret_n = (unsigned)c;
 	return 0;
 }
 
@@ -157,7 +58,7 @@ static int check_name(const char *s, const char *path, size_t max, bool rfc1035,
 		      size_t n)
 {
 	const char *why = dns_label(s, max, rfc1035);
-	return why ? fail(err, n, path, "'%.64s' %s", s, why) : 0;
+	return why ? sl_k8s_fail(err, n, path, "'%.64s' %s", s, why) : 0;
 }
 
 /* metadata: name, namespace (default "default"), and one label. */
@@ -165,58 +66,42 @@ static int parse_meta(const cJSON *o, const char *base, char *name, size_t name_
 		      bool name_1035, char *ns, const char *label, char *label_out,
 		      size_t label_max, bool *label_set, char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_];
-	const cJSON *md = get(o, "metadata");
-	sub(p, base, "metadata");
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX];
+	const cJSON *md = sl_k8s_get(o, "metadata");
+	sl_k8s_sub(p, base, "metadata");
 	if (!md)
-		return fail(err, n, p, "missing");
-	if (want_obj(md, p, err, n))
+		return sl_k8s_fail(err, n, p, "missing");
+	if (sl_k8s_want_obj(md, p, err, n))
 		return -EINVAL;
-	if (get_str(md, p, "name", true, name, name_max, err, n) ||
-	    check_name(name, sub(q, p, "name"), name_max - 1 > 63 ? 253 : 63, name_1035, err, n))
+	if (sl_k8s_get_str(md, p, "name", true, name, name_max, err, n) ||
+	    check_name(name, sl_k8s_sub(q, p, "name"), name_max - 1 > 63 ? 253 : 63, name_1035, err, n))
 		return -EINVAL;
-	if (get_str(md, p, "namespace", false, ns, SL_K8S_NS_MAX, err, n))
+	if (sl_k8s_get_str(md, p, "namespace", false, ns, SL_K8S_NS_MAX, err, n))
 		return -EINVAL;
 	if (!ns[0])
 		snprintf(ns, SL_K8S_NS_MAX, "default");
-	else if (check_name(ns, sub(q, p, "namespace"), 63, false, err, n))
+	else if (check_name(ns, sl_k8s_sub(q, p, "namespace"), 63, false, err, n))
 		return -EINVAL;
-	const cJSON *labels = get(md, "labels");
+	const cJSON *labels = sl_k8s_get(md, "labels");
 	if (!labels)
 		return 0;
-	if (want_obj(labels, sub(q, p, "labels"), err, n))
+	if (sl_k8s_want_obj(labels, sl_k8s_sub(q, p, "labels"), err, n))
 		return -EINVAL;
-	const cJSON *v = get(labels, label);
+	const cJSON *v = sl_k8s_get(labels, label);
 	if (!v)
 		return 0;
 	size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
 	if (!cJSON_IsString(v) || (label_out && len >= label_max)) {
 		if (snprintf(r, sizeof(r), "%s[\"%s\"]", q, label) < 0)
 			r[0] = 0;
-		return cJSON_IsString(v) ? fail(err, n, r, "longer than %zu characters",
+		return cJSON_IsString(v) ? sl_k8s_fail(err, n, r, "longer than %zu characters",
 						 label_max - 1)
-					 : fail(err, n, r, "must be a string");
+					 : sl_k8s_fail(err, n, r, "must be a string");
 	}
 	if (label_set)
 		*label_set = true;
 	if (label_out)
 		memcpy(label_out, v->valuestring, len + 1);
-	return 0;
-}
-
-static int parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *err, size_t n)
-{
-	char s[8], p[PATH_MAX_];
-	if (get_str(o, base, "protocol", false, s, sizeof(s), err, n))
-		return fail(err, n, sub(p, base, "protocol"), "must be TCP, UDP or SCTP");
-	if (!s[0] || !strcmp(s, "TCP"))
-		*ret = IPPROTO_TCP;
-	else if (!strcmp(s, "UDP"))
-		*ret = IPPROTO_UDP;
-	else if (!strcmp(s, "SCTP"))
-		*ret = IPPROTO_SCTP;
-	else
-		return fail(err, n, sub(p, base, "protocol"), "'%s' is not TCP, UDP or SCTP", s);
 	return 0;
 }
 
@@ -226,9 +111,9 @@ static int parse_addr(const cJSON *v, const char *path, struct sl_ip *ret, bool 
 {
 	struct sl_ip ip;
 	if (!cJSON_IsString(v))
-		return fail(err, n, path, "must be a string");
+		return sl_k8s_fail(err, n, path, "must be a string");
 	if (sl_ip_parse(v->valuestring, true, &ip))
-		return fail(err, n, path, "'%.48s' is not an IP address", v->valuestring);
+		return sl_k8s_fail(err, n, path, "'%.48s' is not an IP address", v->valuestring);
 	*ret_v4 = ip.af == AF_INET;
 	*ret = ip;
 	return 0;
@@ -238,70 +123,56 @@ static int parse_addr(const cJSON *v, const char *path, struct sl_ip *ret, bool 
 static int parse_ips(const cJSON *o, const char *base, const char *key, struct sl_ip **ret,
 		     unsigned *ret_n, char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX];
 	const cJSON *a, *e;
 	unsigned c, i = 0;
-	if (get_array(o, base, key, SL_SVC_MAX_IPS, &a, &c, err, n))
+	if (sl_k8s_get_array(o, base, key, SL_SVC_MAX_IPS, &a, &c, err, n))
 		return -EINVAL;
 	if (!c)
 		return 0;
 	if (!(*ret = calloc(c, sizeof(**ret))))
 		return -ENOMEM;
-	sub(p, base, key);
+	sl_k8s_sub(p, base, key);
 	cJSON_ArrayForEach(e, a)
 	{
 		bool v4 = false;
-		if (parse_addr(e, idx(q, p, i++), &(*ret)[*ret_n], &v4, err, n))
+		if (parse_addr(e, sl_k8s_idx(q, p, i++), &(*ret)[*ret_n], &v4, err, n))
 			return -EINVAL;
 		*ret_n += v4;
 	}
 	return 0;
 }
 
-static bool iana_svc_name(const char *s)
-{
-	size_t len = strlen(s);
-	bool letter = false;
-	if (!len || len > 15 || s[0] == '-' || s[len - 1] == '-' || strstr(s, "--"))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-		letter |= islower((unsigned char)s[i]) != 0;
-	}
-	return letter;
-}
-
 static int parse_svc_port(const cJSON *o, const char *path, struct sl_svc_port *p, char *err,
 			  size_t n)
 {
-	char q[PATH_MAX_];
+	char q[SL_K8S_PATH_MAX];
 	long v = 0;
-	if (want_obj(o, path, err, n))
+	if (sl_k8s_want_obj(o, path, err, n))
 		return -EINVAL;
-	if (get_str(o, path, "name", false, p->name, sizeof(p->name), err, n) ||
-	    (p->name[0] && check_name(p->name, sub(q, path, "name"), 63, false, err, n)))
+	if (sl_k8s_get_str(o, path, "name", false, p->name, sizeof(p->name), err, n) ||
+	    (p->name[0] && check_name(p->name, sl_k8s_sub(q, path, "name"), 63, false, err, n)))
 		return -EINVAL;
-	if (parse_protocol(o, path, &p->protocol, err, n) ||
+	if (sl_k8s_parse_protocol(o, path, &p->protocol, err, n) ||
 	    get_int(o, path, "port", true, 1, 65535, &v, err, n))
 		return -EINVAL;
 	p->port = (uint16_t)v;
 	p->target_port = p->port; /* default: the port */
-	const cJSON *t = get(o, "targetPort");
-	sub(q, path, "targetPort");
+	const cJSON *t = sl_k8s_get(o, "targetPort");
+	sl_k8s_sub(q, path, "targetPort");
 	if (cJSON_IsNumber(t)) {
 		if (get_int(o, path, "targetPort", true, 1, 65535, &v, err, n))
 			return -EINVAL;
 		p->target_port = (uint16_t)v;
 	} else if (cJSON_IsString(t)) {
-		if (!iana_svc_name(t->valuestring))
-			return fail(err, n, q, "'%.32s' is not a port number or a port name "
+		if (!sl_k8s_iana_svc_name(t->valuestring))
+			return sl_k8s_fail(err, n, q, "'%.32s' is not a port number or a port name "
 				    "(IANA_SVC_NAME: 1-15 lower case alphanumerics and '-')",
 				    t->valuestring);
 		snprintf(p->target_name, sizeof(p->target_name), "%s", t->valuestring);
 		p->target_port = 0;
 	} else if (t) {
-		return fail(err, n, q, "must be a port number or a port name");
+		return sl_k8s_fail(err, n, q, "must be a port number or a port name");
 	}
 	v = 0;
 	if (get_int(o, path, "nodePort", false, 0, 65535, &v, err, n))
@@ -314,15 +185,15 @@ static int parse_svc_port(const cJSON *o, const char *path, struct sl_svc_port *
 static int get_enum(const cJSON *o, const char *base, const char *key,
 		    const char *const *choices, const char *list, char *err, size_t n)
 {
-	char s[32], p[PATH_MAX_];
-	if (get_str(o, base, key, false, s, sizeof(s), err, n))
+	char s[32], p[SL_K8S_PATH_MAX];
+	if (sl_k8s_get_str(o, base, key, false, s, sizeof(s), err, n))
 		return -EINVAL;
 	if (!s[0])
 		return 0;
 	for (int i = 0; choices[i]; i++)
 		if (!strcmp(s, choices[i]))
 			return i;
-	return fail(err, n, sub(p, base, key), "'%s' is not one of %s", s, list);
+	return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "'%s' is not one of %s", s, list);
 }
 
 static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec *s, char *err,
@@ -332,7 +203,7 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 					     "ExternalName", NULL };
 	static const char *const affinity[] = { "None", "ClientIP", NULL };
 	static const char *const policy[] = { "Cluster", "Local", NULL };
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX];
 	const cJSON *a, *e;
 	unsigned c, i;
 	long v;
@@ -344,10 +215,10 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 
 	/* clusterIPs (dual-stack) or clusterIP; "None": headless. */
 	char cip[64];
-	if (get_str(sp, base, "clusterIP", false, cip, sizeof(cip), err, n))
+	if (sl_k8s_get_str(sp, base, "clusterIP", false, cip, sizeof(cip), err, n))
 		return -EINVAL;
 	s->headless = !strcmp(cip, "None");
-	const cJSON *cips = get(sp, "clusterIPs");
+	const cJSON *cips = sl_k8s_get(sp, "clusterIPs");
 	if (cips && cJSON_IsArray(cips) && cJSON_IsString(cips->child) &&
 	    !strcmp(cips->child->valuestring, "None"))
 		s->headless = true;
@@ -358,34 +229,34 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 		bool v4 = false;
 		if (!(s->cluster_ips = calloc(1, sizeof(*s->cluster_ips))))
 			return -ENOMEM;
-		if (parse_addr(get(sp, "clusterIP"), sub(p, base, "clusterIP"), &s->cluster_ips[0],
+		if (parse_addr(sl_k8s_get(sp, "clusterIP"), sl_k8s_sub(p, base, "clusterIP"), &s->cluster_ips[0],
 			       &v4, err, n))
 			return -EINVAL;
 		s->n_cluster_ips = v4;
 	}
 
-	if (get_array(sp, base, "ports", SL_SVC_MAX_PORTS, &a, &c, err, n))
+	if (sl_k8s_get_array(sp, base, "ports", SL_SVC_MAX_PORTS, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(s->ports = calloc(c, sizeof(*s->ports))))
 		return -ENOMEM;
-	sub(p, base, "ports");
+	sl_k8s_sub(p, base, "ports");
 	i = 0;
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_svc_port *pt = &s->ports[i];
-		idx(q, p, i);
+		sl_k8s_idx(q, p, i);
 		if (parse_svc_port(e, q, pt, err, n))
 			return -EINVAL;
 		/* API validation: several ports must all be named, names and port/protocol
 		 * pairs unique. */
 		if (c > 1 && !pt->name[0])
-			return fail(err, n, sub(r, q, "name"), "required when there are several ports");
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "name"), "required when there are several ports");
 		for (unsigned j = 0; j < i; j++) {
 			if (pt->name[0] && !strcmp(pt->name, s->ports[j].name))
-				return fail(err, n, sub(r, q, "name"), "'%s' duplicates ports[%u]",
+				return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "name"), "'%s' duplicates ports[%u]",
 					    pt->name, j);
 			if (pt->port == s->ports[j].port && pt->protocol == s->ports[j].protocol)
-				return fail(err, n, sub(r, q, "port"), "%u duplicates ports[%u]",
+				return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "port"), "%u duplicates ports[%u]",
 					    pt->port, j);
 		}
 		s->n_ports = ++i;
@@ -393,7 +264,7 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 	if (s->type != SL_SVC_NODE_PORT && s->type != SL_SVC_LOAD_BALANCER)
 		for (i = 0; i < s->n_ports; i++)
 			if (s->ports[i].node_port)
-				return fail(err, n, sub(r, idx(q, p, i), "nodePort"),
+				return sl_k8s_fail(err, n, sl_k8s_sub(r, sl_k8s_idx(q, p, i), "nodePort"),
 					    "only for type NodePort or LoadBalancer");
 
 	if (parse_ips(sp, base, "externalIPs", &s->external_ips, &s->n_external_ips, err, n))
@@ -403,15 +274,15 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 		return -EINVAL;
 	s->affinity_client_ip = t == 1;
 	s->affinity_timeout_s = SL_SVC_AFFINITY_DEFAULT_S;
-	const cJSON *ac = get(sp, "sessionAffinityConfig"), *ci;
+	const cJSON *ac = sl_k8s_get(sp, "sessionAffinityConfig"), *ci;
 	if (ac) {
-		sub(p, base, "sessionAffinityConfig");
-		if (want_obj(ac, p, err, n))
+		sl_k8s_sub(p, base, "sessionAffinityConfig");
+		if (sl_k8s_want_obj(ac, p, err, n))
 			return -EINVAL;
-		if ((ci = get(ac, "clientIP"))) {
-			sub(q, p, "clientIP");
+		if ((ci = sl_k8s_get(ac, "clientIP"))) {
+			sl_k8s_sub(q, p, "clientIP");
 			v = SL_SVC_AFFINITY_DEFAULT_S;
-			if (want_obj(ci, q, err, n) ||
+			if (sl_k8s_want_obj(ci, q, err, n) ||
 			    get_int(ci, q, "timeoutSeconds", false, 1, SL_SVC_AFFINITY_MAX_S, &v, err,
 				    n))
 				return -EINVAL;
@@ -429,12 +300,12 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 		return -EINVAL;
 	s->health_check_node_port = (uint16_t)v;
 
-	if (get_array(sp, base, "loadBalancerSourceRanges", SL_SVC_MAX_SOURCE_RANGES, &a, &c, err,
+	if (sl_k8s_get_array(sp, base, "loadBalancerSourceRanges", SL_SVC_MAX_SOURCE_RANGES, &a, &c, err,
 		      n))
 		return -EINVAL;
 	if (c && !(s->source_ranges = calloc(c, sizeof(*s->source_ranges))))
 		return -ENOMEM;
-	sub(p, base, "loadBalancerSourceRanges");
+	sl_k8s_sub(p, base, "loadBalancerSourceRanges");
 	i = 0;
 	cJSON_ArrayForEach(e, a)
 	{
@@ -442,9 +313,9 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 		char txt[64], *slash;
 		struct sl_cidr cidr;
 		struct sl_ip ip;
-		idx(q, p, i++);
+		sl_k8s_idx(q, p, i++);
 		if (!cJSON_IsString(e) || strlen(e->valuestring) >= sizeof(txt))
-			return fail(err, n, q, "must be a CIDR string");
+			return sl_k8s_fail(err, n, q, "must be a CIDR string");
 		const char *st = e->valuestring;
 		while (*st == ' ')
 			st++;
@@ -457,7 +328,7 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 			*slash = 0;
 		if (!slash || *end || end == slash + 1 || sl_ip_parse(txt, true, &ip) ||
 		    len < 0 || len > (ip.af == AF_INET ? 32 : 128))
-			return fail(err, n, q, "'%.48s' is not a CIDR a.b.c.d/len", e->valuestring);
+			return sl_k8s_fail(err, n, q, "'%.48s' is not a CIDR a.b.c.d/len", e->valuestring);
 		if (ip.af != AF_INET)
 			continue;
 		uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
@@ -470,67 +341,54 @@ static int parse_svc_spec(const cJSON *sp, const char *base, struct sl_svc_spec 
 static int parse_lb_status(const cJSON *o, const char *base, struct sl_svc_spec *s, char *err,
 			   size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_];
-	const cJSON *st = get(o, "status"), *lb, *a, *e;
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX];
+	const cJSON *st = sl_k8s_get(o, "status"), *lb, *a, *e;
 	unsigned c, i = 0;
 	if (!st)
 		return 0;
-	if (want_obj(st, sub(p, base, "status"), err, n))
+	if (sl_k8s_want_obj(st, sl_k8s_sub(p, base, "status"), err, n))
 		return -EINVAL;
-	if (!(lb = get(st, "loadBalancer")))
+	if (!(lb = sl_k8s_get(st, "loadBalancer")))
 		return 0;
-	if (want_obj(lb, sub(q, p, "loadBalancer"), err, n) ||
-	    get_array(lb, q, "ingress", SL_SVC_MAX_IPS, &a, &c, err, n))
+	if (sl_k8s_want_obj(lb, sl_k8s_sub(q, p, "loadBalancer"), err, n) ||
+	    sl_k8s_get_array(lb, q, "ingress", SL_SVC_MAX_IPS, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(s->lb_ips = calloc(c, sizeof(*s->lb_ips))))
 		return -ENOMEM;
-	sub(p, q, "ingress");
+	sl_k8s_sub(p, q, "ingress");
 	cJSON_ArrayForEach(e, a)
 	{
 		const cJSON *ip;
 		bool v4 = false;
-		idx(q, p, i++);
-		if (want_obj(e, q, err, n))
+		sl_k8s_idx(q, p, i++);
+		if (sl_k8s_want_obj(e, q, err, n))
 			return -EINVAL;
-		if (!(ip = get(e, "ip"))) /* hostname-only ingress: nothing for this node */
+		if (!(ip = sl_k8s_get(e, "ip"))) /* hostname-only ingress: nothing for this node */
 			continue;
-		if (parse_addr(ip, sub(r, q, "ip"), &s->lb_ips[s->n_lb_ips], &v4, err, n))
+		if (parse_addr(ip, sl_k8s_sub(r, q, "ip"), &s->lb_ips[s->n_lb_ips], &v4, err, n))
 			return -EINVAL;
 		s->n_lb_ips += v4;
 	}
 	return 0;
 }
 
-/* "kind"/"apiVersion" when present must be this kind's. */
-static int check_kind(const cJSON *o, const char *base, const char *kind, const char *api,
-		      char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *k = get(o, "kind"), *a = get(o, "apiVersion");
-	if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, kind)))
-		return fail(err, n, sub(p, base, "kind"), "must be %s", kind);
-	if (a && (!cJSON_IsString(a) || strcmp(a->valuestring, api)))
-		return fail(err, n, sub(p, base, "apiVersion"), "must be %s for a %s", api, kind);
-	return 0;
-}
-
 int sl_k8s_parse_service(const cJSON *o, const char *base, struct sl_svc_spec **ret, char *err,
 			 size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	*ret = NULL;
-	if (want_obj(o, base, err, n) || check_kind(o, base, "Service", "v1", err, n))
+	if (sl_k8s_want_obj(o, base, err, n) || sl_k8s_check_kind(o, base, "Service", "v1", err, n))
 		return -EINVAL;
 	struct sl_svc_spec *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	int rc = parse_meta(o, base, s->name, sizeof(s->name), true, s->namespace, LABEL_PROXY_NAME,
 			    NULL, 0, &s->other_proxy, err, n);
-	const cJSON *sp = get(o, "spec");
+	const cJSON *sp = sl_k8s_get(o, "spec");
 	if (!rc && !sp)
-		rc = fail(err, n, sub(p, base, "spec"), "missing");
+		rc = sl_k8s_fail(err, n, sl_k8s_sub(p, base, "spec"), "missing");
 	if (!rc)
-		rc = want_obj(sp, sub(p, base, "spec"), err, n);
+		rc = sl_k8s_want_obj(sp, sl_k8s_sub(p, base, "spec"), err, n);
 	if (!rc)
 		rc = parse_svc_spec(sp, p, s, err, n);
 	if (!rc)
@@ -549,12 +407,12 @@ int sl_k8s_parse_service(const cJSON *o, const char *base, struct sl_svc_spec **
 static int get_cond(const cJSON *c, const char *base, const char *key, bool def, bool *ret,
 		    char *err, size_t n)
 {
-	char p[PATH_MAX_];
-	const cJSON *v = get(c, key);
+	char p[SL_K8S_PATH_MAX];
+	const cJSON *v = sl_k8s_get(c, key);
 	if (!v)
 		return *ret = def, 0;
 	if (!cJSON_IsBool(v))
-		return fail(err, n, sub(p, base, key), "must be true, false or null");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be true, false or null");
 	*ret = cJSON_IsTrue(v);
 	return 0;
 }
@@ -562,31 +420,32 @@ static int get_cond(const cJSON *c, const char *base, const char *key, bool def,
 static int parse_endpoint(const cJSON *o, const char *path, uint8_t af, struct sl_slice_ep *ep,
 			  char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX];
 	const cJSON *a, *e, *c;
 	unsigned cnt, i = 0;
-	if (want_obj(o, path, err, n) || get_array(o, path, "addresses", 100, &a, &cnt, err, n))
+	if (sl_k8s_want_obj(o, path, err, n) ||
+	    sl_k8s_get_array(o, path, "addresses", 100, &a, &cnt, err, n))
 		return -EINVAL;
 	if (!cnt)
-		return fail(err, n, sub(p, path, "addresses"), "must have 1-100 entries");
-	sub(p, path, "addresses");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "addresses"), "must have 1-100 entries");
+	sl_k8s_sub(p, path, "addresses");
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_ip ip;
-		idx(q, p, i);
+		sl_k8s_idx(q, p, i);
 		if (!cJSON_IsString(e))
-			return fail(err, n, q, "must be a string");
+			return sl_k8s_fail(err, n, q, "must be a string");
 		if (af && (sl_ip_parse(e->valuestring, true, &ip) || ip.af != af))
-			return fail(err, n, q, "'%.48s' is not an %s address", e->valuestring,
+			return sl_k8s_fail(err, n, q, "'%.48s' is not an %s address", e->valuestring,
 				    af == AF_INET ? "IPv4" : "IPv6");
 		if (af && i == 0)
 			ep->ip = ip; /* kube-proxy uses addresses[0] */
 		i++;
 	}
 	bool ready = true, serving = true, terminating = false;
-	if ((c = get(o, "conditions"))) {
-		sub(p, path, "conditions");
-		if (want_obj(c, p, err, n) || get_cond(c, p, "ready", true, &ready, err, n) ||
+	if ((c = sl_k8s_get(o, "conditions"))) {
+		sl_k8s_sub(p, path, "conditions");
+		if (sl_k8s_want_obj(c, p, err, n) || get_cond(c, p, "ready", true, &ready, err, n) ||
 		    get_cond(c, p, "serving", ready, &serving, err, n) ||
 		    get_cond(c, p, "terminating", false, &terminating, err, n))
 			return -EINVAL;
@@ -596,11 +455,11 @@ static int parse_endpoint(const cJSON *o, const char *path, uint8_t af, struct s
 	ep->cond = (uint8_t)((ready ? SL_EP_READY : 0) | (serving ? SL_EP_SERVING : 0) |
 			     (terminating ? SL_EP_TERMINATING : 0));
 	char s[SL_K8S_NAME_MAX];
-	if (get_str(o, path, "nodeName", false, s, sizeof(s), err, n))
+	if (sl_k8s_get_str(o, path, "nodeName", false, s, sizeof(s), err, n))
 		return -EINVAL;
 	if (s[0] && !(ep->node_name = strdup(s)))
 		return -ENOMEM;
-	if (get_str(o, path, "zone", false, s, 64, err, n))
+	if (sl_k8s_get_str(o, path, "zone", false, s, 64, err, n))
 		return -EINVAL;
 	if (s[0] && !(ep->zone = strdup(s)))
 		return -ENOMEM;
@@ -611,45 +470,45 @@ static int parse_slice_body(const cJSON *o, const char *base, struct sl_slice_sp
 			    char *err, size_t n)
 {
 	static const char *const types[] = { "IPv4", "IPv6", "FQDN", NULL };
-	char p[PATH_MAX_], q[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX];
 	const cJSON *a, *e;
 	unsigned c, i;
 	long v;
-	if (!get(o, "addressType"))
-		return fail(err, n, sub(p, base, "addressType"), "missing");
+	if (!sl_k8s_get(o, "addressType"))
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "addressType"), "missing");
 	int t = get_enum(o, base, "addressType", types, "IPv4, IPv6, FQDN", err, n);
 	if (t < 0)
 		return -EINVAL;
 	s->af = t == 0 ? AF_INET : t == 1 ? AF_INET6 : 0;
-	if (get_array(o, base, "endpoints", SL_SLICE_MAX_ENDPOINTS, &a, &c, err, n))
+	if (sl_k8s_get_array(o, base, "endpoints", SL_SLICE_MAX_ENDPOINTS, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(s->eps = calloc(c, sizeof(*s->eps))))
 		return -ENOMEM;
-	sub(p, base, "endpoints");
+	sl_k8s_sub(p, base, "endpoints");
 	i = 0;
 	cJSON_ArrayForEach(e, a)
 	{
 		s->n_eps = i + 1; /* freed with the spec even when half parsed */
-		int rc = parse_endpoint(e, idx(q, p, i), s->af, &s->eps[i], err, n);
+		int rc = parse_endpoint(e, sl_k8s_idx(q, p, i), s->af, &s->eps[i], err, n);
 		if (rc)
 			return rc;
 		i++;
 	}
-	if (get_array(o, base, "ports", SL_SLICE_MAX_PORTS, &a, &c, err, n))
+	if (sl_k8s_get_array(o, base, "ports", SL_SLICE_MAX_PORTS, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(s->ports = calloc(c, sizeof(*s->ports))))
 		return -ENOMEM;
-	sub(p, base, "ports");
+	sl_k8s_sub(p, base, "ports");
 	i = 0;
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_slice_port *pt = &s->ports[i];
-		char r[PATH_MAX_];
-		idx(q, p, i);
-		if (want_obj(e, q, err, n) ||
-		    get_str(e, q, "name", false, pt->name, sizeof(pt->name), err, n) ||
-		    (pt->name[0] && check_name(pt->name, sub(r, q, "name"), 63, false, err, n)) ||
-		    parse_protocol(e, q, &pt->protocol, err, n))
+		char r[SL_K8S_PATH_MAX];
+		sl_k8s_idx(q, p, i);
+		if (sl_k8s_want_obj(e, q, err, n) ||
+		    sl_k8s_get_str(e, q, "name", false, pt->name, sizeof(pt->name), err, n) ||
+		    (pt->name[0] && check_name(pt->name, sl_k8s_sub(r, q, "name"), 63, false, err, n)) ||
+		    sl_k8s_parse_protocol(e, q, &pt->protocol, err, n))
 			return -EINVAL;
 		v = 0;
 		if (get_int(e, q, "port", false, 1, 65535, &v, err, n))
@@ -664,8 +523,8 @@ int sl_k8s_parse_slice(const cJSON *o, const char *base, struct sl_slice_spec **
 		       size_t n)
 {
 	*ret = NULL;
-	if (want_obj(o, base, err, n) ||
-	    check_kind(o, base, "EndpointSlice", "discovery.k8s.io/v1", err, n))
+	if (sl_k8s_want_obj(o, base, err, n) ||
+	    sl_k8s_check_kind(o, base, "EndpointSlice", "discovery.k8s.io/v1", err, n))
 		return -EINVAL;
 	struct sl_slice_spec *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -688,14 +547,14 @@ int sl_k8s_parse_slice(const cJSON *o, const char *base, struct sl_slice_spec **
 static int decode_one(const cJSON *o, const char *path, const char *list_kind,
 		      struct sl_k8s_op *op, char *err, size_t n)
 {
-	char p[PATH_MAX_];
-	const cJSON *k = get(o, "kind");
+	char p[SL_K8S_PATH_MAX];
+	const cJSON *k = sl_k8s_get(o, "kind");
 	const char *kind = cJSON_IsString(k) ? k->valuestring : list_kind;
 	snprintf(op->path, sizeof(op->path), "%s", path);
-	if (want_obj(o, path, err, n))
+	if (sl_k8s_want_obj(o, path, err, n))
 		return -EINVAL;
 	if (!kind)
-		return fail(err, n, sub(p, path, "kind"), "missing (Service or EndpointSlice)");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "kind"), "missing (Service or EndpointSlice)");
 	if (!strcmp(kind, "Service")) {
 		op->kind = SL_K8S_SERVICE;
 		return sl_k8s_parse_service(o, path, &op->svc, err, n);
@@ -706,14 +565,14 @@ static int decode_one(const cJSON *o, const char *path, const char *list_kind,
 	}
 	if (sl_k8s_policy_kind(kind)) /* Namespace, Pod, NetworkPolicy (sl_k8s_policy.c) */
 		return sl_k8s_policy_decode(o, path, kind, op, err, n);
-	return fail(err, n, sub(p, path, "kind"), "'%.32s' is not supported (Service, "
+	return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "kind"), "'%.32s' is not supported (Service, "
 		    "EndpointSlice, Namespace, Pod, NetworkPolicy, or a List of them)", kind);
 }
 
 int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err,
 		  size_t n)
 {
-	const cJSON *k = get(doc, "kind"), *items = NULL, *e;
+	const cJSON *k = sl_k8s_get(doc, "kind"), *items = NULL, *e;
 	const char *list_kind = NULL;
 	bool is_list = false;
 	unsigned count = 1;
@@ -721,7 +580,7 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 	*ret_ops = NULL;
 	*ret_n = 0;
 	if (!cJSON_IsObject(doc))
-		return fail(err, n, "object", "must be a JSON object (a Service, an EndpointSlice "
+		return sl_k8s_fail(err, n, "object", "must be a JSON object (a Service, an EndpointSlice "
 			    "or a List)");
 	if (cJSON_IsString(k) && (!strcmp(k->valuestring, "List") ||
 				  !strcmp(k->valuestring, "ServiceList") ||
@@ -733,7 +592,7 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 				    : !strcmp(k->valuestring, "EndpointSliceList")
 					    ? "EndpointSlice"
 					    : sl_k8s_policy_list_kind(k->valuestring);
-		if (get_array(doc, "", "items", SL_K8S_MAX_OBJECTS, &items, &count, err, n))
+		if (sl_k8s_get_array(doc, "", "items", SL_K8S_MAX_OBJECTS, &items, &count, err, n))
 			return -EINVAL;
 	}
 	struct sl_k8s_op *ops = calloc(count ? count : 1, sizeof(*ops));
@@ -743,10 +602,10 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 		rc = decode_one(doc, "", NULL, &ops[0], err, n);
 	} else {
 		unsigned i = 0;
-		char p[PATH_MAX_];
+		char p[SL_K8S_PATH_MAX];
 		cJSON_ArrayForEach(e, items)
 		{
-			if ((rc = decode_one(e, idx(p, "items", i), list_kind, &ops[i], err, n)))
+			if ((rc = decode_one(e, sl_k8s_idx(p, "items", i), list_kind, &ops[i], err, n)))
 				break;
 			i++;
 		}
@@ -768,7 +627,7 @@ int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 	struct sl_json_arena a = { 0 };
 	cJSON *doc = sl_json_parse(&a, text, len, NULL);
 	int rc = doc ? sl_k8s_decode(doc, ret_ops, ret_n, err, n)
-		     : fail(err, n, "object", "invalid JSON");
+		     : sl_k8s_fail(err, n, "object", "invalid JSON");
 	sl_json_arena_free(&a);
 	return rc;
 }
@@ -779,11 +638,6 @@ static void add_ip(cJSON *a, struct sl_ip ip)
 {
 	char b[SL_IP_STR_MAX];
 	cJSON_AddItemToArray(a, cJSON_CreateString(sl_ip_fmt(ip, b)));
-}
-
-static const char *proto_name(uint8_t p)
-{
-	return p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "TCP";
 }
 
 static cJSON *meta(const char *ns, const char *name, const char *label, const char *value)
@@ -821,7 +675,7 @@ cJSON *sl_k8s_encode_service(const struct sl_svc_spec *s)
 		cJSON *e = cJSON_CreateObject();
 		if (p->name[0])
 			cJSON_AddStringToObject(e, "name", p->name);
-		cJSON_AddStringToObject(e, "protocol", proto_name(p->protocol));
+		cJSON_AddStringToObject(e, "protocol", sl_k8s_proto_name(p->protocol));
 		cJSON_AddNumberToObject(e, "port", p->port);
 		if (p->target_name[0])
 			cJSON_AddStringToObject(e, "targetPort", p->target_name);
@@ -898,7 +752,7 @@ cJSON *sl_k8s_encode_slice(const struct sl_slice_spec *s)
 		const struct sl_slice_port *p = &s->ports[i];
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "name", p->name);
-		cJSON_AddStringToObject(e, "protocol", proto_name(p->protocol));
+		cJSON_AddStringToObject(e, "protocol", sl_k8s_proto_name(p->protocol));
 		if (p->port)
 			cJSON_AddNumberToObject(e, "port", p->port);
 		else

@@ -10,73 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_k8s_field.h"
 #include "sl_k8s_policy.h"
-
-#define PATH_MAX_ 192
-
-static int fail(char *err, size_t n, const char *path, const char *fmt, ...)
-{
-	char why[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	snprintf(err, n, "%s: %s", path[0] ? path : "object", why);
-	return -EINVAL;
-}
-
-/* "base.key" (or "key" at the top), cut at PATH_MAX_ - 1. */
-static const char *sub(char *buf, const char *base, const char *key)
-{
-	if (snprintf(buf, PATH_MAX_, "%s%s%s", base, base[0] ? "." : "", key) < 0)
-		buf[0] = 0;
-	return buf;
-}
-
-static const char *idx(char *buf, const char *base, unsigned i)
-{
-	if (snprintf(buf, PATH_MAX_, "%s[%u]", base, i) < 0)
-		buf[0] = 0;
-	return buf;
-}
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNull(v) ? NULL : v;
-}
-
-static int want_obj(const cJSON *v, const char *path, char *err, size_t n)
-{
-	return cJSON_IsObject(v) ? 0 : fail(err, n, path, "must be an object");
-}
-
-static int get_str(const cJSON *o, const char *base, const char *key, bool required, char *out,
-		   size_t max, char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
-	out[0] = 0;
-	if (!v)
-		return required ? fail(err, n, sub(p, base, key), "missing") : 0;
-	if (!cJSON_IsString(v))
-		return fail(err, n, sub(p, base, key), "must be a string");
-	if (strlen(v->valuestring) >= max)
-		return fail(err, n, sub(p, base, key), "longer than %zu characters", max - 1);
-	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-	return 0;
-}
 
 static int get_bool(const cJSON *o, const char *base, const char *key, bool *ret, char *err,
 		    size_t n)
 {
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
+	char p[SL_K8S_PATH_MAX];
+	const cJSON *v = sl_k8s_get(o, key);
 	*ret = false;
 	if (!v)
 		return 0;
 	if (!cJSON_IsBool(v))
-		return fail(err, n, sub(p, base, key), "must be true or false");
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be true or false");
 	*ret = cJSON_IsTrue(v);
 	return 0;
 }
@@ -86,30 +32,10 @@ static int int_of(const cJSON *v, const char *path, long min, long max, long *ou
 		  size_t n)
 {
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
-		return fail(err, n, path, "must be an integer");
+		return sl_k8s_fail(err, n, path, "must be an integer");
 	if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max))
-		return fail(err, n, path, "must be %ld-%ld", min, max);
+		return sl_k8s_fail(err, n, path, "must be %ld-%ld", min, max);
 	*out = (long)v->valuedouble;
-	return 0;
-}
-
-/* An array field: NULL and 0 when absent; refused over max entries. */
-static int get_array(const cJSON *o, const char *base, const char *key, unsigned max,
-		     const cJSON **ret, unsigned *ret_n, char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *v = get(o, key);
-	*ret = NULL;
-	*ret_n = 0;
-	if (!v)
-		return 0;
-	if (!cJSON_IsArray(v))
-		return fail(err, n, sub(p, base, key), "must be an array");
-	int c = cJSON_GetArraySize(v);
-	if (c > (int)max)
-		return fail(err, n, sub(p, base, key), "more than %u entries", max);
-	*ret = v;
-	*ret_n = (unsigned)c;
 	return 0;
 }
 
@@ -167,20 +93,20 @@ static const char *label_key(const char *s)
 static int check_name(const char *s, const char *path, size_t max, char *err, size_t n)
 {
 	const char *why = dns_name(s, max);
-	return why ? fail(err, n, path, "'%.64s' %s", s, why) : 0;
+	return why ? sl_k8s_fail(err, n, path, "'%.64s' %s", s, why) : 0;
 }
 
 /* Labels (an object of strings) into l. */
 static int parse_labels(const cJSON *v, const char *path, struct sl_labels *l, char *err,
 			size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	const cJSON *e;
-	if (want_obj(v, path, err, n))
+	if (sl_k8s_want_obj(v, path, err, n))
 		return -EINVAL;
 	int c = cJSON_GetArraySize(v);
 	if (c > SL_POL_MAX_LABELS)
-		return fail(err, n, path, "more than %d labels", SL_POL_MAX_LABELS);
+		return sl_k8s_fail(err, n, path, "more than %d labels", SL_POL_MAX_LABELS);
 	if (!c)
 		return 0;
 	if (!(l->v = calloc((size_t)c, sizeof(*l->v))))
@@ -191,11 +117,11 @@ static int parse_labels(const cJSON *v, const char *path, struct sl_labels *l, c
 		if (snprintf(p, sizeof(p), "%s[\"%.64s\"]", path, e->string) < 0)
 			p[0] = 0;
 		if ((why = label_key(e->string)))
-			return fail(err, n, p, "key %s", why);
+			return sl_k8s_fail(err, n, p, "key %s", why);
 		if (!cJSON_IsString(e))
-			return fail(err, n, p, "must be a string");
+			return sl_k8s_fail(err, n, p, "must be a string");
 		if ((why = label_part(e->valuestring, strlen(e->valuestring), true)))
-			return fail(err, n, p, "value '%.64s' %s", e->valuestring, why);
+			return sl_k8s_fail(err, n, p, "value '%.64s' %s", e->valuestring, why);
 		struct sl_label *lb = &l->v[l->n];
 		if (!(lb->key = strdup(e->string)) || !(lb->value = strdup(e->valuestring))) {
 			free(lb->key);
@@ -205,7 +131,7 @@ static int parse_labels(const cJSON *v, const char *path, struct sl_labels *l, c
 		l->n++;
 	}
 	if (sl_labels_sort(l))
-		return fail(err, n, path, "a key repeats");
+		return sl_k8s_fail(err, n, path, "a key repeats");
 	return 0;
 }
 
@@ -214,37 +140,25 @@ static int parse_labels(const cJSON *v, const char *path, struct sl_labels *l, c
 static int parse_meta(const cJSON *o, const char *base, char *name, size_t name_max,
 		      char *ns, struct sl_labels *labels, char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_];
-	const cJSON *md = get(o, "metadata"), *lb;
-	sub(p, base, "metadata");
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX];
+	const cJSON *md = sl_k8s_get(o, "metadata"), *lb;
+	sl_k8s_sub(p, base, "metadata");
 	if (!md)
-		return fail(err, n, p, "missing");
-	if (want_obj(md, p, err, n) || get_str(md, p, "name", true, name, name_max, err, n) ||
-	    check_name(name, sub(q, p, "name"), name_max > SL_K8S_NS_MAX ? 253 : 63, err, n))
+		return sl_k8s_fail(err, n, p, "missing");
+	if (sl_k8s_want_obj(md, p, err, n) ||
+	    sl_k8s_get_str(md, p, "name", true, name, name_max, err, n) ||
+	    check_name(name, sl_k8s_sub(q, p, "name"), name_max > SL_K8S_NS_MAX ? 253 : 63, err, n))
 		return -EINVAL;
 	if (ns) {
-		if (get_str(md, p, "namespace", false, ns, SL_K8S_NS_MAX, err, n))
+		if (sl_k8s_get_str(md, p, "namespace", false, ns, SL_K8S_NS_MAX, err, n))
 			return -EINVAL;
 		if (!ns[0])
 			snprintf(ns, SL_K8S_NS_MAX, "default");
-		else if (check_name(ns, sub(q, p, "namespace"), 63, err, n))
+		else if (check_name(ns, sl_k8s_sub(q, p, "namespace"), 63, err, n))
 			return -EINVAL;
 	}
-	if (labels && (lb = get(md, "labels")))
-		return parse_labels(lb, sub(q, p, "labels"), labels, err, n);
-	return 0;
-}
-
-/* "kind"/"apiVersion" when present must be this kind's. */
-static int check_kind(const cJSON *o, const char *base, const char *kind, const char *api,
-		      char *err, size_t n)
-{
-	char p[PATH_MAX_];
-	const cJSON *k = get(o, "kind"), *a = get(o, "apiVersion");
-	if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, kind)))
-		return fail(err, n, sub(p, base, "kind"), "must be %s", kind);
-	if (a && (!cJSON_IsString(a) || strcmp(a->valuestring, api)))
-		return fail(err, n, sub(p, base, "apiVersion"), "must be %s for a %s", api, kind);
+	if (labels && (lb = sl_k8s_get(md, "labels")))
+		return parse_labels(lb, sl_k8s_sub(q, p, "labels"), labels, err, n);
 	return 0;
 }
 
@@ -261,7 +175,7 @@ int sl_k8s_parse_namespace(const cJSON *o, const char *base, struct sl_ns_spec *
 			   char *err, size_t n)
 {
 	*ret = NULL;
-	if (want_obj(o, base, err, n) || check_kind(o, base, "Namespace", "v1", err, n))
+	if (sl_k8s_want_obj(o, base, err, n) || sl_k8s_check_kind(o, base, "Namespace", "v1", err, n))
 		return -EINVAL;
 	struct sl_ns_spec *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -287,8 +201,8 @@ int sl_k8s_parse_namespace(const cJSON *o, const char *base, struct sl_ns_spec *
 			}
 		}
 	} else if (!rc && strcmp(sl_labels_get(&s->labels, SL_LABEL_NS_NAME), s->name)) {
-		char p[PATH_MAX_];
-		rc = fail(err, n, sub(p, base, "metadata.labels[\"" SL_LABEL_NS_NAME "\"]"),
+		char p[SL_K8S_PATH_MAX];
+		rc = sl_k8s_fail(err, n, sl_k8s_sub(p, base, "metadata.labels[\"" SL_LABEL_NS_NAME "\"]"),
 			  "must be the namespace's name '%s'", s->name);
 	}
 	if (rc) {
@@ -301,82 +215,52 @@ int sl_k8s_parse_namespace(const cJSON *o, const char *base, struct sl_ns_spec *
 
 /* Pod. */
 
-static bool iana_svc_name(const char *s)
-{
-	size_t len = strlen(s);
-	bool letter = false;
-	if (!len || len > 15 || s[0] == '-' || s[len - 1] == '-' || strstr(s, "--"))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-		letter |= islower((unsigned char)s[i]) != 0;
-	}
-	return letter;
-}
-
-static int parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *err, size_t n)
-{
-	char s[8], p[PATH_MAX_];
-	if (get_str(o, base, "protocol", false, s, sizeof(s), err, n))
-		return fail(err, n, sub(p, base, "protocol"), "must be TCP, UDP or SCTP");
-	if (!s[0] || !strcmp(s, "TCP"))
-		*ret = IPPROTO_TCP;
-	else if (!strcmp(s, "UDP"))
-		*ret = IPPROTO_UDP;
-	else if (!strcmp(s, "SCTP"))
-		*ret = IPPROTO_SCTP;
-	else
-		return fail(err, n, sub(p, base, "protocol"), "'%s' is not TCP, UDP or SCTP", s);
-	return 0;
-}
-
 static int parse_container_ports(const cJSON *sp, const char *base, struct sl_kpod_spec *s,
 				 char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_], t[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX], t[SL_K8S_PATH_MAX];
 	const cJSON *cs, *c, *ps, *e;
 	unsigned nc, np, ci = 0;
-	if (get_array(sp, base, "containers", 64, &cs, &nc, err, n))
+	if (sl_k8s_get_array(sp, base, "containers", 64, &cs, &nc, err, n))
 		return -EINVAL;
-	sub(p, base, "containers");
+	sl_k8s_sub(p, base, "containers");
 	cJSON_ArrayForEach(c, cs)
 	{
-		idx(q, p, ci++);
-		if (want_obj(c, q, err, n) ||
-		    get_array(c, q, "ports", SL_POD_MAX_PORTS, &ps, &np, err, n))
+		sl_k8s_idx(q, p, ci++);
+		if (sl_k8s_want_obj(c, q, err, n) ||
+		    sl_k8s_get_array(c, q, "ports", SL_POD_MAX_PORTS, &ps, &np, err, n))
 			return -EINVAL;
 		if (!np)
 			continue;
 		if (s->n_ports + np > SL_POD_MAX_PORTS)
-			return fail(err, n, sub(r, q, "ports"), "more than %d ports in the pod",
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "ports"), "more than %d ports in the pod",
 				    SL_POD_MAX_PORTS);
 		struct sl_pod_port *v = realloc(s->ports, (s->n_ports + np) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		s->ports = v;
 		unsigned pi = 0;
-		sub(r, q, "ports");
+		sl_k8s_sub(r, q, "ports");
 		cJSON_ArrayForEach(e, ps)
 		{
 			struct sl_pod_port *pt = &s->ports[s->n_ports];
 			long port = 0;
-			idx(t, r, pi++);
+			sl_k8s_idx(t, r, pi++);
 			memset(pt, 0, sizeof(*pt));
-			if (want_obj(e, t, err, n) ||
-			    get_str(e, t, "name", false, pt->name, sizeof(pt->name), err, n) ||
-			    parse_protocol(e, t, &pt->proto, err, n))
+			if (sl_k8s_want_obj(e, t, err, n) ||
+			    sl_k8s_get_str(e, t, "name", false, pt->name, sizeof(pt->name), err, n) ||
+			    sl_k8s_parse_protocol(e, t, &pt->proto, err, n))
 				return -EINVAL;
-			if (pt->name[0] && !iana_svc_name(pt->name)) {
-				char u[PATH_MAX_];
-				return fail(err, n, sub(u, t, "name"), "'%s' is not an IANA_SVC_NAME "
+			if (pt->name[0] && !sl_k8s_iana_svc_name(pt->name)) {
+				char u[SL_K8S_PATH_MAX];
+				return sl_k8s_fail(err, n, sl_k8s_sub(u, t, "name"), "'%s' is not an IANA_SVC_NAME "
 					    "(1-15 lower case alphanumerics and '-')", pt->name);
 			}
-			const cJSON *cp = get(e, "containerPort");
-			char u[PATH_MAX_];
+			const cJSON *cp = sl_k8s_get(e, "containerPort");
+			char u[SL_K8S_PATH_MAX];
 			if (!cp)
-				return fail(err, n, sub(u, t, "containerPort"), "missing");
-			if (int_of(cp, sub(u, t, "containerPort"), 1, 65535, &port, err, n))
+				return sl_k8s_fail(err, n, sl_k8s_sub(u, t, "containerPort"), "missing");
+			if (int_of(cp, sl_k8s_sub(u, t, "containerPort"), 1, 65535, &port, err, n))
 				return -EINVAL;
 			pt->port = (uint16_t)port;
 			s->n_ports++;
@@ -389,33 +273,33 @@ static int parse_container_ports(const cJSON *sp, const char *base, struct sl_kp
 static int parse_pod_status(const cJSON *st, const char *base, struct sl_kpod_spec *s,
 			    char *err, size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_], phase[32];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX], phase[32];
 	const cJSON *a, *e;
 	unsigned c, i = 0;
 	struct sl_ip ip;
-	if (want_obj(st, base, err, n) ||
-	    get_str(st, base, "phase", false, phase, sizeof(phase), err, n) ||
-	    get_array(st, base, "podIPs", 8, &a, &c, err, n))
+	if (sl_k8s_want_obj(st, base, err, n) ||
+	    sl_k8s_get_str(st, base, "phase", false, phase, sizeof(phase), err, n) ||
+	    sl_k8s_get_array(st, base, "podIPs", 8, &a, &c, err, n))
 		return -EINVAL;
-	sub(p, base, "podIPs");
+	sl_k8s_sub(p, base, "podIPs");
 	cJSON_ArrayForEach(e, a)
 	{
 		const cJSON *v;
-		idx(q, p, i++);
-		if (want_obj(e, q, err, n))
+		sl_k8s_idx(q, p, i++);
+		if (sl_k8s_want_obj(e, q, err, n))
 			return -EINVAL;
-		if (!(v = get(e, "ip")))
-			return fail(err, n, sub(r, q, "ip"), "missing");
+		if (!(v = sl_k8s_get(e, "ip")))
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "ip"), "missing");
 		if (!cJSON_IsString(v) || sl_ip_parse(v->valuestring, true, &ip))
-			return fail(err, n, sub(r, q, "ip"), "'%.48s' is not an IP address",
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "ip"), "'%.48s' is not an IP address",
 				    cJSON_IsString(v) ? v->valuestring : "");
 		if (ip.af == AF_INET && !s->ip.af)
 			s->ip = ip;
 	}
-	const cJSON *v = get(st, "podIP");
+	const cJSON *v = sl_k8s_get(st, "podIP");
 	if (v) {
 		if (!cJSON_IsString(v) || sl_ip_parse(v->valuestring, true, &ip))
-			return fail(err, n, sub(r, base, "podIP"), "'%.48s' is not an IP address",
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, base, "podIP"), "'%.48s' is not an IP address",
 				    cJSON_IsString(v) ? v->valuestring : "");
 		if (ip.af == AF_INET && !s->ip.af)
 			s->ip = ip;
@@ -429,25 +313,25 @@ static int parse_pod_status(const cJSON *st, const char *base, struct sl_kpod_sp
 int sl_k8s_parse_pod(const cJSON *o, const char *base, struct sl_kpod_spec **ret, char *err,
 		     size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	*ret = NULL;
-	if (want_obj(o, base, err, n) || check_kind(o, base, "Pod", "v1", err, n))
+	if (sl_k8s_want_obj(o, base, err, n) || sl_k8s_check_kind(o, base, "Pod", "v1", err, n))
 		return -EINVAL;
 	struct sl_kpod_spec *s = calloc(1, sizeof(*s));
 	if (!s)
 		return nomem(-ENOMEM, base, err, n);
 	int rc = parse_meta(o, base, s->name, sizeof(s->name), s->namespace, &s->labels, err, n);
-	const cJSON *sp = get(o, "spec"), *st = get(o, "status");
+	const cJSON *sp = sl_k8s_get(o, "spec"), *st = sl_k8s_get(o, "status");
 	if (!rc && sp) {
-		sub(p, base, "spec");
-		rc = want_obj(sp, p, err, n);
-		rc = rc ?: get_str(sp, p, "nodeName", false, s->node_name, sizeof(s->node_name),
+		sl_k8s_sub(p, base, "spec");
+		rc = sl_k8s_want_obj(sp, p, err, n);
+		rc = rc ?: sl_k8s_get_str(sp, p, "nodeName", false, s->node_name, sizeof(s->node_name),
 				   err, n);
 		rc = rc ?: get_bool(sp, p, "hostNetwork", &s->host_network, err, n);
 		rc = rc ?: parse_container_ports(sp, p, s, err, n);
 	}
 	if (!rc && st)
-		rc = parse_pod_status(st, sub(p, base, "status"), s, err, n);
+		rc = parse_pod_status(st, sl_k8s_sub(p, base, "status"), s, err, n);
 	if (!rc && s->host_network)
 		s->ip = (struct sl_ip){ 0 }; /* the node's address: never selected as a pod */
 	if (rc) {
@@ -464,21 +348,21 @@ static int parse_selector(const cJSON *v, const char *path, struct sl_selector *
 			  char *err, size_t n)
 {
 	static const char *const ops[] = { "In", "NotIn", "Exists", "DoesNotExist" };
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX];
 	const cJSON *ml, *a, *e;
 	unsigned c, i = 0;
-	if (want_obj(v, path, err, n))
+	if (sl_k8s_want_obj(v, path, err, n))
 		return -EINVAL;
-	if ((ml = get(v, "matchLabels"))) {
-		int rc = parse_labels(ml, sub(p, path, "matchLabels"), &sel->match, err, n);
+	if ((ml = sl_k8s_get(v, "matchLabels"))) {
+		int rc = parse_labels(ml, sl_k8s_sub(p, path, "matchLabels"), &sel->match, err, n);
 		if (rc)
 			return rc;
 	}
-	if (get_array(v, path, "matchExpressions", SL_POL_MAX_EXPRS, &a, &c, err, n))
+	if (sl_k8s_get_array(v, path, "matchExpressions", SL_POL_MAX_EXPRS, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(sel->exprs = calloc(c, sizeof(*sel->exprs))))
 		return -ENOMEM;
-	sub(p, path, "matchExpressions");
+	sl_k8s_sub(p, path, "matchExpressions");
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_sel_expr *x = &sel->exprs[i];
@@ -486,41 +370,41 @@ static int parse_selector(const cJSON *v, const char *path, struct sl_selector *
 		const char *why;
 		const cJSON *vals, *s;
 		unsigned nv, k = 0;
-		idx(q, p, i);
-		if (want_obj(e, q, err, n) ||
-		    get_str(e, q, "key", true, key, sizeof(key), err, n))
+		sl_k8s_idx(q, p, i);
+		if (sl_k8s_want_obj(e, q, err, n) ||
+		    sl_k8s_get_str(e, q, "key", true, key, sizeof(key), err, n))
 			return -EINVAL;
 		if ((why = label_key(key)))
-			return fail(err, n, sub(r, q, "key"), "'%.64s' %s", key, why);
-		if (get_str(e, q, "operator", true, op, sizeof(op), err, n))
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "key"), "'%.64s' %s", key, why);
+		if (sl_k8s_get_str(e, q, "operator", true, op, sizeof(op), err, n))
 			return -EINVAL;
 		unsigned o;
 		for (o = 0; o < 4 && strcmp(op, ops[o]); o++)
 			;
 		if (o == 4)
-			return fail(err, n, sub(r, q, "operator"), "'%s' is not In, NotIn, Exists "
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "operator"), "'%s' is not In, NotIn, Exists "
 				    "or DoesNotExist", op);
-		if (get_array(e, q, "values", SL_POL_MAX_VALUES, &vals, &nv, err, n))
+		if (sl_k8s_get_array(e, q, "values", SL_POL_MAX_VALUES, &vals, &nv, err, n))
 			return -EINVAL;
 		if (o <= SL_SEL_NOT_IN && !nv)
-			return fail(err, n, sub(r, q, "values"), "must be non-empty for %s", op);
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "values"), "must be non-empty for %s", op);
 		if (o > SL_SEL_NOT_IN && nv)
-			return fail(err, n, sub(r, q, "values"), "must be empty for %s", op);
+			return sl_k8s_fail(err, n, sl_k8s_sub(r, q, "values"), "must be empty for %s", op);
 		if (!(x->key = strdup(key)))
 			return -ENOMEM;
 		x->op = (enum sl_sel_op)o;
 		sel->n_exprs = ++i;
 		if (nv && !(x->values = calloc(nv, sizeof(*x->values))))
 			return -ENOMEM;
-		sub(r, q, "values");
+		sl_k8s_sub(r, q, "values");
 		cJSON_ArrayForEach(s, vals)
 		{
-			char t[PATH_MAX_];
-			idx(t, r, k++);
+			char t[SL_K8S_PATH_MAX];
+			sl_k8s_idx(t, r, k++);
 			if (!cJSON_IsString(s))
-				return fail(err, n, t, "must be a string");
+				return sl_k8s_fail(err, n, t, "must be a string");
 			if ((why = label_part(s->valuestring, strlen(s->valuestring), true)))
-				return fail(err, n, t, "'%.64s' %s", s->valuestring, why);
+				return sl_k8s_fail(err, n, t, "'%.64s' %s", s->valuestring, why);
 			if (!(x->values[x->n_values] = strdup(s->valuestring)))
 				return -ENOMEM;
 			x->n_values++;
@@ -535,11 +419,11 @@ static int parse_cidr(const cJSON *v, const char *path, struct sl_cidr *ret, cha
 {
 	char buf[64];
 	if (!cJSON_IsString(v))
-		return fail(err, n, path, "must be a string");
+		return sl_k8s_fail(err, n, path, "must be a string");
 	const char *slash = strchr(v->valuestring, '/');
 	size_t alen = slash ? (size_t)(slash - v->valuestring) : 0;
 	if (!slash || alen >= sizeof(buf))
-		return fail(err, n, path, "'%.64s' is not a CIDR (address/length)", v->valuestring);
+		return sl_k8s_fail(err, n, path, "'%.64s' is not a CIDR (address/length)", v->valuestring);
 	memcpy(buf, v->valuestring, alen);
 	buf[alen] = 0;
 	struct sl_ip ip;
@@ -547,7 +431,7 @@ static int parse_cidr(const cJSON *v, const char *path, struct sl_cidr *ret, cha
 	long len = strtol(slash + 1, &end, 10);
 	if (sl_ip_parse(buf, true, &ip) || !isdigit((unsigned char)slash[1]) || *end ||
 	    len < 0 || len > (ip.af == AF_INET ? 32 : 128))
-		return fail(err, n, path, "'%.64s' is not a CIDR (address/length)", v->valuestring);
+		return sl_k8s_fail(err, n, path, "'%.64s' is not a CIDR (address/length)", v->valuestring);
 	if (ip.af == AF_INET) {
 		ip.v4 &= len ? htonl(~0u << (32 - len)) : 0;
 	} else {
@@ -564,31 +448,31 @@ static int parse_cidr(const cJSON *v, const char *path, struct sl_cidr *ret, cha
 static int parse_ipblock(const cJSON *v, const char *path, struct sl_np_peer *pe, char *err,
 			 size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_], b1[SL_CIDR_STR_MAX], b2[SL_CIDR_STR_MAX];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], b1[SL_CIDR_STR_MAX], b2[SL_CIDR_STR_MAX];
 	const cJSON *c, *a, *e;
 	unsigned cnt, i = 0;
-	if (want_obj(v, path, err, n))
+	if (sl_k8s_want_obj(v, path, err, n))
 		return -EINVAL;
-	if (!(c = get(v, "cidr")))
-		return fail(err, n, sub(p, path, "cidr"), "missing");
-	if (parse_cidr(c, sub(p, path, "cidr"), &pe->cidr, err, n))
+	if (!(c = sl_k8s_get(v, "cidr")))
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "cidr"), "missing");
+	if (parse_cidr(c, sl_k8s_sub(p, path, "cidr"), &pe->cidr, err, n))
 		return -EINVAL;
 	pe->v6 = pe->cidr.addr.af != AF_INET;
-	if (get_array(v, path, "except", SL_POL_MAX_EXCEPT, &a, &cnt, err, n))
+	if (sl_k8s_get_array(v, path, "except", SL_POL_MAX_EXCEPT, &a, &cnt, err, n))
 		return -EINVAL;
 	if (cnt && !(pe->except = calloc(cnt, sizeof(*pe->except))))
 		return -ENOMEM;
-	sub(p, path, "except");
+	sl_k8s_sub(p, path, "except");
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_cidr x;
-		idx(q, p, i++);
+		sl_k8s_idx(q, p, i++);
 		if (parse_cidr(e, q, &x, err, n))
 			return -EINVAL;
 		/* networking validation: each except a strict subset of cidr. */
 		if (x.addr.af != pe->cidr.addr.af || x.len <= pe->cidr.len ||
 		    !sl_cidr_contains(pe->cidr, x.addr))
-			return fail(err, n, q, "'%s' is not strictly inside cidr %s",
+			return sl_k8s_fail(err, n, q, "'%s' is not strictly inside cidr %s",
 				    sl_cidr_fmt(x, b1), sl_cidr_fmt(pe->cidr, b2));
 		if (!pe->v6)
 			pe->except[pe->n_except++] = x;
@@ -599,33 +483,33 @@ static int parse_ipblock(const cJSON *v, const char *path, struct sl_np_peer *pe
 static int parse_peer(const cJSON *v, const char *path, struct sl_np_peer *pe, char *err,
 		      size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	const cJSON *ps, *ns, *ib;
 	int rc;
-	if (want_obj(v, path, err, n))
+	if (sl_k8s_want_obj(v, path, err, n))
 		return -EINVAL;
-	ps = get(v, "podSelector");
-	ns = get(v, "namespaceSelector");
-	ib = get(v, "ipBlock");
+	ps = sl_k8s_get(v, "podSelector");
+	ns = sl_k8s_get(v, "namespaceSelector");
+	ib = sl_k8s_get(v, "ipBlock");
 	if (ib && (ps || ns))
-		return fail(err, n, sub(p, path, "ipBlock"), "may not be combined with "
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "ipBlock"), "may not be combined with "
 			    "podSelector or namespaceSelector");
 	if (!ib && !ps && !ns)
-		return fail(err, n, path, "must specify podSelector, namespaceSelector or "
+		return sl_k8s_fail(err, n, path, "must specify podSelector, namespaceSelector or "
 			    "ipBlock");
 	if (ib) {
 		pe->kind = SL_PEER_IPBLOCK;
-		return parse_ipblock(ib, sub(p, path, "ipBlock"), pe, err, n);
+		return parse_ipblock(ib, sl_k8s_sub(p, path, "ipBlock"), pe, err, n);
 	}
 	pe->kind = SL_PEER_PODS;
 	if (ps) {
 		pe->has_pod_sel = true;
-		if ((rc = parse_selector(ps, sub(p, path, "podSelector"), &pe->pod_sel, err, n)))
+		if ((rc = parse_selector(ps, sl_k8s_sub(p, path, "podSelector"), &pe->pod_sel, err, n)))
 			return rc;
 	}
 	if (ns) {
 		pe->has_ns_sel = true;
-		if ((rc = parse_selector(ns, sub(p, path, "namespaceSelector"), &pe->ns_sel, err,
+		if ((rc = parse_selector(ns, sl_k8s_sub(p, path, "namespaceSelector"), &pe->ns_sel, err,
 					 n)))
 			return rc;
 	}
@@ -635,30 +519,30 @@ static int parse_peer(const cJSON *v, const char *path, struct sl_np_peer *pe, c
 static int parse_np_port(const cJSON *v, const char *path, struct sl_np_port *pt, char *err,
 			 size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	const cJSON *port, *end;
 	long x = 0;
-	if (want_obj(v, path, err, n) || parse_protocol(v, path, &pt->proto, err, n))
+	if (sl_k8s_want_obj(v, path, err, n) || sl_k8s_parse_protocol(v, path, &pt->proto, err, n))
 		return -EINVAL;
-	port = get(v, "port");
-	end = get(v, "endPort");
+	port = sl_k8s_get(v, "port");
+	end = sl_k8s_get(v, "endPort");
 	if (cJSON_IsString(port)) {
-		if (!iana_svc_name(port->valuestring))
-			return fail(err, n, sub(p, path, "port"), "'%.32s' is not a port number or "
+		if (!sl_k8s_iana_svc_name(port->valuestring))
+			return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "port"), "'%.32s' is not a port number or "
 				    "a port name (IANA_SVC_NAME)", port->valuestring);
 		snprintf(pt->name, sizeof(pt->name), "%s", port->valuestring);
 	} else if (port) {
-		if (int_of(port, sub(p, path, "port"), 1, 65535, &x, err, n))
+		if (int_of(port, sl_k8s_sub(p, path, "port"), 1, 65535, &x, err, n))
 			return -EINVAL;
 		pt->port = (uint16_t)x;
 	}
 	if (end) {
 		if (!port || pt->name[0])
-			return fail(err, n, sub(p, path, "endPort"), "requires a numeric port");
-		if (int_of(end, sub(p, path, "endPort"), 1, 65535, &x, err, n))
+			return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "endPort"), "requires a numeric port");
+		if (int_of(end, sl_k8s_sub(p, path, "endPort"), 1, 65535, &x, err, n))
 			return -EINVAL;
 		if (x < pt->port)
-			return fail(err, n, sub(p, path, "endPort"), "must be at least port (%u)",
+			return sl_k8s_fail(err, n, sl_k8s_sub(p, path, "endPort"), "must be at least port (%u)",
 				    pt->port);
 		pt->end_port = (uint16_t)x;
 	}
@@ -670,44 +554,44 @@ static int parse_rules(const cJSON *sp, const char *base, enum sl_pol_dir d,
 {
 	const char *key = d == SL_POL_INGRESS ? "ingress" : "egress";
 	const char *peers_key = d == SL_POL_INGRESS ? "from" : "to";
-	char p[PATH_MAX_], q[PATH_MAX_], r[PATH_MAX_], t[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX], r[SL_K8S_PATH_MAX], t[SL_K8S_PATH_MAX];
 	const cJSON *a, *e, *pa, *pe;
 	unsigned c, i = 0;
 	int rc;
-	if (get_array(sp, base, key, SL_POL_MAX_RULES, &a, &c, err, n))
+	if (sl_k8s_get_array(sp, base, key, SL_POL_MAX_RULES, &a, &c, err, n))
 		return -EINVAL;
 	if (c && !(s->rules[d] = calloc(c, sizeof(*s->rules[d]))))
 		return -ENOMEM;
-	sub(p, base, key);
+	sl_k8s_sub(p, base, key);
 	cJSON_ArrayForEach(e, a)
 	{
 		struct sl_np_rule *ru = &s->rules[d][i];
 		unsigned np, k;
-		idx(q, p, i++);
+		sl_k8s_idx(q, p, i++);
 		s->n_rules[d] = i;
-		if (want_obj(e, q, err, n) ||
-		    get_array(e, q, peers_key, SL_POL_MAX_PEERS, &pa, &np, err, n))
+		if (sl_k8s_want_obj(e, q, err, n) ||
+		    sl_k8s_get_array(e, q, peers_key, SL_POL_MAX_PEERS, &pa, &np, err, n))
 			return -EINVAL;
 		if (np && !(ru->peers = calloc(np, sizeof(*ru->peers))))
 			return -ENOMEM;
-		sub(r, q, peers_key);
+		sl_k8s_sub(r, q, peers_key);
 		k = 0;
 		cJSON_ArrayForEach(pe, pa)
 		{
 			ru->n_peers = k + 1;
-			if ((rc = parse_peer(pe, idx(t, r, k), &ru->peers[k], err, n)))
+			if ((rc = parse_peer(pe, sl_k8s_idx(t, r, k), &ru->peers[k], err, n)))
 				return rc;
 			k++;
 		}
-		if (get_array(e, q, "ports", SL_POL_MAX_PORTS, &pa, &np, err, n))
+		if (sl_k8s_get_array(e, q, "ports", SL_POL_MAX_PORTS, &pa, &np, err, n))
 			return -EINVAL;
 		if (np && !(ru->ports = calloc(np, sizeof(*ru->ports))))
 			return -ENOMEM;
-		sub(r, q, "ports");
+		sl_k8s_sub(r, q, "ports");
 		k = 0;
 		cJSON_ArrayForEach(pe, pa)
 		{
-			if ((rc = parse_np_port(pe, idx(t, r, k), &ru->ports[k], err, n)))
+			if ((rc = parse_np_port(pe, sl_k8s_idx(t, r, k), &ru->ports[k], err, n)))
 				return rc;
 			ru->n_ports = ++k;
 		}
@@ -718,31 +602,31 @@ static int parse_rules(const cJSON *sp, const char *base, enum sl_pol_dir d,
 static int parse_np_spec(const cJSON *sp, const char *base, struct sl_np_spec *s, char *err,
 			 size_t n)
 {
-	char p[PATH_MAX_], q[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX], q[SL_K8S_PATH_MAX];
 	const cJSON *ps, *a, *e;
 	unsigned c, i = 0;
 	int rc;
-	if (want_obj(sp, base, err, n))
+	if (sl_k8s_want_obj(sp, base, err, n))
 		return -EINVAL;
 	/* podSelector is a struct in the API (never nil): absent = {} = every pod. */
-	if ((ps = get(sp, "podSelector")) &&
-	    (rc = parse_selector(ps, sub(p, base, "podSelector"), &s->pod_sel, err, n)))
+	if ((ps = sl_k8s_get(sp, "podSelector")) &&
+	    (rc = parse_selector(ps, sl_k8s_sub(p, base, "podSelector"), &s->pod_sel, err, n)))
 		return rc;
 	if ((rc = parse_rules(sp, base, SL_POL_INGRESS, s, err, n)) ||
 	    (rc = parse_rules(sp, base, SL_POL_EGRESS, s, err, n)))
 		return rc;
-	if (get_array(sp, base, "policyTypes", 2, &a, &c, err, n))
+	if (sl_k8s_get_array(sp, base, "policyTypes", 2, &a, &c, err, n))
 		return -EINVAL;
-	sub(p, base, "policyTypes");
+	sl_k8s_sub(p, base, "policyTypes");
 	cJSON_ArrayForEach(e, a)
 	{
-		idx(q, p, i++);
+		sl_k8s_idx(q, p, i++);
 		if (cJSON_IsString(e) && !strcmp(e->valuestring, "Ingress"))
 			s->types[SL_POL_INGRESS] = true;
 		else if (cJSON_IsString(e) && !strcmp(e->valuestring, "Egress"))
 			s->types[SL_POL_EGRESS] = true;
 		else
-			return fail(err, n, q, "must be Ingress or Egress");
+			return sl_k8s_fail(err, n, q, "must be Ingress or Egress");
 	}
 	/* SetDefaults_NetworkPolicy: no policyTypes: Ingress, plus Egress when
 	 * len(spec.egress) != 0. */
@@ -756,19 +640,19 @@ static int parse_np_spec(const cJSON *sp, const char *base, struct sl_np_spec *s
 int sl_k8s_parse_policy(const cJSON *o, const char *base, struct sl_np_spec **ret, char *err,
 			size_t n)
 {
-	char p[PATH_MAX_];
+	char p[SL_K8S_PATH_MAX];
 	*ret = NULL;
-	if (want_obj(o, base, err, n) ||
-	    check_kind(o, base, "NetworkPolicy", "networking.k8s.io/v1", err, n))
+	if (sl_k8s_want_obj(o, base, err, n) ||
+	    sl_k8s_check_kind(o, base, "NetworkPolicy", "networking.k8s.io/v1", err, n))
 		return -EINVAL;
 	struct sl_np_spec *s = calloc(1, sizeof(*s));
 	if (!s)
 		return nomem(-ENOMEM, base, err, n);
 	int rc = parse_meta(o, base, s->name, sizeof(s->name), s->namespace, NULL, err, n);
-	const cJSON *sp = get(o, "spec");
+	const cJSON *sp = sl_k8s_get(o, "spec");
 	if (!rc) {
 		if (sp) {
-			rc = parse_np_spec(sp, sub(p, base, "spec"), s, err, n);
+			rc = parse_np_spec(sp, sl_k8s_sub(p, base, "spec"), s, err, n);
 		} else { /* an empty spec: selects every pod, denies all ingress */
 			s->types[SL_POL_INGRESS] = true;
 		}
@@ -811,11 +695,6 @@ int sl_k8s_policy_decode(const cJSON *o, const char *path, const char *kind,
 }
 
 /* Encoding, for the persisted state. */
-
-static const char *proto_name(uint8_t p)
-{
-	return p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "TCP";
-}
 
 static cJSON *encode_labels(const struct sl_labels *l)
 {
@@ -865,7 +744,7 @@ cJSON *sl_k8s_encode_pod(const struct sl_kpod_spec *s)
 			if (s->ports[i].name[0])
 				cJSON_AddStringToObject(e, "name", s->ports[i].name);
 			cJSON_AddNumberToObject(e, "containerPort", s->ports[i].port);
-			cJSON_AddStringToObject(e, "protocol", proto_name(s->ports[i].proto));
+			cJSON_AddStringToObject(e, "protocol", sl_k8s_proto_name(s->ports[i].proto));
 			cJSON_AddItemToArray(ps, e);
 		}
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(sp, "containers"), c);
@@ -949,7 +828,7 @@ cJSON *sl_k8s_encode_policy(const struct sl_np_spec *s)
 				for (unsigned k = 0; k < ru->n_ports; k++) {
 					const struct sl_np_port *pt = &ru->ports[k];
 					cJSON *e = cJSON_CreateObject();
-					cJSON_AddStringToObject(e, "protocol", proto_name(pt->proto));
+					cJSON_AddStringToObject(e, "protocol", sl_k8s_proto_name(pt->proto));
 					if (pt->name[0])
 						cJSON_AddStringToObject(e, "port", pt->name);
 					else if (pt->port)
