@@ -186,28 +186,11 @@ no_vtep_mac_dropped() {
 
 state_has_vtep_mac() {
 	local st=$SL_RUN/node1.sock.state.json
-	python3 - "$st" "$FL_VTEP_MAC" <<'EOF' || fail "vtep_mac not in $st"
+	python3 tests/integration/persisted.py "$st" nodes | python3 -c '
 import json, sys
-# The snapshot, then its journal's lines of the same generation (control/sources/
-# sl_persist.h), as sluiced reads them at start.
-d = json.load(open(sys.argv[1]))
-nodes = {x['name']: x for x in d.get('nodes', [])}
-try:
-    lines = open(sys.argv[1] + '.journal').read().split('\n')[:-1]
-except FileNotFoundError:
-    lines = []
-for line in lines:
-    r = json.loads(line)
-    if r.get('gen') != d.get('journal'):
-        continue
-    for x in r.get('put', {}).get('nodes', []):
-        nodes[x['name']] = x
-    for k in r.get('del', {}).get('nodes', []):
-        nodes.pop(k, None)
-n = [x for x in nodes.values() if x['name'] == 'node2']
-assert n and n[0].get('vtep_mac') == sys.argv[2], n
-assert 'mac' not in n[0], n
-EOF
+n = [x for x in json.load(sys.stdin) if x["name"] == "node2"]
+assert n and n[0].get("vtep_mac") == sys.argv[1], n
+assert "mac" not in n[0], n' "$FL_VTEP_MAC" || fail "vtep_mac not in $st"
 	ctl 1 -o json show nodes | pyj "[n.get('vtep_mac') for n in d if n['name'] == 'node2'][0]" |
 		grep -qix "$FL_VTEP_MAC" || fail "show nodes: node2 without vtep_mac $FL_VTEP_MAC"
 }

@@ -180,28 +180,10 @@ check "... (route del)" ctl 1 route del prefix=203.0.113.0/24
 # --- a config pod deleted through the API, then a restart ----------------------------------
 check "pod del p1b (a pod of the config) through the API" ctl 1 pod del name=p1b
 check "... p1a -> p1b: no reply" bash -c "! ip netns exec $(ns p1a) ping -c 2 -i 0.2 -W 1 10.244.1.3"
-# The persisted pods: the state file's, then its journal's lines of the same generation
-# (control/sources/sl_persist.h), as sluiced reads them at start.
+# The persisted pods, as sluiced reads them at start (snapshot + journal).
 persisted_pods() {
-	python3 - "$STATE" <<'PY'
-import json, sys
-st = json.load(open(sys.argv[1]))
-key = lambda o: (o.get("namespace", "default"), o["name"])
-pods = {key(o): o for o in st.get("pods", [])}
-try:
-    lines = open(sys.argv[1] + ".journal").read().split("\n")[:-1]  # (a cut last line: never acknowledged)
-except FileNotFoundError:
-    lines = []
-for line in lines:
-    r = json.loads(line)
-    if r.get("gen") != st.get("journal"):
-        continue
-    for o in r.get("put", {}).get("pods", []):
-        pods[key(o)] = o
-    for k in r.get("del", {}).get("pods", []):
-        pods.pop(tuple(k.split("/", 1)), None)
-print(" ".join(name for _, name in sorted(pods)))
-PY
+	python3 tests/integration/persisted.py "$STATE" pods |
+		python3 -c 'import json, sys; print(" ".join(sorted(o["name"] for o in json.load(sys.stdin))))'
 }
 no_p1b() { local p; p=$(persisted_pods) || return 1; echo "persisted pods: $p"; ! grep -qw p1b <<<"$p"; }
 check "... the state file (and its journal) no longer lists p1b" no_p1b
