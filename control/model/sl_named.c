@@ -88,6 +88,101 @@ void sl_named_free(struct sl_named *t, void (*free_obj)(void *obj))
 	sl_index_free(&t->by_name);
 }
 
+/* The id and spec of an object of t. */
+
+static uint32_t *id_of(const struct sl_named *t, void *obj)
+{
+	return (uint32_t *)((char *)obj + t->id_off);
+}
+
+static void *spec_get(const struct sl_named *t, const void *obj)
+{
+	void *spec;
+	memcpy(&spec, (const char *)obj + t->spec_off, sizeof(spec));
+	return spec;
+}
+
+static void spec_set(const struct sl_named *t, void *obj, void *spec)
+{
+	memcpy((char *)obj + t->spec_off, &spec, sizeof(spec));
+}
+
+static void changed(const struct sl_named *t, void *store, void *obj, const void *old_spec,
+		    const void *new_spec)
+{
+	if (t->changed)
+		t->changed(store, obj, old_spec, new_spec);
+}
+
+int sl_named_store(struct sl_named *t, void *store, enum sl_k8s_kind kind, const char *ns,
+		   const char *name, void *spec, struct sl_named_undo *u, char *err,
+		   size_t errlen)
+{
+	void *o = sl_named_find(t, ns, name);
+	*u = (struct sl_named_undo){ .kind = kind, .obj = o };
+	if (!spec) {
+		if (!o)
+			return snprintf(err, errlen, "%s %s%s%s not found", t->kind, ns ? ns : "",
+					ns ? "/" : "", name), -ENOENT;
+		changed(t, store, o, spec_get(t, o), NULL);
+		t->unlink(store, o);
+		sl_named_del(t, *id_of(t, o));
+		u->deleted = true;
+		return 0;
+	}
+	if (o) {
+		void *old = spec_get(t, o);
+		t->unlink(store, o);
+		spec_set(t, o, spec);
+		if (t->link(store, o) < 0) {
+			spec_set(t, o, old);
+			t->link(store, o); /* back: nothing grows */
+			return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		}
+		changed(t, store, o, old, spec);
+		u->old_spec = old;
+		return 0;
+	}
+	if (!(o = calloc(1, t->size)))
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	spec_set(t, o, spec);
+	int rc = sl_named_add(t, o, id_of(t, o), err, errlen);
+	if (rc < 0) {
+		free(o);
+		return rc;
+	}
+	if (t->link(store, o) < 0) {
+		sl_named_del(t, *id_of(t, o));
+		free(o);
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	}
+	changed(t, store, o, NULL, spec);
+	u->obj = o;
+	u->created = true;
+	return 0;
+}
+
+void sl_named_unstore(struct sl_named *t, void *store, struct sl_named_undo *u)
+{
+	void *o = u->obj;
+	void *spec = spec_get(t, o);
+	if (u->deleted) {
+		sl_named_restore(t, *id_of(t, o), o);
+		t->link(store, o);
+		changed(t, store, o, NULL, spec);
+	} else if (u->created) {
+		changed(t, store, o, spec, NULL);
+		t->unlink(store, o);
+		sl_named_del(t, *id_of(t, o));
+		t->discard(o);
+	} else {
+		changed(t, store, o, spec, u->old_spec);
+		t->unlink(store, o);
+		spec_set(t, o, u->old_spec);
+		t->link(store, o);
+	}
+}
+
 int sl_model_k8s_del_one(struct sl_model *m, enum sl_k8s_kind kind, const char *ns,
 			 const char *name, char *err, size_t errlen)
 {

@@ -15,7 +15,8 @@
 #include "sl_slots.h"
 
 /* Objects of one kind, by id and by name. The table owns neither the objects nor their
- * specs; an object's key must stay readable (and unchanged) while it is in the table. */
+ * specs; an object's key must stay readable (and unchanged) while it is in the table.
+ * kind and key are needed by every function; the rest only by sl_named_store/unstore. */
 struct sl_named {
 	struct slots slots;      /* objects by id; slots.limit bounds how many */
 	struct sl_index by_name; /* sl_named_hash(namespace, name) -> id */
@@ -23,6 +24,20 @@ struct sl_named {
 	/* The key of obj: returns its name and sets *ret_ns to its namespace, or to NULL for
 	 * a cluster-scoped kind (a Namespace). */
 	const char *(*key)(const void *obj, const char **ret_ns);
+
+	/* The object: its size (allocated zeroed by a create), and the offsets of its
+	 * uint32_t id and of its spec pointer. */
+	size_t size, id_off, spec_off;
+	/* Enter obj (its spec set) in the kind's other indexes of store: 0, or -ENOMEM with
+	 * nothing entered. Entering again what unlink removed must take no new memory. */
+	int (*link)(void *store, void *obj);
+	/* Remove obj (its spec as when linked) from those indexes. */
+	void (*unlink)(void *store, void *obj);
+	/* Optional: obj's spec went from old to new (either NULL: created or deleted), called
+	 * while obj is linked (after link, before unlink). */
+	void (*changed)(void *store, void *obj, const void *old_spec, const void *new_spec);
+	/* Free an object created by a change that is undone (not its spec). */
+	void (*discard)(void *obj);
 };
 
 /* The hash a name is indexed under (ns NULL: a cluster-scoped name). */
@@ -60,6 +75,18 @@ struct sl_named_undo {
 	bool created;   /* created by the change (freed by the undo) */
 	bool deleted;   /* removed from its table and indexes (freed at commit) */
 };
+
+/* Store one change of object ns/name (ns NULL for a cluster-scoped kind) in table t of store:
+ * spec NULL deletes it, else spec (owned by the caller until the batch commits) replaces
+ * its spec or creates it. u records what undoes it (kind in u->kind). Returns 0, or
+ * -ENOENT ("<kind> <ns>/<name> not found"), -ENOSPC or -ENOMEM with err set and nothing
+ * changed. */
+int sl_named_store(struct sl_named *t, void *store, enum sl_k8s_kind kind, const char *ns,
+		   const char *name, void *spec, struct sl_named_undo *u, char *err,
+		   size_t errlen);
+/* Undo a change sl_named_store recorded in u (the later changes undone first): takes no new
+ * memory. */
+void sl_named_unstore(struct sl_named *t, void *store, struct sl_named_undo *u);
 
 /* Delete one object (a batch of one through sl_model_k8s_apply). Returns 0 or a negative
  * errno with err set, without the "object: " path of a batch ("pod x/y not found"). */

@@ -114,6 +114,8 @@ int pol_obj_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k
 		  struct sl_named_undo *u, char *err, size_t errlen);
 /* Undo a stored change (the later ones of the batch undone first): takes no new memory. */
 void pol_obj_unstore(struct sl_pol_store *st, struct sl_named_undo *u);
+/* Set up the store's tables (sl_named: kinds, keys, and how pods and policies are linked). */
+void pol_obj_tables_init(struct sl_pol_store *st);
 /* Commit a stored change: free the replaced spec, or the deleted object and its spec. */
 void pol_obj_commit(struct sl_named_undo *u);
 

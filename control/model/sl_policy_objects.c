@@ -3,6 +3,7 @@
  * from) its group, the global list, the address and label indexes, with the dirty marks of
  * what it touches (sl_policy_dirty.c). Batches are sl_policy_batch.c. Control thread. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,13 @@
 #include "sl_policy_int.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__))
+
+static int pod_link(void *store, void *obj);
+static void pod_unlink(void *store, void *obj);
+static void pod_changed(void *store, void *obj, const void *old_spec, const void *new_spec);
+static int pol_link(void *store, void *obj);
+static void pol_unlink(void *store, void *obj);
+static void pol_discard(void *obj);
 
 /* Heap a spec holds, for the counts. */
 
@@ -112,8 +120,13 @@ static uint64_t label_hash(const struct pol_group *g, const struct sl_label *l)
 	return pol_label_hash(g->id, l->key, l->value);
 }
 
-static int pod_link(struct sl_pol_store *st, struct kpod *k)
+/* sl_named.link, unlink, changed, discard of cluster pods: the pod's group, address and
+ * label index entries, and the policies it touches. */
+
+static int pod_link(void *store, void *obj)
 {
+	struct sl_pol_store *st = store;
+	struct kpod *k = obj;
 	const struct sl_kpod_spec *s = k->pub.spec;
 	struct pol_group *g = pol_group_get(st, s->namespace);
 	if (!g)
@@ -143,8 +156,10 @@ static int pod_link(struct sl_pol_store *st, struct kpod *k)
 	return 0;
 }
 
-static void pod_unlink(struct sl_pol_store *st, struct kpod *k)
+static void pod_unlink(void *store, void *obj)
 {
+	struct sl_pol_store *st = store;
+	struct kpod *k = obj;
 	const struct sl_kpod_spec *s = k->pub.spec;
 	struct pol_group *g = st->groups.slots.obj[k->group];
 	uint32_t moved = pol_ids_remove(g->pods, &g->n_pods, k->group_pos);
@@ -158,79 +173,21 @@ static void pod_unlink(struct sl_pol_store *st, struct kpod *k)
 	pol_group_gc(st, g);
 }
 
-static int pod_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
-		     struct sl_named_undo *u, char *err, size_t errlen)
+static void pod_changed(void *store, void *obj, const void *old_spec, const void *new_spec)
 {
-	const char *ns = op->del ? op->namespace : op->pod->namespace;
-	const char *name = op->del ? op->name : op->pod->name;
-	struct kpod *k = (struct kpod *)sl_model_kpod_find(m, ns, name);
-	*u = (struct sl_named_undo){ .kind = SL_K8S_POD, .obj = k };
-	if (op->del) {
-		if (!k)
-			return ERR("pod %s/%s not found", ns, name), -ENOENT;
-		pol_pod_changed(st, st->groups.slots.obj[k->group], k->pub.spec, NULL);
-		pod_unlink(st, k);
-		sl_named_del(&st->pods, k->pub.id);
-		u->deleted = true;
-		return 0;
-	}
-	if (k) {
-		struct sl_kpod_spec *old = k->pub.spec;
-		pod_unlink(st, k);
-		k->pub.spec = op->pod;
-		if (pod_link(st, k) < 0) {
-			k->pub.spec = old;
-			pod_link(st, k); /* back: nothing grows */
-			return ERR("out of memory"), -ENOMEM;
-		}
-		pol_pod_changed(st, st->groups.slots.obj[k->group], old, op->pod);
-		u->old_spec = old;
-		return 0;
-	}
-	if (!(k = calloc(1, sizeof(*k))))
-		return ERR("out of memory"), -ENOMEM;
-	k->pub.spec = op->pod;
-	int rc = sl_named_add(&st->pods, k, &k->pub.id, err, errlen);
-	if (rc < 0) {
-		free(k);
-		return rc;
-	}
-	if (pod_link(st, k) < 0) {
-		sl_named_del(&st->pods, k->pub.id);
-		free(k);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	pol_pod_changed(st, st->groups.slots.obj[k->group], NULL, op->pod);
-	u->obj = k;
-	u->created = true;
-	return 0;
-}
-
-static void pod_unstore(struct sl_pol_store *st, struct sl_named_undo *u)
-{
-	struct kpod *k = u->obj;
-	const struct sl_kpod_spec *s = k->pub.spec;
-	if (u->deleted) {
-		sl_named_restore(&st->pods, k->pub.id, k);
-		pod_link(st, k);
-		pol_pod_changed(st, st->groups.slots.obj[k->group], NULL, s);
-	} else if (u->created) {
-		pol_pod_changed(st, st->groups.slots.obj[k->group], s, NULL);
-		pod_unlink(st, k);
-		sl_named_del(&st->pods, k->pub.id);
-		free(k);
-	} else {
-		pol_pod_changed(st, st->groups.slots.obj[k->group], s, u->old_spec);
-		pod_unlink(st, k);
-		k->pub.spec = u->old_spec;
-		pod_link(st, k);
-	}
+	struct sl_pol_store *st = store;
+	pol_pod_changed(st, st->groups.slots.obj[((struct kpod *)obj)->group], old_spec, new_spec);
 }
 
 /* Policies. */
 
-static int pol_link(struct sl_pol_store *st, struct pol *p)
+/* sl_named.link, unlink, discard of NetworkPolicies: the policy's group, the global list
+ * and the selector index; a policy linked is marked dirty. */
+
+static int pol_link(void *store, void *obj)
 {
+	struct sl_pol_store *st = store;
+	struct pol *p = obj;
 	const struct sl_np_spec *s = p->pub.spec;
 	struct pol_group *g = pol_group_get(st, s->namespace);
 	if (!g)
@@ -263,8 +220,10 @@ static int pol_link(struct sl_pol_store *st, struct pol *p)
 	return 0;
 }
 
-static void pol_unlink(struct sl_pol_store *st, struct pol *p)
+static void pol_unlink(void *store, void *obj)
 {
+	struct sl_pol_store *st = store;
+	struct pol *p = obj;
 	struct pol_group *g = st->groups.slots.obj[p->group];
 	pol_unindex(st, p);
 	st->names_stale = true;
@@ -281,67 +240,10 @@ static void pol_unlink(struct sl_pol_store *st, struct pol *p)
 	pol_group_gc(st, g);
 }
 
-static int pol_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
-		     struct sl_named_undo *u, char *err, size_t errlen)
+static void pol_discard(void *obj)
 {
-	const char *ns = op->del ? op->namespace : op->policy->namespace;
-	const char *name = op->del ? op->name : op->policy->name;
-	struct pol *p = (struct pol *)sl_model_policy_find(m, ns, name);
-	*u = (struct sl_named_undo){ .kind = SL_K8S_POLICY, .obj = p };
-	if (op->del) {
-		if (!p)
-			return ERR("networkpolicy %s/%s not found", ns, name), -ENOENT;
-		pol_unlink(st, p);
-		sl_named_del(&st->pols, p->pub.id);
-		u->deleted = true;
-		return 0;
-	}
-	if (p) {
-		struct sl_np_spec *old = p->pub.spec;
-		pol_unlink(st, p);
-		p->pub.spec = op->policy;
-		if (pol_link(st, p) < 0) {
-			p->pub.spec = old;
-			pol_link(st, p);
-			return ERR("out of memory"), -ENOMEM;
-		}
-		u->old_spec = old;
-		return 0;
-	}
-	if (!(p = calloc(1, sizeof(*p))))
-		return ERR("out of memory"), -ENOMEM;
-	p->pub.spec = op->policy;
-	int rc = sl_named_add(&st->pols, p, &p->pub.id, err, errlen);
-	if (rc < 0) {
-		free(p);
-		return rc;
-	}
-	if (pol_link(st, p) < 0) {
-		sl_named_del(&st->pols, p->pub.id);
-		free(p);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	u->obj = p;
-	u->created = true;
-	return 0;
-}
-
-static void pol_unstore(struct sl_pol_store *st, struct sl_named_undo *u)
-{
-	struct pol *p = u->obj;
-	if (u->deleted) {
-		sl_named_restore(&st->pols, p->pub.id, p);
-		pol_link(st, p);
-	} else if (u->created) {
-		pol_unlink(st, p);
-		sl_named_del(&st->pols, p->pub.id);
-		pol_part_free(p);
-		free(p);
-	} else {
-		pol_unlink(st, p);
-		p->pub.spec = u->old_spec;
-		pol_link(st, p);
-	}
+	pol_part_free(obj);
+	free(obj);
 }
 
 /* One change of any kind. */
@@ -349,9 +251,16 @@ static void pol_unstore(struct sl_pol_store *st, struct sl_named_undo *u)
 int pol_obj_store(struct sl_pol_store *st, const struct sl_model *m, struct sl_k8s_op *op,
 		  struct sl_named_undo *u, char *err, size_t errlen)
 {
-	return op->kind == SL_K8S_NAMESPACE ? ns_store(st, m, op, u, err, errlen)
-	       : op->kind == SL_K8S_POD     ? pod_store(st, m, op, u, err, errlen)
-					    : pol_store(st, m, op, u, err, errlen);
+	if (op->kind == SL_K8S_NAMESPACE)
+		return ns_store(st, m, op, u, err, errlen);
+	if (op->del)
+		return sl_named_store(op->kind == SL_K8S_POD ? &st->pods : &st->pols, st, op->kind,
+				      op->namespace, op->name, NULL, u, err, errlen);
+	if (op->kind == SL_K8S_POD)
+		return sl_named_store(&st->pods, st, op->kind, op->pod->namespace, op->pod->name,
+				      op->pod, u, err, errlen);
+	return sl_named_store(&st->pols, st, op->kind, op->policy->namespace, op->policy->name,
+			      op->policy, u, err, errlen);
 }
 
 void pol_obj_unstore(struct sl_pol_store *st, struct sl_named_undo *u)
@@ -359,9 +268,9 @@ void pol_obj_unstore(struct sl_pol_store *st, struct sl_named_undo *u)
 	if (u->kind == SL_K8S_NAMESPACE)
 		ns_unstore(st, u);
 	else if (u->kind == SL_K8S_POD)
-		pod_unstore(st, u);
+		sl_named_unstore(&st->pods, st, u);
 	else if (u->kind == SL_K8S_POLICY)
-		pol_unstore(st, u);
+		sl_named_unstore(&st->pols, st, u);
 }
 
 void pol_obj_commit(struct sl_named_undo *x)
@@ -386,4 +295,48 @@ void pol_obj_commit(struct sl_named_undo *x)
 			free(x->obj);
 		}
 	}
+}
+
+/* The tables. */
+
+static const char *ns_key(const void *obj, const char **ret_ns)
+{
+	*ret_ns = NULL;
+	return ((const struct sl_model_ns *)obj)->spec->name;
+}
+
+static const char *group_key(const void *obj, const char **ret_ns)
+{
+	*ret_ns = NULL;
+	return ((const struct pol_group *)obj)->name;
+}
+
+static const char *pod_key(const void *obj, const char **ret_ns)
+{
+	const struct sl_kpod_spec *s = ((const struct kpod *)obj)->pub.spec;
+	*ret_ns = s->namespace;
+	return s->name;
+}
+
+static const char *pol_key(const void *obj, const char **ret_ns)
+{
+	const struct sl_np_spec *s = ((const struct pol *)obj)->pub.spec;
+	*ret_ns = s->namespace;
+	return s->name;
+}
+
+void pol_obj_tables_init(struct sl_pol_store *st)
+{
+	st->nss = (struct sl_named){ .kind = "namespace", .key = ns_key };
+	st->groups = (struct sl_named){ .kind = "namespace group", .key = group_key };
+	st->pods = (struct sl_named){
+		.kind = "pod", .key = pod_key, .size = sizeof(struct kpod),
+		.id_off = offsetof(struct kpod, pub.id), .spec_off = offsetof(struct kpod, pub.spec),
+		.link = pod_link, .unlink = pod_unlink, .changed = pod_changed, .discard = free,
+	};
+	st->pols = (struct sl_named){
+		.kind = "networkpolicy", .key = pol_key, .size = sizeof(struct pol),
+		.id_off = offsetof(struct pol, pub.id), .spec_off = offsetof(struct pol, pub.spec),
+		.link = pol_link, .unlink = pol_unlink, .discard = pol_discard,
+	};
 }

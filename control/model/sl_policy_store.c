@@ -33,34 +33,6 @@ uint32_t pol_ids_remove(uint32_t *a, uint32_t *n, uint32_t pos)
 	return last;
 }
 
-/* Keys of the tables. */
-
-static const char *ns_key(const void *obj, const char **ret_ns)
-{
-	*ret_ns = NULL;
-	return ((const struct sl_model_ns *)obj)->spec->name;
-}
-
-static const char *group_key(const void *obj, const char **ret_ns)
-{
-	*ret_ns = NULL;
-	return ((const struct pol_group *)obj)->name;
-}
-
-static const char *pod_key(const void *obj, const char **ret_ns)
-{
-	const struct sl_kpod_spec *s = ((const struct kpod *)obj)->pub.spec;
-	*ret_ns = s->namespace;
-	return s->name;
-}
-
-static const char *pol_key(const void *obj, const char **ret_ns)
-{
-	const struct sl_np_spec *s = ((const struct pol *)obj)->pub.spec;
-	*ret_ns = s->namespace;
-	return s->name;
-}
-
 static bool pod_ip_match(const void *ctx, uint32_t id, const void *k)
 {
 	const struct sl_pol_store *st = ctx;
@@ -75,10 +47,7 @@ struct sl_pol_store *sl_pol_store_create(const struct sl_model_limits *l)
 	struct sl_pol_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->nss = (struct sl_named){ .kind = "namespace", .key = ns_key };
-	st->pods = (struct sl_named){ .kind = "pod", .key = pod_key };
-	st->pols = (struct sl_named){ .kind = "networkpolicy", .key = pol_key };
-	st->groups = (struct sl_named){ .kind = "namespace group", .key = group_key };
+	pol_obj_tables_init(st);
 	st->nss.slots.limit = l && l->namespaces ? l->namespaces : SL_MODEL_MAX_NAMESPACES;
 	st->pods.slots.limit = l && l->k8s_pods ? l->k8s_pods : SL_MODEL_MAX_K8S_PODS;
 	st->pols.slots.limit = l && l->policies ? l->policies : SL_MODEL_MAX_POLICIES;
