@@ -4,7 +4,8 @@
  *   sl_policy_batch.c    sl_model_k8s_apply: all-or-nothing batches with the Services
  *   sl_policy_dirty.c    which policies a change touches (dirty marks), selection predicates
  *   sl_policy_index.c    the selector and pod label indexes
- *   sl_policy_compile.c  the compiler, the set, sl_model_policy_check
+ *   sl_policy_compile.c  the compiler, the set
+ *   sl_policy_check.c    sl_model_policy_check (`policy check`)
  * Everything here is control thread only. */
 #pragma once
 #include "sl_index.h"
