@@ -19,7 +19,7 @@ struct sl_model {
 	struct sl_index node_by_name, node_by_ip;
 	struct sl_index route_by_prefix;
 	struct sl_svc_store *svcs; /* Services and EndpointSlices (sl_service.c) */
-	struct sl_pol_store *pols; /* namespaces, cluster pods, NetworkPolicies (sl_policy.c) */
+	struct sl_pol_store *pols; /* namespaces, cluster pods, NetworkPolicies (sl_policy_store.c) */
 	size_t obj_bytes;
 	/* Host ports pods hold, by port: a bit per protocol (hp_bit); allocated with the first
 	 * pod that has one. */

@@ -20,10 +20,10 @@ struct sl_svc_store *sl_model_svcs(const struct sl_model *m);
 const struct sl_model_hooks *sl_model_hooks(const struct sl_model *m);
 
 /* sl_model_k8s_apply for a batch of Services and EndpointSlices only (sl_service.c);
- * sl_model_k8s_apply (sl_policy.c) wraps it with the policy objects. */
+ * sl_model_k8s_apply (sl_policy_batch.c) wraps it with the policy objects. */
 int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
 		       size_t errlen);
-/* Free the policy specs an op holds (sl_policy.c). */
+/* Free the policy specs an op holds (sl_policy_batch.c). */
 void sl_k8s_op_free_policy(struct sl_k8s_op *op);
 
 struct sl_pol_store;

@@ -1,7 +1,7 @@
 /* The NetworkPolicy compiler: per policy, its selectors resolved to pod addresses, ipBlock
  * minus except split into prefixes, named ports resolved per pod, into sl_pol_rule lists;
- * the node's set assembled from the policies' parts; and `policy check` evaluated from the
- * objects (see sl_policy.h). Control thread. */
+ * the node's set assembled from the policies' parts (see sl_policy.h); `policy check` is
+ * sl_policy_check.c. Control thread. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -151,7 +151,7 @@ static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp
 			if (pe->has_ns_sel) {
 				struct sl_labels tmp;
 				struct sl_label tl;
-				if (!(G = slot_next(&st->groups, &gi)))
+				if (!(G = sl_named_next(&st->groups, &gi)))
 					break;
 				/* The namespace once, then its pods. */
 				if (!sl_selector_match(&pe->ns_sel, pol_ns_labels(G, &tmp, &tl)))
@@ -166,7 +166,7 @@ static int rule_peers(const struct sl_pol_store *st, const struct sl_np_spec *sp
 				sel_candidates(st, G, pe->has_pod_sel ? &pe->pod_sel : NULL, &n);
 			for (uint32_t i = 0; i < n; i++) {
 				const struct sl_kpod_spec *s =
-					((struct kpod *)st->pods.obj[ids[i]])->pub.spec;
+					((struct kpod *)st->pods.slots.obj[ids[i]])->pub.spec;
 				if (pol_pod_addressed(s) &&
 				    (!pe->has_pod_sel || sl_selector_match(&pe->pod_sel, &s->labels)) &&
 				    (rc = VEC_PUSH(*v, ((struct peer){ host_ip(s->ip), 32, s }))))
@@ -281,7 +281,7 @@ static uint32_t sort_unique_rules(struct sl_pol_rule *v, uint32_t n)
 int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p)
 {
 	const struct sl_np_spec *sp = p->pub.spec;
-	const struct pol_group *g = st->groups.obj[p->group];
+	const struct pol_group *g = st->groups.slots.obj[p->group];
 	VEC(const struct sl_kpod_spec *) sel = { 0 };
 	VEC(struct peer) peers = { 0 };
 	VEC(struct pport) pp = { 0 };
@@ -293,7 +293,7 @@ int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p
 	uint32_t n_cand;
 	const uint32_t *cand = sel_candidates(st, g, &sp->pod_sel, &n_cand);
 	for (uint32_t i = 0; i < n_cand; i++) {
-		const struct sl_kpod_spec *s = ((struct kpod *)st->pods.obj[cand[i]])->pub.spec;
+		const struct sl_kpod_spec *s = ((struct kpod *)st->pods.slots.obj[cand[i]])->pub.spec;
 		if (pol_pod_addressed(s) && sl_selector_match(&sp->pod_sel, &s->labels) &&
 		    sl_model_pod_by_ip(m, s->ip) && (rc = VEC_PUSH(sel, s)))
 			goto fail;
@@ -329,10 +329,10 @@ int pol_compile(const struct sl_model *m, struct sl_pol_store *st, struct pol *p
 							/* A named port to addresses: the pods there. */
 							uint32_t gi = 0;
 							const struct pol_group *G;
-							while (!rc && (G = slot_next(&st->groups, &gi)))
+							while (!rc && (G = sl_named_next(&st->groups, &gi)))
 								for (uint32_t i = 0; !rc && i < G->n_pods; i++) {
 									const struct sl_kpod_spec *s =
-										((struct kpod *)st->pods.obj[G->pods[i]])->pub.spec;
+										((struct kpod *)st->pods.slots.obj[G->pods[i]])->pub.spec;
 									uint32_t ip = host_ip(s->ip);
 									uint32_t at = pp.n;
 									if (!pol_pod_addressed(s) ||
@@ -444,7 +444,7 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 	struct pol *p;
 	uint32_t i, n_dirty = st->n_dirty;
 	for (i = 0; i < n_dirty; i++) {
-		p = st->pols.obj[st->dirty[i]];
+		p = st->pols.slots.obj[st->dirty[i]];
 		if (!p || !p->dirty)
 			continue;
 		if (pol_compile(m, st, p) < 0) {
@@ -459,7 +459,7 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 	if (!st->changed)
 		return &st->set;
 	size_t n_rules[SL_POL_NDIRS] = { 0 }, n_iso[SL_POL_NDIRS] = { 0 };
-	for (i = 0; (p = slot_next(&st->pols, &i));)
+	for (i = 0; (p = sl_named_next(&st->pols, &i));)
 		for (int d = 0; d < SL_POL_NDIRS; d++) {
 			n_rules[d] += p->n_rules[d];
 			n_iso[d] += p->n_isolated[d];
@@ -482,7 +482,7 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 			return NULL;
 		}
 	size_t cap_names = st->cap_names;
-	if (grow((void **)&st->set.names, &st->cap_names, st->pols.cap, sizeof(*st->set.names))) {
+	if (grow((void **)&st->set.names, &st->cap_names, st->pols.slots.cap, sizeof(*st->set.names))) {
 		free(pairs[0]);
 		free(pairs[1]);
 		return NULL;
@@ -493,13 +493,13 @@ const struct sl_pol_set *sl_model_policy_set(struct sl_model *m)
 	 * recompiles a few policies of thousands, and copying every rule (50 MiB at 2 million
 	 * rules) was most of its cost. */
 	bool names = st->names_stale || cap_names != st->cap_names ||
-		     ns->n_policies != st->pols.cap;
-	if (names && st->pols.cap)
-		memset(ns->names, 0, st->pols.cap * sizeof(*ns->names));
-	ns->n_policies = st->pols.cap;
+		     ns->n_policies != st->pols.slots.cap;
+	if (names && st->pols.slots.cap)
+		memset(ns->names, 0, st->pols.slots.cap * sizeof(*ns->names));
+	ns->n_policies = st->pols.slots.cap;
 	for (int d = 0; d < SL_POL_NDIRS; d++)
 		ns->dir[d].n_rules = ns->dir[d].n_isolated = 0;
-	for (i = 0; (p = slot_next(&st->pols, &i));) {
+	for (i = 0; (p = sl_named_next(&st->pols, &i));) {
 		/* "ns/name" cut at SL_POL_NAME_MAX (names longer than ~190 characters). */
 		if (names && snprintf(ns->names[p->pub.id], sizeof(ns->names[0]), "%s/%.*s",
 				      p->pub.spec->namespace, SL_POL_NAME_MAX - SL_K8S_NS_MAX,
@@ -575,92 +575,4 @@ struct sl_pol_set *sl_pol_set_copy(const struct sl_pol_set *s)
 nomem:
 	sl_pol_set_free(c);
 	return NULL;
-}
-
-/* `policy check`: the policies evaluated directly on the objects. */
-
-static bool port_allows(const struct sl_np_port *pt, const struct sl_kpod_spec *owner,
-			uint8_t proto, uint16_t port)
-{
-	if (pt->proto != proto)
-		return false;
-	if (pt->name[0]) {
-		for (unsigned i = 0; owner && i < owner->n_ports; i++)
-			if (owner->ports[i].proto == proto && owner->ports[i].port == port &&
-			    !strcmp(owner->ports[i].name, pt->name))
-				return true;
-		return false;
-	}
-	if (!pt->port)
-		return true;
-	return port >= pt->port && port <= (pt->end_port ? pt->end_port : pt->port);
-}
-
-static bool peer_allows(const struct sl_pol_store *st, const struct sl_np_spec *sp,
-			const struct sl_np_peer *pe, struct sl_ip ip,
-			const struct sl_model_kpod *peer)
-{
-	if (pe->kind == SL_PEER_IPBLOCK) {
-		if (pe->v6 || ip.af != AF_INET || !sl_cidr_contains(pe->cidr, ip))
-			return false;
-		for (unsigned i = 0; i < pe->n_except; i++)
-			if (sl_cidr_contains(pe->except[i], ip))
-				return false;
-		return true;
-	}
-	if (!peer || !pol_pod_addressed(peer->spec))
-		return false;
-	return pol_peer_selects(st, pe, sp->namespace,
-				pol_group_find(st, peer->spec->namespace), peer->spec);
-}
-
-void sl_model_policy_check(const struct sl_model *m, struct sl_ip src, struct sl_ip dst,
-			   uint8_t proto, uint16_t port, struct sl_pol_check *ret)
-{
-	const struct sl_pol_store *st = sl_model_pols(m);
-	memset(ret, 0, sizeof(*ret));
-	ret->src = sl_model_kpod_by_ip(m, src);
-	ret->dst = sl_model_kpod_by_ip(m, dst);
-	ret->src_local = sl_model_pod_by_ip(m, src) != NULL;
-	ret->dst_local = sl_model_pod_by_ip(m, dst) != NULL;
-	for (int d = 0; d < SL_POL_NDIRS; d++) {
-		struct sl_pol_check_dir *c = &ret->dir[d];
-		const struct sl_model_kpod *pod = d == SL_POL_INGRESS ? ret->dst : ret->src;
-		const struct sl_model_kpod *peer = d == SL_POL_INGRESS ? ret->src : ret->dst;
-		struct sl_ip peer_ip = d == SL_POL_INGRESS ? src : dst;
-		/* The pod owning the destination port: ingress the pod, egress the peer. */
-		const struct sl_model_kpod *owner = d == SL_POL_INGRESS ? pod : peer;
-		c->allowed = true;
-		if (!pod || !pol_pod_addressed(pod->spec))
-			continue;
-		c->applies = true;
-		const struct pol_group *g = pol_group_find(st, pod->spec->namespace);
-		for (uint32_t i = 0; g && i < g->n_pols; i++) {
-			const struct pol *p = st->pols.obj[g->pols[i]];
-			const struct sl_np_spec *sp = p->pub.spec;
-			if (!sp->types[d] || !sl_selector_match(&sp->pod_sel, &pod->spec->labels))
-				continue;
-			if (!c->isolated)
-				c->allowed = false;
-			c->isolated = true;
-			if (c->n_isolating < SL_POL_CHECK_MAX)
-				c->isolating[c->n_isolating] = p->pub.id;
-			c->n_isolating++;
-			for (unsigned r = 0; !c->allowed && r < sp->n_rules[d]; r++) {
-				const struct sl_np_rule *ru = &sp->rules[d][r];
-				bool peer_ok = !ru->n_peers, port_ok = !ru->n_ports;
-				for (unsigned k = 0; !peer_ok && k < ru->n_peers; k++)
-					peer_ok = peer_allows(st, sp, &ru->peers[k], peer_ip, peer);
-				for (unsigned k = 0; peer_ok && !port_ok && k < ru->n_ports; k++)
-					port_ok = port_allows(&ru->ports[k], owner ? owner->spec : NULL,
-							      proto, port);
-				if (peer_ok && port_ok) {
-					c->allowed = true;
-					c->policy = p->pub.id;
-					c->rule = r;
-				}
-			}
-		}
-	}
-	ret->allowed = ret->dir[0].allowed && ret->dir[1].allowed;
 }

@@ -1,5 +1,5 @@
 /* sluice-policy-sync-bench: NetworkPolicy recompile end to end on the control thread, with
- * the real model (control/model/sl_policy.c: decoders, selectors, compiler) and the real
+ * the real model (control/model/sl_policy_*.c: decoders, selectors, compiler) and the real
  * classifier (dataplane/policy: rte_acl build, publish): Kubernetes JSON -> sl_k8s_decode ->
  * sl_model_k8s_apply -> the reconciler's flush (sl_model_policy_set + sl_pol_publish).
  *
