@@ -112,9 +112,11 @@ T0=$(date +%s.%N)
 SL_BUILD=$K/bin node_start 1 "$SL_RUN/n1.json" || exit 1
 T_UP=$(date +%s.%N)
 PID=${SL_PID[1]}
-# SL_K8S_PERF=FILE: a CPU profile of sluiced's first 8 s of sync (perf record -g)
+# SL_K8S_PERF=FILE: a CPU profile of sluiced's first SL_K8S_PERF_S (8) s of sync (perf record
+# with SL_K8S_PERF_CG, default -g; "--call-graph dwarf" where frame pointers are missing)
 if [ -n "${SL_K8S_PERF:-}" ]; then
-	perf record -q -F 499 -g -p "$PID" -o "$SL_K8S_PERF" -- sleep 8 >/dev/null 2>&1 &
+	perf record -q -F 499 ${SL_K8S_PERF_CG:--g} -p "$PID" -o "$SL_K8S_PERF" -- \
+		sleep "${SL_K8S_PERF_S:-8}" >/dev/null 2>&1 &
 	PIDS+=($!)
 fi
 synced() {

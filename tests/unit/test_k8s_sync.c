@@ -135,6 +135,15 @@ static const char *state_of(const char *res)
 	return st;
 }
 
+static const char *str_of(const char *res, const char *field)
+{
+	static char v[64];
+	cJSON *r = row_of(res), *f = cJSON_GetObjectItem(r, field);
+	snprintf(v, sizeof(v), "%s", cJSON_IsString(f) ? f->valuestring : "");
+	cJSON_Delete(r);
+	return v;
+}
+
 static void dump(void)
 {
 	cJSON *a = sl_kube_sync_show();
@@ -315,6 +324,10 @@ static void test_sync_cases(void **st)
 	sl_model_counts(model, &c);
 	assert_int_equal(c.services, 1);
 	assert_true(RUN_UNTIL(3, stat_of("services", "bookmarks") >= 2));
+	/* The stand-in serves streaming lists: every list was one (KEP-3157). */
+	assert_string_equal(str_of("services", "last_list"), "watch-list");
+	assert_string_equal(str_of("nodes", "list_mode"), "watch-list");
+	assert_true(stat_of("services", "streamed") == 1 && stat_of("services", "lists") == 1);
 
 	/* A dropped watch resumes from its resourceVersion: no relist. */
 	double lists = stat_of("services", "lists");
@@ -330,8 +343,11 @@ static void test_sync_cases(void **st)
 				     !strcmp(state_of("services"), "watching")));
 	assert_true(stat_of("services", "applied") == 2); /* web and a, once each */
 
-	/* 600 Services (two list pages); the next relist's continue token expires: the list
+	/* From here the server refuses streaming lists as kube-apiserver does with the WatchList
+	 * feature off (422): the next relist falls back to list + watch, and stays there.
+	 * 600 Services (two list pages); the next relist's continue token expires: the list
 	 * starts again and still ends with every Service, none deleted by mistake. */
+	assert_int_equal(admin("{'op':'watch_list','mode':'reject'}"), 200);
 	char *many = malloc(600 * 200 + 64), *p = many;
 	p += sprintf(p, "{'op':'put_many','objects':[");
 	for (int i = 0; i < 600; i++)
@@ -347,6 +363,9 @@ static void test_sync_cases(void **st)
 	assert_true(RUN_UNTIL(10, stat_of("services", "relists") == 2 &&
 				      !strcmp(state_of("services"), "watching")));
 	assert_true(stat_of("services", "expired") >= 3);
+	assert_true(stat_of("services", "watch_list_fallbacks") == 1);
+	assert_string_equal(str_of("services", "list_mode"), "list");
+	assert_string_equal(str_of("services", "last_list"), "list");
 	sl_model_counts(model, &c);
 	assert_int_equal(c.services, 602);
 
@@ -371,6 +390,7 @@ static void test_sync_cases(void **st)
 	assert_true(RUN_UNTIL(15, has_svc("c")));
 	assert_true(stat_of("node/self", "token_reads") > reads);
 	stop_sync();
+	assert_int_equal(admin("{'op':'watch_list','mode':'on'}"), 200);
 }
 
 /* Objects the model held before the sync (a state file restored at start) that the cluster no

@@ -21,12 +21,14 @@
 #include "core/sl_loop.h"
 #include "model/sl_model.h"
 #include "sl_kube_node.h"
+#include "sl_kube_reflector.h"
 
 struct sl_kube_sync_conf {
 	const char *kubeconfig; /* a kubeconfig file, or NULL for in-cluster credentials */
 	const char *sa_dir;     /* in-cluster: the service account folder (NULL: the default) */
 	const char *node_name;  /* this node's Node */
 	bool publish;           /* PATCH this node's Node with pub */
+	enum sl_kube_wl watch_list; /* streaming lists (config kubernetes.watch_list; AUTO) */
 	struct sl_kube_node_pub pub;
 };
 
