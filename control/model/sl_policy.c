@@ -641,6 +641,10 @@ static void pod_check(struct sl_pol_store *st, struct pol *p, const struct pol_g
 	p->visit = st->visit;
 	if (p->group != g->id && !p->global)
 		return; /* selects pods of its own namespace only */
+	if (st->coarse) { /* a large batch: a candidate is marked (see SL_POL_COARSE_PODS) */
+		mark(st, p);
+		return;
+	}
 	if (addr ? pol_touches_pod(st, p, g, old) || pol_touches_pod(st, p, g, new)
 		 : pol_selection_differs(st, p, g, old, new))
 		mark(st, p);
@@ -1185,8 +1189,11 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	unsigned npol = 0, nsvc = 0, i, k;
 	char why[400];
 	int rc = 0;
-	for (i = 0; i < n; i++)
+	unsigned npods = 0;
+	for (i = 0; i < n; i++) {
 		npol += is_pol_kind(ops[i].kind);
+		npods += ops[i].kind == SL_K8S_POD;
+	}
 	if (!npol)
 		return sl_model_svc_apply(m, ops, n, err, errlen);
 	nsvc = n - npol;
@@ -1197,6 +1204,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		free(svc);
 		return ERR("out of memory"), -ENOMEM;
 	}
+	st->coarse = npods >= SL_POL_COARSE_PODS;
 	for (i = 0, k = 0; i < n; i++) {
 		struct sl_k8s_op *op = &ops[i];
 		if (!is_pol_kind(op->kind))
@@ -1265,6 +1273,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			st->notify(st->notify_ctx, st->generation);
 	}
 out:
+	st->coarse = false;
 	free(u);
 	free(svc);
 	return rc;

@@ -571,6 +571,7 @@ class Api(BaseHTTPRequestHandler):
         with C.lock:
             if stream_list and (rv == "" or int(rv) <= C.rv):
                 # the current state is at least as fresh as any rv not newer than it
+                t0 = time.monotonic()
                 initial, pos = self.initial_events(res, f, kind, apiv)
                 pending.append({"type": "BOOKMARK", "object": {
                     "kind": kind, "apiVersion": apiv, "metadata": {
@@ -600,6 +601,13 @@ class Api(BaseHTTPRequestHandler):
                 data = b"".join(initial[i:i + 256])
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
+            if stream_list:
+                with C.lock:  # the stand-in's share of a streaming list, as list_stats
+                    st = C.list_stats.setdefault(res, {"requests": 0, "items": 0,
+                                                       "seconds": 0.0})
+                    st["requests"] += 1
+                    st["items"] += len(initial)
+                    st["seconds"] += time.monotonic() - t0
             initial = None
             while True:
                 for ev in pending:
@@ -753,8 +761,10 @@ class Admin(BaseHTTPRequestHandler):
       {"op": "log"}            the API requests so far: [{method, resource, namespace, name,
                                query}, ...]
       {"op": "state"}          resourceVersion, counts, watchers
-      {"op": "list_stats"}     per resource: list requests, items and seconds spent serving
-                               them (the stand-in's share of a sync)
+      {"op": "list_stats"}     per resource: list requests (and streaming lists), items and
+                               seconds spent serving them (the stand-in's share of a sync)
+      {"op": "warm"}           (--list-cache) serialize every object for lists and initial
+                               events now (kube-apiserver's watch cache holds them already)
       {"op": "watch_log", "resource": R}  (--watch-log) [[resourceVersion, wall-clock us
                                written to a watch], ...] of R's watch events"""
     protocol_version = "HTTP/1.1"
@@ -839,6 +849,18 @@ class Admin(BaseHTTPRequestHandler):
         if op == "watch_log":
             res = cmd.get("resource")
             return [[rv, t] for r, rv, t in list(C.watch_log or ()) if res in (None, r)]
+        if op == "warm":  # --list-cache: serialize every object now, not at the first list
+            with C.lock:
+                n = 0
+                for res, objs in C.objects.items():
+                    for k, o in objs.items():
+                        rv = o["metadata"]["resourceVersion"]
+                        it = {a: b for a, b in o.items() if a not in ("kind", "apiVersion")}
+                        C.json_cache[(res, k)] = (rv, json.dumps(it).encode())
+                        C.ev_cache[(res, k)] = (rv, (json.dumps(
+                            {"type": "ADDED", "object": o}) + "\n").encode())
+                        n += 1
+            return {"objects": n}
         if op == "list_stats":
             with C.lock:
                 return copy.deepcopy(C.list_stats)
