@@ -27,6 +27,7 @@
 
 #include "control/core/sl_loop.h"
 #include "control/model/sl_model.h"
+#include "control/model/sl_policy.h"
 #include "control/model/sl_service.h"
 #include "control/sources/k8s/sl_kube_sync.h"
 #include "control/sources/sl_k8s.h"
@@ -494,6 +495,58 @@ static void test_in_cluster(void **st)
 	stop_sync();
 }
 
+/* Batches: a list page (or a run of SL_KUBE_LIST_LIMIT initial events) of Pods is one model
+ * transaction: one policy notification (so one compile and publish), not one per Pod. 1,200
+ * Pods of the namespace of a NetworkPolicy that selects them all: 3 batches, streamed and
+ * then listed (the server refusing streaming lists). */
+static unsigned notifies;
+static void count_notify(void *ctx, uint64_t generation)
+{
+	notifies++;
+}
+
+static void test_pod_batches(void **st)
+{
+	enum { PODS = 1200 };
+	char *many = malloc(PODS * 300 + 512), *p = many;
+	p += sprintf(p, "{'op':'put_many','objects':["
+		     "{'kind':'NetworkPolicy','metadata':{'name':'all','namespace':'batch'},"
+		     " 'spec':{'podSelector':{},'policyTypes':['Ingress']}}");
+	for (int i = 0; i < PODS; i++)
+		p += sprintf(p, ",{'kind':'Pod','metadata':{'name':'p%d','namespace':'batch',"
+			     "'labels':{'app':'a%d'}},'spec':{'nodeName':'node2','containers':"
+			     "[{'name':'c'}]},'status':{'phase':'Running','podIP':'10.244.%d.%d'}}",
+			     i, i % 7, 2 + i / 250, 1 + i % 250);
+	strcpy(p, "]}");
+	assert_int_equal(admin("%s", many), 200);
+	free(many);
+	sh("cd %s && printf tok-9 >token", dir);
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-9']}"), 200);
+	const char *modes[] = { "on", "reject" };
+	for (int m = 0; m < 2; m++) {
+		unsigned n_ns, n_pods, n_pol;
+		size_t bytes;
+		assert_int_equal(admin("{'op':'watch_list','mode':'%s'}", modes[m]), 200);
+		start_sync("ca.crt");
+		notifies = 0;
+		sl_model_policy_set_notify(model, count_notify, NULL);
+		assert_true(RUN_UNTIL(15, stat_of("pods", "objects") == PODS &&
+					      !strcmp(state_of("pods"), "watching") &&
+					      !strcmp(state_of("networkpolicies"), "watching")));
+		sl_model_policy_counts(model, &n_ns, &n_pods, &n_pol, &bytes);
+		assert_int_equal(n_pods, PODS);
+		assert_int_equal(n_pol, 1);
+		assert_string_equal(str_of("pods", "last_list"), m ? "list" : "watch-list");
+		assert_true(stat_of("pods", "batches") == 3);
+		assert_true(stat_of("pods", "batch_max") == 500);
+		assert_true(stat_of("pods", "applied") == PODS);
+		/* the policy's batch and the Pods' 3 (the Pods before the policy notify nothing) */
+		assert_true(notifies >= 1 && notifies <= 4);
+		stop_sync();
+	}
+	assert_int_equal(admin("{'op':'watch_list','mode':'on'}"), 200);
+}
+
 /* The Node read once at start (--pod-cidr-from-node): its podCIDR, or a timeout while it has
  * none. */
 static void test_node_fetch(void **st)
@@ -529,6 +582,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_in_cluster),
 		cmocka_unit_test(test_restored_state_converges),
 		cmocka_unit_test(test_client_certificate),
+		cmocka_unit_test(test_pod_batches),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
