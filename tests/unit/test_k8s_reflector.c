@@ -1,7 +1,9 @@
 /* The reflector's state machine (client-go semantics) against a fake transport and sink:
  * chunked lists, watch from the list's resourceVersion, events and bookmarks, the ways a
  * watch ends (healthy, short, refused, 410), relists that diff against what was handed on,
- * expired continue tokens, refused objects. */
+ * expired continue tokens, refused objects; streaming lists (KEP-3157: the initial events and
+ * their end bookmark, the server refusing or ignoring them, ON and OFF) and the batches the
+ * sink's flush applies (one per list page or run of initial events, refusals reported). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,7 +4,8 @@
  *   initial list + watch of Nodes, Services, EndpointSlices into the model; bookmarks;
  *   a dropped watch resumed without a relist; a 410 mid-watch relisted; a relist across 600
  *   Services (two pages) whose continue token expires; the server down then back with
- *   objects deleted meanwhile; token-file rotation; a wrong CA refused.
+ *   objects deleted meanwhile; token-file rotation; a wrong CA refused; streaming lists, and
+ *   the fallback when the server refuses them; 1,200 Pods in 3 model transactions.
  * Skipped (77) without python3 or openssl. Usage: test_k8s_sync SOURCE_ROOT */
 #include <errno.h>
 #include <fcntl.h>
