@@ -358,7 +358,8 @@ int main(int argc, char **argv)
 	}
 	if (kubeconfig || in_cluster) {
 		struct sl_kube_sync_conf kc = { .kubeconfig = kubeconfig,
-						.node_name = self.node_name, .publish = true };
+						.node_name = self.node_name, .publish = true,
+						.watch_list = (enum sl_kube_wl)conf.k8s_watch_list };
 		struct rte_ether_addr mac;
 		kc.pub.ip = conf.node_ip;
 		kc.pub.vni = conf.vni;

@@ -14,11 +14,16 @@
 #   4. CPU of sluiced's control thread (and the others) during 3 (/proc/PID/task/*/stat).
 # Prints a table with the targets, writes perf/results/k8s-scale-<time>.json. Exits 1 when
 # the sync did not complete or events were not seen applied (not on a missed target).
+# Lists are streaming lists (sendInitialEvents, KEP-3157) where the stand-in serves them
+# (--watch-list on, the default; reject or ignore: the fallback to paged list + watch); with
+# the list cache every object is serialized before sluiced starts (admin op warm), as
+# kube-apiserver's watch cache holds them, so the sync measures sluiced rather than Python.
 # Usage (root, repo root): perf/k8s_scale_bench.sh [--scale F] [--rate R] [--seconds S]
-#   [--batch N] [--no-list-cache] [--json FILE]   (SL_BUILD, SL_PREFIX, SL_RUN, SL_EAL_MEM as the tests)
+#   [--batch N] [--no-list-cache] [--watch-list on|reject|ignore] [--json FILE]
+#   (SL_BUILD, SL_PREFIX, SL_RUN, SL_EAL_MEM as the tests)
 set -u
 cd "$(dirname "$0")/.."
-SCALE=1 RATE=1000 SECS=10 BATCH=50 CACHE=--list-cache JSON_OUT=
+SCALE=1 RATE=1000 SECS=10 BATCH=50 CACHE=--list-cache JSON_OUT= WL=on
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) SCALE=$2; shift 2 ;;
@@ -26,8 +31,9 @@ while [ $# -gt 0 ]; do
 	--seconds) SECS=$2; shift 2 ;;
 	--batch) BATCH=$2; shift 2 ;;
 	--no-list-cache) CACHE=; shift ;;
+	--watch-list) WL=$2; shift 2 ;;
 	--json) JSON_OUT=$2; shift 2 ;;
-	*) echo "usage: $0 [--scale F] [--rate R] [--seconds S] [--batch N] [--no-list-cache] [--json FILE]" >&2
+	*) echo "usage: $0 [--scale F] [--rate R] [--seconds S] [--batch N] [--no-list-cache] [--watch-list on|reject|ignore] [--json FILE]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -80,7 +86,7 @@ current-context: test
 EOF
 
 in_ns n1 $PY tests/integration/kube_apiserver.py --port $API_PORT --admin-port $ADMIN_PORT \
-	--cert "$K/server.crt" --key "$K/server.key" --ca "$K/ca.crt" --tokens tok-sluice $CACHE --watch-log --nodelay \
+	--cert "$K/server.crt" --key "$K/server.key" --ca "$K/ca.crt" --tokens tok-sluice $CACHE --watch-log --nodelay --watch-list "$WL" \
 	>"$K/apiserver.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do adm '{"op":"state"}' >/dev/null && break; sleep 0.1; done
@@ -88,6 +94,7 @@ echo "loading the cluster (scale $SCALE) into the stand-in..."
 LOAD=$(in_ns n1 $PY perf/k8s_scale.py load --admin $ADMIN_PORT --scale "$SCALE" --self node1) ||
 	{ echo "load failed" >&2; cat "$K/apiserver.log" >&2; exit 1; }
 echo "$LOAD"
+[ -n "$CACHE" ] && { adm '{"op":"warm"}' >/dev/null || { echo "warm failed" >&2; exit 1; }; }
 
 # node1 without the config's remote nodes; the cluster's pod range 10.128.0.0/9 (node1 keeps
 # 10.244.1.0/24 inside it); sluiced follows the API server for the rest.
@@ -112,9 +119,11 @@ T0=$(date +%s.%N)
 SL_BUILD=$K/bin node_start 1 "$SL_RUN/n1.json" || exit 1
 T_UP=$(date +%s.%N)
 PID=${SL_PID[1]}
-# SL_K8S_PERF=FILE: a CPU profile of sluiced's first 8 s of sync (perf record -g)
+# SL_K8S_PERF=FILE: a CPU profile of sluiced's first SL_K8S_PERF_S (8) s of sync (perf record
+# with SL_K8S_PERF_CG, default -g; "--call-graph dwarf" where frame pointers are missing)
 if [ -n "${SL_K8S_PERF:-}" ]; then
-	perf record -q -F 499 -g -p "$PID" -o "$SL_K8S_PERF" -- sleep 8 >/dev/null 2>&1 &
+	perf record -q -F 499 ${SL_K8S_PERF_CG:--g} -p "$PID" -o "$SL_K8S_PERF" -- \
+		sleep "${SL_K8S_PERF_S:-8}" >/dev/null 2>&1 &
 	PIDS+=($!)
 fi
 synced() {
@@ -166,10 +175,10 @@ kill -0 "$PID" 2>/dev/null || { echo "sluiced died:" >&2; tail -20 "$SL_RUN/node
 OUT=${JSON_OUT:-perf/results/k8s-scale-$(date -u +%Y%m%dT%H%M%SZ).json}
 mkdir -p "$(dirname "$OUT")"
 $PY - "$K" "$OUT" "$SCALE" "$RATE" "$SYNCED" "$T0" "$T_UP" "$T_SYNC" "${TE0:-0}" "${TE1:-0}" \
-	"$LOAD" "$EV" "$PID" "$(getconf CLK_TCK)" "$CACHE" "$SYNC_CPU" <<'PY'
+	"$LOAD" "$EV" "$PID" "$(getconf CLK_TCK)" "$CACHE" "$SYNC_CPU" "$WL" <<'PY'
 import json, sys, os, platform
 (k, out, scale, rate, synced, t0, t_up, t_sync, te0, te1, load, ev, pid, hz, cache,
- sync_cpu) = sys.argv[1:]
+ sync_cpu, wl) = sys.argv[1:]
 t0, t_up, t_sync, te0, te1, hz = map(float, (t0, t_up, t_sync, te0, te1, hz))
 sync = json.load(open(f"{k}/sync.json"))
 ls = json.load(open(f"{k}/list_stats.json"))
@@ -196,11 +205,14 @@ if synced == "1":
             threads[f"{tid}:{comm}"] = round(100 * (int(t) - t0s[tid][1]) / hz / (te1 - te0), 1)
 slq, siq = ev.get("sluiced", {}), ev.get("standin", {})
 ctl_cpu = next((v for n, v in threads.items() if n.split(":")[0] == pid), None)
-res = {r["resource"]: {x: r[x] for x in ("state", "objects", "applied", "refused", "errors",
-                                          "lists", "relists")} for r in sync["resources"]}
+res = {r["resource"]: {x: r.get(x) for x in ("state", "objects", "applied", "refused", "errors",
+                                          "lists", "relists", "last_list", "batches",
+                                          "batch_max", "watch_list_fallbacks")}
+       for r in sync["resources"]}
 list_s = sum(v["seconds"] for v in ls.values())
 heap_b = stats.get("memory", {}).get("dpdk_heap_alloc_bytes")
 r = {"scale": float(scale), "cluster": json.loads(load)["expect"], "list_cache": bool(cache),
+     "watch_list_standin": wl,
      "synced": synced == "1",
      "sync_s": round(t_sync - t0, 2),
      "sync_resource_s": {l.split()[0]: round(float(l.split()[1]), 2)
@@ -223,6 +235,10 @@ rows = [
      f"{r['sync_cpu_s']['control_thread']:.1f} / {r['sync_cpu_s']['process']:.1f} s", "", None),
     ("  of which sluiced start -> API socket", f"{r['start_to_api_s']} s", "", None),
     ("  stand-in list serving (Python, summed)", f"{r['standin_list_serving_s']} s", "", None),
+    ("  lists made as (stand-in --watch-list " + wl + ")",
+     "/".join(sorted({str(v["last_list"]) for v in res.values()})), "", None),
+    ("  model transactions for the Pods (largest)",
+     f"{res.get('pods', {}).get('batches')} ({res.get('pods', {}).get('batch_max')})", "", None),
     ("sluiced RSS after sync", f"{(r['rss_bytes'] or 0) / (1 << 20):.0f} MiB", "< 1 GiB",
      (r["rss_bytes"] or GiB) < GiB),
     ("  DPDK heap in use (show stats memory)", f"{heap_b / (1 << 20):.0f} MiB" if heap_b is not None else "n/a",

@@ -46,9 +46,12 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	struct sl_pol_store *st = sl_model_pols(m);
 	unsigned npol = 0, nsvc = 0, i, k;
 	char why[400];
+	unsigned npods = 0;
 	int rc = 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		npol += is_pol_kind(ops[i].kind);
+		npods += ops[i].kind == SL_K8S_POD;
+	}
 	if (!npol)
 		return sl_model_svc_apply(m, ops, n, err, errlen);
 	nsvc = n - npol;
@@ -59,6 +62,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		free(svc);
 		return ERR("out of memory"), -ENOMEM;
 	}
+	st->coarse = npods >= SL_POL_COARSE_PODS;
 	for (i = 0, k = 0; i < n; i++) {
 		struct sl_k8s_op *op = &ops[i];
 		if (!is_pol_kind(op->kind))
@@ -105,6 +109,7 @@ int sl_model_k8s_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			st->notify(st->notify_ctx, st->generation);
 	}
 out:
+	st->coarse = false;
 	free(u);
 	free(svc);
 	return rc;

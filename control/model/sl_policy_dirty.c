@@ -191,6 +191,10 @@ static void pod_check(struct sl_pol_store *st, struct pol *p, const struct pol_g
 	p->visit = st->visit;
 	if (p->group != g->id && !p->global)
 		return; /* selects pods of its own namespace only */
+	if (st->coarse) { /* a large batch: a candidate is marked (see SL_POL_COARSE_PODS) */
+		pol_mark(st, p);
+		return;
+	}
 	if (addr ? pol_touches_pod(st, p, g, old) || pol_touches_pod(st, p, g, new)
 		 : pol_selection_differs(st, p, g, old, new))
 		pol_mark(st, p);

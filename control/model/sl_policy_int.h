@@ -60,6 +60,13 @@ struct pol_bidx {
 	struct sl_index by_hash;
 };
 
+/* A batch (sl_model_k8s_apply) with this many cluster pod changes or more marks every
+ * policy the selector index names for a pod, without checking that the pod changes what the
+ * policy selects: in a batch that large (a list page, a run of initial events) most of them
+ * are touched anyway, and the exact check per pod and candidate was most of the cost of an
+ * initial sync (a marked policy is compiled again once per publish, whatever marked it). */
+#define SL_POL_COARSE_PODS 32
+
 struct sl_pol_store {
 	struct sl_named nss;    /* struct sl_model_ns, by name */
 	struct sl_named pods;   /* struct kpod, by namespace/name */
@@ -75,6 +82,8 @@ struct sl_pol_store {
 	bool names_stale;       /* a policy came or went: the set's names are written again */
 	bool index_off;         /* tests: a pod change checks every policy of its namespace
 				 * and the global ones (the reference for the index) */
+	bool coarse;            /* this batch has SL_POL_COARSE_PODS pod changes or more: the
+				 * index's candidates are marked without the exact check */
 	uint64_t generation;    /* of the last change */
 	struct sl_pol_set set;  /* the last assembled set; its arrays only grow (reused) */
 	size_t cap_rules[SL_POL_NDIRS], cap_iso[SL_POL_NDIRS], cap_iso_by[SL_POL_NDIRS], cap_names;

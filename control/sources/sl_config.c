@@ -554,7 +554,9 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const known[] = { "node", "uplink", "host", "vxlan", "workers",
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
-					     "k8s_pods", "networkpolicies", "metrics", "policy", NULL };
+					     "k8s_pods", "networkpolicies", "metrics", "policy",
+					     "kubernetes", NULL };
+	static const char *const kubernetes_known[] = { "watch_list", NULL };
 	static const char *const metrics_known[] = { "listen", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", "mode", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
@@ -722,6 +724,17 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		TRY(get_bool(o, "policy", "deny_log", &c->policy_deny_log, err, n));
 		TRY(get_uint(o, "policy", "deny_log_rate", 1, 10000, &c->policy_deny_log_rate, err,
 			     n));
+	}
+
+	c->k8s_watch_list = 0; /* auto */
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "kubernetes"))) {
+		char wl[8] = "";
+		TRY(check_fields(o, "kubernetes", kubernetes_known, err, n));
+		TRY(get_str(o, "kubernetes", "watch_list", false, wl, sizeof(wl), err, n));
+		if (wl[0] && strcmp(wl, "auto") && strcmp(wl, "on") && strcmp(wl, "off"))
+			return fail(err, n, "kubernetes.watch_list", "must be \"auto\", \"on\" or "
+				    "\"off\"");
+		c->k8s_watch_list = !strcmp(wl, "on") ? 1 : !strcmp(wl, "off") ? 2 : 0;
 	}
 
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),

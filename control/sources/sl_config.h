@@ -69,6 +69,8 @@ struct sl_config {
 	uint16_t metrics_port;         /* host order, 1-65535 */
 	bool policy_deny_log;          /* "policy.deny_log": log denied flows (default off) */
 	unsigned policy_deny_log_rate; /* "policy.deny_log_rate": lines/s; 0 = the default (10) */
+	unsigned k8s_watch_list;       /* "kubernetes.watch_list": streaming lists (KEP-3157)
+					* "auto" 0 (default), "on" 1, "off" 2: enum sl_kube_wl */
 	struct sl_pod_spec *pods;
 	unsigned n_pods;
 	struct sl_node_spec *nodes;

@@ -15,7 +15,11 @@
 #     created meanwhile, history compacted; started again -> the model converges (the
 #     deleted object is gone, the new one there) without a restart;
 #   - the token file rotates (old token revoked) -> sluiced reads it again and resyncs;
-#   - kubectl delete of a Service -> gone from sluiced.
+#   - kubectl delete of a Service -> gone from sluiced;
+#   - streaming lists (KEP-3157): every first list is a watch with sendInitialEvents (the
+#     stand-in serves them); the server then refusing them (422, the WatchList feature off)
+#     -> the next relist falls back to list + watch; a sluiced started against a server that
+#     ignores them (an older one: a plain watch) falls back too and converges.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/k8s_sync.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -217,6 +221,22 @@ print(p); sys.exit(0 if p and set(p) == {("nodes", "node1")} else 1)'
 }
 check "... the only write sluiced made is PATCH nodes/node1" only_own_patched
 check "bookmarks received" until_ok 5 sync "s['services']['bookmarks'] > 0"
+check "streaming lists: every resource listed by a watch-list (initial events + end bookmark)" \
+	sync 'all(r["last_list"] == "watch-list" and r["streamed"] >= 1 and r["watch_list_fallbacks"] == 0 for n, r in s.items() if n != "node/self")'
+streamed_requests() {
+	adm '{"op":"log"}' | $PY -c 'import json,sys
+log = [e for e in json.load(sys.stdin) if e["method"] == "GET" and not e["name"]]
+wl = [e for e in log if e["query"].get("sendInitialEvents")]
+first = log.index(wl[0]) if wl else 0  # sluiced starts (kubectl and Python listed before)
+plain = [e for e in log[first:] if not e["query"].get("watch")]
+print(len(wl), "watch-lists", len(plain), "lists", wl[:1])
+q = wl[0]["query"] if wl else {}
+sys.exit(0 if len({e["resource"] for e in wl}) == 6 and not plain and q.get("watch") == "1"
+         and q.get("sendInitialEvents") == "true" and q.get("resourceVersionMatch") == "NotOlderThan"
+         and q.get("allowWatchBookmarks") == "true" and q.get("resourceVersion", "") == "" else 1)'
+}
+check "... the stand-in saw watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion= for the 6 resources, and no list request" \
+	streamed_requests
 check "show sync: node/self has pod CIDR 10.244.1.0/24 from the Node, published" \
 	until_ok 5 sync 's["node/self"]["pod_cidr"] == "10.244.1.0/24" and s["node/self"]["state"] == "published"'
 
@@ -293,6 +313,14 @@ adm '{"op":"expire"}' >/dev/null
 check "410 ERROR event mid-watch -> relist (services relists > $R0), watching again" \
 	until_ok 5 sync "s['services']['relists'] > $R0 and s['services']['expired'] > 0 and s['services']['state'] == 'watching'"
 
+# The server now refuses streaming lists as kube-apiserver with the WatchList feature off
+# (422 Invalid): the next relist falls back to list + watch (and stays there).
+adm '{"op":"watch_list","mode":"reject"}' >/dev/null
+adm '{"op":"expire"}' >/dev/null
+check "streaming list refused (422): services relisted by list + watch (list_mode list, 1 fallback)" \
+	until_ok 10 sync "s['services']['state'] == 'watching' and s['services']['last_list'] == 'list' and s['services']['list_mode'] == 'list' and s['services']['watch_list_fallbacks'] == 1 and 'HTTP 422' in s['services']['last_error']"
+check "... and the stand-in served services lists again" test "$(lists services)" -gt 0
+
 # API server down: traffic keeps flowing; changes made meanwhile land when it is back.
 A0=$(ctl 1 -o json show sync | $PY -c 'import json,sys; print({r["resource"]: r for r in json.load(sys.stdin)["resources"]}["services"]["applied"])')
 adm '{"op":"stop"}' >/dev/null
@@ -321,4 +349,20 @@ check "token file rotated: read again ($TR reads before), new Service arrives" u
 table() { ctl 1 show sync | tee /dev/stderr | grep -q 'services.*watching'; }
 check "show sync (table) lists the resources" table
 check "sluiced stops cleanly" node_stop 1
+
+# An older server that ignores sendInitialEvents and resourceVersionMatch (a plain watch:
+# ADDED for everything, bookmarks without k8s.io/initial-events-end): a sluiced started
+# against it (kubernetes.watch_list "auto", given) falls back to list + watch and converges.
+adm '{"op":"watch_list","mode":"ignore"}' >/dev/null
+adm '{"op":"bookmarks","seconds":0.3}' >/dev/null
+$PY -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["kubernetes"] = {"watch_list": "auto"}
+json.dump(c, open(sys.argv[1], "w"))' "$SL_RUN/n1.json"
+SL_BUILD=$K/bin node_start 1 "$SL_RUN/n1.json" || exit 1
+check "server ignoring streaming lists: every resource fell back to list + watch, watching" \
+	until_ok 20 sync 'all(r["state"] == "watching" and r["last_list"] == "list" and r["watch_list_fallbacks"] == 1 for n, r in s.items() if n != "node/self")'
+check "... the Services are there (web, while-away, after-rotation), 10.96.0.10:81 answers" \
+	until_ok 5 answers 10.96.0.10 81 2
+check "... has_svc while-away" has_svc while-away
+check "sluiced stops cleanly (2)" node_stop 1
 check_summary

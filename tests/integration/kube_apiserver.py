@@ -16,11 +16,24 @@ reference (https://kubernetes.io/docs/reference/using-api/api-concepts/):
     event with a 410 Status, reason Expired), without one (or "0"): ADDED for every object
     first; bookmarks (allowWatchBookmarks) as objects carrying only metadata.resourceVersion;
     timeoutSeconds; an object leaving a watch's selector is sent as DELETED, one entering it
-    as ADDED.
+    as ADDED;
+  - streaming lists (KEP-3157, the WatchList feature): a watch with sendInitialEvents=true
+    (which requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true, else 422
+    Invalid, as kube-apiserver validates ListOptions) sends ADDED for every object of a
+    consistent snapshot (resourceVersion "" or not newer than the current one), then a
+    BOOKMARK at the snapshot's resourceVersion annotated k8s.io/initial-events-end: "true",
+    then the changes after it. --watch-list (or the admin op watch_list) picks how the
+    server takes such a request: "on" (default); "reject": the feature gate off, 422 Invalid
+    "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
+    (resourceVersionMatch on a watch without sendInitialEvents is refused the same way in
+    every mode); "ignore": an older server that ignores both parameters and serves a plain
+    watch (resourceVersion "": ADDED for every object, then changes; bookmarks without the
+    annotation).
 An admin endpoint (plain HTTP on 127.0.0.1, POST a JSON command) lets a test change the
 cluster and break things; see Admin.do_POST for the commands.
 
 Usage: kube_apiserver.py --port P --admin-port A --cert C --key K --ca CA --tokens T1,T2
+       [--watch-list on|reject|ignore]
        [--list-cache] [--watch-log] [--nodelay]  (performance, for perf/k8s_scale_bench.sh: list pages from a cache of
                         sorted keys and serialized objects; same answers)
 """
@@ -173,6 +186,9 @@ class Cluster:
         self.json_cache = {}     # (res, key) -> (resourceVersion, list item bytes)
         self.list_stats = {}     # res -> {"requests", "items", "seconds"}: list serving
         self.watch_log = None    # --watch-log: deque of (res, rv, wall-clock us) events written
+        self.watch_list = "on"   # --watch-list: on, reject, ignore
+        self.ev_cache = {}       # (res, key) -> (resourceVersion, ADDED event line bytes)
+        self.watch_lists = 0     # streaming lists served (initial events + end bookmark)
 
     def put(self, obj):
         with self.lock:
@@ -490,11 +506,59 @@ class Api(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def invalid_list_options(self, causes):
+        """422 Invalid on ListOptions, as kube-apiserver's ValidateListOptions answers."""
+        msg = "ListOptions.meta.k8s.io \"\" is invalid: " + ", ".join(
+            f"{fld}: Forbidden: {why}" for fld, why in causes)
+        st = status(422, "Invalid", msg)
+        st["details"] = {"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
+            {"reason": "FieldValueForbidden", "message": f"Forbidden: {why}", "field": fld}
+            for fld, why in causes]}
+        return self.send_json(422, st)
+
+    def initial_events(self, res, f, kind, apiv):
+        """With C.lock held: the streaming list's initial events of a consistent snapshot, as
+        bytes of newline-delimited events, and the snapshot's resourceVersion."""
+        out = []
+        for k in sorted(C.objects[res]):
+            o = C.objects[res][k]
+            if not f.match(o):
+                continue
+            rv = o["metadata"]["resourceVersion"]
+            c = C.ev_cache.get((res, k)) if C.list_cache else None
+            if c is None or c[0] != rv:
+                c = (rv, (json.dumps({"type": "ADDED", "object": o}) + "\n").encode())
+                if C.list_cache:  # a stored object is never changed in place
+                    C.ev_cache[(res, k)] = c
+            out.append(c[1])
+        return out, C.rv
+
     def watch(self, res, ns, q):
         f = Filter(res, ns, q)
         rv = q.get("resourceVersion", [""])[0]
         bookmarks = q.get("allowWatchBookmarks", [""])[0] in ("1", "true", "True")
         timeout = float(q.get("timeoutSeconds", ["1800"])[0] or 1800)
+        sie = q.get("sendInitialEvents", [None])[0]
+        rvm = q.get("resourceVersionMatch", [""])[0]
+        mode = C.watch_list
+        if mode != "ignore":  # ValidateListOptions
+            causes = []
+            if sie is not None and mode == "reject":
+                causes.append(("sendInitialEvents", "sendInitialEvents is forbidden for watch "
+                               "unless the WatchList feature gate is enabled"))
+            elif sie is not None:
+                if rvm != "NotOlderThan":
+                    causes.append(("resourceVersionMatch", "sendInitialEvents requires setting "
+                                   "resourceVersionMatch to NotOlderThan"))
+                if not bookmarks:
+                    causes.append(("allowWatchBookmarks", "allowWatchBookmarks=true is "
+                                   "required when sendInitialEvents is true"))
+            elif rvm:
+                causes.append(("resourceVersionMatch", "resourceVersionMatch is forbidden for "
+                               "watch unless sendInitialEvents is provided"))
+            if causes:
+                return self.invalid_list_options(causes)
+        stream_list = mode == "on" and sie in ("true", "True", "1")
         deadline = time.monotonic() + timeout
         w = Watcher(self)
         self.send_response(200)
@@ -503,8 +567,22 @@ class Api(BaseHTTPRequestHandler):
         self.end_headers()
         kind, apiv = RESOURCES[res][2], api_version(res)
         pending = []
+        initial = []
         with C.lock:
-            if rv in ("", "0"):
+            if stream_list and (rv == "" or int(rv) <= C.rv):
+                # the current state is at least as fresh as any rv not newer than it
+                t0 = time.monotonic()
+                initial, pos = self.initial_events(res, f, kind, apiv)
+                pending.append({"type": "BOOKMARK", "object": {
+                    "kind": kind, "apiVersion": apiv, "metadata": {
+                        "resourceVersion": str(pos),
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}})
+                C.watch_lists += 1
+            elif stream_list:
+                pending.append({"type": "ERROR", "object": status(
+                    504, "Timeout", f"Too large resource version: {rv}, current: {C.rv}")})
+                pos = None
+            elif rv in ("", "0"):
                 pos = C.rv
                 for k in sorted(C.objects[res]):
                     o = C.objects[res][k]
@@ -519,6 +597,18 @@ class Api(BaseHTTPRequestHandler):
             C.watchers.add(w)
         last_bookmark = time.monotonic()
         try:
+            for i in range(0, len(initial), 256):  # the initial events, 256 a write
+                data = b"".join(initial[i:i + 256])
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            if stream_list:
+                with C.lock:  # the stand-in's share of a streaming list, as list_stats
+                    st = C.list_stats.setdefault(res, {"requests": 0, "items": 0,
+                                                       "seconds": 0.0})
+                    st["requests"] += 1
+                    st["items"] += len(initial)
+                    st["seconds"] += time.monotonic() - t0
+            initial = None
             while True:
                 for ev in pending:
                     self.chunk(ev)
@@ -666,11 +756,15 @@ class Admin(BaseHTTPRequestHandler):
       {"op": "stop"} / {"op": "start"}   close / reopen the API port
       {"op": "tokens", "tokens": [...]}  the bearer tokens accepted from now on
       {"op": "bookmarks", "seconds": S}  bookmark interval
+      {"op": "watch_list", "mode": M}    streaming lists: on, reject, ignore (see above);
+                               -> {"mode", "served": streaming lists served so far}
       {"op": "log"}            the API requests so far: [{method, resource, namespace, name,
                                query}, ...]
       {"op": "state"}          resourceVersion, counts, watchers
-      {"op": "list_stats"}     per resource: list requests, items and seconds spent serving
-                               them (the stand-in's share of a sync)
+      {"op": "list_stats"}     per resource: list requests (and streaming lists), items and
+                               seconds spent serving them (the stand-in's share of a sync)
+      {"op": "warm"}           (--list-cache) serialize every object for lists and initial
+                               events now (kube-apiserver's watch cache holds them already)
       {"op": "watch_log", "resource": R}  (--watch-log) [[resourceVersion, wall-clock us
                                written to a watch], ...] of R's watch events"""
     protocol_version = "HTTP/1.1"
@@ -736,6 +830,11 @@ class Admin(BaseHTTPRequestHandler):
             with C.lock:
                 C.tokens = set(cmd["tokens"])
             return {"tokens": len(C.tokens)}
+        if op == "watch_list":
+            if cmd["mode"] not in ("on", "reject", "ignore"):
+                raise ValueError("mode: on, reject or ignore")
+            C.watch_list = cmd["mode"]
+            return {"mode": C.watch_list, "served": C.watch_lists}
         if op == "bookmarks":
             C.bookmark_s = float(cmd["seconds"])
             return {"seconds": C.bookmark_s}
@@ -750,6 +849,18 @@ class Admin(BaseHTTPRequestHandler):
         if op == "watch_log":
             res = cmd.get("resource")
             return [[rv, t] for r, rv, t in list(C.watch_log or ()) if res in (None, r)]
+        if op == "warm":  # --list-cache: serialize every object now, not at the first list
+            with C.lock:
+                n = 0
+                for res, objs in C.objects.items():
+                    for k, o in objs.items():
+                        rv = o["metadata"]["resourceVersion"]
+                        it = {a: b for a, b in o.items() if a not in ("kind", "apiVersion")}
+                        C.json_cache[(res, k)] = (rv, json.dumps(it).encode())
+                        C.ev_cache[(res, k)] = (rv, (json.dumps(
+                            {"type": "ADDED", "object": o}) + "\n").encode())
+                        n += 1
+            return {"objects": n}
         if op == "list_stats":
             with C.lock:
                 return copy.deepcopy(C.list_stats)
@@ -774,8 +885,13 @@ def main():
                          "held back by Nagle's algorithm")
     ap.add_argument("--watch-log", action="store_true",
                     help="remember when each watch event was written (admin op watch_log)")
+    ap.add_argument("--watch-list", choices=("on", "reject", "ignore"), default="on",
+                    help="streaming lists (sendInitialEvents): served (on), refused as with "
+                         "the WatchList feature gate off (reject), or ignored as by an older "
+                         "server (ignore)")
     a = ap.parse_args()
     C.list_cache = a.list_cache
+    C.watch_list = a.watch_list
     if a.watch_log:
         C.watch_log = collections.deque(maxlen=1 << 21)
     C.tokens = {t for t in a.tokens.split(",") if t}

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <cJSON.h>
+
 #include "control/model/sl_policy.h"
 
 /* JSON with ' for " (readable tables); one of 8 static buffers, reused in turn. */
@@ -25,6 +27,8 @@ struct sl_model *new_model(void);
 void attach(struct sl_model *m, const char *addr, const char *ifname);
 /* Decode text (JSON) and apply it as one batch: 0 or the error with err set. */
 int apply(struct sl_model *m, const char *text, char *err, size_t n);
+/* Decode the object o, apply it as one batch and free it; fails the test on an error. */
+void apply_json(struct sl_model *m, cJSON *o);
 /* Whether the compiled set d lets peer reach pod on proto/port (ret_policy: the policy of
  * the rule allowing it, when one does). */
 bool dir_allows(const struct sl_pol_dir_set *d, uint32_t pod, uint32_t peer, uint8_t proto,

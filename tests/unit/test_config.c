@@ -183,6 +183,34 @@ static void test_policy_config(void **s)
 	sl_config_free(&c);
 }
 
+/* issue 11: "kubernetes": {"watch_list": "auto" | "on" | "off"}; auto (0) without. */
+static void test_kubernetes_config(void **s)
+{
+	static const char *const modes[] = { "auto", "on", "off" };
+	char text[4096], err[256] = "";
+	const char *at = strstr(good, "\"vxlan\"");
+	struct sl_config c;
+	assert_non_null(at);
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "%.*s\"kubernetes\":{\"watch_list\":\"%s\"},%s",
+			 (int)(at - good), good, modes[i], at);
+		assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+		assert_int_equal(c.k8s_watch_list, i);
+		sl_config_free(&c);
+	}
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.k8s_watch_list, 0);
+	sl_config_free(&c);
+	snprintf(text, sizeof(text), "%.*s\"kubernetes\":{\"watch_list\":\"yes\"},%s",
+		 (int)(at - good), good, at);
+	assert_true(sl_config_parse(text, strlen(text), &c, err, sizeof(err)) < 0);
+	assert_string_equal(err, "kubernetes.watch_list: must be \"auto\", \"on\" or \"off\"");
+	snprintf(text, sizeof(text), "%.*s\"kubernetes\":{\"watchlist\":\"on\"},%s",
+		 (int)(at - good), good, at);
+	assert_true(sl_config_parse(text, strlen(text), &c, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "kubernetes: unknown field 'watchlist'"));
+}
+
 /* vxlan.vtep_mac, nodes[].vtep_mac (a flannel node's VtepMAC) and metrics.listen. */
 static void test_vtep_mac_and_metrics(void **s)
 {
@@ -390,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_default_config),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_policy_config),
+		cmocka_unit_test(test_kubernetes_config),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
 		cmocka_unit_test(test_vtep_mac_and_metrics),

@@ -1,7 +1,9 @@
 /* The reflector's state machine (client-go semantics) against a fake transport and sink:
  * chunked lists, watch from the list's resourceVersion, events and bookmarks, the ways a
  * watch ends (healthy, short, refused, 410), relists that diff against what was handed on,
- * expired continue tokens, refused objects. */
+ * expired continue tokens, refused objects; streaming lists (KEP-3157: the initial events and
+ * their end bookmark, the server refusing or ignoring them, ON and OFF) and the batches the
+ * sink's flush applies (one per list page or run of initial events, refusals reported). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,8 +56,6 @@ static int f_apply(void *c, struct sl_kube_reflector *r, cJSON *o, char *err, si
 {
 	char key[256];
 	const cJSON *md = cJSON_GetObjectItem(o, "metadata");
-	assert_string_equal(cJSON_GetObjectItem(o, "kind")->valuestring, "Service");
-	assert_string_equal(cJSON_GetObjectItem(o, "apiVersion")->valuestring, "v1");
 	rec("A:%s@%s", sl_kube_obj_key(o, key, sizeof(key)),
 	    cJSON_GetObjectItem(md, "resourceVersion")->valuestring);
 	if (!strncmp(cJSON_GetObjectItem(md, "name")->valuestring, "bad", 3)) {
@@ -268,6 +268,175 @@ static void test_list_failure_and_refused_object(void **st)
 	sl_kube_reflector_fini(&r);
 }
 
+/* Streaming lists and batches: the same fakes, with watch_list ("S") and flush ("F": the
+ * sink applies what it queued; objects named "late*" are refused there). */
+static int f_watch_list(void *c, struct sl_kube_reflector *r, unsigned t)
+{
+	assert_true(t >= 300 && t < 600);
+	rec("S");
+	return 0;
+}
+static void f_flush(void *c, struct sl_kube_reflector *r)
+{
+	rec("F");
+	if (c)
+		sl_kube_reflector_refused(r, c, "object: out of luck");
+}
+static const struct sl_kube_reflector_ops ops_wl = {
+	.list = f_list, .watch = f_watch, .cancel = f_cancel, .retry_in = f_retry,
+	.apply = f_apply, .del = f_del, .watch_list = f_watch_list, .flush = f_flush,
+};
+
+#define END_BOOKMARK(rv) "{'kind':'Service','apiVersion':'v1','metadata':{'resourceVersion':'" \
+	rv "','annotations':{'k8s.io/initial-events-end':'true'}}}"
+
+/* A streaming list: the initial events are the list (one flush per SL_KUBE_LIST_LIMIT and
+ * one at the end bookmark), the same stream goes on as the watch (one flush per event), a
+ * relist (410) streams again and sweeps what its initial events lacked. */
+static void test_watch_list_streams(void **st)
+{
+	struct sl_kube_reflector r;
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 5);
+	sl_kube_reflector_start(&r, 1 * SEC);
+	expect("S ");
+	assert_true(event(&r, 1 * SEC, "ADDED", OBJ("a", "5")));
+	assert_true(event(&r, 1 * SEC, "ADDED", OBJ("b", "6")));
+	expect("A:ns/a@5 A:ns/b@6 "); /* queued: no flush yet */
+	assert_false(r.listed);
+	assert_true(r.initial);
+	assert_true(event(&r, 1 * SEC, "BOOKMARK", END_BOOKMARK("10")));
+	expect("F ");
+	assert_true(r.listed && r.last_streamed && !r.initial);
+	assert_int_equal(r.state, SL_KUBE_WATCHING);
+	assert_string_equal(r.rv, "10");
+	assert_int_equal(r.st.lists, 1);
+	assert_int_equal(r.st.streamed, 1);
+	assert_int_equal(r.st.watches, 1); /* the stream goes on as the watch */
+	/* After the initial events an event is a batch of its own. */
+	assert_true(event(&r, 2 * SEC, "MODIFIED", OBJ("a", "11")));
+	expect("A:ns/a@11 F ");
+	/* A plain bookmark on the watch is nothing special. */
+	assert_true(event(&r, 2 * SEC, "BOOKMARK", "{'kind':'Service','metadata':{'resourceVersion':'12'}}"));
+	expect("");
+	assert_string_equal(r.rv, "12");
+	/* 410: a relist, streamed again; b was deleted meanwhile. */
+	assert_false(event(&r, 3 * SEC, "ERROR", "{'kind':'Status','code':410,'reason':'Expired'}"));
+	expect("C S ");
+	assert_true(event(&r, 3 * SEC, "ADDED", OBJ("a", "11")));
+	assert_true(event(&r, 3 * SEC, "ADDED", OBJ("c", "20")));
+	expect("A:ns/c@20 "); /* a is known at 11: not handed on twice */
+	assert_true(event(&r, 3 * SEC, "BOOKMARK", END_BOOKMARK("30")));
+	expect("F D:ns/b(sweep) ");
+	assert_int_equal(r.store.n, 2);
+	assert_int_equal(r.st.relists, 1);
+	/* A stream that breaks in its initial events backs off and streams again. */
+	sl_kube_reflector_watch_done(&r, 4 * SEC, 410, NULL, NULL);
+	expect("S ");
+	sl_kube_reflector_watch_done(&r, 4 * SEC, 200, NULL, NULL);
+	expect("R ");
+	sl_kube_reflector_retry(&r, 5 * SEC);
+	expect("S ");
+	sl_kube_reflector_fini(&r);
+}
+
+/* kube-apiserver without the WatchList feature (422 Invalid) or one that forbids
+ * resourceVersionMatch on a watch (400): AUTO falls back to list + watch at once, and stays
+ * there; ON backs off and streams again. */
+static void test_watch_list_refused(void **st)
+{
+	struct sl_kube_reflector r;
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 6);
+	sl_kube_reflector_start(&r, 1 * SEC);
+	expect("S ");
+	cJSON *s = J("{'kind':'Status','code':422,'reason':'Invalid','message':'ListOptions.meta.k8s.io "
+		     "\\\"\\\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is "
+		     "forbidden for watch unless the WatchList feature gate is enabled'}");
+	sl_kube_reflector_watch_done(&r, 1 * SEC, 422, s, NULL);
+	expect("L:- ");
+	assert_true(r.wl_unsupported);
+	assert_int_equal(r.st.wl_fallbacks, 1);
+	assert_int_equal(r.st.relists, 0);
+	assert_non_null(strstr(r.st.last_error, "HTTP 422"));
+	list_page(&r, 1 * SEC, "10", NULL, OBJ("a", "5"));
+	expect("A:ns/a@5 F W:10 "); /* a page is one batch */
+	assert_false(r.last_streamed);
+	sl_kube_reflector_watch_done(&r, 2 * SEC, 410, NULL, NULL);
+	expect("L:- "); /* and stays on list + watch */
+	sl_kube_reflector_fini(&r);
+
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 7);
+	r.wl_mode = SL_KUBE_WL_ON;
+	sl_kube_reflector_start(&r, 1 * SEC);
+	sl_kube_reflector_watch_done(&r, 1 * SEC, 400, s, NULL);
+	expect("S R ");
+	sl_kube_reflector_retry(&r, 2 * SEC);
+	expect("S ");
+	cJSON_Delete(s);
+	sl_kube_reflector_fini(&r);
+
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 8);
+	r.wl_mode = SL_KUBE_WL_OFF;
+	sl_kube_reflector_start(&r, 1 * SEC);
+	expect("L:- ");
+	sl_kube_reflector_fini(&r);
+}
+
+/* An older server ignores sendInitialEvents and serves a plain watch: ADDED events, then a
+ * bookmark without the annotation. AUTO applies what came, falls back to list + watch, and
+ * the list's sweep removes what it no longer has. */
+static void test_watch_list_ignored(void **st)
+{
+	struct sl_kube_reflector r;
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 9);
+	sl_kube_reflector_start(&r, 1 * SEC);
+	assert_true(event(&r, 1 * SEC, "ADDED", OBJ("a", "5")));
+	assert_true(event(&r, 1 * SEC, "ADDED", OBJ("b", "6")));
+	assert_false(event(&r, 2 * SEC, "BOOKMARK", "{'kind':'Service','metadata':{'resourceVersion':'9'}}"));
+	expect("S A:ns/a@5 A:ns/b@6 C F L:- ");
+	assert_int_equal(r.st.wl_fallbacks, 1);
+	assert_false(r.listed);
+	list_page(&r, 2 * SEC, "12", NULL, OBJ("a", "5"));
+	expect("D:ns/b(sweep) W:12 "); /* a known at 5: nothing to apply, no flush */
+	assert_true(r.listed);
+	sl_kube_reflector_fini(&r);
+
+	/* Streams ending before the end of their initial events, SL_KUBE_WL_BREAKS in a row
+	 * (a server that sends no bookmarks at all): list + watch. */
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, NULL, 10);
+	sl_kube_reflector_start(&r, 1 * SEC);
+	for (int i = 1; i < SL_KUBE_WL_BREAKS; i++) {
+		sl_kube_reflector_watch_done(&r, (uint64_t)(1 + i) * SEC, 200, NULL, NULL);
+		sl_kube_reflector_retry(&r, (uint64_t)(1 + i) * SEC);
+	}
+	calls[0] = '\0';
+	sl_kube_reflector_watch_done(&r, 9 * SEC, 200, NULL, NULL);
+	expect("L:- ");
+	sl_kube_reflector_fini(&r);
+}
+
+/* The sink's flush refuses an object it had taken: counted as refused, not applied. */
+static void test_flush_refuses(void **st)
+{
+	struct sl_kube_reflector r;
+	calls[0] = '\0';
+	sl_kube_reflector_init(&r, "services", "Service", "v1", &ops_wl, "ns/late", 11);
+	r.wl_mode = SL_KUBE_WL_OFF;
+	sl_kube_reflector_start(&r, 1 * SEC);
+	list_page(&r, 1 * SEC, "10", NULL, OBJ("late", "5") "," OBJ("ok", "6"));
+	expect("L:- A:ns/late@5 A:ns/ok@6 F W:10 ");
+	assert_int_equal(r.st.applied, 1);
+	assert_int_equal(r.st.refused, 1);
+	assert_true(sl_kube_store_find(&r.store, "ns/late")->refused);
+	assert_non_null(strstr(r.st.last_error, "ns/late: object: out of luck"));
+	sl_kube_reflector_fini(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +445,10 @@ int main(void)
 		cmocka_unit_test(test_410_relist_diffs),
 		cmocka_unit_test(test_expired_continue_token),
 		cmocka_unit_test(test_list_failure_and_refused_object),
+		cmocka_unit_test(test_watch_list_streams),
+		cmocka_unit_test(test_watch_list_refused),
+		cmocka_unit_test(test_watch_list_ignored),
+		cmocka_unit_test(test_flush_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  *   initial list + watch of Nodes, Services, EndpointSlices into the model; bookmarks;
  *   a dropped watch resumed without a relist; a 410 mid-watch relisted; a relist across 600
  *   Services (two pages) whose continue token expires; the server down then back with
- *   objects deleted meanwhile; token-file rotation; a wrong CA refused.
+ *   objects deleted meanwhile; token-file rotation; a wrong CA refused; streaming lists, and
+ *   the fallback when the server refuses them; 1,200 Pods in 3 model transactions.
  * Skipped (77) without python3 or openssl. Usage: test_k8s_sync SOURCE_ROOT */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 
 #include "control/core/sl_loop.h"
 #include "control/model/sl_model.h"
+#include "control/model/sl_policy.h"
 #include "control/model/sl_service.h"
 #include "control/sources/k8s/sl_kube_sync.h"
 #include "control/sources/sl_k8s.h"
@@ -133,6 +135,15 @@ static const char *state_of(const char *res)
 	snprintf(st, sizeof(st), "%s", cJSON_IsString(f) ? f->valuestring : "");
 	cJSON_Delete(r);
 	return st;
+}
+
+static const char *str_of(const char *res, const char *field)
+{
+	static char v[64];
+	cJSON *r = row_of(res), *f = cJSON_GetObjectItem(r, field);
+	snprintf(v, sizeof(v), "%s", cJSON_IsString(f) ? f->valuestring : "");
+	cJSON_Delete(r);
+	return v;
 }
 
 static void dump(void)
@@ -315,6 +326,10 @@ static void test_sync_cases(void **st)
 	sl_model_counts(model, &c);
 	assert_int_equal(c.services, 1);
 	assert_true(RUN_UNTIL(3, stat_of("services", "bookmarks") >= 2));
+	/* The stand-in serves streaming lists: every list was one (KEP-3157). */
+	assert_string_equal(str_of("services", "last_list"), "watch-list");
+	assert_string_equal(str_of("nodes", "list_mode"), "watch-list");
+	assert_true(stat_of("services", "streamed") == 1 && stat_of("services", "lists") == 1);
 
 	/* A dropped watch resumes from its resourceVersion: no relist. */
 	double lists = stat_of("services", "lists");
@@ -330,8 +345,11 @@ static void test_sync_cases(void **st)
 				     !strcmp(state_of("services"), "watching")));
 	assert_true(stat_of("services", "applied") == 2); /* web and a, once each */
 
-	/* 600 Services (two list pages); the next relist's continue token expires: the list
+	/* From here the server refuses streaming lists as kube-apiserver does with the WatchList
+	 * feature off (422): the next relist falls back to list + watch, and stays there.
+	 * 600 Services (two list pages); the next relist's continue token expires: the list
 	 * starts again and still ends with every Service, none deleted by mistake. */
+	assert_int_equal(admin("{'op':'watch_list','mode':'reject'}"), 200);
 	char *many = malloc(600 * 200 + 64), *p = many;
 	p += sprintf(p, "{'op':'put_many','objects':[");
 	for (int i = 0; i < 600; i++)
@@ -347,6 +365,9 @@ static void test_sync_cases(void **st)
 	assert_true(RUN_UNTIL(10, stat_of("services", "relists") == 2 &&
 				      !strcmp(state_of("services"), "watching")));
 	assert_true(stat_of("services", "expired") >= 3);
+	assert_true(stat_of("services", "watch_list_fallbacks") == 1);
+	assert_string_equal(str_of("services", "list_mode"), "list");
+	assert_string_equal(str_of("services", "last_list"), "list");
 	sl_model_counts(model, &c);
 	assert_int_equal(c.services, 602);
 
@@ -371,6 +392,7 @@ static void test_sync_cases(void **st)
 	assert_true(RUN_UNTIL(15, has_svc("c")));
 	assert_true(stat_of("node/self", "token_reads") > reads);
 	stop_sync();
+	assert_int_equal(admin("{'op':'watch_list','mode':'on'}"), 200);
 }
 
 /* Objects the model held before the sync (a state file restored at start) that the cluster no
@@ -474,6 +496,58 @@ static void test_in_cluster(void **st)
 	stop_sync();
 }
 
+/* Batches: a list page (or a run of SL_KUBE_LIST_LIMIT initial events) of Pods is one model
+ * transaction: one policy notification (so one compile and publish), not one per Pod. 1,200
+ * Pods of the namespace of a NetworkPolicy that selects them all: 3 batches, streamed and
+ * then listed (the server refusing streaming lists). */
+static unsigned notifies;
+static void count_notify(void *ctx, uint64_t generation)
+{
+	notifies++;
+}
+
+static void test_pod_batches(void **st)
+{
+	enum { PODS = 1200 };
+	char *many = malloc(PODS * 300 + 512), *p = many;
+	p += sprintf(p, "{'op':'put_many','objects':["
+		     "{'kind':'NetworkPolicy','metadata':{'name':'all','namespace':'batch'},"
+		     " 'spec':{'podSelector':{},'policyTypes':['Ingress']}}");
+	for (int i = 0; i < PODS; i++)
+		p += sprintf(p, ",{'kind':'Pod','metadata':{'name':'p%d','namespace':'batch',"
+			     "'labels':{'app':'a%d'}},'spec':{'nodeName':'node2','containers':"
+			     "[{'name':'c'}]},'status':{'phase':'Running','podIP':'10.244.%d.%d'}}",
+			     i, i % 7, 2 + i / 250, 1 + i % 250);
+	strcpy(p, "]}");
+	assert_int_equal(admin("%s", many), 200);
+	free(many);
+	sh("cd %s && printf tok-9 >token", dir);
+	assert_int_equal(admin("{'op':'tokens','tokens':['tok-9']}"), 200);
+	const char *modes[] = { "on", "reject" };
+	for (int m = 0; m < 2; m++) {
+		unsigned n_ns, n_pods, n_pol;
+		size_t bytes;
+		assert_int_equal(admin("{'op':'watch_list','mode':'%s'}", modes[m]), 200);
+		start_sync("ca.crt");
+		notifies = 0;
+		sl_model_policy_set_notify(model, count_notify, NULL);
+		assert_true(RUN_UNTIL(15, stat_of("pods", "objects") == PODS &&
+					      !strcmp(state_of("pods"), "watching") &&
+					      !strcmp(state_of("networkpolicies"), "watching")));
+		sl_model_policy_counts(model, &n_ns, &n_pods, &n_pol, &bytes);
+		assert_int_equal(n_pods, PODS);
+		assert_int_equal(n_pol, 1);
+		assert_string_equal(str_of("pods", "last_list"), m ? "list" : "watch-list");
+		assert_true(stat_of("pods", "batches") == 3);
+		assert_true(stat_of("pods", "batch_max") == 500);
+		assert_true(stat_of("pods", "applied") == PODS);
+		/* the policy's batch and the Pods' 3 (the Pods before the policy notify nothing) */
+		assert_true(notifies >= 1 && notifies <= 4);
+		stop_sync();
+	}
+	assert_int_equal(admin("{'op':'watch_list','mode':'on'}"), 200);
+}
+
 /* The Node read once at start (--pod-cidr-from-node): its podCIDR, or a timeout while it has
  * none. */
 static void test_node_fetch(void **st)
@@ -509,6 +583,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_in_cluster),
 		cmocka_unit_test(test_restored_state_converges),
 		cmocka_unit_test(test_client_certificate),
+		cmocka_unit_test(test_pod_batches),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

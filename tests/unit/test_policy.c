@@ -224,6 +224,95 @@ static void on_change(void *ctx, uint64_t gen)
 	notified_gen = gen;
 }
 
+/* A large batch of pod changes (SL_POL_COARSE_PODS or more: a list page of the Kubernetes
+ * sync) marks the selector index's candidates without the exact check: the compiled set is
+ * the same as with the pods applied one by one. Two models, the same policies and pods;
+ * then a relabelling of every pod, again as one batch and one by one. */
+static void set_equal(struct sl_model *a, struct sl_model *b)
+{
+	const struct sl_pol_set *x = sl_model_policy_set(a);
+	struct sl_pol_set *xc = sl_pol_set_copy(x);
+	const struct sl_pol_set *y = sl_model_policy_set(b);
+	assert_non_null(xc);
+	assert_non_null(y);
+	for (int d = 0; d < SL_POL_NDIRS; d++) {
+		assert_int_equal(xc->dir[d].n_isolated, y->dir[d].n_isolated);
+		assert_int_equal(xc->dir[d].n_rules, y->dir[d].n_rules);
+		assert_memory_equal(xc->dir[d].isolated, y->dir[d].isolated,
+				    y->dir[d].n_isolated * sizeof(uint32_t));
+		for (uint32_t i = 0; i < y->dir[d].n_rules; i++) { /* field by field: padding */
+			const struct sl_pol_rule *p = &xc->dir[d].rules[i], *q = &y->dir[d].rules[i];
+			assert_true(p->pod_ip == q->pod_ip && p->peer_net == q->peer_net &&
+				    p->peer_len == q->peer_len && p->proto == q->proto &&
+				    p->port_lo == q->port_lo && p->port_hi == q->port_hi &&
+				    p->policy == q->policy && p->rule == q->rule);
+		}
+	}
+	sl_pol_set_free(xc);
+}
+
+static cJSON *batch_pod(int i, int round)
+{
+	static const char *const apps[] = { "web", "db", "cli" };
+	char ip[20], t[600];
+	snprintf(ip, sizeof(ip), i < 10 ? "10.244.1.%d" : "10.244.2.%d", 2 + i);
+	snprintf(t, sizeof(t), "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+		 "\"b%d\",\"namespace\":\"%s\",\"labels\":{\"app\":\"%s\",\"tier\":\"t%d\"%s}},"
+		 "\"spec\":{\"nodeName\":\"n\",\"containers\":[{\"name\":\"c\",\"ports\":[{"
+		 "\"containerPort\":80}]}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"%s\"}}",
+		 i, i % 2 ? "a" : "b", apps[(i + round) % 3], (i + round) % 2,
+		 (i + round) % 4 == 0 ? ",\"role\":\"client\"" : "", ip);
+	cJSON *o = cJSON_Parse(t);
+	assert_non_null(o);
+	return o;
+}
+
+static void test_coarse_batch(void **state)
+{
+	(void)state;
+	enum { N = 48 };
+	static const char *const pols[] = {
+		"{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"web\",\"namespace\":\"a\"},"
+		"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":"
+		"[{\"podSelector\":{\"matchLabels\":{\"role\":\"client\"}}}]}]}}",
+		"{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"t0\",\"namespace\":\"b\"},"
+		"\"spec\":{\"podSelector\":{},\"ingress\":[{\"from\":[{\"namespaceSelector\":{},"
+		"\"podSelector\":{\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"In\","
+		"\"values\":[\"t0\"]}]}}],\"ports\":[{\"port\":80}]}]}}",
+		"{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"db\",\"namespace\":\"a\"},"
+		"\"spec\":{\"podSelector\":{\"matchExpressions\":[{\"key\":\"role\",\"operator\":"
+		"\"DoesNotExist\"}]},\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":[{\"podSelector\":"
+		"{\"matchLabels\":{\"app\":\"db\"}}}]}]}}",
+	};
+	struct sl_model *m[2] = { new_model(), new_model() };
+	for (int x = 0; x < 2; x++) {
+		for (int i = 0; i < 10; i++) {
+			char a[20], v[8];
+			snprintf(a, sizeof(a), "10.244.1.%d", 2 + i);
+			snprintf(v, sizeof(v), "v%d", i);
+			attach(m[x], a, v);
+		}
+		for (unsigned p = 0; p < sizeof(pols) / sizeof(pols[0]); p++)
+			apply_json(m[x], cJSON_Parse(pols[p]));
+	}
+	for (int round = 0; round < 2; round++) {
+		cJSON *list = cJSON_CreateObject(), *items = cJSON_CreateArray();
+		cJSON_AddStringToObject(list, "kind", "List");
+		cJSON_AddItemToObject(list, "items", items);
+		for (int i = 0; i < N; i++) {
+			apply_json(m[0], batch_pod(i, round)); /* one by one: exact checks */
+			cJSON_AddItemToArray(items, batch_pod(i, round));
+		}
+		apply_json(m[1], list); /* one batch of N >= SL_POL_COARSE_PODS pods */
+		set_equal(m[0], m[1]);
+	}
+	const struct sl_pol_set *s = sl_model_policy_set(m[1]);
+	assert_true(s->dir[SL_POL_INGRESS].n_isolated > 0 && s->dir[SL_POL_INGRESS].n_rules > 0);
+	assert_true(s->dir[SL_POL_EGRESS].n_isolated > 0 && s->dir[SL_POL_EGRESS].n_rules > 0);
+	sl_model_destroy(m[0]);
+	sl_model_destroy(m[1]);
+}
+
 static void test_notify(void **state)
 {
 	(void)state;
@@ -260,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_egress_and_local),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_coarse_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,21 +474,6 @@ static cJSON *ns_json(const struct world *w, int ns)
 	return o;
 }
 
-static void apply_json(struct sl_model *m, cJSON *o)
-{
-	char err[400];
-	struct sl_k8s_op *ops;
-	unsigned n;
-	if (sl_k8s_decode(o, &ops, &n, err, sizeof(err))) {
-		char *t = cJSON_PrintUnformatted(o);
-		fail_msg("decode: %s\n%s", err, t);
-	}
-	if (sl_model_k8s_apply(m, ops, n, err, sizeof(err)))
-		fail_msg("apply: %s", err);
-	sl_k8s_ops_free(ops, n);
-	cJSON_Delete(o);
-}
-
 static void del_op(struct sl_model *m, enum sl_k8s_kind kind, const char *ns, const char *name)
 {
 	char err[400];

@@ -17,7 +17,25 @@
  * A relist diffs against what the reflector handed on (sl_kube_store.h): objects it already
  * has at the same resourceVersion are not handed on again, objects the new list lacks (deleted
  * while the watch was away) are handed to the sink's del. One event costs one store lookup
- * and the sink's work for that object. No DPDK; control thread. */
+ * and the sink's work for that object.
+ *
+ * Streaming lists (KEP-3157, client-go's UseWatchList): with the transport's watch_list op
+ * and wl_mode not OFF, a list is a watch with sendInitialEvents=true,
+ * resourceVersionMatch=NotOlderThan, allowWatchBookmarks (resourceVersion ""): its ADDED
+ * events are the list, the BOOKMARK annotated k8s.io/initial-events-end: "true" ends it
+ * (sweep as after a list, the resourceVersion from the bookmark) and the same stream goes
+ * on as the watch. In AUTO mode a server that refuses it (HTTP 400, 403, 404, 405, 422: the
+ * WatchList feature off, or a server that forbids resourceVersionMatch on a watch), or that
+ * ignores it (a bookmark without the annotation before the end of the initial events, or
+ * SL_KUBE_WL_BREAKS streams in a row ending before it: an older server's plain watch) makes
+ * the reflector fall back to list +
+ * watch, and stay there (wl_unsupported) until restarted; ON keeps trying (backing off).
+ *
+ * Batches: apply may only queue (the sink's choice); the reflector calls flush after each
+ * list page, every SL_KUBE_LIST_LIMIT initial events, at the end of the initial events,
+ * after every other watch event, and before any del, so the sink applies a page as one
+ * model transaction. An object the flush refuses is reported back with
+ * sl_kube_reflector_refused. No DPDK; control thread. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +58,11 @@ enum sl_kube_state {
 	SL_KUBE_WATCHING, /* a watch is in flight */
 	SL_KUBE_RETRYING, /* waiting out a back-off */
 };
+/* Streaming lists: AUTO tries them and falls back; ON always; OFF never (list + watch). */
+enum sl_kube_wl { SL_KUBE_WL_AUTO, SL_KUBE_WL_ON, SL_KUBE_WL_OFF };
+#define SL_KUBE_INITIAL_EVENTS_END "k8s.io/initial-events-end"
+#define SL_KUBE_WL_BREAKS 3 /* AUTO: streams ending this often in a row before the end of
+			     * their initial events fall back to list + watch */
 const char *sl_kube_state_name(enum sl_kube_state s);
 
 struct sl_kube_reflector;
@@ -47,10 +70,16 @@ struct sl_kube_reflector;
 /* Transport and sink. Transport calls return 0 or -errno (a failure is backed off); list's
  * limit 0 asks for the whole list in one response.
  * cancel: drop the request in flight without calling back for it (may be called from inside
- * the transport's own callbacks). apply: obj is the whole object with kind and apiVersion
- * set; 0, or -errno with err set when the sink refuses it (counted; the sync goes on).
+ * the transport's own callbacks). apply: obj is the whole object as the server sent it
+ * (read-only; list items carry no kind or apiVersion: the reflector's kind is the sink's);
+ * 0, or -errno with err set when the sink refuses it (counted; the sync goes on).
  * del: key is "ns/name" or "name"; obj is the last state when a DELETED event brought it,
- * NULL when a relist found it gone. */
+ * NULL when a relist found it gone.
+ * watch_list (optional; NULL: no streaming lists): a watch with sendInitialEvents=true,
+ * resourceVersionMatch=NotOlderThan, allowWatchBookmarks=true, resourceVersion "", events
+ * and its end through sl_kube_reflector_event / _watch_done as any watch.
+ * flush (optional; NULL: apply applies at once): apply what apply queued since the last
+ * flush, reporting each object refused with sl_kube_reflector_refused. */
 struct sl_kube_reflector_ops {
 	int (*list)(void *ctx, struct sl_kube_reflector *r, const char *cont, unsigned limit);
 	int (*watch)(void *ctx, struct sl_kube_reflector *r, const char *rv, unsigned timeout_s);
@@ -58,6 +87,8 @@ struct sl_kube_reflector_ops {
 	void (*retry_in)(void *ctx, struct sl_kube_reflector *r, uint64_t ms);
 	int (*apply)(void *ctx, struct sl_kube_reflector *r, cJSON *obj, char *err, size_t errlen);
 	void (*del)(void *ctx, struct sl_kube_reflector *r, const char *key, const cJSON *obj);
+	int (*watch_list)(void *ctx, struct sl_kube_reflector *r, unsigned timeout_s);
+	void (*flush)(void *ctx, struct sl_kube_reflector *r);
 };
 
 /* What `sluicectl show sync` shows of one reflector. */
@@ -72,6 +103,9 @@ struct sl_kube_reflector_stats {
 	uint64_t refused;      /* objects the sink refused */
 	uint64_t errors;       /* failed requests, bad responses, ERROR events */
 	uint64_t expired;      /* 410s: expired continue tokens, too old resourceVersions */
+	uint64_t streamed;     /* lists completed as streams (initial events, KEP-3157) */
+	uint64_t wl_fallbacks; /* streaming lists the server refused or ignored (AUTO: then
+				* list + watch) */
 	uint64_t last_event_ns;/* the last event or bookmark (CLOCK_MONOTONIC) */
 	uint64_t retry_ms;     /* the last back-off */
 	char last_error[192];  /* the last error or refusal, "" if none */
@@ -80,7 +114,7 @@ struct sl_kube_reflector_stats {
 struct sl_kube_reflector {
 	/* immutable after init */
 	const char *resource;    /* "services", for show and messages */
-	const char *kind;        /* "Service": set on list items, which lack it */
+	const char *kind;        /* "Service" (list items carry no kind) */
 	const char *api_version; /* "v1" */
 	const struct sl_kube_reflector_ops *ops;
 	void *ctx;
@@ -94,6 +128,12 @@ struct sl_kube_reflector {
 	uint64_t gen;             /* the current list's generation (store marks) */
 	uint64_t watch_start_ns;
 	bool watch_event;         /* the current watch delivered an event */
+	enum sl_kube_wl wl_mode;  /* set after init (default AUTO) */
+	bool wl_unsupported;      /* AUTO: the server refused or ignored a streaming list */
+	bool initial;             /* WATCHING: in the initial events of a streaming list */
+	bool last_streamed;       /* the last list completed was a streaming one */
+	unsigned queued;          /* objects handed to apply since the last flush */
+	unsigned wl_breaks;       /* streaming lists ended before their end, in a row */
 	struct sl_kube_store store;
 	struct sl_kube_backoff backoff;
 	struct sl_kube_reflector_stats st;
@@ -117,6 +157,9 @@ void sl_kube_reflector_list_done(struct sl_kube_reflector *r, uint64_t now_ns, l
 bool sl_kube_reflector_event(struct sl_kube_reflector *r, uint64_t now_ns, cJSON *ev);
 void sl_kube_reflector_watch_done(struct sl_kube_reflector *r, uint64_t now_ns, long status,
 				  const cJSON *body, const char *why);
+/* The sink's flush refused an object apply had taken (key as sl_kube_obj_key): counted as
+ * refused instead of applied, why kept as the last error. */
+void sl_kube_reflector_refused(struct sl_kube_reflector *r, const char *key, const char *why);
 /* The back-off the reflector asked for (retry_in) is over. */
 void sl_kube_reflector_retry(struct sl_kube_reflector *r, uint64_t now_ns);
 

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "model/sl_service.h"
+#include "sl_json.h"
 #include "sl_k8s.h"
+#include "sl_k8s_policy.h"
 #include "sl_kube_http.h"
 #include "sl_kube_reflector.h"
 #include "sl_kube_sync.h"
@@ -25,7 +27,10 @@ struct sync;
 struct res;
 
 /* One resource the sync follows. apply/del are its sink; the generic ones feed the document
- * decoder (sl_k8s_decode) so a kind it learns needs one line here and nothing else. */
+ * decoder (sl_k8s_policy_decode) so a kind it learns needs one line here and nothing else.
+ * Kinds applied through sl_model_k8s_apply (all but Nodes) are batched: apply decodes into
+ * the resource's queue, the reflector's flush applies the queue as one model transaction (a
+ * list page, a run of initial events: one commit, one policy notification, one publish). */
 struct kind {
 	const char *resource;    /* "services": the path's last segment, show's name */
 	const char *kind;        /* "Service" */
@@ -36,6 +41,7 @@ struct kind {
 	enum sl_k8s_kind op_kind; /* doc_del's op (kinds through the document decoder) */
 	int (*apply)(struct res *r, cJSON *obj, char *err, size_t errlen);
 	void (*del)(struct res *r, const char *key, const cJSON *obj);
+	bool batched;            /* apply queues (see above) */
 };
 
 static int svc_apply(struct res *r, cJSON *obj, char *err, size_t errlen);
@@ -48,19 +54,19 @@ static int doc_apply(struct res *r, cJSON *obj, char *err, size_t errlen);
 static void doc_del(struct res *r, const char *key, const cJSON *obj);
 
 static const struct kind kinds[] = {
-	{ "nodes", "Node", "v1", "/api/v1/nodes", NULL, true, 0, node_apply, node_del },
+	{ "nodes", "Node", "v1", "/api/v1/nodes", NULL, true, 0, node_apply, node_del, false },
 	{ "services", "Service", "v1", "/api/v1/services", PROXY_SELECTOR, true, SL_K8S_SERVICE,
-	  svc_apply, svc_del },
+	  svc_apply, svc_del, true },
 	{ "endpointslices", "EndpointSlice", "discovery.k8s.io/v1",
 	  "/apis/discovery.k8s.io/v1/endpointslices", PROXY_SELECTOR, true, SL_K8S_SLICE,
-	  slice_apply, slice_del },
+	  slice_apply, slice_del, true },
 	/* NetworkPolicy's view of the cluster, through the document decoder. */
 	{ "namespaces", "Namespace", "v1", "/api/v1/namespaces", NULL, true, SL_K8S_NAMESPACE,
-	  doc_apply, doc_del },
-	{ "pods", "Pod", "v1", "/api/v1/pods", NULL, true, SL_K8S_POD, doc_apply, doc_del },
+	  doc_apply, doc_del, true },
+	{ "pods", "Pod", "v1", "/api/v1/pods", NULL, true, SL_K8S_POD, doc_apply, doc_del, true },
 	{ "networkpolicies", "NetworkPolicy", "networking.k8s.io/v1",
 	  "/apis/networking.k8s.io/v1/networkpolicies", NULL, true, SL_K8S_POLICY, doc_apply,
-	  doc_del },
+	  doc_del, true },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -74,6 +80,13 @@ struct res {
 	 * benchmark's event-to-fast-path latency (perf/k8s_scale_bench.sh) */
 	struct { uint64_t rv, t_us; } applied_log[APPLY_LOG];
 	uint64_t applied_n;
+	/* the batch: ops decoded by apply, not yet applied (flush), with their resourceVersions */
+	struct sl_k8s_op *q;
+	uint64_t *q_rv;
+	unsigned qn, qcap;
+	uint64_t batches, batch_splits; /* flushes; batches refused whole, then applied one by one */
+	unsigned batch_max;
+	struct sl_json_arena arena;    /* list pages and watch events are parsed here */
 };
 
 struct sync {
@@ -116,33 +129,84 @@ static bool split_key(const char *key, char *ns, size_t nsl, char *name, size_t 
 	return true;
 }
 
-/* Services and EndpointSlices: one op, through the model's batch apply. */
-static int apply_op(struct res *r, struct sl_k8s_op *op, char *err, size_t errlen)
+/* The next free op of the batch (zeroed), or NULL when out of memory. */
+static struct sl_k8s_op *q_slot(struct res *r, char *err, size_t errlen)
 {
-	struct sl_k8s_op *ops = calloc(1, sizeof(*ops));
-	if (!ops) {
-		sl_k8s_ops_free(op, 0);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (r->qn == r->qcap) {
+		unsigned cap = r->qcap ? r->qcap * 2 : 64;
+		struct sl_k8s_op *q = realloc(r->q, cap * sizeof(*q));
+		uint64_t *rv = q ? realloc(r->q_rv, cap * sizeof(*rv)) : NULL;
+		if (q)
+			r->q = q;
+		if (!q || !rv) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		r->q_rv = rv;
+		r->qcap = cap;
 	}
-	*ops = *op;
-	int rc = sl_model_k8s_apply(r->s->m, ops, 1, err, errlen);
-	sl_k8s_ops_free(ops, 1);
-	return rc;
+	memset(&r->q[r->qn], 0, sizeof(r->q[0]));
+	return &r->q[r->qn];
+}
+
+static uint64_t obj_rv(const cJSON *obj)
+{
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
+	return cJSON_IsString(rv) ? strtoull(rv->valuestring, NULL, 10) : 0;
+}
+
+/* Free what an op still owns (not the op). */
+static void op_clear(struct sl_k8s_op *op)
+{
+	sl_svc_spec_free(op->svc);
+	sl_slice_spec_free(op->slice);
+	sl_ns_spec_free(op->ns);
+	sl_kpod_spec_free(op->pod);
+	sl_np_spec_free(op->policy);
+	op->svc = NULL;
+	op->slice = NULL;
+	op->ns = NULL;
+	op->pod = NULL;
+	op->policy = NULL;
+}
+
+/* Decode obj as the resource's kind into the batch (applied at the reflector's flush). */
+static int q_take(struct res *r, cJSON *obj, char *err, size_t errlen)
+{
+	struct sl_k8s_op *op = q_slot(r, err, errlen);
+	int rc;
+	if (!op)
+		return -ENOMEM;
+	switch (r->k->op_kind) {
+	case SL_K8S_SERVICE:
+		op->kind = SL_K8S_SERVICE;
+		rc = sl_k8s_parse_service(obj, "", &op->svc, err, errlen);
+		break;
+	case SL_K8S_SLICE:
+		op->kind = SL_K8S_SLICE;
+		rc = sl_k8s_parse_slice(obj, "", &op->slice, err, errlen);
+		break;
+	default:
+		rc = sl_k8s_policy_decode(obj, "", r->k->kind, op, err, errlen);
+		break;
+	}
+	if (rc < 0) {
+		op_clear(op);
+		return rc;
+	}
+	r->q_rv[r->qn++] = obj_rv(obj);
+	return 0;
 }
 
 static int svc_apply(struct res *r, cJSON *obj, char *err, size_t errlen)
 {
-	struct sl_k8s_op op = { .kind = SL_K8S_SERVICE };
-	int rc = sl_k8s_parse_service(obj, "", &op.svc, err, errlen);
-	return rc < 0 ? rc : apply_op(r, &op, err, errlen);
+	return q_take(r, obj, err, errlen);
 }
 
 static int slice_apply(struct res *r, cJSON *obj, char *err, size_t errlen)
 {
-	struct sl_k8s_op op = { .kind = SL_K8S_SLICE };
-	int rc = sl_k8s_parse_slice(obj, "", &op.slice, err, errlen);
-	return rc < 0 ? rc : apply_op(r, &op, err, errlen);
+	return q_take(r, obj, err, errlen);
 }
 
 static void svc_del(struct res *r, const char *key, const cJSON *obj)
@@ -159,17 +223,11 @@ static void slice_del(struct res *r, const char *key, const cJSON *obj)
 		sl_model_slice_del(r->s->m, ns, name, err, sizeof(err));
 }
 
-/* The generic hook: the object (kind and apiVersion set) through the document decoder. */
+/* The generic hook: the object through the document decoder (sl_k8s_policy_decode for the
+ * kinds it takes, by the resource's kind), into the batch. */
 static int doc_apply(struct res *r, cJSON *obj, char *err, size_t errlen)
 {
-	struct sl_k8s_op *ops;
-	unsigned n;
-	int rc = sl_k8s_decode(obj, &ops, &n, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = sl_model_k8s_apply(r->s->m, ops, n, err, errlen);
-	sl_k8s_ops_free(ops, n);
-	return rc;
+	return q_take(r, obj, err, errlen);
 }
 
 /* A delete of the object at key ("ns/name", or "name" for a Namespace): one delete op of
@@ -302,32 +360,35 @@ static void node_del(struct res *r, const char *key, const cJSON *obj)
 		sl_model_node_del(r->s->m, key, err, sizeof(err));
 }
 
-/* Transport: list pages and watches of one resource. */
+/* Transport: list pages and watches of one resource. Responses and events are parsed into
+ * the resource's arena (sl_json.h: no malloc per node, freed at once); the reflector and the
+ * sinks only read them. */
 static void list_done(void *arg, long status, const char *body, size_t len, const char *why)
 {
 	struct res *r = arg;
 	r->req = NULL;
-	cJSON *doc = len ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON *doc = len ? sl_json_parse(&r->arena, body, len, NULL) : NULL;
 	if (status == 200 && !doc) {
 		status = 0;
 		why = "response is not JSON";
 	}
 	sl_kube_reflector_list_done(&r->r, now_ns(), status, doc, why);
-	cJSON_Delete(doc);
+	sl_json_arena_free(&r->arena);
 }
 
 static bool watch_line(void *arg, char *line, size_t len)
 {
 	struct res *r = arg;
-	cJSON *ev = cJSON_ParseWithLength(line, len);
+	cJSON *ev = sl_json_parse(&r->arena, line, len, NULL);
 	if (!ev) {
+		sl_json_arena_free(&r->arena);
 		r->r.st.errors++;
 		snprintf(r->r.st.last_error, sizeof(r->r.st.last_error),
 			 "watch %s: event is not JSON", r->k->resource);
 		return true;
 	}
 	bool more = sl_kube_reflector_event(&r->r, now_ns(), ev);
-	cJSON_Delete(ev);
+	sl_json_arena_free(&r->arena);
 	return more;
 }
 
@@ -335,9 +396,9 @@ static void watch_done(void *arg, long status, const char *body, size_t len, con
 {
 	struct res *r = arg;
 	r->req = NULL;
-	cJSON *doc = status != 200 && len ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON *doc = status != 200 && len ? sl_json_parse(&r->arena, body, len, NULL) : NULL;
 	sl_kube_reflector_watch_done(&r->r, now_ns(), status, doc, why);
-	cJSON_Delete(doc);
+	sl_json_arena_free(&r->arena);
 }
 
 static int query(const struct kind *k, char *buf, size_t len, const char *extra)
@@ -398,6 +459,27 @@ static int op_watch(void *ctx, struct sl_kube_reflector *rf, const char *rv, uns
 	return 0;
 }
 
+/* A streaming list (KEP-3157): the initial events, then the end bookmark, then the watch. */
+static int op_watch_list(void *ctx, struct sl_kube_reflector *rf, unsigned timeout_s)
+{
+	struct res *r = ctx;
+	char path[2048], extra[512], err[256];
+	snprintf(extra, sizeof(extra), "watch=1&sendInitialEvents=true&resourceVersionMatch="
+		 "NotOlderThan&allowWatchBookmarks=true&resourceVersion=&timeoutSeconds=%u",
+		 timeout_s);
+	if (query(r->k, path, sizeof(path), extra) < 0)
+		return -E2BIG;
+	r->req = sl_kube_http_request(r->s->http, "GET", path, NULL, NULL, true,
+				      (long)timeout_s + WATCH_GRACE_S, watch_line, watch_done, r,
+				      err, sizeof(err));
+	if (!r->req) {
+		snprintf(rf->st.last_error, sizeof(rf->st.last_error), "watch-list %s: %s",
+			 r->k->resource, err);
+		return -EIO;
+	}
+	return 0;
+}
+
 static void op_cancel(void *ctx, struct sl_kube_reflector *rf)
 {
 	struct res *r = ctx;
@@ -417,28 +499,93 @@ static void op_retry_in(void *ctx, struct sl_kube_reflector *rf, uint64_t ms)
 	sl_loop_timer_arm(r->s->loop, &r->retry, ms);
 }
 
+/* applied: the model's hooks have programmed the dataplane tables (the scale benchmark's
+ * event -> fast path latency) */
+static void log_applied(struct res *r, uint64_t rv, uint64_t t_us)
+{
+	r->applied_log[r->applied_n % APPLY_LOG].rv = rv;
+	r->applied_log[r->applied_n % APPLY_LOG].t_us = t_us;
+	r->applied_n++;
+}
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int op_apply(void *ctx, struct sl_kube_reflector *rf, cJSON *obj, char *err,
 		    size_t errlen)
 {
 	struct res *r = ctx;
 	int rc = r->k->apply(r, obj, err, errlen);
-	if (rc >= 0) { /* applied: the model's hooks have programmed the dataplane tables */
-		const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "resourceVersion");
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		r->applied_log[r->applied_n % APPLY_LOG].rv =
-			cJSON_IsString(rv) ? strtoull(rv->valuestring, NULL, 10) : 0;
-		r->applied_log[r->applied_n % APPLY_LOG].t_us =
-			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-		r->applied_n++;
-	}
+	if (rc >= 0 && !r->k->batched)
+		log_applied(r, obj_rv(obj), wall_us());
 	if (rc < 0) { /* per object, once per resourceVersion: the reflector does not retry it */
 		char key[512];
 		fprintf(stderr, "sluiced: k8s: %s %s refused: %s\n", r->k->resource,
 			sl_kube_obj_key(obj, key, sizeof(key)) ? key : "?", err);
 	}
 	return rc;
+}
+
+/* The store key of a queued op ("ns/name", or "name"). */
+static const char *op_key(const struct sl_k8s_op *op, char *buf, size_t len)
+{
+	const char *ns = "", *name = "";
+	if (op->svc) {
+		ns = op->svc->namespace;
+		name = op->svc->name;
+	} else if (op->slice) {
+		ns = op->slice->namespace;
+		name = op->slice->name;
+	} else if (op->ns) {
+		name = op->ns->name;
+	} else if (op->pod) {
+		ns = op->pod->namespace;
+		name = op->pod->name;
+	} else if (op->policy) {
+		ns = op->policy->namespace;
+		name = op->policy->name;
+	}
+	snprintf(buf, len, "%s%s%s", ns, ns[0] ? "/" : "", name);
+	return buf;
+}
+
+/* The batch as one model transaction; when the model refuses it (all or nothing), each op
+ * on its own so that only the bad ones are refused (and reported to the reflector). */
+static void op_flush(void *ctx, struct sl_kube_reflector *rf)
+{
+	struct res *r = ctx;
+	unsigned n = r->qn;
+	char err[512], key[SL_K8S_NS_MAX + SL_K8S_NAME_MAX + 2];
+	if (!n)
+		return;
+	r->qn = 0;
+	r->batches++;
+	if (n > r->batch_max)
+		r->batch_max = n;
+	int rc = sl_model_k8s_apply(r->s->m, r->q, n, err, sizeof(err));
+	uint64_t t = wall_us();
+	if (rc >= 0) {
+		for (unsigned i = 0; i < n; i++)
+			log_applied(r, r->q_rv[i], t);
+	} else {
+		r->batch_splits++;
+		for (unsigned i = 0; i < n; i++) {
+			if (sl_model_k8s_apply(r->s->m, &r->q[i], 1, err, sizeof(err)) >= 0) {
+				log_applied(r, r->q_rv[i], wall_us());
+				continue;
+			}
+			op_key(&r->q[i], key, sizeof(key));
+			fprintf(stderr, "sluiced: k8s: %s %s refused: %s\n", r->k->resource, key,
+				err);
+			sl_kube_reflector_refused(rf, key, err);
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		op_clear(&r->q[i]);
 }
 
 static void op_del(void *ctx, struct sl_kube_reflector *rf, const char *key, const cJSON *obj)
@@ -449,7 +596,7 @@ static void op_del(void *ctx, struct sl_kube_reflector *rf, const char *key, con
 
 static const struct sl_kube_reflector_ops ops = {
 	.list = op_list, .watch = op_watch, .cancel = op_cancel, .retry_in = op_retry_in,
-	.apply = op_apply, .del = op_del,
+	.apply = op_apply, .del = op_del, .watch_list = op_watch_list, .flush = op_flush,
 };
 
 /* What the model already holds of a kind (restored from the state file, or the config's)
@@ -525,6 +672,7 @@ int sl_kube_sync_start(struct sl_loop *loop, struct sl_model *m,
 		sl_loop_timer_init(&r->retry, on_retry, r);
 		sl_kube_reflector_init(&r->r, r->k->resource, r->k->kind, r->k->api_version, &ops, r,
 				       now_ns() ^ ((uint64_t)i << 32) ^ (uint64_t)getpid());
+		r->r.wl_mode = conf->watch_list;
 		if (!r->k->enabled)
 			continue;
 		seed(r);
@@ -542,6 +690,11 @@ void sl_kube_sync_stop(void)
 		struct res *r = &s->res[i];
 		sl_loop_timer_cancel(s->loop, &r->retry);
 		sl_kube_reflector_fini(&r->r);
+		for (unsigned j = 0; j < r->qn; j++)
+			op_clear(&r->q[j]);
+		free(r->q);
+		free(r->q_rv);
+		sl_json_arena_free(&r->arena);
 	}
 	sl_loop_timer_cancel(s->loop, &s->patch_timer);
 	sl_kube_http_destroy(s->http); /* drops the PATCH in flight too */
@@ -573,7 +726,8 @@ cJSON *sl_kube_sync_show(void)
 			continue;
 		cJSON *o = cJSON_CreateObject();
 		enum sl_kube_state state = r->r.state;
-		const char *name = state == SL_KUBE_LISTING && r->r.listed ? "relisting"
+		bool listing = state == SL_KUBE_LISTING || r->r.initial;
+		const char *name = listing ? (r->r.listed ? "relisting" : "listing")
 				   : sl_kube_state_name(state);
 		cJSON_AddStringToObject(o, "resource", r->k->resource);
 		cJSON_AddStringToObject(o, "state", name);
@@ -590,6 +744,19 @@ cJSON *sl_kube_sync_show(void)
 		cJSON_AddNumberToObject(o, "watches", (double)st->watches);
 		cJSON_AddNumberToObject(o, "bookmarks", (double)st->bookmarks);
 		cJSON_AddNumberToObject(o, "expired", (double)st->expired);
+		/* list_mode: how lists are made now ("watch-list": streaming, KEP-3157; "list":
+		 * list + watch, by configuration or after the server refused streaming) */
+		cJSON_AddStringToObject(o, "list_mode", r->r.ops->watch_list &&
+					r->r.wl_mode != SL_KUBE_WL_OFF && !(r->r.wl_mode ==
+					SL_KUBE_WL_AUTO && r->r.wl_unsupported) ? "watch-list" : "list");
+		cJSON_AddStringToObject(o, "last_list", !r->r.listed ? ""
+					: r->r.last_streamed ? "watch-list" : "list");
+		cJSON_AddNumberToObject(o, "streamed", (double)st->streamed);
+		cJSON_AddNumberToObject(o, "watch_list_fallbacks", (double)st->wl_fallbacks);
+		/* batches: model transactions (a list page, a run of initial events, an event) */
+		cJSON_AddNumberToObject(o, "batches", (double)r->batches);
+		cJSON_AddNumberToObject(o, "batch_max", r->batch_max);
+		cJSON_AddNumberToObject(o, "batch_splits", (double)r->batch_splits);
 		/* lag: how long since the server last told us anything (an event, a bookmark,
 		 * a list): how stale the model may be. */
 		cJSON_AddNumberToObject(o, "lag_ms", st->last_event_ns ?

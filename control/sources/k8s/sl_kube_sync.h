@@ -6,10 +6,12 @@
  *   nodes           v1 Node (sl_kube_node.h): other Nodes become the model's remote nodes;
  *                   this node's own Node gives its pod CIDR, and gets this node's VTEP
  *                   address and MAC as flannel's annotations (a PATCH of that Node only)
- * and, once the document decoder (sl_k8s_decode) takes them, pods, namespaces and
- * networkpolicies through the generic hook: each object, with kind and apiVersion set, goes
- * through sl_k8s_decode and sl_model_k8s_apply (see the kind table in sl_kube_sync.c: one
- * line per resource).
+ *   pods, namespaces, networkpolicies  NetworkPolicy's view of the cluster, through the
+ *                   policy decoder (sl_k8s_policy_decode) by the kind table in sl_kube_sync.c
+ * Lists are streaming lists where the server takes them (conf.watch_list; see
+ * sl_kube_reflector.h). Every kind but Nodes is batched: a list page or a run of initial
+ * events is decoded into a queue and applied as one sl_model_k8s_apply (one commit, one
+ * policy notification), object by object only when the model refuses the batch.
  * While the API server is away the model (and so the dataplane) keeps the last state; when
  * it comes back the reflectors resume or relist and the model converges. Control thread. */
 #pragma once
@@ -21,12 +23,14 @@
 #include "core/sl_loop.h"
 #include "model/sl_model.h"
 #include "sl_kube_node.h"
+#include "sl_kube_reflector.h"
 
 struct sl_kube_sync_conf {
 	const char *kubeconfig; /* a kubeconfig file, or NULL for in-cluster credentials */
 	const char *sa_dir;     /* in-cluster: the service account folder (NULL: the default) */
 	const char *node_name;  /* this node's Node */
 	bool publish;           /* PATCH this node's Node with pub */
+	enum sl_kube_wl watch_list; /* streaming lists (config kubernetes.watch_list; AUTO) */
 	struct sl_kube_node_pub pub;
 };
 
