@@ -7,7 +7,8 @@
 #   one outside is dropped (lb-source-range), and the cluster IP of the same Service is not
 #   filtered (kube-proxy filters the ingress IPs only);
 #   a backend removed mid-flow: each established TCP connection to it gets ECONNRESET on its
-#   next send (a RST from the VIP), those to the backend left keep working.
+#   next send (a RST from the VIP), those to the backend left keep working; then the whole
+#   Service deleted: each connection to it gets ECONNRESET on its next send.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/services_policy.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -167,4 +168,51 @@ check "connections to the removed backend get ECONNRESET at once, the others kee
 	bash -c "cat $SL_RUN/held.log; exit $held_rc"
 out=$(client p1a tcp 10.96.0.43 90 5)
 check "new connections go to the backend left" expect "$out" 'r["answers"] == {"p2a": 5}'
+
+# -- the whole Service deleted mid-flow: every established TCP connection to it gets
+# ECONNRESET on its next send (a RST from the VIP), as when its backend is removed.
+rm -f "$SL_RUN/held" "$SL_RUN/removed"
+ip netns exec "$(ns p1a)" python3 - "$SL_RUN" >"$SL_RUN/held2.log" 2>&1 <<'PY' &
+import os, socket, sys, time
+run = sys.argv[1]
+conns = []
+for i in range(5):
+    s = socket.create_connection(("10.96.0.43", 90), timeout=3)
+    f = s.makefile("rb")
+    conns.append((s, f, f.readline().decode().split()[0]))
+for s, f, n in conns:
+    s.sendall(b"hello\n")
+    assert f.readline() == b"hello\n"
+open(run + "/held.tmp", "w").write("held")
+os.rename(run + "/held.tmp", run + "/held")
+for _ in range(200):
+    if os.path.exists(run + "/removed"):
+        break
+    time.sleep(0.05)
+res = {"reset": 0, "other": []}
+for s, f, n in conns:
+    t0 = time.monotonic()
+    try:
+        s.sendall(b"ping\n")
+        res["other"].append(f"{n}: {f.readline()!r}")
+    except ConnectionResetError:
+        if time.monotonic() - t0 < 1.0:
+            res["reset"] += 1
+        else:
+            res["other"].append(f"{n}: reset after {time.monotonic() - t0:.1f} s")
+    except OSError as e:
+        res["other"].append(f"{n}: {e!r}")
+print(res, "want", len(conns), "resets", flush=True)
+sys.exit(0 if res["reset"] == len(conns) else 1)
+PY
+held_pid=$!
+for _ in $(seq 100); do [ -s "$SL_RUN/held" ] && break; sleep 0.05; done
+check "TCP connections held open to the echo Service" test -s "$SL_RUN/held"
+del_echo() { ctl 1 delete service default/echo && ctl 2 delete service default/echo; }
+check "delete the echo Service (on both nodes)" del_echo
+touch "$SL_RUN/removed"
+wait $held_pid
+held_rc=$?
+check "connections to the deleted Service get ECONNRESET at once" \
+	bash -c "cat $SL_RUN/held2.log; exit $held_rc"
 check_summary
