@@ -299,6 +299,9 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			return ERR("out of memory"), -ENOMEM;
 		unsigned n_int = backends_of(p, SL_BE_INTERNAL, be);
 		unsigned n_ext = backends_of(p, SL_BE_EXTERNAL, be + cap);
+		/* Every frontend of this port shares client affinity (kube-proxy keeps it per
+		 * Service port), grouped under the port's first frontend: its cluster IP. */
+		struct sl_lb_frontend group = { 0 };
 		for (unsigned k = 0; k < n_fe; k++) {
 			bool internal;
 			struct sl_lb_frontend fe;
@@ -316,9 +319,13 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			const struct sl_lb_backend *b = internal ? be : be + cap;
 			unsigned n = internal ? n_int : n_ext;
 			const struct sl_lb_service *old = sl_lb_service_find(&fe);
+			if (!group.vip)
+				group = fe;
 			struct sl_lb_service_opts o = {
 				.flags = p->has_any ? SL_LB_SVC_DROP_EMPTY : 0,
 				.affinity_s = s->affinity_client_ip ? s->affinity_timeout_s : 0,
+				.aff_vip = group.vip,
+				.aff_port = group.port,
 			};
 			unsigned n_ext_ips = s->n_cluster_ips + s->n_external_ips;
 			enum fe_kind kind = internal		      ? FE_CLUSTER_IP

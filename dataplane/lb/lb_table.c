@@ -312,6 +312,8 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 	s->wide = u > 256;
 	s->affinity_s = o->affinity_s;
 	s->affinity_tsc = o->affinity_s * rte_get_tsc_hz();
+	s->aff_vip = o->aff_vip ? o->aff_vip : fe->vip;
+	s->aff_port = o->aff_vip ? o->aff_port : fe->port;
 	s->n_ranges = (uint16_t)n_ranges;
 	struct sl_lb_cidr *rg = (struct sl_lb_cidr *)((uint8_t *)s + ranges_at);
 	if (n_ranges)
