@@ -1,8 +1,9 @@
 #!/bin/bash
 # Services' traffic policies end to end, two sluice nodes (scripts/lib/topo.sh), backends on
 # p1b (node1) and p2a (node2), Services applied with `sluicectl apply -f` on both nodes:
-#   sessionAffinity ClientIP: many TCP connections from one pod land on one backend; the
-#   same Service without affinity spreads them over both;
+#   sessionAffinity ClientIP: many TCP connections from one pod land on one backend, through
+#   the cluster IP and the external IP of the Service port alike; the same Service without
+#   affinity spreads them over both;
 #   loadBalancerSourceRanges on a load-balancer ingress IP: a pod inside the range connects,
 #   one outside is dropped (lb-source-range), and the cluster IP of the same Service is not
 #   filtered (kube-proxy filters the ingress IPs only);
@@ -30,7 +31,8 @@ done
 for p in p1b p2a; do wait_listen $p 8080 && wait_listen $p 9090 || exit 1; done
 
 # objects ECHO_ENDPOINT...: the Services and their slices, as a List:
-#   spread 10.96.0.40:80 -> 8080, no affinity      aff 10.96.0.41:80 -> 8080, ClientIP
+#   spread 10.96.0.40:80 -> 8080, no affinity      aff 10.96.0.41:80 -> 8080, ClientIP,
+#                                                   external IP 10.96.2.41
 #   fw 10.96.0.42:80 -> 8080, type LoadBalancer, ingress 10.96.1.10, ranges 10.244.1.0/24
 #   echo 10.96.0.43:90 -> 9090 (long-lived connections), endpoints given (IP=NODE)
 objects() {
@@ -56,7 +58,8 @@ fw = svc("fw", "10.96.0.42", 80, 8080, type="LoadBalancer",
          loadBalancerSourceRanges=["10.244.1.0/24"])
 fw["status"] = {"loadBalancer": {"ingress": [{"ip": "10.96.1.10"}]}}
 items = [svc("spread", "10.96.0.40", 80, 8080), eps("spread", 8080, both),
-         svc("aff", "10.96.0.41", 80, 8080, sessionAffinity="ClientIP"),
+         svc("aff", "10.96.0.41", 80, 8080, sessionAffinity="ClientIP",
+             externalIPs=["10.96.2.41"]),
          eps("aff", 8080, both),
          fw, eps("fw", 8080, both),
          svc("echo", "10.96.0.43", 90, 9090),
@@ -85,6 +88,9 @@ check "sessionAffinity ClientIP: 30 connections from p1a all land on one backend
 first=$(python3 -c 'import json,sys; print(list(json.loads(sys.argv[1])["answers"])[0])' "$out")
 out=$(client p1a tcp 10.96.0.41 80 10)
 check "... and later connections too ($first)" expect "$out" "r['answers'] == {'$first': 10}"
+out=$(client p1a tcp 10.96.2.41 80 10)
+check "... and through the Service port's external IP too (affinity per Service port)" \
+	expect "$out" "r['answers'] == {'$first': 10}"
 out=$(client p2b tcp 10.96.0.41 80 20)
 check "... another client (p2b, node2) keeps to one backend as well" \
 	expect "$out" 'sorted(r["answers"].values()) == [20] and not r["errors"]'
