@@ -9,6 +9,7 @@
 
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/core/sl_dp.h"
+#include "dataplane/ct/ct_walk.h"
 #include "dataplane/lb/lb_table.h"
 #include "model/sl_service.h"
 #include "sl_healthcheck.h"
@@ -29,6 +30,10 @@ static struct {
 	struct sl_lbctl_conf conf;
 	bool tables;                /* sl_lb_init done */
 	struct sl_loop_timer age;
+	struct sl_loop *loop;       /* sl_lbctl_start's (NULL before: gone frontends at once) */
+	struct sl_loop_timer gone_timer;
+	uint64_t *gone;             /* removed TCP frontends whose flows are to be marked gone: */
+	unsigned n_gone, cap_gone;  /* fe_key()s, marked by one walk after the batch */
 } lbc;
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
@@ -120,6 +125,81 @@ static void mark_gone_tcp(const struct sl_lb_service *old, const struct sl_svc_v
 		if (!kept)
 			sl_ct_mark_gone(old->fe.vip, old->fe.port, o->ip, o->port);
 	}
+}
+
+/* A TCP frontend (vip, port) as one number. */
+static uint64_t fe_key(uint32_t vip, uint16_t port)
+{
+	return (uint64_t)vip << 16 | port;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool mark_gone_fe_one(struct sl_ct_entry *e, void *arg)
+{
+	unsigned *n = arg;
+	uint64_t k = fe_key(e->fwd.dst, e->fwd.dport);
+	if (e->fwd.proto == IPPROTO_TCP &&
+	    bsearch(&k, lbc.gone, lbc.n_gone, sizeof(k), cmp_u64)) {
+		atomic_fetch_or_explicit(&e->mark, SL_CT_GONE, memory_order_relaxed);
+		(*n)++;
+	}
+	return true;
+}
+
+/* Mark gone (a RST on their next packet, as for a removed backend) the TCP flows of every
+ * frontend queued by gone_frontend() that has not come back since: one walk of conntrack
+ * for all of them. */
+static void mark_gone_frontends(void)
+{
+	unsigned k = 0, n = 0;
+	for (unsigned i = 0; i < lbc.n_gone; i++) {
+		struct sl_lb_frontend fe = { .vip = (uint32_t)(lbc.gone[i] >> 16),
+					     .port = (uint16_t)lbc.gone[i],
+					     .proto = IPPROTO_TCP };
+		if (!sl_lb_service_find(&fe)) /* back (deleted and created again): flows stay */
+			lbc.gone[k++] = lbc.gone[i];
+	}
+	lbc.n_gone = k;
+	if (k && lbc.tables && !sl_dp.quit && sl_ct_count()) {
+		qsort(lbc.gone, k, sizeof(*lbc.gone), cmp_u64);
+		sl_ct_walk(mark_gone_fe_one, &n);
+		sl_ct.marked_gone += n;
+	}
+	lbc.n_gone = 0;
+}
+
+static void on_gone(struct sl_loop_timer *t, void *arg)
+{
+	mark_gone_frontends();
+}
+
+/* TCP frontend old is going away (its Service deleted, or the Service no longer has it):
+ * its flows get a RST on their next packet, whatever their backend (kube-proxy: a deleted
+ * Service's connections are reset). Queued, and marked after the loop round's batch (one
+ * walk of conntrack for a batch that deletes many Services), or by uninstall() once the
+ * frontend is deleted when there is no loop; not while shutting down (the tables go too). */
+static void gone_frontend(const struct sl_lb_service *old)
+{
+	if (!old || old->fe.proto != IPPROTO_TCP || sl_dp.quit || !sl_ct_count())
+		return;
+	if (lbc.n_gone == lbc.cap_gone) {
+		unsigned cap = lbc.cap_gone ? 2 * lbc.cap_gone : 64;
+		uint64_t *g = realloc(lbc.gone, cap * sizeof(*g));
+		if (!g) { /* out of memory: these flows age instead */
+			RTE_LOG(ERR, USER1, "lbctl: no memory to mark a deleted frontend's flows\n");
+			return;
+		}
+		lbc.gone = g;
+		lbc.cap_gone = cap;
+	}
+	lbc.gone[lbc.n_gone++] = fe_key(old->fe.vip, old->fe.port);
+	if (lbc.loop && !sl_loop_timer_armed(&lbc.gone_timer))
+		sl_loop_timer_arm(lbc.loop, &lbc.gone_timer, 0);
 }
 
 /* Whether a frontend of this kind filters new flows by loadBalancerSourceRanges (sets
@@ -219,6 +299,9 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			return ERR("out of memory"), -ENOMEM;
 		unsigned n_int = backends_of(p, SL_BE_INTERNAL, be);
 		unsigned n_ext = backends_of(p, SL_BE_EXTERNAL, be + cap);
+		/* Every frontend of this port shares client affinity (kube-proxy keeps it per
+		 * Service port), grouped under the port's first frontend: its cluster IP. */
+		struct sl_lb_frontend group = { 0 };
 		for (unsigned k = 0; k < n_fe; k++) {
 			bool internal;
 			struct sl_lb_frontend fe;
@@ -236,9 +319,13 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			const struct sl_lb_backend *b = internal ? be : be + cap;
 			unsigned n = internal ? n_int : n_ext;
 			const struct sl_lb_service *old = sl_lb_service_find(&fe);
+			if (!group.vip)
+				group = fe;
 			struct sl_lb_service_opts o = {
 				.flags = p->has_any ? SL_LB_SVC_DROP_EMPTY : 0,
 				.affinity_s = s->affinity_client_ip ? s->affinity_timeout_s : 0,
+				.aff_vip = group.vip,
+				.aff_port = group.port,
 			};
 			unsigned n_ext_ips = s->n_cluster_ips + s->n_external_ips;
 			enum fe_kind kind = internal		      ? FE_CLUSTER_IP
@@ -277,8 +364,12 @@ static void uninstall(const struct sl_lb_frontend *fe)
 		sl_node_local_del(fe->vip, fe->port, fe->proto);
 		sl_node_local_del(htonl(INADDR_LOOPBACK), fe->port, fe->proto);
 	}
-	flush_gone_udp(sl_lb_service_find(fe), NULL, 0);
+	const struct sl_lb_service *old = sl_lb_service_find(fe);
+	flush_gone_udp(old, NULL, 0);
+	gone_frontend(old);
 	sl_lb_service_del(fe);
+	if (!lbc.loop && lbc.n_gone)
+		mark_gone_frontends();
 }
 
 static int svc_changed(void *ctx, const struct sl_svc_view *v, char *err, size_t errlen)
@@ -342,6 +433,8 @@ int sl_lbctl_start(struct sl_loop *loop, char *err, size_t errlen)
 		return rc;
 	sl_loop_timer_init(&lbc.age, on_age, loop);
 	sl_loop_timer_arm(loop, &lbc.age, AGE_PERIOD_MS);
+	sl_loop_timer_init(&lbc.gone_timer, on_gone, loop);
+	lbc.loop = loop;
 	return 0;
 }
 
@@ -350,6 +443,10 @@ void sl_lbctl_fini(void)
 	if (lbc.tables)
 		sl_lb_fini();
 	lbc.tables = false;
+	free(lbc.gone);
+	lbc.gone = NULL;
+	lbc.n_gone = lbc.cap_gone = 0;
+	lbc.loop = NULL;
 }
 
 void sl_lbctl_svc_counters(const struct sl_model_svc *ms, struct sl_lb_counters *ret)

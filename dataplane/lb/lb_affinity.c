@@ -50,10 +50,11 @@ const struct sl_lb_backend *sl_lb_affinity_pick(const struct sl_lb_service *s,
 						const struct sl_ct_key *k, uint32_t hash,
 						uint64_t now_tsc, uint32_t *ret_ref)
 {
-	struct sl_lb_aff_key ak = { .client = k->src, .vip = k->dst, .port = k->dport,
+	/* Keyed by the frontend's affinity group (its Service port), not the frontend. */
+	struct sl_lb_aff_key ak = { .client = k->src, .vip = s->aff_vip, .port = s->aff_port,
 				    .proto = k->proto };
-	uint64_t who = sl_lb_aff_who(k->src, k->dst);
-	uint32_t what = sl_lb_aff_what(k->dport, k->proto);
+	uint64_t who = sl_lb_aff_who(k->src, s->aff_vip);
+	uint32_t what = sl_lb_aff_what(s->aff_port, k->proto);
 	int pos = rte_hash_lookup(sl_lb_aff.hash, &ak);
 	if (pos >= 0) {
 		struct sl_lb_aff_entry *a = &sl_lb_aff.entries[pos];

@@ -1,11 +1,13 @@
 /* Client affinity (a Service's sessionAffinity: ClientIP): new flows from one client address
- * to one frontend go to the backend the client's last flow went to, as kube-proxy's
- * iptables `recent` match and IPVS persistence do, while that backend is still an active
+ * to one Service port (any frontend of its affinity group: sl_lb_service.aff_vip/aff_port,
+ * the port's cluster IP, node port, external and load-balancer IPs) go to the backend the
+ * client's last flow went to, as kube-proxy's iptables `recent` match (one list per Service
+ * port's endpoint) and IPVS persistence do, while that backend is still an active
  * backend of the Service (terminating or removed: picked again by Maglev and overwritten).
  * An entry lives until the Service's timeout has passed since its last use; each new flow
  * and the traffic of the flows it placed refresh it.
  *
- * The table: an rte_hash (client, frontend) -> key position, lock-free readers, several
+ * The table: an rte_hash (client, affinity group) -> key position, lock-free readers, several
  * writers (workers insert, as conntrack), bounded (sl_lb_conf.affinity_size); the entries
  * are an array indexed by that position, so creating one is rte_hash_add_key's "add or find"
  * and two workers racing for one client agree on the slot. Only the control thread deletes
@@ -29,9 +31,9 @@
 struct sl_lb_service;
 struct sl_lb_backend;
 
-/* One client's affinity to one frontend. 16 bytes, the hash key. */
+/* One client's affinity to one affinity group (a Service port). 16 bytes, the hash key. */
 struct sl_lb_aff_key {
-	uint32_t client, vip; /* network order */
+	uint32_t client, vip; /* network order; vip, port: the group's (sl_lb_service.aff_*) */
 	uint16_t port;        /* network order */
 	uint8_t proto;
 	uint8_t pad[5];       /* 0 */
@@ -83,7 +85,10 @@ static inline uint32_t sl_lb_aff_what(uint16_t port, uint8_t proto)
 }
 
 /* A packet of flow e was seen at now_tsc: refresh the affinity entry that placed it, if
- * any and still its own. Worker (any direction). */
+ * any and still its client's for this protocol (the flow does not know its group: an
+ * entry aged out and reused for another Service port of the same client could be kept
+ * alive by this flow's traffic, which only lengthens that client's affinity there).
+ * Worker (any direction). */
 static inline void sl_lb_affinity_touch(const struct sl_ct_entry *e, uint64_t now_tsc)
 {
 	uint32_t ref = atomic_load_explicit(&e->aff, memory_order_relaxed);
@@ -93,10 +98,9 @@ static inline void sl_lb_affinity_touch(const struct sl_ct_entry *e, uint64_t no
 	uint64_t last = atomic_load_explicit(&a->last_tsc, memory_order_relaxed);
 	if (now_tsc <= last || now_tsc - last <= (sl_lb_aff.tsc_hz >> 4))
 		return;
-	if (atomic_load_explicit(&a->who, memory_order_acquire) ==
-		    sl_lb_aff_who(e->fwd.src, e->fwd.dst) &&
-	    atomic_load_explicit(&a->what, memory_order_relaxed) ==
-		    sl_lb_aff_what(e->fwd.dport, e->fwd.proto))
+	if (atomic_load_explicit(&a->who, memory_order_acquire) >> 32 == e->fwd.src &&
+	    (atomic_load_explicit(&a->what, memory_order_relaxed) & 0xffff) ==
+		    (sl_lb_aff_what(0, e->fwd.proto) & 0xffff))
 		atomic_store_explicit(&a->last_tsc, now_tsc, memory_order_relaxed);
 }
 

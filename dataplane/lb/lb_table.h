@@ -74,6 +74,13 @@ struct sl_lb_service_opts {
 	 * (lb-source-range). At most SL_LB_MAX_SOURCE_RANGES. Ignored without the flag. */
 	const struct sl_lb_cidr *ranges;
 	unsigned n_ranges;
+	/* The affinity group: frontends with the same one share their clients' affinity
+	 * entries, as kube-proxy keeps affinity per Service port (every address of a port: its
+	 * cluster IP, node port, external and load-balancer IPs). (aff_vip, aff_port) in network
+	 * order, the Service port's first cluster IP and port by the reconciler; aff_vip 0: the
+	 * frontend's own (vip, port). */
+	uint32_t aff_vip;
+	uint16_t aff_port;
 };
 
 /* A backend as the control side gives it. */
@@ -95,6 +102,8 @@ struct sl_lb_service {
 	uint16_t n_ranges;              /* source ranges (SL_LB_SVC_SOURCE_RANGES), 0: none */
 	uint32_t affinity_s;            /* sessionAffinity ClientIP timeout, 0: none */
 	uint64_t affinity_tsc;          /* the same in TSC cycles */
+	uint32_t aff_vip;               /* the affinity group (opts.aff_vip, or fe.vip) */
+	uint16_t aff_port;              /* and its port (opts.aff_port, or fe.port) */
 	const struct sl_lb_cidr *ranges;      /* n_ranges, after the backends */
 	uint32_t stats_slot;            /* its counters (lb_stats.h); kept when replaced */
 	const struct sl_lb_backend *backends; /* n_backends, sorted by address */

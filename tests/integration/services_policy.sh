@@ -1,13 +1,15 @@
 #!/bin/bash
 # Services' traffic policies end to end, two sluice nodes (scripts/lib/topo.sh), backends on
 # p1b (node1) and p2a (node2), Services applied with `sluicectl apply -f` on both nodes:
-#   sessionAffinity ClientIP: many TCP connections from one pod land on one backend; the
-#   same Service without affinity spreads them over both;
+#   sessionAffinity ClientIP: many TCP connections from one pod land on one backend, through
+#   the cluster IP and the external IP of the Service port alike; the same Service without
+#   affinity spreads them over both;
 #   loadBalancerSourceRanges on a load-balancer ingress IP: a pod inside the range connects,
 #   one outside is dropped (lb-source-range), and the cluster IP of the same Service is not
 #   filtered (kube-proxy filters the ingress IPs only);
 #   a backend removed mid-flow: each established TCP connection to it gets ECONNRESET on its
-#   next send (a RST from the VIP), those to the backend left keep working.
+#   next send (a RST from the VIP), those to the backend left keep working; then the whole
+#   Service deleted: each connection to it gets ECONNRESET on its next send.
 # Usage (root, repo root): SL_BUILD=build bash tests/integration/services_policy.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -29,7 +31,8 @@ done
 for p in p1b p2a; do wait_listen $p 8080 && wait_listen $p 9090 || exit 1; done
 
 # objects ECHO_ENDPOINT...: the Services and their slices, as a List:
-#   spread 10.96.0.40:80 -> 8080, no affinity      aff 10.96.0.41:80 -> 8080, ClientIP
+#   spread 10.96.0.40:80 -> 8080, no affinity      aff 10.96.0.41:80 -> 8080, ClientIP,
+#                                                   external IP 10.96.2.41
 #   fw 10.96.0.42:80 -> 8080, type LoadBalancer, ingress 10.96.1.10, ranges 10.244.1.0/24
 #   echo 10.96.0.43:90 -> 9090 (long-lived connections), endpoints given (IP=NODE)
 objects() {
@@ -55,7 +58,8 @@ fw = svc("fw", "10.96.0.42", 80, 8080, type="LoadBalancer",
          loadBalancerSourceRanges=["10.244.1.0/24"])
 fw["status"] = {"loadBalancer": {"ingress": [{"ip": "10.96.1.10"}]}}
 items = [svc("spread", "10.96.0.40", 80, 8080), eps("spread", 8080, both),
-         svc("aff", "10.96.0.41", 80, 8080, sessionAffinity="ClientIP"),
+         svc("aff", "10.96.0.41", 80, 8080, sessionAffinity="ClientIP",
+             externalIPs=["10.96.2.41"]),
          eps("aff", 8080, both),
          fw, eps("fw", 8080, both),
          svc("echo", "10.96.0.43", 90, 9090),
@@ -84,6 +88,9 @@ check "sessionAffinity ClientIP: 30 connections from p1a all land on one backend
 first=$(python3 -c 'import json,sys; print(list(json.loads(sys.argv[1])["answers"])[0])' "$out")
 out=$(client p1a tcp 10.96.0.41 80 10)
 check "... and later connections too ($first)" expect "$out" "r['answers'] == {'$first': 10}"
+out=$(client p1a tcp 10.96.2.41 80 10)
+check "... and through the Service port's external IP too (affinity per Service port)" \
+	expect "$out" "r['answers'] == {'$first': 10}"
 out=$(client p2b tcp 10.96.0.41 80 20)
 check "... another client (p2b, node2) keeps to one backend as well" \
 	expect "$out" 'sorted(r["answers"].values()) == [20] and not r["errors"]'
@@ -167,4 +174,51 @@ check "connections to the removed backend get ECONNRESET at once, the others kee
 	bash -c "cat $SL_RUN/held.log; exit $held_rc"
 out=$(client p1a tcp 10.96.0.43 90 5)
 check "new connections go to the backend left" expect "$out" 'r["answers"] == {"p2a": 5}'
+
+# -- the whole Service deleted mid-flow: every established TCP connection to it gets
+# ECONNRESET on its next send (a RST from the VIP), as when its backend is removed.
+rm -f "$SL_RUN/held" "$SL_RUN/removed"
+ip netns exec "$(ns p1a)" python3 - "$SL_RUN" >"$SL_RUN/held2.log" 2>&1 <<'PY' &
+import os, socket, sys, time
+run = sys.argv[1]
+conns = []
+for i in range(5):
+    s = socket.create_connection(("10.96.0.43", 90), timeout=3)
+    f = s.makefile("rb")
+    conns.append((s, f, f.readline().decode().split()[0]))
+for s, f, n in conns:
+    s.sendall(b"hello\n")
+    assert f.readline() == b"hello\n"
+open(run + "/held.tmp", "w").write("held")
+os.rename(run + "/held.tmp", run + "/held")
+for _ in range(200):
+    if os.path.exists(run + "/removed"):
+        break
+    time.sleep(0.05)
+res = {"reset": 0, "other": []}
+for s, f, n in conns:
+    t0 = time.monotonic()
+    try:
+        s.sendall(b"ping\n")
+        res["other"].append(f"{n}: {f.readline()!r}")
+    except ConnectionResetError:
+        if time.monotonic() - t0 < 1.0:
+            res["reset"] += 1
+        else:
+            res["other"].append(f"{n}: reset after {time.monotonic() - t0:.1f} s")
+    except OSError as e:
+        res["other"].append(f"{n}: {e!r}")
+print(res, "want", len(conns), "resets", flush=True)
+sys.exit(0 if res["reset"] == len(conns) else 1)
+PY
+held_pid=$!
+for _ in $(seq 100); do [ -s "$SL_RUN/held" ] && break; sleep 0.05; done
+check "TCP connections held open to the echo Service" test -s "$SL_RUN/held"
+del_echo() { ctl 1 delete service default/echo && ctl 2 delete service default/echo; }
+check "delete the echo Service (on both nodes)" del_echo
+touch "$SL_RUN/removed"
+wait $held_pid
+held_rc=$?
+check "connections to the deleted Service get ECONNRESET at once" \
+	bash -c "cat $SL_RUN/held2.log; exit $held_rc"
 check_summary

@@ -157,6 +157,57 @@ static void test_affinity_clients_spread(void **st)
 	ct_clear();
 }
 
+/* Two frontends of one affinity group (a Service port's cluster IP and another of its
+ * addresses): a client's flows through either land on one backend, through one entry, and
+ * the established traffic through the second frontend keeps that entry alive. A frontend
+ * without a group keeps its own entries. */
+static void test_affinity_shared_by_group(void **st)
+{
+	th_reset();
+	ct_clear();
+	atomic_store(&sl_lb_aff.hits, 0);
+	struct sl_lb_frontend fa = aff_service(100, 0, 0, 2), fb = fa, fc = fa;
+	fb.vip = pb_addr("10.96.0.51");
+	fc.vip = pb_addr("10.96.0.52");
+	struct sl_lb_backend b[2] = {
+		{ .ip = pb_addr("10.244.1.3"), .port = htons(8080) },
+		{ .ip = pb_addr("10.244.2.2"), .port = htons(8080) },
+	};
+	struct sl_lb_service_opts o = { .affinity_s = 100, .aff_vip = fa.vip,
+					.aff_port = fa.port };
+	assert_int_equal(sl_lb_service_set_opts(&fb, b, 2, &o), 0);
+	o.aff_vip = 0;
+	assert_int_equal(sl_lb_service_set_opts(&fc, b, 2, &o), 0);
+	assert_int_equal(sl_lb_service_find(&fb)->aff_vip, fa.vip);
+	assert_int_equal(sl_lb_service_find(&fc)->aff_vip, fc.vip);
+	int where = syn_lands("10.96.0.50", 24000);
+	assert_true(where > 0);
+	for (uint16_t f = 1; f < 30; f++)
+		assert_int_equal(syn_lands(f & 1 ? "10.96.0.51" : "10.96.0.50",
+					   (uint16_t)(24000 + f)), where);
+	assert_int_equal(sl_lb_affinity_count(), 1);
+	assert_int_equal(atomic_load(&sl_lb_aff.hits), 29);
+	syn_lands("10.96.0.52", 24100);
+	assert_int_equal(sl_lb_affinity_count(), 2); /* no group: its own entry */
+	/* An established packet through 10.96.0.51 refreshes the group's entry. */
+	struct sl_lb_aff_key ak = { pb_addr("10.244.1.2"), fa.vip, fa.port, IPPROTO_TCP };
+	int pos = rte_hash_lookup(sl_lb_aff.hash, &ak);
+	assert_true(pos >= 0);
+	struct sl_lb_aff_entry *a = &sl_lb_aff.entries[pos];
+	uint64_t hz = rte_get_tsc_hz(), old = rte_rdtsc() - 90 * hz;
+	atomic_store(&a->last_tsc, old);
+	th_inject(TH_POD_A, tcp("10.244.1.2", "10.96.0.51", 24001, 80, RTE_TCP_ACK_FLAG,
+				th_pod_a_mac));
+	unsigned n = th_run(0, NULL, where == 1 ? TH_POD_B : TH_UPLINK, out, 8);
+	assert_int_equal(n, 1);
+	rte_pktmbuf_free(out[0]);
+	assert_true(atomic_load(&a->last_tsc) > old + 80 * hz);
+	assert_int_equal(sl_lb_service_del(&fb), 0);
+	assert_int_equal(sl_lb_service_del(&fc), 0);
+	ct_clear();
+	atomic_store(&sl_lb_aff.hits, 0);
+}
+
 /* Find a client port whose Maglev pick is not backend ip, so a re-pick is visible. */
 static void key_picking_other(const struct sl_lb_service *s, uint32_t client, uint32_t ip,
 			      struct sl_ct_key *k)
@@ -635,6 +686,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TH_TEST(test_affinity_same_client),
 		TH_TEST(test_affinity_clients_spread),
+		TH_TEST(test_affinity_shared_by_group),
 		TH_TEST(test_affinity_expiry),
 		TH_TEST(test_affinity_refreshed_by_traffic),
 		TH_TEST(test_affinity_backend_removed),

@@ -1,7 +1,9 @@
 /* The Services reconciler (control/lb/sl_lbctl.c) on the real model and tables: what each
  * frontend of a Service is programmed with (sessionAffinity timeout; loadBalancerSourceRanges
- * on the load-balancer ingress IPs only, with kube-proxy's allowFromNode), and TCP flows of a
- * backend that leaves the endpoints marked gone (removed, not terminating). */
+ * on the load-balancer ingress IPs only, with kube-proxy's allowFromNode; affinity shared by a
+ * Service port's frontends), and TCP flows of a
+ * backend that leaves the endpoints, or of a deleted Service, marked gone (removed, not
+ * terminating). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +14,9 @@
 
 #include <cmocka.h>
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 
+#include "dataplane/lb/lb_affinity.h"
 #include "dataplane/lb/lb_table.h"
 #include "harness.h"
 #include "lb/sl_lbctl.h"
@@ -163,12 +167,79 @@ static void test_lbctl_marks_gone(void **st)
 	assert_int_equal(sl_ct_count(), 0);
 }
 
+/* The Service deleted: the TCP flows of each of its frontends are marked gone whatever
+ * their backend (a RST on their next packet, kube-proxy's behaviour); another VIP's flows and
+ * UDP flows to the same address are not. */
+static void test_lbctl_delete_marks_gone(void **st)
+{
+	apply_fw("", "10.244.1.3", "10.244.2.2");
+	uint64_t now = rte_rdtsc();
+	struct sl_ct_key k1 = { pb_addr("10.244.1.2"), pb_addr("10.96.0.42"), htons(2000),
+				htons(80), IPPROTO_TCP };
+	struct sl_ct_key k2 = k1, k3 = k1, k4 = k1;
+	k2.dst = pb_addr("10.96.1.10"); /* the ingress IP */
+	k3.dst = pb_addr("10.96.0.43"); /* not the Service's */
+	k4.proto = IPPROTO_UDP;
+	struct sl_ct_entry *a = sl_ct_create(&k1, pb_addr("10.244.1.3"), htons(8080),
+					     RTE_TCP_ACK_FLAG, now);
+	struct sl_ct_entry *b = sl_ct_create(&k2, pb_addr("10.244.2.2"), htons(8080),
+					     RTE_TCP_ACK_FLAG, now);
+	struct sl_ct_entry *c = sl_ct_create(&k3, pb_addr("10.244.2.2"), htons(8080),
+					     RTE_TCP_ACK_FLAG, now);
+	struct sl_ct_entry *d = sl_ct_create(&k4, pb_addr("10.244.2.2"), htons(8080), 0, now);
+	assert_true(a && b && c && d);
+	uint64_t marked = sl_ct.marked_gone;
+	char err[256] = "";
+	assert_int_equal(sl_model_svc_del(model, "default", "fw", err, sizeof(err)), 0);
+	assert_int_equal(atomic_load(&a->mark), SL_CT_GONE);
+	assert_int_equal(atomic_load(&b->mark), SL_CT_GONE);
+	assert_int_equal(atomic_load(&c->mark), 0);
+	assert_int_equal(atomic_load(&d->mark), 0);
+	assert_int_equal(sl_ct.marked_gone - marked, 2);
+	sl_ct_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(), UINT32_MAX);
+	sl_dp_drain();
+	assert_int_equal(sl_ct_count(), 0);
+}
+
+/* ClientIP affinity is per Service port, as kube-proxy's: a client placed through the
+ * cluster IP keeps its backend through the external and the load-balancer IP of the same
+ * port (one affinity entry), even where Maglev would pick the other backend there. */
+static void test_lbctl_affinity_per_service_port(void **st)
+{
+	apply_fw("", "10.244.1.3", "10.244.2.2");
+	const char *all[] = { "10.96.0.42", "10.96.2.2", "10.96.1.10" };
+	uint64_t now = rte_rdtsc();
+	uint32_t first = 0;
+	unsigned other = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		const struct sl_lb_service *s = fe(all[i]);
+		for (uint16_t sp = 1000; sp < 1020; sp++) {
+			struct sl_ct_key k = { pb_addr("10.244.1.2"), pb_addr(all[i]), htons(sp),
+					       htons(80), IPPROTO_TCP };
+			uint32_t hash = rte_hash_crc(&k, sizeof(k), 0), ref;
+			const struct sl_lb_backend *be = sl_lb_affinity_pick(s, &k, hash, now, &ref);
+			assert_true(ref > 0);
+			if (!first)
+				first = be->ip;
+			assert_int_equal(be->ip, first);
+			other += sl_lb_pick(s, hash)->ip != first;
+		}
+	}
+	assert_true(other > 0); /* Maglev alone would have moved some of them */
+	assert_int_equal(sl_lb_affinity_count(), 1);
+	assert_int_equal(sl_lb_affinity_age(rte_rdtsc() + 1000000ULL * rte_get_tsc_hz(),
+					    UINT32_MAX), 1);
+	sl_dp_drain();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lbctl_affinity_and_ranges),
 		cmocka_unit_test(test_lbctl_allow_from_node),
 		cmocka_unit_test(test_lbctl_marks_gone),
+		cmocka_unit_test(test_lbctl_delete_marks_gone),
+		cmocka_unit_test(test_lbctl_affinity_per_service_port),
 	};
 	return cmocka_run_group_tests_name("lbctl", tests, setup, NULL);
 }
