@@ -243,7 +243,7 @@ static cJSON *show_neighbors(void)
 {
 	cJSON *a = cJSON_CreateArray();
 	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
-	for (unsigned i = 0; i < SL_MAX_NEIGH; i++) {
+	for (unsigned i = 0; i < sl_dp.neigh_hwm; i++) {
 		struct sl_neigh *n = &sl_dp.neigh[i];
 		if (!n->refs)
 			continue;

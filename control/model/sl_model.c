@@ -467,7 +467,7 @@ int sl_model_node_add(struct sl_model *m, const struct sl_node_spec *s, char *er
 		return ERR("out of memory"), -ENOMEM;
 	if ((rc = slot_take(&m->nodes, &n->id)) < 0) {
 		free(n);
-		return rc == -ENOSPC ? ERR("node limit reached (%u)", m->nodes.limit)
+		return rc == -ENOSPC ? ERR("node limit reached (limits.nodes: %u)", m->nodes.limit)
 				     : ERR("out of memory"), rc;
 	}
 	n->spec = *s;
@@ -531,7 +531,7 @@ int sl_model_route_add(struct sl_model *m, const struct sl_route_spec *s, char *
 		return ERR("out of memory"), -ENOMEM;
 	if ((rc = slot_take(&m->routes, &r->id)) < 0) {
 		free(r);
-		return rc == -ENOSPC ? ERR("route limit reached (%u)", m->routes.limit)
+		return rc == -ENOSPC ? ERR("route limit reached (limits.routes: %u)", m->routes.limit)
 				     : ERR("out of memory"), rc;
 	}
 	r->spec = *s;
