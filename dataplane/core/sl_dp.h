@@ -37,7 +37,6 @@
 #define SL_DP_DEFAULT_NODES 10000  /* remote nodes (the model's SL_MODEL_MAX_NODES) */
 #define SL_DP_DEFAULT_PODS 1000    /* pods with a port (SL_MAX_PODS, control/net/sl_net.h) */
 #define SL_DP_DEFAULT_ROUTES 1024  /* static routes, each via its own gateway at most */
-#define SL_DP_MAX_NODES 100000     /* largest "limits.nodes" (and routes) */
 #define SL_DP_BASE_NH 16           /* "no route" and the node's own routes, with room */
 #define SL_MAX_RXQ 1024     /* receive queues per worker */
 #define SL_TRACE_MAX 1024   /* trace records kept per worker */
