@@ -277,7 +277,9 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_eal;
 	}
-	if ((rc = sl_dp_init(n, POOL_MBUFS)) < 0) {
+	/* The tables sized for limits.nodes and limits.routes (the model refuses more). */
+	struct sl_dp_limits dl = sl_dp_limits_for(conf.limit_nodes, SL_MAX_PODS, conf.limit_routes);
+	if ((rc = sl_dp_set_limits(&dl)) < 0 || (rc = sl_dp_init(n, POOL_MBUFS)) < 0) {
 		fprintf(stderr, "sluiced: cannot set up tables: %s\n", strerror(-rc));
 		goto out_eal;
 	}
@@ -300,7 +302,9 @@ int main(int argc, char **argv)
 		}
 		strcpy(self.node_name, node_name);
 	}
-	if (!(model = sl_model_create(&self, NULL))) {
+	struct sl_model_limits ml;
+	sl_config_model_limits(&conf, &ml);
+	if (!(model = sl_model_create(&self, &ml))) {
 		rc = -ENOMEM;
 		goto out_dp;
 	}

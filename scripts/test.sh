@@ -67,7 +67,7 @@ stage "integration: a QEMU VM on vhost-user (2 queue pairs, TSO) through sluiced
 	env SL_BUILD=build bash tests/integration/vm.sh
 stage "integration: restart restores pods, vhost-user ports and routes" \
 	env SL_BUILD=build bash tests/integration/restart.sh
-stage "integration: run-time node/route changes under traffic, static MAC, ARP retry, full neighbour table, bad state file" \
+stage "integration: run-time node/route changes under traffic, static MAC, ARP retry, full tables at limits.nodes/limits.routes, bad state file" \
 	env SL_BUILD=build bash tests/integration/runtime_changes.sh
 stage "integration: pods, nodes and routes churned under traffic (no loss, no mbuf leak)" \
 	env SL_BUILD=build bash tests/integration/churn_traffic.sh

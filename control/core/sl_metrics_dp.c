@@ -177,6 +177,34 @@ static void collect_tables(void *arg, struct sl_metrics_buf *b)
 	sl_metrics_family(b, "sluice_rcu_grace_periods_total", SL_METRICS_COUNTER,
 			  "Grace periods the control thread waited for.");
 	sl_metrics_sample_u64(b, "sluice_rcu_grace_periods_total", NULL, sl_dp.grace_periods);
+	/* The next-hop and neighbour tables ("limits"), and the ARP requests control sends. */
+	static const char *const tables[] = { "next_hops", "neighbours" };
+	uint64_t used[] = { sl_dp.nh_in_use, sl_dp.neigh_in_use },
+		 size[] = { sl_dp.nh_max, sl_dp.neigh_max },
+		 refused[] = { sl_dp.nh_refused, sl_dp.neigh_refused };
+	sl_metrics_family(b, "sluice_table_entries", SL_METRICS_GAUGE,
+			  "Entries taken in a dataplane table (sized by limits.nodes/routes).");
+	for (unsigned t = 0; t < 2; t++)
+		sl_metrics_sample_u64(b, "sluice_table_entries",
+				      (const char *[]){ "table", tables[t], NULL }, used[t]);
+	sl_metrics_family(b, "sluice_table_size", SL_METRICS_GAUGE,
+			  "Capacity of a dataplane table.");
+	for (unsigned t = 0; t < 2; t++)
+		sl_metrics_sample_u64(b, "sluice_table_size",
+				      (const char *[]){ "table", tables[t], NULL }, size[t]);
+	sl_metrics_family(b, "sluice_table_refused_total", SL_METRICS_COUNTER,
+			  "Entries refused because a dataplane table was full.");
+	for (unsigned t = 0; t < 2; t++)
+		sl_metrics_sample_u64(b, "sluice_table_refused_total",
+				      (const char *[]){ "table", tables[t], NULL }, refused[t]);
+	struct sl_arp_stats as;
+	sl_net_arp_stats(&as);
+	sl_metrics_family(b, "sluice_arp_requests_total", SL_METRICS_COUNTER,
+			  "ARP requests control sent for uplink neighbours.");
+	sl_metrics_sample_u64(b, "sluice_arp_requests_total", NULL, as.requests);
+	sl_metrics_family(b, "sluice_arp_requests_deferred_total", SL_METRICS_COUNTER,
+			  "Neighbour ticks that left due ARP requests for the next (rate limit).");
+	sl_metrics_sample_u64(b, "sluice_arp_requests_deferred_total", NULL, as.deferred);
 }
 
 /* A worker whose loop counter stands still for SL_METRICS_WORKER_STALL_S is stuck. */

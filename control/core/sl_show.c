@@ -243,7 +243,7 @@ static cJSON *show_neighbors(void)
 {
 	cJSON *a = cJSON_CreateArray();
 	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
-	for (unsigned i = 0; i < SL_MAX_NEIGH; i++) {
+	for (unsigned i = 0; i < sl_dp.neigh_hwm; i++) {
 		struct sl_neigh *n = &sl_dp.neigh[i];
 		if (!n->refs)
 			continue;
@@ -477,6 +477,21 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 		cJSON_AddNumberToObject(rcu, "wait_ms",
 					(double)sl_dp.grace_wait_cycles * 1e3 / (double)rte_get_tsc_hz());
 		cJSON_AddNumberToObject(rcu, "deferred", sl_dp.deferred_pending);
+		cJSON *tb = cJSON_AddObjectToObject(o, "tables"); /* sized by "limits" */
+		cJSON *t = cJSON_AddObjectToObject(tb, "next_hops");
+		cJSON_AddNumberToObject(t, "used", sl_dp.nh_in_use);
+		cJSON_AddNumberToObject(t, "max", sl_dp.nh_max);
+		cJSON_AddNumberToObject(t, "refused", (double)sl_dp.nh_refused);
+		t = cJSON_AddObjectToObject(tb, "neighbours");
+		cJSON_AddNumberToObject(t, "used", sl_dp.neigh_in_use);
+		cJSON_AddNumberToObject(t, "max", sl_dp.neigh_max);
+		cJSON_AddNumberToObject(t, "refused", (double)sl_dp.neigh_refused);
+		struct sl_arp_stats as;
+		sl_net_arp_stats(&as);
+		cJSON *arp = cJSON_AddObjectToObject(o, "arp"); /* requests control sent */
+		cJSON_AddNumberToObject(arp, "requests", (double)as.requests);
+		cJSON_AddNumberToObject(arp, "deferred", (double)as.deferred);
+		cJSON_AddNumberToObject(arp, "failed", (double)as.failed);
 		cJSON *mo = cJSON_AddObjectToObject(o, "model");
 		cJSON_AddNumberToObject(mo, "pods", mc.pods);
 		cJSON_AddNumberToObject(mo, "nodes", mc.nodes);

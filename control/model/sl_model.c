@@ -1,4 +1,5 @@
 /* The control model (see sl_model.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@ struct sl_model {
 	struct slots pods, nodes, routes;
 	struct sl_index pod_by_name, pod_by_ip, pod_by_iface;
 	struct sl_index node_by_name, node_by_ip;
+	struct sl_index node_by_cidr;       /* pod CIDR -> node (node_cidr_overlap) */
+	uint32_t node_cidr_lens[2][129];    /* nodes by pod CIDR length: [0] IPv4, [1] IPv6 */
 	struct sl_index route_by_prefix;
 	struct sl_svc_store *svcs; /* Services and EndpointSlices (sl_service.c) */
 	struct sl_pol_store *pols; /* namespaces, cluster pods, NetworkPolicies (sl_policy_store.c) */
@@ -96,6 +99,28 @@ static uint64_t cidr_hash(struct sl_cidr c)
 	return sl_ip_hash(c.addr) ^ ((uint64_t)c.len * 0x9e3779b97f4a7c15ull);
 }
 
+static bool node_cidr_match(const void *ctx, uint32_t id, const void *key)
+{
+	const struct sl_model *m = ctx;
+	return sl_cidr_eq(((struct sl_model_node *)m->nodes.obj[id])->spec.pod_cidr,
+			  *(const struct sl_cidr *)key);
+}
+
+/* c cut to its first len bits (len <= c.len). */
+static struct sl_cidr cidr_cut(struct sl_cidr c, unsigned len)
+{
+	struct sl_cidr r = { .addr = { .af = c.addr.af }, .len = (uint8_t)len };
+	if (c.addr.af == AF_INET6) {
+		for (unsigned i = 0; i < len / 8; i++)
+			r.addr.v6[i] = c.addr.v6[i];
+		if (len % 8)
+			r.addr.v6[len / 8] = c.addr.v6[len / 8] & (uint8_t)(0xff << (8 - len % 8));
+	} else {
+		r.addr.v4 = len ? c.addr.v4 & htonl(~0u << (32 - len)) : 0;
+	}
+	return r;
+}
+
 static bool route_match(const void *ctx, uint32_t id, const void *key)
 {
 	const struct sl_model *m = ctx;
@@ -152,6 +177,7 @@ void sl_model_destroy(struct sl_model *m)
 	free(m->hp_used);
 	sl_index_free(&m->node_by_name);
 	sl_index_free(&m->node_by_ip);
+	sl_index_free(&m->node_by_cidr);
 	sl_index_free(&m->route_by_prefix);
 	sl_pol_store_destroy(m);
 	free(m);
@@ -210,6 +236,35 @@ static struct sl_model_node *node_by_ip(const struct sl_model *m, struct sl_ip i
 	return id < 0 ? NULL : m->nodes.obj[id];
 }
 
+static struct sl_model_node *node_by_cidr(const struct sl_model *m, struct sl_cidr c)
+{
+	int64_t id = sl_index_find(&m->node_by_cidr, cidr_hash(c), node_cidr_match, m, &c);
+	return id < 0 ? NULL : m->nodes.obj[id];
+}
+
+/* A node whose pod CIDR overlaps c, or NULL. Node pod CIDRs never overlap each other, so
+ * one containing c is found by a lookup per pod CIDR length in use up to c's (one, in a
+ * cluster whose nodes all get the same size); only when some node has a longer pod CIDR
+ * than c (one c might contain) are the nodes walked. */
+static struct sl_model_node *node_cidr_overlap(const struct sl_model *m, struct sl_cidr c)
+{
+	const uint32_t *lens = m->node_cidr_lens[c.addr.af == AF_INET6];
+	unsigned bits = c.addr.af == AF_INET6 ? 128 : 32;
+	struct sl_model_node *d;
+	for (unsigned l = 0; l <= c.len; l++)
+		if (lens[l] && (d = node_by_cidr(m, cidr_cut(c, l))))
+			return d;
+	for (unsigned l = c.len + 1u; l <= bits; l++) {
+		if (!lens[l])
+			continue;
+		for (uint32_t i = 0; (d = sl_model_node_next(m, &i));)
+			if (sl_cidr_overlaps(d->spec.pod_cidr, c))
+				return d;
+		break;
+	}
+	return NULL;
+}
+
 struct sl_model_route *sl_model_route_find(const struct sl_model *m, struct sl_cidr prefix)
 {
 	int64_t id = sl_index_find(&m->route_by_prefix, cidr_hash(prefix), route_match, m,
@@ -242,7 +297,8 @@ void sl_model_counts(const struct sl_model *m, struct sl_model_counts *ret)
 			     (sizeof(void *) + sizeof(uint32_t)) +
 		     sl_index_bytes(&m->pod_by_name) + sl_index_bytes(&m->pod_by_ip) +
 		     sl_index_bytes(&m->pod_by_iface) + sl_index_bytes(&m->node_by_name) +
-		     sl_index_bytes(&m->node_by_ip) + sl_index_bytes(&m->route_by_prefix);
+		     sl_index_bytes(&m->node_by_ip) + sl_index_bytes(&m->node_by_cidr) +
+		     sl_index_bytes(&m->route_by_prefix);
 	size_t svc_bytes;
 	sl_svc_store_counts(m->svcs, &ret->services, &ret->slices, &svc_bytes);
 	ret->bytes += svc_bytes + (m->hp_used ? HP_TABLE_SIZE : 0);
@@ -266,10 +322,9 @@ static bool prefix_owner(const struct sl_model *m, struct sl_cidr c, char *who, 
 		if (d)
 			return snprintf(who, n, "node %s", d->spec.name), true;
 	}
-	const struct sl_model_node *d;
-	for (uint32_t i = 0; (d = sl_model_node_next(m, &i));)
-		if (sl_cidr_eq(d->spec.pod_cidr, c))
-			return snprintf(who, n, "node %s", d->spec.name), true;
+	const struct sl_model_node *d = node_by_cidr(m, c);
+	if (d)
+		return snprintf(who, n, "node %s", d->spec.name), true;
 	if (sl_model_route_find(m, c))
 		return snprintf(who, n, "a static route"), true;
 	return false;
@@ -436,10 +491,8 @@ static int node_check(const struct sl_model *m, const struct sl_node_spec *s, ch
 	if ((d = node_by_ip(m, s->ip)))
 		return ERR("ip: %s is already node %s's address", sl_ip_fmt(s->ip, b), d->spec.name),
 		       -EEXIST;
-	/* Overlaps with other nodes' pod CIDRs: a scan, bounded by the node limit. */
-	for (uint32_t i = 0; (d = sl_model_node_next(m, &i));)
-		if (sl_cidr_overlaps(d->spec.pod_cidr, s->pod_cidr))
-			return ERR("pod_cidr: overlaps node %s's pod CIDR", d->spec.name), -EEXIST;
+	if ((d = node_cidr_overlap(m, s->pod_cidr)))
+		return ERR("pod_cidr: overlaps node %s's pod CIDR", d->spec.name), -EEXIST;
 	if (prefix_owner(m, sl_cidr_host(s->ip), who, sizeof(who)))
 		return ERR("ip: already routed to %s", who), -EEXIST;
 	if (prefix_owner(m, s->pod_cidr, who, sizeof(who)))
@@ -451,6 +504,8 @@ static void node_unindex(struct sl_model *m, struct sl_model_node *n)
 {
 	sl_index_del(&m->node_by_name, sl_hash_str(n->spec.name, 0), n->id);
 	sl_index_del(&m->node_by_ip, sl_ip_hash(n->spec.ip), n->id);
+	sl_index_del(&m->node_by_cidr, cidr_hash(n->spec.pod_cidr), n->id);
+	m->node_cidr_lens[n->spec.pod_cidr.addr.af == AF_INET6][n->spec.pod_cidr.len]--;
 	slot_put(&m->nodes, n->id);
 	m->obj_bytes -= sizeof(*n);
 	free(n);
@@ -467,14 +522,16 @@ int sl_model_node_add(struct sl_model *m, const struct sl_node_spec *s, char *er
 		return ERR("out of memory"), -ENOMEM;
 	if ((rc = slot_take(&m->nodes, &n->id)) < 0) {
 		free(n);
-		return rc == -ENOSPC ? ERR("node limit reached (%u)", m->nodes.limit)
+		return rc == -ENOSPC ? ERR("node limit reached (limits.nodes: %u)", m->nodes.limit)
 				     : ERR("out of memory"), rc;
 	}
 	n->spec = *s;
 	m->nodes.obj[n->id] = n;
 	m->obj_bytes += sizeof(*n);
+	m->node_cidr_lens[s->pod_cidr.addr.af == AF_INET6][s->pod_cidr.len]++;
 	if (sl_index_add(&m->node_by_name, sl_hash_str(s->name, 0), n->id) < 0 ||
-	    sl_index_add(&m->node_by_ip, sl_ip_hash(s->ip), n->id) < 0) {
+	    sl_index_add(&m->node_by_ip, sl_ip_hash(s->ip), n->id) < 0 ||
+	    sl_index_add(&m->node_by_cidr, cidr_hash(s->pod_cidr), n->id) < 0) {
 		node_unindex(m, n);
 		return ERR("out of memory"), -ENOMEM;
 	}
@@ -531,7 +588,7 @@ int sl_model_route_add(struct sl_model *m, const struct sl_route_spec *s, char *
 		return ERR("out of memory"), -ENOMEM;
 	if ((rc = slot_take(&m->routes, &r->id)) < 0) {
 		free(r);
-		return rc == -ENOSPC ? ERR("route limit reached (%u)", m->routes.limit)
+		return rc == -ENOSPC ? ERR("route limit reached (limits.routes: %u)", m->routes.limit)
 				     : ERR("out of memory"), rc;
 	}
 	r->spec = *s;

@@ -43,7 +43,8 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 {
 	int idx = sl_nh_alloc(nh);
 	if (idx < 0)
-		ERR("no free next-hop slot (limit %d)", SL_MAX_NH);
+		ERR("no free next-hop slot (table of %u, sized by limits.nodes and limits.routes)",
+		    sl_dp.nh_max);
 	return idx;
 }
 
@@ -167,7 +168,8 @@ static int node_add(void *ctx, struct sl_model_node *mn, char *err, size_t errle
 	int neigh = sl_neigh_get(s->ip.v4);
 	if (neigh < 0) {
 		free(nn);
-		return ERR("neighbour table full (%d)", SL_MAX_NEIGH), neigh;
+		return ERR("neighbour table full (%u, sized by limits.nodes and limits.routes)",
+			   sl_dp.neigh_max), neigh;
 	}
 	if (s->has_mac) {
 		uint64_t mac = 0;
@@ -232,7 +234,8 @@ static int route_add(void *ctx, struct sl_model_route *mr, char *err, size_t err
 	int neigh = sl_neigh_get(s->via.v4);
 	if (neigh < 0) {
 		free(nr);
-		return ERR("via: neighbour table full (%d)", SL_MAX_NEIGH), neigh;
+		return ERR("via: neighbour table full (%u, sized by limits.nodes and limits.routes)",
+			   sl_dp.neigh_max), neigh;
 	}
 	int nh = add_nh(&(struct sl_nh){ .type = SL_NH_UPLINK, .port = SL_PORT_UPLINK_ID,
 					 .ip = s->via.v4, .neigh = (uint32_t)neigh,

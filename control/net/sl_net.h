@@ -35,6 +35,16 @@ int sl_net_flannel_backend_data(char *buf, size_t len);
 /* The neighbour index of a remote node. */
 int sl_net_node_neigh(const struct sl_model_node *n);
 
-/* Neighbour upkeep, every 100 ms from the loop: ARP requests for unresolved neighbours,
- * refresh and ageing (sl_arp.c). */
+/* Neighbour upkeep, every 100 ms from the loop: ARP requests for unresolved neighbours
+ * (every second for 5 tries, then backing off to every 30 s), refresh and ageing; at most
+ * 64 requests a tick, taking turns (sl_arp.c). */
 void sl_net_neigh_tick(void);
+
+/* ARP requests control asked the uplink's neighbours with (sl_net_neigh_tick). */
+struct sl_arp_stats {
+	uint64_t requests;  /* sent */
+	uint64_t deferred;  /* ticks that left due requests for the next one (the rate limit) */
+	uint64_t failed;    /* not sent: no mbuf or the control ring was full */
+};
+/* Control thread. */
+void sl_net_arp_stats(struct sl_arp_stats *ret);

@@ -511,12 +511,22 @@ int sl_config_load_objects(const struct sl_config *c, struct sl_model *m, char *
 	return c->k8s ? load_k8s(c->k8s, m, err, n) : 0;
 }
 
+void sl_config_model_limits(const struct sl_config *c, struct sl_model_limits *ret)
+{
+	memset(ret, 0, sizeof(*ret)); /* 0: the default */
+	ret->pods = SL_MODEL_MAX_PODS;
+	ret->nodes = c->limit_nodes ? c->limit_nodes : SL_CONFIG_DEFAULT_NODE_LIMIT;
+	ret->routes = c->limit_routes ? c->limit_routes : SL_CONFIG_DEFAULT_ROUTE_LIMIT;
+}
+
 /* Cross-object checks, so that --check catches what the daemon would refuse at start. */
 static int check_lists(const struct sl_config *c, char *err, size_t n)
 {
 	struct sl_model_self self;
+	struct sl_model_limits lim;
 	sl_config_self(c, &self);
-	struct sl_model *m = sl_model_create(&self, NULL);
+	sl_config_model_limits(c, &lim);
+	struct sl_model *m = sl_model_create(&self, &lim);
 	if (!m)
 		return -ENOMEM;
 	int rc = sl_config_load_objects(c, m, err, n);
@@ -555,7 +565,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
 					     "k8s_pods", "networkpolicies", "metrics", "policy",
-					     "kubernetes", NULL };
+					     "kubernetes", "limits", NULL };
 	static const char *const kubernetes_known[] = { "watch_list", NULL };
 	static const char *const metrics_known[] = { "listen", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", "mode", NULL };
@@ -572,6 +582,7 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const proxy_known[] = { "node_port_range", "snat_port_range",
 						   "masquerade", "node_local", NULL };
 	static const char *const policy_known[] = { "deny_log", "deny_log_rate", NULL };
+	static const char *const limits_known[] = { "nodes", "routes", NULL };
 	const cJSON *o;
 	unsigned u;
 
@@ -692,6 +703,14 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "icmp"))) {
 		TRY(check_fields(o, "icmp", icmp_known, err, n));
 		TRY(get_uint(o, "icmp", "rate_per_sec", 1, 1000000, &c->icmp_rate, err, n));
+	}
+	c->limit_nodes = SL_CONFIG_DEFAULT_NODE_LIMIT;
+	c->limit_routes = SL_CONFIG_DEFAULT_ROUTE_LIMIT;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "limits"))) {
+		TRY(check_fields(o, "limits", limits_known, err, n));
+		TRY(get_uint(o, "limits", "nodes", 1, SL_CONFIG_MAX_LIMIT, &c->limit_nodes, err, n));
+		TRY(get_uint(o, "limits", "routes", 1, SL_CONFIG_MAX_LIMIT, &c->limit_routes, err,
+			     n));
 	}
 	c->ct_size = 0; /* the default (dataplane/ct/ct.h) */
 	if ((o = cJSON_GetObjectItemCaseSensitive(root, "conntrack"))) {

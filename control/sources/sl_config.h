@@ -26,6 +26,13 @@ struct sl_json_arena;
 #define SL_CONFIG_MAX_ROUTES 1000
 #define SL_CONFIG_MAX_SERVICES 20000      /* the "services" array */
 #define SL_CONFIG_MAX_SLICES 40000        /* the "endpointslices" array */
+/* "limits": {"nodes": N, "routes": R}: the remote nodes and static routes this node takes
+ * (the model refuses more, naming the limit; the dataplane's next-hop, neighbour and FIB
+ * tables are sized for them at start: sl_dp_limits_for). Defaults: 10,000 nodes (twice the
+ * Kubernetes 5,000-node limit) and 1,024 routes; at most 100,000 each. */
+#define SL_CONFIG_DEFAULT_NODE_LIMIT 10000
+#define SL_CONFIG_DEFAULT_ROUTE_LIMIT 1024
+#define SL_CONFIG_MAX_LIMIT 100000
 
 struct sl_config {
 	char node_name[SL_NAME_MAX];
@@ -67,6 +74,8 @@ struct sl_config {
 	bool metrics_enabled;
 	uint32_t metrics_addr;         /* network order */
 	uint16_t metrics_port;         /* host order, 1-65535 */
+	unsigned limit_nodes;          /* "limits.nodes" (SL_CONFIG_DEFAULT_NODE_LIMIT) */
+	unsigned limit_routes;         /* "limits.routes" (SL_CONFIG_DEFAULT_ROUTE_LIMIT) */
 	bool policy_deny_log;          /* "policy.deny_log": log denied flows (default off) */
 	unsigned policy_deny_log_rate; /* "policy.deny_log_rate": lines/s; 0 = the default (10) */
 	unsigned k8s_watch_list;       /* "kubernetes.watch_list": streaming lists (KEP-3157)
@@ -122,3 +131,7 @@ int sl_config_load_objects(const struct sl_config *c, struct sl_model *m, char *
 /* Node facts of c for sl_model_create. */
 struct sl_model_self;
 void sl_config_self(const struct sl_config *c, struct sl_model_self *ret);
+/* The model limits of c ("limits": nodes, routes; the rest the model's defaults) for
+ * sl_model_create. */
+struct sl_model_limits;
+void sl_config_model_limits(const struct sl_config *c, struct sl_model_limits *ret);

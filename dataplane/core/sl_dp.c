@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -28,15 +29,27 @@ const char *sl_drop_name(enum sl_drop_reason r)
 	return r < SL_DROP_COUNT ? drop_names[r] : "?";
 }
 
-#define FIB_MAX_ROUTES (1 << 16)
-#define FIB_TBL8_GROUPS (1 << 12)
+/* rte_lpm's own bounds: next hops are 24 bits, tbl8 groups at most 2^24. */
+#define FIB_MAX_NH (1u << 24)
+
+/* What sl_dp_init sizes the tables for (sl_dp_set_limits). */
+static struct sl_dp_limits limits;
+
+int sl_dp_set_limits(const struct sl_dp_limits *l)
+{
+	if (l->nh < 2 || l->nh > FIB_MAX_NH || l->neigh < 2 || l->neigh > FIB_MAX_NH ||
+	    !l->fib_rules || l->fib_rules > FIB_MAX_NH || !l->fib_tbl8 || l->fib_tbl8 > FIB_MAX_NH)
+		return -EINVAL;
+	limits = *l;
+	return 0;
+}
 
 /* The FIB: one DIR-24-8 table (rte_lpm) changed in place; the tbl8 groups a delete frees are
  * recycled through rte_lpm's own RCU defer queue, so a reader never sees a group reused. */
 static struct rte_lpm *fib_create(void)
 {
-	struct rte_lpm_config conf = { .max_rules = FIB_MAX_ROUTES,
-				       .number_tbl8s = FIB_TBL8_GROUPS };
+	struct rte_lpm_config conf = { .max_rules = limits.fib_rules,
+				       .number_tbl8s = limits.fib_tbl8 };
 	struct rte_lpm *lpm = rte_lpm_create("sl_fib", SOCKET_ID_ANY, &conf);
 	struct rte_lpm_rcu_config rcu = { .v = sl_dp.qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
 	if (lpm && rte_lpm_rcu_qsbr_add(lpm, &rcu) != 0) {
@@ -89,10 +102,54 @@ struct rte_hash *sl_dp_hash_create(const char *name, uint32_t entries, uint32_t 
 	return h;
 }
 
+/* The next-hop and neighbour arrays and their free-slot stacks, for limits. Slots are
+ * handed out lowest first while none was given back. */
+static int tables_create(void)
+{
+	sl_dp.nh_max = limits.nh;
+	sl_dp.neigh_max = limits.neigh;
+	sl_dp.nh = rte_zmalloc("sl_nh", sizeof(*sl_dp.nh) * limits.nh, RTE_CACHE_LINE_SIZE);
+	sl_dp.neigh = rte_zmalloc("sl_neigh", sizeof(*sl_dp.neigh) * limits.neigh,
+				  RTE_CACHE_LINE_SIZE);
+	sl_dp.nh_used = calloc(limits.nh, sizeof(*sl_dp.nh_used));
+	sl_dp.nh_free = malloc(sizeof(*sl_dp.nh_free) * limits.nh);
+	sl_dp.neigh_free = malloc(sizeof(*sl_dp.neigh_free) * limits.neigh);
+	if (!sl_dp.nh || !sl_dp.neigh || !sl_dp.nh_used || !sl_dp.nh_free || !sl_dp.neigh_free)
+		return -ENOMEM;
+	sl_dp.nh_n_free = sl_dp.neigh_n_free = 0;
+	for (uint32_t i = limits.nh - 1; i >= 1; i--) /* slot 0 is "no route", never handed out */
+		sl_dp.nh_free[sl_dp.nh_n_free++] = i;
+	for (uint32_t i = limits.neigh; i-- > 0;)
+		sl_dp.neigh_free[sl_dp.neigh_n_free++] = i;
+	sl_dp.nh_in_use = sl_dp.neigh_in_use = 0;
+	sl_dp.nh_refused = sl_dp.neigh_refused = 0;
+	return 0;
+}
+
+static void tables_free(void)
+{
+	rte_free(sl_dp.nh);
+	rte_free(sl_dp.neigh);
+	free(sl_dp.nh_used);
+	free(sl_dp.nh_free);
+	free(sl_dp.neigh_free);
+	sl_dp.nh = NULL;
+	sl_dp.neigh = NULL;
+	sl_dp.nh_used = NULL;
+	sl_dp.nh_free = sl_dp.neigh_free = NULL;
+	sl_dp.nh_max = sl_dp.neigh_max = sl_dp.neigh_hwm = 0;
+	sl_dp.nh_n_free = sl_dp.neigh_n_free = 0;
+}
+
 int sl_dp_init(unsigned n_workers, unsigned pool_size)
 {
 	if (n_workers == 0 || n_workers > SL_MAX_WORKERS)
 		return -EINVAL;
+	if (!limits.nh)
+		limits = sl_dp_limits_for(SL_DP_DEFAULT_NODES, SL_DP_DEFAULT_PODS,
+					  SL_DP_DEFAULT_ROUTES);
+	if (tables_create() < 0)
+		return -ENOMEM;
 	sl_dp.n_workers = n_workers;
 	memset(sl_dp.worker_of_lcore, -1, sizeof(sl_dp.worker_of_lcore));
 
@@ -124,7 +181,8 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 	if (!sl_dp.fib)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
-	sl_dp.neigh_hash = sl_dp_hash_create("sl_neigh", SL_MAX_NEIGH * 2, sizeof(uint32_t), false);
+	sl_dp.neigh_hash = sl_dp_hash_create("sl_neigh", sl_dp.neigh_max * 2, sizeof(uint32_t),
+					     false);
 	if (!sl_dp.neigh_hash)
 		return -rte_errno ? -rte_errno : -ENOMEM;
 
@@ -162,7 +220,7 @@ void sl_dp_fini(void)
 	sl_dp.fib = NULL;
 	sl_dp.fib_default = 0;
 	sl_dp.deferred_pending = 0;
-	memset(sl_dp.nh_used, 0, sizeof(sl_dp.nh_used));
+	tables_free();
 	sl_dp.qsbr = NULL;
 	sl_dp.pool = NULL;
 }
@@ -229,19 +287,29 @@ int sl_fib_set(uint32_t prefix, uint8_t depth, int64_t nh)
 	return rte_lpm_add(sl_dp.fib, prefix, depth, (uint32_t)nh);
 }
 
+/* A table is full: what waits for a grace period may free a slot (a delete just before an
+ * add, at the limit), so wait for one grace period once. Returns whether slots came back. */
+static bool reclaim_full(uint32_t *n_free)
+{
+	if (!sl_dp.deferred_pending)
+		return false;
+	sl_dp_drain();
+	return *n_free > 0;
+}
+
 int sl_nh_alloc(const struct sl_nh *nh)
 {
-	/* Slot 0 is "no route" and never handed out. */
-	for (unsigned i = 1; i < SL_MAX_NH; i++) {
-		if (!sl_dp.nh_used[i]) {
-			sl_dp.nh_used[i] = true;
-			sl_dp.nh[i] = *nh;
-			if (sl_dp.nh[i].mtu == 0)
-				sl_dp.nh[i].mtu = UINT16_MAX;
-			return (int)i;
-		}
+	if (!sl_dp.nh_n_free && !reclaim_full(&sl_dp.nh_n_free)) {
+		sl_dp.nh_refused++;
+		return -ENOSPC;
 	}
-	return -ENOSPC;
+	uint32_t i = sl_dp.nh_free[--sl_dp.nh_n_free];
+	sl_dp.nh_used[i] = true;
+	sl_dp.nh_in_use++;
+	sl_dp.nh[i] = *nh;
+	if (sl_dp.nh[i].mtu == 0)
+		sl_dp.nh[i].mtu = UINT16_MAX;
+	return (int)i;
 }
 
 static void nh_release(void *arg)
@@ -249,11 +317,13 @@ static void nh_release(void *arg)
 	uint32_t idx = (uint32_t)(uintptr_t)arg;
 	memset(&sl_dp.nh[idx], 0, sizeof(sl_dp.nh[idx]));
 	sl_dp.nh_used[idx] = false;
+	sl_dp.nh_in_use--;
+	sl_dp.nh_free[sl_dp.nh_n_free++] = idx;
 }
 
 void sl_nh_free(uint32_t idx)
 {
-	if (idx > 0 && idx < SL_MAX_NH && sl_dp.nh_used[idx])
+	if (idx > 0 && idx < sl_dp.nh_max && sl_dp.nh_used[idx])
 		sl_dp_defer(nh_release, (void *)(uintptr_t)idx);
 }
 
@@ -264,23 +334,30 @@ int sl_neigh_get(uint32_t ip)
 		sl_dp.neigh[idx].refs++;
 		return idx;
 	}
-	for (unsigned i = 0; i < SL_MAX_NEIGH; i++) {
-		struct sl_neigh *n = &sl_dp.neigh[i];
-		if (n->refs || n->releasing)
-			continue;
-		n->ip = ip;
-		atomic_store(&n->mac_state, 0);
-		atomic_store(&n->updated_tsc, 0);
-		n->requested_tsc = 0;
-		n->refs = 1;
-		int rc = rte_hash_add_key_data(sl_dp.neigh_hash, &ip, (void *)(uintptr_t)i);
-		if (rc < 0) {
-			n->refs = 0;
-			return rc;
-		}
-		return (int)i;
+	if (!sl_dp.neigh_n_free && !reclaim_full(&sl_dp.neigh_n_free)) {
+		sl_dp.neigh_refused++;
+		return -ENOSPC;
 	}
-	return -ENOSPC;
+	uint32_t i = sl_dp.neigh_free[sl_dp.neigh_n_free - 1];
+	struct sl_neigh *n = &sl_dp.neigh[i];
+	n->ip = ip;
+	atomic_store(&n->mac_state, 0);
+	atomic_store(&n->updated_tsc, 0);
+	n->requested_tsc = 0;
+	n->tries = 0;
+	n->refs = 1;
+	int rc = rte_hash_add_key_data(sl_dp.neigh_hash, &ip, (void *)(uintptr_t)i);
+	if (rc < 0) {
+		n->refs = 0;
+		if (rc == -ENOSPC)
+			sl_dp.neigh_refused++;
+		return rc;
+	}
+	sl_dp.neigh_n_free--;
+	sl_dp.neigh_in_use++;
+	if (i >= sl_dp.neigh_hwm)
+		sl_dp.neigh_hwm = i + 1;
+	return (int)i;
 }
 
 static void neigh_release(void *arg)
@@ -288,11 +365,13 @@ static void neigh_release(void *arg)
 	struct sl_neigh *n = arg;
 	n->ip = 0;
 	n->releasing = false;
+	sl_dp.neigh_in_use--;
+	sl_dp.neigh_free[sl_dp.neigh_n_free++] = (uint32_t)(n - sl_dp.neigh);
 }
 
 void sl_neigh_put(uint32_t idx)
 {
-	if (idx >= SL_MAX_NEIGH)
+	if (idx >= sl_dp.neigh_max)
 		return;
 	struct sl_neigh *n = &sl_dp.neigh[idx];
 	if (n->refs == 0 || --n->refs > 0)

@@ -30,8 +30,14 @@
 
 #define SL_MAX_PORTS 1024   /* pod ports + uplink + host port */
 #define SL_MAX_WORKERS 16
-#define SL_MAX_NH 4096      /* next hops: pods, nodes, routes */
-#define SL_MAX_NEIGH 1024   /* uplink neighbours (remote VTEPs, gateways) */
+/* The next-hop and neighbour tables and the FIB are sized once, at start, for a node count
+ * (sl_dp_limits_for, from the config's "limits"; sl_dp_set_limits): remote nodes take two next
+ * hops and one neighbour each, local pods one next hop, static routes one next hop and one
+ * neighbour. Defaults: the Kubernetes 5,000-node limit with room (SL_DP_DEFAULT_NODES). */
+#define SL_DP_DEFAULT_NODES 10000  /* remote nodes (the model's SL_MODEL_MAX_NODES) */
+#define SL_DP_DEFAULT_PODS 1000    /* pods with a port (SL_MAX_PODS, control/net/sl_net.h) */
+#define SL_DP_DEFAULT_ROUTES 1024  /* static routes, each via its own gateway at most */
+#define SL_DP_BASE_NH 16           /* "no route" and the node's own routes, with room */
 #define SL_MAX_RXQ 1024     /* receive queues per worker */
 #define SL_TRACE_MAX 1024   /* trace records kept per worker */
 
@@ -113,6 +119,8 @@ struct sl_neigh {
 					  * only from replies within SL_ARP_REPLY_WINDOW_S */
 	uint32_t refs;                   /* control: next hops using it; 0 = free slot */
 	bool releasing;                  /* control: freed, waiting for a grace period */
+	uint8_t tries;                   /* control: requests unanswered since the last reply
+					  * (the retry backoff, control/net/sl_arp.c) */
 };
 #define SL_NEIGH_MAC_MASK ((1ULL << 48) - 1)
 #define SL_NEIGH_VALID (1ULL << 48)
@@ -193,9 +201,21 @@ struct sl_dp {
 	_Atomic uint32_t fib_default;      /* next hop of 0.0.0.0/0 (rte_lpm has no depth 0) */
 	unsigned deferred_pending;         /* control: sl_dp_defer calls not yet run */
 	struct sl_port *_Atomic ports[SL_MAX_PORTS];
-	struct sl_nh nh[SL_MAX_NH];
-	bool nh_used[SL_MAX_NH];           /* control only: slot taken (or waiting for reuse) */
-	struct sl_neigh neigh[SL_MAX_NEIGH];
+	/* Next hops and neighbours: arrays of nh_max / neigh_max entries allocated once by
+	 * sl_dp_init and changed in place, one entry at a time (a change never copies a table,
+	 * so its cost does not depend on the capacity). */
+	struct sl_nh *nh;
+	struct sl_neigh *neigh;
+	uint32_t nh_max, neigh_max;
+	/* Control thread only: free slots as stacks (O(1) take and give back, a slot pushed
+	 * only after its grace period), slot-taken flags, occupancy and refusals. */
+	bool *nh_used;                     /* slot taken (or waiting for reuse) */
+	uint32_t *nh_free, nh_n_free;
+	uint32_t *neigh_free, neigh_n_free;
+	uint32_t nh_in_use, neigh_in_use;  /* taken, including those waiting for reuse */
+	uint32_t neigh_hwm;                /* 1 + the highest neighbour index ever handed out:
+					    * scans of the neighbours stop there */
+	uint64_t nh_refused, neigh_refused; /* allocations refused: table full */
 	struct rte_hash *neigh_hash;       /* ip -> neigh index; lock-free readers */
 	struct rte_ring *ctrl_tx;          /* packets the control thread sends (ARP requests):
 					    * MP enqueue by control, drained by worker 0 into
@@ -249,7 +269,29 @@ static inline uint32_t sl_route_lookup(uint32_t ip)
 struct rte_hash *sl_dp_hash_create(const char *name, uint32_t entries, uint32_t key_len,
 				   bool multi_writer);
 
-/* Initialise tables (FIB, neighbour hash, RCU) for n_workers. Control thread, once. */
+/* Capacities of the tables sl_dp_init sizes. */
+struct sl_dp_limits {
+	unsigned nh;         /* next-hop slots, slot 0 ("no route") included */
+	unsigned neigh;      /* uplink neighbours */
+	unsigned fib_rules;  /* FIB routes */
+	unsigned fib_tbl8;   /* FIB tbl8 groups: one per /24 holding a longer prefix */
+};
+/* The capacities a node needs for `nodes` remote nodes, `pods` local pods and `routes`
+ * static routes: nothing the model accepts within those limits is refused by a table. */
+static inline struct sl_dp_limits sl_dp_limits_for(unsigned nodes, unsigned pods, unsigned routes)
+{
+	unsigned nh = 2 * nodes + pods + routes + SL_DP_BASE_NH;
+	unsigned groups = nodes + pods + routes + SL_DP_BASE_NH; /* worst case: each its own /24 */
+	return (struct sl_dp_limits){ .nh = nh, .neigh = nodes + routes + SL_DP_BASE_NH,
+				      .fib_rules = nh > (1u << 16) ? nh : 1u << 16,
+				      .fib_tbl8 = groups > (1u << 12) ? groups : 1u << 12 };
+}
+/* Set the capacities the next sl_dp_init uses (default: sl_dp_limits_for(SL_DP_DEFAULT_NODES,
+ * SL_DP_DEFAULT_PODS, SL_DP_DEFAULT_ROUTES)). Returns 0, or -EINVAL when nh or neigh is below
+ * 2 or the FIB sizes are 0 or above what rte_lpm takes. Control thread, before sl_dp_init. */
+int sl_dp_set_limits(const struct sl_dp_limits *l);
+/* Initialise tables (next hops, neighbours, FIB, neighbour hash, RCU) for n_workers.
+ * Control thread, once. */
 int sl_dp_init(unsigned n_workers, unsigned pool_size);
 /* Free what sl_dp_init made. */
 void sl_dp_fini(void);
@@ -276,13 +318,16 @@ void sl_dp_drain(void);
  * sees the old or the new next hop. Control thread. Returns 0 or -errno. */
 int sl_fib_set(uint32_t prefix_host, uint8_t depth, int64_t nh);
 
-/* Allocate a next-hop slot, copy *nh into it; returns its index or -ENOSPC. Control. */
+/* Allocate a next-hop slot, copy *nh into it; returns its index, or -ENOSPC when all
+ * nh_max slots are taken (counted in nh_refused). O(1). Control. */
 int sl_nh_alloc(const struct sl_nh *nh);
 /* Free a next-hop slot no FIB entry points to any more; reused after a grace period.
  * Control. */
 void sl_nh_free(uint32_t idx);
 
-/* Find or create the neighbour for ip (network order); takes a reference. Control. */
+/* Find or create the neighbour for ip (network order); takes a reference. Returns its
+ * index, or -ENOSPC when all neigh_max entries are taken (counted in neigh_refused). O(1).
+ * Control. */
 int sl_neigh_get(uint32_t ip);
 /* Drop a reference; at zero the slot is reused after a grace period. Control. */
 void sl_neigh_put(uint32_t idx);

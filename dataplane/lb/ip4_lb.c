@@ -197,7 +197,7 @@ static inline bool ip4_lb_masq_wanted(const struct sl_ct_key *k, uint8_t tcp_fla
 	if (k->proto == IPPROTO_ICMP && k->dport)
 		return false;
 	uint32_t nhi = sl_route_lookup(k->dst);
-	const struct sl_nh *nh = &sl_dp.nh[nhi < SL_MAX_NH ? nhi : 0];
+	const struct sl_nh *nh = &sl_dp.nh[nhi < sl_dp.nh_max ? nhi : 0];
 	return nh->type == SL_NH_UPLINK && nh->ip != k->dst;
 }
 

@@ -74,7 +74,7 @@ static inline uint16_t vxlan_decap_one(struct rte_mbuf *m)
 		return EDGE_DROP_VXLAN_INNER_INVALID;
 	const struct rte_ipv4_hdr *inner = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint32_t src_nhi = sl_route_lookup(inner->src_addr);
-	const struct sl_nh *src_nh = &sl_dp.nh[src_nhi < SL_MAX_NH ? src_nhi : 0];
+	const struct sl_nh *src_nh = &sl_dp.nh[src_nhi < sl_dp.nh_max ? src_nhi : 0];
 	if (src_nh->type == SL_NH_VXLAN) {
 		if (src_nh->ip != vtep)
 			return EDGE_DROP_VXLAN_INNER_SPOOFED;

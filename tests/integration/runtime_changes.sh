@@ -6,8 +6,10 @@
 #  - a node with a static `mac`: shown "static", no ARP request for it ever, its VXLAN
 #    frames go to that MAC; a node whose VTEP does not answer: "incomplete", asked again
 #    every second (NEIGH_RETRY_S, sl_state_tick);
-#  - a full neighbour table: routes via distinct gateways, then nodes, until sluiced says
-#    "neighbour table full"; it keeps serving and forwarding, and the slots come back;
+#  - full tables at the default limits: routes via distinct gateways up to limits.routes
+#    (1,024), then nodes up to limits.nodes (10,000), each next one refused naming the limit
+#    (the tables are sized for them: none refuses); ARP for the 11,000 new neighbours bounded;
+#    it keeps serving and forwarding, and the slots come back;
 #  - a pod of the config deleted through the API: gone until sluiced restarts, then back
 #    (the config is applied first at start and the state file only adds to it: the config
 #    is the truth for its own objects, sl_persist.h);
@@ -131,34 +133,61 @@ retry_every_second() {
 check "unanswered VTEP: incomplete, ARP request retried every second" retry_every_second
 check "node del node4" ctl 1 node del name=node4
 
-# --- a full neighbour table --------------------------------------------------------------
-# Routes via distinct gateways (198.18.4.0 + i) take one neighbour each; the route table
-# holds 1000 (SL_MAX_ROUTES), so nodes (198.18.8.0 + i, pod CIDR 10.250.i.0/24) take the
-# rest until the neighbour table (SL_MAX_NEIGH = 1024) is full.
+# --- full tables at the limits --------------------------------------------------------------
+# The defaults take a 5,000-node cluster with room: limits.routes (1,024) static routes via
+# distinct gateways (198.18.4.0 + i), then remote nodes (198.18.8.0 + i, pod CIDR
+# 10.250.0.0 + 4i /30) up to limits.nodes (10,000), one neighbour each; the next of each is
+# refused naming the limit, and no table is what refuses (the next-hop and neighbour tables
+# are sized for the limits: show stats "tables").
+sstat() { ctl 1 -o json show stats | python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 full_table() {
-	local base; base=$(n_neigh)
+	local base r0 n0 t0=$SECONDS; base=$(n_neigh) r0=$(sstat "['model']['routes']") n0=$(sstat "['model']['nodes']")
 	python3 -c "
 import json
-for i in range(1000):
+for i in range(1100):
     print(json.dumps({'cmd': 'route.add', 'route': {'prefix': '100.%d.%d.0/24' % (64 + i // 256, i % 256),
                       'via': '198.18.%d.%d' % (4 + i // 256, i % 256)}}))" >"$SL_RUN/routes.req"
 	api 1 --stop-at-error <"$SL_RUN/routes.req" >"$SL_RUN/routes.ans" || return 1
-	local ok; ok=$(grep -c '"ok":true' "$SL_RUN/routes.ans")
-	echo "routes added: $ok; last answer: $(tail -n 1 "$SL_RUN/routes.ans")"
-	[ "$ok" = 1000 ] || fail "want 1000 routes added"
+	local routes last; routes=$(grep -c '"ok":true' "$SL_RUN/routes.ans") last=$(tail -n 1 "$SL_RUN/routes.ans")
+	echo "routes added: $routes (before: $r0); refused with: $last"
+	[ $((r0 + routes)) = 1024 ] || fail "want routes up to limits.routes (1024)"
+	grep -q 'route limit reached (limits.routes: 1024)' <<<"$last" ||
+		fail "want a clear \"route limit reached (limits.routes: 1024)\" error"
 	python3 -c "
-import json
-for i in range(200):
-    print(json.dumps({'cmd': 'node.add', 'node': {'name': 'full%d' % i, 'ip': '198.18.8.%d' % i,
-                      'pod_cidr': '10.250.%d.0/24' % i}}))" >"$SL_RUN/nodes.req"
+import ipaddress, json
+for i in range(10100):
+    print(json.dumps({'cmd': 'node.add', 'node': {'name': 'full%d' % i,
+                      'ip': str(ipaddress.ip_address('198.18.8.0') + i),
+                      'pod_cidr': '%s/30' % ipaddress.ip_address(ipaddress.ip_address('10.250.0.0') + 4 * i)}}))" >"$SL_RUN/nodes.req"
 	api 1 --stop-at-error <"$SL_RUN/nodes.req" >"$SL_RUN/nodes.ans" || return 1
-	local nodes last; nodes=$(grep -c '"ok":true' "$SL_RUN/nodes.ans") last=$(tail -n 1 "$SL_RUN/nodes.ans")
-	echo "nodes added: $nodes; neighbours: $(n_neigh) (before: $base); refused with: $last"
-	grep -q 'neighbour table full (1024)' <<<"$last" || fail "want a clear \"neighbour table full (1024)\" error"
-	[ "$(n_neigh)" = 1024 ] || fail "want 1024 neighbours when full"
+	local nodes; nodes=$(grep -c '"ok":true' "$SL_RUN/nodes.ans") last=$(tail -n 1 "$SL_RUN/nodes.ans")
+	echo "nodes added: $nodes (before: $n0); neighbours: $(n_neigh) (before: $base); refused with: $last"
+	grep -q 'node limit reached (limits.nodes: 10000)' <<<"$last" ||
+		fail "want a clear \"node limit reached (limits.nodes: 10000)\" error"
+	[ $((n0 + nodes)) = 10000 ] || fail "want nodes up to limits.nodes (10000)"
+	[ "$(n_neigh)" = $((base + routes + nodes)) ] || fail "want one neighbour per route and node"
+	local tables; tables=$(sstat "['tables']")
+	echo "tables: $tables; arp: $(sstat "['arp']")"
+	note "full tables: $((r0 + routes)) routes, $((n0 + nodes)) nodes, $(n_neigh) neighbours in $((SECONDS - t0)) s; tables: $tables"
+	[ "$(sstat "['tables']['neighbours']['refused']")" = 0 ] || fail "a neighbour was refused by the table"
+	[ "$(sstat "['tables']['next_hops']['refused']")" = 0 ] || fail "a next hop was refused by the table"
 	echo "$base" >"$SL_RUN/neigh.base"
 }
-check "full neighbour table: 1000 routes, then nodes until \"neighbour table full (1024)\"" full_table
+# ARP for 11,000 unresolved neighbours: bounded per tick, never a full control ring.
+arp_bounded() {
+	local a0 a1 t0 t1
+	a0=$(sstat "['arp']['requests']") t0=$(date +%s.%N)
+	sleep 2 # the property measured is a rate: it needs time to pass
+	a1=$(sstat "['arp']['requests']") t1=$(date +%s.%N)
+	echo "ARP requests: $((a1 - a0)) in $(echo "$t1 - $t0" | bc) s; $(sstat "['arp']")"
+	note "ARP requests: $((a1 - a0)) in $(echo "$t1 - $t0" | bc) s; $(sstat "['arp']")"
+	python3 -c "import sys; sys.exit(not ($a1 - $a0 <= 640 * ($t1 - $t0) + 64))" ||
+		fail "want at most 64 ARP requests a tick (640 a second)"
+	[ "$(sstat "['arp']['deferred']")" -gt 0 ] || fail "want requests deferred to later ticks"
+	[ "$(sstat "['arp']['failed']")" = 0 ] || fail "ARP requests lost (control ring full)"
+}
+check "full tables: routes to limits.routes, nodes to limits.nodes, each refused naming the limit" full_table
+check "... ARP requests for the new neighbours bounded (640/s), none lost" arp_bounded
 check "... sluiced keeps serving (version)" ctl 1 version
 check "... and forwarding: p1a -> p2a" in_ns p1a ping -c 3 -i 0.2 -W 2 10.244.2.2
 empty_table() {
@@ -169,11 +198,13 @@ empty_table() {
 import json
 for i in range($n):
     print(json.dumps({'cmd': 'node.del', 'name': 'full%d' % i}))" | api 1 >"$SL_RUN/ndel.ans" || return 1
-	[ "$(grep -c '"ok":true' "$SL_RUN/rdel.ans")" = 1000 ] || fail "route del: $(grep -v '"ok":true' "$SL_RUN/rdel.ans" | head -n 1)"
+	[ "$(grep -c '"ok":true' "$SL_RUN/rdel.ans")" = "$(grep -c '"ok":true' "$SL_RUN/routes.ans")" ] || fail "route del: $(grep -v '"ok":true' "$SL_RUN/rdel.ans" | head -n 1)"
 	[ "$(grep -c '"ok":true' "$SL_RUN/ndel.ans")" = "$n" ] || fail "node del: $(grep -v '"ok":true' "$SL_RUN/ndel.ans" | head -n 1)"
 	[ "$(n_neigh)" = "$(cat "$SL_RUN/neigh.base")" ] || fail "$(n_neigh) neighbours left, want $(cat "$SL_RUN/neigh.base")"
 }
+T1=$SECONDS
 check "... all deleted: the neighbour table is back to its size before" empty_table
+note "deleted in $((SECONDS - T1)) s"
 check "... and a new gateway can be used again" ctl 1 route add prefix=203.0.113.0/24 via=198.18.0.77
 check "... (route del)" ctl 1 route del prefix=203.0.113.0/24
 

@@ -11,6 +11,7 @@
 
 #include "control/sources/sl_config.h"
 #include "control/sources/sl_request.h"
+#include "model/sl_model.h"
 
 static const char good[] =
 	"{\"node\":{\"name\":\"n1\",\"ip\":\"198.18.0.1\",\"pod_cidr\":\"10.244.1.0/24\","
@@ -209,6 +210,42 @@ static void test_kubernetes_config(void **s)
 		 (int)(at - good), good, at);
 	assert_true(sl_config_parse(text, strlen(text), &c, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "kubernetes: unknown field 'watchlist'"));
+}
+
+/* issue 11: "limits": {"nodes", "routes"} read and range-checked; the defaults take a
+ * 5,000-node cluster with room; the model limits follow them. */
+static void test_limits_config(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *at = strstr(good, "\"vxlan\"");
+	assert_non_null(at);
+	struct sl_config c;
+	struct sl_model_limits ml;
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.limit_nodes, 10000);
+	assert_int_equal(c.limit_routes, 1024);
+	sl_config_model_limits(&c, &ml);
+	assert_int_equal(ml.nodes, 10000);
+	assert_int_equal(ml.routes, 1024);
+	assert_true(ml.pods > 0);
+	sl_config_free(&c);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good,
+		 "\"limits\":{\"nodes\":6000,\"routes\":64},", at);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.limit_nodes, 6000);
+	assert_int_equal(c.limit_routes, 64);
+	sl_config_model_limits(&c, &ml);
+	assert_int_equal(ml.nodes, 6000);
+	assert_int_equal(ml.routes, 64);
+	sl_config_free(&c);
+	expect_bad("\"vxlan\"", "\"limits\":{\"nodes\":0},\"vxlan\"",
+		   "limits.nodes: must be between 1 and 100000");
+	expect_bad("\"vxlan\"", "\"limits\":{\"nodes\":100001},\"vxlan\"",
+		   "limits.nodes: must be between 1 and 100000");
+	expect_bad("\"vxlan\"", "\"limits\":{\"routes\":\"9\"},\"vxlan\"",
+		   "limits.routes: must be an integer");
+	expect_bad("\"vxlan\"", "\"limits\":{\"pods\":9},\"vxlan\"",
+		   "limits: unknown field 'pods'");
 }
 
 /* vxlan.vtep_mac, nodes[].vtep_mac (a flannel node's VtepMAC) and metrics.listen. */
@@ -419,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_policy_config),
 		cmocka_unit_test(test_kubernetes_config),
+		cmocka_unit_test(test_limits_config),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
 		cmocka_unit_test(test_vtep_mac_and_metrics),

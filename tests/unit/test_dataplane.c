@@ -525,7 +525,7 @@ static void test_malformed_drops(void **s)
 /* Neighbour slots come back after delete (lock-free hash: freed after a grace period). */
 static void test_neigh_slots_reused(void **s)
 {
-	for (unsigned i = 0; i < 3 * SL_MAX_NEIGH; i++) {
+	for (unsigned i = 0; i < 3 * sl_dp.neigh_max; i++) {
 		int idx = sl_neigh_get(htonl(0xcb007100 + (i % 200)));
 		assert_true(idx >= 0);
 		sl_neigh_put((uint32_t)idx);
