@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
 #include "sl_net.h"
@@ -49,7 +50,7 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 
 /* Pods. */
 
-/* Open the pod's AF_XDP socket or vhost-user socket into port. A pod deleted a moment ago
+/* Open the pod's AF_XDP socket, vhost-user socket or tap device into port. A pod deleted a moment ago
  * may still hold the same interface until its grace period ends: then wait for it once. */
 static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char *err,
 			 size_t errlen)
@@ -61,6 +62,8 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	for (int attempt = 0;; attempt++) {
 		const char *why = "", *note = NULL;
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
+			 : s->tap ? sl_tap_open(s->ifname, net.conf.tap_offload, s->mac,
+						net.conf.pod_mtu, sl_dp.pool, &port->tap, &why)
 				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer,
 						net.conf.xsk_skb_mode, &port->xsk,
 						&why, &note);
@@ -76,7 +79,8 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 		if (s->vhost)
 			return ERR("socket: cannot open %s: %s (%s)", s->socket, why, strerror(-rc)),
 			       rc;
-		return ERR("ifname: cannot attach %s: %s (%s)", s->ifname, why, strerror(-rc)), rc;
+		return ERR("ifname: cannot %s %s: %s (%s)", s->tap ? "create tap" : "attach",
+			   s->ifname, why, strerror(-rc)), rc;
 	}
 }
 
@@ -90,7 +94,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 		return np ? ERR("pod limit reached (%d)", SL_MAX_PODS) : ERR("out of memory"),
 		       np ? -ENOSPC : -ENOMEM;
 	}
-	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST : SL_PORT_XSK, s->ifname);
+	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST
+					   : s->tap ? SL_PORT_TAP : SL_PORT_XSK, s->ifname);
 	int rc = port ? 0 : -ENOMEM;
 	if (rc < 0 || (rc = open_pod_port(s, port, err, errlen)) < 0)
 		goto fail;
@@ -100,10 +105,14 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	}
 	if (port->xsk)
 		sl_xsk_mac(port->xsk, &port->mac);
+	else if (port->tap)
+		port->mac = sl_dp.conf.gw_mac; /* no host end: the gateway's, as pods see it */
 	else
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
-	port->whole_chains = port->xsk != NULL;
+	port->whole_chains = port->xsk != NULL || port->tap != NULL;
+	/* Tap pods with offloads take GSO frames whole (drivers/sl_tap.h). */
+	port->gso_tx = port->tap && sl_tap_offload(port->tap);
 	/* In "skb" mode sluice-cni leaves the pod's checksum offload (and GSO) on: complete
 	 * partial checksums, and cut GSO frames once (port-rx, ip4-segment). */
 	port->csum_partial = port->xsk != NULL && net.conf.xsk_skb_mode;

@@ -4,12 +4,15 @@
  * armed. Frames that still need offload work (a partial checksum, a TSO frame, several
  * segments) go to guest-offload first; all others to eth-input. Frames from an AF_XDP pod
  * port in "skb" mode get their L4 checksum completed here, and GSO frames are flagged for
- * ip4-segment (offload/l4_csum.h). */
+ * ip4-segment (offload/l4_csum.h). Frames from a tap pod port: a GSO frame is flagged for
+ * ip4-lookup (SL_F_GSO, tso_segsz kept: whole to a tap pod, cut once towards anything
+ * else), a partial checksum of any other frame is completed here (tap_rx_fixup). */
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_node.h"
+#include "drivers/sl_tap.h"
 #include "drivers/sl_xsk.h"
 #include "dataplane/offload/l4_csum.h"
 #include "port_send.h"
@@ -46,6 +49,22 @@ static uint16_t divert_offload(struct rte_graph *graph, struct rte_node *node,
 			pkts[kept++] = pkts[j];
 	}
 	return kept;
+}
+
+/* Frame m from a tap pod port (drivers/sl_tap.h sets its ol_flags from the virtio-net
+ * header): a GSO frame (RTE_MBUF_F_RX_LRO) keeps its partial checksum and is flagged
+ * SL_F_GSO for ip4-lookup; any other partial checksum is completed now, before policy or NAT
+ * read or rewrite the L4 header. What cannot be completed here (not IPv4 TCP/UDP) keeps
+ * RTE_MBUF_F_RX_L4_CKSUM_NONE and guest-offload judges it. */
+static inline void tap_rx_fixup(struct rte_mbuf *m, struct sl_mbuf_priv *pv)
+{
+	if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+		pv->flags |= SL_F_GSO;
+		m->ol_flags &= ~(RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	} else if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE &&
+		   sl_l4_csum_complete(m, UINT16_MAX) == SL_L4_CSUM_DONE) {
+		m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	}
 }
 
 static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
@@ -133,6 +152,13 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 				w->drops[SL_DROP_XSK_TOO_MANY_FRAGS] += d.too_many_frags;
 				w->drops[SL_DROP_XSK_BAD_LENGTH] += d.bad_length;
 			}
+		} else if (p->tap) {
+			struct sl_tap_rx_drops d = { 0 };
+			n = sl_tap_rx_burst(p->tap, sl_dp.pool, pkts, RX_BURST, &d);
+			if (unlikely(d.bad_length | d.bad_gso)) {
+				w->drops[SL_DROP_TAP_BAD_LENGTH] += d.bad_length;
+				w->drops[SL_DROP_TAP_BAD_GSO] += d.bad_gso;
+			}
 		} else if (p->vhost) {
 			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,
 					      pkts, RX_BURST);
@@ -148,6 +174,8 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			if (p->csum_partial &&
 			    sl_l4_csum_complete(pkts[j], p->mtu) == SL_L4_CSUM_GSO)
 				pv->flags |= SL_F_GSO;
+			if (p->tap)
+				tap_rx_fixup(pkts[j], pv);
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
 			offload |= needs_offload(pkts[j]);
 		}
