@@ -157,10 +157,11 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 			 uint16_t n, struct sl_tap_rx_drops *drops)
 {
 	uint16_t got = 0;
+	size_t bytes = 0;
 	struct iovec iov[1 + SL_TAP_RX_SEGS];
 	struct virtio_net_hdr vh;
 	iov[0] = (struct iovec){ &vh, sizeof(vh) };
-	while (got < n) {
+	while (got < n && bytes < SL_TAP_RX_BYTES) {
 		if (t->n_spare < SL_TAP_RX_SEGS) {
 			if (rte_pktmbuf_alloc_bulk(pool, t->spare + t->n_spare,
 						   SL_TAP_RX_SEGS - t->n_spare) < 0)
@@ -199,6 +200,7 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 			continue;
 		}
 		pkts[got++] = head;
+		bytes += len;
 	}
 	return got;
 }
@@ -237,8 +239,8 @@ uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
 			 struct sl_tap_tx_drops *drops)
 {
 	struct iovec iov[1 + SL_TAP_TX_SEGS];
-	uint16_t i;
-	for (i = 0; i < n; i++) {
+	uint16_t nf = t->offload ? sl_tap_coalesce(pkts, n, &drops->coalesced) : n;
+	for (uint16_t i = 0; i < nf; i++) {
 		struct rte_mbuf *m = pkts[i];
 		if (unlikely(m->nb_segs > SL_TAP_TX_SEGS)) {
 			drops->too_many_segs++;
@@ -253,12 +255,12 @@ uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
 		unsigned k = 1;
 		for (struct rte_mbuf *s = m; s; s = s->next)
 			iov[k++] = (struct iovec){ rte_pktmbuf_mtod(s, void *), s->data_len };
-		if (writev(t->fd, iov, (int)k) < 0) {
-			if (errno == EAGAIN || errno == ENOBUFS)
-				break; /* the caller counts the rest as tx-full */
-			drops->refused++; /* down, or the kernel refused the header */
-		}
+		/* The tap takes a frame into the pod's backlog (netif_rx), so it does not push
+		 * back; a write that fails (the device down, a header refused, no memory) drops
+		 * that frame. */
+		if (unlikely(writev(t->fd, iov, (int)k) < 0))
+			drops->refused++;
 		rte_pktmbuf_free(m);
 	}
-	return i;
+	return n;
 }

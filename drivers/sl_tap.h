@@ -40,6 +40,9 @@
 #define SL_TAP_RX_SEGS 24                 /* mbufs a received frame may take (> 64 KiB in
 					   * 3.7 KiB mbufs: sl_tap_open checks the pool) */
 #define SL_TAP_TX_SEGS 64                 /* mbufs a frame sent may take (longer: dropped) */
+#define SL_TAP_RX_BYTES (128 * 1024)      /* bytes one sl_tap_rx_burst reads at most: two GSO
+					   * frames are ~94 segments towards VXLAN, what an
+					   * uplink TX ring takes in one go */
 #define SL_TAP_MIN_MSS 88                 /* Linux TCP_MIN_MSS: the smallest gso_size taken */
 
 struct sl_tap;
@@ -64,25 +67,36 @@ bool sl_tap_offload(const struct sl_tap *t);
 /* Close the descriptor (the device goes away) and free the port's spare mbufs. Control
  * thread, after workers stopped using it (RCU grace period). */
 void sl_tap_close(struct sl_tap *t);
-/* Receive up to n frames (one readv each, until the tap has no more) into mbuf chains
+/* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
+ * into mbuf chains
  * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted
  * in *drops. Owner worker. */
 uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
 			 uint16_t n, struct sl_tap_rx_drops *drops);
-/* Send-side counters of frames sl_tap_tx_burst dropped (freed and counted as taken). */
+/* Send-side counters: frames sl_tap_tx_burst dropped (freed), and merged into others. */
 struct sl_tap_tx_drops {
 	uint32_t too_many_segs; /* a chain of more than SL_TAP_TX_SEGS segments */
 	uint32_t refused;       /* the tap refused the write (device down, bad header) */
+	uint32_t coalesced;     /* frames appended to the frame before them (not drops) */
 };
 
-/* Write up to n frames to the tap (one writev each); the frames taken are freed. A frame
- * with RTE_MBUF_F_TX_TCP_SEG and tso_segsz set (a TCP/IPv4 frame with a partial checksum,
- * headers in its first segment) goes, on an offload port, with a GSO header (gso_size =
- * tso_segsz) and its TCP checksum field set to the pseudo-header sum: the pod's stack takes
- * it as one skb. Others go with an empty header (full checksums). Stops at the first frame
- * the tap does not take for lack of room. Returns how many were taken. Owner worker. */
+/* Write frames pkts[0..n) to the tap, one writev per frame, and free them: all are taken
+ * (a tap does not push back: the frame goes to the pod's backlog, which drops on its own
+ * when full). On an offload port, runs of TCP segments of one flow are first merged into
+ * GSO frames (sl_tap_coalesce). A frame with RTE_MBUF_F_TX_TCP_SEG and tso_segsz set (a
+ * TCP/IPv4 frame with a partial checksum, headers in its first segment) goes, on an
+ * offload port, with a GSO header (gso_size = tso_segsz) and its TCP checksum field set to
+ * the pseudo-header sum: the pod's stack takes it as one skb. Others go with an empty
+ * header (full checksums). Returns n. Owner worker. */
 uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
 			 struct sl_tap_tx_drops *drops);
+
+/* Merge runs of consecutive TCP/IPv4 segments of one flow in pkts[0..n) into mbuf chains
+ * flagged RTE_MBUF_F_TX_TCP_SEG with tso_segsz = the run's MSS, as Linux's GRO would (rules
+ * and checksum verification in sl_tap_gro.c); other frames stay as they are, in order.
+ * Returns the number of frames left at the front of pkts; adds the frames merged into
+ * others to *ret_merged. Any thread (unit tests). */
+uint16_t sl_tap_coalesce(struct rte_mbuf **pkts, uint16_t n, uint32_t *ret_merged);
 
 /* The virtio-net header a frame came with, parsed for checking (separated for unit tests). */
 struct sl_tap_vnet {

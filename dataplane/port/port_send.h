@@ -34,7 +34,7 @@ static inline uint16_t sl_port_send(struct sl_worker *w, struct sl_port *p, stru
 		return sl_xsk_tx_burst(p->xsk, pkts, n);
 	if (p->tap) {
 		struct sl_tap_tx_drops d = { 0 };
-		uint16_t sent = sl_tap_tx_burst(p->tap, pkts, n, &d);
+		uint16_t sent = sl_tap_tx_burst(p->tap, pkts, n, &d); /* takes all */
 		if (unlikely(d.too_many_segs | d.refused)) {
 			w->drops[SL_DROP_TAP_TOO_MANY_SEGS] += d.too_many_segs;
 			w->drops[SL_DROP_TAP_TX_REFUSED] += d.refused;
