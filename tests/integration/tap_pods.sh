@@ -8,7 +8,8 @@
 # coalesced again for the receiving pod (its average frame above the MTU); no tap-* or
 # offload drops; malformed GSO frames from a pod (IPv4 length short of the frame, gso_size
 # below 88) dropped as tap-bad-gso; tap.offload false
-# still carries the same traffic in MTU-sized frames; the taps go with sluiced.
+# still carries the same traffic in MTU-sized frames; the taps go with sluiced; sluice-cni
+# with "interface": "tap" (ADD, traffic with sha256, CHECK, DEL).
 #
 # Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_pods.sh
 # Environment: SL_BUILD, SL_PREFIX (names ${SL_PREFIX}tp-..., default sl), SL_RUN, SL_EAL_MEM,
@@ -38,7 +39,7 @@ for t in ip ethtool nc ss python3 sha256sum timeout; do
 done
 T=$(mktemp -d /tmp/${SL_PREFIX}XXXX)
 mkdir -p "$SL_RUN"
-cleanup() { topo_down; rm -rf "$T" "$SL_RUN"; }
+cleanup() { topo_down; ip netns del "$(ns c1)" 2>/dev/null; rm -rf "$T" "$SL_RUN"; }
 trap cleanup EXIT
 DATA=$T/data.bin
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$DATA"
@@ -143,6 +144,68 @@ bad() {
 	[ $((after - before)) -eq "$sent" ]
 }
 check "malformed GSO frames from a pod dropped as tap-bad-gso" bad
+
+# --- sluice-cni with "interface": "tap": a pod namespace made the runtime's way
+CNI_NS=$(ns c1)
+cni_tap() { # cni_tap VERB OUT [PREV_RESULT]
+	local cfg=$T/cni.json
+	python3 - "$SL_RUN" "$T" "${3:-}" >"$cfg" <<-'PY'
+	import json, sys
+	c = {"cniVersion": "1.0.0", "name": "sluice", "type": "sluice-cni", "interface": "tap",
+	     "socket": sys.argv[1] + "/node1.sock",
+	     "ipam": {"type": "host-local", "rangeStart": "10.244.1.100", "rangeEnd": "10.244.1.110",
+	              "dataDir": sys.argv[2] + "/ipam"}}
+	if sys.argv[3]:
+	    c["prevResult"] = json.load(open(sys.argv[3]))
+	print(json.dumps(c))
+	PY
+	ip netns exec "$(ns n1)" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" \
+		CNI_CONTAINERID=tapcni1 CNI_IFNAME=eth0 CNI_NETNS="/var/run/netns/$CNI_NS" \
+		CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=tapcni1" \
+		"$SL_BUILD/cni/sluice-cni" <"$cfg" >"$2"
+}
+cni_add() {
+	ip netns add "$CNI_NS" || return 1
+	cni_tap ADD "$T/add.json" || { cat "$T/add.json"; return 1; }
+	cat "$T/add.json"
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert [i["name"] for i in d["interfaces"]] == ["eth0"], d["interfaces"]
+assert d["interfaces"][0]["sandbox"] == "/var/run/netns/" + sys.argv[2], d["interfaces"]
+assert d["ips"][0]["address"] == "10.244.1.100/32" and d["ips"][0]["interface"] == 0, d["ips"]' \
+		"$T/add.json" "$CNI_NS" || return 1
+	ctl 1 show ports | grep -E ' tap ' | grep -c . | grep -qx 3 || { ctl 1 show ports; return 1; }
+	ip netns exec "$CNI_NS" ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'
+}
+check "sluice-cni interface tap: ADD (one pod interface, a tap with TSO, sluiced's third tap port)" cni_add
+cni_traffic() {
+	local got lpid
+	ip netns exec "$CNI_NS" ping -c 1 -W 2 10.244.1.3 >/dev/null || { echo "no ping to p1b"; return 1; }
+	in_ns p1b sh -c "timeout 60 nc -l 10.244.1.3 7010 </dev/null | sha256sum >$T/got.cni" &
+	lpid=$!
+	wait_listen p1b 7010 || return 1
+	ip netns exec "$CNI_NS" timeout 60 nc -N -w 10 10.244.1.3 7010 <"$DATA" || return 1
+	wait "$lpid"
+	got=$(cut -d' ' -f1 <"$T/got.cni")
+	echo "sha256 $got"
+	[ "$got" = "$WANT" ]
+}
+check "sluice-cni tap pod -> p1b, $MB MB, sha256" cni_traffic
+cni_check() { cni_tap CHECK "$T/check.json" "$T/add.json" || { cat "$T/check.json"; return 1; }; }
+check "sluice-cni tap: CHECK passes" cni_check
+cni_del() {
+	cni_tap DEL "$T/del.json" "$T/add.json" || { cat "$T/del.json"; return 1; }
+	# The port closes (and the tap goes) once no worker can hold it: an RCU grace period.
+	local i
+	for i in $(seq 50); do ip netns exec "$CNI_NS" ip link show eth0 >/dev/null 2>&1 || break; sleep 0.1; done
+	! ip netns exec "$CNI_NS" ip link show eth0 >/dev/null 2>&1 || { echo "eth0 still there after 5 s"; return 1; }
+	echo "eth0 gone after ~$((i - 1))00 ms"
+	! ctl 1 -o json show pods | grep -q tapcni1 || { echo "sluiced still lists the pod"; return 1; }
+	[ -z "$(find "$T/ipam/sluice" -maxdepth 1 -name '10.*' 2>/dev/null)" ] || { echo "address still reserved"; return 1; }
+	ip netns del "$CNI_NS"
+}
+check "sluice-cni tap: DEL (the tap, sluiced's pod and the address gone)" cni_del
+
 check "offloads on: node1 stops cleanly" node_stop 1
 check "offloads on: node2 stops cleanly" node_stop 2
 gone() { ! in_ns p1a ip link show eth0 >/dev/null 2>&1; }
