@@ -102,6 +102,11 @@ fail:
 	return rc;
 }
 
+int sl_tap_fd(const struct sl_tap *t)
+{
+	return t->fd;
+}
+
 bool sl_tap_offload(const struct sl_tap *t)
 {
 	return t->offload;

@@ -62,6 +62,8 @@ struct sl_tap_rx_drops {
  * *ret_err_msg naming the failing step. */
 int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
 		struct rte_mempool *pool, struct sl_tap **ret_tap, const char **ret_err_msg);
+/* The tap's descriptor (for the owner worker's epoll set). Any thread. */
+int sl_tap_fd(const struct sl_tap *t);
 /* Whether the port has TSO/checksum offloads on (sends and takes GSO frames). Any thread. */
 bool sl_tap_offload(const struct sl_tap *t);
 /* Close the descriptor (the device goes away) and free the port's spare mbufs. Control

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
@@ -84,6 +85,18 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	}
 }
 
+/* Add tap port p's descriptor to (add) or remove it from its owner worker's epoll set, which
+ * port-rx asks which taps have frames (struct sl_worker). Returns 0 or -errno. */
+static int tap_poll(const struct sl_port *p, bool add)
+{
+	struct sl_worker *w = &sl_dp.workers[p->owner];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+	if (epoll_ctl(w->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(p->tap), &ev) < 0)
+		return -errno;
+	atomic_fetch_add(&w->n_taps, add ? 1u : (unsigned)-1);
+	return 0;
+}
+
 static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 {
 	const struct sl_pod_spec *s = &mp->spec;
@@ -124,9 +137,16 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	memcpy(&nh.mac, s->mac, 6);
 	if ((rc = np->nh = add_nh(&nh, err, errlen)) < 0)
 		goto fail;
+	if (port->tap && (rc = tap_poll(port, true)) < 0) {
+		ERR("ifname: cannot poll the tap: %s", strerror(-rc));
+		sl_nh_free((uint32_t)np->nh);
+		goto fail;
+	}
 	if ((rc = sl_port_publish(port)) < 0 ||
 	    (rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
 		ERR("ip: cannot route the pod: %s", strerror(-rc));
+		if (port->tap)
+			tap_poll(port, false);
 		sl_port_unpublish(port);
 		sl_nh_free((uint32_t)np->nh);
 		free(np);
@@ -152,6 +172,8 @@ static void pod_del(void *ctx, struct sl_model_pod *mp)
 	/* The veth or socket is free when the reply goes; the port closes after its grace. */
 	sl_xsk_detach(port->xsk);
 	sl_vhost_withdraw(port->vhost);
+	if (port->tap)
+		tap_poll(port, false); /* before the descriptor closes (after the grace) */
 	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);

@@ -164,10 +164,17 @@ struct sl_worker {
 	char graph_name[RTE_GRAPH_NAMESIZE];
 	/* Read by the worker, replaced by control (RCU). */
 	struct sl_rxq_list *_Atomic rxqs;
+	/* Tap pod ports this worker owns (drivers/sl_tap.h): an epoll set of their descriptors
+	 * (level-triggered, data.u32 = port id; control adds and removes them, see
+	 * control/net/sl_net.c), which port-rx asks once per call instead of reading every
+	 * tap, and how many it holds (0: not asked). */
+	int tap_epfd;
+	_Atomic unsigned n_taps;
 	/* Mutable, written by this worker only. */
 	uint64_t drops[SL_DROP_COUNT];
 	uint64_t loops, idle_loops, sleeps;
 	uint16_t last_rx;            /* packets the last port-rx call received */
+	uint64_t tap_ready[SL_MAX_PORTS / 64]; /* tap ports epoll found readable, not yet read */
 	double icmp_tokens;          /* ICMP error token bucket (all but frag-needed) */
 	uint64_t icmp_last_tsc;
 	double icmp_fn_tokens;       /* frag-needed's own bucket, so floods of other errors
