@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Tap pods (issue 13) on the two-node topology of topo.sh (sourced after it): the pods'
 # eth0 is a tap device sluiced creates ("interface": "tap", drivers/sl_tap.h) instead of
 # a veth. Usage, per node N (1 or 2), with the pod namespaces from topo_up:

@@ -37,7 +37,7 @@ source "$ROOT/scripts/lib/check.sh"
 for t in ip ethtool nc ss python3 sha256sum timeout; do
 	command -v "$t" >/dev/null || { echo "tap_pods.sh: missing tool: $t" >&2; exit 2; }
 done
-T=$(mktemp -d /tmp/${SL_PREFIX}XXXX)
+T=$(mktemp -d "/tmp/${SL_PREFIX}XXXX")
 mkdir -p "$SL_RUN"
 cleanup() { topo_down; ip netns del "$(ns c1)" 2>/dev/null; rm -rf "$T" "$SL_RUN"; }
 trap cleanup EXIT
@@ -114,7 +114,7 @@ le() { echo "$3: $1 (must be at most $2)"; [ "$1" -le "$2" ]; }
 topo_up
 # --- offloads on (the default)
 check "tap pods: both nodes start, taps created and moved into the pods" start
-kinds() { ctl 1 show ports | grep -E ' p1[ab] +tap ' | wc -l | grep -qx 2; }
+kinds() { ctl 1 show ports | grep -cE ' p1[ab] +tap ' | grep -qx 2; }
 check "tap pods: show ports lists p1a, p1b as tap ports" kinds
 tso() { in_ns p1a ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'; }
 check "tap pods: the pod's eth0 has TSO on (virtio-net offloads)" tso
