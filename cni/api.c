@@ -200,6 +200,8 @@ int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl
 		cJSON_AddStringToObject(p, "socket", pod->socket);
 		cJSON_AddStringToObject(p, "vhost_mode", pod->vhost_server ? "server" : "client");
 	} else {
+		if (pod->tap)
+			cJSON_AddStringToObject(p, "interface", "tap");
 		cJSON_AddStringToObject(p, "ifname", pod->ifname);
 	}
 	cJSON *hps = pod->n_port_maps ? cJSON_AddArrayToObject(p, "host_ports") : NULL;

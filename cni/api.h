@@ -21,6 +21,7 @@ struct sl_cni_pod {
 	bool vhost;                      /* vhost-user: "interface":"vhost-user", no ifname */
 	bool vhost_server;               /* vhost-user: "vhost_mode" "server" (else "client") */
 	char socket[SL_CNI_SOCKET_MAX];  /* vhost-user: the socket's absolute path */
+	bool tap;                        /* "interface":"tap": sluiced creates ifname as a tap */
 	unsigned n_port_maps;            /* "host_ports": runtimeConfig.portMappings */
 	const struct sl_cni_port_map *port_maps;
 };

@@ -124,6 +124,8 @@ static int iface_value(const char *s, enum sl_cni_iface *ret)
 		*ret = SL_CNI_IFACE_VETH;
 	else if (!strcmp(s, "vhost-user"))
 		*ret = SL_CNI_IFACE_VHOST_USER;
+	else if (!strcmp(s, "tap"))
+		*ret = SL_CNI_IFACE_TAP;
 	else
 		return -EINVAL;
 	return 0;
@@ -137,10 +139,10 @@ static int parse_iface(const cJSON *o, const char *key, const char *field,
 	char iface[32] = "";
 	if (get_str(o, key, false, iface, sizeof(iface), err) < 0)
 		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED,
-				   "%s: must be \"veth\" or \"vhost-user\"", field);
+				   "%s: must be \"veth\", \"vhost-user\" or \"tap\"", field);
 	if (iface[0] && iface_value(iface, ret) < 0)
 		return sl_cni_fail(err, SL_CNI_E_UNSUPPORTED, "%s: unsupported value \"%s\" "
-				   "(\"veth\" or \"vhost-user\")", field, iface);
+				   "(\"veth\", \"vhost-user\" or \"tap\")", field, iface);
 	return iface[0] != 0;
 }
 

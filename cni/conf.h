@@ -30,6 +30,7 @@ enum sl_cni_cmd {
 enum sl_cni_iface {
 	SL_CNI_IFACE_VETH,       /* kernel pod: veth, host end attached over AF_XDP */
 	SL_CNI_IFACE_VHOST_USER, /* DPDK pod over a vhost-user socket (virtio_user in the pod) */
+	SL_CNI_IFACE_TAP,        /* kernel pod: eth0 is a tap sluiced creates (virtio-net offloads) */
 };
 
 /* The invocation parameters (SPEC.md "Parameters"). Strings are NUL-terminated and empty

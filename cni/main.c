@@ -8,6 +8,11 @@
  *       (vhost.h) -> device-info file(s) -> sluiced pod.add (interface vhost-user, socket,
  *       vhost_mode)
  *       -> result with socketPath; no kernel interface; undone the same way on failure.
+ *       tap: sluiced version -> IPAM ADD -> sluiced pod.add (interface tap, ifname the host
+ *       name: sluiced creates the tap with the pod's MAC, its MTU and virtio-net offloads)
+ *       -> the tap moved into the pod netns as CNI_IFNAME -> pod address, routes (the
+ *       pod keeps its offloads) -> result with the pod interface only; undone by pod.del
+ *       (the tap goes with sluiced's descriptor) and IPAM DEL.
  * DEL   sluiced pod.del ("not found" is success) -> delete the host veth (takes the pod
  *       end along) -> remove the vhost-user socket directory if its owner record is ours
  *       (and the CNIDeviceInfoFile of a vhost-user attachment) -> IPAM DEL. Both kinds of
@@ -194,6 +199,11 @@ static int setup_pod(const struct run *r, struct sl_cni_nl *pod,
 		if (rc < 0 && rc != -EEXIST)
 			return rc;
 	}
+	/* A tap (cmd_add_tap) keeps its virtio-net offloads: sluiced takes GSO frames. */
+	if (r->conf.iface == SL_CNI_IFACE_TAP) {
+		memcpy(mac, l.mac, 6);
+		return 0;
+	}
 	/* sluiced reads the veth through XDP. In "native" mode veth takes GSO from the pod
 	 * and frames carry no "checksum partial" flag: the pod's stack must fill checksums. In
 	 * "skb" mode the pod keeps both and sluiced completes checksums (offload/l4_csum.h). */
@@ -327,6 +337,70 @@ out:
 	return rc;
 }
 
+/* ADD of a tap pod (see the file comment). */
+static int cmd_add_tap(struct run *r, struct sl_cni_err *err)
+{
+	struct sl_cni_ipam_result ip = { 0 };
+	struct sl_cni_nl host = { .ioctl_fd = -1 }, pod = { .ioctl_fd = -1 };
+	struct sl_cni_attach a = { 0 };
+	struct sl_cni_pod sp = { 0 };
+	struct sl_cni_err ignored;
+	bool ipam_done = false, pod_done = false;
+	unsigned mtu = 0;
+	int fd = -1, rc;
+
+	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0 ||
+	    (rc = pod_mtu(r, &mtu, err)) < 0)
+		goto out;
+	struct sl_cni_ipam_call c = ipam_call(r, "ADD");
+	ipam_done = true;
+	if ((rc = sl_cni_ipam_run(&c, &ip, err)) < 0 || (rc = check_ip(r, &ip, err)) < 0)
+		goto out;
+
+	snprintf(sp.name, sizeof(sp.name), "%s", r->pod_name);
+	snprintf(sp.namespace, sizeof(sp.namespace), "%s", sl_cni_pod_namespace(&r->env));
+	snprintf(sp.ifname, sizeof(sp.ifname), "%s", r->host_ifname);
+	sp.tap = true;
+	sp.ip = ip.ip;
+	if (r->conf.has_mac)
+		memcpy(sp.mac, r->conf.mac, 6);
+	else
+		sl_cni_vhost_mac(sl_cni_attach_hash(r->env.container_id, r->env.ifname), sp.mac);
+	sp.n_port_maps = r->conf.n_port_maps;
+	sp.port_maps = r->conf.port_maps;
+	pod_done = true; /* timed out or cut off: sluiced may still have added it */
+	if ((rc = sl_cni_api_pod_add(r->conf.socket, &sp, err)) < 0) {
+		pod_done = rc != -EREMOTEIO;
+		goto out;
+	}
+	if ((rc = sl_cni_nl_open(&host, err)) < 0 ||
+	    (rc = sl_cni_nl_open_netns(fd, &pod, err)) < 0 ||
+	    (rc = sl_cni_nl_link_move(&host, r->host_ifname, fd, r->env.ifname, mtu, err)) < 0 ||
+	    (rc = setup_pod(r, &pod, &ip, a.pod_mac, err)) < 0)
+		goto out;
+
+	a.version = r->conf.version;
+	a.pod_ifname = r->env.ifname;
+	a.netns = r->env.netns;
+	a.mtu = mtu;
+	a.ip = ip.ip;
+	a.gateway = r->node.gateway;
+	a.ipam = &ip;
+	rc = emit_result(r, &a, &sp, err);
+	pod_done = rc < 0 ? false : pod_done; /* emit_result detached it already */
+out:
+	if (rc < 0 && pod_done) /* the tap goes with it, wherever it is */
+		sl_cni_api_pod_del(r->conf.socket, sp.namespace, sp.name, &ignored);
+	if (rc < 0 && ipam_done)
+		undo_ipam(r);
+	sl_cni_nl_close(&host);
+	sl_cni_nl_close(&pod);
+	sl_cni_ipam_result_free(&ip);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int cmd_add(struct run *r, struct sl_cni_err *err)
 {
 	struct sl_cni_ipam_result ip = { 0 };
@@ -340,6 +414,8 @@ static int cmd_add(struct run *r, struct sl_cni_err *err)
 	unsigned mtu = 0;
 	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER)
 		return cmd_add_vhost(r, err);
+	if (r->conf.iface == SL_CNI_IFACE_TAP)
+		return cmd_add_tap(r, err);
 	if ((rc = open_netns(r, &fd, err)) < 0 || (rc = prepare(r, true, err)) < 0 ||
 	    (rc = pod_mtu(r, &mtu, err)) < 0)
 		goto out;
@@ -541,7 +617,8 @@ static int cmd_check(struct run *r, struct sl_cni_err *err)
 		goto out;
 	}
 	snprintf(what, sizeof(what), "host interface %s", r->host_ifname);
-	if ((rc = sl_cni_nl_link_get(&host, r->host_ifname, &l, err)) < 0 || !l.up) {
+	if (r->conf.iface != SL_CNI_IFACE_TAP && /* a tap pod has no host end */
+	    ((rc = sl_cni_nl_link_get(&host, r->host_ifname, &l, err)) < 0 || !l.up)) {
 		rc = check_fail(err, what, rc < 0 ? "is missing" : "is down");
 		goto out;
 	}

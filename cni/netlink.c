@@ -213,6 +213,24 @@ int sl_cni_nl_link_up(struct sl_cni_nl *h, int ifindex, struct sl_cni_err *err)
 	return rc < 0 ? sys_fail(err, rc, "setting link %s up", what) : 0;
 }
 
+int sl_cni_nl_link_move(struct sl_cni_nl *h, const char *name, int netns_fd,
+			const char *new_name, unsigned mtu, struct sl_cni_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = new_msg(buf, sizeof(buf), RTM_NEWLINK, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = (int)if_nametoindex(name);
+	if (!ifm->ifi_index)
+		return sl_cni_fail(err, SL_CNI_E_SYSTEM, "link %s: not found", name), -ENODEV;
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, new_name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	int rc = talk(h, nlh, NULL, NULL);
+	return rc < 0 ? sys_fail(err, rc, "moving link %s into the pod", name) : 0;
+}
+
 int sl_cni_nl_link_del(struct sl_cni_nl *h, const char *name, struct sl_cni_err *err)
 {
 	char buf[256];

@@ -45,6 +45,11 @@ void sl_cni_nl_close(struct sl_cni_nl *h);
 int sl_cni_nl_veth_add(struct sl_cni_nl *h, const char *host_name, const char *peer_name,
 		       int peer_netns_fd, unsigned mtu, struct sl_cni_err *err);
 
+/* Move link name of h's namespace into the namespace of netns_fd, renamed new_name, with
+ * mtu (a tap sluiced created for a pod). -ENODEV when there is none. */
+int sl_cni_nl_link_move(struct sl_cni_nl *h, const char *name, int netns_fd,
+			const char *new_name, unsigned mtu, struct sl_cni_err *err);
+
 /* Look a link up by name. -ENODEV when there is none. */
 int sl_cni_nl_link_get(struct sl_cni_nl *h, const char *name, struct sl_cni_link *ret,
 		       struct sl_cni_err *err);

@@ -169,13 +169,13 @@ cJSON *sl_cni_result_build(const struct sl_cni_attach *a, const cJSON *prev)
 	}
 	int base = cJSON_GetArraySize(ifs), pod_index = base + 1;
 	unsigned len = 32;
-	if (a->socket_path) {
+	if (a->socket_path || !a->host_ifname) { /* vhost-user, tap: no host interface */
 		cJSON *pod = iface_json(a, a->pod_ifname, a->pod_mac, a->netns);
-		if (pod && !strcmp(a->version, "1.1.0"))
+		if (pod && a->socket_path && !strcmp(a->version, "1.1.0"))
 			cJSON_AddStringToObject(pod, "socketPath", a->socket_path);
 		cJSON_AddItemToArray(ifs, pod);
 		pod_index = base;
-		if (a->ipam)
+		if (a->ipam && a->socket_path) /* a tap pod is a /32 as a veth pod */
 			len = a->ipam->len;
 	} else {
 		cJSON_AddItemToArray(ifs, iface_json(a, a->host_ifname, a->host_mac, NULL));

@@ -3,6 +3,9 @@
 # same node and pod -> pod on the other node over VXLAN, for two paths on the same
 # two-node topology (scripts/lib/topo.sh), measured interleaved in one run:
 #   sluice   sluiced on each node (one worker; pod ports AF_XDP, uplink net_af_xdp)
+#   sluice-tap      sluiced with tap pods ("interface": "tap", drivers/sl_tap.h): the pods'
+#            eth0 is a tap with virtio-net offloads (TSO4, checksum), 64 KiB GSO frames
+#   sluice-tap-off  the same with tap.offload false (MTU-sized frames, full checksums)
 #   kernel   the flannel data path: pod veths on a bridge (cni0) in the node namespace,
 #            routing, a nolearning Linux VXLAN device (flannel.1, VNI 1, MTU 1450) with a
 #            permanent neighbour + FDB entry for the peer's pod CIDR, pod checksum/TSO
@@ -36,10 +39,12 @@ export SL_RUN=${SL_RUN:-/run/sluice-${SL_PREFIX%-}}
 export SL_VNI=1
 source scripts/lib/topo.sh
 source scripts/lib/eal.sh
+source scripts/lib/tappod.sh
 SL_EAL_MEM=${SL_EAL_MEM:-$(sl_eal_mem)}
 PATHS=${SL_BENCH_PATHS:-sluice kernel}
 TESTS=${SL_BENCH_TESTS:-same:1 same:4 vxlan:1 vxlan:4}
 POD_MTU=${SL_POD_MTU:-1450}
+export SL_POD_MTU=$POD_MTU
 OUT=perf/results
 STAMP=$(date +%Y%m%d-%H%M%S)
 RUN=$(mktemp -d "/tmp/${SL_PREFIX}tcp-XXXX")
@@ -61,9 +66,9 @@ pods_tx() { # pods_tx on|off: checksum offload (and with it TSO) of every pod's 
 	done
 }
 
-sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb
+sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb; SL_TAP_PODS=1: tap pods
 	local mode=${SL_AF_XDP_MODE:-}
-	if [ -n "${SL_POD_ETHTOOL:-}" ]; then # e.g. "gro on": features of every pod's eth0
+	if [ -n "${SL_POD_ETHTOOL:-}" ] && [ -z "${SL_TAP_PODS:-}" ]; then # e.g. "gro on": features of every pod's eth0
 		for p in p1a p1b p2a p2b; do in_ns $p ethtool -K eth0 $SL_POD_ETHTOOL; done
 	fi
 	for n in 1 2; do
@@ -77,9 +82,18 @@ sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb
 		    c["node"]["pod_mtu"] = int(sys.argv[3])
 		json.dump(c, open(sys.argv[1], "w"))
 		PY
+		if [ -n "${SL_TAP_PODS:-}" ]; then
+			tap_pods_veth_del "$n"
+			tap_pods_config "$n" "$SL_RUN/node$n.json"
+		fi
 		node_start "$n" "$SL_RUN/node$n.json"
+		[ -z "${SL_TAP_PODS:-}" ] || tap_pods_attach "$n"
 	done
 	wait_vtep 1 && wait_vtep 2
+	if [ -n "${SL_TAP_PODS:-}" ]; then
+		echo "  sluice tap pods, offloads: $(in_ns p1a ethtool -k eth0 | awk '/^tcp-segmentation-offload/ {print $2}')"
+		return
+	fi
 	# Native XDP: veth takes GSO from the pod and frames lose "checksum partial", so the
 	# pods fill checksums; skb mode: the pods keep their offloads. sluice-cni follows the
 	# mode sluiced reports (version: af_xdp_mode); so does this.
@@ -95,6 +109,13 @@ sluice-native_up() { SL_AF_XDP_MODE=native sluice_up; }
 sluice-native_down() { sluice_down; }
 sluice-skb_up() { SL_AF_XDP_MODE=skb sluice_up; }
 sluice-skb_down() { sluice_down; }
+# Tap pods (scripts/lib/tappod.sh): the veths go while sluiced runs, and come back after.
+sluice-tap_up() { SL_TAP_PODS=1 sluice_up; }
+sluice-tap_down() { sluice_down; tap_pods_veth_add 1; tap_pods_veth_add 2; }
+sluice-tap-off_up() {
+	SL_TAP_PODS=1 SL_SLUICE_EXTRA='{"tap": {"offload": false}}' sluice_up
+}
+sluice-tap-off_down() { sluice-tap_down; }
 
 # The flannel way, on the same namespaces and veths.
 kernel_up() {

@@ -19,7 +19,7 @@ static struct sl_model *model;
 static const char *kind_name(enum sl_port_kind k)
 {
 	return k == SL_PORT_UPLINK ? "uplink" : k == SL_PORT_HOST ? "host" :
-	       k == SL_PORT_VHOST ? "vhost-user" : "af_xdp";
+	       k == SL_PORT_VHOST ? "vhost-user" : k == SL_PORT_TAP ? "tap" : "af_xdp";
 }
 
 static void collect_node(void *arg, struct sl_metrics_buf *b)

@@ -84,7 +84,7 @@ static void add_cidr(cJSON *o, const char *k, struct sl_cidr c)
 static const char *kind_name(enum sl_port_kind k)
 {
 	return k == SL_PORT_UPLINK ? "uplink" : k == SL_PORT_HOST ? "host" :
-	       k == SL_PORT_VHOST ? "vhost-user" : "af_xdp";
+	       k == SL_PORT_VHOST ? "vhost-user" : k == SL_PORT_TAP ? "tap" : "af_xdp";
 }
 
 static cJSON *show_ports(void)
@@ -297,7 +297,7 @@ static cJSON *show_queues(void)
 	for (unsigned i = 0; i < SL_MAX_PORTS; i++) {
 		const struct sl_port *p = sl_dp.ports[i];
 		struct rte_eth_stats es;
-		if (!p || p->xsk || p->vhost || rte_eth_stats_get(p->eth_port, &es) != 0)
+		if (!p || p->xsk || p->vhost || p->tap || rte_eth_stats_get(p->eth_port, &es) != 0)
 			continue;
 		uint16_t nq = p->kind == SL_PORT_UPLINK ? sl_port_uplink_rx_queues() : 1;
 		for (uint16_t q = 0; q < nq && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {

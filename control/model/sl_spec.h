@@ -35,8 +35,11 @@ struct sl_pod_spec {
 	char namespace[SL_NAME_MAX];
 	bool vhost;                 /* "interface": "vhost-user" (else "veth") */
 	bool vhost_server;          /* "vhost_mode": "server" (default "client") */
+	bool tap;                   /* "interface": "tap": sluiced creates the pod's eth0 as a
+				     * tap named ifname (drivers/sl_tap.h) */
 	char socket[SL_SOCKET_PATH_MAX]; /* vhost-user socket path */
-	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth */
+	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth; tap: the tap's name
+				     * when sluiced creates it */
 	struct sl_ip ip;
 	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
 	/* "host_ports": [{"host_port", "container_port", "protocol", "host_ip"}]; the model

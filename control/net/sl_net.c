@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
+#include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
 #include "sl_net.h"
@@ -50,7 +52,7 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 
 /* Pods. */
 
-/* Open the pod's AF_XDP socket or vhost-user socket into port. A pod deleted a moment ago
+/* Open the pod's AF_XDP socket, vhost-user socket or tap device into port. A pod deleted a moment ago
  * may still hold the same interface until its grace period ends: then wait for it once. */
 static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char *err,
 			 size_t errlen)
@@ -62,6 +64,8 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	for (int attempt = 0;; attempt++) {
 		const char *why = "", *note = NULL;
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
+			 : s->tap ? sl_tap_open(s->ifname, net.conf.tap_offload, s->mac,
+						net.conf.pod_mtu, sl_dp.pool, &port->tap, &why)
 				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer,
 						net.conf.xsk_skb_mode, &port->xsk,
 						&why, &note);
@@ -77,8 +81,21 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 		if (s->vhost)
 			return ERR("socket: cannot open %s: %s (%s)", s->socket, why, strerror(-rc)),
 			       rc;
-		return ERR("ifname: cannot attach %s: %s (%s)", s->ifname, why, strerror(-rc)), rc;
+		return ERR("ifname: cannot %s %s: %s (%s)", s->tap ? "create tap" : "attach",
+			   s->ifname, why, strerror(-rc)), rc;
 	}
+}
+
+/* Add tap port p's descriptor to (add) or remove it from its owner worker's epoll set, which
+ * port-rx asks which taps have frames (struct sl_worker). Returns 0 or -errno. */
+static int tap_poll(const struct sl_port *p, bool add)
+{
+	struct sl_worker *w = &sl_dp.workers[p->owner];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+	if (epoll_ctl(w->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(p->tap), &ev) < 0)
+		return -errno;
+	atomic_fetch_add(&w->n_taps, add ? 1u : (unsigned)-1);
+	return 0;
 }
 
 static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
@@ -91,7 +108,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 		return np ? ERR("pod limit reached (%d)", SL_MAX_PODS) : ERR("out of memory"),
 		       np ? -ENOSPC : -ENOMEM;
 	}
-	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST : SL_PORT_XSK, s->ifname);
+	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST
+					   : s->tap ? SL_PORT_TAP : SL_PORT_XSK, s->ifname);
 	int rc = port ? 0 : -ENOMEM;
 	if (rc < 0 || (rc = open_pod_port(s, port, err, errlen)) < 0)
 		goto fail;
@@ -101,10 +119,14 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	}
 	if (port->xsk)
 		sl_xsk_mac(port->xsk, &port->mac);
+	else if (port->tap)
+		port->mac = sl_dp.conf.gw_mac; /* no host end: the gateway's, as pods see it */
 	else
 		memcpy(&port->mac, s->mac, 6); /* the pod's own virtio MAC */
 	port->mtu = net.conf.pod_mtu;
-	port->whole_chains = port->xsk != NULL;
+	port->whole_chains = port->xsk != NULL || port->tap != NULL;
+	/* Tap pods with offloads take GSO frames whole (drivers/sl_tap.h). */
+	port->gso_tx = port->tap && sl_tap_offload(port->tap);
 	/* In "skb" mode sluice-cni leaves the pod's checksum offload (and GSO) on: complete
 	 * partial checksums, and cut GSO frames once (port-rx, ip4-segment). */
 	port->csum_partial = port->xsk != NULL && net.conf.xsk_skb_mode;
@@ -116,9 +138,16 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	memcpy(&nh.mac, s->mac, 6);
 	if ((rc = np->nh = add_nh(&nh, err, errlen)) < 0)
 		goto fail;
+	if (port->tap && (rc = tap_poll(port, true)) < 0) {
+		ERR("ifname: cannot poll the tap: %s", strerror(-rc));
+		sl_nh_free((uint32_t)np->nh);
+		goto fail;
+	}
 	if ((rc = sl_port_publish(port)) < 0 ||
 	    (rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
 		ERR("ip: cannot route the pod: %s", strerror(-rc));
+		if (port->tap)
+			tap_poll(port, false);
 		sl_port_unpublish(port);
 		sl_nh_free((uint32_t)np->nh);
 		free(np);
@@ -144,6 +173,8 @@ static void pod_del(void *ctx, struct sl_model_pod *mp)
 	/* The veth or socket is free when the reply goes; the port closes after its grace. */
 	sl_xsk_detach(port->xsk);
 	sl_vhost_withdraw(port->vhost);
+	if (port->tap)
+		tap_poll(port, false); /* before the descriptor closes (after the grace) */
 	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);

@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 
 #include "drivers/sl_ethport.h"
+#include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
 #include "sl_netlink.h"
@@ -47,6 +48,7 @@ void sl_port_free(struct sl_port *p)
 	}
 	sl_xsk_close(p->xsk);
 	sl_vhost_close(p->vhost);
+	sl_tap_close(p->tap);
 	rte_free(p);
 }
 
@@ -254,7 +256,7 @@ void sl_ports_close(void)
 			continue;
 		atomic_store(&sl_dp.ports[i], NULL);
 		id_taken[i] = false;
-		if (!p->xsk && !p->vhost)
+		if (!p->xsk && !p->vhost && !p->tap)
 			sl_ethport_close(p->eth_port);
 		sl_port_free(p);
 	}

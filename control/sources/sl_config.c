@@ -344,9 +344,10 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 	TRY(get_str(o, path, "namespace", false, p->namespace, sizeof(p->namespace), err, n));
 	TRY(get_str(o, path, "interface", false, kind, sizeof(kind), err, n));
 	snprintf(fp, sizeof(fp), "%s.interface", path);
-	if (strcmp(kind, "veth") && strcmp(kind, "vhost-user"))
-		return fail(err, n, fp, "must be \"veth\" or \"vhost-user\"");
+	if (strcmp(kind, "veth") && strcmp(kind, "vhost-user") && strcmp(kind, "tap"))
+		return fail(err, n, fp, "must be \"veth\", \"vhost-user\" or \"tap\"");
 	p->vhost = !strcmp(kind, "vhost-user");
+	p->tap = !strcmp(kind, "tap");
 	if (p->vhost) {
 		TRY(get_str(o, path, "socket", true, p->socket, sizeof(p->socket), err, n));
 		snprintf(fp, sizeof(fp), "%s.socket", path);
@@ -565,10 +566,11 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 					     "icmp", "conntrack", "proxy", "pods", "nodes", "routes",
 					     "services", "endpointslices", "af_xdp", "namespaces",
 					     "k8s_pods", "networkpolicies", "metrics", "policy",
-					     "kubernetes", "limits", NULL };
+					     "kubernetes", "limits", "tap", NULL };
 	static const char *const kubernetes_known[] = { "watch_list", NULL };
 	static const char *const metrics_known[] = { "listen", NULL };
 	static const char *const af_xdp_known[] = { "multi_buffer", "mode", NULL };
+	static const char *const tap_known[] = { "offload", NULL };
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
 						  "pod_mtu", NULL };
@@ -653,6 +655,13 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 			return fail(err, n, "af_xdp.mode", "must be \"skb\" or \"native\"");
 		if (mode[0])
 			c->xsk_skb_mode = mode[0] == 's';
+	}
+	/* Tap pods ("interface": "tap", issue 13): virtio-net offloads (checksum, TSO4) on
+	 * by default, so their TCP moves in 64 KiB frames (drivers/sl_tap.h). */
+	c->tap_offload = true;
+	if ((o = cJSON_GetObjectItemCaseSensitive(root, "tap"))) {
+		TRY(check_fields(o, "tap", tap_known, err, n));
+		TRY(get_bool(o, "tap", "offload", &c->tap_offload, err, n));
 	}
 	/* Generic XDP hands the program a pod's GSO frames whole only with multi-buffer. */
 	if (c->xsk_skb_mode && !c->xsk_multi_buffer)

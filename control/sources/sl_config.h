@@ -58,6 +58,7 @@ struct sl_config {
 	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	bool xsk_skb_mode;             /* af_xdp.mode "skb": generic XDP, pods keep GSO and
 					* checksum offload (sluice completes checksums) */
+	bool tap_offload;              /* tap.offload: tap pods' checksum/TSO offloads */
 	unsigned workers;              /* 0 = every EAL worker lcore */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;

@@ -69,6 +69,8 @@ static cJSON *enc_pod(const struct sl_pod_spec *p)
 		add_str(o, "socket", p->socket);
 		add_str(o, "vhost_mode", p->vhost_server ? "server" : "client");
 	} else {
+		if (p->tap)
+			add_str(o, "interface", "tap");
 		add_str(o, "ifname", p->ifname);
 	}
 	add_ip(o, "ip", p->ip);

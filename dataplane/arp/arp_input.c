@@ -92,7 +92,7 @@ static inline uint16_t arp_input_one(struct sl_worker *w, struct rte_mbuf *m)
 			return EDGE_DROP_ARP_NOT_FOR_US;
 		ours = &p->mac;
 	} else {
-		if ((p->kind == SL_PORT_XSK || p->kind == SL_PORT_VHOST) &&
+		if (sl_port_is_pod(p) &&
 		    ((a->arp_sip != p->pod_ip && a->arp_sip != 0) ||
 		     !rte_is_same_ether_addr(&a->arp_sha, &p->pod_mac))) {
 			p->stats[w->id].rx_spoofed++;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -197,12 +199,18 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 		sl_dp.workers[i].id = i;
 		sl_dp.workers[i].icmp_tokens = 10;
 		sl_dp.workers[i].icmp_fn_tokens = 10;
+		sl_dp.workers[i].tap_epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (sl_dp.workers[i].tap_epfd < 0)
+			return -errno;
 	}
 	return 0;
 }
 
 void sl_dp_fini(void)
 {
+	for (unsigned i = 0; i < SL_MAX_WORKERS; i++)
+		if (sl_dp.workers[i].tap_epfd > 0)
+			close(sl_dp.workers[i].tap_epfd), sl_dp.workers[i].tap_epfd = -1;
 	struct rte_mbuf *m;
 	while (sl_dp.ctrl_tx && rte_ring_dequeue(sl_dp.ctrl_tx, (void **)&m) == 0)
 		rte_pktmbuf_free(m);

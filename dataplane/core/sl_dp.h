@@ -46,6 +46,7 @@ enum sl_port_kind {
 	SL_PORT_HOST,   /* net_tap ethdev towards the node's own kernel stack */
 	SL_PORT_XSK,    /* AF_XDP socket on a pod veth's host end */
 	SL_PORT_VHOST,  /* vhost-user socket of a DPDK pod or VM */
+	SL_PORT_TAP,    /* tap device that is a kernel pod's eth0 (drivers/sl_tap.h) */
 };
 
 /* Counters of one port as seen by one worker; summed by the control thread. */
@@ -59,6 +60,7 @@ struct sl_port_stats {
 
 struct sl_xsk;
 struct sl_vhost;
+struct sl_tap;
 
 struct sl_port {
 	/* Immutable once published. */
@@ -70,10 +72,11 @@ struct sl_port {
 	uint16_t eth_port;            /* ethdev port id (uplink, host) */
 	struct sl_xsk *xsk;           /* AF_XDP socket (pods); NULL: use the ethdev */
 	struct sl_vhost *vhost;       /* vhost-user socket (DPDK pods) */
+	struct sl_tap *tap;           /* tap device (kernel pods, "interface": "tap") */
 	unsigned owner;               /* worker polling this port's receive queue(s) */
 	struct rte_ring *tx_ring;     /* set when only the owner may send: the MP ring other
 				       * workers hand packets to (see port/port_send.h) */
-	/* Pod ports (XSK, VHOST): the only source a frame from this port may carry; set by
+	/* Pod ports (XSK, VHOST, TAP): the only source a frame from this port may carry; set by
 	 * the control thread before the port is published. Anti-spoofing (eth-input,
 	 * arp-input) compares against these two fields. 0 / zero MAC: nothing is accepted. */
 	uint32_t pod_ip;              /* network order */
@@ -84,9 +87,18 @@ struct sl_port {
 	/* AF_XDP pod ports in "skb" mode (af_xdp.mode): the pod keeps checksum offload and GSO,
 	 * so port-rx completes L4 checksums and flags GSO frames (offload/l4_csum.h). */
 	bool csum_partial;
+	/* Tap pod ports with offloads: GSO TCP frames (SL_F_GSO) go to this port whole, with a
+	 * virtio-net GSO header, instead of being cut to its MTU (ip4-lookup). */
+	bool gso_tx;
 	/* Mutable, one slot per worker. */
 	struct sl_port_stats stats[SL_MAX_WORKERS];
 };
+
+/* Whether p is a pod's port (AF_XDP, vhost-user or tap): anti-spoofing applies. Any thread. */
+static inline bool sl_port_is_pod(const struct sl_port *p)
+{
+	return p->kind == SL_PORT_XSK || p->kind == SL_PORT_VHOST || p->kind == SL_PORT_TAP;
+}
 
 enum sl_nh_type {
 	SL_NH_UNREACH_NET,  /* no route: ICMP net unreachable */
@@ -160,10 +172,17 @@ struct sl_worker {
 	char graph_name[RTE_GRAPH_NAMESIZE];
 	/* Read by the worker, replaced by control (RCU). */
 	struct sl_rxq_list *_Atomic rxqs;
+	/* Tap pod ports this worker owns (drivers/sl_tap.h): an epoll set of their descriptors
+	 * (level-triggered, data.u32 = port id; control adds and removes them, see
+	 * control/net/sl_net.c), which port-rx asks once per call instead of reading every
+	 * tap, and how many it holds (0: not asked). */
+	int tap_epfd;
+	_Atomic unsigned n_taps;
 	/* Mutable, written by this worker only. */
 	uint64_t drops[SL_DROP_COUNT];
 	uint64_t loops, idle_loops, sleeps;
 	uint16_t last_rx;            /* packets the last port-rx call received */
+	uint64_t tap_ready[SL_MAX_PORTS / 64]; /* tap ports epoll found readable, not yet read */
 	double icmp_tokens;          /* ICMP error token bucket (all but frag-needed) */
 	uint64_t icmp_last_tsc;
 	double icmp_fn_tokens;       /* frag-needed's own bucket, so floods of other errors

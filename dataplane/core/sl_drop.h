@@ -58,7 +58,11 @@
 	_(XSK_BAD_LENGTH, "xsk-bad-length")                                       \
 	_(POLICY_DENIED_INGRESS, "policy-denied-ingress")                         \
 	_(POLICY_DENIED_EGRESS, "policy-denied-egress")                           \
-	_(POLICY_CT_FULL, "policy-ct-full")
+	_(POLICY_CT_FULL, "policy-ct-full")                                      \
+	_(TAP_BAD_LENGTH, "tap-bad-length")                                       \
+	_(TAP_BAD_GSO, "tap-bad-gso")                                             \
+	_(TAP_TOO_MANY_SEGS, "tap-too-many-segs")                                 \
+	_(TAP_TX_REFUSED, "tap-tx-refused")
 
 enum sl_drop_reason {
 #define _(sym, str) SL_DROP_##sym,

@@ -49,7 +49,7 @@ static inline uint16_t eth_input_one(struct rte_mbuf *m, const struct sl_port *p
 		return EDGE_DROP_ETH_NOT_FOR_US;
 	uint16_t type = eth->ether_type;
 	bool l2_multi = rte_is_multicast_ether_addr(&eth->dst_addr);
-	bool pod = p && (p->kind == SL_PORT_XSK || p->kind == SL_PORT_VHOST);
+	bool pod = p && sl_port_is_pod(p);
 	if (pod && unlikely(!rte_is_same_ether_addr(&eth->src_addr, &p->pod_mac)))
 		return EDGE_DROP_POD_SPOOFED_SOURCE;
 	if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {

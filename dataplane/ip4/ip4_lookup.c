@@ -58,10 +58,17 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 			return icmp_error(m, SL_ICMP_TIME_EXCEEDED, 0, 0);
 		sl_ip4_ttl_dec(ip);
 	}
-	/* A GSO frame from a pod in "skb" mode (offload/l4_csum.h): cut once, here, to the
-	 * next hop's MTU, whatever it is (its checksum is partial: it never leaves whole). */
-	if (unlikely(pv->flags & SL_F_GSO))
+	/* A GSO frame from a pod in "skb" mode (offload/l4_csum.h) or a tap pod: whole to a
+	 * tap pod that takes GSO frames (its virtio-net header carries the MSS and the partial
+	 * checksum, drivers/sl_tap.h); otherwise cut once, here, to the next hop's MTU. */
+	if (unlikely(pv->flags & SL_F_GSO)) {
+		const struct sl_port *out = nh->type == SL_NH_POD ? sl_port_get(nh->port) : NULL;
+		if (out && out->gso_tx && m->tso_segsz) {
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+			return EDGE_ETH_OUTPUT;
+		}
 		return EDGE_SEGMENT;
+	}
 	if (unlikely(rte_be_to_cpu_16(ip->total_length) > nh->mtu)) {
 		/* A large TCP packet from an AF_XDP pod (multi-buffer, pod MTU above the next
 		 * hop's): cut once, here (offload/ip4_segment.c). */

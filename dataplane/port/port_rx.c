@@ -4,12 +4,17 @@
  * armed. Frames that still need offload work (a partial checksum, a TSO frame, several
  * segments) go to guest-offload first; all others to eth-input. Frames from an AF_XDP pod
  * port in "skb" mode get their L4 checksum completed here, and GSO frames are flagged for
- * ip4-segment (offload/l4_csum.h). */
+ * ip4-segment (offload/l4_csum.h). Frames from a tap pod port: a GSO frame is flagged for
+ * ip4-lookup (SL_F_GSO, tso_segsz kept: whole to a tap pod, cut once towards anything
+ * else), a partial checksum of any other frame is completed here (tap_rx_fixup). */
+#include <sys/epoll.h>
+
 #include <rte_ethdev.h>
 #include <rte_graph_worker.h>
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_node.h"
+#include "drivers/sl_tap.h"
 #include "drivers/sl_xsk.h"
 #include "dataplane/offload/l4_csum.h"
 #include "port_send.h"
@@ -46,6 +51,45 @@ static uint16_t divert_offload(struct rte_graph *graph, struct rte_node *node,
 			pkts[kept++] = pkts[j];
 	}
 	return kept;
+}
+
+/* Frame m from a tap pod port (drivers/sl_tap.h sets its ol_flags from the virtio-net
+ * header): a GSO frame (RTE_MBUF_F_RX_LRO) keeps its partial checksum and is flagged
+ * SL_F_GSO for ip4-lookup; any other partial checksum is completed now, before policy or NAT
+ * read or rewrite the L4 header. What cannot be completed here (not IPv4 TCP/UDP) keeps
+ * RTE_MBUF_F_RX_L4_CKSUM_NONE and guest-offload judges it. */
+static inline void tap_rx_fixup(struct rte_mbuf *m, struct sl_mbuf_priv *pv)
+{
+	if (m->ol_flags & RTE_MBUF_F_RX_LRO) {
+		pv->flags |= SL_F_GSO;
+		m->ol_flags &= ~(RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	} else if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE &&
+		   sl_l4_csum_complete(m, UINT16_MAX) == SL_L4_CSUM_DONE) {
+		m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	}
+}
+
+/* Which of this worker's tap ports have frames: one epoll_wait for all of them (the only
+ * system call a tap port costs while idle), marked in w->tap_ready until read. */
+static void tap_poll(struct sl_worker *w)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(w->tap_epfd, ev, RTE_DIM(ev), 0);
+	for (int i = 0; i < n; i++) {
+		uint32_t id = ev[i].data.u32;
+		if (likely(id < SL_MAX_PORTS))
+			w->tap_ready[id / 64] |= 1ull << (id % 64);
+	}
+}
+
+/* Whether tap port id was found readable; clears the mark (level-triggered epoll marks it
+ * again while frames remain). */
+static inline bool tap_take_ready(struct sl_worker *w, uint16_t id)
+{
+	uint64_t bit = 1ull << (id % 64), *word = &w->tap_ready[id / 64];
+	bool ready = *word & bit;
+	*word &= ~bit;
+	return ready;
 }
 
 static void drain_tx_ring(struct sl_worker *w, struct sl_port *p)
@@ -109,6 +153,8 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		w->last_rx = 0;
 		return 0;
 	}
+	if (atomic_load_explicit(&w->n_taps, memory_order_relaxed))
+		tap_poll(w);
 	void **objs = rte_node_next_stream_get(graph, node, EDGE_ETH_INPUT,
 					       RTE_GRAPH_BURST_SIZE);
 	/* Start where the last call stopped so no queue starves when the burst fills. */
@@ -133,6 +179,14 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 				w->drops[SL_DROP_XSK_TOO_MANY_FRAGS] += d.too_many_frags;
 				w->drops[SL_DROP_XSK_BAD_LENGTH] += d.bad_length;
 			}
+		} else if (p->tap) {
+			struct sl_tap_rx_drops d = { 0 };
+			n = tap_take_ready(w, p->id) ? sl_tap_rx_burst(p->tap, sl_dp.pool, pkts,
+								      RX_BURST, &d) : 0;
+			if (unlikely(d.bad_length | d.bad_gso)) {
+				w->drops[SL_DROP_TAP_BAD_LENGTH] += d.bad_length;
+				w->drops[SL_DROP_TAP_BAD_GSO] += d.bad_gso;
+			}
 		} else if (p->vhost) {
 			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,
 					      pkts, RX_BURST);
@@ -148,6 +202,8 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			if (p->csum_partial &&
 			    sl_l4_csum_complete(pkts[j], p->mtu) == SL_L4_CSUM_GSO)
 				pv->flags |= SL_F_GSO;
+			if (p->tap)
+				tap_rx_fixup(pkts[j], pv);
 			bytes += rte_pktmbuf_pkt_len(pkts[j]);
 			offload |= needs_offload(pkts[j]);
 		}

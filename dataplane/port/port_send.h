@@ -3,7 +3,7 @@
  *
  * TX discipline, chosen per port when it opens:
  *  - an ethdev with a TX queue per worker: each worker sends on its own queue (no sharing);
- *  - an AF_XDP pod port, or an ethdev with fewer TX queues than workers (e.g. net_af_xdp on a
+ *  - an AF_XDP or tap pod port, or an ethdev with fewer TX queues than workers (e.g. net_af_xdp on a
  *    single-queue veth): only the owner worker sends; the others enqueue to the port's
  *    multi-producer ring, which the owner drains every loop;
  *  - a vhost-user pod port: a worker that polls one of the guest's queue pairs sends on that
@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/core/sl_dp.h"
+#include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
 #include "drivers/sl_xsk.h"
 
@@ -31,6 +32,15 @@ static inline uint16_t sl_port_send(struct sl_worker *w, struct sl_port *p, stru
 {
 	if (p->xsk)
 		return sl_xsk_tx_burst(p->xsk, pkts, n);
+	if (p->tap) {
+		struct sl_tap_tx_drops d = { 0 };
+		uint16_t sent = sl_tap_tx_burst(p->tap, pkts, n, &d); /* takes all */
+		if (unlikely(d.too_many_segs | d.refused)) {
+			w->drops[SL_DROP_TAP_TOO_MANY_SEGS] += d.too_many_segs;
+			w->drops[SL_DROP_TAP_TX_REFUSED] += d.refused;
+		}
+		return sent;
+	}
 	if (p->vhost)
 		return sl_vhost_tx_burst(p->vhost, sl_vhost_qp_of(w, p), pkts, n);
 	return rte_eth_tx_burst(p->eth_port, p->tx_ring ? 0 : (uint16_t)w->id, pkts, n);

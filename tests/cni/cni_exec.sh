@@ -318,9 +318,9 @@ bad_netns_file() {
 
 bad_args_iface() {
 	cni "$T/e.json" "$T/conf.json" CNI_COMMAND=ADD CNI_CONTAINERID=x8 CNI_IFNAME=eth0 \
-		CNI_NETNS=/var/run/netns/${P}c9 CNI_PATH="$CNI_BIN" CNI_ARGS="SLUICE_INTERFACE=tap" &&
+		CNI_NETNS=/var/run/netns/${P}c9 CNI_PATH="$CNI_BIN" CNI_ARGS="SLUICE_INTERFACE=macvlan" &&
 		fail "succeeded: $(cat "$T/e.json")"
-	expect_error "$T/e.json" 4 '^CNI_ARGS: SLUICE_INTERFACE: unsupported value "tap"'
+	expect_error "$T/e.json" 4 '^CNI_ARGS: SLUICE_INTERFACE: unsupported value "macvlan"'
 }
 
 bad_conf() { # SED-EXPR CODE REGEX
@@ -944,7 +944,7 @@ check "config: vhostMode both -> code 7 naming vhostMode" \
 	bad_conf 's/"type":"sluice-cni",/"type":"sluice-cni","interface":"vhost-user","vhostMode":"both",/' 7 '^vhostMode: must be "client"'
 check "config: relative socketDir -> code 7 naming socketDir" \
 	bad_conf 's/"type":"sluice-cni",/"type":"sluice-cni","interface":"vhost-user","socketDir":"run",/' 7 '^socketDir: "run" is not an absolute path'
-check "env: CNI_ARGS SLUICE_INTERFACE=tap -> code 4 naming the key" bad_args_iface
+check "env: CNI_ARGS SLUICE_INTERFACE=macvlan -> code 4 naming the key" bad_args_iface
 check "config: truncated JSON -> code 6" bad_conf 's/}}$/}/' 6 '^config: invalid JSON'
 check "config: unknown IPAM plugin -> code 7 naming ipam.type" bad_conf 's/"host-local"/"no-such-ipam"/' 7 '^ipam.type: plugin "no-such-ipam" not found'
 check "config: relative socket path -> code 7" bad_conf 's#"socket":"/#"socket":"#' 7 '^socket: '

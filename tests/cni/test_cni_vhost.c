@@ -137,10 +137,10 @@ static void test_conf_vhost_bad(void **s)
 	struct sl_cni_env e = { 0 };
 	struct sl_cni_err err = { 0 };
 	assert_int_equal(sl_cni_conf_parse(good, strlen(good), SL_CNI_ADD, &c, &err), 0);
-	snprintf(e.arg_iface, sizeof(e.arg_iface), "tap");
+	snprintf(e.arg_iface, sizeof(e.arg_iface), "macvlan");
 	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), -EINVAL);
 	assert_int_equal(err.code, 4);
-	assert_non_null(strstr(err.msg, "CNI_ARGS: SLUICE_INTERFACE: unsupported value \"tap\""));
+	assert_non_null(strstr(err.msg, "CNI_ARGS: SLUICE_INTERFACE: unsupported value \"macvlan\""));
 	e.arg_iface[0] = 0;
 	snprintf(e.arg_mac, sizeof(e.arg_mac), "ff:ff:ff:ff:ff:ff");
 	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), -EINVAL);

@@ -8,7 +8,12 @@
  * no offload flags, so whole chains reach the graph and ip4-segment (TCP above an MTU).
  * Pod B's port is also in af_xdp.mode "skb" (csum_partial): port-rx completes the L4
  * checksum of every frame from it and flags TCP above its MTU as GSO, cut by ip4-segment
- * whatever the next hop (offload/l4_csum.h).
+ * whatever the next hop (offload/l4_csum.h). Pod A's port takes GSO frames whole, as a tap
+ * pod port with offloads does (gso_tx; the 0xfc chains carry a tso_segsz from byte 0), so
+ * ip4-lookup's whole-GSO branch is reached. 0xfb feeds the tap driver's own parsing
+ * (drivers/sl_tap.h): bytes 2-11 are a virtio-net header checked against the frame
+ * (sl_tap_rx_meta), and the frame, cut into up to four frames, goes through the
+ * coalescing of segments bound for a tap pod (sl_tap_coalesce).
  * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are
  * reached (seeds: svc_*.bin), with 10.96.0.12:80 given client affinity and a source range
  * (10.244.1.0/24) so lb_affinity and the range check are too; byte 0's high bit marks the
@@ -26,6 +31,7 @@
 #include <rte_cycles.h>
 
 #include "dataplane/lb/lb_table.h"
+#include "drivers/sl_tap.h"
 #include "tests/unit/harness.h"
 #include "tests/unit/pktbuild.h"
 
@@ -35,6 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		return -1;
 	sl_port_get(TH_POD_B)->whole_chains = true;
 	sl_port_get(TH_POD_B)->csum_partial = true;
+	sl_port_get(TH_POD_A)->gso_tx = true;
 	struct sl_lb_frontend fe = { pb_addr("10.96.0.12"), rte_cpu_to_be_16(80), IPPROTO_TCP, 0 };
 	struct sl_lb_backend b[2] = {
 		{ .ip = pb_addr("10.244.1.3"), .port = rte_cpu_to_be_16(8080) },
@@ -44,6 +51,42 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct sl_lb_service_opts o = { .flags = SL_LB_SVC_SOURCE_RANGES, .affinity_s = 60,
 					.ranges = &r, .n_ranges = 1 };
 	return sl_lb_service_set_opts(&fe, b, 2, &o);
+}
+
+/* The 0xfb input (see the file comment): d = 10-byte virtio-net header, then the frame. */
+static void fuzz_tap(const uint8_t *d, size_t n)
+{
+	if (n < 10)
+		return;
+	struct sl_tap_vnet h = { d[0], d[1], (uint16_t)(d[2] | d[3] << 8), (uint16_t)(d[4] | d[5] << 8),
+				 (uint16_t)(d[6] | d[7] << 8), (uint16_t)(d[8] | d[9] << 8) };
+	d += 10;
+	n -= 10;
+	struct rte_mbuf *f[4];
+	unsigned nf = 0;
+	/* Frames as long as the first one's IPv4 total length says (a seed of equal segments
+	 * merges), else quarters. */
+	size_t part = n >= 18 ? 14 + (size_t)(d[16] << 8 | d[17]) : 0;
+	if (part < 54 || part > n)
+		part = n / 4 + 1;
+	for (size_t off = 0; off < n && nf < 4; off += part) {
+		size_t len = RTE_MIN(part, n - off);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
+		if (!m)
+			break;
+		memcpy(rte_pktmbuf_append(m, (uint16_t)len), d + off, len);
+		f[nf++] = m;
+	}
+	if (nf)
+		(void)sl_tap_rx_meta(f[0], &h);
+	for (unsigned i = 0; i < nf; i++)
+		f[i]->ol_flags = 0;
+	uint32_t merged = 0;
+	unsigned left = sl_tap_coalesce(f, (uint16_t)nf, &merged);
+	if (left + merged != nf)
+		abort();
+	for (unsigned i = 0; i < left; i++)
+		rte_pktmbuf_free(f[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_ct_mark_gone(pb_addr("10.96.0.10"), rte_cpu_to_be_16(80), pb_addr("10.244.1.3"),
 				rte_cpu_to_be_16(8080));
 	unsigned avail = th_pool_avail();
+	if (data[1] == 0xfb) {
+		fuzz_tap(data + 2, size - 2);
+		if (th_pool_avail() != avail) {
+			fprintf(stderr, "fuzz_packet: tap: %u free mbufs before, %u after\n", avail,
+				th_pool_avail());
+			abort();
+		}
+		return 0;
+	}
 	unsigned port = data[0] % TH_PORTS;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(sl_dp.pool);
 	if (!m)
@@ -84,6 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			m->tso_segsz = (uint16_t)(64 + data[0] * 16);
 		} else {
 			port = TH_POD_B;
+			m->tso_segsz = (uint16_t)(data[0] * 8);
 		}
 		uint16_t head = 80; /* the rest moves to a second segment */
 		struct rte_mbuf *tail = rte_pktmbuf_alloc(sl_dp.pool);

@@ -104,6 +104,32 @@ static void expect_bad(const char *from, const char *to, const char *want)
 		fail_msg("error '%s' does not contain '%s'", err, want);
 }
 
+/* issue 13: tap pods ("interface": "tap", an ifname) and tap.offload (default on). */
+static void test_tap_pods(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *from = "\"ifname\":\"va\"}";
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s\"interface\":\"tap\",%s", (int)(at - good), good, at);
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_true(c.pods[0].tap);
+	assert_false(c.pods[0].vhost);
+	assert_string_equal(c.pods[0].ifname, "va");
+	assert_true(c.tap_offload);
+	sl_config_free(&c);
+	const char *vx = strstr(good, "\"vxlan\":{");
+	snprintf(text, sizeof(text), "%.*s\"tap\":{\"offload\":false},%s", (int)(vx - good), good, vx);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_false(c.tap_offload);
+	sl_config_free(&c);
+	expect_bad("\"vxlan\":{", "\"tap\":{\"offload\":1},\"vxlan\":{", "tap.offload: must be");
+	expect_bad("\"vxlan\":{", "\"tap\":{\"gso\":true},\"vxlan\":{", "tap: unknown field 'gso'");
+	expect_bad("\"ifname\":\"va\"}", "\"interface\":\"tun\",\"ifname\":\"va\"}",
+		   "pods[0].interface: must be \"veth\", \"vhost-user\" or \"tap\"");
+}
+
 static void test_bad_configs(void **s)
 {
 	expect_bad("\"198.18.0.1\"", "\"300.1.1.1\"", "node.ip: '300.1.1.1' is not an IPv4");
@@ -463,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_af_xdp_mode),
+		cmocka_unit_test(test_tap_pods),
 		cmocka_unit_test(test_command_table),
 		cmocka_unit_test(test_host_ports),
 	};

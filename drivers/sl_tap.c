@@ -1,0 +1,271 @@
+/* Tap pod port (see sl_tap.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "sl_tap.h"
+
+struct sl_tap {
+	int fd;
+	bool offload;
+	uint16_t seg_room;    /* bytes of data one receive mbuf takes (its tailroom) */
+	unsigned n_spare;     /* mbufs kept for the next read: spare[0..n_spare) */
+	struct rte_mbuf *spare[SL_TAP_RX_SEGS];
+	char ifname[IFNAMSIZ];
+};
+
+static int set_link(const char *ifname, const uint8_t mac[6], uint16_t mtu, const char **err)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+	if (s < 0)
+		return *err = "socket(AF_INET)", -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0) {
+		rc = -errno, *err = "SIOCSIFHWADDR (the pod's MAC)";
+	} else if (mtu) {
+		ifr.ifr_mtu = mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+			rc = -errno, *err = "SIOCSIFMTU";
+	}
+	close(s);
+	return rc;
+}
+
+int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
+		struct rte_mempool *pool, struct sl_tap **ret, const char **err)
+{
+	int rc;
+	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM);
+	if ((size_t)room * SL_TAP_RX_SEGS < SL_TAP_MAX_FRAME)
+		return *err = "mbufs too small for a 64 KiB frame", -EINVAL;
+	if (strlen(ifname) >= IFNAMSIZ)
+		return *err = "name too long", -ENAMETOOLONG;
+	struct sl_tap *t = calloc(1, sizeof(*t));
+	if (!t)
+		return *err = "out of memory", -ENOMEM;
+	t->seg_room = room;
+	t->offload = offload;
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		rc = -errno, *err = "open /dev/net/tun";
+		goto fail;
+	}
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	/* TUNSETIFF on an existing device attaches to it: refuse a name already taken (a veth
+	 * of that name, another pod's tap) rather than share it. */
+	if (if_nametoindex(ifname) != 0) {
+		rc = -EEXIST, *err = "an interface of that name exists";
+		goto fail;
+	}
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno, *err = "TUNSETIFF";
+		goto fail;
+	}
+	int hdr = sizeof(struct virtio_net_hdr);
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		rc = -errno, *err = "TUNSETVNETHDRSZ";
+		goto fail;
+	}
+	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
+	if (ioctl(t->fd, TUNSETOFFLOAD, off) < 0) {
+		rc = -errno, *err = "TUNSETOFFLOAD";
+		goto fail;
+	}
+	if ((rc = set_link(ifname, mac, mtu, err)) < 0)
+		goto fail;
+	*ret = t;
+	return 0;
+fail:
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
+	return rc;
+}
+
+int sl_tap_fd(const struct sl_tap *t)
+{
+	return t->fd;
+}
+
+bool sl_tap_offload(const struct sl_tap *t)
+{
+	return t->offload;
+}
+
+void sl_tap_close(struct sl_tap *t)
+{
+	if (!t)
+		return;
+	close(t->fd);
+	for (unsigned i = 0; i < t->n_spare; i++)
+		rte_pktmbuf_free(t->spare[i]);
+	free(t);
+}
+
+int sl_tap_rx_meta(struct rte_mbuf *m, const struct sl_tap_vnet *h)
+{
+	uint64_t ol = (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ? RTE_MBUF_F_RX_L4_CKSUM_NONE
+		      : (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
+								  : 0;
+	m->tso_segsz = 0;
+	m->ol_flags = ol;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	/* A GSO frame: IPv4 TCP only (TUNSETOFFLOAD offered TSO4), its checksum partial at
+	 * the TCP checksum field, its lengths those of the frame. */
+	if ((h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 ||
+	    !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h->gso_size < SL_TAP_MIN_MSS)
+		return 1;
+	const unsigned l3 = sizeof(struct rte_ether_hdr);
+	uint16_t dlen = rte_pktmbuf_data_len(m);
+	if (dlen < l3 + sizeof(struct rte_ipv4_hdr) ||
+	    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return 1;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l3);
+	unsigned ihl = rte_ipv4_hdr_len(ip);
+	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP ||
+	    dlen < l3 + ihl + sizeof(struct rte_tcp_hdr))
+		return 1;
+	const struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, l3 + ihl);
+	unsigned thl = (unsigned)(tcp->data_off >> 4) * 4;
+	if (thl < sizeof(*tcp) || dlen < l3 + ihl + thl ||
+	    h->csum_start != l3 + ihl || h->csum_offset != offsetof(struct rte_tcp_hdr, cksum) ||
+	    l3 + rte_be_to_cpu_16(ip->total_length) != rte_pktmbuf_pkt_len(m) ||
+	    rte_pktmbuf_pkt_len(m) <= l3 + ihl + thl)
+		return 1;
+	m->ol_flags = ol | RTE_MBUF_F_RX_LRO;
+	m->tso_segsz = h->gso_size;
+	return 0;
+}
+
+uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
+			 uint16_t n, struct sl_tap_rx_drops *drops)
+{
+	uint16_t got = 0;
+	size_t bytes = 0;
+	struct iovec iov[1 + SL_TAP_RX_SEGS];
+	struct virtio_net_hdr vh;
+	iov[0] = (struct iovec){ &vh, sizeof(vh) };
+	while (got < n && bytes < SL_TAP_RX_BYTES) {
+		if (t->n_spare < SL_TAP_RX_SEGS) {
+			if (rte_pktmbuf_alloc_bulk(pool, t->spare + t->n_spare,
+						   SL_TAP_RX_SEGS - t->n_spare) < 0)
+				break; /* the pool is short: leave the frames in the tap */
+			t->n_spare = SL_TAP_RX_SEGS;
+		}
+		for (unsigned k = 0; k < SL_TAP_RX_SEGS; k++)
+			iov[1 + k] = (struct iovec){ rte_pktmbuf_mtod(t->spare[k], void *),
+						     t->seg_room };
+		ssize_t r = readv(t->fd, iov, 1 + SL_TAP_RX_SEGS);
+		if (r < 0)
+			break; /* EAGAIN: nothing more; EIO etc.: the device is going */
+		size_t len = (size_t)r - RTE_MIN((size_t)r, sizeof(vh));
+		if (unlikely(len < RTE_ETHER_HDR_LEN || len > SL_TAP_MAX_FRAME)) {
+			drops->bad_length++; /* the mbufs stay spare */
+			continue;
+		}
+		unsigned nseg = (unsigned)((len + t->seg_room - 1) / t->seg_room);
+		struct rte_mbuf *head = t->spare[0];
+		size_t left = len;
+		for (unsigned k = 0; k < nseg; k++) {
+			struct rte_mbuf *s = t->spare[k];
+			s->data_len = (uint16_t)RTE_MIN(left, (size_t)t->seg_room);
+			left -= s->data_len;
+			s->next = k + 1 < nseg ? t->spare[k + 1] : NULL;
+		}
+		head->nb_segs = (uint16_t)nseg;
+		head->pkt_len = (uint32_t)len;
+		t->n_spare -= nseg;
+		memmove(t->spare, t->spare + nseg, t->n_spare * sizeof(t->spare[0]));
+		struct sl_tap_vnet h = { vh.flags, vh.gso_type, vh.hdr_len, vh.gso_size,
+					 vh.csum_start, vh.csum_offset };
+		if (unlikely(sl_tap_rx_meta(head, &h) != 0)) {
+			drops->bad_gso++;
+			rte_pktmbuf_free(head);
+			continue;
+		}
+		pkts[got++] = head;
+		bytes += len;
+	}
+	return got;
+}
+
+/* Fill vh for GSO frame m (see sl_tap_tx_burst); the TCP checksum field gets the
+ * pseudo-header sum (NAT may have changed the addresses since the pod wrote it). Returns 0,
+ * or -1 when m's headers are not IPv4/TCP in its first segment (sent without GSO: the
+ * receiving stack drops a bad checksum). */
+static int tx_gso_hdr(struct rte_mbuf *m, struct virtio_net_hdr *vh)
+{
+	const unsigned l3 = sizeof(struct rte_ether_hdr);
+	uint16_t dlen = rte_pktmbuf_data_len(m);
+	if (dlen < l3 + sizeof(struct rte_ipv4_hdr))
+		return -1;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l3);
+	unsigned ihl = rte_ipv4_hdr_len(ip);
+	if (ip->next_proto_id != IPPROTO_TCP || ihl < sizeof(*ip) ||
+	    dlen < l3 + ihl + sizeof(struct rte_tcp_hdr))
+		return -1;
+	struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, l3 + ihl);
+	unsigned thl = (unsigned)(tcp->data_off >> 4) * 4;
+	if (thl < sizeof(*tcp) || dlen < l3 + ihl + thl)
+		return -1;
+	tcp->cksum = rte_ipv4_phdr_cksum(ip, 0);
+	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh->gso_type = (uint8_t)(VIRTIO_NET_HDR_GSO_TCPV4 |
+				 ((tcp->tcp_flags & RTE_TCP_CWR_FLAG) ? VIRTIO_NET_HDR_GSO_ECN : 0));
+	vh->hdr_len = (uint16_t)(l3 + ihl + thl);
+	vh->gso_size = m->tso_segsz;
+	vh->csum_start = (uint16_t)(l3 + ihl);
+	vh->csum_offset = offsetof(struct rte_tcp_hdr, cksum);
+	return 0;
+}
+
+uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
+			 struct sl_tap_tx_drops *drops)
+{
+	struct iovec iov[1 + SL_TAP_TX_SEGS];
+	uint16_t nf = t->offload ? sl_tap_coalesce(pkts, n, &drops->coalesced) : n;
+	for (uint16_t i = 0; i < nf; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (unlikely(m->nb_segs > SL_TAP_TX_SEGS)) {
+			drops->too_many_segs++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		struct virtio_net_hdr vh = { 0 };
+		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && t->offload && m->tso_segsz &&
+		    tx_gso_hdr(m, &vh) < 0)
+			memset(&vh, 0, sizeof(vh));
+		iov[0] = (struct iovec){ &vh, sizeof(vh) };
+		unsigned k = 1;
+		for (struct rte_mbuf *s = m; s; s = s->next)
+			iov[k++] = (struct iovec){ rte_pktmbuf_mtod(s, void *), s->data_len };
+		/* The tap takes a frame into the pod's backlog (netif_rx), so it does not push
+		 * back; a write that fails (the device down, a header refused, no memory) drops
+		 * that frame. */
+		if (unlikely(writev(t->fd, iov, (int)k) < 0))
+			drops->refused++;
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}

@@ -1,0 +1,111 @@
+/* Tap pod port (issue 13): the pod's eth0 is a tap device whose file descriptor sluiced
+ * holds, with virtio-net headers (IFF_VNET_HDR) and the offloads a virtio NIC offers
+ * (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN). The pod's stack then hands
+ * sluice TCP frames of up to 64 KiB with a partial checksum and a gso_size (one frame where
+ * a veth read through AF_XDP gives ~45), and takes such frames back the same way, so a pod
+ * on this node receives one skb per 64 KiB too.
+ *
+ * Why a tap read with read(2)/write(2) and not DPDK: virtio_user's vhost-kernel backend
+ * needs /dev/vhost-net (absent here: no kernel modules), and DPDK 22.11's net_tap opens the
+ * tap without IFF_VNET_HDR (no GSO either way: the kernel segments before the tap, and
+ * net_tap's TSO is software GSO). So each frame costs one readv or writev; with GSO frames
+ * that is one system call per ~64 KiB, against one AF_XDP copy per 1,450 bytes.
+ *
+ * Life cycle: sluiced creates the device in its own network namespace under the pod's
+ * ifname, sets its MAC (the pod's) and MTU, and leaves it down; whoever owns the pod
+ * (sluice-cni, tests) moves it into the pod's namespace, renames it (eth0) and configures
+ * it. The device exists while sluiced holds the descriptor: closing the port (pod deleted,
+ * sluiced stopped) removes it from the pod. One worker uses a port at a time (rx and tx are
+ * single-threaded, like AF_XDP ports).
+ *
+ * Frames received (the pod sent them), checked in sl_tap_rx_burst:
+ *  - a frame is an mbuf chain of up to SL_TAP_RX_SEGS segments, headers in the first;
+ *  - VIRTIO_NET_HDR_F_NEEDS_CSUM: ol_flags RTE_MBUF_F_RX_L4_CKSUM_NONE (the L4 checksum
+ *    holds the pseudo-header sum only); DATA_VALID: RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+ *  - a GSO frame (VIRTIO_NET_HDR_GSO_TCPV4, ECN bit allowed) additionally
+ *    RTE_MBUF_F_RX_LRO with tso_segsz = gso_size. Dropped and counted: another GSO type,
+ *    gso_size 0 or outside [SL_TAP_MIN_MSS, 65535], no NEEDS_CSUM, csum_start/csum_offset
+ *    not the TCP checksum field of the IPv4 header found, IPv4 total length not the frame's
+ *    length less the Ethernet header, or a frame that is not IPv4/TCP;
+ *  - a frame shorter than an Ethernet header or longer than SL_TAP_MAX_FRAME (truncated by
+ *    the read) is dropped and counted. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#define SL_TAP_MAX_FRAME (65535 + 14 + 4) /* an IPv4 packet of 64 KiB in Ethernet + VLAN */
+#define SL_TAP_RX_SEGS 24                 /* mbufs a received frame may take (> 64 KiB in
+					   * 3.7 KiB mbufs: sl_tap_open checks the pool) */
+#define SL_TAP_TX_SEGS 64                 /* mbufs a frame sent may take (longer: dropped) */
+#define SL_TAP_RX_BYTES (128 * 1024)      /* bytes one sl_tap_rx_burst reads at most: two GSO
+					   * frames are ~94 segments towards VXLAN, what an
+					   * uplink TX ring takes in one go */
+#define SL_TAP_MIN_MSS 88                 /* Linux TCP_MIN_MSS: the smallest gso_size taken */
+
+struct sl_tap;
+
+/* Receive-side counters of frames sl_tap_rx_burst dropped itself; the caller adds them to
+ * its drop counters and clears them. Owner worker. */
+struct sl_tap_rx_drops {
+	uint32_t bad_length; /* shorter than an Ethernet header, or longer than SL_TAP_MAX_FRAME */
+	uint32_t bad_gso;    /* a GSO header that does not describe the frame (see above) */
+};
+
+/* Create tap device ifname in the calling thread's network namespace with virtio-net
+ * headers; when offload, TUNSETOFFLOAD CSUM | TSO4 | TSO_ECN (else the kernel hands over
+ * plain frames with full checksums). Set its MAC to mac and its MTU to mtu. The device is
+ * not brought up. pool: where received frames' mbufs come from (its data room bounds a frame
+ * to SL_TAP_RX_SEGS mbufs: checked here). Control thread. Returns 0 or -errno with
+ * *ret_err_msg naming the failing step. */
+int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
+		struct rte_mempool *pool, struct sl_tap **ret_tap, const char **ret_err_msg);
+/* The tap's descriptor (for the owner worker's epoll set). Any thread. */
+int sl_tap_fd(const struct sl_tap *t);
+/* Whether the port has TSO/checksum offloads on (sends and takes GSO frames). Any thread. */
+bool sl_tap_offload(const struct sl_tap *t);
+/* Close the descriptor (the device goes away) and free the port's spare mbufs. Control
+ * thread, after workers stopped using it (RCU grace period). */
+void sl_tap_close(struct sl_tap *t);
+/* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
+ * into mbuf chains
+ * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted
+ * in *drops. Owner worker. */
+uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
+			 uint16_t n, struct sl_tap_rx_drops *drops);
+/* Send-side counters: frames sl_tap_tx_burst dropped (freed), and merged into others. */
+struct sl_tap_tx_drops {
+	uint32_t too_many_segs; /* a chain of more than SL_TAP_TX_SEGS segments */
+	uint32_t refused;       /* the tap refused the write (device down, bad header) */
+	uint32_t coalesced;     /* frames appended to the frame before them (not drops) */
+};
+
+/* Write frames pkts[0..n) to the tap, one writev per frame, and free them: all are taken
+ * (a tap does not push back: the frame goes to the pod's backlog, which drops on its own
+ * when full). On an offload port, runs of TCP segments of one flow are first merged into
+ * GSO frames (sl_tap_coalesce). A frame with RTE_MBUF_F_TX_TCP_SEG and tso_segsz set (a
+ * TCP/IPv4 frame with a partial checksum, headers in its first segment) goes, on an
+ * offload port, with a GSO header (gso_size = tso_segsz) and its TCP checksum field set to
+ * the pseudo-header sum: the pod's stack takes it as one skb. Others go with an empty
+ * header (full checksums). Returns n. Owner worker. */
+uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
+			 struct sl_tap_tx_drops *drops);
+
+/* Merge runs of consecutive TCP/IPv4 segments of one flow in pkts[0..n) into mbuf chains
+ * flagged RTE_MBUF_F_TX_TCP_SEG with tso_segsz = the run's MSS, as Linux's GRO would (rules
+ * and checksum verification in sl_tap_gro.c); other frames stay as they are, in order.
+ * Returns the number of frames left at the front of pkts; adds the frames merged into
+ * others to *ret_merged. Any thread (unit tests). */
+uint16_t sl_tap_coalesce(struct rte_mbuf **pkts, uint16_t n, uint32_t *ret_merged);
+
+/* The virtio-net header a frame came with, parsed for checking (separated for unit tests). */
+struct sl_tap_vnet {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+/* Check received frame m (Ethernet, headers in its first segment) against its virtio-net
+ * header h and set its ol_flags and tso_segsz. Returns 0, or 1 when the GSO header does
+ * not describe the frame (drop as bad_gso). Any thread. */
+int sl_tap_rx_meta(struct rte_mbuf *m, const struct sl_tap_vnet *h);

@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Tap pods (issue 13) on the two-node topology of topo.sh (sourced after it): the pods'
+# eth0 is a tap device sluiced creates ("interface": "tap", drivers/sl_tap.h) instead of
+# a veth. Usage, per node N (1 or 2), with the pod namespaces from topo_up:
+#   tap_pods_veth_del N        delete the pods' veths (the namespaces stay)
+#   tap_pods_config N FILE     rewrite node N's config FILE: its pods become tap pods
+#   node_start N FILE          sluiced creates p<N>a, p<N>b as taps in the node namespace
+#   tap_pods_attach N          move each tap into its pod namespace as eth0 and configure it
+#   node_stop N                the taps go with sluiced's descriptors
+#   tap_pods_veth_add N        the veths back, as topo_up made them
+# Pod MTU: SL_POD_MTU (default 1450).
+
+tap_pod_mac() { printf '02:74:61:70:%02x:%02x\n' "${1:1:1}" "$(printf '%d' "'${1:2:1}")"; }
+tap_pod_ip() { local n=${1:1:1}; [ "${1:2:1}" = a ] && echo "10.244.$n.2" || echo "10.244.$n.3"; }
+
+tap_pods_veth_del() {
+	for p in p${1}a p${1}b; do in_ns "n$1" ip link del "$p" 2>/dev/null || true; done
+}
+
+tap_pods_config() {
+	python3 - "$2" "$(tap_pod_mac "p${1}a")" "$(tap_pod_mac "p${1}b")" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	for p, mac in zip(c["pods"], sys.argv[2:]):
+	    p["interface"] = "tap"
+	    p["mac"] = mac
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+}
+
+# Configure pod POD's eth0 as topo_pod does for a veth (the tap is already in its namespace).
+tap_pod_ifup() {
+	local p=$1 n=${1:1:1} mtu=${SL_POD_MTU:-1450}
+	in_ns "$p" ip link set lo up
+	in_ns "$p" ip link set eth0 mtu "$mtu" up
+	in_ns "$p" ip addr add "$(tap_pod_ip "$p")/32" dev eth0
+	in_ns "$p" ip route add "10.244.$n.1" dev eth0 scope link
+	in_ns "$p" ip route add default via "10.244.$n.1" dev eth0 onlink
+}
+
+tap_pods_attach() {
+	for p in p${1}a p${1}b; do
+		in_ns "n$1" ip link set "$p" netns "$(ns "$p")"
+		in_ns "$p" ip link set "$p" name eth0
+		tap_pod_ifup "$p"
+	done
+}
+
+tap_pods_veth_add() {
+	local n=$1 mtu=${SL_POD_MTU:-1450}
+	for p in p${n}a p${n}b; do
+		in_ns "$p" ip link del eth0 2>/dev/null || true
+		ip link add "$p" netns "$(ns "n$n")" type veth peer name eth0 netns "$(ns "$p")"
+		in_ns "$p" ip link set eth0 mtu "$mtu" up
+		in_ns "$p" ip addr add "$(tap_pod_ip "$p")/32" dev eth0
+		in_ns "$p" ip route add "10.244.$n.1" dev eth0 scope link
+		in_ns "$p" ip route add default via "10.244.$n.1" dev eth0 onlink
+		in_ns "$p" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+		in_ns "n$n" ip link set "$p" mtu "$mtu" up
+	done
+}
