@@ -41,11 +41,7 @@ void sl_slice_spec_free(struct sl_slice_spec *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < s->n_eps; i++) {
-		free(s->eps[i].node_name);
-		free(s->eps[i].zone);
-	}
-	free(s->eps);
+	free(s->eps); /* with the endpoints' strings */
 	free(s->ports);
 	free(s);
 }
