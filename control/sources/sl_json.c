@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sl_json.h"
 
@@ -92,6 +95,21 @@ static inline void skip_ws(struct rd *r)
 static char *read_str(struct rd *r)
 {
 	const char *s = ++r->p, *q = s;
+#ifdef __SSE2__
+	/* 16 bytes at a time while they are inside the text (a ~quarter of the parse was
+	 * this scan byte by byte). */
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	while (r->e - q >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)q);
+		unsigned hit = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, bslash)));
+		if (hit) {
+			q += __builtin_ctz(hit);
+			break;
+		}
+		q += 16;
+	}
+#endif
 	while (q < r->e && *q != '"' && *q != '\\')
 		q++;
 	if (q >= r->e)

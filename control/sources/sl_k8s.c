@@ -864,6 +864,20 @@ static int decode_one(const cJSON *o, const char *path, const char *list_kind,
 		    "EndpointSlice, Namespace, Pod, NetworkPolicy, or a List of them)", kind);
 }
 
+/* The tree of a List's next item into the cache while this one is decoded: the reader
+ * lays an item's nodes and strings out one after the other, up to the item after it (a
+ * guess: anything else, e.g. a tree cJSON built, is only not prefetched, or partly). A List
+ * of 1,000 Services and slices is a ~16 MiB tree, read once: without this, decoding waits
+ * on the memory for most of its time. */
+static void prefetch_next(const cJSON *e)
+{
+	const char *from = (const char *)e->next, *to = e->next ? (const char *)e->next->next : NULL;
+	if (!to || to <= from || to - from > 64 * 1024)
+		return;
+	for (const char *p = from; p < to; p += 64)
+		__builtin_prefetch(p);
+}
+
 int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err,
 		  size_t n)
 {
@@ -901,6 +915,7 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 		char p[SL_K8S_PATH_MAX];
 		cJSON_ArrayForEach(e, items)
 		{
+			prefetch_next(e);
 			if ((rc = decode_one(e, sl_k8s_idx(p, "items", i), list_kind, &ops[i], err,
 					     n)))
 				break;
