@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -25,6 +26,23 @@ struct sl_json_block {
 static struct sl_json_block *spare;
 static size_t spare_bytes;
 
+/* A block of bs bytes for data. Large ones are 2 MiB aligned and asked to be backed by
+ * transparent huge pages: a 1,000-Service List's tree (~16 MiB) on 4 KiB pages was read
+ * back by the decoder at a TLB miss a page, and written at a page fault a page. */
+#define HUGE_PAGE (2u << 20)
+static struct sl_json_block *block_new(size_t bs)
+{
+	size_t sz = sizeof(struct sl_json_block) + bs + 15;
+	void *p;
+	if (sz < HUGE_PAGE)
+		return malloc(sz);
+	sz = (sz + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	if (posix_memalign(&p, HUGE_PAGE, sz))
+		return NULL;
+	madvise(p, sz, MADV_HUGEPAGE); /* a hint: without THP, 4 KiB pages as before */
+	return p;
+}
+
 static void *arena_alloc_in(struct sl_json_arena *a, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
@@ -43,7 +61,7 @@ static void *arena_alloc_in(struct sl_json_arena *a, size_t size)
 				break;
 			}
 		}
-		if (!b && !(b = malloc(sizeof(*b) + bs + 15)))
+		if (!b && !(b = block_new(bs)))
 			return NULL;
 		b->size = bs;
 		b->next = a->blocks;
