@@ -89,6 +89,8 @@ struct rd {
 	const char *p, *e; /* next byte, end */
 	unsigned depth;
 	bool oom;
+	struct sl_json_watch *w; /* or NULL */
+	unsigned match;          /* how many of w->path the containers being read follow */
 };
 
 static cJSON *new_node(struct rd *r)
@@ -236,6 +238,7 @@ static bool read_value(struct rd *r, cJSON *n);
 static bool read_items(struct rd *r, cJSON *n, bool obj)
 {
 	cJSON *head = NULL, *cur = NULL;
+	unsigned idx = 0; /* elements told to r->w */
 	if (r->depth >= CJSON_NESTING_LIMIT)
 		return false;
 	r->depth++;
@@ -255,6 +258,7 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 				it->prev = cur;
 				cur = it;
 			}
+			bool on = false; /* this member is the watched path's next step */
 			if (obj) {
 				if (r->p >= r->e || *r->p != '"' || !(it->string = read_str(r)))
 					return false;
@@ -263,9 +267,20 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 					return false;
 				r->p++;
 				skip_ws(r);
+				on = r->w && r->match == r->depth - 1 && r->match < r->w->depth &&
+				     !strcmp(it->string, r->w->path[r->match]);
+				if (on)
+					r->match++;
 			}
 			if (!read_value(r, it))
 				return false;
+			if (on)
+				r->match--;
+			else if (!obj && r->w && r->match == r->w->depth &&
+				 r->depth == r->w->depth + 1) { /* an element of the array */
+				r->w->elem(r->w->ctx, it, idx++);
+				r->w->n++;
+			}
 			skip_ws(r);
 			if (r->p < r->e && *r->p == ',') {
 				r->p++;
@@ -319,9 +334,10 @@ static bool read_value(struct rd *r, cJSON *n)
 }
 
 /* The reader over text; NULL when it gives up (nothing of it is freed: it is in a). */
-static cJSON *read_doc(struct sl_json_arena *a, const char *text, size_t len, const char **end)
+static cJSON *read_doc(struct sl_json_arena *a, const char *text, size_t len, const char **end,
+		       struct sl_json_watch *w)
 {
-	struct rd r = { .a = a, .p = text, .e = text + len };
+	struct rd r = { .a = a, .p = text, .e = text + len, .w = w };
 	if (!text || !len || (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)))
 		return NULL;
 	skip_ws(&r);
@@ -349,9 +365,21 @@ static void arena_free(void *p)
 
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end)
 {
+	return sl_json_parse_watch(a, text, len, end, NULL);
+}
+
+cJSON *sl_json_parse_watch(struct sl_json_arena *a, const char *text, size_t len,
+			   const char **end, struct sl_json_watch *w)
+{
 	char *mark = a->cur; /* what the reader used is given back if it gives up */
 	struct sl_json_block *mark_b = a->blocks;
-	cJSON *root = read_doc(a, text, len, end);
+	if (w) {
+		w->n = 0;
+		w->streamed = false;
+	}
+	cJSON *root = read_doc(a, text, len, end, w);
+	if (w)
+		w->streamed = root != NULL;
 	if (root)
 		return root;
 	if (a->blocks == mark_b)

@@ -15,6 +15,7 @@
  * thread (the control thread; nothing else in sluiced uses cJSON). Freed arenas keep up to
  * 32 MiB of their blocks for the next parse. No DPDK; control thread. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,26 @@ struct sl_json_arena {
  * hold one value only (cJSON_ParseWithLength). Returns the root or NULL (invalid JSON or no
  * memory; *end then points near the error, as cJSON_GetErrorPtr). */
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end);
+
+/* sl_json_parse, telling elem of each element of one array as soon as the element is read
+ * (still in the cache: a 1,000-Service List's tree is ~16 MiB, and reading it back after
+ * the parse waited on the memory most of the time). The array is the value reached from
+ * the root object by the member names path[0..depth) (the first match at each level, and
+ * any later one with the same name too: elem sees the indexes restart). Only the reader
+ * calls elem; on return streamed says whether the tree returned is the one elem was shown
+ * (false: NULL, or cJSON parsed the text after the reader gave up: then elem may have seen
+ * elements of a tree that no longer exists, and the caller reads the returned tree
+ * instead). */
+struct sl_json_watch {
+	const char *const *path;
+	unsigned depth;
+	void (*elem)(void *ctx, const cJSON *e, unsigned idx);
+	void *ctx;
+	unsigned n;    /* elements told so far */
+	bool streamed; /* out */
+};
+cJSON *sl_json_parse_watch(struct sl_json_arena *a, const char *text, size_t len,
+			   const char **end, struct sl_json_watch *w);
 
 /* Between these two, cJSON_Create* and cJSON_Add* allocate from a: a tree built there (to
  * print it: the state file) is read-only afterwards like a parsed one, and freed with a.

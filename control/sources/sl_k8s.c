@@ -864,18 +864,23 @@ static int decode_one(const cJSON *o, const char *path, const char *list_kind,
 		    "EndpointSlice, Namespace, Pod, NetworkPolicy, or a List of them)", kind);
 }
 
-/* The tree of a List's next item into the cache while this one is decoded: the reader
- * lays an item's nodes and strings out one after the other, up to the item after it (a
- * guess: anything else, e.g. a tree cJSON built, is only not prefetched, or partly). A List
- * of 1,000 Services and slices is a ~16 MiB tree, read once: without this, decoding waits
- * on the memory for most of its time. */
-static void prefetch_next(const cJSON *e)
+/* Whether k (a document's "kind") names a List; *ret its items' kind when the List says
+ * it (ServiceList: Service), else NULL. */
+static bool is_list_kind(const cJSON *k, const char **ret)
 {
-	const char *from = (const char *)e->next, *to = e->next ? (const char *)e->next->next : NULL;
-	if (!to || to <= from || to - from > 64 * 1024)
-		return;
-	for (const char *p = from; p < to; p += 64)
-		__builtin_prefetch(p);
+	*ret = NULL;
+	if (!IS_STR(k))
+		return false;
+	const char *s = k->valuestring;
+	if (!strcmp(s, "List"))
+		return true;
+	if (!strcmp(s, "ServiceList"))
+		*ret = "Service";
+	else if (!strcmp(s, "EndpointSliceList"))
+		*ret = "EndpointSlice";
+	else
+		*ret = sl_k8s_policy_list_kind(s);
+	return *ret != NULL;
 }
 
 int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err,
@@ -891,16 +896,8 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 	if (!IS_OBJ(doc))
 		return sl_k8s_fail(err, n, "object", "must be a JSON object (a Service, an "
 				   "EndpointSlice or a List)");
-	if (IS_STR(k) && (!strcmp(k->valuestring, "List") ||
-			  !strcmp(k->valuestring, "ServiceList") ||
-			  !strcmp(k->valuestring, "EndpointSliceList") ||
-			  sl_k8s_policy_list_kind(k->valuestring))) {
+	if (is_list_kind(k, &list_kind)) {
 		is_list = true;
-		if (strcmp(k->valuestring, "List"))
-			list_kind = !strcmp(k->valuestring, "ServiceList") ? "Service"
-				    : !strcmp(k->valuestring, "EndpointSliceList")
-					    ? "EndpointSlice"
-					    : sl_k8s_policy_list_kind(k->valuestring);
 		items = sl_k8s_get(doc, "items");
 		if (get_array(items, AT(NULL, "items"), SL_K8S_MAX_OBJECTS, &count, err, n))
 			return -EINVAL;
@@ -915,7 +912,6 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 		char p[SL_K8S_PATH_MAX];
 		cJSON_ArrayForEach(e, items)
 		{
-			prefetch_next(e);
 			if ((rc = decode_one(e, sl_k8s_idx(p, "items", i), list_kind, &ops[i], err,
 					     n)))
 				break;
@@ -931,15 +927,81 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 	return 0;
 }
 
+void sl_k8s_stream_elem(void *ctx, const cJSON *e, unsigned idx)
+{
+	struct sl_k8s_stream *s = ctx;
+	char p[SL_K8S_PATH_MAX], err[4];
+	if (s->bad)
+		return;
+	if (idx != s->n || s->n >= SL_K8S_MAX_OBJECTS) { /* a second array, or too many */
+		s->bad = true;
+		return;
+	}
+	if (s->n == s->cap) {
+		unsigned cap = s->cap ? 2 * s->cap : 256;
+		struct sl_k8s_op *ops = realloc(s->ops, cap * sizeof(*ops));
+		if (!ops) {
+			s->bad = true;
+			return;
+		}
+		memset(ops + s->cap, 0, (cap - s->cap) * sizeof(*ops));
+		s->ops = ops;
+		s->cap = cap;
+	}
+	if (idx == 0)
+		s->first = e;
+	s->last = e;
+	/* As sl_k8s_decode would with the List's own kind unknown yet (kubectl prints "kind"
+	 * after "items"): an item without a kind of its own fails here, and is decoded again
+	 * from the tree. */
+	if (decode_one(e, sl_k8s_idx(p, "items", idx), NULL, &s->ops[s->n], err, sizeof(err)))
+		s->bad = true;
+	s->n++; /* freed with the others, even when half decoded */
+}
+
+void sl_k8s_stream_free(struct sl_k8s_stream *s)
+{
+	sl_k8s_ops_free(s->ops, s->n);
+	*s = (struct sl_k8s_stream){ 0 };
+}
+
+int sl_k8s_stream_finish(struct sl_k8s_stream *s, bool streamed, const cJSON *doc,
+			 struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err, size_t n)
+{
+	const char *list_kind;
+	const cJSON *items = IS_OBJ(doc) ? sl_k8s_get(doc, "items") : NULL;
+	/* The streamed items are the List's when every one decoded, they were the elements
+	 * (in order: the reader tells each as it links it) of the tree's own items array,
+	 * and the document is a List: then sl_k8s_decode gives the same ops. */
+	if (streamed && !s->bad && s->n && is_list_kind(sl_k8s_get(doc, "kind"), &list_kind) &&
+	    IS_ARR(items) && items->child == s->first && items->child->prev == s->last) {
+		*ret_ops = s->ops;
+		*ret_n = s->n;
+		*s = (struct sl_k8s_stream){ 0 };
+		return 0;
+	}
+	sl_k8s_stream_free(s);
+	return sl_k8s_decode(doc, ret_ops, ret_n, err, n);
+}
+
 int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 		       unsigned *ret_n, char *err, size_t n)
 {
+	static const char *const path[] = { "items" };
 	*ret_ops = NULL;
 	*ret_n = 0;
 	struct sl_json_arena a = { 0 };
-	cJSON *doc = sl_json_parse(&a, text, len, NULL);
-	int rc = doc ? sl_k8s_decode(doc, ret_ops, ret_n, err, n)
-		     : sl_k8s_fail(err, n, "object", "invalid JSON");
+	struct sl_k8s_stream st = { 0 };
+	struct sl_json_watch w = { .path = path, .depth = 1, .elem = sl_k8s_stream_elem,
+				   .ctx = &st };
+	cJSON *doc = sl_json_parse_watch(&a, text, len, NULL, &w);
+	int rc;
+	if (doc) {
+		rc = sl_k8s_stream_finish(&st, w.streamed, doc, ret_ops, ret_n, err, n);
+	} else {
+		sl_k8s_stream_free(&st);
+		rc = sl_k8s_fail(err, n, "object", "invalid JSON");
+	}
 	sl_json_arena_free(&a);
 	return rc;
 }
