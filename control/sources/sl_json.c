@@ -248,10 +248,17 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 		return false;
 	if (*r->p != (obj ? '}' : ']')) {
 		for (;;) {
+			/* An element of the watched array: told, then its memory reused for the
+			 * next (the tree keeps the array empty). */
+			bool watched = !obj && r->w && r->match == r->w->depth &&
+				       r->depth == r->w->depth + 1;
+			char *mark = r->a->cur;
+			struct sl_json_block *mark_b = r->a->blocks;
 			cJSON *it = new_node(r);
 			if (!it)
 				return false;
-			if (!head) {
+			if (watched) {
+			} else if (!head) {
 				head = cur = it;
 			} else {
 				cur->next = it;
@@ -276,10 +283,11 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 				return false;
 			if (on)
 				r->match--;
-			else if (!obj && r->w && r->match == r->w->depth &&
-				 r->depth == r->w->depth + 1) { /* an element of the array */
-				r->w->elem(r->w->ctx, it, idx++);
+			if (watched) {
+				r->w->elem(r->w->ctx, n, it, idx++);
 				r->w->n++;
+				if (r->a->blocks == mark_b)
+					r->a->cur = mark;
 			}
 			skip_ws(r);
 			if (r->p < r->e && *r->p == ',') {

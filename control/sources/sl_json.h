@@ -35,19 +35,20 @@ struct sl_json_arena {
  * memory; *end then points near the error, as cJSON_GetErrorPtr). */
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end);
 
-/* sl_json_parse, telling elem of each element of one array as soon as the element is read
- * (still in the cache: a 1,000-Service List's tree is ~16 MiB, and reading it back after
- * the parse waited on the memory most of the time). The array is the value reached from
- * the root object by the member names path[0..depth) (the first match at each level, and
- * any later one with the same name too: elem sees the indexes restart). Only the reader
- * calls elem; on return streamed says whether the tree returned is the one elem was shown
- * (false: NULL, or cJSON parsed the text after the reader gave up: then elem may have seen
- * elements of a tree that no longer exists, and the caller reads the returned tree
- * instead). */
+/* sl_json_parse, handing each element of one array to elem as soon as it is read, then
+ * reusing its memory: a 1,000-Service List's tree is ~16 MiB, and writing it all, then
+ * reading it back to decode it, waited on the memory most of the time; one element at a
+ * time stays in the cache. The array is the value reached from the root object by the
+ * member names path[0..depth) (at each level the first member of that name, and any later
+ * one too: elem is then shown another array). Only sluice's reader calls elem; the tree
+ * returned has that array empty. On return streamed says whether the tree returned is the
+ * reader's, i.e. elem saw every element of that array (false: NULL, or the reader gave up
+ * and cJSON parsed the text: a complete tree, whatever elem saw before). An element and
+ * its tree live only during its elem call. */
 struct sl_json_watch {
 	const char *const *path;
 	unsigned depth;
-	void (*elem)(void *ctx, const cJSON *e, unsigned idx);
+	void (*elem)(void *ctx, const cJSON *array, const cJSON *e, unsigned idx);
 	void *ctx;
 	unsigned n;    /* elements told so far */
 	bool streamed; /* out */

@@ -927,16 +927,17 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 	return 0;
 }
 
-void sl_k8s_stream_elem(void *ctx, const cJSON *e, unsigned idx)
+void sl_k8s_stream_elem(void *ctx, const cJSON *array, const cJSON *e, unsigned idx)
 {
 	struct sl_k8s_stream *s = ctx;
 	char p[SL_K8S_PATH_MAX], err[4];
 	if (s->bad)
 		return;
-	if (idx != s->n || s->n >= SL_K8S_MAX_OBJECTS) { /* a second array, or too many */
-		s->bad = true;
+	if (idx != s->n || (s->array && array != s->array) || s->n >= SL_K8S_MAX_OBJECTS) {
+		s->bad = true; /* a second array, or too many */
 		return;
 	}
+	s->array = array;
 	if (s->n == s->cap) {
 		unsigned cap = s->cap ? 2 * s->cap : 256;
 		struct sl_k8s_op *ops = realloc(s->ops, cap * sizeof(*ops));
@@ -948,9 +949,6 @@ void sl_k8s_stream_elem(void *ctx, const cJSON *e, unsigned idx)
 		s->ops = ops;
 		s->cap = cap;
 	}
-	if (idx == 0)
-		s->first = e;
-	s->last = e;
 	/* As sl_k8s_decode would with the List's own kind unknown yet (kubectl prints "kind"
 	 * after "items"): an item without a kind of its own fails here, and is decoded again
 	 * from the tree. */
@@ -971,16 +969,19 @@ int sl_k8s_stream_finish(struct sl_k8s_stream *s, bool streamed, const cJSON *do
 	const char *list_kind;
 	const cJSON *items = IS_OBJ(doc) ? sl_k8s_get(doc, "items") : NULL;
 	/* The streamed items are the List's when every one decoded, they were the elements
-	 * (in order: the reader tells each as it links it) of the tree's own items array,
-	 * and the document is a List: then sl_k8s_decode gives the same ops. */
-	if (streamed && !s->bad && s->n && is_list_kind(sl_k8s_get(doc, "kind"), &list_kind) &&
-	    IS_ARR(items) && items->child == s->first && items->child->prev == s->last) {
+	 * of the tree's own items array (its first: each array told is checked to be the
+	 * first one), and the document is a List: then sl_k8s_decode would give the same
+	 * ops. */
+	if (streamed && !s->bad && is_list_kind(sl_k8s_get(doc, "kind"), &list_kind) &&
+	    items == s->array) {
 		*ret_ops = s->ops;
 		*ret_n = s->n;
 		*s = (struct sl_k8s_stream){ 0 };
 		return 0;
 	}
 	sl_k8s_stream_free(s);
+	if (streamed) /* items were dropped from the tree: read the text again */
+		return -EAGAIN;
 	return sl_k8s_decode(doc, ret_ops, ret_n, err, n);
 }
 
@@ -995,12 +996,15 @@ int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 	struct sl_json_watch w = { .path = path, .depth = 1, .elem = sl_k8s_stream_elem,
 				   .ctx = &st };
 	cJSON *doc = sl_json_parse_watch(&a, text, len, NULL, &w);
-	int rc;
-	if (doc) {
-		rc = sl_k8s_stream_finish(&st, w.streamed, doc, ret_ops, ret_n, err, n);
-	} else {
-		sl_k8s_stream_free(&st);
-		rc = sl_k8s_fail(err, n, "object", "invalid JSON");
+	int rc = -EAGAIN;
+	if (doc)
+		rc = sl_k8s_stream_finish(&st, w.streamed && w.n, doc, ret_ops, ret_n, err, n);
+	sl_k8s_stream_free(&st);
+	if (rc == -EAGAIN) { /* not a List the stream could take: the whole tree */
+		sl_json_arena_free(&a);
+		doc = doc ? sl_json_parse(&a, text, len, NULL) : NULL;
+		rc = doc ? sl_k8s_decode(doc, ret_ops, ret_n, err, n)
+			 : sl_k8s_fail(err, n, "object", "invalid JSON");
 	}
 	sl_json_arena_free(&a);
 	return rc;

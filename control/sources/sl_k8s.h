@@ -31,20 +31,24 @@ int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 		       unsigned *ret_n, char *err, size_t errlen);
 
 /* Decoding while the JSON is read (sl_json_parse_watch on a List's "items"): each item is
- * decoded as soon as the reader has it, still in the cache; sl_k8s_stream_finish then
- * checks the document is that List and hands the ops over, or decodes the tree with
- * sl_k8s_decode (same ops, same errors) when it is not or an item failed. */
+ * decoded as soon as the reader has it, still in the cache, and its tree dropped;
+ * sl_k8s_stream_finish then checks the document is that List and hands the ops over.
+ * When it cannot (not a List, an item failed, two items arrays, ...), the caller reads
+ * the text again without the watch and decodes the tree (sl_k8s_decode: same ops, same
+ * errors). */
 struct sl_k8s_stream {
 	struct sl_k8s_op *ops;
 	unsigned n, cap;
-	const cJSON *first, *last; /* the items decoded */
+	const cJSON *array; /* the items' array */
 	bool bad;
 };
 /* The sl_json_watch.elem callback; ctx is a zeroed struct sl_k8s_stream. */
-void sl_k8s_stream_elem(void *ctx, const cJSON *e, unsigned idx);
-/* doc: the List's object in the tree returned; streamed: sl_json_watch.streamed. Returns
- * as sl_k8s_decode; s is empty afterwards. */
-int sl_k8s_stream_finish(struct sl_k8s_stream *s, bool streamed, const cJSON *doc,
+void sl_k8s_stream_elem(void *ctx, const cJSON *array, const cJSON *e, unsigned idx);
+/* doc: the List's object in the tree returned; dropped: elements were told and dropped
+ * (sl_json_watch.streamed && .n). Returns as sl_k8s_decode, or -EAGAIN when the tree
+ * lacks the dropped items and the stream cannot stand for them (read the text again and
+ * sl_k8s_decode it). s is empty afterwards. */
+int sl_k8s_stream_finish(struct sl_k8s_stream *s, bool dropped, const cJSON *doc,
 			 struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err, size_t errlen);
 /* Free what s holds (the ops of a request that turned out not to use them). */
 void sl_k8s_stream_free(struct sl_k8s_stream *s);

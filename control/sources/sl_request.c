@@ -246,10 +246,21 @@ int sl_request_parse(const char *text, size_t len, struct sl_request *r, char *e
 		return snprintf(err, n, "request: invalid JSON"), -EINVAL;
 	}
 	apply_stream = &st;
-	apply_streamed = w.streamed;
+	apply_streamed = w.streamed && w.n;
 	int rc = parse(root, r, err, n);
 	apply_stream = NULL;
 	sl_k8s_stream_free(&st); /* not an apply: unused */
+	if (rc == -EAGAIN || (rc && apply_streamed)) {
+		/* The objects' items were dropped from the tree and the stream could not
+		 * stand for them (or the request failed before using it: read again for the
+		 * error the whole tree gives). */
+		sl_request_free(r);
+		memset(r, 0, sizeof(*r));
+		sl_json_arena_free(&a);
+		root = sl_json_parse(&a, text, len, NULL);
+		rc = root ? parse(root, r, err, n)
+			  : (snprintf(err, n, "request: invalid JSON"), -EINVAL);
+	}
 	sl_json_arena_free(&a);
 	if (rc)
 		sl_request_free(r);

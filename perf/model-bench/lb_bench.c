@@ -21,6 +21,7 @@
  *          perf/svc_load_bench.sh, which applies them to sluiced) and exit]
  * EAL: --no-huge -m 2048 is enough for the defaults (the conntrack table takes ~270 MiB). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -316,9 +317,10 @@ int main(int argc, char **argv)
 		double t1 = now_s();
 		struct sl_k8s_op *ops;
 		unsigned nops;
-		if (!doc || sl_k8s_stream_finish(&st, w.streamed, doc, &ops, &nops, err,
-						 sizeof(err))) {
-			fprintf(stderr, "decode: %s\n", doc ? err : "invalid JSON");
+		if (!doc || (rc = sl_k8s_stream_finish(&st, w.streamed && w.n, doc, &ops, &nops,
+						       err, sizeof(err)))) {
+			fprintf(stderr, "decode: %s\n", !doc ? "invalid JSON"
+					 : rc == -EAGAIN ? "not streamed" : err);
 			return 1;
 		}
 		/* As sluiced (sl_request_parse): the JSON is freed once decoded, the ops once
