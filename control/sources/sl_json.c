@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -26,50 +25,43 @@ struct sl_json_block {
 static struct sl_json_block *spare;
 static size_t spare_bytes;
 
-/* A block of bs bytes for data. Large ones are 2 MiB aligned and asked to be backed by
- * transparent huge pages: a 1,000-Service List's tree (~16 MiB) on 4 KiB pages was read
- * back by the decoder at a TLB miss a page, and written at a page fault a page. */
-#define HUGE_PAGE (2u << 20)
-static struct sl_json_block *block_new(size_t bs)
+static void *arena_grow(struct sl_json_arena *a, size_t size);
+
+/* size bytes (16-aligned) from a: the bump inline, a new block out of line. */
+static inline void *arena_alloc_in(struct sl_json_arena *a, size_t size)
 {
-	size_t sz = sizeof(struct sl_json_block) + bs + 15;
-	void *p;
-	if (sz < HUGE_PAGE)
-		return malloc(sz);
-	sz = (sz + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	if (posix_memalign(&p, HUGE_PAGE, sz))
-		return NULL;
-	madvise(p, sz, MADV_HUGEPAGE); /* a hint: without THP, 4 KiB pages as before */
+	size = (size + 15) & ~(size_t)15;
+	if ((size_t)(a->end - a->cur) < size)
+		return arena_grow(a, size);
+	void *p = a->cur;
+	a->cur += size;
 	return p;
 }
 
-static void *arena_alloc_in(struct sl_json_arena *a, size_t size)
+static void *arena_grow(struct sl_json_arena *a, size_t size)
 {
-	size = (size + 15) & ~(size_t)15;
-	if ((size_t)(a->end - a->cur) < size) {
-		size_t bs = size > BLOCK_MIN ? size : BLOCK_MIN;
-		/* Grow with the document: a 4 MiB request takes a few blocks, not hundreds. */
-		if (a->bytes / 2 > bs)
-			bs = a->bytes / 2;
-		struct sl_json_block *b = NULL;
-		for (struct sl_json_block **pp = &spare; *pp; pp = &(*pp)->next) {
-			if ((*pp)->size >= size) { /* a spare block that fits (any size) */
-				b = *pp;
-				*pp = b->next;
-				spare_bytes -= b->size;
-				bs = b->size;
-				break;
-			}
+	size_t bs = size > BLOCK_MIN ? size : BLOCK_MIN;
+	/* Grow with the document: a 4 MiB request takes a few blocks, not hundreds. */
+	if (a->bytes / 2 > bs)
+		bs = a->bytes / 2;
+	struct sl_json_block *b = NULL;
+	for (struct sl_json_block **pp = &spare; *pp; pp = &(*pp)->next) {
+		if ((*pp)->size >= size) { /* a spare block that fits (any size) */
+			b = *pp;
+			*pp = b->next;
+			spare_bytes -= b->size;
+			bs = b->size;
+			break;
 		}
-		if (!b && !(b = block_new(bs)))
-			return NULL;
-		b->size = bs;
-		b->next = a->blocks;
-		a->blocks = b;
-		a->bytes += bs;
-		a->cur = (char *)(((uintptr_t)b->data + 15) & ~(uintptr_t)15);
-		a->end = a->cur + bs;
 	}
+	if (!b && !(b = malloc(sizeof(*b) + bs + 15)))
+		return NULL;
+	b->size = bs;
+	b->next = a->blocks;
+	a->blocks = b;
+	a->bytes += bs;
+	a->cur = (char *)(((uintptr_t)b->data + 15) & ~(uintptr_t)15);
+	a->end = a->cur + bs;
 	void *p = a->cur;
 	a->cur += size;
 	return p;
