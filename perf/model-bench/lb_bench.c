@@ -65,9 +65,9 @@ static double wall_s(void)
 
 /* The reconciler's hook, timed on one call in HOOK_SAMPLE and scaled: reading the
  * thread's CPU clock is a system call (~0.5 us here), and two for every Service added
- * ~0.1 s to the load's total that sluiced does not spend (the TSC would count the time
- * other processes had the CPU on this shared machine). */
-#define HOOK_SAMPLE 8
+ * ~0.1 s to the load's total that sluiced does not spend (one call in 8 still ~0.02 s;
+ * the TSC would count the time other processes had the CPU on this shared machine). */
+#define HOOK_SAMPLE 32
 static struct sl_model_hooks inner;
 static double t_hook;
 static unsigned long long hook_calls;
