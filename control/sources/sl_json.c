@@ -117,6 +117,18 @@ static char *read_str(struct rd *r)
 			_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, bslash)));
 		if (hit) {
 			q += __builtin_ctz(hit);
+			if (q == s + __builtin_ctz(hit) && *q == '"') {
+				/* Most strings (keys, short values) end in the first 16 bytes: their
+				 * 16 bytes stored as they were loaded (the arena rounds to 16). */
+				size_t len = (size_t)(q - s);
+				char *out = arena_alloc_in(r->a, 16);
+				if (!out)
+					return r->oom = true, NULL;
+				_mm_storeu_si128((__m128i *)out, b);
+				out[len] = 0;
+				r->p = q + 1;
+				return out;
+			}
 			break;
 		}
 		q += 16;
