@@ -65,11 +65,11 @@ static double wall_s(void)
 
 /* The reconciler's hook, timed on one call in HOOK_SAMPLE and scaled: reading the
  * thread's CPU clock is a system call (~0.5 us here), and two for every Service added
- * ~0.1 s to the load's total that sluiced does not spend (one call in 8: ~0.01 s; the
+ * ~0.1 s to the load's total that sluiced does not spend (one call in 32: ~0.003 s; the
  * TSC would count the time other processes had the CPU on this shared machine). A timed
  * call's own clock reading is measured first and taken off (scaled, it was ~0.1 s of the
  * hook's figure). */
-#define HOOK_SAMPLE 8
+#define HOOK_SAMPLE 32
 static struct sl_model_hooks inner;
 static double t_hook;
 static double t_clock; /* what reading the clock adds to a timed call (measured) */
