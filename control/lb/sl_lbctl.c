@@ -278,6 +278,9 @@ static void node_local_map(const struct sl_svc_spec *s, const struct sl_svc_port
 	}
 }
 
+/* Backends of a port that install() keeps on the stack (no malloc per Service port). */
+#define FEW_BACKENDS 64
+
 /* Install every frontend of v into the Service table, listing them in next. */
 static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, size_t errlen)
 {
@@ -294,7 +297,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			       -EINVAL;
 		/* The port's backends for cluster-IP traffic, then for external traffic. */
 		size_t cap = p->n_be ? p->n_be : 1;
-		struct sl_lb_backend *be = malloc(2 * cap * sizeof(*be));
+		struct sl_lb_backend few[2 * FEW_BACKENDS];
+		struct sl_lb_backend *be = cap <= FEW_BACKENDS ? few : malloc(2 * cap * sizeof(*be));
 		if (!be)
 			return ERR("out of memory"), -ENOMEM;
 		unsigned n_int = backends_of(p, SL_BE_INTERNAL, be);
@@ -311,7 +315,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 				char a[SL_IP_STR_MAX];
 				ERR("spec.ports[%u]: %s:%u is a pod's hostPort on this node", pi,
 				    sl_ip_fmt(sl_ip4(fe.vip), a), ntohs(fe.port));
-				free(be);
+				if (be != few)
+					free(be);
 				return -EEXIST;
 			}
 			/* No backend selected: ICMP port unreachable when the Service has no usable
@@ -342,7 +347,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 				char b[SL_IP_STR_MAX];
 				ERR("spec.ports[%u]: cannot program %s:%u: %s", pi,
 				    sl_ip_fmt(sl_ip4(fe.vip), b), ntohs(fe.port), strerror(-rc));
-				free(be);
+				if (be != few)
+					free(be);
 				return rc;
 			}
 			if (fe.vip == lbc.conf.node_ip)
@@ -352,7 +358,8 @@ static int install(const struct sl_svc_view *v, struct lbsvc *next, char *err, s
 			mark_gone_tcp(old, p);
 			next->fe[next->n++] = fe;
 		}
-		free(be);
+		if (be != few)
+			free(be);
 	}
 	return 0;
 }

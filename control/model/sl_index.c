@@ -82,6 +82,12 @@ void sl_index_del(struct sl_index *ix, uint64_t h, uint32_t id)
 	ix->n--;
 }
 
+void sl_index_prefetch(const struct sl_index *ix, uint64_t h)
+{
+	if (ix->cap)
+		__builtin_prefetch(&ix->e[home(h, ix->cap - 1)]);
+}
+
 void sl_index_free(struct sl_index *ix)
 {
 	free(ix->e);

@@ -28,6 +28,9 @@ int64_t sl_index_find(const struct sl_index *ix, uint64_t h, sl_index_match_fn m
 /* Remove one entry of id added under h (an id may be added under several hashes). */
 void sl_index_del(struct sl_index *ix, uint64_t h, uint32_t id);
 void sl_index_free(struct sl_index *ix);
+/* Start loading the slot where a lookup or add under h begins (a big index is a cache
+ * miss a lookup; a batch asks for the next ones while it works on this one). */
+void sl_index_prefetch(const struct sl_index *ix, uint64_t h);
 /* Bytes the index holds. */
 size_t sl_index_bytes(const struct sl_index *ix);
 

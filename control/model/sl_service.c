@@ -41,11 +41,7 @@ void sl_slice_spec_free(struct sl_slice_spec *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < s->n_eps; i++) {
-		free(s->eps[i].node_name);
-		free(s->eps[i].zone);
-	}
-	free(s->eps);
+	free(s->eps); /* with the endpoints' strings */
 	free(s->ports);
 	free(s);
 }
@@ -600,6 +596,22 @@ static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone, char 
 	return 0;
 }
 
+/* The index slots op's store will look at, asked for ahead (a batch's lookups land all
+ * over indexes of 100,000s of entries: a cache miss each). */
+static void prefetch_op(const struct sl_svc_store *st, const struct sl_k8s_op *op)
+{
+	if (op->del)
+		return;
+	if (op->kind == SL_K8S_SERVICE && op->svc) {
+		sl_index_prefetch(&st->svc_by_name, name_hash(op->svc->namespace, op->svc->name));
+	} else if (op->kind == SL_K8S_SLICE && op->slice) {
+		const struct sl_slice_spec *sp = op->slice;
+		sl_index_prefetch(&st->slice_by_name, name_hash(sp->namespace, sp->name));
+		if (sp->service[0])
+			sl_index_prefetch(&st->slice_by_owner, name_hash(sp->namespace, sp->service));
+	}
+}
+
 /* The Services a batch touched: each once (by mark), deleted ones flagged. */
 struct touched {
 	struct sl_model_svc *s;
@@ -653,6 +665,8 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	st->batch++;
 	unsigned i, nt = 0;
 	for (i = 0; i < n; i++) {
+		if (i + 4 < n && ops[i + 4].kind <= SL_K8S_SLICE)
+			prefetch_op(st, &ops[i + 4]);
 		if (!ops[i].del && !(ops[i].kind == SL_K8S_SERVICE ? (void *)ops[i].svc
 								   : (void *)ops[i].slice)) {
 			undo_all(st, u, i); /* an op already applied (its spec taken) */
@@ -695,6 +709,11 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		if (u[i].kind == SL_K8S_SERVICE)
 			touch(st, t, &nt, u[i].obj, false);
 	for (i = 0; i < n; i++) {
+		if (i + 4 < n && u[i + 4].kind == SL_K8S_SLICE) {
+			const struct sl_slice_spec *sp = ((struct sl_model_slice *)u[i + 4].obj)->spec;
+			if (sp->service[0])
+				sl_index_prefetch(&st->svc_by_name, name_hash(sp->namespace, sp->service));
+		}
 		if (u[i].kind == SL_K8S_SLICE) {
 			struct sl_model_slice *s = u[i].obj;
 			touch_owner(st, m, t, &nt, u[i].old_spec);
@@ -703,6 +722,9 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	}
 	/* 4. Tell the hooks. */
 	for (i = 0; i < nt; i++) {
+		if (i + 2 < nt) /* its view walks its slices from the owner index */
+			sl_index_prefetch(&st->slice_by_owner, name_hash(t[i + 2].s->spec->namespace,
+									 t[i + 2].s->spec->name));
 		if ((rc = svc_sync(m, t[i].s, t[i].gone, why, sizeof(why))) < 0)
 			break;
 		t[i].synced = true;

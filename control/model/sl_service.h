@@ -90,8 +90,8 @@ struct sl_svc_spec {
 struct sl_slice_ep {
 	struct sl_ip ip;   /* unset (af 0) in FQDN slices */
 	uint8_t cond;      /* SL_EP_* */
-	char *node_name;   /* nodeName, NULL when absent (heap) */
-	char *zone;        /* zone, NULL when absent (heap) */
+	char *node_name;   /* nodeName, NULL when absent */
+	char *zone;        /* zone, NULL when absent (both in eps' block, after the array) */
 };
 
 /* One entry of ports[]. */

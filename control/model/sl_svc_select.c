@@ -9,6 +9,7 @@
  * - pkg/proxy/topology.go CategorizeEndpoints (KEP-1669): cluster endpoints are the ready
  *   ones, or if none the serving+terminating ones; local endpoints are the local ready
  *   ones, or if none the local serving+terminating ones; hasAnyEndpoints. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,10 @@ static int ip_cmp(struct sl_ip a, struct sl_ip b)
 {
 	if (a.af != b.af)
 		return a.af < b.af ? -1 : 1;
-	return a.af == AF_INET ? memcmp(&a.v4, &b.v4, 4) : memcmp(a.v6, b.v6, 16);
+	if (a.af != AF_INET)
+		return memcmp(a.v6, b.v6, 16);
+	uint32_t x = ntohl(a.v4), y = ntohl(b.v4); /* memcmp's order, inline */
+	return x < y ? -1 : x > y;
 }
 
 /* Address, port, then the copy to keep first: non-terminating, then ready, serving,
@@ -102,24 +106,67 @@ static void select_port(struct sl_svc_view_port *vp, bool internal_local, bool e
 	}
 }
 
+/* Sort a few backends in place: a stable insertion sort (as glibc's qsort, a merge sort,
+ * is stable: equal copies keep their order), without qsort's call per comparison
+ * through a pointer. */
+static void be_sort(struct sl_svc_backend *b, unsigned n)
+{
+	if (n > 32) {
+		qsort(b, n, sizeof(*b), be_cmp);
+		return;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		struct sl_svc_backend x = b[i];
+		unsigned j = i;
+		for (; j && be_cmp(&b[j - 1], &x) > 0; j--)
+			b[j] = b[j - 1];
+		b[j] = x;
+	}
+}
+
+#define FEW_SLICES 16
+
 int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 		      struct sl_svc_view **ret)
 {
 	const struct sl_svc_spec *sp = s->spec;
 	const char *self = sl_model_self(m)->node_name;
-	struct sl_model_slice *sl;
+	struct sl_model_slice *sl, *few[FEW_SLICES], **sls = few;
 	uint32_t cur;
+	unsigned n_sl = 0, cap = FEW_SLICES;
+	/* The Service's IPv4 slices, found once (each step of the ring walk is an index
+	 * lookup). */
+	for (cur = UINT32_MAX; (sl = sl_model_svc_slice_next(m, sp->namespace, sp->name, &cur));) {
+		if (sl->spec->af != AF_INET)
+			continue;
+		if (n_sl == cap) {
+			struct sl_model_slice **g = malloc(2 * cap * sizeof(*g));
+			if (!g) {
+				if (sls != few)
+					free(sls);
+				return -ENOMEM;
+			}
+			memcpy(g, sls, n_sl * sizeof(*g));
+			if (sls != few)
+				free(sls);
+			sls = g;
+			cap *= 2;
+		}
+		sls[n_sl++] = sl;
+	}
 	/* Pass 1: how many candidate backends. */
 	size_t total = 0;
 	for (unsigned p = 0; p < sp->n_ports; p++)
-		for (cur = UINT32_MAX; (sl = sl_model_svc_slice_next(m, sp->namespace, sp->name,
-								     &cur));)
-			if (sl->spec->af == AF_INET && slice_port(sl->spec, &sp->ports[p]))
-				total += sl->spec->n_eps;
+		for (unsigned i = 0; i < n_sl; i++)
+			if (slice_port(sls[i]->spec, &sp->ports[p]))
+				total += sls[i]->spec->n_eps;
 	struct sl_svc_view *v = calloc(1, sizeof(*v) + sp->n_ports * sizeof(*v->ports) +
 						  total * sizeof(struct sl_svc_backend));
-	if (!v)
+	if (!v) {
+		if (sls != few)
+			free(sls);
 		return -ENOMEM;
+	}
 	v->svc = s;
 	v->spec = sp;
 	v->ports = (struct sl_svc_view_port *)(v + 1);
@@ -134,11 +181,9 @@ int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 		struct sl_svc_view_port *vp = &v->ports[p];
 		vp->port = &sp->ports[p];
 		vp->be = be;
-		for (cur = UINT32_MAX; (sl = sl_model_svc_slice_next(m, sp->namespace, sp->name,
-								     &cur));) {
-			const struct sl_slice_port *pt = sl->spec->af == AF_INET
-								 ? slice_port(sl->spec, vp->port)
-								 : NULL;
+		for (unsigned i = 0; i < n_sl; i++) {
+			sl = sls[i];
+			const struct sl_slice_port *pt = slice_port(sl->spec, vp->port);
 			for (unsigned e = 0; pt && e < sl->spec->n_eps; e++) {
 				const struct sl_slice_ep *ep = &sl->spec->eps[e];
 				bool local = ep->node_name && self[0] && !strcmp(ep->node_name, self);
@@ -149,7 +194,7 @@ int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 				};
 			}
 		}
-		qsort(vp->be, vp->n_be, sizeof(*vp->be), be_cmp);
+		be_sort(vp->be, vp->n_be);
 		unsigned k = 0;
 		for (unsigned i = 0; i < vp->n_be; i++)
 			if (!k || ip_cmp(vp->be[i].ip, vp->be[k - 1].ip) ||
@@ -161,6 +206,8 @@ int sl_svc_view_build(const struct sl_model *m, const struct sl_model_svc *s,
 		select_port(vp, sp->internal_local, ext_ips || vp->port->node_port,
 			    sp->external_local);
 	}
+	if (sls != few)
+		free(sls);
 	*ret = v;
 	return 0;
 }

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sl_json.h"
 
@@ -22,33 +25,43 @@ struct sl_json_block {
 static struct sl_json_block *spare;
 static size_t spare_bytes;
 
-static void *arena_alloc_in(struct sl_json_arena *a, size_t size)
+static void *arena_grow(struct sl_json_arena *a, size_t size);
+
+/* size bytes (16-aligned) from a: the bump inline, a new block out of line. */
+static inline void *arena_alloc_in(struct sl_json_arena *a, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
-	if ((size_t)(a->end - a->cur) < size) {
-		size_t bs = size > BLOCK_MIN ? size : BLOCK_MIN;
-		/* Grow with the document: a 4 MiB request takes a few blocks, not hundreds. */
-		if (a->bytes / 2 > bs)
-			bs = a->bytes / 2;
-		struct sl_json_block *b = NULL;
-		for (struct sl_json_block **pp = &spare; *pp; pp = &(*pp)->next) {
-			if ((*pp)->size >= size) { /* a spare block that fits (any size) */
-				b = *pp;
-				*pp = b->next;
-				spare_bytes -= b->size;
-				bs = b->size;
-				break;
-			}
+	if ((size_t)(a->end - a->cur) < size)
+		return arena_grow(a, size);
+	void *p = a->cur;
+	a->cur += size;
+	return p;
+}
+
+static void *arena_grow(struct sl_json_arena *a, size_t size)
+{
+	size_t bs = size > BLOCK_MIN ? size : BLOCK_MIN;
+	/* Grow with the document: a 4 MiB request takes a few blocks, not hundreds. */
+	if (a->bytes / 2 > bs)
+		bs = a->bytes / 2;
+	struct sl_json_block *b = NULL;
+	for (struct sl_json_block **pp = &spare; *pp; pp = &(*pp)->next) {
+		if ((*pp)->size >= size) { /* a spare block that fits (any size) */
+			b = *pp;
+			*pp = b->next;
+			spare_bytes -= b->size;
+			bs = b->size;
+			break;
 		}
-		if (!b && !(b = malloc(sizeof(*b) + bs + 15)))
-			return NULL;
-		b->size = bs;
-		b->next = a->blocks;
-		a->blocks = b;
-		a->bytes += bs;
-		a->cur = (char *)(((uintptr_t)b->data + 15) & ~(uintptr_t)15);
-		a->end = a->cur + bs;
 	}
+	if (!b && !(b = malloc(sizeof(*b) + bs + 15)))
+		return NULL;
+	b->size = bs;
+	b->next = a->blocks;
+	a->blocks = b;
+	a->bytes += bs;
+	a->cur = (char *)(((uintptr_t)b->data + 15) & ~(uintptr_t)15);
+	a->end = a->cur + bs;
 	void *p = a->cur;
 	a->cur += size;
 	return p;
@@ -68,6 +81,8 @@ struct rd {
 	const char *p, *e; /* next byte, end */
 	unsigned depth;
 	bool oom;
+	struct sl_json_watch *w; /* or NULL */
+	unsigned match;          /* how many of w->path the containers being read follow */
 };
 
 static cJSON *new_node(struct rd *r)
@@ -92,6 +107,33 @@ static inline void skip_ws(struct rd *r)
 static char *read_str(struct rd *r)
 {
 	const char *s = ++r->p, *q = s;
+#ifdef __SSE2__
+	/* 16 bytes at a time while they are inside the text (a ~quarter of the parse was
+	 * this scan byte by byte). */
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	while (r->e - q >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)q);
+		unsigned hit = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, bslash)));
+		if (hit) {
+			q += __builtin_ctz(hit);
+			if (q == s + __builtin_ctz(hit) && *q == '"') {
+				/* Most strings (keys, short values) end in the first 16 bytes: their
+				 * 16 bytes stored as they were loaded (the arena rounds to 16). */
+				size_t len = (size_t)(q - s);
+				char *out = arena_alloc_in(r->a, 16);
+				if (!out)
+					return r->oom = true, NULL;
+				_mm_storeu_si128((__m128i *)out, b);
+				out[len] = 0;
+				r->p = q + 1;
+				return out;
+			}
+			break;
+		}
+		q += 16;
+	}
+#endif
 	while (q < r->e && *q != '"' && *q != '\\')
 		q++;
 	if (q >= r->e)
@@ -200,6 +242,7 @@ static bool read_value(struct rd *r, cJSON *n);
 static bool read_items(struct rd *r, cJSON *n, bool obj)
 {
 	cJSON *head = NULL, *cur = NULL;
+	unsigned idx = 0; /* elements told to r->w */
 	if (r->depth >= CJSON_NESTING_LIMIT)
 		return false;
 	r->depth++;
@@ -209,16 +252,24 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 		return false;
 	if (*r->p != (obj ? '}' : ']')) {
 		for (;;) {
+			/* An element of the watched array: told, then its memory reused for the
+			 * next (the tree keeps the array empty). */
+			bool watched = !obj && r->w && r->match == r->w->depth &&
+				       r->depth == r->w->depth + 1;
+			char *mark = r->a->cur;
+			struct sl_json_block *mark_b = r->a->blocks;
 			cJSON *it = new_node(r);
 			if (!it)
 				return false;
-			if (!head) {
+			if (watched) {
+			} else if (!head) {
 				head = cur = it;
 			} else {
 				cur->next = it;
 				it->prev = cur;
 				cur = it;
 			}
+			bool on = false; /* this member is the watched path's next step */
 			if (obj) {
 				if (r->p >= r->e || *r->p != '"' || !(it->string = read_str(r)))
 					return false;
@@ -227,9 +278,21 @@ static bool read_items(struct rd *r, cJSON *n, bool obj)
 					return false;
 				r->p++;
 				skip_ws(r);
+				on = r->w && r->match == r->depth - 1 && r->match < r->w->depth &&
+				     !strcmp(it->string, r->w->path[r->match]);
+				if (on)
+					r->match++;
 			}
 			if (!read_value(r, it))
 				return false;
+			if (on)
+				r->match--;
+			if (watched) {
+				r->w->elem(r->w->ctx, n, it, idx++);
+				r->w->n++;
+				if (r->a->blocks == mark_b)
+					r->a->cur = mark;
+			}
 			skip_ws(r);
 			if (r->p < r->e && *r->p == ',') {
 				r->p++;
@@ -283,9 +346,10 @@ static bool read_value(struct rd *r, cJSON *n)
 }
 
 /* The reader over text; NULL when it gives up (nothing of it is freed: it is in a). */
-static cJSON *read_doc(struct sl_json_arena *a, const char *text, size_t len, const char **end)
+static cJSON *read_doc(struct sl_json_arena *a, const char *text, size_t len, const char **end,
+		       struct sl_json_watch *w)
 {
-	struct rd r = { .a = a, .p = text, .e = text + len };
+	struct rd r = { .a = a, .p = text, .e = text + len, .w = w };
 	if (!text || !len || (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)))
 		return NULL;
 	skip_ws(&r);
@@ -313,9 +377,21 @@ static void arena_free(void *p)
 
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end)
 {
+	return sl_json_parse_watch(a, text, len, end, NULL);
+}
+
+cJSON *sl_json_parse_watch(struct sl_json_arena *a, const char *text, size_t len,
+			   const char **end, struct sl_json_watch *w)
+{
 	char *mark = a->cur; /* what the reader used is given back if it gives up */
 	struct sl_json_block *mark_b = a->blocks;
-	cJSON *root = read_doc(a, text, len, end);
+	if (w) {
+		w->n = 0;
+		w->streamed = false;
+	}
+	cJSON *root = read_doc(a, text, len, end, w);
+	if (w)
+		w->streamed = root != NULL;
 	if (root)
 		return root;
 	if (a->blocks == mark_b)

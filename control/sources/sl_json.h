@@ -15,6 +15,7 @@
  * thread (the control thread; nothing else in sluiced uses cJSON). Freed arenas keep up to
  * 32 MiB of their blocks for the next parse. No DPDK; control thread. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,27 @@ struct sl_json_arena {
  * hold one value only (cJSON_ParseWithLength). Returns the root or NULL (invalid JSON or no
  * memory; *end then points near the error, as cJSON_GetErrorPtr). */
 cJSON *sl_json_parse(struct sl_json_arena *a, const char *text, size_t len, const char **end);
+
+/* sl_json_parse, handing each element of one array to elem as soon as it is read, then
+ * reusing its memory: a 1,000-Service List's tree is ~16 MiB, and writing it all, then
+ * reading it back to decode it, waited on the memory most of the time; one element at a
+ * time stays in the cache. The array is the value reached from the root object by the
+ * member names path[0..depth) (at each level the first member of that name, and any later
+ * one too: elem is then shown another array). Only sluice's reader calls elem; the tree
+ * returned has that array empty. On return streamed says whether the tree returned is the
+ * reader's, i.e. elem saw every element of that array (false: NULL, or the reader gave up
+ * and cJSON parsed the text: a complete tree, whatever elem saw before). An element and
+ * its tree live only during its elem call. */
+struct sl_json_watch {
+	const char *const *path;
+	unsigned depth;
+	void (*elem)(void *ctx, const cJSON *array, const cJSON *e, unsigned idx);
+	void *ctx;
+	unsigned n;    /* elements told so far */
+	bool streamed; /* out */
+};
+cJSON *sl_json_parse_watch(struct sl_json_arena *a, const char *text, size_t len,
+			   const char **end, struct sl_json_watch *w);
 
 /* Between these two, cJSON_Create* and cJSON_Add* allocate from a: a tree built there (to
  * print it: the state file) is read-only afterwards like a parsed one, and freed with a.

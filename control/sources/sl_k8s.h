@@ -11,6 +11,7 @@
  * where it matters here (names, ports, protocols, addresses, the per-slice limits);
  * IPv6 entries are accepted and ignored (see sl_service.h). No DPDK; any thread. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -28,6 +29,29 @@ int sl_k8s_decode(const cJSON *doc, struct sl_k8s_op **ret_ops, unsigned *ret_n,
 /* The same from JSON text (at most len bytes). */
 int sl_k8s_decode_text(const char *text, size_t len, struct sl_k8s_op **ret_ops,
 		       unsigned *ret_n, char *err, size_t errlen);
+
+/* Decoding while the JSON is read (sl_json_parse_watch on a List's "items"): each item is
+ * decoded as soon as the reader has it, still in the cache, and its tree dropped;
+ * sl_k8s_stream_finish then checks the document is that List and hands the ops over.
+ * When it cannot (not a List, an item failed, two items arrays, ...), the caller reads
+ * the text again without the watch and decodes the tree (sl_k8s_decode: same ops, same
+ * errors). */
+struct sl_k8s_stream {
+	struct sl_k8s_op *ops;
+	unsigned n, cap;
+	const cJSON *array; /* the items' array */
+	bool bad;
+};
+/* The sl_json_watch.elem callback; ctx is a zeroed struct sl_k8s_stream. */
+void sl_k8s_stream_elem(void *ctx, const cJSON *array, const cJSON *e, unsigned idx);
+/* doc: the List's object in the tree returned; dropped: elements were told and dropped
+ * (sl_json_watch.streamed && .n). Returns as sl_k8s_decode, or -EAGAIN when the tree
+ * lacks the dropped items and the stream cannot stand for them (read the text again and
+ * sl_k8s_decode it). s is empty afterwards. */
+int sl_k8s_stream_finish(struct sl_k8s_stream *s, bool dropped, const cJSON *doc,
+			 struct sl_k8s_op **ret_ops, unsigned *ret_n, char *err, size_t errlen);
+/* Free what s holds (the ops of a request that turned out not to use them). */
+void sl_k8s_stream_free(struct sl_k8s_stream *s);
 
 /* One object of a known kind (the config's lists: "kind" may be absent); path prefixes
  * error messages ("services[2]"). Return 0 with *ret (heap) or -EINVAL/-ENOMEM. */

@@ -100,9 +100,16 @@ static int parse_ROUTE_DEL(const cJSON *root, struct sl_request *r, char *err, s
 	return 0;
 }
 
+/* The List in "objects", decoded while the request was read (sl_request_parse). */
+static struct sl_k8s_stream *apply_stream;
+static bool apply_streamed;
+
 static int parse_APPLY(const cJSON *root, struct sl_request *r, char *err, size_t n)
 {
 	const cJSON *o = obj_field(root, "objects", err, n);
+	if (o && apply_stream)
+		return sl_k8s_stream_finish(apply_stream, apply_streamed, o, &r->ops, &r->n_ops,
+					    err, n);
 	return o ? sl_k8s_decode(o, &r->ops, &r->n_ops, err, n) : -EINVAL;
 }
 
@@ -226,13 +233,34 @@ int sl_request_parse(const char *text, size_t len, struct sl_request *r, char *e
 	if (len > SL_API_MAX_REQUEST)
 		return snprintf(err, n, "request: larger than %d bytes", SL_API_MAX_REQUEST),
 		       -EINVAL;
+	/* An apply's List items are decoded as they are read (see sl_k8s_stream). */
+	static const char *const path[] = { "objects", "items" };
+	struct sl_k8s_stream st = { 0 };
+	struct sl_json_watch w = { .path = path, .depth = 2, .elem = sl_k8s_stream_elem,
+				   .ctx = &st };
 	struct sl_json_arena a = { 0 };
-	cJSON *root = sl_json_parse(&a, text, len, NULL);
+	cJSON *root = sl_json_parse_watch(&a, text, len, NULL, &w);
 	if (!root) {
+		sl_k8s_stream_free(&st);
 		sl_json_arena_free(&a);
 		return snprintf(err, n, "request: invalid JSON"), -EINVAL;
 	}
+	apply_stream = &st;
+	apply_streamed = w.streamed && w.n;
 	int rc = parse(root, r, err, n);
+	apply_stream = NULL;
+	sl_k8s_stream_free(&st); /* not an apply: unused */
+	if (rc == -EAGAIN || (rc && apply_streamed)) {
+		/* The objects' items were dropped from the tree and the stream could not
+		 * stand for them (or the request failed before using it: read again for the
+		 * error the whole tree gives). */
+		sl_request_free(r);
+		memset(r, 0, sizeof(*r));
+		sl_json_arena_free(&a);
+		root = sl_json_parse(&a, text, len, NULL);
+		rc = root ? parse(root, r, err, n)
+			  : (snprintf(err, n, "request: invalid JSON"), -EINVAL);
+	}
 	sl_json_arena_free(&a);
 	if (rc)
 		sl_request_free(r);

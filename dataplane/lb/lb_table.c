@@ -334,6 +334,9 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 		if (s->wide)
 			for (uint32_t i = 0; i < s->m; i++)
 				((uint16_t *)s->table)[i] = mi[slots[i]];
+		else if (n_active == u) /* none terminating: mi is the identity, a plain copy */
+			for (uint32_t i = 0; i < s->m; i++)
+				s->table[i] = (uint8_t)slots[i];
 		else
 			for (uint32_t i = 0; i < s->m; i++)
 				s->table[i] = (uint8_t)mi[slots[i]];

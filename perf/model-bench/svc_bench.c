@@ -53,14 +53,14 @@ static struct sl_slice_spec *slice_of(unsigned i, unsigned e, unsigned not_ready
 	snprintf(s->name, sizeof(s->name), "svc-%u-abcde", i);
 	snprintf(s->service, sizeof(s->service), "svc-%u", i);
 	s->af = AF_INET;
-	s->eps = calloc(e, sizeof(*s->eps));
+	s->eps = calloc(1, e * (sizeof(*s->eps) + 16)); /* node names after the array */
+	char *names = (char *)(s->eps + e);
 	for (unsigned k = 0; k < e; k++) {
 		s->eps[k].ip = sl_ip4(htonl(0x0af40000u + (i * e + k) % 0xfffff));
 		s->eps[k].cond = k == not_ready ? SL_EP_SERVING | SL_EP_TERMINATING
 						: SL_EP_READY | SL_EP_SERVING;
-		char node[32];
-		snprintf(node, sizeof(node), "node-%u", (i + k) % 5000);
-		s->eps[k].node_name = strdup(node);
+		s->eps[k].node_name = names + 16 * k;
+		snprintf(s->eps[k].node_name, 16, "node-%u", (i + k) % 5000);
 	}
 	s->n_eps = e;
 	s->ports = calloc(1, sizeof(*s->ports));

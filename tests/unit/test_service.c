@@ -379,6 +379,119 @@ struct sel_case {
 #define T(ip, node) \
 	"{'addresses':['" ip "'],'nodeName':'" node "','conditions':{'ready':false,'serving':false,'terminating':true}}"
 
+/* The ops as JSON (to compare two decodes). */
+static char *ops_json(const struct sl_k8s_op *ops, unsigned n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", ops[i].path);
+		if (ops[i].svc)
+			cJSON_AddItemToObject(o, "svc", sl_k8s_encode_service(ops[i].svc));
+		if (ops[i].slice)
+			cJSON_AddItemToObject(o, "slice", sl_k8s_encode_slice(ops[i].slice));
+		cJSON_AddItemToArray(a, o);
+	}
+	char *t = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return t;
+}
+
+/* A List's items are decoded as the reader reads them (sl_k8s_stream, for sluicectl apply
+ * and sl_k8s_decode_text); whatever the document, the result (ops or error) is what
+ * sl_k8s_decode gives on the whole tree, when the stream cannot be used too. */
+static void test_decode_streamed(void **state)
+{
+#define SVC(name, ip)                                                                       \
+	"{'apiVersion':'v1','kind':'Service','metadata':{'name':'" name "','namespace':'n'},"  \
+	"'spec':{'clusterIP':'" ip "','ports':[{'name':'http','port':80,'targetPort':8080}]}}"
+#define SLICE(name, svc)                                                                    \
+	"{'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice','metadata':{'name':'" name \
+	"','namespace':'n','labels':{'kubernetes.io/service-name':'" svc "'}},"                \
+	"'addressType':'IPv4','endpoints':[{'addresses':['10.244.1.2'],'nodeName':'node1',"    \
+	"'zone':'z1'},{'addresses':['10.244.2.2'],'conditions':{'ready':false}}],"             \
+	"'ports':[{'name':'http','port':8080}]}"
+	static const struct {
+		const char *text;
+		int rc;
+		unsigned n;
+		const char *err;
+	} cases[] = {
+		/* kubectl's order: the List's kind after its items */
+		{ "{'apiVersion':'v1','items':[" SVC("a", "10.96.0.1") "," SLICE("a-1", "a") "," SVC("b", "10.96.0.2") "],'kind':'List','metadata':{}}", 0, 3, NULL },
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") "]}", 0, 1, NULL },
+		/* ServiceList: items without a kind, decoded from the tree */
+		{ "{'kind':'ServiceList','items':[{'metadata':{'name':'a'},'spec':{'clusterIP':'10.96.0.1','ports':[{'port':80}]}}]}", 0, 1, NULL },
+		/* a \u escape: cJSON reads the text, the stream is dropped */
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") "," SVC("b\\u0063", "10.96.0.2") "]}", 0, 2, NULL },
+		/* two items arrays: the first is the List's */
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") "],'items':[" SVC("b", "10.96.0.2") "," SVC("c", "10.96.0.3") "]}", 0, 1, NULL },
+		/* not a List: its items are not objects of the document */
+		{ "{'kind':'ConfigMap','items':[" SVC("a", "10.96.0.1") "]}", -EINVAL, 0, "kind: 'ConfigMap'" },
+		{ "{'items':[" SVC("a", "10.96.0.1") "]," "'kind':'Service','metadata':{'name':'x'},'spec':{}}", 0, 1, NULL },
+		/* an item that fails: the tree's error */
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") ",{'kind':'Service','metadata':{'name':'B'},'spec':{}}]}", -EINVAL, 0, "items[1].metadata.name: 'B' must" },
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") ",{'metadata':{'name':'b'}}]}", -EINVAL, 0, "items[1].kind: missing" },
+		/* invalid JSON after items that decoded */
+		{ "{'kind':'List','items':[" SVC("a", "10.96.0.1") "],", -EINVAL, 0, "object: invalid JSON" },
+		{ "{'kind':'List','items':[]}", 0, 0, NULL },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = J(cases[i].text);
+		struct sl_k8s_op *o1 = NULL, *o2 = NULL;
+		unsigned n1 = 0, n2 = 0;
+		char e1[400] = "", e2[400] = "", req[16384];
+		int rc1 = -EINVAL;
+		cJSON *doc = cJSON_Parse(t);
+		if (doc)
+			rc1 = sl_k8s_decode(doc, &o1, &n1, e1, sizeof(e1));
+		else
+			snprintf(e1, sizeof(e1), "object: invalid JSON");
+		int rc2 = sl_k8s_decode_text(t, strlen(t), &o2, &n2, e2, sizeof(e2));
+		if (rc2 != cases[i].rc || strncmp(e2, cases[i].err ? cases[i].err : "", cases[i].err ? strlen(cases[i].err) : 1))
+			fail_msg("case %u: rc %d (want %d), '%s'", i, rc2, cases[i].rc, e2);
+		assert_int_equal(rc1, rc2);
+		assert_string_equal(e1, e2);
+		assert_int_equal(n2, cases[i].n);
+		assert_int_equal(n1, n2);
+		char *j1 = ops_json(o1, n1), *j2 = ops_json(o2, n2);
+		assert_string_equal(j1, j2);
+		/* Through the API's request reader too. */
+		if (doc) {
+			struct sl_request r;
+			char e3[400] = "";
+			snprintf(req, sizeof(req), "{\"cmd\":\"apply\",\"objects\":%s}", t);
+			int rc3 = sl_request_parse(req, strlen(req), &r, e3, sizeof(e3));
+			assert_int_equal(rc3, rc1);
+			assert_string_equal(e3, e1);
+			if (!rc3) {
+				char *j3 = ops_json(r.ops, r.n_ops);
+				assert_string_equal(j3, j1);
+				free(j3);
+				sl_request_free(&r);
+			}
+		}
+		free(j1);
+		free(j2);
+		sl_k8s_ops_free(o1, n1);
+		sl_k8s_ops_free(o2, n2);
+		cJSON_Delete(doc);
+	}
+	/* The endpoints' strings live with the endpoints. */
+	const char *t = J("{'kind':'List','items':[" SLICE("a-1", "a") "]}");
+	struct sl_k8s_op *ops;
+	unsigned n;
+	char err[400];
+	assert_int_equal(sl_k8s_decode_text(t, strlen(t), &ops, &n, err, sizeof(err)), 0);
+	assert_string_equal(ops[0].slice->eps[0].node_name, "node1");
+	assert_string_equal(ops[0].slice->eps[0].zone, "z1");
+	assert_null(ops[0].slice->eps[1].node_name);
+	assert_int_equal(ops[0].slice->eps[1].cond, 0);
+	sl_k8s_ops_free(ops, n);
+#undef SVC
+#undef SLICE
+}
+
 static void test_selection(void **state)
 {
 	static const struct sel_case cases[] = {
@@ -883,6 +996,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_kubectl),
 		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_decode_streamed),
 		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_cluster_set),
 		cmocka_unit_test(test_merge),
