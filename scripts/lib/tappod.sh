@@ -59,3 +59,27 @@ tap_pods_veth_add() {
 		in_ns "n$n" ip link set "$p" mtu "$mtu" up
 	done
 }
+
+# Tap uplink (uplink.kind "tap", drivers/sl_tap.h "Tap uplink"): sluiced creates the tap
+# sl-tup0 in node N's namespace; a bridge sl-upbr there joins it with the underlay veth
+# sl-up0 (sluice keeps the node's underlay IP and MAC, as with the AF_XDP uplink).
+#   tap_uplink_config N FILE [TUNNEL_GSO]   node N's uplink becomes the tap (true/false)
+#   node_start N FILE                       sluiced creates sl-tup0
+#   tap_uplink_bridge N                     sl-upbr with sl-up0 and sl-tup0 as ports
+tap_uplink_config() {
+	python3 - "$2" "${3:-true}" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["uplink"] = {"kind": "tap", "ifname": "sl-tup0", "mtu": c["uplink"].get("mtu", 1500),
+	               "tunnel_gso": sys.argv[2] == "true"}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+}
+
+tap_uplink_bridge() {
+	local n=$1
+	in_ns "n$n" ip link add sl-upbr type bridge 2>/dev/null || true
+	in_ns "n$n" ip link set sl-up0 master sl-upbr
+	in_ns "n$n" ip link set sl-tup0 master sl-upbr
+	in_ns "n$n" ip link set sl-upbr up
+}
