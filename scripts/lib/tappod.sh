@@ -66,6 +66,9 @@ tap_pods_veth_add() {
 #   tap_uplink_config N FILE [TUNNEL_GSO]   node N's uplink becomes the tap (true/false)
 #   node_start N FILE                       sluiced creates sl-tup0
 #   tap_uplink_bridge N                     sl-upbr with sl-up0 and sl-tup0 as ports
+# The bridge device itself must stay out of the underlay's way: the node's IP is sluice's
+# (and the host port's, sl-host), so with ARP on, the node's kernel would answer ARP for it
+# on the bridge with the bridge's MAC and take the VXLAN traffic: "arp off" (IFF_NOARP).
 tap_uplink_config() {
 	python3 - "$2" "${3:-true}" <<-'PY'
 	import json, sys
@@ -79,6 +82,7 @@ tap_uplink_config() {
 tap_uplink_bridge() {
 	local n=$1
 	in_ns "n$n" ip link add sl-upbr type bridge 2>/dev/null || true
+	in_ns "n$n" ip link set sl-upbr arp off
 	in_ns "n$n" ip link set sl-up0 master sl-upbr
 	in_ns "n$n" ip link set sl-tup0 master sl-upbr
 	in_ns "n$n" ip link set sl-upbr up
