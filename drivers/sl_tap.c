@@ -150,8 +150,8 @@ int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32
 	t->uplink = true;
 	t->node_ip = node_ip;
 	t->vxlan_port = vxlan_port;
-	/* Sluice's underlay MAC: the kernel's random one for the tap, the kernel side then
-	 * another (the last bit of its first byte's neighbour flipped: still unicast, local). */
+	/* Sluice's underlay MAC: the kernel's random one for the tap; the kernel side then
+	 * gets another (byte 1's lowest bit flipped; byte 0, unicast and local, unchanged). */
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);

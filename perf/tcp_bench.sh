@@ -180,6 +180,12 @@ iperf() {
 	if ! in_ns p1a timeout $((DURATION + 15)) iperf3 -c $dst -p 5201 -t "$DURATION" \
 		-P "$streams" -J >"$out.json" 2>"$out.err"; then
 		echo "  $path $test ${streams}x: iperf3 failed: $(head -c 300 "$out.err" "$out.json" | tr '\n' ' ')"
+		if [ "${path#sluice}" != "$path" ]; then # what both nodes saw (kept with KEEP=1)
+			for n in 1 2; do
+				{ ctl $n show ports; ctl $n show neighbors; ctl $n show stats; } >"$out.node$n" 2>&1 || true
+			done
+			echo "  node 2 uplink: $(grep ' uplink ' "$out.node2" | tr -s ' ')"
+		fi
 	fi
 	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph1"
 	wait "$spid" 2>/dev/null || true
