@@ -89,7 +89,7 @@ sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb; SL_TAP_PO
 			tap_pods_veth_del "$n"
 			tap_pods_config "$n" "$SL_RUN/node$n.json"
 		fi
-		[ -z "${SL_TAP_UPLINK:-}" ] || tap_uplink_config "$n" "$SL_RUN/node$n.json"
+		[ -z "${SL_TAP_UPLINK:-}" ] || { tap_uplink_config "$n" "$SL_RUN/node$n.json"; tap_uplink_prepare "$n"; }
 		node_start "$n" "$SL_RUN/node$n.json"
 		[ -z "${SL_TAP_PODS:-}" ] || tap_pods_attach "$n"
 		[ -z "${SL_TAP_UPLINK:-}" ] || tap_uplink_bridge "$n"

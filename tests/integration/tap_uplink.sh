@@ -54,6 +54,7 @@ start() {
 		node_config "$n" >"$SL_RUN/node$n.json" || return 1
 		tap_pods_config "$n" "$SL_RUN/node$n.json" || return 1
 		tap_uplink_config "$n" "$SL_RUN/node$n.json" "$1" || return 1
+		tap_uplink_prepare "$n" || return 1
 		node_start "$n" "$SL_RUN/node$n.json" || return 1
 		tap_pods_attach "$n" || return 1
 		tap_uplink_bridge "$n" || return 1
@@ -111,6 +112,17 @@ topo_up
 # --- UDP tunnel GSO on (the default)
 check "tap uplink: both nodes start, uplink taps bridged with the underlay" start true
 check "tap uplink: node1 says tunnel GSO is on" logged 1 "UDP tunnel GSO on"
+# Each node's neighbour entry for the other holds the other's sluice MAC (not a kernel's).
+peer_mac() {
+	local want got
+	want=$(port_field "$2" uplink mac) || return 1
+	got=$(ctl "$1" -o json show neighbors | python3 -c 'import json, sys
+print([x["mac"] for x in json.load(sys.stdin) if x["ip"] == sys.argv[1]][0])' "198.18.0.$2") || return 1
+	echo "node$1 neighbour 198.18.0.$2: $got, node$2 uplink: $want"
+	[ "${got,,}" = "${want,,}" ]
+}
+check "node1 resolved node2's VTEP to node2's uplink MAC" peer_mac 1 2
+check "node2 resolved node1's VTEP to node1's uplink MAC" peer_mac 2 1
 check "across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7001
 check "across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7002
 check "node1 sent VXLAN frames whole" gt "$(port_avg 1 uplink tx)" 1514 "node1 uplink tx average"
