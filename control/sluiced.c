@@ -367,7 +367,10 @@ int main(int argc, char **argv)
 		struct rte_ether_addr mac;
 		kc.pub.ip = conf.node_ip;
 		kc.pub.vni = conf.vni;
-		if (rte_eth_macaddr_get(sl_dp.conf.uplink_port, &mac) == 0)
+		const struct sl_port *up = sl_dp.ports[sl_dp.conf.uplink_port];
+		if (up && up->tap) /* a tap uplink has no ethdev: its MAC is the port's */
+			memcpy(kc.pub.mac, up->mac.addr_bytes, 6);
+		else if (rte_eth_macaddr_get(sl_dp.conf.uplink_port, &mac) == 0)
 			memcpy(kc.pub.mac, mac.addr_bytes, 6);
 		else
 			kc.publish = false;

@@ -22,6 +22,11 @@
 struct sl_tap {
 	int fd;
 	bool offload;
+	bool tunnel;          /* uplink with UDP tunnel GSO (24-byte headers) */
+	bool uplink;          /* the uplink tap: partial checksums completed here */
+	uint8_t hdr_sz;       /* virtio-net header bytes per frame: 10, or 24 with tunnel */
+	uint16_t vxlan_port;  /* uplink: a tunnel GSO frame's UDP destination */
+	uint32_t node_ip;     /* uplink: its outer IPv4 destination (network order) */
 	uint16_t seg_room;    /* bytes of data one receive mbuf takes (its tailroom) */
 	unsigned n_spare;     /* mbufs kept for the next read: spare[0..n_spare) */
 	struct rte_mbuf *spare[SL_TAP_RX_SEGS];
@@ -48,8 +53,11 @@ static int set_link(const char *ifname, const uint8_t mac[6], uint16_t mtu, cons
 	return rc;
 }
 
-int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
-		struct rte_mempool *pool, struct sl_tap **ret, const char **err)
+/* Create tap ifname with hdr_sz-byte virtio-net headers and offloads off (TUNSETOFFLOAD);
+ * *ret then holds the descriptor. Returns 0 or -errno with *err; -EINVAL from
+ * TUNSETOFFLOAD (offloads this kernel lacks) with *err "TUNSETOFFLOAD". */
+static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_mempool *pool,
+		      struct sl_tap **ret, const char **err)
 {
 	int rc;
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM);
@@ -61,7 +69,7 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 	if (!t)
 		return *err = "out of memory", -ENOMEM;
 	t->seg_room = room;
-	t->offload = offload;
+	t->hdr_sz = (uint8_t)hdr_sz;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
@@ -81,18 +89,14 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 		rc = -errno, *err = "TUNSETIFF";
 		goto fail;
 	}
-	int hdr = sizeof(struct virtio_net_hdr);
-	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_sz) < 0) {
 		rc = -errno, *err = "TUNSETVNETHDRSZ";
 		goto fail;
 	}
-	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
 	if (ioctl(t->fd, TUNSETOFFLOAD, off) < 0) {
 		rc = -errno, *err = "TUNSETOFFLOAD";
 		goto fail;
 	}
-	if ((rc = set_link(ifname, mac, mtu, err)) < 0)
-		goto fail;
 	*ret = t;
 	return 0;
 fail:
@@ -100,6 +104,80 @@ fail:
 		close(t->fd);
 	free(t);
 	return rc;
+}
+
+int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
+		struct rte_mempool *pool, struct sl_tap **ret, const char **err)
+{
+	struct sl_tap *t;
+	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
+	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, pool, &t, err);
+	if (rc < 0)
+		return rc;
+	t->offload = offload;
+	if ((rc = set_link(ifname, mac, mtu, err)) < 0) {
+		sl_tap_close(t);
+		return rc;
+	}
+	*ret = t;
+	return 0;
+}
+
+int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32_t node_ip,
+		       uint16_t vxlan_port, struct rte_mempool *pool, struct rte_ether_addr *ret_mac,
+		       struct sl_tap **ret, const char **err, const char **note)
+{
+	struct sl_tap *t = NULL;
+	int rc = -EINVAL;
+	*note = NULL;
+	if (tunnel_gso) {
+		rc = tap_create(ifname, sizeof(struct sl_tap_vnet_tnl),
+				TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_UDP_TUNNEL_GSO, pool,
+				&t, err);
+		if (rc == -EINVAL && !strcmp(*err, "TUNSETOFFLOAD"))
+			*note = "this kernel's tap lacks UDP tunnel GSO (TUN_F_UDP_TUNNEL_GSO, "
+				"Linux 6.17+): TCP towards other nodes is cut to the underlay MTU "
+				"before the uplink, throughput lower";
+		else if (rc < 0)
+			return rc;
+	} else {
+		*note = "uplink.tunnel_gso is false: TCP towards other nodes is cut to the "
+			"underlay MTU before the uplink, throughput lower";
+	}
+	if (!t && (rc = tap_create(ifname, sizeof(struct virtio_net_hdr), 0, pool, &t, err)) < 0)
+		return rc;
+	t->tunnel = t->offload = t->hdr_sz == sizeof(struct sl_tap_vnet_tnl);
+	t->uplink = true;
+	t->node_ip = node_ip;
+	t->vxlan_port = vxlan_port;
+	/* Sluice's underlay MAC: the kernel's random one for the tap; the kernel side then
+	 * gets another (byte 1's lowest bit flipped; byte 0, unicast and local, unchanged). */
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
+		rc = -errno, *err = "SIOCGIFHWADDR";
+		if (s >= 0)
+			close(s);
+		sl_tap_close(t);
+		return rc;
+	}
+	close(s);
+	uint8_t mac[6];
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(ret_mac->addr_bytes, mac, 6);
+	mac[1] ^= 0x01;
+	if ((rc = set_link(ifname, mac, mtu, err)) < 0) {
+		sl_tap_close(t);
+		return rc;
+	}
+	*ret = t;
+	return 0;
+}
+
+bool sl_tap_tunnel(const struct sl_tap *t)
+{
+	return t->tunnel;
 }
 
 int sl_tap_fd(const struct sl_tap *t)
@@ -158,14 +236,45 @@ int sl_tap_rx_meta(struct rte_mbuf *m, const struct sl_tap_vnet *h)
 	return 0;
 }
 
+/* Frame m from the uplink tap: a tunnel GSO frame is checked (sl_tap_rx_meta_tnl), a plain
+ * TCP GSO frame as a pod's; another partial checksum is completed here (it may be an inner
+ * one, which port-rx's completion would not find). Returns 0, or 1 after counting the drop. */
+static int uplink_rx_meta(const struct sl_tap *t, struct rte_mbuf *m, const struct sl_tap_vnet *h,
+			  struct sl_tap_rx_drops *drops)
+{
+	if (h->gso_type & SL_TAP_GSO_TUNNEL) {
+		if (!t->tunnel ||
+		    sl_tap_rx_meta_tnl(m, h, t->node_ip, t->vxlan_port) != 0) {
+			drops->bad_tunnel_gso++;
+			return 1;
+		}
+		return 0;
+	}
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (sl_tap_rx_meta(m, h) != 0) {
+			drops->bad_gso++;
+			return 1;
+		}
+		return 0;
+	}
+	m->tso_segsz = 0;
+	m->ol_flags = (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0;
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    sl_tap_csum_complete(m, h->csum_start, h->csum_offset) != 0) {
+		drops->bad_tunnel_gso++;
+		return 1;
+	}
+	return 0;
+}
+
 uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
 			 uint16_t n, struct sl_tap_rx_drops *drops)
 {
 	uint16_t got = 0;
 	size_t bytes = 0;
 	struct iovec iov[1 + SL_TAP_RX_SEGS];
-	struct virtio_net_hdr vh;
-	iov[0] = (struct iovec){ &vh, sizeof(vh) };
+	struct sl_tap_vnet_tnl vh; /* the 10-byte header is its start */
+	iov[0] = (struct iovec){ &vh, t->hdr_sz };
 	while (got < n && bytes < SL_TAP_RX_BYTES) {
 		if (t->n_spare < SL_TAP_RX_SEGS) {
 			if (rte_pktmbuf_alloc_bulk(pool, t->spare + t->n_spare,
@@ -179,7 +288,7 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 		ssize_t r = readv(t->fd, iov, 1 + SL_TAP_RX_SEGS);
 		if (r < 0)
 			break; /* EAGAIN: nothing more; EIO etc.: the device is going */
-		size_t len = (size_t)r - RTE_MIN((size_t)r, sizeof(vh));
+		size_t len = (size_t)r - RTE_MIN((size_t)r, (size_t)t->hdr_sz);
 		if (unlikely(len < RTE_ETHER_HDR_LEN || len > SL_TAP_MAX_FRAME)) {
 			drops->bad_length++; /* the mbufs stay spare */
 			continue;
@@ -198,8 +307,15 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 		t->n_spare -= nseg;
 		memmove(t->spare, t->spare + nseg, t->n_spare * sizeof(t->spare[0]));
 		struct sl_tap_vnet h = { vh.flags, vh.gso_type, vh.hdr_len, vh.gso_size,
-					 vh.csum_start, vh.csum_offset };
-		if (unlikely(sl_tap_rx_meta(head, &h) != 0)) {
+					 vh.csum_start, vh.csum_offset, 0, 0 };
+		if (t->tunnel) {
+			h.outer_th = vh.outer_th_offset;
+			h.inner_nh = vh.inner_nh_offset;
+		}
+		if (unlikely(t->uplink) && uplink_rx_meta(t, head, &h, drops) != 0) {
+			rte_pktmbuf_free(head);
+			continue;
+		} else if (!t->uplink && unlikely(sl_tap_rx_meta(head, &h) != 0)) {
 			drops->bad_gso++;
 			rte_pktmbuf_free(head);
 			continue;
@@ -244,7 +360,7 @@ uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
 			 struct sl_tap_tx_drops *drops)
 {
 	struct iovec iov[1 + SL_TAP_TX_SEGS];
-	uint16_t nf = t->offload ? sl_tap_coalesce(pkts, n, &drops->coalesced) : n;
+	uint16_t nf = t->offload && !t->uplink ? sl_tap_coalesce(pkts, n, &drops->coalesced) : n;
 	for (uint16_t i = 0; i < nf; i++) {
 		struct rte_mbuf *m = pkts[i];
 		if (unlikely(m->nb_segs > SL_TAP_TX_SEGS)) {
@@ -252,11 +368,15 @@ uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		struct virtio_net_hdr vh = { 0 };
-		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && t->offload && m->tso_segsz &&
-		    tx_gso_hdr(m, &vh) < 0)
-			memset(&vh, 0, sizeof(vh));
-		iov[0] = (struct iovec){ &vh, sizeof(vh) };
+		struct sl_tap_vnet_tnl vh = { 0 }; /* the 10-byte header is its start */
+		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && t->offload && m->tso_segsz) {
+			int rc = (m->ol_flags & RTE_MBUF_F_TX_TUNNEL_MASK) == RTE_MBUF_F_TX_TUNNEL_VXLAN
+					 ? (t->tunnel ? sl_tap_tnl_hdr(m, &vh) : -1)
+					 : tx_gso_hdr(m, (struct virtio_net_hdr *)&vh);
+			if (rc < 0)
+				memset(&vh, 0, sizeof(vh));
+		}
+		iov[0] = (struct iovec){ &vh, t->hdr_sz };
 		unsigned k = 1;
 		for (struct rte_mbuf *s = m; s; s = s->next)
 			iov[k++] = (struct iovec){ rte_pktmbuf_mtod(s, void *), s->data_len };

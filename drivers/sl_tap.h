@@ -30,6 +30,7 @@
  *  - a frame shorter than an Ethernet header or longer than SL_TAP_MAX_FRAME (truncated by
  *    the read) is dropped and counted. */
 #pragma once
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <rte_ether.h>
@@ -52,6 +53,8 @@ struct sl_tap;
 struct sl_tap_rx_drops {
 	uint32_t bad_length; /* shorter than an Ethernet header, or longer than SL_TAP_MAX_FRAME */
 	uint32_t bad_gso;    /* a GSO header that does not describe the frame (see above) */
+	uint32_t bad_tunnel_gso; /* uplink: a tunnel GSO header that does not describe the
+				  * frame, or a partial checksum outside it (sl_tap_rx_meta_tnl) */
 };
 
 /* Create tap device ifname in the calling thread's network namespace with virtio-net
@@ -100,12 +103,92 @@ uint16_t sl_tap_tx_burst(struct sl_tap *t, struct rte_mbuf **pkts, uint16_t n,
  * others to *ret_merged. Any thread (unit tests). */
 uint16_t sl_tap_coalesce(struct rte_mbuf **pkts, uint16_t n, uint32_t *ret_merged);
 
-/* The virtio-net header a frame came with, parsed for checking (separated for unit tests). */
+/* The virtio-net header a frame came with, parsed for checking (separated for unit tests).
+ * outer_th/inner_nh: the tunnel extension (uplink taps only, see below). */
 struct sl_tap_vnet {
 	uint8_t flags, gso_type;
 	uint16_t hdr_len, gso_size, csum_start, csum_offset;
+	uint16_t outer_th, inner_nh;
 };
 /* Check received frame m (Ethernet, headers in its first segment) against its virtio-net
  * header h and set its ol_flags and tso_segsz. Returns 0, or 1 when the GSO header does
  * not describe the frame (drop as bad_gso). Any thread. */
 int sl_tap_rx_meta(struct rte_mbuf *m, const struct sl_tap_vnet *h);
+
+/* ---- Tap uplink with UDP tunnel GSO (issue 13; drivers/sl_tap_tnl.c) ----
+ *
+ * The uplink may be a tap too (uplink.kind "tap"): sluiced creates it in the node's
+ * namespace and the node bridges it with the underlay (a Linux bridge with the tap and the
+ * underlay interface as ports). Linux 6.17 added UDP tunnel GSO to tun/tap
+ * (TUN_F_UDP_TUNNEL_GSO, and a 24-byte virtio-net header, struct virtio_net_hdr_v1_hash_tunnel,
+ * set with TUNSETVNETHDRSZ): a VXLAN frame whose inner packet is a TCP GSO frame then
+ * crosses the tap whole, both ways, and the kernel segments it only where it must (a NIC
+ * without tunnel TSO; never between veths and bridges, where it stays whole to the other
+ * node's tap). Header fields of such a frame, offsets from the outer Ethernet header:
+ *   gso_type = VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_TCPV4 (| ECN);
+ *   flags = NEEDS_CSUM (no UDP_TUNNEL_CSUM: sluice's outer UDP checksum is 0, RFC 7348);
+ *   csum_start/csum_offset = the INNER TCP checksum (which holds the inner pseudo-header
+ *   sum); gso_size = the inner MSS; hdr_len = all headers up to the inner TCP header's end;
+ *   outer_th_offset = the outer UDP header; inner_nh_offset = the inner IPv4 header.
+ * Frames from the underlay are less trusted than sluice: sl_tap_rx_meta_tnl checks the
+ * header against the frame and refuses (drop uplink-bad-tunnel-gso) anything else. */
+#ifndef TUN_F_UDP_TUNNEL_GSO
+#define TUN_F_UDP_TUNNEL_GSO 0x080 /* Linux 6.17 uapi/linux/if_tun.h */
+#endif
+#ifndef TUN_F_UDP_TUNNEL_GSO_CSUM
+#define TUN_F_UDP_TUNNEL_GSO_CSUM 0x100
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4
+#define VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 0x20 /* Linux 6.17 uapi/linux/virtio_net.h */
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6
+#define VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6 0x40
+#endif
+#ifndef VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM
+#define VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM 8
+#endif
+#define SL_TAP_GSO_TUNNEL (VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6)
+
+/* struct virtio_net_hdr_v1_hash_tunnel as the tap reads and writes it (little endian, the
+ * host's order on the machines sluice runs on, as for the 10-byte header above). */
+struct sl_tap_vnet_tnl {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset;
+	uint16_t num_buffers;
+	uint32_t hash_value;
+	uint16_t hash_report, padding;
+	uint16_t outer_th_offset, inner_nh_offset;
+};
+static_assert(sizeof(struct sl_tap_vnet_tnl) == 24, "virtio_net_hdr_v1_hash_tunnel is 24 bytes");
+
+/* Create the uplink tap ifname in the calling thread's namespace, MTU mtu. tunnel_gso: ask
+ * for UDP tunnel GSO (TUNSETOFFLOAD CSUM | TSO4 | TSO_ECN | UDP_TUNNEL_GSO, 24-byte headers);
+ * a kernel without it (EINVAL, before 6.17) gets a plain tap (no offloads: GSO frames are
+ * cut before the uplink) and *ret_note says why. Without tunnel_gso: the plain tap, with a
+ * note too. node_ip (network order) and vxlan_port: what a tunnel GSO frame from the
+ * underlay must be addressed to. *ret_mac: the MAC sluice uses on the underlay (the tap's
+ * own, the kernel side then gets another: a bridge delivers frames for a port's own MAC to
+ * itself). Not brought up. Control thread. Returns 0 or -errno with *ret_err_msg. */
+int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32_t node_ip,
+		       uint16_t vxlan_port, struct rte_mempool *pool, struct rte_ether_addr *ret_mac,
+		       struct sl_tap **ret_tap, const char **ret_err_msg, const char **ret_note);
+/* Whether the tap has UDP tunnel GSO on (sends and takes whole VXLAN GSO frames). Any thread. */
+bool sl_tap_tunnel(const struct sl_tap *t);
+
+/* Fill *vh for frame m: outer Ethernet/IPv4/UDP/VXLAN, inner Ethernet/IPv4/TCP, all in
+ * the first segment, flagged RTE_MBUF_F_TX_TCP_SEG with tso_segsz (vxlan-encap of a GSO
+ * frame). Sets the inner TCP checksum field to the inner pseudo-header sum. Returns 0, or
+ * -1 when m is not such a frame (then *vh is left for a plain frame). Any thread. */
+int sl_tap_tnl_hdr(struct rte_mbuf *m, struct sl_tap_vnet_tnl *vh);
+/* Check frame m from the underlay against its tunnel GSO header h (gso_type with a tunnel
+ * bit): IPv4 outer to node_ip (network order), UDP to vxlan_port, VXLAN, inner IPv4/TCP with
+ * every length and offset of h matching the frame, headers in the first segment. Sets
+ * ol_flags RTE_MBUF_F_RX_LRO (with RX_L4_CKSUM_NONE: the inner TCP checksum is partial) and
+ * tso_segsz. Returns 0, or 1 (drop as uplink-bad-tunnel-gso). Any thread. */
+int sl_tap_rx_meta_tnl(struct rte_mbuf *m, const struct sl_tap_vnet *h, uint32_t node_ip,
+		       uint16_t vxlan_port);
+/* Complete the partial checksum of non-GSO frame m in place: the 16-bit ones' complement
+ * sum from csum_start to the frame's end, stored at csum_start + csum_offset (any layer:
+ * an uplink frame's partial checksum may be an inner one). Returns 0, or 1 when the
+ * offsets are outside the first segment. Any thread. */
+int sl_tap_csum_complete(struct rte_mbuf *m, uint16_t csum_start, uint16_t csum_offset);

@@ -6,6 +6,9 @@
 #   sluice-tap      sluiced with tap pods ("interface": "tap", drivers/sl_tap.h): the pods'
 #            eth0 is a tap with virtio-net offloads (TSO4, checksum), 64 KiB GSO frames
 #   sluice-tap-off  the same with tap.offload false (MTU-sized frames, full checksums)
+#   sluice-tap-uplink  tap pods and a tap uplink (uplink.kind "tap", bridged with the underlay
+#            veth in the node namespace) with UDP tunnel GSO: VXLAN frames carrying TCP
+#            leave and arrive whole (Linux 6.17+; drivers/sl_tap.h "Tap uplink")
 #   kernel   the flannel data path: pod veths on a bridge (cni0) in the node namespace,
 #            routing, a nolearning Linux VXLAN device (flannel.1, VNI 1, MTU 1450) with a
 #            permanent neighbour + FDB entry for the peer's pod CIDR, pod checksum/TSO
@@ -86,8 +89,10 @@ sluice_up() { # SL_AF_XDP_MODE: "" (sluiced's default), native or skb; SL_TAP_PO
 			tap_pods_veth_del "$n"
 			tap_pods_config "$n" "$SL_RUN/node$n.json"
 		fi
+		[ -z "${SL_TAP_UPLINK:-}" ] || { tap_uplink_config "$n" "$SL_RUN/node$n.json"; tap_uplink_prepare "$n"; }
 		node_start "$n" "$SL_RUN/node$n.json"
 		[ -z "${SL_TAP_PODS:-}" ] || tap_pods_attach "$n"
+		[ -z "${SL_TAP_UPLINK:-}" ] || tap_uplink_bridge "$n"
 	done
 	wait_vtep 1 && wait_vtep 2
 	if [ -n "${SL_TAP_PODS:-}" ]; then
@@ -116,6 +121,13 @@ sluice-tap-off_up() {
 	SL_TAP_PODS=1 SL_SLUICE_EXTRA='{"tap": {"offload": false}}' sluice_up
 }
 sluice-tap-off_down() { sluice-tap_down; }
+# Tap uplink: the bridge goes after sluiced (and its tap), the underlay veth stays.
+sluice-tap-uplink_up() { SL_TAP_PODS=1 SL_TAP_UPLINK=1 sluice_up; }
+sluice-tap-uplink_down() {
+	sluice_down
+	for n in 1 2; do in_ns n$n ip link del sl-upbr 2>/dev/null || true; done
+	tap_pods_veth_add 1; tap_pods_veth_add 2
+}
 
 # The flannel way, on the same namespaces and veths.
 kernel_up() {
@@ -168,6 +180,12 @@ iperf() {
 	if ! in_ns p1a timeout $((DURATION + 15)) iperf3 -c $dst -p 5201 -t "$DURATION" \
 		-P "$streams" -J >"$out.json" 2>"$out.err"; then
 		echo "  $path $test ${streams}x: iperf3 failed: $(head -c 300 "$out.err" "$out.json" | tr '\n' ' ')"
+		if [ "${path#sluice}" != "$path" ]; then # what both nodes saw (kept with KEEP=1)
+			for n in 1 2; do
+				{ ctl $n show ports; ctl $n show neighbors; ctl $n show stats; } >"$out.node$n" 2>&1 || true
+			done
+			echo "  node 2 uplink: $(grep ' uplink ' "$out.node2" | tr -s ' ')"
+		fi
 	fi
 	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph1"
 	wait "$spid" 2>/dev/null || true

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
@@ -169,8 +170,56 @@ static int setup_tx(struct sl_port *p, uint16_t n_txq)
 	return n_txq >= sl_dp.n_workers ? 0 : sl_port_add_tx_ring(p);
 }
 
+static void disable_ipv6(const char *ifname);
+
+/* uplink.kind "tap" (drivers/sl_tap.h, "Tap uplink"): one receive queue, polled by worker 0
+ * through its tap epoll set; other workers hand frames to it (tx ring). */
+static int open_uplink_tap(struct sl_config *c, char *err, size_t errlen)
+{
+	const char *why = "", *note = NULL;
+	struct rte_ether_addr mac;
+	struct sl_port *p = sl_port_new(SL_PORT_UPLINK_ID, SL_PORT_UPLINK, "uplink");
+	if (!p || setup_tx(p, 1) < 0) {
+		sl_port_free(p);
+		return ERR("out of memory"), -ENOMEM;
+	}
+	int rc = sl_tap_open_uplink(c->uplink_tap_ifname, c->uplink_tunnel_gso, c->uplink_mtu,
+				    c->node_ip.v4, c->vxlan_port, sl_dp.pool, &mac, &p->tap, &why,
+				    &note);
+	if (rc < 0) {
+		sl_port_free(p);
+		return ERR("uplink.ifname: cannot create tap %s: %s (%s)", c->uplink_tap_ifname, why,
+			   strerror(-rc)), rc;
+	}
+	if (note)
+		fprintf(stderr, "sluiced: uplink tap %s: %s\n", c->uplink_tap_ifname, note);
+	else
+		fprintf(stderr, "sluiced: uplink tap %s: UDP tunnel GSO on: VXLAN frames carrying "
+			"TCP cross it whole\n", c->uplink_tap_ifname);
+	c->uplink_rx_queues = uplink_rx_queues = 1;
+	p->mac = mac;
+	p->mtu = c->uplink_mtu;
+	p->owner = 0;
+	p->whole_chains = true;
+	p->gso_tx = sl_tap_tunnel(p->tap);
+	disable_ipv6(c->uplink_tap_ifname);
+	struct sl_worker *w = &sl_dp.workers[0];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+	if ((rc = sl_nl_link_up(c->uplink_tap_ifname, c->uplink_mtu)) < 0 ||
+	    (epoll_ctl(w->tap_epfd, EPOLL_CTL_ADD, sl_tap_fd(p->tap), &ev) < 0 && (rc = -errno))) {
+		sl_port_free(p);
+		return ERR("uplink.ifname: cannot bring up %s: %s", c->uplink_tap_ifname,
+			   strerror(-rc)), rc;
+	}
+	atomic_fetch_add(&w->n_taps, 1u);
+	atomic_store(&sl_dp.ports[SL_PORT_UPLINK_ID], p);
+	return 0;
+}
+
 static int open_uplink(struct sl_config *c, char *err, size_t errlen)
 {
+	if (c->uplink_tap)
+		return open_uplink_tap(c, err, errlen);
 	uint16_t eth, nrx = c->uplink_rx_queues, ntx = (uint16_t)sl_dp.n_workers;
 	char msg[256];
 	int rc = sl_ethport_open(c->uplink_devargs, &nrx, &ntx, c->uplink_mtu, sl_dp.pool, &eth,

@@ -432,7 +432,10 @@ void sl_config_self(const struct sl_config *c, struct sl_model_self *ret)
 	if (c->host_enabled)
 		snprintf(ret->host_ifname, sizeof(ret->host_ifname), "%s", c->host_ifname);
 	const char *at = strstr(c->uplink_devargs, "iface=");
-	if (at) {
+	if (c->uplink_tap)
+		snprintf(ret->uplink_ifname, sizeof(ret->uplink_ifname), "%s",
+			 c->uplink_tap_ifname);
+	else if (at) {
 		at += strlen("iface=");
 		snprintf(ret->uplink_ifname, sizeof(ret->uplink_ifname), "%.*s",
 			 (int)strcspn(at, ","), at);
@@ -574,7 +577,8 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	static const char *const node_known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 						  "service_cidr", "gateway", "gateway_mac",
 						  "pod_mtu", NULL };
-	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", NULL };
+	static const char *const uplink_known[] = { "devargs", "mtu", "rx_queues", "kind",
+						    "ifname", "tunnel_gso", NULL };
 	static const char *const host_known[] = { "enabled", "ifname", NULL };
 	static const char *const vxlan_known[] = { "vni", "port", "vtep_mac", NULL };
 	static const char *const workers_known[] = { "count", "idle_backoff",
@@ -630,8 +634,32 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 	if (!o)
 		return fail(err, n, "uplink", "missing");
 	TRY(check_fields(o, "uplink", uplink_known, err, n));
-	TRY(get_str(o, "uplink", "devargs", true, c->uplink_devargs, sizeof(c->uplink_devargs),
-		    err, n));
+	/* "kind": "ethdev" (the default: a DPDK device from devargs, e.g. net_af_xdp on a veth)
+	 * or "tap" (issue 13: a tap sluiced creates as ifname; the node bridges it with the
+	 * underlay; TCP crosses it in 64 KiB VXLAN frames where the kernel has UDP tunnel GSO
+	 * for taps, Linux 6.17+, unless tunnel_gso is false). */
+	char kind[8] = "";
+	TRY(get_str(o, "uplink", "kind", false, kind, sizeof(kind), err, n));
+	if (kind[0] && strcmp(kind, "ethdev") && strcmp(kind, "tap"))
+		return fail(err, n, "uplink.kind", "must be \"ethdev\" or \"tap\"");
+	c->uplink_tap = !strcmp(kind, "tap");
+	c->uplink_tunnel_gso = true;
+	if (c->uplink_tap) {
+		TRY(get_str(o, "uplink", "ifname", true, c->uplink_tap_ifname,
+			    sizeof(c->uplink_tap_ifname), err, n));
+		TRY(get_bool(o, "uplink", "tunnel_gso", &c->uplink_tunnel_gso, err, n));
+		if (cJSON_GetObjectItemCaseSensitive(o, "devargs"))
+			return fail(err, n, "uplink.devargs", "not with kind \"tap\"");
+		if (cJSON_GetObjectItemCaseSensitive(o, "rx_queues"))
+			return fail(err, n, "uplink.rx_queues", "not with kind \"tap\" (one queue)");
+	} else {
+		if (cJSON_GetObjectItemCaseSensitive(o, "ifname"))
+			return fail(err, n, "uplink.ifname", "only with kind \"tap\"");
+		if (cJSON_GetObjectItemCaseSensitive(o, "tunnel_gso"))
+			return fail(err, n, "uplink.tunnel_gso", "only with kind \"tap\"");
+		TRY(get_str(o, "uplink", "devargs", true, c->uplink_devargs,
+			    sizeof(c->uplink_devargs), err, n));
+	}
 	u = 1500;
 	TRY(get_uint(o, "uplink", "mtu", 626, 9000, &u, err, n));
 	c->uplink_mtu = (uint16_t)u;

@@ -47,6 +47,12 @@ struct sl_config {
 	char uplink_devargs[256];
 	uint16_t uplink_mtu;
 	uint16_t uplink_rx_queues;     /* 0 = one per worker */
+	bool uplink_tap;               /* uplink.kind "tap": a tap device sluiced creates
+					* (uplink.ifname), bridged to the underlay by the node;
+					* VXLAN frames carrying TCP leave whole with a UDP tunnel
+					* GSO header (drivers/sl_tap.h, issue 13) */
+	char uplink_tap_ifname[SL_IFNAME_MAX];
+	bool uplink_tunnel_gso;        /* uplink.tunnel_gso (tap uplinks; default true) */
 	bool host_enabled;
 	char host_ifname[SL_IFNAME_MAX];
 	uint32_t vni;

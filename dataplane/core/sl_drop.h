@@ -62,7 +62,8 @@
 	_(TAP_BAD_LENGTH, "tap-bad-length")                                       \
 	_(TAP_BAD_GSO, "tap-bad-gso")                                             \
 	_(TAP_TOO_MANY_SEGS, "tap-too-many-segs")                                 \
-	_(TAP_TX_REFUSED, "tap-tx-refused")
+	_(TAP_TX_REFUSED, "tap-tx-refused")                                       \
+	_(UPLINK_BAD_TUNNEL_GSO, "uplink-bad-tunnel-gso")
 
 enum sl_drop_reason {
 #define _(sym, str) SL_DROP_##sym,

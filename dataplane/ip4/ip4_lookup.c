@@ -33,6 +33,22 @@ static inline uint16_t icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code
 	return EDGE_ICMP_ERROR;
 }
 
+/* Whether GSO frame m (IPv4 packet ip, TCP) may go whole into vxlan-encap towards nh: the
+ * uplink sends tunnel GSO frames (sl_port.gso_tx), each segment's inner packet fits nh's
+ * MTU, and the encapsulated frame an IPv4 length (RFC 7348 overhead: 50 bytes). */
+static inline bool gso_fits_tunnel(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+				   const struct sl_nh *nh)
+{
+	const struct sl_port *up = sl_port_get(sl_dp.conf.uplink_port);
+	unsigned ihl = rte_ipv4_hdr_len(ip);
+	if (!up || !up->gso_tx || rte_pktmbuf_data_len(m) < ihl + 20u)
+		return false;
+	const uint8_t *tcp = (const uint8_t *)ip + ihl;
+	unsigned hdrs = ihl + (unsigned)(tcp[12] >> 4) * 4;
+	return hdrs + m->tso_segsz <= nh->mtu &&
+	       rte_be_to_cpu_16(ip->total_length) + 50u <= UINT16_MAX;
+}
+
 static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 {
 	struct sl_mbuf_priv *pv = sl_priv(m);
@@ -66,6 +82,13 @@ static inline uint16_t ip4_lookup_one(struct rte_mbuf *m, uint32_t nh_idx)
 		if (out && out->gso_tx && m->tso_segsz) {
 			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
 			return EDGE_ETH_OUTPUT;
+		}
+		/* Towards another node over an uplink with UDP tunnel GSO (a tap uplink,
+		 * drivers/sl_tap.h): whole into vxlan-encap when each segment fits the tunnel
+		 * and the encapsulated frame an IPv4 length. */
+		if (nh->type == SL_NH_VXLAN && m->tso_segsz && gso_fits_tunnel(m, ip, nh)) {
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+			return EDGE_VXLAN_ENCAP;
 		}
 		return EDGE_SEGMENT;
 	}

@@ -6,7 +6,11 @@
  * port in "skb" mode get their L4 checksum completed here, and GSO frames are flagged for
  * ip4-segment (offload/l4_csum.h). Frames from a tap pod port: a GSO frame is flagged for
  * ip4-lookup (SL_F_GSO, tso_segsz kept: whole to a tap pod, cut once towards anything
- * else), a partial checksum of any other frame is completed here (tap_rx_fixup). */
+ * else), a partial checksum of any other frame is completed here (tap_rx_fixup). The uplink
+ * may be a tap too (drivers/sl_tap.h, "Tap uplink"): a VXLAN frame carrying a TCP GSO frame
+ * comes whole, flagged SL_F_GSO like a pod's; the driver checked it is addressed to our
+ * VTEP, so ip4-input sends it to vxlan-decap, and the inner frame keeps the flag and its
+ * tso_segsz on to ip4-lookup. */
 #include <sys/epoll.h>
 
 #include <rte_ethdev.h>
@@ -183,9 +187,10 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 			struct sl_tap_rx_drops d = { 0 };
 			n = tap_take_ready(w, p->id) ? sl_tap_rx_burst(p->tap, sl_dp.pool, pkts,
 								      RX_BURST, &d) : 0;
-			if (unlikely(d.bad_length | d.bad_gso)) {
+			if (unlikely(d.bad_length | d.bad_gso | d.bad_tunnel_gso)) {
 				w->drops[SL_DROP_TAP_BAD_LENGTH] += d.bad_length;
 				w->drops[SL_DROP_TAP_BAD_GSO] += d.bad_gso;
+				w->drops[SL_DROP_UPLINK_BAD_TUNNEL_GSO] += d.bad_tunnel_gso;
 			}
 		} else if (p->vhost) {
 			n = sl_vhost_rx_burst(p->vhost, q->queue, sl_dp.n_workers, sl_dp.pool,

@@ -90,6 +90,17 @@ static inline uint16_t vxlan_encap_one(struct rte_mbuf *m, const struct sl_port 
 	};
 	oip->hdr_checksum = rte_ipv4_cksum(oip);
 	sl_priv(m)->out_port = up->id;
+	/* A TCP GSO frame ip4-lookup let through whole (an uplink with UDP tunnel GSO): say
+	 * it is a VXLAN tunnel for the port, with DPDK's lengths (what a NIC with
+	 * RTE_ETH_TX_OFFLOAD_VXLAN_TNL_TSO reads; drivers/sl_tap.h parses the headers). */
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | RTE_MBUF_F_TX_OUTER_IPV4 |
+			       RTE_MBUF_F_TX_IPV4;
+		m->outer_l2_len = sizeof(*oeth);
+		m->outer_l3_len = sizeof(*oip);
+		m->l2_len = sizeof(*udp) + sizeof(*vx) + sizeof(*ieth);
+		m->l3_len = rte_ipv4_hdr_len(inner);
+	}
 	return EDGE_TX;
 }
 

@@ -59,3 +59,38 @@ tap_pods_veth_add() {
 		in_ns "n$n" ip link set "$p" mtu "$mtu" up
 	done
 }
+
+# Tap uplink (uplink.kind "tap", drivers/sl_tap.h "Tap uplink"): sluiced creates the tap
+# sl-tup0 in node N's namespace; a bridge sl-upbr there joins it with the underlay veth
+# sl-up0 (sluice keeps the node's underlay IP and MAC, as with the AF_XDP uplink).
+#   tap_uplink_config N FILE [TUNNEL_GSO]   node N's uplink becomes the tap (true/false)
+#   tap_uplink_prepare N                    sl-upbr with sl-up0 as a port, before sluiced
+#   node_start N FILE                       sluiced creates sl-tup0
+#   tap_uplink_bridge N                     sl-tup0 joins sl-upbr
+# The node's IP is sluice's and also the host port's (sl-host), so the node's kernel must
+# never see the underlay's ARP on an interface of its own: with ARP on, it answers for that
+# IP with that interface's MAC and the peer sends the VXLAN traffic to the kernel. Hence the
+# bridge does no ARP ("arp off", IFF_NOARP), and sl-up0 is a bridge port before sluiced
+# starts (a standalone sl-up0 would answer too: seen as a peer stuck on the wrong MAC).
+tap_uplink_config() {
+	python3 - "$2" "${3:-true}" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["uplink"] = {"kind": "tap", "ifname": "sl-tup0", "mtu": c["uplink"].get("mtu", 1500),
+	               "tunnel_gso": sys.argv[2] == "true"}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+}
+
+tap_uplink_prepare() {
+	local n=$1
+	in_ns "n$n" ip link add sl-upbr type bridge 2>/dev/null || true
+	in_ns "n$n" ip link set sl-upbr arp off
+	in_ns "n$n" ip link set sl-up0 master sl-upbr
+	in_ns "n$n" ip link set sl-upbr up
+}
+
+tap_uplink_bridge() {
+	tap_uplink_prepare "$1"
+	in_ns "n$1" ip link set sl-tup0 master sl-upbr
+}

@@ -13,7 +13,9 @@
  * ip4-lookup's whole-GSO branch is reached. 0xfb feeds the tap driver's own parsing
  * (drivers/sl_tap.h): bytes 2-11 are a virtio-net header checked against the frame
  * (sl_tap_rx_meta), and the frame, cut into up to four frames, goes through the
- * coalescing of segments bound for a tap pod (sl_tap_coalesce).
+ * coalescing of segments bound for a tap pod (sl_tap_coalesce); the same header is also
+ * checked as a tap uplink's UDP tunnel GSO header (sl_tap_rx_meta_tnl, sl_tap_tnl_hdr,
+ * sl_tap_csum_complete).
  * The harness's Services (th_lb_setup) are installed so ip4-lb, conntrack and NAT are
  * reached (seeds: svc_*.bin), with 10.96.0.12:80 given client affinity and a source range
  * (10.244.1.0/24) so lb_affinity and the range check are too; byte 0's high bit marks the
@@ -77,8 +79,20 @@ static void fuzz_tap(const uint8_t *d, size_t n)
 		memcpy(rte_pktmbuf_append(m, (uint16_t)len), d + off, len);
 		f[nf++] = m;
 	}
-	if (nf)
+	if (nf) {
 		(void)sl_tap_rx_meta(f[0], &h);
+		/* The tap uplink's checks too: the same header read as a tunnel GSO header
+		 * (outer_th from hdr_len, inner_nh 20 bytes before csum_start), the tunnel
+		 * header built back, and a partial checksum completed at its offsets. */
+		struct sl_tap_vnet t = h;
+		struct sl_tap_vnet_tnl v;
+		t.outer_th = h.hdr_len;
+		t.inner_nh = (uint16_t)(h.csum_start - 20);
+		(void)sl_tap_rx_meta_tnl(f[0], &t, pb_addr("198.18.0.1"), 4789);
+		f[0]->tso_segsz = h.gso_size;
+		(void)sl_tap_tnl_hdr(f[0], &v);
+		(void)sl_tap_csum_complete(f[0], h.csum_start, h.csum_offset);
+	}
 	for (unsigned i = 0; i < nf; i++)
 		f[i]->ol_flags = 0;
 	uint32_t merged = 0;

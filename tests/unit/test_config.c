@@ -130,6 +130,42 @@ static void test_tap_pods(void **s)
 		   "pods[0].interface: must be \"veth\", \"vhost-user\" or \"tap\"");
 }
 
+/* issue 13: uplink.kind "tap" (a tap uplink with UDP tunnel GSO, drivers/sl_tap.h). */
+static void test_tap_uplink(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *from = "\"uplink\":{\"devargs\":\"net_af_xdp0,iface=x\",\"mtu\":9000}";
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s\"uplink\":{\"kind\":\"tap\",\"ifname\":\"sl-tup0\"}%s",
+		 (int)(at - good), good, at + strlen(from));
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_true(c.uplink_tap);
+	assert_true(c.uplink_tunnel_gso); /* the default */
+	assert_string_equal(c.uplink_tap_ifname, "sl-tup0");
+	assert_int_equal(c.uplink_mtu, 1500);
+	struct sl_model_self self;
+	sl_config_self(&c, &self);
+	assert_string_equal(self.uplink_ifname, "sl-tup0"); /* no pod may take that name */
+	sl_config_free(&c);
+	snprintf(text, sizeof(text),
+		 "%.*s\"uplink\":{\"kind\":\"tap\",\"ifname\":\"t\",\"tunnel_gso\":false}%s",
+		 (int)(at - good), good, at + strlen(from));
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_false(c.uplink_tunnel_gso);
+	sl_config_free(&c);
+	expect_bad(from, "\"uplink\":{\"kind\":\"vhost\",\"devargs\":\"x\"}",
+		   "uplink.kind: must be \"ethdev\" or \"tap\"");
+	expect_bad(from, "\"uplink\":{\"kind\":\"tap\"}", "uplink.ifname: missing");
+	expect_bad(from, "\"uplink\":{\"kind\":\"tap\",\"ifname\":\"t\",\"devargs\":\"x\"}",
+		   "uplink.devargs: not with kind \"tap\"");
+	expect_bad(from, "\"uplink\":{\"kind\":\"tap\",\"ifname\":\"t\",\"tunnel_gso\":1}",
+		   "uplink.tunnel_gso: must be");
+	expect_bad(from, "\"uplink\":{\"devargs\":\"x\",\"tunnel_gso\":true}",
+		   "uplink.tunnel_gso: only with kind \"tap\"");
+}
+
 static void test_bad_configs(void **s)
 {
 	expect_bad("\"198.18.0.1\"", "\"300.1.1.1\"", "node.ip: '300.1.1.1' is not an IPv4");
@@ -490,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_af_xdp_mode),
 		cmocka_unit_test(test_tap_pods),
+		cmocka_unit_test(test_tap_uplink),
 		cmocka_unit_test(test_command_table),
 		cmocka_unit_test(test_host_ports),
 	};

@@ -1,6 +1,8 @@
 /* Tap pod port (drivers/sl_tap.h): the virtio-net header checks on frames from a pod
  * (sl_tap_rx_meta: GSO frames whose header does not describe them are refused) and the
- * coalescing of TCP segments bound for a pod into GSO frames (sl_tap_coalesce). */
+ * coalescing of TCP segments bound for a pod into GSO frames (sl_tap_coalesce); the UDP
+ * tunnel GSO header of the tap uplink, built (sl_tap_tnl_hdr) and checked on frames from
+ * the underlay (sl_tap_rx_meta_tnl), and partial checksums completed at any offset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,12 +120,107 @@ static void test_coalesce_refuses(void **state)
 	}
 }
 
+/* A VXLAN frame from node 198.18.0.2 to 198.18.0.1:4789 carrying seg(1000, 3000) as a GSO
+ * frame of MSS 1000 (what vxlan-encap hands a tap uplink). Offsets: outer IPv4 at 14, UDP
+ * at 34, inner IPv4 at 64, inner TCP at 84. */
+static struct rte_mbuf *tnl_frame(void)
+{
+	struct rte_mbuf *in = seg(1000, 3000, RTE_TCP_ACK_FLAG);
+	struct rte_ether_addr mac = { { 2, 0, 0, 0, 0, 1 } };
+	struct rte_mbuf *m = pb_vxlan(sl_dp.pool, mac, "198.18.0.2", "198.18.0.1", 4789, 1, 0x08, in);
+	rte_pktmbuf_free(in);
+	assert_non_null(m);
+	assert_int_equal(m->nb_segs, 1);
+	m->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TUNNEL_VXLAN;
+	m->tso_segsz = 1000;
+	return m;
+}
+
+static struct sl_tap_vnet vnet_of(const struct sl_tap_vnet_tnl *v)
+{
+	return (struct sl_tap_vnet){ v->flags, v->gso_type, v->hdr_len, v->gso_size,
+				     v->csum_start, v->csum_offset, v->outer_th_offset,
+				     v->inner_nh_offset };
+}
+
+static void test_tnl_hdr(void **state)
+{
+	struct rte_mbuf *m = tnl_frame();
+	struct sl_tap_vnet_tnl v;
+	uint32_t node = pb_addr("198.18.0.1");
+	assert_int_equal(sl_tap_tnl_hdr(m, &v), 0);
+	assert_int_equal(v.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(v.gso_type, VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(v.outer_th_offset, 34);
+	assert_int_equal(v.inner_nh_offset, 64);
+	assert_int_equal(v.csum_start, 84);
+	assert_int_equal(v.csum_offset, 16);
+	assert_int_equal(v.hdr_len, 104);
+	assert_int_equal(v.gso_size, 1000);
+	/* The inner TCP checksum field holds the inner pseudo-header sum. */
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 64);
+	assert_int_equal(((struct rte_tcp_hdr *)(ip + 1))->cksum, rte_ipv4_phdr_cksum(ip, 0));
+
+	/* What the tap hands back from the underlay: the same header, accepted. */
+	struct sl_tap_vnet ok = vnet_of(&v);
+	assert_int_equal(sl_tap_rx_meta_tnl(m, &ok, node, 4789), 0);
+	assert_true(m->ol_flags & RTE_MBUF_F_RX_LRO);
+	assert_int_equal(m->tso_segsz, 1000);
+	/* Malformed or unexpected headers from the underlay: refused. */
+	struct sl_tap_vnet h;
+#define REFUSED(change)                                                          \
+	do {                                                                     \
+		h = ok;                                                          \
+		change;                                                          \
+		assert_int_equal(sl_tap_rx_meta_tnl(m, &h, node, 4789), 1);      \
+		assert_int_equal(m->ol_flags, 0);                                \
+	} while (0)
+	REFUSED(h.inner_nh = 56);           /* not after VXLAN + inner Ethernet */
+	REFUSED(h.outer_th = 30);           /* not the outer UDP header */
+	REFUSED(h.csum_start = 80);         /* not the inner TCP header */
+	REFUSED(h.csum_offset = 6);         /* not the TCP checksum field */
+	REFUSED(h.gso_size = 40);           /* below the smallest MSS */
+	REFUSED(h.gso_type = VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6 | VIRTIO_NET_HDR_GSO_TCPV4);
+	REFUSED(h.gso_type = VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | 5); /* USO */
+	REFUSED(h.flags |= VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM); /* not offered */
+	REFUSED(h.flags = 0);               /* GSO without a partial checksum */
+#undef REFUSED
+	/* Not addressed to our VTEP, or lengths that do not add up. */
+	assert_int_equal(sl_tap_rx_meta_tnl(m, &ok, pb_addr("198.18.0.3"), 4789), 1);
+	assert_int_equal(sl_tap_rx_meta_tnl(m, &ok, node, 8472), 1);
+	ip->total_length = rte_cpu_to_be_16(rte_be_to_cpu_16(ip->total_length) - 100);
+	assert_int_equal(sl_tap_rx_meta_tnl(m, &ok, node, 4789), 1);
+	rte_pktmbuf_free(m);
+
+	/* A frame that is not VXLAN-over-IPv4 carrying TCP gets no tunnel header. */
+	m = seg(1000, 3000, RTE_TCP_ACK_FLAG);
+	m->tso_segsz = 1000;
+	assert_int_equal(sl_tap_tnl_hdr(m, &v), -1);
+	rte_pktmbuf_free(m);
+}
+
+static void test_csum_complete(void **state)
+{
+	struct rte_mbuf *m = tnl_frame();
+	struct sl_tap_vnet_tnl v;
+	assert_int_equal(sl_tap_tnl_hdr(m, &v), 0); /* inner TCP checksum now partial */
+	const uint8_t *inner = rte_pktmbuf_mtod_offset(m, uint8_t *, 64);
+	assert_false(pb_l4_cksum_ok(inner));
+	assert_int_equal(sl_tap_csum_complete(m, v.csum_start, v.csum_offset), 0);
+	assert_true(pb_l4_cksum_ok(inner));
+	/* Offsets beyond the frame's first segment: refused. */
+	assert_int_equal(sl_tap_csum_complete(m, (uint16_t)rte_pktmbuf_data_len(m), 16), 1);
+	rte_pktmbuf_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TH_TEST(test_rx_meta),
 		TH_TEST(test_coalesce_run),
 		TH_TEST(test_coalesce_refuses),
+		TH_TEST(test_tnl_hdr),
+		TH_TEST(test_csum_complete),
 	};
 	return cmocka_run_group_tests(tests, th_setup, NULL);
 }

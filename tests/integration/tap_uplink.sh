@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Tap uplink with UDP tunnel GSO (issue 13, drivers/sl_tap.h "Tap uplink"): both nodes'
+# uplink is a tap sluiced creates (uplink.kind "tap"), bridged in the node namespace with the
+# underlay veth; the pods are tap pods. Checks: 100 MB of random data over TCP, sha256
+# compared, across VXLAN both directions; the VXLAN frames crossed the underlay whole (the
+# sending uplink's average frame and the receiving uplink's both above the MTU; ip4-segment
+# cut nothing on either node); no tap/offload/uplink drops; malformed tunnel GSO frames from
+# the underlay (offsets or lengths that do not describe the frame, a frame not for our VTEP)
+# dropped as uplink-bad-tunnel-gso; with uplink.tunnel_gso false (the fallback an older
+# kernel gets) the same traffic passes in MTU-sized frames, cut once by ip4-segment, and the
+# log says why throughput is lower.
+#
+# Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_uplink.sh
+# Environment: SL_BUILD, SL_PREFIX (names ${SL_PREFIX}tu-..., default sl), SL_RUN, SL_EAL_MEM,
+# SL_TU_MB (megabytes per transfer, default 100). Exit 77 (skipped): no /dev/net/tun, or a
+# kernel without UDP tunnel GSO for taps (perf/tap_tunnel_probe.py).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SL_BUILD=${SL_BUILD:-build}
+case $SL_BUILD in
+/*) ;;
+*) SL_BUILD=$ROOT/$SL_BUILD ;;
+esac
+export SL_BUILD
+export SL_PREFIX=${SL_PREFIX:-sl}tu-
+export SL_RUN=${SL_RUN:-/tmp/${SL_PREFIX}run}
+export SL_EAL_MEM=${SL_EAL_MEM-"--no-huge -m 512"}
+export SL_VNI=1 SL_POD_MTU=1450
+MB=${SL_TU_MB:-100}
+cd "$ROOT" || exit 2
+source "$ROOT/scripts/lib/topo.sh"
+source "$ROOT/scripts/lib/tappod.sh"
+source "$ROOT/scripts/lib/check.sh"
+[ "$(id -u)" = 0 ] || { echo "tap_uplink.sh: must run as root" >&2; exit 2; }
+[ -c /dev/net/tun ] || { echo "tap_uplink.sh: no /dev/net/tun" >&2; exit 77; }
+for t in ip nc ss python3 sha256sum timeout; do
+	command -v "$t" >/dev/null || { echo "tap_uplink.sh: missing tool: $t" >&2; exit 2; }
+done
+python3 "$ROOT/perf/tap_tunnel_probe.py" >/dev/null ||
+	{ echo "tap_uplink.sh: this kernel's tap lacks UDP tunnel GSO (6.17+)" >&2; exit 77; }
+T=$(mktemp -d "/tmp/${SL_PREFIX}XXXX")
+mkdir -p "$SL_RUN"
+cleanup() { topo_down; rm -rf "$T" "$SL_RUN"; }
+trap cleanup EXIT
+DATA=$T/data.bin
+head -c $((MB * 1024 * 1024)) /dev/urandom >"$DATA"
+WANT=$(sha256sum <"$DATA" | cut -d' ' -f1)
+
+# start TUNNEL_GSO: both nodes with tap pods and a tap uplink, bridged.
+start() {
+	for n in 1 2; do
+		tap_pods_veth_del "$n"
+		node_config "$n" >"$SL_RUN/node$n.json" || return 1
+		tap_pods_config "$n" "$SL_RUN/node$n.json" || return 1
+		tap_uplink_config "$n" "$SL_RUN/node$n.json" "$1" || return 1
+		tap_uplink_prepare "$n" || return 1
+		node_start "$n" "$SL_RUN/node$n.json" || return 1
+		tap_pods_attach "$n" || return 1
+		tap_uplink_bridge "$n" || return 1
+	done
+	wait_vtep 1 && wait_vtep 2
+}
+
+# xfer SRC DST DST_IP PORT: MB megabytes over TCP from pod SRC to pod DST; same sha256.
+xfer() {
+	local src=$1 dst=$2 ip=$3 port=$4 got lpid t0 t1
+	in_ns "$dst" sh -c "timeout 60 nc -l $ip $port </dev/null | sha256sum >$T/got.$port" &
+	lpid=$!
+	wait_listen "$dst" "$port" || return 1
+	t0=$(date +%s%N)
+	in_ns "$src" timeout 60 nc -N -w 10 "$ip" "$port" <"$DATA" || fail "sender $src exited with $?"
+	wait "$lpid"
+	t1=$(date +%s%N)
+	got=$(cut -d' ' -f1 <"$T/got.$port")
+	[ "$got" = "$WANT" ] || { echo "$src -> $dst: sha256 $got, sent $WANT"; return 1; }
+	note "$src -> $dst: $MB MB in $(awk -v ns=$((t1 - t0)) -v mb="$MB" 'BEGIN { printf "%.2f s (%.0f Mbit/s)", ns / 1e9, mb * 8.388608 / (ns / 1e9) }')"
+}
+
+port_field() { # port_field N PORT FIELD
+	ctl "$1" -o json show ports | python3 -c 'import json, sys
+p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
+print(p[sys.argv[2]])' "$2" "$3"
+}
+# port_avg N PORT rx|tx: average bytes per frame node N received from / sent to PORT.
+port_avg() { echo $(( $(port_field "$1" "$2" "$3_bytes") / ($(port_field "$1" "$2" "$3_packets") + 1) )); }
+graph_packets() { # graph_packets N NODE
+	ctl "$1" -o json show graph | python3 -c 'import json, sys
+print(int(sum(n["packets"] for n in json.load(sys.stdin) if n["node"] == sys.argv[1])))' "$2"
+}
+drop_count() { # drop_count N REASON
+	ctl "$1" -o json show stats | python3 -c 'import json, sys
+print({x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}.get(sys.argv[1], 0))' "$2"
+}
+# drops N: none for a malformed frame, a lack of mbufs or segmentation; tx-full under 1 %.
+drops() {
+	local tx
+	tx=$(ctl "$1" -o json show ports | python3 -c 'import json, sys
+print(sum(p["tx_packets"] for p in json.load(sys.stdin)))')
+	ctl "$1" -o json show stats | TX=$tx python3 -c 'import json, os, sys
+d = {x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}
+bad = {k: v for k, v in d.items() if v and (k.startswith("tap-") or k.startswith("offload-") or k.startswith("uplink-") or k in ("no-mbuf", "frame-too-big"))}
+full, tx = d.get("tx-full", 0), int(os.environ["TX"])
+print(bad or "none", "tx-full", full, "of", tx, "sent")
+sys.exit(1 if bad or full * 100 > tx else 0)'
+}
+gt() { echo "$3: $1 (must be above $2)"; [ "$1" -gt "$2" ]; }
+le() { echo "$3: $1 (must be at most $2)"; [ "$1" -le "$2" ]; }
+logged() { grep -q "$2" "$SL_RUN/node$1.log" || { cat "$SL_RUN/node$1.log"; return 1; }; }
+
+topo_up
+# --- UDP tunnel GSO on (the default)
+check "tap uplink: both nodes start, uplink taps bridged with the underlay" start true
+check "tap uplink: node1 says tunnel GSO is on" logged 1 "UDP tunnel GSO on"
+# Each node's neighbour entry for the other holds the other's sluice MAC (not a kernel's).
+peer_mac() {
+	local want got
+	want=$(port_field "$2" uplink mac) || return 1
+	got=$(ctl "$1" -o json show neighbors | python3 -c 'import json, sys
+print([x["mac"] for x in json.load(sys.stdin) if x["ip"] == sys.argv[1]][0])' "198.18.0.$2") || return 1
+	echo "node$1 neighbour 198.18.0.$2: $got, node$2 uplink: $want"
+	[ "${got,,}" = "${want,,}" ]
+}
+check "node1 resolved node2's VTEP to node2's uplink MAC" peer_mac 1 2
+check "node2 resolved node1's VTEP to node1's uplink MAC" peer_mac 2 1
+check "across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7001
+check "across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7002
+check "node1 sent VXLAN frames whole" gt "$(port_avg 1 uplink tx)" 1514 "node1 uplink tx average"
+check "node2 received them whole" gt "$(port_avg 2 uplink rx)" 1514 "node2 uplink rx average"
+check "node1: ip4-segment cut nothing" le "$(graph_packets 1 ip4-segment)" 0 "node1 ip4-segment packets"
+check "node2: ip4-segment cut nothing" le "$(graph_packets 2 ip4-segment)" 0 "node2 ip4-segment packets"
+check "node1: no tap/offload/uplink drops, tx-full under 1 %" drops 1
+check "node2: no tap/offload/uplink drops, tx-full under 1 %" drops 2
+bad() {
+	local before sent after mac
+	before=$(drop_count 1 uplink-bad-tunnel-gso)
+	mac=$(port_field 1 uplink mac) || return 1
+	sent=$(in_ns ul python3 "$ROOT/tests/integration/tap_uplink_bad.py" br0 "$mac" 198.18.0.2 \
+		198.18.0.1 4789) || return 1
+	[ "$sent" -gt 0 ] || { echo "the kernel refused every malformed frame"; return 1; }
+	for _ in $(seq 20); do
+		after=$(drop_count 1 uplink-bad-tunnel-gso)
+		[ $((after - before)) -ge "$sent" ] && break
+		sleep 0.1
+	done
+	echo "sent $sent malformed tunnel GSO frames to $mac; uplink-bad-tunnel-gso $before -> $after"
+	[ $((after - before)) -eq "$sent" ]
+}
+check "malformed tunnel GSO frames from the underlay dropped as uplink-bad-tunnel-gso" bad
+check "tunnel GSO: node1 stops cleanly" node_stop 1
+check "tunnel GSO: node2 stops cleanly" node_stop 2
+
+# --- uplink.tunnel_gso false: what a kernel before 6.17 gets
+topo_up
+check "fallback: both nodes start" start false
+check "fallback: node1 says why throughput is lower" logged 1 "throughput lower"
+check "fallback: across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7003
+check "fallback: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7004
+check "fallback: no uplink frame above the MTU" le "$(port_avg 1 uplink tx)" 1514 "node1 uplink tx average"
+check "fallback: cut once by ip4-segment on node1" gt "$(graph_packets 1 ip4-segment)" 0 "node1 ip4-segment packets"
+check "fallback: node1 no tap/offload/uplink drops" drops 1
+check "fallback: node1 stops cleanly" node_stop 1
+check "fallback: node2 stops cleanly" node_stop 2
+check_summary
