@@ -30,6 +30,7 @@ MB=${SL_LF_MB:-100}
 cd "$ROOT" || exit 2
 source "$ROOT/scripts/lib/topo.sh"
 source "$ROOT/scripts/lib/check.sh"
+source "$ROOT/scripts/lib/bulk.sh"
 [ "$(id -u)" = 0 ] || { echo "large_frames.sh: must run as root" >&2; exit 2; }
 for t in ip ethtool nc ss python3 sha256sum timeout; do
 	command -v "$t" >/dev/null || { echo "large_frames.sh: missing tool: $t" >&2; exit 2; }
@@ -62,56 +63,13 @@ print(json.dumps(c))' "$1" "$2" "${3:-native}" >"$SL_RUN/node$n.json" || return 
 	wait_vtep 1 && wait_vtep 2
 }
 
-# xfer SRC DST DST_IP PORT: MB megabytes over TCP from pod SRC to pod DST; same sha256.
-xfer() {
-	local src=$1 dst=$2 ip=$3 port=$4 got lpid t0 t1
-	in_ns "$dst" sh -c "timeout 60 nc -l $ip $port </dev/null | sha256sum >$T/got.$port" &
-	lpid=$!
-	wait_listen "$dst" "$port" || return 1
-	t0=$(date +%s%N)
-	in_ns "$src" timeout 60 nc -N -w 10 "$ip" "$port" <"$DATA" || fail "sender $src exited with $?"
-	wait "$lpid"
-	t1=$(date +%s%N)
-	got=$(cut -d' ' -f1 <"$T/got.$port")
-	[ "$got" = "$WANT" ] || { fail "$src -> $dst: sha256 $got, sent $WANT"; return 1; }
-	note "$src -> $dst: $MB MB in $(awk -v ns=$((t1 - t0)) -v mb="$MB" 'BEGIN { printf "%.2f s (%.0f Mbit/s)", ns / 1e9, mb * 8.388608 / (ns / 1e9) }')"
-}
-
-# port_avg N PORT: average bytes per received frame on node N's port PORT so far.
-port_avg() {
-	ctl "$1" -o json show ports | python3 -c 'import json, sys
-p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
-print(p["rx_bytes"] // max(p["rx_packets"], 1))' "$2"
-}
-
-# drops N: node N's drops: none for a malformed or oversized frame or a lack of mbufs;
-# tx-full (a pod's AF_XDP TX ring full when its kernel side falls behind: a congestion drop
-# TCP recovers from, docs/known-issues.md) under 1 % of the packets sent. Zero tx-full was
-# the wrong bound: a clean-clone CI run under load saw 42 of ~150,000 in skb mode.
-drops() {
-	local tx
-	tx=$(ctl "$1" -o json show ports | python3 -c 'import json, sys
-print(sum(p["tx_packets"] for p in json.load(sys.stdin)))')
-	ctl "$1" -o json show stats | TX=$tx python3 -c 'import json, os, sys
-d = {x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}
-bad = {k: v for k, v in d.items() if k.startswith("xsk-") or k.startswith("offload-") or k in ("no-mbuf", "frame-too-big")}
-full, tx = d.get("tx-full", 0), int(os.environ["TX"])
-print(bad or "none", "tx-full", full, "of", tx, "sent")
-sys.exit(1 if bad or full * 100 > tx else 0)'
-}
-
-graph_packets() { # graph_packets N NODE
-	ctl "$1" -o json show graph | python3 -c 'import json, sys
-print(int(sum(n["packets"] for n in json.load(sys.stdin) if n["node"] == sys.argv[1])))' "$2"
-}
-
 round() { # round LABEL: the four transfers and the drop checks
 	check "$1: same node p1a -> p1b, $MB MB, sha256" xfer p1a p1b 10.244.1.3 7001
 	check "$1: same node p1b -> p1a, $MB MB, sha256" xfer p1b p1a 10.244.1.2 7002
 	check "$1: across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7003
 	check "$1: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7004
-	check "$1: node1 no xsk/offload drops, tx-full under 1 %" drops 1
-	check "$1: node2 no xsk/offload drops, tx-full under 1 %" drops 2
+	check "$1: node1 no xsk/offload drops, tx-full under 1 %" drops 1 xsk- offload-
+	check "$1: node2 no xsk/offload drops, tx-full under 1 %" drops 2 xsk- offload-
 }
 
 topo_up
@@ -121,7 +79,7 @@ check "multi-buffer on: both nodes start with pod MTU 9000" start true 9000
 check "multi-buffer on: no fallback logged (this kernel has XDP_USE_SG)" \
 	bash -c "! grep -H 'large-frame path reduced' $SL_RUN/node1.log $SL_RUN/node2.log"
 round "multi-buffer on"
-avg_on() { local a; a=$(port_avg 1 p1a); echo "p1a frames average $a bytes"; [ "$a" -gt 1500 ]; }
+avg_on() { local a; a=$(port_avg 1 p1a rx); echo "p1a frames average $a bytes"; [ "$a" -gt 1500 ]; }
 check "multi-buffer on: frames from the pod arrived whole (average > 1500 bytes)" avg_on
 seg_on() { local s; s=$(graph_packets 1 ip4-segment); echo "ip4-segment: $s"; [ "$s" -gt 0 ]; }
 check "multi-buffer on: TCP to the other node cut by ip4-segment" seg_on
@@ -141,7 +99,7 @@ badcfg() {
 check "multi-buffer off: pod MTU 9000 refused without af_xdp.multi_buffer" badcfg
 check "multi-buffer off: both nodes start with pod MTU 1450" start false 1450
 round "multi-buffer off"
-avg_off() { local a; a=$(port_avg 1 p1a); echo "p1a frames average $a bytes"; [ "$a" -le 1464 ]; }
+avg_off() { local a; a=$(port_avg 1 p1a rx); echo "p1a frames average $a bytes"; [ "$a" -le 1464 ]; }
 check "multi-buffer off: no frame above the 1450 MTU" avg_off
 check "multi-buffer off: node1 stops cleanly" node_stop 1
 check "multi-buffer off: node2 stops cleanly" node_stop 2
@@ -170,7 +128,7 @@ check "skb mode: sluiced reports af_xdp_mode skb (sluice-cni keeps offloads)" mo
 check "skb mode: p1b's leftover native program replaced by generic" \
 	bash -c "ip netns exec $(ns n1) ip -d link show p1b | grep -q xdpgeneric"
 round "skb mode"
-avg_skb() { local a; a=$(port_avg 1 p1a); echo "p1a frames average $a bytes"; [ "$a" -gt 1500 ]; }
+avg_skb() { local a; a=$(port_avg 1 p1a rx); echo "p1a frames average $a bytes"; [ "$a" -gt 1500 ]; }
 check "skb mode: GSO frames arrived whole at MTU 1450 (average > 1500 bytes)" avg_skb
 seg_skb() { local s; s=$(graph_packets 1 ip4-segment); echo "ip4-segment: $s"; [ "$s" -gt 0 ]; }
 check "skb mode: GSO frames cut by ip4-segment" seg_skb

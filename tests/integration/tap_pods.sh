@@ -32,6 +32,7 @@ cd "$ROOT" || exit 2
 source "$ROOT/scripts/lib/topo.sh"
 source "$ROOT/scripts/lib/tappod.sh"
 source "$ROOT/scripts/lib/check.sh"
+source "$ROOT/scripts/lib/bulk.sh"
 [ "$(id -u)" = 0 ] || { echo "tap_pods.sh: must run as root" >&2; exit 2; }
 [ -c /dev/net/tun ] || { echo "tap_pods.sh: no /dev/net/tun" >&2; exit 77; }
 for t in ip ethtool nc ss python3 sha256sum timeout; do
@@ -59,57 +60,11 @@ c = json.load(sys.stdin); c.update(json.loads(sys.argv[1])); print(json.dumps(c)
 	wait_vtep 1 && wait_vtep 2
 }
 
-# xfer SRC DST DST_IP PORT: MB megabytes over TCP from pod SRC to pod DST; same sha256.
-xfer() {
-	local src=$1 dst=$2 ip=$3 port=$4 got lpid t0 t1
-	in_ns "$dst" sh -c "timeout 60 nc -l $ip $port </dev/null | sha256sum >$T/got.$port" &
-	lpid=$!
-	wait_listen "$dst" "$port" || return 1
-	t0=$(date +%s%N)
-	in_ns "$src" timeout 60 nc -N -w 10 "$ip" "$port" <"$DATA" || fail "sender $src exited with $?"
-	wait "$lpid"
-	t1=$(date +%s%N)
-	got=$(cut -d' ' -f1 <"$T/got.$port")
-	[ "$got" = "$WANT" ] || { fail "$src -> $dst: sha256 $got, sent $WANT"; return 1; }
-	note "$src -> $dst: $MB MB in $(awk -v ns=$((t1 - t0)) -v mb="$MB" 'BEGIN { printf "%.2f s (%.0f Mbit/s)", ns / 1e9, mb * 8.388608 / (ns / 1e9) }')"
-}
-
-# port_field N PORT FIELD: a field of node N's port PORT (show ports).
-port_field() {
-	ctl "$1" -o json show ports | python3 -c 'import json, sys
-p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
-print(p[sys.argv[2]])' "$2" "$3"
-}
-# port_avg N PORT rx|tx: average bytes per frame node N received from / sent to PORT.
-port_avg() { echo $(( $(port_field "$1" "$2" "$3_bytes") / ($(port_field "$1" "$2" "$3_packets") + 1) )); }
 # pod_rx_avg POD: average bytes per frame POD's eth0 received (after sluiced's coalescing).
 pod_rx_avg() {
 	in_ns "$1" cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/rx_packets |
 		{ read -r b; read -r p; echo $((b / (p + 1))); }
 }
-graph_packets() { # graph_packets N NODE
-	ctl "$1" -o json show graph | python3 -c 'import json, sys
-print(int(sum(n["packets"] for n in json.load(sys.stdin) if n["node"] == sys.argv[1])))' "$2"
-}
-drop_count() { # drop_count N REASON
-	ctl "$1" -o json show stats | python3 -c 'import json, sys
-print({x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}.get(sys.argv[1], 0))' "$2"
-}
-# drops N: none for a malformed frame, a lack of mbufs or segmentation; tx-full under 1 %.
-drops() {
-	local tx
-	tx=$(ctl "$1" -o json show ports | python3 -c 'import json, sys
-print(sum(p["tx_packets"] for p in json.load(sys.stdin)))')
-	ctl "$1" -o json show stats | TX=$tx python3 -c 'import json, os, sys
-d = {x["reason"]: x["packets"] for x in json.load(sys.stdin).get("drops", [])}
-bad = {k: v for k, v in d.items() if v and (k.startswith("tap-") or k.startswith("offload-") or k in ("no-mbuf", "frame-too-big"))}
-full, tx = d.get("tx-full", 0), int(os.environ["TX"])
-print(bad or "none", "tx-full", full, "of", tx, "sent")
-sys.exit(1 if bad or full * 100 > tx else 0)'
-}
-
-gt() { echo "$3: $1 (must be above $2)"; [ "$1" -gt "$2" ]; }
-le() { echo "$3: $1 (must be at most $2)"; [ "$1" -le "$2" ]; }
 
 topo_up
 # --- offloads on (the default)
@@ -127,8 +82,8 @@ check "across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7003
 check "across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7004
 check "across VXLAN: cut once by ip4-segment on node 1" gt "$(graph_packets 1 ip4-segment)" 0 "ip4-segment packets"
 check "across VXLAN: segments coalesced for p2a" gt "$(pod_rx_avg p2a)" 1500 "p2a eth0 rx average"
-check "node1: no tap/offload drops, tx-full under 1 %" drops 1
-check "node2: no tap/offload drops, tx-full under 1 %" drops 2
+check "node1: no tap/offload drops, tx-full under 1 %" drops 1 tap- offload-
+check "node2: no tap/offload drops, tx-full under 1 %" drops 2 tap- offload-
 bad() {
 	local before sent after
 	before=$(drop_count 1 tap-bad-gso)
@@ -216,7 +171,7 @@ check "offloads off: both nodes start" start '{"tap": {"offload": false}}'
 check "offloads off: same node p1a -> p1b, $MB MB, sha256" xfer p1a p1b 10.244.1.3 7005
 check "offloads off: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7006
 check "offloads off: no frame above the MTU" le "$(port_avg 1 p1a rx)" 1464 "p1a rx average"
-check "offloads off: node1 no tap/offload drops" drops 1
+check "offloads off: node1 no tap/offload drops" drops 1 tap- offload-
 check "offloads off: node1 stops cleanly" node_stop 1
 check "offloads off: node2 stops cleanly" node_stop 2
 check_summary
