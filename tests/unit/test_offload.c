@@ -285,6 +285,32 @@ static void test_xsk_whole_chains(void **s)
 	pa->whole_chains = false;
 }
 
+/* A chain whose IPv4 total length ends before its last segment (bytes after the packet
+ * spanning more than that segment, as a tap or AF_XDP pod can send) leaves cut to the
+ * packet: 1454 bytes in 700 + 700 + 54, total length 200 short -> 1254 bytes. */
+static void test_chain_trimmed_to_ip_length(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = true;
+	th_reset();
+	struct rte_mbuf *m = whole_frame("10.244.1.3", 1400, 700);
+	assert_int_equal(m->nb_segs, 3);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	ip->total_length = htons((uint16_t)(HDRS - L3 + 1200));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), HDRS + 1200);
+	unsigned segs = 0, bytes = 0;
+	for (struct rte_mbuf *x = out[0]; x; x = x->next)
+		segs++, bytes += x->data_len;
+	assert_int_equal(bytes, HDRS + 1200);
+	assert_int_equal(out[0]->nb_segs, segs);
+	rte_pktmbuf_free_bulk(out, n);
+	pa->whole_chains = false;
+}
+
 /* A partial checksum (pseudo-header sum only) is completed, for UDP and for TCP. */
 static void test_partial_checksum(void **s)
 {
@@ -503,6 +529,7 @@ int main(void)
 		TH_TEST(test_tso_segments),
 		TH_TEST(test_tso_many_segments),
 		TH_TEST(test_gso_keeps_sender_mss),
+		TH_TEST(test_chain_trimmed_to_ip_length),
 		TH_TEST(test_tso_min_mss),
 		TH_TEST(test_tso_port_budget),
 		TH_TEST(test_tso_walk_budget),
