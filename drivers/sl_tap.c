@@ -222,6 +222,7 @@ int sl_tap_rx_meta(struct rte_mbuf *m, const struct sl_tap_vnet *h)
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l3);
 	unsigned ihl = rte_ipv4_hdr_len(ip);
 	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
 	    dlen < l3 + ihl + sizeof(struct rte_tcp_hdr))
 		return 1;
 	const struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, l3 + ihl);

@@ -32,7 +32,22 @@ static inline enum sl_drop_reason sl_ip4_check(struct rte_mbuf *m)
 	first = ((const uint8_t *)&ip->dst_addr)[0];
 	if (unlikely(first == 0 || first == 127 || first >= 224))
 		return SL_DROP_IP4_BAD_DESTINATION;
-	if (tlen < rte_pktmbuf_pkt_len(m))
-		rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - tlen);
+	if (tlen < rte_pktmbuf_pkt_len(m)) {
+		/* Bytes after the packet: cut the frame to it, in the segment the packet ends
+		 * in (rte_pktmbuf_trim takes only bytes of the last segment, and at most 64 KiB:
+		 * a chain from a tap or AF_XDP pod may have more after the packet). */
+		struct rte_mbuf *s = m;
+		unsigned left = tlen, nseg = 1;
+		while (left > s->data_len) {
+			left -= s->data_len;
+			s = s->next;
+			nseg++;
+		}
+		s->data_len = (uint16_t)left;
+		rte_pktmbuf_free(s->next);
+		s->next = NULL;
+		m->nb_segs = (uint16_t)nseg;
+		m->pkt_len = tlen;
+	}
 	return SL_DROP_COUNT;
 }

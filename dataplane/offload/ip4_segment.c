@@ -41,6 +41,10 @@ static uint16_t segment(struct rte_graph *graph, struct rte_node *node, struct r
 	    nh->mtu < f.hdr_len + MIN_MSS || rte_pktmbuf_pkt_len(m) <= f.hdr_len)
 		return EDGE_DROP_OFFLOAD_MALFORMED;
 	uint16_t mss = (uint16_t)(nh->mtu - f.hdr_len);
+	/* A GSO frame that carries its sender's MSS (a tap pod's gso_size): never above it
+	 * (its peer's MSS or its path MTU). The driver refused one below TCP's minimum. */
+	if ((pv->flags & SL_F_GSO) && m->tso_segsz && m->tso_segsz < mss)
+		mss = m->tso_segsz;
 	uint32_t payload = rte_pktmbuf_pkt_len(m) - f.hdr_len;
 	unsigned nseg = (payload + mss - 1) / mss;
 	unsigned size = sl_dp.pool->size;

@@ -285,6 +285,32 @@ static void test_xsk_whole_chains(void **s)
 	pa->whole_chains = false;
 }
 
+/* A chain whose IPv4 total length ends before its last segment (bytes after the packet
+ * spanning more than that segment, as a tap or AF_XDP pod can send) leaves cut to the
+ * packet: 1454 bytes in 700 + 700 + 54, total length 200 short -> 1254 bytes. */
+static void test_chain_trimmed_to_ip_length(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = true;
+	th_reset();
+	struct rte_mbuf *m = whole_frame("10.244.1.3", 1400, 700);
+	assert_int_equal(m->nb_segs, 3);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, L3);
+	ip->total_length = htons((uint16_t)(HDRS - L3 + 1200));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, out, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(rte_pktmbuf_pkt_len(out[0]), HDRS + 1200);
+	unsigned segs = 0, bytes = 0;
+	for (struct rte_mbuf *x = out[0]; x; x = x->next)
+		segs++, bytes += x->data_len;
+	assert_int_equal(bytes, HDRS + 1200);
+	assert_int_equal(out[0]->nb_segs, segs);
+	rte_pktmbuf_free_bulk(out, n);
+	pa->whole_chains = false;
+}
+
 /* A partial checksum (pseudo-header sum only) is completed, for UDP and for TCP. */
 static void test_partial_checksum(void **s)
 {
@@ -378,6 +404,40 @@ static void test_skb_mode_gso(void **s)
 	pa->whole_chains = pa->csum_partial = false;
 }
 
+/* A GSO frame that carries its sender's MSS (a tap pod's virtio-net gso_size, kept in
+ * tso_segsz by port-rx) is cut by ip4-segment to that MSS when it is below the next hop's
+ * MTU: the pod's MSS is what its peer advertised or its path MTU allows, and segments above
+ * it break the connection. 14,000 bytes at MSS 1000 (next hop 1450: 1410) are 14 segments. */
+static void test_gso_keeps_sender_mss(void **s)
+{
+	struct sl_port *pa = sl_port_get(TH_POD_A);
+	pa->whole_chains = pa->csum_partial = true;
+	static struct rte_mbuf *segs[32];
+	th_reset();
+	struct rte_mbuf *m = tso_frame("10.244.1.3", 14000, 1000, RTE_TCP_ACK_FLAG, 2000);
+	m->ol_flags = 0;
+	m->tso_segsz = 1000; /* as tap_rx_fixup leaves a tap pod's GSO frame */
+	unsigned n = th_run(TH_POD_A, m, TH_POD_B, segs, 32);
+	assert_int_equal(n, 14);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(rte_pktmbuf_pkt_len(segs[i]), HDRS + 1000);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(segs[i], void *, L3);
+		struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(segs[i], void *, L4);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, tcp), 0);
+		assert_int_equal(ntohl(tcp->sent_seq), 1000 + i * 1000);
+	}
+	rte_pktmbuf_free_bulk(segs, n);
+	/* An MSS above the next hop's: cut to the next hop's (9 x 1410 + 1310). */
+	th_reset();
+	m = tso_frame("10.244.1.3", 14000, 1000, RTE_TCP_ACK_FLAG, 2000);
+	m->ol_flags = 0;
+	m->tso_segsz = 9000;
+	n = th_run(TH_POD_A, m, TH_POD_B, segs, 32);
+	assert_int_equal(n, 10);
+	rte_pktmbuf_free_bulk(segs, n);
+	pa->whole_chains = pa->csum_partial = false;
+}
+
 /* sl_l4_csum_complete on its own: what it leaves alone, and UDP's zero. */
 static void test_l4_csum_complete(void **s)
 {
@@ -468,6 +528,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TH_TEST(test_tso_segments),
 		TH_TEST(test_tso_many_segments),
+		TH_TEST(test_gso_keeps_sender_mss),
+		TH_TEST(test_chain_trimmed_to_ip_length),
 		TH_TEST(test_tso_min_mss),
 		TH_TEST(test_tso_port_budget),
 		TH_TEST(test_tso_walk_budget),

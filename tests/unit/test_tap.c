@@ -58,6 +58,13 @@ static void test_rx_meta(void **state)
 	h = ok;
 	h.flags = 0; /* GSO without a partial checksum */
 	assert_int_equal(sl_tap_rx_meta(m, &h), 1);
+	/* A fragment (more fragments, or an offset) is not a TCP segment to cut. */
+	ip_of(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	assert_int_equal(sl_tap_rx_meta(m, &ok), 1);
+	ip_of(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG | 100);
+	assert_int_equal(sl_tap_rx_meta(m, &ok), 1);
+	ip_of(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	assert_int_equal(sl_tap_rx_meta(m, &ok), 0);
 	/* Lengths that do not add up: IPv4 total length longer than the frame. */
 	ip_of(m)->total_length = rte_cpu_to_be_16(3040 + 100);
 	assert_int_equal(sl_tap_rx_meta(m, &ok), 1);
