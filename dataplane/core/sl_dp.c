@@ -312,7 +312,7 @@ int sl_nh_alloc(const struct sl_nh *nh)
 		return -ENOSPC;
 	}
 	uint32_t i = sl_dp.nh_free[--sl_dp.nh_n_free];
-	sl_dp.nh_used[i] = true;
+	sl_dp.nh_used[i] = SL_NH_SLOT_USED;
 	sl_dp.nh_in_use++;
 	sl_dp.nh[i] = *nh;
 	if (sl_dp.nh[i].mtu == 0)
@@ -324,15 +324,17 @@ static void nh_release(void *arg)
 {
 	uint32_t idx = (uint32_t)(uintptr_t)arg;
 	memset(&sl_dp.nh[idx], 0, sizeof(sl_dp.nh[idx]));
-	sl_dp.nh_used[idx] = false;
+	sl_dp.nh_used[idx] = SL_NH_SLOT_FREE;
 	sl_dp.nh_in_use--;
 	sl_dp.nh_free[sl_dp.nh_n_free++] = idx;
 }
 
 void sl_nh_free(uint32_t idx)
 {
-	if (idx > 0 && idx < sl_dp.nh_max && sl_dp.nh_used[idx])
+	if (idx > 0 && idx < sl_dp.nh_max && sl_dp.nh_used[idx] == SL_NH_SLOT_USED) {
+		sl_dp.nh_used[idx] = SL_NH_SLOT_RELEASING;
 		sl_dp_defer(nh_release, (void *)(uintptr_t)idx);
+	}
 }
 
 int sl_neigh_get(uint32_t ip)

@@ -211,6 +211,10 @@ struct sl_dp_conf {
 	unsigned idle_sleep_max_us;
 };
 
+/* Next-hop slot states (sl_dp.nh_used): a slot freed twice within one grace period goes back
+ * on the free stack once. */
+enum { SL_NH_SLOT_FREE, SL_NH_SLOT_USED, SL_NH_SLOT_RELEASING };
+
 struct sl_dp {
 	struct sl_dp_conf conf;
 	struct rte_mempool *pool;
@@ -228,7 +232,8 @@ struct sl_dp {
 	uint32_t nh_max, neigh_max;
 	/* Control thread only: free slots as stacks (O(1) take and give back, a slot pushed
 	 * only after its grace period), slot-taken flags, occupancy and refusals. */
-	bool *nh_used;                     /* slot taken (or waiting for reuse) */
+	uint8_t *nh_used;                  /* SL_NH_SLOT_*: free, taken, or freed and waiting
+					    * for a grace period before reuse */
 	uint32_t *nh_free, nh_n_free;
 	uint32_t *neigh_free, neigh_n_free;
 	uint32_t nh_in_use, neigh_in_use;  /* taken, including those waiting for reuse */

@@ -157,6 +157,21 @@ static void test_nh_table_full(void **s)
 	free(idx);
 	sl_dp_drain();
 	assert_int_equal(sl_dp.nh_max - 1 - sl_dp.nh_in_use, free0);
+	/* A slot freed twice within one grace period goes back on the free stack once: two
+	 * allocations after it get two different slots. */
+	int a = sl_nh_alloc(&nh);
+	assert_true(a > 0);
+	uint32_t n_free = sl_dp.nh_n_free;
+	sl_nh_free((uint32_t)a);
+	sl_nh_free((uint32_t)a);
+	sl_dp_drain();
+	assert_int_equal(sl_dp.nh_n_free, n_free + 1);
+	int b = sl_nh_alloc(&nh), c = sl_nh_alloc(&nh);
+	assert_true(b > 0 && c > 0 && b != c);
+	sl_nh_free((uint32_t)b);
+	sl_nh_free((uint32_t)c);
+	sl_dp_drain();
+	assert_int_equal(sl_dp.nh_max - 1 - sl_dp.nh_in_use, free0);
 }
 
 /* Free the ARP requests control queued; count those for 100.64.0.0 + i in seen[i]. Returns
