@@ -438,46 +438,43 @@ static int op_list(void *ctx, struct sl_kube_reflector *rf, const char *cont, un
 	return 0;
 }
 
-static int op_watch(void *ctx, struct sl_kube_reflector *rf, const char *rv, unsigned timeout_s)
+/* Open r's watch stream with the query parameters extra (what: the request's name in the
+ * reflector's last error). */
+static int start_watch(struct res *r, struct sl_kube_reflector *rf, const char *extra,
+		       unsigned timeout_s, const char *what)
 {
-	struct res *r = ctx;
-	char path[2048], extra[512], esc[3 * SL_KUBE_RV_MAX + 1], err[256];
-	if (!sl_kube_http_escape(rv, esc, sizeof(esc)))
-		return -E2BIG;
-	snprintf(extra, sizeof(extra), "watch=1&allowWatchBookmarks=true&resourceVersion=%s"
-		 "&timeoutSeconds=%u", esc, timeout_s);
+	char path[2048], err[256];
 	if (query(r->k, path, sizeof(path), extra) < 0)
 		return -E2BIG;
 	r->req = sl_kube_http_request(r->s->http, "GET", path, NULL, NULL, true,
 				      (long)timeout_s + WATCH_GRACE_S, watch_line, watch_done, r,
 				      err, sizeof(err));
 	if (!r->req) {
-		snprintf(rf->st.last_error, sizeof(rf->st.last_error), "watch %s: %s",
+		snprintf(rf->st.last_error, sizeof(rf->st.last_error), "%s %s: %s", what,
 			 r->k->resource, err);
 		return -EIO;
 	}
 	return 0;
 }
 
+static int op_watch(void *ctx, struct sl_kube_reflector *rf, const char *rv, unsigned timeout_s)
+{
+	char extra[512], esc[3 * SL_KUBE_RV_MAX + 1];
+	if (!sl_kube_http_escape(rv, esc, sizeof(esc)))
+		return -E2BIG;
+	snprintf(extra, sizeof(extra), "watch=1&allowWatchBookmarks=true&resourceVersion=%s"
+		 "&timeoutSeconds=%u", esc, timeout_s);
+	return start_watch(ctx, rf, extra, timeout_s, "watch");
+}
+
 /* A streaming list (KEP-3157): the initial events, then the end bookmark, then the watch. */
 static int op_watch_list(void *ctx, struct sl_kube_reflector *rf, unsigned timeout_s)
 {
-	struct res *r = ctx;
-	char path[2048], extra[512], err[256];
+	char extra[512];
 	snprintf(extra, sizeof(extra), "watch=1&sendInitialEvents=true&resourceVersionMatch="
 		 "NotOlderThan&allowWatchBookmarks=true&resourceVersion=&timeoutSeconds=%u",
 		 timeout_s);
-	if (query(r->k, path, sizeof(path), extra) < 0)
-		return -E2BIG;
-	r->req = sl_kube_http_request(r->s->http, "GET", path, NULL, NULL, true,
-				      (long)timeout_s + WATCH_GRACE_S, watch_line, watch_done, r,
-				      err, sizeof(err));
-	if (!r->req) {
-		snprintf(rf->st.last_error, sizeof(rf->st.last_error), "watch-list %s: %s",
-			 r->k->resource, err);
-		return -EIO;
-	}
-	return 0;
+	return start_watch(ctx, rf, extra, timeout_s, "watch-list");
 }
 
 static void op_cancel(void *ctx, struct sl_kube_reflector *rf)
