@@ -40,6 +40,7 @@ done
 export SL_BUILD=${SL_BUILD:-build} SL_PREFIX=${SL_PREFIX:-slksc-} SL_RUN=${SL_RUN:-/tmp/slksc-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 1024}
 source scripts/lib/topo.sh
+source scripts/lib/kube.sh
 PY=/usr/bin/python3
 K=$SL_RUN/k8s
 API_PORT=6443 ADMIN_PORT=6444
@@ -57,18 +58,7 @@ mkdir -p "$K"
 ctl() { local n=$1; shift; "$SL_BUILD/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
 adm() { in_ns n1 curl -sf --max-time 30 -X POST -d "$1" "http://127.0.0.1:$ADMIN_PORT/"; }
 
-{
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/ca.key" -out "$K/ca.crt" -days 1 \
-		-subj /CN=sluice-test-ca -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign &&
-	openssl req -newkey rsa:2048 -nodes -keyout "$K/server.key" -out "$K/server.csr" \
-		-subj /CN=kube-apiserver &&
-	printf '%s\n' 'subjectAltName=IP:127.0.0.1' 'basicConstraints=CA:FALSE' \
-		'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
-		>"$K/server.ext" &&
-	openssl x509 -req -in "$K/server.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" \
-		-CAcreateserial -out "$K/server.crt" -days 1 -extfile "$K/server.ext"
-} 2>/dev/null || { echo "openssl failed" >&2; exit 1; }
+kube_certs "$K" IP:127.0.0.1 || { echo "openssl failed" >&2; exit 1; }
 echo -n tok-sluice >"$K/token"
 cat >"$K/sluiced.kubeconfig" <<EOF
 apiVersion: v1

@@ -29,6 +29,7 @@ SL_BUILD=$(realpath "${SL_BUILD:-build}")
 export SL_BUILD
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
+source scripts/lib/kube.sh
 PY=/usr/bin/python3 # Debian's
 K=$SL_RUN/k8s
 API_IP=198.18.0.250 API_PORT=6443 ADMIN_PORT=6444
@@ -77,19 +78,7 @@ for i in 1 2; do
 	in_ns n$i ip route add $API_IP/32 dev k8s0
 done
 
-mkcerts() {
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/ca.key" -out "$K/ca.crt" -days 1 \
-		-subj /CN=sluice-test-ca -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign &&
-	openssl req -newkey rsa:2048 -nodes -keyout "$K/server.key" -out "$K/server.csr" \
-		-subj /CN=kube-apiserver &&
-	printf '%s\n' "subjectAltName=IP:$API_IP" 'basicConstraints=CA:FALSE' \
-		'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
-		>"$K/server.ext" &&
-	openssl x509 -req -in "$K/server.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" \
-		-CAcreateserial -out "$K/server.crt" -days 1 -extfile "$K/server.ext"
-} 2>/dev/null
-mkcerts || { echo "openssl failed"; exit 1; }
+kube_certs "$K" "IP:$API_IP" || { echo "openssl failed"; exit 1; }
 echo -n tok-sluice >"$K/token"
 cat >"$K/sluiced.kubeconfig" <<EOF
 apiVersion: v1

@@ -27,6 +27,7 @@ export SL_PREFIX=${SL_PREFIX:-slks-} SL_RUN=${SL_RUN:-/tmp/slks-run}
 export SL_EAL_MEM=${SL_EAL_MEM:---no-huge -m 512}
 source scripts/lib/topo.sh
 source scripts/lib/check.sh
+source scripts/lib/kube.sh
 PY=/usr/bin/python3 # Debian's, with python3-kubernetes (scripts/setup.sh)
 K=$SL_RUN/k8s
 API_PORT=6443 ADMIN_PORT=6444
@@ -41,19 +42,6 @@ trap cleanup EXIT
 topo_up
 mkdir -p "$K"
 
-# A test CA and the API server's certificate (IP SAN 127.0.0.1).
-mkcerts() {
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/ca.key" -out "$K/ca.crt" -days 1 \
-		-subj /CN=sluice-test-ca -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign &&
-	openssl req -newkey rsa:2048 -nodes -keyout "$K/server.key" -out "$K/server.csr" \
-		-subj /CN=kube-apiserver &&
-	printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=CA:FALSE' \
-		'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
-		>"$K/server.ext" &&
-	openssl x509 -req -in "$K/server.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" \
-		-CAcreateserial -out "$K/server.crt" -days 1 -extfile "$K/server.ext"
-} 2>/dev/null
 # kubeconfig FILE USER-LINE: CA by file, the user's credential line as given.
 kubeconfig() {
 	cat >"$1" <<EOF
@@ -74,7 +62,7 @@ contexts:
 current-context: test
 EOF
 }
-mkcerts || { echo "openssl failed"; exit 1; }
+kube_certs "$K" IP:127.0.0.1,DNS:localhost || { echo "openssl failed"; exit 1; }
 echo -n tok-sluice-1 >"$K/token"
 kubeconfig "$K/sluiced.kubeconfig" "tokenFile: $K/token"
 kubeconfig "$K/admin.kubeconfig" "token: tok-admin"
