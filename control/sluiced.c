@@ -315,7 +315,8 @@ int main(int argc, char **argv)
 		.ct_size = conf.ct_size, .node_ip = conf.node_ip.v4,
 		.node_port_lo = conf.node_port_lo, .node_port_hi = conf.node_port_hi,
 		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi,
-		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr });
+		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr,
+		.maglev_threads = -1 });
 	sl_model_set_hooks(model, &hooks);
 	if (conf.node_local && sl_node_local_start(err, sizeof(err)) < 0)
 		printf("sluiced: node ports and hostPorts are not reachable from this node's own "

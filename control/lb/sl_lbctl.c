@@ -10,6 +10,7 @@
 #include "dataplane/lb/lb_stats.h"
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/ct/ct_walk.h"
+#include "dataplane/lb/lb_prebuild.h"
 #include "dataplane/lb/lb_table.h"
 #include "model/sl_service.h"
 #include "sl_healthcheck.h"
@@ -419,11 +420,41 @@ static void svc_deleted(void *ctx, struct sl_model_svc *ms)
 	ms->dp = NULL;
 }
 
+/* A batch's Services are about to be installed: their Maglev tables are built ahead, the
+ * backend sets install() will set (the sets are the key: one install() does not set is
+ * built for nothing, one not noted is built when set). */
+static void svc_prepare(void *ctx, const struct sl_svc_view *const *v, unsigned n)
+{
+	sl_lb_prebuild_end();
+	for (unsigned i = 0; i < n; i++) {
+		const struct sl_svc_spec *s = v[i] ? v[i]->spec : NULL;
+		bool external = s && (s->n_external_ips || s->n_lb_ips ||
+				      s->type == SL_SVC_NODE_PORT || s->type == SL_SVC_LOAD_BALANCER);
+		for (unsigned pi = 0; s && pi < v[i]->n_ports; pi++) {
+			const struct sl_svc_view_port *p = &v[i]->ports[pi];
+			struct sl_lb_backend few[FEW_BACKENDS];
+			struct sl_lb_backend *be = p->n_be <= FEW_BACKENDS ? few
+						   : malloc(p->n_be * sizeof(*be));
+			if (!be)
+				continue;
+			if (s->n_cluster_ips)
+				sl_lb_prebuild_add(be, backends_of(p, SL_BE_INTERNAL, be));
+			if (external)
+				sl_lb_prebuild_add(be, backends_of(p, SL_BE_EXTERNAL, be));
+			if (be != few)
+				free(be);
+		}
+	}
+	sl_lb_prebuild_start();
+}
+
 void sl_lbctl_hooks(struct sl_model_hooks *h, const struct sl_lbctl_conf *conf)
 {
 	lbc.conf = *conf;
+	sl_lb_prebuild_threads(conf->maglev_threads);
 	h->svc_changed = svc_changed;
 	h->svc_deleted = svc_deleted;
+	h->svc_prepare = svc_prepare;
 }
 
 static void on_age(struct sl_loop_timer *t, void *arg)

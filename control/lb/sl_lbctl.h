@@ -21,6 +21,10 @@ struct sl_lbctl_conf {
 	uint16_t snat_port_lo, snat_port_hi; /* 0, 0: the default (lb_table.h) */
 	bool masquerade;             /* pod egress outside cluster_cidr leaves from node_ip */
 	struct sl_cidr cluster_cidr;
+	/* Threads that build a large batch's Maglev tables besides the control thread
+	 * (dataplane/lb/lb_prebuild.h): n, or -1 for one per core left to control threads
+	 * besides the main lcore's; 0: none. */
+	int maglev_threads;
 };
 
 /* Set the svc hooks in h. */

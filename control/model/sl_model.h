@@ -66,7 +66,14 @@ struct sl_model_svc;
  * it owns changed; v is its resolved view (sl_service.h), valid during the call only.
  * Failing (-errno, err set) undoes the whole batch the change came in. svc_deleted: the
  * Service is gone or no longer proxied (headless, another proxy's); called only for a
- * Service whose last svc_changed succeeded. */
+ * Service whose last svc_changed succeeded. svc_prepare: the changes of v[0..n-1] are about
+ * to be told, svc_changed for each in this order (v[i] NULL: one deleted or not proxied,
+ * or out of memory; whatever svc_changed is then given is what counts); the reconciler may
+ * start work ahead (Maglev tables on other cores). Called with n = 0 once they are all told;
+ * only for batches of SL_MODEL_PREPARE_MIN Services or more, SL_MODEL_PREPARE_CHUNK at a
+ * time. */
+#define SL_MODEL_PREPARE_MIN 16
+#define SL_MODEL_PREPARE_CHUNK 1024
 struct sl_model_hooks {
 	void *ctx;
 	int (*pod_add)(void *ctx, struct sl_model_pod *p, char *err, size_t errlen);
@@ -77,6 +84,7 @@ struct sl_model_hooks {
 	void (*route_del)(void *ctx, struct sl_model_route *r);
 	int (*svc_changed)(void *ctx, const struct sl_svc_view *v, char *err, size_t errlen);
 	void (*svc_deleted)(void *ctx, struct sl_model_svc *s);
+	void (*svc_prepare)(void *ctx, const struct sl_svc_view *const *v, unsigned n);
 };
 
 struct sl_model;

@@ -569,9 +569,10 @@ static void slice_unstore(struct sl_svc_store *st, struct undo *u)
 
 /* Hooks. */
 
-/* Tell the hooks s's current state. Returns 0 or the hook's error. */
-static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone, char *err,
-		    size_t errlen)
+/* Tell the hooks s's current state, with its view v when built already (else NULL).
+ * Returns 0 or the hook's error. */
+static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone,
+		    struct sl_svc_view *v, char *err, size_t errlen)
 {
 	const struct sl_model_hooks *h = sl_model_hooks(m);
 	if (gone || !sl_svc_proxied(s->spec)) {
@@ -584,16 +585,21 @@ static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone, char 
 		s->hooked = true;
 		return 0;
 	}
-	struct sl_svc_view *v;
-	int rc = sl_svc_view_build(m, s, &v);
-	if (rc < 0)
-		return ERR("out of memory"), rc;
-	rc = h->svc_changed(h->ctx, v, err, errlen);
-	sl_svc_view_free(v);
+	struct sl_svc_view *own = NULL;
+	if (!v && sl_svc_view_build(m, s, &own) < 0)
+		return ERR("out of memory"), -ENOMEM;
+	int rc = h->svc_changed(h->ctx, v ? v : own, err, errlen);
+	sl_svc_view_free(own);
 	if (rc < 0)
 		return rc;
 	s->hooked = true;
 	return 0;
+}
+
+/* The slices of s, looked up by its view from the owner index, asked for ahead. */
+static void owner_prefetch(const struct sl_svc_store *st, const struct sl_model_svc *s)
+{
+	sl_index_prefetch(&st->slice_by_owner, name_hash(s->spec->namespace, s->spec->name));
 }
 
 /* The index slots op's store will look at, asked for ahead (a batch's lookups land all
@@ -619,6 +625,26 @@ struct touched {
 	bool created; /* created by the batch */
 	bool synced;  /* the hooks were told */
 };
+
+/* The views of the n Services t[0..n-1] will tell the hooks of: NULL for one deleted or
+ * not proxied (and when out of memory: svc_sync tries again and says so). */
+static void views_build(struct sl_model *m, const struct sl_svc_store *st,
+			const struct touched *t, unsigned n, struct sl_svc_view **v)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (k + 2 < n)
+			owner_prefetch(st, t[k + 2].s);
+		v[k] = NULL;
+		if (!t[k].gone && sl_svc_proxied(t[k].s->spec) && sl_svc_view_build(m, t[k].s, &v[k]) < 0)
+			v[k] = NULL;
+	}
+}
+
+static void views_free(struct sl_svc_view **v, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		sl_svc_view_free(v[k]);
+}
 
 static void touch(struct sl_svc_store *st, struct touched *t, unsigned *n,
 		  struct sl_model_svc *s, bool gone)
@@ -720,14 +746,32 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			touch_owner(st, m, t, &nt, s->spec);
 		}
 	}
-	/* 4. Tell the hooks. */
+	/* 4. Tell the hooks; a large batch a chunk at a time, its views built first and shown to
+	 * svc_prepare (the reconciler builds Maglev tables ahead on other cores). */
+	const struct sl_model_hooks *h = sl_model_hooks(m);
+	struct sl_svc_view **views = NULL;
+	unsigned n_views = 0;
+	if (h->svc_prepare && nt >= SL_MODEL_PREPARE_MIN)
+		views = calloc(SL_MODEL_PREPARE_CHUNK, sizeof(*views));
 	for (i = 0; i < nt; i++) {
-		if (i + 2 < nt) /* its view walks its slices from the owner index */
-			sl_index_prefetch(&st->slice_by_owner, name_hash(t[i + 2].s->spec->namespace,
-									 t[i + 2].s->spec->name));
-		if ((rc = svc_sync(m, t[i].s, t[i].gone, why, sizeof(why))) < 0)
+		if (views && i % SL_MODEL_PREPARE_CHUNK == 0) {
+			views_free(views, n_views);
+			n_views = nt - i < SL_MODEL_PREPARE_CHUNK ? nt - i : SL_MODEL_PREPARE_CHUNK;
+			views_build(m, st, &t[i], n_views, views);
+			h->svc_prepare(h->ctx, (const struct sl_svc_view *const *)views, n_views);
+		} else if (!views && i + 2 < nt) {
+			owner_prefetch(st, t[i + 2].s);
+		}
+		rc = svc_sync(m, t[i].s, t[i].gone, views ? views[i % SL_MODEL_PREPARE_CHUNK] : NULL,
+			      why, sizeof(why));
+		if (rc < 0)
 			break;
 		t[i].synced = true;
+	}
+	if (views) {
+		views_free(views, n_views);
+		free(views);
+		h->svc_prepare(h->ctx, NULL, 0);
 	}
 	if (rc < 0) {
 		char path[160];
@@ -738,10 +782,10 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		 * others are told their restored state. */
 		for (unsigned k = 0; k < i; k++)
 			if (t[k].created)
-				svc_sync(m, t[k].s, true, why, sizeof(why));
+				svc_sync(m, t[k].s, true, NULL, why, sizeof(why));
 		undo_all(st, u, n);
 		for (unsigned k = 0; k < i; k++)
-			if (!t[k].created && svc_sync(m, t[k].s, false, why, sizeof(why)) < 0)
+			if (!t[k].created && svc_sync(m, t[k].s, false, NULL, why, sizeof(why)) < 0)
 				fprintf(stderr, "sluiced: service %s/%s: restoring after a failed "
 					"batch: %s\n", t[k].s->spec->namespace, t[k].s->spec->name, why);
 		goto out;

@@ -13,22 +13,11 @@
 
 #include "dataplane/core/sl_dp.h"
 #include "lb_affinity.h"
+#include "lb_prebuild.h"
 #include "lb_stats.h"
 #include "lb_table.h"
 
 struct sl_lb sl_lb;
-
-/* The last Maglev table built, with the backends it was built for: a Service's frontends
- * (its cluster IP, external and load-balancer IPs, node ports) usually share one backend
- * set and are set one after the other, so each one after the first copies the table
- * instead of building it again (Maglev gives the same table for the same backends).
- * Control thread only. */
-static struct {
-	struct sl_maglev_backend *b;
-	uint16_t *slots;
-	unsigned n, cap_b;
-	uint32_t m, cap_slots;
-} last;
 
 int sl_lb_init(const struct sl_lb_conf *conf)
 {
@@ -85,9 +74,7 @@ void sl_lb_fini(void)
 	sl_lb.services = NULL;
 	sl_lb.n_services = 0;
 	sl_lb_stats_fini();
-	free(last.b);
-	free(last.slots);
-	memset(&last, 0, sizeof(last));
+	sl_lb_prebuild_fini();
 	sl_ct_fini();
 	sl_lb_affinity_fini();
 }
@@ -126,41 +113,38 @@ static void sort_small(struct sl_lb_backend *b, unsigned n)
 	}
 }
 
+unsigned sl_lb_backends_sort(const struct sl_lb_backend *b, unsigned n,
+			     struct sl_lb_backend *sorted, unsigned *ret_u,
+			     struct sl_maglev_backend *mb, uint16_t *mi)
+{
+	if (n) {
+		memcpy(sorted, b, n * sizeof(*sorted));
+		if (n <= SMALL_N)
+			sort_small(sorted, n);
+		else
+			qsort(sorted, n, sizeof(*sorted), cmp_backend);
+	}
+	unsigned u = 0; /* duplicates: the non-terminating copy sorts first and is kept */
+	for (unsigned i = 0; i < n; i++)
+		if (u == 0 || sorted[u - 1].ip != sorted[i].ip || sorted[u - 1].port != sorted[i].port)
+			sorted[u++] = sorted[i];
+	unsigned n_active = 0;
+	for (unsigned i = 0; i < u; i++) {
+		if (sorted[i].flags & SL_LB_BACKEND_TERMINATING)
+			continue;
+		mb[n_active] = (struct sl_maglev_backend){ sorted[i].ip, sorted[i].port,
+							   sorted[i].weight };
+		if (mi)
+			mi[n_active] = (uint16_t)i;
+		n_active++;
+	}
+	*ret_u = u;
+	return n_active;
+}
+
 static void service_free(void *p)
 {
 	rte_free(p);
-}
-
-/* The Maglev table of b[0..n-1] with m slots: the last one again when the backends are the
- * same, else built into the kept buffer (no allocation per Service once it has grown: a
- * large malloc right after a request's JSON was freed costs glibc a consolidation of all of
- * it). Valid until the next call. NULL with *rc set (-ENOMEM, or sl_maglev_build's). */
-static const uint16_t *maglev_table(const struct sl_maglev_backend *b, unsigned n, uint32_t m,
-				    int *rc)
-{
-	if (last.n == n && last.m == m && !memcmp(last.b, b, n * sizeof(*b)))
-		return last.slots;
-	last.n = 0; /* invalid until built */
-	if (n > last.cap_b) {
-		struct sl_maglev_backend *nb = realloc(last.b, n * sizeof(*nb));
-		if (!nb)
-			return *rc = -ENOMEM, NULL;
-		last.b = nb;
-		last.cap_b = n;
-	}
-	if (m > last.cap_slots) {
-		uint16_t *ns = realloc(last.slots, m * sizeof(*ns));
-		if (!ns)
-			return *rc = -ENOMEM, NULL;
-		last.slots = ns;
-		last.cap_slots = m;
-	}
-	if ((*rc = sl_maglev_build(b, n, m, last.slots)) < 0)
-		return NULL;
-	memcpy(last.b, b, n * sizeof(*b));
-	last.n = n;
-	last.m = m;
-	return last.slots;
 }
 
 /* Check the frontend; log the field at fault. */
@@ -276,25 +260,7 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (n) {
-		memcpy(sorted, b, n * sizeof(*sorted));
-		if (small)
-			sort_small(sorted, n);
-		else
-			qsort(sorted, n, sizeof(*sorted), cmp_backend);
-	}
-	unsigned u = 0; /* duplicates: the non-terminating copy sorts first and is kept */
-	for (unsigned i = 0; i < n; i++)
-		if (u == 0 || sorted[u - 1].ip != sorted[i].ip || sorted[u - 1].port != sorted[i].port)
-			sorted[u++] = sorted[i];
-	unsigned n_active = 0;
-	for (unsigned i = 0; i < u; i++) {
-		if (sorted[i].flags & SL_LB_BACKEND_TERMINATING)
-			continue;
-		mb[n_active] = (struct sl_maglev_backend){ sorted[i].ip, sorted[i].port,
-							   sorted[i].weight };
-		mi[n_active++] = (uint16_t)i;
-	}
+	unsigned u, n_active = sl_lb_backends_sort(b, n, sorted, &u, mb, mi);
 
 	unsigned n_ranges = flags & SL_LB_SVC_SOURCE_RANGES ? o->n_ranges : 0;
 	size_t sz = sl_lb_service_size(u, n_active), ranges_at = sz;
@@ -325,7 +291,7 @@ int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_b
 		memcpy(be, sorted, u * sizeof(*be));
 	s->backends = be;
 	if (n_active) {
-		const uint16_t *slots = maglev_table(mb, n_active, s->m, &rc);
+		const uint16_t *slots = sl_lb_maglev_table(mb, n_active, s->m, &rc);
 		if (!slots) {
 			rte_free(s);
 			goto out;

@@ -207,6 +207,14 @@ int sl_lb_service_set(const struct sl_lb_frontend *fe, const struct sl_lb_backen
  * "ranges[2].ip": host bits set). Control thread. */
 int sl_lb_service_set_opts(const struct sl_lb_frontend *fe, const struct sl_lb_backend *b,
 			   unsigned n, const struct sl_lb_service_opts *o);
+/* The backends of a Service set with b[0..n-1], as sl_lb_service_set keeps them: sorted by
+ * address and port, duplicates merged (the non-terminating copy kept), in
+ * sorted[0..*ret_u-1]; the active (not terminating) ones as Maglev takes them in mb[], with
+ * their index in sorted[] in mi[] (mi may be NULL). sorted, mb and mi hold n. Returns the
+ * active count. Control thread. */
+unsigned sl_lb_backends_sort(const struct sl_lb_backend *b, unsigned n,
+			     struct sl_lb_backend *sorted, unsigned *ret_u,
+			     struct sl_maglev_backend *mb, uint16_t *mi);
 /* Remove the Service of frontend fe; its flows keep their conntrack entries until they age.
  * Returns 0 or -ENOENT. Control thread. */
 int sl_lb_service_del(const struct sl_lb_frontend *fe);

@@ -38,6 +38,7 @@
 #include <rte_malloc.h>
 
 #include "control/lb/sl_lbctl.h"
+#include "dataplane/lb/lb_prebuild.h"
 #include "control/model/sl_service.h"
 #include "control/sources/sl_k8s.h"
 #include "control/sources/sl_json.h"
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
 	const char *write_dir = NULL;
 	bool check = false, check_ok = true;
 	const char *persist = NULL;
+	int maglev_threads = -1; /* as sluiced: one builder per spare control core */
 	static const struct option opts[] = {
 		{ "services", required_argument, NULL, 's' },
 		{ "endpoints", required_argument, NULL, 'e' },
@@ -240,6 +242,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'C' },
 		{ "persist", required_argument, NULL, 'P' },
 		{ "external-ips", required_argument, NULL, 'x' },
+		{ "maglev-threads", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -256,6 +259,7 @@ int main(int argc, char **argv)
 		case 'C': check = true; break;
 		case 'P': persist = optarg; break;
 		case 'x': ext_ips = v; break;
+		case 'M': maglev_threads = (int)strtol(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -286,7 +290,10 @@ int main(int argc, char **argv)
 	struct sl_model *m = sl_model_create(&self, NULL);
 	/* The Service table sized as sluiced sizes it; conntrack small here (filled apart). */
 	sl_lbctl_hooks(&inner, &(struct sl_lbctl_conf){ .ct_size = 4096, .node_port_lo = 30000,
-					      .node_port_hi = 32767 });
+					      .node_port_hi = 32767,
+					      .maglev_threads = maglev_threads });
+	printf("Maglev builder threads besides the control thread: %u\n",
+	       sl_lb_prebuild_thread_count());
 	struct sl_model_hooks h = inner;
 	h.svc_changed = timed_changed;
 	sl_model_set_hooks(m, &h);

@@ -1,0 +1,58 @@
+/* Maglev tables built ahead, on several threads, for the Services a batch is about to set.
+ *
+ * A batch (a List of 1,000 Services from the API, a page of a Kubernetes list) sets one
+ * Service table entry after another on the control thread, each with its Maglev table:
+ * ~10 us for 10 backends, over half of a 100,000-Service load. Before it starts, the
+ * reconciler hands the batch's backend sets to sl_lb_prebuild_add() and calls
+ * sl_lb_prebuild_start(): builder threads take the tables in order while the control thread
+ * goes on; sl_lb_service_set then finds its table built, or builds the next unclaimed ones
+ * itself until its own is done (it never waits for a table nobody builds).
+ * sl_lb_prebuild_end() stops the builders and forgets the tables. A table comes from
+ * sl_maglev_build either way: the same table, whichever thread built it.
+ *
+ * Builders are DPDK control threads (on the cores EAL leaves to control threads, as every
+ * other one), so they never take a worker's core; with no such core besides the main
+ * lcore's (one worker on a 2-core machine) there are none and nothing changes.
+ *
+ * Control thread only. */
+#pragma once
+#include <stdint.h>
+
+#include "lb_table.h"
+#include "maglev.h"
+
+/* Builder threads at most. */
+#define SL_LB_PREBUILD_MAX_THREADS 8
+
+/* Builder threads to start: n (at most SL_LB_PREBUILD_MAX_THREADS), or with n < 0 one per
+ * core that control threads may use besides the main lcore's. 0: none. */
+void sl_lb_prebuild_threads(int n);
+/* The builder threads sl_lb_prebuild_start() starts. */
+unsigned sl_lb_prebuild_thread_count(void);
+
+/* Note that a Service is about to be set with backends b[0..n-1], as sl_lb_service_set
+ * takes them: its Maglev table is built ahead. Skipped (and built when set) when there are
+ * no builders, no active backend, the same set is noted already, or the batch holds
+ * SL_LB_PREBUILD_MAX_SLOTS slots. Between sl_lb_prebuild_end() and _start() only. */
+void sl_lb_prebuild_add(const struct sl_lb_backend *b, unsigned n);
+#define SL_LB_PREBUILD_MAX_SLOTS (32u << 20) /* 64 MiB of uint16_t slots */
+/* Start the builders on the noted sets (none noted: nothing). */
+void sl_lb_prebuild_start(void);
+/* Stop the builders (each finishes the table it builds) and forget the tables. */
+void sl_lb_prebuild_end(void);
+/* Free what the prebuilds kept (sl_lb_fini). */
+void sl_lb_prebuild_fini(void);
+
+/* What the prebuilds did since start. */
+struct sl_lb_prebuild_stats {
+	uint64_t noted;       /* backend sets noted to build ahead */
+	uint64_t by_builders; /* of them built by builder threads (the rest: the control thread) */
+	uint64_t used;        /* Service entries set with a table built ahead */
+};
+void sl_lb_prebuild_get_stats(struct sl_lb_prebuild_stats *ret);
+
+/* The Maglev table of mb[0..n-1] with m slots: built ahead, or the last one again (a
+ * Service's frontends share one backend set), else built now. Valid until the next call.
+ * NULL with *rc set (-ENOMEM, or sl_maglev_build's). For lb_table.c. */
+const uint16_t *sl_lb_maglev_table(const struct sl_maglev_backend *mb, unsigned n, uint32_t m,
+				   int *rc);
