@@ -15,6 +15,7 @@
 #include "dataplane/lb/lb_prebuild.h"
 #include "dataplane/lb/lb_table.h"
 #include "harness.h"
+#include "th_model.h"
 #include "lb/sl_lbctl.h"
 #include "model/sl_service.h"
 #include "sl_k8s.h"
@@ -25,18 +26,12 @@ static int setup(void **st)
 {
 	if (th_setup(st) < 0)
 		return -1;
-	struct sl_model_self self = { 0 };
-	snprintf(self.node_name, sizeof(self.node_name), "node1");
-	if (sl_ip_parse("198.18.0.1", false, &self.node_ip) ||
-	    sl_cidr_parse("10.244.1.0/24", false, &self.pod_cidr) ||
-	    sl_ip_parse("10.244.1.1", false, &self.gateway_ip))
-		return -1;
-	model = sl_model_create(&self, NULL);
+	model = th_model_create(NULL);
 	if (!model)
 		return -1;
 	struct sl_model_hooks h = { 0 };
 	/* Two builders, whatever cores this machine has. */
-	sl_lbctl_hooks(&h, &(struct sl_lbctl_conf){ .ct_size = 1024, .node_ip = self.node_ip.v4,
+	sl_lbctl_hooks(&h, &(struct sl_lbctl_conf){ .ct_size = 1024, .node_ip = sl_model_self(model)->node_ip.v4,
 						    .node_port_lo = 30000, .node_port_hi = 32767,
 						    .maglev_threads = 2 });
 	sl_model_set_hooks(model, &h);

@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "harness.h"
+#include "th_model.h"
 #include "model/sl_model.h"
 #include "net/sl_net.h"
 #include "sl_config.h"
@@ -31,13 +32,7 @@ static int setup(void **st)
 		return -1;
 	struct sl_config conf = { 0 };
 	sl_config_model_limits(&conf, &limits); /* sluiced's defaults */
-	struct sl_model_self self = { 0 };
-	snprintf(self.node_name, sizeof(self.node_name), "node1");
-	if (sl_ip_parse("198.18.0.1", false, &self.node_ip) ||
-	    sl_cidr_parse("10.244.1.0/24", false, &self.pod_cidr) ||
-	    sl_ip_parse("10.244.1.1", false, &self.gateway_ip))
-		return -1;
-	if (!(model = sl_model_create(&self, &limits)))
+	if (!(model = th_model_create(&limits)))
 		return -1;
 	struct sl_model_hooks h = { 0 };
 	sl_net_hooks(&h);

@@ -20,6 +20,7 @@
 #include "core/sl_loop.h"
 #include "dataplane/policy/pol_table.h"
 #include "harness.h"
+#include "th_model.h"
 #include "model/sl_model.h"
 #include "pktbuild.h"
 #include "policy/sl_policy_sync.h"
@@ -33,13 +34,7 @@ static int setup(void **st)
 {
 	if (th_setup(st) < 0 || th_lb_setup() < 0)
 		return -1;
-	struct sl_model_self self = { 0 };
-	snprintf(self.node_name, sizeof(self.node_name), "node1");
-	if (sl_ip_parse("198.18.0.1", false, &self.node_ip) ||
-	    sl_cidr_parse("10.244.1.0/24", false, &self.pod_cidr) ||
-	    sl_ip_parse("10.244.1.1", false, &self.gateway_ip))
-		return -1;
-	model = sl_model_create(&self, NULL);
+	model = th_model_create(NULL);
 	loop = sl_loop_create();
 	if (!model || !loop)
 		return -1;
