@@ -23,7 +23,8 @@ struct sl_lbctl_conf {
 	struct sl_cidr cluster_cidr;
 	/* Threads that build a large batch's Maglev tables besides the control thread
 	 * (dataplane/lb/lb_prebuild.h): n, or -1 for one per core left to control threads
-	 * besides the main lcore's; 0: none. */
+	 * besides the main lcore's (one on any core at SCHED_IDLE when there is none); 0:
+	 * none. */
 	int maglev_threads;
 };
 

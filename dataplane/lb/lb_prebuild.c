@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
+#include <rte_pause.h>
 
 #include "lb_prebuild.h"
 
@@ -22,26 +23,44 @@ struct entry {
 	_Atomic uint8_t state;
 };
 
-static struct {
-	int want;                       /* sl_lb_prebuild_threads()'s n */
-	int threads;                    /* resolved: builders to start (-1: not yet) */
-	struct entry *e;
+/* One batch's sets. Noted by the control thread before it is posted, read-only after
+ * (but each entry's state and table); freed, or kept for the next batch, by whichever
+ * thread drops the last reference: a builder may still finish a table after the batch
+ * ended (one on a worker's core, preempted by the worker). */
+struct run {
+	_Atomic unsigned refs;
+	_Atomic unsigned next;          /* the next entry to claim */
+	_Atomic bool stop;
 	unsigned n;
 	size_t cap;
+	struct entry *e;
 	struct sl_maglev_backend *mbs;
 	size_t n_mbs, cap_mbs;
 	uint16_t *slots;
 	size_t n_slots, cap_slots;
 	uint32_t *index;                /* open addressing: entry + 1, 0 empty */
-	unsigned index_cap;             /* a power of 2, > 2 n */
-	_Atomic unsigned next;          /* the next entry to claim */
-	_Atomic bool stop;
+	unsigned index_cap;             /* a power of 2, > 2 cap */
+};
+
+static struct {
+	int want;                       /* sl_lb_prebuild_threads()'s n */
+	int threads;                    /* resolved: builders (-1: not yet) */
+	bool idle_anywhere;             /* no spare control core: one builder on any core */
+	cpu_set_t cores;                /* else the spare control cores */
+	struct run *cur;                /* the batch being noted or built (control's ref) */
 	bool running;
+	/* The pool: builder threads wait for a posted run. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *posted;             /* the pool's ref */
+	uint64_t gen;                   /* posts so far */
+	bool quit;
+	struct run *spare;              /* a finished run kept for the next batch */
 	pthread_t tid[SL_LB_PREBUILD_MAX_THREADS];
 	unsigned n_tid;
-	uint64_t noted, used;
+	uint64_t noted, used, late;
 	_Atomic uint64_t by_builders;
-} pb = { .threads = -1 };
+} pb = { .threads = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 /* The last table built on the control thread, with its backends: a Service's frontends
  * (cluster IP, external and load-balancer IPs, node port) usually share one backend set
@@ -55,73 +74,113 @@ static struct {
 	uint32_t m, cap_slots;
 } last;
 
+static void run_free(struct run *r)
+{
+	free(r->e);
+	free(r->mbs);
+	free(r->slots);
+	free(r->index);
+	free(r);
+}
+
+/* Drop a reference; the last one keeps r as the spare (emptied) or frees it. Any thread,
+ * with pb.mu held. */
+static void run_put_locked(struct run *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	if (pb.spare || pb.quit) {
+		run_free(r);
+		return;
+	}
+	r->n = 0;
+	r->n_mbs = r->n_slots = 0;
+	if (r->index)
+		memset(r->index, 0, r->index_cap * sizeof(*r->index));
+	pb.spare = r;
+}
+
 static uint32_t set_hash(const struct sl_maglev_backend *mb, unsigned n, uint32_t m)
 {
 	return rte_hash_crc(mb, n * sizeof(*mb), m);
 }
 
-static bool same_set(const struct entry *e, const struct sl_maglev_backend *mb, unsigned n,
-		     uint32_t m, uint32_t h)
+/* r's entry for this set, or NULL. */
+static struct entry *find(const struct run *r, const struct sl_maglev_backend *mb, unsigned n,
+			  uint32_t m, uint32_t h)
 {
-	return e->hash == h && e->n == n && e->m == m &&
-	       !memcmp(&pb.mbs[e->mb_at], mb, n * sizeof(*mb));
-}
-
-/* The entry noted for this set, or NULL. */
-static struct entry *find(const struct sl_maglev_backend *mb, unsigned n, uint32_t m,
-			  uint32_t h)
-{
-	if (!pb.index_cap)
+	if (!r->index_cap)
 		return NULL;
-	for (unsigned i = h & (pb.index_cap - 1);; i = (i + 1) & (pb.index_cap - 1)) {
-		uint32_t k = pb.index[i];
+	for (unsigned i = h & (r->index_cap - 1);; i = (i + 1) & (r->index_cap - 1)) {
+		uint32_t k = r->index[i];
 		if (!k)
 			return NULL;
-		if (same_set(&pb.e[k - 1], mb, n, m, h))
-			return &pb.e[k - 1];
+		const struct entry *e = &r->e[k - 1];
+		if (e->hash == h && e->n == n && e->m == m &&
+		    !memcmp(&r->mbs[e->mb_at], mb, n * sizeof(*mb)))
+			return &r->e[k - 1];
 	}
 }
 
-static void build(struct entry *e)
+/* Claim and build r's next entry; false when every entry is claimed. */
+static bool build_next(struct run *r)
 {
-	int rc = sl_maglev_build(&pb.mbs[e->mb_at], e->n, e->m, &pb.slots[e->slot_at]);
+	if (atomic_load_explicit(&r->next, memory_order_relaxed) >= r->n)
+		return false;
+	unsigned i = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
+	if (i >= r->n)
+		return false;
+	struct entry *e = &r->e[i];
+	int rc = sl_maglev_build(&r->mbs[e->mb_at], e->n, e->m, &r->slots[e->slot_at]);
 	atomic_store_explicit(&e->state, rc < 0 ? FAILED : DONE, memory_order_release);
-}
-
-/* Claim and build the next entry; false when every entry is claimed. */
-static bool build_next(void)
-{
-	if (atomic_load_explicit(&pb.next, memory_order_relaxed) >= pb.n)
-		return false;
-	unsigned i = atomic_fetch_add_explicit(&pb.next, 1, memory_order_relaxed);
-	if (i >= pb.n)
-		return false;
-	build(&pb.e[i]);
 	return true;
 }
 
+/* A builder: builds each posted run's tables until it is stopped or all are claimed. The
+ * one that may run on any core at SCHED_IDLE: it never takes a core from a worker, the
+ * control thread or anything else. */
 static void *builder(void *arg)
 {
 	RTE_SET_USED(arg);
-	uint64_t built = 0;
-	while (!atomic_load_explicit(&pb.stop, memory_order_relaxed) && build_next())
-		built++;
-	atomic_fetch_add_explicit(&pb.by_builders, built, memory_order_relaxed);
+	if (pb.idle_anywhere) {
+		struct sched_param sp = { 0 };
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	}
+	uint64_t seen = 0;
+	pthread_mutex_lock(&pb.mu);
+	for (;;) {
+		while (!pb.quit && (!pb.posted || pb.gen == seen))
+			pthread_cond_wait(&pb.cv, &pb.mu);
+		if (pb.quit)
+			break;
+		struct run *r = pb.posted;
+		seen = pb.gen;
+		atomic_fetch_add(&r->refs, 1);
+		pthread_mutex_unlock(&pb.mu);
+		uint64_t built = 0;
+		while (!atomic_load_explicit(&r->stop, memory_order_relaxed) && build_next(r))
+			built++;
+		atomic_fetch_add_explicit(&pb.by_builders, built, memory_order_relaxed);
+		pthread_mutex_lock(&pb.mu);
+		run_put_locked(r);
+	}
+	pthread_mutex_unlock(&pb.mu);
 	return NULL;
 }
 
-/* Cores EAL leaves to control threads besides the main lcore's, seen from a control thread
- * (rte_ctrl_thread_create sets its affinity before it runs). */
-static void *count_cores(void *arg)
+/* The cores EAL leaves to control threads besides the main lcore's, seen from a control
+ * thread (rte_ctrl_thread_create sets its affinity before it runs). */
+static void *spare_cores(void *arg)
 {
-	cpu_set_t set;
-	int *n = arg;
-	*n = 0;
-	if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set))
+	cpu_set_t *set = arg;
+	cpu_set_t mine;
+	CPU_ZERO(set);
+	if (pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine))
 		return NULL;
 	rte_cpuset_t main_set = rte_lcore_cpuset(rte_get_main_lcore());
 	for (int c = 0; c < CPU_SETSIZE; c++)
-		*n += CPU_ISSET(c, &set) && !CPU_ISSET(c, &main_set);
+		if (CPU_ISSET(c, &mine) && !CPU_ISSET(c, &main_set))
+			CPU_SET(c, set);
 	return NULL;
 }
 
@@ -135,15 +194,37 @@ unsigned sl_lb_prebuild_thread_count(void)
 {
 	if (pb.threads >= 0)
 		return (unsigned)pb.threads;
-	int n = pb.want;
-	if (n < 0) {
-		pthread_t t;
-		n = 0;
-		if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, count_cores, &n) == 0)
-			pthread_join(t, NULL);
-	}
+	pthread_t t;
+	CPU_ZERO(&pb.cores);
+	if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, spare_cores, &pb.cores) == 0)
+		pthread_join(t, NULL);
+	int spare = CPU_COUNT(&pb.cores);
+	/* No spare control core (one worker on a 2-core machine): one builder anywhere, which
+	 * runs when a core idles (a worker backing off, the control thread waiting). */
+	pb.idle_anywhere = spare == 0;
+	int n = pb.want >= 0 ? pb.want : RTE_MAX(spare, 1);
 	pb.threads = RTE_MIN(n, SL_LB_PREBUILD_MAX_THREADS);
 	return (unsigned)pb.threads;
+}
+
+/* Start the pool's threads (once). */
+static void pool_start(void)
+{
+	if (pb.n_tid || !sl_lb_prebuild_thread_count())
+		return;
+	cpu_set_t any;
+	CPU_ZERO(&any);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &any);
+	pb.quit = false;
+	for (int i = 0; i < pb.threads; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, builder, NULL))
+			break; /* the control thread builds what they do not */
+		pthread_setaffinity_np(t, sizeof(cpu_set_t), pb.idle_anywhere ? &any : &pb.cores);
+		pthread_setname_np(t, "sl-maglev");
+		pb.tid[pb.n_tid++] = t;
+	}
 }
 
 /* Grow *p (of *cap elements of size sz) to hold want; false when out of memory. */
@@ -160,31 +241,74 @@ static bool grow(void **p, size_t *cap, size_t want, size_t sz)
 	return true;
 }
 
-/* The index sized for pb.cap entries, rebuilt from pb.e. */
-static bool reindex(void)
+/* r's index sized for r->cap entries, rebuilt from r->e. */
+static bool reindex(struct run *r)
 {
 	unsigned cap = 64;
-	while (cap <= 2 * pb.cap)
+	while (cap <= 2 * r->cap)
 		cap *= 2;
 	uint32_t *ix = calloc(cap, sizeof(*ix));
 	if (!ix)
 		return false;
-	for (unsigned k = 0; k < pb.n; k++) {
-		unsigned i = pb.e[k].hash & (cap - 1);
+	for (unsigned k = 0; k < r->n; k++) {
+		unsigned i = r->e[k].hash & (cap - 1);
 		while (ix[i])
 			i = (i + 1) & (cap - 1);
 		ix[i] = k + 1;
 	}
-	free(pb.index);
-	pb.index = ix;
-	pb.index_cap = cap;
+	free(r->index);
+	r->index = ix;
+	r->index_cap = cap;
 	return true;
+}
+
+/* The run to note sets in: the current one, else the spare, else a new one. */
+static struct run *run_get(void)
+{
+	if (pb.cur)
+		return pb.cur;
+	pthread_mutex_lock(&pb.mu);
+	struct run *r = pb.spare;
+	pb.spare = NULL;
+	pthread_mutex_unlock(&pb.mu);
+	if (!r && !(r = calloc(1, sizeof(*r))))
+		return NULL;
+	atomic_store(&r->refs, 1);
+	atomic_store(&r->next, 0);
+	atomic_store(&r->stop, false);
+	return pb.cur = r;
+}
+
+/* Note the set mb[0..n-1] with m slots in r. */
+static void note(struct run *r, const struct sl_maglev_backend *mb, unsigned n, uint32_t m)
+{
+	uint32_t h = set_hash(mb, n, m);
+	if (find(r, mb, n, m, h) || r->n_slots + m > SL_LB_PREBUILD_MAX_SLOTS ||
+	    !grow((void **)&r->mbs, &r->cap_mbs, r->n_mbs + n, sizeof(*r->mbs)) ||
+	    !grow((void **)&r->slots, &r->cap_slots, r->n_slots + m, sizeof(*r->slots)))
+		return;
+	size_t old_cap = r->cap;
+	if (!grow((void **)&r->e, &r->cap, r->n + 1, sizeof(*r->e)) ||
+	    (r->cap != old_cap && !reindex(r)))
+		return;
+	struct entry *e = &r->e[r->n];
+	*e = (struct entry){ .hash = h, .n = n, .m = m, .mb_at = r->n_mbs,
+			     .slot_at = r->n_slots, .state = TODO };
+	memcpy(&r->mbs[r->n_mbs], mb, n * sizeof(*mb));
+	r->n_mbs += n;
+	r->n_slots += m;
+	unsigned i = h & (r->index_cap - 1);
+	while (r->index[i])
+		i = (i + 1) & (r->index_cap - 1);
+	r->index[i] = ++r->n;
+	pb.noted++;
 }
 
 void sl_lb_prebuild_add(const struct sl_lb_backend *b, unsigned n)
 {
 	if (pb.running || n == 0 || n > SL_LB_MAX_BACKENDS || sl_lb_prebuild_thread_count() == 0)
 		return;
+	struct run *r = run_get();
 	struct sl_lb_backend sorted_st[64], *sorted = sorted_st;
 	struct sl_maglev_backend mb_st[64], *mb = mb_st;
 	if (n > 64) {
@@ -192,28 +316,10 @@ void sl_lb_prebuild_add(const struct sl_lb_backend *b, unsigned n)
 		mb = malloc(n * sizeof(*mb));
 	}
 	unsigned u, na = 0;
-	if (sorted && mb)
+	if (r && sorted && mb)
 		na = sl_lb_backends_sort(b, n, sorted, &u, mb, NULL);
-	uint32_t m = na ? sl_maglev_size(na) : 0, h = na ? set_hash(mb, na, m) : 0;
-	if (na && !find(mb, na, m, h) && pb.n_slots + m <= SL_LB_PREBUILD_MAX_SLOTS &&
-	    grow((void **)&pb.mbs, &pb.cap_mbs, pb.n_mbs + na, sizeof(*pb.mbs)) &&
-	    grow((void **)&pb.slots, &pb.cap_slots, pb.n_slots + m, sizeof(*pb.slots))) {
-		size_t old_cap = pb.cap;
-		if (grow((void **)&pb.e, &pb.cap, pb.n + 1, sizeof(*pb.e)) &&
-		    (pb.cap == old_cap || reindex())) {
-			struct entry *e = &pb.e[pb.n];
-			*e = (struct entry){ .hash = h, .n = na, .m = m, .mb_at = pb.n_mbs,
-					     .slot_at = pb.n_slots, .state = TODO };
-			memcpy(&pb.mbs[pb.n_mbs], mb, na * sizeof(*mb));
-			pb.n_mbs += na;
-			pb.n_slots += m;
-			unsigned i = h & (pb.index_cap - 1);
-			while (pb.index[i])
-				i = (i + 1) & (pb.index_cap - 1);
-			pb.index[i] = ++pb.n;
-			pb.noted++;
-		}
-	}
+	if (na)
+		note(r, mb, na, sl_maglev_size(na));
 	if (sorted != sorted_st)
 		free(sorted);
 	if (mb != mb_st)
@@ -222,69 +328,92 @@ void sl_lb_prebuild_add(const struct sl_lb_backend *b, unsigned n)
 
 void sl_lb_prebuild_start(void)
 {
-	if (pb.running || pb.n == 0)
+	if (pb.running || !pb.cur || !pb.cur->n)
 		return;
-	atomic_store(&pb.next, 0);
-	atomic_store(&pb.stop, false);
+	pool_start();
 	pb.running = true;
-	pb.n_tid = 0;
-	unsigned want = RTE_MIN(sl_lb_prebuild_thread_count(), pb.n);
-	for (unsigned i = 0; i < want; i++) {
-		if (rte_ctrl_thread_create(&pb.tid[pb.n_tid], "sl-maglev", NULL, builder, NULL))
-			break; /* the control thread builds what they do not */
-		pb.n_tid++;
-	}
+	pthread_mutex_lock(&pb.mu);
+	if (pb.posted)
+		run_put_locked(pb.posted);
+	atomic_fetch_add(&pb.cur->refs, 1);
+	pb.posted = pb.cur;
+	pb.gen++;
+	pthread_cond_broadcast(&pb.cv);
+	pthread_mutex_unlock(&pb.mu);
 }
 
 void sl_lb_prebuild_end(void)
 {
-	atomic_store(&pb.stop, true);
-	for (unsigned i = 0; i < pb.n_tid; i++)
-		pthread_join(pb.tid[i], NULL);
-	pb.n_tid = 0;
+	struct run *r = pb.cur;
+	if (!r)
+		return;
+	atomic_store(&r->stop, true);
+	pthread_mutex_lock(&pb.mu);
+	if (pb.posted == r) {
+		pb.posted = NULL;
+		run_put_locked(r);
+	}
+	run_put_locked(r);
+	pthread_mutex_unlock(&pb.mu);
+	pb.cur = NULL;
 	pb.running = false;
-	pb.n = pb.n_mbs = pb.n_slots = 0;
-	if (pb.index)
-		memset(pb.index, 0, pb.index_cap * sizeof(*pb.index));
 }
 
 void sl_lb_prebuild_fini(void)
 {
 	sl_lb_prebuild_end();
-	free(pb.e);
-	free(pb.mbs);
-	free(pb.slots);
-	free(pb.index);
+	pthread_mutex_lock(&pb.mu);
+	pb.quit = true;
+	pthread_cond_broadcast(&pb.cv);
+	pthread_mutex_unlock(&pb.mu);
+	for (unsigned i = 0; i < pb.n_tid; i++)
+		pthread_join(pb.tid[i], NULL);
+	pb.n_tid = 0;
+	if (pb.spare)
+		run_free(pb.spare);
+	pb.spare = NULL;
 	free(last.b);
 	free(last.slots);
-	pb.e = NULL, pb.mbs = NULL, pb.slots = NULL, pb.index = NULL;
-	pb.cap = pb.cap_mbs = pb.cap_slots = pb.index_cap = 0;
 	memset(&last, 0, sizeof(last));
 }
 
-/* The noted table of this set, built by now (by a builder, or by this thread claiming the
- * next ones until it is); NULL when not noted or its build failed. */
+/* How long the control thread waits for a table a builder is building before it builds
+ * one itself: about two builds of 10 backends. A builder on a busy worker's core may not
+ * run again for milliseconds. */
+#define WAIT_US 20
+
+/* The table noted for this set, built by now (by a builder, or by this thread claiming the
+ * next ones until it is); NULL when not noted, its build failed or a builder is slow. */
 static const uint16_t *prebuilt(const struct sl_maglev_backend *mb, unsigned n, uint32_t m)
 {
+	struct run *r = pb.cur;
 	if (!pb.running)
 		return NULL;
-	struct entry *e = find(mb, n, m, set_hash(mb, n, m));
+	struct entry *e = find(r, mb, n, m, set_hash(mb, n, m));
 	if (!e)
 		return NULL;
+	uint64_t deadline = 0;
 	uint8_t st;
-	while ((st = atomic_load_explicit(&e->state, memory_order_acquire)) == TODO)
-		if (!build_next())
-			sched_yield(); /* a builder is building it now */
+	while ((st = atomic_load_explicit(&e->state, memory_order_acquire)) == TODO) {
+		if (build_next(r))
+			continue;
+		uint64_t now = rte_get_tsc_cycles();
+		if (!deadline)
+			deadline = now + rte_get_tsc_hz() / 1000000 * WAIT_US;
+		else if (now > deadline)
+			return pb.late++, NULL;
+		rte_pause();
+	}
 	if (st != DONE)
 		return NULL;
 	pb.used++;
-	return &pb.slots[e->slot_at];
+	return &r->slots[e->slot_at];
 }
 
 void sl_lb_prebuild_get_stats(struct sl_lb_prebuild_stats *ret)
 {
 	*ret = (struct sl_lb_prebuild_stats){
-		.noted = pb.noted, .used = pb.used,
+		.noted = pb.noted, .used = pb.used, .late = pb.late,
 		.by_builders = atomic_load_explicit(&pb.by_builders, memory_order_relaxed) };
 }
 

@@ -6,13 +6,16 @@
  * reconciler hands the batch's backend sets to sl_lb_prebuild_add() and calls
  * sl_lb_prebuild_start(): builder threads take the tables in order while the control thread
  * goes on; sl_lb_service_set then finds its table built, or builds the next unclaimed ones
- * itself until its own is done (it never waits for a table nobody builds).
- * sl_lb_prebuild_end() stops the builders and forgets the tables. A table comes from
- * sl_maglev_build either way: the same table, whichever thread built it.
+ * itself until its own is done, waits at most ~20 us for one a builder is building, and
+ * else builds it too: it never depends on a builder getting a core.
+ * sl_lb_prebuild_end() stops the builders and lets the batch go (a builder finishing a
+ * table late frees it). A table comes from sl_maglev_build either way: the same table,
+ * whichever thread built it.
  *
- * Builders are DPDK control threads (on the cores EAL leaves to control threads, as every
- * other one), so they never take a worker's core; with no such core besides the main
- * lcore's (one worker on a 2-core machine) there are none and nothing changes.
+ * Builders run on the cores EAL leaves to control threads besides the main lcore's, one
+ * per such core, as any control thread. With none (one worker on a 2-core machine), one
+ * builder may run on any core, a worker's included, at SCHED_IDLE: only when the core has
+ * nothing else to run (a worker backing off idle), preempted the moment it has.
  *
  * Control thread only. */
 #pragma once
@@ -25,7 +28,8 @@
 #define SL_LB_PREBUILD_MAX_THREADS 8
 
 /* Builder threads to start: n (at most SL_LB_PREBUILD_MAX_THREADS), or with n < 0 one per
- * core that control threads may use besides the main lcore's. 0: none. */
+ * core that control threads may use besides the main lcore's (one on any core when there
+ * is none). 0: none. */
 void sl_lb_prebuild_threads(int n);
 /* The builder threads sl_lb_prebuild_start() starts. */
 unsigned sl_lb_prebuild_thread_count(void);
@@ -48,6 +52,7 @@ struct sl_lb_prebuild_stats {
 	uint64_t noted;       /* backend sets noted to build ahead */
 	uint64_t by_builders; /* of them built by builder threads (the rest: the control thread) */
 	uint64_t used;        /* Service entries set with a table built ahead */
+	uint64_t late;        /* of them built when set: the builder that took it was late */
 };
 void sl_lb_prebuild_get_stats(struct sl_lb_prebuild_stats *ret);
 

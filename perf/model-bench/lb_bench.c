@@ -382,6 +382,12 @@ int main(int argc, char **argv)
 	printf("load from JSON: %u Services + %u slices, %u frontends in the Service table: "
 	       "%.3f s on the CPU (%.3f s wall clock)\n", c.services, c.slices, sl_lb.n_services,
 	       t_all, w_all);
+	struct sl_lb_prebuild_stats pbs;
+	sl_lb_prebuild_get_stats(&pbs);
+	printf("  Maglev tables built ahead: %llu noted, %llu of them by builder threads; %llu "
+	       "entries set with one, %llu built when set (a builder late)\n",
+	       (unsigned long long)pbs.noted, (unsigned long long)pbs.by_builders,
+	       (unsigned long long)pbs.used, (unsigned long long)pbs.late);
 	printf("  parse + decode       %.3f s  (%.2f us per Service + slice; sl_json's reader, "
 	       "each item decoded by sl_k8s as it is read)\n", t_parse, t_parse * 1e6 / n);
 	printf("  decode after parse   %.3f s  (%.2f us; the check, or the tree when the stream "
