@@ -139,6 +139,13 @@ int sl_k8s_parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *
 	char s[8], p[SL_K8S_PATH_MAX];
 	if (sl_k8s_get_str(o, base, "protocol", false, s, sizeof(s), err, n))
 		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "protocol"), "must be TCP, UDP or SCTP");
+	if (!sl_k8s_proto_of(s, ret))
+		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "protocol"), "'%s' is not TCP, UDP or SCTP", s);
+	return 0;
+}
+
+bool sl_k8s_proto_of(const char *s, uint8_t *ret)
+{
 	if (!s[0] || !strcmp(s, "TCP"))
 		*ret = IPPROTO_TCP;
 	else if (!strcmp(s, "UDP"))
@@ -146,8 +153,8 @@ int sl_k8s_parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *
 	else if (!strcmp(s, "SCTP"))
 		*ret = IPPROTO_SCTP;
 	else
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "protocol"), "'%s' is not TCP, UDP or SCTP", s);
-	return 0;
+		return false;
+	return true;
 }
 
 const char *sl_k8s_proto_name(uint8_t p)

@@ -1,4 +1,4 @@
-/* The JSON field helpers the Kubernetes object decoders share (sl_k8s.c: Service and
+/* The JSON field helpers the Kubernetes object decoders share (sl_k8s_*.c: Service and
  * EndpointSlice; sl_k8s_policy.c: Namespace, Pod, NetworkPolicy). Errors are "path: reason"
  * ("items[3].spec.ports[0].port: must be 1-65535"); JSON null counts as absent, as
  * Kubernetes clients treat it. No DPDK; any thread. */
@@ -36,5 +36,8 @@ int sl_k8s_check_kind(const cJSON *o, const char *base, const char *kind, const 
 bool sl_k8s_iana_svc_name(const char *s);
 /* "protocol": TCP (the default), UDP or SCTP, as IPPROTO_*. */
 int sl_k8s_parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *err, size_t n);
+/* The protocol named s (TCP, UDP, SCTP; "": TCP) as IPPROTO_* into *ret; false when s names
+ * none of them. */
+bool sl_k8s_proto_of(const char *s, uint8_t *ret);
 /* IPPROTO_* as the API spells it ("TCP"). */
 const char *sl_k8s_proto_name(uint8_t p);
