@@ -17,6 +17,7 @@
 
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
+#include "dataplane/lb/lb_prebuild.h"
 #include "core/sl_loop.h"
 #include "core/sl_api.h"
 #include "sl_config.h"
@@ -311,12 +312,14 @@ int main(int argc, char **argv)
 	struct sl_model_hooks hooks = { 0 };
 	sl_net_hooks(&hooks);
 	sl_hostport_hooks(&hooks, conf.node_ip.v4); /* wraps the pod hooks sl_net set */
+	_Static_assert(SL_CONFIG_MAGLEV_THREADS_MAX <= SL_LB_PREBUILD_MAX_THREADS,
+		       "proxy.maglev_threads over what lb_prebuild.c starts");
 	sl_lbctl_hooks(&hooks, &(struct sl_lbctl_conf){
 		.ct_size = conf.ct_size, .node_ip = conf.node_ip.v4,
 		.node_port_lo = conf.node_port_lo, .node_port_hi = conf.node_port_hi,
 		.snat_port_lo = conf.snat_port_lo, .snat_port_hi = conf.snat_port_hi,
 		.masquerade = conf.masquerade, .cluster_cidr = conf.cluster_cidr,
-		.maglev_threads = -1 });
+		.maglev_threads = conf.maglev_threads });
 	sl_model_set_hooks(model, &hooks);
 	if (conf.node_local && sl_node_local_start(err, sizeof(err)) < 0)
 		printf("sluiced: node ports and hostPorts are not reachable from this node's own "

@@ -34,6 +34,9 @@ struct sl_json_arena;
 #define SL_CONFIG_DEFAULT_ROUTE_LIMIT 1024
 #define SL_CONFIG_MAX_LIMIT 100000
 
+/* proxy.maglev_threads at most (sluiced checks it against lb_prebuild.h's limit). */
+#define SL_CONFIG_MAGLEV_THREADS_MAX 8
+
 struct sl_config {
 	char node_name[SL_NAME_MAX];
 	struct sl_ip node_ip;
@@ -76,6 +79,10 @@ struct sl_config {
 	bool node_local;               /* "proxy.node_local": node ports and hostPorts for the
 					* node's own processes (control/lb/sl_node_local.h;
 					* default on) */
+	int maglev_threads;            /* "proxy.maglev_threads": threads that build a large
+					* batch's Maglev tables besides the control thread
+					* (dataplane/lb/lb_prebuild.h): "auto" (-1, the
+					* default) or 0..SL_CONFIG_MAGLEV_THREADS_MAX */
 	/* "metrics": {"listen": "a.b.c.d:port"}: /metrics and /healthz over HTTP (control/
 	 * core/sl_metrics.h); absent: no server. */
 	bool metrics_enabled;

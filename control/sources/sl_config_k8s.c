@@ -9,13 +9,14 @@
 int sl_cfg_parse_proxy(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
 	static const char *const known[] = { "node_port_range", "snat_port_range", "masquerade",
-					     "node_local", NULL };
+					     "node_local", "maglev_threads", NULL };
 	const cJSON *o;
 	c->node_port_lo = 30000; /* the API server's default --service-node-port-range */
 	c->node_port_hi = 32767;
 	c->snat_port_lo = c->snat_port_hi = 0; /* the default (dataplane/lb/lb_table.h) */
 	c->masquerade = false;
 	c->node_local = true;
+	c->maglev_threads = -1;
 	int rc = sl_cfg_section(root, "proxy", false, known, &o, err, n);
 	if (rc <= 0)
 		return rc;
@@ -24,7 +25,17 @@ int sl_cfg_parse_proxy(const cJSON *root, struct sl_config *c, char *err, size_t
 	TRY(sl_cfg_port_range(o, "proxy", "snat_port_range", 1024, 256, &c->snat_port_lo,
 			      &c->snat_port_hi, err, n));
 	TRY(sl_cfg_bool(o, "proxy", "masquerade", &c->masquerade, err, n));
-	return sl_cfg_bool(o, "proxy", "node_local", &c->node_local, err, n);
+	TRY(sl_cfg_bool(o, "proxy", "node_local", &c->node_local, err, n));
+	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "maglev_threads");
+	if (cJSON_IsString(mt) && !strcmp(mt->valuestring, "auto"))
+		return 0;
+	unsigned t;
+	if (cJSON_IsString(mt))
+		return sl_cfg_fail(err, n, "proxy.maglev_threads", "must be \"auto\" or an integer");
+	TRY(sl_cfg_uint(o, "proxy", "maglev_threads", 0, SL_CONFIG_MAGLEV_THREADS_MAX, &t, err, n));
+	if (mt)
+		c->maglev_threads = (int)t;
+	return 0;
 }
 
 int sl_cfg_parse_policy(const cJSON *root, struct sl_config *c, char *err, size_t n)

@@ -274,6 +274,44 @@ static void test_kubernetes_config(void **s)
 	assert_non_null(strstr(err, "kubernetes: unknown field 'watchlist'"));
 }
 
+/* issue 10: "proxy": {"maglev_threads": "auto" | 0..8}; auto (-1) without; anything else
+ * refused naming the field. */
+static void test_maglev_threads_config(void **s)
+{
+	static const struct {
+		const char *value;
+		int want;      /* -2: refused */
+		const char *err;
+	} cases[] = {
+		{ "\"auto\"", -1, NULL }, { "0", 0, NULL }, { "3", 3, NULL }, { "8", 8, NULL },
+		{ "9", -2, "proxy.maglev_threads: must be between 0 and 8" },
+		{ "-1", -2, "proxy.maglev_threads: must be between 0 and 8" },
+		{ "1.5", -2, "proxy.maglev_threads: must be an integer" },
+		{ "\"all\"", -2, "proxy.maglev_threads: must be \"auto\" or an integer" },
+		{ "true", -2, "proxy.maglev_threads: must be an integer" },
+	};
+	char text[4096], err[256] = "";
+	const char *at = strstr(good, "\"vxlan\"");
+	struct sl_config c;
+	assert_non_null(at);
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.maglev_threads, -1);
+	sl_config_free(&c);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%.*s\"proxy\":{\"maglev_threads\":%s},%s",
+			 (int)(at - good), good, cases[i].value, at);
+		int rc = sl_config_parse(text, strlen(text), &c, err, sizeof(err));
+		if (cases[i].want == -2) {
+			assert_true(rc < 0);
+			assert_string_equal(err, cases[i].err);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(c.maglev_threads, cases[i].want);
+		sl_config_free(&c);
+	}
+}
+
 /* issue 11: "limits": {"nodes", "routes"} read and range-checked; the defaults take a
  * 5,000-node cluster with room; the model limits follow them. */
 static void test_limits_config(void **s)
@@ -518,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_policy_config),
 		cmocka_unit_test(test_kubernetes_config),
+		cmocka_unit_test(test_maglev_threads_config),
 		cmocka_unit_test(test_limits_config),
 		cmocka_unit_test(test_config_limits),
 		cmocka_unit_test(test_ifname_rule),
