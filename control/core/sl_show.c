@@ -12,6 +12,7 @@
 #include "dataplane/lb/lb_affinity.h"
 #include "policy/sl_policy_sync.h"
 #include "dataplane/lb/lb_stats.h"
+#include "dataplane/lb/lb_prebuild.h"
 #include "dataplane/lb/lb_table.h"
 #include "lb/sl_lbctl.h"
 #include "drivers/sl_vhost.h"
@@ -452,6 +453,14 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(lb, "dels", (double)sl_lb.dels);
 			cJSON_AddNumberToObject(lb, "rejects", (double)sl_lb.rejects);
 			cJSON_AddNumberToObject(lb, "counter_bytes", (double)sl_lb_stats_memsize());
+			struct sl_lb_prebuild_stats ps;
+			sl_lb_prebuild_get_stats(&ps);
+			/* Maglev tables built ahead (lb_prebuild.h) */
+			cJSON_AddNumberToObject(lb, "maglev_builders", sl_lb_prebuild_thread_count());
+			cJSON_AddNumberToObject(lb, "maglev_ahead", (double)ps.noted);
+			cJSON_AddNumberToObject(lb, "maglev_ahead_by_builders", (double)ps.by_builders);
+			cJSON_AddNumberToObject(lb, "maglev_ahead_used", (double)ps.used);
+			cJSON_AddNumberToObject(lb, "maglev_ahead_late", (double)ps.late);
 		}
 		struct sl_healthcheck_stats hs;
 		sl_healthcheck_get_stats(&hs);
