@@ -332,10 +332,44 @@ static int host_ports_parse(const cJSON *o, const char *path, struct sl_pod_spec
 	return 0;
 }
 
+/* "netns" (a tap pod's namespace, an absolute path) and what sluiced learned of its tap,
+ * "netns_cookie" (decimal string: 64 bits do not fit a JSON number) and "tap_ifindex" (both
+ * or neither, only with netns): see struct sl_pod_spec. */
+static int tap_netns_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err,
+			   size_t n)
+{
+	char fp[128], cookie[24] = "";
+	unsigned ifindex = 0;
+	TRY(get_str(o, path, "netns", false, p->netns, sizeof(p->netns), err, n));
+	TRY(get_str(o, path, "netns_cookie", false, cookie, sizeof(cookie), err, n));
+	TRY(get_uint(o, path, "tap_ifindex", 1, INT32_MAX, &ifindex, err, n));
+	snprintf(fp, sizeof(fp), "%s.netns", path);
+	if (p->netns[0] && !p->tap)
+		return fail(err, n, fp, "only with \"interface\": \"tap\"");
+	if (p->netns[0] && p->netns[0] != '/')
+		return fail(err, n, fp, "must be an absolute path");
+	if ((cookie[0] || ifindex) && !p->netns[0])
+		return fail(err, n, fp, "missing (netns_cookie and tap_ifindex need it)");
+	if (!cookie[0] != !ifindex)
+		return fail(err, n, fp, "netns_cookie and tap_ifindex go together");
+	if (cookie[0]) {
+		char *end;
+		snprintf(fp, sizeof(fp), "%s.netns_cookie", path);
+		errno = 0;
+		unsigned long long c = strtoull(cookie, &end, 10);
+		if (*end || errno || !c || cookie[0] < '0' || cookie[0] > '9')
+			return fail(err, n, fp, "must be a decimal number above 0, as a string");
+		p->netns_cookie = c;
+		p->tap_ifindex = ifindex;
+	}
+	return 0;
+}
+
 int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err, size_t n)
 {
 	static const char *const known[] = { "name", "namespace", "interface", "ifname", "socket",
-					     "vhost_mode", "ip", "mac", "host_ports", NULL };
+					     "vhost_mode", "ip", "mac", "host_ports", "netns",
+					     "netns_cookie", "tap_ifindex", NULL };
 	char kind[16] = "veth", mode[16] = "client", fp[128];
 	memset(p, 0, sizeof(*p));
 	TRY(check_fields(o, path, known, err, n));
@@ -364,6 +398,7 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 	} else {
 		TRY(get_ifname(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
 	}
+	TRY(tap_netns_parse(o, path, p, err, n));
 	TRY(get_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(get_mac(o, path, "mac", true, p->mac, err, n));
 	TRY(host_ports_parse(o, path, p, err, n));
