@@ -350,8 +350,14 @@ static int tap_netns_parse(const cJSON *o, const char *path, struct sl_pod_spec 
 		return fail(err, n, fp, "must be an absolute path");
 	if ((cookie[0] || ifindex) && !p->netns[0])
 		return fail(err, n, fp, "missing (netns_cookie and tap_ifindex need it)");
-	if (!cookie[0] != !ifindex)
-		return fail(err, n, fp, "netns_cookie and tap_ifindex go together");
+	if (cookie[0] && !ifindex) {
+		snprintf(fp, sizeof(fp), "%s.tap_ifindex", path);
+		return fail(err, n, fp, "missing (netns_cookie needs it)");
+	}
+	if (ifindex && !cookie[0]) {
+		snprintf(fp, sizeof(fp), "%s.netns_cookie", path);
+		return fail(err, n, fp, "missing (tap_ifindex needs it)");
+	}
 	if (cookie[0]) {
 		char *end;
 		snprintf(fp, sizeof(fp), "%s.netns_cookie", path);

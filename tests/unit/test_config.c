@@ -130,6 +130,51 @@ static void test_tap_pods(void **s)
 		   "pods[0].interface: must be \"veth\", \"vhost-user\" or \"tap\"");
 }
 
+/* issue 13: a tap pod's namespace ("netns") and what sluiced learned of its tap
+ * ("netns_cookie", "tap_ifindex"; drivers/sl_tap.h "Surviving a restart"). */
+static void test_tap_netns(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *from = "\"ifname\":\"va\"}";
+	const char *at = strstr(good, from);
+	struct sl_config c;
+	snprintf(text, sizeof(text),
+		 "%.*s\"interface\":\"tap\",\"netns\":\"/var/run/netns/cni-1\","
+		 "\"netns_cookie\":\"18446744073709551615\",\"tap_ifindex\":7,%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_string_equal(c.pods[0].netns, "/var/run/netns/cni-1");
+	assert_true(c.pods[0].netns_cookie == UINT64_MAX); /* 64 bits, exactly */
+	assert_int_equal(c.pods[0].tap_ifindex, 7);
+	sl_config_free(&c);
+	snprintf(text, sizeof(text), "%.*s\"interface\":\"tap\",\"netns\":\"/proc/1/ns/net\",%s",
+		 (int)(at - good), good, at);
+	assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.pods[0].tap_ifindex, 0); /* to be created */
+	sl_config_free(&c);
+	expect_bad(from, "\"netns\":\"/run/netns/x\",\"ifname\":\"va\"}",
+		   "pods[0].netns: only with \"interface\": \"tap\"");
+	expect_bad(from, "\"interface\":\"tap\",\"netns\":\"x\",\"ifname\":\"va\"}",
+		   "pods[0].netns: must be an absolute path");
+	expect_bad(from, "\"interface\":\"tap\",\"tap_ifindex\":3,\"netns_cookie\":\"5\","
+		   "\"ifname\":\"va\"}", "pods[0].netns: missing");
+	expect_bad(from, "\"interface\":\"tap\",\"netns\":\"/n\",\"netns_cookie\":\"5\","
+		   "\"ifname\":\"va\"}", "pods[0].tap_ifindex: missing");
+	expect_bad(from, "\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3,"
+		   "\"ifname\":\"va\"}", "pods[0].netns_cookie: missing");
+	expect_bad(from, "\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":0,"
+		   "\"netns_cookie\":\"5\",\"ifname\":\"va\"}", "pods[0].tap_ifindex: must be between");
+	const char *bad_cookies[] = { "0", "-1", "+5", "5x", "18446744073709551616", " 5" };
+	for (unsigned i = 0; i < sizeof(bad_cookies) / sizeof(bad_cookies[0]); i++) {
+		char to[256];
+		snprintf(to, sizeof(to), "\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3,"
+			 "\"netns_cookie\":\"%s\",\"ifname\":\"va\"}", bad_cookies[i]);
+		expect_bad(from, to, "pods[0].netns_cookie: must be a decimal number");
+	}
+	expect_bad(from, "\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3,"
+		   "\"netns_cookie\":5,\"ifname\":\"va\"}", "pods[0].netns_cookie: must be a string");
+}
+
 /* issue 13: uplink.kind "tap" (a tap uplink with UDP tunnel GSO, drivers/sl_tap.h). */
 static void test_tap_uplink(void **s)
 {
@@ -526,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_af_xdp_mode),
 		cmocka_unit_test(test_tap_pods),
+		cmocka_unit_test(test_tap_netns),
 		cmocka_unit_test(test_tap_uplink),
 		cmocka_unit_test(test_command_table),
 		cmocka_unit_test(test_host_ports),
