@@ -122,7 +122,16 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 		return 0;
 	}
 	uint64_t cookie;
-	if ((rc = sl_tap_netns_cookie(s->netns, &cookie, &why)) < 0)
+	if ((rc = sl_tap_netns_cookie(s->netns, &cookie, &why)) == -ENOENT) {
+		/* sluiced cannot see the path (a container without the host's /var/run/netns
+		 * mounted, deploy/sluice-daemonset.yaml): the pod works, without persistence. */
+		fprintf(stderr, "sluiced: tap pod %s/%s: netns %s: %s here: the tap will not "
+			"outlive sluiced (mount the runtime's netns directory into sluiced's "
+			"mount namespace)\n", s->namespace, s->name, s->netns, why);
+		s->netns[0] = '\0';
+		return open_pod_port(s, port, err, errlen);
+	}
+	if (rc < 0)
 		return ERR("netns: %s: %s (%s)", s->netns, why, strerror(-rc)), rc;
 	if ((rc = open_pod_port(s, port, err, errlen)) < 0)
 		return rc;

@@ -99,6 +99,22 @@ print("state: 6 tap pods with netns, netns_cookie, tap_ifindex")'
 }
 check "6 tap pods added with their namespaces (state file has cookie and ifindex)" setup
 
+bad_netns() {
+	local out
+	out=$(ctl 1 pod add name=x1 ip=10.244.1.31 mac=02:74:76:00:00:31 interface=tap ifname=x1 \
+		netns=/etc/hostname 2>&1) && { echo "accepted: $out"; return 1; }
+	echo "$out"
+	grep -q "netns: /etc/hostname: not a network namespace" <<<"$out" || return 1
+	# A path sluiced cannot see (its container lacks the runtime's netns directory): the
+	# pod works, without persistence, and the log says so.
+	ctl 1 pod add name=x2 ip=10.244.1.32 mac=02:74:76:00:00:32 interface=tap ifname=x2 \
+		netns=/var/run/netns/${SL_PREFIX}none || return 1
+	grep "tap pod default/x2: netns .*: the namespace is gone here: the tap will not outlive sluiced" \
+		"$SL_RUN/node1.log" || return 1
+	ctl 1 pod del name=x2
+}
+check "netns not a network namespace: refused, naming the field; a path sluiced cannot see: no persistence, logged" bad_netns
+
 # --- sluice-cni: a pod namespace made the runtime's way
 CNI_NS=$(ns c1)
 cni_tap() { # cni_tap VERB OUT [PREV_RESULT]
