@@ -214,11 +214,11 @@ int sl_tap_set_persist(struct sl_tap *t, bool persist)
 	return ioctl(t->fd, TUNSETPERSIST, (unsigned long)persist) < 0 ? -errno : 0;
 }
 
-int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const uint8_t mac[6],
-		    bool offload, struct rte_mempool *pool, struct sl_tap **ret, bool *ret_in_pod,
-		    const char **err)
+int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
+		    struct sl_tap **ret, bool *ret_in_pod, const char **err)
 {
-	int fd, rc = sl_tap_find(netns, cookie, ifindex, mac, &fd, ret_in_pod, err);
+	int fd, rc = sl_tap_find(netns, cookie, ifindex, host_name, mac, &fd, ret_in_pod, err);
 	if (rc < 0)
 		return rc;
 	struct sl_tap *t = NULL;

@@ -103,18 +103,20 @@ uint32_t sl_tap_ifindex(const struct sl_tap *t);
 int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **ret_err_msg);
 /* Set (persist) or clear TUNSETPERSIST on the tap. Any thread. Returns 0 or -errno. */
 int sl_tap_set_persist(struct sl_tap *t, bool persist);
-/* Find the pod's tap (see above) and return a descriptor attached to it in *ret_fd;
- * *ret_in_pod: found in the pod's namespace (else in the caller's). Control thread.
- * Returns 0, or -errno with *ret_err_msg: -ENOENT the namespace is gone, -ESTALE the path
- * names another namespace, -ENODEV the tap is gone, -EPERM the device there is not the
- * pod's tap, -EBUSY another process holds it. */
-int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const uint8_t mac[6],
-		int *ret_fd, bool *ret_in_pod, const char **ret_err_msg);
+/* Find the pod's tap (see above) and return a descriptor attached to it in *ret_fd: in the
+ * namespace at netns (with that cookie), or else in the caller's (sluiced's) under
+ * host_name, the name sluiced made it with (the CNI had not moved it yet). netns NULL: the
+ * caller's only. *ret_in_pod: found in the pod's namespace. Control thread. Returns 0, or
+ * -errno with *ret_err_msg: -ENOENT the namespace is gone, -ESTALE the path names another
+ * namespace, -ENODEV the tap is gone, -EPERM the device there is not the pod's tap, -EBUSY
+ * another process holds it. */
+int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		const uint8_t mac[6], int *ret_fd, bool *ret_in_pod, const char **ret_err_msg);
 /* sl_tap_find, then the port as sl_tap_open makes it (offloads, pool), the device left as
  * it is (name, MAC, MTU: the pod's). Errors as sl_tap_find's, or sl_tap_open's. */
-int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const uint8_t mac[6],
-		    bool offload, struct rte_mempool *pool, struct sl_tap **ret_tap,
-		    bool *ret_in_pod, const char **ret_err_msg);
+int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
+		    struct sl_tap **ret_tap, bool *ret_in_pod, const char **ret_err_msg);
 /* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
  * into mbuf chains
  * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted

@@ -23,6 +23,7 @@ struct netns_job {
 	const char *path;     /* the namespace's path (CNI_NETNS) */
 	uint64_t cookie;      /* in: the cookie it must have (0: any); out: the one it has */
 	uint32_t ifindex;     /* find: the tap's ifindex; 0: only the cookie */
+	const char *name;     /* find: the name the device must have; NULL: any */
 	const uint8_t *mac;   /* find: the pod's MAC, the tap's */
 	int fd;               /* find: the descriptor attached to the tap; -1 */
 	int rc;
@@ -47,13 +48,13 @@ static int cookie_here(uint64_t *ret)
  * check it is the one sluiced made for this pod: a tap (TUNSETIFF refuses other devices),
  * persistent (TUNSETIFF on a name nobody has creates a device, not persistent: the name
  * went between the lookup and the attach), still that ifindex under the name it had when
- * attached, and the pod's MAC (read through the descriptor, not by name). Returns 0, or
- * -ENODEV (no device with that ifindex here), -EPERM (a device that is not the pod's tap,
- * j->err says why) or another -errno. */
+ * attached, and the pod's MAC (read through the descriptor, not by name). j->name set: only
+ * a device of that name counts. Returns 0, or -ENODEV (no such device here), -EPERM (a
+ * device that is not the pod's tap, j->err says why) or another -errno. */
 static int find_here(struct netns_job *j)
 {
 	struct ifreq ifr = { 0 };
-	if (!if_indextoname(j->ifindex, ifr.ifr_name))
+	if (!if_indextoname(j->ifindex, ifr.ifr_name) || (j->name && strcmp(ifr.ifr_name, j->name)))
 		return j->err = "no device with the tap's ifindex", -ENODEV;
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc = 0;
 	if (fd < 0)
@@ -145,20 +146,22 @@ int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **re
 	return rc;
 }
 
-int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const uint8_t mac[6],
-		int *ret_fd, bool *ret_in_pod, const char **ret_err_msg)
+int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		const uint8_t mac[6], int *ret_fd, bool *ret_in_pod, const char **ret_err_msg)
 {
 	struct netns_job j = { .path = netns, .cookie = cookie, .ifindex = ifindex, .mac = mac,
 			       .fd = -1, .err = "" };
-	int rc = in_netns(&j);
-	*ret_in_pod = true;
-	if (rc == -ENODEV) { /* not moved yet: still in sluiced's namespace, where it was made */
+	int rc = netns ? in_netns(&j) : -ENODEV;
+	*ret_in_pod = netns != NULL;
+	if (rc == -ENODEV) { /* not moved yet: in sluiced's namespace under the name it made */
 		j.err = "";
+		j.name = host_name;
 		rc = find_here(&j);
 		*ret_in_pod = false;
 		if (rc == -ENODEV)
-			j.err = "no device with the tap's ifindex in the pod's namespace nor "
-				"sluiced's (deleted)";
+			j.err = netns ? "no device with the tap's ifindex in the pod's namespace, "
+					"nor the tap in sluiced's (deleted)"
+				      : "no such tap";
 	}
 	*ret_err_msg = j.err;
 	if (rc == 0)

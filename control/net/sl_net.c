@@ -1,6 +1,7 @@
 /* The reconciler (see sl_net.h): model hooks -> ports, next hops, FIB. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	int rc;
 	*ret_made = false;
 	if (s->tap_ifindex) {
-		rc = sl_tap_reattach(s->netns, s->netns_cookie, s->tap_ifindex, s->mac,
+		rc = sl_tap_reattach(s->netns, s->netns_cookie, s->tap_ifindex, s->ifname, s->mac,
 				     net.conf.tap_offload, sl_dp.pool, &port->tap, &in_pod, &why);
 		if (rc < 0) {
 			bool gone = rc == -ENOENT || rc == -ENODEV;
@@ -119,6 +120,7 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 		printf("sluiced: tap pod %s/%s: re-attached to its tap (ifindex %u, %s)\n",
 		       s->namespace, s->name, s->tap_ifindex,
 		       in_pod ? "in the pod's namespace" : "still in sluiced's namespace");
+		fflush(stdout);
 		return 0;
 	}
 	uint64_t cookie;
@@ -133,8 +135,18 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	}
 	if (rc < 0)
 		return ERR("netns: %s: %s (%s)", s->netns, why, strerror(-rc)), rc;
-	if ((rc = open_pod_port(s, port, err, errlen)) < 0)
+	/* This pod's persistent tap, left in sluiced's namespace by a sluiced killed after
+	 * making it and before saving the pod (the CNI then never got the reply, and its retry
+	 * comes here): taken over, else the name stays taken for good. */
+	uint32_t left = if_nametoindex(s->ifname);
+	if (left && sl_tap_reattach(NULL, 0, left, s->ifname, s->mac, net.conf.tap_offload,
+				    sl_dp.pool, &port->tap, &in_pod, &why) == 0) {
+		printf("sluiced: tap pod %s/%s: took over its tap %s a killed sluiced left\n",
+		       s->namespace, s->name, s->ifname);
+		fflush(stdout);
+	} else if ((rc = open_pod_port(s, port, err, errlen)) < 0) {
 		return rc;
+	}
 	if ((rc = sl_tap_set_persist(port->tap, true)) < 0)
 		return ERR("ifname: cannot make the tap persistent: %s", strerror(-rc)), rc;
 	*ret_made = true;

@@ -47,7 +47,7 @@ SENDER=""
 cleanup() {
 	[ -n "$SENDER" ] && kill "$SENDER" 2>/dev/null
 	topo_down
-	for p in c1 $VICTIMS; do ip netns del "$(ns "$p")" 2>/dev/null; done
+	for p in c1 x3 $VICTIMS; do ip netns del "$(ns "$p")" 2>/dev/null; done
 	rm -rf "$T" "$SL_RUN"
 }
 trap cleanup EXIT
@@ -70,6 +70,15 @@ node_start 1 "$SL_RUN/n1.json" || exit 1
 node_start 2 || exit 1
 wait_vtep 1 && wait_vtep 2
 
+gone_in() { # gone_in NS_NAME: no tap in that namespace within 5 s
+	local i
+	for i in $(seq 50); do
+		ip netns exec "$1" ip -d -o link show | grep -q 'tun type tap' || return 0
+		sleep 0.1
+	done
+	ip netns exec "$1" ip -d -o link show | grep 'tun type tap'
+	return 1
+}
 vip() { echo "10.244.1.2${1#v}"; }
 vmac() { printf '02:74:76:00:00:%02x\n' "${1#v}"; }
 # add_tap POD IP MAC: pod.add with interface tap and the pod's namespace; the tap moved in
@@ -114,6 +123,23 @@ bad_netns() {
 	ctl 1 pod del name=x2
 }
 check "netns not a network namespace: refused, naming the field; a path sluiced cannot see: no persistence, logged" bad_netns
+
+# A persistent tap of a pod left in the node's namespace (sluiced killed after making it,
+# before saving the pod, so the CNI retries the ADD): the retry takes it over.
+leftover() {
+	ip netns add "$(ns x3)" || return 1
+	in_ns n1 ip tuntap add dev x3 mode tap vnet_hdr || return 1
+	in_ns n1 ip link set x3 address 02:74:76:00:00:33 || return 1
+	ctl 1 pod add name=x3 ip=10.244.1.33 mac=02:74:76:00:00:33 interface=tap ifname=x3 \
+		netns="/var/run/netns/$(ns x3)" || return 1
+	grep "tap pod default/x3: took over its tap x3" "$SL_RUN/node1.log" || return 1
+	ctl 1 pod del name=x3 || return 1
+	ip netns del "$(ns x3)"
+	local i
+	for i in $(seq 50); do in_ns n1 ip link show x3 >/dev/null 2>&1 || return 0; sleep 0.1; done
+	echo "x3 still in the node's namespace"; return 1
+}
+check "a leftover persistent tap of the pod in the node's namespace: taken over, deleted with the pod" leftover
 
 # --- sluice-cni: a pod namespace made the runtime's way
 CNI_NS=$(ns c1)
@@ -233,15 +259,6 @@ check "the others keep working: p1a -> p2a" in_ns p1a ping -c 2 -i 0.2 -W 2 10.2
 check "v4 (renamed eth0) still served" in_ns v4 ip link show net9
 
 # --- DEL deletes the persistent taps
-gone_in() { # gone_in NS_NAME: no tap in that namespace within 5 s
-	local i
-	for i in $(seq 50); do
-		ip netns exec "$1" ip -d -o link show | grep -q 'tun type tap' || return 0
-		sleep 0.1
-	done
-	ip netns exec "$1" ip -d -o link show | grep 'tun type tap'
-	return 1
-}
 dels() {
 	for p in p1a p1b v4; do ctl 1 pod del name="$p" || return 1; done
 	cni_tap DEL "$T/del.json" "$T/add.json" || { cat "$T/del.json"; return 1; }
