@@ -54,8 +54,9 @@ trap cleanup EXIT
 DATA=$T/data.bin
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$DATA"
 WANT=$(sha256sum <"$DATA" | cut -d' ' -f1)
-head -c $((MB / 2 * 1024 * 1024)) "$DATA" >"$T/a"
-tail -c +$((MB / 2 * 1024 * 1024 + 1)) "$DATA" >"$T/b"
+HALF=$((MB * 1024 * 1024 / 2))
+head -c "$HALF" "$DATA" >"$T/a"
+tail -c +$((HALF + 1)) "$DATA" >"$T/b"
 mkfifo "$T/gate"
 
 topo_up
@@ -117,7 +118,7 @@ bad_netns() {
 	# A path sluiced cannot see (its container lacks the runtime's netns directory): the
 	# pod works, without persistence, and the log says so.
 	ctl 1 pod add name=x2 ip=10.244.1.32 mac=02:74:76:00:00:32 interface=tap ifname=x2 \
-		netns=/var/run/netns/${SL_PREFIX}none || return 1
+		netns="/var/run/netns/${SL_PREFIX}none" || return 1
 	grep "tap pod default/x2: netns .*: the namespace is gone here: the tap will not outlive sluiced" \
 		"$SL_RUN/node1.log" || return 1
 	ctl 1 pod del name=x2
@@ -180,11 +181,11 @@ SENDER=$!
 half() {
 	local i
 	for i in $(seq 100); do
-		[ "$(stat -c %s "$T/recv.bin" 2>/dev/null || echo 0)" -ge $((MB / 2 * 1024 * 1024)) ] && break
+		[ "$(stat -c %s "$T/recv.bin" 2>/dev/null || echo 0)" -ge "$HALF" ] && break
 		sleep 0.1
 	done
 	echo "received $(stat -c %s "$T/recv.bin") bytes before the kill"
-	[ "$(stat -c %s "$T/recv.bin")" -eq $((MB / 2 * 1024 * 1024)) ]
+	[ "$(stat -c %s "$T/recv.bin")" -eq "$HALF" ]
 }
 check "held connection p1a -> p1b: the first $((MB / 2)) MB arrived" half
 PID1=${SL_PID[1]}
