@@ -104,9 +104,9 @@ int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **re
 /* Set (persist) or clear TUNSETPERSIST on the tap. Any thread. Returns 0 or -errno. */
 int sl_tap_set_persist(struct sl_tap *t, bool persist);
 /* Find the pod's tap (see above) and return a descriptor attached to it in *ret_fd: in the
- * namespace at netns (with that cookie), or else in the caller's (sluiced's) under
- * host_name, the name sluiced made it with (the CNI had not moved it yet). netns NULL: the
- * caller's only. *ret_in_pod: found in the pod's namespace. Control thread. Returns 0, or
+ * namespace at netns (with that cookie), or else (not there, the namespace gone or another
+ * one) in the caller's (sluiced's) under host_name, the name sluiced made it with (the CNI
+ * had not moved it yet). netns NULL: the caller's only. *ret_in_pod: found in the pod's namespace. Control thread. Returns 0, or
  * -errno with *ret_err_msg: -ENOENT the namespace is gone, -ESTALE the path names another
  * namespace, -ENODEV the tap is gone, -EPERM the device there is not the pod's tap, -EBUSY
  * another process holds it. */

@@ -152,16 +152,23 @@ int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char
 	struct netns_job j = { .path = netns, .cookie = cookie, .ifindex = ifindex, .mac = mac,
 			       .fd = -1, .err = "" };
 	int rc = netns ? in_netns(&j) : -ENODEV;
-	*ret_in_pod = netns != NULL;
-	if (rc == -ENODEV) { /* not moved yet: in sluiced's namespace under the name it made */
-		j.err = "";
-		j.name = host_name;
-		rc = find_here(&j);
-		*ret_in_pod = false;
-		if (rc == -ENODEV)
+	*ret_in_pod = rc == 0;
+	/* Not in the pod's namespace (or that is gone, or not the pod's any more): the CNI may
+	 * never have moved the tap, still in sluiced's namespace under the name it was made
+	 * with. Found there, the pod keeps it until its DEL; else the first reason stands. */
+	if (rc == -ENODEV || rc == -ENOENT || rc == -ESTALE) {
+		struct netns_job h = { .ifindex = ifindex, .mac = mac, .name = host_name, .fd = -1,
+				       .err = "" };
+		int hrc = host_name ? find_here(&h) : -ENODEV;
+		if (hrc != -ENODEV) {
+			rc = hrc;
+			j.fd = h.fd;
+			j.err = h.err;
+		} else if (rc == -ENODEV) {
 			j.err = netns ? "no device with the tap's ifindex in the pod's namespace, "
 					"nor the tap in sluiced's (deleted)"
 				      : "no such tap";
+		}
 	}
 	*ret_err_msg = j.err;
 	if (rc == 0)

@@ -12,6 +12,10 @@
 #    now names another namespace is refused (each a log line and a tap_reattach counter);
 #    a pod that renamed its eth0 is followed (names are not trusted, nor needed); the others
 #    keep working;
+#  - a tap the CNI never moved (its namespace deleted while sluiced is down) is found in the
+#    node's namespace; a leftover persistent tap of a pod there is taken over by its ADD; a
+#    netns that is not a network namespace is refused, one sluiced cannot see costs only
+#    the persistence;
 #  - pod.del (sluicectl) and CNI DEL delete the persistent taps: none is left anywhere.
 #
 # Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_restart.sh
@@ -47,7 +51,7 @@ SENDER=""
 cleanup() {
 	[ -n "$SENDER" ] && kill "$SENDER" 2>/dev/null
 	topo_down
-	for p in c1 x3 $VICTIMS; do ip netns del "$(ns "$p")" 2>/dev/null; done
+	for p in c1 x3 x4 $VICTIMS; do ip netns del "$(ns "$p")" 2>/dev/null; done
 	rm -rf "$T" "$SL_RUN"
 }
 trap cleanup EXIT
@@ -141,6 +145,14 @@ leftover() {
 	echo "x3 still in the node's namespace"; return 1
 }
 check "a leftover persistent tap of the pod in the node's namespace: taken over, deleted with the pod" leftover
+# x4: added, but the CNI never moved its tap (sluiced killed before its reply, say); its
+# namespace goes while sluiced is down. The restart finds the tap in the node's namespace.
+x4_add() {
+	ip netns add "$(ns x4)" &&
+		ctl 1 pod add name=x4 ip=10.244.1.34 mac=02:74:76:00:00:34 interface=tap ifname=x4 \
+			netns="/var/run/netns/$(ns x4)"
+}
+check "x4: a tap pod whose tap stays in the node's namespace" x4_add
 
 # --- sluice-cni: a pod namespace made the runtime's way
 CNI_NS=$(ns c1)
@@ -200,16 +212,26 @@ down() {
 	[ "$now" = "$BEFORE" ] && in_ns p1a ip -d link show eth0 | grep -q 'tun type tap'
 }
 check "while sluiced is dead the pods keep their eth0 (same taps)" down
+check "while sluiced is dead x4's namespace is deleted" ip netns del "$(ns x4)"
 check "sluiced restarts from its state file (no CNI call)" node_start 1 "$SL_RUN/n1.json"
 wait_vtep 1
 reattached() {
 	grep "re-attached\|tap pod" "$SL_RUN/node1.log"
 	[ "$(grep -c 're-attached to its tap (ifindex [0-9]*, in the pod' "$SL_RUN/node1.log")" = 7 ] &&
+		grep -q "tap pod default/x4: re-attached to its tap (ifindex [0-9]*, still in sluiced's namespace)" \
+			"$SL_RUN/node1.log" &&
 		[ "$(ctl 1 -o json show stats | python3 -c 'import json, sys
-print(json.load(sys.stdin)["tap_reattach"])')" = "{'reattached': 7, 'gone': 0, 'refused': 0}" ] &&
-		[ "$(ctl 1 show ports | grep -cE ' tap ')" = 7 ]
+print(json.load(sys.stdin)["tap_reattach"])')" = "{'reattached': 8, 'gone': 0, 'refused': 0}" ] &&
+		[ "$(ctl 1 show ports | grep -cE ' tap ')" = 8 ]
 }
-check "7 tap pods re-attached in their namespaces (log, counter, ports)" reattached
+check "7 tap pods re-attached in their namespaces, x4 in the node's (log, counter, ports)" reattached
+x4_del() {
+	ctl 1 pod del name=x4 || return 1
+	local i
+	for i in $(seq 50); do in_ns n1 ip link show x4 >/dev/null 2>&1 || return 0; sleep 0.1; done
+	echo "x4 still in the node's namespace"; return 1
+}
+check "x4's pod del deletes its tap in the node's namespace" x4_del
 check "the pods' eth0 are the same devices" test "$(ifindexes)" = "$BEFORE"
 held() {
 	cat "$T/b" >"$T/gate" || return 1
