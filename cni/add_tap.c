@@ -1,8 +1,10 @@
 /* sluice-cni: ADD of a tap pod: pod.add first (interface tap, ifname the host name:
  * sluiced creates the tap with the pod's MAC, its MTU and virtio-net offloads), then the
  * tap moved into the pod netns as CNI_IFNAME and configured (the pod keeps its offloads);
- * the result names the pod interface only. Undone by pod.del alone (the tap goes with
- * sluiced's descriptor, wherever it is). */
+ * the result names the pod interface only. The pod's namespace path (CNI_NETNS) goes with
+ * pod.add: sluiced makes the tap persistent and finds it there again after a restart
+ * (drivers/sl_tap.h, "Surviving a restart"). Undone by pod.del alone (sluiced deletes the
+ * tap, wherever it is). */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,14 @@ int sl_cni_add_tap(struct sl_cni_run *r, struct sl_cni_err *err)
 
 	snprintf(ad.sp.ifname, sizeof(ad.sp.ifname), "%s", r->host_ifname);
 	ad.sp.tap = true;
+	/* sluiced keeps paths up to SL_NETNS_PATH_MAX - 1 (127) characters; a longer one
+	 * (never seen from a runtime) costs only the restart survival. */
+	if (r->env.netns[0] == '/' && strlen(r->env.netns) < 128)
+		ad.sp.netns = r->env.netns;
+	else
+		fprintf(stderr, "sluice-cni: CNI_NETNS %.200s is not an absolute path of at most "
+			"127 characters: the tap will not outlive a sluiced restart\n",
+			r->env.netns);
 	if (r->conf.has_mac)
 		memcpy(ad.sp.mac, r->conf.mac, 6);
 	else

@@ -203,6 +203,8 @@ int sl_cni_api_pod_add(const char *path, const struct sl_cni_pod *pod, struct sl
 		if (pod->tap)
 			cJSON_AddStringToObject(p, "interface", "tap");
 		cJSON_AddStringToObject(p, "ifname", pod->ifname);
+		if (pod->tap && pod->netns)
+			cJSON_AddStringToObject(p, "netns", pod->netns);
 	}
 	cJSON *hps = pod->n_port_maps ? cJSON_AddArrayToObject(p, "host_ports") : NULL;
 	for (unsigned i = 0; hps && i < pod->n_port_maps; i++) {

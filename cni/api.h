@@ -22,6 +22,8 @@ struct sl_cni_pod {
 	bool vhost_server;               /* vhost-user: "vhost_mode" "server" (else "client") */
 	char socket[SL_CNI_SOCKET_MAX];  /* vhost-user: the socket's absolute path */
 	bool tap;                        /* "interface":"tap": sluiced creates ifname as a tap */
+	const char *netns;               /* tap: "netns", the pod's namespace (CNI_NETNS): the
+					  * tap then outlives a sluiced restart; NULL: not sent */
 	unsigned n_port_maps;            /* "host_ports": runtimeConfig.portMappings */
 	const struct sl_cni_port_map *port_maps;
 };

@@ -27,6 +27,7 @@ struct sl_tap {
 	uint8_t hdr_sz;       /* virtio-net header bytes per frame: 10, or 24 with tunnel */
 	uint16_t vxlan_port;  /* uplink: a tunnel GSO frame's UDP destination */
 	uint32_t node_ip;     /* uplink: its outer IPv4 destination (network order) */
+	uint32_t ifindex;     /* when created here (sl_tap_ifindex) */
 	uint16_t seg_room;    /* bytes of data one receive mbuf takes (its tailroom) */
 	unsigned n_spare;     /* mbufs kept for the next read: spare[0..n_spare) */
 	struct rte_mbuf *spare[SL_TAP_RX_SEGS];
@@ -53,42 +54,28 @@ static int set_link(const char *ifname, const uint8_t mac[6], uint16_t mtu, cons
 	return rc;
 }
 
-/* Create tap ifname with hdr_sz-byte virtio-net headers and offloads off (TUNSETOFFLOAD);
- * *ret then holds the descriptor. Returns 0 or -errno with *err; -EINVAL from
- * TUNSETOFFLOAD (offloads this kernel lacks) with *err "TUNSETOFFLOAD". */
-static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_mempool *pool,
-		      struct sl_tap **ret, const char **err)
+/* Wrap fd, attached to tap ifname, in a port with hdr_sz-byte virtio-net headers and
+ * offloads off (TUNSETOFFLOAD); *ret then holds the descriptor. fd is the port's (closed
+ * on failure). Returns 0 or -errno with *err; -EINVAL from TUNSETOFFLOAD (offloads this
+ * kernel lacks) with *err "TUNSETOFFLOAD". */
+static int tap_wrap(int fd, const char *ifname, int hdr_sz, unsigned off,
+		    struct rte_mempool *pool, struct sl_tap **ret, const char **err)
 {
 	int rc;
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM);
-	if ((size_t)room * SL_TAP_RX_SEGS < SL_TAP_MAX_FRAME)
-		return *err = "mbufs too small for a 64 KiB frame", -EINVAL;
-	if (strlen(ifname) >= IFNAMSIZ)
-		return *err = "name too long", -ENAMETOOLONG;
-	struct sl_tap *t = calloc(1, sizeof(*t));
-	if (!t)
-		return *err = "out of memory", -ENOMEM;
+	struct sl_tap *t = NULL;
+	if ((size_t)room * SL_TAP_RX_SEGS < SL_TAP_MAX_FRAME) {
+		rc = -EINVAL, *err = "mbufs too small for a 64 KiB frame";
+		goto fail;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		rc = -ENOMEM, *err = "out of memory";
+		goto fail;
+	}
+	t->fd = fd;
 	t->seg_room = room;
 	t->hdr_sz = (uint8_t)hdr_sz;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		rc = -errno, *err = "open /dev/net/tun";
-		goto fail;
-	}
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	/* TUNSETIFF on an existing device attaches to it: refuse a name already taken (a veth
-	 * of that name, another pod's tap) rather than share it. */
-	if (if_nametoindex(ifname) != 0) {
-		rc = -EEXIST, *err = "an interface of that name exists";
-		goto fail;
-	}
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		rc = -errno, *err = "TUNSETIFF";
-		goto fail;
-	}
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_sz) < 0) {
 		rc = -errno, *err = "TUNSETVNETHDRSZ";
 		goto fail;
@@ -100,16 +87,43 @@ static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_m
 	*ret = t;
 	return 0;
 fail:
-	if (t->fd >= 0)
-		close(t->fd);
+	close(fd);
 	free(t);
 	return rc;
+}
+
+/* Create tap ifname in the calling thread's namespace (see tap_wrap). */
+static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_mempool *pool,
+		      struct sl_tap **ret, const char **err)
+{
+	int rc;
+	if (strlen(ifname) >= IFNAMSIZ)
+		return *err = "name too long", -ENAMETOOLONG;
+	/* TUNSETIFF on an existing device attaches to it: refuse a name already taken (a veth
+	 * of that name, another pod's tap) rather than share it. */
+	if (if_nametoindex(ifname) != 0)
+		return *err = "an interface of that name exists", -EEXIST;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return *err = "open /dev/net/tun", -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno, *err = "TUNSETIFF";
+		close(fd);
+		return rc;
+	}
+	if ((rc = tap_wrap(fd, ifname, hdr_sz, off, pool, ret, err)) < 0)
+		return rc;
+	(*ret)->ifindex = if_nametoindex(ifname); /* just made: nobody renamed it yet */
+	return 0;
 }
 
 int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
 		struct rte_mempool *pool, struct sl_tap **ret, const char **err)
 {
-	struct sl_tap *t;
+	struct sl_tap *t = NULL;
 	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
 	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, pool, &t, err);
 	if (rc < 0)
@@ -188,6 +202,35 @@ int sl_tap_fd(const struct sl_tap *t)
 bool sl_tap_offload(const struct sl_tap *t)
 {
 	return t->offload;
+}
+
+uint32_t sl_tap_ifindex(const struct sl_tap *t)
+{
+	return t->ifindex;
+}
+
+int sl_tap_set_persist(struct sl_tap *t, bool persist)
+{
+	return ioctl(t->fd, TUNSETPERSIST, (unsigned long)persist) < 0 ? -errno : 0;
+}
+
+int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
+		    struct sl_tap **ret, bool *ret_in_pod, const char **err)
+{
+	int fd, rc = sl_tap_find(netns, cookie, ifindex, host_name, mac, &fd, ret_in_pod, err);
+	if (rc < 0)
+		return rc;
+	struct sl_tap *t = NULL;
+	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
+	char name[IFNAMSIZ];
+	snprintf(name, sizeof(name), "if%u", ifindex); /* the pod may rename it: not kept */
+	if ((rc = tap_wrap(fd, name, sizeof(struct virtio_net_hdr), off, pool, &t, err)) < 0)
+		return rc; /* fd closed: the tap stays (persistent) */
+	t->offload = offload;
+	t->ifindex = ifindex;
+	*ret = t;
+	return 0;
 }
 
 void sl_tap_close(struct sl_tap *t)

@@ -14,8 +14,10 @@
  * Life cycle: sluiced creates the device in its own network namespace under the pod's
  * ifname, sets its MAC (the pod's) and MTU, and leaves it down; whoever owns the pod
  * (sluice-cni, tests) moves it into the pod's namespace, renames it (eth0) and configures
- * it. The device exists while sluiced holds the descriptor: closing the port (pod deleted,
- * sluiced stopped) removes it from the pod. One worker uses a port at a time (rx and tx are
+ * it. Without a namespace recorded for the pod, the device exists while sluiced holds the
+ * descriptor: closing the port (pod deleted, sluiced stopped) removes it from the pod. With
+ * one ("netns", what sluice-cni sends), the device is persistent and outlives sluiced: see
+ * "Surviving a restart" below. One worker uses a port at a time (rx and tx are
  * single-threaded, like AF_XDP ports).
  *
  * Frames received (the pod sent them), checked in sl_tap_rx_burst:
@@ -69,9 +71,52 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 int sl_tap_fd(const struct sl_tap *t);
 /* Whether the port has TSO/checksum offloads on (sends and takes GSO frames). Any thread. */
 bool sl_tap_offload(const struct sl_tap *t);
-/* Close the descriptor (the device goes away) and free the port's spare mbufs. Control
- * thread, after workers stopped using it (RCU grace period). */
+/* Close the descriptor (the device goes away unless persistent) and free the port's spare
+ * mbufs. Control thread, after workers stopped using it (RCU grace period). */
 void sl_tap_close(struct sl_tap *t);
+/* The tap's ifindex, read when sl_tap_open created it (in sluiced's namespace; moving it to
+ * the pod keeps it unless the pod's namespace has that index taken). Any thread. */
+uint32_t sl_tap_ifindex(const struct sl_tap *t);
+
+/* ---- Surviving a restart (drivers/sl_tap_attach.c) ----
+ *
+ * A tap pod whose pod.add names its network namespace ("netns": CNI_NETNS, e.g.
+ * /var/run/netns/cni-...) keeps its eth0 while sluiced is down:
+ *  - at the add, sluiced opens that path, checks it is a network namespace and records its
+ *    cookie (SO_NETNS_COOKIE, never reused while the machine runs; the path's inode number
+ *    is reused), creates the tap, records its ifindex and sets it persistent
+ *    (TUNSETPERSIST): closing the descriptor (sluiced stopped, killed, crashed) leaves it;
+ *  - pod.del clears TUNSETPERSIST first, so the device goes with the descriptor;
+ *  - a restarted sluiced re-adds the pod from its state file with the cookie and ifindex;
+ *    a thread enters the namespace by the recorded path, checks the cookie (the path may
+ *    name another namespace by now: /proc/PID reused, a bind mount replaced), and attaches
+ *    to the device with that ifindex there (or, when the CNI never moved it, in sluiced's
+ *    own namespace) if it is the pod's tap: a tap, persistent, the recorded ifindex under
+ *    its current name, the pod's MAC. The pod owns its namespace and may rename, replace
+ *    or re-address its eth0: names are never trusted, and anything else is refused.
+ * The descriptor opened inside the pod's namespace holds that namespace until the pod is
+ * deleted (as the tap device itself does not). */
+
+/* The cookie of the network namespace at path netns (a thread enters it). Control thread.
+ * Returns 0, or -errno with *ret_err_msg: -ENOENT "the namespace is gone", -EINVAL "not a
+ * network namespace". */
+int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **ret_err_msg);
+/* Set (persist) or clear TUNSETPERSIST on the tap. Any thread. Returns 0 or -errno. */
+int sl_tap_set_persist(struct sl_tap *t, bool persist);
+/* Find the pod's tap (see above) and return a descriptor attached to it in *ret_fd: in the
+ * namespace at netns (with that cookie), or else (not there, the namespace gone or another
+ * one) in the caller's (sluiced's) under host_name, the name sluiced made it with (the CNI
+ * had not moved it yet). netns NULL: the caller's only. *ret_in_pod: found in the pod's namespace. Control thread. Returns 0, or
+ * -errno with *ret_err_msg: -ENOENT the namespace is gone, -ESTALE the path names another
+ * namespace, -ENODEV the tap is gone, -EPERM the device there is not the pod's tap, -EBUSY
+ * another process holds it. */
+int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		const uint8_t mac[6], int *ret_fd, bool *ret_in_pod, const char **ret_err_msg);
+/* sl_tap_find, then the port as sl_tap_open makes it (offloads, pool), the device left as
+ * it is (name, MAC, MTU: the pod's). Errors as sl_tap_find's, or sl_tap_open's. */
+int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
+		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
+		    struct sl_tap **ret_tap, bool *ret_in_pod, const char **ret_err_msg);
 /* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
  * into mbuf chains
  * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted

@@ -19,7 +19,8 @@
 # the receiver counted; writes perf/results/vxlan-<time>.json and .png.
 #
 # Usage: sudo perf/vxlan_bench.sh [--duration S] [--size BYTES] [--flows N] [--rate PPS]
-# Environment: SL_BENCH_PATHS="sluice ovs kernel testpmd" (which, in that order),
+# Environment: SL_BENCH_PATHS="sluice ovs kernel testpmd" (which, in that order; also
+#   sluice_tap: the pod's eth0 a tap, see run_sluice_tap),
 #   SL_AF_XDP_MODE=native|skb (sluiced's af_xdp.mode for the pod port; default its own),
 #   SL_OVS_PORT=afxdp|dpdk (OVS port type for both ports: its own AF_XDP netdev, or a DPDK
 #   port on net_af_xdp devargs), SL_BENCH_PREFIX (namespaces, run dir, EAL file prefixes;
@@ -118,6 +119,41 @@ JSON
 	"$B/control/cli/sluicectl" -s "$RUN/n1.sock" show graph | grep -v " drop-"
 	"$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show stats >"$RUN/stats.json"
 	kill -TERM "$pid"; wait "$pid" || true
+}
+
+# sluice_tap: sluiced as above, but the pod's eth0 is a tap sluiced creates ("interface":
+# "tap", drivers/sl_tap.h: one readv per frame) instead of a veth read through AF_XDP. The
+# generator sends on that tap (its AF_XDP socket in copy mode). The veth comes back after.
+run_sluice_tap() {
+	local mac pid
+	mac=$(mac_of $P-pod eth0)
+	nsx $P-n1 ip link del p1a
+	cat >"$RUN/n1-tap.json" <<JSON
+{
+  "node": {"name": "bench", "ip": "198.18.0.1", "pod_cidr": "10.244.1.0/24"},
+  "uplink": {"devargs": "net_af_xdp0,iface=sl-up0", "mtu": 1500},
+  "host": {"enabled": false},
+  "pods": [{"name": "gen", "ip": "10.244.1.2", "mac": "$mac", "ifname": "p1a", "interface": "tap"}],
+  "nodes": [{"name": "sink", "ip": "198.18.0.2", "pod_cidr": "10.244.2.0/24",
+             "mac": "$(mac_of $P-sink sink0)"}]
+}
+JSON
+	rm -f "$RUN/n1.sock"
+	ip netns exec $P-n1 "$B/control/sluiced" -c "$RUN/n1-tap.json" -s "$RUN/n1.sock" -- -l 0,1 --main-lcore 0 \
+		--no-pci --file-prefix $P-n1 $MEM --log-level=lib.eal:error >"$RUN/sluiced-tap.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 100); do [ -S "$RUN/n1.sock" ] && break; sleep 0.1; done
+	nsx $P-n1 ip link set p1a netns $P-pod
+	nsx $P-pod ip link set p1a name eth0
+	nsx $P-pod ip link set eth0 up
+	gen sluice_tap "$GW_MAC" --expect-vxlan $VNI
+	"$B/control/cli/sluicectl" -s "$RUN/n1.sock" -o json show ports >"$RUN/sluice_tap-ports.json"
+	"$B/control/cli/sluicectl" -s "$RUN/n1.sock" show graph | grep -v " drop-"
+	kill -TERM "$pid"; wait "$pid" || true
+	ip link add eth0 netns $P-pod address "$mac" type veth peer name p1a netns $P-n1
+	nsx $P-pod ip link set eth0 up
+	nsx $P-n1 ip link set p1a up
 }
 
 # Open vSwitch with DPDK doing what sluiced does, on the same ports and core:

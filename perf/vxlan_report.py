@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import check_delivery, load, ovs_cycles, sluice_cycles  # noqa: E402
 
-LABELS = ("sluice", "ovs", "kernel", "testpmd")
+LABELS = ("sluice", "ovs", "kernel", "testpmd", "sluice_tap")
 
 
 def main():
@@ -38,7 +38,8 @@ def main():
     ratios = {"sluice_vs_ovs": ratio("sluice", "ovs"),
               "sluice_vs_kernel": ratio("sluice", "kernel"),
               "sluice_vs_testpmd": ratio("sluice", "testpmd"),
-              "ovs_vs_testpmd": ratio("ovs", "testpmd")}
+              "ovs_vs_testpmd": ratio("ovs", "testpmd"),
+              "tap_vs_af_xdp": ratio("sluice_tap", "sluice")}
 
     # Did each dataplane send (on its uplink) at least what the receiver accepted as valid
     # VXLAN in VNI 1 to the remote pod? testpmd forwards plain frames: no check.
@@ -47,6 +48,10 @@ def main():
         up = [p for p in load(f"{run}/sluice-ports.json") or [] if p.get("kind") == "uplink"]
         checks["sluice"] = check_delivery("sluice", paths["sluice"],
                                           up[0]["tx_packets"] if up else None)
+    if paths["sluice_tap"]:
+        up = [p for p in load(f"{run}/sluice_tap-ports.json") or [] if p.get("kind") == "uplink"]
+        checks["sluice_tap"] = check_delivery("sluice_tap", paths["sluice_tap"],
+                                              up[0]["tx_packets"] if up else None)
     if paths["ovs"]:
         checks["ovs"] = check_delivery("ovs", paths["ovs"], ovs_ports.get("uplink_tx"))
     if paths["kernel"]:
@@ -73,15 +78,15 @@ def main():
                 f.write(json.dumps(p) + "\n")
 
     print()
-    print(f"{'path':8} {'rx kpps':>9} {'Gbit/s':>7} {'loss %':>7} {'p50 us':>7} {'p99 us':>7} "
+    print(f"{'path':10} {'rx kpps':>9} {'Gbit/s':>7} {'loss %':>7} {'p50 us':>7} {'p99 us':>7} "
           f"{'p999 us':>8} {'cyc/pkt':>8}")
     for label, p in paths.items():
         if not p:
-            print(f"{label:8} {'(failed or not run)':>9}")
+            print(f"{label:10} {'(failed or not run)':>9}")
             continue
         lat = p.get("lat_ns") or {}
         c = p.get("cycles_per_packet")
-        print(f"{label:8} {p['rx_pps'] / 1e3:9.1f} {p['rx_gbps']:7.3f} {p['loss_pct']:7.2f} "
+        print(f"{label:10} {p['rx_pps'] / 1e3:9.1f} {p['rx_gbps']:7.3f} {p['loss_pct']:7.2f} "
               f"{lat.get('p50', 0) / 1e3:7.1f} {lat.get('p99', 0) / 1e3:7.1f} "
               f"{lat.get('p999', 0) / 1e3:8.1f} {'' if c is None else f'{c:8.0f}'}")
     fmt = lambda x: "n/a" if x is None else f"{x:.2f}"  # noqa: E731
@@ -91,6 +96,8 @@ def main():
     print(f"\nsluice/ovs     = {fmt(ratios['sluice_vs_ovs'])}   (target >= 1.5, same ports, same core)")
     print(f"sluice/kernel  = {fmt(ratios['sluice_vs_kernel'])}   (target >= 3)")
     print(f"sluice/testpmd = {fmt(ratios['sluice_vs_testpmd'])}   (target >= 0.8)")
+    if ratios["tap_vs_af_xdp"] is not None:
+        print(f"tap pod/AF_XDP pod = {fmt(ratios['tap_vs_af_xdp'])}   (sluice_tap / sluice)")
     if sl_cyc or ovs_cyc:
         s = sl_cyc["cycles_per_packet"] if sl_cyc else "n/a"
         o = (f"{ovs_cyc['processing_cycles_per_packet']} (PMD processing cycles; "

@@ -113,6 +113,8 @@ stage "integration: large frames from kernel pods (AF_XDP multi-buffer on and fo
 	env SL_BUILD=build bash tests/integration/large_frames.sh
 stage "integration: tap pods (virtio-net offloads: GSO whole on the node, cut once to VXLAN, coalesced; 100 MB TCP, sha256; malformed GSO dropped)" \
 	env SL_BUILD=build bash tests/integration/tap_pods.sh
+stage "integration: tap pods survive a sluiced restart (SIGKILL, SIGTERM; a held TCP connection, 100 MB sha256; hostile namespace and device changes refused; DEL leaves no tap)" \
+	env SL_BUILD=build bash tests/integration/tap_restart.sh
 stage "integration: tap uplink with UDP tunnel GSO (VXLAN frames whole across the underlay, 100 MB TCP both ways, sha256; malformed tunnel headers dropped; fallback with tunnel_gso off)" \
 	env SL_BUILD=build bash tests/integration/tap_uplink.sh
 stage "integration: a flannel-style kernel VXLAN node and a sluice node (ping/TCP/UDP both ways, VTEP MACs on the wire), /metrics and /healthz" \

@@ -205,6 +205,16 @@ static void collect_tables(void *arg, struct sl_metrics_buf *b)
 	sl_metrics_family(b, "sluice_arp_requests_deferred_total", SL_METRICS_COUNTER,
 			  "Neighbour ticks that left due ARP requests for the next (rate limit).");
 	sl_metrics_sample_u64(b, "sluice_arp_requests_deferred_total", NULL, as.deferred);
+	struct sl_tap_attach_stats ta;
+	sl_net_tap_attach_stats(&ta);
+	sl_metrics_family(b, "sluice_tap_reattach_total", SL_METRICS_COUNTER,
+			  "Tap pods re-added from the state file, by result (reattached, gone, "
+			  "refused).");
+	const uint64_t tv[3] = { ta.reattached, ta.gone, ta.refused };
+	static const char *const tr[3] = { "reattached", "gone", "refused" };
+	for (unsigned i = 0; i < 3; i++)
+		sl_metrics_sample_u64(b, "sluice_tap_reattach_total",
+				      (const char *[]){ "result", tr[i], NULL }, tv[i]);
 }
 
 /* A worker whose loop counter stands still for SL_METRICS_WORKER_STALL_S is stuck. */

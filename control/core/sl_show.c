@@ -471,6 +471,12 @@ cJSON *sl_show(const char *what, char *err, size_t errlen)
 			cJSON_AddNumberToObject(h, "bind_failed", (double)hs.bind_failed);
 			cJSON_AddNumberToObject(h, "requests", (double)hs.requests);
 		}
+		struct sl_tap_attach_stats ta; /* tap pods re-added from the state file */
+		sl_net_tap_attach_stats(&ta);
+		cJSON *tj = cJSON_AddObjectToObject(o, "tap_reattach");
+		cJSON_AddNumberToObject(tj, "reattached", (double)ta.reattached);
+		cJSON_AddNumberToObject(tj, "gone", (double)ta.gone);
+		cJSON_AddNumberToObject(tj, "refused", (double)ta.refused);
 		cJSON *vx = cJSON_AddObjectToObject(o, "vxlan"); /* what peers need to reach us */
 		uint8_t vm[6];
 		char bd[96];

@@ -11,6 +11,7 @@
 #define SL_IFNAME_MAX 16
 
 #define SL_SOCKET_PATH_MAX 108 /* sun_path, NUL included */
+#define SL_NETNS_PATH_MAX 128  /* a tap pod's "netns" path, NUL included */
 
 /* Host ports one pod may have (CNI runtimeConfig.portMappings). */
 #define SL_POD_MAX_HOST_PORTS 8 /* inline in every pod record: 96 bytes */
@@ -40,6 +41,14 @@ struct sl_pod_spec {
 	char socket[SL_SOCKET_PATH_MAX]; /* vhost-user socket path */
 	char ifname[SL_IFNAME_MAX]; /* veth: host end of the pod's veth; tap: the tap's name
 				     * when sluiced creates it */
+	/* Tap pods that outlive sluiced (drivers/sl_tap.h, "Surviving a restart"): the pod's
+	 * network namespace (CNI_NETNS); with it the tap is persistent (TUNSETPERSIST) until
+	 * the pod is deleted. netns_cookie/tap_ifindex: what sluiced learned when it created
+	 * the tap (the namespace's SO_NETNS_COOKIE, the tap's ifindex), written to the state
+	 * file; a pod given them re-attaches to that tap instead of creating one. */
+	char netns[SL_NETNS_PATH_MAX];
+	uint64_t netns_cookie;
+	uint32_t tap_ifindex;
 	struct sl_ip ip;
 	uint8_t mac[6];             /* the pod's own MAC (pod end of the veth) */
 	/* "host_ports": [{"host_port", "container_port", "protocol", "host_ip"}]; the model

@@ -1,6 +1,7 @@
 /* The reconciler (see sl_net.h): model hooks -> ports, next hops, FIB. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct net_route {
 static struct {
 	struct sl_config conf; /* without the pod/node/route lists */
 	unsigned n_pods;       /* pods with a port */
+	struct sl_tap_attach_stats tap_attach;
 } net;
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
@@ -86,6 +88,73 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	}
 }
 
+/* Open the port of tap pod s that has a namespace (drivers/sl_tap.h, "Surviving a
+ * restart"): re-attach to its tap when s holds what an earlier sluiced learned (the state
+ * file); else create the tap, make it persistent and learn the namespace's cookie and the
+ * tap's ifindex into s (the state file then has them). *ret_made: a persistent tap was
+ * created (to be un-persisted if the pod fails further on). */
+static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_made, char *err,
+			size_t errlen)
+{
+	const char *why = "";
+	bool in_pod;
+	int rc;
+	*ret_made = false;
+	if (s->tap_ifindex) {
+		rc = sl_tap_reattach(s->netns, s->netns_cookie, s->tap_ifindex, s->ifname, s->mac,
+				     net.conf.tap_offload, sl_dp.pool, &port->tap, &in_pod, &why);
+		if (rc < 0) {
+			bool gone = rc == -ENOENT || rc == -ENODEV;
+			if (gone)
+				net.tap_attach.gone++;
+			else
+				net.tap_attach.refused++;
+			fprintf(stderr, "sluiced: tap pod %s/%s %s: netns %s, tap ifindex %u: %s "
+				"(%s)\n", s->namespace, s->name,
+				gone ? "dropped" : "refused", s->netns, s->tap_ifindex, why,
+				strerror(-rc));
+			return ERR("netns: cannot re-attach the tap (ifindex %u in %s): %s (%s)",
+				   s->tap_ifindex, s->netns, why, strerror(-rc)), rc;
+		}
+		net.tap_attach.reattached++;
+		printf("sluiced: tap pod %s/%s: re-attached to its tap (ifindex %u, %s)\n",
+		       s->namespace, s->name, s->tap_ifindex,
+		       in_pod ? "in the pod's namespace" : "still in sluiced's namespace");
+		fflush(stdout);
+		return 0;
+	}
+	uint64_t cookie;
+	if ((rc = sl_tap_netns_cookie(s->netns, &cookie, &why)) == -ENOENT) {
+		/* sluiced cannot see the path (a container without the host's /var/run/netns
+		 * mounted, deploy/sluice-daemonset.yaml): the pod works, without persistence. */
+		fprintf(stderr, "sluiced: tap pod %s/%s: netns %s: %s here: the tap will not "
+			"outlive sluiced (mount the runtime's netns directory into sluiced's "
+			"mount namespace)\n", s->namespace, s->name, s->netns, why);
+		s->netns[0] = '\0';
+		return open_pod_port(s, port, err, errlen);
+	}
+	if (rc < 0)
+		return ERR("netns: %s: %s (%s)", s->netns, why, strerror(-rc)), rc;
+	/* This pod's persistent tap, left in sluiced's namespace by a sluiced killed after
+	 * making it and before saving the pod (the CNI then never got the reply, and its retry
+	 * comes here): taken over, else the name stays taken for good. */
+	uint32_t left = if_nametoindex(s->ifname);
+	if (left && sl_tap_reattach(NULL, 0, left, s->ifname, s->mac, net.conf.tap_offload,
+				    sl_dp.pool, &port->tap, &in_pod, &why) == 0) {
+		printf("sluiced: tap pod %s/%s: took over its tap %s a killed sluiced left\n",
+		       s->namespace, s->name, s->ifname);
+		fflush(stdout);
+	} else if ((rc = open_pod_port(s, port, err, errlen)) < 0) {
+		return rc;
+	}
+	if ((rc = sl_tap_set_persist(port->tap, true)) < 0)
+		return ERR("ifname: cannot make the tap persistent: %s", strerror(-rc)), rc;
+	*ret_made = true;
+	s->netns_cookie = cookie;
+	s->tap_ifindex = sl_tap_ifindex(port->tap);
+	return 0;
+}
+
 /* Add tap port p's descriptor to (add) or remove it from its owner worker's epoll set, which
  * port-rx asks which taps have frames (struct sl_worker). Returns 0 or -errno. */
 static int tap_poll(const struct sl_port *p, bool add)
@@ -101,6 +170,7 @@ static int tap_poll(const struct sl_port *p, bool add)
 static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 {
 	const struct sl_pod_spec *s = &mp->spec;
+	bool made = false; /* a persistent tap created: undone on failure */
 	struct net_pod *np = calloc(1, sizeof(*np));
 	uint16_t id = net.n_pods < SL_MAX_PODS ? sl_port_free_id() : 0;
 	if (!np || !id) {
@@ -111,7 +181,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	struct sl_port *port = sl_port_new(id, s->vhost ? SL_PORT_VHOST
 					   : s->tap ? SL_PORT_TAP : SL_PORT_XSK, s->ifname);
 	int rc = port ? 0 : -ENOMEM;
-	if (rc < 0 || (rc = open_pod_port(s, port, err, errlen)) < 0)
+	if (rc < 0 || (rc = s->tap && s->netns[0] ? tap_pod_open(&mp->spec, port, &made, err, errlen)
+						 : open_pod_port(s, port, err, errlen)) < 0)
 		goto fail;
 	if ((rc = sl_port_add_tx_ring(port)) < 0) {
 		ERR("cannot create TX ring");
@@ -148,6 +219,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 		ERR("ip: cannot route the pod: %s", strerror(-rc));
 		if (port->tap)
 			tap_poll(port, false);
+		if (made)
+			sl_tap_set_persist(port->tap, false);
 		sl_port_unpublish(port);
 		sl_nh_free((uint32_t)np->nh);
 		free(np);
@@ -160,6 +233,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 fail:
 	if (rc == -ENOMEM && !err[0])
 		ERR("out of memory");
+	if (made) /* (a re-attached tap stays: it is the pod's eth0) */
+		sl_tap_set_persist(port->tap, false);
 	sl_port_free(port);
 	free(np);
 	return rc;
@@ -175,6 +250,10 @@ static void pod_del(void *ctx, struct sl_model_pod *mp)
 	sl_vhost_withdraw(port->vhost);
 	if (port->tap)
 		tap_poll(port, false); /* before the descriptor closes (after the grace) */
+	/* A persistent tap goes with the descriptor once the pod is deleted; when sluiced
+	 * stops (quit), it stays for the next sluiced (drivers/sl_tap.h). */
+	if (port->tap && mp->spec.netns[0] && !sl_dp.quit)
+		sl_tap_set_persist(port->tap, false);
 	sl_port_unpublish(port);
 	sl_nh_free((uint32_t)np->nh);
 	free(np);
@@ -341,6 +420,11 @@ void sl_net_fini(void)
 {
 	sl_dp_drain();
 	sl_ports_close();
+}
+
+void sl_net_tap_attach_stats(struct sl_tap_attach_stats *ret)
+{
+	*ret = net.tap_attach;
 }
 
 const struct sl_config *sl_net_conf(void)

@@ -48,3 +48,14 @@ struct sl_arp_stats {
 };
 /* Control thread. */
 void sl_net_arp_stats(struct sl_arp_stats *ret);
+
+/* Tap pods with a namespace re-added with what an earlier sluiced learned (the state file:
+ * drivers/sl_tap.h, "Surviving a restart"). Each failure is also a log line. */
+struct sl_tap_attach_stats {
+	uint64_t reattached; /* attached to the pod's tap again */
+	uint64_t gone;       /* the pod's namespace or its tap no longer exists: pod dropped */
+	uint64_t refused;    /* the path names another namespace, or the device there is not
+			      * the pod's tap (renamed, replaced, another MAC): pod dropped */
+};
+/* Control thread. */
+void sl_net_tap_attach_stats(struct sl_tap_attach_stats *ret);

@@ -65,6 +65,15 @@ static int parse_root(const cJSON *root, struct sl_config *c, char *err, size_t 
 		TRY(sections[i](root, c, err, n));
 	TRY(parse_list(root, "pods", SL_CONFIG_MAX_PODS, sizeof(struct sl_pod_spec),
 		       (void **)&c->pods, &c->n_pods, (void *)sl_pod_parse, err, n));
+	/* A static pod is made anew at every start, while a tap pod with a namespace must be
+	 * re-attached from what the state file keeps (drivers/sl_tap.h): API pods only. */
+	for (unsigned i = 0; i < c->n_pods; i++)
+		if (c->pods[i].netns[0]) {
+			char fp[48];
+			snprintf(fp, sizeof(fp), "pods[%u].netns", i);
+			return sl_cfg_fail(err, n, fp, "only in pod.add (API, sluice-cni): a static "
+					   "pod is made anew at every start");
+		}
 	TRY(parse_list(root, "nodes", SL_CONFIG_MAX_NODES, sizeof(struct sl_node_spec),
 		       (void **)&c->nodes, &c->n_nodes, (void *)sl_node_parse, err, n));
 	TRY(parse_list(root, "routes", SL_CONFIG_MAX_ROUTES, sizeof(struct sl_route_spec),

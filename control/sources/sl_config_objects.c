@@ -1,7 +1,9 @@
 /* The objects the API socket accepts, and the config's "pods", "nodes" and "routes" lists
  * hold: pods (with their host ports), nodes and routes (see sl_config.h). */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,10 +75,50 @@ static int host_ports_parse(const cJSON *o, const char *path, struct sl_pod_spec
 	return 0;
 }
 
+/* "netns" (a tap pod's namespace, an absolute path) and what sluiced learned of its tap,
+ * "netns_cookie" (decimal string: 64 bits do not fit a JSON number) and "tap_ifindex" (both
+ * or neither, only with netns): see struct sl_pod_spec. */
+static int tap_netns_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err,
+			   size_t n)
+{
+	char fp[128], cookie[24] = "";
+	unsigned ifindex = 0;
+	TRY(sl_cfg_str(o, path, "netns", false, p->netns, sizeof(p->netns), err, n));
+	TRY(sl_cfg_str(o, path, "netns_cookie", false, cookie, sizeof(cookie), err, n));
+	TRY(sl_cfg_uint(o, path, "tap_ifindex", 1, INT32_MAX, &ifindex, err, n));
+	snprintf(fp, sizeof(fp), "%s.netns", path);
+	if (p->netns[0] && !p->tap)
+		return sl_cfg_fail(err, n, fp, "only with \"interface\": \"tap\"");
+	if (p->netns[0] && p->netns[0] != '/')
+		return sl_cfg_fail(err, n, fp, "must be an absolute path");
+	if ((cookie[0] || ifindex) && !p->netns[0])
+		return sl_cfg_fail(err, n, fp, "missing (netns_cookie and tap_ifindex need it)");
+	if (cookie[0] && !ifindex) {
+		snprintf(fp, sizeof(fp), "%s.tap_ifindex", path);
+		return sl_cfg_fail(err, n, fp, "missing (netns_cookie needs it)");
+	}
+	if (ifindex && !cookie[0]) {
+		snprintf(fp, sizeof(fp), "%s.netns_cookie", path);
+		return sl_cfg_fail(err, n, fp, "missing (tap_ifindex needs it)");
+	}
+	if (cookie[0]) {
+		char *end;
+		snprintf(fp, sizeof(fp), "%s.netns_cookie", path);
+		errno = 0;
+		unsigned long long c = strtoull(cookie, &end, 10);
+		if (*end || errno || !c || cookie[0] < '0' || cookie[0] > '9')
+			return sl_cfg_fail(err, n, fp, "must be a decimal number above 0, as a string");
+		p->netns_cookie = c;
+		p->tap_ifindex = ifindex;
+	}
+	return 0;
+}
+
 int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *err, size_t n)
 {
 	static const char *const known[] = { "name", "namespace", "interface", "ifname", "socket",
-					     "vhost_mode", "ip", "mac", "host_ports", NULL };
+					     "vhost_mode", "ip", "mac", "host_ports", "netns",
+					     "netns_cookie", "tap_ifindex", NULL };
 	char kind[16] = "veth", mode[16] = "client", fp[128];
 	memset(p, 0, sizeof(*p));
 	TRY(sl_cfg_fields(o, path, known, err, n));
@@ -105,6 +147,7 @@ int sl_pod_parse(const cJSON *o, const char *path, struct sl_pod_spec *p, char *
 	} else {
 		TRY(sl_cfg_ifname(o, path, "ifname", true, p->ifname, sizeof(p->ifname), err, n));
 	}
+	TRY(tap_netns_parse(o, path, p, err, n));
 	TRY(sl_cfg_ip(o, path, "ip", true, &p->ip, err, n));
 	TRY(sl_cfg_mac(o, path, "mac", true, p->mac, err, n));
 	TRY(host_ports_parse(o, path, p, err, n));

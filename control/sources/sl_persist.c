@@ -72,6 +72,14 @@ static cJSON *enc_pod(const struct sl_pod_spec *p)
 		if (p->tap)
 			add_str(o, "interface", "tap");
 		add_str(o, "ifname", p->ifname);
+		if (p->netns[0])
+			add_str(o, "netns", p->netns);
+		if (p->tap_ifindex) {
+			char c[24];
+			snprintf(c, sizeof(c), "%" PRIu64, p->netns_cookie);
+			add_str(o, "netns_cookie", c);
+			cJSON_AddNumberToObject(o, "tap_ifindex", p->tap_ifindex);
+		}
 	}
 	add_ip(o, "ip", p->ip);
 	add_mac(o, "mac", p->mac);

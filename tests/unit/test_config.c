@@ -130,6 +130,55 @@ static void test_tap_pods(void **s)
 		   "pods[0].interface: must be \"veth\", \"vhost-user\" or \"tap\"");
 }
 
+/* issue 13: a tap pod's namespace ("netns") and what sluiced learned of its tap
+ * ("netns_cookie", "tap_ifindex"; drivers/sl_tap.h "Surviving a restart"): pod.add only. */
+static void expect_pod(const char *fields, int rc, const char *want, struct sl_request *r)
+{
+	char text[1024], err[256] = "";
+	snprintf(text, sizeof(text), "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"a\","
+		 "\"ip\":\"10.244.1.9\",\"mac\":\"02:00:00:00:00:09\",\"ifname\":\"v9\",%s}}",
+		 fields);
+	assert_int_equal(sl_request_parse(text, strlen(text), r, err, sizeof(err)), rc);
+	if (want && !strstr(err, want))
+		fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+static void test_tap_netns(void **s)
+{
+	struct sl_request r;
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/var/run/netns/cni-1\","
+		   "\"netns_cookie\":\"18446744073709551615\",\"tap_ifindex\":7", 0, NULL, &r);
+	assert_string_equal(r.pod.netns, "/var/run/netns/cni-1");
+	assert_true(r.pod.netns_cookie == UINT64_MAX); /* 64 bits, exactly */
+	assert_int_equal(r.pod.tap_ifindex, 7);
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/proc/1/ns/net\"", 0, NULL, &r);
+	assert_int_equal(r.pod.tap_ifindex, 0); /* to be created */
+	expect_pod("\"netns\":\"/run/netns/x\"", -22,
+		   "pod.netns: only with \"interface\": \"tap\"", &r);
+	expect_pod("\"interface\":\"tap\",\"netns\":\"x\"", -22,
+		   "pod.netns: must be an absolute path", &r);
+	expect_pod("\"interface\":\"tap\",\"tap_ifindex\":3,\"netns_cookie\":\"5\"", -22,
+		   "pod.netns: missing", &r);
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/n\",\"netns_cookie\":\"5\"", -22,
+		   "pod.tap_ifindex: missing", &r);
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3", -22,
+		   "pod.netns_cookie: missing", &r);
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":0,"
+		   "\"netns_cookie\":\"5\"", -22, "pod.tap_ifindex: must be between", &r);
+	const char *bad_cookies[] = { "0", "-1", "+5", "5x", "18446744073709551616", " 5" };
+	for (unsigned i = 0; i < sizeof(bad_cookies) / sizeof(bad_cookies[0]); i++) {
+		char f[256];
+		snprintf(f, sizeof(f), "\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3,"
+			 "\"netns_cookie\":\"%s\"", bad_cookies[i]);
+		expect_pod(f, -22, "pod.netns_cookie: must be a decimal number", &r);
+	}
+	expect_pod("\"interface\":\"tap\",\"netns\":\"/n\",\"tap_ifindex\":3,"
+		   "\"netns_cookie\":5", -22, "pod.netns_cookie: must be a string", &r);
+	/* Not in the static config: its pods are made anew at every start. */
+	expect_bad("\"ifname\":\"va\"}", "\"interface\":\"tap\",\"netns\":\"/n\",\"ifname\":\"va\"}",
+		   "pods[0].netns: only in pod.add");
+}
+
 /* issue 13: uplink.kind "tap" (a tap uplink with UDP tunnel GSO, drivers/sl_tap.h). */
 static void test_tap_uplink(void **s)
 {
@@ -565,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_af_xdp_mode),
 		cmocka_unit_test(test_tap_pods),
+		cmocka_unit_test(test_tap_netns),
 		cmocka_unit_test(test_tap_uplink),
 		cmocka_unit_test(test_command_table),
 		cmocka_unit_test(test_host_ports),

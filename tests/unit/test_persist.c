@@ -302,6 +302,35 @@ static void test_journal_restores(void **s)
 	sl_model_destroy(m3);
 }
 
+/* A tap pod's namespace and what sluiced learned of its tap (drivers/sl_tap.h "Surviving a
+ * restart") come back from the state file exactly, the 64-bit cookie included. */
+static void test_tap_pod_fields(void **s)
+{
+	char path[128], err[256] = "";
+	snprintf(path, sizeof(path), "%s/tap.json", dir);
+	struct sl_model *m = new_model();
+	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"t1\",\"ip\":\"10.244.1.2\","
+		     "\"mac\":\"02:00:00:00:00:02\",\"interface\":\"tap\",\"ifname\":\"tap-t1\","
+		     "\"netns\":\"/var/run/netns/cni-t1\",\"netns_cookie\":\"9007199254740993\","
+		     "\"tap_ifindex\":42}}");
+	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"t2\",\"ip\":\"10.244.1.3\","
+		     "\"mac\":\"02:00:00:00:00:03\",\"interface\":\"tap\",\"ifname\":\"tap-t2\"}}");
+	sl_model_destroy(m);
+	struct sl_model *m2 = new_model();
+	assert_int_equal(sl_persist_load(path, m2, err, sizeof(err)), 2);
+	const struct sl_model_pod *p = sl_model_pod_find(m2, "default", "t1");
+	assert_non_null(p);
+	assert_true(p->spec.tap);
+	assert_string_equal(p->spec.netns, "/var/run/netns/cni-t1");
+	assert_true(p->spec.netns_cookie == 9007199254740993ull); /* 2^53 + 1: not a double */
+	assert_int_equal(p->spec.tap_ifindex, 42);
+	p = sl_model_pod_find(m2, "default", "t2");
+	assert_non_null(p);
+	assert_string_equal(p->spec.netns, "");
+	assert_int_equal(p->spec.tap_ifindex, 0);
+	sl_model_destroy(m2);
+}
+
 /* NetworkPolicy's objects (Namespaces, cluster Pods, NetworkPolicies) go through the journal
  * too: applied and deleted after the snapshot, they are back (or gone) after a restart. */
 static void test_journal_policy_kinds(void **s)
@@ -403,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_check_path),
 		cmocka_unit_test(test_journal_restores),
+		cmocka_unit_test(test_tap_pod_fields),
 		cmocka_unit_test(test_journal_policy_kinds),
 		cmocka_unit_test(test_journal_crash),
 		cmocka_unit_test(test_journal_compacts),
