@@ -1,8 +1,8 @@
 /* Storage shared by the control model's Kubernetes object kinds: a table of objects keyed
  * by namespace/name (slots with a count limit, and a name index), the undo record of one
  * change in an all-or-nothing batch, and the one-object delete. Used by the policy store
- * (Namespaces, cluster pods, NetworkPolicies and namespace groups: sl_policy_*.c); the
- * Service store (sl_service.c) keeps its own copy for now. Internal to control/model/.
+ * (Namespaces, cluster pods, NetworkPolicies and namespace groups: sl_policy_*.c) and the
+ * Service store (Services and EndpointSlices: sl_service.c). Internal to control/model/.
  * No DPDK; control thread only. */
 #pragma once
 #include <stdbool.h>

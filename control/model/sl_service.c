@@ -6,17 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_index.h"
 #include "sl_model_int.h"
-#include "sl_service.h"
-#include "sl_slots.h"
+#include "sl_named.h"
 
 #define NONE UINT32_MAX
 
 struct sl_svc_store {
-	struct slots svcs, slices;
-	struct sl_index svc_by_name;    /* ns/name -> Service */
-	struct sl_index slice_by_name;  /* ns/name -> slice */
+	struct sl_named svcs, slices;   /* Services and slices by id and by ns/name */
 	struct sl_index slice_by_owner; /* ns/service-name -> one slice of its ring */
 	struct sl_index svc_by_frontend; /* ip:port/proto and node port/proto -> Service */
 	uint64_t batch;                 /* batch counter, for sl_model_svc.mark */
@@ -80,49 +76,39 @@ static size_t slice_spec_bytes(const struct sl_slice_spec *s)
 
 /* Keys. */
 
-static uint64_t name_hash(const char *ns, const char *name)
-{
-	return sl_hash_str(name, sl_hash_str(ns, 0));
-}
-
 struct key {
 	const char *ns, *name;
 };
 
-static bool svc_match(const void *ctx, uint32_t id, const void *k)
-{
-	const struct sl_svc_store *st = ctx;
-	const struct sl_model_svc *s = st->svcs.obj[id];
-	const struct key *key = k;
-	return !strcmp(s->spec->name, key->name) && !strcmp(s->spec->namespace, key->ns);
-}
-
-static bool slice_match(const void *ctx, uint32_t id, const void *k)
-{
-	const struct sl_svc_store *st = ctx;
-	const struct sl_model_slice *s = st->slices.obj[id];
-	const struct key *key = k;
-	return !strcmp(s->spec->name, key->name) && !strcmp(s->spec->namespace, key->ns);
-}
-
 static bool owner_match(const void *ctx, uint32_t id, const void *k)
 {
 	const struct sl_svc_store *st = ctx;
-	const struct sl_model_slice *s = st->slices.obj[id];
+	const struct sl_model_slice *s = st->slices.slots.obj[id];
 	const struct key *key = k;
 	return !strcmp(s->spec->service, key->name) && !strcmp(s->spec->namespace, key->ns);
 }
 
 /* Life cycle. */
 
+static const struct sl_named svc_table, slice_table; /* below */
+
 struct sl_svc_store *sl_svc_store_create(const struct sl_model_limits *l)
 {
 	struct sl_svc_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->svcs.limit = l && l->services ? l->services : SL_MODEL_MAX_SERVICES;
-	st->slices.limit = l && l->slices ? l->slices : SL_MODEL_MAX_SLICES;
+	st->svcs = svc_table;
+	st->slices = slice_table;
+	st->svcs.slots.limit = l && l->services ? l->services : SL_MODEL_MAX_SERVICES;
+	st->slices.slots.limit = l && l->slices ? l->slices : SL_MODEL_MAX_SLICES;
 	return st;
+}
+
+static void slice_free(void *obj)
+{
+	struct sl_model_slice *sl = obj;
+	sl_slice_spec_free(sl->spec);
+	free(sl);
 }
 
 void sl_svc_store_destroy(struct sl_model *m)
@@ -130,21 +116,14 @@ void sl_svc_store_destroy(struct sl_model *m)
 	struct sl_svc_store *st = sl_model_svcs(m);
 	const struct sl_model_hooks *h = sl_model_hooks(m);
 	struct sl_model_svc *s;
-	struct sl_model_slice *sl;
-	for (uint32_t i = 0; (s = slot_next(&st->svcs, &i));) {
+	for (uint32_t i = 0; (s = sl_named_next(&st->svcs, &i));) {
 		if (s->hooked && h->svc_deleted)
 			h->svc_deleted(h->ctx, s);
 		sl_svc_spec_free(s->spec);
 		free(s);
 	}
-	for (uint32_t i = 0; (sl = slot_next(&st->slices, &i));) {
-		sl_slice_spec_free(sl->spec);
-		free(sl);
-	}
-	slots_free(&st->svcs);
-	slots_free(&st->slices);
-	sl_index_free(&st->svc_by_name);
-	sl_index_free(&st->slice_by_name);
+	sl_named_free(&st->svcs, NULL);
+	sl_named_free(&st->slices, slice_free);
 	sl_index_free(&st->slice_by_owner);
 	sl_index_free(&st->svc_by_frontend);
 	free(st);
@@ -153,11 +132,12 @@ void sl_svc_store_destroy(struct sl_model *m)
 void sl_svc_store_counts(const struct sl_svc_store *st, unsigned *ret_svcs,
 			 unsigned *ret_slices, size_t *ret_bytes)
 {
-	*ret_svcs = st->svcs.used;
-	*ret_slices = st->slices.used;
+	*ret_svcs = st->svcs.slots.used;
+	*ret_slices = st->slices.slots.used;
 	*ret_bytes = sizeof(*st) + st->bytes +
-		     (size_t)(st->svcs.cap + st->slices.cap) * (sizeof(void *) + sizeof(uint32_t)) +
-		     sl_index_bytes(&st->svc_by_name) + sl_index_bytes(&st->slice_by_name) +
+		     (size_t)(st->svcs.slots.cap + st->slices.slots.cap) *
+			     (sizeof(void *) + sizeof(uint32_t)) +
+		     sl_index_bytes(&st->svcs.by_name) + sl_index_bytes(&st->slices.by_name) +
 		     sl_index_bytes(&st->slice_by_owner) + sl_index_bytes(&st->svc_by_frontend);
 }
 
@@ -166,35 +146,29 @@ void sl_svc_store_counts(const struct sl_svc_store *st, unsigned *ret_svcs,
 struct sl_model_svc *sl_model_svc_find(const struct sl_model *m, const char *ns,
 				       const char *name)
 {
-	const struct sl_svc_store *st = sl_model_svcs(m);
-	struct key k = { ns, name };
-	int64_t id = sl_index_find(&st->svc_by_name, name_hash(ns, name), svc_match, st, &k);
-	return id < 0 ? NULL : st->svcs.obj[id];
+	return sl_named_find(&sl_model_svcs(m)->svcs, ns, name);
 }
 
 struct sl_model_slice *sl_model_slice_find(const struct sl_model *m, const char *ns,
 					   const char *name)
 {
-	const struct sl_svc_store *st = sl_model_svcs(m);
-	struct key k = { ns, name };
-	int64_t id = sl_index_find(&st->slice_by_name, name_hash(ns, name), slice_match, st, &k);
-	return id < 0 ? NULL : st->slices.obj[id];
+	return sl_named_find(&sl_model_svcs(m)->slices, ns, name);
 }
 
 struct sl_model_svc *sl_model_svc_next(const struct sl_model *m, uint32_t *id)
 {
-	return slot_next(&sl_model_svcs(m)->svcs, id);
+	return sl_named_next(&sl_model_svcs(m)->svcs, id);
 }
 
 struct sl_model_slice *sl_model_slice_next(const struct sl_model *m, uint32_t *id)
 {
-	return slot_next(&sl_model_svcs(m)->slices, id);
+	return sl_named_next(&sl_model_svcs(m)->slices, id);
 }
 
 static int64_t owner_head(const struct sl_svc_store *st, const char *ns, const char *svc)
 {
 	struct key k = { ns, svc };
-	return svc[0] ? sl_index_find(&st->slice_by_owner, name_hash(ns, svc), owner_match, st,
+	return svc[0] ? sl_index_find(&st->slice_by_owner, sl_named_hash(ns, svc), owner_match, st,
 				      &k)
 		      : -1;
 }
@@ -208,11 +182,11 @@ struct sl_model_slice *sl_model_svc_slice_next(const struct sl_model *m, const c
 		return NULL;
 	/* The cursor is the last slice returned; the walk ends back at the head. */
 	uint32_t next = *cursor == NONE ? (uint32_t)head
-					: ((struct sl_model_slice *)st->slices.obj[*cursor])->next;
+					: ((struct sl_model_slice *)st->slices.slots.obj[*cursor])->next;
 	if (*cursor != NONE && next == (uint32_t)head)
 		return NULL;
 	*cursor = next;
-	return st->slices.obj[next];
+	return st->slices.slots.obj[next];
 }
 
 /* Owner rings: the slices of one ns/service-name are a ring; the index holds one. */
@@ -225,8 +199,8 @@ static int ring_link(struct sl_svc_store *st, struct sl_model_slice *s)
 	int64_t head = owner_head(st, s->spec->namespace, s->spec->service);
 	if (head < 0)
 		return sl_index_add(&st->slice_by_owner,
-				    name_hash(s->spec->namespace, s->spec->service), s->id);
-	struct sl_model_slice *h = st->slices.obj[head], *n = st->slices.obj[h->next];
+				    sl_named_hash(s->spec->namespace, s->spec->service), s->id);
+	struct sl_model_slice *h = st->slices.slots.obj[head], *n = st->slices.slots.obj[h->next];
 	s->prev = h->id;
 	s->next = n->id;
 	h->next = s->id;
@@ -238,14 +212,14 @@ static void ring_unlink(struct sl_svc_store *st, struct sl_model_slice *s)
 {
 	if (!s->spec->service[0])
 		return;
-	uint64_t h = name_hash(s->spec->namespace, s->spec->service);
+	uint64_t h = sl_named_hash(s->spec->namespace, s->spec->service);
 	int64_t head = owner_head(st, s->spec->namespace, s->spec->service);
 	if (s->next == s->id) {
 		sl_index_del(&st->slice_by_owner, h, s->id);
 		return;
 	}
-	((struct sl_model_slice *)st->slices.obj[s->prev])->next = s->next;
-	((struct sl_model_slice *)st->slices.obj[s->next])->prev = s->prev;
+	((struct sl_model_slice *)st->slices.slots.obj[s->prev])->next = s->next;
+	((struct sl_model_slice *)st->slices.slots.obj[s->next])->prev = s->prev;
 	if (head == s->id) { /* a delete then an add: never grows the index */
 		sl_index_del(&st->slice_by_owner, h, s->id);
 		sl_index_add(&st->slice_by_owner, h, s->next);
@@ -317,7 +291,7 @@ static int fe_has_one(void *arg, const struct fe_key *k)
 static bool fe_match(const void *ctx, uint32_t id, const void *key)
 {
 	const struct sl_svc_store *st = ctx;
-	const struct sl_model_svc *s = st->svcs.obj[id];
+	const struct sl_model_svc *s = st->svcs.slots.obj[id];
 	const struct fe_key *k = key;
 	return id != k->not_id && s && fe_each(s->spec, fe_has_one, (void *)k);
 }
@@ -381,7 +355,7 @@ static int fe_check_one(void *arg, const struct fe_key *k)
 	int64_t o = sl_index_find(&c->st->svc_by_frontend, fe_hash(&q), fe_match, c->st, &q);
 	if (o < 0)
 		return 0;
-	const struct sl_svc_spec *os = ((struct sl_model_svc *)c->st->svcs.obj[o])->spec;
+	const struct sl_svc_spec *os = ((struct sl_model_svc *)c->st->svcs.slots.obj[o])->spec;
 	const char *proto = k->proto == IPPROTO_UDP ? "UDP" : k->proto == IPPROTO_SCTP ? "SCTP"
 											: "TCP";
 	char ip[SL_IP_STR_MAX], field[48];
@@ -399,172 +373,100 @@ static int fe_check_one(void *arg, const struct fe_key *k)
 	return 1;
 }
 
-/* Storage of one change, and its undo. Specs are swapped, never copied. */
+/* Storage of one change, and its undo (sl_named_store). Specs are swapped, never copied. */
 
-struct undo {
-	enum sl_k8s_kind kind;
-	void *obj;        /* struct sl_model_svc / sl_model_slice */
-	void *old_spec;   /* replaced: the previous spec; NULL when created */
-	bool created;
-	bool deleted;     /* removed from slots and indexes; freed at commit */
+static const char *svc_key(const void *obj, const char **ret_ns)
+{
+	const struct sl_model_svc *s = obj;
+	*ret_ns = s->spec->namespace;
+	return s->spec->name;
+}
+
+static const char *slice_key(const void *obj, const char **ret_ns)
+{
+	const struct sl_model_slice *s = obj;
+	*ret_ns = s->spec->namespace;
+	return s->spec->name;
+}
+
+static int svc_link(void *store, void *obj)
+{
+	struct sl_model_svc *s = obj;
+	return fe_add(store, s->id, s->spec);
+}
+
+static void svc_unlink(void *store, void *obj)
+{
+	struct sl_model_svc *s = obj;
+	fe_del(store, s->id, s->spec);
+}
+
+static int slice_link(void *store, void *obj)
+{
+	return ring_link(store, obj);
+}
+
+static void slice_unlink(void *store, void *obj)
+{
+	ring_unlink(store, obj);
+}
+
+/* The bytes counted for an object (obj_size) and its spec going from old to new. */
+static void count_bytes(struct sl_svc_store *st, size_t obj_size, size_t old, size_t new,
+			bool created, bool deleted)
+{
+	st->bytes += new + (created ? obj_size : 0);
+	st->bytes -= old + (deleted ? obj_size : 0);
+}
+
+static void svc_changed(void *store, void *obj, const void *old, const void *new)
+{
+	count_bytes(store, sizeof(struct sl_model_svc), old ? svc_spec_bytes(old) : 0,
+		    new ? svc_spec_bytes(new) : 0, !old, !new);
+}
+
+static void slice_changed(void *store, void *obj, const void *old, const void *new)
+{
+	count_bytes(store, sizeof(struct sl_model_slice), old ? slice_spec_bytes(old) : 0,
+		    new ? slice_spec_bytes(new) : 0, !old, !new);
+}
+
+static const struct sl_named svc_table = {
+	.kind = "service",
+	.key = svc_key,
+	.size = sizeof(struct sl_model_svc),
+	.id_off = offsetof(struct sl_model_svc, id),
+	.spec_off = offsetof(struct sl_model_svc, spec),
+	.link = svc_link,
+	.unlink = svc_unlink,
+	.changed = svc_changed,
+	.discard = free, /* its spec stays the op's */
 };
 
-static int svc_store(struct sl_svc_store *st, const struct sl_model *m, struct sl_k8s_op *op,
-		     struct undo *u, char *err, size_t errlen)
-{
-	const char *ns = op->del ? op->namespace : op->svc->namespace;
-	const char *name = op->del ? op->name : op->svc->name;
-	struct sl_model_svc *s = sl_model_svc_find(m, ns, name);
-	*u = (struct undo){ .kind = SL_K8S_SERVICE, .obj = s };
-	if (op->del) {
-		if (!s)
-			return ERR("service %s/%s not found", ns, name), -ENOENT;
-		fe_del(st, s->id, s->spec);
-		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
-		slot_put(&st->svcs, s->id);
-		u->deleted = true;
-		return 0;
-	}
-	if (s) {
-		fe_del(st, s->id, s->spec);
-		if (fe_add(st, s->id, op->svc) < 0) {
-			fe_add(st, s->id, s->spec); /* back: the index does not grow */
-			return ERR("out of memory"), -ENOMEM;
-		}
-		u->old_spec = s->spec;
-		st->bytes += svc_spec_bytes(op->svc) - svc_spec_bytes(s->spec);
-		s->spec = op->svc;
-		return 0;
-	}
-	if (!(s = calloc(1, sizeof(*s))))
-		return ERR("out of memory"), -ENOMEM;
-	int rc = slot_take(&st->svcs, &s->id);
-	if (rc < 0) {
-		free(s);
-		return rc == -ENOSPC ? ERR("service limit reached (%u)", st->svcs.limit)
-				     : ERR("out of memory"), rc;
-	}
-	s->spec = op->svc;
-	s->born = st->batch;
-	st->svcs.obj[s->id] = s;
-	if (sl_index_add(&st->svc_by_name, name_hash(ns, name), s->id) < 0) {
-		slot_put(&st->svcs, s->id);
-		free(s);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	if (fe_add(st, s->id, s->spec) < 0) {
-		sl_index_del(&st->svc_by_name, name_hash(ns, name), s->id);
-		slot_put(&st->svcs, s->id);
-		free(s);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	st->bytes += sizeof(*s) + svc_spec_bytes(s->spec);
-	u->obj = s;
-	u->created = true;
-	return 0;
-}
+static const struct sl_named slice_table = {
+	.kind = "endpointslice",
+	.key = slice_key,
+	.size = sizeof(struct sl_model_slice),
+	.id_off = offsetof(struct sl_model_slice, id),
+	.spec_off = offsetof(struct sl_model_slice, spec),
+	.link = slice_link,
+	.unlink = slice_unlink,
+	.changed = slice_changed,
+	.discard = free,
+};
 
-static void svc_unstore(struct sl_svc_store *st, struct undo *u)
+static int op_store(struct sl_svc_store *st, struct sl_k8s_op *op, struct sl_named_undo *u,
+		    char *err, size_t errlen)
 {
-	struct sl_model_svc *s = u->obj;
-	uint64_t h = name_hash(s->spec->namespace, s->spec->name);
-	/* Re-adding what a delete removed never grows an index. */
-	if (u->deleted) {
-		slot_restore(&st->svcs, s->id);
-		st->svcs.obj[s->id] = s;
-		sl_index_add(&st->svc_by_name, h, s->id);
-		fe_add(st, s->id, s->spec);
-	} else if (u->created) {
-		fe_del(st, s->id, s->spec);
-		sl_index_del(&st->svc_by_name, h, s->id);
-		slot_put(&st->svcs, s->id);
-		st->bytes -= sizeof(*s) + svc_spec_bytes(s->spec);
-		free(s); /* its spec stays the op's */
-	} else {
-		fe_del(st, s->id, s->spec);
-		st->bytes += svc_spec_bytes(u->old_spec) - svc_spec_bytes(s->spec);
-		s->spec = u->old_spec;
-		fe_add(st, s->id, s->spec);
-	}
-}
-
-static int slice_store(struct sl_svc_store *st, const struct sl_model *m,
-		       struct sl_k8s_op *op, struct undo *u, char *err, size_t errlen)
-{
-	const char *ns = op->del ? op->namespace : op->slice->namespace;
-	const char *name = op->del ? op->name : op->slice->name;
-	struct sl_model_slice *s = sl_model_slice_find(m, ns, name);
-	*u = (struct undo){ .kind = SL_K8S_SLICE, .obj = s };
-	if (op->del) {
-		if (!s)
-			return ERR("endpointslice %s/%s not found", ns, name), -ENOENT;
-		ring_unlink(st, s);
-		sl_index_del(&st->slice_by_name, name_hash(ns, name), s->id);
-		slot_put(&st->slices, s->id);
-		u->deleted = true;
-		return 0;
-	}
-	if (s) {
-		ring_unlink(st, s);
-		u->old_spec = s->spec;
-		st->bytes += slice_spec_bytes(op->slice) - slice_spec_bytes(s->spec);
-		s->spec = op->slice;
-		if (ring_link(st, s) < 0) {
-			s->spec = u->old_spec;
-			st->bytes -= slice_spec_bytes(op->slice) - slice_spec_bytes(s->spec);
-			ring_link(st, s); /* back where it was: the index does not grow */
-			return ERR("out of memory"), -ENOMEM;
-		}
-		return 0;
-	}
-	if (!(s = calloc(1, sizeof(*s))))
-		return ERR("out of memory"), -ENOMEM;
-	int rc = slot_take(&st->slices, &s->id);
-	if (rc < 0) {
-		free(s);
-		return rc == -ENOSPC ? ERR("endpointslice limit reached (%u)", st->slices.limit)
-				     : ERR("out of memory"), rc;
-	}
-	s->spec = op->slice;
-	st->slices.obj[s->id] = s;
-	if (sl_index_add(&st->slice_by_name, name_hash(ns, name), s->id) < 0) {
-		slot_put(&st->slices, s->id);
-		free(s);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	if (ring_link(st, s) < 0) {
-		sl_index_del(&st->slice_by_name, name_hash(ns, name), s->id);
-		slot_put(&st->slices, s->id);
-		free(s);
-		return ERR("out of memory"), -ENOMEM;
-	}
-	st->bytes += sizeof(*s) + slice_spec_bytes(s->spec);
-	u->obj = s;
-	u->created = true;
-	return 0;
-}
-
-static void slice_unstore(struct sl_svc_store *st, struct undo *u)
-{
-	struct sl_model_slice *s = u->obj;
-	uint64_t h = name_hash(s->spec->namespace, s->spec->name);
-	if (u->deleted) {
-		slot_restore(&st->slices, s->id);
-		st->slices.obj[s->id] = s;
-		sl_index_add(&st->slice_by_name, h, s->id);
-		ring_link(st, s);
-	} else if (u->created) {
-		ring_unlink(st, s);
-		sl_index_del(&st->slice_by_name, h, s->id);
-		slot_put(&st->slices, s->id);
-		st->bytes -= sizeof(*s) + slice_spec_bytes(s->spec);
-		free(s);
-	} else {
-		ring_unlink(st, s);
-		st->bytes += slice_spec_bytes(u->old_spec) - slice_spec_bytes(s->spec);
-		s->spec = u->old_spec;
-		ring_link(st, s);
-	}
+	bool svc = op->kind == SL_K8S_SERVICE;
+	const char *ns = op->del ? op->namespace : svc ? op->svc->namespace : op->slice->namespace;
+	const char *name = op->del ? op->name : svc ? op->svc->name : op->slice->name;
+	void *spec = op->del ? NULL : svc ? (void *)op->svc : (void *)op->slice;
+	int rc = sl_named_store(svc ? &st->svcs : &st->slices, st, op->kind, ns, name, spec, u,
+				err, errlen);
+	if (rc == 0 && svc && u->created)
+		((struct sl_model_svc *)u->obj)->born = st->batch;
+	return rc;
 }
 
 /* Hooks. */
@@ -599,7 +501,7 @@ static int svc_sync(struct sl_model *m, struct sl_model_svc *s, bool gone,
 /* The slices of s, looked up by its view from the owner index, asked for ahead. */
 static void owner_prefetch(const struct sl_svc_store *st, const struct sl_model_svc *s)
 {
-	sl_index_prefetch(&st->slice_by_owner, name_hash(s->spec->namespace, s->spec->name));
+	sl_index_prefetch(&st->slice_by_owner, sl_named_hash(s->spec->namespace, s->spec->name));
 }
 
 /* The index slots op's store will look at, asked for ahead (a batch's lookups land all
@@ -609,12 +511,12 @@ static void prefetch_op(const struct sl_svc_store *st, const struct sl_k8s_op *o
 	if (op->del)
 		return;
 	if (op->kind == SL_K8S_SERVICE && op->svc) {
-		sl_index_prefetch(&st->svc_by_name, name_hash(op->svc->namespace, op->svc->name));
+		sl_index_prefetch(&st->svcs.by_name, sl_named_hash(op->svc->namespace, op->svc->name));
 	} else if (op->kind == SL_K8S_SLICE && op->slice) {
 		const struct sl_slice_spec *sp = op->slice;
-		sl_index_prefetch(&st->slice_by_name, name_hash(sp->namespace, sp->name));
+		sl_index_prefetch(&st->slices.by_name, sl_named_hash(sp->namespace, sp->name));
 		if (sp->service[0])
-			sl_index_prefetch(&st->slice_by_owner, name_hash(sp->namespace, sp->service));
+			sl_index_prefetch(&st->slice_by_owner, sl_named_hash(sp->namespace, sp->service));
 	}
 }
 
@@ -662,14 +564,10 @@ static void touch_owner(struct sl_svc_store *st, const struct sl_model *m, struc
 		touch(st, t, n, sl_model_svc_find(m, sp->namespace, sp->service), false);
 }
 
-static void undo_all(struct sl_svc_store *st, struct undo *u, unsigned n)
+static void undo_all(struct sl_svc_store *st, struct sl_named_undo *u, unsigned n)
 {
-	while (n--) {
-		if (u[n].kind == SL_K8S_SERVICE)
-			svc_unstore(st, &u[n]);
-		else
-			slice_unstore(st, &u[n]);
-	}
+	while (n--)
+		sl_named_unstore(u[n].kind == SL_K8S_SERVICE ? &st->svcs : &st->slices, st, &u[n]);
 }
 
 int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, char *err,
@@ -680,7 +578,7 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	int rc = 0;
 	if (n == 0)
 		return 0;
-	struct undo *u = calloc(n, sizeof(*u));
+	struct sl_named_undo *u = calloc(n, sizeof(*u));
 	struct touched *t = calloc(2 * (size_t)n, sizeof(*t)); /* a slice touches <= 2 */
 	if (!u || !t) {
 		free(u);
@@ -702,8 +600,7 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = ops[i].kind == SL_K8S_SERVICE ? svc_store(st, m, &ops[i], &u[i], why, sizeof(why))
-						   : slice_store(st, m, &ops[i], &u[i], why, sizeof(why));
+		rc = op_store(st, &ops[i], &u[i], why, sizeof(why));
 		if (rc < 0) {
 			undo_all(st, u, i);
 			sl_model_err_path(err, errlen, ops[i].path[0] ? ops[i].path : "object", why,
@@ -715,7 +612,7 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 	 * cluster IP from one Service to another). */
 	for (i = 0; i < n; i++) {
 		struct sl_model_svc *s = u[i].obj;
-		if (u[i].kind != SL_K8S_SERVICE || u[i].deleted || st->svcs.obj[s->id] != s ||
+		if (u[i].kind != SL_K8S_SERVICE || u[i].deleted || st->svcs.slots.obj[s->id] != s ||
 		    !sl_svc_proxied(s->spec))
 			continue;
 		struct fe_check c = { st, s, why, sizeof(why) };
@@ -738,7 +635,7 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 		if (i + 4 < n && u[i + 4].kind == SL_K8S_SLICE) {
 			const struct sl_slice_spec *sp = ((struct sl_model_slice *)u[i + 4].obj)->spec;
 			if (sp->service[0])
-				sl_index_prefetch(&st->svc_by_name, name_hash(sp->namespace, sp->service));
+				sl_index_prefetch(&st->svcs.by_name, sl_named_hash(sp->namespace, sp->service));
 		}
 		if (u[i].kind == SL_K8S_SLICE) {
 			struct sl_model_slice *s = u[i].obj;
@@ -790,24 +687,20 @@ int sl_model_svc_apply(struct sl_model *m, struct sl_k8s_op *ops, unsigned n, ch
 					"batch: %s\n", t[k].s->spec->namespace, t[k].s->spec->name, why);
 		goto out;
 	}
-	/* 5. Commit: the model owns the applied specs; free what was replaced or deleted. */
+	/* 5. Commit: the model owns the applied specs; free what was replaced or deleted (its
+	 * bytes left the count when it was stored). */
 	for (i = 0; i < n; i++) {
 		if (u[i].kind == SL_K8S_SERVICE) {
 			struct sl_model_svc *s = u[i].obj;
 			sl_svc_spec_free(u[i].old_spec);
 			if (u[i].deleted) {
-				st->bytes -= sizeof(*s) + svc_spec_bytes(s->spec);
 				sl_svc_spec_free(s->spec);
 				free(s);
 			}
 		} else {
-			struct sl_model_slice *s = u[i].obj;
 			sl_slice_spec_free(u[i].old_spec);
-			if (u[i].deleted) {
-				st->bytes -= sizeof(*s) + slice_spec_bytes(s->spec);
-				sl_slice_spec_free(s->spec);
-				free(s);
-			}
+			if (u[i].deleted)
+				slice_free(u[i].obj);
 		}
 		ops[i].svc = NULL;
 		ops[i].slice = NULL;
@@ -818,27 +711,14 @@ out:
 	return rc;
 }
 
-static int del_one(struct sl_model *m, enum sl_k8s_kind kind, const char *ns, const char *name,
-		   char *err, size_t errlen)
-{
-	struct sl_k8s_op op = { .kind = kind, .del = true };
-	snprintf(op.namespace, sizeof(op.namespace), "%s", ns);
-	snprintf(op.name, sizeof(op.name), "%s", name);
-	char why[320];
-	int rc = sl_model_k8s_apply(m, &op, 1, why, sizeof(why));
-	if (rc < 0) /* without the op's path: "object: service x not found" reads badly */
-		snprintf(err, errlen, "%s", strncmp(why, "object: ", 8) ? why : why + 8);
-	return rc;
-}
-
 int sl_model_svc_del(struct sl_model *m, const char *ns, const char *name, char *err,
 		     size_t errlen)
 {
-	return del_one(m, SL_K8S_SERVICE, ns, name, err, errlen);
+	return sl_model_k8s_del_one(m, SL_K8S_SERVICE, ns, name, err, errlen);
 }
 
 int sl_model_slice_del(struct sl_model *m, const char *ns, const char *name, char *err,
 		       size_t errlen)
 {
-	return del_one(m, SL_K8S_SLICE, ns, name, err, errlen);
+	return sl_model_k8s_del_one(m, SL_K8S_SLICE, ns, name, err, errlen);
 }

@@ -1,5 +1,6 @@
 /* Internal to the Service and EndpointSlice decoders (sl_k8s.c: documents and Lists;
- * sl_k8s_service.c, sl_k8s_slice.c: the kinds; sl_k8s_at.c, sl_k8s_addr.c: their fields).
+ * sl_k8s_service.c, sl_k8s_slice.c: the kinds; sl_k8s_at.c, sl_k8s_addr.c: their fields);
+ * sl_k8s_field.c's readers by path text (the other kinds') are built on these.
  *
  * A 100,000-Service load decodes ~2 million fields, so: an object's members are found in
  * one walk of its children (sl_k8s_members, not one scan per name), a field's path for

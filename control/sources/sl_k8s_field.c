@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl_k8s_at.h"
 #include "sl_k8s_field.h"
 
 int sl_k8s_fail(char *err, size_t n, const char *path, const char *fmt, ...)
@@ -65,45 +66,31 @@ const cJSON *sl_k8s_get(const cJSON *o, const char *key)
 	return NULL;
 }
 
+/* The readers by path text below are those of sl_k8s_at.c (the same checks and errors),
+ * with the field's place given as base and key. */
+
 int sl_k8s_want_obj(const cJSON *v, const char *path, char *err, size_t n)
 {
-	return cJSON_IsObject(v) ? 0 : sl_k8s_fail(err, n, path, "must be an object");
+	return sl_k8s_at_obj(v, AT(NULL, path), err, n);
 }
 
 /* A string field into out (max bytes with the NUL); "" when absent and optional. */
 int sl_k8s_get_str(const cJSON *o, const char *base, const char *key, bool required, char *out,
 		   size_t max, char *err, size_t n)
 {
-	char p[SL_K8S_PATH_MAX];
-	const cJSON *v = sl_k8s_get(o, key);
-	out[0] = 0;
-	if (!v)
-		return required ? sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "missing") : 0;
-	if (!cJSON_IsString(v))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be a string");
-	if (strlen(v->valuestring) >= max)
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "longer than %zu characters", max - 1);
-	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-	return 0;
+	return sl_k8s_at_str(sl_k8s_get(o, key), AT(AT(NULL, base), key), required, out, max, err,
+			     n);
 }
 
 /* An array field: NULL and 0 when absent; refused over max entries. */
 int sl_k8s_get_array(const cJSON *o, const char *base, const char *key, unsigned max,
 		     const cJSON **ret, unsigned *ret_n, char *err, size_t n)
 {
-	char p[SL_K8S_PATH_MAX];
 	const cJSON *v = sl_k8s_get(o, key);
 	*ret = NULL;
-	*ret_n = 0;
-	if (!v)
-		return 0;
-	if (!cJSON_IsArray(v))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "must be an array");
-	int c = cJSON_GetArraySize(v);
-	if (c > (int)max)
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, key), "more than %u entries", max);
+	if (sl_k8s_at_array(v, AT(AT(NULL, base), key), max, ret_n, err, n))
+		return -EINVAL;
 	*ret = v;
-	*ret_n = (unsigned)c;
 	return 0;
 }
 
@@ -111,13 +98,8 @@ int sl_k8s_get_array(const cJSON *o, const char *base, const char *key, unsigned
 int sl_k8s_check_kind(const cJSON *o, const char *base, const char *kind, const char *api,
 		      char *err, size_t n)
 {
-	char p[SL_K8S_PATH_MAX];
-	const cJSON *k = sl_k8s_get(o, "kind"), *a = sl_k8s_get(o, "apiVersion");
-	if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, kind)))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "kind"), "must be %s", kind);
-	if (a && (!cJSON_IsString(a) || strcmp(a->valuestring, api)))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "apiVersion"), "must be %s for a %s", api, kind);
-	return 0;
+	return sl_k8s_at_kind(sl_k8s_get(o, "kind"), sl_k8s_get(o, "apiVersion"), AT(NULL, base),
+			      kind, api, err, n);
 }
 
 bool sl_k8s_iana_svc_name(const char *s)
@@ -136,12 +118,8 @@ bool sl_k8s_iana_svc_name(const char *s)
 
 int sl_k8s_parse_protocol(const cJSON *o, const char *base, uint8_t *ret, char *err, size_t n)
 {
-	char s[8], p[SL_K8S_PATH_MAX];
-	if (sl_k8s_get_str(o, base, "protocol", false, s, sizeof(s), err, n))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "protocol"), "must be TCP, UDP or SCTP");
-	if (!sl_k8s_proto_of(s, ret))
-		return sl_k8s_fail(err, n, sl_k8s_sub(p, base, "protocol"), "'%s' is not TCP, UDP or SCTP", s);
-	return 0;
+	return sl_k8s_at_protocol(sl_k8s_get(o, "protocol"), AT(AT(NULL, base), "protocol"), ret,
+				  err, n);
 }
 
 bool sl_k8s_proto_of(const char *s, uint8_t *ret)
