@@ -1,0 +1,161 @@
+/* cJSON trees printed as cJSON_PrintUnformatted prints them, faster (see sl_json.h). No
+ * DPDK; any thread (nothing global). */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_json.h"
+
+/* Room for n more bytes; false (oom set) when there is none. */
+static bool room(struct sl_json_buf *b, size_t n)
+{
+	if (b->oom)
+		return false;
+	if (b->cap - b->len >= n)
+		return true;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < n)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return b->oom = true, false;
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void sl_json_buf_put(struct sl_json_buf *b, const void *s, size_t n)
+{
+	if (room(b, n)) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+	}
+}
+
+static inline void put_c(struct sl_json_buf *b, char c)
+{
+	if (room(b, 1))
+		b->p[b->len++] = c;
+}
+
+void sl_json_buf_free(struct sl_json_buf *b)
+{
+	free(b->p);
+	*b = (struct sl_json_buf){ 0 };
+}
+
+/* cJSON's print_string_ptr: "", \" \\ \b \f \n \r \t, other bytes below 32 as \u00XX,
+ * everything else as it is. */
+static void put_str(struct sl_json_buf *b, const char *s)
+{
+	put_c(b, '"');
+	if (s) {
+		const char *run = s;
+		for (;; s++) {
+			unsigned char c = (unsigned char)*s;
+			if (c >= 32 && c != '"' && c != '\\')
+				continue;
+			sl_json_buf_put(b, run, (size_t)(s - run));
+			if (!c)
+				break;
+			char e[8] = { '\\', 0 };
+			size_t n = 2;
+			switch (c) {
+			case '"': e[1] = '"'; break;
+			case '\\': e[1] = '\\'; break;
+			case '\b': e[1] = 'b'; break;
+			case '\f': e[1] = 'f'; break;
+			case '\n': e[1] = 'n'; break;
+			case '\r': e[1] = 'r'; break;
+			case '\t': e[1] = 't'; break;
+			default: n = (size_t)snprintf(e, sizeof(e), "\\u%04x", c); break;
+			}
+			sl_json_buf_put(b, e, n);
+			run = s + 1;
+		}
+	}
+	put_c(b, '"');
+}
+
+/* cJSON's compare_double. */
+static bool same_double(double a, double b)
+{
+	double max = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+	return fabs(a - b) <= max * DBL_EPSILON;
+}
+
+/* cJSON's print_number (1.7.15): null for NaN and infinities, else %1.15g, or %1.17g when
+ * that does not read back as the value. The integers below 1e15 (most numbers of a state
+ * file: ports, timeouts) are what %1.15g prints of them, without printf. */
+static void put_num(struct sl_json_buf *b, const cJSON *item)
+{
+	double d = item->valuedouble;
+	char t[32];
+	size_t n;
+	if (isnan(d) || isinf(d)) {
+		sl_json_buf_put(b, "null", 4);
+		return;
+	}
+	if (fabs(d) < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		char *p = t + sizeof(t);
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v < 0)
+			*--p = '-';
+		sl_json_buf_put(b, p, (size_t)(t + sizeof(t) - p));
+		return;
+	}
+	double back = 0;
+	n = (size_t)snprintf(t, sizeof(t), "%1.15g", d);
+	if (sscanf(t, "%lg", &back) != 1 || !same_double(back, d))
+		n = (size_t)snprintf(t, sizeof(t), "%1.17g", d);
+	for (size_t i = 0; i < n; i++) /* cJSON writes '.' whatever the locale's point */
+		if (t[i] == ',')
+			t[i] = '.';
+	sl_json_buf_put(b, t, n);
+}
+
+void sl_json_print(struct sl_json_buf *b, const cJSON *item)
+{
+	if (!item) {
+		b->oom = true;
+		return;
+	}
+	switch (item->type & 0xff) {
+	case cJSON_NULL: sl_json_buf_put(b, "null", 4); break;
+	case cJSON_False: sl_json_buf_put(b, "false", 5); break;
+	case cJSON_True: sl_json_buf_put(b, "true", 4); break;
+	case cJSON_Number: put_num(b, item); break;
+	case cJSON_String: put_str(b, item->valuestring); break;
+	case cJSON_Raw:
+		if (!item->valuestring)
+			b->oom = true;
+		else
+			sl_json_buf_put(b, item->valuestring, strlen(item->valuestring));
+		break;
+	case cJSON_Array:
+	case cJSON_Object: {
+		bool obj = (item->type & 0xff) == cJSON_Object;
+		put_c(b, obj ? '{' : '[');
+		for (const cJSON *c = item->child; c && !b->oom; c = c->next) {
+			if (obj) {
+				put_str(b, c->string);
+				put_c(b, ':');
+			}
+			sl_json_print(b, c);
+			if (c->next)
+				put_c(b, ',');
+		}
+		put_c(b, obj ? '}' : ']');
+		break;
+	}
+	default:
+		b->oom = true; /* cJSON's print fails on it */
+		break;
+	}
+}
