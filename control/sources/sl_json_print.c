@@ -2,6 +2,7 @@
  * DPDK; any thread (nothing global). */
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,37 +47,46 @@ void sl_json_buf_free(struct sl_json_buf *b)
 	*b = (struct sl_json_buf){ 0 };
 }
 
+/* The bytes cJSON escapes in a string: '"', '\\' and every byte below 32. */
+static const bool escaped[256] = {
+	[0 ... 31] = true, ['"'] = true, ['\\'] = true,
+};
+
 /* cJSON's print_string_ptr: "", \" \\ \b \f \n \r \t, other bytes below 32 as \u00XX,
- * everything else as it is. */
+ * everything else as it is. Room for the worst case (every byte \u00XX) is made once. */
 static void put_str(struct sl_json_buf *b, const char *s)
 {
-	put_c(b, '"');
-	if (s) {
-		const char *run = s;
-		for (;; s++) {
-			unsigned char c = (unsigned char)*s;
-			if (c >= 32 && c != '"' && c != '\\')
-				continue;
-			sl_json_buf_put(b, run, (size_t)(s - run));
-			if (!c)
-				break;
-			char e[8] = { '\\', 0 };
-			size_t n = 2;
-			switch (c) {
-			case '"': e[1] = '"'; break;
-			case '\\': e[1] = '\\'; break;
-			case '\b': e[1] = 'b'; break;
-			case '\f': e[1] = 'f'; break;
-			case '\n': e[1] = 'n'; break;
-			case '\r': e[1] = 'r'; break;
-			case '\t': e[1] = 't'; break;
-			default: n = (size_t)snprintf(e, sizeof(e), "\\u%04x", c); break;
-			}
-			sl_json_buf_put(b, e, n);
-			run = s + 1;
+	size_t n = s ? strlen(s) : 0;
+	if (!room(b, 6 * n + 2))
+		return;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!escaped[c]) {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = "0123456789abcdef"[c >> 4];
+			*o++ = "0123456789abcdef"[c & 15];
+			break;
 		}
 	}
-	put_c(b, '"');
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
 }
 
 /* cJSON's compare_double. */

@@ -203,6 +203,15 @@ static void reset(const char *path)
 	snprintf(ps.path, sizeof(ps.path), "%s", path);
 }
 
+/* s (NULL: "") into buf of n bytes, cut to fit, as snprintf "%s" would (a note per applied
+ * object: 200,000 for 100,000 Services, and snprintf was a visible part of a save). */
+static void copy(char *buf, size_t n, const char *s)
+{
+	size_t l = s ? strnlen(s, n - 1) : 0;
+	memcpy(buf, s ? s : "", l);
+	buf[l] = 0;
+}
+
 static void note(enum kind k, const char *ns, const char *name, struct sl_cidr prefix)
 {
 	if (ps.n_notes == ps.cap_notes) {
@@ -218,8 +227,8 @@ static void note(enum kind k, const char *ns, const char *name, struct sl_cidr p
 	struct note *t = &ps.notes[ps.n_notes++];
 	t->kind = (uint8_t)k;
 	t->prefix = prefix;
-	snprintf(t->ns, sizeof(t->ns), "%s", ns ? ns : "");
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+	copy(t->ns, sizeof(t->ns), ns);
+	copy(t->name, sizeof(t->name), name);
 }
 
 void sl_persist_note_request(const struct sl_request *r)
