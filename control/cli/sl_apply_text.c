@@ -3,6 +3,9 @@
  * that cJSON parses, ending where cJSON's parse ends. */
 #include <stdbool.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sl_apply_text.h"
 
@@ -41,6 +44,26 @@ static int hex4(const char *t, size_t i, size_t len)
 static size_t string(const char *t, size_t i, size_t len)
 {
 	for (i++; i < len; i++) {
+#ifdef __SSE2__
+		/* 16 bytes at a time up to the first that is not plain: '"', '\\' or below 32
+		 * (most of a List is strings; this was half of sluicectl's time). */
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+			      ctl = _mm_set1_epi8(0x1f);
+		while (len - i >= 16) {
+			__m128i b = _mm_loadu_si128((const __m128i *)(t + i));
+			__m128i hit = _mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, bslash)),
+				_mm_cmpeq_epi8(_mm_min_epu8(b, ctl), b)); /* b <= 31, unsigned */
+			unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+			if (mask) {
+				i += (size_t)__builtin_ctz(mask);
+				break;
+			}
+			i += 16;
+		}
+		if (i >= len)
+			return 0;
+#endif
 		unsigned char c = (unsigned char)t[i];
 		if (c == '"')
 			return i + 1;
