@@ -3,9 +3,14 @@
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sl_json.h"
 
@@ -53,40 +58,64 @@ static const bool escaped[256] = {
 };
 
 /* cJSON's print_string_ptr: "", \" \\ \b \f \n \r \t, other bytes below 32 as \u00XX,
- * everything else as it is. Room for the worst case (every byte \u00XX) is made once. */
+ * everything else as it is. The string is read once (no strlen): plain bytes are copied 16
+ * at a time while a 16-byte load stays within s's page (it cannot fault then, whatever
+ * follows the NUL), else one by one; room for 16 bytes all escaped is made per step. */
 static void put_str(struct sl_json_buf *b, const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-	if (!room(b, 6 * n + 2))
-		return;
-	char *o = b->p + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!escaped[c]) {
-			*o++ = (char)c;
-			continue;
+	put_c(b, '"');
+	for (; s;) {
+		if (!room(b, 6 * 16 + 1))
+			return;
+		char *o = b->p + b->len;
+		unsigned k = 0;
+#ifdef __SSE2__
+		if (((uintptr_t)s & 4095) <= 4096 - 16) {
+			const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+				      ctl = _mm_set1_epi8(0x1f);
+			__m128i v = _mm_loadu_si128((const __m128i *)s);
+			__m128i hit = _mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+				_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)); /* v <= 31, NUL too */
+			unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+			_mm_storeu_si128((__m128i *)o, v); /* (the bytes past the plain run are
+							    * overwritten or not counted) */
+			k = mask ? (unsigned)__builtin_ctz(mask) : 16;
+			o += k;
+			s += k;
 		}
-		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = "0123456789abcdef"[c >> 4];
-			*o++ = "0123456789abcdef"[c & 15];
+#endif
+		for (; k < 16; k++, s++) {
+			unsigned char c = (unsigned char)*s;
+			if (!escaped[c]) {
+				*o++ = (char)c;
+				continue;
+			}
+			if (!c)
+				break;
+			*o++ = '\\';
+			switch (c) {
+			case '"': *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = "0123456789abcdef"[c >> 4];
+				*o++ = "0123456789abcdef"[c & 15];
+				break;
+			}
+		}
+		b->len = (size_t)(o - b->p);
+		if (!*s)
 			break;
-		}
 	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->p);
+	put_c(b, '"');
 }
 
 /* cJSON's compare_double. */

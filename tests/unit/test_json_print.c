@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -109,6 +111,26 @@ static void test_strings(void **s)
 	cJSON_Delete(a);
 }
 
+/* Strings that end at the last byte of a page followed by one that cannot be read: printed
+ * right, and nothing past their NUL read (a fault would end the test). */
+static void test_page_end(void **s)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + pg, (size_t)pg, PROT_NONE), 0);
+	for (unsigned len = 0; len < 40; len++) {
+		char *str = p + pg - 1 - len;
+		for (unsigned i = 0; i < len; i++)
+			str[i] = i % 7 == 3 ? '"' : (char)('a' + i % 26);
+		str[len] = 0;
+		cJSON item = { .type = cJSON_String, .valuestring = str };
+		same(&item);
+	}
+	munmap(p, 2 * (size_t)pg);
+}
+
 static void test_trees(void **s)
 {
 	static const char *const docs[] = {
@@ -149,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_page_end),
 		cmocka_unit_test(test_trees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
