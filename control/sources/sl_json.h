@@ -78,7 +78,8 @@ struct sl_json_buf {
 void sl_json_buf_put(struct sl_json_buf *b, const void *s, size_t n);
 /* Append item as cJSON_PrintUnformatted prints it, byte for byte (numbers, escapes, an
  * invalid type: then oom is set, as cJSON's print fails), several times faster: integers
- * without sprintf and sscanf, strings copied by runs, no strlen of what is printed. */
+ * without sprintf and sscanf, strings read once and copied 16 bytes at a time, no strlen
+ * of what is printed. */
 void sl_json_print(struct sl_json_buf *b, const cJSON *item);
 /* Free b's text; b is empty and reusable. */
 void sl_json_buf_free(struct sl_json_buf *b);

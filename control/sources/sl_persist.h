@@ -69,7 +69,8 @@ int sl_persist_journal_open(const char *path, bool create);
  * even that failed (the next save must be a snapshot). Any thread. */
 int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, bool *ret_torn);
 
-/* Write a snapshot of m to path (sl_persist_write) with a new generation, and empty the
+/* Write a snapshot of m to path (as sl_persist_write does, printed and written one
+ * object at a time: sl_persist_write_begin/chunk/end) with a new generation, and empty the
  * journal. Returns 0 or -errno (nothing changed on disk then). Control thread. */
 int sl_persist_save(const char *path, const struct sl_model *m);
 /* Every pod, node, route, Service and EndpointSlice of m as JSON lists in the config's
