@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark: N Services (one EndpointSlice of E endpoints each) loaded into a running sluiced
 # from scratch through its API, `sluicectl apply -f` of kubectl-style Lists, end to end:
-# sluicectl reads and re-parses each file, sends it, sluiced parses the request, decodes,
+# sluicectl reads and checks each file, sends it, sluiced parses the request, decodes,
 # applies it to the model, programs the Service table (Maglev tables), saves its state, and
 # replies. The Lists are what build/perf/sluice-lb-bench --write-json writes (the input its
 # in-process figures are measured on), 1,000 Services + 1,000 slices each (~2.7 MB: a
@@ -11,12 +11,14 @@
 # (the state file, saved after every change as sluiced does by default: a journal line per
 # apply, the snapshot rewritten when the journal would outgrow it). For each, prints the
 # wall time of the whole load, sluiced's CPU time over it (user + system, from
-# /proc/PID/stat), the slowest apply, the saves (journal appends, snapshots), and checks at
+# /proc/PID/stat; and its control thread's, which does all of the work: the rest is the idle
+# worker polling), the slowest apply, the saves (journal appends, snapshots), and checks at
 # the end that sluiced holds N Services, N slices and N frontends (`show stats`).
 #
 # One sluiced (node 1 of scripts/lib/topo.sh); run it under the shared heavy lock.
 # Usage (root, repo root): perf/svc_load_bench.sh [--services N] [--endpoints E]
 #        [--states none,default]
+# With SL_BENCH_PERF=FILE, sluiced is profiled over each load (perf record into FILE.STATE).
 set -u
 cd "$(dirname "$0")/.."
 N=100000 E=10 STATES=none,default
@@ -65,28 +67,37 @@ start_sluiced() {
 	return 1
 }
 
-# cpu_s PID: user + system CPU seconds of the process (all its threads).
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+# cpu_s PID [TID]: user + system CPU seconds of the process (all its threads), or of its
+# thread TID (the control thread is the process's first: TID = PID).
+cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' \
+		"/proc/$1${2:+/task/$2}/stat"
+}
 
 failed=0
 for st in ${STATES//,/ }; do
 	start_sluiced "$st" || { echo "sluiced did not start" >&2; exit 1; }
 	pid=$(pgrep -P "${SL_PID[1]}" sluiced || echo "${SL_PID[1]}")
-	c0=$(cpu_s "$pid")
-	t0=$(date +%s.%N)
+	if [ -n "${SL_BENCH_PERF:-}" ]; then # a profile of sluiced over the load (perf report -i)
+		perf record -q -F 2000 -p "$pid" -o "$SL_BENCH_PERF.$st" 2>/dev/null &
+		perf_pid=$!
+	fi
+	c0=$(cpu_s "$pid") m0=$(cpu_s "$pid" "$pid")
+	t0=${EPOCHREALTIME/./} # (µs, bash's clock: no process per reading)
 	worst=0 worst_f=
 	for f in "${files[@]}"; do
-		a=$(date +%s.%N)
+		a=${EPOCHREALTIME/./}
 		if ! ctl 1 apply -f "$f" >/dev/null 2>"$SL_RUN/err"; then
 			echo "apply $f failed: $(cat "$SL_RUN/err")" >&2
 			failed=1
 			break
 		fi
-		d=$(echo "$(date +%s.%N) - $a" | bc)
-		if [ "$(echo "$d > $worst" | bc)" = 1 ]; then worst=$d worst_f=$(basename "$f"); fi
+		d=$((${EPOCHREALTIME/./} - a))
+		if ((d > worst)); then worst=$d worst_f=${f##*/}; fi
 	done
-	t1=$(date +%s.%N)
-	c1=$(cpu_s "$pid")
+	t1=${EPOCHREALTIME/./}
+	c1=$(cpu_s "$pid") m1=$(cpu_s "$pid" "$pid")
+	[ -n "${SL_BENCH_PERF:-}" ] && kill -INT "$perf_pid" && wait "$perf_pid"
 	stats=$(ctl 1 -o json show stats)
 	ok=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); n=int(sys.argv[2]);
 print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['conntrack']['frontends']==n))" "$stats" "$N")
@@ -94,8 +105,9 @@ print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['c
 print('%d saves: %d journal appends, %d snapshots' % (a['saves'], a.get('state_appends', 0), a.get('state_snapshots', 0)))" "$stats")
 	size=$(stat -c %s "$SL_RUN/node1.sock.state.json" 2>/dev/null || echo 0)
 	jsize=$(stat -c %s "$SL_RUN/node1.sock.state.json.journal" 2>/dev/null || echo 0)
-	printf "state %-8s %d Services loaded through the API in %.2f s wall, sluiced CPU %.2f s; slowest apply %.2f s (%s); %s; state file %d MB + journal %d MB; check: %s\n" \
-		"$st" "$N" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | bc)" "$worst" "$worst_f" \
+	printf "state %-8s %d Services loaded through the API in %.2f s wall, sluiced CPU %.2f s (control thread %.2f s); slowest apply %.2f s (%s); %s; state file %d MB + journal %d MB; check: %s\n" \
+		"$st" "$N" "$(echo "($t1 - $t0) / 1000000" | bc -l)" "$(echo "$c1 - $c0" | bc)" \
+		"$(echo "$m1 - $m0" | bc)" "$(echo "$worst / 1000000" | bc -l)" "$worst_f" \
 		"$saves" $((size / 1000000)) $((jsize / 1000000)) "$([ "$ok" = 1 ] && echo OK || echo FAILED)"
 	[ "$ok" = 1 ] || failed=1
 	SL_STOP_SECONDS=60 node_stop 1 || failed=1

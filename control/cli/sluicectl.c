@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 
 #include "control/core/sl_cmd.h"
 #include "control/sources/sl_json.h"
+#include "sl_apply_text.h"
 
 #define RESP_MAX (16 << 20)
 
@@ -48,9 +51,9 @@ static void print_help(FILE *f)
 		"  -o, --output FMT    table (default) or json\n");
 }
 
-/* Send one request's text (len bytes, no newline), return the parsed response or NULL
- * (message printed). */
-static cJSON *call_text(const char *text, size_t len)
+/* Send one request, the concatenation of parts[0..n) (no newline: it is added), return the
+ * parsed response or NULL (message printed). */
+static cJSON *call_parts(const struct iovec *parts, int n)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -66,31 +69,60 @@ static cJSON *call_text(const char *text, size_t len)
 			close(fd);
 		return NULL;
 	}
-	size_t off = 0;
-	bool ok = text != NULL;
-	if (ok && len + 1 > SL_API_MAX_REQUEST) {
+	struct iovec iov[8];
+	size_t len = 1;
+	bool ok = n >= 1 && n < 8;
+	for (int i = 0; ok && i < n; i++) {
+		iov[i] = parts[i];
+		len += parts[i].iov_len;
+		ok = parts[i].iov_base != NULL;
+	}
+	if (ok && len > SL_API_MAX_REQUEST) {
 		fprintf(stderr, "sluicectl: request of %zu bytes is over sluiced's limit of %d; "
-			"split it\n", len + 1, SL_API_MAX_REQUEST);
+			"split it\n", len, SL_API_MAX_REQUEST);
 		ok = false;
 	}
-	while (ok && off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w <= 0 && errno != EINTR)
+	iov[n] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
+	/* Written as they are (one writev per socket buffer's worth, no copy into one). */
+	for (int i = 0; ok && i <= n;) {
+		ssize_t w = writev(fd, iov + i, n + 1 - i);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
 			ok = false;
-		else if (w > 0)
-			off += (size_t)w;
+			break;
+		}
+		for (; i <= n && (size_t)w >= iov[i].iov_len; i++)
+			w -= (ssize_t)iov[i].iov_len;
+		if (i <= n) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
 	}
-	ok = ok && write(fd, "\n", 1) == 1;
 	if (!ok) {
 		close(fd);
 		return NULL;
 	}
 	shutdown(fd, SHUT_WR);
-	char *buf = malloc(RESP_MAX);
-	size_t got = 0;
-	ssize_t n;
-	while (ok && buf && got < RESP_MAX - 1 && (n = read(fd, buf + got, RESP_MAX - 1 - got)) > 0)
-		got += (size_t)n;
+	/* The response: a few bytes for most commands, grown as it comes. */
+	size_t cap = 1 << 16, got = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while (buf && got < RESP_MAX - 1) {
+		if (got + 1 == cap) {
+			size_t nc = cap * 2 > RESP_MAX ? RESP_MAX : cap * 2;
+			char *nb = realloc(buf, nc);
+			if (!nb)
+				break;
+			buf = nb;
+			cap = nc;
+		}
+		if ((r = read(fd, buf + got, cap - 1 - got)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
 	close(fd);
 	cJSON *resp = NULL;
 	if (buf) {
@@ -101,6 +133,13 @@ static cJSON *call_text(const char *text, size_t len)
 	if (!resp)
 		fprintf(stderr, "sluicectl: no valid response from sluiced\n");
 	return resp;
+}
+
+/* Send one request's text (len bytes, no newline): call_parts. */
+static cJSON *call_text(const char *text, size_t len)
+{
+	struct iovec part = { .iov_base = (void *)text, .iov_len = len };
+	return call_parts(&part, 1);
 }
 
 /* Send one request, return the parsed response or NULL (message printed). */
@@ -261,8 +300,19 @@ static int cmd_apply(const char *path)
 		fprintf(stderr, "sluicectl: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	char *buf = malloc(SL_API_MAX_REQUEST + 1);
-	size_t len = buf ? fread(buf, 1, SL_API_MAX_REQUEST + 1, f) : 0;
+	/* Read whole, into a buffer the size of the file when it has one. */
+	struct stat st;
+	size_t cap = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+			     (size_t)st.st_size <= SL_API_MAX_REQUEST
+		     ? (size_t)st.st_size + 1 : SL_API_MAX_REQUEST + 1;
+	char *buf = malloc(cap);
+	size_t len = buf ? fread(buf, 1, cap, f) : 0;
+	if (buf && len == cap && cap <= SL_API_MAX_REQUEST) { /* it grew while read */
+		char *nb = realloc(buf, SL_API_MAX_REQUEST + 1);
+		if (nb)
+			len += fread(nb + len, 1, SL_API_MAX_REQUEST + 1 - len, f);
+		buf = nb;
+	}
 	if (f != stdin)
 		fclose(f);
 	if (!buf)
@@ -273,10 +323,27 @@ static int cmd_apply(const char *path)
 		free(buf);
 		return 1;
 	}
-	/* Checked here (to say where it is not JSON), then sent as it is, inside the request:
-	 * printing a 3 MB List again took longer than sluiced's whole apply. Only the value
-	 * (text after it is ignored, as cJSON does), newlines between tokens made spaces (a
-	 * newline ends a request); a file with one inside a string is printed again. */
+	static const char pre[] = "{\"cmd\":\"apply\",\"objects\":";
+	size_t l = sizeof(pre) - 1;
+	/* The usual case: the file is one JSON value sl_apply_text_scan vouches for (its
+	 * newlines made spaces on the way) and fits: sent as it is, without a tree. Printing a
+	 * 3 MB List again took longer than sluiced's whole apply; parsing it into a tree only
+	 * to check it took half as long. */
+	size_t vlen = sl_apply_text_scan(buf, len);
+	if (vlen && l + vlen + 2 <= SL_API_MAX_REQUEST) {
+		struct iovec parts[3] = {
+			{ .iov_base = (void *)pre, .iov_len = l },
+			{ .iov_base = buf, .iov_len = vlen },
+			{ .iov_base = "}", .iov_len = 1 },
+		};
+		cJSON *resp = call_parts(parts, 3);
+		free(buf);
+		return finish(resp, NULL);
+	}
+	/* Otherwise cJSON judges it (to say where it is not JSON), then it is sent as it is,
+	 * inside the request: only the value (text after it is ignored, as cJSON does), newlines
+	 * between tokens made spaces (a newline ends a request); a file with one inside a
+	 * string, or too large as it is, is printed again. */
 	struct sl_json_arena arena = { 0 };
 	const char *end = NULL;
 	const cJSON *doc = sl_json_parse(&arena, buf, len, &end);
@@ -287,8 +354,7 @@ static int cmd_apply(const char *path)
 		free(buf);
 		return 1;
 	}
-	static const char pre[] = "{\"cmd\":\"apply\",\"objects\":";
-	size_t vlen = (size_t)(end - buf), l = sizeof(pre) - 1;
+	vlen = (size_t)(end - buf);
 	bool in_str = false, esc = false, nl_in_str = false;
 	char *printed = NULL, *req = malloc(vlen + sizeof(pre) + 1);
 	for (size_t i = 0; req && i < vlen; i++) {

@@ -99,6 +99,21 @@ int sl_cidr_parse(const char *s, bool allow_v6, struct sl_cidr *ret)
 
 const char *sl_ip_fmt(struct sl_ip ip, char *buf)
 {
+	if (ip.af != AF_INET6) { /* what inet_ntop prints, without its sprintf (the state file
+				  * prints millions of endpoint addresses) */
+		const uint8_t *b = bytes_of(&ip);
+		char *p = buf;
+		for (unsigned i = 0; i < 4; i++) {
+			unsigned v = b[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : 0;
+		}
+		return buf;
+	}
 	if (!inet_ntop(ip.af == AF_INET6 ? AF_INET6 : AF_INET, bytes_of(&ip), buf, SL_IP_STR_MAX))
 		snprintf(buf, SL_IP_STR_MAX, "?");
 	return buf;

@@ -64,3 +64,22 @@ void sl_json_build_end(void);
 
 /* Free every tree parsed into a; a is empty and reusable afterwards. */
 void sl_json_arena_free(struct sl_json_arena *a);
+
+/* ---- Printing ------------------------------------------------------------------------
+ * Text built in memory (the state file's snapshot and journal lines): malloc'd, grown
+ * by doubling; oom set (and nothing more appended) once an allocation failed. */
+struct sl_json_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+/* Append n bytes of s. */
+void sl_json_buf_put(struct sl_json_buf *b, const void *s, size_t n);
+/* Append item as cJSON_PrintUnformatted prints it, byte for byte (numbers, escapes, an
+ * invalid type: then oom is set, as cJSON's print fails), several times faster: integers
+ * without sprintf and sscanf, strings read once and copied 16 bytes at a time, no strlen
+ * of what is printed. */
+void sl_json_print(struct sl_json_buf *b, const cJSON *item);
+/* Free b's text; b is empty and reusable. */
+void sl_json_buf_free(struct sl_json_buf *b);

@@ -194,7 +194,10 @@ static struct {
 	struct note *notes;
 	unsigned n_notes, cap_notes;
 	struct sl_persist_stats stats;
+	struct sl_json_buf line; /* the journal line being written, kept for the next */
 } ps = { .jfd = -1 };
+
+#define LINE_KEEP (8u << 20) /* bytes of ps.line kept between commits */
 
 /* Start over for path: no snapshot of ours yet (the next commit writes one). */
 static void reset(const char *path)
@@ -206,6 +209,15 @@ static void reset(const char *path)
 	ps.snap_bytes = ps.journal_bytes = 0;
 	ps.n_notes = 0;
 	snprintf(ps.path, sizeof(ps.path), "%s", path);
+}
+
+/* s (NULL: "") into buf of n bytes, cut to fit, as snprintf "%s" would (a note per applied
+ * object: 200,000 for 100,000 Services, and snprintf was a visible part of a save). */
+static void copy(char *buf, size_t n, const char *s)
+{
+	size_t l = s ? strnlen(s, n - 1) : 0;
+	memcpy(buf, s ? s : "", l);
+	buf[l] = 0;
 }
 
 static void note(enum kind k, const char *ns, const char *name, struct sl_cidr prefix)
@@ -223,8 +235,8 @@ static void note(enum kind k, const char *ns, const char *name, struct sl_cidr p
 	struct note *t = &ps.notes[ps.n_notes++];
 	t->kind = (uint8_t)k;
 	t->prefix = prefix;
-	snprintf(t->ns, sizeof(t->ns), "%s", ns ? ns : "");
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+	copy(t->ns, sizeof(t->ns), ns);
+	copy(t->name, sizeof(t->name), name);
 }
 
 void sl_persist_note_request(const struct sl_request *r)
@@ -327,6 +339,132 @@ static uint64_t new_gen(void)
 	return g ? g : 1;
 }
 
+/* ---- The text ------------------------------------------------------------------------
+ * The snapshot and the journal lines are what cJSON_PrintUnformatted prints of the trees
+ * sl_persist_export and the journal's records would be, made one object at a time: its
+ * tree built in an arena (by the encoders), printed at once (sl_json_print), the arena's
+ * memory reused for the next. The whole state as one tree was ~5 million nodes at 100,000
+ * Services, and printing it with cJSON (sprintf and sscanf per number, strlen of what it
+ * printed) took longer than building it; a snapshot is written to its file as it is made,
+ * FLUSH_BYTES at a time. */
+#define FLUSH_BYTES (1u << 20)
+
+/* The objects of kind k in m, from *it (0 first): the next one encoded (in the arena of
+ * sl_json_build_begin), or NULL at the end; *ret_oom when it could not be encoded. */
+static cJSON *next_obj(const struct sl_model *m, enum kind k, uint32_t *it, bool *ret_oom)
+{
+	cJSON *o = NULL;
+	bool end = false;
+	switch (k) {
+	case K_POD: {
+		struct sl_model_pod *x = sl_model_pod_next(m, it);
+		end = !x, o = x ? enc_pod(&x->spec) : NULL;
+		break;
+	}
+	case K_NODE: {
+		struct sl_model_node *x = sl_model_node_next(m, it);
+		end = !x, o = x ? enc_node(&x->spec) : NULL;
+		break;
+	}
+	case K_ROUTE: {
+		struct sl_model_route *x = sl_model_route_next(m, it);
+		end = !x, o = x ? enc_route(&x->spec) : NULL;
+		break;
+	}
+	case K_SVC: {
+		struct sl_model_svc *x = sl_model_svc_next(m, it);
+		end = !x, o = x ? sl_k8s_encode_service(x->spec) : NULL;
+		break;
+	}
+	case K_SLICE: {
+		struct sl_model_slice *x = sl_model_slice_next(m, it);
+		end = !x, o = x ? sl_k8s_encode_slice(x->spec) : NULL;
+		break;
+	}
+	case K_NS: {
+		struct sl_model_ns *x = sl_model_ns_next(m, it);
+		end = !x, o = x ? sl_k8s_encode_namespace(x->spec) : NULL;
+		break;
+	}
+	case K_KPOD: {
+		struct sl_model_kpod *x = sl_model_kpod_next(m, it);
+		end = !x, o = x ? sl_k8s_encode_pod(x->spec) : NULL;
+		break;
+	}
+	case K_POLICY: {
+		struct sl_model_policy *x = sl_model_policy_next(m, it);
+		end = !x, o = x ? sl_k8s_encode_policy(x->spec) : NULL;
+		break;
+	}
+	default:
+		end = true;
+		break;
+	}
+	*ret_oom = !end && !o;
+	return o;
+}
+
+/* A member name and its colon. */
+static void put_key(struct sl_json_buf *b, const char *key)
+{
+	cJSON k = { .type = cJSON_String, .valuestring = (char *)key };
+	sl_json_print(b, &k);
+	sl_json_buf_put(b, ":", 1);
+}
+
+/* o (a tree in a, or NULL: no memory) printed into b; a emptied for the next tree. */
+static void put_tree(struct sl_json_buf *b, struct sl_json_arena *a, const cJSON *o)
+{
+	sl_json_print(b, o);
+	sl_json_arena_free(a);
+}
+
+/* The snapshot of m as sl_persist_export's tree with "journal": gen, printed, written to
+ * o as it is made. Returns its length, or 0 (no memory). */
+static size_t snapshot_text(struct sl_persist_out *o, const struct sl_model *m, const char *gen)
+{
+	static const enum kind order[] = { K_POD, K_NODE, K_ROUTE, K_SVC, K_SLICE, K_NS,
+					   K_KPOD, K_POLICY };
+	struct sl_json_buf b = { 0 };
+	struct sl_json_arena a = { 0 };
+	size_t len = 0;
+	bool oom = false;
+	sl_json_build_begin(&a);
+	sl_json_buf_put(&b, "{", 1);
+	for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]) && !oom && !b.oom; i++) {
+		put_key(&b, list_name[order[i]]);
+		sl_json_buf_put(&b, "[", 1);
+		cJSON *e;
+		for (uint32_t it = 0, n = 0; (e = next_obj(m, order[i], &it, &oom)) || oom; n++) {
+			if (n)
+				sl_json_buf_put(&b, ",", 1);
+			put_tree(&b, &a, e);
+			if (b.oom)
+				break;
+			if (b.len >= FLUSH_BYTES) {
+				sl_persist_write_chunk(o, b.p, b.len);
+				len += b.len;
+				b.len = 0;
+			}
+		}
+		sl_json_buf_put(&b, "],", 2);
+	}
+	sl_json_build_end();
+	sl_json_arena_free(&a);
+	put_key(&b, "journal");
+	cJSON g = { .type = cJSON_String, .valuestring = (char *)gen };
+	sl_json_print(&b, &g);
+	sl_json_buf_put(&b, "}", 1);
+	if (!b.oom && !oom) {
+		sl_persist_write_chunk(o, b.p, b.len);
+		len += b.len;
+	} else {
+		len = 0;
+	}
+	sl_json_buf_free(&b);
+	return len;
+}
+
 int sl_persist_save(const char *path, const struct sl_model *m)
 {
 	if (strcmp(ps.path, path))
@@ -334,19 +472,12 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	uint64_t gen = new_gen();
 	char g[24];
 	snprintf(g, sizeof(g), "%016" PRIx64, gen);
-	struct sl_json_arena a = { 0 }; /* the tree: ~5 million small allocations at 100,000 */
-	sl_json_build_begin(&a);
-	cJSON *doc = sl_persist_export(m);
-	if (doc)
-		cJSON_AddStringToObject(doc, "journal", g);
-	sl_json_build_end();
-	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-	sl_json_arena_free(&a);
-	if (!text)
-		return -ENOMEM;
-	size_t len = strlen(text);
-	int rc = sl_persist_write(path, text);
-	free(text);
+	struct sl_persist_out out;
+	int rc = sl_persist_write_begin(&out, path);
+	if (rc < 0)
+		return rc;
+	size_t len = snapshot_text(&out, m, g);
+	rc = sl_persist_write_end(&out, len ? 0 : -ENOMEM);
 	if (rc < 0)
 		return rc;
 	/* From here the snapshot holds everything; the old journal's lines are of another
@@ -367,6 +498,94 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	return 0;
 }
 
+/* The journal line of the notes: {"gen":G,"put":{LIST:[obj...],...},"del":{LIST:[key...],
+ * ...}} and its newline, as the record's tree printed it: the lists of "put" in the order
+ * of their kind's first note whose object is there, those of "del" in the order of their
+ * kind's first note whose object is gone, the objects and keys in the notes' order. Each
+ * note's object is looked up once. Returns the length (newline included) or 0 (no
+ * memory). */
+static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, const char *gen)
+{
+	/* A note whose object is gone goes in "del": known once "put" is made. */
+	uint8_t *gone = calloc(ps.n_notes ? ps.n_notes : 1, 1);
+	bool done[K_COUNT] = { false };
+	struct sl_json_arena a = { 0 };
+	char key[KEY_MAX];
+	bool oom = !gone, any_list = false;
+	b->len = 0;
+	b->oom = false;
+	sl_json_buf_put(b, "{", 1);
+	put_key(b, "gen");
+	cJSON g = { .type = cJSON_String, .valuestring = (char *)gen };
+	sl_json_print(b, &g);
+	sl_json_buf_put(b, ",", 1);
+	put_key(b, "put");
+	sl_json_buf_put(b, "{", 1);
+	sl_json_build_begin(&a);
+	for (unsigned i = 0; i < ps.n_notes && !oom && !b->oom; i++) {
+		unsigned kind = ps.notes[i].kind;
+		if (done[kind])
+			continue;
+		cJSON *o = model_obj(m, &ps.notes[i]);
+		if (!o) {
+			gone[i] = 1;
+			continue;
+		}
+		/* The first of its kind that is there: the kind's whole list (the kind's notes
+		 * before it are all gone). */
+		done[kind] = true;
+		if (any_list)
+			sl_json_buf_put(b, ",", 1);
+		any_list = true;
+		put_key(b, list_name[kind]);
+		sl_json_buf_put(b, "[", 1);
+		put_tree(b, &a, o);
+		for (unsigned j = i + 1; j < ps.n_notes && !b->oom; j++) {
+			if (ps.notes[j].kind != kind)
+				continue;
+			if (!(o = model_obj(m, &ps.notes[j]))) {
+				gone[j] = 1;
+				continue;
+			}
+			sl_json_buf_put(b, ",", 1);
+			put_tree(b, &a, o);
+		}
+		sl_json_buf_put(b, "]", 1);
+	}
+	sl_json_build_end();
+	sl_json_arena_free(&a);
+	sl_json_buf_put(b, "},", 2);
+	put_key(b, "del");
+	sl_json_buf_put(b, "{", 1);
+	any_list = false;
+	/* Lists in "del" go in the order of the kinds' first deleted note. */
+	bool del_seen[K_COUNT] = { false };
+	for (unsigned i = 0; i < ps.n_notes && !oom; i++) {
+		unsigned kind = ps.notes[i].kind;
+		if (!gone[i] || del_seen[kind])
+			continue;
+		del_seen[kind] = true;
+		if (any_list)
+			sl_json_buf_put(b, ",", 1);
+		any_list = true;
+		put_key(b, list_name[kind]);
+		sl_json_buf_put(b, "[", 1);
+		for (unsigned j = i, n = 0; j < ps.n_notes; j++) {
+			if (!gone[j] || ps.notes[j].kind != kind)
+				continue;
+			if (n++)
+				sl_json_buf_put(b, ",", 1);
+			note_key(&ps.notes[j], key, sizeof(key));
+			cJSON ks = { .type = cJSON_String, .valuestring = key };
+			sl_json_print(b, &ks);
+		}
+		sl_json_buf_put(b, "]", 1);
+	}
+	sl_json_buf_put(b, "}}\n", 3);
+	free(gone);
+	return oom || b->oom ? 0 : b->len;
+}
+
 int sl_persist_commit(const char *path, const struct sl_model *m)
 {
 	if (strcmp(ps.path, path))
@@ -375,37 +594,16 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 		return sl_persist_save(path, m);
 	if (!ps.n_notes)
 		return 0;
-	char g[24], key[KEY_MAX];
+	char g[24];
 	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
-	struct sl_json_arena a = { 0 };
-	sl_json_build_begin(&a);
-	cJSON *rec = cJSON_CreateObject();
-	cJSON_AddStringToObject(rec, "gen", g);
-	cJSON *put = cJSON_AddObjectToObject(rec, "put"), *del = cJSON_AddObjectToObject(rec, "del");
-	cJSON *puts[K_COUNT] = { 0 }, *dels[K_COUNT] = { 0 };
-	for (unsigned i = 0; i < ps.n_notes; i++) {
-		const struct note *t = &ps.notes[i];
-		cJSON *o = model_obj(m, t);
-		if (o) {
-			if (!puts[t->kind])
-				puts[t->kind] = cJSON_AddArrayToObject(put, list_name[t->kind]);
-			cJSON_AddItemToArray(puts[t->kind], o);
-		} else {
-			if (!dels[t->kind])
-				dels[t->kind] = cJSON_AddArrayToObject(del, list_name[t->kind]);
-			note_key(t, key, sizeof(key));
-			cJSON_AddItemToArray(dels[t->kind], cJSON_CreateString(key));
-		}
-	}
-	sl_json_build_end();
-	char *text = rec ? cJSON_PrintUnformatted(rec) : NULL;
-	sl_json_arena_free(&a);
-	if (!text)
+	size_t len = journal_text(&ps.line, m, g);
+	if (!len) {
+		sl_json_buf_free(&ps.line);
 		return -ENOMEM;
-	size_t len = strlen(text);
-	text[len] = '\n'; /* cJSON's buffer has room: it ended in a NUL */
+	}
+	const char *text = ps.line.p;
 	int rc;
-	if (ps.jfd < 0 && ps.journal_bytes + len + 1 <= ps.snap_bytes) {
+	if (ps.jfd < 0 && ps.journal_bytes + len <= ps.snap_bytes) {
 		/* The first line since the snapshot (which holds everything before it). */
 		ps.jfd = sl_persist_journal_open(path, true);
 		if (ps.jfd >= 0 && (ftruncate(ps.jfd, 0) < 0 || fdatasync(ps.jfd) < 0)) {
@@ -414,24 +612,25 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 		}
 		ps.journal_bytes = 0;
 	}
-	if (ps.jfd < 0 || ps.journal_bytes + len + 1 > ps.snap_bytes) {
+	if (ps.jfd < 0 || ps.journal_bytes + len > ps.snap_bytes) {
 		/* Compaction (the journal would outgrow the snapshot), or no journal to write:
 		 * a snapshot instead. */
 		rc = sl_persist_save(path, m);
 	} else {
 		bool torn;
-		rc = sl_persist_journal_append(ps.jfd, ps.journal_bytes, text, len + 1, &torn);
+		rc = sl_persist_journal_append(ps.jfd, ps.journal_bytes, text, len, &torn);
 		if (torn)
 			ps.gen = 0; /* a line may be cut in the journal: next time a snapshot */
 		if (!rc) {
-			ps.journal_bytes += len + 1;
+			ps.journal_bytes += len;
 			ps.n_notes = 0;
 			ps.stats.appends++;
-			ps.stats.append_bytes += len + 1;
+			ps.stats.append_bytes += len;
 			ps.stats.journal_bytes = ps.journal_bytes;
 		}
 	}
-	free(text);
+	if (ps.line.cap > LINE_KEEP)
+		sl_json_buf_free(&ps.line); /* (a large line's buffer is not kept) */
 	return rc;
 }
 

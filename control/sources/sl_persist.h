@@ -44,6 +44,17 @@ int sl_persist_check_path(const char *path, char *err, size_t errlen);
  * through it), then the directory fsync()ed. Returns 0 or -errno (nothing is left behind on
  * error). Any thread. */
 int sl_persist_write(const char *path, const char *text);
+/* sl_persist_write in parts, for a text written as it is made: begin (the temporary file
+ * created; 0 or -errno, nothing left behind then), chunks (the first error kept in rc),
+ * then end, which makes the file path if rc and its argument (the caller's own error) are
+ * 0, else removes it; returns 0 or -errno. Any thread. */
+struct sl_persist_out {
+	int dfd, fd, rc;
+	char tmp[256], base[256];
+};
+int sl_persist_write_begin(struct sl_persist_out *o, const char *path);
+void sl_persist_write_chunk(struct sl_persist_out *o, const void *p, size_t len);
+int sl_persist_write_end(struct sl_persist_out *o, int rc);
 /* Read at most max bytes of the regular file path (O_NOFOLLOW: a symbolic link is -ELOOP,
  * a FIFO or device -EINVAL) into *ret_text (NUL-terminated, free()). Returns 0 or -errno
  * (-ENOENT when missing). Any thread. */
@@ -58,7 +69,8 @@ int sl_persist_journal_open(const char *path, bool create);
  * even that failed (the next save must be a snapshot). Any thread. */
 int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, bool *ret_torn);
 
-/* Write a snapshot of m to path (sl_persist_write) with a new generation, and empty the
+/* Write a snapshot of m to path (as sl_persist_write does, printed and written one
+ * object at a time: sl_persist_write_begin/chunk/end) with a new generation, and empty the
  * journal. Returns 0 or -errno (nothing changed on disk then). Control thread. */
 int sl_persist_save(const char *path, const struct sl_model *m);
 /* Every pod, node, route, Service and EndpointSlice of m as JSON lists in the config's

@@ -129,54 +129,78 @@ int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, b
 	return rc;
 }
 
-int sl_persist_write(const char *path, const char *text)
+int sl_persist_write_begin(struct sl_persist_out *o, const char *path)
 {
-	char dir[PATH_MAX], tmp[NAME_MAX + 1];
-	int rc = 0;
+	char dir[PATH_MAX];
+	*o = (struct sl_persist_out){ .dfd = -1, .fd = -1 };
 	if (strlen(path) >= SL_PERSIST_PATH_MAX)
 		return -ENAMETOOLONG;
 	const char *base = split(path, dir);
-	if (snprintf(tmp, sizeof(tmp), ".%s" SL_PERSIST_TMP_SUFFIX "%d", base, (int)getpid()) >=
-	    (int)sizeof(tmp))
+	snprintf(o->base, sizeof(o->base), "%s", base);
+	if (snprintf(o->tmp, sizeof(o->tmp), ".%s" SL_PERSIST_TMP_SUFFIX "%d", base,
+		     (int)getpid()) >= (int)sizeof(o->tmp))
 		return -ENAMETOOLONG;
 	/* The directory is the operator's (--state); everything in it is opened relative to
 	 * it, and neither the temporary file nor the state file is ever followed if it is a
 	 * symbolic link (renameat replaces a link, it does not write through it). */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	o->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->dfd < 0)
 		return -errno;
-	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT) { /* left by a crash: ours (pid) */
-		rc = -errno;
-		goto out;
+	if (unlinkat(o->dfd, o->tmp, 0) < 0 && errno != ENOENT) { /* left by a crash: ours */
+		int rc = -errno;
+		close(o->dfd);
+		return rc;
 	}
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
+	o->fd = openat(o->dfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
+	if (o->fd < 0) {
+		int rc = -errno;
+		close(o->dfd);
+		return rc;
 	}
-	size_t len = strlen(text), off = 0;
-	while (off < len && !rc) {
-		ssize_t w = write(fd, text + off, len - off);
+	return 0;
+}
+
+void sl_persist_write_chunk(struct sl_persist_out *o, const void *p, size_t len)
+{
+	size_t off = 0;
+	while (off < len && !o->rc) {
+		ssize_t w = write(o->fd, (const char *)p + off, len - off);
 		if (w < 0 && errno != EINTR)
-			rc = -errno;
+			o->rc = -errno;
 		else if (w > 0)
 			off += (size_t)w;
 	}
-	if (!rc && fchmod(fd, 0600) < 0) /* the umask may have taken bits, never added any */
+}
+
+int sl_persist_write_end(struct sl_persist_out *o, int rc)
+{
+	rc = rc ?: o->rc;
+	if (!rc && fchmod(o->fd, 0600) < 0) /* the umask may have taken bits, never added any */
 		rc = -errno;
-	if (!rc && fsync(fd) < 0)
+	if (!rc && fsync(o->fd) < 0)
 		rc = -errno;
-	if (close(fd) < 0 && !rc)
+	if (close(o->fd) < 0 && !rc)
 		rc = -errno;
-	if (!rc && renameat(dfd, tmp, dfd, base) < 0)
+	if (!rc && renameat(o->dfd, o->tmp, o->dfd, o->base) < 0)
 		rc = -errno;
 	if (rc)
-		unlinkat(dfd, tmp, 0);
+		unlinkat(o->dfd, o->tmp, 0);
 	else
-		fsync(dfd); /* the rename itself survives a crash */
-out:
-	close(dfd);
+		fsync(o->dfd); /* the rename itself survives a crash */
+	close(o->dfd);
+	o->fd = o->dfd = -1;
 	return rc;
+}
+
+int sl_persist_write(const char *path, const char *text)
+{
+	struct sl_persist_out o;
+	int rc = sl_persist_write_begin(&o, path);
+	if (rc)
+		return rc;
+	sl_persist_write_chunk(&o, text, strlen(text));
+	return sl_persist_write_end(&o, 0);
 }
 
 int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t max)

@@ -81,6 +81,16 @@ static void test_addr(void **s)
 	assert_false(sl_cidr_contains(c, ip("fd00:2::5")));
 	assert_false(sl_cidr_contains(cidr("0.0.0.0/0"), ip("fd00:1::5"))); /* families differ */
 	assert_true(sl_cidr_contains(cidr("0.0.0.0/0"), ip("1.2.3.4")));
+	/* IPv4 as inet_ntop prints it (sl_ip_fmt's own digits). */
+	char want[SL_IP_STR_MAX];
+	srand(11);
+	for (unsigned i = 0; i < 100000; i++) {
+		struct sl_ip a = { .af = AF_INET };
+		a.v4 = i < 256 ? htonl(i * 0x01010101u) : (uint32_t)rand() ^ (uint32_t)rand() << 16;
+		inet_ntop(AF_INET, &a.v4, want, sizeof(want));
+		assert_string_equal(sl_ip_fmt(a, b), want);
+	}
+	assert_string_equal(sl_ip_fmt(ip("fd00:1::5"), b), "fd00:1::5");
 }
 
 static void test_pod_checks(void **s)
