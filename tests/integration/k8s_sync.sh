@@ -69,7 +69,7 @@ kubeconfig "$K/admin.kubeconfig" "token: tok-admin"
 export KUBECACHEDIR=$K/cache
 kc() { in_ns n1 kubectl --kubeconfig "$K/admin.kubeconfig" --request-timeout=5s "$@"; }
 
-in_ns n1 python3 tests/integration/kube_apiserver.py --port $API_PORT --admin-port $ADMIN_PORT \
+ip netns exec "$(ns n1)" python3 tests/integration/kube_apiserver.py --port $API_PORT --admin-port $ADMIN_PORT \
 	--cert "$K/server.crt" --key "$K/server.key" --ca "$K/ca.crt" \
 	--tokens tok-admin,tok-sluice-1 >"$K/apiserver.log" 2>&1 &
 PIDS+=($!)
@@ -141,9 +141,9 @@ ln -sf "$K/sluiced" "$K/bin/control/sluiced"
 ln -sf "$(realpath "$SL_BUILD")/control/cli/sluicectl" "$K/bin/control/cli/sluicectl"
 SL_BUILD=$K/bin node_start 1 "$SL_RUN/n1.json" || exit 1
 ctl() { local n=$1; shift; "$K/bin/control/cli/sluicectl" -s "$SL_RUN/node$n.sock" "$@"; }
-in_ns p1b python3 tests/integration/svc_backend.py p1b 8080 &
+ip netns exec "$(ns p1b)" python3 tests/integration/svc_backend.py p1b 8080 &
 PIDS+=($!)
-in_ns p1b python3 tests/integration/svc_backend.py p1b 8081 &
+ip netns exec "$(ns p1b)" python3 tests/integration/svc_backend.py p1b 8081 &
 PIDS+=($!)
 wait_listen p1b 8080 && wait_listen p1b 8081 || exit 1
 

@@ -32,7 +32,7 @@ mkdir -p "$SL_RUN"
 for n in 1 2; do node_start $n || exit 1; done
 wait_vtep 1 && wait_vtep 2 || { echo "VTEPs unresolved"; exit 1; }
 
-in_ns p1b python3 tests/integration/svc_echo.py p1b 9090 &
+ip netns exec "$(ns p1b)" python3 tests/integration/svc_echo.py p1b 9090 &
 PIDS+=($!)
 wait_listen p1b 9090 || exit 1
 
