@@ -12,7 +12,8 @@ source scripts/lib/topo.sh
 source scripts/lib/eal.sh
 SL_EAL_MEM=$(sl_eal_mem)
 SL_VNI=1 # the embedded default config uses VNI 1 (as flannel does)
-trap topo_down EXIT
+demo_down() { topo_down; for t in t1 t2; do ip netns del "$(ns $t)" 2>/dev/null || true; done; }
+trap demo_down EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -41,6 +42,24 @@ say "TCP across nodes: iperf3 p1a -> p2a for 5 s (pod MTU 1450, VXLAN)"
 in_ns p2a iperf3 -s -1 -D -p 5201 --logfile /dev/null
 sleep 0.5
 in_ns p1a timeout 20 iperf3 -c 10.244.2.2 -p 5201 -t 5 -f m | grep -E "sender|receiver"
+
+say "TCP on one node between tap pods (\"interface\": \"tap\", for kernel pods moving TCP: 64 KB frames cross sluice whole): iperf3 t1 -> t2 for 5 s"
+for t in t1 t2; do
+	ip netns add "$(ns $t)"
+	ctl 1 pod add name=$t ip=10.244.1.1${t#t} mac=02:74:00:00:00:0${t#t} interface=tap ifname=$t \
+		netns=/run/netns/"$(ns $t)" >/dev/null
+	in_ns n1 ip link set $t netns "$(ns $t)"
+	in_ns $t ip link set $t name eth0
+	in_ns $t ip link set lo up
+	in_ns $t ip link set eth0 up
+	in_ns $t ip addr add 10.244.1.1${t#t}/32 dev eth0
+	in_ns $t ip route add 10.244.1.1 dev eth0 scope link
+	in_ns $t ip route add default via 10.244.1.1 dev eth0 onlink
+done
+in_ns t2 iperf3 -s -1 -D -p 5201 --logfile /dev/null
+sleep 0.5
+in_ns t1 timeout 20 iperf3 -c 10.244.1.12 -p 5201 -t 5 -f m | grep -E "sender|receiver"
+for t in t1 t2; do ctl 1 pod del name=$t >/dev/null; done
 
 say "node1 counters (sluicectl show stats)"
 ctl 1 show stats
