@@ -7,7 +7,8 @@
  * sl_lb_prebuild_start(): builder threads take the tables in order while the control thread
  * goes on; sl_lb_service_set then finds its table built, or builds the next unclaimed ones
  * itself until its own is done, waits at most ~20 us for one a builder is building, and
- * else builds it too: it never depends on a builder getting a core.
+ * else builds it too: it never depends on a builder getting a core (nor waits on a lock a
+ * builder may hold: runs are handed over and given back without one).
  * sl_lb_prebuild_end() stops the builders and lets the batch go (a builder finishing a
  * table late frees it). A table comes from sl_maglev_build either way: the same table,
  * whichever thread built it.
