@@ -178,25 +178,42 @@ static void *spare_cores(void *arg)
 	return NULL;
 }
 
+static void pool_stop(void);
+
 void sl_lb_prebuild_threads(int n)
 {
+	/* Builders started for another count stop (the next batch starts the new count). */
+	if (pb.n_tid) {
+		sl_lb_prebuild_end();
+		pool_stop();
+	}
 	pb.want = n;
 	pb.threads = -1;
+}
+
+/* The spare control cores into pb.cores, pb.idle_anywhere when there are none; false
+ * before rte_eal_init (rte_ctrl_thread_create fails: the cores are not known yet). */
+static bool probe_cores(void)
+{
+	if (rte_lcore_count() == 0)
+		return false;
+	pthread_t t;
+	CPU_ZERO(&pb.cores);
+	if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, spare_cores, &pb.cores) == 0)
+		pthread_join(t, NULL);
+	/* No spare control core (one worker on a 2-core machine): one builder anywhere, which
+	 * runs when a core idles (a worker backing off, the control thread waiting). */
+	pb.idle_anywhere = CPU_COUNT(&pb.cores) == 0;
+	return true;
 }
 
 unsigned sl_lb_prebuild_thread_count(void)
 {
 	if (pb.threads >= 0)
 		return (unsigned)pb.threads;
-	pthread_t t;
-	CPU_ZERO(&pb.cores);
-	if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, spare_cores, &pb.cores) == 0)
-		pthread_join(t, NULL);
-	int spare = CPU_COUNT(&pb.cores);
-	/* No spare control core (one worker on a 2-core machine): one builder anywhere, which
-	 * runs when a core idles (a worker backing off, the control thread waiting). */
-	pb.idle_anywhere = spare == 0;
-	int n = pb.want >= 0 ? pb.want : RTE_MAX(spare, 1);
+	if (!probe_cores())
+		return 0; /* EAL not up: none start yet, nothing kept */
+	int n = pb.want >= 0 ? pb.want : RTE_MAX(CPU_COUNT(&pb.cores), 1);
 	pb.threads = RTE_MIN(n, SL_LB_PREBUILD_MAX_THREADS);
 	return (unsigned)pb.threads;
 }

@@ -30,9 +30,11 @@
 
 /* Builder threads to start: n (at most SL_LB_PREBUILD_MAX_THREADS), or with n < 0 one per
  * core that control threads may use besides the main lcore's (one on any core when there
- * is none). 0: none. */
+ * is none). 0: none. Builders running for an earlier call stop (a batch being built
+ * ends: its Services build their own tables); the next batch starts the new count. */
 void sl_lb_prebuild_threads(int n);
-/* The builder threads sl_lb_prebuild_start() starts. */
+/* The builder threads sl_lb_prebuild_start() starts: 0 before rte_eal_init (the cores
+ * left to control threads are not known yet; resolved at the first call after it). */
 unsigned sl_lb_prebuild_thread_count(void);
 
 /* Note that a Service is about to be set with backends b[0..n-1], as sl_lb_service_set
