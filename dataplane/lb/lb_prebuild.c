@@ -322,9 +322,10 @@ static void note(struct run *r, const struct sl_maglev_backend *mb, unsigned n, 
 	    !grow((void **)&r->mbs, &r->cap_mbs, r->n_mbs + n, sizeof(*r->mbs)) ||
 	    !grow((void **)&r->slots, &r->cap_slots, r->n_slots + m, sizeof(*r->slots)))
 		return;
-	size_t old_cap = r->cap;
+	/* (The index is made again whenever it is not over twice the entries: also after a
+	 * reindex that failed for want of memory, which left the old one, or none.) */
 	if (!grow((void **)&r->e, &r->cap, r->n + 1, sizeof(*r->e)) ||
-	    (r->cap != old_cap && !reindex(r)))
+	    (r->index_cap <= 2 * r->cap && !reindex(r)))
 		return;
 	struct entry *e = &r->e[r->n];
 	*e = (struct entry){ .hash = h, .n = n, .m = m, .mb_at = r->n_mbs,
