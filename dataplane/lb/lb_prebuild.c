@@ -26,9 +26,9 @@ struct entry {
 };
 
 /* One batch's sets. Noted by the control thread before it is handed to the builders,
- * read-only after (but each entry's state and table); put back as the spare (and freed by
- * the control thread) by whichever thread drops the last reference: a builder may still
- * finish a table after the batch ended (one on a worker's core, preempted by the worker). */
+ * read-only after (but each entry's state and table); made the spare by whichever thread
+ * drops the last reference (freeing the spare it replaces): a builder may still finish a
+ * table after the batch ended (one on a worker's core, preempted by the worker). */
 struct run {
 	_Atomic unsigned refs;
 	_Atomic unsigned next;          /* the next entry to claim */

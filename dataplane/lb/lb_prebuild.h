@@ -15,8 +15,9 @@
  *
  * Builders run on the cores EAL leaves to control threads besides the main lcore's, one
  * per such core, as any control thread. With none (one worker on a 2-core machine), one
- * builder may run on any core, a worker's included, at SCHED_IDLE: only when the core has
- * nothing else to run (a worker backing off idle), preempted the moment it has.
+ * builder may run on any core, a worker's included, at SCHED_IDLE: when the core has
+ * nothing else to run (a worker backing off idle), preempted the moment it has (beside a
+ * busy worker it still gets a sliver: CFS weighs SCHED_IDLE 3 against a task's 1024).
  *
  * Control thread only. */
 #pragma once
