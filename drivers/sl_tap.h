@@ -97,7 +97,8 @@ uint32_t sl_tap_ifindex(const struct sl_tap *t);
  * The descriptor opened inside the pod's namespace holds that namespace until the pod is
  * deleted (as the tap device itself does not). */
 
-/* The cookie of the network namespace at path netns (a thread enters it). Control thread.
+/* The cookie of the network namespace at path netns (a thread enters it; a path that is
+ * not a namespace file, e.g. a FIFO or a device, is never opened). Control thread.
  * Returns 0, or -errno with *ret_err_msg: -ENOENT "the namespace is gone", -EINVAL "not a
  * network namespace". */
 int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **ret_err_msg);

@@ -5,12 +5,15 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
+#include <linux/magic.h>
 
 #include "sl_tap.h"
 
@@ -95,14 +98,36 @@ fail:
 	return rc;
 }
 
+/* Open path for setns only if it is a namespace file (nsfs): a path that names anything
+ * else (a FIFO, whose open would block; a device, whose open may act) is never opened.
+ * Returns the descriptor, or -errno: -EINVAL not a namespace file. */
+static int open_nsfs(const char *path)
+{
+	int pfd = open(path, O_PATH | O_CLOEXEC), fd;
+	struct statfs sf;
+	if (pfd < 0)
+		return -errno;
+	if (fstatfs(pfd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
+		close(pfd);
+		return -EINVAL;
+	}
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	fd = fd < 0 ? -errno : fd;
+	close(pfd);
+	return fd;
+}
+
 static void *netns_thread(void *arg)
 {
 	struct netns_job *j = arg;
 	uint64_t want = j->cookie;
-	int nfd = open(j->path, O_RDONLY | O_CLOEXEC);
+	int nfd = open_nsfs(j->path);
 	if (nfd < 0) {
-		j->rc = -errno;
-		j->err = errno == ENOENT ? "the namespace is gone" : "cannot open the namespace";
+		j->rc = nfd;
+		j->err = nfd == -ENOENT ? "the namespace is gone"
+			 : nfd == -EINVAL ? "not a network namespace" : "cannot open the namespace";
 		return NULL;
 	}
 	if (setns(nfd, CLONE_NEWNET) < 0) {

@@ -311,6 +311,8 @@ static int cmd_apply(const char *path)
 		char *nb = realloc(buf, SL_API_MAX_REQUEST + 1);
 		if (nb)
 			len += fread(nb + len, 1, SL_API_MAX_REQUEST + 1 - len, f);
+		else
+			free(buf);
 		buf = nb;
 	}
 	if (f != stdin)

@@ -133,6 +133,15 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 		s->netns[0] = '\0';
 		return open_pod_port(s, port, err, errlen);
 	}
+	if (rc == -ENOPROTOOPT || rc == -EPERM || rc == -EACCES) {
+		/* This sluiced cannot learn the cookie (Linux before 5.14 has no
+		 * SO_NETNS_COOKIE) or may not enter the namespace: not the pod's fault, so the
+		 * pod works, without persistence, as above. */
+		fprintf(stderr, "sluiced: tap pod %s/%s: netns %s: %s (%s): the tap will not "
+			"outlive sluiced\n", s->namespace, s->name, s->netns, why, strerror(-rc));
+		s->netns[0] = '\0';
+		return open_pod_port(s, port, err, errlen);
+	}
 	if (rc < 0)
 		return ERR("netns: %s: %s (%s)", s->netns, why, strerror(-rc)), rc;
 	/* This pod's persistent tap, left in sluiced's namespace by a sluiced killed after

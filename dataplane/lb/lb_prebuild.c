@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +25,10 @@ struct entry {
 	_Atomic uint8_t state;
 };
 
-/* One batch's sets. Noted by the control thread before it is posted, read-only after
- * (but each entry's state and table); freed, or kept for the next batch, by whichever
- * thread drops the last reference: a builder may still finish a table after the batch
- * ended (one on a worker's core, preempted by the worker). */
+/* One batch's sets. Noted by the control thread before it is handed to the builders,
+ * read-only after (but each entry's state and table); made the spare by whichever thread
+ * drops the last reference (freeing the spare it replaces): a builder may still finish a
+ * table after the batch ended (one on a worker's core, preempted by the worker). */
 struct run {
 	_Atomic unsigned refs;
 	_Atomic unsigned next;          /* the next entry to claim */
@@ -42,6 +44,10 @@ struct run {
 	unsigned index_cap;             /* a power of 2, > 2 cap */
 };
 
+/* The control thread never waits for a builder: it hands builder i a run (with a reference
+ * taken for it) in slot[i] and posts wake[i]; a builder swaps the run out of its slot, and
+ * the last reference dropped puts the run in spare. No lock: a builder at SCHED_IDLE,
+ * preempted by a worker while holding one, would stall the control thread behind it. */
 static struct {
 	int want;                       /* sl_lb_prebuild_threads()'s n */
 	int threads;                    /* resolved: builders (-1: not yet) */
@@ -49,18 +55,16 @@ static struct {
 	cpu_set_t cores;                /* else the spare control cores */
 	struct run *cur;                /* the batch being noted or built (control's ref) */
 	bool running;
-	/* The pool: builder threads wait for a posted run. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct run *posted;             /* the pool's ref */
-	uint64_t gen;                   /* posts so far */
-	bool quit;
-	struct run *spare;              /* a finished run kept for the next batch */
+	/* The pool. */
 	pthread_t tid[SL_LB_PREBUILD_MAX_THREADS];
+	sem_t wake[SL_LB_PREBUILD_MAX_THREADS];
+	_Atomic(struct run *) slot[SL_LB_PREBUILD_MAX_THREADS]; /* builder i's next run */
 	unsigned n_tid;
+	_Atomic bool quit;
+	_Atomic(struct run *) spare;    /* a finished run kept for the next batch */
 	uint64_t noted, used, late;
 	_Atomic uint64_t by_builders;
-} pb = { .threads = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} pb = { .threads = -1 };
 
 /* The last table built on the control thread, with its backends: a Service's frontends
  * (cluster IP, external and load-balancer IPs, node port) usually share one backend set
@@ -83,21 +87,15 @@ static void run_free(struct run *r)
 	free(r);
 }
 
-/* Drop a reference; the last one keeps r as the spare (emptied) or frees it. Any thread,
- * with pb.mu held. */
-static void run_put_locked(struct run *r)
+/* Drop a reference; the last one keeps r as the spare (the control thread empties it when
+ * it takes it), freeing the spare it replaces. Any thread. */
+static void run_put(struct run *r)
 {
-	if (atomic_fetch_sub(&r->refs, 1) != 1)
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (pb.spare || pb.quit) {
-		run_free(r);
-		return;
-	}
-	r->n = 0;
-	r->n_mbs = r->n_slots = 0;
-	if (r->index)
-		memset(r->index, 0, r->index_cap * sizeof(*r->index));
-	pb.spare = r;
+	struct run *old = atomic_exchange(&pb.spare, r);
+	if (old)
+		run_free(old);
 }
 
 static uint32_t set_hash(const struct sl_maglev_backend *mb, unsigned n, uint32_t m)
@@ -136,35 +134,31 @@ static bool build_next(struct run *r)
 	return true;
 }
 
-/* A builder: builds each posted run's tables until it is stopped or all are claimed. The
- * one that may run on any core at SCHED_IDLE: it never takes a core from a worker, the
- * control thread or anything else. */
+/* Builder i: builds the tables of each run handed to it until the run is stopped or all
+ * its entries are claimed. The one that may run on any core at SCHED_IDLE: it never takes a
+ * core from a worker, the control thread or anything else, and holds nothing they wait
+ * for. */
 static void *builder(void *arg)
 {
-	RTE_SET_USED(arg);
+	unsigned i = (unsigned)(uintptr_t)arg;
 	if (pb.idle_anywhere) {
 		struct sched_param sp = { 0 };
 		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 	}
-	uint64_t seen = 0;
-	pthread_mutex_lock(&pb.mu);
 	for (;;) {
-		while (!pb.quit && (!pb.posted || pb.gen == seen))
-			pthread_cond_wait(&pb.cv, &pb.mu);
-		if (pb.quit)
+		if (sem_wait(&pb.wake[i]) < 0)
+			continue; /* EINTR */
+		if (atomic_load(&pb.quit))
 			break;
-		struct run *r = pb.posted;
-		seen = pb.gen;
-		atomic_fetch_add(&r->refs, 1);
-		pthread_mutex_unlock(&pb.mu);
+		struct run *r = atomic_exchange(&pb.slot[i], NULL);
+		if (!r)
+			continue; /* one handed over again before this builder took it */
 		uint64_t built = 0;
 		while (!atomic_load_explicit(&r->stop, memory_order_relaxed) && build_next(r))
 			built++;
 		atomic_fetch_add_explicit(&pb.by_builders, built, memory_order_relaxed);
-		pthread_mutex_lock(&pb.mu);
-		run_put_locked(r);
+		run_put(r);
 	}
-	pthread_mutex_unlock(&pb.mu);
 	return NULL;
 }
 
@@ -184,25 +178,42 @@ static void *spare_cores(void *arg)
 	return NULL;
 }
 
+static void pool_stop(void);
+
 void sl_lb_prebuild_threads(int n)
 {
+	/* Builders started for another count stop (the next batch starts the new count). */
+	if (pb.n_tid) {
+		sl_lb_prebuild_end();
+		pool_stop();
+	}
 	pb.want = n;
 	pb.threads = -1;
+}
+
+/* The spare control cores into pb.cores, pb.idle_anywhere when there are none; false
+ * before rte_eal_init (rte_ctrl_thread_create fails: the cores are not known yet). */
+static bool probe_cores(void)
+{
+	if (rte_lcore_count() == 0)
+		return false;
+	pthread_t t;
+	CPU_ZERO(&pb.cores);
+	if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, spare_cores, &pb.cores) == 0)
+		pthread_join(t, NULL);
+	/* No spare control core (one worker on a 2-core machine): one builder anywhere, which
+	 * runs when a core idles (a worker backing off, the control thread waiting). */
+	pb.idle_anywhere = CPU_COUNT(&pb.cores) == 0;
+	return true;
 }
 
 unsigned sl_lb_prebuild_thread_count(void)
 {
 	if (pb.threads >= 0)
 		return (unsigned)pb.threads;
-	pthread_t t;
-	CPU_ZERO(&pb.cores);
-	if (rte_ctrl_thread_create(&t, "sl-maglev-probe", NULL, spare_cores, &pb.cores) == 0)
-		pthread_join(t, NULL);
-	int spare = CPU_COUNT(&pb.cores);
-	/* No spare control core (one worker on a 2-core machine): one builder anywhere, which
-	 * runs when a core idles (a worker backing off, the control thread waiting). */
-	pb.idle_anywhere = spare == 0;
-	int n = pb.want >= 0 ? pb.want : RTE_MAX(spare, 1);
+	if (!probe_cores())
+		return 0; /* EAL not up: none start yet, nothing kept */
+	int n = pb.want >= 0 ? pb.want : RTE_MAX(CPU_COUNT(&pb.cores), 1);
 	pb.threads = RTE_MIN(n, SL_LB_PREBUILD_MAX_THREADS);
 	return (unsigned)pb.threads;
 }
@@ -216,15 +227,36 @@ static void pool_start(void)
 	CPU_ZERO(&any);
 	for (int c = 0; c < CPU_SETSIZE; c++)
 		CPU_SET(c, &any);
-	pb.quit = false;
+	atomic_store(&pb.quit, false);
 	for (int i = 0; i < pb.threads; i++) {
 		pthread_t t;
-		if (pthread_create(&t, NULL, builder, NULL))
+		atomic_store(&pb.slot[pb.n_tid], NULL);
+		if (sem_init(&pb.wake[pb.n_tid], 0, 0) < 0)
+			break;
+		if (pthread_create(&t, NULL, builder, (void *)(uintptr_t)pb.n_tid)) {
+			sem_destroy(&pb.wake[pb.n_tid]);
 			break; /* the control thread builds what they do not */
+		}
 		pthread_setaffinity_np(t, sizeof(cpu_set_t), pb.idle_anywhere ? &any : &pb.cores);
 		pthread_setname_np(t, "sl-maglev");
 		pb.tid[pb.n_tid++] = t;
 	}
+}
+
+/* Stop the pool's threads (after sl_lb_prebuild_end: the runs they hold are stopped). */
+static void pool_stop(void)
+{
+	atomic_store(&pb.quit, true);
+	for (unsigned i = 0; i < pb.n_tid; i++)
+		sem_post(&pb.wake[i]);
+	for (unsigned i = 0; i < pb.n_tid; i++) {
+		pthread_join(pb.tid[i], NULL);
+		sem_destroy(&pb.wake[i]);
+		struct run *r = atomic_exchange(&pb.slot[i], NULL);
+		if (r)
+			run_put(r);
+	}
+	pb.n_tid = 0;
 }
 
 /* Grow *p (of *cap elements of size sz) to hold want; false when out of memory. */
@@ -262,17 +294,20 @@ static bool reindex(struct run *r)
 	return true;
 }
 
-/* The run to note sets in: the current one, else the spare, else a new one. */
+/* The run to note sets in: the current one, else the spare (emptied), else a new one. */
 static struct run *run_get(void)
 {
 	if (pb.cur)
 		return pb.cur;
-	pthread_mutex_lock(&pb.mu);
-	struct run *r = pb.spare;
-	pb.spare = NULL;
-	pthread_mutex_unlock(&pb.mu);
-	if (!r && !(r = calloc(1, sizeof(*r))))
+	struct run *r = atomic_exchange(&pb.spare, NULL);
+	if (r) {
+		r->n = 0;
+		r->n_mbs = r->n_slots = 0;
+		if (r->index)
+			memset(r->index, 0, r->index_cap * sizeof(*r->index));
+	} else if (!(r = calloc(1, sizeof(*r)))) {
 		return NULL;
+	}
 	atomic_store(&r->refs, 1);
 	atomic_store(&r->next, 0);
 	atomic_store(&r->stop, false);
@@ -287,9 +322,10 @@ static void note(struct run *r, const struct sl_maglev_backend *mb, unsigned n, 
 	    !grow((void **)&r->mbs, &r->cap_mbs, r->n_mbs + n, sizeof(*r->mbs)) ||
 	    !grow((void **)&r->slots, &r->cap_slots, r->n_slots + m, sizeof(*r->slots)))
 		return;
-	size_t old_cap = r->cap;
+	/* (The index is made again whenever it is not over twice the entries: also after a
+	 * reindex that failed for want of memory, which left the old one, or none.) */
 	if (!grow((void **)&r->e, &r->cap, r->n + 1, sizeof(*r->e)) ||
-	    (r->cap != old_cap && !reindex(r)))
+	    (r->index_cap <= 2 * r->cap && !reindex(r)))
 		return;
 	struct entry *e = &r->e[r->n];
 	*e = (struct entry){ .hash = h, .n = n, .m = m, .mb_at = r->n_mbs,
@@ -332,14 +368,14 @@ void sl_lb_prebuild_start(void)
 		return;
 	pool_start();
 	pb.running = true;
-	pthread_mutex_lock(&pb.mu);
-	if (pb.posted)
-		run_put_locked(pb.posted);
-	atomic_fetch_add(&pb.cur->refs, 1);
-	pb.posted = pb.cur;
-	pb.gen++;
-	pthread_cond_broadcast(&pb.cv);
-	pthread_mutex_unlock(&pb.mu);
+	/* A reference for each builder, taken before any can drop one. */
+	atomic_fetch_add(&pb.cur->refs, pb.n_tid);
+	for (unsigned i = 0; i < pb.n_tid; i++) {
+		struct run *old = atomic_exchange(&pb.slot[i], pb.cur);
+		if (old)
+			run_put(old);
+		sem_post(&pb.wake[i]);
+	}
 }
 
 void sl_lb_prebuild_end(void)
@@ -348,30 +384,24 @@ void sl_lb_prebuild_end(void)
 	if (!r)
 		return;
 	atomic_store(&r->stop, true);
-	pthread_mutex_lock(&pb.mu);
-	if (pb.posted == r) {
-		pb.posted = NULL;
-		run_put_locked(r);
+	/* The references of builders that have not taken r yet. */
+	for (unsigned i = 0; i < pb.n_tid; i++) {
+		struct run *old = atomic_load(&pb.slot[i]);
+		if (old == r && atomic_compare_exchange_strong(&pb.slot[i], &old, NULL))
+			run_put(r);
 	}
-	run_put_locked(r);
-	pthread_mutex_unlock(&pb.mu);
 	pb.cur = NULL;
 	pb.running = false;
+	run_put(r);
 }
 
 void sl_lb_prebuild_fini(void)
 {
 	sl_lb_prebuild_end();
-	pthread_mutex_lock(&pb.mu);
-	pb.quit = true;
-	pthread_cond_broadcast(&pb.cv);
-	pthread_mutex_unlock(&pb.mu);
-	for (unsigned i = 0; i < pb.n_tid; i++)
-		pthread_join(pb.tid[i], NULL);
-	pb.n_tid = 0;
-	if (pb.spare)
-		run_free(pb.spare);
-	pb.spare = NULL;
+	pool_stop();
+	struct run *r = atomic_exchange(&pb.spare, NULL);
+	if (r)
+		run_free(r);
 	free(last.b);
 	free(last.slots);
 	memset(&last, 0, sizeof(last));

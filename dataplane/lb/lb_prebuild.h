@@ -7,15 +7,17 @@
  * sl_lb_prebuild_start(): builder threads take the tables in order while the control thread
  * goes on; sl_lb_service_set then finds its table built, or builds the next unclaimed ones
  * itself until its own is done, waits at most ~20 us for one a builder is building, and
- * else builds it too: it never depends on a builder getting a core.
+ * else builds it too: it never depends on a builder getting a core (nor waits on a lock a
+ * builder may hold: runs are handed over and given back without one).
  * sl_lb_prebuild_end() stops the builders and lets the batch go (a builder finishing a
  * table late frees it). A table comes from sl_maglev_build either way: the same table,
  * whichever thread built it.
  *
  * Builders run on the cores EAL leaves to control threads besides the main lcore's, one
  * per such core, as any control thread. With none (one worker on a 2-core machine), one
- * builder may run on any core, a worker's included, at SCHED_IDLE: only when the core has
- * nothing else to run (a worker backing off idle), preempted the moment it has.
+ * builder may run on any core, a worker's included, at SCHED_IDLE: when the core has
+ * nothing else to run (a worker backing off idle), preempted the moment it has (beside a
+ * busy worker it still gets a sliver: CFS weighs SCHED_IDLE 3 against a task's 1024).
  *
  * Control thread only. */
 #pragma once
@@ -29,9 +31,11 @@
 
 /* Builder threads to start: n (at most SL_LB_PREBUILD_MAX_THREADS), or with n < 0 one per
  * core that control threads may use besides the main lcore's (one on any core when there
- * is none). 0: none. */
+ * is none). 0: none. Builders running for an earlier call stop (a batch being built
+ * ends: its Services build their own tables); the next batch starts the new count. */
 void sl_lb_prebuild_threads(int n);
-/* The builder threads sl_lb_prebuild_start() starts. */
+/* The builder threads sl_lb_prebuild_start() starts: 0 before rte_eal_init (the cores
+ * left to control threads are not known yet; resolved at the first call after it). */
 unsigned sl_lb_prebuild_thread_count(void);
 
 /* Note that a Service is about to be set with backends b[0..n-1], as sl_lb_service_set

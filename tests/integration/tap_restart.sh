@@ -48,8 +48,10 @@ T=$(mktemp -d "/tmp/${SL_PREFIX}XXXX")
 mkdir -p "$SL_RUN"
 VICTIMS="v1 v2 v3 v4"
 SENDER=""
+RECV=""
 cleanup() {
-	[ -n "$SENDER" ] && kill "$SENDER" 2>/dev/null
+	[ -n "$SENDER" ] && kill -- -"$SENDER" 2>/dev/null
+	[ -n "$RECV" ] && kill -- -"$RECV" 2>/dev/null
 	topo_down
 	for p in c1 x3 x4 $VICTIMS; do ip netns del "$(ns "$p")" 2>/dev/null; done
 	rm -rf "$T" "$SL_RUN"
@@ -184,11 +186,13 @@ ifindexes() { for p in p1a p1b c1; do ip netns exec "$(ns "$p")" cat /sys/class/
 BEFORE=$(ifindexes)
 
 # --- a held TCP connection across SIGKILL and restart
-in_ns p1b sh -c "timeout 60 nc -l 10.244.1.3 7101 </dev/null >$T/recv.bin" &
+# Started with ip netns exec itself (setsid: its own process group), so that $! is the
+# process and cleanup's kill reaches it and everything it started.
+setsid ip netns exec "$(ns p1b)" timeout 60 nc -l 10.244.1.3 7101 </dev/null >"$T/recv.bin" &
 RECV=$!
 wait_listen p1b 7101 || exit 1
 # The sender writes a, then blocks on the gate (a FIFO) until the test writes b into it.
-ip netns exec "$(ns p1a)" sh -c "cat $T/a $T/gate | timeout 60 nc -N -w 30 10.244.1.3 7101" &
+setsid ip netns exec "$(ns p1a)" sh -c "cat $T/a $T/gate | timeout 60 nc -N -w 30 10.244.1.3 7101" &
 SENDER=$!
 half() {
 	local i
@@ -238,6 +242,7 @@ held() {
 	wait "$SENDER" || fail "sender exited with $?"
 	SENDER=""
 	wait "$RECV"
+	RECV=""
 	local got
 	got=$(sha256sum <"$T/recv.bin" | cut -d' ' -f1)
 	echo "sha256 $got"

@@ -3,6 +3,7 @@
  * the table sl_maglev_build gives for its backends, whichever thread built it; the tables
  * built ahead are the ones used; a batch the model refuses leaves nothing behind. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,20 +23,25 @@
 
 static struct sl_model *model;
 
-static int setup(void **st)
+/* A model with the reconciler's hooks and two builders (whatever cores this machine has). */
+static int model_up(void)
 {
-	if (th_setup(st) < 0)
-		return -1;
 	model = th_model_create(NULL);
 	if (!model)
 		return -1;
 	struct sl_model_hooks h = { 0 };
-	/* Two builders, whatever cores this machine has. */
 	sl_lbctl_hooks(&h, &(struct sl_lbctl_conf){ .ct_size = 1024, .node_ip = sl_model_self(model)->node_ip.v4,
 						    .node_port_lo = 30000, .node_port_hi = 32767,
 						    .maglev_threads = 2 });
 	sl_model_set_hooks(model, &h);
 	return 0;
+}
+
+static int setup(void **st)
+{
+	if (th_setup(st) < 0)
+		return -1;
+	return model_up();
 }
 
 /* Append to the List in *t (of *len bytes used, cap cap) Service svc-<i>: a NodePort
@@ -184,11 +190,88 @@ static void test_refused_batch(void **st)
 	assert_int_equal(check_tables(), before + 600);
 }
 
+/* This process's threads named sl-maglev (the builders). */
+static unsigned builders_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	unsigned n = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		char path[300], comm[32] = "";
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f) && !strcmp(comm, "sl-maglev\n"))
+			n++;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* proxy.maglev_threads set again (a second sl_lbctl_hooks): the next batch runs with the
+ * new count of builders, none for 0. */
+static void test_thread_count_changed(void **st)
+{
+	(void)st;
+	assert_int_equal(apply_batch(2000, 100, ten, false), 0);
+	assert_int_equal(builders_running(), 2);
+	sl_lb_prebuild_threads(3);
+	assert_int_equal(sl_lb_prebuild_thread_count(), 3);
+	assert_int_equal(apply_batch(2000, 100, varied, false), 0);
+	assert_int_equal(builders_running(), 3);
+	sl_lb_prebuild_threads(0);
+	assert_int_equal(apply_batch(2000, 100, ten, false), 0);
+	assert_int_equal(builders_running(), 0);
+	assert_int_equal(check_tables(), sl_lb.n_services);
+	sl_lb_prebuild_threads(-1);
+	assert_true(sl_lb_prebuild_thread_count() >= 1); /* EAL is up: resolved */
+	sl_lb_prebuild_threads(2);
+}
+
+/* Before EAL is up the spare control cores cannot be known (rte_ctrl_thread_create fails):
+ * no builders then, and nothing cached that would hold once EAL is up (test_thread_count_changed
+ * resolves it after). */
+static void test_count_before_eal(void **st)
+{
+	(void)st;
+	sl_lb_prebuild_threads(-1);
+	assert_int_equal(sl_lb_prebuild_thread_count(), 0);
+	sl_lb_prebuild_threads(2);
+	assert_int_equal(sl_lb_prebuild_thread_count(), 0);
+}
+
+/* The model and the Service tables torn down (sl_lbctl_fini: sl_lb_fini, builders joined)
+ * and made again, twice, as the tests do: the builders start again and the tables are
+ * Maglev's (under AddressSanitizer: nothing used after it was freed, nothing leaked). */
+static void test_fini_reinit(void **st)
+{
+	(void)st;
+	for (int round = 0; round < 2; round++) {
+		sl_model_destroy(model);
+		sl_lbctl_fini();
+		assert_int_equal(builders_running(), 0);
+		assert_int_equal(model_up(), 0);
+		assert_int_equal(apply_batch(0, 300, varied, false), 0);
+		assert_int_equal(builders_running(), 2);
+		assert_int_equal(sl_lb.n_services, 600);
+		assert_int_equal(check_tables(), 600);
+	}
+}
+
 int main(void)
 {
+	const struct CMUnitTest early[] = {
+		cmocka_unit_test(test_count_before_eal),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prebuilt_tables_are_maglevs),
 		cmocka_unit_test(test_refused_batch),
+		cmocka_unit_test(test_thread_count_changed),
+		cmocka_unit_test(test_fini_reinit),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	int rc = cmocka_run_group_tests(early, NULL, NULL);
+	return rc | cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -3,10 +3,15 @@
  * coalescing of TCP segments bound for a pod into GSO frames (sl_tap_coalesce); the UDP
  * tunnel GSO header of the tap uplink, built (sl_tap_tnl_hdr) and checked on frames from
  * the underlay (sl_tap_rx_meta_tnl), and partial checksums completed at any offset. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <linux/virtio_net.h>
@@ -220,6 +225,44 @@ static void test_csum_complete(void **state)
 	rte_pktmbuf_free(m);
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* A tap pod's "netns" path (sl_tap_netns_cookie, drivers/sl_tap_attach.c): only a namespace
+ * file is opened; a FIFO (whose open would block the control thread for good), a regular
+ * file or another kind of namespace is "not a network namespace", a missing one "gone". */
+static void test_netns_paths(void **state)
+{
+	(void)state;
+	char fifo[64], file[64];
+	snprintf(fifo, sizeof(fifo), "/tmp/sl-unit-fifo-%d", getpid());
+	snprintf(file, sizeof(file), "/tmp/sl-unit-file-%d", getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	uint64_t cookie = 0, here = 0;
+	const char *why = "";
+	int rc = sl_tap_netns_cookie(fifo, &cookie, &why);
+	unlink(fifo);
+	assert_int_equal(rc, -EINVAL);
+	assert_string_equal(why, "not a network namespace");
+	rc = sl_tap_netns_cookie(file, &cookie, &why);
+	unlink(file);
+	assert_int_equal(rc, -EINVAL);
+	assert_int_equal(sl_tap_netns_cookie("/proc/self/ns/mnt", &cookie, &why), -EINVAL);
+	assert_string_equal(why, "not a network namespace");
+	assert_int_equal(sl_tap_netns_cookie("/tmp/sl-unit-none", &cookie, &why), -ENOENT);
+	assert_string_equal(why, "the namespace is gone");
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	socklen_t len = sizeof(here);
+	assert_int_equal(getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &here, &len), 0);
+	close(s);
+	assert_int_equal(sl_tap_netns_cookie("/proc/self/ns/net", &cookie, &why), 0);
+	assert_true(cookie == here);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +271,7 @@ int main(void)
 		TH_TEST(test_coalesce_refuses),
 		TH_TEST(test_tnl_hdr),
 		TH_TEST(test_csum_complete),
+		cmocka_unit_test(test_netns_paths),
 	};
 	return cmocka_run_group_tests(tests, th_setup, NULL);
 }
