@@ -75,7 +75,7 @@ contexts:
 current-context: test
 EOF
 
-in_ns n1 $PY tests/integration/kube_apiserver.py --port $API_PORT --admin-port $ADMIN_PORT \
+ip netns exec "$(ns n1)" $PY tests/integration/kube_apiserver.py --port $API_PORT --admin-port $ADMIN_PORT \
 	--cert "$K/server.crt" --key "$K/server.key" --ca "$K/ca.crt" --tokens tok-sluice $CACHE --watch-log --nodelay --watch-list "$WL" \
 	>"$K/apiserver.log" 2>&1 &
 PIDS+=($!)
