@@ -94,3 +94,24 @@ tap_uplink_bridge() {
 	tap_uplink_prepare "$1"
 	in_ns "n$1" ip link set sl-tup0 master sl-upbr
 }
+
+# tap_cni VERB OUT CONTAINER_ID POD_NAME [PREV_RESULT]: sluice-cni VERB with "interface":
+# "tap" against node 1's sluiced, for a pod namespace $CNI_NS the caller made, as a runtime
+# execs it (host-local IPAM 10.244.1.100-110, its data in $T/ipam); the result in OUT.
+tap_cni() {
+	local cfg=$T/cni.json
+	python3 - "$SL_RUN" "$T" "${5:-}" >"$cfg" <<-'PY'
+	import json, sys
+	c = {"cniVersion": "1.0.0", "name": "sluice", "type": "sluice-cni", "interface": "tap",
+	     "socket": sys.argv[1] + "/node1.sock",
+	     "ipam": {"type": "host-local", "rangeStart": "10.244.1.100", "rangeEnd": "10.244.1.110",
+	              "dataDir": sys.argv[2] + "/ipam"}}
+	if sys.argv[3]:
+	    c["prevResult"] = json.load(open(sys.argv[3]))
+	print(json.dumps(c))
+	PY
+	ip netns exec "$(ns n1)" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" \
+		CNI_CONTAINERID="$3" CNI_IFNAME=eth0 CNI_NETNS="/var/run/netns/$CNI_NS" \
+		CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=$4" \
+		"$SL_BUILD/cni/sluice-cni" <"$cfg" >"$2"
+}

@@ -158,23 +158,7 @@ check "x4: a tap pod whose tap stays in the node's namespace" x4_add
 
 # --- sluice-cni: a pod namespace made the runtime's way
 CNI_NS=$(ns c1)
-cni_tap() { # cni_tap VERB OUT [PREV_RESULT]
-	local cfg=$T/cni.json
-	python3 - "$SL_RUN" "$T" "${3:-}" >"$cfg" <<-'PY'
-	import json, sys
-	c = {"cniVersion": "1.0.0", "name": "sluice", "type": "sluice-cni", "interface": "tap",
-	     "socket": sys.argv[1] + "/node1.sock",
-	     "ipam": {"type": "host-local", "rangeStart": "10.244.1.100", "rangeEnd": "10.244.1.110",
-	              "dataDir": sys.argv[2] + "/ipam"}}
-	if sys.argv[3]:
-	    c["prevResult"] = json.load(open(sys.argv[3]))
-	print(json.dumps(c))
-	PY
-	ip netns exec "$(ns n1)" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" \
-		CNI_CONTAINERID=taprestart1 CNI_IFNAME=eth0 CNI_NETNS="/var/run/netns/$CNI_NS" \
-		CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=c1" \
-		"$SL_BUILD/cni/sluice-cni" <"$cfg" >"$2"
-}
+cni_tap() { tap_cni "$1" "$2" taprestart1 c1 "${3:-}"; } # cni_tap VERB OUT [PREV_RESULT]
 cni_add() {
 	ip netns add "$CNI_NS" || return 1
 	cni_tap ADD "$T/add.json" || { cat "$T/add.json"; return 1; }
