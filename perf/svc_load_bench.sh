@@ -51,7 +51,7 @@ echo "svc_load_bench: $N Services x $E endpoints in ${#files[@]} Lists," \
 start_sluiced() {
 	local st=$1 st_args=()
 	[ "$st" = none ] && st_args=(--state none)
-	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json{,.journal}
+	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json{,.journal,.journal.next}
 	node_config 1 >"$SL_RUN/node1.json"
 	ip netns exec "$(ns n1)" "$SL_BUILD/control/sluiced" -c "$SL_RUN/node1.json" \
 		-s "$SL_RUN/node1.sock" "${st_args[@]}" -- -l 0,1 --main-lcore 0 --no-pci \
