@@ -796,12 +796,14 @@ static int commit(const char *path, const struct sl_model *m)
 		snprintf(g, sizeof(g), "%016" PRIx64, ps.child_gen);
 		snprintf(base, sizeof(base), "%016" PRIx64, ps.gen);
 		size_t len = journal_text(&ps.line, m, g, base);
+		ps.stats.encode_ns += cpu_ns() - t0;
 		rc = len ? append(ps.nfd, &ps.next_bytes, ps.line.p, len) : -ENOMEM;
 		ps.stats.append_ns += cpu_ns() - t0;
 		return rc;
 	}
 	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
 	size_t len = journal_text(&ps.line, m, g, NULL);
+	ps.stats.encode_ns += cpu_ns() - t0;
 	if (!len)
 		return -ENOMEM;
 	if (ps.jfd < 0 && ps.journal_bytes + len <= ps.snap_bytes) {

@@ -134,6 +134,7 @@ struct sl_persist_stats {
 	size_t journal_bytes; /* the journal now */
 	uint64_t forks, fork_failures; /* snapshots begun by a child, and children that failed */
 	uint64_t append_ns;   /* control thread CPU time in journal lines (encode + write) */
+	uint64_t encode_ns;   /* ... of which making their text */
 	uint64_t snapshot_ns; /* ... in snapshots written in process, and in forks and reaps */
 };
 void sl_persist_get_stats(struct sl_persist_stats *ret);
