@@ -8,11 +8,18 @@
  * generation), and a journal beside it, <state>.journal: one line per saved change set,
  * {"gen":G,"put":{"pods":[obj...],...},"del":{"pods":["ns/name"...],...}}, appended and
  * fdatasync()ed before the requests that made it are answered. A line counts only with
- * its snapshot's generation and its newline (a line cut by a crash was never
- * acknowledged). The cost of a save follows the change, not the state: when the journal
- * would grow past the snapshot, the snapshot is rewritten (atomically, with a new
- * generation, which voids the old journal) and the journal emptied; so is it at the first
- * save of a process, and whenever an append could not be undone. */
+ * its snapshot's generation (its "gen", or its "base": see below) and its newline (a line
+ * cut by a crash was never acknowledged). The cost of a save follows the change, not the
+ * state: when the journal would grow past the snapshot, the snapshot is rewritten
+ * (atomically, with a new generation, which voids the old journal) by a forked child
+ * while the lines go to <state>.journal.next (below), and the journal is then replaced;
+ * the snapshot is written in process at the first save of a process, and whenever an
+ * append could not be undone or a child failed.
+ *
+ * Format versions: a sluiced before the child (no "base", no .next) reads these files
+ * whole after a clean stop (sl_api_close waits for the child; .next is gone then); after a
+ * crash while a child ran it would miss .next's lines, so downgrade only after a clean
+ * stop. This sluiced reads the older files as they are. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
