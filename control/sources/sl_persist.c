@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -545,8 +547,13 @@ int sl_persist_child_fd(void)
 /* The snapshot child: m (its copy-on-write view) written as the snapshot of generation
  * g over the state file, the directory synced; exits 0 then, else 1. Touches nothing but
  * the model, malloc and its own files; never returns. */
-static __attribute__((noreturn)) void child_main(const struct sl_model *m, const char *g)
+static __attribute__((noreturn)) void child_main(const struct sl_model *m, const char *g,
+						  pid_t parent)
 {
+	/* It dies with sluiced: a snapshot renamed after sluiced died could land over the one
+	 * a restarted sluiced wrote since. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
 #ifdef SYS_close_range
 	syscall(SYS_close_range, 3u, ~0u, 0u); /* the parent's sockets are not its to hold */
 #endif
@@ -578,14 +585,14 @@ static int start_child(const struct sl_model *m)
 		return rc;
 	}
 	fflush(NULL); /* (nothing buffered is printed twice) */
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid < 0) {
 		int rc = -errno;
 		close(nfd);
 		return rc;
 	}
 	if (pid == 0)
-		child_main(m, g);
+		child_main(m, g, parent);
 	ps.child = pid;
 	ps.child_gen = gen;
 	ps.nfd = nfd;
