@@ -584,7 +584,6 @@ static int start_child(const struct sl_model *m)
 		close(nfd);
 		return rc;
 	}
-	fflush(NULL); /* (nothing buffered is printed twice) */
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0) {
 		int rc = -errno;

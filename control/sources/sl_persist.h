@@ -70,7 +70,8 @@ int sl_persist_write_end(struct sl_persist_out *o, int rc);
 int sl_persist_read(const char *path, char **ret_text, size_t *ret_len, size_t max);
 
 /* Open the journal of the state file path for appending, never through a symbolic link;
- * with create, a missing one is created (mode 0600, the directory fsync()ed). Returns the
+ * with create, a missing one is created (mode 0600, the directory fsync()ed) and an
+ * existing one emptied. Returns the
  * fd or -errno (-ENOENT: missing). Any thread. */
 int sl_persist_journal_open(const char *path, bool create);
 /* The same for the journal named path + suffix; with create, an existing one is emptied
@@ -88,9 +89,9 @@ int sl_persist_sync_dir(const char *path);
  * even that failed (the next save must be a snapshot). Any thread. */
 int sl_persist_journal_append(int fd, size_t at, const char *text, size_t len, bool *ret_torn);
 
-/* Write a snapshot of m to path (as sl_persist_write does, printed and written one
- * object at a time: sl_persist_write_begin/chunk/end) with a new generation, and empty the
- * journal. Returns 0 or -errno (nothing changed on disk then). Control thread. */
+/* Write a snapshot of m to path in process (as sl_persist_write does, printed and written
+ * one object at a time: sl_persist_write_begin/chunk/end) with a new generation, and empty
+ * the journal (and remove .next); a snapshot child still running is waited for first. Returns 0 or -errno (nothing changed on disk then). Control thread. */
 int sl_persist_save(const char *path, const struct sl_model *m);
 /* Every pod, node, route, Service and EndpointSlice of m as JSON lists in the config's
  * format. */
