@@ -14,6 +14,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_ethdev.h>
+#include <rte_memory.h>
+#include <sys/mman.h>
 
 #include "dataplane/core/sl_dp.h"
 #include "dataplane/core/sl_worker.h"
@@ -161,6 +163,23 @@ static void dp_conf_from(const struct sl_config *c)
 	d->idle_sleep_max_us = c->idle_sleep_max_us;
 }
 
+/* DPDK's memory (mbufs, rings, the Service and conntrack tables: the workers write it all
+ * the time) is not copied into the state's snapshot child (sl_persist.h), which reads the
+ * model only (malloc'd): fork() then copies no page table of it and the workers take no
+ * copy-on-write fault while the child lives. Memory DPDK maps later is marked as it comes. */
+static int dontfork_msl(const struct rte_memseg_list *msl, void *arg)
+{
+	if (msl->base_va && msl->len)
+		madvise(msl->base_va, msl->len, MADV_DONTFORK); /* (best effort) */
+	return 0;
+}
+
+static void dontfork_event(enum rte_mem_event ev, const void *addr, size_t len, void *arg)
+{
+	if (ev == RTE_MEM_EVENT_ALLOC)
+		madvise((void *)addr, len, MADV_DONTFORK);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -267,6 +286,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	rte_mem_event_callback_register("sluiced-dontfork", dontfork_event, NULL); /* (or static) */
+	rte_memseg_list_walk(dontfork_msl, NULL);
 
 	unsigned lcores[SL_MAX_WORKERS], n = 0, lc;
 	RTE_LCORE_FOREACH_WORKER(lc)

@@ -51,7 +51,7 @@ echo "svc_load_bench: $N Services x $E endpoints in ${#files[@]} Lists," \
 start_sluiced() {
 	local st=$1 st_args=()
 	[ "$st" = none ] && st_args=(--state none)
-	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json{,.journal}
+	[ "${2:-}" = keep ] || rm -f "$SL_RUN"/node1.sock.state.json{,.journal,.journal.next}
 	node_config 1 >"$SL_RUN/node1.json"
 	ip netns exec "$(ns n1)" "$SL_BUILD/control/sluiced" -c "$SL_RUN/node1.json" \
 		-s "$SL_RUN/node1.sock" "${st_args[@]}" -- -l 0,1 --main-lcore 0 --no-pci \
@@ -102,7 +102,7 @@ for st in ${STATES//,/ }; do
 	ok=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); n=int(sys.argv[2]);
 print(int(d['model']['services']==n and d['model']['endpointslices']==n and d['conntrack']['frontends']==n))" "$stats" "$N")
 	saves=$(python3 -c "import json,sys; a=json.loads(sys.argv[1])['api'];
-print('%d saves: %d journal appends, %d snapshots' % (a['saves'], a.get('state_appends', 0), a.get('state_snapshots', 0)))" "$stats")
+print('%d saves: %d journal appends, %d snapshots (%d of them by a forked child, %d failed)' % (a['saves'], a.get('state_appends', 0), a.get('state_snapshots', 0), a.get('state_forks', 0), a.get('state_fork_failures', 0)))" "$stats")
 	size=$(stat -c %s "$SL_RUN/node1.sock.state.json" 2>/dev/null || echo 0)
 	jsize=$(stat -c %s "$SL_RUN/node1.sock.state.json.journal" 2>/dev/null || echo 0)
 	printf "state %-8s %d Services loaded through the API in %.2f s wall, sluiced CPU %.2f s (control thread %.2f s); slowest apply %.2f s (%s); %s; state file %d MB + journal %d MB; check: %s\n" \

@@ -59,6 +59,7 @@ static struct {
 	struct client *clients; /* open clients, newest first */
 	unsigned n_clients;
 	struct sl_loop_timer persist_retry; /* armed while the state on disk is stale */
+	struct sl_loop_fd *child_h; /* the state's snapshot child, watched until it exits */
 	bool accept_paused; /* at SL_API_MAX_CLIENTS: new connections wait in the backlog */
 	uint64_t n_requests, n_errors, n_refused, n_timeouts, n_full;
 	uint64_t max_handle_ns; /* longest time one request held the loop */
@@ -73,6 +74,31 @@ static struct {
 
 static void on_listen(struct sl_loop_fd *h, uint32_t events, void *arg);
 
+static void on_child(struct sl_loop_fd *h, uint32_t events, void *arg);
+
+/* Watch the state's snapshot child (sl_persist.h) if one runs, or stop watching. */
+static void watch_child(bool on)
+{
+	if (api.child_h) {
+		sl_loop_fd_del(api.child_h);
+		api.child_h = NULL;
+	}
+	int fd = on ? sl_persist_child_fd() : -1;
+	if (fd >= 0)
+		api.child_h = sl_loop_fd_add(api.loop, fd, EPOLLIN, on_child, NULL);
+}
+
+/* The snapshot child exited: its snapshot finished (the journal retired) or, if it
+ * failed, the next save writes one in process. */
+static void on_child(struct sl_loop_fd *h, uint32_t events, void *arg)
+{
+	watch_child(false);
+	if (sl_persist_reap(false) < 0)
+		RTE_LOG(WARNING, USER1, "api: the state's snapshot in a child failed; the next "
+			"save writes it in process\n");
+	watch_child(true);
+}
+
 static void persist(void)
 {
 	if (!api.state_path)
@@ -81,7 +107,9 @@ static void persist(void)
 	api.n_saves++;
 	/* The changes of the round: a journal line (or a snapshot). The change stands even if
 	 * this fails. */
+	watch_child(false); /* (the commit may reap it) */
 	int rc = sl_persist_commit(api.state_path, api.model);
+	watch_child(true);
 	uint64_t dt = sl_loop_now_ns() - t0;
 	api.total_handle_ns += dt; /* the requests' time: they wait for it */
 	if (dt > SLOW_REQUEST_MS * 1000000ull)
@@ -175,6 +203,9 @@ void sl_api_close(void)
 	}
 	if (api.loop)
 		sl_loop_timer_cancel(api.loop, &api.persist_retry);
+	watch_child(false);
+	if (api.state_path)
+		sl_persist_reap(true); /* a stop leaves the state in one journal */
 	api.listen_fd = -1;
 }
 
@@ -248,6 +279,8 @@ static int api_SHOW(const struct sl_request *r, cJSON **ret_result, char *err, s
 		cJSON_AddNumberToObject(a, "state_appends", (double)ps.appends);
 		cJSON_AddNumberToObject(a, "state_snapshots", (double)ps.snapshots);
 		cJSON_AddNumberToObject(a, "state_journal_bytes", (double)ps.journal_bytes);
+		cJSON_AddNumberToObject(a, "state_forks", (double)ps.forks);
+		cJSON_AddNumberToObject(a, "state_fork_failures", (double)ps.fork_failures);
 		cJSON_AddNumberToObject(a, "walks", (double)api.n_jobs);
 		struct sl_loop_stats ls;
 		sl_loop_get_stats(api.loop, &ls);

@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,13 +200,29 @@ static struct {
 	unsigned n_notes, cap_notes;
 	struct sl_persist_stats stats;
 	struct sl_json_buf line; /* the journal line being written, kept for the next */
-} ps = { .jfd = -1 };
+	/* The snapshot child (sl_persist.h "The compaction in a child process"). */
+	pid_t child;         /* 0: none */
+	int child_fd;        /* its pidfd; -1 */
+	uint64_t child_gen;  /* the generation it writes */
+	int nfd;             /* <state>.journal.next while it runs; -1 */
+	size_t next_bytes;   /* its size */
+	bool no_fork;
+	void (*child_hook)(void);
+} ps = { .jfd = -1, .child_fd = -1, .nfd = -1 };
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 #define LINE_KEEP (8u << 20) /* bytes of ps.line kept between commits */
 
 /* Start over for path: no snapshot of ours yet (the next commit writes one). */
 static void reset(const char *path)
 {
+	sl_persist_reap(true); /* (about the old path) */
 	if (ps.jfd >= 0)
 		close(ps.jfd);
 	ps.jfd = -1;
@@ -465,10 +486,11 @@ static size_t snapshot_text(struct sl_persist_out *o, const struct sl_model *m, 
 	return len;
 }
 
-int sl_persist_save(const char *path, const struct sl_model *m)
+static int save(const char *path, const struct sl_model *m)
 {
 	if (strcmp(ps.path, path))
 		reset(path);
+	sl_persist_reap(true); /* (one snapshot at a time) */
 	uint64_t gen = new_gen();
 	char g[24];
 	snprintf(g, sizeof(g), "%016" PRIx64, gen);
@@ -480,8 +502,8 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 	rc = sl_persist_write_end(&out, len ? 0 : -ENOMEM);
 	if (rc < 0)
 		return rc;
-	/* From here the snapshot holds everything; the old journal's lines are of another
-	 * generation (ignored), emptied only to save room. */
+	/* From here the snapshot holds everything; the old journals' lines are of other
+	 * generations (ignored), emptied only to save room. */
 	ps.gen = gen;
 	ps.snap_bytes = len;
 	ps.n_notes = 0;
@@ -493,9 +515,160 @@ int sl_persist_save(const char *path, const struct sl_model *m)
 		close(ps.jfd);
 		ps.jfd = -1;
 	}
+	sl_persist_journal_rename(path, SL_PERSIST_NEXT_SUFFIX, NULL, false); /* a failed child's */
 	ps.journal_bytes = 0;
 	ps.stats.journal_bytes = 0;
 	return 0;
+}
+
+int sl_persist_save(const char *path, const struct sl_model *m)
+{
+	uint64_t t0 = cpu_ns();
+	int rc = save(path, m);
+	ps.stats.snapshot_ns += cpu_ns() - t0;
+	return rc;
+}
+
+void sl_persist_set_fork(bool on)
+{
+	ps.no_fork = !on;
+}
+
+void sl_persist_set_child_hook(void (*fn)(void))
+{
+	ps.child_hook = fn;
+}
+
+int sl_persist_child_fd(void)
+{
+	return ps.child ? ps.child_fd : -1;
+}
+
+/* The snapshot child: m (its copy-on-write view) written as the snapshot of generation
+ * g over the state file, the directory synced; exits 0 then, else 1. Touches nothing but
+ * the model, malloc and its own files; never returns. */
+static __attribute__((noreturn)) void child_main(const struct sl_model *m, const char *g,
+						  pid_t parent)
+{
+	/* It dies with sluiced: a snapshot renamed after sluiced died could land over the one
+	 * a restarted sluiced wrote since. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+#ifdef SYS_close_range
+	syscall(SYS_close_range, 3u, ~0u, 0u); /* the parent's sockets are not its to hold */
+#endif
+	struct sl_persist_out out;
+	if (sl_persist_write_begin(&out, ps.path) < 0)
+		_exit(1);
+	size_t len = snapshot_text(&out, m, g);
+	if (ps.child_hook)
+		ps.child_hook();
+	int rc = sl_persist_write_end(&out, len ? 0 : -ENOMEM);
+	if (!rc) /* the rename must be on disk before the parent retires the journal */
+		rc = sl_persist_sync_dir(ps.path);
+	_exit(rc ? 1 : 0);
+}
+
+/* Fork the snapshot child for a new generation; the journal lines go to .next until it
+ * is reaped. Returns 0 or -errno (no child then, nothing changed on disk that counts). */
+static int start_child(const struct sl_model *m)
+{
+	uint64_t gen = new_gen();
+	char g[24];
+	snprintf(g, sizeof(g), "%016" PRIx64, gen);
+	int nfd = sl_persist_journal_open_suffix(ps.path, SL_PERSIST_NEXT_SUFFIX, true);
+	if (nfd < 0)
+		return nfd;
+	if (fdatasync(nfd) < 0) { /* (emptied: a stale one's lines never come back) */
+		int rc = -errno;
+		close(nfd);
+		return rc;
+	}
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+		close(nfd);
+		return rc;
+	}
+	if (pid == 0)
+		child_main(m, g, parent);
+	ps.child = pid;
+	ps.child_gen = gen;
+	ps.nfd = nfd;
+	ps.next_bytes = 0;
+#ifdef SYS_pidfd_open
+	ps.child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	ps.child_fd = -1;
+#endif
+	ps.stats.forks++;
+	return 0;
+}
+
+int sl_persist_reap(bool wait)
+{
+	if (!ps.child)
+		return 0;
+	int st = 0;
+	pid_t r;
+	do
+		r = waitpid(ps.child, &st, wait ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return 1;
+	uint64_t t0 = cpu_ns();
+	pid_t pid = ps.child;
+	bool ok = r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	ps.child = 0;
+	if (ps.child_fd >= 0)
+		close(ps.child_fd);
+	ps.child_fd = -1;
+	int rc = 0;
+	struct stat sb;
+	if (ok && stat(ps.path, &sb) < 0)
+		ok = false, rc = -errno;
+	if (ok) {
+		/* The snapshot of child_gen is on disk: the journal's lines are all in it, .next
+		 * holds the ones after it. */
+		rc = sl_persist_journal_rename(ps.path, SL_PERSIST_NEXT_SUFFIX,
+					       SL_PERSIST_JOURNAL_SUFFIX, true);
+		ps.stats.snapshots++;
+		ps.stats.snapshot_bytes += (uint64_t)sb.st_size;
+	}
+	if (ok && !rc) {
+		if (ps.jfd >= 0)
+			close(ps.jfd);
+		ps.jfd = ps.nfd;
+		ps.journal_bytes = ps.next_bytes;
+		ps.gen = ps.gen ? ps.child_gen : 0; /* (0: a snapshot is due all the same) */
+		ps.snap_bytes = (size_t)sb.st_size;
+	} else {
+		/* The state on disk is whole (the old snapshot with both journals, or the new one
+		 * with .next); the next commit writes a snapshot in process. */
+		if (!ok) {
+			sl_persist_tmp_remove(ps.path, pid);
+			ps.stats.fork_failures++;
+			if (r == pid && WIFSIGNALED(st))
+				fprintf(stderr, "sluiced: state %s: snapshot child killed by signal %d; "
+					"the next save writes it in process\n", ps.path, WTERMSIG(st));
+			else
+				fprintf(stderr, "sluiced: state %s: snapshot child failed (status %d); "
+					"the next save writes it in process\n", ps.path,
+					r == pid ? WEXITSTATUS(st) : -1);
+		} else {
+			fprintf(stderr, "sluiced: state %s: journal not retired: %s; the next save "
+				"writes a snapshot\n", ps.path, strerror(-rc));
+		}
+		if (ps.nfd >= 0)
+			close(ps.nfd);
+		ps.gen = 0;
+		rc = rc ?: -EIO;
+	}
+	ps.nfd = -1;
+	ps.next_bytes = 0;
+	ps.stats.journal_bytes = ps.journal_bytes;
+	ps.stats.snapshot_ns += cpu_ns() - t0;
+	return rc;
 }
 
 /* The journal line of the notes: {"gen":G,"put":{LIST:[obj...],...},"del":{LIST:[key...],
@@ -504,7 +677,8 @@ int sl_persist_save(const char *path, const struct sl_model *m)
  * kind's first note whose object is gone, the objects and keys in the notes' order. Each
  * note's object is looked up once. Returns the length (newline included) or 0 (no
  * memory). */
-static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, const char *gen)
+static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, const char *gen,
+			   const char *base)
 {
 	/* A note whose object is gone goes in "del": known once "put" is made. */
 	uint8_t *gone = calloc(ps.n_notes ? ps.n_notes : 1, 1);
@@ -519,6 +693,12 @@ static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, cons
 	cJSON g = { .type = cJSON_String, .valuestring = (char *)gen };
 	sl_json_print(b, &g);
 	sl_json_buf_put(b, ",", 1);
+	if (base) {
+		put_key(b, "base");
+		cJSON bs = { .type = cJSON_String, .valuestring = (char *)base };
+		sl_json_print(b, &bs);
+		sl_json_buf_put(b, ",", 1);
+	}
 	put_key(b, "put");
 	sl_json_buf_put(b, "{", 1);
 	sl_json_build_begin(&a);
@@ -586,23 +766,52 @@ static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, cons
 	return oom || b->oom ? 0 : b->len;
 }
 
-int sl_persist_commit(const char *path, const struct sl_model *m)
+/* A journal line appended to fd at *at; *at and the stats updated. Returns 0 or -errno
+ * (the next save is a snapshot if the line may be cut). */
+static int append(int fd, size_t *at, const char *text, size_t len)
+{
+	bool torn;
+	int rc = sl_persist_journal_append(fd, *at, text, len, &torn);
+	if (torn)
+		ps.gen = 0; /* a line may be cut in the journal: next time a snapshot */
+	if (!rc) {
+		*at += len;
+		ps.n_notes = 0;
+		ps.stats.appends++;
+		ps.stats.append_bytes += len;
+	}
+	return rc;
+}
+
+static int commit(const char *path, const struct sl_model *m)
 {
 	if (strcmp(ps.path, path))
 		reset(path);
+	if (ps.child && ps.next_bytes > SL_PERSIST_MAX_BYTES / 2)
+		sl_persist_reap(true); /* (.next stays readable) */
+	if (ps.child)
+		sl_persist_reap(false);
 	if (!ps.gen)
 		return sl_persist_save(path, m);
 	if (!ps.n_notes)
 		return 0;
-	char g[24];
-	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
-	size_t len = journal_text(&ps.line, m, g);
-	if (!len) {
-		sl_json_buf_free(&ps.line);
-		return -ENOMEM;
-	}
-	const char *text = ps.line.p;
+	uint64_t t0 = cpu_ns();
+	char g[24], base[24];
 	int rc;
+	if (ps.child) { /* a snapshot being written: the line goes to .next, for either */
+		snprintf(g, sizeof(g), "%016" PRIx64, ps.child_gen);
+		snprintf(base, sizeof(base), "%016" PRIx64, ps.gen);
+		size_t len = journal_text(&ps.line, m, g, base);
+		ps.stats.encode_ns += cpu_ns() - t0;
+		rc = len ? append(ps.nfd, &ps.next_bytes, ps.line.p, len) : -ENOMEM;
+		ps.stats.append_ns += cpu_ns() - t0;
+		return rc;
+	}
+	snprintf(g, sizeof(g), "%016" PRIx64, ps.gen);
+	size_t len = journal_text(&ps.line, m, g, NULL);
+	ps.stats.encode_ns += cpu_ns() - t0;
+	if (!len)
+		return -ENOMEM;
 	if (ps.jfd < 0 && ps.journal_bytes + len <= ps.snap_bytes) {
 		/* The first line since the snapshot (which holds everything before it). */
 		ps.jfd = sl_persist_journal_open(path, true);
@@ -612,23 +821,32 @@ int sl_persist_commit(const char *path, const struct sl_model *m)
 		}
 		ps.journal_bytes = 0;
 	}
-	if (ps.jfd < 0 || ps.journal_bytes + len > ps.snap_bytes) {
-		/* Compaction (the journal would outgrow the snapshot), or no journal to write:
-		 * a snapshot instead. */
-		rc = sl_persist_save(path, m);
-	} else {
-		bool torn;
-		rc = sl_persist_journal_append(ps.jfd, ps.journal_bytes, text, len, &torn);
-		if (torn)
-			ps.gen = 0; /* a line may be cut in the journal: next time a snapshot */
-		if (!rc) {
-			ps.journal_bytes += len;
-			ps.n_notes = 0;
-			ps.stats.appends++;
-			ps.stats.append_bytes += len;
-			ps.stats.journal_bytes = ps.journal_bytes;
+	bool compact = ps.journal_bytes + len > ps.snap_bytes;
+	if (ps.jfd < 0 || (compact && ps.no_fork)) {
+		/* No journal to write, or compaction in process: a snapshot instead. */
+		ps.stats.append_ns += cpu_ns() - t0;
+		return sl_persist_save(path, m);
+	}
+	rc = append(ps.jfd, &ps.journal_bytes, ps.line.p, len);
+	ps.stats.journal_bytes = ps.journal_bytes;
+	ps.stats.append_ns += cpu_ns() - t0;
+	if (!rc && compact) {
+		/* The journal outgrew the snapshot: a new one, by a child. */
+		uint64_t t1 = cpu_ns();
+		int frc = start_child(m);
+		ps.stats.snapshot_ns += cpu_ns() - t1;
+		if (frc < 0) {
+			fprintf(stderr, "sluiced: state %s: cannot fork the snapshot child: %s; "
+				"writing it in process\n", path, strerror(-frc));
+			rc = sl_persist_save(path, m);
 		}
 	}
+	return rc;
+}
+
+int sl_persist_commit(const char *path, const struct sl_model *m)
+{
+	int rc = commit(path, m);
 	if (ps.line.cap > LINE_KEEP)
 		sl_json_buf_free(&ps.line); /* (a large line's buffer is not kept) */
 	return rc;
@@ -730,14 +948,15 @@ static void set_free(struct set *s)
 	free(s->tab);
 }
 
-/* The journal's lines of generation gen, applied to sets. Returns how many. */
-static int apply_journal(const char *path, const char *gen, struct sl_json_arena *a,
-			 struct set *sets)
+/* The lines of the journal path + suffix that follow the snapshot of generation gen (their
+ * "gen" or "base" is gen), applied to sets. Returns how many. */
+static int apply_journal(const char *path, const char *suffix, const char *gen,
+			 struct sl_json_arena *a, struct set *sets)
 {
-	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_JOURNAL_SUFFIX)], *buf;
+	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_NEXT_SUFFIX)], *buf;
 	size_t len;
 	int lines = 0;
-	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	snprintf(jpath, sizeof(jpath), "%s%s", path, suffix);
 	int rc = sl_persist_read(jpath, &buf, &len, SL_PERSIST_MAX_BYTES);
 	if (rc < 0) {
 		if (rc != -ENOENT)
@@ -752,12 +971,14 @@ static int apply_journal(const char *path, const char *gen, struct sl_json_arena
 			break; /* cut by a crash: never acknowledged */
 		const cJSON *rec = sl_json_parse(a, l, (size_t)(nl - l), NULL);
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(rec, "gen");
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(rec, "base");
 		if (!rec) {
 			fprintf(stderr, "sluiced: state journal %s line %u: not valid JSON, skipped\n",
 				jpath, lineno);
 			continue;
 		}
-		if (!cJSON_IsString(g) || strcmp(g->valuestring, gen))
+		if ((!cJSON_IsString(g) || strcmp(g->valuestring, gen)) &&
+		    (!cJSON_IsString(b) || strcmp(b->valuestring, gen)))
 			continue; /* of an older snapshot: it holds the line already */
 		const cJSON *put = cJSON_GetObjectItemCaseSensitive(rec, "put");
 		const cJSON *del = cJSON_GetObjectItemCaseSensitive(rec, "del");
@@ -861,7 +1082,11 @@ int sl_persist_load(const char *path, struct sl_model *m, char *err, size_t n)
 	}
 	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(doc, "journal");
 	if (cJSON_IsString(gen)) {
-		int lines = apply_journal(path, gen->valuestring, &a, sets);
+		/* The journal, then the lines written while a child wrote a snapshot (which
+		 * follow the journal's, whichever of the two snapshots is on disk). */
+		int lines = apply_journal(path, SL_PERSIST_JOURNAL_SUFFIX, gen->valuestring, &a,
+					  sets);
+		lines += apply_journal(path, SL_PERSIST_NEXT_SUFFIX, gen->valuestring, &a, sets);
 		if (lines)
 			printf("sluiced: state %s: %d journal line(s) applied\n", path, lines);
 	}

@@ -46,7 +46,7 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 		return -EINVAL;
 	}
 	if (strlen(base) + sizeof(SL_PERSIST_TMP_SUFFIX) + 12 > NAME_MAX ||
-	    strlen(base) + sizeof(SL_PERSIST_JOURNAL_SUFFIX) > NAME_MAX) {
+	    strlen(base) + sizeof(SL_PERSIST_NEXT_SUFFIX) > NAME_MAX) {
 		snprintf(err, n, "--state: file name \"%.40s...\" is too long for its temporary "
 			 "file (%d bytes at most)", base,
 			 (int)(NAME_MAX - sizeof(SL_PERSIST_TMP_SUFFIX) - 12));
@@ -66,10 +66,16 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
 		return -EINVAL;
 	}
-	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_JOURNAL_SUFFIX)];
+	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_NEXT_SUFFIX)];
 	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
 	if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
 		snprintf(err, n, "--state: its journal %s exists and is not a regular file%s", jpath,
+			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
+		return -EINVAL;
+	}
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_NEXT_SUFFIX, path);
+	if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, n, "--state: %s exists and is not a regular file%s", jpath,
 			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
 		return -EINVAL;
 	}
@@ -78,16 +84,27 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 
 int sl_persist_journal_open(const char *path, bool create)
 {
+	return sl_persist_journal_open_suffix(path, SL_PERSIST_JOURNAL_SUFFIX, create);
+}
+
+int sl_persist_journal_open_suffix(const char *path, const char *suffix, bool create)
+{
 	char dir[PATH_MAX], name[NAME_MAX + 1];
 	if (strlen(path) >= SL_PERSIST_PATH_MAX)
 		return -ENAMETOOLONG;
 	const char *base = split(path, dir);
-	if (snprintf(name, sizeof(name), "%s" SL_PERSIST_JOURNAL_SUFFIX, base) >= (int)sizeof(name))
+	if (snprintf(name, sizeof(name), "%s%s", base, suffix) >= (int)sizeof(name))
 		return -ENAMETOOLONG;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
 	int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && create && ftruncate(fd, 0) < 0) { /* (with create: a new, empty one) */
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
 	if (fd < 0 && errno == ENOENT && create) {
 		fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
 			    O_CLOEXEC, 0600);
@@ -105,6 +122,53 @@ int sl_persist_journal_open(const char *path, bool create)
 		close(fd);
 		rc = -EINVAL;
 	}
+	close(dfd);
+	return rc;
+}
+
+int sl_persist_journal_rename(const char *path, const char *from, const char *to, bool sync)
+{
+	char dir[PATH_MAX], a[NAME_MAX + 1], b[NAME_MAX + 1];
+	if (strlen(path) >= SL_PERSIST_PATH_MAX)
+		return -ENAMETOOLONG;
+	const char *base = split(path, dir);
+	if (snprintf(a, sizeof(a), "%s%s", base, from) >= (int)sizeof(a) ||
+	    (to && snprintf(b, sizeof(b), "%s%s", base, to) >= (int)sizeof(b)))
+		return -ENAMETOOLONG;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int rc = (to ? renameat(dfd, a, dfd, b) : unlinkat(dfd, a, 0)) < 0 ? -errno : 0;
+	if (!rc && sync && fsync(dfd) < 0)
+		rc = -errno;
+	close(dfd);
+	return rc;
+}
+
+void sl_persist_tmp_remove(const char *path, int pid)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	if (strlen(path) >= SL_PERSIST_PATH_MAX)
+		return;
+	const char *base = split(path, dir);
+	if (snprintf(name, sizeof(name), ".%s" SL_PERSIST_TMP_SUFFIX "%d", base, pid) >=
+	    (int)sizeof(name))
+		return;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	unlinkat(dfd, name, 0);
+	close(dfd);
+}
+
+int sl_persist_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	split(path, dir);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int rc = fsync(dfd) < 0 ? -errno : 0;
 	close(dfd);
 	return rc;
 }

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -415,9 +419,11 @@ static void test_journal_compacts(void **s)
 	sl_persist_get_stats(&a);
 	for (unsigned i = 0; i < 200; i += 5)
 		apply_svcs(m, path, i, 5, 2);
+	assert_true(sl_persist_reap(true) >= 0); /* (the last snapshot child, as sluiced's loop) */
 	sl_persist_get_stats(&b);
 	off_t snap = file_size(path, NULL), j = file_size(jpath, NULL);
 	assert_true(b.snapshots - a.snapshots >= 2 && b.snapshots - a.snapshots <= 8);
+	assert_true(b.forks - a.forks >= 1);
 	assert_true(b.appends - a.appends >= 30);
 	assert_true(j <= snap);
 	/* Written in all: the final state (snapshot + journal) times a small constant, where
@@ -589,6 +595,191 @@ static void test_text_as_cjson(void **s)
 	sl_model_destroy(m);
 }
 
+/* ---- The snapshot child ------------------------------------------------------------- */
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The child's hook: the snapshot is written, not yet renamed; the child waits there for
+ * SIGUSR1 (go on) or SIGKILL (a crash mid-snapshot). */
+static void park_hook(void)
+{
+	sigset_t set;
+	int sig;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigwait(&set, &sig);
+}
+
+static void signal_child(int sig)
+{
+	int fd = sl_persist_child_fd();
+	assert_true(fd >= 0);
+	assert_int_equal(syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0), 0);
+}
+
+/* Wait until the child exited, without reaping it (sl_persist_reap does). */
+static void child_exited(void)
+{
+	siginfo_t si;
+	assert_int_equal(waitid(P_PIDFD, (id_t)sl_persist_child_fd(), &si, WEXITED | WNOWAIT), 0);
+}
+
+/* Copy the state file and its journals as they are (what a crash now would leave). */
+static void copy_state(const char *from, const char *to)
+{
+	static const char *const sfx[] = { "", SL_PERSIST_JOURNAL_SUFFIX, SL_PERSIST_NEXT_SUFFIX };
+	for (unsigned i = 0; i < 3; i++) {
+		char a[200], b[200], *t;
+		size_t len;
+		snprintf(a, sizeof(a), "%s%s", from, sfx[i]);
+		snprintf(b, sizeof(b), "%s%s", to, sfx[i]);
+		unlink(b);
+		if (sl_persist_read(a, &t, &len, SL_PERSIST_MAX_BYTES) < 0)
+			continue;
+		FILE *f = fopen(b, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(t, 1, len, f), len);
+		fclose(f);
+		free(t);
+	}
+}
+
+/* The Services a restart from path gets back; the ones changed after the fork checked. */
+static void restores_all(const char *path, unsigned services)
+{
+	char err[256] = "";
+	struct sl_model *m = new_model();
+	assert_true(sl_persist_load(path, m, err, sizeof(err)) > 0);
+	struct sl_model_counts c;
+	sl_model_counts(m, &c);
+	assert_int_equal(c.services, services);
+	assert_null(sl_model_svc_find(m, "ns", "svc-2"));       /* deleted after the fork */
+	assert_int_equal(slice_eps(m, "svc-3-x"), 1);           /* changed after the fork */
+	assert_non_null(sl_model_svc_find(m, "ns", "svc-900")); /* added after the fork */
+	assert_non_null(sl_model_pod_find(m, "default", "p1"));
+	sl_model_destroy(m);
+}
+
+/* Changes until the journal outgrows the snapshot and a child is forked (parked in
+ * park_hook); then changes made while it runs (their lines in .next). */
+static void fork_with_changes(struct sl_model *m, const char *path)
+{
+	char next[200];
+	struct sl_persist_stats a, b;
+	snprintf(next, sizeof(next), "%s" SL_PERSIST_NEXT_SUFFIX, path);
+	sl_persist_set_child_hook(park_hook);
+	apply_svcs(m, path, 0, 20, 2); /* the first save: a snapshot, in process */
+	sl_persist_get_stats(&a);
+	for (unsigned i = 100; sl_persist_child_fd() < 0 && i < 400; i += 4)
+		apply_svcs(m, path, i, 4, 2);
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.forks - a.forks, 1);
+	assert_true(sl_persist_child_fd() >= 0);
+	assert_int_equal(file_size(next, NULL), 0);
+	apply_svcs(m, path, 3, 1, 1); /* svc-3's slice: 2 endpoints -> 1 */
+	req(m, path, "{\"cmd\":\"service.del\",\"namespace\":\"ns\",\"name\":\"svc-2\"}");
+	apply_svcs(m, path, 900, 1, 2);
+	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"p1\",\"ip\":\"10.244.1.2\","
+		     "\"mac\":\"02:00:00:00:00:02\",\"ifname\":\"veth-p1\"}}");
+	assert_true(file_size(next, NULL) > 0); /* the lines after the fork: in .next */
+	sl_persist_set_child_hook(NULL);
+}
+
+static unsigned tmp_files(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strstr(e->d_name, SL_PERSIST_TMP_SUFFIX) != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A snapshot child killed mid-snapshot (written, not renamed): the state on disk is the
+ * old snapshot, its journal and .next, and restores whole; the child's temporary file is
+ * removed; the next save writes a snapshot in process and .next goes. */
+static void test_child_killed(void **s)
+{
+	char path[128], next[200];
+	struct sl_persist_stats a, b;
+	snprintf(path, sizeof(path), "%s/ck.json", dir);
+	snprintf(next, sizeof(next), "%s" SL_PERSIST_NEXT_SUFFIX, path);
+	struct sl_model *m = new_model();
+	fork_with_changes(m, path);
+	struct sl_model_counts c;
+	sl_model_counts(m, &c);
+	assert_int_equal(tmp_files(), 1); /* the child's snapshot, not renamed */
+	signal_child(SIGKILL);
+	sl_persist_get_stats(&a);
+	assert_true(sl_persist_reap(true) < 0);
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.fork_failures - a.fork_failures, 1);
+	assert_int_equal(b.snapshots, a.snapshots);
+	assert_int_equal(tmp_files(), 0);
+	char crash[128];
+	snprintf(crash, sizeof(crash), "%s/ck-crash.json", dir);
+	copy_state(path, crash);
+	restores_all(crash, c.services);
+	/* (load reset the module: the model's next save is a snapshot; so it is after a
+	 * failed child) */
+	sl_persist_get_stats(&a);
+	req(m, path, "{\"cmd\":\"service.del\",\"namespace\":\"ns\",\"name\":\"svc-5\"}");
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.snapshots - a.snapshots, 1);
+	assert_int_equal(file_size(next, NULL), -1);
+	restores_all(path, c.services - 1);
+	sl_model_destroy(m);
+}
+
+/* A snapshot child that finishes: lines written after it started are kept at every point
+ * (the crash before and after its rename, before the reap) and after the reap, when .next
+ * has become the journal. */
+static void test_child_lines_kept(void **s)
+{
+	char path[128], jpath[160], next[200], crash[128], crash2[128];
+	struct sl_persist_stats a, b;
+	snprintf(path, sizeof(path), "%s/cl.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
+	snprintf(next, sizeof(next), "%s" SL_PERSIST_NEXT_SUFFIX, path);
+	snprintf(crash, sizeof(crash), "%s/cl-crash.json", dir);
+	snprintf(crash2, sizeof(crash2), "%s/cl-crash2.json", dir);
+	struct sl_model *m = new_model();
+	fork_with_changes(m, path);
+	struct sl_model_counts c;
+	sl_model_counts(m, &c);
+	ino_t ino0 = 0, ino1 = 0;
+	off_t old_snap = file_size(path, &ino0);
+	copy_state(path, crash); /* a crash now: the old snapshot */
+	signal_child(SIGUSR1);
+	child_exited();
+	assert_true(file_size(path, &ino1) != old_snap || ino1 != ino0); /* the new snapshot */
+	off_t nsize = file_size(next, NULL);
+	copy_state(path, crash2); /* a crash now: the new snapshot, not reaped */
+	sl_persist_get_stats(&a);
+	assert_int_equal(sl_persist_reap(true), 0);
+	sl_persist_get_stats(&b);
+	assert_int_equal(b.snapshots - a.snapshots, 1);
+	assert_int_equal(file_size(next, NULL), -1);     /* retired: */
+	assert_int_equal(file_size(jpath, NULL), nsize); /* .next is the journal now */
+	assert_int_equal(b.journal_bytes, (size_t)nsize);
+	/* (restores reset the module: after the reap, as sluiced's restart) */
+	struct sl_persist_stats keep = b;
+	/* A change after the reap: a line of the new generation, in the journal. */
+	req(m, path, "{\"cmd\":\"service.del\",\"namespace\":\"ns\",\"name\":\"svc-6\"}");
+	sl_persist_get_stats(&a);
+	assert_int_equal(a.appends - keep.appends, 1);
+	assert_int_equal(a.snapshots, keep.snapshots);
+	restores_all(path, c.services - 1);
+	restores_all(crash, c.services);
+	restores_all(crash2, c.services);
+	sl_model_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +793,8 @@ int main(void)
 		cmocka_unit_test(test_journal_crash),
 		cmocka_unit_test(test_journal_compacts),
 		cmocka_unit_test(test_text_as_cjson),
+		cmocka_unit_test(test_child_killed),
+		cmocka_unit_test(test_child_lines_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
