@@ -1,11 +1,13 @@
 /* Persisted run-time state: the snapshot and its journal (see sl_persist.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -554,6 +556,15 @@ static __attribute__((noreturn)) void child_main(const struct sl_model *m, const
 	 * a restarted sluiced wrote since. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
+	/* Not on the control thread's core (its affinity is inherited: EAL pins the main
+	 * lcore): any core, at the lowest priority, so it runs where a core idles (a worker
+	 * backing off) and yields to the control thread, workers and everything else. */
+	cpu_set_t any;
+	CPU_ZERO(&any);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &any);
+	sched_setaffinity(0, sizeof(any), &any);
+	setpriority(PRIO_PROCESS, 0, 19);
 #ifdef SYS_close_range
 	syscall(SYS_close_range, 3u, ~0u, 0u); /* the parent's sockets are not its to hold */
 #endif

@@ -601,8 +601,9 @@ static void test_text_as_cjson(void **s)
 #define P_PIDFD 3
 #endif
 
-/* The child's hook: the snapshot is written, not yet renamed; the child waits there for
- * SIGUSR1 (go on) or SIGKILL (a crash mid-snapshot). */
+/* The child's hook: the snapshot is written, not yet renamed; the child tells the test
+ * (SIGUSR2: it closed every descriptor it inherited) and waits there for SIGUSR1 (go on)
+ * or SIGKILL (a crash mid-snapshot). */
 static void park_hook(void)
 {
 	sigset_t set;
@@ -610,6 +611,7 @@ static void park_hook(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	kill(getppid(), SIGUSR2);
 	sigwait(&set, &sig);
 }
 
@@ -670,6 +672,10 @@ static void fork_with_changes(struct sl_model *m, const char *path)
 	char next[200];
 	struct sl_persist_stats a, b;
 	snprintf(next, sizeof(next), "%s" SL_PERSIST_NEXT_SUFFIX, path);
+	sigset_t usr2; /* the child's "parked", taken by sigwait below */
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, NULL);
 	sl_persist_set_child_hook(park_hook);
 	apply_svcs(m, path, 0, 20, 2); /* the first save: a snapshot, in process */
 	sl_persist_get_stats(&a);
@@ -685,6 +691,9 @@ static void fork_with_changes(struct sl_model *m, const char *path)
 	req(m, path, "{\"cmd\":\"pod.add\",\"pod\":{\"name\":\"p1\",\"ip\":\"10.244.1.2\","
 		     "\"mac\":\"02:00:00:00:00:02\",\"ifname\":\"veth-p1\"}}");
 	assert_true(file_size(next, NULL) > 0); /* the lines after the fork: in .next */
+	/* The child runs at the lowest priority, on any core: wait until it parked. */
+	int sig;
+	assert_int_equal(sigwait(&usr2, &sig), 0);
 	sl_persist_set_child_hook(NULL);
 }
 
