@@ -3,7 +3,8 @@
  * tap moved into the pod netns as CNI_IFNAME and configured (the pod keeps its offloads);
  * the result names the pod interface only. The pod's namespace path (CNI_NETNS) goes with
  * pod.add: sluiced makes the tap persistent and finds it there again after a restart
- * (drivers/sl_tap.h, "Surviving a restart"). Undone by pod.del alone (sluiced deletes the
+ * (drivers/sl_tap.h, "Surviving a restart"). The pod's receive processing is steered to
+ * the CPUs sluiced names (tap_rps_cpus, "Receive steering"). Undone by pod.del alone (sluiced deletes the
  * tap, wherever it is). */
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,8 @@ int sl_cni_add_tap(struct sl_cni_run *r, struct sl_cni_err *err)
 				      err)) < 0 ||
 	    (rc = sl_cni_add_setup_pod(r, &pod, &ad.ip, ad.a.pod_mac, err)) < 0)
 		goto out;
+	if (r->node.tap_rps_cpus[0])
+		sl_cni_tap_rps(ad.netns_fd, r->env.ifname, r->node.tap_rps_cpus);
 	rc = sl_cni_add_result(r, &ad, err);
 out:
 	sl_cni_add_undo_pod(r, &ad, rc);

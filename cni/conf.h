@@ -11,6 +11,7 @@
 
 #define SL_CNI_ID_MAX 256    /* CNI_CONTAINERID bytes + NUL */
 #define SL_CNI_IFNAME_MAX 16 /* IFNAMSIZ */
+#define SL_CNI_RPS_MAX 320   /* an rps_cpus mask of 1,024 CPUs ("ffffffff," x 32) + NUL */
 #define SL_CNI_NAME_MAX 128  /* sluiced's pod name/namespace buffers (127 chars + NUL) */
 #define SL_CNI_NETNAME_MAX 256
 #define SL_CNI_SOCKET_MAX 108 /* sun_path */
@@ -96,6 +97,7 @@ struct sl_cni_node {
 	uint32_t gateway;      /* the pods' gateway (answered by sluiced) */
 	unsigned pod_mtu;      /* MTU pods must use */
 	bool pod_csum_offload; /* af_xdp_mode "skb": pods keep TX checksum offload and GSO */
+	char tap_rps_cpus[SL_CNI_RPS_MAX]; /* rps_cpus mask for tap pods; "" = leave it */
 	char name[SL_CNI_NAME_MAX];
 };
 

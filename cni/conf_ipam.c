@@ -151,6 +151,13 @@ int sl_cni_node_parse(const cJSON *r, struct sl_cni_node *n, struct sl_cni_err *
 	n->pod_mtu = (unsigned)mtu->valuedouble;
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(r, "af_xdp_mode");
 	n->pod_csum_offload = cJSON_IsString(mode) && !strcmp(mode->valuestring, "skb");
+	const cJSON *rps = cJSON_GetObjectItemCaseSensitive(r, "tap_rps_cpus");
+	if (rps && (!cJSON_IsString(rps) || !rps->valuestring[0] ||
+		    strlen(rps->valuestring) >= sizeof(n->tap_rps_cpus) ||
+		    strspn(rps->valuestring, "0123456789abcdef,") != strlen(rps->valuestring)))
+		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: tap_rps_cpus is not a CPU mask");
+	if (rps)
+		strcpy(n->tap_rps_cpus, rps->valuestring);
 	if (cJSON_IsString(name))
 		snprintf(n->name, sizeof(n->name), "%s", name->valuestring);
 	return 0;

@@ -116,6 +116,11 @@ int sl_cni_add_end(const struct sl_cni_run *r, struct sl_cni_add *ad, int rc);
 int sl_cni_add_veth(struct sl_cni_run *r, struct sl_cni_err *err);
 int sl_cni_add_vhost(struct sl_cni_run *r, struct sl_cni_err *err);
 int sl_cni_add_tap(struct sl_cni_run *r, struct sl_cni_err *err);
+/* Write mask (sluiced's tap_rps_cpus) to rps_cpus of interface ifname's receive queue in
+ * the namespace netns_fd, so the pod's receive processing runs on those CPUs and not in
+ * sluiced's worker (drivers/sl_tap.h "Receive steering"). Only a warning on stderr when it
+ * cannot (the pod works, its receive costs the worker more). Returns 0 or -errno. */
+int sl_cni_tap_rps(int netns_fd, const char *ifname, const char *mask);
 
 /* GC (gc.c). */
 int sl_cni_cmd_gc(struct sl_cni_run *r, struct sl_cni_err *err);

@@ -23,6 +23,7 @@
 #include "core/sl_loop.h"
 #include "core/sl_api.h"
 #include "sl_config.h"
+#include "sl_cpus.h"
 #include "core/sl_show.h"
 #include "model/sl_model.h"
 #include "lb/sl_healthcheck.h"
@@ -180,6 +181,26 @@ static void dontfork_event(enum rte_mem_event ev, const void *addr, size_t len, 
 		madvise((void *)addr, len, MADV_DONTFORK);
 }
 
+/* tap.rps_cpus "auto": every online CPU that runs none of the n workers (lcores), so a tap
+ * pod's own receive processing (its TCP stack's work on what sluice writes to its tap) runs
+ * on the pods' CPUs instead of inside the worker's write (drivers/sl_tap.h "Receive
+ * steering"). None left (every CPU runs a worker): off, said once. */
+static void resolve_tap_rps(struct sl_config *c, const unsigned *lcores, unsigned n)
+{
+	if (!c->tap_rps_auto)
+		return;
+	sl_cpus_online(&c->tap_rps_cpus);
+	for (unsigned i = 0; i < n; i++) {
+		rte_cpuset_t w = rte_lcore_cpuset(lcores[i]);
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &w))
+				CPU_CLR(cpu, &c->tap_rps_cpus);
+	}
+	if (CPU_COUNT(&c->tap_rps_cpus) == 0)
+		printf("sluiced: tap.rps_cpus auto: every CPU runs a worker, so tap pods' receive "
+		       "processing stays on the worker cores\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -299,6 +320,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_eal;
 	}
+	resolve_tap_rps(&conf, lcores, n);
 	/* The tables sized for limits.nodes and limits.routes (the model refuses more). */
 	struct sl_dp_limits dl = sl_dp_limits_for(conf.limit_nodes, SL_MAX_PODS, conf.limit_routes);
 	if ((rc = sl_dp_set_limits(&dl)) < 0 || (rc = sl_dp_init(n, POOL_MBUFS)) < 0) {

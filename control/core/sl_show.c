@@ -20,6 +20,7 @@
 #include "net/sl_net.h"
 #include "net/sl_ports.h"
 #include "sl_show.h"
+#include "sl_cpus.h"
 #include "k8s/sl_kube_sync.h"
 #include "sl_show_svc.h"
 #include "sl_show_pol.h"
@@ -45,6 +46,11 @@ void sl_show_describe(cJSON *o)
 	cJSON_AddNumberToObject(o, "pod_mtu", c->pod_mtu);
 	/* sluice-cni leaves the pods' checksum offload on in "skb" mode (cni/main.c). */
 	cJSON_AddStringToObject(o, "af_xdp_mode", c->xsk_skb_mode ? "skb" : "native");
+	/* sluice-cni writes it to a tap pod's rps_cpus (drivers/sl_tap.h "Receive steering"). */
+	if (CPU_COUNT(&c->tap_rps_cpus)) {
+		char mask[SL_CPUS_MASK_MAX];
+		cJSON_AddStringToObject(o, "tap_rps_cpus", sl_cpus_mask_fmt(&c->tap_rps_cpus, mask));
+	}
 	cJSON_AddNumberToObject(o, "pods", mc.pods);
 }
 

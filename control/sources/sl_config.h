@@ -3,6 +3,7 @@
  * path and the reason ("pods[1].ip: not an IPv4 address"). No DPDK here: the parser is
  * linked by sluiced, its unit tests and its fuzz target. */
 #pragma once
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,10 @@ struct sl_config {
 	bool xsk_skb_mode;             /* af_xdp.mode "skb": generic XDP, pods keep GSO and
 					* checksum offload (sluice completes checksums) */
 	bool tap_offload;              /* tap.offload: tap pods' checksum/TSO offloads */
+	bool tap_rps_auto;             /* tap.rps_cpus "auto" (the default): sluiced sets
+					* tap_rps_cpus to the online CPUs that run no worker */
+	cpu_set_t tap_rps_cpus;        /* tap.rps_cpus: where a tap pod's receive processing
+					* runs (RPS, drivers/sl_tap.h); empty: "off" */
 	unsigned workers;              /* 0 = every EAL worker lcore */
 	bool idle_backoff;
 	unsigned idle_sleep_max_us;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sl_config_int.h"
+#include "sl_cpus.h"
 
 /* "uplink": "kind" "ethdev" (the default: a DPDK device from devargs, e.g. net_af_xdp on a
  * veth) or "tap" (issue 13: a tap sluiced creates as ifname; the node bridges it with the
@@ -74,16 +75,29 @@ static int parse_af_xdp(const cJSON *root, struct sl_config *c, char *err, size_
 }
 
 /* "tap": tap pods' ("interface": "tap", issue 13) virtio-net offloads (checksum, TSO4), on
- * by default, so their TCP moves in 64 KiB frames (drivers/sl_tap.h). */
+ * by default, so their TCP moves in 64 KiB frames, and the CPUs their receive processing is
+ * steered to (rps_cpus: "auto", "off" or a CPU list; drivers/sl_tap.h "Receive steering"). */
 static int parse_tap(const cJSON *root, struct sl_config *c, char *err, size_t n)
 {
-	static const char *const known[] = { "offload", NULL };
+	static const char *const known[] = { "offload", "rps_cpus", NULL };
 	const cJSON *o;
+	char rps[256] = "auto";
+	const char *why;
 	c->tap_offload = true;
+	c->tap_rps_auto = true;
+	CPU_ZERO(&c->tap_rps_cpus);
 	int rc = sl_cfg_section(root, "tap", false, known, &o, err, n);
 	if (rc <= 0)
 		return rc;
-	return sl_cfg_bool(o, "tap", "offload", &c->tap_offload, err, n);
+	TRY(sl_cfg_bool(o, "tap", "offload", &c->tap_offload, err, n));
+	TRY(sl_cfg_str(o, "tap", "rps_cpus", false, rps, sizeof(rps), err, n));
+	c->tap_rps_auto = !strcmp(rps, "auto");
+	if (c->tap_rps_auto || !strcmp(rps, "off"))
+		return 0;
+	if (sl_cpus_parse(rps, &c->tap_rps_cpus, &why) < 0)
+		return sl_cfg_fail(err, n, "tap.rps_cpus", "\"auto\", \"off\" or a CPU list "
+				   "such as \"0-3,8\": %s", why);
+	return 0;
 }
 
 int sl_cfg_parse_uplink(const cJSON *root, struct sl_config *c, char *err, size_t n)

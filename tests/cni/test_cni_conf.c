@@ -378,6 +378,26 @@ static void test_node_parse(void **s)
 	assert_int_equal(nd.gateway, node.gateway);
 	assert_int_equal(nd.pod_mtu, 1450);
 	assert_string_equal(nd.name, "node1");
+	assert_string_equal(nd.tap_rps_cpus, ""); /* absent: tap pods' rps_cpus left alone */
+	/* tap_rps_cpus: an rps_cpus mask, or refused (sluice-cni writes it to sysfs). */
+	static const char *const masks[][2] = { { "\"1\"", "1" }, { "\"ff,0000000f\"", "ff,0000000f" },
+		{ "\"\"", NULL }, { "\"1;reboot\"", NULL }, { "\"../1\"", NULL }, { "7", NULL },
+		{ "\"FF\"", NULL } };
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		char t[512];
+		snprintf(t, sizeof(t), "{\"pod_cidr\":\"10.244.1.0/24\",\"gateway\":\"10.244.1.1\","
+			 "\"pod_mtu\":1450,\"tap_rps_cpus\":%s}", masks[i][0]);
+		cJSON *m = cJSON_Parse(t);
+		assert_non_null(m);
+		if (masks[i][1]) {
+			assert_int_equal(sl_cni_node_parse(m, &nd, &err), 0);
+			assert_string_equal(nd.tap_rps_cpus, masks[i][1]);
+		} else {
+			assert_int_equal(sl_cni_node_parse(m, &nd, &err), -EINVAL);
+			assert_non_null(strstr(err.msg, "tap_rps_cpus is not a CPU mask"));
+		}
+		cJSON_Delete(m);
+	}
 	cJSON_DeleteItemFromObject(v, "gateway");
 	assert_int_equal(sl_cni_node_parse(v, &nd, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "gateway"));

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "control/sources/sl_config.h"
+#include "control/sources/sl_cpus.h"
 #include "control/sources/sl_request.h"
 #include "model/sl_model.h"
 
@@ -128,6 +129,48 @@ static void test_tap_pods(void **s)
 	expect_bad("\"vxlan\":{", "\"tap\":{\"gso\":true},\"vxlan\":{", "tap: unknown field 'gso'");
 	expect_bad("\"ifname\":\"va\"}", "\"interface\":\"tun\",\"ifname\":\"va\"}",
 		   "pods[0].interface: must be \"veth\", \"vhost-user\" or \"tap\"");
+}
+
+/* issue 13: tap.rps_cpus, "auto" (the default), "off" or a CPU list. */
+static void test_tap_rps_cpus(void **s)
+{
+	char text[4096], err[256] = "", mask[SL_CPUS_MASK_MAX];
+	const char *vx = strstr(good, "\"vxlan\":{");
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_true(c.tap_rps_auto);
+	assert_int_equal(CPU_COUNT(&c.tap_rps_cpus), 0);
+	sl_config_free(&c);
+	static const struct { const char *value, *mask; bool is_auto; } ok[] = {
+		{ "auto", "0", true }, { "off", "0", false }, { "0", "1", false },
+		{ "0-3,8", "10f", false }, { "1,33", "2,00000002", false },
+		{ "5-5", "20", false }, { "0-1023", NULL, false },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "%.*s\"tap\":{\"rps_cpus\":\"%s\"},%s",
+			 (int)(vx - good), good, ok[i].value, vx);
+		assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+		assert_int_equal(c.tap_rps_auto, ok[i].is_auto);
+		if (ok[i].mask)
+			assert_string_equal(sl_cpus_mask_fmt(&c.tap_rps_cpus, mask), ok[i].mask);
+		else
+			assert_int_equal(CPU_COUNT(&c.tap_rps_cpus), 1024);
+		sl_config_free(&c);
+	}
+	static const struct { const char *value, *why; } bad[] = {
+		{ "", "must not be empty" }, { "all", "expected a CPU number" },
+		{ "3-1", "end is below its start" }, { "1024", "above the highest CPU" },
+		{ "0,,1", "expected a CPU number" }, { "0-", "expected a CPU number" },
+		{ "1 2", "expected ',', '-' or the end" }, { "-1", "expected a CPU number" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char to[128];
+		snprintf(to, sizeof(to), "\"tap\":{\"rps_cpus\":\"%s\"},\"vxlan\":{", bad[i].value);
+		expect_bad("\"vxlan\":{", to, "tap.rps_cpus: ");
+		expect_bad("\"vxlan\":{", to, bad[i].why);
+	}
+	expect_bad("\"vxlan\":{", "\"tap\":{\"rps_cpus\":3},\"vxlan\":{",
+		   "tap.rps_cpus: must be a string");
 }
 
 /* issue 13: a tap pod's namespace ("netns") and what sluiced learned of its tap
@@ -603,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_good_config),
 		cmocka_unit_test(test_default_config),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_tap_rps_cpus),
 		cmocka_unit_test(test_policy_config),
 		cmocka_unit_test(test_kubernetes_config),
 		cmocka_unit_test(test_maglev_threads_config),
