@@ -184,7 +184,8 @@ static void dontfork_event(enum rte_mem_event ev, const void *addr, size_t len, 
 /* tap.rps_cpus "auto": every online CPU that runs none of the n workers (lcores), so a tap
  * pod's own receive processing (its TCP stack's work on what sluice writes to its tap) runs
  * on the pods' CPUs instead of inside the worker's write (drivers/sl_tap.h "Receive
- * steering"). None left (every CPU runs a worker): off, said once. */
+ * steering"). Only when at least two CPUs are left: with one, the pods' applications
+ * already fill it, and steering there cost throughput (docs/performance.md). */
 static void resolve_tap_rps(struct sl_config *c, const unsigned *lcores, unsigned n)
 {
 	if (!c->tap_rps_auto)
@@ -196,9 +197,12 @@ static void resolve_tap_rps(struct sl_config *c, const unsigned *lcores, unsigne
 			if (CPU_ISSET(cpu, &w))
 				CPU_CLR(cpu, &c->tap_rps_cpus);
 	}
-	if (CPU_COUNT(&c->tap_rps_cpus) == 0)
-		printf("sluiced: tap.rps_cpus auto: every CPU runs a worker, so tap pods' receive "
-		       "processing stays on the worker cores\n");
+	if (CPU_COUNT(&c->tap_rps_cpus) >= 2)
+		return;
+	printf("sluiced: tap.rps_cpus auto: %d CPU(s) without a worker, so tap pods' receive "
+	       "processing stays on the worker cores (set tap.rps_cpus to steer it anyway)\n",
+	       CPU_COUNT(&c->tap_rps_cpus));
+	CPU_ZERO(&c->tap_rps_cpus);
 }
 
 int main(int argc, char **argv)

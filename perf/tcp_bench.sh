@@ -121,10 +121,6 @@ sluice-tap-off_up() {
 	SL_TAP_PODS=1 SL_SLUICE_EXTRA='{"tap": {"offload": false}}' sluice_up
 }
 sluice-tap-off_down() { sluice-tap_down; }
-# Tap pods whose receive processing stays on the worker's core (tap.rps_cpus off), for the
-# cost of the steering that is on by default (drivers/sl_tap.h "Receive steering").
-sluice-tap-norps_up() { SL_TAP_PODS=1 SL_SLUICE_EXTRA='{"tap": {"rps_cpus": "off"}}' sluice_up; }
-sluice-tap-norps_down() { sluice-tap_down; }
 # Tap uplink: the bridge goes after sluiced (and its tap), the underlay veth stays.
 sluice-tap-uplink_up() { SL_TAP_PODS=1 SL_TAP_UPLINK=1 sluice_up; }
 sluice-tap-uplink_down() {

@@ -68,7 +68,7 @@ pod_rx_avg() {
 
 topo_up
 # --- offloads on (the default)
-check "tap pods: both nodes start, taps created and moved into the pods" start
+check "tap pods: both nodes start, taps created and moved into the pods" start '{"tap": {"rps_cpus": "0"}}'
 kinds() { ctl 1 show ports | grep -cE ' p1[ab] +tap ' | grep -qx 2; }
 check "tap pods: show ports lists p1a, p1b as tap ports" kinds
 tso() { in_ns p1a ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'; }
@@ -117,21 +117,15 @@ assert d["ips"][0]["address"] == "10.244.1.100/32" and d["ips"][0]["interface"] 
 	ip netns exec "$CNI_NS" ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'
 }
 check "sluice-cni interface tap: ADD (one pod interface, a tap with TSO, sluiced's third tap port)" cni_add
-# Receive steering (tap.rps_cpus "auto"): the pod's queue steered to every online CPU but
-# node 1's worker's (CPU 1: topo.sh's node_start), the mask sluiced's version names.
+# Receive steering (tap.rps_cpus "0" here): sluice-cni writes the mask sluiced names.
 cni_rps() {
-	local want got ver
-	want=$(python3 -c 'import sys
-cpus = set()
-for r in open("/sys/devices/system/cpu/online").read().strip().split(","):
-    lo, _, hi = r.partition("-"); cpus.update(range(int(lo), int(hi or lo) + 1))
-m = sum(1 << c for c in cpus - {1}); print("%x" % m if m else "")')
-	got=$(ip netns exec "$CNI_NS" cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d ',' | sed 's/^0*//')
-	ver=$(ctl 1 -o json version | python3 -c 'import json, sys; print(json.load(sys.stdin).get("tap_rps_cpus", "").replace(",", ""))')
-	echo "rps_cpus $got, want $want; sluiced's version: $ver"
-	[ -n "$want" ] && [ "$got" = "$want" ] && [ "$ver" = "$want" ]
+	local got ver
+	got=$(ip netns exec "$CNI_NS" cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d ',\n' | sed 's/^0*//')
+	ver=$(ctl 1 -o json version | python3 -c 'import json, sys; print(json.load(sys.stdin).get("tap_rps_cpus", ""))')
+	echo "pod eth0 rps_cpus '$got'; sluiced's version: '$ver'"
+	[ "$got" = 1 ] && [ "$ver" = 1 ]
 }
-check "sluice-cni tap: receive steered to the CPUs without a worker (rps_cpus)" cni_rps
+check "sluice-cni tap: receive steered to CPU 0 (tap.rps_cpus \"0\": rps_cpus 1)" cni_rps
 cni_traffic() {
 	local got lpid
 	ip netns exec "$CNI_NS" ping -c 1 -W 2 10.244.1.3 >/dev/null || { echo "no ping to p1b"; return 1; }
@@ -166,12 +160,20 @@ gone() { ! in_ns p1a ip link show eth0 >/dev/null 2>&1; }
 check "the pod's tap goes with sluiced" gone
 
 # --- tap.offload false: plain frames, full checksums
-check "offloads off: both nodes start" start '{"tap": {"offload": false, "rps_cpus": "off"}}'
-no_rps() {
-	! ctl 1 -o json version | grep -q tap_rps_cpus &&
-		[ -z "$(in_ns p1a cat /sys/class/net/eth0/queues/rx-0/rps_cpus | tr -d ',0\n')" ]
+check "offloads off: both nodes start" start '{"tap": {"offload": false}}'
+# tap.rps_cpus "auto" (the default): the online CPUs but node 1's worker's (CPU 1, topo.sh's
+# node_start) when that leaves two or more, else none.
+auto_rps() {
+	local want ver
+	want=$(python3 -c 'cpus = set()
+for r in open("/sys/devices/system/cpu/online").read().strip().split(","):
+    lo, _, hi = r.partition("-"); cpus.update(range(int(lo), int(hi or lo) + 1))
+left = cpus - {1}; print("%x" % sum(1 << c for c in left) if len(left) >= 2 else "")')
+	ver=$(ctl 1 -o json version | python3 -c 'import json, sys; print(json.load(sys.stdin).get("tap_rps_cpus", "").replace(",", ""))')
+	echo "sluiced's version: tap_rps_cpus '$ver', want '$want'"
+	[ "$ver" = "$want" ]
 }
-check "rps_cpus off: sluiced names no CPUs, p1a's queue not steered" no_rps
+check "rps_cpus auto: the CPUs without a worker if two or more" auto_rps
 check "offloads off: same node p1a -> p1b, $MB MB, sha256" xfer p1a p1b 10.244.1.3 7005
 check "offloads off: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7006
 check "offloads off: no frame above the MTU" le "$(port_avg 1 p1a rx)" 1464 "p1a rx average"
