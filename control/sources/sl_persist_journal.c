@@ -106,6 +106,17 @@ static void note_key(const struct note *t, char *buf, size_t n)
 		snprintf(buf, n, "%s/%s", t->ns, t->name);
 }
 
+/* The list of kind in "put" or "del" opened: a comma before all but the first (*any), its
+ * name, its bracket. */
+static void open_list(struct sl_json_buf *b, bool *any, unsigned kind)
+{
+	if (*any)
+		sl_json_buf_put(b, ",", 1);
+	*any = true;
+	sl_persist_put_key(b, sl_persist_list_name[kind]);
+	sl_json_buf_put(b, "[", 1);
+}
+
 /* The journal line of the notes: {"gen":G,"put":{LIST:[obj...],...},"del":{LIST:[key...],
  * ...}} and its newline, as the record's tree printed it: the lists of "put" in the order
  * of their kind's first note whose object is there, those of "del" in the order of their
@@ -149,11 +160,7 @@ static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, cons
 		/* The first of its kind that is there: the kind's whole list (the kind's notes
 		 * before it are all gone). */
 		done[kind] = true;
-		if (any_list)
-			sl_json_buf_put(b, ",", 1);
-		any_list = true;
-		sl_persist_put_key(b, sl_persist_list_name[kind]);
-		sl_json_buf_put(b, "[", 1);
+		open_list(b, &any_list, kind);
 		sl_persist_put_tree(b, &a, o);
 		for (unsigned j = i + 1; j < ps->n_notes && !b->oom; j++) {
 			if (ps->notes[j].kind != kind)
@@ -180,11 +187,7 @@ static size_t journal_text(struct sl_json_buf *b, const struct sl_model *m, cons
 		if (!gone[i] || del_seen[kind])
 			continue;
 		del_seen[kind] = true;
-		if (any_list)
-			sl_json_buf_put(b, ",", 1);
-		any_list = true;
-		sl_persist_put_key(b, sl_persist_list_name[kind]);
-		sl_json_buf_put(b, "[", 1);
+		open_list(b, &any_list, kind);
 		for (unsigned j = i, n = 0; j < ps->n_notes; j++) {
 			if (!gone[j] || ps->notes[j].kind != kind)
 				continue;
