@@ -1,5 +1,5 @@
 /* The state file on disk: path checks and the atomic, symlink-safe write (see
- * sl_persist.h). No DPDK: linked by sluiced and by tests/unit/test_persist.c. */
+ * sl_persist.h). No DPDK: linked by sluiced and by tests/unit/test_persist*.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
