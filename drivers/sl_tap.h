@@ -78,6 +78,22 @@ void sl_tap_close(struct sl_tap *t);
  * the pod keeps it unless the pod's namespace has that index taken). Any thread. */
 uint32_t sl_tap_ifindex(const struct sl_tap *t);
 
+/* ---- Receive steering (config tap.rps_cpus; cni/tap_rps.c) ----
+ *
+ * A frame sluice writes to a pod's tap enters the pod's stack inside that write: the pod's
+ * whole TCP receive (tcp_v4_rcv, its ACKs) runs on the worker's core, 20-30 % of a worker
+ * moving TCP to tap pods (docs/performance.md). With receive packet steering on the tap's
+ * queue (rps_cpus), the write only queues the skb to another CPU's backlog and that CPU
+ * runs the pod's receive. sluiced names the CPUs in its version reply ("tap_rps_cpus", an
+ * rps_cpus mask) and sluice-cni writes them to the pod's eth0 queue after moving the tap
+ * there:
+ *  - "auto" (the default): every online CPU that runs no worker, when that leaves two or
+ *    more. With one (a 2-core node with one worker), the pods' applications fill it already,
+ *    and steering there measured slower (0.64 vs 0.73 of the kernel, one stream), so none;
+ *  - "off": none (the kernel's default: the pod's receive runs in the worker's write);
+ *  - a CPU list ("0-3,8"): those.
+ * The setting belongs to the device and stays with it across a sluiced restart. */
+
 /* ---- Surviving a restart (drivers/sl_tap_attach.c) ----
  *
  * A tap pod whose pod.add names its network namespace ("netns": CNI_NETNS, e.g.
