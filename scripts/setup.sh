@@ -8,6 +8,8 @@ PACKAGES=(
 	gcc clang libclang-rt-14-dev pkg-config meson ninja-build
 	libdpdk-dev dpdk-dev libxdp-dev libbpf-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	libcmocka-dev libmnl-dev libmicrohttpd-dev
+	# perf/tap_batch_bench.c (sluice-tap-batch-bench; meson skips it without)
+	liburing-dev
 	# tests, demo, benchmarks
 	iproute2 iputils-ping ethtool netcat-openbsd socat tcpdump tshark iperf3 xdp-tools
 	procps bc python3 python3-matplotlib containernetworking-plugins
