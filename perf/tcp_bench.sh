@@ -33,6 +33,7 @@
 #   SL_POD_MTU (default 1450), SL_POD_ETHTOOL (ethtool -K arguments for the pods' eth0 on
 #   the sluice path, e.g. "gro on"), SL_SLUICE_EXTRA (JSON members added to sluiced's config),
 #   SL_OVS_MAXSLEEP (the ovs path's pmd-maxsleep in us, default 200; 0 = the PMD spins),
+#   SL_OVS_POD_TX (the pods' checksum offload on the ovs path, default off; "on" shows why),
 #   SL_UDP64_PATHS (vxlan_bench paths for --udp64; default from SL_BENCH_PATHS: sluice,
 #   sluice_tap when a tap path ran, ovs, kernel), KEEP=1 keeps the run directory.
 set -euo pipefail
@@ -234,7 +235,7 @@ ovs_node() {
 ovs_up() {
 	sl_ovs_check
 	OVS_STARTS=$((OVS_STARTS + 1))
-	pods_tx off
+	pods_tx "${SL_OVS_POD_TX:-off}"
 	ovs_node 1
 	ovs_node 2
 	sl_ovs_use n1
@@ -283,6 +284,13 @@ iperf() {
 				{ ctl $n show ports; ctl $n show neighbors; ctl $n show stats; } >"$out.node$n" 2>&1 || true
 			done
 			echo "  node 2 uplink: $(grep ' uplink ' "$out.node2" | tr -s ' ')"
+		fi
+		if [ "$path" = ovs ]; then # both nodes' ports, datapath flows and PMD counters
+			for n in 1 2; do
+				sl_ovs_use n$n
+				{ ovs_appctl dpctl/show -s; ovs_appctl dpctl/dump-flows -m
+				  ovs_appctl dpif-netdev/pmd-stats-show; } >"$out.ovs$n" 2>&1 || true
+			done
 		fi
 	fi
 	wait "$cpid" 2>/dev/null || true

@@ -242,6 +242,8 @@ def chart(out_png, table, keys, paths, udp):
     ax.axhline(1.0, color="tab:gray", linestyle="--", linewidth=1)
     ax.text(-0.45, 1.0, "kernel = 1.0 (target) ", va="bottom", ha="left", fontsize=8,
             color="tab:gray")
+    top = max([t["ratio"] or 0 for t in table if t["path"] != "kernel"] + [1.0])
+    ax.set_ylim(0, top * 1.2)
     ax.set_ylabel("path / kernel (median Gbit/s)")
     ax.set_title("TCP throughput relative to the kernel's flannel path", fontsize=10)
     ax.legend(fontsize=8)
@@ -265,6 +267,8 @@ def chart(out_png, table, keys, paths, udp):
                         va="bottom", fontsize=8)
         ax.set_xticks(range(len(udp)))
         ax.set_xticklabels(names)
+        ax.set_xlabel("sluice: AF_XDP pod, sluice-tap: tap pod (both with an AF_XDP uplink);\n"
+                      "ovs: OVS afxdp ports; kernel: flannel's path", fontsize=8)
         ax.set_ylabel("Mpps received")
         ax.set_ylim(0, max(u["mpps"] for u in udp) * 1.25 or 1)
         ax.grid(axis="y", alpha=0.3)
