@@ -231,7 +231,8 @@ ovs_node() {
 # OVS's afxdp netdev has no checksum or TSO offload (3.1: userspace-tso-enable is for DPDK
 # and vhost-user ports), and native XDP on a veth takes frames without "checksum partial"
 # (and strips GSO from the pod's eth0 features), so the pods fill their checksums
-# (ethtool -K eth0 tx off), as OVS's AF_XDP documentation and tests do with veths.
+# (ethtool -K eth0 tx off), as OVS's own AF_XDP tests do with veths
+# (tests/system-afxdp-macros.at, CONFIGURE_VETH_OFFLOADS). SL_OVS_POD_TX=on leaves it on.
 ovs_up() {
 	sl_ovs_check
 	OVS_STARTS=$((OVS_STARTS + 1))
