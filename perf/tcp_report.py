@@ -184,6 +184,12 @@ def report(results, out_json, out_png, udp_json=None):
     print("busy cores: the whole machine (/proc/stat, all CPUs: user+system+irq+softirq, niced time left "
           "out), 0-%d, during the steady part of each run;\nidle cores: the same for 1 s with the path up and "
           "no test traffic; retr: TCP retransmits" % (os.cpu_count() or 1))
+    busy_idle = sorted({f"{r['path']} round {r['round']} ({r['idle_busy_cores']:.2f})" for r in rows
+                        if (r.get("idle_busy_cores") or 0) > 0.25})
+    if busy_idle:
+        print("WARNING: more than 0.25 cores busy with no test traffic: " + ", ".join(busy_idle)
+              + ": something else shared the machine; its CPU is in those rows' busy cores and "
+              "took CPU from the test")
     udp = udp64_rows(load(udp_json) if udp_json else None)
     if udp_json:
         print(f"\n64-byte UDP, pod -> remote pod over VXLAN, one forwarding core (perf/vxlan_bench.sh, {udp_json}):")
