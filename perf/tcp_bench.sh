@@ -77,6 +77,7 @@ cleanup() {
 	kernel_down 2>/dev/null || true
 	topo_down || true
 	rm -f "/dev/hugepages/${SL_PREFIX}"* 2>/dev/null || true
+	rm -rf "/var/run/dpdk/${SL_PREFIX}"* # EAL runtime directories of sluiced and OVS
 	[ -n "${KEEP:-}" ] && echo "run directory: $RUN" || rm -rf "$RUN"
 }
 trap cleanup EXIT
