@@ -24,7 +24,8 @@
 #   SL_AF_XDP_MODE=native|skb (sluiced's af_xdp.mode for the pod port; default its own),
 #   SL_OVS_PORT=afxdp|dpdk (OVS port type for both ports: its own AF_XDP netdev, or a DPDK
 #   port on net_af_xdp devargs), SL_BENCH_PREFIX (namespaces, run dir, EAL file prefixes;
-#   default slp), KEEP=1 keeps the run directory with every log.
+#   default slp), SL_BENCH_OUT (result file base, default perf/results/vxlan-<time>: writes
+#   .json and .png; perf/tcp_bench.sh --udp64 sets it), KEEP=1 keeps the run directory with every log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=5 SIZE=64 FLOWS=1024 RATE=0
@@ -47,7 +48,8 @@ B=${SL_BUILD:-build}
 OUT=perf/results
 STAMP=$(date +%Y%m%d-%H%M%S)
 RUN=$(mktemp -d "/tmp/$P-XXXX")
-mkdir -p "$OUT"
+OUTBASE=${SL_BENCH_OUT:-$OUT/vxlan-$STAMP}
+mkdir -p "$OUT" "$(dirname "$OUTBASE")"
 GW_MAC=02:5c:00:00:00:01   # the pod's gateway: sluice's router MAC, OVS's flow match
 VTEP_MAC=02:5c:00:00:01:01 # OVS br-phy (the node's underlay address)
 VNI=1                      # flannel's, sluice's default; the receiver insists on it
@@ -259,10 +261,10 @@ echo "vxlan_bench: $(nproc) cores, EAL memory: $MEM, paths: $PATHS, forwarding c
 topology
 for p in $PATHS; do "run_$p"; done
 
-python3 perf/vxlan_report.py "$RUN" "$OUT/vxlan-$STAMP.json" "$SIZE" "$RUN/all.jsonl"
+python3 perf/vxlan_report.py "$RUN" "$OUTBASE.json" "$SIZE" "$RUN/all.jsonl"
 BASE=(); [ -f "$RUN/kernel.json" ] && BASE=(--baseline kernel)
 VS=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ratios"]["sluice_vs_ovs"]
-print(f", sluice/OVS {r:.2f}x" if r else "")' "$OUT/vxlan-$STAMP.json")
+print(f", sluice/OVS {r:.2f}x" if r else "")' "$OUTBASE.json")
 /usr/bin/python3 perf/plot.py "$RUN/all.jsonl" "${BASE[@]}" \
-	--title "64-byte UDP pod -> remote pod over VXLAN, one core$VS" -o "$OUT/vxlan-$STAMP.png" &&
-	echo "chart: $OUT/vxlan-$STAMP.png"
+	--title "64-byte UDP pod -> remote pod over VXLAN, one core$VS" -o "$OUTBASE.png" &&
+	echo "chart: $OUTBASE.png"
