@@ -92,9 +92,10 @@ fail:
 	return rc;
 }
 
-/* Create tap ifname in the calling thread's namespace (see tap_wrap). */
-static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_mempool *pool,
-		      struct sl_tap **ret, const char **err)
+/* Create tap ifname in the calling thread's namespace (see tap_wrap); with multi_queue, as
+ * the first queue of a multi-queue tap (IFF_MULTI_QUEUE; tap_add_queue adds the others). */
+static int tap_create(const char *ifname, int hdr_sz, unsigned off, bool multi_queue,
+		      struct rte_mempool *pool, struct sl_tap **ret, const char **err)
 {
 	int rc;
 	if (strlen(ifname) >= IFNAMSIZ)
@@ -108,7 +109,7 @@ static int tap_create(const char *ifname, int hdr_sz, unsigned off, struct rte_m
 		return *err = "open /dev/net/tun", -errno;
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno, *err = "TUNSETIFF";
 		close(fd);
@@ -125,7 +126,7 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 {
 	struct sl_tap *t = NULL;
 	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
-	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, pool, &t, err);
+	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, false, pool, &t, err);
 	if (rc < 0)
 		return rc;
 	t->offload = offload;
@@ -137,17 +138,48 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 	return 0;
 }
 
+/* Another queue of the multi-queue tap first's device, set up as first is. */
+static int tap_add_queue(const struct sl_tap *first, struct rte_mempool *pool, struct sl_tap **ret,
+			 const char **err)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc;
+	if (fd < 0)
+		return *err = "open /dev/net/tun", -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", first->ifname);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno, *err = "TUNSETIFF (another queue)";
+		close(fd);
+		return rc;
+	}
+	unsigned off = !first->offload ? 0 : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN |
+					     (first->tunnel ? TUN_F_UDP_TUNNEL_GSO : 0);
+	if ((rc = tap_wrap(fd, first->ifname, first->hdr_sz, off, pool, ret, err)) < 0)
+		return rc;
+	struct sl_tap *t = *ret;
+	t->offload = first->offload;
+	t->tunnel = first->tunnel;
+	t->uplink = first->uplink;
+	t->node_ip = first->node_ip;
+	t->vxlan_port = first->vxlan_port;
+	t->ifindex = first->ifindex;
+	return 0;
+}
+
 int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32_t node_ip,
-		       uint16_t vxlan_port, struct rte_mempool *pool, struct rte_ether_addr *ret_mac,
-		       struct sl_tap **ret, const char **err, const char **note)
+		       uint16_t vxlan_port, unsigned n_queues, struct rte_mempool *pool,
+		       struct rte_ether_addr *ret_mac, struct sl_tap **ret, const char **err,
+		       const char **note)
 {
 	struct sl_tap *t = NULL;
+	bool mq = n_queues > 1;
 	int rc = -EINVAL;
 	*note = NULL;
 	if (tunnel_gso) {
 		rc = tap_create(ifname, sizeof(struct sl_tap_vnet_tnl),
-				TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_UDP_TUNNEL_GSO, pool,
-				&t, err);
+				TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_UDP_TUNNEL_GSO, mq,
+				pool, &t, err);
 		if (rc == -EINVAL && !strcmp(*err, "TUNSETOFFLOAD"))
 			*note = "this kernel's tap lacks UDP tunnel GSO (TUN_F_UDP_TUNNEL_GSO, "
 				"Linux 6.17+): TCP towards other nodes is cut to the underlay MTU "
@@ -158,12 +190,20 @@ int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32
 		*note = "uplink.tunnel_gso is false: TCP towards other nodes is cut to the "
 			"underlay MTU before the uplink, throughput lower";
 	}
-	if (!t && (rc = tap_create(ifname, sizeof(struct virtio_net_hdr), 0, pool, &t, err)) < 0)
+	if (!t && (rc = tap_create(ifname, sizeof(struct virtio_net_hdr), 0, mq, pool, &t,
+				   err)) < 0)
 		return rc;
 	t->tunnel = t->offload = t->hdr_sz == sizeof(struct sl_tap_vnet_tnl);
 	t->uplink = true;
 	t->node_ip = node_ip;
 	t->vxlan_port = vxlan_port;
+	ret[0] = t;
+	for (unsigned q = 1; q < n_queues; q++)
+		if ((rc = tap_add_queue(t, pool, &ret[q], err)) < 0) {
+			while (q-- > 0)
+				sl_tap_close(ret[q]);
+			return rc;
+		}
 	/* Sluice's underlay MAC: the kernel's random one for the tap; the kernel side then
 	 * gets another (byte 1's lowest bit flipped; byte 0, unicast and local, unchanged). */
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -173,20 +213,18 @@ int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32
 		rc = -errno, *err = "SIOCGIFHWADDR";
 		if (s >= 0)
 			close(s);
-		sl_tap_close(t);
-		return rc;
+	} else {
+		close(s);
+		uint8_t mac[6];
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		memcpy(ret_mac->addr_bytes, mac, 6);
+		mac[1] ^= 0x01;
+		rc = set_link(ifname, mac, mtu, err);
 	}
-	close(s);
-	uint8_t mac[6];
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	memcpy(ret_mac->addr_bytes, mac, 6);
-	mac[1] ^= 0x01;
-	if ((rc = set_link(ifname, mac, mtu, err)) < 0) {
-		sl_tap_close(t);
-		return rc;
-	}
-	*ret = t;
-	return 0;
+	if (rc < 0)
+		for (unsigned q = 0; q < n_queues; q++)
+			sl_tap_close(ret[q]);
+	return rc < 0 ? rc : 0;
 }
 
 bool sl_tap_tunnel(const struct sl_tap *t)

@@ -230,10 +230,15 @@ static_assert(sizeof(struct sl_tap_vnet_tnl) == 24, "virtio_net_hdr_v1_hash_tunn
  * note too. node_ip (network order) and vxlan_port: what a tunnel GSO frame from the
  * underlay must be addressed to. *ret_mac: the MAC sluice uses on the underlay (the tap's
  * own, the kernel side then gets another: a bridge delivers frames for a port's own MAC to
- * itself). Not brought up. Control thread. Returns 0 or -errno with *ret_err_msg. */
+ * itself). n_queues (one per worker): that many queues, ret_taps[0..n_queues), each a
+ * descriptor of its own (IFF_MULTI_QUEUE when more than one); the kernel spreads what it
+ * hands the tap over them by flow hash, and vxlan-encap puts the inner flow's hash in the
+ * outer UDP source port, so one flow stays on one queue. Not brought up. Control thread.
+ * Returns 0 or -errno with *ret_err_msg (nothing left open). */
 int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32_t node_ip,
-		       uint16_t vxlan_port, struct rte_mempool *pool, struct rte_ether_addr *ret_mac,
-		       struct sl_tap **ret_tap, const char **ret_err_msg, const char **ret_note);
+		       uint16_t vxlan_port, unsigned n_queues, struct rte_mempool *pool,
+		       struct rte_ether_addr *ret_mac, struct sl_tap **ret_taps,
+		       const char **ret_err_msg, const char **ret_note);
 /* Whether the tap has UDP tunnel GSO on (sends and takes whole VXLAN GSO frames). Any thread. */
 bool sl_tap_tunnel(const struct sl_tap *t);
 

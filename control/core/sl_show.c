@@ -296,25 +296,35 @@ static cJSON *show_workers(void)
 	return a;
 }
 
-/* One row per receive queue of an ethdev port (the uplink's RSS queues, the host port): the
- * worker that polls it and the packets the device counted on it. */
+static void add_queue(cJSON *a, const char *port, uint16_t q, double rx_packets)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "port", port);
+	cJSON_AddNumberToObject(o, "queue", q);
+	cJSON_AddNumberToObject(o, "worker", sl_port_uplink_queue_worker(q));
+	cJSON_AddNumberToObject(o, "rx_packets", rx_packets);
+	cJSON_AddItemToArray(a, o);
+}
+
+/* One row per receive queue of an ethdev port (the uplink's RSS queues, the host port) or
+ * of a tap uplink: the worker that polls it and the packets the device counted on it (a
+ * tap uplink's: what its worker received there). */
 static cJSON *show_queues(void)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (unsigned i = 0; i < SL_MAX_PORTS; i++) {
 		const struct sl_port *p = sl_dp.ports[i];
 		struct rte_eth_stats es;
+		if (p && p->kind == SL_PORT_UPLINK && p->tap) {
+			for (uint16_t q = 0; q < sl_port_uplink_rx_queues(); q++)
+				add_queue(a, p->name, q, (double)p->stats[q].rx_packets);
+			continue;
+		}
 		if (!p || p->xsk || p->vhost || p->tap || rte_eth_stats_get(p->eth_port, &es) != 0)
 			continue;
 		uint16_t nq = p->kind == SL_PORT_UPLINK ? sl_port_uplink_rx_queues() : 1;
-		for (uint16_t q = 0; q < nq && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "port", p->name);
-			cJSON_AddNumberToObject(o, "queue", q);
-			cJSON_AddNumberToObject(o, "worker", sl_port_uplink_queue_worker(q));
-			cJSON_AddNumberToObject(o, "rx_packets", (double)es.q_ipackets[q]);
-			cJSON_AddItemToArray(a, o);
-		}
+		for (uint16_t q = 0; q < nq && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++)
+			add_queue(a, p->name, q, (double)es.q_ipackets[q]);
 	}
 	return a;
 }

@@ -49,7 +49,13 @@ void sl_port_free(struct sl_port *p)
 	}
 	sl_xsk_close(p->xsk);
 	sl_vhost_close(p->vhost);
-	sl_tap_close(p->tap);
+	if (p->tap_queue) {
+		for (unsigned q = 0; q < sl_dp.n_workers; q++)
+			sl_tap_close(p->tap_queue[q]);
+		free(p->tap_queue);
+	} else {
+		sl_tap_close(p->tap);
+	}
 	rte_free(p);
 }
 
@@ -172,46 +178,67 @@ static int setup_tx(struct sl_port *p, uint16_t n_txq)
 
 static void disable_ipv6(const char *ifname);
 
-/* uplink.kind "tap" (drivers/sl_tap.h, "Tap uplink"): one receive queue, polled by worker 0
- * through its tap epoll set; other workers hand frames to it (tx ring). */
+/* uplink.kind "tap" (drivers/sl_tap.h, "Tap uplink"): one queue per worker, each in its
+ * worker's tap epoll set; a worker receives and sends on its own (with one worker, the
+ * plain tap it polls alone). */
 static int open_uplink_tap(struct sl_config *c, char *err, size_t errlen)
 {
 	const char *why = "", *note = NULL;
 	struct rte_ether_addr mac;
+	unsigned n = sl_dp.n_workers;
+	struct sl_tap **q = calloc(n, sizeof(*q));
 	struct sl_port *p = sl_port_new(SL_PORT_UPLINK_ID, SL_PORT_UPLINK, "uplink");
-	if (!p || setup_tx(p, 1) < 0) {
+	if (!p || !q) {
 		sl_port_free(p);
+		free(q);
 		return ERR("out of memory"), -ENOMEM;
 	}
 	int rc = sl_tap_open_uplink(c->uplink_tap_ifname, c->uplink_tunnel_gso, c->uplink_mtu,
-				    c->node_ip.v4, c->vxlan_port, sl_dp.pool, &mac, &p->tap, &why,
+				    c->node_ip.v4, c->vxlan_port, n, sl_dp.pool, &mac, q, &why,
 				    &note);
 	if (rc < 0) {
 		sl_port_free(p);
+		free(q);
 		return ERR("uplink.ifname: cannot create tap %s: %s (%s)", c->uplink_tap_ifname, why,
 			   strerror(-rc)), rc;
 	}
+	p->tap = q[0];
+	if (n > 1)
+		p->tap_queue = q;
+	else
+		free(q);
 	if (note)
 		fprintf(stderr, "sluiced: uplink tap %s: %s\n", c->uplink_tap_ifname, note);
 	else
 		fprintf(stderr, "sluiced: uplink tap %s: UDP tunnel GSO on: VXLAN frames carrying "
 			"TCP cross it whole\n", c->uplink_tap_ifname);
-	c->uplink_rx_queues = uplink_rx_queues = 1;
+	c->uplink_rx_queues = uplink_rx_queues = (uint16_t)n;
 	p->mac = mac;
 	p->mtu = c->uplink_mtu;
 	p->owner = 0;
 	p->whole_chains = true;
 	p->gso_tx = sl_tap_tunnel(p->tap);
 	disable_ipv6(c->uplink_tap_ifname);
-	struct sl_worker *w = &sl_dp.workers[0];
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
-	if ((rc = sl_nl_link_up(c->uplink_tap_ifname, c->uplink_mtu)) < 0 ||
-	    (epoll_ctl(w->tap_epfd, EPOLL_CTL_ADD, sl_tap_fd(p->tap), &ev) < 0 && (rc = -errno))) {
+	if ((rc = sl_nl_link_up(c->uplink_tap_ifname, c->uplink_mtu)) < 0) {
 		sl_port_free(p);
 		return ERR("uplink.ifname: cannot bring up %s: %s", c->uplink_tap_ifname,
 			   strerror(-rc)), rc;
 	}
-	atomic_fetch_add(&w->n_taps, 1u);
+	for (unsigned w = 0; w < n; w++) { /* queue w: worker w (sl_port_uplink_queue_worker) */
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+		struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
+		if (epoll_ctl(sl_dp.workers[w].tap_epfd, EPOLL_CTL_ADD, sl_tap_fd(t), &ev) < 0) {
+			rc = -errno;
+			while (w-- > 0)
+				epoll_ctl(sl_dp.workers[w].tap_epfd, EPOLL_CTL_DEL,
+					  sl_tap_fd(p->tap_queue[w]), NULL);
+			sl_port_free(p);
+			return ERR("uplink.ifname: %s: epoll: %s", c->uplink_tap_ifname,
+				   strerror(-rc)), rc;
+		}
+	}
+	for (unsigned w = 0; w < n; w++)
+		atomic_fetch_add(&sl_dp.workers[w].n_taps, 1u);
 	atomic_store(&sl_dp.ports[SL_PORT_UPLINK_ID], p);
 	return 0;
 }

@@ -32,7 +32,7 @@ static int parse_uplink(const cJSON *root, struct sl_config *c, char *err, size_
 			return sl_cfg_fail(err, n, "uplink.devargs", "not with kind \"tap\"");
 		if (cJSON_GetObjectItemCaseSensitive(o, "rx_queues"))
 			return sl_cfg_fail(err, n, "uplink.rx_queues",
-					   "not with kind \"tap\" (one queue)");
+					   "not with kind \"tap\" (one queue per worker)");
 	} else {
 		if (cJSON_GetObjectItemCaseSensitive(o, "ifname"))
 			return sl_cfg_fail(err, n, "uplink.ifname", "only with kind \"tap\"");

@@ -6,6 +6,7 @@
  *  - an AF_XDP or tap pod port, or an ethdev with fewer TX queues than workers (e.g. net_af_xdp on a
  *    single-queue veth): only the owner worker sends; the others enqueue to the port's
  *    multi-producer ring, which the owner drains every loop;
+ *  - a tap uplink: each worker sends on its own queue (tap_queue) when there are several;
  *  - a vhost-user pod port: a worker that polls one of the guest's queue pairs sends on that
  *    queue pair's receive ring; the others hand off to the owner (queue pair 0).
  * No locks either way. */
@@ -34,7 +35,8 @@ static inline uint16_t sl_port_send(struct sl_worker *w, struct sl_port *p, stru
 		return sl_xsk_tx_burst(p->xsk, pkts, n);
 	if (p->tap) {
 		struct sl_tap_tx_drops d = { 0 };
-		uint16_t sent = sl_tap_tx_burst(p->tap, pkts, n, &d); /* takes all */
+		struct sl_tap *t = p->tap_queue ? p->tap_queue[w->id] : p->tap;
+		uint16_t sent = sl_tap_tx_burst(t, pkts, n, &d); /* takes all */
 		if (unlikely(d.too_many_segs | d.refused)) {
 			w->drops[SL_DROP_TAP_TOO_MANY_SEGS] += d.too_many_segs;
 			w->drops[SL_DROP_TAP_TX_REFUSED] += d.refused;

@@ -8,7 +8,8 @@
 # the underlay (offsets or lengths that do not describe the frame, a frame not for our VTEP)
 # dropped as uplink-bad-tunnel-gso; with uplink.tunnel_gso false (the fallback an older
 # kernel gets) the same traffic passes in MTU-sized frames, cut once by ip4-segment, and the
-# log says why throughput is lower.
+# log says why throughput is lower; with two workers per node the uplink tap has a queue
+# per worker and 32 flows arrive on both (show queues), content checked as above.
 #
 # Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_uplink.sh
 # Environment: SL_BUILD, SL_PREFIX (names ${SL_PREFIX}tu-..., default sl), SL_RUN, SL_EAL_MEM,
@@ -106,6 +107,39 @@ bad() {
 check "malformed tunnel GSO frames from the underlay dropped as uplink-bad-tunnel-gso" bad
 check "tunnel GSO: node1 stops cleanly" node_stop 1
 check "tunnel GSO: node2 stops cleanly" node_stop 2
+
+# --- two workers per node: the uplink tap has a queue per worker (IFF_MULTI_QUEUE), each
+# worker receives and sends on its own; the kernel spreads flows over the queues by hash.
+topo_up
+two_workers() {
+	SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0" \
+		SL_LCORES_2="--lcores 0@1,1@0,2@1 --main-lcore 0" start true
+}
+check "two workers: both nodes start with two uplink queues" two_workers
+check "two workers: across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7005
+check "two workers: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7006
+# 32 flows (outer source ports from each inner flow's hash): the chance that the kernel puts
+# all on one of two queues is 2^-31.
+spread() {
+	local spid
+	ip netns exec "$(ns p2a)" timeout 30 iperf3 -s -1 -p 7007 >/dev/null 2>&1 &
+	spid=$!
+	wait_listen p2a 7007 || return 1
+	in_ns p1a timeout 30 iperf3 -c 10.244.2.2 -p 7007 -P 32 -n 64M >/dev/null || { kill "$spid"; return 1; }
+	wait "$spid"
+	local out
+	out=$(ctl 2 -o json show queues | python3 -c 'import json, sys
+q = [q for q in json.load(sys.stdin) if q["port"] == "uplink"]
+print("node2 uplink (queue, worker, rx packets):", [(x["queue"], x["worker"], x["rx_packets"]) for x in q])
+assert [x["queue"] for x in q] == [0, 1] and [x["worker"] for x in q] == [0, 1], q
+assert all(x["rx_packets"] > 0 for x in q), q' 2>&1) || { echo "$out"; return 1; }
+	note "$out"
+}
+check "two workers: 32 flows p1a -> p2a, node2 received on both uplink queues" spread
+check "two workers: node1 no tap/offload/uplink drops" drops 1 tap- offload- uplink-
+check "two workers: node2 no tap/offload/uplink drops" drops 2 tap- offload- uplink-
+check "two workers: node1 stops cleanly" node_stop 1
+check "two workers: node2 stops cleanly" node_stop 2
 
 # --- uplink.tunnel_gso false: what a kernel before 6.17 gets
 topo_up
