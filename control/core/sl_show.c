@@ -291,6 +291,8 @@ static cJSON *show_workers(void)
 		cJSON_AddNumberToObject(o, "loops", (double)wk->loops);
 		cJSON_AddNumberToObject(o, "idle_loops", (double)wk->idle_loops);
 		cJSON_AddNumberToObject(o, "sleeps", (double)wk->sleeps);
+		/* How an idle worker sleeps (dataplane/core/sl_worker.c idle_wait). */
+		cJSON_AddStringToObject(o, "idle_wait", l && l->wait_on_taps ? "taps" : "sleep");
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

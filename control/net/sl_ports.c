@@ -85,10 +85,12 @@ static int publish_rxqs(unsigned w)
 					    RTE_CACHE_LINE_SIZE);
 	if (!l)
 		return -ENOMEM;
+	bool taps = false, others = false;
 	for (unsigned i = 0; i < SL_MAX_PORTS && l->n < SL_MAX_RXQ; i++) {
 		struct sl_port *p = sl_dp.ports[i];
 		if (!p)
 			continue;
+		unsigned before = l->n;
 		if (p->kind == SL_PORT_UPLINK) {
 			for (uint16_t q = 0; q < uplink_rx_queues; q++)
 				if (sl_port_uplink_queue_worker(q) == w)
@@ -101,7 +103,12 @@ static int publish_rxqs(unsigned w)
 		} else if (p->owner == w) {
 			l->q[l->n++] = (struct sl_rxq){ p->id, 0 };
 		}
+		if (l->n > before) {
+			taps |= p->tap != NULL;
+			others |= !p->tap && p->kind != SL_PORT_HOST;
+		}
 	}
+	l->wait_on_taps = taps && !others;
 	sl_dp_defer_free(atomic_exchange(&wk->rxqs, l));
 	return 0;
 }

@@ -158,6 +158,11 @@ struct sl_rxq {
 /* The receive queues a worker polls; replaced as a whole (RCU). */
 struct sl_rxq_list {
 	unsigned n;
+	/* Every queue is a tap (pod or uplink) or the host port, and one at least a tap: the
+	 * worker, when idle, may block on its tap epoll set, woken by the next frame (see
+	 * sl_worker.c); the host port is then seen after at most the idle sleep, as in any
+	 * idle back-off. */
+	bool wait_on_taps;
 	struct sl_rxq q[];
 };
 

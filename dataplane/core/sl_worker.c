@@ -1,6 +1,8 @@
 /* Worker lcores (see sl_worker.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_graph_worker.h>
@@ -28,6 +30,25 @@ int sl_worker_graph_create(struct sl_worker *w)
 	return w->graph ? 0 : -ENOENT;
 }
 
+/* Sleep up to us microseconds; when the worker's queues allow (sl_rxq_list.wait_on_taps:
+ * taps and the host port only), in its tap epoll set, so a frame reaching a tap ends the
+ * sleep at once instead of waiting it out: a quiet tap node answers the first packet in
+ * tens of microseconds, not up to idle_sleep_max_us later. Loaded, nothing changes (the
+ * worker sleeps only after IDLE_SPIN_LOOPS empty polls). */
+static void idle_wait(struct sl_worker *w, unsigned us)
+{
+	static bool no_pwait2; /* epoll_pwait2 (Linux 5.11+) missing: sleep instead */
+	struct sl_rxq_list *l = atomic_load_explicit(&w->rxqs, memory_order_acquire);
+	if (l && l->wait_on_taps && !no_pwait2) {
+		struct epoll_event ev;
+		struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+		if (epoll_pwait2(w->tap_epfd, &ev, 1, &ts, NULL) >= 0 || errno == EINTR)
+			return;
+		no_pwait2 = errno == ENOSYS;
+	}
+	usleep(us);
+}
+
 int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
@@ -49,7 +70,7 @@ int sl_worker_main(void *arg)
 		}
 		/* Quiet: sleep, doubling up to the configured maximum. Stay online in RCU terms
 		 * (a sleep is bounded), so writers wait at most one sleep. */
-		usleep(sleep_us);
+		idle_wait(w, sleep_us);
 		w->sleeps++;
 		if (sleep_us < sl_dp.conf.idle_sleep_max_us)
 			sleep_us = RTE_MIN(sleep_us * 2, sl_dp.conf.idle_sleep_max_us);

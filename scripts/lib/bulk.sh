@@ -18,6 +18,16 @@ xfer() {
 	note "$src -> $dst: $MB MB in $(awk -v ns=$((t1 - t0)) -v mb="$MB" 'BEGIN { printf "%.2f s (%.0f Mbit/s)", ns / 1e9, mb * 8.388608 / (ns / 1e9) }')"
 }
 
+# idle_wait N HOW: every worker of node N sleeps HOW when idle ("taps": in its tap epoll
+# set, woken by a frame; "sleep"), as show workers says.
+idle_wait() {
+	local got
+	got=$(ctl "$1" -o json show workers | python3 -c 'import json, sys
+print(" ".join(w["idle_wait"] for w in json.load(sys.stdin)))') || return 1
+	echo "node$1 workers' idle_wait: $got"
+	[ -n "$got" ] && [ -z "$(echo "$got" | tr ' ' '\n' | grep -vx "$2")" ]
+}
+
 # port_field N PORT FIELD: a field of node N's port PORT (show ports).
 port_field() {
 	ctl "$1" -o json show ports | python3 -c 'import json, sys

@@ -71,6 +71,7 @@ topo_up
 check "tap pods: both nodes start, taps created and moved into the pods" start '{"tap": {"rps_cpus": "0"}}'
 kinds() { ctl 1 show ports | grep -cE ' p1[ab] +tap ' | grep -qx 2; }
 check "tap pods: show ports lists p1a, p1b as tap ports" kinds
+check "tap pods with an AF_XDP uplink: the idle worker sleeps (the uplink cannot wake it)" idle_wait 1 sleep
 tso() { in_ns p1a ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'; }
 check "tap pods: the pod's eth0 has TSO on (virtio-net offloads)" tso
 check "same node p1a -> p1b, $MB MB, sha256" xfer p1a p1b 10.244.1.3 7001

@@ -79,6 +79,7 @@ print([x["mac"] for x in json.load(sys.stdin) if x["ip"] == sys.argv[1]][0])' "1
 	echo "node$1 neighbour 198.18.0.$2: $got, node$2 uplink: $want"
 	[ "${got,,}" = "${want,,}" ]
 }
+check "tap uplink: idle workers wait on their taps (taps and the host port only)" idle_wait 1 taps
 check "node1 resolved node2's VTEP to node2's uplink MAC" peer_mac 1 2
 check "node2 resolved node1's VTEP to node1's uplink MAC" peer_mac 2 1
 check "across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7001
@@ -116,6 +117,7 @@ two_workers() {
 		SL_LCORES_2="--lcores 0@1,1@0,2@1 --main-lcore 0" start true
 }
 check "two workers: both nodes start with two uplink queues" two_workers
+check "two workers: both idle workers wait on their taps" idle_wait 2 taps
 check "two workers: across VXLAN p1a -> p2a, $MB MB, sha256" xfer p1a p2a 10.244.2.2 7005
 check "two workers: across VXLAN p2a -> p1a, $MB MB, sha256" xfer p2a p1a 10.244.1.2 7006
 # 32 flows (outer source ports from each inner flow's hash): the chance that the kernel puts
