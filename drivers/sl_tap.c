@@ -92,6 +92,24 @@ fail:
 	return rc;
 }
 
+/* A descriptor attached to tap ifname (made if there is none) with virtio-net headers and
+ * flags, or -errno with *err. */
+static int tun_open(const char *ifname, short flags, const char **err)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc;
+	if (fd < 0)
+		return *err = "open /dev/net/tun", -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | flags);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno, *err = "TUNSETIFF";
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* Create tap ifname in the calling thread's namespace (see tap_wrap); with multi_queue, as
  * the first queue of a multi-queue tap (IFF_MULTI_QUEUE; tap_add_queue adds the others). */
 static int tap_create(const char *ifname, int hdr_sz, unsigned off, bool multi_queue,
@@ -104,17 +122,9 @@ static int tap_create(const char *ifname, int hdr_sz, unsigned off, bool multi_q
 	 * of that name, another pod's tap) rather than share it. */
 	if (if_nametoindex(ifname) != 0)
 		return *err = "an interface of that name exists", -EEXIST;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd = tun_open(ifname, multi_queue ? IFF_MULTI_QUEUE : 0, err);
 	if (fd < 0)
-		return *err = "open /dev/net/tun", -errno;
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		rc = -errno, *err = "TUNSETIFF";
-		close(fd);
-		return rc;
-	}
+		return fd;
 	if ((rc = tap_wrap(fd, ifname, hdr_sz, off, pool, ret, err)) < 0)
 		return rc;
 	(*ret)->ifindex = if_nametoindex(ifname); /* just made: nobody renamed it yet */
@@ -142,17 +152,9 @@ int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t
 static int tap_add_queue(const struct sl_tap *first, struct rte_mempool *pool, struct sl_tap **ret,
 			 const char **err)
 {
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc;
+	int fd = tun_open(first->ifname, IFF_MULTI_QUEUE, err), rc;
 	if (fd < 0)
-		return *err = "open /dev/net/tun", -errno;
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", first->ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		rc = -errno, *err = "TUNSETIFF (another queue)";
-		close(fd);
-		return rc;
-	}
+		return fd;
 	unsigned off = !first->offload ? 0 : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN |
 					     (first->tunnel ? TUN_F_UDP_TUNNEL_GSO : 0);
 	if ((rc = tap_wrap(fd, first->ifname, first->hdr_sz, off, pool, ret, err)) < 0)
