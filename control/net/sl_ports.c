@@ -236,10 +236,7 @@ static int open_uplink_tap(struct sl_config *c, char *err, size_t errlen)
 		struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
 		if (epoll_ctl(sl_dp.workers[w].tap_epfd, EPOLL_CTL_ADD, sl_tap_fd(t), &ev) < 0) {
 			rc = -errno;
-			while (w-- > 0)
-				epoll_ctl(sl_dp.workers[w].tap_epfd, EPOLL_CTL_DEL,
-					  sl_tap_fd(p->tap_queue[w]), NULL);
-			sl_port_free(p);
+			sl_port_free(p); /* closing a queue's descriptor takes it out of epoll */
 			return ERR("uplink.ifname: %s: epoll: %s", c->uplink_tap_ifname,
 				   strerror(-rc)), rc;
 		}

@@ -66,18 +66,16 @@ int sl_persist_check_path(const char *path, char *err, size_t n)
 			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
 		return -EINVAL;
 	}
-	char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_NEXT_SUFFIX)];
-	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_JOURNAL_SUFFIX, path);
-	if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(err, n, "--state: its journal %s exists and is not a regular file%s", jpath,
-			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
-		return -EINVAL;
-	}
-	snprintf(jpath, sizeof(jpath), "%s" SL_PERSIST_NEXT_SUFFIX, path);
-	if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(err, n, "--state: %s exists and is not a regular file%s", jpath,
-			 S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)" : "");
-		return -EINVAL;
+	static const char *const journals[] = { SL_PERSIST_JOURNAL_SUFFIX, SL_PERSIST_NEXT_SUFFIX };
+	for (size_t i = 0; i < sizeof(journals) / sizeof(journals[0]); i++) {
+		char jpath[SL_PERSIST_PATH_MAX + sizeof(SL_PERSIST_NEXT_SUFFIX)];
+		snprintf(jpath, sizeof(jpath), "%s%s", path, journals[i]);
+		if (lstat(jpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(err, n, "--state: its journal %s exists and is not a regular file%s",
+				 jpath, S_ISLNK(st.st_mode) ? " (a symbolic link: it is never followed)"
+							    : "");
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -37,14 +37,15 @@ int sl_worker_graph_create(struct sl_worker *w)
  * worker sleeps only after IDLE_SPIN_LOOPS empty polls). */
 static void idle_wait(struct sl_worker *w, unsigned us)
 {
-	static bool no_pwait2; /* epoll_pwait2 (Linux 5.11+) missing: sleep instead */
+	static _Atomic bool no_pwait2; /* epoll_pwait2 (Linux 5.11+) missing: sleep instead */
 	struct sl_rxq_list *l = atomic_load_explicit(&w->rxqs, memory_order_acquire);
-	if (l && l->wait_on_taps && !no_pwait2) {
+	if (l && l->wait_on_taps && !atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
 		struct epoll_event ev;
 		struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 		if (epoll_pwait2(w->tap_epfd, &ev, 1, &ts, NULL) >= 0 || errno == EINTR)
 			return;
-		no_pwait2 = errno == ENOSYS;
+		if (errno == ENOSYS)
+			atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
 	}
 	usleep(us);
 }

@@ -122,6 +122,16 @@ static void test_check_path(void **s)
 	snprintf(link, sizeof(link), "%s/l.json", th_dir);
 	assert_int_equal(symlink("/etc/passwd", link), 0);
 	expect_path(link, -EINVAL, "symbolic link");
+	/* Either journal as a symbolic link: refused, named. */
+	static const char *const journals[] = { SL_PERSIST_JOURNAL_SUFFIX, SL_PERSIST_NEXT_SUFFIX };
+	for (int i = 0; i < 2; i++) {
+		char j[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/j%d.json", th_dir, i);
+		snprintf(j, sizeof(j), "%s%s", p, journals[i]);
+		assert_int_equal(symlink("/etc/passwd", j), 0);
+		expect_path(p, -EINVAL, journals[i]);
+		expect_path(p, -EINVAL, "is not a regular file (a symbolic link");
+	}
 }
 
 /* A restart after changes saved as journal lines gets every one back; the snapshot was
