@@ -327,6 +327,7 @@ static int parse_runtime(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_c
 	if ((rc = parse_iface(rc_, "interface", "runtimeConfig.interface", &c->iface, err)) < 0)
 		return rc;
 	c->iface_pinned = rc == 1;
+	c->iface_set |= c->iface_pinned;
 	if (get_str(rc_, "mac", false, mac, sizeof(mac), err) < 0 ||
 	    (mac[0] && sl_cni_parse_mac(mac, c->mac) < 0))
 		return sl_cni_fail(err, SL_CNI_E_CONFIG, "runtimeConfig.mac: must be a unicast MAC "
@@ -364,10 +365,11 @@ int sl_cni_conf_apply_args(struct sl_cni_conf *c, const struct sl_cni_env *e,
 	if (e->arg_iface[0]) {
 		if (iface_value(e->arg_iface, &iface) < 0)
 			return sl_cni_fail(err, SL_CNI_E_ENV, "CNI_ARGS: SLUICE_INTERFACE: unsupported "
-					   "value \"%s\" (\"veth\" or \"vhost-user\")",
+					   "value \"%s\" (\"veth\", \"vhost-user\" or \"tap\")",
 					   e->arg_iface);
 		if (!c->iface_pinned)
 			c->iface = iface;
+		c->iface_set = true;
 	}
 	if (e->arg_mac[0]) {
 		if (sl_cni_parse_mac(e->arg_mac, mac) < 0)
@@ -405,8 +407,10 @@ static int parse_fields(const cJSON *root, enum sl_cni_cmd cmd, struct sl_cni_co
 	}
 
 	c->iface = SL_CNI_IFACE_VETH;
-	if ((rc = parse_iface(root, "interface", "interface", &c->iface, err)) < 0 ||
-	    (rc = parse_vhost(root, c, err)) < 0 || (rc = parse_caps(root, c, err)) < 0 ||
+	if ((rc = parse_iface(root, "interface", "interface", &c->iface, err)) < 0)
+		return rc;
+	c->iface_set = rc == 1;
+	if ((rc = parse_vhost(root, c, err)) < 0 || (rc = parse_caps(root, c, err)) < 0 ||
 	    (rc = parse_runtime(root, cmd, c, err)) < 0)
 		return rc;
 

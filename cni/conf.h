@@ -65,7 +65,9 @@ struct sl_cni_conf {
 	char type[64];                   /* plugin type (the binary's name) */
 	char socket[SL_CNI_SOCKET_MAX];  /* sluiced API socket */
 	unsigned mtu;                    /* pod MTU override; 0 = sluiced's pod_mtu */
-	enum sl_cni_iface iface;         /* "interface" (runtimeConfig > CNI_ARGS > config) */
+	enum sl_cni_iface iface;         /* "interface" (runtimeConfig > CNI_ARGS > config >
+					  * sluiced's node.pod_interface, sl_cni_run_prepare) */
+	bool iface_set;                  /* one of the first three named it */
 	bool iface_pinned;               /* iface came from runtimeConfig.interface */
 	/* vhost-user options. */
 	bool vhost_server;               /* "vhostMode" "server": sluiced creates the socket
@@ -97,6 +99,7 @@ struct sl_cni_node {
 	uint32_t gateway;      /* the pods' gateway (answered by sluiced) */
 	unsigned pod_mtu;      /* MTU pods must use */
 	bool pod_csum_offload; /* af_xdp_mode "skb": pods keep TX checksum offload and GSO */
+	bool pod_iface_tap;    /* pod_interface "tap": a kernel pod's default is a tap */
 	char tap_rps_cpus[SL_CNI_RPS_MAX]; /* rps_cpus mask for tap pods; "" = leave it */
 	char name[SL_CNI_NAME_MAX];
 };

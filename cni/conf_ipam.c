@@ -151,6 +151,12 @@ int sl_cni_node_parse(const cJSON *r, struct sl_cni_node *n, struct sl_cni_err *
 	n->pod_mtu = (unsigned)mtu->valuedouble;
 	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(r, "af_xdp_mode");
 	n->pod_csum_offload = cJSON_IsString(mode) && !strcmp(mode->valuestring, "skb");
+	const cJSON *iface = cJSON_GetObjectItemCaseSensitive(r, "pod_interface");
+	if (iface && (!cJSON_IsString(iface) || (strcmp(iface->valuestring, "veth") &&
+						 strcmp(iface->valuestring, "tap"))))
+		return sl_cni_fail(err, SL_CNI_E_IO, "sluiced version: pod_interface is not "
+				   "\"veth\" or \"tap\"");
+	n->pod_iface_tap = iface && !strcmp(iface->valuestring, "tap");
 	const cJSON *rps = cJSON_GetObjectItemCaseSensitive(r, "tap_rps_cpus");
 	if (rps && (!cJSON_IsString(rps) || !rps->valuestring[0] ||
 		    strlen(rps->valuestring) >= sizeof(n->tap_rps_cpus) ||

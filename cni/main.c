@@ -81,6 +81,9 @@ static int read_stdin(char **ret, size_t *ret_len, struct sl_cni_err *err)
 
 static int cmd_add(struct sl_cni_run *r, struct sl_cni_err *err)
 {
+	int rc;
+	if (!r->conf.iface_set && (rc = sl_cni_run_prepare(r, true, err)) < 0)
+		return rc; /* sluiced names the kind (node.pod_interface) */
 	if (r->conf.iface == SL_CNI_IFACE_VHOST_USER)
 		return sl_cni_add_vhost(r, err);
 	if (r->conf.iface == SL_CNI_IFACE_TAP)

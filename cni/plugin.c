@@ -39,10 +39,14 @@ struct sl_cni_ipam_call sl_cni_run_ipam_call(const struct sl_cni_run *r, const c
 int sl_cni_run_prepare(struct sl_cni_run *r, bool need_node, struct sl_cni_err *err)
 {
 	int rc;
+	if (r->ipam_text) /* done (cmd_add asks early for the default interface) */
+		return 0;
 	if (need_node || sl_cni_conf_ipam_needs_node(&r->conf)) {
 		if ((rc = sl_cni_api_version(r->conf.socket, &r->node, err)) < 0)
 			return rc;
 		r->have_node = true;
+		if (!r->conf.iface_set && r->node.pod_iface_tap)
+			r->conf.iface = SL_CNI_IFACE_TAP;
 	}
 	return sl_cni_conf_ipam_text(&r->conf, r->have_node ? &r->node : NULL, &r->ipam_text,
 				     err);

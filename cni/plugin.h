@@ -40,7 +40,8 @@ struct sl_cni_run {
 struct sl_cni_ipam_call sl_cni_run_ipam_call(const struct sl_cni_run *r, const char *cmd);
 
 /* Fetch sluiced's facts (r->node: always with need_node, else only when the IPAM config
- * needs them) and build r->ipam_text. Call once per run, before any IPAM call. */
+ * needs them), give a pod whose network names no interface sluiced's (node.pod_interface),
+ * and build r->ipam_text. Call before any IPAM call; later calls return 0 at once. */
 int sl_cni_run_prepare(struct sl_cni_run *r, bool need_node, struct sl_cni_err *err);
 
 /* Open CNI_NETNS (O_CLOEXEC) into *ret_fd and make sure it is a network namespace (code 4

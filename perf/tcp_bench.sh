@@ -34,6 +34,7 @@
 #   the sluice path, e.g. "gro on"), SL_SLUICE_EXTRA (JSON members added to sluiced's config),
 #   SL_OVS_MAXSLEEP (the ovs path's pmd-maxsleep in us, default 200; 0 = the PMD spins),
 #   SL_OVS_POD_TX (the pods' checksum offload on the ovs path, default off; "on" shows why),
+#   SL_BENCH_PERF=DIR (a system-wide perf record of each test's steady window into DIR),
 #   SL_UDP64_PATHS (vxlan_bench paths for --udp64; default from SL_BENCH_PATHS: sluice,
 #   sluice_tap when a tap path ran, ovs, kernel), KEEP=1 keeps the run directory.
 set -euo pipefail
@@ -277,7 +278,14 @@ iperf() {
 	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph0"
 	[ "$path" = ovs ] && { sl_ovs_use n1; ovs_appctl dpif-netdev/pmd-stats-clear >/dev/null; }
 	cpu_window "$(awk -v d="$DURATION" 'BEGIN { print (d > 1.5 ? d - 0.75 : d / 2) }')" >"$out.cpu" &
-	local cpid=$!
+	local cpid=$! ppid=
+	if [ -n "${SL_BENCH_PERF:-}" ]; then # a system-wide profile of the same window
+		mkdir -p "$SL_BENCH_PERF"
+		perf record -q -a -g -F 999 -o "$SL_BENCH_PERF/$path-$test-$streams-$round.data" -- \
+			sleep "$(awk -v d="$DURATION" 'BEGIN { print (d > 1.5 ? d - 1.25 : d / 2) }')" \
+			>/dev/null 2>&1 &
+		ppid=$!
+	fi
 	if ! in_ns p1a timeout $((DURATION + 15)) iperf3 -c $dst -p 5201 -t "$DURATION" \
 		-P "$streams" -J >"$out.json" 2>"$out.err"; then
 		echo "  $path $test ${streams}x: iperf3 failed: $(head -c 300 "$out.err" "$out.json" | tr '\n' ' ')"
@@ -295,7 +303,7 @@ iperf() {
 			done
 		fi
 	fi
-	wait "$cpid" 2>/dev/null || true
+	wait "$cpid" $ppid 2>/dev/null || true
 	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph1"
 	[ "$path" = ovs ] && { sl_ovs_use n1; sl_ovs_pmd_json 1 >"$out.pmd" 2>/dev/null || true; }
 	wait "$spid" 2>/dev/null || true

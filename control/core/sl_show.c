@@ -46,6 +46,8 @@ void sl_show_describe(cJSON *o)
 	cJSON_AddNumberToObject(o, "pod_mtu", c->pod_mtu);
 	/* sluice-cni leaves the pods' checksum offload on in "skb" mode (cni/main.c). */
 	cJSON_AddStringToObject(o, "af_xdp_mode", c->xsk_skb_mode ? "skb" : "native");
+	/* sluice-cni's kernel pod interface when the pod's network names none. */
+	cJSON_AddStringToObject(o, "pod_interface", c->pod_iface_tap ? "tap" : "veth");
 	/* sluice-cni writes it to a tap pod's rps_cpus (drivers/sl_tap.h "Receive steering"). */
 	if (CPU_COUNT(&c->tap_rps_cpus)) {
 		char mask[SL_CPUS_MASK_MAX];

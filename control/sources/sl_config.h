@@ -65,6 +65,9 @@ struct sl_config {
 					* published as flannel's VtepMAC); absent: the uplink's */
 	uint8_t vtep_mac[6];
 	uint16_t pod_mtu;              /* 0 = uplink MTU - 50 */
+	bool pod_iface_tap;            /* node.pod_interface "tap": what sluice-cni gives a
+					* kernel pod whose network names no "interface" (else
+					* "veth"; version: pod_interface) */
 	bool xsk_multi_buffer;         /* af_xdp.multi_buffer: AF_XDP pods' large-frame path */
 	bool xsk_skb_mode;             /* af_xdp.mode "skb": generic XDP, pods keep GSO and
 					* checksum offload (sluice completes checksums) */

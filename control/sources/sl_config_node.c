@@ -10,7 +10,7 @@ int sl_cfg_parse_node(const cJSON *root, struct sl_config *c, char *err, size_t 
 {
 	static const char *const known[] = { "name", "ip", "pod_cidr", "cluster_cidr",
 					     "service_cidr", "gateway", "gateway_mac", "pod_mtu",
-					     NULL };
+					     "pod_interface", NULL };
 	const cJSON *o;
 	unsigned u;
 	int rc = sl_cfg_section(root, "node", true, known, &o, err, n);
@@ -49,6 +49,12 @@ int sl_cfg_parse_node(const cJSON *root, struct sl_config *c, char *err, size_t 
 	u = 0; /* 0: from the uplink (sl_cfg_parse_uplink) */
 	TRY(sl_cfg_uint(o, "node", "pod_mtu", 576, SL_POD_MTU_MAX_MB, &u, err, n));
 	c->pod_mtu = (uint16_t)u;
+	char iface[16] = "veth";
+	TRY(sl_cfg_str(o, "node", "pod_interface", false, iface, sizeof(iface), err, n));
+	if (strcmp(iface, "veth") && strcmp(iface, "tap"))
+		return sl_cfg_fail(err, n, "node.pod_interface", "\"veth\" or \"tap\", not \"%s\"",
+				   iface);
+	c->pod_iface_tap = !strcmp(iface, "tap");
 	return 0;
 }
 

@@ -101,18 +101,20 @@ tap_uplink_bridge() {
 }
 
 # tap_cni VERB OUT CONTAINER_ID POD_NAME [PREV_RESULT]: sluice-cni VERB with "interface":
-# "tap" against node 1's sluiced, for a pod namespace $CNI_NS the caller made, as a runtime
+# "tap" (TAP_CNI_IFACE, "" for none: node.pod_interface decides) against node 1's sluiced, for a pod namespace $CNI_NS the caller made, as a runtime
 # execs it (host-local IPAM 10.244.1.100-110, its data in $T/ipam); the result in OUT.
 tap_cni() {
 	local cfg=$T/cni.json
-	python3 - "$SL_RUN" "$T" "${5:-}" >"$cfg" <<-'PY'
+	python3 - "$SL_RUN" "$T" "${5:-}" "${TAP_CNI_IFACE-tap}" >"$cfg" <<-'PY'
 	import json, sys
-	c = {"cniVersion": "1.0.0", "name": "sluice", "type": "sluice-cni", "interface": "tap",
+	c = {"cniVersion": "1.0.0", "name": "sluice", "type": "sluice-cni",
 	     "socket": sys.argv[1] + "/node1.sock",
 	     "ipam": {"type": "host-local", "rangeStart": "10.244.1.100", "rangeEnd": "10.244.1.110",
 	              "dataDir": sys.argv[2] + "/ipam"}}
 	if sys.argv[3]:
 	    c["prevResult"] = json.load(open(sys.argv[3]))
+	if sys.argv[4]:
+	    c["interface"] = sys.argv[4]
 	print(json.dumps(c))
 	PY
 	ip netns exec "$(ns n1)" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" \

@@ -91,6 +91,7 @@ static void test_conf_good(void **s)
 	assert_string_equal(c.socket, "/run/x.sock");
 	assert_int_equal(c.mtu, 1400);
 	assert_int_equal(c.iface, SL_CNI_IFACE_VETH);
+	assert_true(c.iface_set); /* good names "veth" */
 	assert_null(c.prev_result);
 	assert_string_equal(sl_cni_conf_ipam_type(&c), "host-local");
 	sl_cni_conf_free(&c);
@@ -379,6 +380,24 @@ static void test_node_parse(void **s)
 	assert_int_equal(nd.pod_mtu, 1450);
 	assert_string_equal(nd.name, "node1");
 	assert_string_equal(nd.tap_rps_cpus, ""); /* absent: tap pods' rps_cpus left alone */
+	assert_false(nd.pod_iface_tap);            /* absent (an older sluiced): veth */
+	/* pod_interface: a kernel pod's default, "veth" or "tap", or refused. */
+	static const char *const ifaces[] = { "\"tap\"", "\"veth\"", "\"vhost-user\"", "1" };
+	for (size_t i = 0; i < sizeof(ifaces) / sizeof(ifaces[0]); i++) {
+		char t[512];
+		snprintf(t, sizeof(t), "{\"pod_cidr\":\"10.244.1.0/24\",\"gateway\":\"10.244.1.1\","
+			 "\"pod_mtu\":1450,\"pod_interface\":%s}", ifaces[i]);
+		cJSON *m = cJSON_Parse(t);
+		assert_non_null(m);
+		if (i < 2) {
+			assert_int_equal(sl_cni_node_parse(m, &nd, &err), 0);
+			assert_int_equal(nd.pod_iface_tap, i == 0);
+		} else {
+			assert_int_equal(sl_cni_node_parse(m, &nd, &err), -EINVAL);
+			assert_non_null(strstr(err.msg, "pod_interface is not \"veth\" or \"tap\""));
+		}
+		cJSON_Delete(m);
+	}
 	/* tap_rps_cpus: an rps_cpus mask, or refused (sluice-cni writes it to sysfs). */
 	static const char *const masks[][2] = { { "\"1\"", "1" }, { "\"ff,0000000f\"", "ff,0000000f" },
 		{ "\"\"", NULL }, { "\"1;reboot\"", NULL }, { "\"../1\"", NULL }, { "7", NULL },

@@ -41,6 +41,7 @@ static void test_conf_vhost_good(void **s)
 			  "\"portMappings\":[]}}";
 	assert_int_equal(sl_cni_conf_parse(all, strlen(all), SL_CNI_ADD, &c, &err), 0);
 	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_true(c.iface_set);
 	assert_true(c.vhost_server);
 	assert_string_equal(c.socket_dir, "/var/run/vh");
 	assert_true(c.has_mac);
@@ -65,8 +66,10 @@ static void test_conf_vhost_good(void **s)
 	assert_string_equal(e.arg_iface, "vhost-user");
 	assert_int_equal(sl_cni_conf_parse(v, strlen(v), SL_CNI_ADD, &c, &err), 0);
 	assert_int_equal(c.iface, SL_CNI_IFACE_VETH);
+	assert_false(c.iface_set); /* sluiced's node.pod_interface decides (plugin.c) */
 	assert_int_equal(sl_cni_conf_apply_args(&c, &e, &err), 0);
 	assert_int_equal(c.iface, SL_CNI_IFACE_VHOST_USER);
+	assert_true(c.iface_set);
 	assert_true(c.has_mac);
 	assert_string_equal(sl_cni_fmt_mac(c.mac, b), "02:00:00:00:10:01");
 	sl_cni_conf_free(&c);

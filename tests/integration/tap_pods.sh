@@ -51,7 +51,11 @@ start() {
 	for n in 1 2; do
 		tap_pods_veth_del "$n"
 		node_config "$n" | python3 -c 'import json, sys
-c = json.load(sys.stdin); c.update(json.loads(sys.argv[1])); print(json.dumps(c))' \
+c = json.load(sys.stdin)
+for k, v in json.loads(sys.argv[1]).items(): # sections merged one level deep
+    if isinstance(v, dict) and isinstance(c.get(k), dict): c[k].update(v)
+    else: c[k] = v
+print(json.dumps(c))' \
 			"${1:-{\}}" >"$SL_RUN/node$n.json" || return 1
 		tap_pods_config "$n" "$SL_RUN/node$n.json" || return 1
 		node_start "$n" "$SL_RUN/node$n.json" || return 1
@@ -68,7 +72,8 @@ pod_rx_avg() {
 
 topo_up
 # --- offloads on (the default)
-check "tap pods: both nodes start, taps created and moved into the pods" start '{"tap": {"rps_cpus": "0"}}'
+check "tap pods: both nodes start, taps created and moved into the pods" \
+	start '{"tap": {"rps_cpus": "0"}, "node": {"pod_interface": "tap"}}'
 kinds() { ctl 1 show ports | grep -cE ' p1[ab] +tap ' | grep -qx 2; }
 check "tap pods: show ports lists p1a, p1b as tap ports" kinds
 check "tap pods with an AF_XDP uplink: the idle worker sleeps (the uplink cannot wake it)" idle_wait 1 sleep
@@ -154,6 +159,25 @@ cni_del() {
 	ip netns del "$CNI_NS"
 }
 check "sluice-cni tap: DEL (the tap, sluiced's pod and the address gone)" cni_del
+
+# node.pod_interface "tap": a network that names no interface gets a tap pod.
+cni_node_default() {
+	local kind ver
+	ip netns add "$CNI_NS" || return 1
+	ver=$(ctl 1 -o json version | python3 -c 'import json, sys; print(json.load(sys.stdin).get("pod_interface"))')
+	[ "$ver" = tap ] || { echo "version: pod_interface $ver"; return 1; }
+	TAP_CNI_IFACE= tap_cni ADD "$T/add2.json" tapcni2 tapcni2 || { cat "$T/add2.json"; return 1; }
+	kind=$(ip netns exec "$CNI_NS" ethtool -i eth0 | awk '/^driver:/ {print $2}')
+	echo "pod eth0 driver: $kind; sluiced: $(ctl 1 show ports | grep -E ' tap ' | grep -c .) tap ports"
+	[ "$kind" = tun ] && ctl 1 show ports | grep -E ' tap ' | grep -c . | grep -qx 3 || return 1
+	TAP_CNI_IFACE= tap_cni CHECK "$T/check2.json" tapcni2 tapcni2 "$T/add2.json" ||
+		{ cat "$T/check2.json"; return 1; }
+	TAP_CNI_IFACE= tap_cni DEL "$T/del2.json" tapcni2 tapcni2 "$T/add2.json" ||
+		{ cat "$T/del2.json"; return 1; }
+	for i in $(seq 50); do ip netns exec "$CNI_NS" ip link show eth0 >/dev/null 2>&1 || break; sleep 0.1; done
+	! ip netns exec "$CNI_NS" ip link show eth0 >/dev/null 2>&1 && ip netns del "$CNI_NS"
+}
+check "sluice-cni, no interface named, node.pod_interface tap: ADD gives a tap pod, CHECK, DEL" cni_node_default
 
 check "offloads on: node1 stops cleanly" node_stop 1
 check "offloads on: node2 stops cleanly" node_stop 2

@@ -105,6 +105,32 @@ static void expect_bad(const char *from, const char *to, const char *want)
 		fail_msg("error '%s' does not contain '%s'", err, want);
 }
 
+/* issue 13: node.pod_interface, sluice-cni's default for kernel pods ("veth" or "tap"). */
+static void test_pod_interface(void **s)
+{
+	char text[4096], err[256] = "";
+	const char *from = "\"pod_cidr\":";
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	struct sl_config c;
+	assert_int_equal(sl_config_parse(good, strlen(good), &c, err, sizeof(err)), 0);
+	assert_false(c.pod_iface_tap); /* the default: veth */
+	sl_config_free(&c);
+	const char *ok[] = { "tap", "veth" };
+	for (unsigned i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), "%.*s\"pod_interface\":\"%s\",%s", (int)(at - good),
+			 good, ok[i], at);
+		assert_int_equal(sl_config_parse(text, strlen(text), &c, err, sizeof(err)), 0);
+		assert_int_equal(c.pod_iface_tap, i == 0);
+		sl_config_free(&c);
+	}
+	expect_bad(from, "\"pod_interface\":\"vhost-user\",\"pod_cidr\":",
+		   "node.pod_interface: \"veth\" or \"tap\", not \"vhost-user\"");
+	expect_bad(from, "\"pod_interface\":true,\"pod_cidr\":", "node.pod_interface: ");
+	expect_bad(from, "\"pod_interface\":\"tap-tap-tap-tap-tap\",\"pod_cidr\":",
+		   "node.pod_interface: ");
+}
+
 /* issue 13: tap pods ("interface": "tap", an ifname) and tap.offload (default on). */
 static void test_tap_pods(void **s)
 {
@@ -657,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_large_pod_mtu),
 		cmocka_unit_test(test_af_xdp_mode),
+		cmocka_unit_test(test_pod_interface),
 		cmocka_unit_test(test_tap_pods),
 		cmocka_unit_test(test_tap_netns),
 		cmocka_unit_test(test_tap_uplink),
