@@ -17,33 +17,43 @@ struct rps_job {
 	const char *step;
 };
 
+/* Write mask to every receive queue of ifname (rx-0, rx-1, ...: one per sluiced worker)
+ * under the sysfs mount mnt. Returns NULL, or the failing step (errno set). */
+static const char *write_queues(int mnt, const char *ifname, const char *mask)
+{
+	ssize_t len = (ssize_t)strlen(mask);
+	for (unsigned q = 0;; q++) {
+		char path[64];
+		snprintf(path, sizeof(path), "class/net/%s/queues/rx-%u/rps_cpus", ifname, q);
+		int fd = openat(mnt, path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return q > 0 && errno == ENOENT ? NULL : "opening the interface's rps_cpus";
+		bool ok = write(fd, mask, (size_t)len) == len;
+		close(fd);
+		if (!ok)
+			return "writing rps_cpus";
+	}
+}
+
 /* In a thread inside the pod's namespace: a sysfs instance of that namespace, mounted
  * nowhere (fsmount's detached mount: no mount table changes, nothing to clean up), and
- * the mask written to the device's only receive queue. */
+ * the mask written to the device's receive queues. */
 static void *rps_thread(void *p)
 {
 	struct rps_job *j = p;
-	char path[64];
-	int fs = -1, mnt = -1, fd = -1;
-	ssize_t len = (ssize_t)strlen(j->mask);
+	int fs = -1, mnt = -1;
 	j->rc = 0;
+	errno = 0;
 	if (setns(j->netns_fd, CLONE_NEWNET) < 0)
 		j->step = "entering the pod namespace";
 	else if ((fs = fsopen("sysfs", FSOPEN_CLOEXEC)) < 0 ||
 		 fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
 		 (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOEXEC)) < 0)
 		j->step = "a sysfs of the pod namespace";
-	else if (snprintf(path, sizeof(path), "class/net/%s/queues/rx-0/rps_cpus", j->ifname),
-		 (fd = openat(mnt, path, O_WRONLY | O_CLOEXEC)) < 0)
-		j->step = "opening the interface's rx-0/rps_cpus";
-	else if (write(fd, j->mask, (size_t)len) != len)
-		j->step = "writing rps_cpus";
 	else
-		j->step = NULL;
+		j->step = write_queues(mnt, j->ifname, j->mask);
 	if (j->step)
 		j->rc = errno ? -errno : -EIO;
-	if (fd >= 0)
-		close(fd);
 	if (mnt >= 0)
 		close(mnt);
 	if (fs >= 0)

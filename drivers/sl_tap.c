@@ -131,33 +131,20 @@ static int tap_create(const char *ifname, int hdr_sz, unsigned off, bool multi_q
 	return 0;
 }
 
-int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
-		struct rte_mempool *pool, struct sl_tap **ret, const char **err)
+/* The offloads (TUNSETOFFLOAD) of a queue of t's device. */
+static unsigned tap_offloads(const struct sl_tap *t)
 {
-	struct sl_tap *t = NULL;
-	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
-	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, false, pool, &t, err);
-	if (rc < 0)
-		return rc;
-	t->offload = offload;
-	if ((rc = set_link(ifname, mac, mtu, err)) < 0) {
-		sl_tap_close(t);
-		return rc;
-	}
-	*ret = t;
-	return 0;
+	return !t->offload ? 0 : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN |
+				 (t->tunnel ? TUN_F_UDP_TUNNEL_GSO : 0);
 }
 
-/* Another queue of the multi-queue tap first's device, set up as first is. */
-static int tap_add_queue(const struct sl_tap *first, struct rte_mempool *pool, struct sl_tap **ret,
-			 const char **err)
+/* Another queue of the multi-queue tap first's device, on descriptor fd (attached to it;
+ * closed on failure), set up as first is. */
+static int tap_wrap_queue(const struct sl_tap *first, int fd, struct rte_mempool *pool,
+			  struct sl_tap **ret, const char **err)
 {
-	int fd = tun_open(first->ifname, IFF_MULTI_QUEUE, err), rc;
-	if (fd < 0)
-		return fd;
-	unsigned off = !first->offload ? 0 : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN |
-					     (first->tunnel ? TUN_F_UDP_TUNNEL_GSO : 0);
-	if ((rc = tap_wrap(fd, first->ifname, first->hdr_sz, off, pool, ret, err)) < 0)
+	int rc = tap_wrap(fd, first->ifname, first->hdr_sz, tap_offloads(first), pool, ret, err);
+	if (rc < 0)
 		return rc;
 	struct sl_tap *t = *ret;
 	t->offload = first->offload;
@@ -167,6 +154,41 @@ static int tap_add_queue(const struct sl_tap *first, struct rte_mempool *pool, s
 	t->vxlan_port = first->vxlan_port;
 	t->ifindex = first->ifindex;
 	return 0;
+}
+
+/* Queues q[1..n) of the multi-queue tap q[0]'s device (named q[0]->ifname in the calling
+ * thread's namespace). On failure the ones made are closed (q[0] is left). */
+static int tap_add_queues(struct sl_tap **q, unsigned n, struct rte_mempool *pool,
+			  const char **err)
+{
+	int rc = 0;
+	for (unsigned k = 1; k < n && rc == 0; k++) {
+		int fd = tun_open(q[0]->ifname, IFF_MULTI_QUEUE, err);
+		rc = fd < 0 ? fd : tap_wrap_queue(q[0], fd, pool, &q[k], err);
+		if (rc < 0)
+			while (--k > 0)
+				sl_tap_close(q[k]);
+	}
+	return rc;
+}
+
+int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
+		unsigned n_queues, struct rte_mempool *pool, struct sl_tap **ret, const char **err)
+{
+	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
+	/* Always multi-queue: a sluiced restarted with more workers can add queues. */
+	int rc = tap_create(ifname, sizeof(struct virtio_net_hdr), off, true, pool, &ret[0], err);
+	if (rc < 0)
+		return rc;
+	ret[0]->offload = offload;
+	if ((rc = tap_add_queues(ret, n_queues, pool, err)) < 0) {
+		sl_tap_close(ret[0]);
+		return rc;
+	}
+	if ((rc = set_link(ifname, mac, mtu, err)) < 0)
+		for (unsigned q = 0; q < n_queues; q++)
+			sl_tap_close(ret[q]);
+	return rc;
 }
 
 int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32_t node_ip,
@@ -200,12 +222,10 @@ int sl_tap_open_uplink(const char *ifname, bool tunnel_gso, uint16_t mtu, uint32
 	t->node_ip = node_ip;
 	t->vxlan_port = vxlan_port;
 	ret[0] = t;
-	for (unsigned q = 1; q < n_queues; q++)
-		if ((rc = tap_add_queue(t, pool, &ret[q], err)) < 0) {
-			while (q-- > 0)
-				sl_tap_close(ret[q]);
-			return rc;
-		}
+	if ((rc = tap_add_queues(ret, n_queues, pool, err)) < 0) {
+		sl_tap_close(t);
+		return rc;
+	}
 	/* Sluice's underlay MAC: the kernel's random one for the tap; the kernel side then
 	 * gets another (byte 1's lowest bit flipped; byte 0, unicast and local, unchanged). */
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -255,21 +275,35 @@ int sl_tap_set_persist(struct sl_tap *t, bool persist)
 }
 
 int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
-		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
-		    struct sl_tap **ret, bool *ret_in_pod, const char **err)
+		    const uint8_t mac[6], bool offload, unsigned n_queues,
+		    struct rte_mempool *pool, struct sl_tap **ret, unsigned *ret_n,
+		    bool *ret_in_pod, const char **err)
 {
-	int fd, rc = sl_tap_find(netns, cookie, ifindex, host_name, mac, &fd, ret_in_pod, err);
+	int fds[SL_TAP_MAX_QUEUES];
+	unsigned n = RTE_MIN(n_queues, (unsigned)SL_TAP_MAX_QUEUES);
+	int rc = sl_tap_find(netns, cookie, ifindex, host_name, mac, fds, &n, ret_in_pod, err);
 	if (rc < 0)
 		return rc;
-	struct sl_tap *t = NULL;
 	unsigned off = offload ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN : 0;
 	char name[IFNAMSIZ];
 	snprintf(name, sizeof(name), "if%u", ifindex); /* the pod may rename it: not kept */
-	if ((rc = tap_wrap(fd, name, sizeof(struct virtio_net_hdr), off, pool, &t, err)) < 0)
-		return rc; /* fd closed: the tap stays (persistent) */
-	t->offload = offload;
-	t->ifindex = ifindex;
-	*ret = t;
+	/* A failed wrap closes its descriptor; the tap stays (persistent). */
+	rc = tap_wrap(fds[0], name, sizeof(struct virtio_net_hdr), off, pool, &ret[0], err);
+	if (rc == 0) {
+		ret[0]->offload = offload;
+		ret[0]->ifindex = ifindex;
+	}
+	unsigned k = 1;
+	for (; k < n && rc == 0; k++)
+		rc = tap_wrap_queue(ret[0], fds[k], pool, &ret[k], err);
+	if (rc < 0) {
+		for (unsigned i = k; i < n; i++)
+			close(fds[i]);
+		for (unsigned i = 0; i + 1 < k; i++)
+			sl_tap_close(ret[i]);
+		return rc;
+	}
+	*ret_n = n;
 	return 0;
 }
 

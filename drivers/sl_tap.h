@@ -17,7 +17,11 @@
  * it. Without a namespace recorded for the pod, the device exists while sluiced holds the
  * descriptor: closing the port (pod deleted, sluiced stopped) removes it from the pod. With
  * one ("netns", what sluice-cni sends), the device is persistent and outlives sluiced: see
- * "Surviving a restart" below. One worker uses a port at a time (rx and tx are
+ * "Surviving a restart" below. The tap has one queue (descriptor) per worker: the pod's
+ * stack spreads its flows over the queues (by flow hash; the tap then keeps a flow's
+ * frames on the queue its replies came in on), each worker polls and writes its own queue
+ * only, so one pod's streams spread over the workers as the kernel's own path spreads
+ * them over CPUs. A struct sl_tap is one queue, used by one worker (rx and tx are
  * single-threaded, like AF_XDP ports).
  *
  * Frames received (the pod sent them), checked in sl_tap_rx_burst:
@@ -59,14 +63,20 @@ struct sl_tap_rx_drops {
 				  * frame, or a partial checksum outside it (sl_tap_rx_meta_tnl) */
 };
 
+#define SL_TAP_MAX_QUEUES 16 /* queues of one pod tap: one per worker (SL_MAX_WORKERS) */
+
 /* Create tap device ifname in the calling thread's network namespace with virtio-net
  * headers; when offload, TUNSETOFFLOAD CSUM | TSO4 | TSO_ECN (else the kernel hands over
  * plain frames with full checksums). Set its MAC to mac and its MTU to mtu. The device is
- * not brought up. pool: where received frames' mbufs come from (its data room bounds a frame
- * to SL_TAP_RX_SEGS mbufs: checked here). Control thread. Returns 0 or -errno with
- * *ret_err_msg naming the failing step. */
+ * not brought up. It is multi-queue (IFF_MULTI_QUEUE), with n_queues (1..SL_TAP_MAX_QUEUES)
+ * queues in ret_taps[0..n_queues): one per worker, each receiving what the pod's stack
+ * sends on its queue (the pod picks one per flow) and sending into the pod. pool: where
+ * received frames' mbufs come from (its data room bounds a frame to SL_TAP_RX_SEGS mbufs:
+ * checked here). Control thread. Returns 0 or -errno with *ret_err_msg naming the failing
+ * step. */
 int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
-		struct rte_mempool *pool, struct sl_tap **ret_tap, const char **ret_err_msg);
+		unsigned n_queues, struct rte_mempool *pool, struct sl_tap **ret_taps,
+		const char **ret_err_msg);
 /* The tap's descriptor (for the owner worker's epoll set). Any thread. */
 int sl_tap_fd(const struct sl_tap *t);
 /* Whether the port has TSO/checksum offloads on (sends and takes GSO frames). Any thread. */
@@ -120,20 +130,26 @@ uint32_t sl_tap_ifindex(const struct sl_tap *t);
 int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **ret_err_msg);
 /* Set (persist) or clear TUNSETPERSIST on the tap. Any thread. Returns 0 or -errno. */
 int sl_tap_set_persist(struct sl_tap *t, bool persist);
-/* Find the pod's tap (see above) and return a descriptor attached to it in *ret_fd: in the
- * namespace at netns (with that cookie), or else (not there, the namespace gone or another
- * one) in the caller's (sluiced's) under host_name, the name sluiced made it with (the CNI
- * had not moved it yet). netns NULL: the caller's only. *ret_in_pod: found in the pod's namespace. Control thread. Returns 0, or
+/* Find the pod's tap (see above) and return descriptors attached to it in ret_fds[0..*n):
+ * in the namespace at netns (with that cookie), or else (not there, the namespace gone or
+ * another one) in the caller's (sluiced's) under host_name, the name sluiced made it with
+ * (the CNI had not moved it yet). netns NULL: the caller's only. *n: in, the queues wanted
+ * (1..SL_TAP_MAX_QUEUES); out, those attached: as many for a multi-queue tap, 1 for a
+ * single-queue one (made before taps were multi-queue). *ret_in_pod: found in the pod's
+ * namespace. Control thread. Returns 0, or
  * -errno with *ret_err_msg: -ENOENT the namespace is gone, -ESTALE the path names another
  * namespace, -ENODEV the tap is gone, -EPERM the device there is not the pod's tap, -EBUSY
  * another process holds it. */
 int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
-		const uint8_t mac[6], int *ret_fd, bool *ret_in_pod, const char **ret_err_msg);
-/* sl_tap_find, then the port as sl_tap_open makes it (offloads, pool), the device left as
+		const uint8_t mac[6], int *ret_fds, unsigned *n, bool *ret_in_pod,
+		const char **ret_err_msg);
+/* sl_tap_find, then the queues as sl_tap_open makes them (offloads, pool) in
+ * ret_taps[0..*ret_n) (*ret_n: n_queues, or 1 for a single-queue tap), the device left as
  * it is (name, MAC, MTU: the pod's). Errors as sl_tap_find's, or sl_tap_open's. */
 int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
-		    const uint8_t mac[6], bool offload, struct rte_mempool *pool,
-		    struct sl_tap **ret_tap, bool *ret_in_pod, const char **ret_err_msg);
+		    const uint8_t mac[6], bool offload, unsigned n_queues,
+		    struct rte_mempool *pool, struct sl_tap **ret_taps, unsigned *ret_n,
+		    bool *ret_in_pod, const char **ret_err_msg);
 /* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
  * into mbuf chains
  * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted

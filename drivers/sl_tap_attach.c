@@ -28,7 +28,8 @@ struct netns_job {
 	uint32_t ifindex;     /* find: the tap's ifindex; 0: only the cookie */
 	const char *name;     /* find: the name the device must have; NULL: any */
 	const uint8_t *mac;   /* find: the pod's MAC, the tap's */
-	int fd;               /* find: the descriptor attached to the tap; -1 */
+	int *fds;             /* find: the descriptors attached to the tap, fds[0..n_fds) */
+	unsigned n_fds;       /* find: in, the queues wanted; out, those attached (0: none) */
 	int rc;
 	const char *err;
 };
@@ -47,28 +48,53 @@ static int cookie_here(uint64_t *ret)
 	return rc;
 }
 
-/* Attach j->fd to the tap whose ifindex is j->ifindex in the calling thread's namespace and
+/* A descriptor attached to tap name here, multi-queue or not (TUNSETIFF refuses the other
+ * kind, and devices that are not taps, with EINVAL), or -errno. */
+static int attach(const char *name, bool multi_queue)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Attach j->fds to the tap whose ifindex is j->ifindex in the calling thread's namespace and
  * check it is the one sluiced made for this pod: a tap (TUNSETIFF refuses other devices),
  * persistent (TUNSETIFF on a name nobody has creates a device, not persistent: the name
  * went between the lookup and the attach), still that ifindex under the name it had when
- * attached, and the pod's MAC (read through the descriptor, not by name). j->name set: only
- * a device of that name counts. Returns 0, or -ENODEV (no such device here), -EPERM (a
- * device that is not the pod's tap, j->err says why) or another -errno. */
+ * attached (checked again once every queue is attached), and the pod's MAC (read through
+ * the descriptor, not by name). A multi-queue tap gets j->n_fds queues, a single-queue one
+ * (made by an older sluiced) one. j->name set: only a device of that name counts. Returns
+ * 0, or -ENODEV (no such device here), -EPERM (a device that is not the pod's tap, j->err
+ * says why) or another -errno. */
 static int find_here(struct netns_job *j)
 {
-	struct ifreq ifr = { 0 };
-	if (!if_indextoname(j->ifindex, ifr.ifr_name) || (j->name && strcmp(ifr.ifr_name, j->name)))
+	char name[IFNAMSIZ];
+	unsigned want = j->n_fds;
+	j->n_fds = 0;
+	if (!if_indextoname(j->ifindex, name) || (j->name && strcmp(name, j->name)))
 		return j->err = "no device with the tap's ifindex", -ENODEV;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc = 0;
-	if (fd < 0)
-		return j->err = "open /dev/net/tun", -errno;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		rc = errno == EBUSY ? -EBUSY : -EPERM;
+	int fd = attach(name, true), rc = 0;
+	if (fd == -EINVAL)
+		fd = attach(name, false);
+	if (fd < 0) {
+		errno = -fd;
+		fd = -1;
+		rc = errno == EBUSY ? -EBUSY : errno == EINVAL ? -EPERM : -errno;
 		j->err = errno == EBUSY ? "the tap is held by another process"
-					: "the device with the tap's ifindex is not a tap";
+			 : errno == EINVAL ? "the device with the tap's ifindex is not a tap"
+					   : "attach to the tap";
 		goto fail;
 	}
+	j->fds[j->n_fds++] = fd;
 	struct ifreq got = { 0 };
 	if (ioctl(fd, TUNGETIFF, &got) < 0) {
 		rc = -errno, j->err = "TUNGETIFF";
@@ -91,10 +117,21 @@ static int find_here(struct netns_job *j)
 		rc = -EPERM, j->err = "the tap's MAC is not the pod's any more";
 		goto fail;
 	}
-	j->fd = fd;
+	while ((got.ifr_flags & IFF_MULTI_QUEUE) && j->n_fds < want) {
+		if ((fd = attach(got.ifr_name, true)) < 0) {
+			rc = fd, j->err = "attach another queue";
+			goto fail;
+		}
+		j->fds[j->n_fds++] = fd;
+	}
+	if (if_nametoindex(got.ifr_name) != j->ifindex) { /* the queues went to the same device */
+		rc = -EPERM, j->err = "the device was renamed or replaced while attaching";
+		goto fail;
+	}
 	return 0;
 fail:
-	close(fd);
+	while (j->n_fds > 0)
+		close(j->fds[--j->n_fds]);
 	return rc;
 }
 
@@ -163,7 +200,7 @@ static int in_netns(struct netns_job *j)
 
 int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **ret_err_msg)
 {
-	struct netns_job j = { .path = netns, .fd = -1, .err = "" };
+	struct netns_job j = { .path = netns, .err = "" };
 	int rc = in_netns(&j);
 	*ret_err_msg = j.err;
 	if (rc == 0)
@@ -172,22 +209,23 @@ int sl_tap_netns_cookie(const char *netns, uint64_t *ret_cookie, const char **re
 }
 
 int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char *host_name,
-		const uint8_t mac[6], int *ret_fd, bool *ret_in_pod, const char **ret_err_msg)
+		const uint8_t mac[6], int *ret_fds, unsigned *n, bool *ret_in_pod,
+		const char **ret_err_msg)
 {
 	struct netns_job j = { .path = netns, .cookie = cookie, .ifindex = ifindex, .mac = mac,
-			       .fd = -1, .err = "" };
+			       .fds = ret_fds, .n_fds = *n, .err = "" };
 	int rc = netns ? in_netns(&j) : -ENODEV;
 	*ret_in_pod = rc == 0;
 	/* Not in the pod's namespace (or that is gone, or not the pod's any more): the CNI may
 	 * never have moved the tap, still in sluiced's namespace under the name it was made
 	 * with. Found there, the pod keeps it until its DEL; else the first reason stands. */
 	if (rc == -ENODEV || rc == -ENOENT || rc == -ESTALE) {
-		struct netns_job h = { .ifindex = ifindex, .mac = mac, .name = host_name, .fd = -1,
-				       .err = "" };
+		struct netns_job h = { .ifindex = ifindex, .mac = mac, .name = host_name,
+				       .fds = ret_fds, .n_fds = *n, .err = "" };
 		int hrc = host_name ? find_here(&h) : -ENODEV;
 		if (hrc != -ENODEV) {
 			rc = hrc;
-			j.fd = h.fd;
+			j.n_fds = h.n_fds;
 			j.err = h.err;
 		} else if (rc == -ENODEV) {
 			j.err = netns ? "no device with the tap's ifindex in the pod's namespace, "
@@ -197,6 +235,6 @@ int sl_tap_find(const char *netns, uint64_t cookie, uint32_t ifindex, const char
 	}
 	*ret_err_msg = j.err;
 	if (rc == 0)
-		*ret_fd = j.fd;
+		*n = j.n_fds;
 	return rc;
 }

@@ -311,16 +311,18 @@ static void add_queue(cJSON *a, const char *port, uint16_t q, double rx_packets)
 }
 
 /* One row per receive queue of an ethdev port (the uplink's RSS queues, the host port) or
- * of a tap uplink: the worker that polls it and the packets the device counted on it (a
- * tap uplink's: what its worker received there). */
+ * of a tap with a queue per worker (the uplink, pods): the worker that polls it and the
+ * packets the device counted on it (a tap's: what its worker received there). */
 static cJSON *show_queues(void)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (unsigned i = 0; i < SL_MAX_PORTS; i++) {
 		const struct sl_port *p = sl_dp.ports[i];
 		struct rte_eth_stats es;
-		if (p && p->kind == SL_PORT_UPLINK && p->tap) {
-			for (uint16_t q = 0; q < sl_port_uplink_rx_queues(); q++)
+		if (p && p->tap && (p->kind == SL_PORT_UPLINK || p->tap_queue)) {
+			uint16_t nq = p->kind == SL_PORT_UPLINK ? sl_port_uplink_rx_queues()
+								: (uint16_t)sl_dp.n_workers;
+			for (uint16_t q = 0; q < nq; q++)
 				add_queue(a, p->name, q, (double)p->stats[q].rx_packets);
 			continue;
 		}

@@ -54,6 +54,46 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 
 /* Pods. */
 
+static_assert(SL_TAP_MAX_QUEUES >= SL_MAX_WORKERS, "a tap queue per worker");
+
+/* Give port the n queues q[0..n) of its tap: one per worker (tap_queue), or one, the
+ * owner's. The queues are closed on failure. */
+static int tap_port_queues(struct sl_port *port, struct sl_tap **q, unsigned n)
+{
+	port->tap = q[0];
+	if (n < 2)
+		return 0;
+	if (!(port->tap_queue = malloc(n * sizeof(*q)))) {
+		for (unsigned k = 0; k < n; k++)
+			sl_tap_close(q[k]);
+		port->tap = NULL;
+		return -ENOMEM;
+	}
+	memcpy(port->tap_queue, q, n * sizeof(*q));
+	return 0;
+}
+
+/* Open a tap pod's tap, as tap_port_queues says. */
+static int tap_open(const struct sl_pod_spec *s, struct sl_port *port, const char **why)
+{
+	struct sl_tap *q[SL_TAP_MAX_QUEUES];
+	int rc = sl_tap_open(s->ifname, net.conf.tap_offload, s->mac, net.conf.pod_mtu,
+			     sl_dp.n_workers, sl_dp.pool, q, why);
+	return rc < 0 ? rc : tap_port_queues(port, q, sl_dp.n_workers);
+}
+
+/* Re-attach to a tap pod's tap (sl_tap_reattach), as tap_port_queues says. */
+static int tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex,
+			const struct sl_pod_spec *s, struct sl_port *port, bool *in_pod,
+			const char **why)
+{
+	struct sl_tap *q[SL_TAP_MAX_QUEUES];
+	unsigned n;
+	int rc = sl_tap_reattach(netns, cookie, ifindex, s->ifname, s->mac, net.conf.tap_offload,
+				 sl_dp.n_workers, sl_dp.pool, q, &n, in_pod, why);
+	return rc < 0 ? rc : tap_port_queues(port, q, n);
+}
+
 /* Open the pod's AF_XDP socket, vhost-user socket or tap device into port. A pod deleted a moment ago
  * may still hold the same interface until its grace period ends: then wait for it once. */
 static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char *err,
@@ -66,8 +106,7 @@ static int open_pod_port(const struct sl_pod_spec *s, struct sl_port *port, char
 	for (int attempt = 0;; attempt++) {
 		const char *why = "", *note = NULL;
 		int rc = s->vhost ? sl_vhost_open(s->socket, !s->vhost_server, &port->vhost, &why)
-			 : s->tap ? sl_tap_open(s->ifname, net.conf.tap_offload, s->mac,
-						net.conf.pod_mtu, sl_dp.pool, &port->tap, &why)
+			 : s->tap ? tap_open(s, port, &why)
 				  : sl_xsk_open(s->ifname, net.conf.xsk_multi_buffer,
 						net.conf.xsk_skb_mode, &port->xsk,
 						&why, &note);
@@ -101,8 +140,7 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	int rc;
 	*ret_made = false;
 	if (s->tap_ifindex) {
-		rc = sl_tap_reattach(s->netns, s->netns_cookie, s->tap_ifindex, s->ifname, s->mac,
-				     net.conf.tap_offload, sl_dp.pool, &port->tap, &in_pod, &why);
+		rc = tap_reattach(s->netns, s->netns_cookie, s->tap_ifindex, s, port, &in_pod, &why);
 		if (rc < 0) {
 			bool gone = rc == -ENOENT || rc == -ENODEV;
 			if (gone)
@@ -148,8 +186,7 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	 * making it and before saving the pod (the CNI then never got the reply, and its retry
 	 * comes here): taken over, else the name stays taken for good. */
 	uint32_t left = if_nametoindex(s->ifname);
-	if (left && sl_tap_reattach(NULL, 0, left, s->ifname, s->mac, net.conf.tap_offload,
-				    sl_dp.pool, &port->tap, &in_pod, &why) == 0) {
+	if (left && tap_reattach(NULL, 0, left, s, port, &in_pod, &why) == 0) {
 		printf("sluiced: tap pod %s/%s: took over its tap %s a killed sluiced left\n",
 		       s->namespace, s->name, s->ifname);
 		fflush(stdout);
@@ -164,15 +201,31 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	return 0;
 }
 
-/* Add tap port p's descriptor to (add) or remove it from its owner worker's epoll set, which
+/* Add tap port p's queue of worker w to (add) or remove it from w's epoll set, which
  * port-rx asks which taps have frames (struct sl_worker). Returns 0 or -errno. */
+static int tap_poll_queue(const struct sl_port *p, unsigned w, bool add)
+{
+	struct sl_worker *wk = &sl_dp.workers[w];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+	const struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
+	if (epoll_ctl(wk->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(t), &ev) < 0)
+		return -errno;
+	atomic_fetch_add(&wk->n_taps, add ? 1u : (unsigned)-1);
+	return 0;
+}
+
+/* tap_poll_queue for every worker that polls p (each its queue, or the owner alone). */
 static int tap_poll(const struct sl_port *p, bool add)
 {
-	struct sl_worker *w = &sl_dp.workers[p->owner];
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
-	if (epoll_ctl(w->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(p->tap), &ev) < 0)
-		return -errno;
-	atomic_fetch_add(&w->n_taps, add ? 1u : (unsigned)-1);
+	for (unsigned w = 0; w < sl_dp.n_workers; w++) {
+		int rc = p->tap_queue || w == p->owner ? tap_poll_queue(p, w, add) : 0;
+		if (rc < 0 && add) {
+			while (w-- > 0)
+				if (p->tap_queue || w == p->owner)
+					tap_poll_queue(p, w, false);
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -193,7 +246,8 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	if (rc < 0 || (rc = s->tap && s->netns[0] ? tap_pod_open(&mp->spec, port, &made, err, errlen)
 						 : open_pod_port(s, port, err, errlen)) < 0)
 		goto fail;
-	if ((rc = sl_port_add_tx_ring(port)) < 0) {
+	/* Only the owner sends, and the others hand off, unless each worker has a queue. */
+	if (!port->tap_queue && (rc = sl_port_add_tx_ring(port)) < 0) {
 		ERR("cannot create TX ring");
 		goto fail;
 	}

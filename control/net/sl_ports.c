@@ -100,6 +100,8 @@ static int publish_rxqs(unsigned w)
 			unsigned r = (w + sl_dp.n_workers - p->owner) % sl_dp.n_workers;
 			if (r < SL_VHOST_MAX_QP)
 				l->q[l->n++] = (struct sl_rxq){ p->id, (uint16_t)r };
+		} else if (p->tap_queue) { /* a tap pod: queue w is worker w's */
+			l->q[l->n++] = (struct sl_rxq){ p->id, (uint16_t)w };
 		} else if (p->owner == w) {
 			l->q[l->n++] = (struct sl_rxq){ p->id, 0 };
 		}
@@ -118,7 +120,7 @@ static int publish_rxqs_of(const struct sl_port *p)
 {
 	int rc = 0;
 	for (unsigned w = 0; w < sl_dp.n_workers; w++)
-		if (w == p->owner || p->vhost || p->kind == SL_PORT_UPLINK)
+		if (w == p->owner || p->vhost || p->tap_queue || p->kind == SL_PORT_UPLINK)
 			rc = publish_rxqs(w) ?: rc;
 	return rc;
 }

@@ -73,8 +73,9 @@ struct sl_port {
 	struct sl_xsk *xsk;           /* AF_XDP socket (pods); NULL: use the ethdev */
 	struct sl_vhost *vhost;       /* vhost-user socket (DPDK pods) */
 	struct sl_tap *tap;           /* tap device (kernel pods, "interface": "tap") */
-	/* Tap uplink with more than one worker: worker w receives and sends on queue
-	 * tap_queue[w] (tap_queue[0] == tap); NULL otherwise. */
+	/* Tap (uplink or pod) with more than one worker: worker w receives and sends on queue
+	 * tap_queue[w] (tap_queue[0] == tap); NULL otherwise (one worker, or a pod's tap made
+	 * single-queue by an older sluiced: the owner's alone). */
 	struct sl_tap **tap_queue;
 	unsigned owner;               /* worker polling this port's receive queue(s) */
 	struct rte_ring *tx_ring;     /* set when only the owner may send: the MP ring other

@@ -3,10 +3,11 @@
  *
  * TX discipline, chosen per port when it opens:
  *  - an ethdev with a TX queue per worker: each worker sends on its own queue (no sharing);
- *  - an AF_XDP or tap pod port, or an ethdev with fewer TX queues than workers (e.g. net_af_xdp on a
+ *  - an AF_XDP pod port, a single-queue tap, or an ethdev with fewer TX queues than workers (e.g. net_af_xdp on a
  *    single-queue veth): only the owner worker sends; the others enqueue to the port's
  *    multi-producer ring, which the owner drains every loop;
- *  - a tap uplink: each worker sends on its own queue (tap_queue) when there are several;
+ *  - a tap (uplink or pod): each worker sends on its own queue (tap_queue) when there are
+ *    several;
  *  - a vhost-user pod port: a worker that polls one of the guest's queue pairs sends on that
  *    queue pair's receive ring; the others hand off to the owner (queue pair 0).
  * No locks either way. */

@@ -39,14 +39,14 @@ tap_pod_ifup() {
 }
 
 # As sluice-cni does: each tap into its pod namespace, and the receive steering sluiced
-# names (version tap_rps_cpus, drivers/sl_tap.h "Receive steering") on its queue.
+# names (version tap_rps_cpus, drivers/sl_tap.h "Receive steering") on its queues.
 tap_pods_attach() {
 	local rps
 	rps=$(ctl "$1" -o json version | python3 -c 'import json, sys; print(json.load(sys.stdin).get("tap_rps_cpus", ""))')
 	for p in p${1}a p${1}b; do
 		in_ns "n$1" ip link set "$p" netns "$(ns "$p")"
 		in_ns "$p" ip link set "$p" name eth0
-		[ -z "$rps" ] || ip netns exec "$(ns "$p")" sh -c "echo $rps >/sys/class/net/eth0/queues/rx-0/rps_cpus"
+		[ -z "$rps" ] || ip netns exec "$(ns "$p")" sh -c "for q in /sys/class/net/eth0/queues/rx-*/rps_cpus; do echo $rps >\$q; done"
 		tap_pod_ifup "$p"
 	done
 }

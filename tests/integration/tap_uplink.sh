@@ -8,8 +8,9 @@
 # the underlay (offsets or lengths that do not describe the frame, a frame not for our VTEP)
 # dropped as uplink-bad-tunnel-gso; with uplink.tunnel_gso false (the fallback an older
 # kernel gets) the same traffic passes in MTU-sized frames, cut once by ip4-segment, and the
-# log says why throughput is lower; with two workers per node the uplink tap has a queue
-# per worker and 32 flows arrive on both (show queues), content checked as above.
+# log says why throughput is lower; with two workers per node the uplink tap and the pods'
+# taps have a queue per worker and 32 flows arrive on both (show queues), content checked
+# as above.
 #
 # Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_uplink.sh
 # Environment: SL_BUILD, SL_PREFIX (names ${SL_PREFIX}tu-..., default sl), SL_RUN, SL_EAL_MEM,
@@ -109,8 +110,9 @@ check "malformed tunnel GSO frames from the underlay dropped as uplink-bad-tunne
 check "tunnel GSO: node1 stops cleanly" node_stop 1
 check "tunnel GSO: node2 stops cleanly" node_stop 2
 
-# --- two workers per node: the uplink tap has a queue per worker (IFF_MULTI_QUEUE), each
-# worker receives and sends on its own; the kernel spreads flows over the queues by hash.
+# --- two workers per node: the uplink tap and the pods' taps have a queue per worker
+# (IFF_MULTI_QUEUE), each worker receives and sends on its own; the kernel spreads flows
+# over the queues by hash.
 topo_up
 two_workers() {
 	SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0" \
@@ -129,15 +131,21 @@ spread() {
 	wait_listen p2a 7007 || return 1
 	in_ns p1a timeout 30 iperf3 -c 10.244.2.2 -p 7007 -P 32 -n 64M >/dev/null || { kill "$spid"; return 1; }
 	wait "$spid"
-	local out
-	out=$(ctl 2 -o json show queues | python3 -c 'import json, sys
-q = [q for q in json.load(sys.stdin) if q["port"] == "uplink"]
-print("node2 uplink (queue, worker, rx packets):", [(x["queue"], x["worker"], x["rx_packets"]) for x in q])
+	local out n port
+	# The uplink on node 2 (the flows' data), the pods' taps (a queue per worker too): p1a's
+	# data on node 1, p2a's ACKs on node 2.
+	for n in "2 uplink" "1 p1a" "2 p2a"; do
+		port=${n#* } n=${n%% *}
+		out=$(ctl "$n" -o json show queues | python3 -c 'import json, sys
+port, node = sys.argv[1:]
+q = [q for q in json.load(sys.stdin) if q["port"] == port]
+print("node%s %s (queue, worker, rx packets):" % (node, port), [(x["queue"], x["worker"], x["rx_packets"]) for x in q])
 assert [x["queue"] for x in q] == [0, 1] and [x["worker"] for x in q] == [0, 1], q
-assert all(x["rx_packets"] > 0 for x in q), q' 2>&1) || { echo "$out"; return 1; }
-	note "$out"
+assert all(x["rx_packets"] > 0 for x in q), q' "$port" "$n" 2>&1) || { echo "$out"; return 1; }
+		note "$out"
+	done
 }
-check "two workers: 32 flows p1a -> p2a, node2 received on both uplink queues" spread
+check "two workers: 32 flows p1a -> p2a, received on both queues of node2's uplink, p1a's and p2a's taps" spread
 check "two workers: node1 no tap/offload/uplink drops" drops 1 tap- offload- uplink-
 check "two workers: node2 no tap/offload/uplink drops" drops 2 tap- offload- uplink-
 check "two workers: node1 stops cleanly" node_stop 1
