@@ -4,7 +4,8 @@
 # their eth0 while sluiced is down, and a restarted sluiced re-attaches to it from its
 # state file, with no CNI call. Checks:
 #  - a TCP connection between two tap pods, held open across SIGKILL and restart of sluiced,
-#    carries 100 MB (sha256 compared), half before the kill and half after; a new 100 MB
+#    carries 100 MB (sha256 compared), half before the kill and half after (restarted with
+#    two workers, one before: the taps get a queue per worker); a new 100 MB
 #    transfer to a pod on the other node after; the pods' eth0 are the same devices
 #    (ifindex) and were there while sluiced was down; a pod added by sluice-cni too;
 #  - pod-hostile changes while sluiced is down (SIGTERM this time): a pod that changed its
@@ -132,7 +133,8 @@ bad_netns() {
 check "netns not a network namespace: refused, naming the field; a path sluiced cannot see: no persistence, logged" bad_netns
 
 # A persistent tap of a pod left in the node's namespace (sluiced killed after making it,
-# before saving the pod, so the CNI retries the ADD): the retry takes it over.
+# before saving the pod, so the CNI retries the ADD): the retry takes it over. Made
+# single-queue, as sluiced made taps before they had a queue per worker: taken over too.
 leftover() {
 	ip netns add "$(ns x3)" || return 1
 	in_ns n1 ip tuntap add dev x3 mode tap vnet_hdr || return 1
@@ -201,8 +203,20 @@ down() {
 }
 check "while sluiced is dead the pods keep their eth0 (same taps)" down
 check "while sluiced is dead x4's namespace is deleted" ip netns del "$(ns x4)"
-check "sluiced restarts from its state file (no CNI call)" node_start 1 "$SL_RUN/n1.json"
+# With two workers now (one before): the taps, made with one queue, get a second.
+restart_two() {
+	SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0" node_start 1 "$SL_RUN/n1.json"
+}
+check "sluiced restarts from its state file (no CNI call), with two workers" restart_two
 wait_vtep 1
+queues() {
+	local out
+	out=$(ctl 1 -o json show queues | python3 -c 'import json, sys
+q = [(x["queue"], x["worker"]) for x in json.load(sys.stdin) if x["port"] == "p1a"]
+print("p1a (queue, worker):", q); assert q == [(0, 0), (1, 1)], q' 2>&1) || { echo "$out"; return 1; }
+	note "$out"
+}
+check "p1a's tap re-attached with a queue per worker (two)" queues
 reattached() {
 	grep "re-attached\|tap pod" "$SL_RUN/node1.log"
 	[ "$(grep -c 're-attached to its tap (ifindex [0-9]*, in the pod' "$SL_RUN/node1.log")" = 7 ] &&
