@@ -9,6 +9,7 @@
 #   sluice-tap-uplink  tap pods and a tap uplink (uplink.kind "tap", bridged with the underlay
 #            veth in the node namespace) with UDP tunnel GSO: VXLAN frames carrying TCP
 #            leave and arrive whole (Linux 6.17+; drivers/sl_tap.h "Tap uplink")
+#   sluice-tap-uplink-2w  the same with two workers per node (a tap queue per worker)
 #   kernel   the flannel data path: pod veths on a bridge (cni0) in the node namespace,
 #            routing, a nolearning Linux VXLAN device (flannel.1, VNI 1, MTU 1450) with a
 #            permanent neighbour + FDB entry for the peer's pod CIDR, pod checksum/TSO
@@ -149,6 +150,13 @@ sluice-tap-uplink_down() {
 	for n in 1 2; do in_ns n$n ip link del sl-upbr 2>/dev/null || true; done
 	tap_pods_veth_add 1; tap_pods_veth_add 2
 }
+# The same with two workers per node (the pods' taps and the uplink tap a queue per worker):
+# on 2 cores both nodes' workers share the cores with each other and with iperf3.
+sluice-tap-uplink-2w_up() {
+	SL_LCORES_1="--lcores 0@0,1@1,2@0 --main-lcore 0" \
+		SL_LCORES_2="--lcores 0@1,1@0,2@1 --main-lcore 0" sluice-tap-uplink_up
+}
+sluice-tap-uplink-2w_down() { sluice-tap-uplink_down; }
 
 # The flannel way, on the same namespaces and veths.
 kernel_up() {
