@@ -92,9 +92,7 @@ fail:
 	return rc;
 }
 
-/* A descriptor attached to tap ifname (made if there is none) with virtio-net headers and
- * flags, or -errno with *err. */
-static int tun_open(const char *ifname, short flags, const char **err)
+int sl_tap_tun_open(const char *ifname, short flags, const char **err)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc;
 	if (fd < 0)
@@ -122,7 +120,7 @@ static int tap_create(const char *ifname, int hdr_sz, unsigned off, bool multi_q
 	 * of that name, another pod's tap) rather than share it. */
 	if (if_nametoindex(ifname) != 0)
 		return *err = "an interface of that name exists", -EEXIST;
-	int fd = tun_open(ifname, multi_queue ? IFF_MULTI_QUEUE : 0, err);
+	int fd = sl_tap_tun_open(ifname, multi_queue ? IFF_MULTI_QUEUE : 0, err);
 	if (fd < 0)
 		return fd;
 	if ((rc = tap_wrap(fd, ifname, hdr_sz, off, pool, ret, err)) < 0)
@@ -163,7 +161,7 @@ static int tap_add_queues(struct sl_tap **q, unsigned n, struct rte_mempool *poo
 {
 	int rc = 0;
 	for (unsigned k = 1; k < n && rc == 0; k++) {
-		int fd = tun_open(q[0]->ifname, IFF_MULTI_QUEUE, err);
+		int fd = sl_tap_tun_open(q[0]->ifname, IFF_MULTI_QUEUE, err);
 		rc = fd < 0 ? fd : tap_wrap_queue(q[0], fd, pool, &q[k], err);
 		if (rc < 0)
 			while (--k > 0)

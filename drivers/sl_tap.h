@@ -77,6 +77,12 @@ struct sl_tap_rx_drops {
 int sl_tap_open(const char *ifname, bool offload, const uint8_t mac[6], uint16_t mtu,
 		unsigned n_queues, struct rte_mempool *pool, struct sl_tap **ret_taps,
 		const char **ret_err_msg);
+/* A descriptor attached to tap ifname in the calling thread's namespace (TUNSETIFF: a
+ * device is made if there is none), with virtio-net headers and flags (IFF_MULTI_QUEUE or
+ * 0), or -errno with *ret_err_msg. -EINVAL: a device of that name that is not a tap, or a
+ * tap of the other kind (multi-queue or not); -EBUSY: a single-queue tap another
+ * descriptor holds. Control thread (drivers/sl_tap*.c). */
+int sl_tap_tun_open(const char *ifname, short flags, const char **ret_err_msg);
 /* The tap's descriptor (for the owner worker's epoll set). Any thread. */
 int sl_tap_fd(const struct sl_tap *t);
 /* Whether the port has TSO/checksum offloads on (sends and takes GSO frames). Any thread. */

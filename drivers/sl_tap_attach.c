@@ -48,24 +48,6 @@ static int cookie_here(uint64_t *ret)
 	return rc;
 }
 
-/* A descriptor attached to tap name here, multi-queue or not (TUNSETIFF refuses the other
- * kind, and devices that are not taps, with EINVAL), or -errno. */
-static int attach(const char *name, bool multi_queue)
-{
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 /* Attach j->fds to the tap whose ifindex is j->ifindex in the calling thread's namespace and
  * check it is the one sluiced made for this pod: a tap (TUNSETIFF refuses other devices),
  * persistent (TUNSETIFF on a name nobody has creates a device, not persistent: the name
@@ -82,17 +64,14 @@ static int find_here(struct netns_job *j)
 	j->n_fds = 0;
 	if (!if_indextoname(j->ifindex, name) || (j->name && strcmp(name, j->name)))
 		return j->err = "no device with the tap's ifindex", -ENODEV;
-	int fd = attach(name, true), rc = 0;
-	if (fd == -EINVAL)
-		fd = attach(name, false);
+	const char *why;
+	int fd = sl_tap_tun_open(name, IFF_MULTI_QUEUE, &why), rc = 0;
+	if (fd == -EINVAL) /* not a tap, or a single-queue one */
+		fd = sl_tap_tun_open(name, 0, &why);
 	if (fd < 0) {
-		errno = -fd;
-		fd = -1;
-		rc = errno == EBUSY ? -EBUSY : errno == EINVAL ? -EPERM : -errno;
-		j->err = errno == EBUSY ? "the tap is held by another process"
-			 : errno == EINVAL ? "the device with the tap's ifindex is not a tap"
-					   : "attach to the tap";
-		goto fail;
+		j->err = fd == -EBUSY ? "the tap is held by another process"
+			 : fd == -EINVAL ? "the device with the tap's ifindex is not a tap" : why;
+		return fd == -EINVAL ? -EPERM : fd;
 	}
 	j->fds[j->n_fds++] = fd;
 	struct ifreq got = { 0 };
@@ -118,8 +97,8 @@ static int find_here(struct netns_job *j)
 		goto fail;
 	}
 	while ((got.ifr_flags & IFF_MULTI_QUEUE) && j->n_fds < want) {
-		if ((fd = attach(got.ifr_name, true)) < 0) {
-			rc = fd, j->err = "attach another queue";
+		if ((fd = sl_tap_tun_open(got.ifr_name, IFF_MULTI_QUEUE, &why)) < 0) {
+			rc = fd, j->err = why;
 			goto fail;
 		}
 		j->fds[j->n_fds++] = fd;

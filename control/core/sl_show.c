@@ -147,8 +147,10 @@ static cJSON *show_pods(void)
 		struct sl_vhost_status vs = {0};
 		if (vhost)
 			sl_vhost_status(port->vhost, &vs);
-		/* vhost-user: the queue pairs the guest enabled; AF_XDP: one socket. */
-		cJSON_AddNumberToObject(o, "queues", vhost ? sl_vhost_queue_pairs(port->vhost) : 1);
+		/* vhost-user: the queue pairs the guest enabled; tap: one per worker (or one);
+		 * AF_XDP: one socket. */
+		cJSON_AddNumberToObject(o, "queues", vhost ? sl_vhost_queue_pairs(port->vhost)
+						     : port && port->tap_queue ? sl_dp.n_workers : 1);
 		/* vhost-user: connections refused because the port already had one (a pod trying
 		 * to take over another's attachment). */
 		cJSON_AddNumberToObject(o, "refused", vhost ? (double)sl_vhost_refused(port->vhost) : 0);
