@@ -10,6 +10,7 @@
 #            veth in the node namespace) with UDP tunnel GSO: VXLAN frames carrying TCP
 #            leave and arrive whole (Linux 6.17+; drivers/sl_tap.h "Tap uplink")
 #   sluice-tap-uplink-2w  the same with two workers per node (a tap queue per worker)
+#   sluice-tap-uplink-rps0  the same with the pods' receive steered to CPU 0 (same node)
 #   kernel   the flannel data path: pod veths on a bridge (cni0) in the node namespace,
 #            routing, a nolearning Linux VXLAN device (flannel.1, VNI 1, MTU 1450) with a
 #            permanent neighbour + FDB entry for the peer's pod CIDR, pod checksum/TSO
@@ -157,6 +158,12 @@ sluice-tap-uplink-2w_up() {
 		SL_LCORES_2="--lcores 0@1,1@0,2@1 --main-lcore 0" sluice-tap-uplink_up
 }
 sluice-tap-uplink-2w_down() { sluice-tap-uplink_down; }
+# The same with the tap pods' receive steered to CPU 0 (tap.rps_cpus; node 1's worker runs
+# on CPU 1, node 2's on CPU 0: for the same-node tests).
+sluice-tap-uplink-rps0_up() {
+	SL_SLUICE_EXTRA='{"tap": {"rps_cpus": "0"}}' sluice-tap-uplink_up
+}
+sluice-tap-uplink-rps0_down() { sluice-tap-uplink_down; }
 
 # The flannel way, on the same namespaces and veths.
 kernel_up() {
