@@ -275,6 +275,7 @@ ovs_down() {
 cpu_window() { sleep 0.5; head -n1 /proc/stat; sleep "$1"; head -n1 /proc/stat; }
 
 graph_json() { ctl 1 -o json show graph 2>/dev/null || echo '[]'; }
+queues_json() { echo "[$(ctl 1 -o json show queues 2>/dev/null || echo '[]'), $(ctl 2 -o json show queues 2>/dev/null || echo '[]')]"; }
 
 # iperf TEST STREAMS PATH ROUND: one iperf3 run; appends a result line.
 iperf() {
@@ -290,7 +291,10 @@ iperf() {
 		>"$out.server" 2>&1 &
 	local spid=$!
 	wait_listen $dst_ns 5201 >/dev/null
-	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph0"
+	if [ "${path#sluice}" != "$path" ]; then # what each queue (worker) received, kept with KEEP=1
+		graph_json >"$out.graph0"
+		queues_json >"$out.queues0"
+	fi
 	[ "$path" = ovs ] && { sl_ovs_use n1; ovs_appctl dpif-netdev/pmd-stats-clear >/dev/null; }
 	cpu_window "$(awk -v d="$DURATION" 'BEGIN { print (d > 1.5 ? d - 0.75 : d / 2) }')" >"$out.cpu" &
 	local cpid=$! ppid=
@@ -319,7 +323,10 @@ iperf() {
 		fi
 	fi
 	wait "$cpid" $ppid 2>/dev/null || true
-	[ "${path#sluice}" != "$path" ] && graph_json >"$out.graph1"
+	if [ "${path#sluice}" != "$path" ]; then
+		graph_json >"$out.graph1"
+		queues_json >"$out.queues1"
+	fi
 	[ "$path" = ovs ] && { sl_ovs_use n1; sl_ovs_pmd_json 1 >"$out.pmd" 2>/dev/null || true; }
 	wait "$spid" 2>/dev/null || true
 	python3 perf/tcp_report.py line "$out" "$path" "$test" "$streams" "$round" >>"$RESULTS"
