@@ -29,8 +29,6 @@ struct sl_tap {
 	uint32_t node_ip;     /* uplink: its outer IPv4 destination (network order) */
 	uint32_t ifindex;     /* when created here (sl_tap_ifindex) */
 	uint16_t seg_room;    /* bytes of data one receive mbuf takes (its tailroom) */
-	unsigned n_spare;     /* mbufs kept for the next read: spare[0..n_spare) */
-	struct rte_mbuf *spare[SL_TAP_RX_SEGS];
 	char ifname[IFNAMSIZ];
 };
 
@@ -310,8 +308,6 @@ void sl_tap_close(struct sl_tap *t)
 	if (!t)
 		return;
 	close(t->fd);
-	for (unsigned i = 0; i < t->n_spare; i++)
-		rte_pktmbuf_free(t->spare[i]);
 	free(t);
 }
 
@@ -383,8 +379,8 @@ static int uplink_rx_meta(const struct sl_tap *t, struct rte_mbuf *m, const stru
 	return 0;
 }
 
-uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
-			 uint16_t n, struct sl_tap_rx_drops *drops)
+uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct sl_tap_spare *sp,
+			 struct rte_mbuf **pkts, uint16_t n, struct sl_tap_rx_drops *drops)
 {
 	uint16_t got = 0;
 	size_t bytes = 0;
@@ -392,14 +388,13 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 	struct sl_tap_vnet_tnl vh; /* the 10-byte header is its start */
 	iov[0] = (struct iovec){ &vh, t->hdr_sz };
 	while (got < n && bytes < SL_TAP_RX_BYTES) {
-		if (t->n_spare < SL_TAP_RX_SEGS) {
-			if (rte_pktmbuf_alloc_bulk(pool, t->spare + t->n_spare,
-						   SL_TAP_RX_SEGS - t->n_spare) < 0)
+		if (sp->n < SL_TAP_RX_SEGS) {
+			if (rte_pktmbuf_alloc_bulk(pool, sp->m + sp->n, SL_TAP_RX_SEGS - sp->n) < 0)
 				break; /* the pool is short: leave the frames in the tap */
-			t->n_spare = SL_TAP_RX_SEGS;
+			sp->n = SL_TAP_RX_SEGS;
 		}
 		for (unsigned k = 0; k < SL_TAP_RX_SEGS; k++)
-			iov[1 + k] = (struct iovec){ rte_pktmbuf_mtod(t->spare[k], void *),
+			iov[1 + k] = (struct iovec){ rte_pktmbuf_mtod(sp->m[k], void *),
 						     t->seg_room };
 		ssize_t r = readv(t->fd, iov, 1 + SL_TAP_RX_SEGS);
 		if (r < 0)
@@ -410,18 +405,18 @@ uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_
 			continue;
 		}
 		unsigned nseg = (unsigned)((len + t->seg_room - 1) / t->seg_room);
-		struct rte_mbuf *head = t->spare[0];
+		struct rte_mbuf *head = sp->m[0];
 		size_t left = len;
 		for (unsigned k = 0; k < nseg; k++) {
-			struct rte_mbuf *s = t->spare[k];
+			struct rte_mbuf *s = sp->m[k];
 			s->data_len = (uint16_t)RTE_MIN(left, (size_t)t->seg_room);
 			left -= s->data_len;
-			s->next = k + 1 < nseg ? t->spare[k + 1] : NULL;
+			s->next = k + 1 < nseg ? sp->m[k + 1] : NULL;
 		}
 		head->nb_segs = (uint16_t)nseg;
 		head->pkt_len = (uint32_t)len;
-		t->n_spare -= nseg;
-		memmove(t->spare, t->spare + nseg, t->n_spare * sizeof(t->spare[0]));
+		sp->n -= nseg;
+		memmove(sp->m, sp->m + nseg, sp->n * sizeof(sp->m[0]));
 		struct sl_tap_vnet h = { vh.flags, vh.gso_type, vh.hdr_len, vh.gso_size,
 					 vh.csum_start, vh.csum_offset, 0, 0 };
 		if (t->tunnel) {

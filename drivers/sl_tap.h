@@ -156,12 +156,25 @@ int sl_tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex, const 
 		    const uint8_t mac[6], bool offload, unsigned n_queues,
 		    struct rte_mempool *pool, struct sl_tap **ret_taps, unsigned *ret_n,
 		    bool *ret_in_pod, const char **ret_err_msg);
+/* The receive mbufs a worker keeps between tap reads: a readv needs room for the largest
+ * frame before it knows the frame's size, and what a frame did not take stays for the
+ * next read. One per worker, whatever tap it reads, so what is kept does not grow with the
+ * number of tap pods or their queues (SL_TAP_RX_SEGS mbufs a worker). */
+struct sl_tap_spare {
+	unsigned n; /* m[0..n) */
+	struct rte_mbuf *m[SL_TAP_RX_SEGS];
+};
+/* Free what sp keeps. After its worker stopped. */
+static inline void sl_tap_spare_free(struct sl_tap_spare *sp)
+{
+	while (sp->n > 0)
+		rte_pktmbuf_free(sp->m[--sp->n]);
+}
 /* Receive up to n frames and SL_TAP_RX_BYTES (one readv each, until the tap has no more)
- * into mbuf chains
- * from pool (see the file comment for ol_flags). Malformed frames are dropped and counted
- * in *drops. Owner worker. */
-uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct rte_mbuf **pkts,
-			 uint16_t n, struct sl_tap_rx_drops *drops);
+ * into mbuf chains from pool, through the worker's spare mbufs sp (see the file comment for
+ * ol_flags). Malformed frames are dropped and counted in *drops. The queue's worker. */
+uint16_t sl_tap_rx_burst(struct sl_tap *t, struct rte_mempool *pool, struct sl_tap_spare *sp,
+			 struct rte_mbuf **pkts, uint16_t n, struct sl_tap_rx_drops *drops);
 /* Send-side counters: frames sl_tap_tx_burst dropped (freed), and merged into others. */
 struct sl_tap_tx_drops {
 	uint32_t too_many_segs; /* a chain of more than SL_TAP_TX_SEGS segments */

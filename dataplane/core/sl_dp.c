@@ -208,9 +208,11 @@ int sl_dp_init(unsigned n_workers, unsigned pool_size)
 
 void sl_dp_fini(void)
 {
-	for (unsigned i = 0; i < SL_MAX_WORKERS; i++)
+	for (unsigned i = 0; i < SL_MAX_WORKERS; i++) {
 		if (sl_dp.workers[i].tap_epfd > 0)
 			close(sl_dp.workers[i].tap_epfd), sl_dp.workers[i].tap_epfd = -1;
+		sl_tap_spare_free(&sl_dp.workers[i].tap_spare);
+	}
 	struct rte_mbuf *m;
 	while (sl_dp.ctrl_tx && rte_ring_dequeue(sl_dp.ctrl_tx, (void **)&m) == 0)
 		rte_pktmbuf_free(m);

@@ -24,6 +24,7 @@
 #include <rte_graph_worker.h>
 #include <rte_rcu_qsbr.h>
 
+#include "drivers/sl_tap.h"
 #include "sl_drop.h"
 #include "sl_mbuf.h"
 #include "sl_proto.h"
@@ -186,6 +187,7 @@ struct sl_worker {
 	 * control/net/sl_net.c), which port-rx asks once per call instead of reading every
 	 * tap, and how many it holds (0: not asked). */
 	int tap_epfd;
+	struct sl_tap_spare tap_spare; /* receive mbufs kept between tap reads */
 	_Atomic unsigned n_taps;
 	/* Mutable, written by this worker only. */
 	uint64_t drops[SL_DROP_COUNT];

@@ -186,8 +186,9 @@ static uint16_t port_rx_process(struct rte_graph *graph, struct rte_node *node, 
 		} else if (p->tap) {
 			struct sl_tap_rx_drops d = { 0 };
 			struct sl_tap *t = p->tap_queue ? p->tap_queue[q->queue] : p->tap;
-			n = tap_take_ready(w, p->id) ? sl_tap_rx_burst(t, sl_dp.pool, pkts, RX_BURST,
-								      &d) : 0;
+			n = tap_take_ready(w, p->id) ? sl_tap_rx_burst(t, sl_dp.pool, &w->tap_spare,
+								      pkts, RX_BURST, &d)
+						     : 0;
 			if (unlikely(d.bad_length | d.bad_gso | d.bad_tunnel_gso)) {
 				w->drops[SL_DROP_TAP_BAD_LENGTH] += d.bad_length;
 				w->drops[SL_DROP_TAP_BAD_GSO] += d.bad_gso;

@@ -9,7 +9,8 @@
 # offload drops; malformed GSO frames from a pod (IPv4 length short of the frame, gso_size
 # below 88) dropped as tap-bad-gso; tap.offload false
 # still carries the same traffic in MTU-sized frames; the taps go with sluiced; sluice-cni
-# with "interface": "tap" (ADD, traffic with sha256, CHECK, DEL).
+# with "interface": "tap" (ADD, traffic with sha256, CHECK, DEL), and without one on a node
+# whose pod_interface is "tap"; a tap pod's traffic leaves no receive mbufs held for it.
 #
 # Usage (as root, from the repository root): SL_BUILD=build bash tests/integration/tap_pods.sh
 # Environment: SL_BUILD, SL_PREFIX (names ${SL_PREFIX}tp-..., default sl), SL_RUN, SL_EAL_MEM,
@@ -122,6 +123,12 @@ assert d["ips"][0]["address"] == "10.244.1.100/32" and d["ips"][0]["interface"] 
 	ctl 1 show ports | grep -E ' tap ' | grep -c . | grep -qx 3 || { ctl 1 show ports; return 1; }
 	ip netns exec "$CNI_NS" ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'
 }
+# Receive mbufs node 1 holds while idle (the tap reads' spares among them).
+mbufs_in_use() {
+	ctl 1 -o json show stats | python3 -c 'import json, sys
+m = json.load(sys.stdin)["mbufs"]; print(m["total"] - m["available"])'
+}
+IN_USE0=$(mbufs_in_use)
 check "sluice-cni interface tap: ADD (one pod interface, a tap with TSO, sluiced's third tap port)" cni_add
 # Receive steering (tap.rps_cpus "0" here): sluice-cni writes the mask sluiced names.
 cni_rps() {
@@ -145,6 +152,15 @@ cni_traffic() {
 	[ "$got" = "$WANT" ]
 }
 check "sluice-cni tap pod -> p1b, $MB MB, sha256" cni_traffic
+# The worker keeps one set of receive spares (SL_TAP_RX_SEGS, 24) for every tap it reads: a
+# third tap pod that sent 100 MB holds none of its own.
+spares() {
+	local now
+	now=$(mbufs_in_use)
+	echo "node1 mbufs in use, idle: $IN_USE0 before the third tap pod, $now after its traffic"
+	[ "$now" -le $((IN_USE0 + 8)) ]
+}
+check "a tap pod's traffic leaves no receive mbufs held for it (the worker's spares are shared)" spares
 cni_check() { cni_tap CHECK "$T/check.json" "$T/add.json" || { cat "$T/check.json"; return 1; }; }
 check "sluice-cni tap: CHECK passes" cni_check
 cni_del() {
