@@ -157,7 +157,7 @@ check "sluice-cni tap pod -> p1b, $MB MB, sha256" cni_traffic
 spares() {
 	local now
 	now=$(mbufs_in_use)
-	echo "node1 mbufs in use, idle: $IN_USE0 before the third tap pod, $now after its traffic"
+	note "node1 mbufs in use, idle: $IN_USE0 before the third tap pod, $now after its traffic"
 	[ "$now" -le $((IN_USE0 + 8)) ]
 }
 check "a tap pod's traffic leaves no receive mbufs held for it (the worker's spares are shared)" spares
