@@ -142,13 +142,8 @@ static int tap_wrap_queue(const struct sl_tap *first, int fd, struct rte_mempool
 	int rc = tap_wrap(fd, first->ifname, first->hdr_sz, tap_offloads(first), pool, ret, err);
 	if (rc < 0)
 		return rc;
-	struct sl_tap *t = *ret;
-	t->offload = first->offload;
-	t->tunnel = first->tunnel;
-	t->uplink = first->uplink;
-	t->node_ip = first->node_ip;
-	t->vxlan_port = first->vxlan_port;
-	t->ifindex = first->ifindex;
+	**ret = *first; /* a queue of the same device: all but the descriptor */
+	(*ret)->fd = fd;
 	return 0;
 }
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "drivers/sl_tap.h"
 #include "drivers/sl_vhost.h"
@@ -54,35 +53,16 @@ static int add_nh(const struct sl_nh *nh, char *err, size_t errlen)
 
 /* Pods. */
 
-static_assert(SL_TAP_MAX_QUEUES >= SL_MAX_WORKERS, "a tap queue per worker");
-
-/* Give port the n queues q[0..n) of its tap: one per worker (tap_queue), or one, the
- * owner's. The queues are closed on failure. */
-static int tap_port_queues(struct sl_port *port, struct sl_tap **q, unsigned n)
-{
-	port->tap = q[0];
-	if (n < 2)
-		return 0;
-	if (!(port->tap_queue = malloc(n * sizeof(*q)))) {
-		for (unsigned k = 0; k < n; k++)
-			sl_tap_close(q[k]);
-		port->tap = NULL;
-		return -ENOMEM;
-	}
-	memcpy(port->tap_queue, q, n * sizeof(*q));
-	return 0;
-}
-
-/* Open a tap pod's tap, as tap_port_queues says. */
+/* Open a tap pod's tap, as sl_port_set_tap says. */
 static int tap_open(const struct sl_pod_spec *s, struct sl_port *port, const char **why)
 {
 	struct sl_tap *q[SL_TAP_MAX_QUEUES];
 	int rc = sl_tap_open(s->ifname, net.conf.tap_offload, s->mac, net.conf.pod_mtu,
 			     sl_dp.n_workers, sl_dp.pool, q, why);
-	return rc < 0 ? rc : tap_port_queues(port, q, sl_dp.n_workers);
+	return rc < 0 ? rc : sl_port_set_tap(port, q, sl_dp.n_workers);
 }
 
-/* Re-attach to a tap pod's tap (sl_tap_reattach), as tap_port_queues says. */
+/* Re-attach to a tap pod's tap (sl_tap_reattach), as sl_port_set_tap says. */
 static int tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex,
 			const struct sl_pod_spec *s, struct sl_port *port, bool *in_pod,
 			const char **why)
@@ -91,7 +71,7 @@ static int tap_reattach(const char *netns, uint64_t cookie, uint32_t ifindex,
 	unsigned n;
 	int rc = sl_tap_reattach(netns, cookie, ifindex, s->ifname, s->mac, net.conf.tap_offload,
 				 sl_dp.n_workers, sl_dp.pool, q, &n, in_pod, why);
-	return rc < 0 ? rc : tap_port_queues(port, q, n);
+	return rc < 0 ? rc : sl_port_set_tap(port, q, n);
 }
 
 /* Open the pod's AF_XDP socket, vhost-user socket or tap device into port. A pod deleted a moment ago
@@ -201,34 +181,6 @@ static int tap_pod_open(struct sl_pod_spec *s, struct sl_port *port, bool *ret_m
 	return 0;
 }
 
-/* Add tap port p's queue of worker w to (add) or remove it from w's epoll set, which
- * port-rx asks which taps have frames (struct sl_worker). Returns 0 or -errno. */
-static int tap_poll_queue(const struct sl_port *p, unsigned w, bool add)
-{
-	struct sl_worker *wk = &sl_dp.workers[w];
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
-	const struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
-	if (epoll_ctl(wk->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(t), &ev) < 0)
-		return -errno;
-	atomic_fetch_add(&wk->n_taps, add ? 1u : (unsigned)-1);
-	return 0;
-}
-
-/* tap_poll_queue for every worker that polls p (each its queue, or the owner alone). */
-static int tap_poll(const struct sl_port *p, bool add)
-{
-	for (unsigned w = 0; w < sl_dp.n_workers; w++) {
-		int rc = p->tap_queue || w == p->owner ? tap_poll_queue(p, w, add) : 0;
-		if (rc < 0 && add) {
-			while (w-- > 0)
-				if (p->tap_queue || w == p->owner)
-					tap_poll_queue(p, w, false);
-			return rc;
-		}
-	}
-	return 0;
-}
-
 static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 {
 	const struct sl_pod_spec *s = &mp->spec;
@@ -272,7 +224,7 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	memcpy(&nh.mac, s->mac, 6);
 	if ((rc = np->nh = add_nh(&nh, err, errlen)) < 0)
 		goto fail;
-	if (port->tap && (rc = tap_poll(port, true)) < 0) {
+	if (port->tap && (rc = sl_port_tap_poll(port, true)) < 0) {
 		ERR("ifname: cannot poll the tap: %s", strerror(-rc));
 		sl_nh_free((uint32_t)np->nh);
 		goto fail;
@@ -281,7 +233,7 @@ static int pod_add(void *ctx, struct sl_model_pod *mp, char *err, size_t errlen)
 	    (rc = fib_set(sl_cidr_host(s->ip), np->nh)) < 0) {
 		ERR("ip: cannot route the pod: %s", strerror(-rc));
 		if (port->tap)
-			tap_poll(port, false);
+			sl_port_tap_poll(port, false);
 		if (made)
 			sl_tap_set_persist(port->tap, false);
 		sl_port_unpublish(port);
@@ -312,7 +264,7 @@ static void pod_del(void *ctx, struct sl_model_pod *mp)
 	sl_xsk_detach(port->xsk);
 	sl_vhost_withdraw(port->vhost);
 	if (port->tap)
-		tap_poll(port, false); /* before the descriptor closes (after the grace) */
+		sl_port_tap_poll(port, false); /* before the descriptor closes (after the grace) */
 	/* A persistent tap goes with the descriptor once the pod is deleted; when sluiced
 	 * stops (quit), it stays for the next sluiced (drivers/sl_tap.h). */
 	if (port->tap && mp->spec.netns[0] && !sl_dp.quit)

@@ -1,6 +1,8 @@
 /* Dataplane ports from the control side (see sl_ports.h). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -185,6 +187,50 @@ static int setup_tx(struct sl_port *p, uint16_t n_txq)
 	return n_txq >= sl_dp.n_workers ? 0 : sl_port_add_tx_ring(p);
 }
 
+static_assert(SL_TAP_MAX_QUEUES >= SL_MAX_WORKERS, "a tap queue per worker");
+
+int sl_port_set_tap(struct sl_port *p, struct sl_tap **q, unsigned n)
+{
+	p->tap = q[0];
+	if (n < 2)
+		return 0;
+	if (!(p->tap_queue = malloc(n * sizeof(*q)))) {
+		for (unsigned k = 0; k < n; k++)
+			sl_tap_close(q[k]);
+		p->tap = NULL;
+		return -ENOMEM;
+	}
+	memcpy(p->tap_queue, q, n * sizeof(*q));
+	return 0;
+}
+
+/* Add tap port p's queue of worker w to (add) or remove it from w's epoll set. Returns 0
+ * or -errno. */
+static int tap_poll_queue(const struct sl_port *p, unsigned w, bool add)
+{
+	struct sl_worker *wk = &sl_dp.workers[w];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
+	const struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
+	if (epoll_ctl(wk->tap_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, sl_tap_fd(t), &ev) < 0)
+		return -errno;
+	atomic_fetch_add(&wk->n_taps, add ? 1u : (unsigned)-1);
+	return 0;
+}
+
+int sl_port_tap_poll(const struct sl_port *p, bool add)
+{
+	for (unsigned w = 0; w < sl_dp.n_workers; w++) {
+		int rc = p->tap_queue || w == p->owner ? tap_poll_queue(p, w, add) : 0;
+		if (rc < 0 && add) {
+			while (w-- > 0)
+				if (p->tap_queue || w == p->owner)
+					tap_poll_queue(p, w, false);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void disable_ipv6(const char *ifname);
 
 /* uplink.kind "tap" (drivers/sl_tap.h, "Tap uplink"): one queue per worker, each in its
@@ -195,27 +241,18 @@ static int open_uplink_tap(struct sl_config *c, char *err, size_t errlen)
 	const char *why = "", *note = NULL;
 	struct rte_ether_addr mac;
 	unsigned n = sl_dp.n_workers;
-	struct sl_tap **q = calloc(n, sizeof(*q));
+	struct sl_tap *q[SL_TAP_MAX_QUEUES];
 	struct sl_port *p = sl_port_new(SL_PORT_UPLINK_ID, SL_PORT_UPLINK, "uplink");
-	if (!p || !q) {
-		sl_port_free(p);
-		free(q);
+	if (!p)
 		return ERR("out of memory"), -ENOMEM;
-	}
 	int rc = sl_tap_open_uplink(c->uplink_tap_ifname, c->uplink_tunnel_gso, c->uplink_mtu,
 				    c->node_ip.v4, c->vxlan_port, n, sl_dp.pool, &mac, q, &why,
 				    &note);
-	if (rc < 0) {
+	if (rc < 0 || (rc = sl_port_set_tap(p, q, n)) < 0) {
 		sl_port_free(p);
-		free(q);
 		return ERR("uplink.ifname: cannot create tap %s: %s (%s)", c->uplink_tap_ifname, why,
 			   strerror(-rc)), rc;
 	}
-	p->tap = q[0];
-	if (n > 1)
-		p->tap_queue = q;
-	else
-		free(q);
 	if (note)
 		fprintf(stderr, "sluiced: uplink tap %s: %s\n", c->uplink_tap_ifname, note);
 	else
@@ -233,18 +270,11 @@ static int open_uplink_tap(struct sl_config *c, char *err, size_t errlen)
 		return ERR("uplink.ifname: cannot bring up %s: %s", c->uplink_tap_ifname,
 			   strerror(-rc)), rc;
 	}
-	for (unsigned w = 0; w < n; w++) { /* queue w: worker w (sl_port_uplink_queue_worker) */
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = p->id };
-		struct sl_tap *t = p->tap_queue ? p->tap_queue[w] : p->tap;
-		if (epoll_ctl(sl_dp.workers[w].tap_epfd, EPOLL_CTL_ADD, sl_tap_fd(t), &ev) < 0) {
-			rc = -errno;
-			sl_port_free(p); /* closing a queue's descriptor takes it out of epoll */
-			return ERR("uplink.ifname: %s: epoll: %s", c->uplink_tap_ifname,
-				   strerror(-rc)), rc;
-		}
+	/* Queue w: worker w (sl_port_uplink_queue_worker); one queue: worker 0, the owner. */
+	if ((rc = sl_port_tap_poll(p, true)) < 0) {
+		sl_port_free(p);
+		return ERR("uplink.ifname: %s: epoll: %s", c->uplink_tap_ifname, strerror(-rc)), rc;
 	}
-	for (unsigned w = 0; w < n; w++)
-		atomic_fetch_add(&sl_dp.workers[w].n_taps, 1u);
 	atomic_store(&sl_dp.ports[SL_PORT_UPLINK_ID], p);
 	return 0;
 }

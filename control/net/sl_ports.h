@@ -22,6 +22,14 @@ void sl_ports_close(void);
 struct sl_port *sl_port_new(uint16_t id, enum sl_port_kind kind, const char *name);
 /* Free a port never published, or published and then sl_port_unpublish'ed. */
 void sl_port_free(struct sl_port *p);
+/* Give tap port p the n queues q[0..n) of its tap (q copied): one per worker
+ * (p->tap_queue) when n > 1, else q[0] alone, the owner's. Returns 0, or -ENOMEM with the
+ * queues closed. */
+int sl_port_set_tap(struct sl_port *p, struct sl_tap **q, unsigned n);
+/* Add tap port p's queues to (add) or remove them from the epoll sets of the workers that
+ * poll them (each its queue, or the owner alone), which port-rx asks which taps have
+ * frames (struct sl_worker). Adding is all or nothing. Returns 0 or -errno. */
+int sl_port_tap_poll(const struct sl_port *p, bool add);
 /* Give p the ring other workers hand its packets to (dataplane/port/port_send.h).
  * Returns 0 or -ENOMEM. */
 int sl_port_add_tx_ring(struct sl_port *p);
